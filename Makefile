@@ -1,0 +1,47 @@
+# returnflow — the two commands a new machine needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+
+.PHONY: demo stack test lint typecheck format schema venv clean
+
+# Create the virtual environment (or refresh it when the dependencies change).
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+## make demo [DEMO_EXIT=1]: the dev stack, the sample returns end to end, a table of the results.
+demo: $(STAMP)
+	$(PY) -m devstack.demo $(if $(DEMO_EXIT),--exit)
+
+## make stack: the dev stack alone (Temporal dev server + Web UI, worker, carrier sandbox, SMTP sink).
+stack: $(STAMP)
+	$(PY) -m devstack up
+
+## make test: lint, types, then the whole test suite.
+test: lint typecheck
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+schema: $(STAMP)
+	$(PY) starter.py schema
+
+clean:
+	rm -rf var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Carriers: return labels, counter codes, mailbox pickups, tracking."""

@@ -1,0 +1,84 @@
+"""Dates, times and money written the way a customer reads them, in English or French.
+
+Month names are spelled here rather than taken from the `locale` module: that one depends on
+which locales the machine has installed and is process-wide, so it is neither portable nor safe
+to switch per message in a worker sending in several languages at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from domain.base import Money
+
+MONTHS: dict[str, tuple[str, ...]] = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre"),
+}  # fmt: skip
+
+_CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
+
+# Where a customer's day starts and ends: a deadline at 23:30 UTC is the next day in Athens.
+# The main time zone of each country the marketplace ships to (EEA, Switzerland, UK).
+_COUNTRY_ZONES = {
+    "AT": "Europe/Vienna", "BE": "Europe/Brussels", "BG": "Europe/Sofia",
+    "CH": "Europe/Zurich", "CY": "Asia/Nicosia", "CZ": "Europe/Prague",
+    "DE": "Europe/Berlin", "DK": "Europe/Copenhagen", "EE": "Europe/Tallinn",
+    "ES": "Europe/Madrid", "FI": "Europe/Helsinki", "FR": "Europe/Paris",
+    "GB": "Europe/London", "GR": "Europe/Athens", "HR": "Europe/Zagreb",
+    "HU": "Europe/Budapest", "IE": "Europe/Dublin", "IS": "Atlantic/Reykjavik",
+    "IT": "Europe/Rome", "LI": "Europe/Vaduz", "LT": "Europe/Vilnius",
+    "LU": "Europe/Luxembourg", "LV": "Europe/Riga", "MC": "Europe/Monaco",
+    "MT": "Europe/Malta", "NL": "Europe/Amsterdam", "NO": "Europe/Oslo",
+    "PL": "Europe/Warsaw", "PT": "Europe/Lisbon", "RO": "Europe/Bucharest",
+    "SE": "Europe/Stockholm", "SI": "Europe/Ljubljana", "SK": "Europe/Bratislava",
+}  # fmt: skip
+
+
+def local_zone(country_code: str) -> ZoneInfo:
+    """The time zone dates are shown in for a customer living in `country_code` (else UTC)."""
+    return ZoneInfo(_COUNTRY_ZONES.get(country_code, "UTC"))
+
+
+def format_date(day: dt.date, lang: str) -> str:
+    """`26 November 2026`, `26 novembre 2026` (and `1er décembre 2026`, as French writes it)."""
+    month = MONTHS[lang][day.month - 1]
+    if lang == "fr":
+        number = "1er" if day.day == 1 else str(day.day)
+        return f"{number} {month} {day.year}"
+    return f"{day.day} {month} {day.year}"
+
+
+def format_time(time: dt.time, lang: str) -> str:
+    """`08:00` in English; `8 h`, `8 h 30` in French."""
+    if lang == "fr":
+        return f"{time.hour} h" if time.minute == 0 else f"{time.hour} h {time.minute:02d}"
+    return f"{time.hour:02d}:{time.minute:02d}"
+
+
+def format_moment(at: dt.datetime, zone: ZoneInfo, lang: str) -> str:
+    """A point in time in the customer's zone: `26 November 2026 at 10:15`."""
+    local = at.astimezone(zone)
+    joiner = " à " if lang == "fr" else " at "
+    return format_date(local.date(), lang) + joiner + format_time(local.time(), lang)
+
+
+def format_day(at: dt.datetime, zone: ZoneInfo, lang: str) -> str:
+    """The calendar day of a point in time, in the customer's zone."""
+    return format_date(at.astimezone(zone).date(), lang)
+
+
+def format_money(money: Money, lang: str) -> str:
+    """`€389.00`, `389,00 €`; `CHF 1,249.00`, `1 249,00 CHF` where no symbol is usual."""
+    amount = money.amount.quantize(Decimal("0.01"))
+    symbol = _CURRENCY_SYMBOLS.get(money.currency)
+    if lang == "fr":
+        # Narrow no-break space between thousands, no-break space before the currency.
+        digits = f"{amount:,.2f}".replace(",", "\u202f").replace(".", ",")
+        return f"{digits}\u00a0{symbol or money.currency}"
+    digits = f"{amount:,.2f}"
+    return f"{symbol}{digits}" if symbol else f"{money.currency}\u00a0{digits}"

@@ -1,0 +1,33 @@
+"""What sending a notice needs from the world: a way to send mail, and the label's PDF.
+
+Adapters raise `temporalio.exceptions.ApplicationError` with the types below, so the workflow's
+retry policies and error handling name the same failures whichever adapter is configured.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Protocol
+
+from domain.carriers import Label
+
+RECIPIENT_REJECTED = "RecipientRejected"
+"""The customer's address was refused for good (SMTP 5xx): retrying cannot help."""
+MESSAGE_REJECTED = "MessageRejected"
+"""The relay refused this message's content for good (SMTP 5xx after DATA)."""
+MAIL_RELAY_UNAVAILABLE = "MailRelayUnavailable"
+"""The relay could not be reached or asked us to come back later: retried with backoff."""
+INVALID_NOTICE = "InvalidNotice"
+"""The request lacks a fact its kind of notice has to tell: a bug upstream, never retried."""
+
+
+class Notifier(Protocol):
+    """Delivers one composed email to the recipients in its headers."""
+
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+class LabelDocuments(Protocol):
+    """Fetches the printable PDF of a return label from the carrier that made it."""
+
+    async def label_pdf(self, label: Label) -> bytes: ...

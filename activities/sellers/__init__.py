@@ -1,0 +1,1 @@
+"""Sellers: their return addresses (and, later, the seller chat)."""

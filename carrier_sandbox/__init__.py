@@ -1,0 +1,6 @@
+"""Sandbox Post: the embedded carrier, an HTTP service that behaves like a carrier's return API.
+
+The contract is API.md beside this file. `create_app` builds the service over a
+`SandboxStore`; `carrier_sandbox.server.SandboxServer` runs it on loopback for tests and the
+dev stack; `python -m carrier_sandbox` serves it on its own.
+"""

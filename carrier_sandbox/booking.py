@@ -1,0 +1,162 @@
+"""The carrier's desk: prepaid labels, counter codes and mailbox pickups."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from carrier_sandbox.errors import ApiError, invalid, not_found
+from carrier_sandbox.label_pdf import LabelSheet
+from carrier_sandbox.rules import (
+    CARRIER_ZONE,
+    COUNTER_CODE_VALIDITY,
+    DEPOSIT_BEFORE,
+    counter_code,
+    object_id,
+    pickup_confirmation,
+    pickup_date_refusal,
+    tracking_number,
+)
+from carrier_sandbox.schemas import CounterCodeBody, LabelBody, PickupBody
+from domain.addresses import PostalAddress
+from domain.carriers import Parcel
+
+
+def stamp(moment: dt.datetime) -> str:
+    """A time as the API writes it: the carrier's local time, to the second, with its offset."""
+    return moment.astimezone(CARRIER_ZONE).isoformat(timespec="seconds")
+
+
+def create_label(db: sqlite3.Connection, body: LabelBody, now: dt.datetime) -> dict[str, Any]:
+    number = _register_parcel(db, body.reference, body.sender, body.recipient, body.parcel, now)
+    label_id = _unused(db, "SELECT 1 FROM labels WHERE label_id = ?", lambda: object_id("LBL"))
+    db.execute(
+        "INSERT INTO labels VALUES (?, ?, ?, ?)", (label_id, number, body.reference, stamp(now))
+    )
+    return {
+        "label_id": label_id,
+        "tracking_number": number,
+        "reference": body.reference,
+        "created_at": stamp(now),
+        "label_url": f"/v1/labels/{label_id}/pdf",
+    }
+
+
+def create_counter_code(
+    db: sqlite3.Connection, body: CounterCodeBody, now: dt.datetime
+) -> dict[str, Any]:
+    number = _register_parcel(db, body.reference, body.sender, body.recipient, body.parcel, now)
+    code = _unused(db, "SELECT 1 FROM counter_codes WHERE code = ?", counter_code)
+    expires_at = stamp(now + COUNTER_CODE_VALIDITY)
+    db.execute(
+        "INSERT INTO counter_codes VALUES (?, ?, ?, ?, ?)",
+        (code, number, body.reference, stamp(now), expires_at),
+    )
+    return {
+        "code": code,
+        "tracking_number": number,
+        "reference": body.reference,
+        "expires_at": expires_at,
+    }
+
+
+def book_pickup(db: sqlite3.Connection, body: PickupBody, now: dt.datetime) -> dict[str, Any]:
+    label = db.execute(
+        "SELECT tracking_number FROM labels WHERE label_id = ?", (body.label_id,)
+    ).fetchone()
+    if label is None:
+        raise invalid("No label has this label_id: create the label first.", "label_id")
+    number = label["tracking_number"]
+    if db.execute("SELECT 1 FROM scans WHERE tracking_number = ?", (number,)).fetchone():
+        raise invalid("The parcel of this label is already with the carrier.", "label_id")
+    # A pickup whose day has passed without a scan was missed; the customer may book again.
+    booked = db.execute(
+        "SELECT pickup_date FROM pickups WHERE label_id = ? AND pickup_date >= ?",
+        (body.label_id, now.astimezone(CARRIER_ZONE).date().isoformat()),
+    ).fetchone()
+    if booked is not None:
+        raise invalid(
+            f"This label already has a pickup booked for {booked['pickup_date']}; "
+            "a label has one pickup at a time.",
+            "label_id",
+        )
+    refusal = pickup_date_refusal(body.pickup_date, now)
+    if refusal is not None:
+        raise ApiError(422, "pickup_date_unavailable", refusal, "pickup_date")
+    pickup_id = _unused(db, "SELECT 1 FROM pickups WHERE pickup_id = ?", lambda: object_id("PU"))
+    confirmation = _unused(db, "SELECT 1 FROM pickups WHERE confirmation = ?", pickup_confirmation)
+    db.execute(
+        "INSERT INTO pickups VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            pickup_id,
+            body.label_id,
+            body.reference,
+            body.pickup_date.isoformat(),
+            body.address.model_dump_json(),
+            confirmation,
+            stamp(now),
+        ),
+    )
+    return {
+        "pickup_id": pickup_id,
+        "label_id": body.label_id,
+        "tracking_number": number,
+        "pickup_date": body.pickup_date.isoformat(),
+        "deposit_before": DEPOSIT_BEFORE.strftime("%H:%M"),
+        "confirmation": confirmation,
+    }
+
+
+def label_sheet(db: sqlite3.Connection, label_id: str) -> LabelSheet:
+    """What the label of `label_id` shows, from what was stored when it was made."""
+    row = db.execute(
+        "SELECT l.label_id, l.tracking_number, l.reference, l.created_at,"
+        " p.sender, p.recipient, p.parcel"
+        " FROM labels l JOIN parcels p USING (tracking_number) WHERE l.label_id = ?",
+        (label_id,),
+    ).fetchone()
+    if row is None:
+        raise not_found("No label has this label_id.")
+    return LabelSheet(
+        label_id=row["label_id"],
+        tracking_number=row["tracking_number"],
+        reference=row["reference"],
+        created_at=dt.datetime.fromisoformat(row["created_at"]),
+        sender=PostalAddress.model_validate_json(row["sender"]),
+        recipient=PostalAddress.model_validate_json(row["recipient"]),
+        parcel=Parcel.model_validate_json(row["parcel"]),
+    )
+
+
+def _register_parcel(
+    db: sqlite3.Connection,
+    reference: str,
+    sender: PostalAddress,
+    recipient: PostalAddress,
+    parcel: Parcel,
+    now: dt.datetime,
+) -> str:
+    """A new parcel, known to tracking from now on (`pre_transit` until its first scan)."""
+    number = _unused(db, "SELECT 1 FROM parcels WHERE tracking_number = ?", tracking_number)
+    db.execute(
+        "INSERT INTO parcels VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            number,
+            reference,
+            sender.model_dump_json(),
+            recipient.model_dump_json(),
+            parcel.model_dump_json(),
+            stamp(now),
+        ),
+    )
+    return number
+
+
+def _unused(db: sqlite3.Connection, exists_query: str, make: Callable[[], str]) -> str:
+    """A fresh random identifier; a collision just draws again."""
+    while True:
+        candidate = make()
+        if db.execute(exists_query, (candidate,)).fetchone() is None:
+            return candidate

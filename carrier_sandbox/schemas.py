@@ -1,0 +1,55 @@
+"""The request bodies the API accepts; closed, so a misspelt field is an error naming it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from domain.addresses import PostalAddress
+from domain.base import DomainModel, ShortText
+from domain.carriers import Parcel, TrackingStatus
+
+Reference = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$"),
+    Field(description="The shipper's reference, printed on the label: 1-64 of A-Z a-z 0-9 . _ : -"),
+]
+
+
+class LabelBody(DomainModel):
+    """`POST /v1/labels`: a prepaid return label."""
+
+    reference: Reference
+    sender: PostalAddress = Field(description="The customer sending the parcel back.")
+    recipient: PostalAddress = Field(description="The seller receiving it.")
+    parcel: Parcel
+
+
+class CounterCodeBody(DomainModel):
+    """`POST /v1/counter-codes`: a code the post office counter turns into a label."""
+
+    reference: Reference
+    sender: PostalAddress
+    recipient: PostalAddress
+    parcel: Parcel
+
+
+class PickupBody(DomainModel):
+    """`POST /v1/pickups`: collect a labelled parcel from a mailbox."""
+
+    reference: Reference
+    label_id: str = Field(min_length=1, max_length=64)
+    pickup_date: dt.date = Field(description="The day of the round, YYYY-MM-DD.")
+    address: PostalAddress = Field(description="Where the mailbox is.")
+
+
+class ScanBody(DomainModel):
+    """`POST /sandbox/parcels/{tracking_number}/scans`: play the carrier scanning a parcel."""
+
+    status: TrackingStatus | None = Field(
+        default=None, description="Omitted: the parcel takes the next step of its journey."
+    )
+    location: ShortText | None = None
+    description: ShortText | None = None

@@ -1,0 +1,80 @@
+"""`python -m devstack up`: the embedded stack, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from devstack.config import StackConfig
+from devstack.stack import DevStack, StackError
+from returnflow import logs
+from returnflow.temporal import exit_process
+
+
+def log_to_file(config: StackConfig) -> None:
+    """The launcher's own JSON log goes to var/log/devstack.log; the terminal gets prose."""
+    config.log_dir.mkdir(parents=True, exist_ok=True)
+    logs.configure("devstack", "INFO", stream=(config.log_dir / "devstack.log").open("a"))
+
+
+def banner(stack: DevStack) -> str:
+    c = stack.config
+    return "\n".join(
+        [
+            "returnflow dev stack is up:",
+            f"  Temporal        {c.temporal_address} (namespace {c.namespace})",
+            f"  Web UI          {c.web_ui_url}",
+            f"  carrier sandbox {c.sandbox_url}",
+            f"  SMTP sink       {c.host}:{c.smtp_port} -> {c.mail_dir}/",
+            f"  logs            {c.log_dir}/",
+            "Ctrl-C stops everything.",
+        ]
+    )
+
+
+async def serve_until_interrupted(stack: DevStack) -> int:
+    """Keep the stack up until Ctrl-C (0) or until a service dies (1)."""
+    interrupted = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupted.set)
+    stop_wait = asyncio.ensure_future(interrupted.wait())
+    died = asyncio.ensure_future(stack.watch())
+    await asyncio.wait({stop_wait, died}, return_when=asyncio.FIRST_COMPLETED)
+    if died.done():
+        proc = died.result()
+        print(
+            f"{proc.name} exited unexpectedly (status {proc.returncode}); stopping the stack.\n"
+            f"{proc.log_tail()}",
+            file=sys.stderr,
+        )
+        return 1
+    died.cancel()
+    print("\nstopping the stack ...")
+    return 0
+
+
+async def up() -> int:
+    config = StackConfig()
+    log_to_file(config)
+    print("starting the returnflow dev stack ...", flush=True)
+    try:
+        async with DevStack(config, progress=lambda line: print(line, flush=True)) as stack:
+            print(banner(stack), flush=True)
+            return await serve_until_interrupted(stack)
+    except StackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("command", choices=["up"], help="up: start the stack until Ctrl-C")
+    parser.parse_args()
+    exit_process(asyncio.run(up()))
+
+
+if __name__ == "__main__":
+    main()

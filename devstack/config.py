@@ -1,0 +1,60 @@
+"""Where the dev stack's services listen and keep their files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StackConfig(BaseSettings):
+    """Ports and paths of the embedded stack (env: RETURNFLOW_STACK_*)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RETURNFLOW_STACK_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    host: str = "127.0.0.1"
+    temporal_port: int = 7233
+    ui_port: int = Field(8233, description="Temporal Web UI.")
+    sandbox_port: int = 8081
+    smtp_port: int = 1025
+    var_dir: Path = Path("var")
+    sellers_file: Path = Path("examples/sellers.json")
+    namespace: str = "default"
+    startup_timeout_seconds: float = 90.0
+
+    @property
+    def temporal_address(self) -> str:
+        return f"{self.host}:{self.temporal_port}"
+
+    @property
+    def web_ui_url(self) -> str:
+        return f"http://{self.host}:{self.ui_port}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://{self.host}:{self.sandbox_port}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "log"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var_dir / "mail"
+
+    def service_env(self) -> dict[str, str]:
+        """The environment every returnflow process of this stack runs with."""
+        return {
+            "TEMPORAL_ADDRESS": self.temporal_address,
+            "TEMPORAL_NAMESPACE": self.namespace,
+            "RETURNFLOW_VAR_DIR": str(self.var_dir),
+            "RETURNFLOW_WEB_UI_URL": self.web_ui_url,
+            "RETURNFLOW_CARRIER_SANDBOX_URL": self.sandbox_url,
+            "RETURNFLOW_SMTP_HOST": self.host,
+            "RETURNFLOW_SMTP_PORT": str(self.smtp_port),
+            "RETURNFLOW_SMTP_SECURITY": "none",
+            "RETURNFLOW_SELLERS_FILE": str(self.sellers_file),
+        }

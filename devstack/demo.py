@@ -1,0 +1,231 @@
+"""`make demo`: the sample returns in examples/, end to end on the embedded stack.
+
+Each sample event is re-dated so that the customer withdraws now (the legal clocks then mean
+something) and given this run's order number suffix (each run makes new returns; earlier runs
+stay in the Web UI). The customer's choice is sent as an update, the carrier sandbox is told to
+scan each parcel, and the carrier's scans are relayed to the returns as its tracking feed would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import WorkflowHandle
+
+from activities.carriers.sandbox import SandboxCarrier
+from activities.notices.compose import notice_key
+from devstack.__main__ import log_to_file, serve_until_interrupted
+from devstack.config import StackConfig
+from devstack.stack import DevStack, StackError
+from domain.calendar import next_pickup_date
+from domain.events import RetractEvent
+from domain.returns import ReturnMethodChoice, ReturnStage, ReturnStatus
+from mail_sink import read_mailbox
+from returnflow.ingress import parse_event, start_return
+from returnflow.temporal import exit_process
+from workflows.return_workflow import ReturnWorkflow
+
+EXAMPLES = Path("examples")
+WAIT_SECONDS = 60.0
+
+EXPECTED_MAIL = {
+    "mailbox_pickup": ["acknowledgement", "return_address", "return_label", "pickup_confirmed"],
+    "post_office_drop_off": [
+        "acknowledgement",
+        "return_address",
+        "return_label",
+        "pickup_confirmed",
+    ],
+    "post_office_counter": [
+        "acknowledgement",
+        "return_address",
+        "counter_code",
+        "pickup_confirmed",
+    ],
+    None: ["rejection"],
+}
+
+
+@dataclass
+class Sample:
+    name: str
+    event: RetractEvent
+    choice: dict[str, Any] | None
+    expected: ReturnStage
+    handle: WorkflowHandle[ReturnWorkflow, ReturnStatus] | None = None
+    status: ReturnStatus | None = None
+    link: str = ""
+    mail: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def option(self) -> str:
+        return self.choice["method"] if self.choice else "(rejected)"
+
+    @property
+    def expected_mail(self) -> list[str]:
+        return EXPECTED_MAIL[self.choice["method"] if self.choice else None]
+
+    @property
+    def ok(self) -> bool:
+        reached = self.status is not None and self.status.stage is self.expected
+        return reached and self.error is None and self.mail == self.expected_mail
+
+
+def redate(event: RetractEvent, now: dt.datetime, suffix: str) -> RetractEvent:
+    """The same withdrawal, given now: every timestamp shifted, a fresh order number."""
+    shift = now - event.occurred_at
+    order = event.order
+
+    def moved(moment: dt.datetime | None) -> dt.datetime | None:
+        return moment + shift if moment else None
+
+    return event.model_copy(
+        update={
+            "event_id": f"{event.event_id}-{suffix}",
+            "occurred_at": now,
+            "order": order.model_copy(
+                update={
+                    "order_id": f"{order.order_id}-{suffix}",
+                    "ordered_at": order.ordered_at + shift,
+                    "shipped_at": moved(order.shipped_at),
+                    "delivered_at": moved(order.delivered_at),
+                }
+            ),
+        }
+    )
+
+
+def load_samples(now: dt.datetime, out_dir: Path) -> list[Sample]:
+    plan = json.loads((EXAMPLES / "demo.json").read_text())
+    suffix = now.strftime("%y%m%d%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    samples = []
+    for entry in plan["samples"]:
+        path = EXAMPLES / entry["event"]
+        event = redate(parse_event(path.read_bytes()), now, suffix)
+        (out_dir / path.name).write_text(event.model_dump_json(indent=2) + "\n")
+        samples.append(
+            Sample(path.stem, event, entry["choice"], ReturnStage(entry["expected_stage"]))
+        )
+    return samples
+
+
+async def until_settled(
+    handle: WorkflowHandle[ReturnWorkflow, ReturnStatus], stages: set[ReturnStage]
+) -> ReturnStatus:
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            status = await handle.query(ReturnWorkflow.status)
+            if status.stage in stages:
+                return status
+            await asyncio.sleep(0.2)
+
+
+async def play(stack: DevStack, sample: Sample) -> None:
+    """One sample, as the customer, the carrier and its tracking feed would play it."""
+    client, settings = stack.client, stack.settings
+    started = await start_return(client, settings, sample.event)
+    sample.link = started.link
+    handle = client.get_workflow_handle_for(ReturnWorkflow.run, started.workflow_id)
+    sample.handle = handle
+    status = await until_settled(
+        handle, {ReturnStage.AWAITING_CUSTOMER_CHOICE, ReturnStage.REJECTED}
+    )
+    if sample.choice is not None and status.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE:
+        raw = dict(sample.choice)
+        if raw["method"] == "mailbox_pickup":
+            raw["pickup_date"] = next_pickup_date(dt.datetime.now(dt.UTC)).isoformat()
+        choice = ReturnMethodChoice.model_validate_json(json.dumps(raw))
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
+        assert ready.tracking_number is not None
+        await carrier_collects(stack, started.workflow_id, ready.tracking_number)
+    sample.status = await handle.result()
+
+
+async def carrier_collects(stack: DevStack, workflow_id: str, tracking_number: str) -> None:
+    """The sandbox scans the parcel; its tracking feed reaches the return as signals."""
+    sandbox = stack.config.sandbox_url
+    async with httpx.AsyncClient(base_url=sandbox, timeout=10) as http:
+        response = await http.post(f"/sandbox/parcels/{tracking_number}/scans", json={})
+        response.raise_for_status()
+    carrier = SandboxCarrier(sandbox, stack.settings.carrier_sandbox_api_key.get_secret_value())
+    try:
+        scans = await carrier.track(tracking_number)
+    finally:
+        await carrier.aclose()
+    handle = stack.client.get_workflow_handle(workflow_id)
+    for scan in scans:
+        await handle.signal(ReturnWorkflow.carrier_scan, scan)
+
+
+def mail_kinds(mail_dir: Path, workflow_id: str) -> list[str]:
+    """The notice kinds the customer of `workflow_id` received, in order."""
+    keys = (notice_key(str(m["Message-ID"])) for m in read_mailbox(mail_dir))
+    return [key.kind.value for key in keys if key and key.return_id == workflow_id]
+
+
+def table(samples: list[Sample]) -> str:
+    rows = [f"{'sample':<28} {'option':<22} {'final stage':<14} {'ok':<4} Web UI"]
+    for s in samples:
+        stage = s.status.stage.value if s.status else "-"
+        rows.append(
+            f"{s.name:<28} {s.option:<22} {stage:<14} {'yes' if s.ok else 'NO':<4} {s.link}"
+        )
+        if not s.ok:
+            rows.append(f"{'':<28} expected {s.expected.value}, mail {s.expected_mail}")
+            rows.append(f"{'':<28} got mail {s.mail}" + (f", error: {s.error}" if s.error else ""))
+    return "\n".join(rows)
+
+
+async def demo(exit_after: bool) -> int:
+    config = StackConfig()
+    log_to_file(config)
+    print("starting the returnflow dev stack ...", flush=True)
+    try:
+        async with DevStack(config, progress=lambda line: print(line, flush=True)) as stack:
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            samples = load_samples(now, config.var_dir / "demo" / "events")
+            print(f"\nplaying {len(samples)} sample returns (events in var/demo/events/) ...")
+            results = await asyncio.gather(
+                *(play(stack, s) for s in samples), return_exceptions=True
+            )
+            for sample, result in zip(samples, results, strict=True):
+                if isinstance(result, BaseException):
+                    sample.error = f"{type(result).__name__}: {result}"
+                if sample.handle is not None:
+                    sample.mail = mail_kinds(config.mail_dir, sample.handle.id)
+            print("\n" + table(samples))
+            print(f"\nemails (.eml, label PDFs attached) are in {config.mail_dir}/")
+            all_ok = all(s.ok for s in samples)
+            print("every sample reached its expected stage" if all_ok else "SOME SAMPLES FAILED")
+            if exit_after:
+                return 0 if all_ok else 1
+            print(f"\nWeb UI: {config.web_ui_url} — the stack stays up until Ctrl-C.")
+            return await serve_until_interrupted(stack)
+    except StackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__)
+    parser.add_argument(
+        "--exit",
+        action="store_true",
+        help="stop after the table: exit 0 if every sample reached its expected stage",
+    )
+    args = parser.parse_args()
+    exit_process(asyncio.run(demo(args.exit)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""The dev stack: each service started in turn and awaited until it answers, all stopped on exit.
+
+More services (the HTTP gateway, the codec server) join by adding a `ServiceSpec`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import structlog
+from temporalio.client import Client
+
+from devstack import probes
+from devstack.config import StackConfig
+from devstack.process import ManagedProcess
+from returnflow import temporal
+from returnflow.settings import Settings
+
+log = structlog.get_logger("devstack")
+
+Probe = Callable[["DevStack", ManagedProcess], Awaitable[bool]]
+
+
+class StackError(RuntimeError):
+    """A service could not start; the message says which and shows its last log lines."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    argv: Sequence[str]
+    ready: Probe
+    ports: Sequence[int] = ()
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def default_services(config: StackConfig) -> list[ServiceSpec]:
+    py = sys.executable
+    host = config.host
+    return [
+        ServiceSpec(
+            name="temporal",
+            argv=[
+                str(temporal.cli_path()),
+                "server",
+                "start-dev",
+                "--ip",
+                host,
+                "--port",
+                str(config.temporal_port),
+                "--ui-port",
+                str(config.ui_port),
+                "--db-filename",
+                str(config.var_dir / "temporal.sqlite"),
+                "--namespace",
+                config.namespace,
+                "--ui-disable-news-fetch",
+                "--log-format",
+                "json",
+                "--log-level",
+                "warn",
+                *temporal.search_attribute_args(),
+            ],
+            ready=_temporal_ready,
+            ports=(config.temporal_port, config.ui_port),
+        ),
+        ServiceSpec(
+            name="carrier-sandbox",
+            argv=[
+                py,
+                "-m",
+                "carrier_sandbox",
+                "--host",
+                host,
+                "--port",
+                str(config.sandbox_port),
+                "--db",
+                str(config.var_dir / "carrier-sandbox.sqlite"),
+            ],
+            ready=lambda stack, _p: probes.http_ok(f"{config.sandbox_url}/healthz"),
+            ports=(config.sandbox_port,),
+        ),
+        ServiceSpec(
+            name="mail-sink",
+            argv=[
+                py,
+                "-m",
+                "mail_sink",
+                "--host",
+                host,
+                "--port",
+                str(config.smtp_port),
+                "--dir",
+                str(config.mail_dir),
+            ],
+            ready=lambda stack, _p: probes.smtp_ready(host, config.smtp_port),
+            ports=(config.smtp_port,),
+        ),
+        ServiceSpec(name="worker", argv=[py, "worker.py"], ready=_worker_ready),
+    ]
+
+
+async def _temporal_ready(stack: DevStack, _proc: ManagedProcess) -> bool:
+    if stack._client is None:
+        try:
+            stack._client = await Client.connect(
+                stack.config.temporal_address,
+                namespace=stack.config.namespace,
+                data_converter=temporal.data_converter(),
+            )
+        except RuntimeError:
+            return False
+    ready = await probes.temporal_ready(stack._client)
+    return ready and await probes.http_ok(stack.config.web_ui_url)
+
+
+async def _worker_ready(stack: DevStack, proc: ManagedProcess) -> bool:
+    assert proc.pid is not None
+    return await probes.worker_polling(stack.client, stack.settings.task_queue, proc.pid)
+
+
+class DevStack:
+    """`async with DevStack(config) as stack:` — everything up and answering inside."""
+
+    def __init__(
+        self,
+        config: StackConfig,
+        services: Sequence[ServiceSpec] | None = None,
+        *,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self._progress = progress or (lambda _line: None)
+        self.specs = list(services) if services is not None else default_services(config)
+        self.env = config.service_env()
+        self.settings = Settings(
+            var_dir=config.var_dir,
+            web_ui_url=config.web_ui_url,
+            carrier_sandbox_url=config.sandbox_url,
+            smtp_host=config.host,
+            smtp_port=config.smtp_port,
+            sellers_file=config.sellers_file,
+        )
+        self.processes: list[ManagedProcess] = []
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise StackError("Temporal is not up yet")
+        return self._client
+
+    async def start(self) -> None:
+        self.config.var_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for spec in self.specs:
+                await self._start(spec)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, spec: ServiceSpec) -> None:
+        for port in spec.ports:
+            if await probes.port_in_use(self.config.host, port):
+                raise StackError(
+                    f"{spec.name}: port {port} on {self.config.host} is already in use "
+                    "(another stack running?). Stop it, or set RETURNFLOW_STACK_* ports."
+                )
+        # The stack's own Temporal settings replace any the shell has (an API key for a
+        # cloud namespace must not reach the local dev server).
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+        proc = ManagedProcess(
+            spec.name,
+            spec.argv,
+            self.config.log_dir / f"{spec.name}.log",
+            {**inherited, **self.env, **spec.env},
+        )
+        started = time.monotonic()
+        await proc.start()
+        self.processes.append(proc)
+        deadline = started + self.config.startup_timeout_seconds
+        while not await spec.ready(self, proc):
+            if proc.exited:
+                raise StackError(
+                    f"{spec.name} exited with status {proc.returncode} while starting; "
+                    f"last lines of {proc.log_path}:\n{proc.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"{spec.name} not ready after {self.config.startup_timeout_seconds:.0f}s; "
+                    f"last lines of {proc.log_path}:\n{proc.log_tail()}"
+                )
+            await asyncio.sleep(0.2)
+        seconds = round(time.monotonic() - started, 1)
+        log.info("service ready", service=spec.name, seconds=seconds, pid=proc.pid)
+        self._progress(f"  {spec.name:<16} ready in {seconds:.1f}s (log: {proc.log_path})")
+
+    async def watch(self) -> ManagedProcess:
+        """Wait until any service exits (it should not), and return it."""
+        waits = {asyncio.ensure_future(p.wait()): p for p in self.processes}
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        return waits[next(iter(done))]
+
+    async def stop(self) -> None:
+        """Stop every service, the last started first (the worker before Temporal)."""
+        for proc in reversed(self.processes):
+            await proc.stop()
+            log.info("service stopped", service=proc.name, status=proc.returncode)
+            self._progress(f"  {proc.name:<16} stopped")
+        self.processes.clear()
+        self._client = None
+
+    async def __aenter__(self) -> DevStack:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

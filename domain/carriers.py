@@ -1,0 +1,154 @@
+"""What a carrier offers and what it hands back: labels, pickups, counter codes, scans."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from domain.addresses import PostalAddress
+from domain.base import DomainModel, Identifier, ShortText
+
+
+class ReturnMethod(StrEnum):
+    """How the customer hands the parcel to the carrier."""
+
+    MAILBOX_PICKUP = "mailbox_pickup"
+    """Online label; the carrier collects the parcel from the customer's mailbox."""
+    POST_OFFICE_DROP_OFF = "post_office_drop_off"
+    """Online label; the customer drops the labelled parcel at a post office."""
+    POST_OFFICE_COUNTER = "post_office_counter"
+    """No label at home: the post office counter makes it from a return code."""
+
+
+class CarrierCapability(StrEnum):
+    """What a carrier's API can do for a return."""
+
+    ONLINE_RETURN_LABEL = "online_return_label"
+    COUNTER_RETURN_CODE = "counter_return_code"
+    MAILBOX_PICKUP = "mailbox_pickup"
+    DROP_OFF = "drop_off"
+    POST_OFFICE_LOCATOR = "post_office_locator"
+    TRACKING_WEBHOOK = "tracking_webhook"
+    TRACKING_POLLING = "tracking_polling"
+
+
+_METHOD_NEEDS: dict[ReturnMethod, frozenset[CarrierCapability]] = {
+    ReturnMethod.MAILBOX_PICKUP: frozenset(
+        {CarrierCapability.ONLINE_RETURN_LABEL, CarrierCapability.MAILBOX_PICKUP}
+    ),
+    ReturnMethod.POST_OFFICE_DROP_OFF: frozenset(
+        {CarrierCapability.ONLINE_RETURN_LABEL, CarrierCapability.DROP_OFF}
+    ),
+    # Without a counter code the tracking number only comes back from the customer; until the
+    # workflow can take it (`report_shipment`), the counter option needs the code.
+    ReturnMethod.POST_OFFICE_COUNTER: frozenset(
+        {CarrierCapability.COUNTER_RETURN_CODE, CarrierCapability.DROP_OFF}
+    ),
+}
+
+
+class CarrierOffer(DomainModel):
+    """A carrier the customer may choose, and what it can do."""
+
+    code: Identifier = Field(description="The carrier's code in configuration, e.g. sandbox.")
+    name: ShortText = Field(description="The carrier's name as customers know it.")
+    capabilities: frozenset[CarrierCapability]
+
+    def methods(self) -> list[ReturnMethod]:
+        """The return methods this carrier supports, in the order they are offered."""
+        return [m for m in ReturnMethod if _METHOD_NEEDS[m] <= self.capabilities]
+
+
+class Parcel(DomainModel):
+    """What goes in the box."""
+
+    weight_grams: int = Field(gt=0, le=30_000)
+    description: ShortText = Field(description="Contents, for the label: e.g. 'Smartphone'.")
+
+
+class LabelRequest(DomainModel):
+    """Ask a carrier for a prepaid return label."""
+
+    idempotency_key: str = Field(description="Same key, same label: derived from return + step.")
+    carrier: Identifier
+    reference: Identifier = Field(description="The return ID, printed on the label.")
+    sender: PostalAddress
+    recipient: PostalAddress
+    parcel: Parcel
+
+
+class Label(DomainModel):
+    """A return label the carrier made. The PDF itself stays at the carrier (fetched to send)."""
+
+    carrier: Identifier
+    label_id: Identifier
+    tracking_number: Identifier
+    created_at: AwareDatetime
+
+
+class PickupRequest(DomainModel):
+    """Ask a carrier to collect a labelled parcel from the customer's mailbox."""
+
+    idempotency_key: str
+    carrier: Identifier
+    reference: Identifier
+    label_id: Identifier
+    tracking_number: Identifier
+    pickup_date: dt.date
+    address: PostalAddress
+
+
+class Pickup(DomainModel):
+    """A booked mailbox pickup."""
+
+    carrier: Identifier
+    pickup_id: Identifier
+    pickup_date: dt.date
+    deposit_before: dt.time = Field(description="Local time by which the parcel must be in.")
+    confirmation: ShortText = Field(description="The carrier's confirmation number.")
+
+
+class CounterCodeRequest(DomainModel):
+    """Ask a carrier for a code the post office counter turns into a label."""
+
+    idempotency_key: str
+    carrier: Identifier
+    reference: Identifier
+    sender: PostalAddress
+    recipient: PostalAddress
+    parcel: Parcel
+
+
+class CounterCode(DomainModel):
+    """A counter return code, and the tracking number its label will carry."""
+
+    carrier: Identifier
+    code: Identifier
+    tracking_number: Identifier
+    expires_at: AwareDatetime
+
+
+class TrackingStatus(StrEnum):
+    """A carrier's scan, normalised across carriers."""
+
+    PRE_TRANSIT = "pre_transit"
+    ACCEPTED = "accepted"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    RETURNED_TO_SENDER = "returned_to_sender"
+
+
+class TrackingScan(DomainModel):
+    """One scan of a parcel by its carrier."""
+
+    carrier: Identifier
+    tracking_number: Identifier
+    scan_id: Identifier = Field(description="The carrier's ID for the scan: repeats are ignored.")
+    status: TrackingStatus
+    occurred_at: AwareDatetime
+    location: ShortText | None = Field(default=None, description="Facility or town.")
+    description: ShortText | None = Field(default=None, description="The carrier's words.")

@@ -1,0 +1,101 @@
+"""The order service's `order.retract_requested` event: a customer withdraws from one line."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from domain.addresses import PostalAddress
+from domain.base import DomainModel, Email, Identifier, Locale, Money, ShortText, personal
+
+RETRACT_EVENT_TYPE = "order.retract_requested"
+
+
+class OrderStatus(StrEnum):
+    """Where the order stands in the order service."""
+
+    AWAITING_SHIPMENT = "awaiting_shipment"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class DeviceCategory(StrEnum):
+    """What kind of device the line is: decides the box size advised to the customer."""
+
+    SMARTPHONE = "smartphone"
+    TABLET = "tablet"
+    LAPTOP = "laptop"
+    DESKTOP = "desktop"
+    SMARTWATCH = "smartwatch"
+    HEADPHONES = "headphones"
+    GAME_CONSOLE = "game_console"
+    CAMERA = "camera"
+    OTHER = "other"
+
+
+class Product(DomainModel):
+    """The refurbished device bought on the order line."""
+
+    sku: Identifier
+    title: ShortText = Field(description="Product title as shown to the customer.")
+    category: DeviceCategory
+    price: Money = Field(description="Price paid for the line, taxes included.")
+    weight_grams: int = Field(
+        default=500, gt=0, le=30_000, description="Shipping weight, for the label."
+    )
+
+
+class Order(DomainModel):
+    """The order line being withdrawn from, as the order service knows it."""
+
+    order_id: Identifier
+    line_id: Identifier = Field(description="The line of the order being returned.")
+    seller_id: Identifier
+    status: OrderStatus
+    ordered_at: AwareDatetime
+    shipped_at: AwareDatetime | None = None
+    delivered_at: AwareDatetime | None = None
+    product: Product
+
+    @model_validator(mode="after")
+    def _timestamps_in_order(self) -> Self:
+        if self.shipped_at and self.shipped_at < self.ordered_at:
+            raise ValueError("order.shipped_at is before order.ordered_at")
+        if self.delivered_at and self.shipped_at and self.delivered_at < self.shipped_at:
+            raise ValueError("order.delivered_at is before order.shipped_at")
+        if self.status is OrderStatus.DELIVERED and self.delivered_at is None:
+            raise ValueError("order.delivered_at is required when order.status is 'delivered'")
+        return self
+
+
+class Customer(DomainModel):
+    """The customer withdrawing: who the notices go to, and where the parcel leaves from."""
+
+    customer_id: Identifier
+    name: ShortText = personal("Full name, for the greeting and the label.")
+    email: Email = personal("Where every notice is sent.")
+    locale: Locale = "en"
+    address: PostalAddress = personal("Home address: the parcel's sender address.")
+
+
+class RetractEvent(DomainModel):
+    """The customer clicked "I would like to cancel my order or retract" for one order line.
+
+    The time of the withdrawal notice is `occurred_at`: every legal clock starts there, however
+    late the event is processed.
+    """
+
+    event_id: Identifier = Field(description="Unique per event; a redelivery keeps it.")
+    type: Literal["order.retract_requested"] = Field(description="Always order.retract_requested.")
+    occurred_at: AwareDatetime = Field(description="When the customer gave the withdrawal notice.")
+    order: Order
+    customer: Customer
+
+    @model_validator(mode="after")
+    def _notice_after_order(self) -> Self:
+        if self.occurred_at < self.order.ordered_at:
+            raise ValueError("occurred_at is before order.ordered_at")
+        return self

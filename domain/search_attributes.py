@@ -1,0 +1,27 @@
+"""The custom search attributes of a return: what operations staff filter on in the Web UI.
+
+None of them holds personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.common import SearchAttributeKey
+
+RETURN_STAGE = SearchAttributeKey.for_keyword("ReturnStage")
+ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
+SELLER_ID = SearchAttributeKey.for_keyword("SellerId")
+CARRIER = SearchAttributeKey.for_keyword("Carrier")
+SHIP_BY = SearchAttributeKey.for_datetime("ShipBy")
+NEEDS_ATTENTION = SearchAttributeKey.for_bool("NeedsAttention")
+
+ALL: tuple[SearchAttributeKey[Any], ...] = (
+    RETURN_STAGE,
+    ORDER_ID,
+    SELLER_ID,
+    CARRIER,
+    SHIP_BY,
+    NEEDS_ATTENTION,
+)
+"""Every custom attribute, to register on a server (`--search-attribute Name=Type`)."""

@@ -1,0 +1,1 @@
+"""What every returnflow process shares: settings, the Temporal connection, logging."""

@@ -1,0 +1,67 @@
+"""Configuration from environment variables (a `.env` file works too).
+
+The standard Temporal variables (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`,
+`TEMPORAL_TLS_*`, `TEMPORAL_PROFILE`) are read by `returnflow.temporal`, not here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a returnflow process can be told, each with a default for the dev stack."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RETURNFLOW_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    task_queue: str = Field("returns", description="Task queue of the return workflows.")
+    web_ui_url: str = Field("http://localhost:8233", description="Temporal Web UI, for links.")
+    var_dir: Path = Field(Path("var"), description="Runtime files: logs, mail, databases.")
+    log_level: str = "INFO"
+
+    return_window_days: int = Field(30, ge=14, description="Return window after the order.")
+    sellers_file: Path = Field(
+        Path("examples/sellers.json"), description="Sellers' return addresses on file."
+    )
+
+    carrier_sandbox_url: str = Field(
+        "http://127.0.0.1:8081", description="Base URL of the embedded carrier sandbox."
+    )
+    carrier_sandbox_api_key: SecretStr = Field(
+        SecretStr("sandbox-key"), description="API key the sandbox expects in X-Api-Key."
+    )
+    carrier_timeout_seconds: float = Field(20.0, gt=0, description="Per HTTP call to a carrier.")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "none", description="none (local sink), starttls (port 587) or tls (port 465)."
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = Field(
+        "Marketplace Returns <returns@marketplace.example>", description="From: of notices."
+    )
+    mail_domain: str = Field(
+        "returns.marketplace.example", description="Right-hand side of every Message-ID."
+    )
+    marketplace_name: str = "Marketplace"
+    customer_portal_url: str = Field(
+        "https://marketplace.example/account/returns",
+        description="Where customers choose how to send the parcel back.",
+    )
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "log"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var_dir / "mail"

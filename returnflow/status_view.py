@@ -1,0 +1,46 @@
+"""A return's status as operations staff read it in a terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from domain.returns import ReturnStatus
+
+
+def _when(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def render_status(status: ReturnStatus, link: str) -> str:
+    rows = [
+        f"{status.return_id}    stage: {status.stage.value}",
+        f"  order {status.order_id} line {status.line_id} · {status.product_category.value}"
+        f" · seller {status.seller_id}",
+        f"  withdrawn   {_when(status.notice_at)}",
+        f"  ship by     {_when(status.ship_by)}",
+        f"  refund by   {_when(status.refund_due_by)}",
+    ]
+    if status.eligibility and not status.eligibility.accepted:
+        rows.append(f"  rejected    {status.eligibility.reason}: {status.eligibility.explanation}")
+    if status.method:
+        rows.append(f"  method      {status.method.value} with {status.carrier}")
+    if status.label:
+        rows.append(f"  label       {status.label.label_id}")
+    if status.counter_code:
+        code = status.counter_code
+        rows.append(f"  counter     code {code.code}, valid until {_when(code.expires_at)}")
+    if status.pickup:
+        pickup = status.pickup
+        rows.append(
+            f"  pickup      {pickup.pickup_date.isoformat()} before "
+            f"{pickup.deposit_before:%H:%M} (confirmation {pickup.confirmation})"
+        )
+    if status.tracking_number:
+        rows.append(f"  tracking    {status.tracking_number}")
+    if status.problem:
+        rows.append(f"  problem     {status.problem}")
+    rows.append(f"  web ui      {link}")
+    rows.append("  timeline")
+    for entry in status.timeline:
+        rows.append(f"    {_when(entry.at)}  {entry.actor:<16} {entry.event}")
+    return "\n".join(rows)

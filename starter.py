@@ -1,0 +1,255 @@
+"""returnflow's command line: start returns, look at them, act on them.
+
+    python starter.py retract EVENT.json
+    python starter.py status ORDER_ID[-LINE]
+    python starter.py choose ORDER_ID-LINE --method mailbox_pickup --carrier sandbox \
+        --pickup-date 2026-11-26
+    python starter.py give-address ORDER_ID-LINE --file ADDRESS.json --by operations:alice
+    python starter.py schema [--check]
+
+Exit status: 0 done, 1 refused by the return (or not found), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.addresses import PostalAddress
+from domain.events import RetractEvent
+from domain.ids import PREFIX
+from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
+from returnflow import temporal
+from returnflow.ingress import EventRejected, field_problems, parse_event, start_return
+from returnflow.settings import Settings
+from returnflow.status_view import render_status
+from workflows.return_workflow import ReturnWorkflow
+
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "retract-event.json"
+OK, REFUSED, BAD_INPUT = 0, 1, 2
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, code: int = REFUSED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- schema ----------------------------------------------------------------------------------
+
+
+def retract_event_schema() -> str:
+    """The JSON Schema of the retract event, generated from the pydantic model."""
+    schema = RetractEvent.model_json_schema()
+    schema["$id"] = "https://returnflow.dev/schemas/retract-event.json"
+    schema["title"] = "order.retract_requested"
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    current = retract_event_schema()
+    if args.check:
+        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text() != current:
+            raise CommandError(f"{SCHEMA_PATH} is stale: run `python starter.py schema`")
+        print(f"{SCHEMA_PATH} is up to date")
+        return OK
+    SCHEMA_PATH.parent.mkdir(parents=True, exist_ok=True)
+    SCHEMA_PATH.write_text(current)
+    print(f"wrote {SCHEMA_PATH}")
+    return OK
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+
+async def cmd_retract(args: argparse.Namespace, client: Client, settings: Settings) -> int:
+    try:
+        event = parse_event(Path(args.event).read_bytes())
+    except OSError as err:
+        raise CommandError(f"{args.event}: {err.strerror}", BAD_INPUT) from err
+    except EventRejected as err:
+        lines = "\n".join(f"  {p}" for p in err.problems)
+        message = f"{args.event} is not a valid retract event:\n{lines}"
+        raise CommandError(message, BAD_INPUT) from err
+    started = await start_return(client, settings, event)
+    verdict = "started" if started.created else "already exists (duplicate event, nothing started)"
+    print(f"{started.workflow_id} {verdict}")
+    print(f"  {started.link}")
+    return OK
+
+
+async def _handles(client: Client, ref: str) -> list[WorkflowHandle[Any, Any]]:
+    """The returns `ref` names: a workflow ID, ORDER_ID-LINE, or every line of ORDER_ID."""
+    candidates = [ref] if ref.startswith(PREFIX) else [f"{PREFIX}{ref}"]
+    found = []
+    for workflow_id in candidates:
+        handle = client.get_workflow_handle(workflow_id)
+        try:
+            await handle.describe()
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            continue
+        found.append(handle)
+    if not found:
+        query = f'OrderId = "{ref}"'
+        async for execution in client.list_workflows(query):
+            found.append(client.get_workflow_handle(execution.id))
+    if not found:
+        raise CommandError(f"no return found for {ref!r}")
+    return found
+
+
+async def _status_of(client: Client, workflow_id: str) -> ReturnStatus:
+    """A finished return reports its result; a running one answers the `status` query."""
+    handle = client.get_workflow_handle_for(ReturnWorkflow.run, workflow_id)
+    description = await handle.describe()
+    if description.close_time is not None:
+        try:
+            return await handle.result()
+        except FailureError:
+            pass
+    return await handle.query(ReturnWorkflow.status)
+
+
+async def cmd_status(args: argparse.Namespace, client: Client, settings: Settings) -> int:
+    for handle in await _handles(client, args.ref):
+        status = await _status_of(client, handle.id)
+        if args.json:
+            print(status.model_dump_json(indent=2))
+        else:
+            link = temporal.web_ui_link(settings, client.namespace, handle.id)
+            print(render_status(status, link))
+    return OK
+
+
+async def _single(client: Client, ref: str) -> WorkflowHandle[Any, Any]:
+    handles = await _handles(client, ref)
+    if len(handles) > 1:
+        ids = ", ".join(h.id for h in handles)
+        raise CommandError(f"{ref!r} names several returns ({ids}): give ORDER_ID-LINE", BAD_INPUT)
+    return handles[0]
+
+
+def _update_refusal(err: WorkflowUpdateFailedError) -> str:
+    cause: BaseException | None = err.cause
+    messages = []
+    while cause is not None:
+        if isinstance(cause, ApplicationError | FailureError):
+            messages.append(cause.message)
+        cause = cause.__cause__
+    return ": ".join(m for m in messages if m) or str(err)
+
+
+async def cmd_choose(args: argparse.Namespace, client: Client, settings: Settings) -> int:
+    raw: dict[str, Any] = {"method": args.method, "carrier": args.carrier}
+    if args.pickup_date:
+        raw["pickup_date"] = args.pickup_date
+    if args.pickup_address:
+        raw["pickup_address"] = json.loads(Path(args.pickup_address).read_text())
+    try:
+        choice = ReturnMethodChoice.model_validate_json(json.dumps(raw))
+    except ValidationError as err:
+        raise CommandError("; ".join(field_problems(err)), BAD_INPUT) from err
+    handle = await _single(client, args.ref)
+    try:
+        status = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
+    except WorkflowUpdateFailedError as err:
+        raise CommandError(f"refused: {_update_refusal(err)}") from err
+    print(render_status(status, temporal.web_ui_link(settings, client.namespace, handle.id)))
+    return OK
+
+
+async def cmd_give_address(args: argparse.Namespace, client: Client, settings: Settings) -> int:
+    try:
+        address = PostalAddress.model_validate_json(Path(args.file).read_bytes())
+    except ValidationError as err:
+        raise CommandError("; ".join(field_problems(err)), BAD_INPUT) from err
+    handle = await _single(client, args.ref)
+    reply = ReturnAddressReply(address=address, given_by=args.by)
+    try:
+        status = await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
+    except WorkflowUpdateFailedError as err:
+        raise CommandError(f"refused: {_update_refusal(err)}") from err
+    print(render_status(status, temporal.web_ui_link(settings, client.namespace, handle.id)))
+    return OK
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="starter.py",
+        description="Start and steer returns. Temporal is found through TEMPORAL_ADDRESS, "
+        "TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and the TLS variables.",
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("retract", help="start the return of an order.retract_requested event")
+    p.add_argument("event", metavar="EVENT.json", help="the event, as the order service sends it")
+
+    p = sub.add_parser("status", help="show a return: stage, deadlines, label, pickup, timeline")
+    p.add_argument("ref", metavar="ORDER_ID[-LINE]", help="an order, an order line or a return ID")
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+
+    p = sub.add_parser("choose", help="give the customer's choice of return method (an update)")
+    p.add_argument("ref", metavar="ORDER_ID-LINE", help="the order line or return ID")
+    p.add_argument(
+        "--method",
+        required=True,
+        choices=["mailbox_pickup", "post_office_drop_off", "post_office_counter"],
+    )
+    p.add_argument("--carrier", required=True, help="carrier code, e.g. sandbox")
+    p.add_argument("--pickup-date", metavar="YYYY-MM-DD", help="mailbox pickup: the day")
+    p.add_argument(
+        "--pickup-address", metavar="ADDRESS.json", help="mailbox pickup: if not at home"
+    )
+
+    p = sub.add_parser("give-address", help="give the seller's return address (an update)")
+    p.add_argument("ref", metavar="ORDER_ID-LINE", help="the order line or return ID")
+    p.add_argument("--file", required=True, metavar="ADDRESS.json", help="the postal address")
+    p.add_argument("--by", required=True, help="who gives it: seller or operations:<name>")
+
+    p = sub.add_parser("schema", help="write the retract event's JSON Schema to schemas/")
+    p.add_argument("--check", action="store_true", help="only check the file is up to date")
+    return top
+
+
+COMMANDS = {
+    "retract": cmd_retract,
+    "status": cmd_status,
+    "choose": cmd_choose,
+    "give-address": cmd_give_address,
+}
+
+
+async def run(argv: Sequence[str]) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "schema":
+            return cmd_schema(args)
+        settings = Settings()
+        client = await temporal.connect()
+        return await COMMANDS[args.command](args, client, settings)
+    except CommandError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.code
+
+
+def main() -> None:
+    temporal.exit_process(asyncio.run(run(sys.argv[1:])))
+
+
+if __name__ == "__main__":
+    main()

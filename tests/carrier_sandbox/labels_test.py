@@ -1,0 +1,177 @@
+"""A shipper asks Sandbox Post for a prepaid return label and prints it."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import httpx
+from pypdf import PdfReader
+
+from carrier_sandbox.server import SandboxServer
+from domain.addresses import PostalAddress
+from tests.carrier_sandbox.builders import (
+    create_label,
+    customer_address,
+    error_of,
+    label_body,
+    seller_address,
+)
+
+
+async def test_carrier_says_who_it_is_and_what_it_can_do(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/carrier")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "code": "sandbox",
+        "name": "Sandbox Post",
+        "capabilities": [
+            "online_return_label",
+            "counter_return_code",
+            "mailbox_pickup",
+            "drop_off",
+            "tracking_polling",
+        ],
+    }
+
+
+async def test_health_needs_no_api_key(sandbox: SandboxServer) -> None:
+    async with httpx.AsyncClient(base_url=sandbox.url) as anonymous:
+        response = await anonymous.get("/healthz")
+
+    assert response.json() == {"status": "ok"}
+
+
+async def test_wrong_or_missing_api_key_is_unauthorized(sandbox: SandboxServer) -> None:
+    async with httpx.AsyncClient(base_url=sandbox.url) as anonymous:
+        missing = await anonymous.get("/v1/carrier")
+        wrong = await anonymous.post(
+            "/v1/labels",
+            json=label_body(),
+            headers={"X-Api-Key": "not-the-key", "Idempotency-Key": "k-unauthorized"},
+        )
+
+    for response in (missing, wrong):
+        assert response.status_code == 401
+        assert error_of(response)["code"] == "unauthorized"
+
+
+async def test_label_has_a_sandbox_tracking_number_and_a_pdf_link(
+    client: httpx.AsyncClient,
+) -> None:
+    label = await create_label(client, "return-O1001-1:label:1")
+
+    assert re.fullmatch(r"LBL-[0-9A-F]{16}", label["label_id"])
+    assert re.fullmatch(r"SB\d{9}FR", label["tracking_number"])
+    assert label["reference"] == "return-O1001-1"
+    assert label["created_at"] == "2025-06-14T10:00:00+02:00"
+    assert label["label_url"] == f"/v1/labels/{label['label_id']}/pdf"
+
+
+async def test_new_label_parcel_is_pre_transit_without_scans(client: httpx.AsyncClient) -> None:
+    label = await create_label(client, "k-pre-transit")
+
+    response = await client.get(f"/v1/tracking/{label['tracking_number']}")
+
+    assert response.json() == {
+        "tracking_number": label["tracking_number"],
+        "reference": "return-O1001-1",
+        "status": "pre_transit",
+        "events": [],
+    }
+
+
+async def test_label_pdf_shows_tracking_number_and_both_addresses(
+    client: httpx.AsyncClient,
+) -> None:
+    label = await create_label(client, "k-pdf")
+
+    response = await client.get(label["label_url"])
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    page = PdfReader(io.BytesIO(response.content)).pages[0]
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    assert (round(width), round(height)) == (298, 420)  # A6: 105 x 148 mm
+    text = page.extract_text()
+    expected = [
+        "Sandbox Post",
+        "RETURN",
+        label["tracking_number"],
+        "return-O1001-1",
+        "2025-06-14",
+        *PostalAddress.model_validate(customer_address()).lines(),
+        *PostalAddress.model_validate(seller_address()).lines(),
+    ]
+    for words in expected:
+        assert words in text, words
+
+
+async def test_label_pdf_carries_a_code_128_barcode_and_is_the_same_each_time(
+    client: httpx.AsyncClient,
+) -> None:
+    label = await create_label(client, "k-barcode")
+
+    first = await client.get(label["label_url"])
+    again = await client.get(label["label_url"])
+
+    assert first.content == again.content
+    content = PdfReader(io.BytesIO(first.content)).pages[0].get_contents()
+    assert content is not None
+    # A Code 128 of 13 characters draws well over 30 bars, each a filled rectangle.
+    assert content.get_data().count(b" re") > 30
+
+
+async def test_pdf_of_an_unknown_label_is_not_found(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/labels/LBL-0000000000000000/pdf")
+
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
+async def test_wrong_postal_code_is_refused_naming_the_dotted_field(
+    client: httpx.AsyncClient,
+) -> None:
+    body = label_body()
+    body["sender"]["postal_code"] = "#31400"
+
+    response = await client.post("/v1/labels", json=body, headers={"Idempotency-Key": "k-pc"})
+
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "invalid_request"
+    assert error["field"] == "sender.postal_code"
+
+
+async def test_missing_and_unknown_fields_are_refused_by_name(client: httpx.AsyncClient) -> None:
+    missing = label_body()
+    del missing["parcel"]["weight_grams"]
+    unknown = label_body()
+    unknown["recipient"]["floor"] = "2"
+
+    answers = [
+        await client.post("/v1/labels", json=body, headers={"Idempotency-Key": "k-fields"})
+        for body in (missing, unknown)
+    ]
+
+    assert [error_of(r)["field"] for r in answers] == ["parcel.weight_grams", "recipient.floor"]
+    assert {r.status_code for r in answers} == {422}
+
+
+async def test_malformed_json_is_an_invalid_request(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v1/labels",
+        content=b'{"reference": "return-O1001-1", "sender": ',
+        headers={"Idempotency-Key": "k-malformed", "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "invalid_request"
+
+
+async def test_label_without_idempotency_key_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/labels", json=label_body())
+
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "missing_idempotency_key"

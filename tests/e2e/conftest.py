@@ -1,0 +1,70 @@
+"""The real dev stack (dev server, worker, carrier sandbox, SMTP sink) on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from devstack.config import StackConfig
+from devstack.stack import DevStack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def stack_config(var_dir: Path) -> StackConfig:
+    temporal, ui, sandbox, smtp = free_ports(4)
+    return StackConfig(
+        temporal_port=temporal,
+        ui_port=ui,
+        sandbox_port=sandbox,
+        smtp_port=smtp,
+        var_dir=var_dir,
+        sellers_file=ROOT / "examples" / "sellers.json",
+    )
+
+
+def stack_env(config: StackConfig) -> dict[str, str]:
+    """The environment a user's shell has when pointed at this stack."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+    env.update(config.service_env())
+    for name in ("host", "temporal_port", "ui_port", "sandbox_port", "smtp_port", "var_dir"):
+        env[f"RETURNFLOW_STACK_{name.upper()}"] = str(getattr(config, name))
+    env["RETURNFLOW_STACK_SELLERS_FILE"] = str(config.sellers_file)
+    return env
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevStack]:
+    config = stack_config(tmp_path_factory.mktemp("var"))
+    async with DevStack(config) as running:
+        yield running
+
+
+def starter(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python starter.py ...` as an operator would, against the test's stack."""
+    return subprocess.run(  # noqa: S603 - our own CLI with our own arguments
+        [sys.executable, str(ROOT / "starter.py"), *args],
+        cwd=ROOT,
+        env=stack_env(stack.config),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

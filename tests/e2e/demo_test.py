@@ -1,0 +1,59 @@
+"""`make demo DEMO_EXIT=1`, as a new user runs it: every sample ends where it should."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from activities.notices.compose import notice_key
+from mail_sink import read_mailbox
+from tests.e2e.conftest import ROOT, stack_config, stack_env
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_plays_every_sample_to_its_expected_stage_and_mails_the_customers(
+    tmp_path: Path,
+) -> None:
+    config = stack_config(tmp_path / "var")
+
+    demo = subprocess.run(
+        [sys.executable, "-m", "devstack.demo", "--exit"],
+        cwd=ROOT,
+        env=stack_env(config),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "every sample reached its expected stage" in demo.stdout
+    for line in ("01-mailbox-pickup", "02-post-office-drop-off", "03-post-office-counter"):
+        assert any(row.startswith(line) and "picked_up" in row for row in demo.stdout.splitlines())
+    assert any(
+        row.startswith("04-outside-return-window") and "rejected" in row
+        for row in demo.stdout.splitlines()
+    )
+    kinds: dict[str, int] = {}
+    pdfs = 0
+    for message in read_mailbox(config.mail_dir):
+        key = notice_key(str(message["Message-ID"]))
+        assert key is not None
+        kinds[key.kind.value] = kinds.get(key.kind.value, 0) + 1
+        pdfs += sum(
+            1 for a in message.iter_attachments() if a.get_content_type() == "application/pdf"
+        )
+    assert kinds == {
+        "acknowledgement": 3,
+        "return_address": 3,
+        "return_label": 2,
+        "counter_code": 1,
+        "pickup_confirmed": 3,
+        "rejection": 1,
+    }
+    assert pdfs == 2
+    assert (config.var_dir / "demo" / "events" / "01-mailbox-pickup.json").exists()

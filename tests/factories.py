@@ -1,0 +1,96 @@
+"""Realistic events and addresses for tests: a French and an English customer, two sellers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from domain.addresses import PostalAddress
+from domain.base import Money
+from domain.events import (
+    Customer,
+    DeviceCategory,
+    Order,
+    OrderStatus,
+    Product,
+    RetractEvent,
+)
+
+CUSTOMER_NAME = "Camille Durand"
+CUSTOMER_EMAIL = "camille.durand@example.org"
+CUSTOMER_STREET = "12 rue des Lilas"
+
+HOME = PostalAddress(
+    name=CUSTOMER_NAME,
+    line1=CUSTOMER_STREET,
+    line2="Bâtiment B, 3e étage",
+    postal_code="69003",
+    city="Lyon",
+    country_code="FR",
+    phone="+33 6 12 34 56 78",
+)
+
+SELLER_ADDRESS = PostalAddress(
+    name="RefurbPro Returns",
+    company="RefurbPro SAS",
+    line1="4 allée des Artisans",
+    postal_code="33700",
+    city="Mérignac",
+    country_code="FR",
+)
+
+SELLER_ID = "SELLER-REFURBPRO"
+SELLER_WITHOUT_ADDRESS = "SELLER-NEWCOMER"
+
+
+def unique_order_id(prefix: str = "ORD") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
+
+
+def retract_event(
+    *,
+    order_id: str | None = None,
+    line_id: str = "1",
+    seller_id: str = SELLER_ID,
+    notice_at: dt.datetime | None = None,
+    ordered_days_before_notice: int = 10,
+    status: OrderStatus = OrderStatus.DELIVERED,
+    locale: str = "fr",
+    category: DeviceCategory = DeviceCategory.SMARTPHONE,
+) -> RetractEvent:
+    """A customer withdrawing from a delivered refurbished phone, `ordered_days` after ordering."""
+    notice = notice_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    ordered = notice - dt.timedelta(days=ordered_days_before_notice)
+    shipped = (
+        ordered + dt.timedelta(days=1) if status is not OrderStatus.AWAITING_SHIPMENT else None
+    )
+    delivered = ordered + dt.timedelta(days=3) if status is OrderStatus.DELIVERED else None
+    return RetractEvent(
+        event_id=f"EVT-{uuid.uuid4().hex[:12]}",
+        type="order.retract_requested",
+        occurred_at=notice,
+        order=Order(
+            order_id=order_id or unique_order_id(),
+            line_id=line_id,
+            seller_id=seller_id,
+            status=status,
+            ordered_at=ordered,
+            shipped_at=shipped,
+            delivered_at=delivered,
+            product=Product(
+                sku="IPH13-128-BLU-A",
+                title="iPhone 13 128 Go bleu — très bon état",
+                category=category,
+                price=Money(amount=Decimal("429.00"), currency="EUR"),
+                weight_grams=450,
+            ),
+        ),
+        customer=Customer(
+            customer_id="CUST-88412",
+            name=CUSTOMER_NAME,
+            email=CUSTOMER_EMAIL,
+            locale=locale,
+            address=HOME,
+        ),
+    )

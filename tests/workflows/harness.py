@@ -1,0 +1,84 @@
+"""Running `ReturnWorkflow` against doubles: start a return, wait for a stage, play a scan."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from domain.carriers import TrackingScan, TrackingStatus
+from domain.events import RetractEvent
+from domain.returns import ReturnStage, ReturnStatus
+from returnflow.ingress import start_return
+from returnflow.settings import Settings
+from tests.workflows.doubles import Doubles
+from worker import workflow_runner
+from workflows.return_workflow import ReturnWorkflow
+
+ReturnHandle = WorkflowHandle[ReturnWorkflow, ReturnStatus]
+
+
+class ReturnHarness:
+    """One worker with doubles on its own task queue, and the client to drive returns."""
+
+    def __init__(self, client: Client, doubles: Doubles, task_queue: str) -> None:
+        self.client = client
+        self.doubles = doubles
+        self.settings = Settings(task_queue=task_queue)
+
+    async def start(self, event: RetractEvent) -> ReturnHandle:
+        started = await start_return(self.client, self.settings, event)
+        return self.client.get_workflow_handle_for(ReturnWorkflow.run, started.workflow_id)
+
+    async def stage_reached(
+        self, handle: ReturnHandle, stage: ReturnStage, within: float = 10
+    ) -> ReturnStatus:
+        """The return's status once it reaches `stage` (fails the test after `within` s)."""
+        async with asyncio.timeout(within):
+            while True:
+                status = await handle.query(ReturnWorkflow.status)
+                if status.stage is stage:
+                    return status
+                await asyncio.sleep(0.05)
+
+    async def scan(
+        self,
+        handle: ReturnHandle,
+        tracking_number: str,
+        status: TrackingStatus = TrackingStatus.ACCEPTED,
+        *,
+        scan_id: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> TrackingScan:
+        scan = TrackingScan(
+            carrier="sandbox",
+            tracking_number=tracking_number,
+            scan_id=scan_id or f"SC-{uuid.uuid4().hex[:8]}",
+            status=status,
+            occurred_at=at or dt.datetime.now(dt.UTC),
+            location="Lyon sorting centre",
+        )
+        await handle.signal(ReturnWorkflow.carrier_scan, scan)
+        return scan
+
+
+@asynccontextmanager
+async def return_harness(
+    client: Client, doubles: Doubles | None = None
+) -> AsyncIterator[ReturnHarness]:
+    """A worker running `ReturnWorkflow` with `doubles` for every activity."""
+    doubles = doubles or Doubles()
+    task_queue = f"returns-test-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ReturnWorkflow],
+        activities=doubles.activities(),
+        workflow_runner=workflow_runner(),
+    ):
+        yield ReturnHarness(client, doubles, task_queue)

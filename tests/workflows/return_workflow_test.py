@@ -1,0 +1,348 @@
+"""Every path of `ReturnWorkflow`, under time skipping, with doubles for the outside world."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain import search_attributes as sa
+from domain.calendar import next_pickup_date
+from domain.carriers import ReturnMethod, TrackingStatus
+from domain.ids import return_id
+from domain.notices import NoticeKind
+from domain.returns import (
+    RejectionReason,
+    ReturnAddressReply,
+    ReturnMethodChoice,
+    ReturnStage,
+)
+from tests.factories import (
+    CUSTOMER_EMAIL,
+    CUSTOMER_NAME,
+    CUSTOMER_STREET,
+    SELLER_ADDRESS,
+    SELLER_WITHOUT_ADDRESS,
+    retract_event,
+)
+from tests.workflows.doubles import Doubles
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
+from workflows.return_workflow import ReturnWorkflow
+
+
+def mailbox_pickup(carrier: str = "sandbox", day: dt.date | None = None) -> ReturnMethodChoice:
+    return ReturnMethodChoice(
+        method=ReturnMethod.MAILBOX_PICKUP,
+        carrier=carrier,
+        pickup_date=day or next_pickup_date(dt.datetime.now(dt.UTC)),
+    )
+
+
+async def ready_for_choice(harness: ReturnHarness, **event_args: object) -> ReturnHandle:
+    handle = await harness.start(retract_event(**event_args))  # type: ignore[arg-type]
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    return handle
+
+
+async def refusal(handle: ReturnHandle, choice: ReturnMethodChoice) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause.message
+
+
+async def test_order_outside_return_window_is_rejected_with_reason_and_email(
+    java_test_server_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(java_test_server_env.client) as harness:
+        handle = await harness.start(retract_event(ordered_days_before_notice=45))
+        status = await handle.result()
+
+    assert status.stage is ReturnStage.REJECTED
+    assert status.eligibility is not None
+    assert status.eligibility.reason is RejectionReason.OUTSIDE_RETURN_WINDOW
+    assert harness.doubles.notice_kinds == [NoticeKind.REJECTION]
+    assert harness.doubles.labels == []
+
+
+async def test_mailbox_pickup_is_confirmed_by_first_acceptance_scan(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        choice = mailbox_pickup()
+
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
+        assert booked.stage is ReturnStage.AWAITING_PICKUP
+        assert booked.pickup is not None and booked.pickup.pickup_date == choice.pickup_date
+        assert booked.label is not None
+
+        await harness.scan(handle, booked.label.tracking_number, TrackingStatus.ACCEPTED)
+        done = await handle.result()
+
+    assert done.stage is ReturnStage.PICKED_UP
+    assert [s.status for s in done.scans] == [TrackingStatus.ACCEPTED]
+    assert harness.doubles.notice_kinds == [
+        NoticeKind.ACKNOWLEDGEMENT,
+        NoticeKind.RETURN_ADDRESS,
+        NoticeKind.RETURN_LABEL,
+        NoticeKind.PICKUP_CONFIRMED,
+    ]
+    label_email = harness.doubles.notices[2]
+    assert label_email.label == done.label and label_email.pickup == done.pickup
+    (label,) = harness.doubles.labels
+    assert label.idempotency_key == f"{handle.id}:label:1"
+    assert label.recipient == SELLER_ADDRESS
+    (pickup,) = harness.doubles.pickups
+    assert pickup.idempotency_key == f"{handle.id}:pickup:1"
+
+
+async def test_post_office_drop_off_sends_the_label_and_waits_for_the_counter_scan(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        ready = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox"),
+        )
+        assert ready.stage is ReturnStage.AWAITING_DROP_OFF
+        assert ready.label is not None and ready.pickup is None
+
+        await harness.scan(handle, ready.label.tracking_number)
+        done = await handle.result()
+
+    assert done.stage is ReturnStage.PICKED_UP
+    assert harness.doubles.pickups == []
+    assert NoticeKind.RETURN_LABEL in harness.doubles.notice_kinds
+
+
+async def test_counter_option_sends_the_code_and_waits_for_the_counter_scan(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        ready = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="sandbox"),
+        )
+        assert ready.stage is ReturnStage.AWAITING_COUNTER_DROP_OFF
+        assert ready.counter_code is not None and ready.label is None
+
+        await harness.scan(handle, ready.counter_code.tracking_number)
+        done = await handle.result()
+
+    assert done.stage is ReturnStage.PICKED_UP
+    assert harness.doubles.labels == []
+    assert harness.doubles.notice_kinds[-2:] == [
+        NoticeKind.COUNTER_CODE,
+        NoticeKind.PICKUP_CONFIRMED,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("choice", "names"),
+    [
+        (ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="ups"), "carrier"),
+        (mailbox_pickup(carrier="dropoff-only"), "method"),
+        (mailbox_pickup(day=dt.date(2020, 1, 6)), "pickup_date"),
+        (mailbox_pickup(day=dt.date(2099, 1, 4)), "pickup_date"),  # a Sunday, after ship-by
+    ],
+    ids=["unknown-carrier", "method-not-offered", "past-date", "too-late"],
+)
+async def test_an_impossible_choice_is_refused_naming_the_field(
+    time_skipping_env: WorkflowEnvironment, choice: ReturnMethodChoice, names: str
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        message = await refusal(handle, choice)
+        status = await handle.query(ReturnWorkflow.status)
+
+    assert message.startswith(names)
+    assert status.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
+    assert harness.doubles.labels == []
+
+
+async def test_a_sunday_pickup_is_refused(time_skipping_env: WorkflowEnvironment) -> None:
+    today = next_pickup_date(dt.datetime.now(dt.UTC))
+    sunday = today + dt.timedelta(days=(6 - today.weekday()) % 7 or 7)
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        message = await refusal(handle, mailbox_pickup(day=sunday))
+    assert "Sunday" in message
+
+
+async def test_time_passing_makes_a_chosen_pickup_date_stale(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        tomorrow = next_pickup_date(dt.datetime.now(dt.UTC))
+        await time_skipping_env.fast_forward(handle, dt.timedelta(days=3))
+        message = await refusal(handle, mailbox_pickup(day=tomorrow))
+    assert message.startswith("pickup_date must be after today")
+
+
+async def test_carrier_refusing_the_pickup_date_lets_the_customer_choose_again(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client, Doubles(refuse_pickups=1)) as harness:
+        handle = await ready_for_choice(harness)
+        message = await refusal(handle, mailbox_pickup())
+        refused = await handle.query(ReturnWorkflow.status)
+
+        day_after = next_pickup_date(dt.datetime.now(dt.UTC)) + dt.timedelta(days=1)
+        if day_after.weekday() == 6:
+            day_after += dt.timedelta(days=1)
+        booked = await handle.execute_update(
+            ReturnWorkflow.choose_return_method, mailbox_pickup(day=day_after)
+        )
+
+    assert "public holiday" in message
+    assert refused.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
+    assert refused.problem is not None and "public holiday" in refused.problem
+    assert booked.stage is ReturnStage.AWAITING_PICKUP and booked.problem is None
+    assert len(harness.doubles.labels) == 1, "the label made for the first try is reused"
+    assert [p.idempotency_key for p in harness.doubles.pickups] == [
+        f"{handle.id}:pickup:1",
+        f"{handle.id}:pickup:2",
+    ]
+    assert harness.doubles.notice_kinds.count(NoticeKind.RETURN_LABEL) == 1
+
+
+async def test_repeated_early_and_foreign_scans_change_nothing(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        assert ready.label is not None
+        tracking = ready.label.tracking_number
+
+        noon = dt.datetime.now(dt.UTC)
+        morning = noon - dt.timedelta(hours=4)
+        await harness.scan(handle, "SB999999999FR")  # another parcel
+        await harness.scan(handle, tracking, TrackingStatus.PRE_TRANSIT, scan_id="SC-1", at=morning)
+        await harness.scan(handle, tracking, TrackingStatus.PRE_TRANSIT, scan_id="SC-1", at=morning)
+        waiting = await handle.query(ReturnWorkflow.status)
+
+        # The in-transit scan arrives before the acceptance scan it follows.
+        await harness.scan(handle, tracking, TrackingStatus.IN_TRANSIT, scan_id="SC-3", at=noon)
+        await harness.scan(
+            handle,
+            tracking,
+            TrackingStatus.ACCEPTED,
+            scan_id="SC-2",
+            at=noon - dt.timedelta(hours=2),
+        )
+        await harness.scan(handle, tracking, TrackingStatus.IN_TRANSIT, scan_id="SC-3", at=noon)
+        done = await handle.result()
+
+    assert waiting.stage is ReturnStage.AWAITING_PICKUP
+    assert [s.scan_id for s in waiting.scans] == ["SC-1"]
+    assert done.stage is ReturnStage.PICKED_UP
+    assert [s.scan_id for s in done.scans] == ["SC-1", "SC-2", "SC-3"]
+    assert harness.doubles.notices[-1].scan is not None
+    assert harness.doubles.notices[-1].scan.scan_id == "SC-2", "dispatch is the earliest scan"
+    assert harness.doubles.notice_kinds.count(NoticeKind.PICKUP_CONFIRMED) == 1
+
+
+async def test_seller_without_address_on_file_waits_for_it(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+        await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+        sent_while_waiting = list(harness.doubles.notice_kinds)
+        early = await refusal(handle, mailbox_pickup())
+
+        reply = ReturnAddressReply(address=SELLER_ADDRESS, given_by="operations:alice")
+        await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
+        ready = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
+
+    assert sent_while_waiting == [NoticeKind.ACKNOWLEDGEMENT]
+    assert early.startswith("the return is not waiting for a choice")
+    assert ("operations:alice", "gave the return address") in [
+        (e.actor, e.event) for e in ready.timeline
+    ]
+    assert harness.doubles.notices[-1].return_address == SELLER_ADDRESS
+
+
+async def test_an_undeliverable_notice_is_recorded_and_the_return_goes_on(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(undeliverable={NoticeKind.ACKNOWLEDGEMENT})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await ready_for_choice(harness)
+        status = await handle.query(ReturnWorkflow.status)
+
+    assert status.problem is not None and status.problem.startswith("acknowledgement notice")
+    assert harness.doubles.notice_kinds == [NoticeKind.RETURN_ADDRESS]
+
+
+async def test_search_attributes_and_summary_follow_the_return_without_personal_data(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        event = retract_event()
+        handle = await harness.start(event)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        described = await handle.describe()
+        details = await handle.query(ReturnWorkflow.status)
+
+    attrs = described.typed_search_attributes
+    assert handle.id == return_id(event.order.order_id, event.order.line_id)
+    assert attrs.get(sa.RETURN_STAGE) == ReturnStage.AWAITING_PICKUP.value
+    assert attrs.get(sa.ORDER_ID) == event.order.order_id
+    assert attrs.get(sa.SELLER_ID) == event.order.seller_id
+    assert attrs.get(sa.CARRIER) == "sandbox"
+    assert attrs.get(sa.SHIP_BY) == event.occurred_at + dt.timedelta(days=14)
+    assert attrs.get(sa.NEEDS_ATTENTION) is False
+    summary = await described.static_summary()
+    assert summary is not None and event.order.order_id in summary
+    visible = json.dumps([summary, str(attrs), details.model_dump(mode="json")])
+    for personal in (CUSTOMER_NAME, CUSTOMER_EMAIL, CUSTOMER_STREET):
+        assert personal not in visible
+    assert ready.stage is ReturnStage.AWAITING_PICKUP
+
+
+async def test_a_duplicate_event_finds_the_running_return(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        event = retract_event()
+        first = await harness.start(event)
+        await harness.stage_reached(first, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        again = await harness.start(event.model_copy(update={"event_id": "EVT-REDELIVERED"}))
+        description = await again.describe()
+
+    assert again.id == first.id
+    assert description.run_id == (await first.describe()).run_id
+
+
+async def test_an_event_breaking_the_schema_fails_the_workflow_naming_the_field(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    raw = retract_event().model_dump(mode="json")
+    del raw["order"]["seller_id"]
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.client.start_workflow(
+            "ReturnWorkflow",
+            raw,
+            id=f"return-bad-{raw['event_id']}",
+            task_queue=harness.settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+
+    assert "order.seller_id" in str(failed.value.cause)

@@ -1,0 +1,91 @@
+"""The returnflow worker: hosts `ReturnWorkflow` and every activity on the `returns` queue.
+
+python worker.py            # connects with TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.carriers.activities import CarrierActivities
+from activities.carriers.registry import CarrierRegistry
+from activities.notices.activities import NoticeActivities
+from activities.notices.compose import NoticeComposer
+from activities.notices.smtp import SmtpNotifier
+from activities.orders import OrderActivities
+from activities.sellers.activities import SellerActivities
+from activities.sellers.directory import FileSellerDirectory
+from domain.eligibility import EligibilityPolicy
+from returnflow import logs, temporal
+from returnflow.settings import Settings
+from workflows.return_workflow import ReturnWorkflow
+
+PASSTHROUGH_MODULES = ("domain", "pydantic", "pydantic_core", "annotated_types")
+"""Pure modules imported once, outside the sandbox, instead of on every workflow run."""
+
+log = structlog.get_logger("worker")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
+@asynccontextmanager
+async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    """A worker with every activity wired to its adapter; the adapters close with it."""
+    carriers = CarrierRegistry.from_settings(settings)
+    try:
+        notices = NoticeActivities(SmtpNotifier(settings), NoticeComposer(settings), carriers)
+        orders = OrderActivities(EligibilityPolicy(window_days=settings.return_window_days))
+        sellers = SellerActivities(FileSellerDirectory(settings.sellers_file))
+        carrier_activities = CarrierActivities(carriers)
+        yield Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=[ReturnWorkflow],
+            activities=[
+                orders.check_eligibility,
+                sellers.get_seller_return_address,
+                carrier_activities.list_carrier_offers,
+                carrier_activities.create_return_label,
+                carrier_activities.book_mailbox_pickup,
+                carrier_activities.request_counter_code,
+                notices.send_notice,
+            ],
+            workflow_runner=workflow_runner(),
+            # On shutdown, let the carrier calls and emails in hand finish rather than retry.
+            graceful_shutdown_timeout=timedelta(seconds=30),
+        )
+    finally:
+        await carriers.aclose()
+
+
+async def main() -> None:
+    settings = Settings()
+    logs.configure("worker", settings.log_level)
+    client = await temporal.connect()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with build_worker(client, settings) as worker, worker:
+        log.info("worker started", task_queue=settings.task_queue, namespace=client.namespace)
+        await stop.wait()
+        log.info("worker stopping: finishing the tasks in hand")
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    temporal.exit_process(0)

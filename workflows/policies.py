@@ -1,0 +1,61 @@
+"""Timeouts and retry policies of every activity the return workflow calls, with the reason.
+
+Retries never give up on a transient failure: a return must outlive a carrier's or a mail
+relay's outage. What retrying cannot fix is a non-retryable error type, handled by the workflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+
+@dataclass(frozen=True)
+class ActivityPolicy:
+    start_to_close_timeout: timedelta
+    retry_policy: RetryPolicy
+
+
+ELIGIBILITY = ActivityPolicy(
+    # Pure computation today; the order service will be asked too. A bug fix redeploys and the
+    # retries pick it up, so no attempt limit.
+    start_to_close_timeout=timedelta(seconds=10),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+
+SELLER_DIRECTORY = ActivityPolicy(
+    # A broken sellers file waits for an operator: retry gently until it is fixed.
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+)
+
+CARRIER = ActivityPolicy(
+    # One HTTP call with its own 20 s timeout; carriers have outages of minutes to hours.
+    start_to_close_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=10),
+        non_retryable_error_types=["CarrierRejected", "CarrierAuthFailed"],
+    ),
+)
+
+CARRIER_CATALOGUE = ActivityPolicy(
+    # Reads the worker's configuration only.
+    start_to_close_timeout=timedelta(seconds=10),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+
+NOTICE = ActivityPolicy(
+    # Fetching a label PDF and one SMTP transaction. A relay that is down is retried for as long
+    # as it takes; a recipient the relay refuses is not.
+    start_to_close_timeout=timedelta(seconds=90),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=5),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=15),
+        non_retryable_error_types=["RecipientRejected", "MessageRejected", "InvalidNotice"],
+    ),
+)

@@ -1,0 +1,195 @@
+"""What a return knows about itself, and what it tells the outside (status, notices, details).
+
+Plain deterministic code, kept apart from the workflow's orchestration so that both stay short.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from domain.addresses import PostalAddress
+from domain.carriers import (
+    CarrierOffer,
+    CounterCode,
+    Label,
+    Parcel,
+    Pickup,
+    ReturnMethod,
+    TrackingScan,
+    TrackingStatus,
+)
+from domain.events import RetractEvent
+from domain.ids import return_id
+from domain.notices import NoticeKind, NoticeRequest
+from domain.returns import (
+    REFUND_PERIOD,
+    SHIPPING_PERIOD,
+    EligibilityDecision,
+    ReturnMethodChoice,
+    ReturnStage,
+    ReturnStatus,
+    TimelineEntry,
+)
+
+IN_CARRIER_HANDS = frozenset(
+    {
+        TrackingStatus.ACCEPTED,
+        TrackingStatus.IN_TRANSIT,
+        TrackingStatus.OUT_FOR_DELIVERY,
+        TrackingStatus.DELIVERED,
+    }
+)
+"""A scan with one of these proves the carrier has the parcel, even if `accepted` is late."""
+
+MAX_UNMATCHED_SCANS = 20
+
+
+class ReturnState:
+    """The facts of one return. Holds personal data (customer, addresses): never log it."""
+
+    def __init__(self, event: RetractEvent) -> None:
+        self.event = event
+        self.return_id = return_id(event.order.order_id, event.order.line_id)
+        self.stage = ReturnStage.CHECKING_ELIGIBILITY
+        self.decision: EligibilityDecision | None = None
+        self.return_address: PostalAddress | None = None
+        self.offers: list[CarrierOffer] = []
+        self.choice: ReturnMethodChoice | None = None
+        self.label: Label | None = None
+        self.pickup: Pickup | None = None
+        self.counter_code: CounterCode | None = None
+        self.scans: list[TrackingScan] = []
+        self.unmatched_scans: list[TrackingScan] = []
+        self.problem: str | None = None
+        self.timeline: list[TimelineEntry] = []
+
+    @property
+    def ship_by(self) -> dt.datetime:
+        return self.event.occurred_at + SHIPPING_PERIOD
+
+    @property
+    def refund_due_by(self) -> dt.datetime:
+        return self.event.occurred_at + REFUND_PERIOD
+
+    @property
+    def tracking_number(self) -> str | None:
+        if self.label:
+            return self.label.tracking_number
+        if self.counter_code:
+            return self.counter_code.tracking_number
+        return None
+
+    @property
+    def parcel(self) -> Parcel:
+        product = self.event.order.product
+        return Parcel(weight_grams=product.weight_grams, description=product.category.value)
+
+    def offer(self, carrier: str) -> CarrierOffer | None:
+        return next((o for o in self.offers if o.code == carrier), None)
+
+    def record(self, at: dt.datetime, actor: str, event: str) -> None:
+        """Add to the timeline. `event` must not contain personal data."""
+        self.timeline.append(TimelineEntry(at=at, actor=actor, event=event))
+
+    def take_scan(self, scan: TrackingScan) -> bool:
+        """Keep a scan of this return's parcel; False when it is a repeat or not ours (yet)."""
+        if any(s.scan_id == scan.scan_id for s in self.scans):
+            return False
+        if self.tracking_number is None or scan.tracking_number != self.tracking_number:
+            # The scan may race the label's result: hold it until the tracking number is known.
+            if self.tracking_number is None and len(self.unmatched_scans) < MAX_UNMATCHED_SCANS:
+                self.unmatched_scans.append(scan)
+            return False
+        self.scans.append(scan)
+        self.scans.sort(key=lambda s: s.occurred_at)
+        return True
+
+    def replay_unmatched_scans(self) -> list[TrackingScan]:
+        """Once the tracking number is known, take the scans that arrived before it."""
+        held, self.unmatched_scans = self.unmatched_scans, []
+        return [s for s in held if self.take_scan(s)]
+
+    @property
+    def dispatch_scan(self) -> TrackingScan | None:
+        """The earliest scan proving the carrier has the parcel: the proof of dispatch."""
+        return next((s for s in self.scans if s.status in IN_CARRIER_HANDS), None)
+
+    def notice(self, kind: NoticeKind) -> NoticeRequest:
+        """A notice to the customer with every fact this return has so far."""
+        return NoticeRequest(
+            kind=kind,
+            return_id=self.return_id,
+            customer=self.event.customer,
+            order=self.event.order,
+            ship_by=self.ship_by,
+            decision=self.decision,
+            return_address=self.return_address,
+            carriers=self.offers,
+            method=self.choice.method if self.choice else None,
+            label=self.label,
+            pickup=self.pickup,
+            counter_code=self.counter_code,
+            scan=self.dispatch_scan,
+        )
+
+    def status(self) -> ReturnStatus:
+        order = self.event.order
+        return ReturnStatus(
+            return_id=self.return_id,
+            order_id=order.order_id,
+            line_id=order.line_id,
+            seller_id=order.seller_id,
+            product_category=order.product.category,
+            stage=self.stage,
+            notice_at=self.event.occurred_at,
+            ship_by=self.ship_by,
+            refund_due_by=self.refund_due_by,
+            eligibility=self.decision,
+            carriers_offered=self.offers,
+            method=self.choice.method if self.choice else None,
+            carrier=self.choice.carrier if self.choice else None,
+            label=self.label,
+            pickup=self.pickup,
+            counter_code=self.counter_code,
+            tracking_number=self.tracking_number,
+            scans=self.scans,
+            problem=self.problem,
+            timeline=self.timeline,
+        )
+
+    def summary(self) -> str:
+        """The static summary shown in the Web UI's list: no personal data."""
+        order = self.event.order
+        return (
+            f"Return of order {order.order_id} line {order.line_id} "
+            f"({order.product.category.value}), seller {order.seller_id}"
+        )
+
+    def details(self) -> str:
+        """Markdown for the Web UI: what the return waits for, and until when."""
+        rows = [f"**Stage:** `{self.stage.value}` — {WAITING_FOR[self.stage]}"]
+        rows.append(f"**Ship by:** {self.ship_by:%Y-%m-%d %H:%M} UTC")
+        if self.choice:
+            rows.append(f"**Method:** {self.choice.method.value} with `{self.choice.carrier}`")
+        if self.pickup:
+            rows.append(f"**Pickup:** {self.pickup.pickup_date.isoformat()} before 08:00")
+        if self.tracking_number:
+            rows.append(f"**Tracking:** `{self.tracking_number}`")
+        if self.problem:
+            rows.append(f"**Problem:** {self.problem}")
+        return "\n\n".join(rows)
+
+
+WAITING_FOR: dict[ReturnStage, str] = {
+    ReturnStage.CHECKING_ELIGIBILITY: "checking the return window.",
+    ReturnStage.REJECTED: "done: the withdrawal was not accepted as a return.",
+    ReturnStage.AWAITING_RETURN_ADDRESS: "waiting for the seller's return address.",
+    ReturnStage.AWAITING_CUSTOMER_CHOICE: "waiting for the customer to choose how to ship.",
+    ReturnStage.PREPARING_SHIPMENT: "asking the carrier for the label or code.",
+    ReturnStage.AWAITING_PICKUP: "waiting for the carrier to collect from the mailbox.",
+    ReturnStage.AWAITING_DROP_OFF: "waiting for the customer to drop the parcel off.",
+    ReturnStage.AWAITING_COUNTER_DROP_OFF: "waiting for the customer to go to the counter.",
+    ReturnStage.PICKED_UP: "done: the carrier has the parcel.",
+}
+
+METHOD_NEEDS_LABEL = frozenset({ReturnMethod.MAILBOX_PICKUP, ReturnMethod.POST_OFFICE_DROP_OFF})

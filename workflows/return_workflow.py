@@ -1,0 +1,287 @@
+"""`ReturnWorkflow`: one returned order line, from the withdrawal to the carrier's first scan."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from activities.carriers.activities import CarrierActivities
+    from activities.notices.activities import NoticeActivities
+    from activities.orders import OrderActivities
+    from activities.sellers.activities import SellerActivities
+    from domain import search_attributes as sa
+    from domain.calendar import pickup_date_problem
+    from domain.carriers import (
+        CounterCodeRequest,
+        LabelRequest,
+        PickupRequest,
+        ReturnMethod,
+        TrackingScan,
+    )
+    from domain.events import RetractEvent
+    from domain.ids import idempotency_key
+    from domain.notices import NoticeKind
+    from domain.returns import (
+        AWAITING_SHIPMENT_STAGE,
+        ReturnAddressReply,
+        ReturnMethodChoice,
+        ReturnStage,
+        ReturnStatus,
+    )
+    from workflows import policies
+    from workflows.return_state import METHOD_NEEDS_LABEL, ReturnState
+
+
+@workflow.defn(
+    # A start input that does not fit the event's schema fails the workflow with the field's
+    # name at once, instead of failing its first task over and over.
+    failure_exception_types=[ValidationError],
+)
+class ReturnWorkflow:
+    @workflow.init
+    def __init__(self, event: RetractEvent) -> None:
+        self._state = ReturnState(event)
+        self._choice_revision = 0
+
+    @workflow.run
+    async def run(self, event: RetractEvent) -> ReturnStatus:
+        state = self._state
+        self._ensure_search_attributes()
+        self._record("customer", "withdrawal notice received")
+
+        state.decision = await workflow.execute_activity_method(
+            OrderActivities.check_eligibility,
+            event,
+            start_to_close_timeout=policies.ELIGIBILITY.start_to_close_timeout,
+            retry_policy=policies.ELIGIBILITY.retry_policy,
+        )
+        if not state.decision.accepted:
+            self._record("system", f"not accepted: {state.decision.reason}")
+            self._set_stage(ReturnStage.REJECTED)
+            await self._notify(NoticeKind.REJECTION)
+            return state.status()
+
+        self._record("system", "accepted as a return")
+        await self._notify(NoticeKind.ACKNOWLEDGEMENT)
+
+        state.return_address = await workflow.execute_activity_method(
+            SellerActivities.get_seller_return_address,
+            event.order.seller_id,
+            start_to_close_timeout=policies.SELLER_DIRECTORY.start_to_close_timeout,
+            retry_policy=policies.SELLER_DIRECTORY.retry_policy,
+        )
+        if state.return_address is None:
+            self._set_stage(ReturnStage.AWAITING_RETURN_ADDRESS)
+            self._record("system", "no return address on file for the seller")
+            await workflow.wait_condition(lambda: state.return_address is not None)
+        else:
+            self._record("system", "seller's return address found on file")
+
+        state.offers = await workflow.execute_activity_method(
+            CarrierActivities.list_carrier_offers,
+            start_to_close_timeout=policies.CARRIER_CATALOGUE.start_to_close_timeout,
+            retry_policy=policies.CARRIER_CATALOGUE.retry_policy,
+        )
+        await self._notify(NoticeKind.RETURN_ADDRESS)
+        self._set_stage(ReturnStage.AWAITING_CUSTOMER_CHOICE)
+
+        # The choice update prepares the shipment (label, pickup or counter code) itself, so
+        # that the customer's app gets the carrier's answer in the update's result.
+        await workflow.wait_condition(lambda: state.stage in AWAITING_SHIPMENT_STAGE.values())
+        await workflow.wait_condition(lambda: state.dispatch_scan is not None)
+        scan = state.dispatch_scan
+        assert scan is not None
+        self._record(f"carrier:{scan.carrier}", f"parcel in the carrier's hands ({scan.status})")
+        self._set_stage(ReturnStage.PICKED_UP)
+        await self._notify(NoticeKind.PICKUP_CONFIRMED)
+
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return state.status()
+
+    # --- The customer's choice -----------------------------------------------------------
+
+    @workflow.update
+    async def choose_return_method(self, choice: ReturnMethodChoice) -> ReturnStatus:
+        """The customer chose how to send the parcel: get the label, pickup or counter code."""
+        state = self._state
+        state.choice = choice
+        state.problem = None
+        self._choice_revision += 1
+        self._record("customer", f"chose {choice.method} with {choice.carrier}")
+        self._set_stage(ReturnStage.PREPARING_SHIPMENT, carrier=choice.carrier)
+        try:
+            await self._prepare_shipment(choice)
+        except ActivityError as err:
+            # The carrier refused (a date it cannot serve, an address it rejects): the customer
+            # can choose again; the update fails with the carrier's own words.
+            message = _failure_message(err)
+            state.problem = f"{choice.carrier} refused: {message}"
+            self._record(f"carrier:{choice.carrier}", f"refused the request: {message}")
+            self._set_stage(ReturnStage.AWAITING_CUSTOMER_CHOICE)
+            raise ApplicationError(state.problem, type="CarrierRejected") from err
+        self._set_stage(AWAITING_SHIPMENT_STAGE[choice.method])
+        for scan in state.replay_unmatched_scans():
+            self._record(f"carrier:{scan.carrier}", f"scan {scan.status}")
+        return state.status()
+
+    @choose_return_method.validator
+    def _validate_choice(self, choice: ReturnMethodChoice) -> None:
+        state = self._state
+        if state.stage is not ReturnStage.AWAITING_CUSTOMER_CHOICE:
+            raise ValueError(f"the return is not waiting for a choice (stage: {state.stage})")
+        offer = state.offer(choice.carrier)
+        if offer is None:
+            known = ", ".join(o.code for o in state.offers)
+            raise ValueError(f"carrier: unknown carrier {choice.carrier!r} (offered: {known})")
+        if choice.method not in offer.methods():
+            methods = ", ".join(offer.methods())
+            raise ValueError(
+                f"method: {offer.code} does not offer {choice.method} (it offers: {methods})"
+            )
+        if choice.pickup_date is not None:
+            problem = pickup_date_problem(choice.pickup_date, workflow.now(), state.ship_by)
+            if problem:
+                raise ValueError(problem)
+
+    async def _prepare_shipment(self, choice: ReturnMethodChoice) -> None:
+        state = self._state
+        assert state.return_address is not None
+        customer = state.event.customer
+        # A label made for an earlier try with the same carrier is still good: reuse it.
+        reusable = state.label is not None and state.label.carrier == choice.carrier
+        if choice.method in METHOD_NEEDS_LABEL and not reusable:
+            state.label = await workflow.execute_activity_method(
+                CarrierActivities.create_return_label,
+                LabelRequest(
+                    idempotency_key=self._key("label"),
+                    carrier=choice.carrier,
+                    reference=state.return_id,
+                    sender=customer.address,
+                    recipient=state.return_address,
+                    parcel=state.parcel,
+                ),
+                start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
+                retry_policy=policies.CARRIER.retry_policy,
+            )
+            self._record(f"carrier:{choice.carrier}", "return label created")
+        if choice.method is ReturnMethod.MAILBOX_PICKUP:
+            assert state.label is not None and choice.pickup_date is not None
+            state.pickup = await workflow.execute_activity_method(
+                CarrierActivities.book_mailbox_pickup,
+                PickupRequest(
+                    idempotency_key=self._key("pickup"),
+                    carrier=choice.carrier,
+                    reference=state.return_id,
+                    label_id=state.label.label_id,
+                    tracking_number=state.label.tracking_number,
+                    pickup_date=choice.pickup_date,
+                    address=choice.pickup_address or customer.address,
+                ),
+                start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
+                retry_policy=policies.CARRIER.retry_policy,
+            )
+            self._record(f"carrier:{choice.carrier}", f"pickup booked for {choice.pickup_date}")
+        if choice.method is ReturnMethod.POST_OFFICE_COUNTER:
+            state.counter_code = await workflow.execute_activity_method(
+                CarrierActivities.request_counter_code,
+                CounterCodeRequest(
+                    idempotency_key=self._key("counter-code"),
+                    carrier=choice.carrier,
+                    reference=state.return_id,
+                    sender=customer.address,
+                    recipient=state.return_address,
+                    parcel=state.parcel,
+                ),
+                start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
+                retry_policy=policies.CARRIER.retry_policy,
+            )
+            self._record(f"carrier:{choice.carrier}", "counter return code issued")
+            await self._notify(NoticeKind.COUNTER_CODE)
+        else:
+            await self._notify(NoticeKind.RETURN_LABEL)
+
+    # --- The seller's (or operations') return address ------------------------------------
+
+    @workflow.update
+    def provide_return_address(self, reply: ReturnAddressReply) -> ReturnStatus:
+        """The seller, or operations on their behalf, gives the return address."""
+        self._state.return_address = reply.address
+        self._record(reply.given_by, "gave the return address")
+        return self._state.status()
+
+    @provide_return_address.validator
+    def _validate_return_address(self, reply: ReturnAddressReply) -> None:
+        if self._state.stage is not ReturnStage.AWAITING_RETURN_ADDRESS:
+            raise ValueError(
+                f"the return is not waiting for an address (stage: {self._state.stage})"
+            )
+
+    # --- The carrier's feed --------------------------------------------------------------
+
+    @workflow.signal
+    def carrier_scan(self, scan: TrackingScan) -> None:
+        """A tracking scan of the parcel. Repeats and other parcels' scans change nothing."""
+        if self._state.take_scan(scan):
+            self._record(f"carrier:{scan.carrier}", f"scan {scan.status}")
+
+    @workflow.query
+    def status(self) -> ReturnStatus:
+        return self._state.status()
+
+    # --- Helpers -------------------------------------------------------------------------
+
+    def _key(self, step: str) -> str:
+        return idempotency_key(self._state.return_id, step, self._choice_revision)
+
+    def _record(self, actor: str, event: str) -> None:
+        self._state.record(workflow.now(), actor, event)
+
+    def _set_stage(self, stage: ReturnStage, *, carrier: str | None = None) -> None:
+        self._state.stage = stage
+        updates = [sa.RETURN_STAGE.value_set(stage.value)]
+        if carrier is not None:
+            updates.append(sa.CARRIER.value_set(carrier))
+        workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(self._state.details())
+
+    def _ensure_search_attributes(self) -> None:
+        """Set the attributes a starter did not (a start from the CLI or another client)."""
+        present = workflow.info().typed_search_attributes
+        order = self._state.event.order
+        wanted = TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.RETURN_STAGE, self._state.stage.value),
+                SearchAttributePair(sa.ORDER_ID, order.order_id),
+                SearchAttributePair(sa.SELLER_ID, order.seller_id),
+                SearchAttributePair(sa.SHIP_BY, self._state.ship_by),
+                SearchAttributePair(sa.NEEDS_ATTENTION, False),
+            ]
+        )
+        missing = [p.key.value_set(p.value) for p in wanted if present.get(p.key) is None]
+        if missing:
+            workflow.upsert_search_attributes(missing)
+        workflow.set_current_details(self._state.details())
+
+    async def _notify(self, kind: NoticeKind) -> None:
+        """Send a notice; a notice that cannot be delivered is recorded, never fatal."""
+        try:
+            await workflow.execute_activity_method(
+                NoticeActivities.send_notice,
+                self._state.notice(kind),
+                start_to_close_timeout=policies.NOTICE.start_to_close_timeout,
+                retry_policy=policies.NOTICE.retry_policy,
+            )
+        except ActivityError as err:
+            self._state.problem = f"{kind} notice not delivered: {_failure_message(err)}"
+            self._record("system", f"{kind} notice could not be delivered")
+            return
+        self._record("system", f"{kind} notice sent")
+
+
+def _failure_message(err: ActivityError) -> str:
+    cause = err.cause
+    return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
