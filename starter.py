@@ -16,7 +16,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,9 @@ from workflows.return_workflow import ReturnWorkflow
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "retract-event.json"
 OK, REFUSED, BAD_INPUT = 0, 1, 2
+
+Connect = Callable[[], Awaitable[Client]]
+"""Commands check their input first and connect to Temporal only then."""
 
 
 class CommandError(Exception):
@@ -72,7 +75,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 # --- returns ---------------------------------------------------------------------------------
 
 
-async def cmd_retract(args: argparse.Namespace, client: Client, settings: Settings) -> int:
+async def cmd_retract(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
     try:
         event = parse_event(Path(args.event).read_bytes())
     except OSError as err:
@@ -81,11 +84,21 @@ async def cmd_retract(args: argparse.Namespace, client: Client, settings: Settin
         lines = "\n".join(f"  {p}" for p in err.problems)
         message = f"{args.event} is not a valid retract event:\n{lines}"
         raise CommandError(message, BAD_INPUT) from err
+    client = await connect()
     started = await start_return(client, settings, event)
     verdict = "started" if started.created else "already exists (duplicate event, nothing started)"
     print(f"{started.workflow_id} {verdict}")
     print(f"  {started.link}")
     return OK
+
+
+def _json_file(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_bytes())
+    except OSError as err:
+        raise CommandError(f"{path}: {err.strerror}", BAD_INPUT) from err
+    except ValueError as err:
+        raise CommandError(f"{path} is not JSON: {err}", BAD_INPUT) from err
 
 
 async def _handles(client: Client, ref: str) -> list[WorkflowHandle[Any, Any]]:
@@ -122,7 +135,8 @@ async def _status_of(client: Client, workflow_id: str) -> ReturnStatus:
     return await handle.query(ReturnWorkflow.status)
 
 
-async def cmd_status(args: argparse.Namespace, client: Client, settings: Settings) -> int:
+async def cmd_status(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
+    client = await connect()
     for handle in await _handles(client, args.ref):
         status = await _status_of(client, handle.id)
         if args.json:
@@ -151,16 +165,17 @@ def _update_refusal(err: WorkflowUpdateFailedError) -> str:
     return ": ".join(m for m in messages if m) or str(err)
 
 
-async def cmd_choose(args: argparse.Namespace, client: Client, settings: Settings) -> int:
+async def cmd_choose(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
     raw: dict[str, Any] = {"method": args.method, "carrier": args.carrier}
     if args.pickup_date:
         raw["pickup_date"] = args.pickup_date
     if args.pickup_address:
-        raw["pickup_address"] = json.loads(Path(args.pickup_address).read_text())
+        raw["pickup_address"] = _json_file(args.pickup_address)
     try:
         choice = ReturnMethodChoice.model_validate_json(json.dumps(raw))
     except ValidationError as err:
         raise CommandError("; ".join(field_problems(err)), BAD_INPUT) from err
+    client = await connect()
     handle = await _single(client, args.ref)
     try:
         status = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
@@ -170,11 +185,12 @@ async def cmd_choose(args: argparse.Namespace, client: Client, settings: Setting
     return OK
 
 
-async def cmd_give_address(args: argparse.Namespace, client: Client, settings: Settings) -> int:
+async def cmd_give_address(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
     try:
-        address = PostalAddress.model_validate_json(Path(args.file).read_bytes())
+        address = PostalAddress.model_validate_json(json.dumps(_json_file(args.file)))
     except ValidationError as err:
         raise CommandError("; ".join(field_problems(err)), BAD_INPUT) from err
+    client = await connect()
     handle = await _single(client, args.ref)
     reply = ReturnAddressReply(address=address, given_by=args.by)
     try:
@@ -186,6 +202,17 @@ async def cmd_give_address(args: argparse.Namespace, client: Client, settings: S
 
 
 # --- command line ----------------------------------------------------------------------------
+
+
+async def _connect() -> Client:
+    address = temporal.connect_config()["target_host"]
+    try:
+        return await temporal.connect()
+    except RuntimeError as err:
+        raise CommandError(
+            f"cannot reach Temporal at {address} ({err}); is it running? "
+            "Set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY) to point elsewhere."
+        ) from err
 
 
 def parser() -> argparse.ArgumentParser:
@@ -239,9 +266,7 @@ async def run(argv: Sequence[str]) -> int:
     try:
         if args.command == "schema":
             return cmd_schema(args)
-        settings = Settings()
-        client = await temporal.connect()
-        return await COMMANDS[args.command](args, client, settings)
+        return await COMMANDS[args.command](args, _connect, Settings())
     except CommandError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.code

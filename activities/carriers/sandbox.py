@@ -17,7 +17,6 @@ from domain.carriers import (
     CounterCodeRequest,
     Label,
     LabelRequest,
-    Parcel,
     Pickup,
     PickupRequest,
     TrackingScan,
@@ -64,13 +63,7 @@ class SandboxCarrier:
         return self._offer
 
     async def create_return_label(self, request: LabelRequest) -> Label:
-        body = {
-            "reference": request.reference,
-            "sender": _address(request.sender),
-            "recipient": _address(request.recipient),
-            "parcel": _parcel(request.parcel),
-        }
-        data = await self._post("/v1/labels", body, request.idempotency_key)
+        data = await self._post("/v1/labels", _shipment(request), request.idempotency_key)
         return Label(
             carrier=self._offer.code,
             label_id=data["label_id"],
@@ -99,13 +92,7 @@ class SandboxCarrier:
         )
 
     async def request_counter_code(self, request: CounterCodeRequest) -> CounterCode:
-        body = {
-            "reference": request.reference,
-            "sender": _address(request.sender),
-            "recipient": _address(request.recipient),
-            "parcel": _parcel(request.parcel),
-        }
-        data = await self._post("/v1/counter-codes", body, request.idempotency_key)
+        data = await self._post("/v1/counter-codes", _shipment(request), request.idempotency_key)
         return CounterCode(
             carrier=self._offer.code,
             code=data["code"],
@@ -154,8 +141,14 @@ def _address(address: PostalAddress) -> dict[str, Any]:
     return address.model_dump(mode="json")
 
 
-def _parcel(parcel: Parcel) -> dict[str, Any]:
-    return parcel.model_dump(mode="json")
+def _shipment(request: LabelRequest | CounterCodeRequest) -> dict[str, Any]:
+    """Who sends what to whom: the body of a label and of a counter-code request alike."""
+    return {
+        "reference": request.reference,
+        "sender": _address(request.sender),
+        "recipient": _address(request.recipient),
+        "parcel": request.parcel.model_dump(mode="json"),
+    }
 
 
 def _datetime(value: str) -> dt.datetime:

@@ -59,7 +59,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevSt
 
 def starter(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `python starter.py ...` as an operator would, against the test's stack."""
-    return subprocess.run(  # noqa: S603 - our own CLI with our own arguments
+    return subprocess.run(
         [sys.executable, str(ROOT / "starter.py"), *args],
         cwd=ROOT,
         env=stack_env(stack.config),
