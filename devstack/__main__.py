@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
 from devstack.config import StackConfig
+from devstack.interrupts import Interrupted, Interrupts
 from devstack.stack import DevStack, StackError
 from returnflow import logs
 from returnflow.temporal import exit_process
@@ -34,39 +34,39 @@ def banner(stack: DevStack) -> str:
     )
 
 
-async def serve_until_interrupted(stack: DevStack) -> int:
+async def serve(stack: DevStack, interrupts: Interrupts) -> int:
     """Keep the stack up until Ctrl-C (0) or until a service dies (1)."""
-    interrupted = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, interrupted.set)
-    stop_wait = asyncio.ensure_future(interrupted.wait())
-    died = asyncio.ensure_future(stack.watch())
-    await asyncio.wait({stop_wait, died}, return_when=asyncio.FIRST_COMPLETED)
-    if died.done():
-        proc = died.result()
-        print(
-            f"{proc.name} exited unexpectedly (status {proc.returncode}); stopping the stack.\n"
-            f"{proc.log_tail()}",
-            file=sys.stderr,
-        )
-        return 1
-    died.cancel()
-    print("\nstopping the stack ...")
-    return 0
+    try:
+        proc = await interrupts.guard(stack.watch())
+    except Interrupted:
+        print("\nstopping the stack ...", flush=True)
+        return 0
+    print(
+        f"{proc.name} exited unexpectedly (status {proc.returncode}); stopping the stack.\n"
+        f"{proc.log_tail()}",
+        file=sys.stderr,
+    )
+    return 1
 
 
 async def up() -> int:
+    interrupts = Interrupts()
     config = StackConfig()
     log_to_file(config)
     print("starting the returnflow dev stack ...", flush=True)
+    stack = DevStack(config, progress=lambda line: print(line, flush=True))
     try:
-        async with DevStack(config, progress=lambda line: print(line, flush=True)) as stack:
-            print(banner(stack), flush=True)
-            return await serve_until_interrupted(stack)
+        await interrupts.guard(stack.start())
+        print(banner(stack), flush=True)
+        return await serve(stack, interrupts)
+    except Interrupted:
+        print("\ninterrupted while starting; stopping ...", flush=True)
+        return 130
     except StackError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    finally:
+        await stack.stop()
 
 
 def main() -> None:

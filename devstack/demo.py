@@ -22,8 +22,9 @@ from temporalio.client import WorkflowHandle
 
 from activities.carriers.sandbox import SandboxCarrier
 from activities.notices.compose import notice_key
-from devstack.__main__ import log_to_file, serve_until_interrupted
+from devstack.__main__ import log_to_file, serve
 from devstack.config import StackConfig
+from devstack.interrupts import Interrupted, Interrupts
 from devstack.stack import DevStack, StackError
 from domain.calendar import next_pickup_date
 from domain.events import RetractEvent
@@ -187,33 +188,43 @@ def table(samples: list[Sample]) -> str:
 
 
 async def demo(exit_after: bool) -> int:
+    interrupts = Interrupts()
     config = StackConfig()
     log_to_file(config)
     print("starting the returnflow dev stack ...", flush=True)
+    stack = DevStack(config, progress=lambda line: print(line, flush=True))
     try:
-        async with DevStack(config, progress=lambda line: print(line, flush=True)) as stack:
-            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-            samples = load_samples(now, config.var_dir / "demo" / "events")
-            print(f"\nplaying {len(samples)} sample returns (events in var/demo/events/) ...")
-            results = await asyncio.gather(
-                *(play(stack, s) for s in samples), return_exceptions=True
-            )
-            for sample, result in zip(samples, results, strict=True):
-                if isinstance(result, BaseException):
-                    sample.error = f"{type(result).__name__}: {result}"
-                if sample.handle is not None:
-                    sample.mail = mail_kinds(config.mail_dir, sample.handle.id)
-            print("\n" + table(samples))
-            print(f"\nemails (.eml, label PDFs attached) are in {config.mail_dir}/")
-            all_ok = all(s.ok for s in samples)
-            print("every sample reached its expected stage" if all_ok else "SOME SAMPLES FAILED")
-            if exit_after:
-                return 0 if all_ok else 1
-            print(f"\nWeb UI: {config.web_ui_url} — the stack stays up until Ctrl-C.")
-            return await serve_until_interrupted(stack)
+        await interrupts.guard(stack.start())
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        samples = load_samples(now, config.var_dir / "demo" / "events")
+        print(f"\nplaying {len(samples)} sample returns (events in var/demo/events/) ...")
+        await interrupts.guard(play_all(stack, samples))
+        print("\n" + table(samples))
+        print(f"\nemails (.eml, label PDFs attached) are in {config.mail_dir}/")
+        all_ok = all(s.ok for s in samples)
+        print("every sample reached its expected stage" if all_ok else "SOME SAMPLES FAILED")
+        if exit_after:
+            return 0 if all_ok else 1
+        print(f"\nWeb UI: {config.web_ui_url} — the stack stays up until Ctrl-C.", flush=True)
+        return await serve(stack, interrupts)
+    except Interrupted:
+        print("\ninterrupted; stopping the stack ...", flush=True)
+        return 130
     except StackError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    finally:
+        await stack.stop()
+
+
+async def play_all(stack: DevStack, samples: list[Sample]) -> None:
+    """Play every sample at once; a failing sample is reported in the table, not raised."""
+    results = await asyncio.gather(*(play(stack, s) for s in samples), return_exceptions=True)
+    for sample, result in zip(samples, results, strict=True):
+        if isinstance(result, BaseException):
+            sample.error = f"{type(result).__name__}: {result}"
+        if sample.handle is not None:
+            sample.mail = mail_kinds(stack.config.mail_dir, sample.handle.id)
 
 
 def main() -> None:

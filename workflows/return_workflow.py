@@ -241,6 +241,10 @@ class ReturnWorkflow:
         self._state.record(workflow.now(), actor, event)
 
     def _set_stage(self, stage: ReturnStage, *, carrier: str | None = None) -> None:
+        workflow.logger.info(
+            "return stage changed",
+            extra={"stage": stage.value, "previous_stage": self._state.stage.value},
+        )
         self._state.stage = stage
         updates = [sa.RETURN_STAGE.value_set(stage.value)]
         if carrier is not None:

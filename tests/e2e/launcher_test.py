@@ -1,0 +1,66 @@
+"""`make stack`: one command starts every service, Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT, stack_config, stack_env
+
+pytestmark = pytest.mark.e2e
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def service_pids(log: str) -> list[int]:
+    return [
+        int(line.split('"pid": ')[1].split(",")[0])
+        for line in log.splitlines()
+        if '"pid": ' in line
+    ]
+
+
+def test_ctrl_c_stops_every_service_cleanly(tmp_path: Path) -> None:
+    config = stack_config(tmp_path / "var")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "up"],
+        cwd=ROOT,
+        env=stack_env(config),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert launcher.stdout is not None
+    banner = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = launcher.stdout.readline()
+        banner.append(line)
+        if line.startswith("Ctrl-C stops everything") or not line:
+            break
+    pids = service_pids((config.log_dir / "devstack.log").read_text())
+
+    launcher.send_signal(signal.SIGINT)
+    rest, _ = launcher.communicate(timeout=60)
+
+    text = "".join(banner)
+    assert "returnflow dev stack is up" in text, text + rest
+    assert f"Web UI          {config.web_ui_url}" in text
+    assert len(pids) == 4 and all(not alive(pid) for pid in pids)
+    assert launcher.returncode == 0
+    for name in ("temporal", "carrier-sandbox", "mail-sink", "worker"):
+        assert f"{name:<16} stopped" in rest
+        assert (config.log_dir / f"{name}.log").exists()
+    assert (config.var_dir / "temporal.sqlite").exists()
