@@ -153,7 +153,7 @@ async def _create_once(
     request: Request,
     sandbox: Sandbox,
     model: type[M],
-    create: Callable[[sqlite3.Connection, M, dt.datetime], dict[str, Any]],
+    create: Callable[[sqlite3.Connection, M, dt.datetime, str], dict[str, Any]],
 ) -> Response:
     """A creating call: done once per Idempotency-Key, replayed after that."""
     key = _idempotency_key(request)
@@ -173,7 +173,7 @@ async def _create_once(
         endpoint,
         digest,
         now,
-        lambda db: create(db, _parse(model, raw), now),
+        lambda db: create(db, _parse(model, raw), now, key),
     )
     logger.info(
         "creating call answered",

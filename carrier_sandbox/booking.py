@@ -29,11 +29,14 @@ def stamp(moment: dt.datetime) -> str:
     return moment.astimezone(CARRIER_ZONE).isoformat(timespec="seconds")
 
 
-def create_label(db: sqlite3.Connection, body: LabelBody, now: dt.datetime) -> dict[str, Any]:
+def create_label(
+    db: sqlite3.Connection, body: LabelBody, now: dt.datetime, key: str
+) -> dict[str, Any]:
     number = _register_parcel(db, body.reference, body.sender, body.recipient, body.parcel, now)
     label_id = _unused(db, "SELECT 1 FROM labels WHERE label_id = ?", lambda: object_id("LBL"))
     db.execute(
-        "INSERT INTO labels VALUES (?, ?, ?, ?)", (label_id, number, body.reference, stamp(now))
+        "INSERT INTO labels VALUES (?, ?, ?, ?, ?)",
+        (label_id, number, body.reference, stamp(now), key),
     )
     return {
         "label_id": label_id,
@@ -45,14 +48,14 @@ def create_label(db: sqlite3.Connection, body: LabelBody, now: dt.datetime) -> d
 
 
 def create_counter_code(
-    db: sqlite3.Connection, body: CounterCodeBody, now: dt.datetime
+    db: sqlite3.Connection, body: CounterCodeBody, now: dt.datetime, key: str
 ) -> dict[str, Any]:
     number = _register_parcel(db, body.reference, body.sender, body.recipient, body.parcel, now)
     code = _unused(db, "SELECT 1 FROM counter_codes WHERE code = ?", counter_code)
     expires_at = stamp(now + COUNTER_CODE_VALIDITY)
     db.execute(
-        "INSERT INTO counter_codes VALUES (?, ?, ?, ?, ?)",
-        (code, number, body.reference, stamp(now), expires_at),
+        "INSERT INTO counter_codes VALUES (?, ?, ?, ?, ?, ?)",
+        (code, number, body.reference, stamp(now), expires_at, key),
     )
     return {
         "code": code,
@@ -62,7 +65,9 @@ def create_counter_code(
     }
 
 
-def book_pickup(db: sqlite3.Connection, body: PickupBody, now: dt.datetime) -> dict[str, Any]:
+def book_pickup(
+    db: sqlite3.Connection, body: PickupBody, now: dt.datetime, key: str
+) -> dict[str, Any]:
     label = db.execute(
         "SELECT tracking_number FROM labels WHERE label_id = ?", (body.label_id,)
     ).fetchone()
@@ -88,7 +93,7 @@ def book_pickup(db: sqlite3.Connection, body: PickupBody, now: dt.datetime) -> d
     pickup_id = _unused(db, "SELECT 1 FROM pickups WHERE pickup_id = ?", lambda: object_id("PU"))
     confirmation = _unused(db, "SELECT 1 FROM pickups WHERE confirmation = ?", pickup_confirmation)
     db.execute(
-        "INSERT INTO pickups VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO pickups VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             pickup_id,
             body.label_id,
@@ -97,6 +102,7 @@ def book_pickup(db: sqlite3.Connection, body: PickupBody, now: dt.datetime) -> d
             body.address.model_dump_json(),
             confirmation,
             stamp(now),
+            key,
         ),
     )
     return {

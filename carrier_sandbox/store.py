@@ -29,14 +29,16 @@ CREATE TABLE IF NOT EXISTS labels (
     label_id TEXT PRIMARY KEY,
     tracking_number TEXT NOT NULL UNIQUE REFERENCES parcels (tracking_number),
     reference TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    idempotency_key TEXT
 );
 CREATE TABLE IF NOT EXISTS counter_codes (
     code TEXT PRIMARY KEY,
     tracking_number TEXT NOT NULL UNIQUE REFERENCES parcels (tracking_number),
     reference TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
+    expires_at TEXT NOT NULL,
+    idempotency_key TEXT
 );
 CREATE TABLE IF NOT EXISTS pickups (
     pickup_id TEXT PRIMARY KEY,
@@ -45,7 +47,8 @@ CREATE TABLE IF NOT EXISTS pickups (
     pickup_date TEXT NOT NULL,
     address TEXT NOT NULL,
     confirmation TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    idempotency_key TEXT
 );
 CREATE INDEX IF NOT EXISTS pickups_by_label ON pickups (label_id);
 CREATE TABLE IF NOT EXISTS scans (
@@ -68,6 +71,9 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at TEXT NOT NULL
 );
 """
+
+CREATED_UNDER_A_KEY = ("labels", "counter_codes", "pickups")
+"""The tables of what a creating call makes; each row keeps the Idempotency-Key it came with."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,14 @@ class SandboxStore:
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(SCHEMA)
+            self._add_missing_key_columns()
+
+    def _add_missing_key_columns(self) -> None:
+        """A file made before objects kept their key gets the column (empty for old rows)."""
+        for table in CREATED_UNDER_A_KEY:
+            columns = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if "idempotency_key" not in columns:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN idempotency_key TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -149,15 +163,18 @@ class SandboxStore:
         )
 
     def idempotency_keys(self) -> list[dict[str, Any]]:
+        """Per key: the requests that came with it, and the objects that exist under it."""
+        made = " + ".join(
+            f"(SELECT COUNT(*) FROM {t} WHERE {t}.idempotency_key = k.key)"  # noqa: S608 - our own table names
+            for t in CREATED_UNDER_A_KEY
+        )
         rows = self.run(
             lambda db: db.execute(
-                "SELECT key, endpoint, requests FROM idempotency_keys ORDER BY rowid"
+                f"SELECT k.key, k.endpoint, k.requests, {made} AS created"  # noqa: S608
+                " FROM idempotency_keys AS k ORDER BY k.rowid"
             ).fetchall()
         )
-        return [
-            {"key": r["key"], "endpoint": r["endpoint"], "requests": r["requests"], "created": 1}
-            for r in rows
-        ]
+        return [dict(r) for r in rows]
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

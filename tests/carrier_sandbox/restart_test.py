@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import httpx
 
 from carrier_sandbox.server import SandboxServer
+from carrier_sandbox.store import SCHEMA
 from tests.carrier_sandbox.builders import MONDAY, book_pickup, label_body, scan
 from tests.carrier_sandbox.conftest import SettableClock
 
@@ -62,3 +64,27 @@ async def test_server_tells_its_url_and_frees_the_port_on_exit(db_path: Path) ->
         except httpx.ConnectError:
             return
     raise AssertionError("the sandbox still answers after its context closed")
+
+
+async def test_a_file_from_before_objects_kept_their_key_still_opens(
+    db_path: Path, clock: SettableClock
+) -> None:
+    # The schema as it was: the current one without the key columns.
+    before = SCHEMA.replace(",\n    idempotency_key TEXT", "")
+    assert (
+        "idempotency_key TEXT" not in before.split("CREATE TABLE IF NOT EXISTS idempotency_keys")[0]
+    )
+    old = sqlite3.connect(db_path)
+    old.executescript(before)
+    old.close()
+
+    async with (
+        SandboxServer(db_path, clock=clock) as sandbox,
+        httpx.AsyncClient(base_url=sandbox.url, headers={"X-Api-Key": sandbox.api_key}) as http,
+    ):
+        key = "return-O1002-1:label:1"
+        made = await http.post("/v1/labels", json=label_body(), headers={"Idempotency-Key": key})
+        keys = (await http.get("/sandbox/idempotency-keys")).json()["keys"]
+
+    assert made.status_code == 201
+    assert [(k["key"], k["created"]) for k in keys] == [(key, 1)]
