@@ -21,8 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.addresses import PostalAddress
@@ -124,15 +130,23 @@ async def _handles(client: Client, ref: str) -> list[WorkflowHandle[Any, Any]]:
 
 
 async def _status_of(client: Client, workflow_id: str) -> ReturnStatus:
-    """A finished return reports its result; a running one answers the `status` query."""
+    """A finished return reports its result; a running one (or one that failed, was terminated
+    or timed out) answers the `status` query, replayed from its history by a worker."""
     handle = client.get_workflow_handle_for(ReturnWorkflow.run, workflow_id)
     description = await handle.describe()
+    ended = ""
     if description.close_time is not None:
         try:
             return await handle.result()
-        except FailureError:
-            pass
-    return await handle.query(ReturnWorkflow.status)
+        except WorkflowFailureError as err:
+            ended = f": {_failure_chain(err.cause)}"
+    try:
+        return await handle.query(ReturnWorkflow.status)
+    except (WorkflowQueryFailedError, RPCError) as err:
+        state = description.status.name.lower() if description.status else "unknown"
+        raise CommandError(
+            f"{workflow_id} is {state}{ended}; its status cannot be read ({err})"
+        ) from err
 
 
 async def cmd_status(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
@@ -155,14 +169,18 @@ async def _single(client: Client, ref: str) -> WorkflowHandle[Any, Any]:
     return handles[0]
 
 
-def _update_refusal(err: WorkflowUpdateFailedError) -> str:
-    cause: BaseException | None = err.cause
+def _failure_chain(cause: BaseException | None) -> str:
+    """A Temporal failure and its causes, as one line."""
     messages = []
     while cause is not None:
-        if isinstance(cause, ApplicationError | FailureError):
+        if isinstance(cause, FailureError):
             messages.append(cause.message)
         cause = cause.__cause__
-    return ": ".join(m for m in messages if m) or str(err)
+    return ": ".join(m for m in messages if m)
+
+
+def _update_refusal(err: WorkflowUpdateFailedError) -> str:
+    return _failure_chain(err.cause) or str(err)
 
 
 async def cmd_choose(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:

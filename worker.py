@@ -32,6 +32,9 @@ from workflows.return_workflow import ReturnWorkflow
 PASSTHROUGH_MODULES = ("domain", "pydantic", "pydantic_core", "annotated_types")
 """Pure modules imported once, outside the sandbox, instead of on every workflow run."""
 
+WORKER_SHUTDOWN = timedelta(seconds=30)
+"""On shutdown, the carrier calls and emails in hand get this long to finish rather than retry."""
+
 log = structlog.get_logger("worker")
 
 
@@ -64,8 +67,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
                 notices.send_notice,
             ],
             workflow_runner=workflow_runner(),
-            # On shutdown, let the carrier calls and emails in hand finish rather than retry.
-            graceful_shutdown_timeout=timedelta(seconds=30),
+            graceful_shutdown_timeout=WORKER_SHUTDOWN,
         )
     finally:
         await carriers.aclose()

@@ -46,8 +46,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--api-key",
-        default=env("RETURNFLOW_SANDBOX_API_KEY", DEFAULT_API_KEY),
-        help="the X-Api-Key clients must send (RETURNFLOW_SANDBOX_API_KEY; default sandbox-key)",
+        default=env("RETURNFLOW_CARRIER_SANDBOX_API_KEY", DEFAULT_API_KEY),
+        help=(
+            "the X-Api-Key clients must send; the worker sends the same variable's value "
+            "(RETURNFLOW_CARRIER_SANDBOX_API_KEY; default sandbox-key)"
+        ),
     )
     parser.add_argument(
         "--log-level",

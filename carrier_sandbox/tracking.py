@@ -81,12 +81,12 @@ def record_scan(
 
 
 def _facility(parcel: sqlite3.Row, status: TrackingStatus) -> str:
-    """The carrier site that scanned it; only the town, never a name or street."""
+    """The carrier site that scanned it. Near the seller (a business) it is named by the town;
+    near the customer only by its kind, so a scan never tells where the customer lives."""
     if status in _NEAR_RECIPIENT:
         city = PostalAddress.model_validate_json(parcel["recipient"]).city
         return f"{CARRIER_NAME} — {city} delivery office"
-    city = PostalAddress.model_validate_json(parcel["sender"]).city
-    return f"{CARRIER_NAME} — {city} sorting centre"
+    return f"{CARRIER_NAME} — collection sorting centre"
 
 
 def _parcel(db: sqlite3.Connection, number: str) -> sqlite3.Row:

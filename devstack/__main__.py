@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 
 from devstack.config import StackConfig
 from devstack.interrupts import Interrupted, Interrupts
@@ -49,7 +50,8 @@ async def serve(stack: DevStack, interrupts: Interrupts) -> int:
     return 1
 
 
-async def up() -> int:
+async def run_stack(after_start: Callable[[DevStack, Interrupts], Awaitable[int]]) -> int:
+    """Start the stack, hand it over, stop it whatever happens; Ctrl-C works at any moment."""
     interrupts = Interrupts()
     config = StackConfig()
     log_to_file(config)
@@ -57,10 +59,9 @@ async def up() -> int:
     stack = DevStack(config, progress=lambda line: print(line, flush=True))
     try:
         await interrupts.guard(stack.start())
-        print(banner(stack), flush=True)
-        return await serve(stack, interrupts)
+        return await after_start(stack, interrupts)
     except Interrupted:
-        print("\ninterrupted while starting; stopping ...", flush=True)
+        print("\ninterrupted; stopping the stack ...", flush=True)
         return 130
     except StackError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -69,11 +70,16 @@ async def up() -> int:
         await stack.stop()
 
 
+async def up(stack: DevStack, interrupts: Interrupts) -> int:
+    print(banner(stack), flush=True)
+    return await serve(stack, interrupts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument("command", choices=["up"], help="up: start the stack until Ctrl-C")
     parser.parse_args()
-    exit_process(asyncio.run(up()))
+    exit_process(asyncio.run(run_stack(up)))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,9 @@ from temporalio.client import WorkflowHandle
 
 from activities.carriers.sandbox import SandboxCarrier
 from activities.notices.compose import notice_key
-from devstack.__main__ import log_to_file, serve
-from devstack.config import StackConfig
-from devstack.interrupts import Interrupted, Interrupts
-from devstack.stack import DevStack, StackError
+from devstack.__main__ import run_stack, serve
+from devstack.interrupts import Interrupts
+from devstack.stack import DevStack
 from domain.calendar import next_pickup_date
 from domain.events import RetractEvent
 from domain.returns import ReturnMethodChoice, ReturnStage, ReturnStatus
@@ -187,14 +186,9 @@ def table(samples: list[Sample]) -> str:
     return "\n".join(rows)
 
 
-async def demo(exit_after: bool) -> int:
-    interrupts = Interrupts()
-    config = StackConfig()
-    log_to_file(config)
-    print("starting the returnflow dev stack ...", flush=True)
-    stack = DevStack(config, progress=lambda line: print(line, flush=True))
-    try:
-        await interrupts.guard(stack.start())
+def demo(exit_after: bool) -> Callable[[DevStack, Interrupts], Awaitable[int]]:
+    async def play_the_samples(stack: DevStack, interrupts: Interrupts) -> int:
+        config = stack.config
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         samples = load_samples(now, config.var_dir / "demo" / "events")
         print(f"\nplaying {len(samples)} sample returns (events in var/demo/events/) ...")
@@ -207,14 +201,8 @@ async def demo(exit_after: bool) -> int:
             return 0 if all_ok else 1
         print(f"\nWeb UI: {config.web_ui_url} — the stack stays up until Ctrl-C.", flush=True)
         return await serve(stack, interrupts)
-    except Interrupted:
-        print("\ninterrupted; stopping the stack ...", flush=True)
-        return 130
-    except StackError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    finally:
-        await stack.stop()
+
+    return play_the_samples
 
 
 async def play_all(stack: DevStack, samples: list[Sample]) -> None:
@@ -235,7 +223,7 @@ def main() -> None:
         help="stop after the table: exit 0 if every sample reached its expected stage",
     )
     args = parser.parse_args()
-    exit_process(asyncio.run(demo(args.exit)))
+    exit_process(asyncio.run(run_stack(demo(args.exit))))
 
 
 if __name__ == "__main__":

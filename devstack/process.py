@@ -24,9 +24,16 @@ def _die_with_parent() -> None:
 
 class ManagedProcess:
     def __init__(
-        self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str]
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: Mapping[str, str],
+        *,
+        stop_grace: float = 15.0,
     ) -> None:
         self.name = name
+        self.stop_grace = stop_grace
         self.argv = list(argv)
         self.log_path = log_path
         self.env = dict(env)
@@ -66,14 +73,14 @@ class ManagedProcess:
         assert self._proc is not None
         return await self._proc.wait()
 
-    async def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM, wait up to `grace` seconds for a clean exit, then SIGKILL."""
+    async def stop(self) -> None:
+        """SIGTERM, wait up to `stop_grace` seconds for a clean exit, then SIGKILL."""
         proc = self._proc
         if proc is None or proc.returncode is not None:
             return
         proc.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(proc.wait(), grace)
+            await asyncio.wait_for(proc.wait(), self.stop_grace)
         except TimeoutError:
             proc.kill()
             await proc.wait()

@@ -21,6 +21,7 @@ from devstack.config import StackConfig
 from devstack.process import ManagedProcess
 from returnflow import temporal
 from returnflow.settings import Settings
+from worker import WORKER_SHUTDOWN
 
 log = structlog.get_logger("devstack")
 
@@ -38,6 +39,8 @@ class ServiceSpec:
     ready: Probe
     ports: Sequence[int] = ()
     env: dict[str, str] = field(default_factory=dict)
+    stop_grace: float = 15.0
+    """Seconds between SIGTERM and SIGKILL."""
 
 
 def default_services(config: StackConfig) -> list[ServiceSpec]:
@@ -102,7 +105,13 @@ def default_services(config: StackConfig) -> list[ServiceSpec]:
             ready=lambda stack, _p: probes.smtp_ready(host, config.smtp_port),
             ports=(config.smtp_port,),
         ),
-        ServiceSpec(name="worker", argv=[py, "worker.py"], ready=_worker_ready),
+        ServiceSpec(
+            name="worker",
+            argv=[py, "worker.py"],
+            ready=_worker_ready,
+            # More than the worker's own graceful shutdown, so activities in hand can finish.
+            stop_grace=WORKER_SHUTDOWN.total_seconds() + 5,
+        ),
     ]
 
 
@@ -180,6 +189,7 @@ class DevStack:
             spec.argv,
             self.config.log_dir / f"{spec.name}.log",
             {**inherited, **self.env, **spec.env},
+            stop_grace=spec.stop_grace,
         )
         started = time.monotonic()
         await proc.start()

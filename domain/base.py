@@ -20,9 +20,13 @@ def personal(description: str, **kwargs: Any) -> Any:
 
 
 class DomainModel(BaseModel):
-    """Strict, closed models: a wrong type or an unknown field is an error naming the field."""
+    """Strict, closed models: a wrong type or an unknown field is an error naming the field.
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    Errors never quote the input: a wrong field next to a customer's address would otherwise put
+    the address into a workflow failure, an update rejection or a log line.
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 Identifier = Annotated[
@@ -32,6 +36,17 @@ Identifier = Annotated[
         description=(
             "An opaque identifier: letters, digits and . _ : - (at most 64 characters, "
             "no personal data: it appears in workflow IDs and search attributes)."
+        )
+    ),
+]
+
+LineId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:]{0,15}$"),
+    Field(
+        description=(
+            "An order line's identifier: letters, digits and . _ : (no '-', so that the last "
+            "'-' of a return ID always separates the line), at most 16 characters."
         )
     ),
 ]

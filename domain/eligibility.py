@@ -20,12 +20,16 @@ class EligibilityPolicy(DomainModel):
     window_days: int = Field(default=30, ge=14, le=365, description="Days after the order date.")
 
     def window_ends_at(self, event: RetractEvent) -> dt.datetime:
-        """The last moment a withdrawal is in time: never before 14 days after delivery."""
+        """The last moment a withdrawal is in time: never before 14 days after delivery.
+
+        Goods not delivered yet can always be withdrawn from (the legal period has not even
+        started); the window then runs at least 14 days past the notice.
+        """
         order = event.order
         end = order.ordered_at + dt.timedelta(days=self.window_days)
         if order.delivered_at is not None:
-            end = max(end, order.delivered_at + LEGAL_MINIMUM)
-        return end
+            return max(end, order.delivered_at + LEGAL_MINIMUM)
+        return max(end, event.occurred_at + LEGAL_MINIMUM)
 
     def evaluate(self, event: RetractEvent) -> EligibilityDecision:
         """Judge the withdrawal at the time it was given, not at the time it is processed."""

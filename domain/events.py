@@ -8,7 +8,17 @@ from typing import Literal, Self
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, Email, Identifier, Locale, Money, ShortText, personal
+from domain.base import (
+    DomainModel,
+    Email,
+    Identifier,
+    LineId,
+    Locale,
+    Money,
+    ShortText,
+    personal,
+)
+from domain.ids import MAX_LENGTH, return_id
 
 RETRACT_EVENT_TYPE = "order.retract_requested"
 
@@ -52,13 +62,22 @@ class Order(DomainModel):
     """The order line being withdrawn from, as the order service knows it."""
 
     order_id: Identifier
-    line_id: Identifier = Field(description="The line of the order being returned.")
+    line_id: LineId = Field(description="The line of the order being returned.")
     seller_id: Identifier
     status: OrderStatus
     ordered_at: AwareDatetime
     shipped_at: AwareDatetime | None = None
     delivered_at: AwareDatetime | None = None
     product: Product
+
+    @model_validator(mode="after")
+    def _return_id_fits(self) -> Self:
+        if len(return_id(self.order_id, self.line_id)) > MAX_LENGTH:
+            raise ValueError(
+                f"order.order_id and order.line_id are too long together: the return ID "
+                f"'return-<order_id>-<line_id>' must fit {MAX_LENGTH} characters"
+            )
+        return self
 
     @model_validator(mode="after")
     def _timestamps_in_order(self) -> Self:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 PREFIX = "return-"
+MAX_LENGTH = 64
+"""A return ID is a carrier's reference too (printed on the label): carriers cap its length."""
 
 
 def return_id(order_id: str, line_id: str) -> str:

@@ -9,7 +9,7 @@ from typing import Self
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, Identifier, ShortText
+from domain.base import DomainModel, Identifier
 from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
 from domain.events import DeviceCategory
 
@@ -33,10 +33,6 @@ class ReturnStage(StrEnum):
     AWAITING_DROP_OFF = "awaiting_drop_off"
     AWAITING_COUNTER_DROP_OFF = "awaiting_counter_drop_off"
     PICKED_UP = "picked_up"
-
-    @property
-    def is_final(self) -> bool:
-        return self in (ReturnStage.REJECTED, ReturnStage.PICKED_UP)
 
 
 AWAITING_SHIPMENT_STAGE: dict[ReturnMethod, ReturnStage] = {
@@ -96,7 +92,10 @@ class ReturnAddressReply(DomainModel):
     """The seller's return address, given by the seller or by operations (update)."""
 
     address: PostalAddress
-    given_by: ShortText = Field(description="Who gave it: 'seller' or an operator's name.")
+    given_by: str = Field(
+        pattern=r"^(seller|operations:[A-Za-z0-9][A-Za-z0-9._-]{0,63})$",
+        description="Who gave it: 'seller', or 'operations:<staff id>' (an ID, not a name).",
+    )
 
 
 class TimelineEntry(DomainModel):
@@ -129,4 +128,8 @@ class ReturnStatus(DomainModel):
     tracking_number: Identifier | None = None
     scans: list[TrackingScan] = Field(default_factory=list)
     problem: str | None = Field(default=None, description="What went wrong last, if anything.")
+    attention: list[str] = Field(
+        default_factory=list,
+        description="Why operations are needed (the NeedsAttention search attribute), if at all.",
+    )
     timeline: list[TimelineEntry] = Field(default_factory=list)

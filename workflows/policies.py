@@ -56,6 +56,13 @@ NOTICE = ActivityPolicy(
         initial_interval=timedelta(seconds=5),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(minutes=15),
-        non_retryable_error_types=["RecipientRejected", "MessageRejected", "InvalidNotice"],
+        non_retryable_error_types=[
+            "RecipientRejected",
+            "MessageRejected",
+            "InvalidNotice",
+            # The label PDF for the label email: the carrier no longer has it, or refuses us.
+            "CarrierRejected",
+            "CarrierAuthFailed",
+        ],
     ),
 )

@@ -61,6 +61,8 @@ class ReturnState:
         self.scans: list[TrackingScan] = []
         self.unmatched_scans: list[TrackingScan] = []
         self.problem: str | None = None
+        self.attention: list[str] = []
+        """Why operations are needed; a list, not a set, so its order is deterministic."""
         self.timeline: list[TimelineEntry] = []
 
     @property
@@ -73,11 +75,12 @@ class ReturnState:
 
     @property
     def tracking_number(self) -> str | None:
-        if self.label:
-            return self.label.tracking_number
-        if self.counter_code:
-            return self.counter_code.tracking_number
-        return None
+        """The parcel of the current choice: a label made for an earlier try is not it."""
+        if self.choice is None:
+            return None
+        if self.choice.method is ReturnMethod.POST_OFFICE_COUNTER:
+            return self.counter_code.tracking_number if self.counter_code else None
+        return self.label.tracking_number if self.label else None
 
     @property
     def parcel(self) -> Parcel:
@@ -154,6 +157,7 @@ class ReturnState:
             tracking_number=self.tracking_number,
             scans=self.scans,
             problem=self.problem,
+            attention=self.attention,
             timeline=self.timeline,
         )
 
@@ -177,6 +181,8 @@ class ReturnState:
             rows.append(f"**Tracking:** `{self.tracking_number}`")
         if self.problem:
             rows.append(f"**Problem:** {self.problem}")
+        if self.attention:
+            rows.append(f"**Needs attention:** {', '.join(self.attention)}")
         return "\n\n".join(rows)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -34,6 +36,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import policies
     from workflows.return_state import METHOD_NEEDS_LABEL, ReturnState
+
+
+# Why a return needs operations (`NeedsAttention`), as listed in its status.
+MISSING_ADDRESS = "seller_return_address_missing"
+CARRIER_CREDENTIALS = "carrier_credentials_refused"
+SHIPMENT_FAILED = "shipment_preparation_failed"
+UNDELIVERABLE_NOTICE = "notice_undeliverable"
 
 
 @workflow.defn(
@@ -77,6 +86,7 @@ class ReturnWorkflow:
         if state.return_address is None:
             self._set_stage(ReturnStage.AWAITING_RETURN_ADDRESS)
             self._record("system", "no return address on file for the seller")
+            self._attention(MISSING_ADDRESS, True)
             await workflow.wait_condition(lambda: state.return_address is not None)
         else:
             self._record("system", "seller's return address found on file")
@@ -112,21 +122,42 @@ class ReturnWorkflow:
         state.problem = None
         self._choice_revision += 1
         self._record("customer", f"chose {choice.method} with {choice.carrier}")
-        self._set_stage(ReturnStage.PREPARING_SHIPMENT, carrier=choice.carrier)
+        self._set_stage(ReturnStage.PREPARING_SHIPMENT, sa.CARRIER.value_set(choice.carrier))
         try:
             await self._prepare_shipment(choice)
-        except ActivityError as err:
-            # The carrier refused (a date it cannot serve, an address it rejects): the customer
-            # can choose again; the update fails with the carrier's own words.
-            message = _failure_message(err)
-            state.problem = f"{choice.carrier} refused: {message}"
-            self._record(f"carrier:{choice.carrier}", f"refused the request: {message}")
-            self._set_stage(ReturnStage.AWAITING_CUSTOMER_CHOICE)
-            raise ApplicationError(state.problem, type="CarrierRejected") from err
+        except Exception as err:
+            # Whatever went wrong, the return goes back to waiting for a choice, so that the
+            # customer can choose again once it is fixed; the update fails with the reason.
+            state.problem = self._refusal(choice, err)
+            state.choice = None
+            self._set_stage(ReturnStage.AWAITING_CUSTOMER_CHOICE, sa.CARRIER.value_unset())
+            raise ApplicationError(state.problem, type="ChoiceRefused") from err
+        self._attention(f"{CARRIER_CREDENTIALS}:{choice.carrier}", False)
+        self._attention(SHIPMENT_FAILED, False)
         self._set_stage(AWAITING_SHIPMENT_STAGE[choice.method])
         for scan in state.replay_unmatched_scans():
             self._record(f"carrier:{scan.carrier}", f"scan {scan.status}")
         return state.status()
+
+    def _refusal(self, choice: ReturnMethodChoice, err: Exception) -> str:
+        """What the customer is told, recorded, and raised to operations when it is theirs."""
+        carrier = choice.carrier
+        cause = err.cause if isinstance(err, ActivityError) else None
+        kind = cause.type if isinstance(cause, ApplicationError) else None
+        if isinstance(cause, ApplicationError) and kind == "CarrierRejected":
+            # The carrier refused our data (a date it cannot serve, an address it rejects).
+            self._record(f"carrier:{carrier}", f"refused the request: {cause.message}")
+            return f"{carrier} refused: {cause.message}"
+        if kind == "CarrierAuthFailed":
+            self._record("system", f"{carrier} refused our credentials")
+            self._attention(f"{CARRIER_CREDENTIALS}:{carrier}", True)
+            return f"{carrier} cannot take returns just now: try again later or choose another"
+        workflow.logger.error(
+            "shipment preparation failed", extra={"error_type": type(err).__name__}
+        )
+        self._record("system", f"shipment preparation failed ({type(err).__name__})")
+        self._attention(SHIPMENT_FAILED, True)
+        return "the shipment could not be prepared: operations have been told"
 
     @choose_return_method.validator
     def _validate_choice(self, choice: ReturnMethodChoice) -> None:
@@ -211,14 +242,16 @@ class ReturnWorkflow:
         """The seller, or operations on their behalf, gives the return address."""
         self._state.return_address = reply.address
         self._record(reply.given_by, "gave the return address")
+        self._attention(MISSING_ADDRESS, False)
         return self._state.status()
 
     @provide_return_address.validator
     def _validate_return_address(self, reply: ReturnAddressReply) -> None:
-        if self._state.stage is not ReturnStage.AWAITING_RETURN_ADDRESS:
-            raise ValueError(
-                f"the return is not waiting for an address (stage: {self._state.stage})"
-            )
+        # The stage stays awaiting_return_address while the address email goes out: the first
+        # address given is the one the customer gets, and the one on the label.
+        state = self._state
+        if state.stage is not ReturnStage.AWAITING_RETURN_ADDRESS or state.return_address:
+            raise ValueError(f"the return is not waiting for an address (stage: {state.stage})")
 
     # --- The carrier's feed --------------------------------------------------------------
 
@@ -240,17 +273,27 @@ class ReturnWorkflow:
     def _record(self, actor: str, event: str) -> None:
         self._state.record(workflow.now(), actor, event)
 
-    def _set_stage(self, stage: ReturnStage, *, carrier: str | None = None) -> None:
+    def _set_stage(self, stage: ReturnStage, *also: SearchAttributeUpdate[Any]) -> None:
+        """Change the stage, with any other attribute that changes with it (one upsert)."""
         workflow.logger.info(
             "return stage changed",
             extra={"stage": stage.value, "previous_stage": self._state.stage.value},
         )
         self._state.stage = stage
-        updates = [sa.RETURN_STAGE.value_set(stage.value)]
-        if carrier is not None:
-            updates.append(sa.CARRIER.value_set(carrier))
-        workflow.upsert_search_attributes(updates)
+        workflow.upsert_search_attributes([sa.RETURN_STAGE.value_set(stage.value), *also])
         workflow.set_current_details(self._state.details())
+
+    def _attention(self, reason: str, needed: bool) -> None:
+        """Raise or clear one reason operations are needed; `NeedsAttention` follows."""
+        reasons = self._state.attention
+        before = bool(reasons)
+        if needed and reason not in reasons:
+            reasons.append(reason)
+        if not needed and reason in reasons:
+            reasons.remove(reason)
+        if bool(reasons) != before:
+            workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(bool(reasons))])
+            workflow.set_current_details(self._state.details())
 
     def _ensure_search_attributes(self) -> None:
         """Set the attributes a starter did not (a start from the CLI or another client)."""
@@ -282,10 +325,12 @@ class ReturnWorkflow:
         except ActivityError as err:
             self._state.problem = f"{kind} notice not delivered: {_failure_message(err)}"
             self._record("system", f"{kind} notice could not be delivered")
+            self._attention(f"{UNDELIVERABLE_NOTICE}:{kind}", True)
             return
         self._record("system", f"{kind} notice sent")
 
 
 def _failure_message(err: ActivityError) -> str:
+    """The activity's own words (the carrier's, the relay's), not the wrapper's."""
     cause = err.cause
     return cause.message if isinstance(cause, ApplicationError) else str(cause or err)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.carriers.classify import classified
 from activities.notices.compose import NoticeComposer
 from activities.notices.context import InvalidNoticeRequest, check_complete
 from activities.notices.protocol import INVALID_NOTICE, LabelDocuments, Notifier
@@ -49,7 +50,8 @@ class NoticeActivities:
             label_pdf = None
             if request.kind is NoticeKind.RETURN_LABEL:
                 assert request.label is not None  # check_complete made sure
-                label_pdf = await self._documents.label_pdf(request.label)
+                with classified(request.label.carrier):
+                    label_pdf = await self._documents.label_pdf(request.label)
             message = self._composer.compose(request, label_pdf=label_pdf)
         except InvalidNoticeRequest as error:
             raise ApplicationError(

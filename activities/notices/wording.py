@@ -73,8 +73,8 @@ ENGLISH = Wording(
             "reached us, so we can't accept it as a withdrawal."
         ),
         RejectionReason.ORDER_NOT_SHIPPED: (
-            "Your order has not shipped yet, so there is nothing to send back: the seller has "
-            "been asked to stop the shipment, which cancels the order."
+            "Your order has not shipped yet, so there is nothing to send back. To cancel it "
+            "before it leaves, contact our customer service."
         ),
         RejectionReason.ORDER_CANCELLED: (
             "This order was already cancelled, so there is nothing to send back."
@@ -171,8 +171,8 @@ FRENCH = Wording(
             "demande nous parvienne : nous ne pouvons donc pas l'accepter comme une rétractation."
         ),
         RejectionReason.ORDER_NOT_SHIPPED: (
-            "Votre commande n'a pas encore été expédiée, il n'y a donc rien à renvoyer : le "
-            "vendeur a été prié d'arrêter l'expédition, ce qui annule la commande."
+            "Votre commande n'a pas encore été expédiée, il n'y a donc rien à renvoyer. Pour "
+            "l'annuler avant son départ, contactez notre service client."
         ),
         RejectionReason.ORDER_CANCELLED: (
             "Cette commande a déjà été annulée, il n'y a donc rien à renvoyer."

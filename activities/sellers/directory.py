@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Protocol
@@ -69,8 +68,3 @@ class FileSellerDirectory:
             self._records = {r.seller_id: r for r in parsed.sellers}
             self._stamp = stamp
         return self._records
-
-
-def load_sellers(path: Path) -> list[SellerRecord]:
-    """Every seller in a sellers file (for tools and tests)."""
-    return SellerFile.model_validate(json.loads(path.read_text())).sellers

@@ -68,3 +68,13 @@ def test_the_notice_time_decides_not_the_processing_time() -> None:
     long_ago = dt.datetime(2025, 1, 10, tzinfo=dt.UTC)
     event = retract_event(notice_at=long_ago, ordered_days_before_notice=5)
     assert EligibilityPolicy().evaluate(event).accepted
+
+
+def test_a_parcel_still_in_transit_after_the_window_can_still_be_withdrawn_from() -> None:
+    """Art. 9: the 14 days start at delivery; a slow parcel cannot close the window early."""
+    event = retract_event(
+        notice_at=NOTICE, ordered_days_before_notice=35, status=OrderStatus.SHIPPED
+    )
+    decision = EligibilityPolicy().evaluate(event)
+    assert decision.accepted
+    assert decision.window_ends_at == NOTICE + dt.timedelta(days=14)

@@ -80,3 +80,20 @@ def test_identifiers_cannot_carry_personal_data_shapes() -> None:
     with pytest.raises(EventRejected) as rejected:
         parse_event(json.dumps(raw))
     assert rejected.value.problems[0].startswith("order.order_id")
+
+
+def test_a_line_id_cannot_hold_the_separator_of_return_ids() -> None:
+    """Order A-1 line 2 and order A line 1-2 would both be return-A-1-2."""
+    raw = event_json()
+    raw["order"]["line_id"] = "1-2"  # type: ignore[index]
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(json.dumps(raw))
+    assert rejected.value.problems[0].startswith("order.line_id")
+
+
+def test_an_order_id_too_long_for_a_carrier_reference_is_refused() -> None:
+    raw = event_json()
+    raw["order"]["order_id"] = "ORD-" + "7" * 56  # type: ignore[index]
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(json.dumps(raw))
+    assert "order.order_id and order.line_id are too long together" in rejected.value.problems[0]

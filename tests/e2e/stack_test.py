@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import json
 import re
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from temporalio.client import WorkflowFailureError
 
 from activities.notices.compose import notice_key
 from devstack.demo import carrier_collects, redate
@@ -172,8 +174,44 @@ async def test_bad_input_is_refused_naming_the_field_and_starts_nothing(
     assert missing.returncode == 1 and "no return found" in missing.stderr
 
 
-async def test_logs_carry_no_names_emails_or_street_lines(stack: DevStack) -> None:
+async def test_a_failed_return_is_reported_clearly_by_status(stack: DevStack) -> None:
+    raw = json.loads((EVENTS / "02-post-office-drop-off.json").read_text())
+    raw["order"]["order_id"] = "ORD-E2E-BROKEN"
+    raw["customer"]["email"] = "not an email"
+    handle = await stack.client.start_workflow(
+        "ReturnWorkflow", raw, id="return-ORD-E2E-BROKEN-2", task_queue=stack.settings.task_queue
+    )
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+
+    status = starter(stack, "status", "ORD-E2E-BROKEN-2")
+
+    assert status.returncode == 1
+    assert status.stderr.startswith("error: return-ORD-E2E-BROKEN-2 is failed: ")
+    assert "customer.email" in status.stderr and "Traceback" not in status.stderr
+
+
+async def test_logs_carry_no_names_emails_or_street_lines(stack: DevStack, tmp_path: Path) -> None:
+    event, path = sample("02-post-office-drop-off.json", tmp_path, "E2E4")
+    workflow_id = f"return-{event.order.order_id}-{event.order.line_id}"
+    assert starter(stack, "retract", str(path)).returncode == 0
+    await stage_of(stack, workflow_id, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    chosen = starter(
+        stack, "choose", workflow_id, "--method=post_office_drop_off", "--carrier=sandbox"
+    )
+    assert chosen.returncode == 0, chosen.stderr
+
     logs = "".join(p.read_text() for p in stack.config.log_dir.glob("*.log"))
-    assert '"service": "worker"' in logs
-    for personal in ("Camille Durand", "camille.durand@example.org", "12 rue des Lilas"):
+
+    assert workflow_id in logs and '"service": "worker"' in logs
+    assert '"temporal_workflow"' in logs and '"temporal_activity"' in logs
+    for personal in personal_data_of_the_samples():
         assert personal not in logs
+
+
+def personal_data_of_the_samples() -> set[str]:
+    found = set()
+    for path in EVENTS.glob("*.json"):
+        customer = RetractEvent.model_validate_json(path.read_bytes()).customer
+        found |= {customer.name, customer.email, customer.address.line1}
+    return found

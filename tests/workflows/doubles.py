@@ -6,6 +6,7 @@ fail the way the real ones fail (a carrier refusing, a relay refusing a recipien
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,7 +50,11 @@ class Doubles:
     notices: list[NoticeRequest] = field(default_factory=list)
     refuse_pickups: int = 0
     """How many pickup bookings the carrier refuses before accepting one."""
+    refuse_credentials: int = 0
+    """How many label requests the carrier answers with 401 before accepting one."""
     undeliverable: set[NoticeKind] = field(default_factory=set)
+    held: dict[NoticeKind, asyncio.Event] = field(default_factory=dict)
+    """Notices whose sending waits until the test sets the event (a slow relay)."""
 
     @property
     def notice_kinds(self) -> list[NoticeKind]:
@@ -80,6 +85,13 @@ class Doubles:
 
     @activity.defn(name="create_return_label")
     async def create_return_label(self, request: LabelRequest) -> Label:
+        if self.refuse_credentials > 0:
+            self.refuse_credentials -= 1
+            raise ApplicationError(
+                "credentials refused (401): unknown API key",
+                type="CarrierAuthFailed",
+                non_retryable=True,
+            )
         self.labels.append(request)
         return Label(
             carrier=request.carrier,
@@ -119,6 +131,8 @@ class Doubles:
 
     @activity.defn(name="send_notice")
     async def send_notice(self, request: NoticeRequest) -> NoticeReceipt:
+        if request.kind in self.held:
+            await self.held[request.kind].wait()
         if request.kind in self.undeliverable:
             raise ApplicationError(
                 "recipient refused by the relay (550)", type="RecipientRejected", non_retryable=True

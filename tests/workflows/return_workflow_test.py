@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 
@@ -22,6 +23,7 @@ from domain.returns import (
     ReturnMethodChoice,
     ReturnStage,
 )
+from returnflow.ingress import start_return
 from tests.factories import (
     CUSTOMER_EMAIL,
     CUSTOMER_NAME,
@@ -262,7 +264,7 @@ async def test_seller_without_address_on_file_waits_for_it(
         sent_while_waiting = list(harness.doubles.notice_kinds)
         early = await refusal(handle, mailbox_pickup())
 
-        reply = ReturnAddressReply(address=SELLER_ADDRESS, given_by="operations:alice")
+        reply = ReturnAddressReply(address=SELLER_ADDRESS, given_by="operations:ops-042")
         await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
         ready = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
         with pytest.raises(WorkflowUpdateFailedError):
@@ -270,7 +272,7 @@ async def test_seller_without_address_on_file_waits_for_it(
 
     assert sent_while_waiting == [NoticeKind.ACKNOWLEDGEMENT]
     assert early.startswith("the return is not waiting for a choice")
-    assert ("operations:alice", "gave the return address") in [
+    assert ("operations:ops-042", "gave the return address") in [
         (e.actor, e.event) for e in ready.timeline
     ]
     assert harness.doubles.notices[-1].return_address == SELLER_ADDRESS
@@ -346,3 +348,129 @@ async def test_an_event_breaking_the_schema_fails_the_workflow_naming_the_field(
             await handle.result()
 
     assert "order.seller_id" in str(failed.value.cause)
+
+
+async def test_switching_to_the_counter_after_a_refused_pickup_follows_the_counter_parcel(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client, Doubles(refuse_pickups=1)) as harness:
+        handle = await ready_for_choice(harness)
+        await refusal(handle, mailbox_pickup())
+        counter = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="sandbox"),
+        )
+        assert counter.counter_code is not None
+        await harness.scan(handle, counter.counter_code.tracking_number)
+        done = await handle.result()
+
+    assert counter.tracking_number == counter.counter_code.tracking_number
+    assert done.stage is ReturnStage.PICKED_UP
+
+
+async def test_a_refused_choice_is_forgotten_while_the_customer_chooses_again(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client, Doubles(refuse_pickups=1)) as harness:
+        handle = await ready_for_choice(harness)
+        await refusal(handle, mailbox_pickup())
+        status = await handle.query(ReturnWorkflow.status)
+        attrs = (await handle.describe()).typed_search_attributes
+
+    assert status.method is None and status.carrier is None
+    assert attrs.get(sa.CARRIER) is None
+    assert attrs.get(sa.RETURN_STAGE) == ReturnStage.AWAITING_CUSTOMER_CHOICE.value
+
+
+async def test_refused_credentials_raise_attention_and_spare_the_customer_the_details(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client, Doubles(refuse_credentials=1)) as harness:
+        handle = await ready_for_choice(harness)
+        message = await refusal(handle, mailbox_pickup())
+        flagged = await handle.describe()
+        await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        cleared = await handle.describe()
+        status = await handle.query(ReturnWorkflow.status)
+
+    assert "credentials" not in message and "try again later" in message
+    assert flagged.typed_search_attributes.get(sa.NEEDS_ATTENTION) is True
+    assert cleared.typed_search_attributes.get(sa.NEEDS_ATTENTION) is False
+    assert status.attention == []
+
+
+async def test_a_missing_seller_address_needs_attention_until_it_is_given(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+        waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+        flagged = (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION)
+        reply = ReturnAddressReply(address=SELLER_ADDRESS, given_by="seller")
+        given = await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
+        cleared = (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION)
+
+    assert waiting.attention == ["seller_return_address_missing"] and flagged is True
+    assert given.attention == [] and cleared is False
+
+
+async def test_a_second_address_is_refused_while_the_first_is_being_sent(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    relay = asyncio.Event()
+    doubles = Doubles(held={NoticeKind.RETURN_ADDRESS: relay})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+        await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+        first = ReturnAddressReply(address=SELLER_ADDRESS, given_by="seller")
+        await handle.execute_update(ReturnWorkflow.provide_return_address, first)
+        other = SELLER_ADDRESS.model_copy(update={"line1": "99 rue Ailleurs"})
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(
+                ReturnWorkflow.provide_return_address,
+                ReturnAddressReply(address=other, given_by="operations:ops-042"),
+            )
+        relay.set()
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+
+    assert ready.stage is ReturnStage.AWAITING_PICKUP
+    assert harness.doubles.notices[-2].return_address == SELLER_ADDRESS
+    assert harness.doubles.labels[0].recipient == SELLER_ADDRESS
+
+
+async def test_an_event_breaking_the_schema_never_puts_the_customer_in_the_failure(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    raw = retract_event().model_dump(mode="json")
+    raw["customer"]["email"] = "not an email"
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.client.start_workflow(
+            "ReturnWorkflow",
+            raw,
+            id=f"return-bad-{raw['event_id']}",
+            task_queue=harness.settings.task_queue,
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+
+    failure = str(failed.value.cause)
+    assert "customer.email" in failure
+    for personal in (CUSTOMER_NAME, CUSTOMER_STREET, "not an email"):
+        assert personal not in failure
+
+
+async def test_a_duplicate_event_for_a_finished_return_starts_nothing(
+    java_test_server_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(java_test_server_env.client) as harness:
+        event = retract_event(ordered_days_before_notice=45)
+        first = await harness.start(event)
+        await first.result()
+        finished_run = (await first.describe()).run_id
+        started = await start_return(harness.client, harness.settings, event)
+        latest_run = (await harness.client.get_workflow_handle(first.id).describe()).run_id
+
+    assert started.created is False and started.workflow_id == first.id
+    assert latest_run == finished_run
+    assert harness.doubles.notice_kinds == [NoticeKind.REJECTION]

@@ -1,0 +1,42 @@
+"""Carrier failures as activity errors, classified once for every carrier and every activity.
+
+The carrier refusing our data is a non-retryable `CarrierRejected` (the workflow decides what to
+tell whom), bad credentials are a non-retryable `CarrierAuthFailed` logged loudly for operators,
+and everything else is retried by Temporal, after `Retry-After` when the carrier sent one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.carriers.protocol import CarrierAuthFailed, CarrierRejected, CarrierUnavailable
+
+CARRIER_REJECTED = "CarrierRejected"
+CARRIER_AUTH_FAILED = "CarrierAuthFailed"
+CARRIER_UNAVAILABLE = "CarrierUnavailable"
+
+
+@contextmanager
+def classified(carrier: str) -> Iterator[None]:
+    try:
+        yield
+    except CarrierRejected as err:
+        raise ApplicationError(
+            err.message, {"field": err.field}, type=CARRIER_REJECTED, non_retryable=True
+        ) from err
+    except CarrierAuthFailed as err:
+        activity.logger.error(
+            "carrier refused our credentials: fix the carrier configuration",
+            extra={"carrier": carrier, "http_status": err.status},
+        )
+        raise ApplicationError(err.message, type=CARRIER_AUTH_FAILED, non_retryable=True) from err
+    except CarrierUnavailable as err:
+        delay = dt.timedelta(seconds=err.retry_after) if err.retry_after is not None else None
+        raise ApplicationError(
+            err.message, type=CARRIER_UNAVAILABLE, next_retry_delay=delay
+        ) from err

@@ -1,0 +1,49 @@
+"""The label email takes its PDF from the real carrier sandbox; carrier problems are classified."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.carriers.registry import CarrierRegistry
+from activities.carriers.sandbox import SandboxCarrier
+from activities.notices import NoticeActivities, NoticeComposer, SmtpNotifier
+from carrier_sandbox.server import SandboxServer
+from domain.carriers import Label
+from domain.notices import NoticeKind
+from mail_sink import MailSink, read_mailbox
+from returnflow.settings import Settings
+
+from .stories import ReturnStory
+
+
+@pytest.fixture
+async def carriers(tmp_path: Path) -> AsyncIterator[CarrierRegistry]:
+    async with SandboxServer(tmp_path / "sandbox.sqlite") as sandbox:
+        registry = CarrierRegistry([SandboxCarrier(sandbox.url, sandbox.api_key)])
+        yield registry
+        await registry.aclose()
+
+
+async def test_a_label_the_carrier_does_not_have_is_a_final_failure_and_sends_nothing(
+    carriers: CarrierRegistry, sink: MailSink, settings: Settings, french_return: ReturnStory
+) -> None:
+    activities = NoticeActivities(SmtpNotifier(settings), NoticeComposer(settings), carriers)
+    unknown = Label(
+        carrier="sandbox",
+        label_id="LBL-DOESNOTEXIST",
+        tracking_number="SB000000000FR",
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    request = french_return.notice(NoticeKind.RETURN_LABEL, label=unknown)
+
+    with pytest.raises(ApplicationError) as failed:
+        await ActivityEnvironment().run(activities.send_notice, request)
+
+    assert failed.value.type == "CarrierRejected" and failed.value.non_retryable
+    assert read_mailbox(sink.directory) == []
