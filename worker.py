@@ -32,9 +32,6 @@ from workflows.return_workflow import ReturnWorkflow
 PASSTHROUGH_MODULES = ("domain", "pydantic", "pydantic_core", "annotated_types")
 """Pure modules imported once, outside the sandbox, instead of on every workflow run."""
 
-WORKER_SHUTDOWN = timedelta(seconds=30)
-"""On shutdown, the carrier calls and emails in hand get this long to finish rather than retry."""
-
 log = structlog.get_logger("worker")
 
 
@@ -67,7 +64,8 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
                 notices.send_notice,
             ],
             workflow_runner=workflow_runner(),
-            graceful_shutdown_timeout=WORKER_SHUTDOWN,
+            # Carrier calls and emails in hand finish rather than being retried elsewhere.
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
         )
     finally:
         await carriers.aclose()

@@ -21,7 +21,6 @@ from devstack.config import StackConfig
 from devstack.process import ManagedProcess
 from returnflow import temporal
 from returnflow.settings import Settings
-from worker import WORKER_SHUTDOWN
 
 log = structlog.get_logger("devstack")
 
@@ -43,7 +42,7 @@ class ServiceSpec:
     """Seconds between SIGTERM and SIGKILL."""
 
 
-def default_services(config: StackConfig) -> list[ServiceSpec]:
+def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpec]:
     py = sys.executable
     host = config.host
     return [
@@ -110,7 +109,7 @@ def default_services(config: StackConfig) -> list[ServiceSpec]:
             argv=[py, "worker.py"],
             ready=_worker_ready,
             # More than the worker's own graceful shutdown, so activities in hand can finish.
-            stop_grace=WORKER_SHUTDOWN.total_seconds() + 5,
+            stop_grace=settings.worker_shutdown_seconds + 5,
         ),
     ]
 
@@ -146,7 +145,6 @@ class DevStack:
     ) -> None:
         self.config = config
         self._progress = progress or (lambda _line: None)
-        self.specs = list(services) if services is not None else default_services(config)
         self.env = config.service_env()
         self.settings = Settings(
             var_dir=config.var_dir,
@@ -155,6 +153,9 @@ class DevStack:
             smtp_host=config.host,
             smtp_port=config.smtp_port,
             sellers_file=config.sellers_file,
+        )
+        self.specs = (
+            list(services) if services is not None else default_services(config, self.settings)
         )
         self.processes: list[ManagedProcess] = []
         self._client: Client | None = None

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     web_ui_url: str = Field("http://localhost:8233", description="Temporal Web UI, for links.")
     var_dir: Path = Field(Path("var"), description="Runtime files: logs, mail, databases.")
     log_level: str = "INFO"
+    worker_shutdown_seconds: float = Field(
+        30.0, gt=0, description="On shutdown, how long activities in hand get to finish."
+    )
 
     return_window_days: int = Field(30, ge=14, description="Return window after the order.")
     sellers_file: Path = Field(

@@ -143,12 +143,13 @@ class ReturnWorkflow:
         """What the customer is told, recorded, and raised to operations when it is theirs."""
         carrier = choice.carrier
         cause = err.cause if isinstance(err, ActivityError) else None
-        kind = cause.type if isinstance(cause, ApplicationError) else None
-        if isinstance(cause, ApplicationError) and kind == "CarrierRejected":
+        if not isinstance(cause, ApplicationError):
+            cause = None
+        if cause and cause.type == "CarrierRejected":
             # The carrier refused our data (a date it cannot serve, an address it rejects).
             self._record(f"carrier:{carrier}", f"refused the request: {cause.message}")
             return f"{carrier} refused: {cause.message}"
-        if kind == "CarrierAuthFailed":
+        if cause and cause.type == "CarrierAuthFailed":
             self._record("system", f"{carrier} refused our credentials")
             self._attention(f"{CARRIER_CREDENTIALS}:{carrier}", True)
             return f"{carrier} cannot take returns just now: try again later or choose another"
