@@ -6,6 +6,7 @@
         --pickup-date 2026-11-26
     python starter.py give-address ORDER_ID-LINE --file ADDRESS.json --by operations:alice
     python starter.py schema [--check]
+    python starter.py serve
 
 Exit status: 0 done, 1 refused by the return (or not found), 2 bad input.
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -31,12 +34,15 @@ from temporalio.client import (
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.carriers.registry import CarrierRegistry
 from domain.addresses import PostalAddress
 from domain.events import RetractEvent
 from domain.ids import PREFIX
 from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
-from returnflow import temporal
+from gateway.app import create_app
+from returnflow import logs, temporal
 from returnflow.ingress import EventRejected, field_problems, parse_event, start_return
+from returnflow.serving import HostedApp
 from returnflow.settings import Settings
 from returnflow.status_view import render_status
 from workflows.return_workflow import ReturnWorkflow
@@ -219,6 +225,31 @@ async def cmd_give_address(args: argparse.Namespace, connect: Connect, settings:
     return OK
 
 
+# --- serve -----------------------------------------------------------------------------------
+
+
+async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
+    """The gateway: carriers' tracking webhooks into their returns, until SIGINT or SIGTERM."""
+    logs.configure("gateway", settings.log_level)
+    client = await connect()
+    registry = CarrierRegistry.from_settings(settings)
+    try:
+        async with HostedApp(
+            create_app(client, registry),
+            host=settings.gateway_host,
+            port=settings.gateway_port,
+            access_log=True,
+        ) as server:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, server.request_stop)
+            logging.getLogger("gateway").info("gateway listening", extra={"url": server.url})
+            await server.wait_stopped()
+    finally:
+        await registry.aclose()
+    return OK
+
+
 # --- command line ----------------------------------------------------------------------------
 
 
@@ -268,6 +299,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="write the retract event's JSON Schema to schemas/")
     p.add_argument("--check", action="store_true", help="only check the file is up to date")
+
+    sub.add_parser(
+        "serve",
+        help="run the gateway (carriers' tracking webhooks) on RETURNFLOW_GATEWAY_HOST:PORT",
+    )
     return top
 
 
@@ -276,6 +312,7 @@ COMMANDS = {
     "status": cmd_status,
     "choose": cmd_choose,
     "give-address": cmd_give_address,
+    "serve": cmd_serve,
 }
 
 

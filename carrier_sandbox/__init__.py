@@ -1,4 +1,5 @@
-"""Sandbox Post: the embedded carrier, an HTTP service that behaves like a carrier's return API.
+"""The carrier sandbox: an HTTP service that plays carriers' return APIs (Sandbox Post, Relay
+Express, or whatever a carriers file says).
 
 The contract is API.md beside this file. `create_app` builds the service over a
 `SandboxStore`; `carrier_sandbox.server.SandboxServer` runs it on loopback for tests and the

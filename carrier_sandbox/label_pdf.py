@@ -13,7 +13,7 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
 from carrier_sandbox.fonts import BOLD, REGULAR, printable
-from carrier_sandbox.rules import CARRIER_NAME, CARRIER_ZONE
+from carrier_sandbox.rules import CARRIER_ZONE
 from domain.addresses import PostalAddress
 from domain.carriers import Parcel
 
@@ -26,6 +26,7 @@ INNER = WIDTH - 2 * MARGIN
 class LabelSheet:
     """Everything printed on one label."""
 
+    carrier_name: str
     label_id: str
     tracking_number: str
     reference: str
@@ -39,8 +40,8 @@ def render_label(sheet: LabelSheet) -> bytes:
     """The label's PDF; the same sheet always gives the same bytes (no creation timestamp)."""
     buffer = io.BytesIO()
     pdf = Canvas(buffer, pagesize=A6, invariant=True, pageCompression=1)
-    pdf.setTitle(f"{CARRIER_NAME} return label {sheet.tracking_number}")
-    pdf.setAuthor(CARRIER_NAME)
+    pdf.setTitle(f"{sheet.carrier_name} return label {sheet.tracking_number}")
+    pdf.setAuthor(sheet.carrier_name)
     y = _header(pdf, sheet)
     y = _address_block(pdf, "FROM (sender)", sheet.sender.lines(), y, 88, 9.0)
     y = _address_block(pdf, "TO (recipient)", sheet.recipient.lines(), y, 120, 11.0)
@@ -54,7 +55,7 @@ def render_label(sheet: LabelSheet) -> bytes:
 def _header(pdf: Canvas, sheet: LabelSheet) -> float:
     top = HEIGHT - MARGIN
     pdf.setFont(BOLD, 14)
-    pdf.drawString(MARGIN, top - 14, CARRIER_NAME)
+    pdf.drawString(MARGIN, top - 14, printable(sheet.carrier_name))
     # White on black, so the counter sees at a glance that this parcel goes back.
     pdf.rect(WIDTH - MARGIN - 84, top - 20, 84, 22, stroke=0, fill=1)
     pdf.setFillGray(1)

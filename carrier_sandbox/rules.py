@@ -1,23 +1,24 @@
-"""Sandbox Post's rules: its calendar, its numbers and the order of its scans."""
+"""The sandbox carriers' rules: their calendar, their numbers and the order of their scans."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import secrets
 from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
+from domain.calendar import collection_days, next_pickup_date, public_holiday_name
 from domain.carriers import TrackingStatus
 
-CARRIER_CODE = "sandbox"
-CARRIER_NAME = "Sandbox Post"
 CARRIER_ZONE = ZoneInfo("Europe/Paris")
-"""Every day-based rule (pickup dates, the date on a label) is judged in the carrier's zone."""
+"""Every day-based rule (pickup dates, the date on a label) is judged in the carriers' zone."""
 
 DEPOSIT_BEFORE = dt.time(8, 0)
 """The mailbox round starts at 08:00: a parcel deposited later waits for the next pickup."""
 
 COUNTER_CODE_VALIDITY = dt.timedelta(days=14)
+PICKUP_DATES_LISTED = 10
 
 JOURNEY: tuple[TrackingStatus, ...] = (
     TrackingStatus.ACCEPTED,
@@ -39,40 +40,39 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def local_now(clock: Clock) -> dt.datetime:
-    """The clock's time in the carrier's zone; a naive clock is a programming error."""
-    now = clock()
-    if now.tzinfo is None:
+def local(moment: dt.datetime) -> dt.datetime:
+    """`moment` in the carriers' zone; a naive datetime is a programming error."""
+    if moment.tzinfo is None:
         raise ValueError("the sandbox clock must return an aware datetime")
-    return now.astimezone(CARRIER_ZONE)
+    return moment.astimezone(CARRIER_ZONE)
 
 
-def earliest_pickup_date(now: dt.datetime) -> dt.date:
-    """Booking closes the day before the round, and there is no round on Sundays."""
-    day = now.astimezone(CARRIER_ZONE).date() + dt.timedelta(days=1)
-    while day.isoweekday() == 7:
-        day += dt.timedelta(days=1)
-    return day
+def stamp(moment: dt.datetime) -> str:
+    """A time as the API writes it: the carriers' local time, to the second, with its offset."""
+    return local(moment).isoformat(timespec="seconds")
 
 
-def pickup_date_refusal(pickup_date: dt.date, now: dt.datetime) -> str | None:
+def pickup_dates(now: dt.datetime, count: int = PICKUP_DATES_LISTED) -> list[dt.date]:
+    """The next `count` days a mailbox pickup booked at `now` can take place."""
+    return list(itertools.islice(collection_days(now), count))
+
+
+def pickup_date_refusal(pickup_date: dt.date, now: dt.datetime, carrier_name: str) -> str | None:
     """Why the carrier cannot collect on `pickup_date`, or None when it can."""
-    earliest = earliest_pickup_date(now)
-    today = now.astimezone(CARRIER_ZONE).date()
+    earliest = f"(the earliest pickup date is {next_pickup_date(now).isoformat()})"
+    today = local(now).date()
+    day = pickup_date.isoformat()
     if pickup_date < today:
-        return (
-            f"{pickup_date.isoformat()} is in the past "
-            f"(the earliest pickup date is {earliest.isoformat()})."
-        )
+        return f"{day} is in the past {earliest}."
     if pickup_date == today:
-        return (
-            f"Pickups are booked by the day before; {pickup_date.isoformat()} is today "
-            f"(the earliest pickup date is {earliest.isoformat()})."
-        )
+        return f"Pickups are booked by the day before; {day} is today {earliest}."
     if pickup_date.isoweekday() == 7:
+        return f"{carrier_name} does not collect on Sundays; {day} is a Sunday {earliest}."
+    holiday = public_holiday_name(pickup_date)
+    if holiday is not None:
         return (
-            f"{CARRIER_NAME} does not collect on Sundays; {pickup_date.isoformat()} is a Sunday "
-            f"(the earliest pickup date is {earliest.isoformat()})."
+            f"{carrier_name} does not collect on public holidays; {day} is a public holiday "
+            f"({holiday}) {earliest}."
         )
     return None
 
@@ -89,13 +89,13 @@ def next_journey_step(history: Sequence[TrackingStatus]) -> TrackingStatus | Non
     return JOURNEY[following] if following < len(JOURNEY) else None
 
 
-def tracking_number() -> str:
-    """`SB`, an 8-digit serial with its UPU S10 check digit, `FR`: 13 characters."""
+def tracking_number(prefix: str) -> str:
+    """The carrier's two letters, an 8-digit serial, its UPU S10 check digit, `FR`."""
     serial = f"{secrets.randbelow(10**8):08d}"
     weighted = sum(int(d) * w for d, w in zip(serial, (8, 6, 4, 2, 3, 5, 9, 7), strict=True))
     check = 11 - weighted % 11
     check = {10: 0, 11: 5}.get(check, check)
-    return f"SB{serial}{check}FR"
+    return f"{prefix}{serial}{check}FR"
 
 
 # Counter staff read the code aloud or type it: no 0/O or 1/I to confuse.
@@ -111,5 +111,5 @@ def pickup_confirmation() -> str:
 
 
 def object_id(prefix: str) -> str:
-    """`LBL-…`, `PU-…`, `SC-…`: a prefix saying what it is, then 64 random bits."""
+    """`LBL-…`, `PU-…`, `SC-…`, `EV-…`: a prefix saying what it is, then 64 random bits."""
     return f"{prefix}-{secrets.token_hex(8).upper()}"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from domain.addresses import PostalAddress
 from domain.base import DomainModel, ShortText
@@ -19,7 +20,7 @@ Reference = Annotated[
 
 
 class LabelBody(DomainModel):
-    """`POST /v1/labels`: a prepaid return label."""
+    """`POST /carriers/{code}/v1/labels`: a prepaid return label."""
 
     reference: Reference
     sender: PostalAddress = Field(description="The customer sending the parcel back.")
@@ -28,7 +29,7 @@ class LabelBody(DomainModel):
 
 
 class CounterCodeBody(DomainModel):
-    """`POST /v1/counter-codes`: a code the post office counter turns into a label."""
+    """`POST /carriers/{code}/v1/counter-codes`: a code the counter turns into a label."""
 
     reference: Reference
     sender: PostalAddress
@@ -37,7 +38,7 @@ class CounterCodeBody(DomainModel):
 
 
 class PickupBody(DomainModel):
-    """`POST /v1/pickups`: collect a labelled parcel from a mailbox."""
+    """`POST /carriers/{code}/v1/pickups`: collect a labelled parcel from a mailbox."""
 
     reference: Reference
     label_id: str = Field(min_length=1, max_length=64)
@@ -53,3 +54,18 @@ class ScanBody(DomainModel):
     )
     location: ShortText | None = None
     description: ShortText | None = None
+
+
+class ClockMove(DomainModel):
+    """`POST /sandbox/clock`: move the sandbox's clock forward, by a duration or to a time."""
+
+    advance_seconds: float | None = Field(
+        default=None, ge=0, le=10 * 366 * 86400, description="Move on by this many seconds."
+    )
+    now: AwareDatetime | None = Field(default=None, description="Move on to this time.")
+
+    @model_validator(mode="after")
+    def _one_of_them(self) -> Self:
+        if (self.advance_seconds is None) == (self.now is None):
+            raise PydanticCustomError("one_of", "give advance_seconds or now, not both")
+        return self

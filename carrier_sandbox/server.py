@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
-from collections.abc import Generator
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import uvicorn
+from fastapi import FastAPI
 
-from carrier_sandbox.app import DEFAULT_API_KEY, create_app
+from carrier_sandbox.app import DEFAULT_API_KEY, DEFAULT_TICK_SECONDS, create_app
+from carrier_sandbox.carriers import CarrierSource
+from carrier_sandbox.context import Sandbox
+from carrier_sandbox.faults import FaultPlan
 from carrier_sandbox.rules import Clock
 from carrier_sandbox.store import SandboxStore
-
-
-class _HostedServer(uvicorn.Server):
-    """A uvicorn server that leaves the process's signals to whoever hosts it."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
+from carrier_sandbox.webhooks import WebhookPolicy
+from returnflow.serving import HostedApp
 
 
 class SandboxServer:
@@ -32,7 +25,8 @@ class SandboxServer:
             httpx.AsyncClient(base_url=sandbox.url, headers={"X-Api-Key": sandbox.api_key})
 
     Port 0 picks a free port; `url` tells which. The state stays in `db_path` after exit, so a
-    second server on the same file carries on where the first stopped.
+    second server on the same file carries on where the first stopped. The other parameters are
+    `create_app`'s.
     """
 
     def __init__(
@@ -43,17 +37,41 @@ class SandboxServer:
         port: int = 0,
         api_key: str = DEFAULT_API_KEY,
         clock: Clock | None = None,
+        carriers: CarrierSource = None,
+        webhooks: WebhookPolicy | None = None,
+        faults: FaultPlan | Path | None = None,
+        fault_seed: int | None = None,
+        rounds: bool = True,
+        tick_seconds: float = DEFAULT_TICK_SECONDS,
         access_log: bool = False,
     ) -> None:
         self.db_path = Path(db_path)
         self.host = host
         self.port = port
         self.api_key = api_key
+        self.webhooks = webhooks or WebhookPolicy()
         self._clock = clock
+        self._carriers = carriers
+        self._faults = faults
+        self._fault_seed = fault_seed
+        self._rounds = rounds
+        self._tick_seconds = tick_seconds
         self._access_log = access_log
+        self._app: FastAPI | None = None
         self._store: SandboxStore | None = None
-        self._server: _HostedServer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: HostedApp | None = None
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """The running sandbox's state and machinery (for tests that look inside)."""
+        if self._app is None:
+            raise RuntimeError("the carrier sandbox is not running")
+        sandbox: Sandbox = self._app.state.sandbox
+        return sandbox
+
+    def carrier_url(self, code: str) -> str:
+        """The base URL of one carrier's API: what its adapter is given."""
+        return f"{self.url}/carriers/{code}"
 
     @property
     def url(self) -> str:
@@ -73,49 +91,54 @@ class SandboxServer:
         await self.stop()
 
     async def start(self) -> None:
-        # Binding here, not in uvicorn, gives the real port before the first request.
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        listener = socket.create_server((self.host, self.port), family=family)
-        self.port = listener.getsockname()[1]
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._store = SandboxStore(self.db_path)
         try:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
-            self._store = SandboxStore(self.db_path)
+            self._app = create_app(
+                self._store,
+                api_key=self.api_key,
+                clock=self._clock,
+                carriers=self._carriers,
+                webhooks=self.webhooks,
+                faults=self._faults,
+                fault_seed=self._fault_seed,
+                rounds=self._rounds,
+                tick_seconds=self._tick_seconds,
+            )
+            # The rounds and the webhook sender run in the app's lifespan.
+            self._server = HostedApp(
+                self._app,
+                host=self.host,
+                port=self.port,
+                access_log=self._access_log,
+                lifespan="on",
+            )
+            await self._server.start()
         except BaseException:
-            listener.close()
+            self._store.close()
+            self._store = self._app = self._server = None
             raise
-        config = uvicorn.Config(
-            create_app(self._store, api_key=self.api_key, clock=self._clock),
-            lifespan="off",
-            # The host process owns logging: uvicorn's records just propagate to its handlers.
-            log_config=None,
-            access_log=self._access_log,
-            timeout_graceful_shutdown=5,
-        )
-        self._server = _HostedServer(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[listener]))
-        while not self._server.started:
-            if self._task.done():
-                self._store.close()
-                await self._task
-                raise RuntimeError("the carrier sandbox stopped while starting")
-            await asyncio.sleep(0.01)
+        self.port = self._server.port
 
     def request_stop(self) -> None:
         """Ask the server to finish its requests and stop (safe from a signal handler)."""
+        if self._app is not None:
+            # Hung and slowed requests (fault injection) let go, so the server can stop.
+            self.sandbox.faults.stopping.set()
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_stop()
 
     async def wait_stopped(self) -> None:
         """Return once the server has stopped, whoever asked it to."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
+        if self._server is not None:
+            await self._server.wait_stopped()
 
     async def stop(self) -> None:
         self.request_stop()
         try:
-            if self._task is not None:
-                await self._task
+            if self._server is not None:
+                await self._server.stop()
         finally:
             if self._store is not None:
                 self._store.close()
-            self._task = self._server = self._store = None
+            self._server = self._store = self._app = None

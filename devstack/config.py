@@ -20,6 +20,7 @@ class StackConfig(BaseSettings):
     ui_port: int = Field(8233, description="Temporal Web UI.")
     sandbox_port: int = 8081
     smtp_port: int = 1025
+    gateway_port: int = Field(8000, description="The gateway: carriers' tracking webhooks.")
     var_dir: Path = Path("var")
     sellers_file: Path = Path("examples/sellers.json")
     namespace: str = "default"
@@ -36,6 +37,15 @@ class StackConfig(BaseSettings):
     @property
     def sandbox_url(self) -> str:
         return f"http://{self.host}:{self.sandbox_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
+    @property
+    def webhook_url(self) -> str:
+        """Where the sandbox's carriers push their tracking events ({carrier}: the code)."""
+        return f"{self.gateway_url}/v1/carriers/{{carrier}}/webhooks"
 
     @property
     def log_dir(self) -> Path:
@@ -55,6 +65,8 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_CARRIER_SANDBOX_URL": self.sandbox_url,
             "RETURNFLOW_SMTP_HOST": self.host,
             "RETURNFLOW_SMTP_PORT": str(self.smtp_port),
+            "RETURNFLOW_GATEWAY_HOST": self.host,
+            "RETURNFLOW_GATEWAY_PORT": str(self.gateway_port),
             "RETURNFLOW_SMTP_SECURITY": "none",
             "RETURNFLOW_SELLERS_FILE": str(self.sellers_file),
         }

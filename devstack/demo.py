@@ -3,7 +3,7 @@
 Each sample event is re-dated so that the customer withdraws now (the legal clocks then mean
 something) and given this run's order number suffix (each run makes new returns; earlier runs
 stay in the Web UI). The customer's choice is sent as an update, the carrier sandbox is told to
-scan each parcel, and the carrier's scans are relayed to the returns as its tracking feed would.
+scan each parcel, and its signed tracking webhooks reach the returns through the gateway.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 from temporalio.client import WorkflowHandle
 
-from activities.carriers.sandbox import SandboxCarrier
 from activities.notices.compose import notice_key
 from devstack.__main__ import run_stack, serve
 from devstack.interrupts import Interrupts
@@ -147,24 +146,16 @@ async def play(stack: DevStack, sample: Sample) -> None:
         choice = ReturnMethodChoice.model_validate_json(json.dumps(raw))
         ready = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
         assert ready.tracking_number is not None
-        await carrier_collects(stack, started.workflow_id, ready.tracking_number)
+        await carrier_collects(stack, ready.tracking_number)
     sample.status = await handle.result()
 
 
-async def carrier_collects(stack: DevStack, workflow_id: str, tracking_number: str) -> None:
-    """The sandbox scans the parcel; its tracking feed reaches the return as signals."""
-    sandbox = stack.config.sandbox_url
-    async with httpx.AsyncClient(base_url=sandbox, timeout=10) as http:
+async def carrier_collects(stack: DevStack, tracking_number: str) -> None:
+    """The sandbox's carrier scans the parcel; its signed webhook reaches the return through
+    the gateway, as a real carrier's would."""
+    async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
         response = await http.post(f"/sandbox/parcels/{tracking_number}/scans", json={})
         response.raise_for_status()
-    carrier = SandboxCarrier(sandbox, stack.settings.carrier_sandbox_api_key.get_secret_value())
-    try:
-        scans = await carrier.track(tracking_number)
-    finally:
-        await carrier.aclose()
-    handle = stack.client.get_workflow_handle(workflow_id)
-    for scan in scans:
-        await handle.signal(ReturnWorkflow.carrier_scan, scan)
 
 
 def mail_kinds(mail_dir: Path, workflow_id: str) -> list[str]:

@@ -84,6 +84,8 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
                 str(config.sandbox_port),
                 "--db",
                 str(config.var_dir / "carrier-sandbox.sqlite"),
+                "--webhook-url",
+                config.webhook_url,
             ],
             ready=lambda stack, _p: probes.http_ok(f"{config.sandbox_url}/healthz"),
             ports=(config.sandbox_port,),
@@ -110,6 +112,12 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
             ready=_worker_ready,
             # More than the worker's own graceful shutdown, so activities in hand can finish.
             stop_grace=settings.worker_shutdown_seconds + 5,
+        ),
+        ServiceSpec(
+            name="gateway",
+            argv=[py, "starter.py", "serve"],
+            ready=lambda stack, _p: probes.http_ok(f"{config.gateway_url}/healthz"),
+            ports=(config.gateway_port,),
         ),
     ]
 
@@ -153,6 +161,8 @@ class DevStack:
             smtp_host=config.host,
             smtp_port=config.smtp_port,
             sellers_file=config.sellers_file,
+            gateway_host=config.host,
+            gateway_port=config.gateway_port,
         )
         self.specs = (
             list(services) if services is not None else default_services(config, self.settings)

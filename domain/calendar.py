@@ -1,12 +1,37 @@
-"""Carrier days: when a mailbox pickup can be booked, in the carrier's local time."""
+"""Carrier days: when a mailbox pickup can be booked, in the carrier's local time.
+
+Pure functions, no I/O: the return workflow's update validator and the carrier sandbox judge a
+pickup date with the same rules (booking closes the day before, no Sundays, no French public
+holidays).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 CARRIER_TZ = ZoneInfo("Europe/Paris")
 SUNDAY = 6
+
+_FIXED_HOLIDAYS: tuple[tuple[int, int, str], ...] = (
+    (1, 1, "New Year's Day"),
+    (5, 1, "Labour Day"),
+    (5, 8, "Victory in Europe Day"),
+    (7, 14, "Bastille Day"),
+    (8, 15, "Assumption Day"),
+    (11, 1, "All Saints' Day"),
+    (11, 11, "Armistice Day"),
+    (12, 25, "Christmas Day"),
+)
+"""France's public holidays on the same date every year (Code du travail, art. L3133-1)."""
+
+_EASTER_HOLIDAYS: tuple[tuple[int, str], ...] = (
+    (1, "Easter Monday"),
+    (39, "Ascension Day"),
+    (50, "Whit Monday"),
+)
+"""The movable ones, in days after Easter Sunday."""
 
 
 def local_date(moment: dt.datetime) -> dt.date:
@@ -14,11 +39,53 @@ def local_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(CARRIER_TZ).date()
 
 
+def easter_sunday(year: int) -> dt.date:
+    """Easter Sunday of the Gregorian calendar (the anonymous algorithm of Meeus/Butcher)."""
+    a = year % 19
+    b, c = divmod(year, 100)
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    ell = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * ell) // 451
+    month, day = divmod(h + ell - 7 * m + 114, 31)
+    return dt.date(year, month, day + 1)
+
+
+def french_public_holidays(year: int) -> dict[dt.date, str]:
+    """The eleven national public holidays of `year`, by date, with their English names.
+
+    Alsace-Moselle's two extra days (Good Friday, St Stephen's Day) are local and not included.
+    """
+    holidays = {dt.date(year, month, day): name for month, day, name in _FIXED_HOLIDAYS}
+    easter = easter_sunday(year)
+    for days_after, name in _EASTER_HOLIDAYS:
+        holidays[easter + dt.timedelta(days=days_after)] = name
+    return dict(sorted(holidays.items()))
+
+
+def public_holiday_name(day: dt.date) -> str | None:
+    """The name of the French public holiday on `day`, or None on an ordinary day."""
+    return french_public_holidays(day.year).get(day)
+
+
+def is_french_public_holiday(day: dt.date) -> bool:
+    return public_holiday_name(day) is not None
+
+
+def is_collection_day(day: dt.date) -> bool:
+    """Carriers collect from mailboxes on every day but Sundays and public holidays."""
+    return day.weekday() != SUNDAY and not is_french_public_holiday(day)
+
+
 def pickup_date_problem(pickup_date: dt.date, now: dt.datetime, ship_by: dt.datetime) -> str | None:
     """Why `pickup_date` cannot be booked at `now`, or None when it can.
 
     Booking closes the day before (the parcel must be in the mailbox by 08:00), carriers do not
-    collect on Sundays, and a pickup after the shipping deadline would send the goods too late.
+    collect on Sundays nor on public holidays, and a pickup after the shipping deadline would
+    send the goods too late.
     """
     today = local_date(now)
     if pickup_date <= today:
@@ -27,15 +94,26 @@ def pickup_date_problem(pickup_date: dt.date, now: dt.datetime, ship_by: dt.date
         )
     if pickup_date.weekday() == SUNDAY:
         return f"pickup_date {pickup_date.isoformat()} is a Sunday: no collection on Sundays"
+    holiday = public_holiday_name(pickup_date)
+    if holiday is not None:
+        return (
+            f"pickup_date {pickup_date.isoformat()} is a public holiday ({holiday}): no collection"
+        )
     if pickup_date > local_date(ship_by):
         deadline = local_date(ship_by).isoformat()
         return f"pickup_date must be on or before the shipping deadline {deadline}"
     return None
 
 
+def collection_days(now: dt.datetime) -> Iterator[dt.date]:
+    """The days a pickup booked at `now` can take place, earliest first, without end."""
+    day = local_date(now)
+    while True:
+        day += dt.timedelta(days=1)
+        if is_collection_day(day):
+            yield day
+
+
 def next_pickup_date(now: dt.datetime) -> dt.date:
     """The earliest date a pickup booked at `now` can take place."""
-    day = local_date(now) + dt.timedelta(days=1)
-    while day.weekday() == SUNDAY:
-        day += dt.timedelta(days=1)
-    return day
+    return next(collection_days(now))

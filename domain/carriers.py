@@ -152,3 +152,84 @@ class TrackingScan(DomainModel):
     occurred_at: AwareDatetime
     location: ShortText | None = Field(default=None, description="Facility or town.")
     description: ShortText | None = Field(default=None, description="The carrier's words.")
+    carrier_code: ShortText | None = Field(
+        default=None,
+        description="The carrier's own event code before normalisation (e.g. Colissimo PCHCFM).",
+    )
+
+
+class WebhookScans(DomainModel):
+    """What a verified tracking webhook said: the scans of one parcel."""
+
+    carrier: Identifier
+    tracking_number: Identifier
+    reference: Identifier | None = Field(
+        default=None,
+        description="The shipper's reference (the return ID) when the carrier echoes it back.",
+    )
+    scans: list[TrackingScan]
+
+
+class TrackingQuery(DomainModel):
+    """Ask a carrier for every scan of a parcel."""
+
+    carrier: Identifier
+    tracking_number: Identifier
+
+
+class PickupDatesRequest(DomainModel):
+    """Which days can the carrier collect from this mailbox?"""
+
+    carrier: Identifier
+    address: PostalAddress
+
+
+class PostOfficeQuery(DomainModel):
+    """The carrier's counters nearest to an address."""
+
+    carrier: Identifier
+    near: PostalAddress
+    limit: int = Field(default=3, ge=1, le=20)
+
+
+class OpeningHours(DomainModel):
+    """One day's opening hours of a counter, as the carrier publishes them."""
+
+    weekday: int = Field(ge=1, le=7, description="ISO weekday: 1 is Monday, 7 is Sunday.")
+    hours: ShortText = Field(description="e.g. '09:00-12:00 14:00-18:00', or 'closed'.")
+
+
+class PostOffice(DomainModel):
+    """A counter where the customer can hand in the parcel (a post office or a relay point)."""
+
+    carrier: Identifier
+    site_id: Identifier = Field(description="The carrier's ID for the site.")
+    name: ShortText
+    kind: ShortText = Field(description="post_office, relay_point or locker.")
+    line1: ShortText
+    postal_code: str = Field(min_length=2, max_length=12)
+    city: ShortText
+    country_code: str = Field(pattern=r"^[A-Z]{2}$")
+    distance_m: int | None = Field(default=None, ge=0, description="From the searched address.")
+    opening_hours: list[OpeningHours] = Field(default_factory=list)
+
+
+class CancellationOutcome(StrEnum):
+    """What voiding a label or cancelling a pickup achieved."""
+
+    DONE = "done"
+    """Voided or cancelled by this call."""
+    ALREADY_DONE = "already_done"
+    """Voided or cancelled before (a retry of the same step): nothing more to do."""
+    NOTHING_TO_UNDO = "nothing_to_undo"
+    """The carrier charges and acts only on use (an unused label, a pickup nobody deposits for)
+    and offers no cancel call: there is nothing to undo."""
+
+
+class Cancellation(DomainModel):
+    """The carrier's answer to voiding a label or cancelling a pickup."""
+
+    carrier: Identifier
+    object_id: Identifier = Field(description="The label or pickup concerned.")
+    outcome: CancellationOutcome
+    detail: ShortText | None = Field(default=None, description="The carrier's words, if any.")

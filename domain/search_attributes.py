@@ -15,6 +15,9 @@ SELLER_ID = SearchAttributeKey.for_keyword("SellerId")
 CARRIER = SearchAttributeKey.for_keyword("Carrier")
 SHIP_BY = SearchAttributeKey.for_datetime("ShipBy")
 NEEDS_ATTENTION = SearchAttributeKey.for_bool("NeedsAttention")
+TRACKING_NUMBER = SearchAttributeKey.for_keyword("TrackingNumber")
+"""The parcel's number, as printed on it: how a carrier's webhook that does not echo our
+reference finds its return, and how staff find the return a caller quotes."""
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     RETURN_STAGE,
@@ -23,5 +26,6 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     CARRIER,
     SHIP_BY,
     NEEDS_ATTENTION,
+    TRACKING_NUMBER,
 )
 """Every custom attribute, to register on a server (`--search-attribute Name=Type`)."""

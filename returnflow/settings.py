@@ -28,18 +28,40 @@ class Settings(BaseSettings):
         30.0, gt=0, description="On shutdown, how long activities in hand get to finish."
     )
 
+    gateway_host: str = Field("127.0.0.1", description="Interface the gateway listens on.")
+    gateway_port: int = Field(8000, ge=0, le=65535, description="The gateway's TCP port.")
+
     return_window_days: int = Field(30, ge=14, description="Return window after the order.")
     sellers_file: Path = Field(
         Path("examples/sellers.json"), description="Sellers' return addresses on file."
     )
 
+    carriers: str = Field(
+        "sandbox,relay",
+        description=(
+            "Comma-separated carrier codes customers may choose from: colissimo, easypost, or "
+            "the code of a carrier of the embedded sandbox (sandbox, relay)."
+        ),
+    )
     carrier_sandbox_url: str = Field(
         "http://127.0.0.1:8081", description="Base URL of the embedded carrier sandbox."
     )
     carrier_sandbox_api_key: SecretStr = Field(
         SecretStr("sandbox-key"), description="API key the sandbox expects in X-Api-Key."
     )
+    carrier_sandbox_webhook_secret: SecretStr = Field(
+        SecretStr("sandbox-webhook-secret"),
+        description="Secret the sandbox signs its tracking webhooks with.",
+    )
     carrier_timeout_seconds: float = Field(20.0, gt=0, description="Per HTTP call to a carrier.")
+    carrier_ledger: Path | None = Field(
+        None,
+        description=(
+            "SQLite file where the Colissimo and EasyPost adapters keep what they bought, by "
+            "idempotency key, and Colissimo's label PDFs (default: var/carrier-ledger.sqlite). "
+            "Workers running these adapters must share it."
+        ),
+    )
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -60,6 +82,14 @@ class Settings(BaseSettings):
         "https://marketplace.example/account/returns",
         description="Where customers choose how to send the parcel back.",
     )
+
+    @property
+    def carrier_codes(self) -> list[str]:
+        return [c.strip() for c in self.carriers.split(",") if c.strip()]
+
+    @property
+    def carrier_ledger_path(self) -> Path:
+        return self.carrier_ledger or self.var_dir / "carrier-ledger.sqlite"
 
     @property
     def log_dir(self) -> Path:

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
 # Why a return needs operations (`NeedsAttention`), as listed in its status.
 MISSING_ADDRESS = "seller_return_address_missing"
 CARRIER_CREDENTIALS = "carrier_credentials_refused"
+CARRIER_REJECTED = "carrier_rejected_request"
 SHIPMENT_FAILED = "shipment_preparation_failed"
 UNDELIVERABLE_NOTICE = "notice_undeliverable"
 
@@ -130,11 +131,20 @@ class ReturnWorkflow:
             # customer can choose again once it is fixed; the update fails with the reason.
             state.problem = self._refusal(choice, err)
             state.choice = None
-            self._set_stage(ReturnStage.AWAITING_CUSTOMER_CHOICE, sa.CARRIER.value_unset())
+            self._set_stage(
+                ReturnStage.AWAITING_CUSTOMER_CHOICE,
+                sa.CARRIER.value_unset(),
+                sa.TRACKING_NUMBER.value_unset(),
+            )
             raise ApplicationError(state.problem, type="ChoiceRefused") from err
         self._attention(f"{CARRIER_CREDENTIALS}:{choice.carrier}", False)
+        self._attention(CARRIER_REJECTED, False)
         self._attention(SHIPMENT_FAILED, False)
-        self._set_stage(AWAITING_SHIPMENT_STAGE[choice.method])
+        tracking = state.tracking_number
+        assert tracking is not None
+        self._set_stage(
+            AWAITING_SHIPMENT_STAGE[choice.method], sa.TRACKING_NUMBER.value_set(tracking)
+        )
         for scan in state.replay_unmatched_scans():
             self._record(f"carrier:{scan.carrier}", f"scan {scan.status}")
         return state.status()
@@ -147,7 +157,10 @@ class ReturnWorkflow:
             cause = None
         if cause and cause.type == "CarrierRejected":
             # The carrier refused our data (a date it cannot serve, an address it rejects).
+            # The customer may fix it by choosing again; until a choice goes through,
+            # operations see the return too, in case the data at fault is ours.
             self._record(f"carrier:{carrier}", f"refused the request: {cause.message}")
+            self._attention(CARRIER_REJECTED, True)
             return f"{carrier} refused: {cause.message}"
         if cause and cause.type == "CarrierAuthFailed":
             self._record("system", f"{carrier} refused our credentials")

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from temporalio import activity
 
 from activities.carriers.classify import classified
 from activities.carriers.registry import CarrierRegistry
 from domain.carriers import (
+    Cancellation,
     CarrierOffer,
     CounterCode,
     CounterCodeRequest,
     Label,
     LabelRequest,
     Pickup,
+    PickupDatesRequest,
     PickupRequest,
+    PostOffice,
+    PostOfficeQuery,
+    TrackingQuery,
+    TrackingScan,
 )
 
 
 class CarrierActivities:
-    """Carrier calls, each idempotent through the request's `Idempotency-Key`."""
+    """Carrier calls: creating ones idempotent through the step's key, the others repeatable."""
 
     def __init__(self, registry: CarrierRegistry) -> None:
         self._registry = registry
 
     @activity.defn
     async def list_carrier_offers(self) -> list[CarrierOffer]:
-        return self._registry.offers()
+        """The carriers the customer may choose from, with what each can do."""
+        with classified("catalogue"):
+            return await self._registry.offers()
 
     @activity.defn
     async def create_return_label(self, request: LabelRequest) -> Label:
@@ -38,6 +48,21 @@ class CarrierActivities:
         return label
 
     @activity.defn
+    async def void_label(self, label: Label) -> Cancellation:
+        with classified(label.carrier):
+            done = await self._registry.get(label.carrier).void_label(label)
+        activity.logger.info(
+            "return label voided",
+            extra={"carrier": label.carrier, "label_id": label.label_id, "outcome": done.outcome},
+        )
+        return done
+
+    @activity.defn
+    async def mailbox_pickup_dates(self, request: PickupDatesRequest) -> list[dt.date]:
+        with classified(request.carrier):
+            return await self._registry.get(request.carrier).mailbox_pickup_dates(request)
+
+    @activity.defn
     async def book_mailbox_pickup(self, request: PickupRequest) -> Pickup:
         with classified(request.carrier):
             pickup = await self._registry.get(request.carrier).book_mailbox_pickup(request)
@@ -48,6 +73,20 @@ class CarrierActivities:
         return pickup
 
     @activity.defn
+    async def cancel_pickup(self, pickup: Pickup) -> Cancellation:
+        with classified(pickup.carrier):
+            done = await self._registry.get(pickup.carrier).cancel_pickup(pickup)
+        activity.logger.info(
+            "mailbox pickup cancelled",
+            extra={
+                "carrier": pickup.carrier,
+                "pickup_id": pickup.pickup_id,
+                "outcome": done.outcome,
+            },
+        )
+        return done
+
+    @activity.defn
     async def request_counter_code(self, request: CounterCodeRequest) -> CounterCode:
         with classified(request.carrier):
             code = await self._registry.get(request.carrier).request_counter_code(request)
@@ -56,3 +95,14 @@ class CarrierActivities:
             extra={"carrier": code.carrier, "tracking_number": code.tracking_number},
         )
         return code
+
+    @activity.defn
+    async def find_post_offices(self, query: PostOfficeQuery) -> list[PostOffice]:
+        with classified(query.carrier):
+            return await self._registry.get(query.carrier).find_post_offices(query)
+
+    @activity.defn
+    async def track_parcel(self, query: TrackingQuery) -> list[TrackingScan]:
+        """Every scan so far: the fallback when the carrier's webhooks do not come."""
+        with classified(query.carrier):
+            return await self._registry.get(query.carrier).track(query.tracking_number)

@@ -1,39 +1,85 @@
-"""Turn a carrier's HTTP answer into the carrier errors every adapter shares."""
+"""Turn a carrier's HTTP answer into the carrier errors every adapter shares.
+
+Every adapter sends through `send`, so that a timeout, a refused connection, a 5xx, a 429 and a
+4xx mean the same thing whichever carrier answered. Carriers word their errors differently: an
+adapter passes an `ErrorReader` that finds the message (and the field, when the carrier names
+one) in its carrier's error body.
+"""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import httpx
 
 from activities.carriers.protocol import CarrierAuthFailed, CarrierRejected, CarrierUnavailable
 
+ErrorReader = Callable[[httpx.Response], tuple[str, str | None]]
+"""The carrier's message and the field it blames (or None), from an error response."""
+
+
+async def send(
+    http: httpx.AsyncClient,
+    carrier: str,
+    method: str,
+    url: str,
+    *,
+    read_error: ErrorReader | None = None,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One HTTP call to a carrier; any failure is raised as a classified carrier error."""
+    try:
+        response = await http.request(method, url, **kwargs)
+    except httpx.TimeoutException as err:
+        raise_for_carrier(carrier, None, f"timed out: {type(err).__name__}")
+    except httpx.TransportError as err:
+        raise_for_carrier(carrier, None, f"unreachable: {type(err).__name__}")
+    if response.is_error:
+        raise_for_carrier(carrier, response, read_error=read_error)
+    return response
+
 
 def raise_for_carrier(
-    carrier: str, response: httpx.Response | None, reason: str | None = None
+    carrier: str,
+    response: httpx.Response | None,
+    reason: str | None = None,
+    *,
+    read_error: ErrorReader | None = None,
 ) -> NoReturn:
     """Classify a failed call: no response or 5xx/429 is retryable, any other 4xx is not."""
     if response is None:
         raise CarrierUnavailable(carrier, reason or "no response")
-    status = response.status_code
-    message, field = _error_text(response)
+    message, field = (read_error or sandbox_error_text)(response)
+    raise_for_status(
+        carrier, response.status_code, message, field=field, retry_after=retry_after(response)
+    )
+
+
+def raise_for_status(
+    carrier: str,
+    status: int,
+    message: str,
+    *,
+    field: str | None = None,
+    retry_after: float | None = None,
+) -> NoReturn:
+    """The carrier error for an HTTP status (also for carriers that answer 200 with an error)."""
     if status in (401, 403):
         refused = f"credentials refused ({status}): {message}"
         raise CarrierAuthFailed(carrier, refused, status=status)
     if status == 429 or status >= 500:
         raise CarrierUnavailable(
-            carrier,
-            f"HTTP {status}: {message}",
-            retry_after=_retry_after(response),
-            status=status,
+            carrier, f"HTTP {status}: {message}", retry_after=retry_after, status=status
         )
     raise CarrierRejected(carrier, message, field=field, status=status)
 
 
-def _error_text(response: httpx.Response) -> tuple[str, str | None]:
+def sandbox_error_text(response: httpx.Response) -> tuple[str, str | None]:
+    """`{"error": {"code", "message", "field"}}`, the sandbox's shape (and a common one)."""
     try:
         error = response.json().get("error", {})
-    except ValueError:
+    except (ValueError, AttributeError):
         return response.text[:200] or response.reason_phrase, None
     if not isinstance(error, dict):
         return str(error)[:200], None
@@ -42,7 +88,7 @@ def _error_text(response: httpx.Response) -> tuple[str, str | None]:
     return message, str(field) if field else None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
     """`Retry-After` in seconds; the HTTP-date form is rare for APIs and treated as absent."""
     value = response.headers.get("Retry-After")
     if value is None:

@@ -1,4 +1,4 @@
-"""Carrier activities against the real carrier sandbox over loopback HTTP."""
+"""Carrier activities and the sandbox adapter, against the real carrier sandbox over HTTP."""
 
 from __future__ import annotations
 
@@ -21,26 +21,40 @@ from activities.carriers.protocol import CarrierRejected, CarrierUnavailable
 from activities.carriers.registry import CarrierRegistry
 from activities.carriers.sandbox import SandboxCarrier
 from carrier_sandbox.server import SandboxServer
+from carrier_sandbox.webhooks import WebhookPolicy
 from domain.calendar import local_date, next_pickup_date
 from domain.carriers import (
+    CancellationOutcome,
     CounterCodeRequest,
     LabelRequest,
     Parcel,
+    PickupDatesRequest,
     PickupRequest,
+    PostOfficeQuery,
+    TrackingQuery,
     TrackingStatus,
 )
 from tests.factories import HOME, SELLER_ADDRESS
 
+SECRET = "adapter-test-secret"
+
 
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(tmp_path / "sandbox.sqlite") as server:
+    webhooks = WebhookPolicy(url=None, secret=SECRET)
+    async with SandboxServer(
+        tmp_path / "sandbox.sqlite", rounds=False, webhooks=webhooks
+    ) as server:
         yield server
+
+
+def adapter(sandbox: SandboxServer, code: str = "sandbox") -> SandboxCarrier:
+    return SandboxCarrier(sandbox.url, code, sandbox.api_key, webhook_secret=SECRET)
 
 
 @pytest.fixture
 async def registry(sandbox: SandboxServer) -> AsyncIterator[CarrierRegistry]:
-    carriers = CarrierRegistry([SandboxCarrier(sandbox.url, sandbox.api_key)])
+    carriers = CarrierRegistry([adapter(sandbox), adapter(sandbox, "relay")])
     yield carriers
     await carriers.aclose()
 
@@ -50,10 +64,17 @@ def carriers(registry: CarrierRegistry) -> CarrierActivities:
     return CarrierActivities(registry)
 
 
-def label_request(key: str = "return-ORD-1-1:label:1") -> LabelRequest:
+@pytest.fixture
+async def bench(sandbox: SandboxServer) -> AsyncIterator[httpx.AsyncClient]:
+    """The sandbox's test bench: scans on command, faults, statistics."""
+    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+        yield http
+
+
+def label_request(key: str = "return-ORD-1-1:label:1", carrier: str = "sandbox") -> LabelRequest:
     return LabelRequest(
         idempotency_key=key,
-        carrier="sandbox",
+        carrier=carrier,
         reference="return-ORD-1-1",
         sender=HOME,
         recipient=SELLER_ADDRESS,
@@ -73,19 +94,46 @@ def pickup_request(label_id: str, tracking: str, day: dt.date) -> PickupRequest:
     )
 
 
+async def test_the_offers_are_what_each_carrier_declares(carriers: CarrierActivities) -> None:
+    offers = await ActivityEnvironment().run(carriers.list_carrier_offers)
+
+    assert [(o.code, o.name) for o in offers] == [
+        ("sandbox", "Sandbox Post"),
+        ("relay", "Relay Express"),
+    ]
+    assert [m.value for m in offers[1].methods()] == ["post_office_drop_off"]
+
+
 async def test_a_retried_label_request_makes_one_label(
-    carriers: CarrierActivities, sandbox: SandboxServer
+    carriers: CarrierActivities, bench: httpx.AsyncClient
 ) -> None:
     env = ActivityEnvironment()
     first = await env.run(carriers.create_return_label, label_request())
     retried = await env.run(carriers.create_return_label, label_request())
 
     assert retried == first
-    async with httpx.AsyncClient(base_url=sandbox.url) as http:
-        keys = (await http.get("/sandbox/idempotency-keys")).json()["keys"]
+    keys = (await bench.get("/sandbox/idempotency-keys")).json()["keys"]
     assert [(k["key"], k["requests"], k["created"]) for k in keys] == [
         ("return-ORD-1-1:label:1", 2, 1)
     ]
+
+
+async def test_a_label_whose_answer_was_lost_is_given_back_on_retry(
+    carriers: CarrierActivities, bench: httpx.AsyncClient
+) -> None:
+    env = ActivityEnvironment()
+    await env.run(carriers.list_carrier_offers)  # the offer is known before the fault
+    lost = {"endpoint": "POST /carriers/*/v1/labels", "error_rate": 1.0, "error_when": "after"}
+    await bench.put("/sandbox/faults", json={"rules": [{**lost, "count": 1}]})
+
+    with pytest.raises(ApplicationError) as failed:
+        await env.run(carriers.create_return_label, label_request())
+    retried = await env.run(carriers.create_return_label, label_request())
+
+    assert failed.value.type == "CarrierUnavailable" and not failed.value.non_retryable
+    keys = (await bench.get("/sandbox/idempotency-keys")).json()["keys"]
+    assert [(k["requests"], k["created"]) for k in keys] == [(2, 1)]
+    assert retried.tracking_number.startswith("SB")
 
 
 async def test_the_label_pdf_for_the_email_shows_tracking_and_both_addresses(
@@ -100,6 +148,26 @@ async def test_the_label_pdf_for_the_email_shows_tracking_and_both_addresses(
     assert HOME.line1 in text and SELLER_ADDRESS.line1 in text
 
 
+async def test_a_relay_express_label_carries_its_own_prefix(carriers: CarrierActivities) -> None:
+    label = await ActivityEnvironment().run(
+        carriers.create_return_label, label_request(carrier="relay")
+    )
+
+    assert label.carrier == "relay" and label.tracking_number.startswith("RX")
+
+
+async def test_the_pickup_days_offered_are_the_ones_the_workflow_accepts(
+    carriers: CarrierActivities,
+) -> None:
+    days = await ActivityEnvironment().run(
+        carriers.mailbox_pickup_dates, PickupDatesRequest(carrier="sandbox", address=HOME)
+    )
+
+    assert len(days) == 10
+    assert days[0] == next_pickup_date(dt.datetime.now(dt.UTC))
+    assert all(d.isoweekday() != 7 for d in days)
+
+
 async def test_a_mailbox_pickup_is_booked_for_the_label(carriers: CarrierActivities) -> None:
     env = ActivityEnvironment()
     label = await env.run(carriers.create_return_label, label_request())
@@ -112,6 +180,47 @@ async def test_a_mailbox_pickup_is_booked_for_the_label(carriers: CarrierActivit
     assert pickup.pickup_date == day
     assert pickup.deposit_before == dt.time(8, 0)
     assert pickup.carrier == "sandbox" and pickup.confirmation
+
+
+async def test_a_cancelled_return_calls_off_the_pickup_and_voids_the_label_once(
+    carriers: CarrierActivities,
+) -> None:
+    env = ActivityEnvironment()
+    label = await env.run(carriers.create_return_label, label_request())
+    day = next_pickup_date(dt.datetime.now(dt.UTC))
+    pickup = await env.run(
+        carriers.book_mailbox_pickup, pickup_request(label.label_id, label.tracking_number, day)
+    )
+
+    cancelled = await env.run(carriers.cancel_pickup, pickup)
+    cancelled_again = await env.run(carriers.cancel_pickup, pickup)
+    voided = await env.run(carriers.void_label, label)
+    voided_again = await env.run(carriers.void_label, label)
+
+    assert (cancelled.outcome, cancelled_again.outcome) == (
+        CancellationOutcome.DONE,
+        CancellationOutcome.ALREADY_DONE,
+    )
+    assert (voided.outcome, voided_again.outcome) == (
+        CancellationOutcome.DONE,
+        CancellationOutcome.ALREADY_DONE,
+    )
+    assert voided.object_id == label.label_id and voided.carrier == "sandbox"
+    assert voided.detail is not None and voided.detail.startswith("voided at ")
+
+
+async def test_a_used_label_cannot_be_voided_and_says_why(
+    carriers: CarrierActivities, bench: httpx.AsyncClient
+) -> None:
+    env = ActivityEnvironment()
+    label = await env.run(carriers.create_return_label, label_request())
+    await bench.post(f"/sandbox/parcels/{label.tracking_number}/scans", json={})
+
+    with pytest.raises(ApplicationError) as refused:
+        await env.run(carriers.void_label, label)
+
+    assert refused.value.type == "CarrierRejected" and refused.value.non_retryable
+    assert "used" in refused.value.message
 
 
 async def test_a_sunday_pickup_is_a_final_refusal_naming_the_field(
@@ -134,8 +243,27 @@ async def test_a_sunday_pickup_is_a_final_refusal_naming_the_field(
     assert "Sunday" in refused.value.message
 
 
+async def test_the_nearest_counters_come_back_as_post_offices(
+    carriers: CarrierActivities,
+) -> None:
+    env = ActivityEnvironment()
+    offices = await env.run(
+        carriers.find_post_offices, PostOfficeQuery(carrier="sandbox", near=HOME, limit=2)
+    )
+    relay_points = await env.run(
+        carriers.find_post_offices, PostOfficeQuery(carrier="relay", near=HOME)
+    )
+
+    assert len(offices) == 2 and len(relay_points) == 3
+    nearest = offices[0]
+    assert (nearest.carrier, nearest.kind, nearest.city) == ("sandbox", "post_office", "Lyon")
+    assert nearest.distance_m is not None and nearest.distance_m < 5_000
+    assert [h.weekday for h in nearest.opening_hours] == [1, 2, 3, 4, 5, 6, 7]
+    assert {o.kind for o in relay_points} == {"relay_point"}
+
+
 async def test_a_counter_code_parcel_is_tracked_once_the_counter_scans_it(
-    carriers: CarrierActivities, registry: CarrierRegistry, sandbox: SandboxServer
+    carriers: CarrierActivities, bench: httpx.AsyncClient
 ) -> None:
     request = CounterCodeRequest(
         idempotency_key="return-ORD-2-1:counter-code:1",
@@ -145,19 +273,20 @@ async def test_a_counter_code_parcel_is_tracked_once_the_counter_scans_it(
         recipient=SELLER_ADDRESS,
         parcel=Parcel(weight_grams=900, description="tablet"),
     )
-    code = await ActivityEnvironment().run(carriers.request_counter_code, request)
-    carrier = registry.get("sandbox")
-    before = await carrier.track(code.tracking_number)
+    env = ActivityEnvironment()
+    code = await env.run(carriers.request_counter_code, request)
+    query = TrackingQuery(carrier="sandbox", tracking_number=code.tracking_number)
+    before = await env.run(carriers.track_parcel, query)
 
-    async with httpx.AsyncClient(base_url=sandbox.url) as http:
-        scanned = await http.post(f"/sandbox/parcels/{code.tracking_number}/scans", json={})
-        assert scanned.status_code == 201
-    after = await carrier.track(code.tracking_number)
+    scanned = await bench.post(f"/sandbox/parcels/{code.tracking_number}/scans", json={})
+    assert scanned.status_code == 201
+    after = await env.run(carriers.track_parcel, query)
 
     assert len(code.code) == 8 and code.expires_at > dt.datetime.now(dt.UTC)
     assert before == []
-    assert [s.status for s in after] == [TrackingStatus.ACCEPTED]
+    assert [(s.status, s.carrier_code) for s in after] == [(TrackingStatus.ACCEPTED, "accepted")]
     assert after[0].tracking_number == code.tracking_number
+    assert after[0].scan_id == scanned.json()["scan_id"]
 
 
 def closed_port() -> int:
@@ -167,7 +296,8 @@ def closed_port() -> int:
 
 
 async def test_an_unreachable_carrier_is_retried() -> None:
-    registry = CarrierRegistry([SandboxCarrier(f"http://127.0.0.1:{closed_port()}", "k")])
+    carrier = SandboxCarrier(f"http://127.0.0.1:{closed_port()}", "sandbox", "k")
+    registry = CarrierRegistry([carrier])
     try:
         with pytest.raises(ApplicationError) as failed:
             await ActivityEnvironment().run(
@@ -180,10 +310,25 @@ async def test_an_unreachable_carrier_is_retried() -> None:
     assert not failed.value.non_retryable
 
 
+async def test_a_rate_limited_call_is_retried_after_the_carriers_delay(
+    carriers: CarrierActivities, bench: httpx.AsyncClient
+) -> None:
+    env = ActivityEnvironment()
+    await env.run(carriers.list_carrier_offers)
+    limited = {"rate_limit_rate": 1.0, "retry_after_seconds": 3, "count": 1}
+    await bench.put("/sandbox/faults", json={"rules": [limited]})
+
+    with pytest.raises(ApplicationError) as failed:
+        await env.run(carriers.create_return_label, label_request())
+
+    assert failed.value.type == "CarrierUnavailable"
+    assert failed.value.next_retry_delay == dt.timedelta(seconds=3)
+
+
 async def test_refused_credentials_are_final_and_logged_loudly(
     sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    registry = CarrierRegistry([SandboxCarrier(sandbox.url, "not-the-key")])
+    registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", "not-the-key")])
     try:
         with pytest.raises(ApplicationError) as failed, caplog.at_level(logging.ERROR):
             await ActivityEnvironment().run(
@@ -201,7 +346,7 @@ async def test_an_unknown_carrier_is_refused(carriers: CarrierActivities) -> Non
     with pytest.raises(ApplicationError) as refused:
         await ActivityEnvironment().run(carriers.create_return_label, request)
     assert refused.value.type == "CarrierRejected"
-    assert "configured: sandbox" in refused.value.message
+    assert "configured: relay, sandbox" in refused.value.message
 
 
 @pytest.mark.parametrize(

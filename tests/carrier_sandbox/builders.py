@@ -1,4 +1,4 @@
-"""Requests a shipper sends Sandbox Post, with realistic addresses."""
+"""Requests a shipper sends the sandbox's carriers, with realistic addresses."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ import httpx
 CUSTOMER_NAME = "Zoé Łasica-Lefèvre"
 CUSTOMER_STREET = "27 chemin des Vignes"
 SELLER_NAME = "Atelier Reconditionné Returns"
+
+SANDBOX = "/carriers/sandbox/v1"
+"""Sandbox Post's API: labels, counter codes, mailbox pickups, post offices, tracking."""
+RELAY = "/carriers/relay/v1"
+"""Relay Express's API: drop-off only (no pickups, no counter codes)."""
 
 SATURDAY_MORNING = dt.datetime(2025, 6, 14, 8, 0, tzinfo=dt.UTC)
 """10:00 in Paris on Saturday 14 June 2025: tomorrow is a Sunday."""
@@ -65,10 +70,14 @@ def pickup_body(label_id: str, pickup_date: dt.date) -> dict[str, Any]:
 
 
 async def create_label(
-    client: httpx.AsyncClient, key: str, body: dict[str, Any] | None = None
+    client: httpx.AsyncClient,
+    key: str,
+    body: dict[str, Any] | None = None,
+    *,
+    api: str = SANDBOX,
 ) -> dict[str, Any]:
     response = await client.post(
-        "/v1/labels", json=body or label_body(), headers={"Idempotency-Key": key}
+        f"{api}/labels", json=body or label_body(), headers={"Idempotency-Key": key}
     )
     assert response.status_code == 201, response.text
     label: dict[str, Any] = response.json()
@@ -79,7 +88,7 @@ async def book_pickup(
     client: httpx.AsyncClient, key: str, label_id: str, pickup_date: dt.date
 ) -> httpx.Response:
     return await client.post(
-        "/v1/pickups",
+        f"{SANDBOX}/pickups",
         json=pickup_body(label_id, pickup_date),
         headers={"Idempotency-Key": key},
     )
@@ -87,6 +96,32 @@ async def book_pickup(
 
 async def scan(client: httpx.AsyncClient, tracking_number: str, **body: str) -> httpx.Response:
     return await client.post(f"/sandbox/parcels/{tracking_number}/scans", json=body)
+
+
+async def void_label(client: httpx.AsyncClient, label_id: str) -> httpx.Response:
+    return await client.post(f"{SANDBOX}/labels/{label_id}/void")
+
+
+async def cancel_pickup(client: httpx.AsyncClient, pickup_id: str) -> httpx.Response:
+    return await client.post(f"{SANDBOX}/pickups/{pickup_id}/cancel")
+
+
+async def move_clock(client: httpx.AsyncClient, **move: Any) -> dict[str, Any]:
+    """Move the sandbox clock (`advance_seconds=` or `now=`); its answer, with the scans made."""
+    if isinstance(move.get("now"), dt.datetime):
+        move["now"] = move["now"].isoformat()
+    response = await client.post("/sandbox/clock", json=move)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def statuses(
+    client: httpx.AsyncClient, tracking_number: str, api: str = SANDBOX
+) -> list[str]:
+    """The statuses of the parcel's scans so far, oldest first."""
+    tracked = (await client.get(f"{api}/tracking/{tracking_number}")).json()
+    return [event["status"] for event in tracked["events"]]
 
 
 def count_rows(db_path: Path, table: str) -> int:

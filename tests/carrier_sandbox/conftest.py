@@ -1,4 +1,8 @@
-"""A fresh Sandbox Post on loopback for every test, with a clock the test controls."""
+"""A fresh carrier sandbox on loopback for every test, with a clock the test controls.
+
+By default the carriers' own rounds are off, so nothing moves unless the test says so; the
+tests of the rounds and of webhooks start their own sandbox with them on and fast ticks.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,12 @@ import pytest
 from carrier_sandbox.server import SandboxServer
 from tests.carrier_sandbox.builders import SATURDAY_MORNING
 
+FAST_TICK = 0.02
+"""Real seconds between two rounds (or webhook passes) in tests."""
+
 
 class SettableClock:
-    """The sandbox's idea of now; a test moves it to put the carrier on another day."""
+    """The base of the sandbox's clock; a test moves it to put the carrier on another day."""
 
     def __init__(self, now: dt.datetime) -> None:
         self.now = now
@@ -35,13 +42,13 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def sandbox(db_path: Path, clock: SettableClock) -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(db_path, clock=clock) as server:
+    async with SandboxServer(db_path, clock=clock, rounds=False) as server:
         yield server
 
 
 @pytest.fixture
 async def client(sandbox: SandboxServer) -> AsyncIterator[httpx.AsyncClient]:
-    """A shipper's client with the right API key."""
+    """A shipper's client with the right API key (also used for the `/sandbox/` bench)."""
     async with httpx.AsyncClient(
         base_url=sandbox.url, headers={"X-Api-Key": sandbox.api_key}
     ) as http:

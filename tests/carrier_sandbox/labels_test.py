@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from carrier_sandbox.server import SandboxServer
 from domain.addresses import PostalAddress
 from tests.carrier_sandbox.builders import (
+    SANDBOX,
     create_label,
     customer_address,
     error_of,
@@ -20,7 +21,7 @@ from tests.carrier_sandbox.builders import (
 
 
 async def test_carrier_says_who_it_is_and_what_it_can_do(client: httpx.AsyncClient) -> None:
-    response = await client.get("/v1/carrier")
+    response = await client.get(f"{SANDBOX}/carrier")
 
     assert response.status_code == 200
     assert response.json() == {
@@ -31,6 +32,8 @@ async def test_carrier_says_who_it_is_and_what_it_can_do(client: httpx.AsyncClie
             "counter_return_code",
             "mailbox_pickup",
             "drop_off",
+            "post_office_locator",
+            "tracking_webhook",
             "tracking_polling",
         ],
     }
@@ -45,9 +48,9 @@ async def test_health_needs_no_api_key(sandbox: SandboxServer) -> None:
 
 async def test_wrong_or_missing_api_key_is_unauthorized(sandbox: SandboxServer) -> None:
     async with httpx.AsyncClient(base_url=sandbox.url) as anonymous:
-        missing = await anonymous.get("/v1/carrier")
+        missing = await anonymous.get(f"{SANDBOX}/carrier")
         wrong = await anonymous.post(
-            "/v1/labels",
+            f"{SANDBOX}/labels",
             json=label_body(),
             headers={"X-Api-Key": "not-the-key", "Idempotency-Key": "k-unauthorized"},
         )
@@ -66,13 +69,13 @@ async def test_label_has_a_sandbox_tracking_number_and_a_pdf_link(
     assert re.fullmatch(r"SB\d{9}FR", label["tracking_number"])
     assert label["reference"] == "return-O1001-1"
     assert label["created_at"] == "2025-06-14T10:00:00+02:00"
-    assert label["label_url"] == f"/v1/labels/{label['label_id']}/pdf"
+    assert label["label_url"] == f"{SANDBOX}/labels/{label['label_id']}/pdf"
 
 
 async def test_new_label_parcel_is_pre_transit_without_scans(client: httpx.AsyncClient) -> None:
     label = await create_label(client, "k-pre-transit")
 
-    response = await client.get(f"/v1/tracking/{label['tracking_number']}")
+    response = await client.get(f"{SANDBOX}/tracking/{label['tracking_number']}")
 
     assert response.json() == {
         "tracking_number": label["tracking_number"],
@@ -124,7 +127,7 @@ async def test_label_pdf_carries_a_code_128_barcode_and_is_the_same_each_time(
 
 
 async def test_pdf_of_an_unknown_label_is_not_found(client: httpx.AsyncClient) -> None:
-    response = await client.get("/v1/labels/LBL-0000000000000000/pdf")
+    response = await client.get(f"{SANDBOX}/labels/LBL-0000000000000000/pdf")
 
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
@@ -136,7 +139,9 @@ async def test_wrong_postal_code_is_refused_naming_the_dotted_field(
     body = label_body()
     body["sender"]["postal_code"] = "#31400"
 
-    response = await client.post("/v1/labels", json=body, headers={"Idempotency-Key": "k-pc"})
+    response = await client.post(
+        f"{SANDBOX}/labels", json=body, headers={"Idempotency-Key": "k-pc"}
+    )
 
     assert response.status_code == 422
     error = error_of(response)
@@ -151,7 +156,7 @@ async def test_missing_and_unknown_fields_are_refused_by_name(client: httpx.Asyn
     unknown["recipient"]["floor"] = "2"
 
     answers = [
-        await client.post("/v1/labels", json=body, headers={"Idempotency-Key": "k-fields"})
+        await client.post(f"{SANDBOX}/labels", json=body, headers={"Idempotency-Key": "k-fields"})
         for body in (missing, unknown)
     ]
 
@@ -161,7 +166,7 @@ async def test_missing_and_unknown_fields_are_refused_by_name(client: httpx.Asyn
 
 async def test_malformed_json_is_an_invalid_request(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/v1/labels",
+        f"{SANDBOX}/labels",
         content=b'{"reference": "return-O1001-1", "sender": ',
         headers={"Idempotency-Key": "k-malformed", "Content-Type": "application/json"},
     )
@@ -171,7 +176,7 @@ async def test_malformed_json_is_an_invalid_request(client: httpx.AsyncClient) -
 
 
 async def test_label_without_idempotency_key_is_refused(client: httpx.AsyncClient) -> None:
-    response = await client.post("/v1/labels", json=label_body())
+    response = await client.post(f"{SANDBOX}/labels", json=label_body())
 
     assert response.status_code == 400
     assert error_of(response)["code"] == "missing_idempotency_key"

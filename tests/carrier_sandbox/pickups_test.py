@@ -8,8 +8,10 @@ import datetime as dt
 import httpx
 import pytest
 
+from domain.calendar import collection_days
 from tests.carrier_sandbox.builders import (
     MONDAY,
+    SANDBOX,
     SATURDAY,
     SUNDAY,
     TUESDAY,
@@ -139,7 +141,7 @@ async def test_pickup_date_that_is_not_a_date_is_an_invalid_request(
     client: httpx.AsyncClient, label: dict[str, str]
 ) -> None:
     response = await client.post(
-        "/v1/pickups",
+        f"{SANDBOX}/pickups",
         json={
             "reference": "return-O1001-1",
             "label_id": label["label_id"],
@@ -162,3 +164,69 @@ async def test_racing_bookings_for_one_label_book_one_pickup(
     )
 
     assert sorted(a.status_code for a in answers) == [201, 422, 422, 422, 422, 422]
+
+
+async def test_pickup_on_a_public_holiday_is_refused_naming_the_holiday(
+    client: httpx.AsyncClient, label: dict[str, str]
+) -> None:
+    bastille_day = dt.date(2025, 7, 14)
+
+    response = await book_pickup(client, "return-O1001-1:pickup:1", label["label_id"], bastille_day)
+
+    message = date_refusal(response)
+    assert "public holiday (Bastille Day)" in message
+    assert "2025-06-16" in message
+
+
+async def test_the_carrier_lists_the_next_ten_collection_days(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        f"{SANDBOX}/pickup-dates", params={"postal_code": "31400", "country_code": "FR"}
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "dates": [
+            "2025-06-16",
+            "2025-06-17",
+            "2025-06-18",
+            "2025-06-19",
+            "2025-06-20",
+            "2025-06-21",
+            "2025-06-23",
+            "2025-06-24",
+            "2025-06-25",
+            "2025-06-26",
+        ],
+        "deposit_before": "08:00",
+    }
+
+
+async def test_the_collection_days_skip_sundays_and_holidays(
+    client: httpx.AsyncClient, clock: SettableClock
+) -> None:
+    clock.now = dt.datetime(2025, 7, 12, 9, 0, tzinfo=dt.UTC)  # Saturday before Bastille Day
+
+    dates = (await client.get(f"{SANDBOX}/pickup-dates?postal_code=75011")).json()["dates"]
+
+    assert dates[:2] == ["2025-07-15", "2025-07-16"]
+
+
+async def test_collection_days_of_the_sandbox_are_the_workflows(
+    client: httpx.AsyncClient, clock: SettableClock
+) -> None:
+    clock.now = dt.datetime(2026, 4, 30, 12, 0, tzinfo=dt.UTC)  # before 1 May, 8 May, Ascension
+
+    dates = (await client.get(f"{SANDBOX}/pickup-dates?postal_code=69003")).json()["dates"]
+
+    days = collection_days(clock.now)
+    assert dates == [next(days).isoformat() for _ in range(10)]
+    assert "2026-05-01" not in dates and "2026-05-08" not in dates and "2026-05-14" not in dates
+
+
+async def test_pickup_dates_for_an_unknown_postal_code_name_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(f"{SANDBOX}/pickup-dates?postal_code=00000")
+
+    assert response.status_code == 422
+    assert error_of(response)["field"] == "postal_code"

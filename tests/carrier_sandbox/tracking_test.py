@@ -10,6 +10,7 @@ import httpx
 from tests.carrier_sandbox.builders import (
     CUSTOMER_NAME,
     CUSTOMER_STREET,
+    SANDBOX,
     SELLER_NAME,
     create_label,
     error_of,
@@ -40,7 +41,7 @@ async def test_scans_advance_in_order_and_tracking_lists_them(
     ]
     assert all(s["tracking_number"] == number for s in played)
     assert all(s["reference"] == "return-O1001-1" for s in played)
-    tracked = (await client.get(f"/v1/tracking/{number}")).json()
+    tracked = (await client.get(f"{SANDBOX}/tracking/{number}")).json()
     assert tracked["status"] == "delivered"
     assert tracked["events"] == [
         {k: s[k] for k in ("scan_id", "status", "occurred_at", "location", "description")}
@@ -108,7 +109,7 @@ async def test_a_scan_cannot_put_a_parcel_back_before_transit(client: httpx.Asyn
 
 
 async def test_unknown_tracking_number_is_not_found(client: httpx.AsyncClient) -> None:
-    tracked = await client.get("/v1/tracking/SB000000000FR")
+    tracked = await client.get(f"{SANDBOX}/tracking/SB000000000FR")
     scanned = await scan(client, "SB000000000FR")
 
     assert tracked.status_code == scanned.status_code == 404
@@ -119,7 +120,7 @@ async def test_counter_code_reserves_a_tracked_parcel_for_fourteen_days(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.post(
-        "/v1/counter-codes",
+        f"{SANDBOX}/counter-codes",
         json=label_body(),
         headers={"Idempotency-Key": "return-O1001-1:counter-code:1"},
     )
@@ -130,5 +131,5 @@ async def test_counter_code_reserves_a_tracked_parcel_for_fourteen_days(
     assert re.fullmatch(r"SB\d{9}FR", code["tracking_number"])
     assert code["reference"] == "return-O1001-1"
     assert code["expires_at"] == "2025-06-28T10:00:00+02:00"
-    tracked = await client.get(f"/v1/tracking/{code['tracking_number']}")
+    tracked = await client.get(f"{SANDBOX}/tracking/{code['tracking_number']}")
     assert tracked.json()["status"] == "pre_transit"

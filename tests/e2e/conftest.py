@@ -29,12 +29,13 @@ def free_ports(count: int) -> list[int]:
 
 
 def stack_config(var_dir: Path) -> StackConfig:
-    temporal, ui, sandbox, smtp = free_ports(4)
+    temporal, ui, sandbox, smtp, gateway = free_ports(5)
     return StackConfig(
         temporal_port=temporal,
         ui_port=ui,
         sandbox_port=sandbox,
         smtp_port=smtp,
+        gateway_port=gateway,
         var_dir=var_dir,
         sellers_file=ROOT / "examples" / "sellers.json",
     )
@@ -44,7 +45,8 @@ def stack_env(config: StackConfig) -> dict[str, str]:
     """The environment a user's shell has when pointed at this stack."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
     env.update(config.service_env())
-    for name in ("host", "temporal_port", "ui_port", "sandbox_port", "smtp_port", "var_dir"):
+    names = ("host", "temporal_port", "ui_port", "sandbox_port", "smtp_port", "gateway_port")
+    for name in (*names, "var_dir"):
         env[f"RETURNFLOW_STACK_{name.upper()}"] = str(getattr(config, name))
     env["RETURNFLOW_STACK_SELLERS_FILE"] = str(config.sellers_file)
     return env

@@ -58,7 +58,7 @@ def test_ctrl_c_stops_every_service_cleanly(tmp_path: Path) -> None:
     text = "".join(banner)
     assert "returnflow dev stack is up" in text, text + rest
     assert f"Web UI          {config.web_ui_url}" in text
-    assert len(pids) == 4 and all(not alive(pid) for pid in pids)
+    assert len(pids) == 5 and all(not alive(pid) for pid in pids)
     assert launcher.returncode == 0
     for name in ("temporal", "carrier-sandbox", "mail-sink", "worker"):
         assert f"{name:<16} stopped" in rest

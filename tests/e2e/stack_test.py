@@ -94,7 +94,7 @@ async def test_mailbox_pickup_return_reaches_the_customer_with_label_and_pickup_
     tracking = re.search(r"tracking\s+(SB\d{9}FR)", chosen.stdout)
     assert tracking, chosen.stdout
 
-    await carrier_collects(stack, workflow_id, tracking.group(1))
+    await carrier_collects(stack, tracking.group(1))
     await stack.client.get_workflow_handle(workflow_id).result()
 
     status = starter(stack, "status", event.order.order_id)
@@ -141,7 +141,7 @@ async def test_counter_and_rejected_returns_get_their_own_emails(
     code = re.search(r"counter\s+code (\w+)", chosen.stdout)
     tracking = re.search(r"tracking\s+(SB\d{9}FR)", chosen.stdout)
     assert code and tracking, chosen.stdout
-    await carrier_collects(stack, counter_id, tracking.group(1))
+    await carrier_collects(stack, tracking.group(1))
     await stack.client.get_workflow_handle(counter_id).result()
     rejected = await stack.client.get_workflow_handle_for(ReturnWorkflow.run, late_id).result()
 

@@ -25,7 +25,7 @@ from .stories import ReturnStory
 @pytest.fixture
 async def carriers(tmp_path: Path) -> AsyncIterator[CarrierRegistry]:
     async with SandboxServer(tmp_path / "sandbox.sqlite") as sandbox:
-        registry = CarrierRegistry([SandboxCarrier(sandbox.url, sandbox.api_key)])
+        registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
         yield registry
         await registry.aclose()
 

@@ -15,7 +15,6 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.carriers.sandbox import SANDBOX_OFFER
 from domain.addresses import PostalAddress
 from domain.carriers import (
     CarrierCapability,
@@ -32,6 +31,22 @@ from domain.events import RetractEvent
 from domain.notices import NoticeKind, NoticeReceipt, NoticeRequest
 from domain.returns import EligibilityDecision
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS
+
+SANDBOX_OFFER = CarrierOffer(
+    code="sandbox",
+    name="Sandbox Post",
+    capabilities=frozenset(
+        {
+            CarrierCapability.ONLINE_RETURN_LABEL,
+            CarrierCapability.COUNTER_RETURN_CODE,
+            CarrierCapability.MAILBOX_PICKUP,
+            CarrierCapability.DROP_OFF,
+            CarrierCapability.POST_OFFICE_LOCATOR,
+            CarrierCapability.TRACKING_WEBHOOK,
+            CarrierCapability.TRACKING_POLLING,
+        }
+    ),
+)
 
 DROP_OFF_ONLY = CarrierOffer(
     code="dropoff-only",

@@ -198,18 +198,23 @@ async def test_carrier_refusing_the_pickup_date_lets_the_customer_choose_again(
         handle = await ready_for_choice(harness)
         message = await refusal(handle, mailbox_pickup())
         refused = await handle.query(ReturnWorkflow.status)
+        flagged = (await handle.describe()).typed_search_attributes
 
-        day_after = next_pickup_date(dt.datetime.now(dt.UTC)) + dt.timedelta(days=1)
-        if day_after.weekday() == 6:
-            day_after += dt.timedelta(days=1)
+        first = next_pickup_date(dt.datetime.now(dt.UTC))
+        day_after = next_pickup_date(dt.datetime.combine(first, dt.time(12), tzinfo=dt.UTC))
         booked = await handle.execute_update(
             ReturnWorkflow.choose_return_method, mailbox_pickup(day=day_after)
         )
+        cleared = (await handle.describe()).typed_search_attributes
 
     assert "public holiday" in message
     assert refused.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
     assert refused.problem is not None and "public holiday" in refused.problem
+    assert refused.attention == ["carrier_rejected_request"]
+    assert flagged.get(sa.NEEDS_ATTENTION) is True, "operations see the refused request"
     assert booked.stage is ReturnStage.AWAITING_PICKUP and booked.problem is None
+    assert booked.attention == [] and cleared.get(sa.NEEDS_ATTENTION) is False
+    assert cleared.get(sa.TRACKING_NUMBER) == booked.tracking_number
     assert len(harness.doubles.labels) == 1, "the label made for the first try is reused"
     assert [p.idempotency_key for p in harness.doubles.pickups] == [
         f"{handle.id}:pickup:1",

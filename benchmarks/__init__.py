@@ -1,0 +1,1 @@
+"""Scripts that measure the product on the embedded stack; their figures go in the README."""

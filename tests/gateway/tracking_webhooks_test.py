@@ -1,0 +1,140 @@
+"""Carriers' tracking webhooks through the gateway: believed only when signed, then delivered
+to the parcel's return as `carrier_scan` signals (real HTTP, the dev server, the sandbox)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.carriers.registry import CarrierRegistry
+from activities.carriers.sandbox import SandboxCarrier
+from carrier_sandbox.rules import object_id
+from carrier_sandbox.server import SandboxServer
+from carrier_sandbox.webhooks import WebhookPolicy, event_body, signed_headers
+from domain.returns import ReturnStage
+from gateway.app import create_app
+from returnflow.serving import HostedApp
+from tests.workflows.harness import ReturnHandle, return_harness
+from tests.workflows.return_workflow_test import mailbox_pickup, ready_for_choice
+from workflows.return_workflow import ReturnWorkflow
+
+SECRET = "gateway-test-secret"
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[SandboxServer]:
+    policy = WebhookPolicy(url=None, secret=SECRET)
+    async with SandboxServer(tmp_path / "sandbox.sqlite", rounds=False, webhooks=policy) as s:
+        yield s
+
+
+@pytest.fixture
+async def gateway(
+    time_skipping_env: WorkflowEnvironment, sandbox: SandboxServer
+) -> AsyncIterator[httpx.AsyncClient]:
+    carrier = SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key, webhook_secret=SECRET)
+    registry = CarrierRegistry([carrier])
+    app = create_app(time_skipping_env.client, registry)
+    async with HostedApp(app) as server, httpx.AsyncClient(base_url=server.url) as http:
+        yield http
+    await registry.aclose()
+
+
+def webhook(
+    tracking_number: str, reference: str | None, secret: str = SECRET
+) -> tuple[dict[str, str], bytes]:
+    scan = {
+        "scan_id": object_id("SC"),
+        "status": "accepted",
+        "occurred_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "location": "Sandbox Post — collection sorting centre",
+        "description": "Parcel accepted by Sandbox Post.",
+        "tracking_number": tracking_number,
+        "reference": reference,
+    }
+    body = event_body("sandbox", scan)
+    return signed_headers(secret, body), body
+
+
+async def awaiting_pickup(harness_handle: ReturnHandle) -> str:
+    ready = await harness_handle.execute_update(
+        ReturnWorkflow.choose_return_method, mailbox_pickup()
+    )
+    assert ready.stage is ReturnStage.AWAITING_PICKUP and ready.tracking_number
+    return ready.tracking_number
+
+
+async def test_a_signed_acceptance_webhook_confirms_the_pickup(
+    time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        tracking = await awaiting_pickup(handle)
+        headers, body = webhook(tracking, handle.id)
+        answer = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
+        done = await handle.result()
+
+    assert answer.status_code == 202
+    assert answer.json() == {"return_id": handle.id, "scans": 1}
+    assert done.stage is ReturnStage.PICKED_UP
+
+
+async def test_a_forged_webhook_is_refused_and_changes_nothing(
+    time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        tracking = await awaiting_pickup(handle)
+        headers, body = webhook(tracking, handle.id, secret="not-the-secret")
+        forged = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
+        unsigned = await gateway.post("/v1/carriers/sandbox/webhooks", content=body)
+        status = await handle.query(ReturnWorkflow.status)
+
+    assert forged.status_code == unsigned.status_code == 401
+    assert forged.json()["error"]["code"] == "bad_signature"
+    assert status.stage is ReturnStage.AWAITING_PICKUP
+
+
+async def test_a_webhook_without_our_reference_finds_its_return_by_tracking_number(
+    time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        tracking = await awaiting_pickup(handle)
+        headers, body = webhook(tracking, None)
+        # Visibility follows the workflow a moment later; a carrier retries a 404 the same way.
+        async with asyncio.timeout(10):
+            while True:
+                answer = await gateway.post(
+                    "/v1/carriers/sandbox/webhooks", content=body, headers=headers
+                )
+                if answer.status_code != 404:
+                    break
+                await asyncio.sleep(0.2)
+        done = await handle.result()
+
+    assert answer.status_code == 202 and answer.json()["return_id"] == handle.id
+    assert done.stage is ReturnStage.PICKED_UP
+
+
+async def test_webhooks_for_unknown_carriers_and_parcels_are_sent_back(
+    gateway: httpx.AsyncClient,
+) -> None:
+    headers, body = webhook("SB000000000FR", None)
+    unknown_parcel = await gateway.post(
+        "/v1/carriers/sandbox/webhooks", content=body, headers=headers
+    )
+    unknown_carrier = await gateway.post(
+        "/v1/carriers/nowhere-post/webhooks", content=body, headers=headers
+    )
+
+    assert unknown_parcel.status_code == 404
+    assert unknown_parcel.json()["error"]["code"] == "unknown_parcel"
+    assert unknown_carrier.status_code == 404
+    assert unknown_carrier.json()["error"]["code"] == "unknown_carrier"
