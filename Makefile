@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: demo stack test lint typecheck format schema venv clean
+.PHONY: demo stack test lint typecheck format schema venv clean bench-carriers
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -29,6 +29,10 @@ stack: $(STAMP)
 ## make test: lint, types, then the whole test suite.
 test: lint typecheck
 	$(PY) -m pytest
+
+## make bench-carriers: 50 returns through a carrier failing on purpose (see benchmarks/).
+bench-carriers: $(STAMP)
+	$(PY) -m benchmarks.carrier_faults
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import statistics
 import sys
 import time
@@ -35,7 +34,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from devstack.config import StackConfig
-from devstack.demo import redate
+from devstack.demo import redate, until_settled
 from devstack.stack import DevStack
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod
@@ -76,40 +75,6 @@ class Report:
         return self.picked_up == self.returns and one_each and complete
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def stack_config(var_dir: Path) -> StackConfig:
-    temporal, ui, sandbox, smtp, gateway = free_ports(5)
-    return StackConfig(
-        temporal_port=temporal,
-        ui_port=ui,
-        sandbox_port=sandbox,
-        smtp_port=smtp,
-        gateway_port=gateway,
-        var_dir=var_dir,
-    )
-
-
-async def until_stage(
-    handle: WorkflowHandle[ReturnWorkflow, ReturnStatus], stage: ReturnStage, within: float
-) -> ReturnStatus:
-    async with asyncio.timeout(within):
-        while True:
-            status = await handle.query(ReturnWorkflow.status)
-            if status.stage is stage:
-                return status
-            await asyncio.sleep(0.5)
-
-
 async def one_return(
     stack: DevStack, sample: bytes, index: int, stamp: str, pickup_day: dt.date, report: Report
 ) -> WorkflowHandle[ReturnWorkflow, ReturnStatus]:
@@ -118,7 +83,7 @@ async def one_return(
     event = redate(parse_event(sample), now, f"{stamp}{index:03d}")
     started = await start_return(stack.client, stack.settings, event)
     handle = stack.client.get_workflow_handle_for(ReturnWorkflow.run, started.workflow_id)
-    await until_stage(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE, within=600)
+    await until_settled(handle, {ReturnStage.AWAITING_CUSTOMER_CHOICE}, within=600)
     choice = ReturnMethodChoice(
         method=ReturnMethod.MAILBOX_PICKUP, carrier=CARRIER, pickup_date=pickup_day
     )
@@ -165,7 +130,7 @@ async def run_batch(stack: DevStack, args: argparse.Namespace, report: Report) -
     round_at = dt.datetime.combine(pickup_day, dt.time(8, 30), tzinfo=PARIS)
     (await sandbox.post("/sandbox/clock", json={"now": round_at.isoformat()})).raise_for_status()
     finals = await asyncio.gather(
-        *(until_stage(h, ReturnStage.PICKED_UP, within=args.timeout) for h in handles)
+        *(until_settled(h, {ReturnStage.PICKED_UP}, within=args.timeout) for h in handles)
     )
     report.seconds_total = round(time.monotonic() - began, 1)
     report.picked_up = sum(s.stage is ReturnStage.PICKED_UP for s in finals)
@@ -226,7 +191,7 @@ async def main_async(args: argparse.Namespace) -> int:
         slow_seconds=args.slow_seconds,
         carrier_timeout_seconds=args.carrier_timeout,
     )
-    async with DevStack(stack_config(var_dir)) as stack:
+    async with DevStack(StackConfig.on_free_ports(var_dir)) as stack:
         await run_batch(stack, args, report)
     out = Path("var/bench/carrier-faults.json")
     text = json.dumps({**asdict(report), "passed": report.passed}, indent=2) + "\n"

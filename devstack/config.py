@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+from typing import Any, Self
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +27,19 @@ class StackConfig(BaseSettings):
     sellers_file: Path = Path("examples/sellers.json")
     namespace: str = "default"
     startup_timeout_seconds: float = 90.0
+
+    @classmethod
+    def on_free_ports(cls, var_dir: Path, **overrides: Any) -> Self:
+        """A stack of its own beside any other (tests, benchmarks): every port free now."""
+        temporal, ui, sandbox, smtp, gateway = free_ports(5)
+        ports = {
+            "temporal_port": temporal,
+            "ui_port": ui,
+            "sandbox_port": sandbox,
+            "smtp_port": smtp,
+            "gateway_port": gateway,
+        }
+        return cls(var_dir=var_dir, **{**ports, **overrides})
 
     @property
     def temporal_address(self) -> str:
@@ -70,3 +85,15 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_SMTP_SECURITY": "none",
             "RETURNFLOW_SELLERS_FILE": str(self.sellers_file),
         }
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free on loopback right now (held together, so they differ)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()

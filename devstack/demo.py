@@ -119,9 +119,11 @@ def load_samples(now: dt.datetime, out_dir: Path) -> list[Sample]:
 
 
 async def until_settled(
-    handle: WorkflowHandle[ReturnWorkflow, ReturnStatus], stages: set[ReturnStage]
+    handle: WorkflowHandle[ReturnWorkflow, ReturnStatus],
+    stages: set[ReturnStage],
+    within: float = WAIT_SECONDS,
 ) -> ReturnStatus:
-    async with asyncio.timeout(WAIT_SECONDS):
+    async with asyncio.timeout(within):
         while True:
             status = await handle.query(ReturnWorkflow.status)
             if status.stage in stages:

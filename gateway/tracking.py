@@ -16,7 +16,12 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.carriers.protocol import CarrierRejected, WebhookIgnored, WebhookRejected
+from activities.carriers.protocol import (
+    CarrierError,
+    CarrierRejected,
+    WebhookIgnored,
+    WebhookRejected,
+)
 from activities.carriers.registry import CarrierRegistry
 from domain import search_attributes as sa
 from domain.carriers import CarrierCapability, WebhookScans
@@ -57,9 +62,14 @@ async def carrier_webhook(carrier: str, request: Request, door: Door) -> JSONRes
         )
     try:
         adapter = door.registry.get(carrier)
-        offer = await adapter.describe()
     except CarrierRejected:
         return _error(404, "unknown_carrier", f"No carrier {carrier!r} is configured here.")
+    try:
+        offer = await adapter.describe()
+    except CarrierError as err:
+        # Only the sandbox is asked who it is, once; until it answers, the webhook waits.
+        logger.warning("carrier not described yet", extra={"carrier": carrier, "error": str(err)})
+        return _error(503, "carrier_unavailable", "Try again later.", retry_later=True)
     if CarrierCapability.TRACKING_WEBHOOK not in offer.capabilities:
         return _error(404, "no_webhooks", f"{carrier} does not send tracking webhooks here.")
     headers = {name.lower(): value for name, value in request.headers.items()}

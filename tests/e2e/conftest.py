@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -17,28 +16,8 @@ from devstack.stack import DevStack
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 def stack_config(var_dir: Path) -> StackConfig:
-    temporal, ui, sandbox, smtp, gateway = free_ports(5)
-    return StackConfig(
-        temporal_port=temporal,
-        ui_port=ui,
-        sandbox_port=sandbox,
-        smtp_port=smtp,
-        gateway_port=gateway,
-        var_dir=var_dir,
-        sellers_file=ROOT / "examples" / "sellers.json",
-    )
+    return StackConfig.on_free_ports(var_dir, sellers_file=ROOT / "examples" / "sellers.json")
 
 
 def stack_env(config: StackConfig) -> dict[str, str]:

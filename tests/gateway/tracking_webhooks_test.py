@@ -138,3 +138,17 @@ async def test_webhooks_for_unknown_carriers_and_parcels_are_sent_back(
     assert unknown_parcel.json()["error"]["code"] == "unknown_parcel"
     assert unknown_carrier.status_code == 404
     assert unknown_carrier.json()["error"]["code"] == "unknown_carrier"
+
+
+async def test_a_webhook_waits_while_the_carrier_cannot_say_who_it_is(
+    sandbox: SandboxServer, gateway: httpx.AsyncClient
+) -> None:
+    rule = {"endpoint": "GET /carriers/*/v1/carrier", "count": 1, "error_rate": 1.0}
+    async with httpx.AsyncClient(base_url=sandbox.url) as bench:
+        (await bench.put("/sandbox/faults", json={"rules": [rule]})).raise_for_status()
+    headers, body = webhook("SB000000000FR", None)
+    while_down = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
+    once_back = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
+
+    assert while_down.status_code == 503 and while_down.headers["Retry-After"] == "30"
+    assert once_back.status_code == 404, "then judged on its merits (here: an unknown parcel)"
