@@ -3,7 +3,8 @@
 A webhook is acknowledged (202) only once Temporal has accepted every scan in it. Anything else
 gets an answer that makes an honest carrier try again later (404 while no return is found for
 the parcel, 503 while Temporal is unreachable), so no scan is lost; only a webhook that fails its
-signature is refused for good (401).
+signature is refused for good (401). Scans for a return that has ended, and signed events that
+are not about tracking, are acknowledged (200) and ignored.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.protocol import (
-    CarrierError,
     CarrierRejected,
     WebhookIgnored,
     WebhookRejected,
@@ -66,7 +66,7 @@ async def carrier_webhook(carrier: str, request: Request, door: Door) -> JSONRes
         return _error(404, "unknown_carrier", f"No carrier {carrier!r} is configured here.")
     try:
         offer = await adapter.describe()
-    except CarrierError as err:
+    except Exception as err:  # whatever stops us learning it means "not yet"
         # Only the sandbox is asked who it is, once; until it answers, the webhook waits.
         logger.warning("carrier not described yet", extra={"carrier": carrier, "error": str(err)})
         return _error(503, "carrier_unavailable", "Try again later.", retry_later=True)
@@ -96,7 +96,13 @@ async def carrier_webhook(carrier: str, request: Request, door: Door) -> JSONRes
             await handle.signal(ReturnWorkflow.carrier_scan, scan)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            return _error(404, "unknown_parcel", "The parcel's return has ended or never existed.")
+            # The parcel's return has ended (it completes once the carrier has the parcel);
+            # later scans change nothing, and a 404 would have the carrier resend them forever.
+            logger.info(
+                "tracking webhook for an ended return",
+                extra={"carrier": carrier, "return_id": return_id},
+            )
+            return JSONResponse({"ignored": "the parcel's return has ended"}, status_code=200)
         logger.warning("Temporal unreachable for a webhook", extra={"carrier": carrier})
         return _error(503, "temporal_unavailable", "Try again later.", retry_later=True)
     logger.info(

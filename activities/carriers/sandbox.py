@@ -211,10 +211,10 @@ class SandboxCarrier:
         signatures = headers.get("x-sandbox-signature")
         if not stamp or not signatures:
             raise WebhookRejected("the signature headers are missing")
-        try:
-            signed_at = int(stamp)
-        except ValueError:
-            raise WebhookRejected("the signature timestamp is not a number") from None
+        # Unix seconds: a handful of digits (a long number would overflow the comparison).
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            raise WebhookRejected("the signature timestamp is not a number of seconds")
+        signed_at = int(stamp)
         if abs(time.time() - signed_at) > WEBHOOK_TOLERANCE_SECONDS:
             raise WebhookRejected("the signature timestamp is stale or in the future")
         mac = hmac.new(
@@ -223,7 +223,9 @@ class SandboxCarrier:
         expected = f"v1={mac.hexdigest()}"
         # Several signatures (comma-separated) while the sandbox rotates its secret.
         offered = [part.strip() for part in signatures.split(",")]
-        if not any(hmac.compare_digest(expected, part) for part in offered):
+        # Bytes, not str: compare_digest refuses non-ASCII str, which anyone can send.
+        wanted = expected.encode()
+        if not any(hmac.compare_digest(wanted, p.encode("utf-8", "replace")) for p in offered):
             raise WebhookRejected("the signature does not match")
 
     def _scans(self, number: str, events: list[dict[str, Any]]) -> list[TrackingScan]:

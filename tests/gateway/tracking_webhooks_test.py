@@ -152,3 +152,43 @@ async def test_a_webhook_waits_while_the_carrier_cannot_say_who_it_is(
 
     assert while_down.status_code == 503 and while_down.headers["Retry-After"] == "30"
     assert once_back.status_code == 404, "then judged on its merits (here: an unknown parcel)"
+
+
+async def test_later_scans_of_a_return_that_has_ended_are_acknowledged(
+    time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        tracking = await awaiting_pickup(handle)
+        accepted = webhook(tracking, handle.id)
+        await gateway.post(
+            "/v1/carriers/sandbox/webhooks", content=accepted[1], headers=accepted[0]
+        )
+        await handle.result()
+        headers, body = webhook(tracking, handle.id)
+        later = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
+
+    assert later.status_code == 200, "else the carrier would resend it forever"
+    assert later.json() == {"ignored": "the parcel's return has ended"}
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature"),
+    [
+        (None, "v1=\u00e9t\u00e9"),  # not ASCII
+        ("1" + "0" * 400, None),  # a number too long to compare with the clock
+        ("yesterday", None),
+    ],
+)
+async def test_malformed_signature_headers_are_refused_not_crashed_on(
+    gateway: httpx.AsyncClient, timestamp: str | None, signature: str | None
+) -> None:
+    headers, body = webhook("SB000000000FR", None)
+    if timestamp is not None:
+        headers["X-Sandbox-Timestamp"] = timestamp
+    if signature is not None:
+        headers["X-Sandbox-Signature"] = signature
+    encoded = {name.encode(): value.encode("latin-1") for name, value in headers.items()}
+    answer = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=encoded)
+
+    assert answer.status_code == 401
