@@ -146,7 +146,7 @@ async def run_batch(stack: DevStack, args: argparse.Namespace, report: Report) -
         )
     report.faults_injected = (await sandbox.get("/sandbox/faults/stats")).json()
     deliveries = (await sandbox.get("/sandbox/webhook-deliveries")).json()
-    events = deliveries.get("deliveries", deliveries.get("events", []))
+    events = deliveries["deliveries"]
     report.webhook_deliveries = len(events)
     report.webhook_attempts = sum(int(e.get("attempts", 0)) for e in events)
     await sandbox.aclose()

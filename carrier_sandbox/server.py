@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from fastapi import FastAPI
 
@@ -15,10 +13,10 @@ from carrier_sandbox.faults import FaultPlan
 from carrier_sandbox.rules import Clock
 from carrier_sandbox.store import SandboxStore
 from carrier_sandbox.webhooks import WebhookPolicy
-from returnflow.serving import HostedApp
+from returnflow.serving import HostedApp, LoopbackService
 
 
-class SandboxServer:
+class SandboxServer(LoopbackService):
     """The carrier sandbox served over HTTP on `host:port` for as long as the context is open.
 
         async with SandboxServer(tmp_path / "carrier.sqlite") as sandbox:
@@ -72,23 +70,6 @@ class SandboxServer:
     def carrier_url(self, code: str) -> str:
         """The base URL of one carrier's API: what its adapter is given."""
         return f"{self.url}/carriers/{code}"
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)

@@ -51,7 +51,37 @@ class _HostedServer(uvicorn.Server):
                 await asyncio.wait_for(self._exit_requested.wait(), timeout=0.1)
 
 
-class HostedApp:
+class LoopbackService:
+    """Something served on `host:port` for as long as its context is open: `start`, `stop`."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+class HostedApp(LoopbackService):
     """`app` served on `host:port` for as long as the context is open; port 0 picks one."""
 
     def __init__(
@@ -70,23 +100,6 @@ class HostedApp:
         self._lifespan = lifespan
         self._server: _HostedServer | None = None
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         # Binding here, not in uvicorn, gives the real port before the first request.

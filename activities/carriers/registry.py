@@ -44,10 +44,6 @@ class CarrierRegistry:
         carriers = [_carrier(code, settings, ledger) for code in codes]
         return cls(carriers, ledger)
 
-    @property
-    def codes(self) -> list[str]:
-        return list(self._carriers)
-
     async def offers(self) -> list[CarrierOffer]:
         return list(await asyncio.gather(*(c.describe() for c in self._carriers.values())))
 
