@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: demo stack test lint typecheck format schema venv clean bench-carriers
+.PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -33,6 +33,14 @@ test: lint typecheck
 ## make bench-carriers: 50 returns through a carrier failing on purpose (see benchmarks/).
 bench-carriers: $(STAMP)
 	$(PY) -m benchmarks.carrier_faults
+
+## make histories [SCENARIOS="name ..."]: record the history of every workflow path (replay tests).
+histories: $(STAMP)
+	$(PY) -m tests.histories.record $(SCENARIOS)
+
+## make bench-actions: events and Temporal Cloud billable actions of each recorded path.
+bench-actions: $(STAMP)
+	$(PY) -m benchmarks.actions
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -18,13 +18,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.carriers.activities import CarrierActivities
 from activities.carriers.registry import CarrierRegistry
+from activities.intake import IntakeActivities
 from activities.notices.activities import NoticeActivities
 from activities.notices.compose import NoticeComposer
+from activities.notices.post_offices import CarrierPostOffices
 from activities.notices.smtp import SmtpNotifier
 from activities.orders import OrderActivities
 from activities.sellers.activities import SellerActivities
 from activities.sellers.directory import FileSellerDirectory
-from domain.eligibility import EligibilityPolicy
 from returnflow import logs, temporal
 from returnflow.settings import Settings
 from workflows.return_workflow import ReturnWorkflow
@@ -46,22 +47,38 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
     """A worker with every activity wired to its adapter; the adapters close with it."""
     carriers = CarrierRegistry.from_settings(settings)
     try:
-        notices = NoticeActivities(SmtpNotifier(settings), NoticeComposer(settings), carriers)
-        orders = OrderActivities(EligibilityPolicy(window_days=settings.return_window_days))
-        sellers = SellerActivities(FileSellerDirectory(settings.sellers_file))
+        notices = NoticeActivities(
+            SmtpNotifier(settings),
+            NoticeComposer(settings),
+            carriers,
+            FileSellerDirectory(settings.sellers_file),
+            CarrierPostOffices(carriers),
+        )
+        orders = OrderActivities.from_settings(settings)
+        sellers = SellerActivities.from_settings(settings)
         carrier_activities = CarrierActivities(carriers)
+        intake = IntakeActivities(orders, sellers, carrier_activities)
         yield Worker(
             client,
             task_queue=settings.task_queue,
             workflows=[ReturnWorkflow],
             activities=[
+                intake.take_in,
+                orders.return_timings,
                 orders.check_eligibility,
+                orders.request_refund,
                 sellers.get_seller_return_address,
+                sellers.message_seller,
                 carrier_activities.list_carrier_offers,
                 carrier_activities.create_return_label,
+                carrier_activities.void_label,
                 carrier_activities.book_mailbox_pickup,
+                carrier_activities.cancel_pickup,
                 carrier_activities.request_counter_code,
+                carrier_activities.track_parcel,
+                carrier_activities.poll_parcel_scans,
                 notices.send_notice,
+                notices.send_notices,
             ],
             workflow_runner=workflow_runner(),
             # Carrier calls and emails in hand finish rather than being retried elsewhere.

@@ -36,18 +36,24 @@ EXAMPLES = Path("examples")
 WAIT_SECONDS = 60.0
 
 EXPECTED_MAIL = {
-    "mailbox_pickup": ["acknowledgement", "return_address", "return_label", "pickup_confirmed"],
-    "post_office_drop_off": [
-        "acknowledgement",
+    # The seller's address is on file: the acknowledgement and the address are one email.
+    "mailbox_pickup": [
         "return_address",
         "return_label",
         "pickup_confirmed",
+        "seller_parcel_inbound",
+    ],
+    "post_office_drop_off": [
+        "return_address",
+        "return_label",
+        "pickup_confirmed",
+        "seller_parcel_inbound",
     ],
     "post_office_counter": [
-        "acknowledgement",
         "return_address",
         "counter_code",
         "pickup_confirmed",
+        "seller_parcel_inbound",
     ],
     None: ["rejection"],
 }
@@ -149,6 +155,10 @@ async def play(stack: DevStack, sample: Sample) -> None:
         ready = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
         assert ready.tracking_number is not None
         await carrier_collects(stack, ready.tracking_number)
+    if status.stage is ReturnStage.REJECTED:
+        # A rejected return stays open for operations to override it (the review period).
+        sample.status = status
+        return
     sample.status = await handle.result()
 
 

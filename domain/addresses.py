@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 
 from domain.base import CountryCode, DomainModel, ShortText, personal
+from domain.countries import ISO_3166_ALPHA2, postal_code_problem
 
 
 class PostalAddress(DomainModel):
@@ -25,6 +28,16 @@ class PostalAddress(DomainModel):
     phone: str | None = personal(
         "Phone number, for the carrier.", default=None, pattern=r"^\+?[0-9 ().-]{6,20}$"
     )
+
+    @model_validator(mode="after")
+    def _country_and_postal_code(self) -> Self:
+        # The messages name the field and the expected form, never the value (personal data).
+        if self.country_code not in ISO_3166_ALPHA2:
+            raise ValueError("country_code is not an ISO 3166-1 country code")
+        problem = postal_code_problem(self.country_code, self.postal_code)
+        if problem:
+            raise ValueError(f"postal_code {problem}")
+        return self
 
     def lines(self) -> list[str]:
         """The address as it is written on a parcel, one line per row."""

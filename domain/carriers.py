@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
@@ -27,6 +28,9 @@ class CarrierCapability(StrEnum):
 
     ONLINE_RETURN_LABEL = "online_return_label"
     COUNTER_RETURN_CODE = "counter_return_code"
+    COUNTER_LABEL = "counter_label"
+    """The carrier's counters print a return label on the spot from the seller's address: the
+    counter option works without a code, and the customer reports the tracking number."""
     MAILBOX_PICKUP = "mailbox_pickup"
     DROP_OFF = "drop_off"
     POST_OFFICE_LOCATOR = "post_office_locator"
@@ -41,12 +45,14 @@ _METHOD_NEEDS: dict[ReturnMethod, frozenset[CarrierCapability]] = {
     ReturnMethod.POST_OFFICE_DROP_OFF: frozenset(
         {CarrierCapability.ONLINE_RETURN_LABEL, CarrierCapability.DROP_OFF}
     ),
-    # Without a counter code the tracking number only comes back from the customer; until the
-    # workflow can take it (`report_shipment`), the counter option needs the code.
+    # With a code the counter prints the label from it; without one (counter_label) the clerk
+    # types the seller's address, and the customer reports the tracking number.
     ReturnMethod.POST_OFFICE_COUNTER: frozenset(
         {CarrierCapability.COUNTER_RETURN_CODE, CarrierCapability.DROP_OFF}
     ),
 }
+
+_COUNTER_WITHOUT_CODE = frozenset({CarrierCapability.COUNTER_LABEL})
 
 
 class CarrierOffer(DomainModel):
@@ -58,7 +64,17 @@ class CarrierOffer(DomainModel):
 
     def methods(self) -> list[ReturnMethod]:
         """The return methods this carrier supports, in the order they are offered."""
-        return [m for m in ReturnMethod if _METHOD_NEEDS[m] <= self.capabilities]
+        return [m for m in ReturnMethod if self._offers(m)]
+
+    def _offers(self, method: ReturnMethod) -> bool:
+        if _METHOD_NEEDS[method] <= self.capabilities:
+            return True
+        counter = method is ReturnMethod.POST_OFFICE_COUNTER
+        return counter and self.capabilities >= _COUNTER_WITHOUT_CODE
+
+    @property
+    def has_counter_code(self) -> bool:
+        return CarrierCapability.COUNTER_RETURN_CODE in self.capabilities
 
 
 class Parcel(DomainModel):
@@ -175,6 +191,9 @@ class TrackingQuery(DomainModel):
 
     carrier: Identifier
     tracking_number: Identifier
+    known_scan_ids: list[str] = Field(
+        default_factory=list, description="Scans already seen: polling waits for another one."
+    )
 
 
 class PickupDatesRequest(DomainModel):
@@ -233,3 +252,24 @@ class Cancellation(DomainModel):
     object_id: Identifier = Field(description="The label or pickup concerned.")
     outcome: CancellationOutcome
     detail: ShortText | None = Field(default=None, description="The carrier's words, if any.")
+
+
+TRACKING_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    # La Poste: 13 characters, a digit, a letter and 11 digits (6A12345678901), or the UPU
+    # S10 form of international parcels (CB123456789FR).
+    "colissimo": (
+        re.compile(r"^(\d[A-Z]\d{11}|[A-Z]{2}\d{9}[A-Z]{2})$"),
+        "13 characters like 6A12345678901 or CB123456789FR",
+    ),
+    "sandbox": (re.compile(r"^SB[0-9A-Z]{8,20}$"), "SB followed by 8 to 20 letters or digits"),
+    "relay": (re.compile(r"^RX[0-9A-Z]{8,20}$"), "RX followed by 8 to 20 letters or digits"),
+}
+"""Tracking-number formats of the carriers we know, to catch a mistyped receipt number."""
+
+
+def tracking_number_problem(carrier: str, number: str) -> str | None:
+    """Why `number` cannot be one of `carrier`'s tracking numbers, or None."""
+    known = TRACKING_FORMATS.get(carrier)
+    if known is None or known[0].match(number):
+        return None
+    return f"is not a {carrier} tracking number: expected {known[1]}"

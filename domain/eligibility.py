@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -14,10 +15,22 @@ LEGAL_MINIMUM = dt.timedelta(days=14)
 """Directive 2011/83/EU Art. 9: 14 days from delivery, whatever the marketplace offers."""
 
 
+class WindowStart(StrEnum):
+    """What the marketplace's return window counts from."""
+
+    ORDER_DATE = "order_date"
+    DELIVERY_DATE = "delivery_date"
+
+
 class EligibilityPolicy(DomainModel):
     """The marketplace's return window: a commercial extension of the legal 14 days."""
 
-    window_days: int = Field(default=30, ge=14, le=365, description="Days after the order date.")
+    window_days: int = Field(
+        default=30, ge=14, le=365, description="Length of the window, in days."
+    )
+    window_starts: WindowStart = Field(
+        default=WindowStart.ORDER_DATE, description="What the window counts from."
+    )
 
     def window_ends_at(self, event: RetractEvent) -> dt.datetime:
         """The last moment a withdrawal is in time: never before 14 days after delivery.
@@ -26,7 +39,10 @@ class EligibilityPolicy(DomainModel):
         started); the window then runs at least 14 days past the notice.
         """
         order = event.order
-        end = order.ordered_at + dt.timedelta(days=self.window_days)
+        start = order.ordered_at
+        if self.window_starts is WindowStart.DELIVERY_DATE:
+            start = order.delivered_at or event.occurred_at
+        end = start + dt.timedelta(days=self.window_days)
         if order.delivered_at is not None:
             return max(end, order.delivered_at + LEGAL_MINIMUM)
         return max(end, event.occurred_at + LEGAL_MINIMUM)
@@ -34,17 +50,46 @@ class EligibilityPolicy(DomainModel):
     def evaluate(self, event: RetractEvent) -> EligibilityDecision:
         """Judge the withdrawal at the time it was given, not at the time it is processed."""
         ends = self.window_ends_at(event)
-        status = event.order.status
+        order = event.order
+        status = order.status
+        if not isinstance(status, OrderStatus):
+            return _rejected(
+                RejectionReason.UNKNOWN_ORDER_STATUS,
+                "We could not check this order automatically; our customer service will "
+                "contact you about your request.",
+                ends,
+            )
         if status is OrderStatus.CANCELLED:
             return _rejected(
                 RejectionReason.ORDER_CANCELLED,
                 "This order was cancelled, so there is nothing to send back.",
                 ends,
             )
-        if status is OrderStatus.AWAITING_SHIPMENT:
+        if status is OrderStatus.RETURN_IN_PROGRESS:
             return _rejected(
-                RejectionReason.ORDER_NOT_SHIPPED,
-                "This order has not shipped yet, so there is no parcel to send back.",
+                RejectionReason.ALREADY_BEING_RETURNED,
+                "A return of this item is already under way.",
+                ends,
+            )
+        if status is OrderStatus.RETURNED:
+            return _rejected(
+                RejectionReason.ALREADY_RETURNED,
+                "This item has already been returned.",
+                ends,
+            )
+        if status is OrderStatus.AWAITING_SHIPMENT:
+            return EligibilityDecision(
+                accepted=True,
+                cancellation=True,
+                explanation="Your order has not shipped yet: we cancel it and nothing has to "
+                "be sent back.",
+                window_ends_at=ends,
+            )
+        if not order.product.returnable:
+            return _rejected(
+                RejectionReason.NOT_RETURNABLE,
+                "This item is excluded from the right of withdrawal (for example, a sealed "
+                "item unsealed after delivery).",
                 ends,
             )
         if event.occurred_at > ends:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
 from domain.addresses import PostalAddress
 from domain.base import (
@@ -30,6 +30,22 @@ class OrderStatus(StrEnum):
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    RETURN_IN_PROGRESS = "return_in_progress"
+    """The order service already has a return open for this line."""
+    RETURNED = "returned"
+    """The line was returned and refunded already."""
+
+
+OtherOrderStatus = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$"),
+    Field(
+        description=(
+            "A status this version does not know yet (the order service added one): the "
+            "withdrawal is answered with reason unknown_order_status instead of being lost."
+        )
+    ),
+]
 
 
 class DeviceCategory(StrEnum):
@@ -56,6 +72,13 @@ class Product(DomainModel):
     weight_grams: int = Field(
         default=500, gt=0, le=30_000, description="Shipping weight, for the label."
     )
+    returnable: bool = Field(
+        default=True,
+        description=(
+            "False for goods excluded from withdrawal (Directive 2011/83/EU Art. 16: sealed "
+            "goods unsealed after delivery, goods made to the customer's specifications)."
+        ),
+    )
 
 
 class Order(DomainModel):
@@ -64,11 +87,20 @@ class Order(DomainModel):
     order_id: Identifier
     line_id: LineId = Field(description="The line of the order being returned.")
     seller_id: Identifier
-    status: OrderStatus
+    status: OrderStatus | OtherOrderStatus = Field(union_mode="left_to_right")
     ordered_at: AwareDatetime
     shipped_at: AwareDatetime | None = None
     delivered_at: AwareDatetime | None = None
     product: Product
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _known_status(cls, value: object) -> object:
+        # Strict mode takes a known status from JSON as the enum, but from a Python dict it
+        # would fall through to the open string: make both the same.
+        if isinstance(value, str) and value in OrderStatus._value2member_map_:
+            return OrderStatus(value)
+        return value
 
     @model_validator(mode="after")
     def _return_id_fits(self) -> Self:
@@ -98,6 +130,11 @@ class Customer(DomainModel):
     email: Email = personal("Where every notice is sent.")
     locale: Locale = "en"
     address: PostalAddress = personal("Home address: the parcel's sender address.")
+    preferred_carrier: Identifier | None = Field(
+        default=None,
+        description="Carrier code the customer prefers: the return address email lists its "
+        "nearest post offices.",
+    )
 
 
 class RetractEvent(DomainModel):

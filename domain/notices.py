@@ -7,10 +7,10 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from domain.addresses import PostalAddress
-from domain.base import DomainModel
+from domain.base import DomainModel, Email, Identifier, Locale, ShortText
 from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
 from domain.events import Customer, Order
-from domain.returns import EligibilityDecision
+from domain.returns import EligibilityDecision, Refund
 
 
 class NoticeKind(StrEnum):
@@ -27,7 +27,52 @@ class NoticeKind(StrEnum):
     COUNTER_CODE = "counter_code"
     """The code to show at the post office counter."""
     PICKUP_CONFIRMED = "pickup_confirmed"
-    """The carrier has the parcel: the proof of dispatch."""
+    """The carrier has the parcel: the proof of dispatch (and, when the refund is requested on
+    proof of dispatch, the refund under way)."""
+    COUNTER_INSTRUCTIONS = "counter_instructions"
+    """Counter option with a carrier that has no counter code: what to bring, and how to report
+    the tracking number from the counter receipt."""
+    SHIPMENT_PROBLEM = "shipment_problem"
+    """The carrier reported a problem (pickup failed, parcel returned): what to do now."""
+    REFUND_REQUESTED = "refund_requested"
+    """The goods are back with the seller and the refund is requested (refund on delivery)."""
+    CANCELLATION_CONFIRMED = "cancellation_confirmed"
+    """The order had not shipped: it is cancelled and refunded, nothing to send back."""
+    RETURN_CANCELLED = "return_cancelled"
+    """The customer cancelled the return: the label is void, the pickup cancelled."""
+    RETURN_EXPIRED = "return_expired"
+    """The parcel was not sent by the deadline plus the grace period: the return has ended."""
+
+    SELLER_STOP_SHIPMENT = "seller_stop_shipment"
+    """To the seller: the customer withdrew before shipment, do not ship the order."""
+    SELLER_PARCEL_INBOUND = "seller_parcel_inbound"
+    """To the seller: a returned parcel is on its way, with its tracking number."""
+    SELLER_PARCEL_DELIVERED = "seller_parcel_delivered"
+    """To the seller: the returned parcel was delivered to the return address."""
+    SELLER_RETURN_CANCELLED = "seller_return_cancelled"
+    """To the seller: the customer cancelled the return, no parcel is coming."""
+    SELLER_RETURN_EXPIRED = "seller_return_expired"
+    """To the seller: the customer did not send the parcel in time, the return has ended."""
+
+    OPERATIONS_ATTENTION = "operations_attention"
+    """To operations: a return needs a person (seller silent, step failed), with the reason."""
+
+    @property
+    def audience(self) -> Audience:
+        if self.value.startswith("seller_"):
+            return Audience.SELLER
+        if self.value.startswith("operations_"):
+            return Audience.OPERATIONS
+        return Audience.CUSTOMER
+
+
+class Audience(StrEnum):
+    """Who a notice is for: the customer (event's email), the seller (the directory's contact
+    email) or operations (the configured team address)."""
+
+    CUSTOMER = "customer"
+    SELLER = "seller"
+    OPERATIONS = "operations"
 
 
 class NoticeRequest(DomainModel):
@@ -46,6 +91,32 @@ class NoticeRequest(DomainModel):
     pickup: Pickup | None = None
     counter_code: CounterCode | None = None
     scan: TrackingScan | None = None
+    acknowledges: bool = Field(
+        default=False,
+        description="return_address only: the email is also the acknowledgement (Art. 11(3)), "
+        "sent when the seller's address was on file at once.",
+    )
+    locator_carrier: str | None = Field(
+        default=None,
+        description="return_address and counter_instructions: the carrier whose nearest post "
+        "offices are listed (for the address, the customer's preferred one, else the first "
+        "offered with a locator; for the counter, the chosen one).",
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the unshipped return ends (reminders, expiry)."
+    )
+    refund: Refund | None = Field(
+        default=None, description="The refund requested, when the notice tells of it."
+    )
+    refund_due_by: AwareDatetime | None = None
+    attention: str | None = Field(
+        default=None, description="operations_attention: the reason code operations need."
+    )
+    detail: str | None = Field(
+        default=None,
+        max_length=500,
+        description="A short free sentence: the carrier's words on a problem, a reason.",
+    )
     revision: int = Field(
         default=1, ge=1, description="Bumped when a notice legitimately goes out again."
     )
@@ -56,3 +127,41 @@ class NoticeReceipt(DomainModel):
 
     message_id: str
     sent: bool = Field(description="False when an earlier attempt had already sent it.")
+
+
+class NoticeBatch(DomainModel):
+    """Notices about the same moment of a return, sent by one activity (one action): the
+    customer's and the seller's emails when the parcel is picked up, for instance. Each keeps
+    its own Message-ID; a retry sends only those not sent yet."""
+
+    notices: list[NoticeRequest] = Field(min_length=1, max_length=5)
+
+
+class SellerChatKind(StrEnum):
+    ADDRESS_REQUEST = "address_request"
+    """Asks the seller for the return address, in the seller chat."""
+    ADDRESS_REMINDER = "address_reminder"
+    """Reminds the seller who has not answered the request."""
+
+
+class SellerChatMessage(DomainModel):
+    """A message to the seller in the marketplace's seller chat (idempotent by message_id)."""
+
+    message_id: str = Field(description="Derived from the return and the step: a retry keeps it.")
+    kind: SellerChatKind
+    return_id: str
+    seller_id: Identifier
+    order_id: Identifier
+    line_id: Identifier
+    reply_by: AwareDatetime | None = Field(
+        default=None, description="When the request is escalated to operations if unanswered."
+    )
+
+
+class SellerContact(DomainModel):
+    """How the seller gets email notices. Business data, not a private person's."""
+
+    seller_id: Identifier
+    display_name: ShortText
+    email: Email
+    locale: Locale = "fr"

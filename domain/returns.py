@@ -9,7 +9,7 @@ from typing import Self
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, Identifier
+from domain.base import DomainModel, Identifier, Money
 from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
 from domain.events import DeviceCategory
 
@@ -33,6 +33,45 @@ class ReturnStage(StrEnum):
     AWAITING_DROP_OFF = "awaiting_drop_off"
     AWAITING_COUNTER_DROP_OFF = "awaiting_counter_drop_off"
     PICKED_UP = "picked_up"
+    """The carrier has the parcel (proof of dispatch). Final when the refund is requested on
+    proof of dispatch (the default): the return completes once the refund is requested."""
+    DELIVERED = "delivered"
+    """Back with the seller. Final when the refund waits for the goods to be back."""
+    CANCELLED_BEFORE_SHIPMENT = "cancelled_before_shipment"
+    """The order had not shipped: the seller was told to stop it, no parcel moves."""
+    CANCELLED = "cancelled"
+    """The customer cancelled the return before sending the parcel."""
+    EXPIRED = "expired"
+    """Not sent by the shipping deadline plus the grace period."""
+    CLOSED = "closed"
+    """Closed by operations, with a reason."""
+
+
+FINAL_STAGES = frozenset(
+    {
+        ReturnStage.REJECTED,
+        ReturnStage.PICKED_UP,
+        ReturnStage.DELIVERED,
+        ReturnStage.CANCELLED_BEFORE_SHIPMENT,
+        ReturnStage.CANCELLED,
+        ReturnStage.EXPIRED,
+        ReturnStage.CLOSED,
+    }
+)
+"""Stages a return can end in (`picked_up` only ends it once the refund is requested)."""
+
+UNSHIPPED_STAGES = frozenset(
+    {
+        ReturnStage.AWAITING_RETURN_ADDRESS,
+        ReturnStage.AWAITING_CUSTOMER_CHOICE,
+        ReturnStage.PREPARING_SHIPMENT,
+        ReturnStage.AWAITING_PICKUP,
+        ReturnStage.AWAITING_DROP_OFF,
+        ReturnStage.AWAITING_COUNTER_DROP_OFF,
+    }
+)
+"""Accepted returns whose parcel the carrier does not have yet: the customer may still change
+their mind or cancel, and the shipping deadline applies."""
 
 
 AWAITING_SHIPMENT_STAGE: dict[ReturnMethod, ReturnStage] = {
@@ -47,22 +86,41 @@ class RejectionReason(StrEnum):
     """Why a withdrawal is not accepted as a return (machine-readable)."""
 
     OUTSIDE_RETURN_WINDOW = "outside_return_window"
-    ORDER_NOT_SHIPPED = "order_not_shipped"
     ORDER_CANCELLED = "order_cancelled"
+    ALREADY_BEING_RETURNED = "already_being_returned"
+    ALREADY_RETURNED = "already_returned"
+    UNKNOWN_ORDER_STATUS = "unknown_order_status"
+    NOT_RETURNABLE = "not_returnable"
+
+
+class RefundReason(StrEnum):
+    WITHDRAWAL = "withdrawal"
+    """Goods sent back under the right of withdrawal."""
+    CANCELLED_BEFORE_SHIPMENT = "cancelled_before_shipment"
+    """The order was withdrawn from before it shipped."""
 
 
 class EligibilityDecision(DomainModel):
     """Whether the line can be returned, and the sentence that tells the customer why."""
 
     accepted: bool
+    cancellation: bool = Field(
+        default=False,
+        description="Accepted as a cancellation: the order has not shipped, nothing to send back.",
+    )
     reason: RejectionReason | None = None
     explanation: str = Field(description="One sentence for the customer.")
     window_ends_at: AwareDatetime = Field(description="Last moment the withdrawal was in time.")
+    overridden_by: str | None = Field(
+        default=None, description="The operations staff member who overrode a rejection."
+    )
 
     @model_validator(mode="after")
     def _reason_iff_rejected(self) -> Self:
         if self.accepted == (self.reason is not None):
             raise ValueError("reason is required when, and only when, accepted is false")
+        if self.cancellation and not self.accepted:
+            raise ValueError("a cancellation is an accepted withdrawal")
         return self
 
 
@@ -88,14 +146,133 @@ class ReturnMethodChoice(DomainModel):
         return self
 
 
+OPERATIONS_ACTOR = r"operations:[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+
 class ReturnAddressReply(DomainModel):
     """The seller's return address, given by the seller or by operations (update)."""
 
     address: PostalAddress
     given_by: str = Field(
-        pattern=r"^(seller|operations:[A-Za-z0-9][A-Za-z0-9._-]{0,63})$",
+        pattern=rf"^(seller|{OPERATIONS_ACTOR})$",
         description="Who gave it: 'seller', or 'operations:<staff id>' (an ID, not a name).",
     )
+
+
+class ShipmentReport(DomainModel):
+    """The customer sent the parcel at the counter and gives its tracking number (update)."""
+
+    tracking_number: str = Field(
+        min_length=8,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9]+$",
+        description="As printed on the counter receipt: 8 to 40 letters and digits.",
+    )
+
+
+class CancelRequest(DomainModel):
+    """The customer no longer wants to send the goods back (update `cancel`)."""
+
+    reason: str | None = Field(
+        default=None, max_length=500, description="Optional, in the customer's words."
+    )
+
+
+class AttentionAction(StrEnum):
+    """What operations can do about a return that needs them (update `resolve_attention`)."""
+
+    RETRY = "retry"
+    """Run the failed step again: a notice not delivered, a shipment not prepared."""
+    GIVE_ADDRESS = "give_address"
+    """Give the seller's return address on the seller's behalf."""
+    OVERRIDE_ELIGIBILITY = "override_eligibility"
+    """Accept a rejected withdrawal anyway."""
+    CLOSE = "close"
+    """End the return here (handled outside returnflow, customer withdrew by phone, ...)."""
+
+
+class AttentionResolution(DomainModel):
+    """An operations action on a return, recorded with who did it and why."""
+
+    action: AttentionAction
+    by: str = Field(
+        pattern=rf"^{OPERATIONS_ACTOR}$",
+        description="'operations:<staff id>' (an ID, not a name).",
+    )
+    reason: str = Field(
+        min_length=3, max_length=500, description="Why: kept in the return's timeline."
+    )
+    address: PostalAddress | None = Field(
+        default=None, description="give_address only: the seller's return address."
+    )
+
+    @model_validator(mode="after")
+    def _address_iff_given(self) -> Self:
+        giving = self.action is AttentionAction.GIVE_ADDRESS
+        if giving and self.address is None:
+            raise ValueError("address is required for give_address")
+        if not giving and self.address is not None:
+            raise ValueError("address is only for give_address")
+        return self
+
+
+class RefundTrigger(StrEnum):
+    """When the refund is requested (Art. 13(3): the trader may wait for the earlier of the
+    goods being back and proof of dispatch)."""
+
+    DISPATCH_PROOF = "dispatch_proof"
+    """At the carrier's first acceptance scan (the earlier of the two, usually)."""
+    DELIVERY = "delivery"
+    """When the parcel is back with the seller, or at the refund deadline if that is first."""
+
+
+class ReturnTimings(DomainModel):
+    """The configurable clocks of a return, read once when it starts (a worker setting)."""
+
+    seller_reminder_after: dt.timedelta = Field(
+        default=dt.timedelta(days=2), description="Remind a seller who has not given an address."
+    )
+    escalate_after: dt.timedelta = Field(
+        default=dt.timedelta(days=2),
+        description="After the reminder, tell operations the seller has not answered.",
+    )
+    scan_overdue_after: dt.timedelta = Field(
+        default=dt.timedelta(hours=12),
+        description="After the pickup time (or a reported shipment), poll the carrier if no "
+        "scan has arrived.",
+    )
+    poll_interval: dt.timedelta = Field(
+        default=dt.timedelta(hours=6), description="Between two polls of the carrier."
+    )
+    expiry_grace: dt.timedelta = Field(
+        default=dt.timedelta(days=3), description="After ShipBy, before an unshipped return ends."
+    )
+    refund_trigger: RefundTrigger = RefundTrigger.DISPATCH_PROOF
+    rejection_review: dt.timedelta = Field(
+        default=dt.timedelta(days=14),
+        description="How long a rejected return stays open for operations to override it.",
+    )
+
+
+class RefundRequest(DomainModel):
+    """Ask the order service to refund the line (idempotent by key)."""
+
+    idempotency_key: str
+    return_id: str
+    order_id: Identifier
+    line_id: Identifier
+    amount: Money
+    reason: RefundReason
+    due_by: AwareDatetime = Field(description="Art. 13(1): 14 days after the withdrawal notice.")
+
+
+class Refund(DomainModel):
+    """What the order service answered: the refund it recorded."""
+
+    refund_id: Identifier
+    requested_at: AwareDatetime
+    amount: Money
+    created: bool = Field(description="False when the key had been used already.")
 
 
 class TimelineEntry(DomainModel):
@@ -118,6 +295,12 @@ class ReturnStatus(DomainModel):
     notice_at: AwareDatetime = Field(description="When the customer withdrew.")
     ship_by: AwareDatetime = Field(description="Customer's deadline to send the goods (Art. 14).")
     refund_due_by: AwareDatetime = Field(description="Refund deadline (Art. 13(1)).")
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="When an unshipped return ends expired: ShipBy plus the grace (later when "
+        "the seller's address reached the customer late).",
+    )
+    refund: Refund | None = None
     eligibility: EligibilityDecision | None = None
     carriers_offered: list[CarrierOffer] = Field(default_factory=list)
     method: ReturnMethod | None = None
@@ -133,3 +316,13 @@ class ReturnStatus(DomainModel):
         description="Why operations are needed (the NeedsAttention search attribute), if at all.",
     )
     timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class ReturnIntake(DomainModel):
+    """What a return learns on the worker when it starts, in one local activity: its clocks,
+    the eligibility decision, the seller's address on file and the carriers on offer."""
+
+    timings: ReturnTimings
+    decision: EligibilityDecision
+    return_address: PostalAddress | None = None
+    offers: list[CarrierOffer] = Field(default_factory=list)

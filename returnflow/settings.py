@@ -6,6 +6,7 @@ The standard Temporal variables (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMP
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -31,7 +32,47 @@ class Settings(BaseSettings):
     gateway_host: str = Field("127.0.0.1", description="Interface the gateway listens on.")
     gateway_port: int = Field(8000, ge=0, le=65535, description="The gateway's TCP port.")
 
-    return_window_days: int = Field(30, ge=14, description="Return window after the order.")
+    return_window_days: int = Field(30, ge=14, le=365, description="Return window, in days.")
+    return_window_starts: Literal["order_date", "delivery_date"] = Field(
+        "order_date",
+        description="What the window counts from; never shorter than 14 days after delivery.",
+    )
+    seller_reminder_after: timedelta = Field(
+        timedelta(days=2),
+        description="Remind a seller who has not given a return address (ISO 8601, e.g. P2D).",
+    )
+    seller_escalate_after: timedelta = Field(
+        timedelta(days=2), description="After the reminder, escalate to operations (P2D)."
+    )
+    scan_overdue_after: timedelta = Field(
+        timedelta(hours=12),
+        description="Poll the carrier when no scan came this long after the pickup (PT12H).",
+    )
+    poll_interval: timedelta = Field(
+        timedelta(hours=6), description="Between two polls of a carrier (PT6H)."
+    )
+    expiry_grace: timedelta = Field(
+        timedelta(days=3), description="After ShipBy, before an unshipped return expires (P3D)."
+    )
+    refund_trigger: Literal["dispatch_proof", "delivery"] = Field(
+        "dispatch_proof",
+        description="Request the refund at the first acceptance scan, or once delivered.",
+    )
+    rejection_review: timedelta = Field(
+        timedelta(days=14),
+        description="How long a rejected return stays open for operations to override (P14D).",
+    )
+    operations_email: str = Field(
+        "returns-operations@marketplace.example",
+        description="Where escalations go (seller silent, a step failed).",
+    )
+    operations_locale: str = Field("en", description="Language of the operations notices.")
+    seller_chat_dir: Path | None = Field(
+        None, description="Seller chat outbox (default: var/seller-chat)."
+    )
+    orders_dir: Path | None = Field(
+        None, description="Order service's refund requests (default: var/orders)."
+    )
     sellers_file: Path = Field(
         Path("examples/sellers.json"), description="Sellers' return addresses on file."
     )
@@ -90,6 +131,14 @@ class Settings(BaseSettings):
     @property
     def carrier_ledger_path(self) -> Path:
         return self.carrier_ledger or self.var_dir / "carrier-ledger.sqlite"
+
+    @property
+    def seller_chat_path(self) -> Path:
+        return self.seller_chat_dir or self.var_dir / "seller-chat"
+
+    @property
+    def orders_path(self) -> Path:
+        return self.orders_dir or self.var_dir / "orders"
 
     @property
     def log_dir(self) -> Path:

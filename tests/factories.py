@@ -58,6 +58,7 @@ def retract_event(
     status: OrderStatus = OrderStatus.DELIVERED,
     locale: str = "fr",
     category: DeviceCategory = DeviceCategory.SMARTPHONE,
+    returnable: bool = True,
 ) -> RetractEvent:
     """A customer withdrawing from a delivered refurbished phone, `ordered_days` after ordering."""
     notice = notice_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -84,6 +85,7 @@ def retract_event(
                 category=category,
                 price=Money(amount=Decimal("429.00"), currency="EUR"),
                 weight_grams=450,
+                returnable=returnable,
             ),
         ),
         customer=Customer(

@@ -66,3 +66,44 @@ NOTICE = ActivityPolicy(
         ],
     ),
 )
+
+LOOKUP = ActivityPolicy(
+    # Local activities on the worker: the return's rules, the eligibility rule, the sellers
+    # file, the carriers configured. A broken sellers file waits for an operator.
+    start_to_close_timeout=timedelta(seconds=10),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+)
+
+SELLER_CHAT = ActivityPolicy(
+    # One message in the seller chat; the chat may be down for a while.
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
+)
+
+ORDER_SERVICE = ActivityPolicy(
+    # The refund request: idempotent by key, retried through the order service's outages;
+    # a conflicting request under the same key is a bug for operations, not retried.
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        maximum_interval=timedelta(minutes=10),
+        non_retryable_error_types=["RefundConflict"],
+    ),
+)
+
+POLLING = ActivityPolicy(
+    # One tracking call per attempt; the waiting happens between attempts.
+    start_to_close_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(),
+)
+
+
+def polling(interval: timedelta) -> RetryPolicy:
+    """Poll at a fixed interval: each attempt that finds no new scan fails as benign
+    `NoScanYet` and the next one comes `interval` later, until cancelled or answered."""
+    return RetryPolicy(
+        initial_interval=interval,
+        backoff_coefficient=1.0,
+        maximum_interval=interval,
+        non_retryable_error_types=["CarrierRejected", "CarrierAuthFailed"],
+    )

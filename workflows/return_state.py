@@ -9,6 +9,7 @@ import datetime as dt
 
 from domain.addresses import PostalAddress
 from domain.carriers import (
+    CarrierCapability,
     CarrierOffer,
     CounterCode,
     Label,
@@ -25,9 +26,11 @@ from domain.returns import (
     REFUND_PERIOD,
     SHIPPING_PERIOD,
     EligibilityDecision,
+    Refund,
     ReturnMethodChoice,
     ReturnStage,
     ReturnStatus,
+    ReturnTimings,
     TimelineEntry,
 )
 
@@ -41,7 +44,12 @@ IN_CARRIER_HANDS = frozenset(
 )
 """A scan with one of these proves the carrier has the parcel, even if `accepted` is late."""
 
+PROBLEM_SCANS = frozenset({TrackingStatus.EXCEPTION, TrackingStatus.RETURNED_TO_SENDER})
+"""A scan telling that something went wrong with the parcel: a person has to act."""
+
 MAX_UNMATCHED_SCANS = 20
+MAX_SCANS = 200
+"""A parcel has a few dozen scans at most; more is a feed gone wrong, not kept in history."""
 
 
 class ReturnState:
@@ -52,6 +60,20 @@ class ReturnState:
         self.return_id = return_id(event.order.order_id, event.order.line_id)
         self.stage = ReturnStage.CHECKING_ELIGIBILITY
         self.decision: EligibilityDecision | None = None
+        self.timings = ReturnTimings()
+        """Replaced by the worker's settings when the return starts."""
+        self.address_on_file = False
+        self.address_sent_at: dt.datetime | None = None
+        self.reported_tracking_number: str | None = None
+        self.reported_at: dt.datetime | None = None
+        self.refund: Refund | None = None
+        self.problem_scans: list[TrackingScan] = []
+        """Problem scans not yet told to the customer."""
+        self.notice_revisions: dict[NoticeKind, int] = {}
+        self.failed_notices: list[NoticeRequest] = []
+        """Notices the relay refused for good: operations may retry them."""
+        self.refused_choice: ReturnMethodChoice | None = None
+        """The last choice that could not be prepared: operations may retry it."""
         self.return_address: PostalAddress | None = None
         self.offers: list[CarrierOffer] = []
         self.choice: ReturnMethodChoice | None = None
@@ -74,13 +96,36 @@ class ReturnState:
         return self.event.occurred_at + REFUND_PERIOD
 
     @property
+    def expires_at(self) -> dt.datetime:
+        """When an unshipped return ends: ShipBy plus the grace, and never less than the full
+        shipping period after the seller's address reached the customer."""
+        sent = self.address_sent_at or self.event.occurred_at
+        return max(self.ship_by, sent + SHIPPING_PERIOD) + self.timings.expiry_grace
+
+    @property
     def tracking_number(self) -> str | None:
         """The parcel of the current choice: a label made for an earlier try is not it."""
         if self.choice is None:
             return None
         if self.choice.method is ReturnMethod.POST_OFFICE_COUNTER:
-            return self.counter_code.tracking_number if self.counter_code else None
+            if self.counter_code:
+                return self.counter_code.tracking_number
+            return self.reported_tracking_number
         return self.label.tracking_number if self.label else None
+
+    def poll_at(self) -> dt.datetime | None:
+        """When the carrier is asked, if no scan has come by then; None when nothing to ask."""
+        if self.tracking_number is None or self.choice is None:
+            return None
+        overdue = self.timings.scan_overdue_after
+        if self.pickup is not None and self.choice.method is ReturnMethod.MAILBOX_PICKUP:
+            deposit = dt.datetime.combine(
+                self.pickup.pickup_date, self.pickup.deposit_before, tzinfo=dt.UTC
+            )
+            return deposit + overdue
+        if self.reported_at is not None:
+            return self.reported_at + overdue
+        return None
 
     @property
     def parcel(self) -> Parcel:
@@ -96,7 +141,7 @@ class ReturnState:
 
     def take_scan(self, scan: TrackingScan) -> bool:
         """Keep a scan of this return's parcel; False when it is a repeat or not ours (yet)."""
-        if any(s.scan_id == scan.scan_id for s in self.scans):
+        if any(s.scan_id == scan.scan_id for s in self.scans) or len(self.scans) >= MAX_SCANS:
             return False
         if self.tracking_number is None or scan.tracking_number != self.tracking_number:
             # The scan may race the label's result: hold it until the tracking number is known.
@@ -105,6 +150,8 @@ class ReturnState:
             return False
         self.scans.append(scan)
         self.scans.sort(key=lambda s: s.occurred_at)
+        if scan.status in PROBLEM_SCANS:
+            self.problem_scans.append(scan)
         return True
 
     def replay_unmatched_scans(self) -> list[TrackingScan]:
@@ -117,8 +164,28 @@ class ReturnState:
         """The earliest scan proving the carrier has the parcel: the proof of dispatch."""
         return next((s for s in self.scans if s.status in IN_CARRIER_HANDS), None)
 
-    def notice(self, kind: NoticeKind) -> NoticeRequest:
-        """A notice to the customer with every fact this return has so far."""
+    @property
+    def delivery_scan(self) -> TrackingScan | None:
+        return next((s for s in self.scans if s.status is TrackingStatus.DELIVERED), None)
+
+    def locator_carrier(self) -> str | None:
+        """Whose post offices the address email lists: the customer's preferred carrier when
+        offered with a locator, else the first offered with one."""
+        with_locator = [
+            o.code for o in self.offers if CarrierCapability.POST_OFFICE_LOCATOR in o.capabilities
+        ]
+        preferred = self.event.customer.preferred_carrier
+        if preferred in with_locator:
+            return preferred
+        return with_locator[0] if with_locator else None
+
+    def next_revision(self, kind: NoticeKind) -> int:
+        """The revision of a notice going out again for new facts (a new label)."""
+        self.notice_revisions[kind] = self.notice_revisions.get(kind, 1) + 1
+        return self.notice_revisions[kind]
+
+    def notice(self, kind: NoticeKind, **facts: object) -> NoticeRequest:
+        """A notice with every fact this return has so far (`facts` add the moment's own)."""
         return NoticeRequest(
             kind=kind,
             return_id=self.return_id,
@@ -133,6 +200,11 @@ class ReturnState:
             pickup=self.pickup,
             counter_code=self.counter_code,
             scan=self.dispatch_scan,
+            expires_at=self.expires_at if self.address_sent_at else None,
+            refund=self.refund,
+            refund_due_by=self.refund_due_by,
+            revision=self.notice_revisions.get(kind, 1),
+            **facts,  # type: ignore[arg-type]
         )
 
     def status(self) -> ReturnStatus:
@@ -147,6 +219,8 @@ class ReturnState:
             notice_at=self.event.occurred_at,
             ship_by=self.ship_by,
             refund_due_by=self.refund_due_by,
+            expires_at=self.expires_at if self.address_sent_at else None,
+            refund=self.refund,
             eligibility=self.decision,
             carriers_offered=self.offers,
             method=self.choice.method if self.choice else None,
@@ -173,6 +247,9 @@ class ReturnState:
         """Markdown for the Web UI: what the return waits for, and until when."""
         rows = [f"**Stage:** `{self.stage.value}` — {WAITING_FOR[self.stage]}"]
         rows.append(f"**Ship by:** {self.ship_by:%Y-%m-%d %H:%M} UTC")
+        rows.append(f"**Refund due by:** {self.refund_due_by:%Y-%m-%d %H:%M} UTC")
+        if self.refund:
+            rows.append(f"**Refund:** `{self.refund.refund_id}` requested")
         if self.choice:
             rows.append(f"**Method:** {self.choice.method.value} with `{self.choice.carrier}`")
         if self.pickup:
@@ -195,7 +272,12 @@ WAITING_FOR: dict[ReturnStage, str] = {
     ReturnStage.AWAITING_PICKUP: "waiting for the carrier to collect from the mailbox.",
     ReturnStage.AWAITING_DROP_OFF: "waiting for the customer to drop the parcel off.",
     ReturnStage.AWAITING_COUNTER_DROP_OFF: "waiting for the customer to go to the counter.",
-    ReturnStage.PICKED_UP: "done: the carrier has the parcel.",
+    ReturnStage.PICKED_UP: "the carrier has the parcel (proof of dispatch).",
+    ReturnStage.DELIVERED: "the parcel is back with the seller.",
+    ReturnStage.CANCELLED_BEFORE_SHIPMENT: "done: the order was cancelled before it shipped.",
+    ReturnStage.CANCELLED: "done: the customer cancelled the return.",
+    ReturnStage.EXPIRED: "done: the parcel was not sent in time.",
+    ReturnStage.CLOSED: "done: closed by operations.",
 }
 
 METHOD_NEEDS_LABEL = frozenset({ReturnMethod.MAILBOX_PICKUP, ReturnMethod.POST_OFFICE_DROP_OFF})

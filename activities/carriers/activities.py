@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.carriers.classify import classified
 from activities.carriers.registry import CarrierRegistry
@@ -22,7 +23,11 @@ from domain.carriers import (
     PostOfficeQuery,
     TrackingQuery,
     TrackingScan,
+    TrackingStatus,
 )
+
+NO_SCAN_YET = "NoScanYet"
+"""The carrier has not scanned the parcel yet: retried at the polling interval."""
 
 
 class CarrierActivities:
@@ -106,3 +111,30 @@ class CarrierActivities:
         """Every scan so far: the fallback when the carrier's webhooks do not come."""
         with classified(query.carrier):
             return await self._registry.get(query.carrier).track(query.tracking_number)
+
+    @activity.defn
+    async def poll_parcel_scans(self, query: TrackingQuery) -> list[TrackingScan]:
+        """The parcel's scans once the carrier has any: the fallback when webhooks are late.
+
+        Until the carrier has scanned the parcel this fails with a *benign* `NoScanYet`, and
+        the retry policy's fixed interval does the waiting: polling costs one retry per
+        interval, no workflow timer loop, and the failures are not counted as errors.
+        """
+        with classified(query.carrier):
+            scans = await self._registry.get(query.carrier).track(query.tracking_number)
+        news = [s for s in scans if s.scan_id not in query.known_scan_ids]
+        if not any(s.status is not TrackingStatus.PRE_TRANSIT for s in news):
+            raise ApplicationError(
+                f"{query.carrier} has no new scan of the parcel yet",
+                type=NO_SCAN_YET,
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        activity.logger.info(
+            "carrier polled",
+            extra={
+                "carrier": query.carrier,
+                "tracking_number": query.tracking_number,
+                "scans": len(news),
+            },
+        )
+        return news

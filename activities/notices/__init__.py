@@ -2,7 +2,16 @@
 
 from activities.notices.activities import NoticeActivities
 from activities.notices.compose import NoticeComposer
-from activities.notices.protocol import LabelDocuments, Notifier
+from activities.notices.post_offices import CarrierPostOffices
+from activities.notices.protocol import LabelDocuments, Notifier, PostOfficeFinder
 from activities.notices.smtp import SmtpNotifier
 
-__all__ = ["LabelDocuments", "NoticeActivities", "NoticeComposer", "Notifier", "SmtpNotifier"]
+__all__ = [
+    "CarrierPostOffices",
+    "LabelDocuments",
+    "NoticeActivities",
+    "NoticeComposer",
+    "Notifier",
+    "PostOfficeFinder",
+    "SmtpNotifier",
+]

@@ -1,6 +1,9 @@
-"""The Temporal activity that sends one notice of a return, at most once per Message-ID."""
+"""The Temporal activities that send the notices of a return, at most once per Message-ID."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -8,19 +11,46 @@ from temporalio.exceptions import ApplicationError
 from activities.carriers.classify import classified
 from activities.notices.compose import NoticeComposer
 from activities.notices.context import InvalidNoticeRequest, check_complete
-from activities.notices.protocol import INVALID_NOTICE, LabelDocuments, Notifier
-from domain.notices import NoticeKind, NoticeReceipt, NoticeRequest
+from activities.notices.protocol import (
+    INVALID_NOTICE,
+    LabelDocuments,
+    Notifier,
+    PostOfficeFinder,
+)
+from activities.sellers.directory import SellerDirectory, SellerDirectoryError
+from domain.carriers import CarrierCapability, PostOffice, PostOfficeQuery
+from domain.notices import (
+    Audience,
+    NoticeBatch,
+    NoticeKind,
+    NoticeReceipt,
+    NoticeRequest,
+    SellerContact,
+)
+
+LOCATOR_TIMEOUT_SECONDS = 10.0
+"""How long a notice waits for the nearest post offices before it goes without them."""
+
+_LISTS_POST_OFFICES = frozenset({NoticeKind.RETURN_ADDRESS, NoticeKind.COUNTER_INSTRUCTIONS})
 
 
 class NoticeActivities:
-    """Notice activities, holding the mail adapter, the composer and the label source."""
+    """Notice activities, holding the mail adapter, the composer, the label source, the seller
+    directory (sellers' contacts) and the post-office finder."""
 
     def __init__(
-        self, notifier: Notifier, composer: NoticeComposer, documents: LabelDocuments
+        self,
+        notifier: Notifier,
+        composer: NoticeComposer,
+        documents: LabelDocuments,
+        sellers: SellerDirectory,
+        post_offices: PostOfficeFinder,
     ) -> None:
         self._notifier = notifier
         self._composer = composer
         self._documents = documents
+        self._sellers = sellers
+        self._post_offices = post_offices
 
     @activity.defn
     async def send_notice(self, request: NoticeRequest) -> NoticeReceipt:
@@ -33,26 +63,70 @@ class NoticeActivities:
         copies then carry the same deterministic Message-ID, which mail clients use to
         collapse duplicates.
         """
+        return await self._send(request, _sent_by_earlier_attempts())
+
+    @activity.defn
+    async def send_notices(self, batch: NoticeBatch) -> list[NoticeReceipt]:
+        """Send the notices of one moment of a return, in order, each at most once.
+
+        The heartbeat guard of `send_notice`, for several: after each acceptance by the relay
+        the heartbeat holds every Message-ID sent so far, so a retry sends only the others.
+        A notice that cannot be sent for good (its recipient refused, a fact missing) does not
+        hold back the others: once every other one is sent, the activity fails for good with
+        the first such failure's type, naming the kinds not delivered (its details).
+        """
+        sent = _sent_by_earlier_attempts()
+        receipts: list[NoticeReceipt] = []
+        undelivered: list[tuple[NoticeKind, ApplicationError]] = []
+        for request in batch.notices:
+            try:
+                receipts.append(await self._send(request, sent))
+            except ApplicationError as error:
+                if not error.non_retryable:
+                    raise  # retried: the notices sent so far are in the heartbeat
+                undelivered.append((request.kind, error))
+        if undelivered:
+            kinds = [str(kind) for kind, _ in undelivered]
+            first = undelivered[0][1]
+            raise ApplicationError(
+                f"Not delivered: {', '.join(kinds)} (first failure: {first.message})",
+                *kinds,
+                type=first.type,
+                non_retryable=True,
+            )
+        return receipts
+
+    async def _send(self, request: NoticeRequest, sent: list[str]) -> NoticeReceipt:
+        """Send `request` unless its Message-ID is in `sent`; once sent, add it and heartbeat
+        the whole list."""
         message_id = self._composer.message_id(request)
-        # Logs name the notice, never the customer. The key is the Message-ID without its
+        # Logs name the notice, never its reader. The key is the Message-ID without its
         # domain: the log redactor masks anything shaped like an email address.
         fields = {
             "return_id": request.return_id,
             "kind": str(request.kind),
             "message_key": self._composer.message_key(request),
         }
-        if message_id in activity.info().heartbeat_details:
+        if message_id in sent:
             activity.logger.info("notice already sent by an earlier attempt", extra=fields)
             return NoticeReceipt(message_id=message_id, sent=False)
 
         try:
             check_complete(request)
+            seller = await self._seller_contact(request)
             label_pdf = None
             if request.kind is NoticeKind.RETURN_LABEL:
                 assert request.label is not None  # check_complete made sure
                 with classified(request.label.carrier):
                     label_pdf = await self._documents.label_pdf(request.label)
-            message = self._composer.compose(request, label_pdf=label_pdf)
+            offices = await self._nearest_post_offices(request, fields)
+            message = self._composer.compose(
+                request,
+                seller=seller,
+                label_pdf=label_pdf,
+                post_offices=offices,
+                namespace=activity.info().namespace,
+            )
         except InvalidNoticeRequest as error:
             raise ApplicationError(
                 f"Cannot send the notice: {error}",
@@ -62,6 +136,48 @@ class NoticeActivities:
             ) from None
 
         await self._notifier.send(message)
-        activity.heartbeat(message_id)
+        sent.append(message_id)
+        activity.heartbeat(*sent)
         activity.logger.info("notice sent", extra=fields)
         return NoticeReceipt(message_id=message_id, sent=True)
+
+    async def _seller_contact(self, request: NoticeRequest) -> SellerContact | None:
+        """The seller's contact for a seller notice; a broken sellers file is retried."""
+        if request.kind.audience is not Audience.SELLER:
+            return None
+        seller_id = request.order.seller_id
+        try:
+            contact = await self._sellers.contact(seller_id)
+        except SellerDirectoryError as err:
+            activity.logger.error("sellers file unreadable", extra={"reason": str(err)})
+            raise
+        if contact is None:
+            raise InvalidNoticeRequest("seller.email", f"is not on file for seller {seller_id}")
+        return contact
+
+    async def _nearest_post_offices(
+        self, request: NoticeRequest, fields: dict[str, Any]
+    ) -> list[PostOffice]:
+        """The locator carrier's counters nearest the customer; none when there is no such
+        carrier or it does not answer in time (the notice then says where to find one)."""
+        code = request.locator_carrier
+        if request.kind not in _LISTS_POST_OFFICES or code is None:
+            return []
+        offer = next((o for o in request.carriers if o.code == code), None)
+        if offer is not None and CarrierCapability.POST_OFFICE_LOCATOR not in offer.capabilities:
+            return []
+        query = PostOfficeQuery(carrier=code, near=request.customer.address)
+        try:
+            async with asyncio.timeout(LOCATOR_TIMEOUT_SECONDS):
+                return await self._post_offices.find_post_offices(query)
+        except Exception as error:  # any failure: the email goes without the list
+            activity.logger.warning(
+                "nearest post offices not found: the notice says where to look instead",
+                extra={**fields, "carrier": code, "error": type(error).__name__},
+            )
+            return []
+
+
+def _sent_by_earlier_attempts() -> list[str]:
+    """The Message-IDs an earlier attempt recorded as sent (its last heartbeat's details)."""
+    return [detail for detail in activity.info().heartbeat_details if isinstance(detail, str)]

@@ -1,25 +1,31 @@
-"""Turn a notice request into the email the customer receives: text and HTML, maybe a PDF."""
+"""Turn a notice request into the email its reader receives: text and HTML, maybe a PDF."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from activities.notices.context import (
-    InvalidNoticeRequest,
-    check_complete,
-    label_filename,
-    template_context,
-)
-from activities.notices.wording import WORDINGS, language_of
-from domain.notices import NoticeKind, NoticeRequest
+from activities.notices.context import InvalidNoticeRequest, check_complete, template_context
+from activities.notices.customer_facts import label_filename
+from activities.notices.formats import local_zone
+from activities.notices.view import View
+from activities.notices.wording import Wording, language_of
+from domain.carriers import PostOffice
+from domain.notices import Audience, NoticeKind, NoticeRequest, SellerContact
 from returnflow.settings import Settings
+from returnflow.temporal import web_ui_link
+
+DEFAULT_NAMESPACE = "default"
+"""The Temporal namespace of links when the notice is composed outside an activity."""
+UTC = ZoneInfo("UTC")
 
 # The left part of a Message-ID must be a dot-atom (RFC 5322 3.6.4): letters, digits and a few
 # symbols. A return ID may hold a ':' (allowed in identifiers); write such characters as =XX so
@@ -51,7 +57,11 @@ def notice_key(message_id: str) -> NoticeKey | None:
 
 
 class NoticeComposer:
-    """Writes the notices of a return in the customer's language, from the package templates."""
+    """Writes the notices of a return in their reader's language, from the package templates.
+
+    The reader is the kind's audience: the customer (the event's name, email and locale), the
+    seller (the directory's contact) or operations (`operations_email`, `operations_locale`).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -83,39 +93,50 @@ class NoticeComposer:
         self,
         request: NoticeRequest,
         *,
+        seller: SellerContact | None = None,
         label_pdf: bytes | None = None,
+        post_offices: Sequence[PostOffice] = (),
+        namespace: str = DEFAULT_NAMESPACE,
         sent_at: dt.datetime | None = None,
     ) -> EmailMessage:
-        """The email for `request`; a return_label notice needs the label's PDF to attach."""
+        """The email for `request`, to the reader its kind is for, in the reader's language.
+
+        A seller notice needs the seller's contact (`seller`); a return_label notice the
+        label's PDF to attach; return_address and counter_instructions list `post_offices`
+        (or say where to find one); an operations notice links the return in the Web UI of
+        `namespace`.
+        """
         check_complete(request)
-        lang = language_of(request.customer.locale)
+        recipient, view = self._reader(request, seller, post_offices, namespace)
         facts = template_context(
             request,
-            lang,
+            view,
             marketplace=self._settings.marketplace_name,
             portal_url=self._settings.customer_portal_url,
         )
         subject = _one_line(
-            WORDINGS[lang]
-            .subjects[request.kind]
-            .format(
+            _subject_wording(request, view.words).format(
                 product=request.order.product.title,
                 order_id=request.order.order_id,
+                line_id=request.order.line_id,
+                return_id=request.return_id,
                 carrier=facts.get("carrier_name", ""),
+                attention=request.attention or "",
             )
         )
         facts["subject"] = subject
 
         message = EmailMessage()
         message["From"] = self._settings.mail_from
-        message["To"] = _recipient(request)
+        message["To"] = recipient
         message["Subject"] = subject
         message["Date"] = format_datetime(sent_at or dt.datetime.now(dt.UTC))
         message["Message-ID"] = self.message_id(request)
         # RFC 3834: tells out-of-office responders not to answer a machine.
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self._render(f"{lang}/{request.kind}.txt", facts))
-        message.add_alternative(self._render(f"{lang}/{request.kind}.html", facts), subtype="html")
+        message.set_content(self._render(f"{view.lang}/{request.kind}.txt", facts))
+        html = self._render(f"{view.lang}/{request.kind}.html", facts)
+        message.add_alternative(html, subtype="html")
         if request.kind is NoticeKind.RETURN_LABEL:
             assert request.label is not None  # check_complete made sure
             if label_pdf is None:
@@ -127,21 +148,62 @@ class NoticeComposer:
                 filename=label_filename(request.label.tracking_number),
             )
         # Set last: making the message multipart moves Content-* headers into its first part.
-        message["Content-Language"] = lang
+        message["Content-Language"] = view.lang
         return message
+
+    def _reader(
+        self,
+        request: NoticeRequest,
+        seller: SellerContact | None,
+        post_offices: Sequence[PostOffice],
+        namespace: str,
+    ) -> tuple[Address, View]:
+        """Whom the notice goes to, and how it is written for them."""
+        match request.kind.audience:
+            case Audience.CUSTOMER:
+                customer = request.customer
+                zone = local_zone(customer.address.country_code)
+                view = View(language_of(customer.locale), zone, customer.name, post_offices)
+                return _address(customer.name, customer.email, "customer.email"), view
+            case Audience.SELLER:
+                if seller is None or seller.seller_id != request.order.seller_id:
+                    raise InvalidNoticeRequest("seller", "contact of the order's seller is needed")
+                view = View(
+                    language_of(seller.locale), _seller_zone(request, seller), seller.display_name
+                )
+                return _address(seller.display_name, seller.email, "seller.email"), view
+            case Audience.OPERATIONS:
+                settings = self._settings
+                link = web_ui_link(settings, namespace, request.return_id)
+                view = View(language_of(settings.operations_locale), UTC, workflow_link=link)
+                team = f"{settings.marketplace_name} returns operations"
+                return _address(team, settings.operations_email, "operations_email"), view
 
     def _render(self, name: str, facts: dict[str, object]) -> str:
         return self._templates.get_template(name).render(facts)
 
 
-def _recipient(request: NoticeRequest) -> Address:
+def _subject_wording(request: NoticeRequest, words: Wording) -> str:
+    if request.kind is NoticeKind.RETURN_ADDRESS and request.acknowledges:
+        return words.accepted_return_address_subject
+    if request.kind is NoticeKind.RETURN_LABEL and request.revision > 1:
+        return words.replacement_label_subject
+    return words.subjects[request.kind]
+
+
+def _seller_zone(request: NoticeRequest, seller: SellerContact) -> ZoneInfo:
+    """The seller's clock: where their returns go, else the country of their locale."""
+    if request.return_address is not None:
+        return local_zone(request.return_address.country_code)
+    return local_zone(seller.locale.rpartition("-")[2].upper())
+
+
+def _address(name: str, email: str, field: str) -> Address:
     try:
-        return Address(
-            display_name=_one_line(request.customer.name), addr_spec=request.customer.email
-        )
+        return Address(display_name=_one_line(name), addr_spec=email)
     except ValueError:
         # Says which field, never the address itself: this message reaches the workflow history.
-        raise InvalidNoticeRequest("customer.email", "is not an address mail can go to") from None
+        raise InvalidNoticeRequest(field, "is not an address mail can go to") from None
 
 
 def _one_line(text: str) -> str:

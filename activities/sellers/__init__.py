@@ -1,1 +1,1 @@
-"""Sellers: their return addresses (and, later, the seller chat)."""
+"""Sellers: their return addresses on file, and the seller chat."""

@@ -9,13 +9,16 @@ from typing import Protocol
 from pydantic import Field, ValidationError
 
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, Identifier, ShortText
+from domain.base import DomainModel, Email, Identifier, Locale, ShortText
+from domain.notices import SellerContact
 
 
 class SellerDirectory(Protocol):
     """Looks up a seller's return address on file."""
 
     async def return_address(self, seller_id: str) -> PostalAddress | None: ...
+
+    async def contact(self, seller_id: str) -> SellerContact | None: ...
 
 
 class SellerRecord(DomainModel):
@@ -26,6 +29,10 @@ class SellerRecord(DomainModel):
     return_address: PostalAddress | None = Field(
         default=None, description="Where returns go; absent until the seller gives it."
     )
+    email: Email | None = Field(
+        default=None, description="Where the seller's return notices are emailed."
+    )
+    locale: Locale = Field(default="fr", description="Language of the seller's notices.")
 
 
 class SellerFile(DomainModel):
@@ -49,6 +56,17 @@ class FileSellerDirectory:
     async def return_address(self, seller_id: str) -> PostalAddress | None:
         record = self._load().get(seller_id)
         return record.return_address if record else None
+
+    async def contact(self, seller_id: str) -> SellerContact | None:
+        record = self._load().get(seller_id)
+        if record is None or record.email is None:
+            return None
+        return SellerContact(
+            seller_id=record.seller_id,
+            display_name=record.display_name,
+            email=record.email,
+            locale=record.locale,
+        )
 
     def _load(self) -> dict[str, SellerRecord]:
         try:

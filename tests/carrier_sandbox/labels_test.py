@@ -30,6 +30,7 @@ async def test_carrier_says_who_it_is_and_what_it_can_do(client: httpx.AsyncClie
         "capabilities": [
             "online_return_label",
             "counter_return_code",
+            "counter_label",
             "mailbox_pickup",
             "drop_off",
             "post_office_locator",

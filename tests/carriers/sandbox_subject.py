@@ -33,6 +33,7 @@ SANDBOX_POST_CAN = frozenset(
     {
         CarrierCapability.ONLINE_RETURN_LABEL,
         CarrierCapability.COUNTER_RETURN_CODE,
+        CarrierCapability.COUNTER_LABEL,
         CarrierCapability.MAILBOX_PICKUP,
         CarrierCapability.DROP_OFF,
         CarrierCapability.POST_OFFICE_LOCATOR,

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
+from domain.addresses import PostalAddress
 from domain.base import PERSONAL
+from domain.events import OrderStatus
 from returnflow.ingress import EventRejected, parse_event
 from starter import SCHEMA_PATH, retract_event_schema
-from tests.factories import retract_event
+from tests.factories import CUSTOMER_STREET, HOME, retract_event
 
 
 def event_json(**changes: object) -> dict[str, object]:
@@ -97,3 +100,146 @@ def test_an_order_id_too_long_for_a_carrier_reference_is_refused() -> None:
     with pytest.raises(EventRejected) as rejected:
         parse_event(json.dumps(raw))
     assert "order.order_id and order.line_id are too long together" in rejected.value.problems[0]
+
+
+# --- order status ----------------------------------------------------------------------------
+
+
+def test_a_status_this_version_does_not_know_is_kept_as_given() -> None:
+    raw = event_json()
+    raw["order"]["status"] = "lost_in_warehouse"  # type: ignore[index]
+    event = parse_event(json.dumps(raw))
+    assert event.order.status == "lost_in_warehouse"
+    assert not isinstance(event.order.status, OrderStatus)
+
+
+@pytest.mark.parametrize("status", ["returned", "return_in_progress", "awaiting_shipment"])
+def test_a_known_status_parses_as_the_known_status(status: str) -> None:
+    raw = event_json()
+    raw["order"]["status"] = status  # type: ignore[index]
+    raw["order"]["delivered_at"] = None  # type: ignore[index]
+    assert parse_event(json.dumps(raw)).order.status is OrderStatus(status)
+
+
+@pytest.mark.parametrize("status", ["Lost In Warehouse", "lost-in-warehouse", "", "x" * 41, 3])
+def test_a_status_that_is_not_a_status_is_refused(status: object) -> None:
+    raw = event_json()
+    raw["order"]["status"] = status  # type: ignore[index]
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(json.dumps(raw))
+    assert rejected.value.problems
+    assert all(p.startswith("order.status") for p in rejected.value.problems)
+
+
+# --- the customer ----------------------------------------------------------------------------
+
+
+def test_the_preferred_carrier_is_optional() -> None:
+    raw = event_json()
+    raw["customer"].pop("preferred_carrier", None)  # type: ignore[attr-defined]
+    assert parse_event(json.dumps(raw)).customer.preferred_carrier is None
+
+    raw["customer"]["preferred_carrier"] = "colissimo"  # type: ignore[index]
+    assert parse_event(json.dumps(raw)).customer.preferred_carrier == "colissimo"
+
+
+def test_a_preferred_carrier_must_be_a_carrier_code() -> None:
+    raw = event_json()
+    raw["customer"]["preferred_carrier"] = "La Poste (counter)"  # type: ignore[index]
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(json.dumps(raw))
+    assert rejected.value.problems[0].startswith("customer.preferred_carrier")
+
+
+# --- postal addresses ------------------------------------------------------------------------
+
+
+def address(country_code: str, postal_code: str) -> PostalAddress:
+    return HOME.model_copy(update={"country_code": country_code, "postal_code": postal_code})
+
+
+def validate_address(country_code: str, postal_code: str) -> PostalAddress:
+    """Validated as it arrives: from JSON, like the address in an event or an update."""
+    raw = address(country_code, postal_code).model_dump(mode="json")
+    return PostalAddress.model_validate_json(json.dumps(raw))
+
+
+@pytest.mark.parametrize(
+    ("country_code", "postal_code"),
+    [
+        ("FR", "75011"),
+        ("FR", "20000"),
+        ("DE", "10115"),
+        ("DE", "01067"),
+        ("ES", "28013"),
+        ("ES", "01001"),
+        ("ES", "52006"),
+        ("IT", "00184"),
+        ("BE", "1000"),
+        ("NL", "1012 AB"),
+        ("NL", "1012AB"),
+        ("CH", "8001"),  # a country whose codes we do not check: the general shape only
+        ("GB", "SW1A 1AA"),
+    ],
+)
+def test_a_postal_code_of_the_country_is_accepted(country_code: str, postal_code: str) -> None:
+    assert validate_address(country_code, postal_code).postal_code == postal_code
+
+
+@pytest.mark.parametrize(
+    ("country_code", "postal_code"),
+    [
+        ("FR", "6900"),
+        ("FR", "690033"),
+        ("FR", "69OO3"),
+        ("DE", "8080"),
+        ("DE", "D-80331"),
+        ("ES", "53001"),
+        ("ES", "00123"),
+        ("IT", "0019"),
+        ("BE", "0999"),
+        ("BE", "10000"),
+        ("NL", "0123 AB"),
+        ("NL", "1013 A"),
+        ("NL", "1013-AB"),
+    ],
+)
+def test_a_postal_code_not_of_the_country_is_refused_without_quoting_it(
+    country_code: str, postal_code: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        validate_address(country_code, postal_code)
+
+    [error] = refused.value.errors()
+    assert "postal_code" in error["msg"]
+    assert f"not a {country_code} postal code" in error["msg"]
+    assert postal_code not in str(refused.value)
+
+
+def test_a_wrong_postal_code_in_an_event_is_named_and_not_quoted() -> None:
+    raw = event_json()
+    raw["customer"]["address"]["postal_code"] = "6900"  # type: ignore[index]
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(json.dumps(raw))
+    [problem] = rejected.value.problems
+    assert problem.startswith("customer.address")
+    assert "postal_code is not a FR postal code" in problem
+    assert "6900" not in problem
+    assert CUSTOMER_STREET not in problem
+
+
+@pytest.mark.parametrize("country_code", ["XX", "UK", "EU"])
+def test_an_unknown_country_code_is_refused_by_name(country_code: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        validate_address(country_code, "75011")
+    [error] = refused.value.errors()
+    assert "country_code is not an ISO 3166-1 country code" in error["msg"]
+
+
+def test_an_unknown_country_in_an_event_is_named() -> None:
+    raw = event_json()
+    raw["customer"]["address"]["country_code"] = "XX"  # type: ignore[index]
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(json.dumps(raw))
+    [problem] = rejected.value.problems
+    assert problem.startswith("customer.address") and "country_code" in problem

@@ -48,11 +48,11 @@ def test_demo_plays_every_sample_to_its_expected_stage_and_mails_the_customers(
             1 for a in message.iter_attachments() if a.get_content_type() == "application/pdf"
         )
     assert kinds == {
-        "acknowledgement": 3,
-        "return_address": 3,
+        "return_address": 3,  # also the acknowledgement: the sellers' addresses are on file
         "return_label": 2,
         "counter_code": 1,
         "pickup_confirmed": 3,
+        "seller_parcel_inbound": 3,
         "rejection": 1,
     }
     assert pdfs == 2

@@ -8,15 +8,18 @@ from email.message import EmailMessage
 import pytest
 
 from activities.notices import NoticeComposer
+from activities.notices.wording import WORDINGS
 from domain.carriers import ReturnMethod
-from domain.notices import NoticeKind
-from domain.returns import RejectionReason
+from domain.notices import Audience, NoticeKind
+from domain.returns import AttentionAction, RejectionReason
+from returnflow.settings import Settings
 
 from .stories import ReturnStory
 
 SHIP_BY = {"en": "8 December 2026", "fr": "8 décembre 2026"}
 WINDOW_END = {"en": "1 December 2026", "fr": "1er décembre 2026"}
 PICKUP_DAY = {"en": "27 November 2026", "fr": "27 novembre 2026"}
+EXPIRED_ON = {"en": "11 December 2026", "fr": "11 décembre 2026"}
 DEPOSIT_BEFORE = {"en": "before 08:00", "fr": "avant 8 h"}
 # The first scan, 07:42 UTC, on each customer's own clock (Dublin UTC+0, Lyon UTC+1).
 SCANNED_AT = {"en": "27 November 2026 at 07:42", "fr": "27 novembre 2026 à 8 h 42"}
@@ -25,6 +28,7 @@ BOX = {
     "fr": "25 \N{MULTIPLICATION SIGN} 18 \N{MULTIPLICATION SIGN} 8 cm pour un smartphone",
 }
 PRICE = {"en": "€1,149.00", "fr": "389,00\u00a0€"}
+LINE = {"en": "line 1", "fr": "ligne 1"}
 
 
 def bodies(message: EmailMessage) -> tuple[str, str]:
@@ -37,8 +41,13 @@ def bodies(message: EmailMessage) -> tuple[str, str]:
 
 
 def key_facts(story: ReturnStory, kind: NoticeKind, lang: str) -> list[str]:
-    """What a customer must be able to read in `kind`, whichever part they open."""
+    """What the reader must be able to read in `kind`, whichever part they open.
+
+    A kind missing here fails the test: a new kind comes with what it must say.
+    """
     seller = story.seller_address
+    return_page = f"https://marketplace.example/account/returns/{story.return_id}"
+    seller_facts = [story.seller.display_name, story.order.product.title, LINE[lang]]
     facts = {
         NoticeKind.ACKNOWLEDGEMENT: [story.order.product.title, SHIP_BY[lang], PRICE[lang]],
         NoticeKind.REJECTION: [story.order.product.title, WINDOW_END[lang]],
@@ -49,7 +58,7 @@ def key_facts(story: ReturnStory, kind: NoticeKind, lang: str) -> list[str]:
             BOX[lang],
             "Sandbox Post",
             "Colissimo",
-            f"https://marketplace.example/account/returns/{story.return_id}",
+            return_page,
         ],
         NoticeKind.RETURN_LABEL: [
             story.tracking_number,
@@ -60,17 +69,53 @@ def key_facts(story: ReturnStory, kind: NoticeKind, lang: str) -> list[str]:
         ],
         NoticeKind.COUNTER_CODE: [story.counter_code, story.tracking_number, SHIP_BY[lang]],
         NoticeKind.PICKUP_CONFIRMED: [story.tracking_number, SCANNED_AT[lang], PRICE[lang]],
+        NoticeKind.COUNTER_INSTRUCTIONS: [
+            seller.company or "",
+            seller.line1,
+            seller.city,
+            SHIP_BY[lang],
+            "Sandbox Post",
+            return_page,
+        ],
+        NoticeKind.SHIPMENT_PROBLEM: [
+            story.tracking_number,
+            SCANNED_AT[lang],
+            "No parcel in the mailbox at pickup",
+            DEPOSIT_BEFORE[lang],
+            return_page,
+        ],
+        NoticeKind.REFUND_REQUESTED: [story.order.product.title, PRICE[lang], SHIP_BY[lang]],
+        NoticeKind.CANCELLATION_CONFIRMED: [PRICE[lang], SHIP_BY[lang], return_page],
+        NoticeKind.RETURN_CANCELLED: [story.tracking_number, PICKUP_DAY[lang], return_page],
+        NoticeKind.RETURN_EXPIRED: [SHIP_BY[lang], EXPIRED_ON[lang], return_page],
+        NoticeKind.SELLER_STOP_SHIPMENT: [*seller_facts, story.return_id, PRICE[lang]],
+        NoticeKind.SELLER_PARCEL_INBOUND: [*seller_facts, story.tracking_number, "Sandbox Post"],
+        NoticeKind.SELLER_PARCEL_DELIVERED: [*seller_facts, story.tracking_number, PRICE[lang]],
+        NoticeKind.SELLER_RETURN_CANCELLED: seller_facts,
+        NoticeKind.SELLER_RETURN_EXPIRED: [*seller_facts, SHIP_BY[lang], EXPIRED_ON[lang]],
+        NoticeKind.OPERATIONS_ATTENTION: [
+            story.return_id,
+            story.order.seller_id,
+            "carrier_credentials_refused:colissimo",
+            "401 from the label API",
+            f"http://localhost:8233/namespaces/default/workflows/{story.return_id}",
+            "resolve_attention",
+            *(action.value for action in AttentionAction),
+        ],
     }[kind]
-    return [story.customer.name, story.order.order_id, *facts]
+    if kind.audience is Audience.CUSTOMER:
+        return [story.customer.name, story.order.order_id, *facts]
+    return [story.order.order_id, *facts]
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
 @pytest.mark.parametrize("kind", list(NoticeKind))
 def test_every_kind_renders_in_both_languages(
-    composer: NoticeComposer, stories: dict[str, ReturnStory], kind: NoticeKind, lang: str
+    stories: dict[str, ReturnStory], kind: NoticeKind, lang: str
 ) -> None:
-    story = stories[lang]
-    message = composer.compose(story.notice(kind), label_pdf=b"%PDF-1.4")
+    story = stories[lang]  # the customer, and the seller, read `lang`
+    composer = NoticeComposer(Settings(operations_locale=lang))
+    message = composer.compose(story.notice(kind), seller=story.seller, label_pdf=b"%PDF-1.4")
 
     text, page = bodies(message)
     for fact in key_facts(story, kind, lang):
@@ -80,6 +125,10 @@ def test_every_kind_renders_in_both_languages(
     assert message["Message-ID"] == f"<{story.return_id}.{kind}.1@returns.marketplace.example>"
     # The address is in the To header only: a forwarded or printed email does not spread it.
     assert story.customer.email not in text + page
+    if kind.audience is not Audience.CUSTOMER:
+        # Neither the seller nor operations get the customer's name or home address.
+        for personal in (story.customer.name, story.customer.address.line1):
+            assert personal not in text + page + str(message["Subject"])
 
 
 def test_html_escapes_customer_supplied_text(
@@ -183,8 +232,11 @@ def test_drop_off_label_says_where_and_by_when(
     ("reason", "english", "french"),
     [
         (RejectionReason.OUTSIDE_RETURN_WINDOW, "closed on 1 December 2026", "le 1er décembre"),
-        (RejectionReason.ORDER_NOT_SHIPPED, "has not shipped yet", "pas encore été expédiée"),
         (RejectionReason.ORDER_CANCELLED, "already cancelled", "déjà été annulée"),
+        (RejectionReason.ALREADY_BEING_RETURNED, "already under way", "déjà en cours"),
+        (RejectionReason.ALREADY_RETURNED, "already been returned", "déjà été retourné"),
+        (RejectionReason.UNKNOWN_ORDER_STATUS, "will contact you", "vous contactera"),
+        (RejectionReason.NOT_RETURNABLE, "excluded from the right of withdrawal", "exclu du droit"),
     ],
 )
 def test_rejection_says_why_in_the_customers_words(
@@ -204,3 +256,8 @@ def test_rejection_says_why_in_the_customers_words(
 
         assert expected in text
         assert expected in page
+
+
+def test_every_rejection_reason_has_its_sentence_in_each_language() -> None:
+    for wording in WORDINGS.values():
+        assert set(wording.reasons) == set(RejectionReason)

@@ -8,11 +8,16 @@ from decimal import Decimal
 from activities.notices.formats import (
     format_date,
     format_day,
+    format_distance,
     format_money,
+    format_opening_hours,
     format_time,
     local_zone,
 )
 from domain.base import Money
+from domain.carriers import OpeningHours
+
+DASH = "\N{EN DASH}"
 
 
 def test_dates_are_spelt_out_in_each_language() -> None:
@@ -43,3 +48,39 @@ def test_prices_as_each_language_writes_them() -> None:
     assert format_money(price, "fr") == "1\u202f249,00\u00a0€"
     assert format_money(francs, "en") == "CHF\u00a089.90"
     assert format_money(francs, "fr") == "89,90\u00a0CHF"
+
+
+def test_distances_read_in_metres_then_kilometres() -> None:
+    assert format_distance(420, "en") == "420 m"
+    assert format_distance(1223, "en") == "1.2 km"
+    assert format_distance(1223, "fr") == "1,2 km"
+
+
+def week(*hours: str) -> list[OpeningHours]:
+    return [OpeningHours(weekday=day, hours=h) for day, h in enumerate(hours, start=1)]
+
+
+def test_opening_hours_group_the_days_that_open_alike() -> None:
+    post_office = week(*["09:00-12:00 14:00-18:00"] * 5, "09:00-12:30", "closed")
+
+    assert format_opening_hours(post_office, "en") == (
+        f"Mon{DASH}Fri 09:00{DASH}12:00, 14:00{DASH}18:00; Sat 09:00{DASH}12:30; Sun closed"
+    )
+    assert format_opening_hours(post_office, "fr") == (
+        f"lun.{DASH}ven. 9 h{DASH}12 h, 14 h{DASH}18 h ; sam. 9 h{DASH}12 h 30 ; dim. fermé"
+    )
+
+
+def test_opening_hours_keep_apart_days_that_are_not_next_to_each_other() -> None:
+    relay = week("closed", *["07:30-20:30"] * 5, "closed")
+
+    assert format_opening_hours(relay, "en") == (
+        f"Mon closed; Tue{DASH}Sat 07:30{DASH}20:30; Sun closed"
+    )
+    assert format_opening_hours([], "en") == ""
+
+
+def test_opening_hours_in_a_form_we_do_not_know_are_shown_as_published() -> None:
+    odd = [OpeningHours(weekday=1, hours="by appointment"), OpeningHours(weekday=2, hours="24:00")]
+
+    assert format_opening_hours(odd, "en") == "Mon by appointment; Tue 24:00"

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.carriers.registry import CarrierRegistry
-from activities.carriers.sandbox import SandboxCarrier
-from activities.notices import NoticeActivities, NoticeComposer, SmtpNotifier
-from carrier_sandbox.server import SandboxServer
+from activities.notices import CarrierPostOffices, NoticeActivities, NoticeComposer, SmtpNotifier
+from activities.sellers.directory import FileSellerDirectory
 from domain.carriers import Label
 from domain.notices import NoticeKind
 from mail_sink import MailSink, read_mailbox
@@ -22,18 +19,20 @@ from returnflow.settings import Settings
 from .stories import ReturnStory
 
 
-@pytest.fixture
-async def carriers(tmp_path: Path) -> AsyncIterator[CarrierRegistry]:
-    async with SandboxServer(tmp_path / "sandbox.sqlite") as sandbox:
-        registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
-        yield registry
-        await registry.aclose()
-
-
 async def test_a_label_the_carrier_does_not_have_is_a_final_failure_and_sends_nothing(
-    carriers: CarrierRegistry, sink: MailSink, settings: Settings, french_return: ReturnStory
+    carriers: CarrierRegistry,
+    sink: MailSink,
+    settings: Settings,
+    sellers: FileSellerDirectory,
+    french_return: ReturnStory,
 ) -> None:
-    activities = NoticeActivities(SmtpNotifier(settings), NoticeComposer(settings), carriers)
+    activities = NoticeActivities(
+        SmtpNotifier(settings),
+        NoticeComposer(settings),
+        carriers,
+        sellers,
+        CarrierPostOffices(carriers),
+    )
     unknown = Label(
         carrier="sandbox",
         label_id="LBL-DOESNOTEXIST",

@@ -13,7 +13,8 @@ from pypdf import PdfReader
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.notices import NoticeActivities, NoticeComposer, SmtpNotifier
+from activities.notices import CarrierPostOffices, NoticeActivities, NoticeComposer, SmtpNotifier
+from activities.sellers.directory import FileSellerDirectory
 from domain.notices import NoticeKind
 from mail_sink import MailSink, read_mailbox
 from returnflow.settings import Settings
@@ -138,38 +139,6 @@ async def test_french_customer_gets_french_notice(
     assert "Atelier Reconditionné SAS" in content
 
 
-@pytest.mark.parametrize(
-    ("kind", "field"),
-    [
-        (NoticeKind.RETURN_LABEL, "label"),
-        (NoticeKind.RETURN_ADDRESS, "return_address"),
-        (NoticeKind.COUNTER_CODE, "counter_code"),
-        (NoticeKind.PICKUP_CONFIRMED, "scan"),
-        (NoticeKind.REJECTION, "decision"),
-    ],
-)
-async def test_notice_missing_its_label_is_refused_naming_the_field(
-    env: ActivityEnvironment,
-    notice_activities: NoticeActivities,
-    sink: MailSink,
-    english_return: ReturnStory,
-    kind: NoticeKind,
-    field: str,
-) -> None:
-    request = english_return.notice(kind, **{field: None})
-
-    with pytest.raises(ApplicationError) as caught:
-        await env.run(notice_activities.send_notice, request)
-
-    assert caught.value.type == "InvalidNotice"
-    assert caught.value.non_retryable
-    assert caught.value.message == (
-        f"Cannot send the notice: {field} is required for a {kind} notice"
-    )
-    assert caught.value.details == (field,)
-    assert read_mailbox(sink.directory) == []
-
-
 async def test_mailbox_pickup_label_without_its_booking_is_refused(
     env: ActivityEnvironment,
     notice_activities: NoticeActivities,
@@ -188,13 +157,15 @@ async def test_unreachable_relay_fails_the_attempt_and_leaves_no_heartbeat(
     env: ActivityEnvironment,
     composer: NoticeComposer,
     labels: PrintedLabels,
+    sellers: FileSellerDirectory,
+    post_offices: CarrierPostOffices,
     english_return: ReturnStory,
     tmp_path: Path,
 ) -> None:
     async with MailSink(tmp_path) as stopped:
         pass  # once stopped, nothing listens on its port
     relay = Settings(smtp_host=stopped.host, smtp_port=stopped.port)
-    activities = NoticeActivities(SmtpNotifier(relay), composer, labels)
+    activities = NoticeActivities(SmtpNotifier(relay), composer, labels, sellers, post_offices)
     beats = heartbeats_of(env)
 
     with pytest.raises(ApplicationError) as caught:

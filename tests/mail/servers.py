@@ -1,8 +1,10 @@
-"""SMTP relays on loopback that misbehave the way real ones do, for the failure paths."""
+"""Servers on loopback that misbehave the way real ones do, for the failure paths."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Self
 
 
@@ -38,3 +40,19 @@ class ScriptedRelay:
             if verb == "QUIT":
                 break
         writer.close()
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[int]:
+    """Accepts connections and never says a word, like a server stuck behind a firewall."""
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -15,7 +12,7 @@ from domain.notices import NoticeKind
 from mail_sink import MailSink, read_mailbox
 from returnflow.settings import Settings
 
-from .servers import ScriptedRelay
+from .servers import ScriptedRelay, silent_server
 from .stories import ReturnStory
 
 
@@ -30,22 +27,6 @@ def closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-@asynccontextmanager
-async def silent_server() -> AsyncIterator[int]:
-    """Accepts connections and never says a word, like a relay stuck behind a firewall."""
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()
-        writer.close()
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 async def test_unreachable_smtp_is_retryable(

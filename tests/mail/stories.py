@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,12 +23,22 @@ from domain.carriers import (
 )
 from domain.events import Customer, DeviceCategory, Order, OrderStatus, Product
 from domain.ids import return_id
-from domain.notices import NoticeKind, NoticeRequest
-from domain.returns import SHIPPING_PERIOD, EligibilityDecision, RejectionReason
+from domain.notices import NoticeKind, NoticeRequest, SellerContact
+from domain.returns import (
+    REFUND_PERIOD,
+    SHIPPING_PERIOD,
+    EligibilityDecision,
+    Refund,
+    RejectionReason,
+)
 
 UTC = dt.UTC
 WITHDRAWN_AT = dt.datetime(2026, 11, 24, 10, 15, tzinfo=UTC)
 SHIP_BY = WITHDRAWN_AT + SHIPPING_PERIOD  # 8 December 2026
+REFUND_DUE_BY = WITHDRAWN_AT + REFUND_PERIOD  # 8 December 2026 too: both run from the notice
+EXPIRES_AT = SHIP_BY + dt.timedelta(days=3)  # 11 December 2026
+PICKED_UP_AT = dt.datetime(2026, 11, 27, 7, 42, tzinfo=UTC)
+DELIVERED_AT = dt.datetime(2026, 11, 30, 13, 5, tzinfo=UTC)
 
 SANDBOX_POST = CarrierOffer(
     code="sandbox", name="Sandbox Post", capabilities=frozenset(CarrierCapability)
@@ -52,6 +64,7 @@ class ReturnStory:
     customer: Customer
     order: Order
     seller_address: PostalAddress
+    seller: SellerContact
     tracking_number: str = "SB0012345678FR"
     counter_code: str = "RT7K-Q2XM"
     pickup_confirmation: str = "PU-88412"
@@ -82,6 +95,14 @@ class ReturnStory:
             tracking_number=self.tracking_number,
             created_at=dt.datetime(2026, 11, 25, 8, 0, tzinfo=UTC),
         )
+        pickup = Pickup(
+            carrier="sandbox",
+            pickup_id="PU-1",
+            pickup_date=dt.date(2026, 11, 27),
+            deposit_before=dt.time(8, 0),
+            confirmation=self.pickup_confirmation,
+        )
+        refund = {"refund": self.refund, "refund_due_by": REFUND_DUE_BY}
         match kind:
             case NoticeKind.ACKNOWLEDGEMENT:
                 decision = EligibilityDecision(
@@ -97,15 +118,8 @@ class ReturnStory:
                 )
                 return {"decision": decision}
             case NoticeKind.RETURN_ADDRESS:
-                return {"return_address": self.seller_address}
+                return {"return_address": self.seller_address, "locator_carrier": "sandbox"}
             case NoticeKind.RETURN_LABEL:
-                pickup = Pickup(
-                    carrier="sandbox",
-                    pickup_id="PU-1",
-                    pickup_date=dt.date(2026, 11, 27),
-                    deposit_before=dt.time(8, 0),
-                    confirmation=self.pickup_confirmation,
-                )
                 return {"method": ReturnMethod.MAILBOX_PICKUP, "label": label, "pickup": pickup}
             case NoticeKind.COUNTER_CODE:
                 code = CounterCode(
@@ -116,22 +130,70 @@ class ReturnStory:
                 )
                 return {"method": ReturnMethod.POST_OFFICE_COUNTER, "counter_code": code}
             case NoticeKind.PICKUP_CONFIRMED:
-                scan = TrackingScan(
-                    carrier="sandbox",
-                    tracking_number=self.tracking_number,
-                    scan_id="SCN-1",
-                    status=TrackingStatus.ACCEPTED,
-                    occurred_at=dt.datetime(2026, 11, 27, 7, 42, tzinfo=UTC),
-                    location="Lyon Gerland",
+                return {"method": ReturnMethod.MAILBOX_PICKUP, "label": label, "scan": self.scan()}
+            case NoticeKind.COUNTER_INSTRUCTIONS:
+                return {
+                    "method": ReturnMethod.POST_OFFICE_COUNTER,
+                    "return_address": self.seller_address,
+                    "locator_carrier": "sandbox",
+                }
+            case NoticeKind.SHIPMENT_PROBLEM:
+                scan = self.scan(
+                    TrackingStatus.EXCEPTION, description="No parcel in the mailbox at pickup"
                 )
                 return {"method": ReturnMethod.MAILBOX_PICKUP, "label": label, "scan": scan}
+            case NoticeKind.REFUND_REQUESTED | NoticeKind.SELLER_PARCEL_DELIVERED:
+                scan = self.scan(TrackingStatus.DELIVERED, at=DELIVERED_AT)
+                return {"scan": scan, **refund}
+            case NoticeKind.CANCELLATION_CONFIRMED | NoticeKind.SELLER_STOP_SHIPMENT:
+                return refund
+            case NoticeKind.RETURN_CANCELLED:
+                return {"method": ReturnMethod.MAILBOX_PICKUP, "label": label, "pickup": pickup}
+            case NoticeKind.RETURN_EXPIRED | NoticeKind.SELLER_RETURN_EXPIRED:
+                return {"expires_at": EXPIRES_AT}
+            case NoticeKind.SELLER_PARCEL_INBOUND:
+                return {"scan": self.scan(), "return_address": self.seller_address}
+            case NoticeKind.SELLER_RETURN_CANCELLED:
+                return {}
+            case NoticeKind.OPERATIONS_ATTENTION:
+                return {
+                    "attention": "carrier_credentials_refused:colissimo",
+                    "detail": "401 from the label API",
+                }
+
+    @property
+    def refund(self) -> Refund:
+        return Refund(
+            refund_id="RF-3310",
+            requested_at=PICKED_UP_AT,
+            amount=self.order.product.price,
+            created=True,
+        )
+
+    def scan(
+        self,
+        status: TrackingStatus = TrackingStatus.ACCEPTED,
+        *,
+        at: dt.datetime = PICKED_UP_AT,
+        description: str | None = None,
+    ) -> TrackingScan:
+        """A scan of this return's parcel by the sandbox carrier (the first one by default)."""
+        return TrackingScan(
+            carrier="sandbox",
+            tracking_number=self.tracking_number,
+            scan_id=f"SCN-{status}",
+            status=status,
+            occurred_at=at,
+            location="Lyon Gerland",
+            description=description,
+        )
 
 
-def _delivered_order(order_id: str, product: Product) -> Order:
+def _delivered_order(order_id: str, product: Product, seller_id: str) -> Order:
     return Order(
         order_id=order_id,
         line_id="1",
-        seller_id="S-4410",
+        seller_id=seller_id,
         status=OrderStatus.DELIVERED,
         ordered_at=dt.datetime(2026, 11, 1, 9, 12, tzinfo=UTC),
         shipped_at=dt.datetime(2026, 11, 2, 15, 0, tzinfo=UTC),
@@ -172,7 +234,13 @@ def french_return() -> ReturnStory:
         city="Bordeaux",
         country_code="FR",
     )
-    return ReturnStory(customer, _delivered_order("O-7731", product), seller)
+    contact = SellerContact(
+        seller_id="S-4410",
+        display_name="Atelier Reconditionné",
+        email="retours@atelier-reconditionne.example",
+        locale="fr",
+    )
+    return ReturnStory(customer, _delivered_order("O-7731", product, "S-4410"), seller, contact)
 
 
 def english_return() -> ReturnStory:
@@ -200,4 +268,25 @@ def english_return() -> ReturnStory:
         city="Berlin",
         country_code="DE",
     )
-    return ReturnStory(customer, _delivered_order("O-8812", product), seller)
+    contact = SellerContact(
+        seller_id="S-5520",
+        display_name="ReNew Devices",
+        email="returns@renew-devices.example",
+        locale="en",
+    )
+    return ReturnStory(customer, _delivered_order("O-8812", product, "S-5520"), seller, contact)
+
+
+def sellers_file(stories: Iterable[ReturnStory]) -> str:
+    """The sellers file (`examples/sellers.json` format) with the seller of each story."""
+    sellers = [
+        {
+            "seller_id": story.seller.seller_id,
+            "display_name": story.seller.display_name,
+            "return_address": story.seller_address.model_dump(mode="json", exclude_none=True),
+            "email": story.seller.email,
+            "locale": story.seller.locale,
+        }
+        for story in stories
+    ]
+    return json.dumps({"sellers": sellers}, ensure_ascii=False, indent=2)

@@ -60,10 +60,11 @@ async def refusal(handle: ReturnHandle, choice: ReturnMethodChoice) -> str:
 
 
 async def test_order_outside_return_window_is_rejected_with_reason_and_email(
-    java_test_server_env: WorkflowEnvironment,
+    time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    async with return_harness(java_test_server_env.client) as harness:
+    async with return_harness(time_skipping_env.client) as harness:
         handle = await harness.start(retract_event(ordered_days_before_notice=45))
+        await time_skipping_env.fast_forward(handle)  # past the rejection's review period
         status = await handle.result()
 
     assert status.stage is ReturnStage.REJECTED
@@ -91,12 +92,12 @@ async def test_mailbox_pickup_is_confirmed_by_first_acceptance_scan(
     assert done.stage is ReturnStage.PICKED_UP
     assert [s.status for s in done.scans] == [TrackingStatus.ACCEPTED]
     assert harness.doubles.notice_kinds == [
-        NoticeKind.ACKNOWLEDGEMENT,
         NoticeKind.RETURN_ADDRESS,
         NoticeKind.RETURN_LABEL,
         NoticeKind.PICKUP_CONFIRMED,
+        NoticeKind.SELLER_PARCEL_INBOUND,
     ]
-    label_email = harness.doubles.notices[2]
+    label_email = harness.doubles.notices[1]
     assert label_email.label == done.label and label_email.pickup == done.pickup
     (label,) = harness.doubles.labels
     assert label.idempotency_key == f"{handle.id}:label:1"
@@ -142,9 +143,10 @@ async def test_counter_option_sends_the_code_and_waits_for_the_counter_scan(
 
     assert done.stage is ReturnStage.PICKED_UP
     assert harness.doubles.labels == []
-    assert harness.doubles.notice_kinds[-2:] == [
+    assert harness.doubles.notice_kinds[-3:] == [
         NoticeKind.COUNTER_CODE,
         NoticeKind.PICKUP_CONFIRMED,
+        NoticeKind.SELLER_PARCEL_INBOUND,
     ]
 
 
@@ -286,13 +288,21 @@ async def test_seller_without_address_on_file_waits_for_it(
 async def test_an_undeliverable_notice_is_recorded_and_the_return_goes_on(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    doubles = Doubles(undeliverable={NoticeKind.ACKNOWLEDGEMENT})
+    doubles = Doubles(undeliverable={NoticeKind.RETURN_ADDRESS})
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await ready_for_choice(harness)
         status = await handle.query(ReturnWorkflow.status)
+        ready = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox"),
+        )
 
-    assert status.problem is not None and status.problem.startswith("acknowledgement notice")
-    assert harness.doubles.notice_kinds == [NoticeKind.RETURN_ADDRESS]
+    assert status.problem is not None and "recipient refused" in status.problem
+    assert ("system", "return_address notice could not be delivered") in [
+        (e.actor, e.event) for e in status.timeline
+    ]
+    assert ready.stage is ReturnStage.AWAITING_DROP_OFF
+    assert harness.doubles.notice_kinds == [NoticeKind.RETURN_LABEL]
 
 
 async def test_search_attributes_and_summary_follow_the_return_without_personal_data(
@@ -404,21 +414,6 @@ async def test_refused_credentials_raise_attention_and_spare_the_customer_the_de
     assert status.attention == []
 
 
-async def test_a_missing_seller_address_needs_attention_until_it_is_given(
-    time_skipping_env: WorkflowEnvironment,
-) -> None:
-    async with return_harness(time_skipping_env.client) as harness:
-        handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
-        waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
-        flagged = (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION)
-        reply = ReturnAddressReply(address=SELLER_ADDRESS, given_by="seller")
-        given = await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
-        cleared = (await handle.describe()).typed_search_attributes.get(sa.NEEDS_ATTENTION)
-
-    assert waiting.attention == ["seller_return_address_missing"] and flagged is True
-    assert given.attention == [] and cleared is False
-
-
 async def test_a_second_address_is_refused_while_the_first_is_being_sent(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
@@ -466,11 +461,12 @@ async def test_an_event_breaking_the_schema_never_puts_the_customer_in_the_failu
 
 
 async def test_a_duplicate_event_for_a_finished_return_starts_nothing(
-    java_test_server_env: WorkflowEnvironment,
+    time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    async with return_harness(java_test_server_env.client) as harness:
+    async with return_harness(time_skipping_env.client) as harness:
         event = retract_event(ordered_days_before_notice=45)
         first = await harness.start(event)
+        await time_skipping_env.fast_forward(first)  # past the rejection's review period
         await first.result()
         finished_run = (await first.describe()).run_id
         started = await start_return(harness.client, harness.settings, event)

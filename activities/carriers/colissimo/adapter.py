@@ -48,6 +48,9 @@ CAPABILITIES = frozenset(
         CarrierCapability.ONLINE_RETURN_LABEL,
         # A Colissimo return label is handed in at any post office (or put in the mailbox).
         CarrierCapability.DROP_OFF,
+        # Any post office counter prints a Colissimo return label from the address ("retour
+        # au guichet"): the customer then reports the number on the receipt.
+        CarrierCapability.COUNTER_LABEL,
         CarrierCapability.MAILBOX_PICKUP,
         CarrierCapability.POST_OFFICE_LOCATOR,
         CarrierCapability.TRACKING_POLLING,

@@ -49,6 +49,7 @@ COLISSIMO_CAPABILITIES = frozenset(
     {
         CarrierCapability.ONLINE_RETURN_LABEL,
         CarrierCapability.DROP_OFF,
+        CarrierCapability.COUNTER_LABEL,
         CarrierCapability.MAILBOX_PICKUP,
         CarrierCapability.POST_OFFICE_LOCATOR,
         CarrierCapability.TRACKING_POLLING,

@@ -1,0 +1,41 @@
+"""The lookups a return makes when it starts, as one local activity.
+
+Four quick reads on the worker (the configured clocks, the eligibility rule, the sellers file,
+the carriers configured) in one activity: one marker in the history, one billable action,
+whatever queries arrive meanwhile (separate local activities can be split across workflow
+tasks by a query, and each part is billed).
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.carriers.activities import CarrierActivities
+from activities.orders import OrderActivities
+from activities.sellers.activities import SellerActivities
+from domain.events import RetractEvent
+from domain.returns import ReturnIntake
+
+
+class IntakeActivities:
+    def __init__(
+        self, orders: OrderActivities, sellers: SellerActivities, carriers: CarrierActivities
+    ) -> None:
+        self._orders = orders
+        self._sellers = sellers
+        self._carriers = carriers
+
+    @activity.defn
+    async def take_in(self, event: RetractEvent) -> ReturnIntake:
+        """Everything a new return needs to know before it decides anything."""
+        decision = await self._orders.check_eligibility(event)
+        timings = await self._orders.return_timings()
+        if not decision.accepted or decision.cancellation:
+            # Nothing to send back (yet): the address and carriers are read if overridden.
+            return ReturnIntake(timings=timings, decision=decision)
+        return ReturnIntake(
+            timings=timings,
+            decision=decision,
+            return_address=await self._sellers.get_seller_return_address(event.order.seller_id),
+            offers=await self._carriers.list_carrier_offers(),
+        )

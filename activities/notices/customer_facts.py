@@ -1,0 +1,219 @@
+"""The facts each customer notice shows, written for the customer (`context.check_complete`
+has made sure the fields a kind needs are there)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from activities.notices.formats import (
+    format_date,
+    format_distance,
+    format_opening_hours,
+    format_time,
+)
+from activities.notices.view import View, carrier_name, refund_facts, scan_facts
+from domain.carriers import ReturnMethod, TrackingStatus
+from domain.events import DeviceCategory
+from domain.notices import NoticeRequest
+
+BOX_SIZES_CM: dict[DeviceCategory, tuple[int, int, int]] = {
+    DeviceCategory.SMARTPHONE: (25, 18, 8),
+    DeviceCategory.SMARTWATCH: (25, 18, 8),
+    DeviceCategory.HEADPHONES: (25, 18, 8),
+    DeviceCategory.TABLET: (35, 25, 8),
+    DeviceCategory.LAPTOP: (45, 35, 10),
+    DeviceCategory.DESKTOP: (60, 40, 30),
+    DeviceCategory.GAME_CONSOLE: (60, 40, 30),
+    DeviceCategory.CAMERA: (30, 25, 15),
+    DeviceCategory.OTHER: (40, 30, 20),
+}
+"""A box that fits the device with room for padding, when the original box is gone."""
+
+MAILBOX_DEPOSIT_BEFORE = dt.time(8, 0)
+"""Carriers collect from mailboxes in the morning round: the parcel must be in by 08:00. The
+booking itself (return_label) states the time the carrier confirmed."""
+
+PROBLEM_STATUSES = frozenset({TrackingStatus.EXCEPTION, TrackingStatus.RETURNED_TO_SENDER})
+"""The scans a shipment_problem notice is about."""
+
+
+def acknowledgement(request: NoticeRequest, view: View) -> dict[str, Any]:
+    return {"steps": list(view.words.next_steps)}
+
+
+def rejection(request: NoticeRequest, view: View) -> dict[str, Any]:
+    assert request.decision is not None
+    assert request.decision.reason is not None
+    window_ends = view.day(request.decision.window_ends_at)
+    return {"reason": view.words.reasons[request.decision.reason].format(window_ends=window_ends)}
+
+
+def return_address(request: NoticeRequest, view: View) -> dict[str, Any]:
+    assert request.return_address is not None
+    words = view.words
+    category = request.order.product.category
+    box = " \N{MULTIPLICATION SIGN} ".join(str(side) for side in BOX_SIZES_CM[category]) + " cm"
+    deposit_before = format_time(MAILBOX_DEPOSIT_BEFORE, view.lang)
+    offers = []
+    for offer in request.carriers:
+        methods = []
+        for method in offer.methods():
+            steps = words.method_steps[method]
+            if method is ReturnMethod.POST_OFFICE_COUNTER and not offer.has_counter_code:
+                steps = words.counter_steps_without_code
+            values = {"carrier": offer.name, "deposit_before": deposit_before}
+            methods.append(
+                {
+                    "title": words.method_titles[method],
+                    "steps": [step.format(**values) for step in steps],
+                }
+            )
+        if methods:
+            offers.append({"name": offer.name, "methods": methods})
+    return {
+        "acknowledges": request.acknowledges,
+        "address_lines": request.return_address.lines(),
+        "offers": offers,
+        "packaging": [
+            tip.format(box=box, device=words.devices[category]) for tip in words.packaging
+        ],
+        **nearby(request, view),
+    }
+
+
+def return_label(request: NoticeRequest, view: View) -> dict[str, Any]:
+    assert request.label is not None
+    carrier = carrier_name(request, request.label.carrier)
+    pickup = request.pickup
+    values = {"carrier": carrier, "ship_by": view.day(request.ship_by)}
+    if pickup is not None:
+        values |= {
+            "pickup_date": format_date(pickup.pickup_date, view.lang),
+            "deposit_before": format_time(pickup.deposit_before, view.lang),
+            "confirmation": pickup.confirmation,
+        }
+    how = ReturnMethod.MAILBOX_PICKUP if pickup else ReturnMethod.POST_OFFICE_DROP_OFF
+    return {
+        "carrier_name": carrier,
+        "tracking_number": request.label.tracking_number,
+        "attachment": label_filename(request.label.tracking_number),
+        "steps": [step.format(**values) for step in view.words.label_steps[how]],
+        # A later revision follows a new choice: any label sent before no longer works.
+        "replaces": request.revision > 1,
+    }
+
+
+def counter_code(request: NoticeRequest, view: View) -> dict[str, Any]:
+    assert request.counter_code is not None
+    code = request.counter_code
+    carrier = carrier_name(request, code.carrier)
+    ship_by = view.day(request.ship_by)
+    return {
+        "carrier_name": carrier,
+        "code": code.code,
+        "code_expires": view.moment(code.expires_at),
+        "tracking_number": code.tracking_number,
+        "steps": [
+            step.format(carrier=carrier, ship_by=ship_by) for step in view.words.counter_steps
+        ],
+    }
+
+
+def pickup_confirmed(request: NoticeRequest, view: View) -> dict[str, Any]:
+    assert request.scan is not None
+    return {
+        **scan_facts(request, view),
+        "scan_location": request.scan.location,
+        **refund_facts(request, view),
+    }
+
+
+def counter_instructions(request: NoticeRequest, view: View) -> dict[str, Any]:
+    assert request.return_address is not None
+    assert request.locator_carrier is not None
+    carrier = carrier_name(request, request.locator_carrier)
+    ship_by = view.day(request.ship_by)
+    steps = view.words.counter_label_steps
+    return {
+        "carrier_name": carrier,
+        "address_lines": request.return_address.lines(),
+        "steps": [step.format(carrier=carrier, ship_by=ship_by) for step in steps],
+        **nearby(request, view),
+    }
+
+
+def shipment_problem(request: NoticeRequest, view: View) -> dict[str, Any]:
+    assert request.scan is not None
+    facts = scan_facts(request, view)
+    key = problem_key(request)
+    values = {
+        "carrier": facts["carrier_name"],
+        "tracking_number": facts["tracking_number"],
+        "deposit_before": format_time(MAILBOX_DEPOSIT_BEFORE, view.lang),
+    }
+    return {
+        **facts,
+        "carrier_words": request.detail or request.scan.description,
+        "problem": key,
+        "steps": [step.format(**values) for step in view.words.problem_steps[key]],
+    }
+
+
+def problem_key(request: NoticeRequest) -> str:
+    """Which problem the scan tells of: the parcel coming back, a missed mailbox pickup, or
+    another exception."""
+    assert request.scan is not None
+    if request.scan.status is TrackingStatus.RETURNED_TO_SENDER:
+        return "returned_to_sender"
+    if request.method is ReturnMethod.MAILBOX_PICKUP:
+        return "pickup_missed"
+    return "exception"
+
+
+def refund_requested(request: NoticeRequest, view: View) -> dict[str, Any]:
+    return refund_facts(request, view)
+
+
+def cancellation_confirmed(request: NoticeRequest, view: View) -> dict[str, Any]:
+    return refund_facts(request, view)
+
+
+def return_cancelled(request: NoticeRequest, view: View) -> dict[str, Any]:
+    pickup = request.pickup
+    return {
+        "label_number": request.label.tracking_number if request.label else None,
+        "pickup_date": format_date(pickup.pickup_date, view.lang) if pickup else None,
+        "counter_code": request.counter_code.code if request.counter_code else None,
+    }
+
+
+def return_expired(request: NoticeRequest, view: View) -> dict[str, Any]:
+    assert request.expires_at is not None
+    return {"expired_on": view.day(request.expires_at)}
+
+
+def nearby(request: NoticeRequest, view: View) -> dict[str, Any]:
+    """The nearest counters of the locator carrier, or only its name when none were found
+    (the templates then say where to look instead)."""
+    code = request.locator_carrier
+    return {
+        "locator_name": carrier_name(request, code) if code else None,
+        "post_offices": [
+            {
+                "name": office.name,
+                "address": f"{office.line1}, {office.postal_code} {office.city}",
+                "distance": (
+                    format_distance(office.distance_m, view.lang)
+                    if office.distance_m is not None
+                    else None
+                ),
+                "hours": format_opening_hours(office.opening_hours, view.lang) or None,
+            }
+            for office in view.post_offices
+        ],
+    }
+
+
+def label_filename(tracking_number: str) -> str:
+    return f"return-label-{tracking_number}.pdf"

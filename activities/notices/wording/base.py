@@ -1,0 +1,51 @@
+"""What one language's wording of the notices consists of."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from domain.carriers import ReturnMethod
+from domain.events import DeviceCategory
+from domain.notices import NoticeKind
+from domain.returns import AttentionAction, RejectionReason
+
+
+@dataclass(frozen=True)
+class Wording:
+    """Everything data-dependent a notice says, in one language.
+
+    Subjects may use {product}, {order_id}, {line_id}, {return_id}, {carrier} and {attention};
+    `reasons` {window_ends}; steps use {carrier}, {deposit_before}, {ship_by}, {pickup_date},
+    {confirmation}; `packaging` {box} and {device}; `attention` {argument}.
+    """
+
+    subjects: Mapping[NoticeKind, str]
+    accepted_return_address_subject: str
+    """return_address that is also the acknowledgement of the withdrawal (Art. 11(3))."""
+    replacement_label_subject: str
+    """return_label of a later revision: the customer chose again."""
+    reasons: Mapping[RejectionReason, str]
+    devices: Mapping[DeviceCategory, str]
+    next_steps: tuple[str, ...]
+    """What follows an accepted withdrawal (acknowledgement, return_address that acknowledges)."""
+    method_titles: Mapping[ReturnMethod, str]
+    method_steps: Mapping[ReturnMethod, tuple[str, ...]]
+    """How each way of sending works, before the customer has chosen (return_address)."""
+    counter_steps_without_code: tuple[str, ...]
+    """The counter option of a carrier whose counters print the label without a code."""
+    packaging: tuple[str, ...]
+    label_steps: Mapping[ReturnMethod, tuple[str, ...]]
+    """What to do with the label, for a booked pickup or a drop-off (return_label)."""
+    counter_steps: tuple[str, ...]
+    """What to do with the counter code (counter_code)."""
+    counter_label_steps: tuple[str, ...]
+    """At the counter without a code: what to bring, what to report (counter_instructions)."""
+    problem_steps: Mapping[str, tuple[str, ...]]
+    """What to do after a carrier's problem scan (shipment_problem), by `problem_key`."""
+    attention: Mapping[str, str]
+    """Why a return needs operations, by reason code (the part before any ':')."""
+    unknown_attention: str
+    """A reason code this version cannot explain: {code}."""
+    attention_actions: Mapping[AttentionAction, str]
+    """What each `resolve_attention` action does."""

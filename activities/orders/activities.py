@@ -1,0 +1,94 @@
+"""Temporal activities about the order: is this withdrawal a return we accept, how long do its
+clocks run, and the refund request to the order service."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from temporalio import activity
+
+from activities.orders.service import FileOrderService, OrderService
+from domain.eligibility import EligibilityPolicy, WindowStart
+from domain.events import RetractEvent
+from domain.returns import (
+    EligibilityDecision,
+    Refund,
+    RefundRequest,
+    RefundTrigger,
+    ReturnTimings,
+)
+
+if TYPE_CHECKING:
+    from returnflow.settings import Settings
+
+
+def policy_from_settings(settings: Settings) -> EligibilityPolicy:
+    """The return window the settings configure (`RETURNFLOW_RETURN_WINDOW_*`)."""
+    return EligibilityPolicy(
+        window_days=settings.return_window_days,
+        window_starts=WindowStart(settings.return_window_starts),
+    )
+
+
+def timings_from_settings(settings: Settings) -> ReturnTimings:
+    """The clocks of a return the settings configure (`RETURNFLOW_SELLER_REMINDER_AFTER`, ...)."""
+    return ReturnTimings(
+        seller_reminder_after=settings.seller_reminder_after,
+        escalate_after=settings.seller_escalate_after,
+        scan_overdue_after=settings.scan_overdue_after,
+        poll_interval=settings.poll_interval,
+        expiry_grace=settings.expiry_grace,
+        refund_trigger=RefundTrigger(settings.refund_trigger),
+        rejection_review=settings.rejection_review,
+    )
+
+
+class OrderActivities:
+    def __init__(
+        self, policy: EligibilityPolicy, timings: ReturnTimings, orders: OrderService
+    ) -> None:
+        self._policy = policy
+        self._timings = timings
+        self._orders = orders
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OrderActivities:
+        """The policy and timings of the settings, refunds recorded under `orders_path`."""
+        return cls(
+            policy_from_settings(settings),
+            timings_from_settings(settings),
+            FileOrderService(settings.orders_path),
+        )
+
+    @activity.defn
+    async def check_eligibility(self, event: RetractEvent) -> EligibilityDecision:
+        """Judge the withdrawal under the configured return window, at the notice time."""
+        decision = self._policy.evaluate(event)
+        activity.logger.info(
+            "eligibility decided",
+            extra={"accepted": decision.accepted, "reason": decision.reason},
+        )
+        return decision
+
+    @activity.defn
+    async def return_timings(self) -> ReturnTimings:
+        """The worker's configured clocks, read once by a return when it starts (a workflow
+        cannot read the environment itself)."""
+        return self._timings
+
+    @activity.defn
+    async def request_refund(self, request: RefundRequest) -> Refund:
+        """Ask the order service to refund the line; a retry under the same key is answered
+        with the refund already recorded (`created=False`). A key reused for a different
+        request fails for good (`RefundConflict`)."""
+        refund = await self._orders.request_refund(request)
+        activity.logger.info(
+            "refund requested" if refund.created else "refund already requested",
+            extra={
+                "return_id": request.return_id,
+                "refund_id": refund.refund_id,
+                "reason": request.reason,
+                "new_refund": refund.created,
+            },
+        )
+        return refund

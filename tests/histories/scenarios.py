@@ -1,0 +1,363 @@
+"""One scenario per path of `ReturnWorkflow`, each driving one return to its end.
+
+A scenario takes a `ReturnHarness` (a worker with the doubles `@scenario` names) and the
+time-skipping `WorkflowEnvironment`, plays the customer, the seller, the carrier and operations,
+waits for the result and returns the handle, whose history `record.py` saves. Every public
+async function here must be registered with `@scenario` (the replay test checks it, and that
+each has a recorded history).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from temporalio.testing import WorkflowEnvironment
+
+from domain.calendar import next_pickup_date
+from domain.carriers import ReturnMethod, TrackingStatus
+from domain.events import OrderStatus
+from domain.notices import NoticeKind
+from domain.returns import (
+    AttentionAction,
+    AttentionResolution,
+    CancelRequest,
+    RefundTrigger,
+    ReturnAddressReply,
+    ReturnMethodChoice,
+    ReturnStage,
+    ReturnStatus,
+    ReturnTimings,
+    ShipmentReport,
+)
+from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
+from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
+from tests.workflows.harness import ReturnHandle, ReturnHarness
+from workflows.return_workflow import ReturnWorkflow
+
+Drive = Callable[[ReturnHarness, WorkflowEnvironment], Awaitable[ReturnHandle]]
+
+DAY = dt.timedelta(days=1)
+DROP_OFF = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    drive: Drive
+    doubles: Callable[[], Doubles]
+
+
+SCENARIOS: dict[str, Scenario] = {}
+"""Every path, by name, in the order they are defined."""
+
+
+def scenario(doubles: Callable[[], Doubles] = Doubles) -> Callable[[Drive], Drive]:
+    """Register a path, played with the activity doubles `doubles()` makes."""
+
+    def register(drive: Drive) -> Drive:
+        name = drive.__name__
+        SCENARIOS[name] = Scenario(name, drive, doubles)
+        return drive
+
+    return register
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+
+def _pickup(day: dt.date | None = None) -> ReturnMethodChoice:
+    return ReturnMethodChoice(
+        method=ReturnMethod.MAILBOX_PICKUP,
+        carrier="sandbox",
+        pickup_date=day or next_pickup_date(dt.datetime.now(dt.UTC)),
+    )
+
+
+def _ops(action: AttentionAction, reason: str, **more: object) -> AttentionResolution:
+    return AttentionResolution.model_validate(
+        {"action": action, "by": "operations:agent-42", "reason": reason, **more}
+    )
+
+
+async def _started(harness: ReturnHarness, **event_args: object) -> ReturnHandle:
+    """A new return, once its first steps are done.
+
+    No query reaches it before then: a query while the lookups run makes the worker complete
+    the workflow task early, splitting the local activities over two tasks (two actions where
+    the path costs one). Its description, answered by the server, is watched instead.
+    """
+    handle = await harness.start(retract_event(**event_args))  # type: ignore[arg-type]
+
+    async def idle() -> bool:
+        described = (await handle.describe()).raw_description
+        return not described.HasField("pending_workflow_task") and not len(
+            described.pending_activities
+        )
+
+    await _until(idle)
+    return handle
+
+
+async def _choosing(harness: ReturnHarness, **event_args: object) -> ReturnHandle:
+    handle = await _started(harness, **event_args)
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    return handle
+
+
+async def _choose(handle: ReturnHandle, choice: ReturnMethodChoice) -> ReturnStatus:
+    return await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
+
+
+def _parcel(status: ReturnStatus) -> str:
+    if status.label is not None:
+        return status.label.tracking_number
+    assert status.counter_code is not None, "neither a label nor a counter code"
+    return status.counter_code.tracking_number
+
+
+async def _until(
+    check: Callable[[], bool] | Callable[[], Awaitable[bool]], within: float = 10
+) -> None:
+    async with asyncio.timeout(within):
+        while True:
+            met = check()
+            if not isinstance(met, bool):
+                met = await met
+            if met:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def _scanned_to_the_end(
+    harness: ReturnHarness, handle: ReturnHandle, ready: ReturnStatus
+) -> ReturnHandle:
+    """The carrier accepts the parcel (webhook), the return ends with the refund."""
+    await harness.scan(handle, _parcel(ready))
+    await handle.result()
+    return handle
+
+
+# --- The ways of sending the parcel -----------------------------------------------------------
+
+
+@scenario()
+async def happy_mailbox_pickup(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """Address on file, mailbox pickup, acceptance scan: refund on proof of dispatch."""
+    handle = await _choosing(harness)
+    booked = await _choose(handle, _pickup())
+    return await _scanned_to_the_end(harness, handle, booked)
+
+
+@scenario()
+async def post_office_drop_off(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    handle = await _choosing(harness)
+    ready = await _choose(handle, DROP_OFF)
+    return await _scanned_to_the_end(harness, handle, ready)
+
+
+@scenario()
+async def counter_code(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """The sandbox carrier's counter return code: no label at home."""
+    handle = await _choosing(harness)
+    ready = await _choose(
+        handle, ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="sandbox")
+    )
+    return await _scanned_to_the_end(harness, handle, ready)
+
+
+@scenario(
+    lambda: Doubles(
+        offers=[COUNTER_LABEL_POST],
+        timings=ReturnTimings(scan_overdue_after=dt.timedelta(hours=6)),
+    )
+)
+async def counter_reported_and_polled(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """A counter label without a code: the customer reports the receipt's number, no webhook
+    comes, polling finds the scan."""
+    handle = await _choosing(harness)
+    await _choose(
+        handle, ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo")
+    )
+    await handle.execute_update(
+        ReturnWorkflow.report_shipment, ShipmentReport(tracking_number="6A12345678901")
+    )
+    harness.doubles.carrier_scanned("6A12345678901")
+    await env.fast_forward(handle, dt.timedelta(hours=7))
+    await handle.result()
+    return handle
+
+
+@scenario(lambda: Doubles(timings=ReturnTimings(poll_interval=dt.timedelta(hours=6))))
+async def polling_after_pickup_day(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The pickup's webhook is lost: a first poll finds nothing, a retry finds the scan."""
+    doubles = harness.doubles
+    handle = await _choosing(harness)
+    booked = await _choose(handle, _pickup())
+    assert booked.pickup is not None
+    deposit = dt.datetime.combine(booked.pickup.pickup_date, dt.time(8), tzinfo=dt.UTC)
+    until_pickup = deposit - dt.datetime.now(dt.UTC)
+    await env.fast_forward(handle, until_pickup + dt.timedelta(hours=13))
+    await _until(lambda: len(doubles.polls) >= 1)
+    doubles.carrier_scanned(_parcel(booked))
+    await env.fast_forward(handle, dt.timedelta(hours=7))
+    await handle.result()
+    return handle
+
+
+@scenario(lambda: Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY)))
+async def refund_on_delivery(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """The refund waits for the parcel to be back with the seller."""
+    handle = await _choosing(harness)
+    ready = await _choose(handle, DROP_OFF)
+    await harness.scan(handle, _parcel(ready))
+    await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+    await harness.scan(handle, _parcel(ready), TrackingStatus.DELIVERED)
+    await handle.result()
+    return handle
+
+
+# --- Eligibility ------------------------------------------------------------------------------
+
+
+@scenario()
+async def cancelled_before_shipment(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The order has not left the seller: cancelled and refunded, nothing to send back."""
+    handle = await _started(harness, status=OrderStatus.AWAITING_SHIPMENT)
+    await handle.result()
+    return handle
+
+
+@scenario()
+async def rejected(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """Outside the return window; nobody overrides it during the review period."""
+    handle = await _started(harness, ordered_days_before_notice=45)
+    await harness.stage_reached(handle, ReturnStage.REJECTED)
+    await env.fast_forward(handle, 15 * DAY)
+    await handle.result()
+    return handle
+
+
+@scenario()
+async def rejection_overridden(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    handle = await _started(harness, ordered_days_before_notice=45)
+    await harness.stage_reached(handle, ReturnStage.REJECTED)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention,
+        _ops(AttentionAction.OVERRIDE_ELIGIBILITY, "defect reported by phone in the window"),
+    )
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    ready = await _choose(handle, DROP_OFF)
+    return await _scanned_to_the_end(harness, handle, ready)
+
+
+# --- The seller's address ---------------------------------------------------------------------
+
+
+@scenario()
+async def seller_silent_escalated(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """No address on file: asked, reminded, escalated; then the seller answers."""
+    doubles = harness.doubles
+    timings = doubles.timings
+    handle = await _started(harness, seller_id=SELLER_WITHOUT_ADDRESS)
+    await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+    await _until(lambda: len(doubles.chat) == 1)
+    await env.fast_forward(handle, timings.seller_reminder_after + dt.timedelta(minutes=1))
+    await _until(lambda: len(doubles.chat) == 2)
+    await env.fast_forward(handle, timings.escalate_after + dt.timedelta(minutes=1))
+    await _until(lambda: NoticeKind.OPERATIONS_ATTENTION in doubles.notice_kinds)
+    await handle.execute_update(
+        ReturnWorkflow.provide_return_address,
+        ReturnAddressReply(address=SELLER_ADDRESS, given_by="seller"),
+    )
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    ready = await _choose(handle, DROP_OFF)
+    return await _scanned_to_the_end(harness, handle, ready)
+
+
+# --- Changing one's mind, cancelling, the deadline --------------------------------------------
+
+
+@scenario()
+async def change_of_mind(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """Pickup booked, then drop-off instead: the pickup is cancelled, the label kept."""
+    handle = await _choosing(harness)
+    await _choose(handle, _pickup())
+    ready = await _choose(handle, DROP_OFF)
+    return await _scanned_to_the_end(harness, handle, ready)
+
+
+@scenario()
+async def customer_cancelled(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    handle = await _choosing(harness)
+    await _choose(handle, _pickup())
+    await handle.execute_update(ReturnWorkflow.cancel, CancelRequest(reason="I'll keep it"))
+    await handle.result()
+    return handle
+
+
+@scenario()
+async def expired(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """Drop-off chosen, nothing sent: past the deadline and its grace, the return ends."""
+    handle = await _choosing(harness)
+    await _choose(handle, DROP_OFF)
+    await env.fast_forward(handle, 18 * DAY)
+    await handle.result()
+    return handle
+
+
+# --- Operations and the carrier's problems ----------------------------------------------------
+
+
+@scenario()
+async def operations_closed(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    handle = await _choosing(harness)
+    await _choose(handle, DROP_OFF)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention,
+        _ops(AttentionAction.CLOSE, "customer returned it in store"),
+    )
+    await handle.result()
+    return handle
+
+
+@scenario()
+async def failed_pickup_rebooked(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """The carrier could not collect (exception scan); the customer books another day."""
+    handle = await _choosing(harness)
+    booked = await _choose(handle, _pickup())
+    assert booked.pickup is not None
+    await harness.scan(handle, _parcel(booked), TrackingStatus.EXCEPTION)
+    await _until(lambda: NoticeKind.SHIPMENT_PROBLEM in harness.doubles.notice_kinds)
+    later = next_pickup_date(
+        dt.datetime.combine(booked.pickup.pickup_date, dt.time(12), tzinfo=dt.UTC)
+    )
+    rebooked = await _choose(handle, _pickup(later))
+    return await _scanned_to_the_end(harness, handle, rebooked)
+
+
+@scenario(lambda: Doubles(undeliverable={NoticeKind.RETURN_ADDRESS}))
+async def undeliverable_notice_retried(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The relay refuses the return address notice; once fixed, operations send it again."""
+    handle = await _choosing(harness)
+
+    async def stuck() -> bool:
+        return bool((await handle.query(ReturnWorkflow.status)).attention)
+
+    await _until(stuck)
+    harness.doubles.undeliverable.clear()
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention, _ops(AttentionAction.RETRY, "relay fixed")
+    )
+    ready = await _choose(handle, DROP_OFF)
+    return await _scanned_to_the_end(harness, handle, ready)

@@ -1,0 +1,223 @@
+"""What particular notices say in particular situations, and the facts each kind cannot lack."""
+
+from __future__ import annotations
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.notices import NoticeActivities, NoticeComposer
+from activities.notices.context import _NEEDS
+from domain.carriers import CarrierCapability, CarrierOffer, ReturnMethod, TrackingStatus
+from domain.notices import NoticeKind
+from mail_sink import MailSink, read_mailbox
+
+from .compose_test import bodies
+from .stories import ReturnStory
+
+
+def test_every_kind_says_what_it_needs() -> None:
+    assert set(_NEEDS) == set(NoticeKind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"), [(kind, field) for kind, fields in _NEEDS.items() for field in fields]
+)
+async def test_a_notice_missing_a_fact_it_needs_is_refused_naming_the_field(
+    notice_activities: NoticeActivities,
+    sink: MailSink,
+    english_return: ReturnStory,
+    kind: NoticeKind,
+    field: str,
+) -> None:
+    empty: list[object] | None = [] if field == "carriers" else None
+    request = english_return.notice(kind, **{field: empty})
+
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(notice_activities.send_notice, request)
+
+    assert caught.value.type == "InvalidNotice"
+    assert caught.value.non_retryable
+    assert caught.value.details == (field,)
+    assert caught.value.message == (
+        f"Cannot send the notice: {field} is required for a {kind} notice"
+    )
+    assert read_mailbox(sink.directory) == []
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        NoticeKind.PICKUP_CONFIRMED,
+        NoticeKind.CANCELLATION_CONFIRMED,
+        NoticeKind.SELLER_STOP_SHIPMENT,
+        NoticeKind.SELLER_PARCEL_DELIVERED,
+    ],
+)
+def test_a_refund_told_of_needs_its_due_date(
+    composer: NoticeComposer, english_return: ReturnStory, kind: NoticeKind
+) -> None:
+    request = english_return.notice(kind, refund=english_return.refund, refund_due_by=None)
+
+    with pytest.raises(ValueError, match=r"^refund_due_by is required to tell of the refund"):
+        composer.compose(request, seller=english_return.seller)
+
+
+def test_a_shipment_problem_needs_a_problem_scan(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    request = english_return.notice(
+        NoticeKind.SHIPMENT_PROBLEM, scan=english_return.scan(TrackingStatus.ACCEPTED)
+    )
+
+    with pytest.raises(ValueError, match=r"^scan is not a problem scan"):
+        composer.compose(request)
+
+
+def test_return_address_that_acknowledges_reads_as_the_acknowledgement(
+    composer: NoticeComposer, stories: dict[str, ReturnStory]
+) -> None:
+    expected = {
+        "en": (
+            "Your return of MacBook Air M2 13-inch 256 GB, good condition is accepted: here is "
+            "how to send it back (order O-8812)",
+            "It is accepted: please keep this email, it is the acknowledgement of your withdrawal.",
+        ),
+        "fr": (
+            "Votre retour est accepté : voici comment renvoyer iPhone 13 128 Go Minuit, très bon "
+            "état (commande O-7731)",
+            "Elle est acceptée : conservez cet e-mail, c'est l'accusé de réception de votre "
+            "rétractation.",
+        ),
+    }
+    for lang, (subject, opening) in expected.items():
+        story = stories[lang]
+        message = composer.compose(story.notice(NoticeKind.RETURN_ADDRESS, acknowledges=True))
+
+        text, page = bodies(message)
+        assert message["Subject"] == subject
+        for part in (text, page):
+            # First the acceptance, then the address to send the parcel to.
+            assert opening in part
+            assert part.index(opening) < part.index(story.seller_address.line1)
+        plain = composer.compose(story.notice(NoticeKind.RETURN_ADDRESS))
+        assert opening not in bodies(plain)[0]
+
+
+def test_a_new_label_says_the_earlier_one_no_longer_works(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    replaced = "This label replaces any earlier one for this order, which no longer works"
+
+    first = composer.compose(english_return.notice(NoticeKind.RETURN_LABEL), label_pdf=b"%PDF")
+    second = composer.compose(
+        english_return.notice(NoticeKind.RETURN_LABEL, revision=2), label_pdf=b"%PDF"
+    )
+
+    assert replaced not in bodies(first)[0]
+    assert all(replaced in part for part in bodies(second))
+    assert second["Subject"] == "Your new prepaid return label for order O-8812"
+
+
+def test_pickup_confirmation_tells_of_the_refund_when_it_is_requested(
+    composer: NoticeComposer, french_return: ReturnStory
+) -> None:
+    request = french_return.notice(
+        NoticeKind.PICKUP_CONFIRMED,
+        refund=french_return.refund,
+        refund_due_by=french_return.notice(NoticeKind.REFUND_REQUESTED).refund_due_by,
+    )
+
+    text, page = bodies(composer.compose(request))
+
+    sentence = (
+        "nous avons demandé votre remboursement de 389,00\u00a0€ : il vous sera versé au plus "
+        "tard le 8 décembre 2026"
+    )
+    assert sentence in text
+    assert sentence in page
+
+
+def test_a_carrier_whose_counters_print_the_label_needs_no_code(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    counter_only = CarrierOffer(
+        code="relay",
+        name="Relay Express",
+        capabilities=frozenset({CarrierCapability.COUNTER_LABEL, CarrierCapability.DROP_OFF}),
+    )
+    request = english_return.notice(NoticeKind.RETURN_ADDRESS, carriers=[counter_only])
+
+    text, _ = bodies(composer.compose(request))
+
+    assert "Relay Express: At the post office counter" in text
+    assert "Enter the tracking number from the receipt on your return page." in text
+    assert "We email you a return code." not in text
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "expected"),
+    [
+        (
+            TrackingStatus.EXCEPTION,
+            ReturnMethod.MAILBOX_PICKUP,
+            "If the parcel is still in your mailbox, choose a new pickup day",
+        ),
+        (
+            TrackingStatus.EXCEPTION,
+            ReturnMethod.POST_OFFICE_DROP_OFF,
+            "Follow your parcel SB0012345678FR on the Sandbox Post website",
+        ),
+        (
+            TrackingStatus.RETURNED_TO_SENDER,
+            ReturnMethod.POST_OFFICE_DROP_OFF,
+            "The parcel is on its way back to you.",
+        ),
+    ],
+)
+def test_a_shipment_problem_says_what_to_do_about_it(
+    composer: NoticeComposer,
+    english_return: ReturnStory,
+    status: TrackingStatus,
+    method: ReturnMethod,
+    expected: str,
+) -> None:
+    request = english_return.notice(
+        NoticeKind.SHIPMENT_PROBLEM,
+        scan=english_return.scan(status),
+        method=method,
+        detail="Addressee unknown",
+    )
+
+    text, page = bodies(composer.compose(request))
+
+    for part in (text, page):
+        assert expected in part
+        assert "Addressee unknown" in part  # the carrier's words, as given
+        assert "contact customer service from your return page" in part
+
+
+def test_a_cancelled_return_mentions_only_what_there_was_to_cancel(
+    composer: NoticeComposer, french_return: ReturnStory
+) -> None:
+    request = french_return.notice(
+        NoticeKind.RETURN_CANCELLED, label=None, pickup=None, method=None
+    )
+
+    text, _ = bodies(composer.compose(request))
+
+    assert "Vous gardez l'appareil" in text
+    assert "étiquette" not in text
+    assert "enlèvement" not in text
+
+
+def test_a_cancellation_without_the_refund_recorded_still_says_it_is_requested(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    request = english_return.notice(
+        NoticeKind.CANCELLATION_CONFIRMED, refund=None, refund_due_by=None
+    )
+
+    text, _ = bodies(composer.compose(request))
+
+    assert "We have requested the refund of the price you paid (€1,149.00), to the" in text

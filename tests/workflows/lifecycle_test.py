@@ -1,0 +1,633 @@
+"""The whole life of a return beyond the happy path: every branch and every clock.
+
+Time skipping on the dev server: `env.fast_forward(handle, duration)` moves one return's clock
+on, so the seller's reminder, the polling fallback and the shipping deadline fire when the
+test says, not after days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain import search_attributes as sa
+from domain.calendar import next_pickup_date
+from domain.carriers import ReturnMethod, TrackingStatus
+from domain.events import OrderStatus
+from domain.notices import NoticeKind, SellerChatKind
+from domain.returns import (
+    AttentionAction,
+    AttentionResolution,
+    CancelRequest,
+    RefundReason,
+    RefundTrigger,
+    RejectionReason,
+    ReturnAddressReply,
+    ReturnMethodChoice,
+    ReturnStage,
+    ReturnTimings,
+    ShipmentReport,
+)
+from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
+from tests.workflows.doubles import COUNTER_LABEL_POST, SANDBOX_OFFER, Doubles
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
+from workflows.return_workflow import ReturnWorkflow
+
+DAY = dt.timedelta(days=1)
+
+
+def mailbox_pickup(carrier: str = "sandbox", day: dt.date | None = None) -> ReturnMethodChoice:
+    return ReturnMethodChoice(
+        method=ReturnMethod.MAILBOX_PICKUP,
+        carrier=carrier,
+        pickup_date=day or next_pickup_date(dt.datetime.now(dt.UTC)),
+    )
+
+
+DROP_OFF = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox")
+
+
+def ops(action: AttentionAction, reason: str = "checked with the seller", **more: object):  # type: ignore[no-untyped-def]
+    return AttentionResolution(action=action, by="operations:agent-42", reason=reason, **more)  # type: ignore[arg-type]
+
+
+async def refused(handle: ReturnHandle, update: object, arg: object) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(update, arg)  # type: ignore[call-overload]
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause.message
+
+
+async def choosing(harness: ReturnHarness, **event_args: object) -> ReturnHandle:
+    handle = await harness.start(retract_event(**event_args))  # type: ignore[arg-type]
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    return handle
+
+
+# --- The happy path and its notices ---------------------------------------------------------
+
+
+async def test_a_return_goes_from_withdrawal_to_refund_with_every_notice(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        assert booked.label is not None
+        await harness.scan(handle, booked.label.tracking_number)
+        done = await handle.result()
+
+    doubles = harness.doubles
+    assert done.stage is ReturnStage.PICKED_UP
+    # The address was on file: one email is both the acknowledgement and the instructions.
+    assert doubles.notice_kinds == [
+        NoticeKind.RETURN_ADDRESS,
+        NoticeKind.RETURN_LABEL,
+        NoticeKind.PICKUP_CONFIRMED,
+        NoticeKind.SELLER_PARCEL_INBOUND,
+    ]
+    assert doubles.notices[0].acknowledges is True
+    assert doubles.notices[0].locator_carrier == "sandbox"
+    (refund,) = doubles.refunds
+    assert refund.reason is RefundReason.WITHDRAWAL
+    assert refund.idempotency_key == f"{handle.id}:refund:1"
+    assert refund.due_by == done.refund_due_by == done.notice_at + 14 * DAY
+    assert done.refund is not None and doubles.notices[2].refund == done.refund
+    assert done.expires_at is not None and done.expires_at >= done.ship_by
+    actors = {entry.actor for entry in done.timeline}
+    assert {"customer", "system", "carrier:sandbox"} <= actors
+
+
+async def test_refund_waits_for_delivery_when_so_configured(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await harness.scan(handle, ready.label.tracking_number)
+        in_transit = await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+        assert doubles.refunds == []
+        await harness.scan(handle, ready.label.tracking_number, TrackingStatus.DELIVERED)
+        done = await handle.result()
+
+    assert in_transit.refund is None
+    assert done.stage is ReturnStage.DELIVERED and done.refund is not None
+    assert doubles.notice_kinds[-4:] == [
+        NoticeKind.PICKUP_CONFIRMED,
+        NoticeKind.SELLER_PARCEL_INBOUND,
+        NoticeKind.REFUND_REQUESTED,
+        NoticeKind.SELLER_PARCEL_DELIVERED,
+    ]
+
+
+async def test_refund_on_delivery_is_still_paid_at_the_legal_deadline(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await harness.scan(handle, ready.label.tracking_number)
+        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+        await time_skipping_env.fast_forward(handle, 15 * DAY)
+        done = await handle.result()
+
+    assert done.stage is ReturnStage.PICKED_UP, "dispatch proven, goods not back yet"
+    assert done.refund is not None
+    assert doubles.notice_kinds[-1] is NoticeKind.REFUND_REQUESTED
+    assert any("refund deadline" in e.event for e in done.timeline)
+
+
+# --- Eligibility ----------------------------------------------------------------------------
+
+
+async def test_an_order_not_shipped_yet_is_cancelled_and_the_seller_told_to_stop_it(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(retract_event(status=OrderStatus.AWAITING_SHIPMENT))
+        done = await handle.result()
+
+    assert done.stage is ReturnStage.CANCELLED_BEFORE_SHIPMENT
+    assert harness.doubles.notice_kinds == [
+        NoticeKind.SELLER_STOP_SHIPMENT,
+        NoticeKind.CANCELLATION_CONFIRMED,
+    ]
+    (refund,) = harness.doubles.refunds
+    assert refund.reason is RefundReason.CANCELLED_BEFORE_SHIPMENT
+    assert harness.doubles.labels == []
+
+
+@pytest.mark.parametrize(
+    ("event_args", "reason"),
+    [
+        ({"status": OrderStatus.RETURN_IN_PROGRESS}, RejectionReason.ALREADY_BEING_RETURNED),
+        ({"status": OrderStatus.RETURNED}, RejectionReason.ALREADY_RETURNED),
+        ({"returnable": False}, RejectionReason.NOT_RETURNABLE),
+        ({"ordered_days_before_notice": 45}, RejectionReason.OUTSIDE_RETURN_WINDOW),
+    ],
+    ids=lambda v: getattr(v, "value", ""),
+)
+async def test_a_rejection_names_its_reason_and_closes_after_the_review_period(
+    time_skipping_env: WorkflowEnvironment,
+    event_args: dict[str, object],
+    reason: RejectionReason,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(retract_event(**event_args))  # type: ignore[arg-type]
+        await harness.stage_reached(handle, ReturnStage.REJECTED)
+        still_open = await handle.describe()
+        await time_skipping_env.fast_forward(handle, 14 * DAY + dt.timedelta(minutes=1))
+        done = await handle.result()
+
+    assert still_open.status is not None and still_open.status.name == "RUNNING"
+    assert done.stage is ReturnStage.REJECTED
+    assert done.eligibility is not None and done.eligibility.reason is reason
+    assert done.eligibility.explanation
+    assert harness.doubles.notice_kinds == [NoticeKind.REJECTION]
+    assert harness.doubles.refunds == []
+
+
+async def test_an_unknown_order_status_is_rejected_and_raised_to_operations(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    event = retract_event()
+    event = event.model_copy(
+        update={"order": event.order.model_copy(update={"status": "lost_in_warehouse"})}
+    )
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(event)
+        rejected = await harness.stage_reached(handle, ReturnStage.REJECTED)
+        flagged = (await handle.describe()).typed_search_attributes
+        await time_skipping_env.fast_forward(handle, 15 * DAY)
+        done = await handle.result()
+
+    assert rejected.eligibility is not None
+    assert rejected.eligibility.reason is RejectionReason.UNKNOWN_ORDER_STATUS
+    assert rejected.attention == ["eligibility_unknown_order_status"]
+    assert flagged.get(sa.NEEDS_ATTENTION) is True
+    assert harness.doubles.notice_kinds == [
+        NoticeKind.REJECTION,
+        NoticeKind.OPERATIONS_ATTENTION,
+    ]
+    assert done.attention == []
+
+
+async def test_operations_can_override_a_rejection_with_a_reason(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(retract_event(ordered_days_before_notice=45))
+        await harness.stage_reached(handle, ReturnStage.REJECTED)
+        reason = "customer reported the defect by phone within the window"
+        status = await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.OVERRIDE_ELIGIBILITY, reason)
+        )
+        waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+
+    assert status.stage is not ReturnStage.REJECTED
+    assert waiting.eligibility is not None and waiting.eligibility.accepted
+    assert waiting.eligibility.overridden_by == "operations:agent-42"
+    assert any(e.actor == "operations:agent-42" and reason in e.event for e in waiting.timeline)
+    assert harness.doubles.notice_kinds == [NoticeKind.REJECTION, NoticeKind.RETURN_ADDRESS]
+
+
+# --- The seller's address -------------------------------------------------------------------
+
+
+async def test_a_silent_seller_is_asked_reminded_then_escalated_to_operations(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    timings = ReturnTimings(seller_reminder_after=2 * DAY, escalate_after=2 * DAY)
+    async with return_harness(time_skipping_env.client, Doubles(timings=timings)) as harness:
+        handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+        asked = await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+        await until(harness, lambda d: len(d.chat) == 1)
+        await time_skipping_env.fast_forward(handle, 2 * DAY + dt.timedelta(minutes=1))
+        await until(harness, lambda d: len(d.chat) == 2)
+        reminded = await handle.query(ReturnWorkflow.status)
+        await time_skipping_env.fast_forward(handle, 2 * DAY + dt.timedelta(minutes=1))
+        await until(harness, lambda d: NoticeKind.OPERATIONS_ATTENTION in d.notice_kinds)
+        escalated = await handle.query(ReturnWorkflow.status)
+        flagged = (await handle.describe()).typed_search_attributes
+        await handle.execute_update(
+            ReturnWorkflow.provide_return_address,
+            ReturnAddressReply(address=SELLER_ADDRESS, given_by="seller"),
+        )
+        waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+
+    doubles = harness.doubles
+    assert [m.kind for m in doubles.chat] == [
+        SellerChatKind.ADDRESS_REQUEST,
+        SellerChatKind.ADDRESS_REMINDER,
+    ]
+    assert asked.attention == [] and reminded.attention == []
+    assert escalated.attention == ["seller_return_address_missing"]
+    assert flagged.get(sa.NEEDS_ATTENTION) is True
+    assert waiting.attention == []
+    assert doubles.notice_kinds == [
+        NoticeKind.ACKNOWLEDGEMENT,  # at once, whatever the seller does (Art. 11(3))
+        NoticeKind.OPERATIONS_ATTENTION,
+        NoticeKind.RETURN_ADDRESS,
+    ]
+    assert doubles.notices[-1].acknowledges is False
+    # The customer gets the full shipping period from the moment they know where to send.
+    assert waiting.expires_at is not None
+    assert waiting.expires_at > waiting.ship_by + timings.expiry_grace
+
+
+async def test_operations_give_the_address_on_the_sellers_behalf(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+        await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+        await handle.execute_update(
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.GIVE_ADDRESS, "seller sent it by email", address=SELLER_ADDRESS),
+        )
+        waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+
+    assert harness.doubles.notices[-1].return_address == SELLER_ADDRESS
+    assert any(e.actor == "operations:agent-42" for e in waiting.timeline)
+
+
+async def test_an_invalid_address_is_refused_naming_the_field() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as bad:
+        ReturnAddressReply.model_validate(
+            {
+                "address": {**SELLER_ADDRESS.model_dump(), "postal_code": "3370"},
+                "given_by": "seller",
+            }
+        )
+    assert "postal_code" in str(bad.value) and "3370" not in str(bad.value)
+
+
+# --- Changing one's mind, cancelling --------------------------------------------------------
+
+
+async def test_changing_from_pickup_to_drop_off_cancels_the_pickup_and_keeps_the_label(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        changed = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+
+    doubles = harness.doubles
+    assert changed.stage is ReturnStage.AWAITING_DROP_OFF and changed.pickup is None
+    assert changed.label == booked.label, "the same carrier's label still works"
+    assert doubles.cancelled_pickups == [booked.pickup]
+    assert doubles.voided == []
+    label_notices = [n for n in doubles.notices if n.kind is NoticeKind.RETURN_LABEL]
+    assert [n.revision for n in label_notices] == [1, 2]
+
+
+async def test_changing_carrier_voids_the_old_label_and_follows_the_new_parcel(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(offers=[SANDBOX_OFFER, COUNTER_LABEL_POST])
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        moved = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="colissimo"),
+        )
+        assert booked.label is not None and moved.label is not None
+        await harness.scan(handle, booked.label.tracking_number)  # the old parcel: ignored
+        still = await handle.query(ReturnWorkflow.status)
+        attributes = (await handle.describe()).typed_search_attributes
+
+    assert doubles.voided == [booked.label]
+    assert doubles.cancelled_pickups == [booked.pickup]
+    assert moved.label.carrier == "colissimo"
+    assert still.stage is ReturnStage.AWAITING_DROP_OFF
+    assert attributes.get(sa.CARRIER) == "colissimo"
+    assert attributes.get(sa.TRACKING_NUMBER) == moved.label.tracking_number
+
+
+async def test_the_customer_cancels_before_sending_and_nothing_is_left_booked(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        cancelled = await handle.execute_update(
+            ReturnWorkflow.cancel, CancelRequest(reason="I'll keep it after all")
+        )
+        done = await handle.result()
+
+    doubles = harness.doubles
+    assert cancelled.stage is ReturnStage.CANCELLED and done.stage is ReturnStage.CANCELLED
+    assert doubles.cancelled_pickups == [booked.pickup]
+    assert doubles.voided == [booked.label]
+    assert doubles.notice_kinds[-2:] == [
+        NoticeKind.RETURN_CANCELLED,
+        NoticeKind.SELLER_RETURN_CANCELLED,
+    ]
+    assert doubles.refunds == []
+
+
+async def test_a_parcel_already_with_the_carrier_cannot_be_cancelled(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await harness.scan(handle, ready.label.tracking_number)
+        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+        message = await refused(handle, ReturnWorkflow.cancel, CancelRequest())
+
+    assert "can no longer be cancelled" in message
+    assert doubles.voided == []
+
+
+# --- The counter, tracking and polling ------------------------------------------------------
+
+
+async def test_counter_without_a_code_takes_the_tracking_number_from_the_customer(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(offers=[COUNTER_LABEL_POST])
+    timings = ReturnTimings(scan_overdue_after=dt.timedelta(hours=6))
+    doubles.timings = timings
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo"),
+        )
+        mistyped = await refused(
+            handle, ReturnWorkflow.report_shipment, ShipmentReport(tracking_number="6A123456")
+        )
+        reported = await handle.execute_update(
+            ReturnWorkflow.report_shipment, ShipmentReport(tracking_number="6a12345678901")
+        )
+        attributes = (await handle.describe()).typed_search_attributes
+        # The counter's scan never reaches us by webhook: polling finds it.
+        doubles.carrier_scanned("6A12345678901")
+        await time_skipping_env.fast_forward(handle, dt.timedelta(hours=7))
+        done = await handle.result()
+
+    assert ready.stage is ReturnStage.AWAITING_COUNTER_DROP_OFF
+    assert ready.counter_code is None and ready.tracking_number is None
+    assert NoticeKind.COUNTER_INSTRUCTIONS in doubles.notice_kinds
+    assert mistyped.startswith("tracking_number")
+    assert reported.tracking_number == "6A12345678901"
+    assert attributes.get(sa.TRACKING_NUMBER) == "6A12345678901"
+    assert done.stage is ReturnStage.PICKED_UP
+    assert doubles.polls and doubles.polls[0].tracking_number == "6A12345678901"
+
+
+async def test_a_missing_webhook_is_made_up_for_by_polling_after_the_pickup_day(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(timings=ReturnTimings(poll_interval=dt.timedelta(hours=6)))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        assert booked.pickup is not None and booked.label is not None
+        until_pickup = dt.datetime.combine(
+            booked.pickup.pickup_date, dt.time(8), tzinfo=dt.UTC
+        ) - dt.datetime.now(dt.UTC)
+        # The scan happens, its webhook is lost; the carrier knows, we do not.
+        await time_skipping_env.fast_forward(handle, until_pickup + dt.timedelta(hours=13))
+        await until(harness, lambda d: len(d.polls) >= 1)
+        doubles.carrier_scanned(booked.label.tracking_number)
+        await time_skipping_env.fast_forward(handle, dt.timedelta(hours=7))
+        done = await handle.result()
+
+    assert done.stage is ReturnStage.PICKED_UP
+    assert len(doubles.polls) >= 2, "a first poll found nothing, a later one the scan"
+    assert any("polling the carrier" in e.event for e in done.timeline)
+
+
+async def test_repeated_and_out_of_order_scans_are_harmless(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        number = ready.label.tracking_number
+        now = dt.datetime.now(dt.UTC)
+        await harness.scan(handle, number, TrackingStatus.IN_TRANSIT, scan_id="S2", at=now)
+        await harness.scan(handle, number, TrackingStatus.IN_TRANSIT, scan_id="S2", at=now)
+        done = await handle.result()
+
+    assert [s.scan_id for s in done.scans] == ["S2"]
+    assert harness.doubles.notice_kinds.count(NoticeKind.PICKUP_CONFIRMED) == 1
+
+
+async def test_a_failed_pickup_tells_the_customer_and_operations_until_rebooked(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        assert booked.label is not None and booked.pickup is not None
+        await harness.scan(handle, booked.label.tracking_number, TrackingStatus.EXCEPTION)
+        await until(harness, lambda d: NoticeKind.SHIPMENT_PROBLEM in d.notice_kinds)
+        problem = await handle.query(ReturnWorkflow.status)
+        later = next_pickup_date(
+            dt.datetime.combine(booked.pickup.pickup_date, dt.time(12), tzinfo=dt.UTC)
+        )
+        rebooked = await handle.execute_update(
+            ReturnWorkflow.choose_return_method, mailbox_pickup(day=later)
+        )
+
+    assert problem.attention == ["carrier_exception"]
+    assert NoticeKind.OPERATIONS_ATTENTION in harness.doubles.notice_kinds
+    assert rebooked.attention == [] and rebooked.stage is ReturnStage.AWAITING_PICKUP
+
+
+# --- The shipping deadline ------------------------------------------------------------------
+
+
+async def test_a_return_never_sent_expires_and_both_sides_are_told(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        await time_skipping_env.fast_forward(handle, 18 * DAY)
+        done = await handle.result()
+
+    doubles = harness.doubles
+    assert done.stage is ReturnStage.EXPIRED
+    assert doubles.voided == [booked.label], "an unused label is voided"
+    assert doubles.notice_kinds[-2:] == [
+        NoticeKind.RETURN_EXPIRED,
+        NoticeKind.SELLER_RETURN_EXPIRED,
+    ]
+    assert doubles.polls, "the carrier is asked a last time before giving up"
+
+
+async def test_a_parcel_the_carrier_has_is_not_expired_for_a_lost_webhook(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        harness.doubles.carrier_scanned(ready.label.tracking_number)
+        await time_skipping_env.fast_forward(handle, 18 * DAY)
+        done = await handle.result()
+
+    assert done.stage is ReturnStage.PICKED_UP
+    assert harness.doubles.voided == []
+
+
+# --- Operations -----------------------------------------------------------------------------
+
+
+async def test_operations_retry_a_notice_once_the_address_is_fixed(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(undeliverable={NoticeKind.RETURN_ADDRESS})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        stuck = await handle.query(ReturnWorkflow.status)
+        doubles.undeliverable.clear()
+        retried = await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "relay fixed")
+        )
+        nothing_left = await refused(
+            handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY)
+        )
+
+    assert stuck.attention == ["notice_undeliverable:return_address"]
+    assert retried.attention == []
+    assert doubles.notice_kinds == [NoticeKind.RETURN_ADDRESS]
+    assert nothing_left.startswith("action: nothing to retry")
+
+
+async def test_operations_retry_a_choice_the_carrier_refused_our_credentials_for(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client, Doubles(refuse_credentials=1)) as harness:
+        handle = await choosing(harness)
+        await refused(handle, ReturnWorkflow.choose_return_method, DROP_OFF)
+        retried = await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "API key rotated")
+        )
+
+    assert retried.stage is ReturnStage.AWAITING_DROP_OFF
+    assert retried.attention == []
+    assert any(
+        e.actor == "operations:agent-42" and "changed to" not in e.event and "chose" in e.event
+        for e in retried.timeline
+    )
+
+
+async def test_operations_close_a_return_with_a_reason_and_who_did_it(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        closed = await handle.execute_update(
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.CLOSE, "customer returned it in store"),
+        )
+        done = await handle.result()
+
+    assert closed.stage is ReturnStage.CLOSED and done.stage is ReturnStage.CLOSED
+    assert harness.doubles.voided == [booked.label]
+    entry = next(e for e in done.timeline if "returned it in store" in e.event)
+    assert entry.actor == "operations:agent-42"
+
+
+@pytest.mark.parametrize(
+    ("resolution", "names"),
+    [
+        (ops(AttentionAction.OVERRIDE_ELIGIBILITY), "action"),
+        (ops(AttentionAction.GIVE_ADDRESS, address=SELLER_ADDRESS), "the return is not waiting"),
+        (ops(AttentionAction.RETRY), "action: nothing to retry"),
+    ],
+    ids=["override-accepted", "address-on-file", "nothing-failed"],
+)
+async def test_an_operations_action_that_does_not_apply_is_refused(
+    time_skipping_env: WorkflowEnvironment, resolution: AttentionResolution, names: str
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        message = await refused(handle, ReturnWorkflow.resolve_attention, resolution)
+    assert message.startswith(names)
+
+
+async def test_a_malformed_signal_is_dropped_without_failing_the_return(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        await handle.signal("carrier_scan", {"tracking_number": 42, "status": "teleported"})
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        history = await handle.fetch_history()
+
+    assert ready.stage is ReturnStage.AWAITING_DROP_OFF
+    failed_tasks = [
+        e for e in history.events if e.HasField("workflow_task_failed_event_attributes")
+    ]
+    assert failed_tasks == []
+
+
+async def until(harness: ReturnHarness, check: object, within: float = 10) -> None:
+    import asyncio
+
+    async with asyncio.timeout(within):
+        while not check(harness.doubles):  # type: ignore[operator]
+            await asyncio.sleep(0.05)
