@@ -230,25 +230,34 @@ class ReturnTimings(DomainModel):
     """The configurable clocks of a return, read once when it starts (a worker setting)."""
 
     seller_reminder_after: dt.timedelta = Field(
-        default=dt.timedelta(days=2), description="Remind a seller who has not given an address."
+        gt=dt.timedelta(0),
+        default=dt.timedelta(days=2),
+        description="Remind a seller who has not given an address.",
     )
     escalate_after: dt.timedelta = Field(
+        gt=dt.timedelta(0),
         default=dt.timedelta(days=2),
         description="After the reminder, tell operations the seller has not answered.",
     )
     scan_overdue_after: dt.timedelta = Field(
+        gt=dt.timedelta(0),
         default=dt.timedelta(hours=12),
         description="After the pickup time (or a reported shipment), poll the carrier if no "
         "scan has arrived.",
     )
     poll_interval: dt.timedelta = Field(
-        default=dt.timedelta(hours=6), description="Between two polls of the carrier."
+        gt=dt.timedelta(0),
+        default=dt.timedelta(hours=6),
+        description="Between two polls of the carrier.",
     )
     expiry_grace: dt.timedelta = Field(
-        default=dt.timedelta(days=3), description="After ShipBy, before an unshipped return ends."
+        ge=dt.timedelta(0),
+        default=dt.timedelta(days=3),
+        description="After ShipBy, before an unshipped return ends.",
     )
     refund_trigger: RefundTrigger = RefundTrigger.DISPATCH_PROOF
     rejection_review: dt.timedelta = Field(
+        gt=dt.timedelta(0),
         default=dt.timedelta(days=14),
         description="How long a rejected return stays open for operations to override it.",
     )

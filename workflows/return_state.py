@@ -265,7 +265,7 @@ class ReturnState:
 
 WAITING_FOR: dict[ReturnStage, str] = {
     ReturnStage.CHECKING_ELIGIBILITY: "checking the return window.",
-    ReturnStage.REJECTED: "done: the withdrawal was not accepted as a return.",
+    ReturnStage.REJECTED: "not accepted as a return; open for operations to review.",
     ReturnStage.AWAITING_RETURN_ADDRESS: "waiting for the seller's return address.",
     ReturnStage.AWAITING_CUSTOMER_CHOICE: "waiting for the customer to choose how to ship.",
     ReturnStage.PREPARING_SHIPMENT: "asking the carrier for the label or code.",

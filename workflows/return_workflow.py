@@ -79,6 +79,9 @@ UNDO_FAILED = "carrier_cancellation_failed"
 
 _CHOICE_PROBLEMS = (CARRIER_REJECTED, SHIPMENT_FAILED)
 
+SETTLE_ATTENTION_PATCH = "settle-attention-before-completing"
+"""`workflow.patched` IDs, one per change of commands since the baseline histories."""
+
 
 class _Ended(Exception):
     """The return was cancelled or closed while it waited: wind it down."""
@@ -103,6 +106,9 @@ class ReturnWorkflow:
         self._polling: asyncio.Task[None] | None = None
         self._polled_number: str | None = None
         self._done = False
+        self._settling = False
+        """The return has ended but operations still have a problem to handle."""
+        self._refund_reason: RefundReason | None = None
         """Set once the run has nothing left to wait for: late updates are refused."""
 
     @workflow.run
@@ -123,6 +129,7 @@ class ReturnWorkflow:
                 await self._accepted(*await self._lookups_after_override())
         except _Ended:
             await self._wind_down()
+        await self._settle()
         self._done = True
         self._stop_polling()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -353,6 +360,20 @@ class ReturnWorkflow:
                     state.notice(NoticeKind.SELLER_RETURN_CANCELLED),
                 ]
             )
+
+    async def _settle(self) -> None:
+        """Never complete with a problem nobody can act on: while a reason for attention
+        remains (a refund refused, a notice undelivered, a label not voided), the return
+        stays open for operations to retry the step or close it as handled."""
+        state = self._state
+        # Added after the baseline histories: a return that completed with attention left
+        # under the first version replays as it ran (see README, Versioning).
+        if not state.attention or not workflow.patched(SETTLE_ATTENTION_PATCH):
+            return
+        self._settling = True
+        self._record("system", "ended with problems left: waiting for operations")
+        workflow.set_current_details(state.details())
+        await workflow.wait_condition(lambda: not state.attention)
 
     async def _undo_shipment(self) -> None:
         """Cancel the booked pickup and void the unused label, so nobody pays for them."""
@@ -654,6 +675,11 @@ class ReturnWorkflow:
         elif action is AttentionAction.OVERRIDE_ELIGIBILITY:
             self._override = (by, resolution.reason)
             await workflow.wait_condition(lambda: state.stage is not ReturnStage.REJECTED)
+        elif action is AttentionAction.CLOSE and self._settling:
+            # The return has ended: operations handled what was left outside returnflow.
+            state.attention.clear()
+            workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(False)])
+            workflow.set_current_details(state.details())
         elif action is AttentionAction.CLOSE:
             self._ending = (ReturnStage.CLOSED, by, resolution.reason)
             await workflow.wait_condition(lambda: state.stage in FINAL_STAGES)
@@ -665,8 +691,14 @@ class ReturnWorkflow:
     def _validate_resolution(self, resolution: AttentionResolution) -> None:
         state = self._state
         action = resolution.action
-        if self._ending or self._done or state.stage in FINAL_STAGES - {ReturnStage.REJECTED}:
+        if self._ending or self._done:
             raise ValueError(f"action: the return has ended (stage: {state.stage})")
+        if self._settling:
+            if action is AttentionAction.CLOSE or (
+                action is AttentionAction.RETRY and self._retryable()
+            ):
+                return
+            raise ValueError("action: the return has ended: retry the failed step or close it")
         if action is AttentionAction.GIVE_ADDRESS:
             self._check_waiting_for_address()
         elif action is AttentionAction.OVERRIDE_ELIGIBILITY:
@@ -681,7 +713,7 @@ class ReturnWorkflow:
 
     def _retryable(self) -> bool:
         state = self._state
-        if state.failed_notices:
+        if state.failed_notices or REFUND_FAILED in state.attention:
             return True
         if MISSING_ADDRESS in state.attention and state.return_address is None:
             return True
@@ -694,7 +726,11 @@ class ReturnWorkflow:
 
     async def _retry(self, by: str) -> None:
         state = self._state
-        if state.failed_notices:
+        if REFUND_FAILED in state.attention and self._refund_reason is not None:
+            await self._request_refund(self._refund_reason)
+            if REFUND_FAILED in state.attention:
+                raise ApplicationError(state.problem or "refund refused again", type="RetryFailed")
+        elif state.failed_notices:
             failed, state.failed_notices = state.failed_notices, []
             for notice in failed:
                 self._attention(f"{UNDELIVERABLE_NOTICE}:{notice.kind}", False)
@@ -806,6 +842,7 @@ class ReturnWorkflow:
 
     async def _request_refund(self, reason: RefundReason) -> None:
         state = self._state
+        self._refund_reason = reason
         order = state.event.order
         try:
             state.refund = await workflow.execute_activity_method(
@@ -827,6 +864,7 @@ class ReturnWorkflow:
             self._record("system", "refund request refused by the order service")
             self._attention(REFUND_FAILED, True)
             return
+        self._attention(REFUND_FAILED, False)
         self._record("system", f"refund requested ({state.refund.refund_id})")
 
     async def _notify(self, kind: NoticeKind, **facts: Any) -> None:

@@ -361,3 +361,24 @@ async def undeliverable_notice_retried(
     )
     ready = await _choose(handle, DROP_OFF)
     return await _scanned_to_the_end(harness, handle, ready)
+
+
+@scenario(lambda: Doubles(refuse_refunds=1))
+async def refund_refused_then_retried(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The order service refuses the refund; the return stays open until operations retry."""
+    handle = await _choosing(harness)
+    ready = await _choose(handle, DROP_OFF)
+    await harness.scan(handle, _parcel(ready))
+
+    async def stuck() -> bool:
+        status = await handle.query(ReturnWorkflow.status)
+        return "refund_request_failed" in status.attention
+
+    await _until(stuck)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention, _ops(AttentionAction.RETRY, "order service fixed")
+    )
+    await handle.result()
+    return handle

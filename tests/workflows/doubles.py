@@ -109,6 +109,8 @@ class Doubles:
     carrier_scans: dict[str, list[TrackingScan]] = field(default_factory=dict)
     """What the carrier answers when polled, by tracking number."""
     polls: list[TrackingQuery] = field(default_factory=list)
+    refuse_refunds: int = 0
+    """How many refund requests the order service refuses for good before accepting one."""
     held: dict[NoticeKind, asyncio.Event] = field(default_factory=dict)
     """Notices whose sending waits until the test sets the event (a slow relay)."""
 
@@ -178,6 +180,13 @@ class Doubles:
 
     @activity.defn(name="request_refund")
     async def request_refund(self, request: RefundRequest) -> Refund:
+        if self.refuse_refunds > 0:
+            self.refuse_refunds -= 1
+            raise ApplicationError(
+                "refund key already used for another amount",
+                type="RefundConflict",
+                non_retryable=True,
+            )
         self.refunds.append(request)
         return Refund(
             refund_id=f"RF-{len(self.refunds)}",

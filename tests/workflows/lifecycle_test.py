@@ -573,6 +573,31 @@ async def test_operations_retry_a_choice_the_carrier_refused_our_credentials_for
     )
 
 
+async def test_a_refused_refund_keeps_the_return_open_until_operations_retry_it(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(refuse_refunds=1)
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await harness.scan(handle, ready.label.tracking_number)
+        await until(harness, lambda d: NoticeKind.SELLER_PARCEL_INBOUND in d.notice_kinds)
+        stuck = await handle.query(ReturnWorkflow.status)
+        open_ = await handle.describe()
+        flagged = open_.typed_search_attributes.get(sa.NEEDS_ATTENTION)
+        await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "key conflict fixed")
+        )
+        done = await handle.result()
+
+    assert stuck.stage is ReturnStage.PICKED_UP and stuck.refund is None
+    assert stuck.attention == ["refund_request_failed"] and flagged is True
+    assert open_.status is not None and open_.status.name == "RUNNING"
+    assert done.refund is not None and done.attention == []
+    assert len(doubles.refunds) == 1
+
+
 async def test_operations_close_a_return_with_a_reason_and_who_did_it(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:

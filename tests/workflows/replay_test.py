@@ -43,7 +43,7 @@ def test_every_path_has_a_scenario_and_a_recorded_history() -> None:
     unregistered = sorted(public - set(scenarios.SCENARIOS))
     assert unregistered == [], f"scenarios without @scenario: {unregistered}"
     unrecorded = sorted(n for n in scenarios.SCENARIOS if not history_path(n).exists())
-    assert unrecorded == [], f"record them with `make histories {' '.join(unrecorded)}`"
+    assert unrecorded == [], f'record them with `make histories SCENARIOS="{" ".join(unrecorded)}"`'
 
 
 def test_the_happy_path_stays_within_its_action_budget() -> None:
