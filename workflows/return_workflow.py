@@ -319,11 +319,9 @@ class ReturnWorkflow:
         if tracking is not None and state.choice is not None:
             self._record("system", "shipping deadline passed: asking the carrier a last time")
             try:
-                scans = await workflow.execute_activity_method(
+                scans = await self._carrier(
                     CarrierActivities.track_parcel,
                     TrackingQuery(carrier=state.choice.carrier, tracking_number=tracking),
-                    start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
-                    retry_policy=policies.CARRIER.retry_policy,
                 )
             except ActivityError as err:
                 self._record("system", f"last tracking check failed: {_failure_message(err)}")
@@ -387,11 +385,9 @@ class ReturnWorkflow:
 
     async def _undo(self, activity: Callable[..., Any], thing: Any, what: str) -> None:
         try:
-            result: Cancellation = await workflow.execute_activity_method(
+            result: Cancellation = await self._carrier(
                 activity,
                 thing,
-                start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
-                retry_policy=policies.CARRIER.retry_policy,
             )
         except ActivityError as err:
             self._record(
@@ -510,7 +506,7 @@ class ReturnWorkflow:
         if state.label is not None and state.label.carrier != choice.carrier:
             state.label = None
         if choice.method in METHOD_NEEDS_LABEL and state.label is None:
-            state.label = await workflow.execute_activity_method(
+            state.label = await self._carrier(
                 CarrierActivities.create_return_label,
                 LabelRequest(
                     idempotency_key=self._key("label"),
@@ -520,13 +516,11 @@ class ReturnWorkflow:
                     recipient=state.return_address,
                     parcel=state.parcel,
                 ),
-                start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
-                retry_policy=policies.CARRIER.retry_policy,
             )
             self._record(f"carrier:{choice.carrier}", "return label created")
         if choice.method is ReturnMethod.MAILBOX_PICKUP:
             assert state.label is not None and choice.pickup_date is not None
-            state.pickup = await workflow.execute_activity_method(
+            state.pickup = await self._carrier(
                 CarrierActivities.book_mailbox_pickup,
                 PickupRequest(
                     idempotency_key=self._key("pickup"),
@@ -537,14 +531,12 @@ class ReturnWorkflow:
                     pickup_date=choice.pickup_date,
                     address=choice.pickup_address or customer.address,
                 ),
-                start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
-                retry_policy=policies.CARRIER.retry_policy,
             )
             self._record(f"carrier:{choice.carrier}", f"pickup booked for {choice.pickup_date}")
         if choice.method is ReturnMethod.POST_OFFICE_COUNTER:
             offer = state.offer(choice.carrier)
             if offer is not None and offer.has_counter_code:
-                state.counter_code = await workflow.execute_activity_method(
+                state.counter_code = await self._carrier(
                     CarrierActivities.request_counter_code,
                     CounterCodeRequest(
                         idempotency_key=self._key("counter-code"),
@@ -554,8 +546,6 @@ class ReturnWorkflow:
                         recipient=state.return_address,
                         parcel=state.parcel,
                     ),
-                    start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
-                    retry_policy=policies.CARRIER.retry_policy,
                 )
                 self._record(f"carrier:{choice.carrier}", "counter return code issued")
                 kind = NoticeKind.COUNTER_CODE
@@ -895,6 +885,15 @@ class ReturnWorkflow:
         for notice in notices:
             state.notice_revisions.setdefault(notice.kind, notice.revision)
             self._record("system", f"{notice.kind} notice sent")
+
+    async def _carrier(self, activity: Callable[..., Any], request: Any) -> Any:
+        """One carrier call under the carrier policy (4xx final, the rest retried)."""
+        return await workflow.execute_activity_method(
+            activity,
+            request,
+            start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
+            retry_policy=policies.CARRIER.retry_policy,
+        )
 
     async def _local(self, activity: Callable[..., Any], *args: Any) -> Any:
         """A quick lookup on the worker itself (configuration, a file, a rule)."""
