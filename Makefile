@@ -5,7 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions
+.PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions \
+	chromium bench-gateway
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -26,13 +27,32 @@ demo: $(STAMP)
 stack: $(STAMP)
 	$(PY) -m devstack up
 
-## make test: lint, types, then the whole test suite.
-test: lint typecheck
+## make test: lint, types, then the whole test suite (Debian's chromium installed if missing).
+test: lint typecheck chromium
 	$(PY) -m pytest
+
+## make chromium: Debian's chromium, which the Web UI browser test drives (tests/webui/).
+## Installed with apt when missing and running as root; otherwise says what to install.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "$(CHROMIUM) is missing: the Web UI browser test needs Debian's chromium." >&2; \
+		echo "Install it as root: apt-get install --no-install-recommends chromium" >&2; \
+		echo "(or run 'make chromium' as root)." >&2; \
+		exit 1; \
+	fi; \
+	echo "Installing Debian's chromium for the Web UI browser test"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium
 
 ## make bench-carriers: 50 returns through a carrier failing on purpose (see benchmarks/).
 bench-carriers: $(STAMP)
 	$(PY) -m benchmarks.carrier_faults
+
+## make bench-gateway: 1,000 signed order events (10 % redeliveries) through the gateway (see benchmarks/).
+bench-gateway: $(STAMP)
+	$(PY) -m benchmarks.gateway_load
 
 ## make histories [SCENARIOS="name ..."]: record the history of every workflow path (replay tests).
 histories: $(STAMP)

@@ -7,6 +7,8 @@
     python starter.py give-address ORDER_ID-LINE --file ADDRESS.json --by operations:alice
     python starter.py schema [--check]
     python starter.py serve
+    python starter.py dead-letters list|show|replay|discard
+    python starter.py schedule install|show|trigger|pause|unpause [--note TEXT]
 
 Exit status: 0 done, 1 refused by the return (or not found), 2 bad input.
 """
@@ -24,14 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from temporalio.client import (
-    Client,
-    WorkflowFailureError,
-    WorkflowHandle,
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-)
-from temporalio.exceptions import FailureError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierRegistry
@@ -39,9 +34,12 @@ from domain.addresses import PostalAddress
 from domain.events import RetractEvent
 from domain.ids import PREFIX
 from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
+from gateway import dead_letter_commands
 from gateway.app import create_app
-from returnflow import logs, temporal
+from gateway.auth import TokenBook, TokenConfigError
+from returnflow import logs, reminder_schedule, temporal
 from returnflow.ingress import EventRejected, field_problems, parse_event, start_return
+from returnflow.return_reading import StatusUnreadable, failure_chain, status_of
 from returnflow.serving import HostedApp
 from returnflow.settings import Settings
 from returnflow.status_view import render_status
@@ -136,23 +134,10 @@ async def _handles(client: Client, ref: str) -> list[WorkflowHandle[Any, Any]]:
 
 
 async def _status_of(client: Client, workflow_id: str) -> ReturnStatus:
-    """A finished return reports its result; a running one (or one that failed, was terminated
-    or timed out) answers the `status` query, replayed from its history by a worker."""
-    handle = client.get_workflow_handle_for(ReturnWorkflow.run, workflow_id)
-    description = await handle.describe()
-    ended = ""
-    if description.close_time is not None:
-        try:
-            return await handle.result()
-        except WorkflowFailureError as err:
-            ended = f": {_failure_chain(err.cause)}"
     try:
-        return await handle.query(ReturnWorkflow.status)
-    except (WorkflowQueryFailedError, RPCError) as err:
-        state = description.status.name.lower() if description.status else "unknown"
-        raise CommandError(
-            f"{workflow_id} is {state}{ended}; its status cannot be read ({err})"
-        ) from err
+        return await status_of(client, workflow_id)
+    except StatusUnreadable as err:
+        raise CommandError(str(err)) from err
 
 
 async def cmd_status(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
@@ -175,18 +160,8 @@ async def _single(client: Client, ref: str) -> WorkflowHandle[Any, Any]:
     return handles[0]
 
 
-def _failure_chain(cause: BaseException | None) -> str:
-    """A Temporal failure and its causes, as one line."""
-    messages = []
-    while cause is not None:
-        if isinstance(cause, FailureError):
-            messages.append(cause.message)
-        cause = cause.__cause__
-    return ": ".join(m for m in messages if m)
-
-
 def _update_refusal(err: WorkflowUpdateFailedError) -> str:
-    return _failure_chain(err.cause) or str(err)
+    return failure_chain(err.cause) or str(err)
 
 
 async def cmd_choose(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
@@ -229,13 +204,23 @@ async def cmd_give_address(args: argparse.Namespace, connect: Connect, settings:
 
 
 async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
-    """The gateway: carriers' tracking webhooks into their returns, until SIGINT or SIGTERM."""
+    """The gateway, until SIGINT or SIGTERM. It starts whether or not Temporal is up (it
+    connects on first use, answers 503 meanwhile, and /readyz tells)."""
     logs.configure("gateway", settings.log_level)
-    client = await connect()
+    log = logging.getLogger("gateway")
+    try:
+        tokens = TokenBook.from_settings(settings)
+    except TokenConfigError as err:
+        raise CommandError(str(err), BAD_INPUT) from err
+    if not settings.gateway_event_secrets:
+        log.warning("RETURNFLOW_GATEWAY_EVENT_SECRETS is not set: every event will be refused")
+    if not len(tokens):
+        log.warning("no RETURNFLOW_GATEWAY_*_TOKENS are set: every action will be refused")
+    client = await temporal.connect(lazy=True)
     registry = CarrierRegistry.from_settings(settings)
     try:
         async with HostedApp(
-            create_app(client, registry),
+            create_app(client, settings, registry),
             host=settings.gateway_host,
             port=settings.gateway_port,
             access_log=True,
@@ -243,7 +228,7 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, server.request_stop)
-            logging.getLogger("gateway").info("gateway listening", extra={"url": server.url})
+            log.info("gateway listening", extra={"url": server.url})
             await server.wait_stopped()
     finally:
         await registry.aclose()
@@ -302,9 +287,41 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "serve",
-        help="run the gateway (carriers' tracking webhooks) on RETURNFLOW_GATEWAY_HOST:PORT",
+        help="run the gateway (events, webhooks, actions) on RETURNFLOW_GATEWAY_HOST:PORT",
     )
+    dead_letter_commands.add_parser(sub)
+
+    p = sub.add_parser(
+        "schedule",
+        help="the daily reminder of unshipped returns (a Temporal Schedule): install, show, "
+        "trigger, pause, unpause",
+    )
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser(
+        "install", help="create it, or update it in place to RETURNFLOW_REMINDER_* (idempotent)"
+    )
+    actions.add_parser("show", help="when it runs, its next and last runs, paused or not")
+    actions.add_parser("trigger", help="run the reminder sweep now")
+    for action, does in (("pause", "stop"), ("unpause", "resume")):
+        a = actions.add_parser(action, help=f"{does} its daily runs")
+        a.add_argument("--note", help="why, shown with the schedule (Web UI, schedule show)")
     return top
+
+
+async def cmd_dead_letters(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
+    try:
+        if args.verb == "replay":
+            return await dead_letter_commands.replay_letters(args, connect, settings)
+        return dead_letter_commands.SYNC_VERBS[args.verb](args, settings)
+    except dead_letter_commands.DeadLetterCommandError as err:
+        raise CommandError(str(err), err.code) from err
+
+
+async def cmd_schedule(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
+    try:
+        return await reminder_schedule.run_command(args, connect, settings)
+    except reminder_schedule.ScheduleMissing as err:
+        raise CommandError(str(err)) from err
 
 
 COMMANDS = {
@@ -313,6 +330,8 @@ COMMANDS = {
     "choose": cmd_choose,
     "give-address": cmd_give_address,
     "serve": cmd_serve,
+    "dead-letters": cmd_dead_letters,
+    "schedule": cmd_schedule,
 }
 
 

@@ -1,4 +1,5 @@
-"""The returnflow worker: hosts `ReturnWorkflow` and every activity on the `returns` queue.
+"""The returnflow worker: hosts `ReturnWorkflow`, the reminder sweep and every activity on
+the `returns` queue.
 
 python worker.py            # connects with TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / ...
 """
@@ -24,10 +25,12 @@ from activities.notices.compose import NoticeComposer
 from activities.notices.post_offices import CarrierPostOffices
 from activities.notices.smtp import SmtpNotifier
 from activities.orders import OrderActivities
+from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
 from activities.sellers.directory import FileSellerDirectory
 from returnflow import logs, temporal
 from returnflow.settings import Settings
+from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
 
 PASSTHROUGH_MODULES = ("domain", "pydantic", "pydantic_core", "annotated_types")
@@ -58,10 +61,11 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
         sellers = SellerActivities.from_settings(settings)
         carrier_activities = CarrierActivities(carriers)
         intake = IntakeActivities(orders, sellers, carrier_activities)
+        reminders = ReminderActivities.from_settings(client, settings)
         yield Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[ReturnWorkflow],
+            workflows=[ReturnWorkflow, UnshippedReturnsSweep],
             activities=[
                 intake.take_in,
                 orders.return_timings,
@@ -79,6 +83,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
                 carrier_activities.poll_parcel_scans,
                 notices.send_notice,
                 notices.send_notices,
+                reminders.remind_unshipped_returns,
             ],
             workflow_runner=workflow_runner(),
             # Carrier calls and emails in hand finish rather than being retried elsewhere.

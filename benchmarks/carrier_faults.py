@@ -34,7 +34,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from devstack.config import StackConfig
-from devstack.demo import redate, until_settled
+from devstack.demo import redate
 from devstack.stack import DevStack
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod
@@ -73,6 +73,18 @@ class Report:
         )
         complete = len(self.labels_per_return) == len(self.pickups_per_return) == self.returns
         return self.picked_up == self.returns and one_each and complete
+
+
+async def until_settled(
+    handle: WorkflowHandle[ReturnWorkflow, ReturnStatus], stages: set[ReturnStage], within: float
+) -> ReturnStatus:
+    """The return's status once it is in one of `stages` (read with the `status` query)."""
+    async with asyncio.timeout(within):
+        while True:
+            status = await handle.query(ReturnWorkflow.status)
+            if status.stage in stages:
+                return status
+            await asyncio.sleep(0.2)
 
 
 async def one_return(

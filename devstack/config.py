@@ -26,6 +26,16 @@ class StackConfig(BaseSettings):
     var_dir: Path = Path("var")
     sellers_file: Path = Path("examples/sellers.json")
     namespace: str = "default"
+    # The embedded stack's own credentials: known to everyone who reads this file, so never
+    # for anything but a loopback dev stack. Production sets RETURNFLOW_GATEWAY_* itself.
+    event_secret: str = Field(
+        "devstack-order-events-secret", description="The order events' HMAC secret."
+    )
+    seller_token: str = Field("devstack-seller-portal-token", description="Acts for any seller.")
+    customer_token: str = Field("devstack-customer-app-token", description="The customer app.")
+    operations_token: str = Field(
+        "devstack-operations-token", description="Operations staff member `ops-demo`."
+    )
     startup_timeout_seconds: float = 90.0
 
     @classmethod
@@ -84,6 +94,10 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_GATEWAY_PORT": str(self.gateway_port),
             "RETURNFLOW_SMTP_SECURITY": "none",
             "RETURNFLOW_SELLERS_FILE": str(self.sellers_file),
+            "RETURNFLOW_GATEWAY_EVENT_SECRETS": self.event_secret,
+            "RETURNFLOW_GATEWAY_SELLER_TOKENS": f"*={self.seller_token}",
+            "RETURNFLOW_GATEWAY_CUSTOMER_TOKENS": f"customer-app={self.customer_token}",
+            "RETURNFLOW_GATEWAY_OPERATIONS_TOKENS": f"ops-demo={self.operations_token}",
         }
 
 

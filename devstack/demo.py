@@ -2,8 +2,10 @@
 
 Each sample event is re-dated so that the customer withdraws now (the legal clocks then mean
 something) and given this run's order number suffix (each run makes new returns; earlier runs
-stay in the Web UI). The customer's choice is sent as an update, the carrier sandbox is told to
-scan each parcel, and its signed tracking webhooks reach the returns through the gateway.
+stay in the Web UI). Everything goes through the gateway, as in production: the order service's
+signed event, the customer app's choice and status reads with its bearer token; the carrier
+sandbox is told to scan each parcel, and its signed tracking webhooks reach the returns through
+the gateway too.
 """
 
 from __future__ import annotations
@@ -18,19 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import WorkflowHandle
 
 from activities.notices.compose import notice_key
 from devstack.__main__ import run_stack, serve
+from devstack.config import StackConfig
 from devstack.interrupts import Interrupts
 from devstack.stack import DevStack
 from domain.calendar import next_pickup_date
 from domain.events import RetractEvent
-from domain.returns import ReturnMethodChoice, ReturnStage, ReturnStatus
+from domain.returns import FINAL_STAGES, ReturnStage, ReturnStatus
 from mail_sink import read_mailbox
-from returnflow.ingress import parse_event, start_return
-from returnflow.temporal import exit_process
-from workflows.return_workflow import ReturnWorkflow
+from returnflow.ingress import parse_event
+from returnflow.signing import signed_headers
+from returnflow.temporal import exit_process, web_ui_link
 
 EXAMPLES = Path("examples")
 WAIT_SECONDS = 60.0
@@ -65,7 +67,7 @@ class Sample:
     event: RetractEvent
     choice: dict[str, Any] | None
     expected: ReturnStage
-    handle: WorkflowHandle[ReturnWorkflow, ReturnStatus] | None = None
+    return_id: str | None = None
     status: ReturnStatus | None = None
     link: str = ""
     mail: list[str] = field(default_factory=list)
@@ -124,42 +126,96 @@ def load_samples(now: dt.datetime, out_dir: Path) -> list[Sample]:
     return samples
 
 
-async def until_settled(
-    handle: WorkflowHandle[ReturnWorkflow, ReturnStatus],
-    stages: set[ReturnStage],
-    within: float = WAIT_SECONDS,
-) -> ReturnStatus:
-    async with asyncio.timeout(within):
-        while True:
-            status = await handle.query(ReturnWorkflow.status)
-            if status.stage in stages:
-                return status
-            await asyncio.sleep(0.2)
+class Apps:
+    """The order service and the customer app, as the gateway sees them: signed events and
+    bearer tokens over HTTP."""
+
+    def __init__(self, http: httpx.AsyncClient, config: StackConfig) -> None:
+        self.http = http
+        self.config = config
+
+    async def send_event(self, event: RetractEvent) -> str:
+        """The order service's retract event, signed; the ID of the return it started."""
+        body = event.model_dump_json().encode()
+        headers = {"Content-Type": "application/json"}
+        headers |= signed_headers(self.config.event_secret, body)
+        answer = await self.http.post("/v1/events", content=body, headers=headers)
+        if answer.status_code not in (200, 202):
+            raise RuntimeError(f"event refused: {answer.status_code} {answer.text}")
+        return_id: str = answer.json()["return_id"]
+        return return_id
+
+    async def status(self, return_id: str) -> ReturnStatus:
+        answer = await self.http.get(f"/v1/returns/{return_id}", headers=self._customer)
+        answer.raise_for_status()
+        return ReturnStatus.model_validate_json(answer.content)
+
+    async def choose(self, return_id: str, choice: dict[str, Any]) -> ReturnStatus:
+        """The customer's choice through the customer app (its answer: the status after it)."""
+        answer = await self.http.post(
+            f"/v1/returns/{return_id}/method",
+            json=choice,
+            headers={**self._customer, "Idempotency-Key": f"demo-choice-{return_id}"},
+        )
+        if answer.status_code == 202:  # the carrier was slow: the choice carries on
+            return await self.until_settled(return_id, AWAITING_SHIPMENT)
+        if answer.status_code != 200:
+            raise RuntimeError(f"choice refused: {answer.status_code} {answer.text}")
+        return ReturnStatus.model_validate_json(answer.content)
+
+    async def until_settled(
+        self, return_id: str, stages: set[ReturnStage], within: float = WAIT_SECONDS
+    ) -> ReturnStatus:
+        async with asyncio.timeout(within):
+            while True:
+                status = await self.status(return_id)
+                if status.stage in stages:
+                    return status
+                await asyncio.sleep(0.2)
+
+    @property
+    def _customer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.config.customer_token}"}
 
 
-async def play(stack: DevStack, sample: Sample) -> None:
-    """One sample, as the customer, the carrier and its tracking feed would play it."""
-    client, settings = stack.client, stack.settings
-    started = await start_return(client, settings, sample.event)
-    sample.link = started.link
-    handle = client.get_workflow_handle_for(ReturnWorkflow.run, started.workflow_id)
-    sample.handle = handle
-    status = await until_settled(
-        handle, {ReturnStage.AWAITING_CUSTOMER_CHOICE, ReturnStage.REJECTED}
+AWAITING_SHIPMENT = {
+    ReturnStage.AWAITING_PICKUP,
+    ReturnStage.AWAITING_DROP_OFF,
+    ReturnStage.AWAITING_COUNTER_DROP_OFF,
+}
+
+
+async def play(stack: DevStack, apps: Apps, sample: Sample) -> None:
+    """One sample, as the order service, the customer app and the carrier would play it."""
+    return_id = await apps.send_event(sample.event)
+    sample.return_id = return_id
+    sample.link = web_ui_link(stack.settings, stack.config.namespace, return_id)
+    status = await apps.until_settled(
+        return_id, {ReturnStage.AWAITING_CUSTOMER_CHOICE, ReturnStage.REJECTED}
     )
     if sample.choice is not None and status.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE:
-        raw = dict(sample.choice)
-        if raw["method"] == "mailbox_pickup":
-            raw["pickup_date"] = next_pickup_date(dt.datetime.now(dt.UTC)).isoformat()
-        choice = ReturnMethodChoice.model_validate_json(json.dumps(raw))
-        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
+        choice = dict(sample.choice)
+        if choice["method"] == "mailbox_pickup":
+            choice["pickup_date"] = next_pickup_date(dt.datetime.now(dt.UTC)).isoformat()
+        ready = await apps.choose(return_id, choice)
         assert ready.tracking_number is not None
         await carrier_collects(stack, ready.tracking_number)
     if status.stage is ReturnStage.REJECTED:
         # A rejected return stays open for operations to override it (the review period).
         sample.status = status
         return
-    sample.status = await handle.result()
+    sample.status = await apps.until_settled(return_id, set(FINAL_STAGES))
+    await mail_settled(stack.config.mail_dir, sample)
+
+
+async def mail_settled(mail_dir: Path, sample: Sample, within: float = 15.0) -> None:
+    """The last notices go out as the return ends: give the mail sink a moment to have them."""
+    assert sample.return_id is not None
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        if mail_kinds(mail_dir, sample.return_id) == sample.expected_mail:
+            return
+        await asyncio.sleep(0.2)
 
 
 async def carrier_collects(stack: DevStack, tracking_number: str) -> None:
@@ -210,12 +266,16 @@ def demo(exit_after: bool) -> Callable[[DevStack, Interrupts], Awaitable[int]]:
 
 async def play_all(stack: DevStack, samples: list[Sample]) -> None:
     """Play every sample at once; a failing sample is reported in the table, not raised."""
-    results = await asyncio.gather(*(play(stack, s) for s in samples), return_exceptions=True)
+    async with httpx.AsyncClient(base_url=stack.config.gateway_url, timeout=60) as http:
+        apps = Apps(http, stack.config)
+        results = await asyncio.gather(
+            *(play(stack, apps, s) for s in samples), return_exceptions=True
+        )
     for sample, result in zip(samples, results, strict=True):
         if isinstance(result, BaseException):
             sample.error = f"{type(result).__name__}: {result}"
-        if sample.handle is not None:
-            sample.mail = mail_kinds(stack.config.mail_dir, sample.handle.id)
+        if sample.return_id is not None:
+            sample.mail = mail_kinds(stack.config.mail_dir, sample.return_id)
 
 
 def main() -> None:

@@ -14,17 +14,21 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 import structlog
+from pydantic import SecretStr
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from devstack import probes
 from devstack.config import StackConfig
 from devstack.process import ManagedProcess
-from returnflow import temporal
+from returnflow import reminder_schedule, temporal
 from returnflow.settings import Settings
 
 log = structlog.get_logger("devstack")
 
 Probe = Callable[["DevStack", ManagedProcess], Awaitable[bool]]
+PostStart = Callable[["DevStack"], Awaitable[str]]
+"""A step once a service answers; what it did, for the progress lines."""
 
 
 class StackError(RuntimeError):
@@ -40,6 +44,8 @@ class ServiceSpec:
     env: dict[str, str] = field(default_factory=dict)
     stop_grace: float = 15.0
     """Seconds between SIGTERM and SIGKILL."""
+    after_ready: PostStart | None = None
+    """Run once the service is ready, before the next one starts."""
 
 
 def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpec]:
@@ -112,11 +118,12 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
             ready=_worker_ready,
             # More than the worker's own graceful shutdown, so activities in hand can finish.
             stop_grace=settings.worker_shutdown_seconds + 5,
+            after_ready=_install_reminder_schedule,
         ),
         ServiceSpec(
             name="gateway",
             argv=[py, "starter.py", "serve"],
-            ready=lambda stack, _p: probes.http_ok(f"{config.gateway_url}/healthz"),
+            ready=lambda stack, _p: probes.http_ok(f"{config.gateway_url}/readyz"),
             ports=(config.gateway_port,),
         ),
     ]
@@ -141,6 +148,23 @@ async def _worker_ready(stack: DevStack, proc: ManagedProcess) -> bool:
     return await probes.worker_polling(stack.client, stack.settings.task_queue, proc.pid)
 
 
+async def _install_reminder_schedule(stack: DevStack) -> str:
+    """The daily reminder of unshipped returns, once a worker runs its sweep (idempotent: a
+    restarted stack finds it in place, paused or not)."""
+    settings = stack.settings
+    try:
+        outcome = await reminder_schedule.install(stack.client, settings)
+    except RPCError as err:
+        raise StackError(f"the reminder schedule could not be installed: {err}") from err
+    link = reminder_schedule.schedule_link(
+        settings, stack.config.namespace, settings.reminder_schedule_id
+    )
+    return (
+        f"{'reminder schedule':<16} {outcome}: {settings.reminder_cron} in "
+        f"{settings.reminder_time_zone} ({link})"
+    )
+
+
 class DevStack:
     """`async with DevStack(config) as stack:` — everything up and answering inside."""
 
@@ -163,6 +187,7 @@ class DevStack:
             sellers_file=config.sellers_file,
             gateway_host=config.host,
             gateway_port=config.gateway_port,
+            gateway_event_secrets=SecretStr(config.event_secret),
         )
         self.specs = (
             list(services) if services is not None else default_services(config, self.settings)
@@ -221,6 +246,10 @@ class DevStack:
         seconds = round(time.monotonic() - started, 1)
         log.info("service ready", service=spec.name, seconds=seconds, pid=proc.pid)
         self._progress(f"  {spec.name:<16} ready in {seconds:.1f}s (log: {proc.log_path})")
+        if spec.after_ready is not None:
+            done = await spec.after_ready(self)
+            log.info("after ready", service=spec.name, done=done)
+            self._progress(f"  {done}")
 
     async def watch(self) -> ManagedProcess:
         """Wait until any service exits (it should not), and return it."""

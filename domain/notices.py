@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
@@ -42,6 +43,9 @@ class NoticeKind(StrEnum):
     """The customer cancelled the return: the label is void, the pickup cancelled."""
     RETURN_EXPIRED = "return_expired"
     """The parcel was not sent by the deadline plus the grace period: the return has ended."""
+    SHIPPING_REMINDER = "shipping_reminder"
+    """The parcel is not sent yet: by when to send it, how (for the chosen way, or choose one),
+    and when the return ends. At most one a day, from the reminder sweep; each is a revision."""
 
     SELLER_STOP_SHIPMENT = "seller_stop_shipment"
     """To the seller: the customer withdrew before shipment, do not ship the order."""
@@ -104,6 +108,16 @@ class NoticeRequest(DomainModel):
     )
     expires_at: AwareDatetime | None = Field(
         default=None, description="When the unshipped return ends (reminders, expiry)."
+    )
+    chosen_carrier: Identifier | None = Field(
+        default=None,
+        description="shipping_reminder: the carrier the customer chose, if they have chosen "
+        "(a counter without a code has no label or code to name it).",
+    )
+    reminder_day: dt.date | None = Field(
+        default=None,
+        description="shipping_reminder: the reminder's day (past ShipBy, the email says the "
+        "deadline has passed). Fixed by the return, so a retry writes the same email.",
     )
     refund: Refund | None = Field(
         default=None, description="The refund requested, when the notice tells of it."

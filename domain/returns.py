@@ -74,6 +74,20 @@ UNSHIPPED_STAGES = frozenset(
 their mind or cancel, and the shipping deadline applies."""
 
 
+REMINDABLE_STAGES = frozenset(
+    {
+        ReturnStage.AWAITING_CUSTOMER_CHOICE,
+        ReturnStage.AWAITING_PICKUP,
+        ReturnStage.AWAITING_DROP_OFF,
+        ReturnStage.AWAITING_COUNTER_DROP_OFF,
+    }
+)
+"""Unshipped returns whose next move is the customer's (choose a way, send the parcel): the ones
+a shipping reminder is for. Not `awaiting_return_address`: the customer has no address to send
+the parcel to yet, so a reminder would ask for the impossible (the seller is the one chased,
+in the seller chat); not `preparing_shipment`: the label or code is on its way to them."""
+
+
 AWAITING_SHIPMENT_STAGE: dict[ReturnMethod, ReturnStage] = {
     ReturnMethod.MAILBOX_PICKUP: ReturnStage.AWAITING_PICKUP,
     ReturnMethod.POST_OFFICE_DROP_OFF: ReturnStage.AWAITING_DROP_OFF,
@@ -175,6 +189,21 @@ class CancelRequest(DomainModel):
 
     reason: str | None = Field(
         default=None, max_length=500, description="Optional, in the customer's words."
+    )
+
+
+class ShippingReminder(DomainModel):
+    """Remind the customer to send the parcel (signal `remind_to_ship`, from the reminder
+    sweep). A return sends at most one reminder a day, and none where the customer cannot act."""
+
+    day: dt.date = Field(
+        description="The reminder's calendar day in the reminder time zone "
+        "(RETURNFLOW_REMINDER_TIME_ZONE): a second reminder for the same day is skipped."
+    )
+    origin: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$",
+        description="Who asks, recorded in the return's timeline: the sweep's "
+        "'<workflow id>/<run id>', or 'operations:<staff id>' (IDs only, no names).",
     )
 
 

@@ -1,25 +1,114 @@
-"""The gateway's FastAPI application."""
+"""The gateway's FastAPI application: every door into returnflow over HTTP.
+
+- `POST /v1/events`: the order service's events (signed).
+- `POST /v1/carriers/{carrier}/webhooks`: carriers' tracking events (signed by the carrier).
+- `POST /v1/returns/{id}/return-address|method|shipment|cancel|attention` and
+  `GET /v1/returns/{id}`: sellers', customers' and operations' actions (bearer tokens).
+- `GET /healthz` (the process answers) and `GET /readyz` (Temporal answers too).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 from temporalio.client import Client
 
 from activities.carriers.registry import CarrierRegistry
-from gateway import tracking
+from domain.events import RetractEvent
+from domain.returns import CancelRequest, ReturnMethodChoice, ShipmentReport
+from gateway import events, returns, tracking
+from gateway.auth import TokenBook
+from gateway.http import Gateway, GatewayDep, error, is_unreachable
+from returnflow.dead_letters import DeadLetterStore
+from returnflow.settings import Settings
 
 
-def create_app(client: Client, registry: CarrierRegistry) -> FastAPI:
+def create_app(client: Client, settings: Settings, registry: CarrierRegistry) -> FastAPI:
     app = FastAPI(
         title="returnflow gateway",
-        description="Carriers' tracking webhooks into the returns they concern.",
+        description=(
+            "Order events, carriers' tracking webhooks, and sellers', customers' and "
+            "operations' actions on returns. Answers 202 only once Temporal has accepted."
+        ),
         version="1",
     )
-    app.state.tracking = tracking.TrackingDoor(client, registry)
+    app.state.gateway = Gateway(
+        client=client,
+        settings=settings,
+        registry=registry,
+        dead_letters=DeadLetterStore(settings.dead_letter_path),
+        tokens=TokenBook.from_settings(settings),
+    )
+    app.include_router(events.router)
     app.include_router(tracking.router)
+    app.include_router(returns.router)
+    _describe_request_bodies(app)
 
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
+        """The gateway process answers (whatever Temporal does)."""
         return {"status": "ok"}
 
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Temporal is not."}})
+    async def readyz(gateway: GatewayDep) -> JSONResponse:
+        """Ready to take requests: Temporal answers."""
+        timeout = gateway.settings.gateway_temporal_timeout_seconds
+        try:
+            healthy = await asyncio.wait_for(
+                gateway.client.service_client.check_health(timeout=dt.timedelta(seconds=timeout)),
+                timeout=timeout,
+            )
+        except Exception as err:
+            if not is_unreachable(err):
+                raise
+            healthy = False
+        if not healthy:
+            return error(503, "temporal_unavailable", "Temporal does not answer.", retry_later=True)
+        return JSONResponse({"status": "ready", "namespace": gateway.client.namespace})
+
     return app
+
+
+REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
+    ("/v1/events", "post"): RetractEvent,
+    ("/v1/returns/{return_id}/return-address", "post"): returns.ReturnAddressBody,
+    ("/v1/returns/{return_id}/method", "post"): ReturnMethodChoice,
+    ("/v1/returns/{return_id}/shipment", "post"): ShipmentReport,
+    ("/v1/returns/{return_id}/cancel", "post"): CancelRequest,
+    ("/v1/returns/{return_id}/attention", "post"): returns.AttentionBody,
+}
+"""The routes read their raw body themselves (to check signatures and keep dead letters): their
+request schemas are added to the OpenAPI description here, generated from the same models."""
+
+
+def _describe_request_bodies(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        models = sorted(set(REQUEST_BODIES.values()), key=lambda m: m.__name__)
+        _, definitions = models_json_schema(
+            [(model, "validation") for model in models],
+            ref_template="#/components/schemas/{model}",
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(definitions.get("$defs", {}))
+        for (path, method), model in REQUEST_BODIES.items():
+            reference = {"$ref": f"#/components/schemas/{model.__name__}"}
+            schema["paths"][path][method]["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": reference}},
+            }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

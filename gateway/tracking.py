@@ -2,17 +2,19 @@
 
 A webhook is acknowledged (202) only once Temporal has accepted every scan in it. Anything else
 gets an answer that makes an honest carrier try again later (404 while no return is found for
-the parcel, 503 while Temporal is unreachable), so no scan is lost; only a webhook that fails its
-signature is refused for good (401). Scans for a return that has ended, and signed events that
-are not about tracking, are acknowledged (200) and ignored.
+the parcel, 503 while Temporal is unreachable), so no scan is lost; a webhook that fails its
+signature is refused (401). Refused webhooks are kept in the dead-letter store, so a scan whose
+carrier gave up retrying can still be replayed. Scans for a return that has ended, and signed
+events that are not about tracking, are acknowledged (200) and ignored.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -22,78 +24,84 @@ from activities.carriers.protocol import (
     WebhookIgnored,
     WebhookRejected,
 )
-from activities.carriers.registry import CarrierRegistry
 from domain import search_attributes as sa
 from domain.carriers import CarrierCapability, WebhookScans
 from domain.ids import PREFIX
+from gateway.http import (
+    BodyTooLarge,
+    Gateway,
+    GatewayDep,
+    Outcome,
+    error,
+    is_unreachable,
+    lower_headers,
+    read_body,
+)
 from workflows.return_workflow import ReturnWorkflow
 
 logger = logging.getLogger(__name__)
 
-MAX_WEBHOOK_BYTES = 256 * 1024
-RETRY_LATER_SECONDS = 30
-
 router = APIRouter(tags=["carriers"])
 
 
-class TrackingDoor:
-    """What the webhook route needs: a Temporal client and the configured carriers."""
-
-    def __init__(self, client: Client, registry: CarrierRegistry) -> None:
-        self.client = client
-        self.registry = registry
+def carrier_source(carrier: str) -> str:
+    """The dead-letter source of a carrier's webhooks."""
+    return f"carrier:{carrier}"
 
 
-async def _door(request: Request) -> TrackingDoor:
-    door: TrackingDoor = request.app.state.tracking
-    return door
-
-
-Door = Annotated[TrackingDoor, Depends(_door)]
-
-
-@router.post("/v1/carriers/{carrier}/webhooks", status_code=202)
-async def carrier_webhook(carrier: str, request: Request, door: Door) -> JSONResponse:
-    """A carrier pushes a tracking event; its scans go to the return of the parcel."""
-    body = await request.body()
-    if len(body) > MAX_WEBHOOK_BYTES:
-        return _error(
-            413, "body_too_large", f"A webhook body is at most {MAX_WEBHOOK_BYTES} bytes."
-        )
+async def take_webhook(
+    gateway: Gateway,
+    carrier: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    received_at: dt.datetime | None = None,
+) -> Outcome:
+    """Check and deliver one tracking webhook. A replayed dead letter is checked as of when
+    it first came (`received_at`)."""
     try:
-        adapter = door.registry.get(carrier)
+        adapter = gateway.registry.get(carrier)
     except CarrierRejected:
-        return _error(404, "unknown_carrier", f"No carrier {carrier!r} is configured here.")
+        message = f"No carrier {carrier!r} is configured here."
+        return Outcome.refused(404, "unknown_carrier", message, authenticated=False)
     try:
         offer = await adapter.describe()
     except Exception as err:  # whatever stops us learning it means "not yet"
         # Only the sandbox is asked who it is, once; until it answers, the webhook waits.
         logger.warning("carrier not described yet", extra={"carrier": carrier, "error": str(err)})
-        return _error(503, "carrier_unavailable", "Try again later.", retry_later=True)
+        return Outcome(503, {}, retry_later=True)
     if CarrierCapability.TRACKING_WEBHOOK not in offer.capabilities:
-        return _error(404, "no_webhooks", f"{carrier} does not send tracking webhooks here.")
-    headers = {name.lower(): value for name, value in request.headers.items()}
+        message = f"{carrier} does not send tracking webhooks here."
+        return Outcome.refused(404, "no_webhooks", message, authenticated=False)
     try:
-        report = adapter.read_webhook(headers, body)
+        report = adapter.read_webhook(headers, body, received_at=received_at)
     except WebhookIgnored as err:
         logger.info("webhook without scans ignored", extra={"carrier": carrier, "why": str(err)})
-        return JSONResponse({"ignored": str(err)}, status_code=200)
+        return Outcome(200, {"ignored": str(err)}, authenticated=True)
     except WebhookRejected as err:
         logger.warning("tracking webhook refused", extra={"carrier": carrier, "reason": str(err)})
-        return _error(401, "bad_signature", str(err))
+        # A bad signature and an unreadable body are told apart by the adapter's words only.
+        return Outcome.refused(401, "bad_signature", str(err), authenticated=False)
+    return_id: str | None = None
     try:
-        return_id = await _return_of(door.client, report)
+        return_id = await asyncio.wait_for(
+            _return_of(gateway.client, report), gateway.settings.gateway_temporal_timeout_seconds
+        )
         if return_id is None:
             logger.warning(
                 "tracking webhook for an unknown parcel",
                 extra={"carrier": carrier, "tracking_number": report.tracking_number},
             )
-            return _error(
+            # Kept too: a carrier gives up after its last retry, and the scan is then here.
+            return Outcome.refused(
                 404, "unknown_parcel", "No return has this parcel yet; send it again later."
             )
-        handle = door.client.get_workflow_handle(return_id)
+        handle = gateway.client.get_workflow_handle(return_id)
         for scan in report.scans:
-            await handle.signal(ReturnWorkflow.carrier_scan, scan)
+            await asyncio.wait_for(
+                handle.signal(ReturnWorkflow.carrier_scan, scan),
+                gateway.settings.gateway_temporal_timeout_seconds,
+            )
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             # The parcel's return has ended (it completes once the carrier has the parcel);
@@ -102,9 +110,16 @@ async def carrier_webhook(carrier: str, request: Request, door: Door) -> JSONRes
                 "tracking webhook for an ended return",
                 extra={"carrier": carrier, "return_id": return_id},
             )
-            return JSONResponse({"ignored": "the parcel's return has ended"}, status_code=200)
+            return Outcome(200, {"ignored": "the parcel's return has ended"}, authenticated=True)
+        if not is_unreachable(err):
+            raise
         logger.warning("Temporal unreachable for a webhook", extra={"carrier": carrier})
-        return _error(503, "temporal_unavailable", "Try again later.", retry_later=True)
+        return Outcome(503, {}, retry_later=True, authenticated=True)
+    except Exception as err:
+        if not is_unreachable(err):
+            raise
+        logger.warning("Temporal unreachable for a webhook", extra={"carrier": carrier})
+        return Outcome(503, {}, retry_later=True, authenticated=True)
     logger.info(
         "tracking webhook delivered",
         extra={
@@ -114,7 +129,57 @@ async def carrier_webhook(carrier: str, request: Request, door: Door) -> JSONRes
             "scans": len(report.scans),
         },
     )
-    return JSONResponse({"return_id": return_id, "scans": len(report.scans)}, status_code=202)
+    body_out = {"return_id": return_id, "scans": len(report.scans)}
+    return Outcome(202, body_out, authenticated=True)
+
+
+@router.post(
+    "/v1/carriers/{carrier}/webhooks",
+    status_code=202,
+    responses={
+        200: {"description": "Nothing to deliver (no scans, or the return has ended)."},
+        401: {"description": "Bad, missing or stale signature (kept as a dead letter)."},
+        404: {"description": "Unknown carrier, or no return has the parcel yet (kept)."},
+        413: {"description": "Body over the size limit (kept, truncated)."},
+        503: {"description": "Temporal or the carrier unreachable: retry after Retry-After."},
+    },
+)
+async def carrier_webhook(carrier: str, request: Request, gateway: GatewayDep) -> JSONResponse:
+    """A carrier pushes a tracking event; its scans go to the return of the parcel."""
+    headers = lower_headers(request)
+    source = carrier_source(carrier)
+    limit = gateway.settings.gateway_max_body_bytes
+    try:
+        body = await read_body(request, limit)
+    except BodyTooLarge as err:
+        letter = gateway.dead_letters.keep(
+            source=source,
+            body=err.head,
+            headers=headers,
+            status_code=413,
+            reason="body_too_large",
+            problems=[f"(body): larger than {limit} bytes"],
+            authenticated=False,
+            truncated=True,
+        )
+        return error(413, "body_too_large", str(err), dead_letter_id=letter.letter_id)
+    outcome = await take_webhook(gateway, carrier, body, headers)
+    if outcome.status == 503:
+        return error(503, "unavailable", "Try again later.", retry_later=True)
+    if outcome.reason is None:
+        return JSONResponse(outcome.body, status_code=outcome.status)
+    letter = gateway.dead_letters.keep(
+        source=source,
+        body=body,
+        headers=headers,
+        status_code=outcome.status,
+        reason=outcome.reason,
+        problems=outcome.problems,
+        authenticated=outcome.authenticated,
+    )
+    return JSONResponse(
+        {**outcome.body, "dead_letter_id": letter.letter_id}, status_code=outcome.status
+    )
 
 
 async def _return_of(client: Client, report: WebhookScans) -> str | None:
@@ -126,9 +191,3 @@ async def _return_of(client: Client, report: WebhookScans) -> str | None:
     async for execution in client.list_workflows(query, limit=1):
         return execution.id
     return None
-
-
-def _error(status: int, code: str, message: str, *, retry_later: bool = False) -> JSONResponse:
-    headers = {"Retry-After": str(RETRY_LATER_SECONDS)} if retry_later else None
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    return JSONResponse(body, status_code=status, headers=headers)

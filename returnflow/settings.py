@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +32,54 @@ class Settings(BaseSettings):
 
     gateway_host: str = Field("127.0.0.1", description="Interface the gateway listens on.")
     gateway_port: int = Field(8000, ge=0, le=65535, description="The gateway's TCP port.")
+    gateway_event_secrets: SecretStr | None = Field(
+        None,
+        description=(
+            "HMAC-SHA256 secrets the order service signs its events with, comma-separated "
+            "(the current one first; an old one stays listed while senders rotate). Unset: "
+            "every event is refused."
+        ),
+    )
+    gateway_signature_tolerance_seconds: float = Field(
+        300, gt=0, description="How far a signature's timestamp may be from now (s)."
+    )
+    gateway_seller_tokens: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer tokens of the sellers' apps: comma-separated SELLER_ID=TOKEN (the seller "
+            "may act on its own returns only), or *=TOKEN for a seller portal that acts for "
+            "every seller."
+        ),
+    )
+    gateway_customer_tokens: SecretStr | None = Field(
+        None,
+        description="Bearer tokens of the customers' apps: comma-separated APP=TOKEN.",
+    )
+    gateway_operations_tokens: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer tokens of operations staff: comma-separated STAFF_ID=TOKEN; the staff ID "
+            "is recorded in the return's timeline as operations:STAFF_ID."
+        ),
+    )
+    gateway_max_body_bytes: int = Field(
+        256 * 1024, gt=0, description="Largest request body the gateway reads (413 beyond)."
+    )
+    gateway_temporal_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long the gateway waits for Temporal before answering 503."
+    )
+    gateway_update_wait_seconds: float = Field(
+        20.0,
+        gt=0,
+        description=(
+            "How long an action waits for the return's answer; past it the action is "
+            "answered 202 (accepted, still running) with its update ID."
+        ),
+    )
+    dead_letter_dir: Path | None = Field(
+        None,
+        description="Where refused and unprocessed payloads are kept (default: var/dead-letters).",
+    )
 
     return_window_days: int = Field(30, ge=14, le=365, description="Return window, in days.")
     return_window_starts: Literal["order_date", "delivery_date"] = Field(
@@ -61,6 +110,26 @@ class Settings(BaseSettings):
     rejection_review: timedelta = Field(
         timedelta(days=14),
         description="How long a rejected return stays open for operations to override (P14D).",
+    )
+    reminder_schedule_id: str = Field(
+        "unshipped-returns-reminder",
+        description="The Temporal Schedule that runs the reminder sweep (starter.py schedule).",
+    )
+    reminder_cron: str = Field(
+        "0 9 * * *",
+        description="When the reminder sweep runs: a cron expression (minute hour day-of-month "
+        "month day-of-week), in reminder_time_zone.",
+    )
+    reminder_time_zone: str = Field(
+        "Europe/Paris",
+        description="IANA time zone of reminder_cron, and of the calendar day a return gets at "
+        "most one reminder in.",
+    )
+    reminder_horizon: timedelta = Field(
+        timedelta(days=3),
+        ge=timedelta(0),
+        description="Remind unshipped returns whose ShipBy is at most this far ahead, or already "
+        "passed but not expired yet (P3D).",
     )
     operations_email: str = Field(
         "returns-operations@marketplace.example",
@@ -124,6 +193,16 @@ class Settings(BaseSettings):
         description="Where customers choose how to send the parcel back.",
     )
 
+    @field_validator("reminder_time_zone")
+    @classmethod
+    def _known_time_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"unknown time zone {zone!r}: an IANA name, e.g. Europe/Paris"
+            raise ValueError(message) from None
+        return zone
+
     @property
     def carrier_codes(self) -> list[str]:
         return [c.strip() for c in self.carriers.split(",") if c.strip()]
@@ -139,6 +218,10 @@ class Settings(BaseSettings):
     @property
     def orders_path(self) -> Path:
         return self.orders_dir or self.var_dir / "orders"
+
+    @property
+    def dead_letter_path(self) -> Path:
+        return self.dead_letter_dir or self.var_dir / "dead-letters"
 
     @property
     def log_dir(self) -> Path:

@@ -1,7 +1,8 @@
-"""Timeouts and retry policies of every activity the return workflow calls, with the reason.
+"""Timeouts and retry policies of every activity the workflows call, with the reason.
 
-Retries never give up on a transient failure: a return must outlive a carrier's or a mail
-relay's outage. What retrying cannot fix is a non-retryable error type, handled by the workflow.
+A return's retries never give up on a transient failure: a return must outlive a carrier's or a
+mail relay's outage. What retrying cannot fix is a non-retryable error type, handled by the
+workflow. Only the reminder sweep gives up (the next day's sweep does its work).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from temporalio.common import RetryPolicy
 class ActivityPolicy:
     start_to_close_timeout: timedelta
     retry_policy: RetryPolicy
+    heartbeat_timeout: timedelta | None = None
+    """For a long activity that reports its progress: a lost worker is noticed this soon."""
+    schedule_to_close_timeout: timedelta | None = None
+    """All attempts together: past it, the activity gives up."""
 
 
 ELIGIBILITY = ActivityPolicy(
@@ -96,6 +101,25 @@ POLLING = ActivityPolicy(
     start_to_close_timeout=timedelta(seconds=60),
     retry_policy=RetryPolicy(),
 )
+
+
+REMINDER_SWEEP = ActivityPolicy(
+    # Pages through visibility and signals each unshipped return: seconds for thousands. Its
+    # heartbeat holds the progress, so an attempt on a lost worker is noticed within a minute
+    # and the retry goes on from the last page done (a return signalled twice sends one
+    # reminder a day). It gives up after an hour: reminders are a courtesy, and the next
+    # day's sweep finds whoever this one missed.
+    start_to_close_timeout=timedelta(minutes=15),
+    heartbeat_timeout=timedelta(minutes=1),
+    schedule_to_close_timeout=timedelta(hours=1),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=2)
+    ),
+)
+
+SWEEP_RUN_TIMEOUT = timedelta(hours=2)
+"""The whole sweep workflow: beyond its activity's hour, something is wrong; it fails visibly
+in the Web UI and leaves room for the next day's run (the schedule skips overlapping runs)."""
 
 
 def polling(interval: timedelta) -> RetryPolicy:

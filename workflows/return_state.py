@@ -24,6 +24,7 @@ from domain.ids import return_id
 from domain.notices import NoticeKind, NoticeRequest
 from domain.returns import (
     REFUND_PERIOD,
+    REMINDABLE_STAGES,
     SHIPPING_PERIOD,
     EligibilityDecision,
     Refund,
@@ -63,7 +64,15 @@ class ReturnState:
         self.timings = ReturnTimings()
         """Replaced by the worker's settings when the return starts."""
         self.address_on_file = False
+        self.address_requested_at: dt.datetime | None = None
+        """When the seller was asked for the address (the seller chat's clocks run from it)."""
         self.address_sent_at: dt.datetime | None = None
+        self.rejected_at: dt.datetime | None = None
+        """When the return was rejected (its review period runs from it)."""
+        self.reminded_on: dt.date | None = None
+        """The day of the last shipping reminder taken (sent, or tried): one a day."""
+        self.reminders_sent = 0
+        self.last_reminder_at: dt.datetime | None = None
         self.reported_tracking_number: str | None = None
         self.reported_at: dt.datetime | None = None
         self.refund: Refund | None = None
@@ -207,6 +216,36 @@ class ReturnState:
             **facts,  # type: ignore[arg-type]
         )
 
+    def reminder_refusal(self, day: dt.date, now: dt.datetime) -> str | None:
+        """Why a shipping reminder for `day` is not sent now; None when it is to be sent.
+
+        One a day: `day` is the reminder's calendar day in the reminder time zone, worked out
+        by the sweep (outside the workflow, where the time zone database is). The workflow
+        does not read zone files; it only checks that `day` is a real day for now — every
+        zone's today is within a day of UTC's — and that it comes after the last reminder's.
+        """
+        if self.stage not in REMINDABLE_STAGES:
+            return CANNOT_ACT.get(self.stage, f"the return has ended ({self.stage})")
+        if self.dispatch_scan is not None:
+            return "the carrier has the parcel"
+        if self.reported_at is not None:
+            return "the customer reported the parcel as sent"
+        if abs((day - now.date()).days) > 1:
+            return f"{day} is not today"
+        if self.reminded_on is not None and day <= self.reminded_on:
+            return f"already reminded on {self.reminded_on}"
+        return None
+
+    def take_reminder(self, day: dt.date) -> NoticeRequest:
+        """The reminder of `day`, taken at once (a second signal for the day finds it taken);
+        each reminder is a revision of its kind, so it has a Message-ID of its own."""
+        kind = NoticeKind.SHIPPING_REMINDER
+        self.reminded_on = day
+        self.notice_revisions[kind] = self.notice_revisions.get(kind, 0) + 1
+        return self.notice(
+            kind, chosen_carrier=self.choice.carrier if self.choice else None, reminder_day=day
+        )
+
     def status(self) -> ReturnStatus:
         order = self.event.order
         return ReturnStatus(
@@ -244,10 +283,14 @@ class ReturnState:
         )
 
     def details(self) -> str:
-        """Markdown for the Web UI: what the return waits for, and until when."""
+        """Markdown for the Web UI: what the return waits for, and until when. No personal
+        data: stages, times, IDs."""
         rows = [f"**Stage:** `{self.stage.value}` — {WAITING_FOR[self.stage]}"]
-        rows.append(f"**Ship by:** {self.ship_by:%Y-%m-%d %H:%M} UTC")
-        rows.append(f"**Refund due by:** {self.refund_due_by:%Y-%m-%d %H:%M} UTC")
+        until = self._until()
+        if until:
+            rows.append(f"**Until when:** {until}")
+        rows.append(f"**Ship by:** {_at(self.ship_by)}")
+        rows.append(f"**Refund due by:** {_at(self.refund_due_by)}")
         if self.refund:
             rows.append(f"**Refund:** `{self.refund.refund_id}` requested")
         if self.choice:
@@ -258,9 +301,48 @@ class ReturnState:
             rows.append(f"**Tracking:** `{self.tracking_number}`")
         if self.problem:
             rows.append(f"**Problem:** {self.problem}")
+        if self.reminders_sent and self.last_reminder_at:
+            rows.append(
+                f"**Last reminder:** {_at(self.last_reminder_at)} ({self.reminders_sent} sent)"
+            )
         if self.attention:
             rows.append(f"**Needs attention:** {', '.join(self.attention)}")
         return "\n\n".join(rows)
+
+    def _until(self) -> str | None:
+        """Until when the stage waits, and what happens then."""
+        timings = self.timings
+        expiry = f"the return expires {_at(self.expires_at)} if the parcel is not sent by then"
+        match self.stage:
+            case ReturnStage.REJECTED if self.rejected_at:
+                ends = self.rejected_at + timings.rejection_review
+                return f"open for operations to override until {_at(ends)}, then it ends"
+            case ReturnStage.AWAITING_RETURN_ADDRESS if self.address_requested_at:
+                reminded = self.address_requested_at + timings.seller_reminder_after
+                escalated = reminded + timings.escalate_after
+                return (
+                    f"as long as it takes: the seller is reminded {_at(reminded)}, operations "
+                    f"are called in {_at(escalated)}; no shipping deadline runs before the "
+                    "customer has the address"
+                )
+            case ReturnStage.AWAITING_CUSTOMER_CHOICE:
+                return expiry
+            case ReturnStage.AWAITING_PICKUP if self.pickup:
+                day = self.pickup.pickup_date.isoformat()
+                return f"pickup on {day} before 08:00{self._polled_from()}; {expiry}"
+            case ReturnStage.AWAITING_DROP_OFF | ReturnStage.AWAITING_COUNTER_DROP_OFF:
+                reported = f"reported sent{self._polled_from()}; " if self.reported_at else ""
+                return reported + expiry
+            case ReturnStage.PICKED_UP if self.refund is None:
+                return (
+                    f"the delivery to the seller, at the latest until {_at(self.refund_due_by)}: "
+                    "the refund is requested then"
+                )
+        return None
+
+    def _polled_from(self) -> str:
+        poll_at = self.poll_at()
+        return f"; the carrier is polled from {_at(poll_at)} if no scan comes" if poll_at else ""
 
 
 WAITING_FOR: dict[ReturnStage, str] = {
@@ -279,5 +361,21 @@ WAITING_FOR: dict[ReturnStage, str] = {
     ReturnStage.EXPIRED: "done: the parcel was not sent in time.",
     ReturnStage.CLOSED: "done: closed by operations.",
 }
+
+CANNOT_ACT: dict[ReturnStage, str] = {
+    ReturnStage.CHECKING_ELIGIBILITY: "the withdrawal is being checked",
+    ReturnStage.REJECTED: "the withdrawal was not accepted",
+    ReturnStage.AWAITING_RETURN_ADDRESS: "the customer has no return address yet",
+    ReturnStage.PREPARING_SHIPMENT: "the carrier is preparing the shipment",
+    ReturnStage.PICKED_UP: "the carrier has the parcel",
+    ReturnStage.DELIVERED: "the parcel is back with the seller",
+}
+"""Why a shipping reminder is not sent in a stage where the customer cannot act (the others
+have ended)."""
+
+
+def _at(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
 
 METHOD_NEEDS_LABEL = frozenset({ReturnMethod.MAILBOX_PICKUP, ReturnMethod.POST_OFFICE_DROP_OFF})

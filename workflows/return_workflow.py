@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnStage,
         ReturnStatus,
         ShipmentReport,
+        ShippingReminder,
     )
     from workflows import policies
     from workflows.return_state import METHOD_NEEDS_LABEL, ReturnState
@@ -161,6 +162,7 @@ class ReturnWorkflow:
     async def _obtain_return_address(self) -> None:
         """Ask the seller in the chat, remind them, then escalate to operations."""
         state, timings = self._state, self._state.timings
+        state.address_requested_at = workflow.now()
         self._set_stage(ReturnStage.AWAITING_RETURN_ADDRESS)
         self._record("system", "no return address on file: asking the seller in the chat")
         # The acknowledgement cannot wait for the seller (Art. 11(3)).
@@ -284,6 +286,7 @@ class ReturnWorkflow:
         assert decision is not None and decision.reason is not None
         self._record("system", f"not accepted: {decision.reason}")
         unknown = decision.reason is RejectionReason.UNKNOWN_ORDER_STATUS
+        state.rejected_at = workflow.now()
         self._set_stage(
             ReturnStage.REJECTED, *self._attention_updates(UNKNOWN_ORDER_STATUS, unknown)
         )
@@ -743,6 +746,41 @@ class ReturnWorkflow:
     @workflow.query
     def status(self) -> ReturnStatus:
         return self._state.status()
+
+    # --- The reminder sweep --------------------------------------------------------------
+
+    @workflow.signal
+    async def remind_to_ship(self, reminder: ShippingReminder) -> None:
+        """Remind the customer to send the parcel: at most one email a day, none where the
+        customer cannot act. Sent or skipped, it is recorded with who asked."""
+        state = self._state
+        asked = f"for {reminder.day}, asked by {reminder.origin}"
+        if self._ending or self._done:
+            refusal: str | None = f"the return has ended (stage: {state.stage})"
+        else:
+            refusal = state.reminder_refusal(reminder.day, workflow.now())
+        if refusal:
+            self._record("system", f"shipping reminder skipped ({asked}): {refusal}")
+            return
+        notice = state.take_reminder(reminder.day)
+        self._record("system", f"shipping reminder {notice.revision} {asked}")
+        try:
+            await workflow.execute_activity_method(
+                NoticeActivities.send_notices,
+                NoticeBatch(notices=[notice]),
+                start_to_close_timeout=policies.NOTICE.start_to_close_timeout,
+                retry_policy=policies.NOTICE.retry_policy,
+            )
+        except ActivityError as err:
+            # A courtesy, not a step of the return: no attention raised, nothing for
+            # operations to retry; the next day's sweep sends the next one.
+            why = _failure_message(err)
+            self._record("system", f"shipping reminder {notice.revision} not delivered: {why}")
+            return
+        state.reminders_sent += 1
+        state.last_reminder_at = workflow.now()
+        self._record("system", f"shipping reminder {notice.revision} sent")
+        workflow.set_current_details(state.details())
 
     def _take_scans(self, scans: Sequence[TrackingScan]) -> None:
         taken = False

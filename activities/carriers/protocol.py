@@ -141,11 +141,18 @@ class Carrier(Protocol):
         """Capability `tracking_polling`: every scan of the parcel so far, oldest first."""
         ...
 
-    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookScans:
+    def read_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        received_at: dt.datetime | None = None,
+    ) -> WebhookScans:
         """Capability `tracking_webhook`: verify a pushed tracking event and read its scans.
 
         `headers` keys are lower case. Raises `WebhookRejected` for a bad, missing or stale
-        signature or an unreadable body.
+        signature or an unreadable body. A signature's freshness is judged at `received_at`
+        (default: now), so a dead letter replayed later is checked as of when it came.
         """
         ...
 

@@ -29,6 +29,7 @@ _NEEDS: dict[NoticeKind, tuple[str, ...]] = {
     NoticeKind.CANCELLATION_CONFIRMED: (),
     NoticeKind.RETURN_CANCELLED: (),
     NoticeKind.RETURN_EXPIRED: ("expires_at",),
+    NoticeKind.SHIPPING_REMINDER: ("expires_at", "reminder_day"),
     NoticeKind.SELLER_STOP_SHIPMENT: (),
     NoticeKind.SELLER_PARCEL_INBOUND: ("scan",),
     NoticeKind.SELLER_PARCEL_DELIVERED: ("scan",),
@@ -51,6 +52,7 @@ _KIND_FACTS: dict[NoticeKind, Callable[[NoticeRequest, View], dict[str, Any]]] =
     NoticeKind.CANCELLATION_CONFIRMED: customer.cancellation_confirmed,
     NoticeKind.RETURN_CANCELLED: customer.return_cancelled,
     NoticeKind.RETURN_EXPIRED: customer.return_expired,
+    NoticeKind.SHIPPING_REMINDER: customer.shipping_reminder,
     NoticeKind.SELLER_STOP_SHIPMENT: partner.seller_stop_shipment,
     NoticeKind.SELLER_PARCEL_INBOUND: partner.seller_parcel_inbound,
     NoticeKind.SELLER_PARCEL_DELIVERED: partner.seller_parcel_delivered,
@@ -89,6 +91,11 @@ def check_complete(request: NoticeRequest) -> None:
     booked = request.method is ReturnMethod.MAILBOX_PICKUP
     if kind is NoticeKind.RETURN_LABEL and booked and request.pickup is None:
         raise InvalidNoticeRequest("pickup", "is required for a mailbox pickup label notice")
+    reminder = kind is NoticeKind.SHIPPING_REMINDER
+    if reminder and request.method is not None and request.chosen_carrier is None:
+        raise InvalidNoticeRequest("chosen_carrier", "is required once a method is chosen")
+    if reminder and booked and request.pickup is None:
+        raise InvalidNoticeRequest("pickup", "is required to remind of a mailbox pickup")
     problem = kind is NoticeKind.SHIPMENT_PROBLEM
     if problem and request.scan and request.scan.status not in PROBLEM_STATUSES:
         raise InvalidNoticeRequest("scan", "is not a problem scan (exception, returned)")

@@ -193,6 +193,39 @@ def return_expired(request: NoticeRequest, view: View) -> dict[str, Any]:
     return {"expired_on": view.day(request.expires_at)}
 
 
+def shipping_reminder(request: NoticeRequest, view: View) -> dict[str, Any]:
+    assert request.expires_at is not None and request.reminder_day is not None
+    values = {
+        "carrier": carrier_name(request, request.chosen_carrier or ""),
+        "deposit_before": format_time(MAILBOX_DEPOSIT_BEFORE, view.lang),
+        "code": request.counter_code.code if request.counter_code else "",
+    }
+    if request.pickup is not None:
+        values |= {
+            "pickup_date": format_date(request.pickup.pickup_date, view.lang),
+            "deposit_before": format_time(request.pickup.deposit_before, view.lang),
+        }
+    way = reminder_way(request)
+    return {
+        # Past ShipBy (on the customer's calendar) the email says so: the return is open
+        # until it expires, the parcel is late.
+        "overdue": request.reminder_day > request.ship_by.astimezone(view.zone).date(),
+        "expires_on": view.day(request.expires_at),
+        "chosen": way != "choose",
+        "steps": [step.format(**values) for step in view.words.reminder_steps[way]],
+    }
+
+
+def reminder_way(request: NoticeRequest) -> str:
+    """Which steps a shipping reminder gives: `choose`, the chosen method, or
+    `counter_without_code`."""
+    if request.method is None:
+        return "choose"
+    if request.method is ReturnMethod.POST_OFFICE_COUNTER and request.counter_code is None:
+        return "counter_without_code"
+    return request.method.value
+
+
 def nearby(request: NoticeRequest, view: View) -> dict[str, Any]:
     """The nearest counters of the locator carrier, or only its name when none were found
     (the templates then say where to look instead)."""

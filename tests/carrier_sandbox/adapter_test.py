@@ -181,7 +181,7 @@ def test_a_webhook_without_its_signature_is_refused(
 async def test_without_a_secret_no_webhook_is_believed(pushed: Received) -> None:
     carrier = SandboxCarrier("http://127.0.0.1:9", "sandbox", "key")
     try:
-        with pytest.raises(WebhookRejected, match="no webhook secret"):
+        with pytest.raises(WebhookRejected, match="no signing secret"):
             carrier.read_webhook(pushed.headers, pushed.body)
     finally:
         await carrier.aclose()

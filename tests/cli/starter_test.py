@@ -25,7 +25,17 @@ def starter(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["retract"], ["status"], ["choose"], ["give-address"], ["schema"]]
+    "command",
+    [
+        [],
+        ["retract"],
+        ["status"],
+        ["choose"],
+        ["give-address"],
+        ["schema"],
+        ["schedule"],
+        *(["schedule", action] for action in ("install", "show", "trigger", "pause", "unpause")),
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = starter(*command, "--help")

@@ -20,6 +20,7 @@ from carrier_sandbox.webhooks import WebhookPolicy, event_body, signed_headers
 from domain.returns import ReturnStage
 from gateway.app import create_app
 from returnflow.serving import HostedApp
+from returnflow.settings import Settings
 from tests.workflows.harness import ReturnHandle, return_harness
 from tests.workflows.return_workflow_test import mailbox_pickup, ready_for_choice
 from workflows.return_workflow import ReturnWorkflow
@@ -36,11 +37,11 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[SandboxServer]:
 
 @pytest.fixture
 async def gateway(
-    time_skipping_env: WorkflowEnvironment, sandbox: SandboxServer
+    time_skipping_env: WorkflowEnvironment, sandbox: SandboxServer, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     carrier = SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key, webhook_secret=SECRET)
     registry = CarrierRegistry([carrier])
-    app = create_app(time_skipping_env.client, registry)
+    app = create_app(time_skipping_env.client, Settings(var_dir=tmp_path), registry)
     async with HostedApp(app) as server, httpx.AsyncClient(base_url=server.url) as http:
         yield http
     await registry.aclose()

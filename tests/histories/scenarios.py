@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from temporalio.testing import WorkflowEnvironment
 
@@ -31,6 +32,7 @@ from domain.returns import (
     ReturnStatus,
     ReturnTimings,
     ShipmentReport,
+    ShippingReminder,
 )
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
@@ -382,3 +384,36 @@ async def refund_refused_then_retried(
     )
     await handle.result()
     return handle
+
+
+# --- The reminder sweep -----------------------------------------------------------------------
+
+
+@scenario()
+async def reminded_to_ship(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """The sweep reminds the customer who has not chosen (twice the same day: one email), the
+    next day again once they have; then the parcel goes."""
+    doubles = harness.doubles
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    sweep = "unshipped-returns-reminder-2026-11-25T08:00:00Z/0b9d3c1e"
+
+    def reminders() -> int:
+        return doubles.notice_kinds.count(NoticeKind.SHIPPING_REMINDER)
+
+    async def skipped() -> bool:
+        status = await handle.query(ReturnWorkflow.status)
+        return any("skipped" in entry.event for entry in status.timeline)
+
+    handle = await _choosing(harness)
+    reminder = ShippingReminder(day=today, origin=sweep)
+    await handle.signal(ReturnWorkflow.remind_to_ship, reminder)
+    await _until(lambda: reminders() == 1)
+    await handle.signal(ReturnWorkflow.remind_to_ship, reminder)
+    await _until(skipped)
+    await env.fast_forward(handle, DAY)
+    ready = await _choose(handle, DROP_OFF)
+    await handle.signal(
+        ReturnWorkflow.remind_to_ship, ShippingReminder(day=today + DAY, origin=sweep)
+    )
+    await _until(lambda: reminders() == 2)
+    return await _scanned_to_the_end(harness, handle, ready)

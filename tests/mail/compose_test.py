@@ -88,6 +88,13 @@ def key_facts(story: ReturnStory, kind: NoticeKind, lang: str) -> list[str]:
         NoticeKind.CANCELLATION_CONFIRMED: [PRICE[lang], SHIP_BY[lang], return_page],
         NoticeKind.RETURN_CANCELLED: [story.tracking_number, PICKUP_DAY[lang], return_page],
         NoticeKind.RETURN_EXPIRED: [SHIP_BY[lang], EXPIRED_ON[lang], return_page],
+        NoticeKind.SHIPPING_REMINDER: [
+            SHIP_BY[lang],
+            PICKUP_DAY[lang],
+            DEPOSIT_BEFORE[lang],
+            EXPIRED_ON[lang],
+            return_page,
+        ],
         NoticeKind.SELLER_STOP_SHIPMENT: [*seller_facts, story.return_id, PRICE[lang]],
         NoticeKind.SELLER_PARCEL_INBOUND: [*seller_facts, story.tracking_number, "Sandbox Post"],
         NoticeKind.SELLER_PARCEL_DELIVERED: [*seller_facts, story.tracking_number, PRICE[lang]],

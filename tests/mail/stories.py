@@ -37,6 +37,7 @@ WITHDRAWN_AT = dt.datetime(2026, 11, 24, 10, 15, tzinfo=UTC)
 SHIP_BY = WITHDRAWN_AT + SHIPPING_PERIOD  # 8 December 2026
 REFUND_DUE_BY = WITHDRAWN_AT + REFUND_PERIOD  # 8 December 2026 too: both run from the notice
 EXPIRES_AT = SHIP_BY + dt.timedelta(days=3)  # 11 December 2026
+REMINDED_ON = dt.date(2026, 11, 26)  # the reminder sweep's day, before ShipBy
 PICKED_UP_AT = dt.datetime(2026, 11, 27, 7, 42, tzinfo=UTC)
 DELIVERED_AT = dt.datetime(2026, 11, 30, 13, 5, tzinfo=UTC)
 
@@ -151,6 +152,15 @@ class ReturnStory:
                 return {"method": ReturnMethod.MAILBOX_PICKUP, "label": label, "pickup": pickup}
             case NoticeKind.RETURN_EXPIRED | NoticeKind.SELLER_RETURN_EXPIRED:
                 return {"expires_at": EXPIRES_AT}
+            case NoticeKind.SHIPPING_REMINDER:
+                return {
+                    "method": ReturnMethod.MAILBOX_PICKUP,
+                    "chosen_carrier": "sandbox",
+                    "label": label,
+                    "pickup": pickup,
+                    "expires_at": EXPIRES_AT,
+                    "reminder_day": REMINDED_ON,
+                }
             case NoticeKind.SELLER_PARCEL_INBOUND:
                 return {"scan": self.scan(), "return_address": self.seller_address}
             case NoticeKind.SELLER_RETURN_CANCELLED:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
+from activities.reminders.activities import ReminderActivities
 from domain.carriers import TrackingScan, TrackingStatus
 from domain.events import RetractEvent
 from domain.returns import ReturnStage, ReturnStatus
@@ -18,6 +19,7 @@ from returnflow.ingress import start_return
 from returnflow.settings import Settings
 from tests.workflows.doubles import Doubles
 from worker import workflow_runner
+from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
 
 ReturnHandle = WorkflowHandle[ReturnWorkflow, ReturnStatus]
@@ -69,16 +71,23 @@ class ReturnHarness:
 
 @asynccontextmanager
 async def return_harness(
-    client: Client, doubles: Doubles | None = None
+    client: Client, doubles: Doubles | None = None, *, sweep: bool = False
 ) -> AsyncIterator[ReturnHarness]:
-    """A worker running `ReturnWorkflow` with `doubles` for every activity."""
+    """A worker running `ReturnWorkflow` with `doubles` for every activity; with `sweep`, also
+    the reminder sweep and its real activity, over this worker's returns (as worker.py does)."""
     doubles = doubles or Doubles()
     task_queue = f"returns-test-{uuid.uuid4().hex[:8]}"
+    workflows: list[type] = [ReturnWorkflow]
+    activities = doubles.activities()
+    if sweep:
+        reminders = ReminderActivities.from_settings(client, Settings(task_queue=task_queue))
+        workflows.append(UnshippedReturnsSweep)
+        activities.append(reminders.remind_unshipped_returns)
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[ReturnWorkflow],
-        activities=doubles.activities(),
+        workflows=workflows,
+        activities=activities,
         workflow_runner=workflow_runner(),
     ):
         yield ReturnHarness(client, doubles, task_queue)

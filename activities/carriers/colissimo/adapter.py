@@ -210,7 +210,13 @@ class ColissimoCarrier:
         data = await self._web.suivi(tracking_number)
         return tracking.scans(self.code, tracking_number, data)
 
-    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookScans:
+    def read_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        received_at: dt.datetime | None = None,
+    ) -> WebhookScans:
         # Neither Colissimo nor La Poste's Suivi v2 publishes a tracking webhook: nothing
         # pushed in Colissimo's name can be believed (tracking is polled).
         raise WebhookRejected("Colissimo sends no tracking webhooks")

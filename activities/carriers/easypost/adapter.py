@@ -110,7 +110,13 @@ class EasyPostCarrier:
     async def track(self, tracking_number: str) -> list[TrackingScan]:
         return await self._trackers.track(tracking_number)
 
-    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookScans:
+    def read_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        received_at: dt.datetime | None = None,
+    ) -> WebhookScans:
         secret = self._config.webhook_secret
         return read_tracker_event(
             self.code,
@@ -118,7 +124,7 @@ class EasyPostCarrier:
             body,
             secret=secret.get_secret_value() if secret is not None else None,
             tolerance=dt.timedelta(seconds=self._config.webhook_tolerance_seconds),
-            now=self._clock(),
+            now=received_at or self._clock(),
         )
 
     async def aclose(self) -> None:

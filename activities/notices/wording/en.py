@@ -35,6 +35,7 @@ ENGLISH = Wording(
         NoticeKind.CANCELLATION_CONFIRMED: "Your order {order_id} is cancelled",
         NoticeKind.RETURN_CANCELLED: "Your return for order {order_id} is cancelled",
         NoticeKind.RETURN_EXPIRED: "Your return for order {order_id} has ended",
+        NoticeKind.SHIPPING_REMINDER: "Reminder: please send back {product} (order {order_id})",
         NoticeKind.SELLER_STOP_SHIPMENT: "Do not ship order {order_id}, line {line_id}: the "
         "customer withdrew",
         NoticeKind.SELLER_PARCEL_INBOUND: "A returned parcel is on its way: order {order_id}, "
@@ -162,6 +163,32 @@ ENGLISH = Wording(
         "Enter the tracking number from the receipt on your return page, so that we can follow "
         "the parcel to the seller.",
     ),
+    reminder_steps={
+        "choose": (
+            "Choose how to send it on your return page: pickup from your mailbox, drop-off at a "
+            "post office or the post office counter, with the carrier you prefer.",
+            "Pack the device as described in our email with the seller's address, then send it "
+            "the way you chose.",
+        ),
+        ReturnMethod.MAILBOX_PICKUP: (
+            "Your pickup from your mailbox is booked for {pickup_date}: put the packed parcel, "
+            "with the label on it, in your mailbox before {deposit_before} that day.",
+            "That day does not suit you? Choose another day, or another way, on your return page.",
+        ),
+        ReturnMethod.POST_OFFICE_DROP_OFF: (
+            _PRINT_LABEL,
+            "Drop the parcel at any {carrier} post office, and keep the receipt.",
+        ),
+        ReturnMethod.POST_OFFICE_COUNTER: (
+            "Bring the packed parcel to a {carrier} post office and show your return code {code} "
+            "at the counter: they print the label for you. Keep the receipt.",
+        ),
+        "counter_without_code": (
+            "Bring the packed parcel and the seller's address (in our earlier email) to a "
+            "{carrier} post office: the counter prints the label for you.",
+            "Keep the receipt, and enter the tracking number it shows on your return page.",
+        ),
+    },
     problem_steps={
         "pickup_missed": (
             "If the parcel is still in your mailbox, choose a new pickup day on your return page "

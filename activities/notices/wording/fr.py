@@ -46,6 +46,7 @@ FRENCH = Wording(
         NoticeKind.CANCELLATION_CONFIRMED: "Votre commande {order_id} est annulée",
         NoticeKind.RETURN_CANCELLED: "Votre retour pour la commande {order_id} est annulé",
         NoticeKind.RETURN_EXPIRED: "Votre retour pour la commande {order_id} a pris fin",
+        NoticeKind.SHIPPING_REMINDER: "Rappel : renvoyez {product} (commande {order_id})",
         NoticeKind.SELLER_STOP_SHIPMENT: (
             "N'expédiez pas la commande {order_id}, ligne {line_id} : le client s'est rétracté"
         ),
@@ -183,6 +184,34 @@ FRENCH = Wording(
         "Indiquez le numéro de suivi du reçu sur votre page de retour, pour que nous puissions "
         "suivre le colis jusqu'au vendeur.",
     ),
+    reminder_steps={
+        "choose": (
+            "Choisissez comment l'envoyer sur votre page de retour : enlèvement dans votre boîte "
+            "aux lettres, dépôt en bureau de poste ou guichet, avec le transporteur de votre "
+            "choix.",
+            "Emballez l'appareil comme indiqué dans notre e-mail avec l'adresse du vendeur, puis "
+            "envoyez-le de la façon choisie.",
+        ),
+        ReturnMethod.MAILBOX_PICKUP: (
+            "L'enlèvement dans votre boîte aux lettres est réservé pour le {pickup_date} : "
+            "déposez-y le colis emballé, étiquette collée, avant {deposit_before} ce jour-là.",
+            "Ce jour ne vous convient pas ? Choisissez un autre jour, ou une autre façon, sur "
+            "votre page de retour.",
+        ),
+        ReturnMethod.POST_OFFICE_DROP_OFF: (
+            _PRINT_LABEL,
+            "Déposez le colis dans n'importe quel bureau de poste {carrier}, et gardez le reçu.",
+        ),
+        ReturnMethod.POST_OFFICE_COUNTER: (
+            "Apportez le colis emballé dans un bureau de poste {carrier} et présentez votre code "
+            "de retour {code} au guichet : l'étiquette y est imprimée. Gardez le reçu.",
+        ),
+        "counter_without_code": (
+            "Apportez le colis emballé et l'adresse du vendeur (dans notre précédent e-mail) "
+            "dans un bureau de poste {carrier} : l'étiquette est imprimée au guichet.",
+            "Gardez le reçu, et indiquez le numéro de suivi qu'il porte sur votre page de retour.",
+        ),
+    },
     problem_steps={
         "pickup_missed": (
             "Si le colis est toujours dans votre boîte aux lettres, choisissez un nouveau jour "

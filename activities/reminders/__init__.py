@@ -1,0 +1,1 @@
+"""Reminders: the sweep that finds unshipped returns through visibility and signals them."""

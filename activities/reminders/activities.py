@@ -1,0 +1,158 @@
+"""The reminder sweep's activity: list the unshipped returns through visibility, page by page,
+and signal each to remind its customer.
+
+One activity, not a workflow loop: thousands of returns cost the sweep's history a handful of
+events instead of one per return. Its progress (the next page and the counts) is its heartbeat,
+so a retried attempt goes on from the last page it finished. Signalling a return twice is
+harmless: a return sends at most one reminder a day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from temporalio import activity
+from temporalio.client import Client, WorkflowExecution
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.reminders.query import unshipped_returns_query
+from domain.base import DomainModel
+from domain.reminders import ReminderSweep, SweepResult
+from domain.returns import ShippingReminder
+from workflows.return_workflow import ReturnWorkflow
+
+if TYPE_CHECKING:
+    from returnflow.settings import Settings
+
+PAGE_SIZE = 500
+"""Returns per visibility page: one heartbeat per page."""
+SIGNALS_AT_ONCE = 20
+"""Signals in flight together: quick for thousands, gentle on the frontend."""
+
+
+class _Progress(DomainModel):
+    """The heartbeat: where the next attempt goes on, and what was done so far."""
+
+    next_page: str | None = None
+    """Base64 of the visibility page token; None before the first page."""
+    found: int = 0
+    signalled: int = 0
+    already_ended: int = 0
+    pages: int = 0
+
+
+class ReminderActivities:
+    """Holds the Temporal client the sweep lists and signals returns with, and the settings
+    that say which returns and which day."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        task_queue: str,
+        horizon: dt.timedelta,
+        time_zone: str,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._horizon = horizon
+        self._zone = ZoneInfo(time_zone)
+        self._page_size = page_size
+
+    @classmethod
+    def from_settings(cls, client: Client, settings: Settings) -> ReminderActivities:
+        """Returns of the settings' task queue, the configured horizon and time zone."""
+        return cls(
+            client,
+            task_queue=settings.task_queue,
+            horizon=settings.reminder_horizon,
+            time_zone=settings.reminder_time_zone,
+        )
+
+    @activity.defn
+    async def remind_unshipped_returns(self, sweep: ReminderSweep) -> SweepResult:
+        """Signal `remind_to_ship` to every running return waiting for its customer whose
+        ShipBy is within the horizon of `sweep.as_of`, for the day `as_of` is in the reminder
+        time zone. Resumes from the last heartbeat; a return that ended meanwhile is counted,
+        not an error."""
+        horizon = self._horizon if sweep.horizon is None else sweep.horizon
+        until = sweep.as_of + horizon
+        reminder = ShippingReminder(
+            day=sweep.as_of.astimezone(self._zone).date(), origin=sweep.origin
+        )
+        query = unshipped_returns_query(self._task_queue, until)
+        progress = _earlier_progress()
+        resumed = progress.pages > 0
+        token = base64.b64decode(progress.next_page) if progress.next_page else None
+        while True:
+            listing = self._client.list_workflows(
+                query, page_size=self._page_size, next_page_token=token
+            )
+            await listing.fetch_next_page()
+            page = listing.current_page or []
+            outcomes = await _signal_all(self._client, page, reminder)
+            token = listing.next_page_token
+            progress = _Progress(
+                next_page=base64.b64encode(token).decode() if token else None,
+                found=progress.found + len(page),
+                signalled=progress.signalled + outcomes.count(True),
+                already_ended=progress.already_ended + outcomes.count(False),
+                pages=progress.pages + 1,
+            )
+            activity.heartbeat(progress.model_dump_json())
+            if token is None:
+                break
+        activity.logger.info(
+            "reminder sweep done",
+            extra={"found": progress.found, "signalled": progress.signalled, "day": reminder.day},
+        )
+        return SweepResult(
+            day=reminder.day,
+            ship_by_until=until,
+            found=progress.found,
+            signalled=progress.signalled,
+            already_ended=progress.already_ended,
+            pages=progress.pages,
+            resumed=resumed,
+        )
+
+
+async def _signal_all(
+    client: Client, page: Sequence[WorkflowExecution], reminder: ShippingReminder
+) -> list[bool]:
+    """Signal each return of a page, a few at a time: True if signalled, False if it had
+    ended. Any other failure fails the attempt, retried from this page."""
+    gate = asyncio.Semaphore(SIGNALS_AT_ONCE)
+
+    async def signal(execution: WorkflowExecution) -> bool:
+        handle = client.get_workflow_handle_for(
+            ReturnWorkflow.run, execution.id, run_id=execution.run_id
+        )
+        async with gate:
+            try:
+                await handle.signal(ReturnWorkflow.remind_to_ship, reminder)
+            except RPCError as err:
+                if err.status is RPCStatusCode.NOT_FOUND:
+                    return False  # completed (or closed) since it was listed
+                raise
+        return True
+
+    return list(await asyncio.gather(*(signal(e) for e in page)))
+
+
+def _earlier_progress() -> _Progress:
+    """What an earlier attempt of this sweep had done (its last heartbeat), if any."""
+    details = activity.info().heartbeat_details
+    if details and isinstance(details[-1], str):
+        try:
+            return _Progress.model_validate_json(details[-1])
+        except ValidationError:
+            activity.logger.warning("unreadable sweep progress: starting over")
+    return _Progress()

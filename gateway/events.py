@@ -1,0 +1,176 @@
+"""The order service's events: `order.retract_requested` starts the return of an order line.
+
+An event is acknowledged 202 only once Temporal has accepted the start of its return, and 200
+when the return already exists (a redelivery, or a second click): the answer names the return
+either way. While Temporal cannot be reached the answer is 503 with `Retry-After`, and nothing
+was done, so the sender's retry is the whole recovery. Everything refused for what it is (bad
+signature 401, unknown type 400, malformed or invalid 422, too large 413) is kept in the
+dead-letter store with its reason, to be replayed once fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from gateway.http import (
+    BodyTooLarge,
+    Gateway,
+    GatewayDep,
+    Outcome,
+    error,
+    is_unreachable,
+    lower_headers,
+    read_body,
+    temporal_unavailable,
+)
+from returnflow.ingress import EventRejected, parse_event, start_return
+from returnflow.signing import SignatureRejected, verify
+from returnflow.temporal import web_ui_link
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["order events"])
+
+RETRACT_REQUESTED = "order.retract_requested"
+EVENTS_SOURCE = "events"
+
+
+async def take_event(
+    gateway: Gateway,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    signed_as_of: float | None = None,
+    check_signature: bool = True,
+) -> Outcome:
+    """Check, read and start one event. A replay checks the signature as of when the event
+    first came (`signed_as_of`), or not at all for a body fixed by an operator
+    (`check_signature=False`)."""
+    settings = gateway.settings
+    if check_signature:
+        try:
+            verify(
+                headers,
+                body,
+                gateway.event_secrets,
+                tolerance_seconds=settings.gateway_signature_tolerance_seconds,
+                now=signed_as_of,
+            )
+        except SignatureRejected as err:
+            return Outcome.refused(401, "bad_signature", str(err), authenticated=False)
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        problem = f"(body): not JSON ({err})"
+        return Outcome.refused(422, "malformed_json", "The body is not JSON.", [problem])
+    if not isinstance(raw, dict):
+        problem = "(body): an event is a JSON object"
+        return Outcome.refused(422, "invalid_event", "The event is not a JSON object.", [problem])
+    kind = raw.get("type")
+    if kind is None:
+        return Outcome.refused(
+            422, "invalid_event", "The event has no type.", ["type: Field required"]
+        )
+    if kind != RETRACT_REQUESTED:
+        shown = kind if isinstance(kind, str) and len(kind) <= 80 else "(not shown)"
+        return Outcome.refused(
+            400,
+            "unknown_event_type",
+            f"Unknown event type {shown!r}: this gateway takes {RETRACT_REQUESTED} only.",
+            [f"type: {shown!r} is not {RETRACT_REQUESTED!r}"],
+        )
+    try:
+        event = parse_event(body)
+    except EventRejected as err:
+        return Outcome.refused(
+            422, "invalid_event", "The event does not fit its schema.", err.problems
+        )
+    try:
+        started = await asyncio.wait_for(
+            start_return(gateway.client, settings, event),
+            timeout=settings.gateway_temporal_timeout_seconds,
+        )
+    except Exception as err:
+        if not is_unreachable(err):
+            raise
+        logger.warning("Temporal unreachable for an event", extra={"event_id": event.event_id})
+        return Outcome(503, {}, retry_later=True, authenticated=True)
+    answer = {
+        "return_id": started.workflow_id,
+        "event_id": event.event_id,
+        "created": started.created,
+        "links": {
+            "status": f"/v1/returns/{started.workflow_id}",
+            "web_ui": web_ui_link(settings, gateway.client.namespace, started.workflow_id),
+        },
+    }
+    logger.info(
+        "return started" if started.created else "duplicate event: return already exists",
+        extra={"event_id": event.event_id, "return_id": started.workflow_id},
+    )
+    return Outcome(202 if started.created else 200, answer, authenticated=True)
+
+
+@router.post(
+    "/v1/events",
+    status_code=202,
+    responses={
+        200: {"description": "Duplicate: the return already exists (its ID is given)."},
+        400: {"description": "Unknown event type (kept as a dead letter)."},
+        401: {"description": "Missing, bad or stale signature (kept as a dead letter)."},
+        413: {"description": "Body over the size limit (kept, truncated)."},
+        422: {"description": "Malformed JSON or a schema violation, naming each field (kept)."},
+        503: {"description": "Temporal unreachable: nothing done, retry after Retry-After."},
+    },
+)
+async def order_event(request: Request, gateway: GatewayDep) -> JSONResponse:
+    """An order event, signed with HMAC-SHA256 over `"{timestamp}." + body` (see README)."""
+    headers = lower_headers(request)
+    limit = gateway.settings.gateway_max_body_bytes
+    try:
+        body = await read_body(request, limit)
+    except BodyTooLarge as err:
+        letter = gateway.dead_letters.keep(
+            source=EVENTS_SOURCE,
+            body=err.head,
+            headers=headers,
+            status_code=413,
+            reason="body_too_large",
+            problems=[f"(body): larger than {limit} bytes"],
+            authenticated=False,
+            truncated=True,
+        )
+        logger.warning("event too large", extra={"dead_letter_id": letter.letter_id})
+        return error(413, "body_too_large", str(err), dead_letter_id=letter.letter_id)
+    outcome = await take_event(gateway, body, headers)
+    if outcome.status == 503:
+        return temporal_unavailable()
+    if outcome.reason is None:
+        return JSONResponse(outcome.body, status_code=outcome.status)
+    letter = gateway.dead_letters.keep(
+        source=EVENTS_SOURCE,
+        body=body,
+        headers=headers,
+        status_code=outcome.status,
+        reason=outcome.reason,
+        problems=outcome.problems,
+        authenticated=outcome.authenticated,
+        now=dt.datetime.now(dt.UTC),
+    )
+    logger.warning(
+        "event refused",
+        extra={
+            "reason": outcome.reason,
+            "problems": outcome.problems,
+            "dead_letter_id": letter.letter_id,
+        },
+    )
+    return JSONResponse(
+        {**outcome.body, "dead_letter_id": letter.letter_id}, status_code=outcome.status
+    )

@@ -1,0 +1,153 @@
+"""What every door of the gateway shares: its state, error answers, bounded bodies, and how
+to tell "Temporal is unreachable" from anything else."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.carriers.registry import CarrierRegistry
+from gateway.auth import TokenBook
+from returnflow.dead_letters import DeadLetterStore
+from returnflow.settings import Settings
+
+
+@dataclass
+class Outcome:
+    """What became of one payload: the answer to give, and whether to keep it as a dead letter."""
+
+    status: int
+    body: dict[str, Any]
+    reason: str | None = None
+    """Set when the event is refused for what it is: it goes to the dead letters."""
+    problems: list[str] = field(default_factory=list)
+    authenticated: bool = False
+    retry_later: bool = False
+
+    @classmethod
+    def refused(
+        cls,
+        status: int,
+        reason: str,
+        message: str,
+        problems: list[str] | None = None,
+        *,
+        authenticated: bool = True,
+    ) -> Outcome:
+        body: dict[str, Any] = {"error": {"code": reason, "message": message}}
+        if problems:
+            body["error"]["problems"] = problems
+        return cls(status, body, reason, problems or [], authenticated)
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in (200, 202)
+
+
+RETRY_LATER_SECONDS = 30
+"""The `Retry-After` of a 503: long enough for a Temporal restart, short enough to catch up."""
+
+
+@dataclass
+class Gateway:
+    """What the routes need: Temporal, the configuration, the carriers, the dead letters."""
+
+    client: Client
+    settings: Settings
+    registry: CarrierRegistry
+    dead_letters: DeadLetterStore
+    tokens: TokenBook
+
+    @property
+    def event_secrets(self) -> list[str]:
+        return split_secrets(self.settings.gateway_event_secrets)
+
+
+async def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(_gateway)]
+
+
+def split_secrets(value: Any) -> list[str]:
+    """A comma-separated secret setting as a list (None: empty)."""
+    if value is None:
+        return []
+    return [part.strip() for part in value.get_secret_value().split(",") if part.strip()]
+
+
+def error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    problems: list[str] | None = None,
+    retry_later: bool = False,
+    dead_letter_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The gateway's one error shape: `{"error": {"code", "message", "problems"?}}`."""
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if problems:
+        body["error"]["problems"] = problems
+    if dead_letter_id:
+        body["dead_letter_id"] = dead_letter_id
+    all_headers = dict(headers or {})
+    if retry_later:
+        all_headers["Retry-After"] = str(RETRY_LATER_SECONDS)
+    return JSONResponse(body, status_code=status, headers=all_headers or None)
+
+
+def temporal_unavailable() -> JSONResponse:
+    return error(
+        503,
+        "temporal_unavailable",
+        "Temporal cannot take this now; nothing was done. Send it again after Retry-After.",
+        retry_later=True,
+    )
+
+
+def is_unreachable(err: BaseException) -> bool:
+    """Temporal did not answer (down, restarting, too slow), as opposed to refusing."""
+    if isinstance(err, TimeoutError | asyncio.TimeoutError):
+        return True
+    if isinstance(err, RPCError):
+        return err.status in (
+            RPCStatusCode.UNAVAILABLE,
+            RPCStatusCode.DEADLINE_EXCEEDED,
+            RPCStatusCode.CANCELLED,
+            RPCStatusCode.UNKNOWN,
+            RPCStatusCode.RESOURCE_EXHAUSTED,
+            RPCStatusCode.INTERNAL,
+        )
+    # A lazy client that cannot connect says so with a RuntimeError ("Failed client connect").
+    return isinstance(err, RuntimeError) and "connect" in str(err).lower()
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, head: bytes, limit: int) -> None:
+        super().__init__(f"a body is at most {limit} bytes")
+        self.head = head
+        self.limit = limit
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, read no further than `limit` bytes (`BodyTooLarge` with what was read)."""
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise BodyTooLarge(bytes(received[:limit]), limit)
+    return bytes(received)
+
+
+def lower_headers(request: Request) -> dict[str, str]:
+    return {name.lower(): value for name, value in request.headers.items()}

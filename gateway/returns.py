@@ -1,0 +1,372 @@
+"""People's actions on a return, and its status: sellers, customers and operations staff.
+
+Each action is a workflow update. Its validator answers at once: a refusal comes back 422 when
+it blames a field of the request, 409 when the return is not in a state to take it. Once the
+return has accepted the action, the answer waits for its result (the status after it, 200) up
+to `gateway_update_wait_seconds`; an action still running then (a carrier slow to make the
+label) is answered 202 with its update ID, and carries on. An `Idempotency-Key` header makes a
+retried request join the first one instead of acting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from temporalio.client import (
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain import search_attributes as sa
+from domain.addresses import PostalAddress
+from domain.base import DomainModel
+from domain.returns import (
+    AttentionAction,
+    AttentionResolution,
+    CancelRequest,
+    ReturnAddressReply,
+    ReturnMethodChoice,
+    ReturnStatus,
+    ShipmentReport,
+)
+from gateway.auth import Principal, Role
+from gateway.http import (
+    BodyTooLarge,
+    Gateway,
+    GatewayDep,
+    error,
+    is_unreachable,
+    read_body,
+    temporal_unavailable,
+)
+from returnflow.ingress import field_problems
+from returnflow.return_reading import StatusUnreadable, failure_chain, status_of
+from workflows.return_workflow import ReturnWorkflow
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["returns"])
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+FIELD_BLAMED = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): ")
+
+
+class ReturnAddressBody(DomainModel):
+    """The seller's return address (the seller, or operations on its behalf)."""
+
+    address: PostalAddress
+
+
+class AttentionBody(DomainModel):
+    """An operations action; who did it is taken from the token."""
+
+    action: AttentionAction
+    reason: str
+    address: PostalAddress | None = None
+
+
+class _Denied(Exception):
+    def __init__(self, answer: JSONResponse) -> None:
+        self.answer = answer
+
+
+def _principal(gateway: Gateway, request: Request, roles: tuple[Role, ...]) -> Principal:
+    principal = gateway.tokens.who(request.headers.get("authorization"))
+    if principal is None:
+        raise _Denied(
+            error(
+                401,
+                "bad_token",
+                "A valid bearer token is required (Authorization: Bearer <token>).",
+                headers={"WWW-Authenticate": 'Bearer realm="returnflow"'},
+            )
+        )
+    if principal.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise _Denied(error(403, "wrong_role", f"This action is for: {allowed}."))
+    return principal
+
+
+async def _check_seller(gateway: Gateway, principal: Principal, return_id: str) -> None:
+    """A seller's token acts on that seller's returns only."""
+    if principal.may_act_for_seller(None):
+        return
+    description = await gateway.client.get_workflow_handle(return_id).describe(
+        rpc_timeout=_rpc_timeout(gateway)
+    )
+    seller_id = description.typed_search_attributes.get(sa.SELLER_ID)
+    if not principal.may_act_for_seller(seller_id):
+        raise _Denied(error(403, "not_your_return", "This return is another seller's."))
+
+
+def _rpc_timeout(gateway: Gateway) -> dt.timedelta:
+    return dt.timedelta(seconds=gateway.settings.gateway_temporal_timeout_seconds)
+
+
+async def _parse(
+    request: Request, gateway: Gateway, model: type[BaseModel]
+) -> BaseModel | JSONResponse:
+    try:
+        body = await read_body(request, gateway.settings.gateway_max_body_bytes)
+    except BodyTooLarge as err:
+        return error(413, "body_too_large", str(err))
+    try:
+        return model.model_validate_json(body or b"{}")
+    except ValidationError as err:
+        problems = field_problems(err)
+        return error(
+            422, "invalid_request", "The request does not fit its schema.", problems=problems
+        )
+
+
+async def _run_update(
+    gateway: Gateway,
+    return_id: str,
+    update: Any,
+    argument: BaseModel,
+    request: Request,
+    principal: Principal,
+) -> JSONResponse:
+    """Send the update; answer with its result, its refusal, or 202 while it still runs."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        return error(
+            422,
+            "invalid_request",
+            "Idempotency-Key: 1 to 100 letters, digits, '.', '_', ':' or '-'.",
+            problems=["Idempotency-Key: not a valid key"],
+        )
+    # Two callers' keys never collide: the key is scoped by who sends it.
+    update_id = f"{principal.actor}:{key}" if key else None
+    handle: WorkflowHandle[Any, Any] = gateway.client.get_workflow_handle(return_id)
+    try:
+        await _check_seller(gateway, principal, return_id)
+        started = await handle.start_update(
+            update,
+            argument,
+            id=update_id,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=ReturnStatus,
+            rpc_timeout=_rpc_timeout(gateway),
+        )
+    except WorkflowUpdateFailedError as err:
+        return _refusal(err, "refused by the return")
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return await _not_found_or_ended(gateway, return_id)
+        if is_unreachable(err):
+            return temporal_unavailable()
+        raise
+    except Exception as err:
+        if is_unreachable(err):
+            return temporal_unavailable()
+        raise
+    logger.info(
+        "action accepted",
+        extra={"return_id": return_id, "update": started.id, "by": principal.actor},
+    )
+    wait = dt.timedelta(seconds=gateway.settings.gateway_update_wait_seconds)
+    try:
+        status = await started.result(rpc_timeout=wait)
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        return JSONResponse(
+            {
+                "return_id": return_id,
+                "update_id": started.id,
+                "state": "accepted, still running",
+                "links": {"status": f"/v1/returns/{return_id}"},
+            },
+            status_code=202,
+        )
+    except WorkflowUpdateFailedError as err:
+        return _refusal(err, "the return could not do it")
+    except Exception as err:
+        if is_unreachable(err):
+            # Accepted by the return, which carries on: only the wait for its answer failed.
+            return JSONResponse(
+                {"return_id": return_id, "update_id": started.id, "state": "accepted"},
+                status_code=202,
+            )
+        raise
+    assert isinstance(status, ReturnStatus)
+    return JSONResponse(status.model_dump(mode="json"), status_code=200)
+
+
+def _refusal(err: WorkflowUpdateFailedError, summary: str) -> JSONResponse:
+    message = failure_chain(err.cause) or str(err)
+    blamed = FIELD_BLAMED.match(message)
+    if blamed:
+        return error(422, "refused", f"{summary}: {message}", problems=[message])
+    return error(409, "refused", f"{summary}: {message}")
+
+
+async def _not_found_or_ended(gateway: Gateway, return_id: str) -> JSONResponse:
+    try:
+        await gateway.client.get_workflow_handle(return_id).describe(
+            rpc_timeout=_rpc_timeout(gateway)
+        )
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return error(404, "unknown_return", f"No return {return_id!r}.")
+        return temporal_unavailable()
+    return error(409, "return_ended", "The return has ended: it takes no more actions.")
+
+
+async def _act(
+    request: Request,
+    gateway: Gateway,
+    return_id: str,
+    roles: tuple[Role, ...],
+    model: type[BaseModel],
+    build: Callable[[Any, Principal], BaseModel],
+    update: Callable[..., Any],
+) -> JSONResponse:
+    try:
+        principal = _principal(gateway, request, roles)
+        parsed = await _parse(request, gateway, model)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        try:
+            argument = build(parsed, principal)
+        except ValidationError as err:
+            problems = field_problems(err)
+            return error(
+                422, "invalid_request", "The request does not fit its schema.", problems=problems
+            )
+        return await _run_update(gateway, return_id, update, argument, request, principal)
+    except _Denied as denied:
+        return denied.answer
+
+
+_ACTION_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Done: the return's status after the action."},
+    202: {"description": "Accepted by the return and still running; see its status."},
+    401: {"description": "Missing or unknown bearer token."},
+    403: {"description": "The token's role may not do this, or the return is another seller's."},
+    404: {"description": "No such return."},
+    409: {"description": "The return is not in a state to take this action, or has ended."},
+    413: {"description": "Body over the size limit."},
+    422: {"description": "The request, or the return's validator, blames a field."},
+    503: {"description": "Temporal unreachable: nothing done, retry after Retry-After."},
+}
+
+
+@router.post("/v1/returns/{return_id}/return-address", responses=_ACTION_ANSWERS)
+async def give_return_address(
+    return_id: str, request: Request, gateway: GatewayDep
+) -> JSONResponse:
+    """The seller (its own returns) or operations give the seller's return address."""
+    return await _act(
+        request,
+        gateway,
+        return_id,
+        (Role.SELLER, Role.OPERATIONS),
+        ReturnAddressBody,
+        lambda body, who: ReturnAddressReply(address=body.address, given_by=who.actor),
+        ReturnWorkflow.provide_return_address,
+    )
+
+
+@router.post("/v1/returns/{return_id}/method", responses=_ACTION_ANSWERS)
+async def choose_return_method(
+    return_id: str, request: Request, gateway: GatewayDep
+) -> JSONResponse:
+    """The customer chooses how to send the parcel (or changes their mind before sending)."""
+    return await _act(
+        request,
+        gateway,
+        return_id,
+        (Role.CUSTOMER,),
+        ReturnMethodChoice,
+        lambda body, _who: body,
+        ReturnWorkflow.choose_return_method,
+    )
+
+
+@router.post("/v1/returns/{return_id}/shipment", responses=_ACTION_ANSWERS)
+async def report_shipment(return_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
+    """The customer sent the parcel at the post office and gives its tracking number."""
+    return await _act(
+        request,
+        gateway,
+        return_id,
+        (Role.CUSTOMER,),
+        ShipmentReport,
+        lambda body, _who: body,
+        ReturnWorkflow.report_shipment,
+    )
+
+
+@router.post("/v1/returns/{return_id}/cancel", responses=_ACTION_ANSWERS)
+async def cancel_return(return_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
+    """The customer no longer sends the goods back."""
+    return await _act(
+        request,
+        gateway,
+        return_id,
+        (Role.CUSTOMER,),
+        CancelRequest,
+        lambda body, _who: body,
+        ReturnWorkflow.cancel,
+    )
+
+
+@router.post("/v1/returns/{return_id}/attention", responses=_ACTION_ANSWERS)
+async def resolve_attention(return_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
+    """Operations act: retry a failed step, give the address, accept a rejection, close."""
+    return await _act(
+        request,
+        gateway,
+        return_id,
+        (Role.OPERATIONS,),
+        AttentionBody,
+        lambda body, who: AttentionResolution(by=who.actor, **body.model_dump()),
+        ReturnWorkflow.resolve_attention,
+    )
+
+
+@router.get(
+    "/v1/returns/{return_id}",
+    responses={
+        200: {"description": "The return's status, with its timeline."},
+        401: {"description": "Missing or unknown bearer token."},
+        403: {"description": "The return is another seller's."},
+        404: {"description": "No such return."},
+        503: {"description": "Temporal unreachable, or the status cannot be read now."},
+    },
+)
+async def return_status(return_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
+    """The return's `status` query: stage, deadlines, label, pickup, timeline."""
+    try:
+        principal = _principal(gateway, request, (Role.SELLER, Role.CUSTOMER, Role.OPERATIONS))
+        await _check_seller(gateway, principal, return_id)
+        status = await asyncio.wait_for(
+            status_of(gateway.client, return_id),
+            timeout=gateway.settings.gateway_temporal_timeout_seconds * 2,
+        )
+    except _Denied as denied:
+        return denied.answer
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return error(404, "unknown_return", f"No return {return_id!r}.")
+        if is_unreachable(err):
+            return temporal_unavailable()
+        raise
+    except StatusUnreadable as err:
+        return error(503, "status_unreadable", str(err), retry_later=True)
+    except Exception as err:
+        if is_unreachable(err):
+            return temporal_unavailable()
+        raise
+    return JSONResponse(status.model_dump(mode="json"))

@@ -1,0 +1,48 @@
+"""Reading a return's status, whether it runs or has ended, and a failure's message chain:
+shared by the command line and the gateway."""
+
+from __future__ import annotations
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
+from temporalio.exceptions import FailureError
+from temporalio.service import RPCError
+
+from domain.returns import ReturnStatus
+from workflows.return_workflow import ReturnWorkflow
+
+
+class StatusUnreadable(Exception):
+    """The return exists but its status cannot be read (it failed before it had one, ...)."""
+
+
+def failure_chain(cause: BaseException | None) -> str:
+    """A Temporal failure and its causes, as one line."""
+    messages = []
+    while cause is not None:
+        if isinstance(cause, FailureError):
+            messages.append(cause.message)
+        cause = cause.__cause__
+    return ": ".join(m for m in messages if m)
+
+
+async def status_of(client: Client, workflow_id: str) -> ReturnStatus:
+    """A finished return reports its result; a running one (or one that failed, was terminated
+    or timed out) answers the `status` query, replayed from its history by a worker.
+
+    Raises `RPCError` (NOT_FOUND when there is no such return) and `StatusUnreadable`.
+    """
+    handle = client.get_workflow_handle_for(ReturnWorkflow.run, workflow_id)
+    description = await handle.describe()
+    ended = ""
+    if description.close_time is not None:
+        try:
+            return await handle.result()
+        except WorkflowFailureError as err:
+            ended = f": {failure_chain(err.cause)}"
+    try:
+        return await handle.query(ReturnWorkflow.status)
+    except (WorkflowQueryFailedError, RPCError) as err:
+        state = description.status.name.lower() if description.status else "unknown"
+        raise StatusUnreadable(
+            f"{workflow_id} is {state}{ended}; its status cannot be read ({err})"
+        ) from err

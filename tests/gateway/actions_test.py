@@ -1,0 +1,236 @@
+"""Sellers, customers and operations act on a return through the gateway: each action is an
+update, answered with the return's status, its validator's words, or 202 while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from domain.calendar import next_pickup_date
+from domain.notices import NoticeKind
+from domain.returns import ReturnStage
+from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
+from tests.gateway.door import (
+    CUSTOMER_TOKEN,
+    OPERATIONS_TOKEN,
+    PORTAL_TOKEN,
+    SELLER_TOKEN,
+    Door,
+    gateway_settings,
+    open_door,
+)
+from tests.workflows.doubles import Doubles
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
+from tests.workflows.return_workflow_test import ready_for_choice
+from workflows.return_workflow import ReturnWorkflow
+
+
+@pytest.fixture
+async def harness(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[ReturnHarness]:
+    async with return_harness(time_skipping_env.client) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def door(harness: ReturnHarness, tmp_path: Path) -> AsyncIterator[Door]:
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    async with open_door(harness.client, settings) as door:
+        yield door
+
+
+def pickup() -> dict[str, str]:
+    day = next_pickup_date(dt.datetime.now(dt.UTC)).isoformat()
+    return {"method": "mailbox_pickup", "carrier": "sandbox", "pickup_date": day}
+
+
+DROP_OFF = {"method": "post_office_drop_off", "carrier": "sandbox"}
+
+
+async def test_the_customer_chooses_a_pickup_and_gets_the_return_status_back(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    answer = await door.act(handle.id, "method", pickup(), CUSTOMER_TOKEN)
+
+    assert answer.status_code == 200
+    status = answer.json()
+    assert status["stage"] == ReturnStage.AWAITING_PICKUP
+    assert status["label"]["tracking_number"] == status["tracking_number"]
+    assert status["pickup"]["pickup_date"] == pickup()["pickup_date"]
+
+
+@pytest.mark.parametrize(
+    ("token", "code", "error"),
+    [
+        (None, 401, "bad_token"),
+        ("a-token-nobody-was-ever-given", 401, "bad_token"),
+        (SELLER_TOKEN, 403, "wrong_role"),
+        (OPERATIONS_TOKEN, 403, "wrong_role"),
+    ],
+)
+async def test_only_the_customer_app_may_choose_the_method(
+    door: Door, harness: ReturnHarness, token: str | None, code: int, error: str
+) -> None:
+    handle = await ready_for_choice(harness)
+    answer = await door.act(handle.id, "method", pickup(), token)
+    status = await handle.query(ReturnWorkflow.status)
+
+    assert answer.status_code == code
+    assert answer.json()["error"]["code"] == error
+    if code == 401:
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert status.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE and status.label is None
+
+
+async def test_a_seller_gives_the_address_of_its_own_returns_only(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+    await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+    address = {"address": SELLER_ADDRESS.model_dump(mode="json", exclude_none=True)}
+
+    # SELLER_TOKEN belongs to another seller; the portal's token acts for every seller.
+    other = await door.act(handle.id, "return-address", address, SELLER_TOKEN)
+    portal = await door.act(handle.id, "return-address", address, PORTAL_TOKEN)
+
+    assert other.status_code == 403
+    assert other.json()["error"]["code"] == "not_your_return"
+    assert portal.status_code == 200
+    entries = [(e.actor, e.event) for e in (await handle.query(ReturnWorkflow.status)).timeline]
+    assert ("seller", "gave the return address") in entries
+
+
+async def test_a_choice_the_return_refuses_comes_back_422_naming_the_field(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    answer = await door.act(
+        handle.id,
+        "method",
+        {"method": "mailbox_pickup", "carrier": "pigeon", "pickup_date": pickup()["pickup_date"]},
+        CUSTOMER_TOKEN,
+    )
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["problems"][0].startswith("carrier: unknown carrier 'pigeon'")
+
+
+async def test_a_request_breaking_the_schema_is_422_naming_the_field(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    answer = await door.act(handle.id, "method", {"carrier": "sandbox"}, CUSTOMER_TOKEN)
+    garbage = await door.act(handle.id, "method", b"{not json", CUSTOMER_TOKEN)
+
+    assert answer.status_code == garbage.status_code == 422
+    assert answer.json()["error"]["problems"] == ["method: Field required"]
+    assert garbage.json()["error"]["code"] == "invalid_request"
+
+
+async def test_an_action_out_of_turn_is_409_with_the_returns_reason(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    answer = await door.act(
+        handle.id, "shipment", {"tracking_number": "SBX12345678FR"}, CUSTOMER_TOKEN
+    )
+
+    assert answer.status_code == 409
+    assert "not waiting for a parcel" in answer.json()["error"]["message"]
+
+
+async def test_an_unknown_return_is_404_and_an_ended_one_409(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    cancelled = await door.act(handle.id, "cancel", {"reason": "changed my mind"}, CUSTOMER_TOKEN)
+    await handle.result()
+    again = await door.act(handle.id, "cancel", {}, CUSTOMER_TOKEN)
+    unknown = await door.act("return-NOPE-1", "cancel", {}, CUSTOMER_TOKEN)
+
+    assert cancelled.status_code == 200
+    assert cancelled.json()["stage"] == ReturnStage.CANCELLED
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "return_ended"
+    assert unknown.status_code == 404
+
+
+async def test_a_retried_request_with_the_same_idempotency_key_acts_once(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    chosen = await door.act(handle.id, "method", DROP_OFF, CUSTOMER_TOKEN)
+    number = {"tracking_number": chosen.json()["tracking_number"]}
+    first = await door.act(handle.id, "shipment", number, CUSTOMER_TOKEN, idempotency_key="k-1")
+    retry = await door.act(handle.id, "shipment", number, CUSTOMER_TOKEN, idempotency_key="k-1")
+    timeline = (await handle.query(ReturnWorkflow.status)).timeline
+
+    assert first.status_code == retry.status_code == 200
+    assert [e.event for e in timeline].count("reported the parcel as sent") == 1
+
+
+async def test_operations_close_a_return_and_the_timeline_names_them(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    answer = await door.act(
+        handle.id,
+        "attention",
+        {"action": "close", "reason": "customer withdrew by phone"},
+        OPERATIONS_TOKEN,
+    )
+    customer_tries = await door.act(
+        handle.id, "attention", {"action": "close", "reason": "let me"}, CUSTOMER_TOKEN
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["stage"] == ReturnStage.CLOSED
+    actors = [entry["actor"] for entry in answer.json()["timeline"]]
+    assert "operations:alice" in actors
+    assert customer_tries.status_code == 403
+
+
+async def test_an_action_still_running_after_the_wait_is_answered_202_and_carries_on(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    held = asyncio.Event()
+    doubles = Doubles(held={NoticeKind.RETURN_LABEL: held})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        settings = gateway_settings(
+            harness.settings.task_queue, tmp_path, gateway_update_wait_seconds=0.5
+        )
+        async with open_door(harness.client, settings) as door:
+            handle: ReturnHandle = await ready_for_choice(harness)
+            answer = await door.act(handle.id, "method", DROP_OFF, CUSTOMER_TOKEN)
+            held.set()
+            status = await harness.stage_reached(handle, ReturnStage.AWAITING_DROP_OFF)
+
+    assert answer.status_code == 202
+    assert answer.json()["update_id"]
+    assert status.label is not None
+
+
+async def test_the_status_is_read_by_the_apps_and_staff_but_not_by_other_sellers(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    customer = await door.status(handle.id, CUSTOMER_TOKEN)
+    seller = await door.status(handle.id, SELLER_TOKEN)  # this return is the token's seller's
+    staff = await door.status(handle.id, OPERATIONS_TOKEN)
+    anonymous = await door.status(handle.id, None)
+    unknown = await door.status("return-NOPE-2", OPERATIONS_TOKEN)
+
+    other = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+    not_theirs = await door.status(other.id, SELLER_TOKEN)
+
+    assert customer.status_code == seller.status_code == staff.status_code == 200
+    assert customer.json()["stage"] == ReturnStage.AWAITING_CUSTOMER_CHOICE
+    assert customer.json()["return_id"] == handle.id
+    assert anonymous.status_code == 401
+    assert unknown.status_code == 404
+    assert not_theirs.status_code == 403

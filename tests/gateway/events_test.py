@@ -1,0 +1,172 @@
+"""The order service's events through the gateway: a signed `order.retract_requested` starts a
+return once, and everything refused is answered with the field to blame and kept to replay."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
+
+from domain.ids import return_id
+from domain.returns import ReturnStage
+from tests.factories import retract_event
+from tests.gateway.door import Door, event_body, gateway_settings, open_door
+from tests.workflows.harness import ReturnHarness, return_harness
+from workflows.return_workflow import ReturnWorkflow
+
+
+@pytest.fixture
+async def harness(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[ReturnHarness]:
+    async with return_harness(time_skipping_env.client) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def door(harness: ReturnHarness, tmp_path: Path) -> AsyncIterator[Door]:
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    async with open_door(harness.client, settings) as door:
+        yield door
+
+
+async def test_a_signed_retract_event_starts_its_return_and_is_acknowledged_202(
+    door: Door, harness: ReturnHarness
+) -> None:
+    event = retract_event()
+    answer = await door.send_event(event_body(event))
+
+    expected_id = return_id(event.order.order_id, event.order.line_id)
+    assert answer.status_code == 202
+    assert answer.json()["return_id"] == expected_id
+    assert answer.json()["created"] is True
+    handle = harness.client.get_workflow_handle_for(ReturnWorkflow.run, expected_id)
+    status = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    assert status.order_id == event.order.order_id
+
+
+async def test_a_redelivered_event_is_answered_200_with_the_same_return(door: Door) -> None:
+    body = event_body(retract_event())
+    first = await door.send_event(body)
+    again = await door.send_event(body)
+
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json()["return_id"] == first.json()["return_id"]
+    assert again.json()["created"] is False
+
+
+@pytest.mark.parametrize(
+    ("how", "problem"),
+    [
+        ("unsigned", "headers are missing"),
+        ("wrong secret", "does not match"),
+        ("stale", "stale or in the future"),
+        ("tampered", "does not match"),
+    ],
+)
+async def test_an_event_without_a_good_signature_is_refused_401_and_kept(
+    door: Door, harness: ReturnHarness, how: str, problem: str
+) -> None:
+    event = retract_event()
+    body = event_body(event)
+    if how == "unsigned":
+        answer = await door.send_event(body, signed=False)
+    elif how == "wrong secret":
+        answer = await door.send_event(body, secret="somebody-elses-secret")
+    elif how == "stale":
+        answer = await door.send_event(body, timestamp=int(time.time()) - 3600)
+    else:
+        signed = await door.send_event(b"{}", signed=True)  # a signature for another body
+        assert signed.status_code == 422
+        header = signed.request.headers
+        answer = await door.http.post(
+            "/v1/events",
+            content=body,
+            headers={
+                "X-Returnflow-Timestamp": header["X-Returnflow-Timestamp"],
+                "X-Returnflow-Signature": header["X-Returnflow-Signature"],
+            },
+        )
+
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "bad_signature"
+    assert problem in answer.json()["error"]["message"]
+    letter = door.dead_letters.get(answer.json()["dead_letter_id"])
+    assert letter.reason == "bad_signature" and not letter.authenticated
+    assert letter.body == body
+    assert not [w async for w in harness.client.list_workflows(f'OrderId="{event.order.order_id}"')]
+
+
+async def test_an_unknown_event_type_is_refused_400_and_kept(door: Door) -> None:
+    body = json.dumps({"event_id": "EVT-1", "type": "order.shipped"}).encode()
+    answer = await door.send_event(body)
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "unknown_event_type"
+    assert "order.shipped" in answer.json()["error"]["message"]
+    letter = door.dead_letters.get(answer.json()["dead_letter_id"])
+    assert (letter.reason, letter.authenticated) == ("unknown_event_type", True)
+
+
+async def test_malformed_json_is_refused_422_and_kept(door: Door) -> None:
+    answer = await door.send_event(b'{"event_id": "EVT-1", "type": ')
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "malformed_json"
+    assert answer.json()["error"]["problems"][0].startswith("(body): not JSON")
+    assert door.dead_letters.get(answer.json()["dead_letter_id"]).reason == "malformed_json"
+
+
+async def test_a_schema_violation_is_refused_422_naming_each_field(door: Door) -> None:
+    raw = json.loads(event_body(retract_event()))
+    raw["customer"]["email"] = "not an email"
+    del raw["order"]["seller_id"]
+    raw["coupon"] = "WELCOME10"
+    answer = await door.send_event(json.dumps(raw).encode())
+
+    assert answer.status_code == 422
+    problems = answer.json()["error"]["problems"]
+    fields = sorted(problem.split(":")[0] for problem in problems)
+    assert fields == ["coupon", "customer.email", "order.seller_id"]
+    # Only the field and the rule: the customer's data stays out of answers and logs.
+    assert "not an email" not in json.dumps(answer.json())
+    assert door.dead_letters.get(answer.json()["dead_letter_id"]).problems == problems
+
+
+async def test_a_body_over_the_limit_is_refused_413_and_its_start_kept(
+    harness: ReturnHarness, tmp_path: Path
+) -> None:
+    settings = gateway_settings(harness.settings.task_queue, tmp_path, gateway_max_body_bytes=4096)
+    async with open_door(harness.client, settings) as small:
+        answer = await small.send_event(b'{"padding": "' + b"x" * 10_000 + b'"}')
+        letter = small.dead_letters.get(answer.json()["dead_letter_id"])
+
+    assert answer.status_code == 413
+    assert letter.truncated and letter.body_size == 4096
+
+
+async def test_a_sender_retrying_a_refused_event_fills_one_letter_not_many(door: Door) -> None:
+    body = json.dumps({"event_id": "EVT-2", "type": "order.refunded"}).encode()
+    answers = [await door.send_event(body) for _ in range(3)]
+
+    ids = {a.json()["dead_letter_id"] for a in answers}
+    assert len(ids) == 1
+    assert door.dead_letters.get(ids.pop()).times_received == 3
+
+
+async def test_events_from_a_sender_rotating_its_secret_are_taken_under_either(
+    harness: ReturnHarness, tmp_path: Path
+) -> None:
+    settings = gateway_settings(
+        harness.settings.task_queue,
+        tmp_path,
+        gateway_event_secrets=SecretStr("the-new-secret, order-events-secret-for-tests"),
+    )
+    async with open_door(harness.client, settings) as rotating:
+        old = await rotating.send_event(event_body(retract_event()))
+        new = await rotating.send_event(event_body(retract_event()), secret="the-new-secret")
+
+    assert (old.status_code, new.status_code) == (202, 202)

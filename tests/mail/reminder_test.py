@@ -1,0 +1,125 @@
+"""The shipping reminder: by when to send the parcel, how (the way chosen, or choose one), and
+when the return ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from email.message import EmailMessage
+
+import pytest
+
+from activities.notices import NoticeComposer
+from activities.notices.context import InvalidNoticeRequest
+from domain.carriers import CounterCode, ReturnMethod
+from domain.notices import NoticeKind
+
+from .compose_test import bodies
+from .stories import SHIP_BY, ReturnStory
+
+
+def read(message: EmailMessage) -> tuple[str, str]:
+    """The text part, and the HTML part's words without their markup."""
+    text, page = bodies(message)
+    return text, re.sub(r"<[^>]+>", "", page)
+
+
+def test_a_reminder_before_the_deadline_says_by_when_and_when_the_return_ends(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    message = composer.compose(english_return.notice(NoticeKind.SHIPPING_REMINDER))
+
+    text, page = read(message)
+    for part in (text, page):
+        assert "is waiting for your parcel: please send it by 8 December 2026." in part
+        assert "booked for 27 November 2026: put the packed parcel" in part
+        assert "If the parcel has not been sent by 11 December 2026, your return ends" in part
+        assert "as soon as you can" not in part
+    assert message["Subject"] == (
+        "Reminder: please send back MacBook Air M2 13-inch 256 GB, good condition (order O-8812)"
+    )
+
+
+def test_a_reminder_after_the_deadline_says_the_parcel_is_late(
+    composer: NoticeComposer, french_return: ReturnStory
+) -> None:
+    late = SHIP_BY.date() + dt.timedelta(days=1)
+    request = french_return.notice(NoticeKind.SHIPPING_REMINDER, reminder_day=late)
+
+    text, page = read(composer.compose(request))
+
+    for part in (text, page):
+        assert "il devait être envoyé au plus tard le 8 décembre 2026" in part
+        assert "Merci de l'envoyer dès que possible." in part
+        assert "d'ici le 11 décembre 2026, votre retour prend fin" in part
+
+
+def test_a_customer_who_has_not_chosen_is_asked_to_choose(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    request = english_return.notice(
+        NoticeKind.SHIPPING_REMINDER, method=None, chosen_carrier=None, label=None, pickup=None
+    )
+
+    text, page = bodies(composer.compose(request))
+
+    assert "Choose how to send it on your return page" in text
+    assert "Choose how to send it</a>" in page  # the button to the return page
+    assert "booked" not in text
+
+
+@pytest.mark.parametrize(
+    ("method", "with_code", "expected"),
+    [
+        (
+            ReturnMethod.POST_OFFICE_DROP_OFF,
+            False,
+            "Drop the parcel at any Sandbox Post post office, and keep the receipt.",
+        ),
+        (
+            ReturnMethod.POST_OFFICE_COUNTER,
+            True,
+            "Sandbox Post post office and show your return code RT7K-Q2XM at the counter",
+        ),
+        (
+            ReturnMethod.POST_OFFICE_COUNTER,
+            False,
+            "Keep the receipt, and enter the tracking number it shows on your return page.",
+        ),
+    ],
+    ids=["drop_off", "counter_code", "counter_without_code"],
+)
+def test_a_reminder_gives_the_steps_of_the_way_chosen(
+    composer: NoticeComposer,
+    english_return: ReturnStory,
+    method: ReturnMethod,
+    with_code: bool,
+    expected: str,
+) -> None:
+    code = CounterCode(
+        carrier="sandbox",
+        code=english_return.counter_code,
+        tracking_number=english_return.tracking_number,
+        expires_at=dt.datetime(2026, 12, 8, 22, 59, tzinfo=dt.UTC),
+    )
+    request = english_return.notice(
+        NoticeKind.SHIPPING_REMINDER,
+        method=method,
+        pickup=None,
+        counter_code=code if with_code else None,
+    )
+
+    text, page = read(composer.compose(request))
+
+    assert expected in text
+    assert expected in page
+    assert "mailbox" not in text
+
+
+def test_a_reminder_of_a_choice_names_its_carrier(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    request = english_return.notice(NoticeKind.SHIPPING_REMINDER, chosen_carrier=None)
+
+    with pytest.raises(InvalidNoticeRequest, match="chosen_carrier is required"):
+        composer.compose(request)
