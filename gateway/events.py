@@ -11,24 +11,13 @@ dead-letter store with its reason, to be replayed once fixed.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from gateway.http import (
-    BodyTooLarge,
-    Gateway,
-    GatewayDep,
-    Outcome,
-    error,
-    is_unreachable,
-    lower_headers,
-    read_body,
-    temporal_unavailable,
-)
+from gateway.http import Gateway, GatewayDep, Outcome, is_unreachable, receive, unavailable
 from returnflow.ingress import EventRejected, parse_event, start_return
 from returnflow.signing import SignatureRejected, verify
 from returnflow.temporal import web_ui_link
@@ -100,7 +89,10 @@ async def take_event(
         if not is_unreachable(err):
             raise
         logger.warning("Temporal unreachable for an event", extra={"event_id": event.event_id})
-        return Outcome(503, {}, retry_later=True, authenticated=True)
+        return unavailable(
+            "temporal_unavailable",
+            "Temporal cannot take this now; nothing was done. Send it again after Retry-After.",
+        )
     answer = {
         "return_id": started.workflow_id,
         "event_id": event.event_id,
@@ -131,46 +123,8 @@ async def take_event(
 )
 async def order_event(request: Request, gateway: GatewayDep) -> JSONResponse:
     """An order event, signed with HMAC-SHA256 over `"{timestamp}." + body` (see README)."""
-    headers = lower_headers(request)
-    limit = gateway.settings.gateway_max_body_bytes
-    try:
-        body = await read_body(request, limit)
-    except BodyTooLarge as err:
-        letter = gateway.dead_letters.keep(
-            source=EVENTS_SOURCE,
-            body=err.head,
-            headers=headers,
-            status_code=413,
-            reason="body_too_large",
-            problems=[f"(body): larger than {limit} bytes"],
-            authenticated=False,
-            truncated=True,
-        )
-        logger.warning("event too large", extra={"dead_letter_id": letter.letter_id})
-        return error(413, "body_too_large", str(err), dead_letter_id=letter.letter_id)
-    outcome = await take_event(gateway, body, headers)
-    if outcome.status == 503:
-        return temporal_unavailable()
-    if outcome.reason is None:
-        return JSONResponse(outcome.body, status_code=outcome.status)
-    letter = gateway.dead_letters.keep(
-        source=EVENTS_SOURCE,
-        body=body,
-        headers=headers,
-        status_code=outcome.status,
-        reason=outcome.reason,
-        problems=outcome.problems,
-        authenticated=outcome.authenticated,
-        now=dt.datetime.now(dt.UTC),
-    )
-    logger.warning(
-        "event refused",
-        extra={
-            "reason": outcome.reason,
-            "problems": outcome.problems,
-            "dead_letter_id": letter.letter_id,
-        },
-    )
-    return JSONResponse(
-        {**outcome.body, "dead_letter_id": letter.letter_id}, status_code=outcome.status
-    )
+
+    async def take(body: bytes, headers: dict[str, str]) -> Outcome:
+        return await take_event(gateway, body, headers)
+
+    return await receive(request, gateway, EVENTS_SOURCE, take)

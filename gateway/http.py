@@ -4,6 +4,8 @@ to tell "Temporal is unreachable" from anything else."""
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -49,6 +51,8 @@ class Outcome:
     def accepted(self) -> bool:
         return self.status in (200, 202)
 
+
+logger = logging.getLogger(__name__)
 
 RETRY_LATER_SECONDS = 30
 """The `Retry-After` of a 503: long enough for a Temporal restart, short enough to catch up."""
@@ -151,3 +155,57 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def lower_headers(request: Request) -> dict[str, str]:
     return {name.lower(): value for name, value in request.headers.items()}
+
+
+Take = Callable[[bytes, dict[str, str]], Awaitable[Outcome]]
+
+
+async def receive(request: Request, gateway: Gateway, source: str, take: Take) -> JSONResponse:
+    """Read a machine's payload within the size limit, let `take` process it, and keep what
+    it refuses (or what is too large) in the dead letters, answering with the letter's ID."""
+    headers = lower_headers(request)
+    limit = gateway.settings.gateway_max_body_bytes
+    truncated = False
+    try:
+        body = await read_body(request, limit)
+    except BodyTooLarge as err:
+        body, truncated = err.head, True
+        problems = [f"(body): larger than {limit} bytes"]
+        outcome = Outcome.refused(413, "body_too_large", str(err), problems, authenticated=False)
+    else:
+        outcome = await take(body, headers)
+    if outcome.retry_later:
+        return JSONResponse(
+            outcome.body,
+            status_code=outcome.status,
+            headers={"Retry-After": str(RETRY_LATER_SECONDS)},
+        )
+    if outcome.reason is None:
+        return JSONResponse(outcome.body, status_code=outcome.status)
+    letter = gateway.dead_letters.keep(
+        source=source,
+        body=body,
+        headers=headers,
+        status_code=outcome.status,
+        reason=outcome.reason,
+        problems=outcome.problems,
+        authenticated=outcome.authenticated,
+        truncated=truncated,
+    )
+    logger.warning(
+        "payload refused and kept",
+        extra={
+            "source": source,
+            "reason": outcome.reason,
+            "problems": outcome.problems,
+            "dead_letter_id": letter.letter_id,
+        },
+    )
+    return JSONResponse(
+        {**outcome.body, "dead_letter_id": letter.letter_id}, status_code=outcome.status
+    )
+
+
+def unavailable(code: str, message: str) -> Outcome:
+    """Not taken, nothing done: the sender is to try again after `Retry-After`."""
+    return Outcome(503, {"error": {"code": code, "message": message}}, retry_later=True)

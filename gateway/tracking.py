@@ -27,16 +27,7 @@ from activities.carriers.protocol import (
 from domain import search_attributes as sa
 from domain.carriers import CarrierCapability, WebhookScans
 from domain.ids import PREFIX
-from gateway.http import (
-    BodyTooLarge,
-    Gateway,
-    GatewayDep,
-    Outcome,
-    error,
-    is_unreachable,
-    lower_headers,
-    read_body,
-)
+from gateway.http import Gateway, GatewayDep, Outcome, is_unreachable, receive, unavailable
 from workflows.return_workflow import ReturnWorkflow
 
 logger = logging.getLogger(__name__)
@@ -69,7 +60,7 @@ async def take_webhook(
     except Exception as err:  # whatever stops us learning it means "not yet"
         # Only the sandbox is asked who it is, once; until it answers, the webhook waits.
         logger.warning("carrier not described yet", extra={"carrier": carrier, "error": str(err)})
-        return Outcome(503, {}, retry_later=True)
+        return unavailable("carrier_unavailable", "The carrier is not known here yet; try again.")
     if CarrierCapability.TRACKING_WEBHOOK not in offer.capabilities:
         message = f"{carrier} does not send tracking webhooks here."
         return Outcome.refused(404, "no_webhooks", message, authenticated=False)
@@ -114,12 +105,12 @@ async def take_webhook(
         if not is_unreachable(err):
             raise
         logger.warning("Temporal unreachable for a webhook", extra={"carrier": carrier})
-        return Outcome(503, {}, retry_later=True, authenticated=True)
+        return unavailable("temporal_unavailable", "Temporal cannot take this now; try again.")
     except Exception as err:
         if not is_unreachable(err):
             raise
         logger.warning("Temporal unreachable for a webhook", extra={"carrier": carrier})
-        return Outcome(503, {}, retry_later=True, authenticated=True)
+        return unavailable("temporal_unavailable", "Temporal cannot take this now; try again.")
     logger.info(
         "tracking webhook delivered",
         extra={
@@ -146,40 +137,11 @@ async def take_webhook(
 )
 async def carrier_webhook(carrier: str, request: Request, gateway: GatewayDep) -> JSONResponse:
     """A carrier pushes a tracking event; its scans go to the return of the parcel."""
-    headers = lower_headers(request)
-    source = carrier_source(carrier)
-    limit = gateway.settings.gateway_max_body_bytes
-    try:
-        body = await read_body(request, limit)
-    except BodyTooLarge as err:
-        letter = gateway.dead_letters.keep(
-            source=source,
-            body=err.head,
-            headers=headers,
-            status_code=413,
-            reason="body_too_large",
-            problems=[f"(body): larger than {limit} bytes"],
-            authenticated=False,
-            truncated=True,
-        )
-        return error(413, "body_too_large", str(err), dead_letter_id=letter.letter_id)
-    outcome = await take_webhook(gateway, carrier, body, headers)
-    if outcome.status == 503:
-        return error(503, "unavailable", "Try again later.", retry_later=True)
-    if outcome.reason is None:
-        return JSONResponse(outcome.body, status_code=outcome.status)
-    letter = gateway.dead_letters.keep(
-        source=source,
-        body=body,
-        headers=headers,
-        status_code=outcome.status,
-        reason=outcome.reason,
-        problems=outcome.problems,
-        authenticated=outcome.authenticated,
-    )
-    return JSONResponse(
-        {**outcome.body, "dead_letter_id": letter.letter_id}, status_code=outcome.status
-    )
+
+    async def take(body: bytes, headers: dict[str, str]) -> Outcome:
+        return await take_webhook(gateway, carrier, body, headers)
+
+    return await receive(request, gateway, carrier_source(carrier), take)
 
 
 async def _return_of(client: Client, report: WebhookScans) -> str | None:
