@@ -22,7 +22,6 @@ from temporalio.client import Client
 
 from activities.carriers.registry import CarrierRegistry
 from domain.events import RetractEvent
-from domain.returns import CancelRequest, ReturnMethodChoice, ShipmentReport
 from gateway import events, returns, tracking
 from gateway.auth import TokenBook
 from gateway.http import Gateway, GatewayDep, error, is_unreachable
@@ -78,11 +77,7 @@ def create_app(client: Client, settings: Settings, registry: CarrierRegistry) ->
 
 REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("/v1/events", "post"): RetractEvent,
-    ("/v1/returns/{return_id}/return-address", "post"): returns.ReturnAddressBody,
-    ("/v1/returns/{return_id}/method", "post"): ReturnMethodChoice,
-    ("/v1/returns/{return_id}/shipment", "post"): ShipmentReport,
-    ("/v1/returns/{return_id}/cancel", "post"): CancelRequest,
-    ("/v1/returns/{return_id}/attention", "post"): returns.AttentionBody,
+    **{(returns.action_path(action), "post"): action.model for action in returns.ACTIONS},
 }
 """The routes read their raw body themselves (to check signatures and keep dead letters): their
 request schemas are added to the OpenAPI description here, generated from the same models."""

@@ -17,7 +17,15 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from gateway.http import Gateway, GatewayDep, Outcome, is_unreachable, receive, unavailable
+from gateway.http import (
+    TEMPORAL_UNAVAILABLE,
+    Gateway,
+    GatewayDep,
+    Outcome,
+    is_unreachable,
+    receive,
+    unavailable,
+)
 from returnflow.ingress import EventRejected, parse_event, start_return
 from returnflow.signing import SignatureRejected, verify
 from returnflow.temporal import web_ui_link
@@ -89,10 +97,7 @@ async def take_event(
         if not is_unreachable(err):
             raise
         logger.warning("Temporal unreachable for an event", extra={"event_id": event.event_id})
-        return unavailable(
-            "temporal_unavailable",
-            "Temporal cannot take this now; nothing was done. Send it again after Retry-After.",
-        )
+        return unavailable("temporal_unavailable", TEMPORAL_UNAVAILABLE)
     answer = {
         "return_id": started.workflow_id,
         "event_id": event.event_id,

@@ -42,9 +42,7 @@ class Outcome:
         *,
         authenticated: bool = True,
     ) -> Outcome:
-        body: dict[str, Any] = {"error": {"code": reason, "message": message}}
-        if problems:
-            body["error"]["problems"] = problems
+        body = error_body(reason, message, problems)
         return cls(status, body, reason, problems or [], authenticated)
 
     @property
@@ -88,6 +86,19 @@ def split_secrets(value: Any) -> list[str]:
     return [part.strip() for part in value.get_secret_value().split(",") if part.strip()]
 
 
+def error_body(code: str, message: str, problems: list[str] | None = None) -> dict[str, Any]:
+    """The gateway's one error shape: `{"error": {"code", "message", "problems"?}}`."""
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if problems:
+        body["error"]["problems"] = problems
+    return body
+
+
+TEMPORAL_UNAVAILABLE = (
+    "Temporal cannot take this now; nothing was done. Send it again after Retry-After."
+)
+
+
 def error(
     status: int,
     code: str,
@@ -95,15 +106,10 @@ def error(
     *,
     problems: list[str] | None = None,
     retry_later: bool = False,
-    dead_letter_id: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """The gateway's one error shape: `{"error": {"code", "message", "problems"?}}`."""
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    if problems:
-        body["error"]["problems"] = problems
-    if dead_letter_id:
-        body["dead_letter_id"] = dead_letter_id
+    """An error answer in the gateway's one shape (`error_body`)."""
+    body = error_body(code, message, problems)
     all_headers = dict(headers or {})
     if retry_later:
         all_headers["Retry-After"] = str(RETRY_LATER_SECONDS)
@@ -111,12 +117,7 @@ def error(
 
 
 def temporal_unavailable() -> JSONResponse:
-    return error(
-        503,
-        "temporal_unavailable",
-        "Temporal cannot take this now; nothing was done. Send it again after Retry-After.",
-        retry_later=True,
-    )
+    return error(503, "temporal_unavailable", TEMPORAL_UNAVAILABLE, retry_later=True)
 
 
 def is_unreachable(err: BaseException) -> bool:
@@ -208,4 +209,4 @@ async def receive(request: Request, gateway: Gateway, source: str, take: Take) -
 
 def unavailable(code: str, message: str) -> Outcome:
     """Not taken, nothing done: the sender is to try again after `Retry-After`."""
-    return Outcome(503, {"error": {"code": code, "message": message}}, retry_later=True)
+    return Outcome(503, error_body(code, message), retry_later=True)

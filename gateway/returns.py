@@ -14,7 +14,8 @@ import asyncio
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -262,77 +263,93 @@ _ACTION_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/v1/returns/{return_id}/return-address", responses=_ACTION_ANSWERS)
-async def give_return_address(
-    return_id: str, request: Request, gateway: GatewayDep
-) -> JSONResponse:
-    """The seller (its own returns) or operations give the seller's return address."""
-    return await _act(
-        request,
-        gateway,
-        return_id,
+def _as_sent(body: BaseModel, _who: Principal) -> BaseModel:
+    return body
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action a person takes on a return: who may, what they send, the update it is."""
+
+    path: str
+    summary: str
+    roles: tuple[Role, ...]
+    model: type[BaseModel]
+    """The request body."""
+    update: Any
+    """The workflow update it is sent as."""
+    build: Callable[[Any, Principal], BaseModel] = _as_sent
+    """The update's input from the body and the caller (default: the body itself)."""
+
+
+ACTIONS = (
+    Action(
+        "return-address",
+        "The seller (its own returns) or operations give the seller's return address.",
         (Role.SELLER, Role.OPERATIONS),
         ReturnAddressBody,
-        lambda body, who: ReturnAddressReply(address=body.address, given_by=who.actor),
         ReturnWorkflow.provide_return_address,
-    )
-
-
-@router.post("/v1/returns/{return_id}/method", responses=_ACTION_ANSWERS)
-async def choose_return_method(
-    return_id: str, request: Request, gateway: GatewayDep
-) -> JSONResponse:
-    """The customer chooses how to send the parcel (or changes their mind before sending)."""
-    return await _act(
-        request,
-        gateway,
-        return_id,
+        lambda body, who: ReturnAddressReply(address=body.address, given_by=who.actor),
+    ),
+    Action(
+        "method",
+        "The customer chooses how to send the parcel (or changes their mind before sending).",
         (Role.CUSTOMER,),
         ReturnMethodChoice,
-        lambda body, _who: body,
         ReturnWorkflow.choose_return_method,
-    )
-
-
-@router.post("/v1/returns/{return_id}/shipment", responses=_ACTION_ANSWERS)
-async def report_shipment(return_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
-    """The customer sent the parcel at the post office and gives its tracking number."""
-    return await _act(
-        request,
-        gateway,
-        return_id,
+    ),
+    Action(
+        "shipment",
+        "The customer sent the parcel at the post office and gives its tracking number.",
         (Role.CUSTOMER,),
         ShipmentReport,
-        lambda body, _who: body,
         ReturnWorkflow.report_shipment,
-    )
-
-
-@router.post("/v1/returns/{return_id}/cancel", responses=_ACTION_ANSWERS)
-async def cancel_return(return_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
-    """The customer no longer sends the goods back."""
-    return await _act(
-        request,
-        gateway,
-        return_id,
+    ),
+    Action(
+        "cancel",
+        "The customer no longer sends the goods back.",
         (Role.CUSTOMER,),
         CancelRequest,
-        lambda body, _who: body,
         ReturnWorkflow.cancel,
-    )
-
-
-@router.post("/v1/returns/{return_id}/attention", responses=_ACTION_ANSWERS)
-async def resolve_attention(return_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
-    """Operations act: retry a failed step, give the address, accept a rejection, close."""
-    return await _act(
-        request,
-        gateway,
-        return_id,
+    ),
+    Action(
+        "attention",
+        "Operations act: retry a failed step, give the address, accept a rejection, close.",
         (Role.OPERATIONS,),
         AttentionBody,
-        lambda body, who: AttentionResolution(by=who.actor, **body.model_dump()),
         ReturnWorkflow.resolve_attention,
+        lambda body, who: AttentionResolution(by=who.actor, **body.model_dump()),
+    ),
+)
+
+
+def action_path(action: Action) -> str:
+    return f"/v1/returns/{{return_id}}/{action.path}"
+
+
+def _endpoint(action: Action) -> Callable[..., Awaitable[JSONResponse]]:
+    async def endpoint(return_id: str, request: Request, gateway: GatewayDep) -> JSONResponse:
+        return await _act(
+            request,
+            gateway,
+            return_id,
+            action.roles,
+            action.model,
+            action.build,
+            action.update,
+        )
+
+    return endpoint
+
+
+for _action in ACTIONS:
+    router.add_api_route(
+        action_path(_action),
+        _endpoint(_action),
+        methods=["POST"],
+        responses=_ACTION_ANSWERS,
+        summary=_action.summary,
+        name=_action.update.__name__,
     )
 
 

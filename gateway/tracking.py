@@ -27,7 +27,15 @@ from activities.carriers.protocol import (
 from domain import search_attributes as sa
 from domain.carriers import CarrierCapability, WebhookScans
 from domain.ids import PREFIX
-from gateway.http import Gateway, GatewayDep, Outcome, is_unreachable, receive, unavailable
+from gateway.http import (
+    TEMPORAL_UNAVAILABLE,
+    Gateway,
+    GatewayDep,
+    Outcome,
+    is_unreachable,
+    receive,
+    unavailable,
+)
 from workflows.return_workflow import ReturnWorkflow
 
 logger = logging.getLogger(__name__)
@@ -93,8 +101,8 @@ async def take_webhook(
                 handle.signal(ReturnWorkflow.carrier_scan, scan),
                 gateway.settings.gateway_temporal_timeout_seconds,
             )
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
+    except Exception as err:
+        if isinstance(err, RPCError) and err.status is RPCStatusCode.NOT_FOUND:
             # The parcel's return has ended (it completes once the carrier has the parcel);
             # later scans change nothing, and a 404 would have the carrier resend them forever.
             logger.info(
@@ -105,12 +113,7 @@ async def take_webhook(
         if not is_unreachable(err):
             raise
         logger.warning("Temporal unreachable for a webhook", extra={"carrier": carrier})
-        return unavailable("temporal_unavailable", "Temporal cannot take this now; try again.")
-    except Exception as err:
-        if not is_unreachable(err):
-            raise
-        logger.warning("Temporal unreachable for a webhook", extra={"carrier": carrier})
-        return unavailable("temporal_unavailable", "Temporal cannot take this now; try again.")
+        return unavailable("temporal_unavailable", TEMPORAL_UNAVAILABLE)
     logger.info(
         "tracking webhook delivered",
         extra={

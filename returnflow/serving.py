@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import socket
@@ -51,7 +52,7 @@ class _HostedServer(uvicorn.Server):
                 await asyncio.wait_for(self._exit_requested.wait(), timeout=0.1)
 
 
-class LoopbackService:
+class LoopbackService(abc.ABC):
     """Something served on `host:port` for as long as its context is open: `start`, `stop`."""
 
     host: str
@@ -62,11 +63,13 @@ class LoopbackService:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    @abc.abstractmethod
     async def start(self) -> None:
-        raise NotImplementedError
+        """Listen, and return once requests are answered."""
 
+    @abc.abstractmethod
     async def stop(self) -> None:
-        raise NotImplementedError
+        """Finish the requests in hand and stop listening."""
 
     async def __aenter__(self) -> Self:
         await self.start()
