@@ -9,6 +9,8 @@
     python starter.py serve
     python starter.py dead-letters list|show|replay|discard
     python starter.py schedule install|show|trigger|pause|unpause [--note TEXT]
+    python starter.py codec-server
+    python starter.py keys new [--id KEY_ID] | show
 
 Exit status: 0 done, 1 refused by the return (or not found), 2 bad input.
 """
@@ -22,9 +24,11 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -37,7 +41,9 @@ from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
 from gateway import dead_letter_commands
 from gateway.app import create_app
 from gateway.auth import TokenBook, TokenConfigError
-from returnflow import logs, reminder_schedule, temporal
+from returnflow import encryption, logs, reminder_schedule, temporal
+from returnflow.codec_server import CodecAccess, CodecConfigError, create_codec_app
+from returnflow.encryption import EncryptionCodec, PayloadKeyError
 from returnflow.ingress import EventRejected, field_problems, parse_event, start_return
 from returnflow.return_reading import StatusUnreadable, failure_chain, status_of
 from returnflow.serving import HostedApp
@@ -216,7 +222,10 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
         log.warning("RETURNFLOW_GATEWAY_EVENT_SECRETS is not set: every event will be refused")
     if not len(tokens):
         log.warning("no RETURNFLOW_GATEWAY_*_TOKENS are set: every action will be refused")
-    client = await temporal.connect(lazy=True)
+    try:
+        client = await temporal.connect(lazy=True)
+    except PayloadKeyError as err:
+        raise CommandError(str(err), BAD_INPUT) from err
     registry = CarrierRegistry.from_settings(settings)
     try:
         async with HostedApp(
@@ -235,6 +244,55 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
     return OK
 
 
+# --- codec server and keys ------------------------------------------------------------------
+
+
+async def cmd_codec_server(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
+    """The Web UI's codec server, until SIGINT or SIGTERM."""
+    logs.configure("codec-server", settings.log_level)
+    log = logging.getLogger("codec-server")
+    namespace = temporal.connect_config().get("namespace") or "default"
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        try:
+            codec = EncryptionCodec(settings.payload_keyring())
+            access = CodecAccess.from_settings(settings, namespace, http)
+        except (PayloadKeyError, CodecConfigError) as err:
+            raise CommandError(str(err), BAD_INPUT) from err
+        if access.trusted_origins:
+            log.warning(
+                "the codec server decrypts for these origins WITHOUT a token (dev stack only)",
+                extra={"trusted_origins": sorted(access.trusted_origins)},
+            )
+        app = create_codec_app(codec, access, settings.codec_max_body_bytes)
+        async with HostedApp(app, host=settings.codec_host, port=settings.codec_port) as server:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, server.request_stop)
+            log.info(
+                "codec server listening",
+                extra={"url": server.url, "namespaces": access.namespaces},
+            )
+            await server.wait_stopped()
+    return OK
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "new":
+        try:
+            print(encryption.key_line(args.id or f"key-{datetime.now(UTC):%Y%m%d}"))
+        except PayloadKeyError as err:
+            raise CommandError(str(err), BAD_INPUT) from err
+        return OK
+    try:
+        keyring = settings.payload_keyring()
+    except PayloadKeyError as err:
+        raise CommandError(str(err), BAD_INPUT) from err
+    for key_id in keyring.key_ids:
+        current = key_id == keyring.current
+        print(f"{key_id}  (current: new payloads are encrypted with it)" if current else key_id)
+    return OK
+
+
 # --- command line ----------------------------------------------------------------------------
 
 
@@ -242,6 +300,8 @@ async def _connect() -> Client:
     address = temporal.connect_config()["target_host"]
     try:
         return await temporal.connect()
+    except PayloadKeyError as err:
+        raise CommandError(str(err), BAD_INPUT) from err
     except RuntimeError as err:
         raise CommandError(
             f"cannot reach Temporal at {address} ({err}); is it running? "
@@ -290,6 +350,16 @@ def parser() -> argparse.ArgumentParser:
         help="run the gateway (events, webhooks, actions) on RETURNFLOW_GATEWAY_HOST:PORT",
     )
     dead_letter_commands.add_parser(sub)
+    sub.add_parser(
+        "codec-server",
+        help="run the Web UI's codec server (decrypts payloads for authorised staff) on "
+        "RETURNFLOW_CODEC_HOST:PORT",
+    )
+    p = sub.add_parser("keys", help="payload encryption keys: make a new one, show the configured")
+    keys = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    k = keys.add_parser("new", help="print a new KEY_ID=BASE64 line (32 random bytes)")
+    k.add_argument("--id", help="its key ID (default: key-YYYYMMDD)")
+    keys.add_parser("show", help="the configured key IDs and the current one (never the keys)")
 
     p = sub.add_parser(
         "schedule",
@@ -332,6 +402,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "dead-letters": cmd_dead_letters,
     "schedule": cmd_schedule,
+    "codec-server": cmd_codec_server,
 }
 
 
@@ -340,6 +411,8 @@ async def run(argv: Sequence[str]) -> int:
     try:
         if args.command == "schema":
             return cmd_schema(args)
+        if args.command == "keys":
+            return cmd_keys(args, Settings())
         return await COMMANDS[args.command](args, _connect, Settings())
     except CommandError as err:
         print(f"error: {err}", file=sys.stderr)

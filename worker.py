@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -29,6 +30,7 @@ from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
 from activities.sellers.directory import FileSellerDirectory
 from returnflow import logs, temporal
+from returnflow.encryption import PayloadKeyError
 from returnflow.settings import Settings
 from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
@@ -96,7 +98,14 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
 async def main() -> None:
     settings = Settings()
     logs.configure("worker", settings.log_level)
-    client = await temporal.connect()
+    try:
+        codec = temporal.codec_from_settings(settings)
+    except PayloadKeyError as err:
+        log.error("cannot start: payload keys", error=str(err))
+        print(f"error: {err}", file=sys.stderr)
+        temporal.exit_process(2)
+    log.info("payload encryption", current_key=codec.keyring.current, keys=codec.keyring.key_ids)
+    client = await temporal.connect(codec)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

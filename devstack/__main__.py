@@ -26,7 +26,8 @@ def banner(stack: DevStack) -> str:
         [
             "returnflow dev stack is up:",
             f"  Temporal        {c.temporal_address} (namespace {c.namespace})",
-            f"  Web UI          {c.web_ui_url}",
+            f"  Web UI          {c.web_ui_url} (decrypts through the codec server)",
+            f"  codec server    {c.codec_url} (serves the Web UI's origin without a token)",
             f"  carrier sandbox {c.sandbox_url} (carriers under /carriers/<code>/)",
             f"  gateway         {c.gateway_url} (carriers' tracking webhooks)",
             f"  SMTP sink       {c.host}:{c.smtp_port} -> {c.mail_dir}/",

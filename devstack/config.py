@@ -23,6 +23,7 @@ class StackConfig(BaseSettings):
     sandbox_port: int = 8081
     smtp_port: int = 1025
     gateway_port: int = Field(8000, description="The gateway: carriers' tracking webhooks.")
+    codec_port: int = Field(8234, description="The codec server the Web UI decrypts through.")
     var_dir: Path = Path("var")
     sellers_file: Path = Path("examples/sellers.json")
     namespace: str = "default"
@@ -36,18 +37,22 @@ class StackConfig(BaseSettings):
     operations_token: str = Field(
         "devstack-operations-token", description="Operations staff member `ops-demo`."
     )
+    codec_token: str = Field(
+        "devstack-codec-token", description="The codec server's token, for the temporal CLI."
+    )
     startup_timeout_seconds: float = 90.0
 
     @classmethod
     def on_free_ports(cls, var_dir: Path, **overrides: Any) -> Self:
         """A stack of its own beside any other (tests, benchmarks): every port free now."""
-        temporal, ui, sandbox, smtp, gateway = free_ports(5)
+        temporal, ui, sandbox, smtp, gateway, codec = free_ports(6)
         ports = {
             "temporal_port": temporal,
             "ui_port": ui,
             "sandbox_port": sandbox,
             "smtp_port": smtp,
             "gateway_port": gateway,
+            "codec_port": codec,
         }
         return cls(var_dir=var_dir, **{**ports, **overrides})
 
@@ -66,6 +71,20 @@ class StackConfig(BaseSettings):
     @property
     def gateway_url(self) -> str:
         return f"http://{self.host}:{self.gateway_port}"
+
+    @property
+    def codec_url(self) -> str:
+        return f"http://{self.host}:{self.codec_port}"
+
+    @property
+    def web_ui_origins(self) -> list[str]:
+        """What a browser sends as `Origin` from the Web UI: by this host, or by localhost."""
+        return sorted({self.web_ui_url, f"http://localhost:{self.ui_port}"})
+
+    @property
+    def key_file(self) -> Path:
+        """The stack's payload key, made on its first start (var/keys/payload.keys, mode 600)."""
+        return self.var_dir / "keys" / "payload.keys"
 
     @property
     def webhook_url(self) -> str:
@@ -98,6 +117,15 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_GATEWAY_SELLER_TOKENS": f"*={self.seller_token}",
             "RETURNFLOW_GATEWAY_CUSTOMER_TOKENS": f"customer-app={self.customer_token}",
             "RETURNFLOW_GATEWAY_OPERATIONS_TOKENS": f"ops-demo={self.operations_token}",
+            "RETURNFLOW_PAYLOAD_KEY_FILE": str(self.key_file),
+            "RETURNFLOW_CODEC_HOST": self.host,
+            "RETURNFLOW_CODEC_PORT": str(self.codec_port),
+            "RETURNFLOW_CODEC_ORIGINS": ",".join(self.web_ui_origins),
+            # The embedded Web UI has no login, so its own origin is served without a token.
+            # Loopback only; a real deployment sets RETURNFLOW_CODEC_TOKENS or _JWKS_URL.
+            "RETURNFLOW_CODEC_TRUSTED_ORIGINS": ",".join(self.web_ui_origins),
+            "RETURNFLOW_CODEC_TOKENS": f"ops-demo={self.codec_token}",
+            "RETURNFLOW_CODEC_NAMESPACES": self.namespace,
         }
 
 

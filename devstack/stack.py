@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import TracebackType
 
 import structlog
@@ -22,6 +23,7 @@ from devstack import probes
 from devstack.config import StackConfig
 from devstack.process import ManagedProcess
 from returnflow import reminder_schedule, temporal
+from returnflow.encryption import EncryptionCodec, write_key_file
 from returnflow.settings import Settings
 
 log = structlog.get_logger("devstack")
@@ -53,6 +55,12 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
     host = config.host
     return [
         ServiceSpec(
+            name="codec-server",
+            argv=[py, "starter.py", "codec-server"],
+            ready=lambda stack, _p: probes.http_ok(f"{config.codec_url}/healthz"),
+            ports=(config.codec_port,),
+        ),
+        ServiceSpec(
             name="temporal",
             argv=[
                 str(temporal.cli_path()),
@@ -69,6 +77,9 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
                 "--namespace",
                 config.namespace,
                 "--ui-disable-news-fetch",
+                # The Web UI decrypts payloads through our codec server, from the browser.
+                "--ui-codec-endpoint",
+                config.codec_url,
                 "--log-format",
                 "json",
                 "--log-level",
@@ -135,7 +146,7 @@ async def _temporal_ready(stack: DevStack, _proc: ManagedProcess) -> bool:
             stack._client = await Client.connect(
                 stack.config.temporal_address,
                 namespace=stack.config.namespace,
-                data_converter=temporal.data_converter(),
+                data_converter=temporal.data_converter(stack.codec),
             )
         except RuntimeError:
             return False
@@ -188,12 +199,24 @@ class DevStack:
             gateway_host=config.host,
             gateway_port=config.gateway_port,
             gateway_event_secrets=SecretStr(config.event_secret),
+            payload_key_file=config.key_file,
         )
         self.specs = (
             list(services) if services is not None else default_services(config, self.settings)
         )
         self.processes: list[ManagedProcess] = []
         self._client: Client | None = None
+        self._codec: EncryptionCodec | None = None
+
+    @property
+    def codec(self) -> EncryptionCodec:
+        """The stack's payload codec (its key file is made on the first start)."""
+        if self._codec is None:
+            if not self.config.key_file.exists():
+                write_key_file(self.config.key_file, f"devstack-{datetime.now(UTC):%Y%m%d}")
+                log.info("payload key made", path=str(self.config.key_file))
+            self._codec = temporal.codec_from_settings(self.settings)
+        return self._codec
 
     @property
     def client(self) -> Client:
@@ -203,6 +226,7 @@ class DevStack:
 
     async def start(self) -> None:
         self.config.var_dir.mkdir(parents=True, exist_ok=True)
+        _ = self.codec  # every service reads the key file: it exists before they start
         try:
             for spec in self.specs:
                 await self._start(spec)

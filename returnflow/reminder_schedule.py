@@ -22,9 +22,11 @@ from enum import StrEnum
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Client,
     Schedule,
+    ScheduleAction,
     ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
@@ -108,13 +110,45 @@ async def install(client: Client, settings: Settings) -> Installed:
     # after writing the wanted schedule, instead of guessing its translation.
     await handle.update(keep_state)
     after = await handle.describe()
-    if _same(before.schedule, after.schedule):
+    if await _same(client, before.schedule, after.schedule):
         return Installed.UNCHANGED
     return Installed.UPDATED
 
 
-def _same(old: Schedule, new: Schedule) -> bool:
-    return (old.spec, old.policy, old.action) == (new.spec, new.policy, new.action)
+async def _same(client: Client, old: Schedule, new: Schedule) -> bool:
+    return (old.spec, old.policy, await _plain(client, old.action)) == (
+        new.spec,
+        new.policy,
+        await _plain(client, new.action),
+    )
+
+
+async def _plain(client: Client, action: ScheduleAction) -> object:
+    """What the action does, with its payloads decrypted: each encryption draws a new nonce,
+    so two writes of the same argument never compare equal encrypted."""
+    codec = client.data_converter.payload_codec
+    if not isinstance(action, ScheduleActionStartWorkflow) or codec is None:
+        return action
+
+    async def plain(value: object) -> object:
+        if isinstance(value, Payload):
+            [decoded] = await codec.decode([value])
+            return decoded
+        return value
+
+    return (
+        action.workflow,
+        [await plain(a) for a in action.args],
+        action.id,
+        action.task_queue,
+        action.execution_timeout,
+        action.run_timeout,
+        action.task_timeout,
+        action.retry_policy,
+        await plain(action.static_summary),
+        await plain(action.static_details),
+        action.priority,
+    )
 
 
 async def _described(handle: ScheduleHandle) -> ScheduleDescription:

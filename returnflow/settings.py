@@ -1,7 +1,9 @@
 """Configuration from environment variables (a `.env` file works too).
 
-The standard Temporal variables (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`,
-`TEMPORAL_TLS_*`, `TEMPORAL_PROFILE`) are read by `returnflow.temporal`, not here.
+The payload keys (`RETURNFLOW_PAYLOAD_KEYS` / `_KEY_FILE` / `_KEY_ID`) are read here and turned
+into a keyring by `returnflow.encryption`. The standard Temporal variables (`TEMPORAL_ADDRESS`,
+`TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS_*`, `TEMPORAL_PROFILE`) are read by
+`returnflow.temporal`, not here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from returnflow.encryption import Keyring, PayloadKeyError
 
 
 class Settings(BaseSettings):
@@ -75,6 +79,63 @@ class Settings(BaseSettings):
             "How long an action waits for the return's answer; past it the action is "
             "answered 202 (accepted, still running) with its update ID."
         ),
+    )
+    payload_keys: SecretStr | None = Field(
+        None,
+        description=(
+            "Payload encryption keys: comma-separated KEY_ID=BASE64 (32 random bytes each; "
+            "`python starter.py keys new`). Every payload Temporal stores is encrypted with the "
+            "current key and decrypted with whichever key it names."
+        ),
+    )
+    payload_key_file: Path | None = Field(
+        None,
+        description="A file of KEY_ID=BASE64 lines, readable by its owner only (chmod 600).",
+    )
+    payload_key_id: str | None = Field(
+        None, description="The key new payloads are encrypted with (default: the first listed)."
+    )
+    codec_host: str = Field("127.0.0.1", description="Interface the codec server listens on.")
+    codec_port: int = Field(8888, ge=0, le=65535, description="The codec server's TCP port.")
+    codec_origins: str = Field(
+        "",
+        description=(
+            "Web UI origins allowed to call the codec server from a browser, comma-separated "
+            "(e.g. https://temporal.example.com). A request from any other origin is refused."
+        ),
+    )
+    codec_tokens: SecretStr | None = Field(
+        None,
+        description=(
+            "Static bearer tokens of the codec server: comma-separated NAME=TOKEN (the name is "
+            "logged with every decode)."
+        ),
+    )
+    codec_jwks_url: str | None = Field(
+        None,
+        description=(
+            "JWKS of the identity provider whose access tokens the Web UI passes on "
+            '("pass access token"): a bearer JWT signed by one of its keys is accepted.'
+        ),
+    )
+    codec_jwt_issuer: str | None = Field(None, description="Required `iss` of those JWTs.")
+    codec_jwt_audience: str | None = Field(None, description="Required `aud` of those JWTs.")
+    codec_trusted_origins: str = Field(
+        "",
+        description=(
+            "Origins the codec server serves WITHOUT a token. Only for the embedded dev stack, "
+            "whose Web UI has no login; never set it in production."
+        ),
+    )
+    codec_namespaces: str = Field(
+        "",
+        description=(
+            "Namespaces the codec server serves (X-Namespace), comma-separated (default: "
+            "TEMPORAL_NAMESPACE, or default)."
+        ),
+    )
+    codec_max_body_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="Largest request the codec server reads (413 beyond)."
     )
     dead_letter_dir: Path | None = Field(
         None,
@@ -202,6 +263,33 @@ class Settings(BaseSettings):
             message = f"unknown time zone {zone!r}: an IANA name, e.g. Europe/Paris"
             raise ValueError(message) from None
         return zone
+
+    def payload_keyring(self) -> Keyring:
+        """The payload encryption keys; a clear error when none is configured."""
+        rings: list[Keyring] = []
+        if self.payload_keys is not None:
+            rings.append(
+                Keyring.parse(
+                    self.payload_keys.get_secret_value(), source="RETURNFLOW_PAYLOAD_KEYS"
+                )
+            )
+        if self.payload_key_file is not None:
+            rings.append(Keyring.from_file(self.payload_key_file))
+        if not rings:
+            raise PayloadKeyError(
+                "no payload encryption key: set RETURNFLOW_PAYLOAD_KEYS or "
+                "RETURNFLOW_PAYLOAD_KEY_FILE (`python starter.py keys new` makes a key)"
+            )
+        keys: dict[str, bytes] = {}
+        for ring in rings:
+            for key_id in ring.keys:
+                if key_id in keys:
+                    raise PayloadKeyError(
+                        f"key {key_id!r} is in both RETURNFLOW_PAYLOAD_KEYS and "
+                        "RETURNFLOW_PAYLOAD_KEY_FILE"
+                    )
+            keys.update(ring.keys)
+        return Keyring(keys=keys, current=self.payload_key_id or rings[0].current)
 
     @property
     def carrier_codes(self) -> list[str]:

@@ -17,21 +17,35 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import search_attributes as sa
+from returnflow.encryption import EncryptionCodec
 from returnflow.settings import Settings
 
 DEFAULT_ADDRESS = "localhost:7233"
 
 
-def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
-    """Pydantic JSON payloads, optionally wrapped by a payload codec (encryption)."""
-    if codec is None:
-        return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+def data_converter(codec: PayloadCodec) -> DataConverter:
+    """Pydantic JSON payloads, encrypted by `codec`; failures' messages and stack traces are
+    moved into an encoded (so encrypted) attribute, since a carrier's error may quote an
+    address."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def codec_from_settings(settings: Settings | None = None) -> EncryptionCodec:
+    """The payload codec of this process's configured keys (a clear error without any)."""
+    return EncryptionCodec((settings or Settings()).payload_keyring())
 
 
 def connect_config(env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -53,11 +67,13 @@ def connect_config(env: dict[str, str] | None = None) -> dict[str, Any]:
 
 
 async def connect(codec: PayloadCodec | None = None, **overrides: Any) -> Client:
-    """Connect with the environment's configuration and the shared data converter."""
+    """Connect with the environment's configuration and the shared data converter, encrypting
+    with `codec` or else with the configured payload keys."""
     config = connect_config()
     config.update(overrides)
     target = config.pop("target_host")
-    return await Client.connect(target, data_converter=data_converter(codec), **config)
+    converter = data_converter(codec or codec_from_settings())
+    return await Client.connect(target, data_converter=converter, **config)
 
 
 def web_ui_link(settings: Settings, namespace: str, workflow_id: str) -> str:

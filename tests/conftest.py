@@ -10,10 +10,10 @@ from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 from domain import search_attributes as sa
 from returnflow.temporal import (
     cli_path,
-    data_converter,
     register_search_attributes,
     test_server_path,
 )
+from tests.keys import converter_for_tests
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
             "frontend.WorkflowTimeSkippingEnabled=true",
         ],
         search_attributes=sa.ALL,
-        data_converter=data_converter(),
+        data_converter=converter_for_tests(),
     )
     async with env:
         yield env
@@ -41,7 +41,7 @@ async def java_test_server_env() -> AsyncIterator[WorkflowEnvironment]:
     updates)."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(test_server_path()),
-        data_converter=data_converter(),
+        data_converter=converter_for_tests(),
     )
     await register_search_attributes(env.client)
     async with env:

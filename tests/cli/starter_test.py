@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.keys import TEST_KEYS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -66,6 +68,8 @@ def test_temporal_out_of_reach_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         nowhere = f"127.0.0.1:{s.getsockname()[1]}"
-    result = starter("status", "ORD-1", env={"TEMPORAL_ADDRESS": nowhere})
+    result = starter(
+        "status", "ORD-1", env={"TEMPORAL_ADDRESS": nowhere, "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS}
+    )
     assert result.returncode == 1
     assert f"cannot reach Temporal at {nowhere}" in result.stderr

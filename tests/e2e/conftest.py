@@ -24,7 +24,15 @@ def stack_env(config: StackConfig) -> dict[str, str]:
     """The environment a user's shell has when pointed at this stack."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
     env.update(config.service_env())
-    names = ("host", "temporal_port", "ui_port", "sandbox_port", "smtp_port", "gateway_port")
+    names = (
+        "host",
+        "temporal_port",
+        "ui_port",
+        "sandbox_port",
+        "smtp_port",
+        "gateway_port",
+        "codec_port",
+    )
     for name in (*names, "var_dir"):
         env[f"RETURNFLOW_STACK_{name.upper()}"] = str(getattr(config, name))
     env["RETURNFLOW_STACK_SELLERS_FILE"] = str(config.sellers_file)

@@ -58,9 +58,9 @@ def test_ctrl_c_stops_every_service_cleanly(tmp_path: Path) -> None:
     text = "".join(banner)
     assert "returnflow dev stack is up" in text, text + rest
     assert f"Web UI          {config.web_ui_url}" in text
-    assert len(pids) == 5 and all(not alive(pid) for pid in pids)
+    assert len(pids) == 6 and all(not alive(pid) for pid in pids)
     assert launcher.returncode == 0
-    for name in ("temporal", "carrier-sandbox", "mail-sink", "worker"):
+    for name in ("codec-server", "temporal", "carrier-sandbox", "mail-sink", "worker", "gateway"):
         assert f"{name:<16} stopped" in rest
         assert (config.log_dir / f"{name}.log").exists()
     assert (config.var_dir / "temporal.sqlite").exists()

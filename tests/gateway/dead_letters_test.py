@@ -16,6 +16,7 @@ from returnflow.dead_letters import DeadLetterStore, LetterState
 from starter import run
 from tests.factories import retract_event
 from tests.gateway.door import EVENT_SECRET, event_body, gateway_settings, open_door
+from tests.keys import TEST_KEYS
 from tests.workflows.harness import ReturnHarness, return_harness
 from workflows.return_workflow import ReturnWorkflow
 
@@ -36,6 +37,7 @@ def operator_env(
     monkeypatch.setenv("RETURNFLOW_TASK_QUEUE", harness.settings.task_queue)
     monkeypatch.setenv("RETURNFLOW_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("RETURNFLOW_GATEWAY_EVENT_SECRETS", EVENT_SECRET)
+    monkeypatch.setenv("RETURNFLOW_PAYLOAD_KEYS", TEST_KEYS)
     return DeadLetterStore(tmp_path / "dead-letters")
 
 

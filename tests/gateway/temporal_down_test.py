@@ -19,10 +19,11 @@ from devstack.process import ManagedProcess
 from domain import search_attributes as sa
 from returnflow.dead_letters import DeadLetterStore
 from returnflow.settings import Settings
-from returnflow.temporal import cli_path, data_converter
+from returnflow.temporal import cli_path
 from tests.factories import retract_event, unique_order_id
 from tests.gateway.door import EVENT_SECRET, event_body
 from tests.gateway.door import Door as Sender
+from tests.keys import TEST_KEYS, converter_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,6 +40,7 @@ async def gateway_process(
         "RETURNFLOW_GATEWAY_EVENT_SECRETS": EVENT_SECRET,
         "RETURNFLOW_GATEWAY_TEMPORAL_TIMEOUT_SECONDS": "2",
         "RETURNFLOW_TASK_QUEUE": "returns-while-down",
+        "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
     }
     process = ManagedProcess(
         "gateway", [sys.executable, "starter.py", "serve"], var_dir / "gateway.log", env
@@ -81,7 +83,7 @@ async def test_events_sent_while_temporal_is_down_are_all_taken_once_it_is_back(
                 port=temporal_port,
                 dev_server_existing_path=str(cli_path()),
                 search_attributes=sa.ALL,
-                data_converter=data_converter(),
+                data_converter=converter_for_tests(),
             )
             async with env:
                 async with asyncio.timeout(30):

@@ -25,9 +25,10 @@ from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
 from benchmarks.actions import Counts, count, table
 from domain import search_attributes as sa
-from returnflow.temporal import cli_path, data_converter, exit_process
+from returnflow.temporal import cli_path, exit_process
 from tests.histories import HISTORIES, history_path
 from tests.histories.scenarios import SCENARIOS, Scenario
+from tests.keys import converter_for_tests
 from tests.workflows.harness import return_harness
 
 SCENARIO_TIMEOUT = 120.0
@@ -46,7 +47,7 @@ async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
             "frontend.WorkflowTimeSkippingEnabled=true",
         ],
         search_attributes=sa.ALL,
-        data_converter=data_converter(),
+        data_converter=converter_for_tests(),
     )
     async with env:
         yield env

@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.notices import NoticeKind
 from domain.returns import ReturnStage
 from tests.factories import retract_event
+from tests.keys import TEST_KEYS
 from tests.workflows.harness import return_harness
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +41,7 @@ class Operator:
             "TEMPORAL_NAMESPACE": env.client.namespace,
             "RETURNFLOW_REMINDER_SCHEDULE_ID": self.schedule_id,
             "RETURNFLOW_TASK_QUEUE": task_queue or f"returns-{uuid.uuid4().hex[:8]}",
+            "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
         }
 
     async def schedule(self, *args: str, **settings: str) -> tuple[int, str, str]:

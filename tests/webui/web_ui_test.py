@@ -160,3 +160,56 @@ async def test_the_reminder_schedule_is_on_the_schedules_page(
     await expect(page).to_have_url(f"{schedules}/{SCHEDULE_ID}")
     await expect(page.get_by_role("heading", name=SCHEDULE_ID)).to_be_visible()
     await screenshot(page, artefacts, "05-reminder-schedule")
+
+
+async def test_staff_read_a_returns_decrypted_input_through_the_codec_server(
+    stack: DevStack,
+    returns: dict[ReturnStage, RetractEvent],
+    page: Page,
+    artefacts: Path,
+) -> None:
+    event = returns[ReturnStage.AWAITING_CUSTOMER_CHOICE]
+    namespace = quote(stack.config.namespace, safe="")
+    url = f"{stack.config.web_ui_url}/namespaces/{namespace}/workflows/{workflow_id(event)}"
+    decode = f"{stack.config.codec_url}/decode"
+    decoded: list[int] = []  # the statuses of the page's calls to the codec server
+    page.on("response", lambda r: decoded.append(r.status) if r.url.startswith(decode) else None)
+
+    await page.goto(url)
+    await expect(page.get_by_role("heading", name=workflow_id(event))).to_be_visible()
+    # The input as the workflow received it, decrypted by the codec server for this page
+    # (without it, the box shows `binary/encrypted` and base64).
+    await expect(page.get_by_text(f'"event_id": "{event.event_id}"')).to_be_visible()
+    await screenshot(page, artefacts, "06-return-input-decrypted")
+    # Further down the box: the customer (the box shows its lines as it scrolls).
+    await page.get_by_text(f'"event_id": "{event.event_id}"').click()
+    await page.keyboard.press("Control+End")
+    await expect(page.get_by_text(f'"email": "{event.customer.email}"')).to_be_visible()
+    await screenshot(page, artefacts, "07-return-input-customer")
+
+    assert decoded and set(decoded) == {200}
+
+
+async def test_a_page_from_another_origin_cannot_use_the_codec_server(
+    stack: DevStack, page: Page
+) -> None:
+    # Another site the browser has open (the gateway's origin stands in for it).
+    await page.goto(f"{stack.config.gateway_url}/healthz")
+
+    outcome = await page.evaluate(
+        """async (url) => {
+            try {
+                const answer = await fetch(url, {
+                    method: "POST",
+                    headers: {"Content-Type": "application/json", "X-Namespace": "default"},
+                    body: JSON.stringify({payloads: []}),
+                });
+                return "answered " + answer.status;
+            } catch (error) {
+                return "blocked: " + error.name;
+            }
+        }""",
+        f"{stack.config.codec_url}/decode",
+    )
+
+    assert outcome == "blocked: TypeError"  # the browser refuses: no CORS grant for this origin

@@ -71,12 +71,17 @@ class ReturnHarness:
 
 @asynccontextmanager
 async def return_harness(
-    client: Client, doubles: Doubles | None = None, *, sweep: bool = False
+    client: Client,
+    doubles: Doubles | None = None,
+    *,
+    sweep: bool = False,
+    task_queue: str | None = None,
 ) -> AsyncIterator[ReturnHarness]:
     """A worker running `ReturnWorkflow` with `doubles` for every activity; with `sweep`, also
-    the reminder sweep and its real activity, over this worker's returns (as worker.py does)."""
+    the reminder sweep and its real activity, over this worker's returns (as worker.py does).
+    A task queue of its own, unless `task_queue` names one (a worker taking over)."""
     doubles = doubles or Doubles()
-    task_queue = f"returns-test-{uuid.uuid4().hex[:8]}"
+    task_queue = task_queue or f"returns-test-{uuid.uuid4().hex[:8]}"
     workflows: list[type] = [ReturnWorkflow]
     activities = doubles.activities()
     if sweep:

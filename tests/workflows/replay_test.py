@@ -14,8 +14,8 @@ import pytest
 from temporalio.worker import Replayer
 
 from benchmarks.actions import count_file
-from returnflow.temporal import data_converter
 from tests.histories import history_files, history_path, load_history, scenarios
+from tests.keys import converter_for_tests
 from worker import workflow_runner
 from workflows.return_workflow import ReturnWorkflow
 
@@ -26,7 +26,7 @@ HAPPY_PATH_ACTION_BUDGET = 15
 async def test_a_recorded_history_replays_without_nondeterminism(path: Path) -> None:
     replayer = Replayer(
         workflows=[ReturnWorkflow],
-        data_converter=data_converter(),
+        data_converter=converter_for_tests(),
         workflow_runner=workflow_runner(),
     )
     # Raises on nondeterminism, or on any failure of a workflow task during the replay.

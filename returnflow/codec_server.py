@@ -1,0 +1,352 @@
+"""The codec server: lets the Temporal Web UI (and the `temporal` CLI) show decrypted payloads to
+the staff allowed to read them, and nobody else.
+
+Temporal's remote codec protocol: `POST /decode` and `POST /encode` take and return
+`{"payloads": [...]}` in protobuf JSON form; the `X-Namespace` header says whose payloads they
+are. The browser calls this server directly from the Web UI's page, so it answers CORS for the
+configured UI origins only, and refuses any other origin outright.
+
+Every request needs a bearer token: a configured static token, or a JWT signed by a key of the
+configured JWKS (what the Web UI forwards when it sits behind single sign-on and "pass access
+token" is on), with the configured issuer and audience. Origins listed as trusted are served
+without a token: that is for the embedded dev stack only, whose Web UI has no login.
+Every request is logged with who asked, for which namespace, and how many payloads; never
+their content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+import structlog
+from google.protobuf import json_format
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from temporalio.api.common.v1 import Payloads
+
+from returnflow.encryption import EncryptionCodec, PayloadKeyError
+from returnflow.settings import Settings
+
+log = structlog.get_logger("codec-server")
+
+ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
+JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
+"""Asymmetric algorithms only: a JWKS publishes public keys, never a shared secret."""
+JWKS_REFRESH_SECONDS = 300.0
+JWKS_MIN_REFETCH_SECONDS = 30.0
+"""An unknown `kid` refetches the JWKS (the provider rotated), at most this often."""
+
+
+class CodecConfigError(ValueError):
+    """The codec server's settings are inconsistent; the message names the setting."""
+
+
+class Refused(Exception):
+    """A request the codec server will not serve: its status and a sentence why."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _origin(value: str) -> str:
+    return value.rstrip("/").lower()
+
+
+@dataclass
+class JwksVerifier:
+    """Bearer JWTs signed by a key of the identity provider's JWKS."""
+
+    url: str
+    audience: str
+    issuer: str | None
+    http: httpx.AsyncClient
+    _keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
+    _fetched_at: float = float("-inf")
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def subject(self, token: str) -> str | None:
+        """The token's subject when it is valid, else None."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            return None
+        kid = header.get("kid")
+        if header.get("alg") not in JWT_ALGORITHMS or not isinstance(kid, str):
+            return None
+        key = await self._key(kid)
+        if key is None:
+            return None
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[header["alg"]],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "sub"]},
+                leeway=30,
+            )
+        except jwt.PyJWTError as err:
+            log.info("codec token refused", reason=type(err).__name__)
+            return None
+        return f"jwt:{claims['sub']}"
+
+    async def _key(self, kid: str) -> jwt.PyJWK | None:
+        age = time.monotonic() - self._fetched_at
+        stale = age > JWKS_REFRESH_SECONDS
+        rotated = kid not in self._keys and age > JWKS_MIN_REFETCH_SECONDS
+        if stale or rotated:
+            async with self._lock:
+                await self._fetch()
+        return self._keys.get(kid)
+
+    async def _fetch(self) -> None:
+        self._fetched_at = time.monotonic()
+        try:
+            answer = await self.http.get(self.url)
+            answer.raise_for_status()
+            keyset = jwt.PyJWKSet.from_dict(answer.json())
+        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as err:
+            # Keep the keys we had: a provider's outage must not lock staff out at once.
+            log.warning("JWKS unavailable", url=self.url, error=str(err))
+            return
+        self._keys = {k.key_id: k for k in keyset.keys if k.key_id}
+
+
+@dataclass
+class CodecAccess:
+    """Who may use the codec server, from where."""
+
+    origins: set[str]
+    trusted_origins: set[str]
+    tokens: dict[str, bytes]
+    jwks: JwksVerifier | None
+    namespaces: list[str]
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, namespace: str, http: httpx.AsyncClient
+    ) -> CodecAccess:
+        trusted = {_origin(o) for o in split_list(settings.codec_trusted_origins)}
+        origins = {_origin(o) for o in split_list(settings.codec_origins)} | trusted
+        jwks = None
+        if settings.codec_jwks_url:
+            if not settings.codec_jwt_audience:
+                raise CodecConfigError(
+                    "RETURNFLOW_CODEC_JWT_AUDIENCE is required with RETURNFLOW_CODEC_JWKS_URL: "
+                    "without it any token of the identity provider would do"
+                )
+            jwks = JwksVerifier(
+                settings.codec_jwks_url,
+                settings.codec_jwt_audience,
+                settings.codec_jwt_issuer,
+                http,
+            )
+        access = cls(
+            origins=origins,
+            trusted_origins=trusted,
+            tokens=_static_tokens(settings.codec_tokens),
+            jwks=jwks,
+            namespaces=split_list(settings.codec_namespaces) or [namespace],
+        )
+        if not access.tokens and jwks is None and not trusted:
+            raise CodecConfigError(
+                "the codec server would refuse everyone: set RETURNFLOW_CODEC_TOKENS or "
+                "RETURNFLOW_CODEC_JWKS_URL (and RETURNFLOW_CODEC_ORIGINS for the Web UI)"
+            )
+        return access
+
+    def check_origin(self, origin: str | None) -> None:
+        if origin is not None and _origin(origin) not in self.origins:
+            raise Refused(403, f"origin {origin} is not allowed to use this codec server")
+
+    async def who(self, request: Request) -> str:
+        """The caller's name for the audit log; Refused(401) without valid credentials."""
+        origin = request.headers.get("origin")
+        authorization = request.headers.get("authorization", "")
+        scheme, _, offered = authorization.partition(" ")
+        token = offered.strip() if scheme.lower() == "bearer" else ""
+        if token:
+            found = self._static(token)
+            if found is None and self.jwks is not None:
+                found = await self.jwks.subject(token)
+            if found is not None:
+                return found
+        if origin is not None and _origin(origin) in self.trusted_origins:
+            return f"trusted-origin:{_origin(origin)}"
+        reason = "the bearer token is not valid" if token else "a bearer token is required"
+        raise Refused(401, reason, {"WWW-Authenticate": 'Bearer realm="returnflow-codec"'})
+
+    def _static(self, token: str) -> str | None:
+        presented = token.encode("utf-8", "replace")
+        found = None
+        for name, secret in self.tokens.items():
+            if hmac.compare_digest(secret, presented):
+                found = f"token:{name}"
+        return found
+
+    def namespace(self, request: Request) -> str:
+        asked = request.headers.get("x-namespace") or self.namespaces[0]
+        if asked not in self.namespaces:
+            raise Refused(403, f"namespace {asked!r} is not served by this codec server")
+        return asked
+
+
+def _static_tokens(value: SecretStr | None) -> dict[str, bytes]:
+    tokens: dict[str, bytes] = {}
+    if value is None:
+        return tokens
+    for entry in split_list(value.get_secret_value()):
+        name, sep, secret = entry.partition("=")
+        if not sep or not name.strip() or len(secret.strip()) < 16:
+            raise CodecConfigError(
+                "RETURNFLOW_CODEC_TOKENS: each entry is NAME=TOKEN, the token at least 16 "
+                "characters"
+            )
+        tokens[name.strip()] = secret.strip().encode()
+    return tokens
+
+
+def create_codec_app(codec: EncryptionCodec, access: CodecAccess, max_body_bytes: int) -> Starlette:
+    """The ASGI app: /encode, /decode, /healthz."""
+
+    def cors(origin: str | None) -> dict[str, str]:
+        if origin is None:
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Credentials": "true",
+            "Vary": "Origin",
+        }
+
+    def refusal(err: Refused, origin: str | None, allowed: bool) -> JSONResponse:
+        headers = {**err.headers, **(cors(origin) if allowed else {})}
+        return JSONResponse({"error": err.message}, status_code=err.status, headers=headers)
+
+    def endpoint(
+        action: str, transform: Callable[[Payloads], Awaitable[Payloads]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def handle(request: Request) -> Response:
+            origin = request.headers.get("origin")
+            try:
+                access.check_origin(origin)
+            except Refused as err:
+                log.warning("codec request refused", action=action, status=403, origin=origin)
+                return refusal(err, origin, allowed=False)
+            if request.method == "OPTIONS":
+                return Response(
+                    status_code=204,
+                    headers={
+                        **cors(origin),
+                        "Access-Control-Allow-Methods": "POST, OPTIONS",
+                        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                        "Access-Control-Max-Age": "600",
+                    },
+                )
+            try:
+                who = await access.who(request)
+                namespace = access.namespace(request)
+                payloads = _parse(await _read(request, max_body_bytes))
+                answer = await transform(payloads)
+            except Refused as err:
+                log.warning(
+                    "codec request refused",
+                    action=action,
+                    status=err.status,
+                    origin=origin,
+                    reason=err.message,
+                )
+                return refusal(err, origin, allowed=True)
+            log.info(
+                "codec request",
+                action=action,
+                who=who,
+                namespace=namespace,
+                payloads=len(payloads.payloads),
+            )
+            body = json_format.MessageToJson(answer, indent=None)
+            return Response(body, media_type="application/json", headers=cors(origin))
+
+        return handle
+
+    async def decode(payloads: Payloads) -> Payloads:
+        try:
+            return Payloads(payloads=await codec.decode(payloads.payloads))
+        except PayloadKeyError as err:
+            raise Refused(422, str(err)) from None
+
+    async def encode(payloads: Payloads) -> Payloads:
+        return Payloads(payloads=await codec.encode(payloads.payloads))
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok", "keys": codec.keyring.key_ids})
+
+    methods = ["POST", "OPTIONS"]
+    return Starlette(
+        routes=[
+            Route("/decode", endpoint("decode", decode), methods=methods),
+            Route("/encode", endpoint("encode", encode), methods=methods),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Refused(413, f"the request is over {limit} bytes")
+    return bytes(body)
+
+
+def _parse(body: bytes) -> Payloads:
+    """The request's payloads; an error names the field, never quotes what it holds."""
+    try:
+        document: Any = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise Refused(400, "body: not JSON") from None
+    if not isinstance(document, dict) or not isinstance(document.get("payloads"), list):
+        raise Refused(400, 'payloads: required, a list of payloads ({"payloads": [...]})')
+    parsed = Payloads()
+    for index, item in enumerate(document["payloads"]):
+        where = f"payloads[{index}]"
+        if not isinstance(item, dict) or set(item) - {"metadata", "data"}:
+            raise Refused(400, f"{where}: an object with metadata and data only")
+        metadata = item.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise Refused(400, f"{where}.metadata: an object of base64 strings")
+        payload = parsed.payloads.add()
+        for name, value in metadata.items():
+            payload.metadata[name] = _base64(value, f"{where}.metadata.{name}")
+        payload.data = _base64(item.get("data", ""), f"{where}.data")
+    return parsed
+
+
+def _base64(value: Any, where: str) -> bytes:
+    if not isinstance(value, str):
+        raise Refused(400, f"{where}: a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise Refused(400, f"{where}: not base64") from None

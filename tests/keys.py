@@ -1,0 +1,25 @@
+"""The test suite's payload keys: fixed, so recorded histories stay readable. Test use only."""
+
+from __future__ import annotations
+
+from temporalio.converter import DataConverter
+
+from returnflow.encryption import EncryptionCodec, Keyring
+from returnflow.temporal import data_converter
+
+TEST_KEYS = "tests-2026-a=4cc+M8OoZ9mywEN886+/zbwkAfzpH9/w8xBe9pYisuw="
+"""RETURNFLOW_PAYLOAD_KEYS for the processes a test starts."""
+
+NEXT_KEY_ID = "tests-2026-b"
+NEXT_KEY = "nI/WbcDI70gjn30O+eud2ByuZwjd9IKy/E386NmTmto="
+"""A second key, for rotation tests."""
+
+TEST_KEYRING = Keyring.parse(TEST_KEYS, source="tests/keys.py")
+
+
+def codec_for_tests() -> EncryptionCodec:
+    return EncryptionCodec(TEST_KEYRING)
+
+
+def converter_for_tests() -> DataConverter:
+    return data_converter(codec_for_tests())
