@@ -88,6 +88,31 @@ async def test_a_whole_return_is_stored_encrypted_and_carries_no_personal_data_i
             assert clear not in attribute.payload.data
 
 
+async def test_what_the_web_ui_lists_without_opening_a_return_names_nobody(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    event = retract_event()
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(event)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        described = await handle.describe()
+        details = await handle.query("__temporal_workflow_metadata")
+        await handle.terminate("test over")
+
+    shown = [
+        handle.id,
+        str(described.typed_search_attributes),
+        str(await described.static_summary()),
+        str(await described.static_details()),
+        json.dumps(details, default=str),
+        " ".join((await described.memo()).keys()),
+    ]
+    assert event.order.order_id in shown[0] and "Stage:" in shown[4]
+    for clear in personal_data(event):
+        for text in shown:
+            assert clear.decode() not in text
+
+
 class CarrierQuotingTheAddress(Doubles):
     """A carrier whose refusal quotes the customer's street and city back."""
 

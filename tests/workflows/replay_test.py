@@ -7,6 +7,7 @@ recorded by `make histories` (tests/histories/record.py), one per scenario.
 
 from __future__ import annotations
 
+import base64
 import inspect
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 from temporalio.worker import Replayer
 
 from benchmarks.actions import count_file
+from returnflow.encryption import EncryptionCodec, Keyring
+from returnflow.temporal import data_converter
 from tests.histories import history_files, history_path, load_history, scenarios
 from tests.keys import converter_for_tests
 from worker import workflow_runner
@@ -49,3 +52,23 @@ def test_every_path_has_a_scenario_and_a_recorded_history() -> None:
 def test_the_happy_path_stays_within_its_action_budget() -> None:
     happy = count_file(history_path("happy_mailbox_pickup"))
     assert happy.actions <= HAPPY_PATH_ACTION_BUDGET, happy.breakdown()
+
+
+async def test_an_encrypted_history_replays_only_with_its_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Histories recorded since payload encryption (the happy path) hold `binary/encrypted`
+    payloads: a worker without the key that wrote them cannot run the return, and says why."""
+    history = load_history(history_path("happy_mailbox_pickup"))
+    assert "YmluYXJ5L2VuY3J5cHRlZA" in history.to_json()  # base64 of binary/encrypted
+    other_key = Keyring.parse(f"another={base64.b64encode(bytes(32)).decode()}", source="test")
+    replayer = Replayer(
+        workflows=[ReturnWorkflow],
+        data_converter=data_converter(EncryptionCodec(other_key)),
+        workflow_runner=workflow_runner(),
+    )
+
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+
+    assert result.replay_failure is not None
+    assert "payload encrypted with key 'tests-2026-a', which is not among" in caplog.text
