@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions \
-	chromium bench-gateway
+	chromium bench-gateway bench-codec
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -53,6 +53,10 @@ bench-carriers: $(STAMP)
 ## make bench-gateway: 1,000 signed order events (10 % redeliveries) through the gateway (see benchmarks/).
 bench-gateway: $(STAMP)
 	$(PY) -m benchmarks.gateway_load
+
+## make bench-codec: what payload encryption costs, in process and through the codec server.
+bench-codec: $(STAMP)
+	$(PY) -m benchmarks.codec
 
 ## make histories [SCENARIOS="name ..."]: record the history of every workflow path (replay tests).
 histories: $(STAMP)
