@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         None, description="The key new payloads are encrypted with (default: the first listed)."
     )
     codec_host: str = Field("127.0.0.1", description="Interface the codec server listens on.")
-    codec_port: int = Field(8888, ge=0, le=65535, description="The codec server's TCP port.")
+    codec_port: int = Field(8234, ge=0, le=65535, description="The codec server's TCP port.")
     codec_origins: str = Field(
         "",
         description=(
