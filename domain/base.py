@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import types
+import typing
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.fields import FieldInfo
 
 PERSONAL = "x-personal"
 """JSON Schema key marking a field that holds personal data (GDPR Art. 4(1)).
@@ -17,6 +20,46 @@ Such fields never go into workflow IDs, search attributes, summaries, details or
 def personal(description: str, **kwargs: Any) -> Any:
     """A field holding personal data: documented, and marked in the JSON Schema."""
     return Field(description=description, json_schema_extra={PERSONAL: True}, **kwargs)
+
+
+def personal_field_names(*models: type[BaseModel]) -> frozenset[str]:
+    """The names and aliases of the fields marked `personal` in `models` and in every model
+    their fields hold (`PostalAddress | None`, `list[Customer]`, ...), for the log redactor."""
+    names: set[str] = set()
+    seen: set[type[BaseModel]] = set()
+    pending = list(models)
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            if _is_personal(field):
+                names.add(name)
+                names.update(_aliases(field))
+            pending.extend(_models_in(field.annotation))
+    return frozenset(names)
+
+
+def _is_personal(field: FieldInfo) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and extra.get(PERSONAL) is True
+
+
+def _aliases(field: FieldInfo) -> set[str]:
+    aliases = {a for a in (field.alias, field.serialization_alias) if isinstance(a, str)}
+    if isinstance(field.validation_alias, str):
+        aliases.add(field.validation_alias)
+    elif isinstance(field.validation_alias, AliasChoices):
+        aliases.update(c for c in field.validation_alias.choices if isinstance(c, str))
+    return aliases
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation refers to: itself, or those inside `X | None`, `list[X]`..."""
+    if isinstance(annotation, type) and not isinstance(annotation, types.GenericAlias):
+        return [annotation] if issubclass(annotation, BaseModel) else []
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
 class DomainModel(BaseModel):
