@@ -7,7 +7,7 @@
     python starter.py give-address ORDER_ID-LINE --file ADDRESS.json --by operations:alice
     python starter.py schema [--check]
     python starter.py serve
-    python starter.py dead-letters list|show|replay|discard
+    python starter.py dead-letters list|show|replay|discard|seal
     python starter.py schedule install|show|trigger|pause|unpause [--note TEXT]
     python starter.py codec-server
     python starter.py keys new [--id KEY_ID] | show

@@ -26,7 +26,9 @@ from gateway import events, returns, tracking
 from gateway.auth import TokenBook
 from gateway.http import Gateway, GatewayDep, error, is_unreachable
 from returnflow.dead_letters import DeadLetterStore
+from returnflow.encryption import EncryptionCodec
 from returnflow.settings import Settings
+from returnflow.temporal import codec_from_settings
 
 
 def create_app(client: Client, settings: Settings, registry: CarrierRegistry) -> FastAPI:
@@ -42,7 +44,7 @@ def create_app(client: Client, settings: Settings, registry: CarrierRegistry) ->
         client=client,
         settings=settings,
         registry=registry,
-        dead_letters=DeadLetterStore(settings.dead_letter_path),
+        dead_letters=DeadLetterStore(settings.dead_letter_path, _payload_codec(client, settings)),
         tokens=TokenBook.from_settings(settings),
     )
     app.include_router(events.router)
@@ -73,6 +75,14 @@ def create_app(client: Client, settings: Settings, registry: CarrierRegistry) ->
         return JSONResponse({"status": "ready", "namespace": gateway.client.namespace})
 
     return app
+
+
+def _payload_codec(client: Client, settings: Settings) -> EncryptionCodec:
+    """The codec sealing dead letters' bodies: the one the Temporal client encrypts payloads with
+    (`returnflow.temporal.connect` builds it from the same settings), or else the configured
+    keys' (a `PayloadKeyError` without any)."""
+    codec = client.data_converter.payload_codec
+    return codec if isinstance(codec, EncryptionCodec) else codec_from_settings(settings)
 
 
 REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {

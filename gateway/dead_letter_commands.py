@@ -1,5 +1,10 @@
-"""`python starter.py dead-letters list|show|replay|discard`: what the gateway refused, and
-bringing it back once fixed."""
+"""`python starter.py dead-letters list|show|replay|discard|seal`: what the gateway refused, and
+bringing it back once fixed.
+
+Bodies are sealed with the payload keys (`returnflow.dead_letters`): `show --body`, `replay`,
+`discard` and `seal` need them (RETURNFLOW_PAYLOAD_KEYS or RETURNFLOW_PAYLOAD_KEY_FILE), `list`
+and `show` without `--body` do not. A missing key is a configuration error (exit status 2)
+naming the key."""
 
 from __future__ import annotations
 
@@ -16,8 +21,10 @@ from activities.carriers.registry import CarrierRegistry
 from gateway.auth import TokenBook
 from gateway.http import Gateway
 from gateway.replay import NotReplayable, replay
-from returnflow.dead_letters import DeadLetter, DeadLetterStore, LetterState
+from returnflow.dead_letters import DeadLetter, DeadLetterStore, LetterKeyError, LetterState
+from returnflow.encryption import PayloadKeyError
 from returnflow.settings import Settings
+from returnflow.temporal import codec_from_settings
 
 
 class DeadLetterCommandError(Exception):
@@ -32,7 +39,7 @@ REFUSED, BAD_INPUT = 1, 2
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     top = sub.add_parser(
         "dead-letters",
-        help="what the gateway refused or could not process: list, show, replay, discard",
+        help="what the gateway refused or could not process: list, show, replay, discard, seal",
         description="Payloads the gateway refused (bad signature, unknown type, invalid, too "
         "large) or could not deliver (unknown parcel), kept under RETURNFLOW_DEAD_LETTER_DIR.",
     )
@@ -56,6 +63,30 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("letter_id", metavar="LETTER_ID")
     p.add_argument("--reason", required=True, help="why, kept in the letter")
     p.add_argument("--by", default=None, help="who discards it (default: the login name)")
+    verbs.add_parser(
+        "seal",
+        help="seal the bodies still in clear (letters kept before bodies were encrypted) and "
+        "re-seal those under an older key with the current one",
+    )
+
+
+def _store(settings: Settings, *, keys: bool = True) -> DeadLetterStore:
+    """The dead letters, with the payload keys to seal and open bodies (or without, for what
+    never opens a body)."""
+    if not keys:
+        return DeadLetterStore(settings.dead_letter_path, None)
+    try:
+        codec = codec_from_settings(settings)
+    except PayloadKeyError as err:
+        raise DeadLetterCommandError(str(err), BAD_INPUT) from err
+    return DeadLetterStore(settings.dead_letter_path, codec)
+
+
+def _body(store: DeadLetterStore, letter: DeadLetter) -> bytes:
+    try:
+        return store.body(letter)
+    except LetterKeyError as err:
+        raise DeadLetterCommandError(str(err), BAD_INPUT) from err
 
 
 def _letter(store: DeadLetterStore, letter_id: str) -> DeadLetter:
@@ -75,11 +106,12 @@ def _line(letter: DeadLetter) -> str:
 
 
 def list_letters(args: argparse.Namespace, settings: Settings) -> int:
-    store = DeadLetterStore(settings.dead_letter_path)
+    store = _store(settings, keys=False)
     letters = list(store.letters(None if args.all else LetterState.PENDING))
     for letter in letters:
         if args.json:
-            summary = letter.model_dump(mode="json", exclude={"body_base64", "headers"})
+            hidden = {"body_sealed", "body_base64", "headers"}
+            summary = letter.model_dump(mode="json", exclude=hidden)
             print(json.dumps(summary))
         else:
             print(_line(letter))
@@ -90,9 +122,10 @@ def list_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def show_letter(args: argparse.Namespace, settings: Settings) -> int:
-    letter = _letter(DeadLetterStore(settings.dead_letter_path), args.letter_id)
+    store = _store(settings, keys=args.body)
+    letter = _letter(store, args.letter_id)
     if args.body:
-        print(letter.body.decode("utf-8", "replace"))
+        print(_body(store, letter).decode("utf-8", "replace"))
         return 0
     print(_line(letter))
     print(f"  received {letter.received_at:%Y-%m-%d %H:%M:%S} UTC", end="")
@@ -105,7 +138,11 @@ def show_letter(args: argparse.Namespace, settings: Settings) -> int:
     for name, value in sorted(letter.headers.items()):
         print(f"  header {name}: {value}")
     size = f"{letter.body_size} bytes" + (" (truncated)" if letter.truncated else "")
-    print(f"  body ({size}, sha256 {letter.body_sha256[:16]}…): `dead-letters show --body`")
+    if letter.sealed:
+        kept = f"sealed under key {letter.body_key_id}"
+    else:
+        kept = "in clear, kept before bodies were sealed; `dead-letters seal` seals it"
+    print(f"  body ({size}, {kept}): `dead-letters show --body`")
     for attempt in letter.replays:
         edited = ", corrected body" if attempt.edited_body else ""
         print(f"  {attempt.at:%Y-%m-%d %H:%M} {attempt.by}: {attempt.outcome}{edited}")
@@ -115,7 +152,7 @@ def show_letter(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def discard_letter(args: argparse.Namespace, settings: Settings) -> int:
-    store = DeadLetterStore(settings.dead_letter_path)
+    store = _store(settings)
     letter = _letter(store, args.letter_id)
     if letter.state is not LetterState.PENDING:
         raise DeadLetterCommandError(f"{letter.letter_id} is {letter.state} already", REFUSED)
@@ -124,10 +161,21 @@ def discard_letter(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def seal_letters(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    sealed, failed = store.seal_all()
+    for letter in sealed:
+        print(f"{letter.letter_id}: sealed under key {letter.body_key_id}")
+    print(f"{len(sealed)} letters sealed in {store.directory}")
+    if failed:
+        raise DeadLetterCommandError("; ".join(str(err) for err in failed), BAD_INPUT)
+    return 0
+
+
 async def replay_letters(
     args: argparse.Namespace, connect: Callable[[], Awaitable[Client]], settings: Settings
 ) -> int:
-    store = DeadLetterStore(settings.dead_letter_path)
+    store = _store(settings)
     if args.all_pending == bool(args.letter_ids):
         raise DeadLetterCommandError("give LETTER_ID(s) or --all-pending", BAD_INPUT)
     letters = (
@@ -143,6 +191,11 @@ async def replay_letters(
             fixed = await asyncio.to_thread(Path(args.body).read_bytes)
         except OSError as err:
             raise DeadLetterCommandError(f"{args.body}: {err.strerror}", BAD_INPUT) from err
+    # A body this process cannot open (a key it lacks) is said before anything is replayed.
+    unopened = _unopened(store, letters) if fixed is None else {}
+    letters = [letter for letter in letters if letter.letter_id not in unopened]
+    if unopened and not letters:
+        raise DeadLetterCommandError("; ".join(unopened.values()), BAD_INPUT)
     client = await connect()
     registry = CarrierRegistry.from_settings(settings)
     gateway = Gateway(client, settings, registry, store, TokenBook([]))
@@ -156,11 +209,34 @@ async def replay_letters(
                 print(f"{letter.letter_id}: {err}")
                 failed += 1
                 continue
+            except LetterKeyError as err:
+                unopened[letter.letter_id] = str(err)
+                continue
             print(f"{letter.letter_id}: {result.describe()}")
             failed += 0 if result.accepted else 1
     finally:
         await registry.aclose()
+    if unopened:
+        raise DeadLetterCommandError("; ".join(unopened.values()), BAD_INPUT)
     return 0 if failed == 0 else REFUSED
 
 
-SYNC_VERBS = {"list": list_letters, "show": show_letter, "discard": discard_letter}
+def _unopened(store: DeadLetterStore, letters: list[DeadLetter]) -> dict[str, str]:
+    """The pending letters whose body this process cannot open (a key it lacks), and why."""
+    unopened: dict[str, str] = {}
+    for letter in letters:
+        if letter.state is not LetterState.PENDING:
+            continue
+        try:
+            store.body(letter)
+        except LetterKeyError as err:
+            unopened[letter.letter_id] = str(err)
+    return unopened
+
+
+SYNC_VERBS = {
+    "list": list_letters,
+    "show": show_letter,
+    "discard": discard_letter,
+    "seal": seal_letters,
+}

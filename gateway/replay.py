@@ -7,6 +7,8 @@
   with a corrected body (`--body`): the operator vouches for the correction, recorded in the
   letter.
 - A truncated body (over the size limit) cannot be replayed: the sender must send it again.
+- A letter's body is opened by the store (it is kept sealed with the payload keys): a body under
+  a key this process lacks is a `LetterKeyError` naming the key, and nothing is replayed.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ async def replay(
             "corrected body; this one must be replayed as it came (fix the signing secret "
             "first) or sent again by its sender"
         )
-    body = fixed_body if fixed_body is not None else letter.body
+    body = fixed_body if fixed_body is not None else gateway.dead_letters.body(letter)
     received_at = letter.received_at
     if letter.source == EVENTS_SOURCE:
         outcome = await take_event(

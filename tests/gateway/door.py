@@ -21,6 +21,7 @@ from returnflow.dead_letters import DeadLetterStore
 from returnflow.serving import HostedApp
 from returnflow.settings import Settings
 from returnflow.signing import signed_headers
+from tests.keys import codec_for_tests
 
 EVENT_SECRET = "order-events-secret-for-tests"
 SELLER_TOKEN = "seller-refurbpro-token-0001"
@@ -59,7 +60,7 @@ class Door:
 
     @property
     def dead_letters(self) -> DeadLetterStore:
-        return DeadLetterStore(self.settings.dead_letter_path)
+        return DeadLetterStore(self.settings.dead_letter_path, codec_for_tests())
 
     async def send_event(
         self,

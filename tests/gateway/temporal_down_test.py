@@ -105,4 +105,4 @@ async def test_events_sent_while_temporal_is_down_are_all_taken_once_it_is_back(
     assert answers == [202, 202, 202, 202, 202, 200]
     assert count == 5
     # Nothing refused for what it is: nothing to replay, the senders' retries were enough.
-    assert list(DeadLetterStore(tmp_path / "dead-letters").letters()) == []
+    assert list(DeadLetterStore(tmp_path / "dead-letters", None).letters()) == []
