@@ -20,6 +20,7 @@ import asyncio
 import base64
 import binascii
 import hmac
+import ipaddress
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -169,6 +170,12 @@ class CodecAccess:
             jwks=jwks,
             namespaces=split_list(settings.codec_namespaces) or [namespace],
         )
+        if trusted and not _is_loopback(settings.codec_host):
+            raise CodecConfigError(
+                "RETURNFLOW_CODEC_TRUSTED_ORIGINS serves without a token, which only a codec "
+                f"server on loopback may do (RETURNFLOW_CODEC_HOST is {settings.codec_host}): "
+                "use RETURNFLOW_CODEC_TOKENS or RETURNFLOW_CODEC_JWKS_URL"
+            )
         if not access.tokens and jwks is None and not trusted:
             raise CodecConfigError(
                 "the codec server would refuse everyone: set RETURNFLOW_CODEC_TOKENS or "
@@ -210,6 +217,15 @@ class CodecAccess:
         if asked not in self.namespaces:
             raise Refused(403, f"namespace {asked!r} is not served by this codec server")
         return asked
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _static_tokens(value: SecretStr | None) -> dict[str, bytes]:
@@ -299,7 +315,7 @@ def create_codec_app(codec: EncryptionCodec, access: CodecAccess, max_body_bytes
         return Payloads(payloads=await codec.encode(payloads.payloads))
 
     async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "keys": codec.keyring.key_ids})
+        return JSONResponse({"status": "ok"})
 
     methods = ["POST", "OPTIONS"]
     return Starlette(

@@ -38,6 +38,7 @@ KEY_ID_METADATA = "encryption-key-id"
 CIPHER_METADATA = "encryption-cipher"
 CIPHER = b"AES-256-GCM"
 NONCE_BYTES = 12
+TAG_BYTES = 16
 KEY_BYTES = 32
 
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -208,10 +209,14 @@ class EncryptionCodec(PayloadCodec):
         if payload.metadata.get("encoding") != ENCODING:
             return payload
         key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode("ascii", "replace")
+        if not _KEY_ID.fullmatch(key_id):
+            raise PayloadKeyError("encrypted payload with a missing or malformed key ID")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise UnknownPayloadKey(key_id, self.keyring.keys)
         data = payload.data
+        if len(data) < NONCE_BYTES + TAG_BYTES:
+            raise PayloadKeyError(f"payload under key {key_id!r} is truncated")
         try:
             plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
         except InvalidTag:

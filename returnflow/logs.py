@@ -238,8 +238,15 @@ def _phone(match: re.Match[str]) -> str:
     return REDACTED if digits in _NATIONAL_DIGITS else number
 
 
+_VALIDATION_INPUT = re.compile(r"input_value=[^\r\n]*?(?=, input_type=|\]|$)", re.MULTILINE)
+"""The input pydantic quotes in a validation error (`[type=..., input_value={...},
+input_type=dict]`): whatever was being validated, names included."""
+
+
 def redact_text(text: str) -> str:
-    """Mask email addresses, phone numbers and street lines in free text."""
+    """Mask email addresses, phone numbers and street lines in free text, and the input a
+    pydantic validation error quotes."""
+    text = _VALIDATION_INPUT.sub("input_value=" + REDACTED, text)
     text = _ADDRESS_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
     text = _NAMED_EMAIL.sub(REDACTED, text)
     text = _EMAIL.sub(REDACTED, text)
@@ -256,7 +263,11 @@ def _redact(value: Any) -> Any:
         return {k: _redact_item(k, v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_redact(v) for v in value]
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else (an exception, a dataclass, bytes, a path...) is rendered as its text
+    # anyway: redact that text now, not after.
+    return redact_text(value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))
 
 
 def _redact_item(key: Any, value: Any) -> Any:

@@ -43,6 +43,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.reminders import SweepRequest, SweepResult
+from returnflow.encryption import PayloadKeyError
 from returnflow.settings import Settings
 from workflows import policies
 from workflows.reminder_sweep import UnshippedReturnsSweep
@@ -132,7 +133,12 @@ async def _plain(client: Client, action: ScheduleAction) -> object:
 
     async def plain(value: object) -> object:
         if isinstance(value, Payload):
-            [decoded] = await codec.decode([value])
+            try:
+                [decoded] = await codec.decode([value])
+            except PayloadKeyError:
+                # Under a key this process no longer has (before a rotation): whatever it
+                # was, the update just rewrote it under the current key.
+                return object()
             return decoded
         return value
 

@@ -10,6 +10,9 @@ from temporalio.service import RPCError
 from domain.returns import ReturnStatus
 from workflows.return_workflow import ReturnWorkflow
 
+ENCODED_FAILURE = "Encoded failure"
+"""What Temporal shows of a failure whose message is encrypted (encoded common attributes)."""
+
 
 class StatusUnreadable(Exception):
     """The return exists but its status cannot be read (it failed before it had one, ...)."""
@@ -43,6 +46,10 @@ async def status_of(client: Client, workflow_id: str) -> ReturnStatus:
         return await handle.query(ReturnWorkflow.status)
     except (WorkflowQueryFailedError, RPCError) as err:
         state = description.status.name.lower() if description.status else "unknown"
+        why = str(err)
+        if why == ENCODED_FAILURE:
+            # The worker's reason is encrypted with the payload keys, like every failure.
+            why = "the worker's reason is in its log, and in the Web UI through the codec server"
         raise StatusUnreadable(
-            f"{workflow_id} is {state}{ended}; its status cannot be read ({err})"
+            f"{workflow_id} is {state}{ended}; its status cannot be read ({why})"
         ) from err

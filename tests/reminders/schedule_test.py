@@ -13,13 +13,14 @@ import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from temporalio.client import ScheduleRange
+from temporalio.api.common.v1 import Payload
+from temporalio.client import ScheduleActionStartWorkflow, ScheduleRange
 from temporalio.testing import WorkflowEnvironment
 
 from domain.notices import NoticeKind
 from domain.returns import ReturnStage
 from tests.factories import retract_event
-from tests.keys import TEST_KEYS
+from tests.keys import NEXT_KEY, NEXT_KEY_ID, TEST_KEYS
 from tests.workflows.harness import return_harness
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +99,25 @@ async def test_installing_twice_leaves_one_schedule_at_nine_in_paris(
     policy = described.schedule.policy
     assert policy.overlap.name == "SKIP" and policy.catchup_window == dt.timedelta(hours=6)
     assert f"/schedules/{operator.schedule_id}" in first[1]  # where to see it in the Web UI
+
+
+async def test_after_a_key_rotation_install_rewrites_the_schedule_under_the_new_key(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    operator = Operator(time_skipping_env)
+    await operator.schedule("install")
+
+    # The old key is gone from this operator's keys: the sweep's argument must be rewritten.
+    rotated = await operator.schedule("install", payload_keys=f"{NEXT_KEY_ID}={NEXT_KEY}")
+
+    assert rotated[0] == 0, rotated[2]
+    assert f"{operator.schedule_id} updated" in rotated[1]
+    described = await time_skipping_env.client.get_schedule_handle(operator.schedule_id).describe()
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    [argument] = action.args
+    assert isinstance(argument, Payload)
+    assert argument.metadata["encryption-key-id"] == NEXT_KEY_ID.encode()
 
 
 async def test_install_updates_the_schedule_in_place_and_keeps_it_paused(

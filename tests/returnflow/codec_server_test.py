@@ -382,6 +382,22 @@ def test_a_jwks_without_an_audience_is_a_configuration_error() -> None:
         CodecAccess.from_settings(settings, "returns", httpx.AsyncClient())
 
 
+def test_trusted_origins_are_refused_on_anything_but_loopback() -> None:
+    exposed = Settings(codec_host="0.0.0.0", codec_trusted_origins=EMBEDDED_UI)  # noqa: S104
+
+    with pytest.raises(CodecConfigError, match="only a codec server on loopback may do"):
+        CodecAccess.from_settings(exposed, "returns", httpx.AsyncClient())
+    for loopback in ("127.0.0.1", "::1", "localhost"):
+        settings = Settings(codec_host=loopback, codec_trusted_origins=EMBEDDED_UI)
+        assert CodecAccess.from_settings(settings, "returns", httpx.AsyncClient()).trusted_origins
+
+
+async def test_its_health_says_nothing_about_the_keys(codec_server: httpx.AsyncClient) -> None:
+    answer = await codec_server.get("/healthz")
+
+    assert answer.json() == {"status": "ok"}
+
+
 def test_a_codec_server_nobody_could_use_refuses_to_start() -> None:
     with pytest.raises(CodecConfigError, match="would refuse everyone"):
         CodecAccess.from_settings(Settings(), "returns", httpx.AsyncClient())

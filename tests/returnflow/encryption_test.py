@@ -93,9 +93,12 @@ async def test_a_payload_under_a_key_this_process_lacks_is_an_error_naming_that_
 
 
 async def test_a_payload_relabelled_with_another_key_id_fails_instead_of_decrypting() -> None:
-    codec = EncryptionCodec(rotated())
+    # The same key bytes under two IDs: only the key ID bound to the ciphertext tells them
+    # apart, so relabelling must be caught by that binding, not by a wrong key.
+    same = TEST_KEYRING.keys[TEST_KEYRING.current]
+    codec = EncryptionCodec(TEST_KEYRING.with_current("alias", same))
     [sealed] = await EncryptionCodec(TEST_KEYRING).encode([Payload(data=b"secret")])
-    sealed.metadata[KEY_ID_METADATA] = NEXT_KEY_ID.encode()
+    sealed.metadata[KEY_ID_METADATA] = b"alias"
 
     with pytest.raises(PayloadKeyError, match="failed authentication"):
         await codec.decode([sealed])
@@ -108,6 +111,25 @@ async def test_an_altered_ciphertext_fails_authentication() -> None:
 
     with pytest.raises(PayloadKeyError, match="key 'tests-2026-a' failed authentication"):
         await codec.decode([sealed])
+
+
+@pytest.mark.parametrize(
+    ("key_id", "data", "says"),
+    [
+        (b"tests-2026-a", b"short", "payload under key 'tests-2026-a' is truncated"),
+        (b"", b"x" * 40, "missing or malformed key ID"),
+        (b"k" * 5000, b"x" * 40, "missing or malformed key ID"),
+    ],
+)
+async def test_a_damaged_encrypted_payload_is_a_clear_error(
+    key_id: bytes, data: bytes, says: str
+) -> None:
+    damaged = Payload(metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id}, data=data)
+
+    with pytest.raises(PayloadKeyError) as refused:
+        await EncryptionCodec(TEST_KEYRING).decode([damaged])
+
+    assert says in str(refused.value) and len(str(refused.value)) < 200
 
 
 async def test_a_payload_written_before_encryption_was_switched_on_still_reads() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from activities.carriers.protocol import CarrierRejected
 from domain.addresses import PostalAddress
@@ -426,3 +426,32 @@ def test_a_carrier_error_logged_by_temporal_has_no_personal_data(
     (line,) = lines(captured)
     assert line["temporal_activity"] == {"activity_type": "create_label", "attempt": 1}
     assert_traceback_without_personal_data(line)
+
+
+def test_an_object_logged_as_a_value_is_redacted_as_its_text(captured: io.StringIO) -> None:
+    error = ValueError("bounced: camille.durand@example.org, 12 rue des Lilas, 69003 Lyon")
+
+    structlog.get_logger().warning("send failed", error=error, raw=b"+33 6 12 34 56 78", n=3)
+
+    (line,) = lines(captured)
+    assert line["error"] == "bounced: [redacted], [redacted]"
+    assert line["raw"] == "[redacted]" and line["n"] == 3
+
+
+class CarrierReply(BaseModel):
+    """A carrier's answer as an adapter parses it (plain pydantic: errors quote the input)."""
+
+    parcel_weight_grams: int
+
+
+def test_a_validation_error_never_shows_the_input_it_quotes(captured: io.StringIO) -> None:
+    reply = {"parcel_weight_grams": "see Camille Durand, 12 rue des Lilas"}
+    try:
+        CarrierReply.model_validate(reply)
+    except ValidationError:
+        structlog.get_logger().exception("carrier reply unreadable")
+
+    (line,) = lines(captured)
+    assert "Camille Durand" not in json.dumps(line)
+    assert "input_value=[redacted]" in str(line["exception"])
+    assert "parcel_weight_grams" in str(line["exception"])  # which field is wrong still shows

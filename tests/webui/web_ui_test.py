@@ -190,14 +190,7 @@ async def test_staff_read_a_returns_decrypted_input_through_the_codec_server(
     assert decoded and set(decoded) == {200}
 
 
-async def test_a_page_from_another_origin_cannot_use_the_codec_server(
-    stack: DevStack, page: Page
-) -> None:
-    # Another site the browser has open (the gateway's origin stands in for it).
-    await page.goto(f"{stack.config.gateway_url}/healthz")
-
-    outcome = await page.evaluate(
-        """async (url) => {
+CALL_THE_CODEC_SERVER = """async (url) => {
             try {
                 const answer = await fetch(url, {
                     method: "POST",
@@ -208,8 +201,20 @@ async def test_a_page_from_another_origin_cannot_use_the_codec_server(
             } catch (error) {
                 return "blocked: " + error.name;
             }
-        }""",
-        f"{stack.config.codec_url}/decode",
-    )
+        }"""
+"""What a script on a page can do with the codec server: call `/decode` from the page's origin."""
 
-    assert outcome == "blocked: TypeError"  # the browser refuses: no CORS grant for this origin
+
+async def test_a_page_from_another_origin_cannot_use_the_codec_server(
+    stack: DevStack, page: Page
+) -> None:
+    decode = f"{stack.config.codec_url}/decode"
+    await page.goto(stack.config.web_ui_url)
+    from_the_ui = await page.evaluate(CALL_THE_CODEC_SERVER, decode)
+    # Another site the browser has open (the gateway's origin stands in for it).
+    await page.goto(f"{stack.config.gateway_url}/healthz")
+
+    from_elsewhere = await page.evaluate(CALL_THE_CODEC_SERVER, decode)
+
+    assert from_the_ui == "answered 200"
+    assert from_elsewhere == "blocked: TypeError"  # no CORS grant for this origin: refused
