@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
+from domain.events import RetractEvent
 from domain.ids import return_id
 from domain.returns import ReturnStage
 from returnflow.dead_letters import DeadLetterStore, LetterState
@@ -50,6 +51,20 @@ async def reached_choice(harness: ReturnHarness, order_id: str) -> ReturnStage:
     return status.stage
 
 
+async def refused_for_a_wrong_secret(
+    harness: ReturnHarness, tmp_path: Path, event: RetractEvent
+) -> str:
+    """The gateway, misconfigured with an old secret, refuses the event: its letter's ID."""
+    misconfigured = gateway_settings(
+        harness.settings.task_queue, tmp_path, gateway_event_secrets=SecretStr("an-old-secret")
+    )
+    async with open_door(harness.client, misconfigured) as door:
+        refused = await door.send_event(event_body(event))
+    assert refused.status_code == 401
+    letter_id: str = refused.json()["dead_letter_id"]
+    return letter_id
+
+
 async def test_an_event_refused_for_a_wrong_secret_comes_back_once_the_secret_is_fixed(
     harness: ReturnHarness,
     tmp_path: Path,
@@ -57,19 +72,13 @@ async def test_an_event_refused_for_a_wrong_secret_comes_back_once_the_secret_is
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     event = retract_event()
-    misconfigured = gateway_settings(
-        harness.settings.task_queue, tmp_path, gateway_event_secrets=SecretStr("an-old-secret")
-    )
-    async with open_door(harness.client, misconfigured) as door:
-        refused = await door.send_event(event_body(event))
-    letter_id = refused.json()["dead_letter_id"]
+    letter_id = await refused_for_a_wrong_secret(harness, tmp_path, event)
 
     listed = await run(["dead-letters", "list"])
     listing = capsys.readouterr().out
     replayed = await run(["dead-letters", "replay", letter_id, "--by", "ops-alice"])
     said = capsys.readouterr().out
 
-    assert refused.status_code == 401
     assert listed == 0 and letter_id in listing and "bad_signature" in listing
     assert replayed == 0 and "accepted" in said
     assert (
@@ -171,12 +180,7 @@ async def test_a_letter_kept_in_clear_before_bodies_were_sealed_still_replays_an
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     event = retract_event()
-    misconfigured = gateway_settings(
-        harness.settings.task_queue, tmp_path, gateway_event_secrets=SecretStr("an-old-secret")
-    )
-    async with open_door(harness.client, misconfigured) as door:
-        refused = await door.send_event(event_body(event))
-    letter_id = refused.json()["dead_letter_id"]
+    letter_id = await refused_for_a_wrong_secret(harness, tmp_path, event)
     # As the store wrote it before bodies were sealed: the body in clear, a plain SHA-256.
     path = tmp_path / "dead-letters" / f"{letter_id}.json"
     stored = json.loads(path.read_text())
