@@ -9,6 +9,8 @@ from typing import Any, Self
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from returnflow.settings import DEV_KEY_FILE
+
 
 class StackConfig(BaseSettings):
     """Ports and paths of the embedded stack (env: RETURNFLOW_STACK_*)."""
@@ -84,7 +86,7 @@ class StackConfig(BaseSettings):
     @property
     def key_file(self) -> Path:
         """The stack's payload key, made on its first start (var/keys/payload.keys, mode 600)."""
-        return self.var_dir / "keys" / "payload.keys"
+        return self.var_dir / DEV_KEY_FILE
 
     @property
     def webhook_url(self) -> str:

@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from returnflow.encryption import Keyring, PayloadKeyError
 
+DEV_KEY_FILE = Path("keys") / "payload.keys"
+"""The dev stack's payload key file, under the var directory."""
+
 
 class Settings(BaseSettings):
     """Everything a returnflow process can be told, each with a default for the dev stack."""
@@ -90,7 +93,10 @@ class Settings(BaseSettings):
     )
     payload_key_file: Path | None = Field(
         None,
-        description="A file of KEY_ID=BASE64 lines, readable by its owner only (chmod 600).",
+        description=(
+            "A file of KEY_ID=BASE64 lines, readable by its owner only (chmod 600). With "
+            "neither this nor payload_keys, the dev stack's var/keys/payload.keys if it exists."
+        ),
     )
     payload_key_id: str | None = Field(
         None, description="The key new payloads are encrypted with (default: the first listed)."
@@ -275,10 +281,14 @@ class Settings(BaseSettings):
             )
         if self.payload_key_file is not None:
             rings.append(Keyring.from_file(self.payload_key_file))
+        elif not rings and self.dev_key_file.is_file():
+            # The dev stack's own key: a shell in the project finds the stack's returns.
+            rings.append(Keyring.from_file(self.dev_key_file))
         if not rings:
             raise PayloadKeyError(
                 "no payload encryption key: set RETURNFLOW_PAYLOAD_KEYS or "
-                "RETURNFLOW_PAYLOAD_KEY_FILE (`python starter.py keys new` makes a key)"
+                "RETURNFLOW_PAYLOAD_KEY_FILE (`python starter.py keys new` makes a key; the dev "
+                f"stack's is {self.dev_key_file} once it has started)"
             )
         keys: dict[str, bytes] = {}
         for ring in rings:
@@ -290,6 +300,11 @@ class Settings(BaseSettings):
                     )
             keys.update(ring.keys)
         return Keyring(keys=keys, current=self.payload_key_id or rings[0].current)
+
+    @property
+    def dev_key_file(self) -> Path:
+        """Where the dev stack keeps the key it makes on its first start (mode 600)."""
+        return self.var_dir / DEV_KEY_FILE
 
     @property
     def carrier_codes(self) -> list[str]:

@@ -17,6 +17,7 @@ import pytest
 from devstack.demo import Sample, load_samples, play_all
 from devstack.stack import DevStack
 from domain.events import Customer
+from domain.returns import ReturnStage
 from returnflow.temporal import cli_path
 from tests.e2e.conftest import stack_config
 from tests.raw_history import raw_history
@@ -168,6 +169,42 @@ async def run(*argv: str) -> subprocess.CompletedProcess[str]:
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
     return subprocess.CompletedProcess(argv, proc.returncode, out.decode(), err.decode())
+
+
+async def test_what_the_temporal_cli_sends_through_the_codec_server_is_stored_encrypted(
+    stack: DevStack, played: list[Sample]
+) -> None:
+    rejected = next(s for s in played if s.expected is ReturnStage.REJECTED)  # still open
+    assert rejected.return_id is not None
+    reminder = {"day": dt.datetime.now(dt.UTC).date().isoformat(), "origin": "operations:e2e"}
+
+    sent = await run(
+        str(cli_path()),
+        "workflow",
+        "signal",
+        "--address",
+        stack.config.temporal_address,
+        "--namespace",
+        stack.config.namespace,
+        "--workflow-id",
+        rejected.return_id,
+        "--name",
+        "remind_to_ship",
+        "--input",
+        json.dumps(reminder),
+        "--codec-endpoint",
+        stack.config.codec_url,
+        "--codec-auth",
+        f"Bearer {stack.config.codec_token}",
+    )
+
+    assert sent.returncode == 0, sent.stderr
+    stored = await raw_history(
+        stack.client.service_client, stack.config.namespace, rejected.return_id
+    )
+    signals = [p for p in stored.payloads() if "workflow_execution_signaled" in p.where]
+    assert signals and signals[-1].encoding == b"binary/encrypted"
+    assert b"operations:e2e" not in stored.data
 
 
 async def test_the_codec_server_refuses_other_origins_and_callers_without_a_token(

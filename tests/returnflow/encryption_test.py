@@ -189,12 +189,22 @@ def test_the_current_key_must_be_one_of_the_keys() -> None:
         Keyring.parse(TEST_KEYS, "k9", source="env")
 
 
-def test_without_any_key_a_process_refuses_to_start_and_says_what_to_set() -> None:
+def test_without_any_key_a_process_refuses_to_start_and_says_what_to_set(tmp_path: Path) -> None:
     with pytest.raises(PayloadKeyError) as refused:
-        Settings(payload_keys=None, payload_key_file=None).payload_keyring()
+        Settings(payload_keys=None, payload_key_file=None, var_dir=tmp_path).payload_keyring()
 
     assert "RETURNFLOW_PAYLOAD_KEYS or RETURNFLOW_PAYLOAD_KEY_FILE" in str(refused.value)
     assert "starter.py keys new" in str(refused.value)
+
+
+def test_a_shell_in_the_project_finds_the_dev_stacks_key(tmp_path: Path) -> None:
+    made = write_key_file(tmp_path / "keys" / "payload.keys", "devstack-20261124")
+
+    found = Settings(payload_keys=None, payload_key_file=None, var_dir=tmp_path)
+
+    assert found.payload_keyring() == made
+    explicit = Settings(payload_keys=SecretStr(TEST_KEYS), var_dir=tmp_path).payload_keyring()
+    assert explicit.key_ids == ["tests-2026-a"]  # configured keys win: the dev key is not added
 
 
 def test_a_key_file_must_be_readable_by_its_owner_only(tmp_path: Path) -> None:
@@ -264,8 +274,8 @@ def test_keys_show_lists_the_key_ids_and_the_current_one_never_a_key() -> None:
     assert NEXT_KEY not in shown.stdout
 
 
-def test_a_command_without_keys_says_what_to_set() -> None:
-    refused = starter("status", "ORD-1-1", env={})
+def test_a_command_without_keys_says_what_to_set(tmp_path: Path) -> None:
+    refused = starter("status", "ORD-1-1", env={"RETURNFLOW_VAR_DIR": str(tmp_path)})
 
     assert refused.returncode == 2
     assert "error: no payload encryption key: set RETURNFLOW_PAYLOAD_KEYS" in refused.stderr
