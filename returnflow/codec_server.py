@@ -81,6 +81,8 @@ class JwksVerifier:
     audience: str
     issuer: str | None
     http: httpx.AsyncClient
+    required: tuple[str, str] | None = None
+    """A claim and the value it must equal (or, for a list, hold)."""
     _keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
     _fetched_at: float = float("-inf")
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -110,6 +112,12 @@ class JwksVerifier:
         except jwt.PyJWTError as err:
             log.info("codec token refused", reason=type(err).__name__)
             return None
+        if self.required is not None:
+            claim, value = self.required
+            held = claims.get(claim)
+            if not (held == value or (isinstance(held, list) and value in held)):
+                log.info("codec token refused", reason=f"no {claim}={value}", sub=claims["sub"])
+                return None
         return f"jwt:{claims['sub']}"
 
     async def _key(self, kid: str) -> jwt.PyJWK | None:
@@ -162,6 +170,7 @@ class CodecAccess:
                 settings.codec_jwt_audience,
                 settings.codec_jwt_issuer,
                 http,
+                _required_claim(settings.codec_jwt_required_claim),
             )
         access = cls(
             origins=origins,
@@ -217,6 +226,17 @@ class CodecAccess:
         if asked not in self.namespaces:
             raise Refused(403, f"namespace {asked!r} is not served by this codec server")
         return asked
+
+
+def _required_claim(setting: str | None) -> tuple[str, str] | None:
+    if setting is None:
+        return None
+    claim, sep, value = setting.partition("=")
+    if not sep or not claim.strip() or not value.strip():
+        raise CodecConfigError(
+            "RETURNFLOW_CODEC_JWT_REQUIRED_CLAIM: CLAIM=VALUE, e.g. groups=support"
+        )
+    return claim.strip(), value.strip()
 
 
 def _is_loopback(host: str) -> bool:

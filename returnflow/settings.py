@@ -126,6 +126,14 @@ class Settings(BaseSettings):
     )
     codec_jwt_issuer: str | None = Field(None, description="Required `iss` of those JWTs.")
     codec_jwt_audience: str | None = Field(None, description="Required `aud` of those JWTs.")
+    codec_jwt_required_claim: str | None = Field(
+        None,
+        description=(
+            "CLAIM=VALUE a JWT must carry to be served (the claim equal to VALUE, or a list "
+            "holding it), e.g. groups=returns-support: who, among the provider's users, may "
+            "read returns."
+        ),
+    )
     codec_trusted_origins: str = Field(
         "",
         description=(

@@ -58,6 +58,7 @@ class IdentityProvider:
             "iss": ISSUER,
             "iat": now,
             "exp": now + 300,
+            "groups": ["staff", "returns-support"],
             **overrides,
         }
         return jwt.encode(claims, self.keys[kid], algorithm="RS256", headers={"kid": kid})
@@ -88,6 +89,7 @@ async def codec_server(identity_provider: IdentityProvider) -> AsyncIterator[htt
         codec_jwks_url=identity_provider.url,
         codec_jwt_audience=AUDIENCE,
         codec_jwt_issuer=ISSUER,
+        codec_jwt_required_claim="groups=returns-support",
         codec_namespaces="returns,returns-staging",
         codec_max_body_bytes=64 * 1024,
     )
@@ -228,8 +230,10 @@ async def test_a_jwt_signed_by_the_identity_provider_is_accepted(
         {"aud": "another-app"},
         {"iss": "https://someone-else.example/"},
         {"exp": int(time.time()) - 3600},
+        {"groups": ["staff", "payments"]},
+        {"groups": "staff"},
     ],
-    ids=["another audience", "another issuer", "expired"],
+    ids=["another audience", "another issuer", "expired", "not in the group", "no group"],
 )
 async def test_a_jwt_for_something_else_or_expired_is_refused(
     codec_server: httpx.AsyncClient, identity_provider: IdentityProvider, claims: dict[str, Any]
@@ -373,6 +377,17 @@ async def test_an_oversized_request_is_refused(codec_server: httpx.AsyncClient) 
     answer = await codec_server.post("/encode", json=body(huge), headers=headers(token=STAFF_TOKEN))
 
     assert answer.status_code == 413
+
+
+def test_a_required_claim_must_be_claim_equals_value() -> None:
+    settings = Settings(
+        codec_jwks_url="https://sso.example/jwks.json",
+        codec_jwt_audience=AUDIENCE,
+        codec_jwt_required_claim="groups",
+    )
+
+    with pytest.raises(CodecConfigError, match="RETURNFLOW_CODEC_JWT_REQUIRED_CLAIM: CLAIM=VALUE"):
+        CodecAccess.from_settings(settings, "returns", httpx.AsyncClient())
 
 
 def test_a_jwks_without_an_audience_is_a_configuration_error() -> None:
