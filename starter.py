@@ -40,8 +40,9 @@ from domain.ids import PREFIX
 from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
 from gateway import dead_letter_commands
 from gateway.app import create_app
-from gateway.auth import TokenBook, TokenConfigError
+from gateway.auth import TokenBook
 from returnflow import encryption, logs, reminder_schedule, temporal
+from returnflow.bearer import TokenConfigError
 from returnflow.codec_server import CodecAccess, CodecConfigError, create_codec_app
 from returnflow.encryption import EncryptionCodec, PayloadKeyError
 from returnflow.ingress import EventRejected, field_problems, parse_event, start_return
@@ -256,7 +257,7 @@ async def cmd_codec_server(args: argparse.Namespace, connect: Connect, settings:
         try:
             codec = EncryptionCodec(settings.payload_keyring())
             access = CodecAccess.from_settings(settings, namespace, http)
-        except (PayloadKeyError, CodecConfigError) as err:
+        except (PayloadKeyError, CodecConfigError, TokenConfigError) as err:
             raise CommandError(str(err), BAD_INPUT) from err
         if access.trusted_origins:
             log.warning(

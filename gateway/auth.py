@@ -1,15 +1,13 @@
 """Bearer tokens per role for the action endpoints: sellers, customers, operations staff.
 
-Tokens come from configuration as `NAME=TOKEN` pairs. The name says who acts: a seller's ID
-(the seller acts on its own returns only; `*` for a seller portal acting for every seller), the
-customer app's name, or an operations staff ID (recorded in the return's timeline). Tokens are
-compared in constant time, every configured token each time, so the answer's timing tells
-nothing about which token came close.
+Tokens come from configuration as `NAME=TOKEN` pairs, checked in constant time
+(`returnflow.bearer`). The name says who acts: a seller's ID (the seller acts on its own returns
+only; `*` for a seller portal acting for every seller), the customer app's name, or an
+operations staff ID (recorded in the return's timeline).
 """
 
 from __future__ import annotations
 
-import hmac
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,6 +15,7 @@ from enum import StrEnum
 from pydantic import SecretStr
 
 from domain.returns import OPERATIONS_ACTOR
+from returnflow.bearer import TokenConfigError, matching, parse_tokens, presented_token
 from returnflow.settings import Settings
 
 ANY_SELLER = "*"
@@ -44,10 +43,6 @@ class Principal:
 
     def may_act_for_seller(self, seller_id: str | None) -> bool:
         return self.role is not Role.SELLER or self.name in (ANY_SELLER, seller_id)
-
-
-class TokenConfigError(ValueError):
-    """A token setting is not a list of NAME=TOKEN pairs."""
 
 
 @dataclass(frozen=True)
@@ -78,37 +73,20 @@ class TokenBook:
 
     def who(self, authorization: str | None) -> Principal | None:
         """The principal of an `Authorization: Bearer <token>` header, or None."""
-        if not authorization:
+        presented = presented_token(authorization)
+        if presented is None:
             return None
-        scheme, _, offered = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not offered.strip():
-            return None
-        presented = offered.strip().encode("utf-8", "replace")
-        found = None
-        for token in self._tokens:
-            if hmac.compare_digest(token.secret, presented):
-                found = token.principal
-        return found
+        return matching([(t.principal, t.secret) for t in self._tokens], presented)
 
 
 def _parse(role: Role, value: SecretStr | None) -> list[_Token]:
-    if value is None:
-        return []
     tokens = []
-    for pair in value.get_secret_value().split(","):
-        if not pair.strip():
-            continue
-        name, sep, secret = pair.strip().partition("=")
-        if not sep or not name.strip() or len(secret.strip()) < 16:
-            raise TokenConfigError(
-                f"RETURNFLOW_GATEWAY_{role.upper()}_TOKENS: each entry is NAME=TOKEN, "
-                "the token at least 16 characters"
-            )
-        principal = Principal(role, name.strip())
+    for name, secret in parse_tokens(f"RETURNFLOW_GATEWAY_{role.upper()}_TOKENS", value):
+        principal = Principal(role, name)
         if role is Role.OPERATIONS and not re.fullmatch(OPERATIONS_ACTOR, principal.actor):
             raise TokenConfigError(
                 f"RETURNFLOW_GATEWAY_OPERATIONS_TOKENS: {principal.name!r} is not a staff ID "
                 "(letters, digits, '.', '_' or '-', at most 64)"
             )
-        tokens.append(_Token(principal, secret.strip().encode()))
+        tokens.append(_Token(principal, secret))
     return tokens

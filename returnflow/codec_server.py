@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hmac
 import ipaddress
 import json
 import time
@@ -31,13 +30,13 @@ import httpx
 import jwt
 import structlog
 from google.protobuf import json_format
-from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
+from returnflow.bearer import matching, parse_tokens, presented_token
 from returnflow.encryption import EncryptionCodec, PayloadKeyError
 from returnflow.settings import Settings
 
@@ -148,7 +147,8 @@ class CodecAccess:
 
     origins: set[str]
     trusted_origins: set[str]
-    tokens: dict[str, bytes]
+    tokens: list[tuple[str, bytes]]
+    """(`token:NAME`, token) of each static token."""
     jwks: JwksVerifier | None
     namespaces: list[str]
 
@@ -175,7 +175,10 @@ class CodecAccess:
         access = cls(
             origins=origins,
             trusted_origins=trusted,
-            tokens=_static_tokens(settings.codec_tokens),
+            tokens=[
+                (f"token:{name}", secret)
+                for name, secret in parse_tokens("RETURNFLOW_CODEC_TOKENS", settings.codec_tokens)
+            ],
             jwks=jwks,
             namespaces=split_list(settings.codec_namespaces) or [namespace],
         )
@@ -199,27 +202,17 @@ class CodecAccess:
     async def who(self, request: Request) -> str:
         """The caller's name for the audit log; Refused(401) without valid credentials."""
         origin = request.headers.get("origin")
-        authorization = request.headers.get("authorization", "")
-        scheme, _, offered = authorization.partition(" ")
-        token = offered.strip() if scheme.lower() == "bearer" else ""
-        if token:
-            found = self._static(token)
+        token = presented_token(request.headers.get("authorization"))
+        if token is not None:
+            found = matching(self.tokens, token)
             if found is None and self.jwks is not None:
-                found = await self.jwks.subject(token)
+                found = await self.jwks.subject(token.decode("utf-8", "replace"))
             if found is not None:
                 return found
         if origin is not None and _origin(origin) in self.trusted_origins:
             return f"trusted-origin:{_origin(origin)}"
         reason = "the bearer token is not valid" if token else "a bearer token is required"
         raise Refused(401, reason, {"WWW-Authenticate": 'Bearer realm="returnflow-codec"'})
-
-    def _static(self, token: str) -> str | None:
-        presented = token.encode("utf-8", "replace")
-        found = None
-        for name, secret in self.tokens.items():
-            if hmac.compare_digest(secret, presented):
-                found = f"token:{name}"
-        return found
 
     def namespace(self, request: Request) -> str:
         asked = request.headers.get("x-namespace") or self.namespaces[0]
@@ -246,21 +239,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _static_tokens(value: SecretStr | None) -> dict[str, bytes]:
-    tokens: dict[str, bytes] = {}
-    if value is None:
-        return tokens
-    for entry in split_list(value.get_secret_value()):
-        name, sep, secret = entry.partition("=")
-        if not sep or not name.strip() or len(secret.strip()) < 16:
-            raise CodecConfigError(
-                "RETURNFLOW_CODEC_TOKENS: each entry is NAME=TOKEN, the token at least 16 "
-                "characters"
-            )
-        tokens[name.strip()] = secret.strip().encode()
-    return tokens
 
 
 def create_codec_app(codec: EncryptionCodec, access: CodecAccess, max_body_bytes: int) -> Starlette:

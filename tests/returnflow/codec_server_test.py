@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from temporalio.api.common.v1 import Payload, Payloads
 
+from returnflow.bearer import TokenConfigError
 from returnflow.codec_server import CodecAccess, CodecConfigError, create_codec_app
 from returnflow.encryption import EncryptionCodec
 from returnflow.serving import HostedApp
@@ -411,6 +412,16 @@ async def test_its_health_says_nothing_about_the_keys(codec_server: httpx.AsyncC
     answer = await codec_server.get("/healthz")
 
     assert answer.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    "tokens", ["support-desk", "support-desk=short", "=no-name-but-long-enough"]
+)
+def test_a_malformed_token_setting_is_refused_naming_it(tokens: str) -> None:
+    settings = Settings(codec_tokens=SecretStr(tokens))
+
+    with pytest.raises(TokenConfigError, match="RETURNFLOW_CODEC_TOKENS: each entry is NAME=TOKEN"):
+        CodecAccess.from_settings(settings, "returns", httpx.AsyncClient())
 
 
 def test_a_codec_server_nobody_could_use_refuses_to_start() -> None:
