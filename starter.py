@@ -11,6 +11,7 @@
     python starter.py schedule install|show|trigger|pause|unpause [--note TEXT]
     python starter.py codec-server
     python starter.py keys new [--id KEY_ID] | show
+    python starter.py search-attributes [--wait SECONDS]
 
 Exit status: 0 done, 1 refused by the return (or not found), 2 bad input.
 """
@@ -245,6 +246,40 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
     return OK
 
 
+# --- search attributes -----------------------------------------------------------------------
+
+
+async def cmd_search_attributes(
+    args: argparse.Namespace, connect: Connect, settings: Settings
+) -> int:
+    """Register the custom search attributes the namespace lacks (a self-hosted cluster; the dev
+    server registers them itself, Temporal Cloud through its console or tcld). With --wait, a
+    cluster or namespace that is still coming up is asked again until it answers."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.wait
+    while True:
+        try:
+            client = await connect()
+            added = await temporal.register_search_attributes(client)
+            break
+        except CommandError as err:
+            if err.code == BAD_INPUT or loop.time() >= deadline:
+                raise
+            reason = str(err)
+        except RPCError as err:
+            if loop.time() >= deadline:
+                raise CommandError(f"cannot register the search attributes: {err.message}") from err
+            reason = err.message
+        print(f"waiting for Temporal: {reason}", file=sys.stderr)
+        await asyncio.sleep(2)
+    namespace = client.namespace
+    if added:
+        print(f"registered in {namespace}: {', '.join(added)}")
+    else:
+        print(f"{namespace} already has every search attribute")
+    return OK
+
+
 # --- codec server and keys ------------------------------------------------------------------
 
 
@@ -356,6 +391,18 @@ def parser() -> argparse.ArgumentParser:
         help="run the Web UI's codec server (decrypts payloads for authorised staff) on "
         "RETURNFLOW_CODEC_HOST:PORT",
     )
+    p = sub.add_parser(
+        "search-attributes",
+        help="register the custom search attributes the namespace lacks (idempotent; for a "
+        "self-hosted cluster)",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="ask again for this long while Temporal or the namespace is not up yet",
+    )
     p = sub.add_parser("keys", help="payload encryption keys: make a new one, show the configured")
     keys = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     k = keys.add_parser("new", help="print a new KEY_ID=BASE64 line (32 random bytes)")
@@ -404,6 +451,7 @@ COMMANDS = {
     "dead-letters": cmd_dead_letters,
     "schedule": cmd_schedule,
     "codec-server": cmd_codec_server,
+    "search-attributes": cmd_search_attributes,
 }
 
 

@@ -36,6 +36,7 @@ def starter(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         ["give-address"],
         ["schema"],
         ["schedule"],
+        ["search-attributes"],
         *(["schedule", action] for action in ("install", "show", "trigger", "pause", "unpause")),
     ],
 )
