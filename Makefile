@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions \
-	chromium bench-gateway bench-codec
+	chromium compose-tool bench-gateway bench-codec
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -27,24 +27,36 @@ demo: $(STAMP)
 stack: $(STAMP)
 	$(PY) -m devstack up
 
-## make test: lint, types, then the whole test suite (Debian's chromium installed if missing).
-test: lint typecheck chromium
+## make test: lint, types, then the whole test suite (Debian's chromium and docker-compose
+## installed if missing).
+test: lint typecheck chromium compose-tool
 	$(PY) -m pytest
 
-## make chromium: Debian's chromium, which the Web UI browser test drives (tests/webui/).
-## Installed with apt when missing and running as root; otherwise says what to install.
-CHROMIUM := /usr/bin/chromium
-chromium:
-	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+# $(call debian_package,COMMAND,PACKAGE,WHY): install PACKAGE with apt when COMMAND is missing
+# and we run as root; otherwise say what to install.
+define debian_package
+	@if [ -x $(1) ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
-		echo "$(CHROMIUM) is missing: the Web UI browser test needs Debian's chromium." >&2; \
-		echo "Install it as root: apt-get install --no-install-recommends chromium" >&2; \
-		echo "(or run 'make chromium' as root)." >&2; \
+		echo "$(1) is missing: $(3) needs Debian's $(2)." >&2; \
+		echo "Install it as root: apt-get install --no-install-recommends $(2)" >&2; \
+		echo "(or run 'make $@' as root)." >&2; \
 		exit 1; \
 	fi; \
-	echo "Installing Debian's chromium for the Web UI browser test"; \
+	echo "Installing Debian's $(2) for $(3)"; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $(2)
+endef
+
+## make chromium: Debian's chromium, which the Web UI browser test drives (tests/webui/).
+CHROMIUM := /usr/bin/chromium
+chromium:
+	$(call debian_package,$(CHROMIUM),chromium,the Web UI browser test)
+
+## make compose-tool: Debian's docker-compose, which checks docker-compose.yml (tests/deploy/);
+## no Docker engine is needed to check it.
+DOCKER_COMPOSE := /usr/bin/docker-compose
+compose-tool:
+	$(call debian_package,$(DOCKER_COMPOSE),docker-compose,the docker-compose.yml check)
 
 ## make bench-carriers: 50 returns through a carrier failing on purpose (see benchmarks/).
 bench-carriers: $(STAMP)

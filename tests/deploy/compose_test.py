@@ -1,0 +1,399 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine: Compose validates the
+file, and returnflow's processes run from a copy of exactly what the Dockerfile puts in the
+image, with the environment Compose would give each container."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import yaml
+
+import starter
+from carrier_sandbox.__main__ import parse_args as sandbox_args
+from returnflow.encryption import key_line
+from returnflow.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER_COMPOSE = Path("/usr/bin/docker-compose")
+OPERATOR_TOKEN = "ops-cli-0123456789abcdef"
+UI = "http://localhost:8080"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example env file as an operator fills it in: a key, secrets and tokens."""
+    filled = {
+        "RETURNFLOW_PAYLOAD_KEYS": key_line("compose-1"),
+        "RETURNFLOW_GATEWAY_EVENT_SECRETS": "order-service-secret-1",
+        "RETURNFLOW_GATEWAY_OPERATIONS_TOKENS": "alice=ops-gateway-0123456789",
+        "RETURNFLOW_CODEC_TOKENS": f"cli={OPERATOR_TOKEN}",
+    }
+    lines = []
+    for line in (ROOT / "deploy" / "returnflow.env.example").read_text().splitlines():
+        name = line.partition("=")[0]
+        lines.append(f"{name}={filled.pop(name)}" if name in filled else line)
+    assert not filled, f"the example no longer has {sorted(filled)}"
+    path = tmp_path_factory.mktemp("compose") / "returnflow.env"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def compose_config(env_file: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    if not DOCKER_COMPOSE.exists():
+        pytest.fail(
+            f"{DOCKER_COMPOSE} is missing: run `make compose-tool` (as root), or "
+            "`apt-get install --no-install-recommends docker-compose`",
+            pytrace=False,
+        )
+    env = {"PATH": "/usr/bin:/bin", "RETURNFLOW_ENV_FILE": str(env_file), **variables}
+    return subprocess.run(
+        [str(DOCKER_COMPOSE), "--project-directory", str(ROOT), "config"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def resolved(env_file: Path) -> dict[str, Any]:
+    """docker-compose.yml as Compose resolves it (schema checked, variables interpolated)."""
+    result = compose_config(env_file, POSTGRES_PASSWORD="a-database-password")
+    assert result.returncode == 0, result.stderr
+    config: dict[str, Any] = yaml.safe_load(result.stdout)
+    return config
+
+
+def returnflow_services(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in config["services"].items()
+        if str(service.get("image", "")).startswith("returnflow:")
+    }
+
+
+def test_compose_refuses_to_start_without_the_database_password(env_file: Path) -> None:
+    result = compose_config(env_file)
+    assert result.returncode != 0
+    assert "set POSTGRES_PASSWORD" in result.stderr
+
+
+def test_the_stack_has_temporal_its_ui_and_every_returnflow_process(
+    resolved: dict[str, Any],
+) -> None:
+    services = resolved["services"]
+    assert set(services) == {
+        "postgresql",
+        "temporal",
+        "temporal-ui",
+        "setup",
+        "worker",
+        "gateway",
+        "codec-server",
+        "carrier-sandbox",
+        "mail-sink",
+    }
+    assert services["temporal"]["environment"]["DB"] == "postgres12"
+    assert services["worker"]["deploy"]["replicas"] >= 2
+    # Workers start once the search attributes and the schedule are there.
+    assert services["worker"]["depends_on"]["setup"]["condition"] == (
+        "service_completed_successfully"
+    )
+    # On SIGTERM a worker gets more than its own graceful shutdown before it is killed.
+    grace = services["worker"]["stop_grace_period"]
+    assert int(grace.removesuffix("s")) > Settings().worker_shutdown_seconds
+
+
+def test_every_command_is_one_the_image_understands(resolved: dict[str, Any]) -> None:
+    for name, service in returnflow_services(resolved).items():
+        command = service["command"]
+        if command[:2] == ["sh", "-c"]:
+            steps = [shlex.split(step) for step in command[2].split("&&")]
+        else:
+            steps = [command]
+        for step in steps:
+            assert step[0] == "python", name
+            if step[1] == "starter.py":
+                starter.parser().parse_args(step[2:])  # exits on an unknown command
+            elif step[1] == "worker.py":
+                assert step[2:] == [], name
+            elif step[1:3] == ["-m", "carrier_sandbox"]:
+                sandbox_args(step[3:])
+            else:
+                assert step[1:3] == ["-m", "mail_sink"], f"{name}: {step}"
+
+
+def test_every_returnflow_variable_is_a_setting_the_product_reads(
+    resolved: dict[str, Any],
+) -> None:
+    known = {f"RETURNFLOW_{name.upper()}" for name in Settings.model_fields}
+    for name, service in returnflow_services(resolved).items():
+        for variable in service["environment"]:
+            if variable.startswith("RETURNFLOW_"):
+                assert variable in known, f"{name}: {variable} is read by nothing"
+
+
+def test_the_containers_find_each_other(resolved: dict[str, Any]) -> None:
+    services = resolved["services"]
+    worker = services["worker"]["environment"]
+    host, _, port = worker["TEMPORAL_ADDRESS"].partition(":")
+    assert host == "temporal" and port == "7233"
+
+    sandbox = urlsplit(worker["RETURNFLOW_CARRIER_SANDBOX_URL"])
+    sandbox_command = sandbox_args(services["carrier-sandbox"]["command"][3:])
+    assert (sandbox.hostname, sandbox.port) == ("carrier-sandbox", sandbox_command.port)
+
+    mail = services["mail-sink"]["command"]
+    assert worker["RETURNFLOW_SMTP_HOST"] == "mail-sink"
+    assert worker["RETURNFLOW_SMTP_PORT"] == mail[mail.index("--port") + 1]
+
+    # The sandbox's carriers push their scans to the gateway's webhook route.
+    webhook = urlsplit(sandbox_command.webhook_url)
+    gateway = services["gateway"]["environment"]
+    assert (webhook.hostname, webhook.port) == ("gateway", int(gateway["RETURNFLOW_GATEWAY_PORT"]))
+    assert webhook.path == "/v1/carriers/{carrier}/webhooks"
+
+
+def test_the_web_ui_decrypts_through_the_codec_server_with_the_users_token(
+    resolved: dict[str, Any],
+) -> None:
+    services = resolved["services"]
+    ui = services["temporal-ui"]
+    codec = services["codec-server"]
+    endpoint = urlsplit(ui["environment"]["TEMPORAL_CODEC_ENDPOINT"])
+    assert ui["environment"]["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "true"
+    assert published(codec, int(codec["environment"]["RETURNFLOW_CODEC_PORT"])) == endpoint.port
+    assert codec["environment"]["RETURNFLOW_CODEC_ORIGINS"] == UI
+    assert published(ui, 8080) == urlsplit(UI).port
+    # The codec server serves only with a token: nobody is trusted for their origin alone.
+    assert "RETURNFLOW_CODEC_TRUSTED_ORIGINS" not in codec["environment"]
+
+
+def published(service: dict[str, Any], container_port: int) -> int:
+    """The host port a container port is published on, only on loopback by default."""
+    for entry in service["ports"]:
+        if isinstance(entry, str):  # Compose 1 prints HOST_IP:PUBLISHED:TARGET
+            host_ip, published, target = entry.rsplit(":", 2)
+        else:
+            host_ip, published, target = entry["host_ip"], entry["published"], entry["target"]
+        if int(str(target).removesuffix("/tcp")) == container_port:
+            assert host_ip == "127.0.0.1"
+            return int(published)
+    raise AssertionError(f"port {container_port} is not published")
+
+
+# --- the image, without Docker -----------------------------------------------------------------
+
+
+def dockerfile_copies() -> list[str]:
+    sources: list[str] = []
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY "):
+            sources += line.split()[1:-1]
+    return [source.rstrip("/") for source in sources]
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The image's /app: exactly what the Dockerfile copies, nothing of the project beside."""
+    app = tmp_path_factory.mktemp("image") / "app"
+    app.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for source in dockerfile_copies():
+        path = ROOT / source
+        if path.is_dir():
+            shutil.copytree(path, app / source, ignore=ignore)
+        else:
+            shutil.copy2(path, app / source)
+    return app
+
+
+def test_the_image_installs_every_package_it_copies() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    included = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = [
+        source for source in dockerfile_copies() if (ROOT / source / "__init__.py").exists()
+    ]
+    assert packages
+    for package in packages:
+        assert f"{package}*" in included, f"pip install . would leave out {package}"
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for source in dockerfile_copies():
+        assert source not in ignored, f"{source} is copied but kept out of the build context"
+
+
+def container_env(
+    service: dict[str, Any], tmp: Path, **overrides: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The service's environment, with the container's paths mapped onto this machine."""
+    mounts: dict[str, str] = {}
+    for volume in service["volumes"]:
+        source, target = volume.split(":")[:2]
+        mounts[target] = source if source.startswith("/") else str(tmp / source)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp)}
+    for name, value in service["environment"].items():
+        text = str(value)
+        for target, source in mounts.items():
+            text = text.replace(target, source)
+        env[name] = text
+    env.update(overrides)
+    return env, mounts
+
+
+def test_the_image_runs_every_process_from_its_own_files(
+    resolved: dict[str, Any], image: Path, tmp_path: Path
+) -> None:
+    """Each entry point imports from the image's copy alone: nothing the Dockerfile forgot is
+    found in the project beside it."""
+    for name, service in returnflow_services(resolved).items():
+        env, _ = container_env(service, tmp_path)
+        check = (
+            "import importlib, sys\n"
+            "for module in ('worker', 'starter', 'carrier_sandbox.__main__', "
+            "'mail_sink.__main__', 'gateway.app', 'returnflow.codec_server'):\n"
+            "    importlib.import_module(module)\n"
+            "files = [getattr(m, '__file__', None) or '' for m in list(sys.modules.values())]\n"
+            f"outside = [f for f in files if f.startswith({str(ROOT) + '/'!r}) "
+            "and not f.startswith(sys.prefix + '/')]\n"
+            "print('\\n'.join(outside))\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", check],
+            cwd=image,
+            env={**env, "PYTHONPATH": str(image), "PYTHONSAFEPATH": "1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+        assert result.stdout.strip() == "", f"{name} imports from outside the image"
+
+
+@pytest.fixture
+def codec_server(
+    resolved: dict[str, Any], image: Path, tmp_path: Path
+) -> Iterator[tuple[str, str]]:
+    """The codec-server container's command, environment and files, on this machine."""
+    service = resolved["services"]["codec-server"]
+    port = free_port()
+    env, mounts = container_env(
+        service,
+        tmp_path,
+        RETURNFLOW_CODEC_HOST="127.0.0.1",
+        RETURNFLOW_CODEC_PORT=str(port),
+        TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+    )
+    Path(mounts["/var/lib/returnflow"]).mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, *service["command"][1:]],
+        cwd=image,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the codec server did not come up"
+            time.sleep(0.3)
+        yield url, env["RETURNFLOW_PAYLOAD_KEYS"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_the_codec_container_serves_the_ui_origin_with_a_token_and_nobody_without(
+    codec_server: tuple[str, str],
+) -> None:
+    url, _keys = codec_server
+    body = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "e30="}]}
+
+    with_token = httpx.post(
+        f"{url}/encode",
+        json=body,
+        headers={"Origin": UI, "Authorization": f"Bearer {OPERATOR_TOKEN}"},
+        timeout=10,
+    )
+    assert with_token.status_code == 200
+    assert with_token.headers["access-control-allow-origin"] == UI
+    encoded = with_token.json()["payloads"][0]["metadata"]
+    assert encoded["encryption-key-id"] == "Y29tcG9zZS0x"  # base64 of compose-1
+
+    without = httpx.post(f"{url}/encode", json=body, headers={"Origin": UI}, timeout=10)
+    assert without.status_code == 401
+    elsewhere = httpx.post(
+        f"{url}/encode",
+        json=body,
+        headers={
+            "Origin": "https://elsewhere.example",
+            "Authorization": f"Bearer {OPERATOR_TOKEN}",
+        },
+        timeout=10,
+    )
+    assert elsewhere.status_code == 403
+
+
+def test_each_service_reads_its_settings_as_composed(
+    resolved: dict[str, Any], tmp_path: Path
+) -> None:
+    """Every returnflow container's environment is settings the product accepts: keys, the
+    gateway's tokens, the sellers file mounted from the host."""
+    for name, service in returnflow_services(resolved).items():
+        env, _ = container_env(service, tmp_path)
+        check = (
+            "from returnflow.settings import Settings\n"
+            "from gateway.auth import TokenBook\n"
+            "s = Settings()\n"
+            "assert s.sellers_file.is_file(), s.sellers_file\n"
+            "print(s.payload_keyring().key_ids, len(TokenBook.from_settings(s)))\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", check],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+        assert result.stdout.split() == ["['compose-1']", "1"], name
+
+
+def test_the_example_env_file_leaves_every_secret_to_the_operator() -> None:
+    example = (ROOT / "deploy" / "returnflow.env.example").read_text()
+    for line in example.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not line.startswith("#") and re.search(r"KEYS|SECRETS|TOKENS|PASSWORD", name):
+            assert value == "", f"{name} has a value in the example"
+    assert "/deploy/returnflow.env" in (ROOT / ".gitignore").read_text().split()
