@@ -291,7 +291,10 @@ async def test_an_undeliverable_notice_is_recorded_and_the_return_goes_on(
     doubles = Doubles(undeliverable={NoticeKind.RETURN_ADDRESS})
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await ready_for_choice(harness)
-        status = await handle.query(ReturnWorkflow.status)
+        # The stage moves on before the relay's refusal comes back: wait for it to be recorded.
+        async with asyncio.timeout(10):
+            while (status := await handle.query(ReturnWorkflow.status)).problem is None:
+                await asyncio.sleep(0.05)
         ready = await handle.execute_update(
             ReturnWorkflow.choose_return_method,
             ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox"),
