@@ -4,22 +4,16 @@ job) runs once, before the workers, so that returns can carry their search attri
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.config import free_ports
 from domain import search_attributes as sa
 from returnflow.temporal import cli_path
 from tests.cli.starter_test import ROOT
 from tests.keys import TEST_KEYS
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def starter(address: str, *args: str) -> asyncio.subprocess.Process:
@@ -42,7 +36,7 @@ async def finished(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
 
 
 async def test_a_cluster_still_starting_is_waited_for_then_given_every_attribute_once() -> None:
-    port = free_port()
+    port = free_ports(1)[0]
     address = f"127.0.0.1:{port}"
     # The set-up job starts before the cluster answers, as compose may start it.
     waiting = await starter(address, "--wait", "60")
@@ -72,7 +66,7 @@ async def test_a_cluster_still_starting_is_waited_for_then_given_every_attribute
 
 
 async def test_a_cluster_that_never_answers_is_a_clear_error_when_the_wait_ends() -> None:
-    address = f"127.0.0.1:{free_port()}"
+    address = f"127.0.0.1:{free_ports(1)[0]}"
     code, _out, err = await finished(await starter(address, "--wait", "3"))
     assert code == 1
     assert f"cannot reach Temporal at {address}" in err

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import yaml
 
 import starter
 from carrier_sandbox.__main__ import parse_args as sandbox_args
+from devstack.config import free_ports
 from returnflow.encryption import key_line
 from returnflow.settings import Settings
 
@@ -30,12 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKER_COMPOSE = Path("/usr/bin/docker-compose")
 OPERATOR_TOKEN = "ops-cli-0123456789abcdef"
 UI = "http://localhost:8080"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -297,13 +291,13 @@ def codec_server(
 ) -> Iterator[tuple[str, str]]:
     """The codec-server container's command, environment and files, on this machine."""
     service = resolved["services"]["codec-server"]
-    port = free_port()
+    port, nowhere = free_ports(2)
     env, mounts = container_env(
         service,
         tmp_path,
         RETURNFLOW_CODEC_HOST="127.0.0.1",
         RETURNFLOW_CODEC_PORT=str(port),
-        TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+        TEMPORAL_ADDRESS=f"127.0.0.1:{nowhere}",
     )
     Path(mounts["/var/lib/returnflow"]).mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
