@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions \
-	chromium compose-tool bench-gateway bench-codec
+	chromium compose-tool bench-gateway bench-codec fuzz-workflow
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -73,6 +73,13 @@ bench-codec: $(STAMP)
 ## make histories [SCENARIOS="name ..."]: record the history of every workflow path (replay tests).
 histories: $(STAMP)
 	$(PY) -m tests.histories.record $(SCENARIOS)
+
+## make fuzz-workflow [SEQUENCES=5000] [SEED=n]: random message sequences and time jumps against
+## the workflow, every invariant checked after every step (make test plays 300).
+SEQUENCES ?= 5000
+SEED ?= 20261204
+fuzz-workflow: $(STAMP)
+	FUZZ_SEQUENCES=$(SEQUENCES) FUZZ_SEED=$(SEED) $(PY) -m pytest -q tests/workflows/fuzz_test.py
 
 ## make bench-actions: events and Temporal Cloud billable actions of each recorded path.
 bench-actions: $(STAMP)

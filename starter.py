@@ -12,6 +12,7 @@
     python starter.py codec-server
     python starter.py keys new [--id KEY_ID] | show
     python starter.py search-attributes [--wait SECONDS]
+    python starter.py deployment show | promote [BUILD_ID] [--wait SECONDS]
 
 Exit status: 0 done, 1 refused by the return (or not found), 2 bad input.
 """
@@ -25,7 +26,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +37,18 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierRegistry
 from domain.addresses import PostalAddress
+from domain.base import field_problems
 from domain.events import RetractEvent
 from domain.ids import PREFIX
 from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
 from gateway import dead_letter_commands
 from gateway.app import create_app
 from gateway.auth import TokenBook
-from returnflow import encryption, logs, reminder_schedule, temporal
+from returnflow import encryption, logs, reminder_schedule, temporal, versioning
 from returnflow.bearer import TokenConfigError
 from returnflow.codec_server import CodecAccess, CodecConfigError, create_codec_app
 from returnflow.encryption import EncryptionCodec, PayloadKeyError
-from returnflow.ingress import EventRejected, field_problems, parse_event, start_return
+from returnflow.ingress import EventRejected, parse_event, start_return
 from returnflow.return_reading import StatusUnreadable, failure_chain, status_of
 from returnflow.serving import HostedApp
 from returnflow.settings import Settings
@@ -185,9 +187,11 @@ async def cmd_choose(args: argparse.Namespace, connect: Connect, settings: Setti
     client = await connect()
     handle = await _single(client, args.ref)
     try:
-        status = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
+        await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
     except WorkflowUpdateFailedError as err:
         raise CommandError(f"refused: {_update_refusal(err)}") from err
+    # The update answers the action's result; the whole state is the status query's.
+    status = await handle.query(ReturnWorkflow.status)
     print(render_status(status, temporal.web_ui_link(settings, client.namespace, handle.id)))
     return OK
 
@@ -201,9 +205,11 @@ async def cmd_give_address(args: argparse.Namespace, connect: Connect, settings:
     handle = await _single(client, args.ref)
     reply = ReturnAddressReply(address=address, given_by=args.by)
     try:
-        status = await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
+        await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
     except WorkflowUpdateFailedError as err:
         raise CommandError(f"refused: {_update_refusal(err)}") from err
+    # The update answers the action's result; the whole state is the status query's.
+    status = await handle.query(ReturnWorkflow.status)
     print(render_status(status, temporal.web_ui_link(settings, client.namespace, handle.id)))
     return OK
 
@@ -277,6 +283,37 @@ async def cmd_search_attributes(
         print(f"registered in {namespace}: {', '.join(added)}")
     else:
         print(f"{namespace} already has every search attribute")
+    return OK
+
+
+# --- deployment ------------------------------------------------------------------------------
+
+
+async def cmd_deployment(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
+    """Which build takes new returns, and how many returns each build still runs."""
+    client = await connect()
+    name = settings.deployment_name
+    if args.action == "promote":
+        build = args.build_id or versioning.build_id(settings)
+        try:
+            previous = await versioning.promote(
+                client, name, build, wait=timedelta(seconds=args.wait)
+            )
+        except versioning.VersionNotPolling as err:
+            raise CommandError(str(err)) from err
+        before = f" (was {previous})" if previous else " (was unversioned)"
+        if previous == build:
+            before = " (already)"
+        print(f"{name}: build {build} is current: new returns go to it{before}")
+        return OK
+    state = await versioning.describe(client, name)
+    if state is None:
+        raise CommandError(f"no worker of deployment {name!r} has polled yet")
+    state = await versioning.with_running_counts(client, settings, state)
+    print(f"deployment {name}: current build {state.current or '(none: unversioned)'}")
+    for v in state.versions:
+        drainage = f", {v.drainage}" if v.drainage else ""
+        print(f"  {v.build_id:<20} {v.status}{drainage}; {v.running} running pinned to it")
     return OK
 
 
@@ -403,6 +440,23 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="ask again for this long while Temporal or the namespace is not up yet",
     )
+    p = sub.add_parser(
+        "deployment",
+        help="worker builds: which one takes new returns, and what each still runs",
+    )
+    deployment = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    deployment.add_parser("show", help="the current build, every build's status and returns")
+    d = deployment.add_parser(
+        "promote", help="make a build current: new returns go to it, the old one drains"
+    )
+    d.add_argument("build_id", nargs="?", help="default: this installation's build")
+    d.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="wait this long for a worker of that build to poll",
+    )
     p = sub.add_parser("keys", help="payload encryption keys: make a new one, show the configured")
     keys = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     k = keys.add_parser("new", help="print a new KEY_ID=BASE64 line (32 random bytes)")
@@ -452,6 +506,7 @@ COMMANDS = {
     "schedule": cmd_schedule,
     "codec-server": cmd_codec_server,
     "search-attributes": cmd_search_attributes,
+    "deployment": cmd_deployment,
 }
 
 

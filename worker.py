@@ -29,14 +29,25 @@ from activities.orders import OrderActivities
 from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
 from activities.sellers.directory import FileSellerDirectory
-from returnflow import logs, temporal
+from returnflow import logs, temporal, versioning
 from returnflow.encryption import PayloadKeyError
 from returnflow.settings import Settings
 from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
 
-PASSTHROUGH_MODULES = ("domain", "pydantic", "pydantic_core", "annotated_types")
-"""Pure modules imported once, outside the sandbox, instead of on every workflow run."""
+PASSTHROUGH_MODULES = (
+    "domain",
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "workflows.transitions",
+    "workflows.return_state",
+    "workflows.return_view",
+    "workflows.failures",
+    "workflows.policies",
+)
+"""Pure modules imported once, outside the sandbox, instead of on every workflow run (the
+ones that call the workflow API, or hold the workflow classes, are the sandbox's to check)."""
 
 log = structlog.get_logger("worker")
 
@@ -70,12 +81,9 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
             workflows=[ReturnWorkflow, UnshippedReturnsSweep],
             activities=[
                 intake.take_in,
-                orders.return_timings,
-                orders.check_eligibility,
+                intake.lookups_for_acceptance,
                 orders.request_refund,
-                sellers.get_seller_return_address,
                 sellers.message_seller,
-                carrier_activities.list_carrier_offers,
                 carrier_activities.create_return_label,
                 carrier_activities.void_label,
                 carrier_activities.book_mailbox_pickup,
@@ -83,11 +91,11 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
                 carrier_activities.request_counter_code,
                 carrier_activities.track_parcel,
                 carrier_activities.poll_parcel_scans,
-                notices.send_notice,
                 notices.send_notices,
                 reminders.remind_unshipped_returns,
             ],
             workflow_runner=workflow_runner(),
+            deployment_config=versioning.deployment_config(settings),
             # Carrier calls and emails in hand finish rather than being retried elsewhere.
             graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
         )
@@ -112,9 +120,34 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
     async with build_worker(client, settings) as worker, worker:
         log.info("worker started", task_queue=settings.task_queue, namespace=client.namespace)
+        await _say_if_not_current(client, settings)
         await stop.wait()
         log.info("worker stopping: finishing the tasks in hand")
     log.info("worker stopped")
+
+
+async def _say_if_not_current(client: Client, settings: Settings) -> None:
+    """A versioned worker gets new returns only once its build is current: say so."""
+    if not settings.worker_versioning:
+        return
+    build = versioning.build_id(settings)
+    try:
+        await asyncio.sleep(1)  # the server learns of the version from its first poll
+        state = await versioning.describe(client, settings.deployment_name)
+    except Exception as err:  # informational only
+        log.warning("deployment not described", error=str(err))
+        return
+    current = state.current if state else None
+    if current == build:
+        log.info("worker build is current", deployment=settings.deployment_name, build_id=build)
+    else:
+        log.warning(
+            "worker build is not current: it runs only the returns pinned to it; "
+            f"make it take new ones with: starter.py deployment promote {build}",
+            deployment=settings.deployment_name,
+            build_id=build,
+            current=current,
+        )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from activities.carriers.activities import CarrierActivities
 from activities.orders import OrderActivities
 from activities.sellers.activities import SellerActivities
 from domain.events import RetractEvent
-from domain.returns import ReturnIntake
+from domain.returns import AcceptanceLookups, ReturnIntake
 
 
 class IntakeActivities:
@@ -37,5 +37,13 @@ class IntakeActivities:
             timings=timings,
             decision=decision,
             return_address=await self._sellers.get_seller_return_address(event.order.seller_id),
+            offers=await self._carriers.list_carrier_offers(),
+        )
+
+    @activity.defn
+    async def lookups_for_acceptance(self, seller_id: str) -> AcceptanceLookups:
+        """What the intake does not read for a rejected return, read once operations accept it."""
+        return AcceptanceLookups(
+            return_address=await self._sellers.get_seller_return_address(seller_id),
             offers=await self._carriers.list_carrier_offers(),
         )

@@ -28,7 +28,7 @@ from devstack.interrupts import Interrupts
 from devstack.stack import DevStack
 from domain.calendar import next_pickup_date
 from domain.events import RetractEvent
-from domain.returns import FINAL_STAGES, ReturnStage, ReturnStatus
+from domain.returns import FINAL_STAGES, ActionResult, ReturnStage, ReturnStatus
 from mail_sink import read_mailbox
 from returnflow.ingress import parse_event
 from returnflow.signing import signed_headers
@@ -150,8 +150,9 @@ class Apps:
         answer.raise_for_status()
         return ReturnStatus.model_validate_json(answer.content)
 
-    async def choose(self, return_id: str, choice: dict[str, Any]) -> ReturnStatus:
-        """The customer's choice through the customer app (its answer: the status after it)."""
+    async def choose(self, return_id: str, choice: dict[str, Any]) -> ActionResult | ReturnStatus:
+        """The customer's choice through the customer app (its answer: the label, pickup or
+        code; the status once ready, if the carrier was slow)."""
         answer = await self.http.post(
             f"/v1/returns/{return_id}/method",
             json=choice,
@@ -161,7 +162,7 @@ class Apps:
             return await self.until_settled(return_id, AWAITING_SHIPMENT)
         if answer.status_code != 200:
             raise RuntimeError(f"choice refused: {answer.status_code} {answer.text}")
-        return ReturnStatus.model_validate_json(answer.content)
+        return ActionResult.model_validate_json(answer.content)
 
     async def until_settled(
         self, return_id: str, stages: set[ReturnStage], within: float = WAIT_SECONDS

@@ -1,7 +1,4 @@
-"""The dev stack: each service started in turn and awaited until it answers, all stopped on exit.
-
-More services (the HTTP gateway, the codec server) join by adding a `ServiceSpec`.
-"""
+"""The dev stack: each service started in turn and awaited until it answers, all stopped on exit."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import structlog
@@ -22,7 +19,7 @@ from temporalio.service import RPCError
 from devstack import probes
 from devstack.config import StackConfig
 from devstack.process import ManagedProcess
-from returnflow import reminder_schedule, temporal
+from returnflow import reminder_schedule, temporal, versioning
 from returnflow.encryption import EncryptionCodec, write_key_file
 from returnflow.settings import Settings
 
@@ -129,7 +126,7 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
             ready=_worker_ready,
             # More than the worker's own graceful shutdown, so activities in hand can finish.
             stop_grace=settings.worker_shutdown_seconds + 5,
-            after_ready=_install_reminder_schedule,
+            after_ready=_promote_and_schedule,
         ),
         ServiceSpec(
             name="gateway",
@@ -159,18 +156,28 @@ async def _worker_ready(stack: DevStack, proc: ManagedProcess) -> bool:
     return await probes.worker_polling(stack.client, stack.settings.task_queue, proc.pid)
 
 
-async def _install_reminder_schedule(stack: DevStack) -> str:
-    """The daily reminder of unshipped returns, once a worker runs its sweep (idempotent: a
-    restarted stack finds it in place, paused or not)."""
+async def _promote_and_schedule(stack: DevStack) -> str:
+    """The worker's build takes new returns (the stack runs one build, as an operator would
+    promote it after a deploy), and the daily reminder of unshipped returns is installed
+    (idempotent: a restarted stack finds it in place, paused or not)."""
     settings = stack.settings
+    build = versioning.build_id(settings)
     try:
+        if settings.worker_versioning:
+            await versioning.promote(
+                stack.client, settings.deployment_name, build, wait=timedelta(seconds=30)
+            )
         outcome = await reminder_schedule.install(stack.client, settings)
-    except RPCError as err:
-        raise StackError(f"the reminder schedule could not be installed: {err}") from err
+    except (RPCError, versioning.VersionNotPolling) as err:
+        raise StackError(f"the worker's build could not be set up: {err}") from err
     link = reminder_schedule.schedule_link(
         settings, stack.config.namespace, settings.reminder_schedule_id
     )
+    current = (
+        f"{settings.deployment_name} build {build} current" if settings.worker_versioning else ""
+    )
     return (
+        f"{'worker build':<16} {current or 'unversioned'}\n  "
         f"{'reminder schedule':<16} {outcome}: {settings.reminder_cron} in "
         f"{settings.reminder_time_zone} ({link})"
     )

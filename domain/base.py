@@ -7,7 +7,7 @@ import typing
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.fields import FieldInfo
 
 PERSONAL = "x-personal"
@@ -119,3 +119,13 @@ class Money(DomainModel):
 
     amount: Decimal = Field(ge=0, decimal_places=2, description="Amount, e.g. 249.00.")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR.")
+
+
+def field_problems(err: ValidationError) -> list[str]:
+    """One line per problem, each starting with the dotted path of the field. Never the value
+    given, which may be personal data."""
+    problems = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(event)"
+        problems.append(f"{where}: {e['msg']}")
+    return problems

@@ -11,8 +11,51 @@ import datetime as dt
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
+from domain.carriers import Pickup
+
 CARRIER_TZ = ZoneInfo("Europe/Paris")
 SUNDAY = 6
+
+_COUNTRY_ZONES: dict[str, ZoneInfo] = {
+    country: ZoneInfo(zone)
+    for country, zone in {
+        "AT": "Europe/Vienna",
+        "BE": "Europe/Brussels",
+        "BG": "Europe/Sofia",
+        "CH": "Europe/Zurich",
+        "CY": "Asia/Nicosia",
+        "CZ": "Europe/Prague",
+        "DE": "Europe/Berlin",
+        "DK": "Europe/Copenhagen",
+        "EE": "Europe/Tallinn",
+        "ES": "Europe/Madrid",
+        "FI": "Europe/Helsinki",
+        "FR": "Europe/Paris",
+        "GB": "Europe/London",
+        "GR": "Europe/Athens",
+        "HR": "Europe/Zagreb",
+        "HU": "Europe/Budapest",
+        "IE": "Europe/Dublin",
+        "IS": "Atlantic/Reykjavik",
+        "IT": "Europe/Rome",
+        "LI": "Europe/Vaduz",
+        "LT": "Europe/Vilnius",
+        "LU": "Europe/Luxembourg",
+        "LV": "Europe/Riga",
+        "MC": "Europe/Monaco",
+        "MT": "Europe/Malta",
+        "NL": "Europe/Amsterdam",
+        "NO": "Europe/Oslo",
+        "PL": "Europe/Warsaw",
+        "PT": "Europe/Lisbon",
+        "RO": "Europe/Bucharest",
+        "SE": "Europe/Stockholm",
+        "SI": "Europe/Ljubljana",
+        "SK": "Europe/Bratislava",
+    }.items()
+}
+"""The local time of a mailbox, by its country (the mainland's zone), loaded once at import: a
+workflow uses them without reading the time zone database."""
 
 _FIXED_HOLIDAYS: tuple[tuple[int, int, str], ...] = (
     (1, 1, "New Year's Day"),
@@ -32,6 +75,18 @@ _EASTER_HOLIDAYS: tuple[tuple[int, str], ...] = (
     (50, "Whit Monday"),
 )
 """The movable ones, in days after Easter Sunday."""
+
+
+def country_time_zone(country_code: str) -> ZoneInfo:
+    """The local time of an address in `country_code`; the carrier's own for other countries."""
+    return _COUNTRY_ZONES.get(country_code, CARRIER_TZ)
+
+
+def deposit_deadline(pickup: Pickup, country_code: str) -> dt.datetime:
+    """The instant by which the parcel must be in the mailbox: the pickup day at its deposit
+    time (08:00), in the local time of the mailbox's country."""
+    zone = country_time_zone(country_code)
+    return dt.datetime.combine(pickup.pickup_date, pickup.deposit_before, tzinfo=zone)
 
 
 def local_date(moment: dt.datetime) -> dt.date:

@@ -58,20 +58,19 @@ FINAL_STAGES = frozenset(
         ReturnStage.CLOSED,
     }
 )
-"""Stages a return can end in (`picked_up` only ends it once the refund is requested)."""
+"""Stages a return can complete in (`picked_up` only once the refund is requested, `rejected`
+once its review period is over): the workflow's result names one of them."""
 
-UNSHIPPED_STAGES = frozenset(
+ENDED_STAGES = frozenset(
     {
-        ReturnStage.AWAITING_RETURN_ADDRESS,
-        ReturnStage.AWAITING_CUSTOMER_CHOICE,
-        ReturnStage.PREPARING_SHIPMENT,
-        ReturnStage.AWAITING_PICKUP,
-        ReturnStage.AWAITING_DROP_OFF,
-        ReturnStage.AWAITING_COUNTER_DROP_OFF,
+        ReturnStage.CANCELLED_BEFORE_SHIPMENT,
+        ReturnStage.CANCELLED,
+        ReturnStage.EXPIRED,
+        ReturnStage.CLOSED,
     }
 )
-"""Accepted returns whose parcel the carrier does not have yet: the customer may still change
-their mind or cancel, and the shipping deadline applies."""
+"""Stages that end a return without a parcel on its way: nothing booked with a carrier may stay
+live in them (or `NeedsAttention` says why)."""
 
 
 REMINDABLE_STAGES = frozenset(
@@ -207,6 +206,54 @@ class ShippingReminder(DomainModel):
     )
 
 
+class AttentionReason(StrEnum):
+    """Why a return needs operations (its `attention` list, the `NeedsAttention` attribute).
+
+    A listed reason is its value, or `value:argument` for the reasons about one thing (a
+    carrier, a notice kind): `carrier_credentials_refused:colissimo`.
+    """
+
+    SELLER_ADDRESS_MISSING = "seller_return_address_missing"
+    """The seller gave no return address after the request, the reminder and the escalation
+    delay (operations are emailed)."""
+    CARRIER_REJECTED_REQUEST = "carrier_rejected_request"
+    """The carrier refused our data for a choice (4xx)."""
+    CARRIER_CREDENTIALS_REFUSED = "carrier_credentials_refused"
+    """The carrier (argument) refused our credentials (401/403)."""
+    SHIPMENT_PREPARATION_FAILED = "shipment_preparation_failed"
+    """Preparing a choice failed with an unexpected error."""
+    CARRIER_NOT_ANSWERING = "carrier_not_answering"
+    """Several choices in a row went unanswered by the carrier (argument) within the bound
+    (operations are emailed)."""
+    CHOICE_CHANGES_EXHAUSTED = "choice_changes_exhausted"
+    """The customer changed their mind more often than allowed (operations are emailed)."""
+    CARRIER_EXCEPTION = "carrier_exception"
+    """The carrier reported a problem with the parcel (operations are emailed)."""
+    NOTICE_UNDELIVERABLE = "notice_undeliverable"
+    """An email of the kind (argument) was refused for good."""
+    UNKNOWN_ORDER_STATUS = "eligibility_unknown_order_status"
+    """The order's status is unknown to this version (operations are emailed)."""
+    CARRIER_POLLING_FAILED = "carrier_polling_failed"
+    """The carrier refused the polling for good."""
+    REFUND_REQUEST_FAILED = "refund_request_failed"
+    """The order service refused the refund request for good."""
+    CARRIER_CANCELLATION_FAILED = "carrier_cancellation_failed"
+    """A pickup could not be cancelled, or a label voided, for good."""
+    CARRIER_CALL_UNANSWERED = "carrier_call_unanswered"
+    """A carrier call on the choice path went unanswered within the bound, and the return
+    ended without learning whether the label, pickup or code exists."""
+
+    def about(self, argument: str | None = None) -> str:
+        """The code listed in `attention`: the value, with its argument if it has one."""
+        return f"{self.value}:{argument}" if argument else self.value
+
+    @classmethod
+    def of(cls, code: str) -> AttentionReason | None:
+        """The reason of a listed code (its part before ':'); None for a code not known here."""
+        reason = code.partition(":")[0]
+        return cls(reason) if reason in cls._value2member_map_ else None
+
+
 class AttentionAction(StrEnum):
     """What operations can do about a return that needs them (update `resolve_attention`)."""
 
@@ -290,6 +337,18 @@ class ReturnTimings(DomainModel):
         default=dt.timedelta(days=14),
         description="How long a rejected return stays open for operations to override it.",
     )
+    carrier_answer_within: dt.timedelta = Field(
+        gt=dt.timedelta(0),
+        default=dt.timedelta(minutes=3),
+        description="How long the carrier calls of one choice (label, pickup, counter code) may "
+        "take in all, retries included, before the choice is refused as unanswered.",
+    )
+    max_choice_changes: int = Field(
+        ge=0,
+        default=5,
+        description="How many times the customer may change their mind after a first choice "
+        "went through; past it, operations decide.",
+    )
 
 
 class RefundRequest(DomainModel):
@@ -319,6 +378,28 @@ class TimelineEntry(DomainModel):
     at: AwareDatetime
     actor: str = Field(description="system, customer, seller, carrier:<code> or operations:<who>")
     event: str
+    update_id: str | None = Field(
+        default=None,
+        description="The update this entry answers: every update a return accepted has one.",
+    )
+
+
+class ActionResult(DomainModel):
+    """What an update answers once the return has acted on it: small on purpose (the whole
+    state is the `status` query's). The choice's answer carries what the customer needs next."""
+
+    stage: ReturnStage
+    label: Label | None = None
+    pickup: Pickup | None = None
+    counter_code: CounterCode | None = None
+    tracking_number: Identifier | None = None
+    ship_by: AwareDatetime | None = Field(
+        default=None, description="The effective shipping deadline, once the address is out."
+    )
+    attention: list[str] = Field(default_factory=list)
+    note: str | None = Field(
+        default=None, description="What the action did when it did nothing visible."
+    )
 
 
 class ReturnStatus(DomainModel):
@@ -362,5 +443,13 @@ class ReturnIntake(DomainModel):
 
     timings: ReturnTimings
     decision: EligibilityDecision
+    return_address: PostalAddress | None = None
+    offers: list[CarrierOffer] = Field(default_factory=list)
+
+
+class AcceptanceLookups(DomainModel):
+    """What a return rejected at first needs once operations accept it: the seller's address on
+    file and the carriers on offer, read on the worker in one local activity."""
+
     return_address: PostalAddress | None = None
     offers: list[CarrierOffer] = Field(default_factory=list)

@@ -4,7 +4,9 @@ Each action is a workflow update. Its validator answers at once: a refusal comes
 it blames a field of the request, 409 when the return is not in a state to take it. Once the
 return has accepted the action, the answer waits for its result (the status after it, 200) up
 to `gateway_update_wait_seconds`; an action still running then (a carrier slow to make the
-label) is answered 202 with its update ID, and carries on. An `Idempotency-Key` header makes a
+label) is answered 202 with its update ID, and carries on. The answer is the action's result
+(the stage after it, and what the customer needs from a choice); the whole state is
+`GET /v1/returns/{return_id}`. An `Idempotency-Key` header makes a
 retried request join the first one instead of acting twice.
 """
 
@@ -31,14 +33,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain import search_attributes as sa
 from domain.addresses import PostalAddress
-from domain.base import DomainModel
+from domain.base import DomainModel, field_problems
 from domain.returns import (
+    ActionResult,
     AttentionAction,
     AttentionResolution,
     CancelRequest,
     ReturnAddressReply,
     ReturnMethodChoice,
-    ReturnStatus,
     ShipmentReport,
 )
 from gateway.auth import Principal, Role
@@ -51,7 +53,6 @@ from gateway.http import (
     read_body,
     temporal_unavailable,
 )
-from returnflow.ingress import field_problems
 from returnflow.return_reading import StatusUnreadable, failure_chain, status_of
 from workflows.return_workflow import ReturnWorkflow
 
@@ -158,7 +159,7 @@ async def _run_update(
             argument,
             id=update_id,
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            result_type=ReturnStatus,
+            result_type=ActionResult,
             rpc_timeout=_rpc_timeout(gateway),
         )
     except WorkflowUpdateFailedError as err:
@@ -179,7 +180,7 @@ async def _run_update(
     )
     wait = dt.timedelta(seconds=gateway.settings.gateway_update_wait_seconds)
     try:
-        status = await started.result(rpc_timeout=wait)
+        result = await started.result(rpc_timeout=wait)
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         return JSONResponse(
             {
@@ -200,8 +201,8 @@ async def _run_update(
                 status_code=202,
             )
         raise
-    assert isinstance(status, ReturnStatus)
-    return JSONResponse(status.model_dump(mode="json"), status_code=200)
+    assert isinstance(result, ActionResult)
+    return JSONResponse(result.model_dump(mode="json"), status_code=200)
 
 
 def _refusal(err: WorkflowUpdateFailedError, summary: str) -> JSONResponse:
@@ -251,7 +252,11 @@ async def _act(
 
 
 _ACTION_ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Done: the return's status after the action."},
+    200: {
+        "description": "Done: the stage after the action, and for a choice the label, pickup "
+        "or counter code.",
+        "model": ActionResult,
+    },
     202: {"description": "Accepted by the return and still running; see its status."},
     401: {"description": "Missing or unknown bearer token."},
     403: {"description": "The token's role may not do this, or the return is another seller's."},

@@ -1,4 +1,4 @@
-"""Carriers' tracking webhooks, verified, then delivered to their return as `carrier_scan`.
+"""Carriers' tracking webhooks, verified, then delivered to their return as one `carrier_scans`
 
 A webhook is acknowledged (202) only once Temporal has accepted every scan in it. Anything else
 gets an answer that makes an honest carrier try again later (404 while no return is found for
@@ -96,11 +96,15 @@ async def take_webhook(
                 404, "unknown_parcel", "No return has this parcel yet; send it again later."
             )
         handle = gateway.client.get_workflow_handle(return_id)
-        for scan in report.scans:
-            await asyncio.wait_for(
-                handle.signal(ReturnWorkflow.carrier_scan, scan),
-                gateway.settings.gateway_temporal_timeout_seconds,
-            )
+        # One signal for the webhook's scans (a carrier resends its whole history each time),
+        # each scan once.
+        unique = list({scan.scan_id: scan for scan in report.scans}.values())
+        await asyncio.wait_for(
+            handle.signal(
+                ReturnWorkflow.carrier_scans, report.model_copy(update={"scans": unique})
+            ),
+            gateway.settings.gateway_temporal_timeout_seconds,
+        )
     except Exception as err:
         if isinstance(err, RPCError) and err.status is RPCStatusCode.NOT_FOUND:
             # The parcel's return has ended (it completes once the carrier has the parcel);

@@ -15,11 +15,13 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain import search_attributes as sa
+from domain.base import field_problems
 from domain.events import RetractEvent
 from domain.ids import return_id
-from domain.returns import ReturnStage
+from domain.returns import ReturnStage, ReturnStatus
 from returnflow.settings import Settings
 from returnflow.temporal import web_ui_link
+from workflows import return_view
 from workflows.return_state import ReturnState
 from workflows.return_workflow import ReturnWorkflow
 
@@ -30,15 +32,6 @@ class EventRejected(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
-
-
-def field_problems(err: ValidationError) -> list[str]:
-    """One line per problem, each starting with the dotted path of the field."""
-    problems = []
-    for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(event)"
-        problems.append(f"{where}: {e['msg']}")
-    return problems
 
 
 def parse_event(raw: bytes | str) -> RetractEvent:
@@ -65,8 +58,10 @@ async def start_return(client: Client, settings: Settings, event: RetractEvent) 
     link = web_ui_link(settings, client.namespace, workflow_id)
     try:
         await client.start_workflow(
-            ReturnWorkflow.run,
+            # By name: the workflow takes its input raw and validates it itself.
+            ReturnWorkflow.__name__,
             event,
+            result_type=ReturnStatus,
             id=workflow_id,
             task_queue=settings.task_queue,
             # A running return answers the duplicate; a finished one is never re-run, except a
@@ -82,7 +77,7 @@ async def start_return(client: Client, settings: Settings, event: RetractEvent) 
                     SearchAttributePair(sa.NEEDS_ATTENTION, False),
                 ]
             ),
-            static_summary=state.summary(),
+            static_summary=return_view.summary(state),
         )
     except WorkflowAlreadyStartedError:
         return StartedReturn(workflow_id, created=False, link=link)

@@ -36,6 +36,21 @@ class Settings(BaseSettings):
     worker_shutdown_seconds: float = Field(
         30.0, gt=0, description="On shutdown, how long activities in hand get to finish."
     )
+    worker_versioning: bool = Field(
+        True,
+        description="Workers are versions of a Worker Deployment and pin each return to their "
+        "build; false: every worker takes every task (one build at a time only).",
+    )
+    deployment_name: str = Field(
+        "returnflow",
+        pattern=r"^[A-Za-z0-9_-]{1,100}$",
+        description="The Worker Deployment the workers belong to.",
+    )
+    build_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._+-]{1,100}$",
+        description="This build's ID in the deployment (default: the package version).",
+    )
 
     gateway_host: str = Field("127.0.0.1", description="Interface the gateway listens on.")
     gateway_port: int = Field(8000, ge=0, le=65535, description="The gateway's TCP port.")
@@ -185,6 +200,18 @@ class Settings(BaseSettings):
     rejection_review: timedelta = Field(
         timedelta(days=14),
         description="How long a rejected return stays open for operations to override (P14D).",
+    )
+    choice_carrier_timeout: timedelta = Field(
+        timedelta(minutes=3),
+        gt=timedelta(0),
+        description="How long the carrier calls of one customer choice (label, pickup, counter "
+        "code) may take in all, retries included, before the choice is refused (PT3M).",
+    )
+    max_choice_changes: int = Field(
+        5,
+        ge=0,
+        description="How many times a customer may change how they send the parcel once a "
+        "choice went through; past it, operations decide.",
     )
     reminder_schedule_id: str = Field(
         "unshipped-returns-reminder",

@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
+from domain.failures import CARRIER_FAILURES_FOR_GOOD, NOTICE_FAILURES_FOR_GOOD, FailureType
+
 
 @dataclass(frozen=True)
 class ActivityPolicy:
@@ -23,19 +25,6 @@ class ActivityPolicy:
     """All attempts together: past it, the activity gives up."""
 
 
-ELIGIBILITY = ActivityPolicy(
-    # Pure computation today; the order service will be asked too. A bug fix redeploys and the
-    # retries pick it up, so no attempt limit.
-    start_to_close_timeout=timedelta(seconds=10),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
-
-SELLER_DIRECTORY = ActivityPolicy(
-    # A broken sellers file waits for an operator: retry gently until it is fixed.
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
-)
-
 CARRIER = ActivityPolicy(
     # One HTTP call with its own 20 s timeout; carriers have outages of minutes to hours.
     start_to_close_timeout=timedelta(seconds=60),
@@ -43,14 +32,8 @@ CARRIER = ActivityPolicy(
         initial_interval=timedelta(seconds=2),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(minutes=10),
-        non_retryable_error_types=["CarrierRejected", "CarrierAuthFailed"],
+        non_retryable_error_types=list(CARRIER_FAILURES_FOR_GOOD),
     ),
-)
-
-CARRIER_CATALOGUE = ActivityPolicy(
-    # Reads the worker's configuration only.
-    start_to_close_timeout=timedelta(seconds=10),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
 )
 
 NOTICE = ActivityPolicy(
@@ -61,19 +44,12 @@ NOTICE = ActivityPolicy(
         initial_interval=timedelta(seconds=5),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(minutes=15),
-        non_retryable_error_types=[
-            "RecipientRejected",
-            "MessageRejected",
-            "InvalidNotice",
-            # The label PDF for the label email: the carrier no longer has it, or refuses us.
-            "CarrierRejected",
-            "CarrierAuthFailed",
-        ],
+        non_retryable_error_types=list(NOTICE_FAILURES_FOR_GOOD),
     ),
 )
 
 LOOKUP = ActivityPolicy(
-    # Local activities on the worker: the return's rules, the eligibility rule, the sellers
+    # Local activities on the worker: the return's clocks, the eligibility rule, the sellers
     # file, the carriers configured. A broken sellers file waits for an operator.
     start_to_close_timeout=timedelta(seconds=10),
     retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
@@ -92,7 +68,7 @@ ORDER_SERVICE = ActivityPolicy(
     retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=2),
         maximum_interval=timedelta(minutes=10),
-        non_retryable_error_types=["RefundConflict"],
+        non_retryable_error_types=[FailureType.REFUND_CONFLICT],
     ),
 )
 
@@ -117,6 +93,10 @@ REMINDER_SWEEP = ActivityPolicy(
     ),
 )
 
+LAST_LOOK_WITHIN = timedelta(hours=1)
+"""The last look at the carrier before a return expires, retries included: a carrier down for
+longer does not hold the return open (the return expires without it)."""
+
 SWEEP_RUN_TIMEOUT = timedelta(hours=2)
 """The whole sweep workflow: beyond its activity's hour, something is wrong; it fails visibly
 in the Web UI and leaves room for the next day's run (the schedule skips overlapping runs)."""
@@ -129,5 +109,5 @@ def polling(interval: timedelta) -> RetryPolicy:
         initial_interval=interval,
         backoff_coefficient=1.0,
         maximum_interval=interval,
-        non_retryable_error_types=["CarrierRejected", "CarrierAuthFailed"],
+        non_retryable_error_types=list(CARRIER_FAILURES_FOR_GOOD),
     )

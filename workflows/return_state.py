@@ -1,13 +1,16 @@
-"""What a return knows about itself, and what it tells the outside (status, notices, details).
+"""What a return knows about itself: the facts its run loop keeps, and the notices they make.
 
-Plain deterministic code, kept apart from the workflow's orchestration so that both stay short.
+Plain deterministic code. Only the run loop writes these facts, except for the ones a signal
+records as it arrives (the carrier's scans, a reminder asked for), which the loop then acts on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from domain.addresses import PostalAddress
+from domain.calendar import deposit_deadline
 from domain.carriers import (
     CarrierCapability,
     CarrierOffer,
@@ -24,14 +27,15 @@ from domain.ids import return_id
 from domain.notices import NoticeKind, NoticeRequest
 from domain.returns import (
     REFUND_PERIOD,
-    REMINDABLE_STAGES,
     SHIPPING_PERIOD,
+    AttentionReason,
     EligibilityDecision,
     Refund,
+    RefundReason,
     ReturnMethodChoice,
     ReturnStage,
-    ReturnStatus,
     ReturnTimings,
+    ShippingReminder,
     TimelineEntry,
 )
 
@@ -51,6 +55,32 @@ PROBLEM_SCANS = frozenset({TrackingStatus.EXCEPTION, TrackingStatus.RETURNED_TO_
 MAX_UNMATCHED_SCANS = 20
 MAX_SCANS = 200
 """A parcel has a few dozen scans at most; more is a feed gone wrong, not kept in history."""
+MAX_PENDING_REMINDERS = 3
+"""Reminder requests waiting for the loop: one a day is sent, the rest are noise."""
+
+CHOICE_PROBLEMS = frozenset(
+    {
+        AttentionReason.CARRIER_REJECTED_REQUEST,
+        AttentionReason.SHIPMENT_PREPARATION_FAILED,
+        AttentionReason.CARRIER_CREDENTIALS_REFUSED,
+        AttentionReason.CARRIER_NOT_ANSWERING,
+        AttentionReason.CHOICE_CHANGES_EXHAUSTED,
+    }
+)
+"""Reasons about the customer's choice: a retry of the refused choice answers them, a choice
+that goes through clears them, and they are moot once the parcel has left or the return ended."""
+
+METHOD_NEEDS_LABEL = frozenset({ReturnMethod.MAILBOX_PICKUP, ReturnMethod.POST_OFFICE_DROP_OFF})
+
+
+@dataclass(frozen=True)
+class UnansweredCall:
+    """A carrier call of a choice that went unanswered within the bound: what it asked may
+    exist at the carrier, under this idempotency key."""
+
+    step: str
+    carrier: str
+    key: str
 
 
 class ReturnState:
@@ -63,57 +93,108 @@ class ReturnState:
         self.decision: EligibilityDecision | None = None
         self.timings = ReturnTimings()
         """Replaced by the worker's settings when the return starts."""
+        self.offers: list[CarrierOffer] = []
+
+        # The seller's address.
+        self.return_address: PostalAddress | None = None
         self.address_on_file = False
         self.address_requested_at: dt.datetime | None = None
-        """When the seller was asked for the address (the seller chat's clocks run from it)."""
+        self.seller_reminded = False
+        self.escalated = False
+        self.seller_asks = 0
         self.address_sent_at: dt.datetime | None = None
         self.rejected_at: dt.datetime | None = None
-        """When the return was rejected (its review period runs from it)."""
-        self.reminded_on: dt.date | None = None
-        """The day of the last shipping reminder taken (sent, or tried): one a day."""
-        self.reminders_sent = 0
-        self.last_reminder_at: dt.datetime | None = None
-        self.reported_tracking_number: str | None = None
-        self.reported_at: dt.datetime | None = None
-        self.refund: Refund | None = None
-        self.problem_scans: list[TrackingScan] = []
-        """Problem scans not yet told to the customer."""
-        self.notice_revisions: dict[NoticeKind, int] = {}
-        self.failed_notices: list[NoticeRequest] = []
-        """Notices the relay refused for good: operations may retry them."""
-        self.refused_choice: ReturnMethodChoice | None = None
-        """The last choice that could not be prepared: operations may retry it."""
-        self.return_address: PostalAddress | None = None
-        self.offers: list[CarrierOffer] = []
+
+        # The customer's choice: what is committed, and what is left over.
         self.choice: ReturnMethodChoice | None = None
         self.label: Label | None = None
         self.pickup: Pickup | None = None
         self.counter_code: CounterCode | None = None
+        self.spare_label: Label | None = None
+        """A label made for a choice that did not go through: reused by the next choice with
+        the same carrier, voided once a choice goes through without it or the return ends."""
+        self.choice_revision = 0
+        self.choice_changes = 0
+        """Changes of mind after a first choice went through (capped)."""
+        self.unanswered_choices = 0
+        """Choices in a row the carrier did not answer within the bound."""
+        self.unanswered: list[UnansweredCall] = []
+        self.refused_choice: ReturnMethodChoice | None = None
+        """The last choice that could not be prepared: operations may retry it."""
+        self.reported_tracking_number: str | None = None
+        self.reported_at: dt.datetime | None = None
+
+        # The carrier's feed.
         self.scans: list[TrackingScan] = []
         self.unmatched_scans: list[TrackingScan] = []
+        self.problem_scans: list[TrackingScan] = []
+        """Problem scans not yet told to the customer."""
+
+        # Money, notices, reminders.
+        self.refund: Refund | None = None
+        self.refund_reason: RefundReason | None = None
+        self.notice_counts: dict[NoticeKind, int] = {}
+        self.failed_notices: list[NoticeRequest] = []
+        """Notices the relay refused for good: operations may retry them."""
+        self.reminder_requests: list[ShippingReminder] = []
+        self.reminded_on: dt.date | None = None
+        self.reminders_sent = 0
+        self.last_reminder_at: dt.datetime | None = None
+
+        # How it stands.
+        self.expiring = False
+        self.finished = False
+        """The return has reached its end; it completes once no reason for attention is left."""
         self.problem: str | None = None
         self.attention: list[str] = []
         """Why operations are needed; a list, not a set, so its order is deterministic."""
         self.timeline: list[TimelineEntry] = []
 
+    # --- Deadlines -----------------------------------------------------------------------
+
+    @property
+    def notice_at(self) -> dt.datetime:
+        return self.event.occurred_at
+
     @property
     def ship_by(self) -> dt.datetime:
-        return self.event.occurred_at + SHIPPING_PERIOD
+        """The effective shipping deadline: 14 days after the withdrawal (Art. 14(1)), and
+        never less than 14 days after a return address that reached the customer late (one
+        not on file, asked of the seller). The emails, the pickup rule, the `ShipBy` search
+        attribute, the reminder sweep and the expiry all use this one."""
+        legal = self.notice_at + SHIPPING_PERIOD
+        if self.address_on_file or self.address_sent_at is None:
+            return legal
+        return max(legal, self.address_sent_at + SHIPPING_PERIOD)
 
     @property
     def refund_due_by(self) -> dt.datetime:
-        return self.event.occurred_at + REFUND_PERIOD
+        return self.notice_at + REFUND_PERIOD
 
     @property
     def expires_at(self) -> dt.datetime:
-        """When an unshipped return ends: ShipBy plus the grace, and never less than the full
-        shipping period after the seller's address reached the customer."""
-        sent = self.address_sent_at or self.event.occurred_at
-        return max(self.ship_by, sent + SHIPPING_PERIOD) + self.timings.expiry_grace
+        """When an unshipped return ends: the ship-by plus the grace."""
+        return self.ship_by + self.timings.expiry_grace
+
+    @property
+    def rejection_review_ends(self) -> dt.datetime | None:
+        return self.rejected_at + self.timings.rejection_review if self.rejected_at else None
+
+    @property
+    def seller_reminder_at(self) -> dt.datetime | None:
+        asked = self.address_requested_at
+        return asked + self.timings.seller_reminder_after if asked else None
+
+    @property
+    def escalation_at(self) -> dt.datetime | None:
+        reminder = self.seller_reminder_at
+        return reminder + self.timings.escalate_after if reminder else None
+
+    # --- The parcel ----------------------------------------------------------------------
 
     @property
     def tracking_number(self) -> str | None:
-        """The parcel of the current choice: a label made for an earlier try is not it."""
+        """The parcel of the committed choice: a label made for another try is not it."""
         if self.choice is None:
             return None
         if self.choice.method is ReturnMethod.POST_OFFICE_COUNTER:
@@ -128,10 +209,8 @@ class ReturnState:
             return None
         overdue = self.timings.scan_overdue_after
         if self.pickup is not None and self.choice.method is ReturnMethod.MAILBOX_PICKUP:
-            deposit = dt.datetime.combine(
-                self.pickup.pickup_date, self.pickup.deposit_before, tzinfo=dt.UTC
-            )
-            return deposit + overdue
+            where = self.choice.pickup_address or self.event.customer.address
+            return deposit_deadline(self.pickup, where.country_code) + overdue
         if self.reported_at is not None:
             return self.reported_at + overdue
         return None
@@ -144,17 +223,17 @@ class ReturnState:
     def offer(self, carrier: str) -> CarrierOffer | None:
         return next((o for o in self.offers if o.code == carrier), None)
 
-    def record(self, at: dt.datetime, actor: str, event: str) -> None:
-        """Add to the timeline. `event` must not contain personal data."""
-        self.timeline.append(TimelineEntry(at=at, actor=actor, event=event))
+    def take_scan(self, scan: TrackingScan, *, hold: bool) -> bool:
+        """Keep a scan of this return's parcel; False when it is a repeat or not ours.
 
-    def take_scan(self, scan: TrackingScan) -> bool:
-        """Keep a scan of this return's parcel; False when it is a repeat or not ours (yet)."""
+        A scan of a number the return does not know yet is held (`hold`: a choice is being
+        prepared, or the parcel's number is not known) and taken once the number is known.
+        """
         if any(s.scan_id == scan.scan_id for s in self.scans) or len(self.scans) >= MAX_SCANS:
             return False
-        if self.tracking_number is None or scan.tracking_number != self.tracking_number:
-            # The scan may race the label's result: hold it until the tracking number is known.
-            if self.tracking_number is None and len(self.unmatched_scans) < MAX_UNMATCHED_SCANS:
+        if scan.tracking_number != self.tracking_number:
+            held = any(s.scan_id == scan.scan_id for s in self.unmatched_scans)
+            if hold and not held and len(self.unmatched_scans) < MAX_UNMATCHED_SCANS:
                 self.unmatched_scans.append(scan)
             return False
         self.scans.append(scan)
@@ -166,7 +245,7 @@ class ReturnState:
     def replay_unmatched_scans(self) -> list[TrackingScan]:
         """Once the tracking number is known, take the scans that arrived before it."""
         held, self.unmatched_scans = self.unmatched_scans, []
-        return [s for s in held if self.take_scan(s)]
+        return [s for s in held if self.take_scan(s, hold=False)]
 
     @property
     def dispatch_scan(self) -> TrackingScan | None:
@@ -188,194 +267,42 @@ class ReturnState:
             return preferred
         return with_locator[0] if with_locator else None
 
-    def next_revision(self, kind: NoticeKind) -> int:
-        """The revision of a notice going out again for new facts (a new label)."""
-        self.notice_revisions[kind] = self.notice_revisions.get(kind, 1) + 1
-        return self.notice_revisions[kind]
+    # --- Notices and the timeline --------------------------------------------------------
+
+    def record(self, at: dt.datetime, actor: str, event: str, update_id: str | None = None) -> None:
+        """Add to the timeline. `event` must not contain personal data."""
+        self.timeline.append(TimelineEntry(at=at, actor=actor, event=event, update_id=update_id))
 
     def notice(self, kind: NoticeKind, **facts: object) -> NoticeRequest:
-        """A notice with every fact this return has so far (`facts` add the moment's own)."""
-        return NoticeRequest(
-            kind=kind,
-            return_id=self.return_id,
-            customer=self.event.customer,
-            order=self.event.order,
-            ship_by=self.ship_by,
-            decision=self.decision,
-            return_address=self.return_address,
-            carriers=self.offers,
-            method=self.choice.method if self.choice else None,
-            label=self.label,
-            pickup=self.pickup,
-            counter_code=self.counter_code,
-            scan=self.dispatch_scan,
-            expires_at=self.expires_at if self.address_sent_at else None,
-            refund=self.refund,
-            refund_due_by=self.refund_due_by,
-            revision=self.notice_revisions.get(kind, 1),
-            **facts,  # type: ignore[arg-type]
-        )
+        """A new notice with every fact this return has so far (`facts` add the moment's own).
 
-    def reminder_refusal(self, day: dt.date, now: dt.datetime) -> str | None:
-        """Why a shipping reminder for `day` is not sent now; None when it is to be sent.
-
-        One a day: `day` is the reminder's calendar day in the reminder time zone, worked out
-        by the sweep (outside the workflow, where the time zone database is). The workflow
-        does not read zone files; it only checks that `day` is a real day for now — every
-        zone's today is within a day of UTC's — and that it comes after the last reminder's.
+        Each is the next of its kind for this return (`revision`), so two different emails
+        never share a Message-ID; a retry of the same notice sends the same request again.
         """
-        if self.stage not in REMINDABLE_STAGES:
-            return CANNOT_ACT.get(self.stage, f"the return has ended ({self.stage})")
-        if self.dispatch_scan is not None:
-            return "the carrier has the parcel"
-        if self.reported_at is not None:
-            return "the customer reported the parcel as sent"
-        if abs((day - now.date()).days) > 1:
-            return f"{day} is not today"
-        if self.reminded_on is not None and day <= self.reminded_on:
-            return f"already reminded on {self.reminded_on}"
-        return None
-
-    def take_reminder(self, day: dt.date) -> NoticeRequest:
-        """The reminder of `day`, taken at once (a second signal for the day finds it taken);
-        each reminder is a revision of its kind, so it has a Message-ID of its own."""
-        kind = NoticeKind.SHIPPING_REMINDER
-        self.reminded_on = day
-        self.notice_revisions[kind] = self.notice_revisions.get(kind, 0) + 1
-        return self.notice(
-            kind, chosen_carrier=self.choice.carrier if self.choice else None, reminder_day=day
+        revision = self.notice_counts.get(kind, 0) + 1
+        self.notice_counts[kind] = revision
+        known: dict[str, object] = {
+            "return_address": self.return_address,
+            "carriers": self.offers,
+            "method": self.choice.method if self.choice else None,
+            "label": self.label,
+            "pickup": self.pickup,
+            "counter_code": self.counter_code,
+            "scan": self.dispatch_scan,
+            "expires_at": self.expires_at if self.address_sent_at else None,
+            "refund": self.refund,
+            "refund_due_by": self.refund_due_by,
+        }
+        return NoticeRequest.model_validate(
+            {
+                "kind": kind,
+                "return_id": self.return_id,
+                "customer": self.event.customer,
+                "order": self.event.order,
+                "ship_by": self.ship_by,
+                "decision": self.decision,
+                **known,
+                **facts,
+                "revision": revision,
+            }
         )
-
-    def status(self) -> ReturnStatus:
-        order = self.event.order
-        return ReturnStatus(
-            return_id=self.return_id,
-            order_id=order.order_id,
-            line_id=order.line_id,
-            seller_id=order.seller_id,
-            product_category=order.product.category,
-            stage=self.stage,
-            notice_at=self.event.occurred_at,
-            ship_by=self.ship_by,
-            refund_due_by=self.refund_due_by,
-            expires_at=self.expires_at if self.address_sent_at else None,
-            refund=self.refund,
-            eligibility=self.decision,
-            carriers_offered=self.offers,
-            method=self.choice.method if self.choice else None,
-            carrier=self.choice.carrier if self.choice else None,
-            label=self.label,
-            pickup=self.pickup,
-            counter_code=self.counter_code,
-            tracking_number=self.tracking_number,
-            scans=self.scans,
-            problem=self.problem,
-            attention=self.attention,
-            timeline=self.timeline,
-        )
-
-    def summary(self) -> str:
-        """The static summary shown in the Web UI's list: no personal data."""
-        order = self.event.order
-        return (
-            f"Return of order {order.order_id} line {order.line_id} "
-            f"({order.product.category.value}), seller {order.seller_id}"
-        )
-
-    def details(self) -> str:
-        """Markdown for the Web UI: what the return waits for, and until when. No personal
-        data: stages, times, IDs."""
-        rows = [f"**Stage:** `{self.stage.value}` — {WAITING_FOR[self.stage]}"]
-        until = self._until()
-        if until:
-            rows.append(f"**Until when:** {until}")
-        rows.append(f"**Ship by:** {_at(self.ship_by)}")
-        rows.append(f"**Refund due by:** {_at(self.refund_due_by)}")
-        if self.refund:
-            rows.append(f"**Refund:** `{self.refund.refund_id}` requested")
-        if self.choice:
-            rows.append(f"**Method:** {self.choice.method.value} with `{self.choice.carrier}`")
-        if self.pickup:
-            rows.append(f"**Pickup:** {self.pickup.pickup_date.isoformat()} before 08:00")
-        if self.tracking_number:
-            rows.append(f"**Tracking:** `{self.tracking_number}`")
-        if self.problem:
-            rows.append(f"**Problem:** {self.problem}")
-        if self.reminders_sent and self.last_reminder_at:
-            rows.append(
-                f"**Last reminder:** {_at(self.last_reminder_at)} ({self.reminders_sent} sent)"
-            )
-        if self.attention:
-            rows.append(f"**Needs attention:** {', '.join(self.attention)}")
-        return "\n\n".join(rows)
-
-    def _until(self) -> str | None:
-        """Until when the stage waits, and what happens then."""
-        timings = self.timings
-        expiry = f"the return expires {_at(self.expires_at)} if the parcel is not sent by then"
-        match self.stage:
-            case ReturnStage.REJECTED if self.rejected_at:
-                ends = self.rejected_at + timings.rejection_review
-                return f"open for operations to override until {_at(ends)}, then it ends"
-            case ReturnStage.AWAITING_RETURN_ADDRESS if self.address_requested_at:
-                reminded = self.address_requested_at + timings.seller_reminder_after
-                escalated = reminded + timings.escalate_after
-                return (
-                    f"as long as it takes: the seller is reminded {_at(reminded)}, operations "
-                    f"are called in {_at(escalated)}; no shipping deadline runs before the "
-                    "customer has the address"
-                )
-            case ReturnStage.AWAITING_CUSTOMER_CHOICE:
-                return expiry
-            case ReturnStage.AWAITING_PICKUP if self.pickup:
-                day = self.pickup.pickup_date.isoformat()
-                return f"pickup on {day} before 08:00{self._polled_from()}; {expiry}"
-            case ReturnStage.AWAITING_DROP_OFF | ReturnStage.AWAITING_COUNTER_DROP_OFF:
-                reported = f"reported sent{self._polled_from()}; " if self.reported_at else ""
-                return reported + expiry
-            case ReturnStage.PICKED_UP if self.refund is None:
-                return (
-                    f"the delivery to the seller, at the latest until {_at(self.refund_due_by)}: "
-                    "the refund is requested then"
-                )
-        return None
-
-    def _polled_from(self) -> str:
-        poll_at = self.poll_at()
-        return f"; the carrier is polled from {_at(poll_at)} if no scan comes" if poll_at else ""
-
-
-WAITING_FOR: dict[ReturnStage, str] = {
-    ReturnStage.CHECKING_ELIGIBILITY: "checking the return window.",
-    ReturnStage.REJECTED: "not accepted as a return; open for operations to review.",
-    ReturnStage.AWAITING_RETURN_ADDRESS: "waiting for the seller's return address.",
-    ReturnStage.AWAITING_CUSTOMER_CHOICE: "waiting for the customer to choose how to ship.",
-    ReturnStage.PREPARING_SHIPMENT: "asking the carrier for the label or code.",
-    ReturnStage.AWAITING_PICKUP: "waiting for the carrier to collect from the mailbox.",
-    ReturnStage.AWAITING_DROP_OFF: "waiting for the customer to drop the parcel off.",
-    ReturnStage.AWAITING_COUNTER_DROP_OFF: "waiting for the customer to go to the counter.",
-    ReturnStage.PICKED_UP: "the carrier has the parcel (proof of dispatch).",
-    ReturnStage.DELIVERED: "the parcel is back with the seller.",
-    ReturnStage.CANCELLED_BEFORE_SHIPMENT: "done: the order was cancelled before it shipped.",
-    ReturnStage.CANCELLED: "done: the customer cancelled the return.",
-    ReturnStage.EXPIRED: "done: the parcel was not sent in time.",
-    ReturnStage.CLOSED: "done: closed by operations.",
-}
-
-CANNOT_ACT: dict[ReturnStage, str] = {
-    ReturnStage.CHECKING_ELIGIBILITY: "the withdrawal is being checked",
-    ReturnStage.REJECTED: "the withdrawal was not accepted",
-    ReturnStage.AWAITING_RETURN_ADDRESS: "the customer has no return address yet",
-    ReturnStage.PREPARING_SHIPMENT: "the carrier is preparing the shipment",
-    ReturnStage.PICKED_UP: "the carrier has the parcel",
-    ReturnStage.DELIVERED: "the parcel is back with the seller",
-}
-"""Why a shipping reminder is not sent in a stage where the customer cannot act (the others
-have ended)."""
-
-
-def _at(moment: dt.datetime) -> str:
-    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
-
-
-METHOD_NEEDS_LABEL = frozenset({ReturnMethod.MAILBOX_PICKUP, ReturnMethod.POST_OFFICE_DROP_OFF})

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.carriers.classify import classified
 from activities.carriers.registry import CarrierRegistry
+from activities.failures import no_scan_yet
 from domain.carriers import (
     Cancellation,
     CarrierOffer,
@@ -25,9 +25,6 @@ from domain.carriers import (
     TrackingScan,
     TrackingStatus,
 )
-
-NO_SCAN_YET = "NoScanYet"
-"""The carrier has not scanned the parcel yet: retried at the polling interval."""
 
 
 class CarrierActivities:
@@ -124,11 +121,7 @@ class CarrierActivities:
             scans = await self._registry.get(query.carrier).track(query.tracking_number)
         news = [s for s in scans if s.scan_id not in query.known_scan_ids]
         if not any(s.status is not TrackingStatus.PRE_TRANSIT for s in news):
-            raise ApplicationError(
-                f"{query.carrier} has no new scan of the parcel yet",
-                type=NO_SCAN_YET,
-                category=ApplicationErrorCategory.BENIGN,
-            )
+            raise no_scan_yet(query.carrier)
         activity.logger.info(
             "carrier polled",
             extra={

@@ -12,13 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.carriers.protocol import CarrierAuthFailed, CarrierRejected, CarrierUnavailable
-
-CARRIER_REJECTED = "CarrierRejected"
-CARRIER_AUTH_FAILED = "CarrierAuthFailed"
-CARRIER_UNAVAILABLE = "CarrierUnavailable"
+from activities.failures import carrier_auth_failed, carrier_rejected, carrier_unavailable
 
 
 @contextmanager
@@ -26,17 +22,13 @@ def classified(carrier: str) -> Iterator[None]:
     try:
         yield
     except CarrierRejected as err:
-        raise ApplicationError(
-            err.message, {"field": err.field}, type=CARRIER_REJECTED, non_retryable=True
-        ) from err
+        raise carrier_rejected(err.message, err.field) from err
     except CarrierAuthFailed as err:
         activity.logger.error(
             "carrier refused our credentials: fix the carrier configuration",
             extra={"carrier": carrier, "http_status": err.status},
         )
-        raise ApplicationError(err.message, type=CARRIER_AUTH_FAILED, non_retryable=True) from err
+        raise carrier_auth_failed(err.message) from err
     except CarrierUnavailable as err:
         delay = dt.timedelta(seconds=err.retry_after) if err.retry_after is not None else None
-        raise ApplicationError(
-            err.message, type=CARRIER_UNAVAILABLE, next_retry_delay=delay
-        ) from err
+        raise carrier_unavailable(err.message, delay) from err

@@ -9,6 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.carriers.classify import classified
+from activities.failures import notices_undelivered
 from activities.notices.compose import NoticeComposer
 from activities.notices.context import InvalidNoticeRequest, check_complete
 from activities.notices.protocol import (
@@ -72,8 +73,8 @@ class NoticeActivities:
         The heartbeat guard of `send_notice`, for several: after each acceptance by the relay
         the heartbeat holds every Message-ID sent so far, so a retry sends only the others.
         A notice that cannot be sent for good (its recipient refused, a fact missing) does not
-        hold back the others: once every other one is sent, the activity fails for good with
-        the first such failure's type, naming the kinds not delivered (its details).
+        hold back the others: once every other one is sent, the activity fails for good as
+        `NoticesUndelivered`, whose detail names the kinds not delivered and the first reason.
         """
         sent = _sent_by_earlier_attempts()
         receipts: list[NoticeReceipt] = []
@@ -86,14 +87,7 @@ class NoticeActivities:
                     raise  # retried: the notices sent so far are in the heartbeat
                 undelivered.append((request.kind, error))
         if undelivered:
-            kinds = [str(kind) for kind, _ in undelivered]
-            first = undelivered[0][1]
-            raise ApplicationError(
-                f"Not delivered: {', '.join(kinds)} (first failure: {first.message})",
-                *kinds,
-                type=first.type,
-                non_retryable=True,
-            )
+            raise notices_undelivered(undelivered)
         return receipts
 
     async def _send(self, request: NoticeRequest, sent: list[str]) -> NoticeReceipt:

@@ -11,15 +11,12 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from domain.carriers import Label, PostOffice, PostOfficeQuery
+from domain.failures import FailureType
 
-RECIPIENT_REJECTED = "RecipientRejected"
-"""The customer's address was refused for good (SMTP 5xx): retrying cannot help."""
-MESSAGE_REJECTED = "MessageRejected"
-"""The relay refused this message's content for good (SMTP 5xx after DATA)."""
-MAIL_RELAY_UNAVAILABLE = "MailRelayUnavailable"
-"""The relay could not be reached or asked us to come back later: retried with backoff."""
-INVALID_NOTICE = "InvalidNotice"
-"""The request lacks a fact its kind of notice has to tell: a bug upstream, never retried."""
+RECIPIENT_REJECTED = FailureType.RECIPIENT_REJECTED
+MESSAGE_REJECTED = FailureType.MESSAGE_REJECTED
+MAIL_RELAY_UNAVAILABLE = FailureType.MAIL_RELAY_UNAVAILABLE
+INVALID_NOTICE = FailureType.INVALID_NOTICE
 
 
 class Notifier(Protocol):

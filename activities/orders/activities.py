@@ -40,6 +40,8 @@ def timings_from_settings(settings: Settings) -> ReturnTimings:
         expiry_grace=settings.expiry_grace,
         refund_trigger=RefundTrigger(settings.refund_trigger),
         rejection_review=settings.rejection_review,
+        carrier_answer_within=settings.choice_carrier_timeout,
+        max_choice_changes=settings.max_choice_changes,
     )
 
 

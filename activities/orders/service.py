@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import AwareDatetime
-from temporalio.exceptions import ApplicationError
 
+from activities.failures import refund_conflict
 from domain.base import DomainModel, Identifier, Money
+from domain.failures import FailureType
 from domain.returns import Refund, RefundReason, RefundRequest
 
-REFUND_CONFLICT = "RefundConflict"
+REFUND_CONFLICT = FailureType.REFUND_CONFLICT
 """ApplicationError type: an idempotency key reused for a different refund (non-retryable)."""
 
 REFUNDS_FILE = "refunds.sqlite"
@@ -150,11 +151,9 @@ class FileOrderService:
         if not created:
             differing = _differing_fields(record, request)
             if differing:
-                raise ApplicationError(
+                raise refund_conflict(
                     f"Refund key {request.idempotency_key} is already used by refund "
-                    f"{record.refund_id}, with a different {', '.join(differing)}",
-                    type=REFUND_CONFLICT,
-                    non_retryable=True,
+                    f"{record.refund_id}, with a different {', '.join(differing)}"
                 )
         return Refund(
             refund_id=record.refund_id,

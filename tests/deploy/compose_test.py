@@ -103,6 +103,7 @@ def test_the_stack_has_temporal_its_ui_and_every_returnflow_process(
         "temporal-ui",
         "setup",
         "worker",
+        "promote",
         "gateway",
         "codec-server",
         "carrier-sandbox",
@@ -114,6 +115,9 @@ def test_the_stack_has_temporal_its_ui_and_every_returnflow_process(
     assert services["worker"]["depends_on"]["setup"]["condition"] == (
         "service_completed_successfully"
     )
+    # Once the workers poll, their build takes the new returns (the old one drains).
+    assert services["promote"]["command"][2:4] == ["deployment", "promote"]
+    assert services["promote"]["restart"] == "no"
     # On SIGTERM a worker gets more than its own graceful shutdown before it is killed.
     grace = services["worker"]["stop_grace_period"]
     assert int(grace.removesuffix("s")) > Settings().worker_shutdown_seconds

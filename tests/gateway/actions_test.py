@@ -12,7 +12,6 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import next_pickup_date
-from domain.notices import NoticeKind
 from domain.returns import ReturnStage
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.gateway.door import (
@@ -141,7 +140,7 @@ async def test_an_action_out_of_turn_is_409_with_the_returns_reason(
     )
 
     assert answer.status_code == 409
-    assert "not waiting for a parcel" in answer.json()["error"]["message"]
+    assert "waiting for the customer's choice" in answer.json()["error"]["message"]
 
 
 async def test_an_unknown_return_is_404_and_an_ended_one_409(
@@ -187,10 +186,11 @@ async def test_operations_close_a_return_and_the_timeline_names_them(
     customer_tries = await door.act(
         handle.id, "attention", {"action": "close", "reason": "let me"}, CUSTOMER_TOKEN
     )
+    status = await door.status(handle.id, OPERATIONS_TOKEN)
 
     assert answer.status_code == 200
     assert answer.json()["stage"] == ReturnStage.CLOSED
-    actors = [entry["actor"] for entry in answer.json()["timeline"]]
+    actors = [entry["actor"] for entry in status.json()["timeline"]]
     assert "operations:alice" in actors
     assert customer_tries.status_code == 403
 
@@ -198,8 +198,8 @@ async def test_operations_close_a_return_and_the_timeline_names_them(
 async def test_an_action_still_running_after_the_wait_is_answered_202_and_carries_on(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    held = asyncio.Event()
-    doubles = Doubles(held={NoticeKind.RETURN_LABEL: held})
+    held = asyncio.Event()  # the carrier is slow to make the label
+    doubles = Doubles(hold={"create_return_label": held})
     async with return_harness(time_skipping_env.client, doubles) as harness:
         settings = gateway_settings(
             harness.settings.task_queue, tmp_path, gateway_update_wait_seconds=0.5

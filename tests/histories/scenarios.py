@@ -10,18 +10,23 @@ each has a recorded history).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.failures import carrier_rejected
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
 from domain.events import OrderStatus
 from domain.notices import NoticeKind
 from domain.returns import (
+    ActionResult,
     AttentionAction,
     AttentionResolution,
     CancelRequest,
@@ -29,7 +34,6 @@ from domain.returns import (
     ReturnAddressReply,
     ReturnMethodChoice,
     ReturnStage,
-    ReturnStatus,
     ReturnTimings,
     ShipmentReport,
     ShippingReminder,
@@ -42,6 +46,8 @@ from workflows.return_workflow import ReturnWorkflow
 Drive = Callable[[ReturnHarness, WorkflowEnvironment], Awaitable[ReturnHandle]]
 
 DAY = dt.timedelta(days=1)
+PARIS = ZoneInfo("Europe/Paris")
+SHIPPING_AND_GRACE = 17 * DAY
 DROP_OFF = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox")
 
 
@@ -109,11 +115,11 @@ async def _choosing(harness: ReturnHarness, **event_args: object) -> ReturnHandl
     return handle
 
 
-async def _choose(handle: ReturnHandle, choice: ReturnMethodChoice) -> ReturnStatus:
+async def _choose(handle: ReturnHandle, choice: ReturnMethodChoice) -> ActionResult:
     return await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
 
 
-def _parcel(status: ReturnStatus) -> str:
+def _parcel(status: ActionResult) -> str:
     if status.label is not None:
         return status.label.tracking_number
     assert status.counter_code is not None, "neither a label nor a counter code"
@@ -134,7 +140,7 @@ async def _until(
 
 
 async def _scanned_to_the_end(
-    harness: ReturnHarness, handle: ReturnHandle, ready: ReturnStatus
+    harness: ReturnHarness, handle: ReturnHandle, ready: ActionResult
 ) -> ReturnHandle:
     """The carrier accepts the parcel (webhook), the return ends with the refund."""
     await harness.scan(handle, _parcel(ready))
@@ -203,7 +209,7 @@ async def polling_after_pickup_day(
     handle = await _choosing(harness)
     booked = await _choose(handle, _pickup())
     assert booked.pickup is not None
-    deposit = dt.datetime.combine(booked.pickup.pickup_date, dt.time(8), tzinfo=dt.UTC)
+    deposit = dt.datetime.combine(booked.pickup.pickup_date, dt.time(8), tzinfo=PARIS)
     until_pickup = deposit - dt.datetime.now(dt.UTC)
     await env.fast_forward(handle, until_pickup + dt.timedelta(hours=13))
     await _until(lambda: len(doubles.polls) >= 1)
@@ -394,7 +400,7 @@ async def reminded_to_ship(harness: ReturnHarness, env: WorkflowEnvironment) -> 
     """The sweep reminds the customer who has not chosen (twice the same day: one email), the
     next day again once they have; then the parcel goes."""
     doubles = harness.doubles
-    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    today = dt.datetime.now(PARIS).date()
     sweep = "unshipped-returns-reminder-2026-11-25T08:00:00Z/0b9d3c1e"
 
     def reminders() -> int:
@@ -417,3 +423,158 @@ async def reminded_to_ship(harness: ReturnHarness, env: WorkflowEnvironment) -> 
     )
     await _until(lambda: reminders() == 2)
     return await _scanned_to_the_end(harness, handle, ready)
+
+
+# --- Two things at once, and the guardrails ---------------------------------------------------
+
+
+@scenario(lambda: Doubles(hold={"create_return_label": asyncio.Event()}))
+async def expired_while_choosing(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """The expiry instant passes while the carrier makes the label: the choice is refused, the
+    label voided, the return expires."""
+    doubles = harness.doubles
+    handle = await _choosing(harness)
+    await env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=2))
+    choice = await handle.start_update(
+        ReturnWorkflow.choose_return_method, DROP_OFF, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+    )
+    await doubles.in_flight("create_return_label").wait()
+    await asyncio.sleep(4)
+    doubles.hold["create_return_label"].set()
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await choice.result()
+    await handle.result()
+    return handle
+
+
+@scenario()
+async def dispatched_while_rebooking(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The carrier collects the parcel while another pickup is being booked: the new booking
+    is cancelled, the refund requested."""
+    doubles = harness.doubles
+    handle = await _choosing(harness)
+    first = await _choose(handle, _pickup())
+    assert first.pickup is not None
+    doubles.hold["book_mailbox_pickup"] = asyncio.Event()
+    doubles.entered.pop("book_mailbox_pickup", None)
+    later = next_pickup_date(
+        dt.datetime.combine(first.pickup.pickup_date, dt.time(12), tzinfo=dt.UTC)
+    )
+    rebooking = await handle.start_update(
+        ReturnWorkflow.choose_return_method,
+        _pickup(later),
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+    )
+    await doubles.in_flight("book_mailbox_pickup").wait()
+    await harness.scan(handle, _parcel(first))
+    doubles.hold["book_mailbox_pickup"].set()
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await rebooking.result()
+    await handle.result()
+    return handle
+
+
+@scenario(lambda: Doubles(hold={"create_return_label": asyncio.Event()}))
+async def cancelled_while_choosing(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The customer cancels while the carrier makes the label: the cancel waits for it, then
+    voids it; no label email."""
+    doubles = harness.doubles
+    handle = await _choosing(harness)
+    choice = await handle.start_update(
+        ReturnWorkflow.choose_return_method, DROP_OFF, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+    )
+    await doubles.in_flight("create_return_label").wait()
+    cancel = await handle.start_update(
+        ReturnWorkflow.cancel, CancelRequest(), wait_for_stage=WorkflowUpdateStage.ACCEPTED
+    )
+    doubles.hold["create_return_label"].set()
+    await choice.result()
+    await cancel.result()
+    await handle.result()
+    return handle
+
+
+@scenario(
+    lambda: Doubles(
+        hold={"create_return_label": asyncio.Event()},
+        timings=ReturnTimings(carrier_answer_within=dt.timedelta(seconds=2)),
+    )
+)
+async def choice_unanswered_then_chosen_again(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The carrier does not answer the label request in time: the choice is refused; chosen
+    again, the label request goes with the same key and gets the label made meanwhile."""
+    doubles = harness.doubles
+    handle = await _choosing(harness)
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await _choose(handle, DROP_OFF)
+    doubles.hold["create_return_label"].set()
+    ready = await _choose(handle, DROP_OFF)
+    return await _scanned_to_the_end(harness, handle, ready)
+
+
+@scenario(lambda: Doubles(timings=ReturnTimings(max_choice_changes=1)))
+async def choice_changes_capped(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """One change of mind is allowed here: the second is refused and operations are told;
+    they put it through."""
+    handle = await _choosing(harness)
+    await _choose(handle, _pickup())
+    await _choose(handle, DROP_OFF)
+    counter = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="sandbox")
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await _choose(handle, counter)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention, _ops(AttentionAction.RETRY, "customer called")
+    )
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.counter_code is not None
+    await harness.scan(handle, status.counter_code.tracking_number)
+    await handle.result()
+    return handle
+
+
+@scenario(lambda: Doubles(offers=[COUNTER_LABEL_POST]))
+async def reported_twice(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """The customer reports the counter receipt's number twice: the second changes nothing."""
+    handle = await _choosing(harness)
+    await _choose(
+        handle, ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo")
+    )
+    report = ShipmentReport(tracking_number="6A12345678901")
+    await handle.execute_update(ReturnWorkflow.report_shipment, report)
+    await handle.execute_update(ReturnWorkflow.report_shipment, report)
+    await harness.scan(handle, "6A12345678901")
+    await handle.result()
+    return handle
+
+
+def _void_refused(activity: str, _key: str) -> ApplicationError | None:
+    return carrier_rejected("the label was already used") if activity == "void_label" else None
+
+
+@scenario(lambda: Doubles(faults=_void_refused))
+async def problem_left_closed_by_operations(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """Cancelled, but the carrier refuses to void the label: the return stays open until
+    operations, having settled it with the carrier, close it."""
+    handle = await _choosing(harness)
+    await _choose(handle, DROP_OFF)
+    await handle.execute_update(ReturnWorkflow.cancel, CancelRequest())
+
+    async def stuck() -> bool:
+        status = await handle.query(ReturnWorkflow.status)
+        ended = any(e.event.endswith("→ ended_with_problems") for e in status.timeline)
+        return ended and "carrier_cancellation_failed" in status.attention
+
+    await _until(stuck)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention, _ops(AttentionAction.CLOSE, "voided by phone")
+    )
+    await handle.result()
+    return handle

@@ -23,6 +23,7 @@ from activities.notices import (
     SmtpNotifier,
 )
 from activities.sellers.directory import FileSellerDirectory
+from domain.failures import FailureType, NoticesUndelivered
 from domain.notices import NoticeBatch, NoticeKind, NoticeReceipt
 from mail_sink import MailSink, read_mailbox
 from returnflow.settings import Settings
@@ -110,9 +111,14 @@ async def test_a_notice_refused_for_good_does_not_hold_back_the_others(
 
     assert sent_ids(sink) == [CUSTOMER_ID]
     assert beats == [(CUSTOMER_ID,)]
-    assert caught.value.type == "InvalidNotice"
+    assert caught.value.type == FailureType.NOTICES_UNDELIVERED
     assert caught.value.non_retryable
-    assert caught.value.details == ("seller_parcel_inbound",)
+    (detail,) = caught.value.details
+    assert NoticesUndelivered.from_detail(detail) == NoticesUndelivered(
+        kinds=[NoticeKind.SELLER_PARCEL_INBOUND],
+        first_failure=FailureType.INVALID_NOTICE,
+        reason="Cannot send the notice: seller.email is not on file for seller S-4410",
+    )
     assert caught.value.message == (
         "Not delivered: seller_parcel_inbound (first failure: Cannot send the notice: "
         "seller.email is not on file for seller S-4410)"
@@ -134,9 +140,11 @@ async def test_a_relay_refusing_every_recipient_names_every_kind_not_delivered(
         with pytest.raises(ApplicationError) as caught:
             await ActivityEnvironment().run(notices.send_notices, picked_up(french_return))
 
-    assert caught.value.type == "RecipientRejected"
+    assert caught.value.type == FailureType.NOTICES_UNDELIVERED
     assert caught.value.non_retryable
-    assert caught.value.details == ("pickup_confirmed", "seller_parcel_inbound")
+    detail = NoticesUndelivered.from_detail(caught.value.details[0])
+    assert detail.kinds == [NoticeKind.PICKUP_CONFIRMED, NoticeKind.SELLER_PARCEL_INBOUND]
+    assert detail.first_failure is FailureType.RECIPIENT_REJECTED
     assert "elodie" not in caught.value.message
     assert "retours@" not in caught.value.message
 

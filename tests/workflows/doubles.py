@@ -13,9 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.exceptions import ApplicationError
 
-from activities.carriers.activities import NO_SCAN_YET
+from activities.failures import (
+    carrier_auth_failed,
+    carrier_rejected,
+    no_scan_yet,
+    notices_undelivered,
+    refund_conflict,
+)
+from activities.notices.context import InvalidNoticeRequest, check_complete
 from domain.addresses import PostalAddress
 from domain.carriers import (
     Cancellation,
@@ -34,6 +41,7 @@ from domain.carriers import (
 )
 from domain.eligibility import EligibilityPolicy
 from domain.events import RetractEvent
+from domain.failures import FailureType
 from domain.notices import (
     NoticeBatch,
     NoticeKind,
@@ -42,7 +50,7 @@ from domain.notices import (
     SellerChatMessage,
 )
 from domain.returns import (
-    EligibilityDecision,
+    AcceptanceLookups,
     Refund,
     RefundRequest,
     ReturnIntake,
@@ -113,6 +121,58 @@ class Doubles:
     """How many refund requests the order service refuses for good before accepting one."""
     held: dict[NoticeKind, asyncio.Event] = field(default_factory=dict)
     """Notices whose sending waits until the test sets the event (a slow relay)."""
+    hold: dict[str, asyncio.Event] = field(default_factory=dict)
+    """Activities (by name) that wait, once they have done their work, until the test sets
+    the event: a carrier whose answer is slow, or lost past the return's bound."""
+    entered: dict[str, asyncio.Event] = field(default_factory=dict)
+    """Set when an activity of that name starts: the test knows it is in flight."""
+    created: dict[str, Label | Pickup | CounterCode] = field(default_factory=dict)
+    """What the carrier made, by idempotency key: the same key gets the same answer."""
+    faults: Callable[[str, str], ApplicationError | None] | None = None
+    """A carrier failure for (activity, idempotency key or object ID), or None: decided by the
+    test, e.g. from a seed, so a sequence of calls fails the same way every time."""
+    undeliverable_when: Callable[[NoticeRequest], bool] | None = None
+    """Notices the relay refuses for good, beyond the kinds in `undeliverable`."""
+
+    def _fault(self, activity_name: str, key: str) -> None:
+        failure = self.faults(activity_name, key) if self.faults else None
+        if failure is not None:
+            raise failure
+
+    def live_labels(self) -> list[Label]:
+        """Labels made and not voided."""
+        voided = {label.label_id for label in self.voided}
+        return [
+            made
+            for made in self.created.values()
+            if isinstance(made, Label) and made.label_id not in voided
+        ]
+
+    def live_pickups(self) -> list[Pickup]:
+        """Pickups booked and not cancelled."""
+        cancelled = {pickup.pickup_id for pickup in self.cancelled_pickups}
+        return [
+            made
+            for made in self.created.values()
+            if isinstance(made, Pickup) and made.pickup_id not in cancelled
+        ]
+
+    def live_for(self, return_id: str) -> tuple[list[Label], list[Pickup]]:
+        """The labels and pickups made for one return and not undone."""
+        voided = {label.label_id for label in self.voided}
+        cancelled = {pickup.pickup_id for pickup in self.cancelled_pickups}
+        mine = [made for key, made in self.created.items() if key.startswith(f"{return_id}:")]
+        labels = [m for m in mine if isinstance(m, Label) and m.label_id not in voided]
+        pickups = [m for m in mine if isinstance(m, Pickup) and m.pickup_id not in cancelled]
+        return labels, pickups
+
+    def in_flight(self, name: str) -> asyncio.Event:
+        return self.entered.setdefault(name, asyncio.Event())
+
+    async def _slow(self, name: str) -> None:
+        self.in_flight(name).set()
+        if name in self.hold:
+            await self.hold[name].wait()
 
     @property
     def notice_kinds(self) -> list[NoticeKind]:
@@ -124,10 +184,7 @@ class Doubles:
     def activities(self) -> list[Callable[..., Any]]:
         return [
             self.take_in,
-            self.return_timings,
-            self.check_eligibility,
-            self.get_seller_return_address,
-            self.list_carrier_offers,
+            self.lookups_for_acceptance,
             self.create_return_label,
             self.book_mailbox_pickup,
             self.request_counter_code,
@@ -135,7 +192,6 @@ class Doubles:
             self.cancel_pickup,
             self.track_parcel,
             self.poll_parcel_scans,
-            self.send_notice,
             self.send_notices,
             self.message_seller,
             self.request_refund,
@@ -159,19 +215,23 @@ class Doubles:
 
     @activity.defn(name="take_in")
     async def take_in(self, event: RetractEvent) -> ReturnIntake:
-        decision = await self.check_eligibility(event)
+        await self._slow("take_in")
+        decision = EligibilityPolicy().evaluate(event)
         if not decision.accepted or decision.cancellation:
             return ReturnIntake(timings=self.timings, decision=decision)
         return ReturnIntake(
             timings=self.timings,
             decision=decision,
-            return_address=await self.get_seller_return_address(event.order.seller_id),
+            return_address=self._address_of(event.order.seller_id),
             offers=self.offers,
         )
 
-    @activity.defn(name="return_timings")
-    async def return_timings(self) -> ReturnTimings:
-        return self.timings
+    @activity.defn(name="lookups_for_acceptance")
+    async def lookups_for_acceptance(self, seller_id: str) -> AcceptanceLookups:
+        return AcceptanceLookups(return_address=self._address_of(seller_id), offers=self.offers)
+
+    def _address_of(self, seller_id: str) -> PostalAddress | None:
+        return None if seller_id == SELLER_WITHOUT_ADDRESS else SELLER_ADDRESS
 
     @activity.defn(name="message_seller")
     async def message_seller(self, message: SellerChatMessage) -> bool:
@@ -182,11 +242,20 @@ class Doubles:
     async def request_refund(self, request: RefundRequest) -> Refund:
         if self.refuse_refunds > 0:
             self.refuse_refunds -= 1
-            raise ApplicationError(
-                "refund key already used for another amount",
-                type="RefundConflict",
-                non_retryable=True,
-            )
+            raise refund_conflict("refund key already used for another amount")
+        # As the order service: one refund per key, another request under it a conflict.
+        for n, earlier in enumerate(self.refunds, start=1):
+            if earlier.idempotency_key == request.idempotency_key:
+                if earlier != request:
+                    raise refund_conflict(
+                        f"Refund key {request.idempotency_key} is already used by refund RF-{n}"
+                    )
+                return Refund(
+                    refund_id=f"RF-{n}",
+                    requested_at=dt.datetime.now(dt.UTC),
+                    amount=request.amount,
+                    created=False,
+                )
         self.refunds.append(request)
         return Refund(
             refund_id=f"RF-{len(self.refunds)}",
@@ -197,6 +266,7 @@ class Doubles:
 
     @activity.defn(name="void_label")
     async def void_label(self, label: Label) -> Cancellation:
+        self._fault("void_label", label.label_id)
         self.voided.append(label)
         return Cancellation(
             carrier=label.carrier, object_id=label.label_id, outcome=CancellationOutcome.DONE
@@ -204,6 +274,7 @@ class Doubles:
 
     @activity.defn(name="cancel_pickup")
     async def cancel_pickup(self, pickup: Pickup) -> Cancellation:
+        self._fault("cancel_pickup", pickup.pickup_id)
         self.cancelled_pickups.append(pickup)
         return Cancellation(
             carrier=pickup.carrier, object_id=pickup.pickup_id, outcome=CancellationOutcome.DONE
@@ -212,6 +283,7 @@ class Doubles:
     @activity.defn(name="track_parcel")
     async def track_parcel(self, query: TrackingQuery) -> list[TrackingScan]:
         self.polls.append(query)
+        await self._slow("track_parcel")
         return list(self.carrier_scans.get(query.tracking_number, []))
 
     @activity.defn(name="poll_parcel_scans")
@@ -220,82 +292,92 @@ class Doubles:
         scans = self.carrier_scans.get(query.tracking_number, [])
         news = [s for s in scans if s.scan_id not in query.known_scan_ids]
         if not news:
-            raise ApplicationError(
-                "no new scan yet", type=NO_SCAN_YET, category=ApplicationErrorCategory.BENIGN
-            )
+            raise no_scan_yet(query.carrier)
         return news
-
-    @activity.defn(name="check_eligibility")
-    async def check_eligibility(self, event: RetractEvent) -> EligibilityDecision:
-        return EligibilityPolicy().evaluate(event)
-
-    @activity.defn(name="get_seller_return_address")
-    async def get_seller_return_address(self, seller_id: str) -> PostalAddress | None:
-        return None if seller_id == SELLER_WITHOUT_ADDRESS else SELLER_ADDRESS
-
-    @activity.defn(name="list_carrier_offers")
-    async def list_carrier_offers(self) -> list[CarrierOffer]:
-        return self.offers
 
     @activity.defn(name="create_return_label")
     async def create_return_label(self, request: LabelRequest) -> Label:
         if self.refuse_credentials > 0:
             self.refuse_credentials -= 1
-            raise ApplicationError(
-                "credentials refused (401): unknown API key",
-                type="CarrierAuthFailed",
-                non_retryable=True,
+            raise carrier_auth_failed("credentials refused (401): unknown API key")
+        label = self.created.get(request.idempotency_key)
+        if label is None:
+            self._fault("create_return_label", request.idempotency_key)
+            self.labels.append(request)
+            label = self.created[request.idempotency_key] = Label(
+                carrier=request.carrier,
+                label_id=f"LBL-{len(self.labels)}",
+                tracking_number=f"SB00000000{len(self.labels)}FR",
+                created_at=dt.datetime.now(dt.UTC),
             )
-        self.labels.append(request)
-        return Label(
-            carrier=request.carrier,
-            label_id=f"LBL-{len(self.labels)}",
-            tracking_number=f"SB00000000{len(self.labels)}FR",
-            created_at=dt.datetime.now(dt.UTC),
-        )
+        await self._slow("create_return_label")
+        assert isinstance(label, Label)
+        return label
 
     @activity.defn(name="book_mailbox_pickup")
     async def book_mailbox_pickup(self, request: PickupRequest) -> Pickup:
-        self.pickups.append(request)
-        if self.refuse_pickups > 0:
-            self.refuse_pickups -= 1
-            raise ApplicationError(
-                "no collection on 25 December (public holiday)",
-                {"field": "pickup_date"},
-                type="CarrierRejected",
-                non_retryable=True,
+        pickup = self.created.get(request.idempotency_key)
+        if pickup is None:
+            self._fault("book_mailbox_pickup", request.idempotency_key)
+            self.pickups.append(request)
+            if self.refuse_pickups > 0:
+                self.refuse_pickups -= 1
+                raise carrier_rejected(
+                    "no collection on 25 December (public holiday)", "pickup_date"
+                )
+            pickup = self.created[request.idempotency_key] = Pickup(
+                carrier=request.carrier,
+                pickup_id=f"PU-{len(self.pickups)}",
+                pickup_date=request.pickup_date,
+                deposit_before=dt.time(8, 0),
+                confirmation=f"CONF-{len(self.pickups)}",
             )
-        return Pickup(
-            carrier=request.carrier,
-            pickup_id=f"PU-{len(self.pickups)}",
-            pickup_date=request.pickup_date,
-            deposit_before=dt.time(8, 0),
-            confirmation=f"CONF-{len(self.pickups)}",
-        )
+        await self._slow("book_mailbox_pickup")
+        assert isinstance(pickup, Pickup)
+        return pickup
 
     @activity.defn(name="request_counter_code")
     async def request_counter_code(self, request: CounterCodeRequest) -> CounterCode:
-        self.counter_codes.append(request)
-        return CounterCode(
-            carrier=request.carrier,
-            code="K7Q2M9XA",
-            tracking_number="SB000000900FR",
-            expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=14),
-        )
-
-    @activity.defn(name="send_notice")
-    async def send_notice(self, request: NoticeRequest) -> NoticeReceipt:
-        (receipt,) = await self.send_notices(NoticeBatch(notices=[request]))
-        return receipt
+        code = self.created.get(request.idempotency_key)
+        if code is None:
+            self.counter_codes.append(request)
+            code = self.created[request.idempotency_key] = CounterCode(
+                carrier=request.carrier,
+                code=f"K7Q2M9X{len(self.counter_codes)}",
+                tracking_number=f"SB00000090{len(self.counter_codes) - 1}FR",
+                expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=14),
+            )
+        await self._slow("request_counter_code")
+        assert isinstance(code, CounterCode)
+        return code
 
     @activity.defn(name="send_notices")
     async def send_notices(self, batch: NoticeBatch) -> list[NoticeReceipt]:
-        receipts, refused = [], []
+        """As the real activity: each notice checked for the facts its kind needs, sent once,
+        the undeliverable ones named in one `NoticesUndelivered` failure."""
+        receipts: list[NoticeReceipt] = []
+        undelivered: list[tuple[NoticeKind, ApplicationError]] = []
         for request in batch.notices:
             if request.kind in self.held:
                 await self.held[request.kind].wait()
-            if request.kind in self.undeliverable:
-                refused.append(request.kind.value)
+            try:
+                check_complete(request)
+            except InvalidNoticeRequest as error:
+                failure = ApplicationError(
+                    f"Cannot send the notice: {error}",
+                    type=FailureType.INVALID_NOTICE,
+                    non_retryable=True,
+                )
+                undelivered.append((request.kind, failure))
+                continue
+            refused_now = self.undeliverable_when and self.undeliverable_when(request)
+            if request.kind in self.undeliverable or refused_now:
+                refused = ApplicationError(
+                    "The mail relay refused the recipient: 550 5.1.1 no such mailbox",
+                    type=FailureType.RECIPIENT_REJECTED,
+                    non_retryable=True,
+                )
+                undelivered.append((request.kind, refused))
                 continue
             self.notices.append(request)
             receipts.append(
@@ -304,11 +386,6 @@ class Doubles:
                     sent=True,
                 )
             )
-        if refused:
-            raise ApplicationError(
-                "recipient refused by the relay (550)",
-                refused,
-                type="RecipientRejected",
-                non_retryable=True,
-            )
+        if undelivered:
+            raise notices_undelivered(undelivered)
         return receipts

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.reminders.activities import ReminderActivities
 from domain.carriers import TrackingScan, TrackingStatus
@@ -76,10 +76,12 @@ async def return_harness(
     *,
     sweep: bool = False,
     task_queue: str | None = None,
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> AsyncIterator[ReturnHarness]:
     """A worker running `ReturnWorkflow` with `doubles` for every activity; with `sweep`, also
     the reminder sweep and its real activity, over this worker's returns (as worker.py does).
-    A task queue of its own, unless `task_queue` names one (a worker taking over)."""
+    A task queue of its own, unless `task_queue` names one (a worker taking over); with
+    `deployment`, a version of that Worker Deployment (returns pinned to its build)."""
     doubles = doubles or Doubles()
     task_queue = task_queue or f"returns-test-{uuid.uuid4().hex[:8]}"
     workflows: list[type] = [ReturnWorkflow]
@@ -94,5 +96,6 @@ async def return_harness(
         workflows=workflows,
         activities=activities,
         workflow_runner=workflow_runner(),
+        deployment_config=deployment,
     ):
         yield ReturnHarness(client, doubles, task_queue)

@@ -208,13 +208,14 @@ async def test_carrier_refusing_the_pickup_date_lets_the_customer_choose_again(
             ReturnWorkflow.choose_return_method, mailbox_pickup(day=day_after)
         )
         cleared = (await handle.describe()).typed_search_attributes
+        after = await handle.query(ReturnWorkflow.status)
 
     assert "public holiday" in message
     assert refused.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
     assert refused.problem is not None and "public holiday" in refused.problem
     assert refused.attention == ["carrier_rejected_request"]
     assert flagged.get(sa.NEEDS_ATTENTION) is True, "operations see the refused request"
-    assert booked.stage is ReturnStage.AWAITING_PICKUP and booked.problem is None
+    assert booked.stage is ReturnStage.AWAITING_PICKUP and after.problem is None
     assert booked.attention == [] and cleared.get(sa.NEEDS_ATTENTION) is False
     assert cleared.get(sa.TRACKING_NUMBER) == booked.tracking_number
     assert len(harness.doubles.labels) == 1, "the label made for the first try is reused"
@@ -278,7 +279,7 @@ async def test_seller_without_address_on_file_waits_for_it(
             await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
 
     assert sent_while_waiting == [NoticeKind.ACKNOWLEDGEMENT]
-    assert early.startswith("the return is not waiting for a choice")
+    assert early.startswith("the return is waiting for the seller's return address")
     assert ("operations:ops-042", "gave the return address") in [
         (e.actor, e.event) for e in ready.timeline
     ]
@@ -300,7 +301,7 @@ async def test_an_undeliverable_notice_is_recorded_and_the_return_goes_on(
             ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox"),
         )
 
-    assert status.problem is not None and "recipient refused" in status.problem
+    assert status.problem is not None and "refused the recipient" in status.problem
     assert ("system", "return_address notice could not be delivered") in [
         (e.actor, e.event) for e in status.timeline
     ]

@@ -1,0 +1,262 @@
+"""Two things at once: a person's message meets a clock or a carrier's scan while a carrier call
+is in flight. The run loop acts on one at a time, by the precedence the docs state: proof of
+dispatch beats everything, expiry waits for a choice in flight and then undoes it, and a return
+that is ending takes no new message. Each race ends in one consistent stage, with nothing left
+booked at the carrier for an ended return, and no workflow task failed.
+
+A carrier double holds its answer until the test releases it (`Doubles.hold`). Time skipping
+does not move a return's clock while one of its activities runs: to have a clock pass during a
+carrier call, the test brings the clock close with `fast_forward`, then lets a few real
+seconds pass while the call is held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateHandle, WorkflowUpdateStage
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.calendar import next_pickup_date
+from domain.carriers import TrackingStatus
+from domain.notices import NoticeKind
+from domain.returns import (
+    ActionResult,
+    AttentionAction,
+    CancelRequest,
+    RefundTrigger,
+    ReturnStage,
+    ReturnTimings,
+)
+from tests.workflows.doubles import Doubles
+from tests.workflows.harness import ReturnHandle, return_harness
+from tests.workflows.lifecycle_test import DROP_OFF, choosing, mailbox_pickup, ops, refused
+from workflows.return_workflow import ReturnWorkflow
+
+DAY = dt.timedelta(days=1)
+SHIPPING_AND_GRACE = 17 * DAY
+"""From the withdrawal to the expiry instant: 14 days and the default grace of 3."""
+
+
+async def no_failed_task(handle: ReturnHandle) -> None:
+    history = await handle.fetch_history()
+    failed = [
+        e.workflow_task_failed_event_attributes.failure.message
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    ]
+    assert failed == []
+
+
+async def in_flight(doubles: Doubles, activity: str) -> None:
+    async with asyncio.timeout(10):
+        await doubles.in_flight(activity).wait()
+
+
+async def failure_of(update: WorkflowUpdateHandle[ActionResult]) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await update.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause.message
+
+
+async def test_expiry_reached_while_a_choice_is_in_flight_undoes_the_new_label_and_expires_once(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    label_made = asyncio.Event()
+    doubles = Doubles(hold={"create_return_label": label_made})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        # Two seconds before the expiry instant, the customer chooses; the carrier takes four.
+        await time_skipping_env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=2))
+        choice = await handle.start_update(
+            ReturnWorkflow.choose_return_method,
+            DROP_OFF,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        await in_flight(doubles, "create_return_label")
+        await asyncio.sleep(4)
+        label_made.set()
+        why = await failure_of(choice)
+        done = await handle.result()
+        await no_failed_task(handle)
+
+    assert why == "the shipping deadline passed while the carrier prepared the shipment"
+    assert done.stage is ReturnStage.EXPIRED
+    assert doubles.live_labels() == [] and len(doubles.voided) == 1
+    assert NoticeKind.RETURN_LABEL not in doubles.notice_kinds
+    assert doubles.notice_kinds.count(NoticeKind.RETURN_EXPIRED) == 1
+    assert doubles.notice_kinds.count(NoticeKind.SELLER_RETURN_EXPIRED) == 1
+
+
+async def test_a_dispatch_scan_during_a_rebooking_wins_and_the_new_pickup_is_cancelled(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    rebooked = asyncio.Event()
+    doubles = Doubles()
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        first = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        assert first.label is not None and first.pickup is not None
+        doubles.hold["book_mailbox_pickup"] = rebooked
+        doubles.entered.pop("book_mailbox_pickup", None)
+        later = next_pickup_date(
+            dt.datetime.combine(first.pickup.pickup_date, dt.time(12), tzinfo=dt.UTC)
+        )
+        rebooking = await handle.start_update(
+            ReturnWorkflow.choose_return_method,
+            mailbox_pickup(day=later),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        await in_flight(doubles, "book_mailbox_pickup")
+        # The carrier collects the parcel with the first booking meanwhile.
+        await harness.scan(handle, first.label.tracking_number)
+        rebooked.set()
+        why = await failure_of(rebooking)
+        done = await handle.result()
+        await no_failed_task(handle)
+
+    assert why == "the carrier already has the parcel sent with the previous choice"
+    assert done.stage is ReturnStage.PICKED_UP and done.refund is not None
+    assert done.pickup == first.pickup and done.label == first.label
+    second = [p for p in doubles.created.values() if p not in (first.pickup, first.label)]
+    assert doubles.cancelled_pickups == second, "the booking that lost is cancelled"
+    assert doubles.live_labels() == [first.label], "only the label that carries the parcel"
+    assert doubles.notice_kinds.count(NoticeKind.RETURN_LABEL) == 1
+
+
+async def test_cancel_and_close_are_refused_once_an_expiry_has_begun(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    last_look = asyncio.Event()
+    doubles = Doubles(hold={"track_parcel": last_look})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        # The fast-forward completes only once the last look has answered: it runs meanwhile.
+        past_expiry = SHIPPING_AND_GRACE + dt.timedelta(minutes=1)
+        forward = asyncio.create_task(time_skipping_env.fast_forward(handle, past_expiry))
+        await in_flight(doubles, "track_parcel")  # the last look at the carrier
+        cancel = await refused(handle, ReturnWorkflow.cancel, CancelRequest())
+        close = await refused(
+            handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "by phone")
+        )
+        last_look.set()
+        done = await handle.result()
+        await forward
+        await no_failed_task(handle)
+
+    expiring = "the shipping deadline has passed: the return is expiring (stage: expiring)"
+    assert cancel == close == expiring
+    assert done.stage is ReturnStage.EXPIRED
+    assert doubles.live_labels() == []
+    assert NoticeKind.RETURN_CANCELLED not in doubles.notice_kinds
+    assert doubles.notice_kinds[-2:] == [
+        NoticeKind.RETURN_EXPIRED,
+        NoticeKind.SELLER_RETURN_EXPIRED,
+    ]
+
+
+async def test_a_cancel_during_a_choice_waits_for_the_carrier_then_undoes_the_new_label(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    label_made = asyncio.Event()
+    doubles = Doubles(hold={"create_return_label": label_made})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        choice = await handle.start_update(
+            ReturnWorkflow.choose_return_method,
+            DROP_OFF,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        await in_flight(doubles, "create_return_label")
+        cancel = await handle.start_update(
+            ReturnWorkflow.cancel, CancelRequest(), wait_for_stage=WorkflowUpdateStage.ACCEPTED
+        )
+        label_made.set()
+        chosen = await choice.result()
+        cancelled = await cancel.result()
+        done = await handle.result()
+        await no_failed_task(handle)
+
+    assert chosen.stage is ReturnStage.AWAITING_DROP_OFF and chosen.label is not None
+    assert cancelled.stage is ReturnStage.CANCELLED and done.stage is ReturnStage.CANCELLED
+    assert doubles.live_labels() == []
+    # The label is void before the customer would have used it: no label email.
+    assert NoticeKind.RETURN_LABEL not in doubles.notice_kinds
+    assert doubles.notice_kinds[-2:] == [
+        NoticeKind.RETURN_CANCELLED,
+        NoticeKind.SELLER_RETURN_CANCELLED,
+    ]
+
+
+async def test_close_after_proof_of_dispatch_is_refused_with_the_reason(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await harness.scan(handle, ready.label.tracking_number)
+        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+        close = await refused(
+            handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "by phone")
+        )
+        cancel = await refused(handle, ReturnWorkflow.cancel, CancelRequest())
+        await harness.scan(handle, ready.label.tracking_number, TrackingStatus.DELIVERED)
+        done = await handle.result()
+        await no_failed_task(handle)
+
+    reason = "the carrier has the parcel: the return ends with the refund (stage: picked_up)"
+    assert close == cancel == reason
+    assert done.stage is ReturnStage.DELIVERED and done.refund is not None
+    assert doubles.voided == []
+
+
+async def test_close_while_the_withdrawal_is_being_checked_is_refused_not_half_done(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    checked = asyncio.Event()
+    doubles = Doubles(hold={"take_in": checked})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        from tests.factories import retract_event
+
+        handle = await harness.start(retract_event())
+        await in_flight(doubles, "take_in")
+        close = await refused(
+            handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "duplicate")
+        )
+        checked.set()
+        waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await no_failed_task(handle)
+
+    assert close == (
+        "the withdrawal is being checked: try again in a moment (stage: checking_eligibility)"
+    )
+    assert waiting.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
+
+
+async def test_a_choice_after_the_expiry_instant_is_refused_though_expiry_has_not_begun(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    relay = asyncio.Event()  # the label email is slow: the loop is busy as the instant passes
+    doubles = Doubles(held={NoticeKind.RETURN_LABEL: relay})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        await time_skipping_env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=2))
+        await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        await asyncio.sleep(3)
+        late = await refused(handle, ReturnWorkflow.choose_return_method, mailbox_pickup())
+        relay.set()
+        done = await handle.result()
+        await no_failed_task(handle)
+
+    assert late == "the shipping deadline has passed (stage: awaiting_drop_off)"
+    assert done.stage is ReturnStage.EXPIRED
+    assert doubles.live_labels() == []

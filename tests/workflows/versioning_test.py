@@ -1,0 +1,72 @@
+"""Worker Deployment Versioning on the dev server: a return runs to its end on the build that
+started it, while new returns go to the build made current; the old build then drains."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from temporalio.testing import WorkflowEnvironment
+
+from domain.returns import ReturnStage
+from returnflow import versioning
+from returnflow.settings import Settings
+from tests.factories import retract_event
+from tests.workflows.doubles import Doubles
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
+from tests.workflows.lifecycle_test import DROP_OFF
+from workflows.return_workflow import ReturnWorkflow
+
+WAIT = 20.0
+
+
+async def pinned_build(handle: ReturnHandle) -> str:
+    described = await handle.describe()
+    info = described.raw_description.workflow_execution_info.versioning_info
+    return info.deployment_version.build_id
+
+
+async def waiting_for_choice(harness: ReturnHarness) -> ReturnHandle:
+    handle = await harness.start(retract_event())
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE, within=WAIT)
+    return handle
+
+
+async def test_a_return_started_on_build_a_stays_on_a_while_new_returns_go_to_build_b(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = time_skipping_env.client
+    name = f"returnflow-{uuid.uuid4().hex[:8]}"
+    queue = f"returns-{name}"
+    on_a = Settings(task_queue=queue, deployment_name=name, build_id="0.1.0")
+    on_b = Settings(task_queue=queue, deployment_name=name, build_id="0.2.0")
+    doubles_a, doubles_b = Doubles(), Doubles()
+    deployment_a = versioning.deployment_config(on_a)
+    deployment_b = versioning.deployment_config(on_b)
+    async with return_harness(
+        client, doubles_a, task_queue=queue, deployment=deployment_a
+    ) as build_a:
+        was = await versioning.promote(client, name, "0.1.0", wait=dt.timedelta(seconds=WAIT))
+        old = await waiting_for_choice(build_a)
+        async with return_harness(
+            client, doubles_b, task_queue=queue, deployment=deployment_b
+        ) as build_b:
+            replaced = await versioning.promote(
+                client, name, "0.2.0", wait=dt.timedelta(seconds=WAIT)
+            )
+            new = await waiting_for_choice(build_b)
+            # Both customers choose now: each return is served by the build it started on.
+            old_label = await old.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+            new_label = await new.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+            state = await versioning.describe(client, name)
+            assert state is not None
+            counted = await versioning.with_running_counts(client, on_b, state)
+
+    assert was is None and replaced == "0.1.0"
+    assert await pinned_build(old) == "0.1.0" and await pinned_build(new) == "0.2.0"
+    assert [r.reference for r in doubles_a.labels] == [old.id]
+    assert [r.reference for r in doubles_b.labels] == [new.id]
+    assert old_label.label is not None and new_label.label is not None
+    assert counted.current == "0.2.0"
+    running = {v.build_id: (v.status, v.running) for v in counted.versions}
+    assert running == {"0.1.0": ("draining", 1), "0.2.0": ("current", 1)}

@@ -1,0 +1,108 @@
+"""Whether a return takes a person's message now, and why not: read by the update validators,
+and again by the run loop when it comes to the message (the return may have moved meanwhile).
+
+A refusal that blames a field of the request starts with the field's name (`carrier: ...`); one
+that depends on where the return stands names the stage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from domain.calendar import pickup_date_problem
+from domain.carriers import tracking_number_problem
+from domain.returns import (
+    AttentionAction,
+    AttentionReason,
+    AttentionResolution,
+    ReturnMethodChoice,
+    ReturnStage,
+    ShipmentReport,
+)
+from workflows.context import ReturnContext
+from workflows.return_state import CHOICE_PROBLEMS, ReturnState
+from workflows.transitions import Message, Phase, refusal, rule
+
+ACTION_MESSAGES = {
+    AttentionAction.RETRY: Message.RETRY,
+    AttentionAction.GIVE_ADDRESS: Message.GIVE_ADDRESS,
+    AttentionAction.OVERRIDE_ELIGIBILITY: Message.OVERRIDE,
+    AttentionAction.CLOSE: Message.CLOSE,
+}
+"""The message each operations action is, in the transition table."""
+
+
+def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool) -> str | None:
+    """Why the return does not take `message` now; None when it does. `queued`: the update is
+    being validated (others may be waiting before it), not acted on by the loop."""
+    phase = ctx.phase
+    refused = refusal(phase, message)
+    if refused:
+        return refused
+    if queued and ctx.ending_queued():
+        return f"the return is being ended by an earlier request (stage: {phase})"
+    state = ctx.state
+    now = ctx.now()
+    match message:
+        case Message.CHOOSE:
+            return choice_problem(state, argument, now)
+        case Message.GIVE_ADDRESS:
+            if state.return_address is not None:
+                return f"the return is not waiting for an address (stage: {state.stage})"
+        case Message.REPORT_SHIPMENT:
+            return report_problem(state, argument)
+        case Message.RETRY:
+            if not retryable(state, phase):
+                needs = ", ".join(state.attention) or "nothing"
+                return f"action: nothing to retry (needs attention: {needs})"
+        case Message.OVERRIDE:
+            if state.decision is not None and state.decision.overridden_by:
+                return "action: the rejection was already overridden"
+    return None
+
+
+def resolution_message(resolution: AttentionResolution) -> Message:
+    return ACTION_MESSAGES[resolution.action]
+
+
+def choice_problem(state: ReturnState, choice: ReturnMethodChoice, now: dt.datetime) -> str | None:
+    if now >= state.expires_at:
+        return f"the shipping deadline has passed (stage: {state.stage})"
+    if choice == state.choice:
+        return "method: this is already the chosen way of sending the parcel"
+    offer = state.offer(choice.carrier)
+    if offer is None:
+        known = ", ".join(o.code for o in state.offers)
+        return f"carrier: unknown carrier {choice.carrier!r} (offered: {known})"
+    if choice.method not in offer.methods():
+        methods = ", ".join(offer.methods())
+        return f"method: {offer.code} does not offer {choice.method} (it offers: {methods})"
+    if choice.pickup_date is not None:
+        return pickup_date_problem(choice.pickup_date, now, state.ship_by)
+    return None
+
+
+def report_problem(state: ReturnState, report: ShipmentReport) -> str | None:
+    if state.choice is None:
+        return f"the return is not waiting for a parcel (stage: {state.stage})"
+    number = report.tracking_number.upper()
+    known = state.tracking_number
+    if known is not None and number != known:
+        return f"tracking_number: this return's parcel is {known}"
+    problem = tracking_number_problem(state.choice.carrier, number)
+    return f"tracking_number: {problem}" if problem else None
+
+
+def retryable(state: ReturnState, phase: Phase) -> bool:
+    """Whether operations have a failed step to run again in `phase`: a notice, the refund;
+    the seller's request while the address is awaited; the customer's refused choice while the
+    return takes a choice."""
+    codes = {AttentionReason.of(code) for code in state.attention}
+    if state.failed_notices or AttentionReason.REFUND_REQUEST_FAILED in codes:
+        return True
+    if phase is ReturnStage.AWAITING_RETURN_ADDRESS:
+        return AttentionReason.SELLER_ADDRESS_MISSING in codes
+    if rule(phase, Message.CHOOSE) is None or state.refused_choice is None:
+        return False
+    return any(r in codes for r in CHOICE_PROBLEMS)

@@ -1,0 +1,322 @@
+"""The customer's choice: the label, pickup or counter code on the chosen carrier, within a
+bound in time; then committed, answered, emailed, and what the previous choice booked undone.
+
+While the carrier works the committed shipment stays as it was, so a scan of the parcel that
+left with it still counts. When the carrier has answered, what happened meanwhile comes first:
+the carrier already has the parcel, or the shipping deadline passed, and the new booking is
+undone instead of committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.carriers.activities import CarrierActivities
+    from domain import search_attributes as sa
+    from domain.carriers import (
+        CounterCode,
+        CounterCodeRequest,
+        Label,
+        LabelRequest,
+        Pickup,
+        PickupRequest,
+        ReturnMethod,
+    )
+    from domain.failures import FailureType
+    from domain.ids import idempotency_key
+    from domain.notices import NoticeKind
+    from domain.returns import (
+        AWAITING_SHIPMENT_STAGE,
+        AttentionReason,
+        ReturnMethodChoice,
+        ReturnStage,
+    )
+    from workflows import failures
+    from workflows.context import Intent, ReturnContext
+    from workflows.return_state import METHOD_NEEDS_LABEL, UnansweredCall
+
+T = TypeVar("T")
+R = TypeVar("R", bound="_Keyed")
+
+UNANSWERED_BEFORE_ATTENTION = 3
+"""Choices in a row the carrier leaves unanswered before operations are told."""
+
+
+@dataclass
+class _Draft:
+    """What the carrier prepared for a choice, not yet the return's."""
+
+    choice: ReturnMethodChoice
+    label: Label | None = None
+    pickup: Pickup | None = None
+    counter_code: CounterCode | None = None
+
+
+class _Unanswered(Exception):
+    """A carrier call of the choice did not answer within the bound."""
+
+
+async def choose(ctx: ReturnContext, intent: Intent, choice: ReturnMethodChoice) -> None:
+    """Prepare `choice`, and commit it or refuse it with the reason."""
+    state = ctx.state
+    change = state.choice is not None
+    by_operations = intent.actor.startswith("operations:")
+    if change and not by_operations and state.choice_changes >= state.timings.max_choice_changes:
+        await _too_many_changes(ctx, intent, choice)
+        return
+    previous = state.stage
+    state.choice_revision += 1
+    ctx.record(
+        intent.actor,
+        f"{'changed to' if change else 'chose'} {choice.method} with {choice.carrier}",
+        intent,
+    )
+    state.problem = None
+    ctx.set_stage(ReturnStage.PREPARING_SHIPMENT)
+    draft = _Draft(choice)
+    try:
+        await _prepare(ctx, draft)
+    except (ActivityError, _Unanswered) as err:
+        why = await _refused(ctx, choice, err)
+        await _keep_spare(ctx, draft)
+        state.refused_choice = choice
+        state.problem = why
+        ctx.set_stage(previous)
+        ctx.refuse(intent, why, "ChoiceRefused")
+        return
+    # Precedence: what happened while the carrier worked wins over the new booking.
+    if state.dispatch_scan is not None:
+        why = "the carrier already has the parcel sent with the previous choice"
+    elif ctx.now() >= state.expires_at:
+        why = "the shipping deadline passed while the carrier prepared the shipment"
+    else:
+        await _commit(ctx, draft, intent, counts_as_change=change)
+        return
+    ctx.set_stage(previous)
+    ctx.refuse(intent, why, "ChoiceRefused")
+    await _discard(ctx, draft)
+
+
+async def _too_many_changes(ctx: ReturnContext, intent: Intent, choice: ReturnMethodChoice) -> None:
+    state = ctx.state
+    limit = state.timings.max_choice_changes
+    state.refused_choice = choice
+    reason = AttentionReason.CHOICE_CHANGES_EXHAUSTED
+    ctx.refuse(
+        intent,
+        f"the way of sending the parcel was changed {limit} times already: "
+        "customer service will contact you to change it",
+        "ChoiceRefused",
+    )
+    if reason not in state.attention:
+        ctx.attention(reason, True)
+        await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=reason)
+
+
+def _key(ctx: ReturnContext, step: str) -> str:
+    return idempotency_key(ctx.state.return_id, step, ctx.state.choice_revision)
+
+
+async def _prepare(ctx: ReturnContext, draft: _Draft) -> None:
+    """The carrier calls of the choice, all of them within `carrier_answer_within`."""
+    state = ctx.state
+    choice = draft.choice
+    by = ctx.now() + state.timings.carrier_answer_within
+    assert state.return_address is not None
+    customer = state.event.customer
+    if choice.method in METHOD_NEEDS_LABEL:
+        reusable = [
+            label
+            for label in (state.label, state.spare_label)
+            if label is not None and label.carrier == choice.carrier
+        ]
+        if reusable:
+            # A label made earlier with the same carrier is still good: reuse it.
+            draft.label = reusable[0]
+        else:
+            # A label request left unanswered may have made one: ask again with its key.
+            key = _in_doubt(ctx, "label", choice.carrier) or _key(ctx, "label")
+            request = LabelRequest(
+                idempotency_key=key,
+                carrier=choice.carrier,
+                reference=state.return_id,
+                sender=customer.address,
+                recipient=state.return_address,
+                parcel=state.parcel,
+            )
+            draft.label = await _call(
+                ctx, "label", CarrierActivities.create_return_label, request, by
+            )
+            ctx.record(f"carrier:{choice.carrier}", "return label created")
+    if choice.method is ReturnMethod.MAILBOX_PICKUP:
+        assert draft.label is not None and choice.pickup_date is not None
+        pickup = PickupRequest(
+            idempotency_key=_key(ctx, "pickup"),
+            carrier=choice.carrier,
+            reference=state.return_id,
+            label_id=draft.label.label_id,
+            tracking_number=draft.label.tracking_number,
+            pickup_date=choice.pickup_date,
+            address=choice.pickup_address or customer.address,
+        )
+        draft.pickup = await _call(ctx, "pickup", CarrierActivities.book_mailbox_pickup, pickup, by)
+        ctx.record(f"carrier:{choice.carrier}", f"pickup booked for {choice.pickup_date}")
+    offer = state.offer(choice.carrier)
+    if choice.method is ReturnMethod.POST_OFFICE_COUNTER and offer and offer.has_counter_code:
+        code = CounterCodeRequest(
+            idempotency_key=_key(ctx, "counter-code"),
+            carrier=choice.carrier,
+            reference=state.return_id,
+            sender=customer.address,
+            recipient=state.return_address,
+            parcel=state.parcel,
+        )
+        draft.counter_code = await _call(
+            ctx, "counter code", CarrierActivities.request_counter_code, code, by
+        )
+        ctx.record(f"carrier:{choice.carrier}", "counter return code issued")
+
+
+class _Keyed(Protocol):
+    @property
+    def idempotency_key(self) -> str: ...
+
+    @property
+    def carrier(self) -> str: ...
+
+
+async def _call(
+    ctx: ReturnContext,
+    step: str,
+    activity: Callable[[Any, R], Awaitable[T]],
+    request: R,
+    by: dt.datetime,
+) -> T:
+    """One bounded call; unanswered in time, it is remembered with its key and raised."""
+    key, carrier = request.idempotency_key, request.carrier
+    try:
+        answer: T = await ctx.carrier(activity, request, by=by)
+    except ActivityError as err:
+        if failures.timed_out(err):
+            call = UnansweredCall(step=step, carrier=carrier, key=key)
+            if call not in ctx.state.unanswered:
+                ctx.state.unanswered.append(call)
+            raise _Unanswered(step) from err
+        raise
+    ctx.state.unanswered = [c for c in ctx.state.unanswered if c.key != key]
+    return answer
+
+
+def _in_doubt(ctx: ReturnContext, step: str, carrier: str) -> str | None:
+    return next(
+        (c.key for c in ctx.state.unanswered if c.step == step and c.carrier == carrier), None
+    )
+
+
+async def _refused(ctx: ReturnContext, choice: ReturnMethodChoice, err: Exception) -> str:
+    """What the customer is told, recorded, and raised to operations when it is theirs."""
+    state = ctx.state
+    carrier = choice.carrier
+    if isinstance(err, _Unanswered):
+        state.unanswered_choices += 1
+        ctx.record(f"carrier:{carrier}", f"no answer in time ({err})")
+        reason = AttentionReason.CARRIER_NOT_ANSWERING.about(carrier)
+        if (
+            state.unanswered_choices >= UNANSWERED_BEFORE_ATTENTION
+            and reason not in state.attention
+        ):
+            ctx.attention(reason, True)
+            await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=reason)
+        return f"{carrier} is not answering just now: try again in a few minutes"
+    assert isinstance(err, ActivityError)
+    kind = failures.failure_type(err)
+    if kind is FailureType.CARRIER_REJECTED:
+        # The carrier refused our data (a date it cannot serve, an address it rejects). The
+        # customer may fix it by choosing again; operations see it too, in case it is ours.
+        ctx.record(f"carrier:{carrier}", f"refused the request: {failures.message(err)}")
+        ctx.attention(AttentionReason.CARRIER_REJECTED_REQUEST, True)
+        return f"{carrier} refused: {failures.message(err)}"
+    if kind is FailureType.CARRIER_AUTH_FAILED:
+        ctx.record("system", f"{carrier} refused our credentials")
+        ctx.attention(AttentionReason.CARRIER_CREDENTIALS_REFUSED.about(carrier), True)
+        return f"{carrier} cannot take returns just now: try again later or choose another"
+    workflow.logger.error("shipment preparation failed", extra={"error": failures.message(err)})
+    ctx.record("system", "shipment preparation failed")
+    ctx.attention(AttentionReason.SHIPMENT_PREPARATION_FAILED, True)
+    return "the shipment could not be prepared: operations have been told"
+
+
+async def _keep_spare(ctx: ReturnContext, draft: _Draft) -> None:
+    """A label made for a choice that did not go through is kept for the next one."""
+    state = ctx.state
+    label = draft.label
+    if label is None or label in (state.label, state.spare_label):
+        return
+    await ctx.void_spare_label()
+    state.spare_label = label
+
+
+async def _discard(ctx: ReturnContext, draft: _Draft) -> None:
+    """Undo what the carrier prepared for a choice that lost to a scan or the deadline."""
+    state = ctx.state
+    if draft.pickup is not None:
+        await ctx.undo(CarrierActivities.cancel_pickup, draft.pickup, "new pickup")
+    if draft.label is not None and draft.label != state.label:
+        if draft.label == state.spare_label:
+            state.spare_label = None
+        await ctx.undo(CarrierActivities.void_label, draft.label, "new label")
+
+
+async def _commit(
+    ctx: ReturnContext, draft: _Draft, intent: Intent, *, counts_as_change: bool
+) -> None:
+    state = ctx.state
+    choice = draft.choice
+    before = (state.pickup, state.label, state.spare_label)
+    state.choice = choice
+    state.label = draft.label
+    state.pickup = draft.pickup
+    state.counter_code = draft.counter_code
+    if state.spare_label == draft.label:
+        state.spare_label = None
+    state.reported_tracking_number = None
+    state.reported_at = None
+    state.refused_choice = None
+    state.unanswered_choices = 0
+    state.choice_changes += counts_as_change
+    if ctx.polled_number not in (None, state.tracking_number):
+        ctx.stop_polling()  # another parcel now
+    tracking = state.tracking_number
+    ctx.set_stage(
+        AWAITING_SHIPMENT_STAGE[choice.method],
+        sa.CARRIER.value_set(choice.carrier),
+        sa.TRACKING_NUMBER.value_set(tracking) if tracking else sa.TRACKING_NUMBER.value_unset(),
+        *ctx.clear_attention(*ctx.choice_problems()),
+    )
+    for scan in state.replay_unmatched_scans():
+        ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
+    ctx.answer(intent)
+    if not ctx.ending_queued():
+        if choice.method is ReturnMethod.POST_OFFICE_COUNTER:
+            kind = (
+                NoticeKind.COUNTER_CODE if state.counter_code else NoticeKind.COUNTER_INSTRUCTIONS
+            )
+        else:
+            kind = NoticeKind.RETURN_LABEL
+        # Counter instructions list the chosen carrier's nearest counters.
+        await ctx.notify(kind, locator_carrier=choice.carrier)
+    # What the previous choice booked and this one does not use.
+    old_pickup, old_label, old_spare = before
+    if old_pickup is not None and old_pickup != state.pickup:
+        await ctx.undo(CarrierActivities.cancel_pickup, old_pickup, "previous pickup")
+    if old_label is not None and old_label != state.label:
+        await ctx.undo(CarrierActivities.void_label, old_label, "previous label")
+    if old_spare is not None and old_spare != state.label:
+        await ctx.void_spare_label()

@@ -1,0 +1,47 @@
+"""Ending a return before the parcel leaves: the customer cancels, operations close it. What
+was booked is undone, both sides are told (a cancellation), and the return completes."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.notices import NoticeKind
+    from domain.returns import AttentionReason, CancelRequest, ReturnStage
+    from workflows.context import Intent, ReturnContext
+    from workflows.transitions import Moment
+
+
+async def cancel(ctx: ReturnContext, intent: Intent) -> None:
+    request: CancelRequest = intent.argument
+    said = f": {request.reason}" if request.reason else ""
+    ctx.record("customer", f"cancelled the return{said}", intent)
+    await _wind_down(ctx, ReturnStage.CANCELLED, intent)
+
+
+async def close(ctx: ReturnContext, intent: Intent) -> None:
+    """Operations end the return; once it has ended with a problem left, `close` says the
+    problem was handled outside returnflow, and the return completes as it stands."""
+    if ctx.phase is Moment.ENDED_WITH_PROBLEMS:
+        ctx.record(intent.actor, "the problems left are handled: the return completes", intent)
+        ctx.clear_all_attention()
+        ctx.answer(intent)
+        return
+    await _wind_down(ctx, ReturnStage.CLOSED, intent)
+
+
+async def _wind_down(ctx: ReturnContext, stage: ReturnStage, intent: Intent) -> None:
+    state = ctx.state
+    ctx.stop_polling()
+    moot = [*ctx.choice_problems(), AttentionReason.UNKNOWN_ORDER_STATUS]
+    ctx.set_stage(stage, *ctx.clear_attention(*moot))
+    ctx.answer(intent)
+    await ctx.undo_shipment()
+    if stage is ReturnStage.CANCELLED:
+        await ctx.notify_all(
+            [
+                state.notice(NoticeKind.RETURN_CANCELLED),
+                state.notice(NoticeKind.SELLER_RETURN_CANCELLED),
+            ]
+        )
+    ctx.finish()

@@ -1,0 +1,121 @@
+"""The start of a return: the intake, then a cancellation, a rejection under review, or an
+accepted return that gets its address."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.intake import IntakeActivities
+    from domain.addresses import PostalAddress
+    from domain.carriers import CarrierOffer
+    from domain.notices import NoticeKind
+    from domain.returns import (
+        AcceptanceLookups,
+        AttentionReason,
+        AttentionResolution,
+        RefundReason,
+        RejectionReason,
+        ReturnIntake,
+        ReturnStage,
+    )
+    from workflows.context import Intent, ReturnContext
+    from workflows.stages import address
+
+
+async def take_in(ctx: ReturnContext) -> None:
+    """One local activity for the lookups of the start (one billable action), then decide."""
+    state = ctx.state
+    ctx.record("customer", "withdrawal notice received")
+    intake: ReturnIntake = await ctx.local(IntakeActivities.take_in, state.event)
+    state.timings = intake.timings
+    state.decision = intake.decision
+    if intake.decision.cancellation:
+        await _cancel_before_shipment(ctx)
+    elif intake.decision.accepted:
+        await accept(ctx, intake.return_address, intake.offers)
+    else:
+        await _reject(ctx)
+
+
+async def accept(
+    ctx: ReturnContext,
+    return_address: PostalAddress | None,
+    offers: list[CarrierOffer],
+    intent: Intent | None = None,
+) -> None:
+    state = ctx.state
+    state.offers = offers
+    ctx.record("system", "accepted as a return")
+    if return_address is None:
+        await address.ask(ctx, intent)
+        return
+    state.return_address = return_address
+    state.address_on_file = True
+    ctx.record("system", "seller's return address found on file")
+    await address.hand_over(ctx, intent)
+
+
+async def _cancel_before_shipment(ctx: ReturnContext) -> None:
+    state = ctx.state
+    ctx.record("system", "order not shipped yet: cancelled instead of returned")
+    ctx.set_stage(ReturnStage.CANCELLED_BEFORE_SHIPMENT)
+    await ctx.request_refund(RefundReason.CANCELLED_BEFORE_SHIPMENT)
+    # The seller first: the sooner they know, the likelier the parcel never leaves.
+    await ctx.notify_all(
+        [
+            state.notice(NoticeKind.SELLER_STOP_SHIPMENT),
+            state.notice(NoticeKind.CANCELLATION_CONFIRMED),
+        ]
+    )
+    ctx.finish()
+
+
+async def _reject(ctx: ReturnContext) -> None:
+    """Tell the customer why; the return stays open for operations to override it."""
+    state = ctx.state
+    decision = state.decision
+    assert decision is not None and decision.reason is not None
+    ctx.record("system", f"not accepted: {decision.reason}")
+    unknown = decision.reason is RejectionReason.UNKNOWN_ORDER_STATUS
+    state.rejected_at = ctx.now()
+    reason = AttentionReason.UNKNOWN_ORDER_STATUS
+    ctx.set_stage(ReturnStage.REJECTED, *ctx.attention_updates(reason, unknown))
+    notices = [state.notice(NoticeKind.REJECTION)]
+    if unknown:
+        notices.append(state.notice(NoticeKind.OPERATIONS_ATTENTION, attention=reason))
+    await ctx.notify_all(notices)
+
+
+async def act(ctx: ReturnContext) -> bool:
+    """Rejected: at the end of the review period, the return ends as rejected."""
+    state = ctx.state
+    ends = state.rejection_review_ends
+    if state.finished or ends is None or ctx.now() < ends:
+        return False
+    ctx.record("system", "review period over: the return ends rejected")
+    ctx.attention(AttentionReason.UNKNOWN_ORDER_STATUS, False)
+    ctx.finish()
+    return True
+
+
+def wakes_at(ctx: ReturnContext) -> dt.datetime | None:
+    return None if ctx.state.finished else ctx.state.rejection_review_ends
+
+
+async def override(ctx: ReturnContext, intent: Intent) -> None:
+    """Operations accept the rejected withdrawal: read what an accepted return needs, go on."""
+    state = ctx.state
+    resolution: AttentionResolution = intent.argument
+    decision = state.decision
+    assert decision is not None
+    state.decision = decision.model_copy(
+        update={"accepted": True, "reason": None, "overridden_by": resolution.by}
+    )
+    ctx.attention(AttentionReason.UNKNOWN_ORDER_STATUS, False)
+    found: AcceptanceLookups = await ctx.local(
+        IntakeActivities.lookups_for_acceptance, state.event.order.seller_id
+    )
+    await accept(ctx, found.return_address, found.offers, intent)

@@ -1,0 +1,39 @@
+"""Operations' `retry`: run the failed step again, the first that applies."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.notices import SellerChatKind
+    from domain.returns import AttentionReason, ReturnStage
+    from workflows.context import Intent, ReturnContext
+    from workflows.stages import choice
+
+REFUND_FAILED = AttentionReason.REFUND_REQUEST_FAILED
+
+
+async def retry(ctx: ReturnContext, intent: Intent) -> None:
+    """The refund, then the notices the relay refused (same Message-IDs), then the seller's
+    request, then the customer's last refused choice."""
+    state = ctx.state
+    if REFUND_FAILED in state.attention and state.refund_reason is not None:
+        await ctx.request_refund(state.refund_reason)
+        if REFUND_FAILED in state.attention:
+            ctx.refuse(intent, state.problem or "the refund was refused again", "RetryFailed")
+            return
+    elif state.failed_notices:
+        failed, state.failed_notices = state.failed_notices, []
+        for notice in failed:
+            ctx.attention(AttentionReason.NOTICE_UNDELIVERABLE.about(notice.kind), False)
+        await ctx.notify_all(failed)
+        if state.failed_notices:
+            ctx.refuse(intent, state.problem or "still not delivered", "RetryFailed")
+            return
+    elif state.stage is ReturnStage.AWAITING_RETURN_ADDRESS:
+        await ctx.ask_seller(SellerChatKind.ADDRESS_REQUEST, None)
+    else:
+        assert state.refused_choice is not None
+        await choice.choose(ctx, intent, state.refused_choice)
+        return
+    ctx.answer(intent)

@@ -1,0 +1,90 @@
+"""Shipping reminders the sweep asks for: at most one email a day, none where the customer
+cannot act. Sent or skipped, each is recorded with who asked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notices.activities import NoticeActivities
+    from domain.notices import NoticeBatch, NoticeKind
+    from domain.returns import REMINDABLE_STAGES, ReturnStage
+    from workflows import failures, policies
+    from workflows.context import ReturnContext
+    from workflows.return_state import ReturnState
+
+CANNOT_ACT: dict[ReturnStage, str] = {
+    ReturnStage.CHECKING_ELIGIBILITY: "the withdrawal is being checked",
+    ReturnStage.REJECTED: "the withdrawal was not accepted",
+    ReturnStage.AWAITING_RETURN_ADDRESS: "the customer has no return address yet",
+    ReturnStage.PICKED_UP: "the carrier has the parcel",
+    ReturnStage.DELIVERED: "the parcel is back with the seller",
+}
+"""Why a reminder is not sent in a stage where the customer cannot act (the others ended)."""
+
+
+async def act(ctx: ReturnContext) -> bool:
+    """Take one reminder request; True if there was one."""
+    state = ctx.state
+    if not state.reminder_requests:
+        return False
+    reminder = state.reminder_requests.pop(0)
+    asked = f"for {reminder.day}, asked by {reminder.origin}"
+    refusal = _refusal(ctx, reminder.day, ctx.now())
+    if refusal:
+        ctx.record("system", f"shipping reminder skipped ({asked}): {refusal}")
+        return True
+    state.reminded_on = reminder.day
+    notice = state.notice(
+        NoticeKind.SHIPPING_REMINDER,
+        chosen_carrier=state.choice.carrier if state.choice else None,
+        reminder_day=reminder.day,
+    )
+    ctx.record("system", f"shipping reminder {notice.revision} {asked}")
+    try:
+        await workflow.execute_activity_method(
+            NoticeActivities.send_notices,
+            NoticeBatch(notices=[notice]),
+            start_to_close_timeout=policies.NOTICE.start_to_close_timeout,
+            retry_policy=policies.NOTICE.retry_policy,
+        )
+    except ActivityError as err:
+        # A courtesy, not a step of the return: no attention raised, nothing for operations
+        # to retry; the next day's sweep sends the next one.
+        why = failures.message(err)
+        ctx.record("system", f"shipping reminder {notice.revision} not delivered: {why}")
+        return True
+    state.reminders_sent += 1
+    state.last_reminder_at = ctx.now()
+    ctx.record("system", f"shipping reminder {notice.revision} sent")
+    ctx.refresh()
+    return True
+
+
+def _refusal(ctx: ReturnContext, day: dt.date, now: dt.datetime) -> str | None:
+    """Why a reminder for `day` is not sent now; None when it is to be sent.
+
+    `day` is the reminder's calendar day in the reminder time zone, worked out by the sweep
+    (outside the workflow, where the time zone database is). The workflow only checks that it
+    is a real day for now (every zone's today is within a day of UTC's) and later than the last
+    reminder's.
+    """
+    state: ReturnState = ctx.state
+    if state.finished:
+        return f"the return has ended (stage: {state.stage})"
+    if state.expiring:
+        return "the shipping deadline has passed: the return is expiring"
+    if state.stage not in REMINDABLE_STAGES:
+        return CANNOT_ACT.get(state.stage, f"the return has ended ({state.stage})")
+    if state.dispatch_scan is not None:
+        return "the carrier has the parcel"
+    if state.reported_at is not None:
+        return "the customer reported the parcel as sent"
+    if abs((day - now.date()).days) > 1:
+        return f"{day} is not today"
+    if state.reminded_on is not None and day <= state.reminded_on:
+        return f"already reminded on {state.reminded_on}"
+    return None

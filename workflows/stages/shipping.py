@@ -1,0 +1,109 @@
+"""Waiting for the parcel to leave: the customer's choice, the carrier's scans, polling when
+they are late, problems the carrier reports, the shipping deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain import search_attributes as sa
+    from domain.carriers import TrackingQuery, TrackingScan
+    from domain.notices import NoticeKind
+    from domain.returns import AttentionReason, ShipmentReport
+    from workflows.context import Intent, ReturnContext
+    from workflows.stages import dispatched, expiry
+
+
+async def act(ctx: ReturnContext) -> bool:
+    """In precedence order: the proof of dispatch, a problem to tell, the polling's answer,
+    the expiry, the polling to start."""
+    state = ctx.state
+    if state.dispatch_scan is not None:
+        await dispatched.enter(ctx)
+        return True
+    if state.problem_scans:
+        await tell_problem(ctx)
+        return True
+    if ctx.poll_outcome is not None:
+        _take_poll(ctx)
+        return True
+    now = ctx.now()
+    if now >= state.expires_at:
+        await expiry.expire(ctx)
+        return True
+    if ctx.polled_number not in (None, state.tracking_number):
+        ctx.stop_polling()  # the customer changed their mind: another parcel
+    poll_at = state.poll_at()
+    if poll_at is not None and ctx.polled_number is None and now >= poll_at:
+        assert state.choice is not None and state.tracking_number is not None
+        ctx.start_polling(
+            TrackingQuery(
+                carrier=state.choice.carrier,
+                tracking_number=state.tracking_number,
+                known_scan_ids=[s.scan_id for s in state.scans],
+            )
+        )
+        return True
+    return False
+
+
+def wakes_at(ctx: ReturnContext) -> dt.datetime:
+    state = ctx.state
+    poll_at = state.poll_at()
+    if poll_at is not None and ctx.polled_number is None:
+        return min(state.expires_at, poll_at)
+    return state.expires_at
+
+
+def _take_poll(ctx: ReturnContext) -> None:
+    outcome, ctx.poll_outcome = ctx.poll_outcome, None
+    if isinstance(outcome, str):
+        # Kept as polled: this parcel is not polled again until a scan or operations step in.
+        ctx.record("system", f"polling failed: {outcome}")
+        ctx.attention(AttentionReason.CARRIER_POLLING_FAILED, True)
+        return
+    ctx.polled_number = None  # polled again, for newer scans, on a later turn
+    assert outcome is not None
+    for scan in outcome:
+        assert isinstance(scan, TrackingScan)
+        if ctx.state.take_scan(scan, hold=False):
+            ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
+
+
+async def tell_problem(ctx: ReturnContext) -> None:
+    """The carrier reported a problem: tell the customer what to do, and operations."""
+    state = ctx.state
+    scan = state.problem_scans.pop(0)
+    reason = AttentionReason.CARRIER_EXCEPTION
+    ctx.attention(reason, True)
+    await ctx.notify_all(
+        [
+            state.notice(NoticeKind.SHIPMENT_PROBLEM, scan=scan, detail=scan.description),
+            state.notice(NoticeKind.OPERATIONS_ATTENTION, attention=reason),
+        ]
+    )
+
+
+async def report(ctx: ReturnContext, intent: Intent) -> None:
+    """The customer sent the parcel and gives the number on the receipt (again: no-op)."""
+    state = ctx.state
+    report: ShipmentReport = intent.argument
+    number = report.tracking_number.upper()
+    if state.reported_at is not None and number in (
+        state.tracking_number,
+        state.reported_tracking_number,
+    ):
+        ctx.record("customer", "reported the parcel as sent again: nothing changes", intent)
+        ctx.answer(intent, "already reported")
+        return
+    state.reported_at = ctx.now()
+    ctx.record("customer", "reported the parcel as sent", intent)
+    if state.tracking_number is None:
+        state.reported_tracking_number = number
+        ctx.set_stage(state.stage, sa.TRACKING_NUMBER.value_set(number))
+        for scan in state.replay_unmatched_scans():
+            ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
+    ctx.refresh()
+    ctx.answer(intent)
