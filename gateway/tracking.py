@@ -96,13 +96,12 @@ async def take_webhook(
                 404, "unknown_parcel", "No return has this parcel yet; send it again later."
             )
         handle = gateway.client.get_workflow_handle(return_id)
-        # One signal for the webhook's scans (a carrier resends its whole history each time),
+        # One signal for the webhook's scans (a carrier may resend its whole history each time),
         # each scan once.
         unique = list({scan.scan_id: scan for scan in report.scans}.values())
+        report = report.model_copy(update={"scans": unique})
         await asyncio.wait_for(
-            handle.signal(
-                ReturnWorkflow.carrier_scans, report.model_copy(update={"scans": unique})
-            ),
+            handle.signal(ReturnWorkflow.carrier_scans, report),
             gateway.settings.gateway_temporal_timeout_seconds,
         )
     except Exception as err:

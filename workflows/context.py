@@ -84,15 +84,16 @@ class ReturnContext:
         """Sleep until something arrives or `deadline` passes. One timer per deadline: a wake
         that leaves the deadline as it was keeps the timer running (no new timer, no action)."""
         seen = self.changes
-        if deadline is None:
+        delay = (deadline - self.now()).total_seconds() if deadline is not None else None
+        if delay is None or delay <= 0:
+            # No clock, or one the phase let pass without acting (its `act` had its turn at
+            # this same instant): wait for news rather than spin.
             self._cancel_timer()
             await workflow.wait_condition(lambda: self.changes != seen)
             return
+        assert deadline is not None
         if self._timer is None or self._timer[0] != deadline:
             self._cancel_timer()
-            delay = (deadline - self.now()).total_seconds()
-            if delay <= 0:
-                return
             self._timer = (deadline, asyncio.create_task(asyncio.sleep(delay)))
         timer = self._timer[1]
         await workflow.wait_condition(lambda: self.changes != seen or timer.done())

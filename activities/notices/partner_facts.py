@@ -10,19 +10,25 @@ from typing import Any
 
 from activities.notices.view import View, refund_facts, scan_facts
 from domain.notices import NoticeRequest
-from domain.returns import AttentionAction
+from domain.returns import AttentionAction, AttentionReason
 
-SUGGESTED_ACTIONS: dict[str, tuple[AttentionAction, ...]] = {
-    "seller_return_address_missing": (AttentionAction.GIVE_ADDRESS, AttentionAction.CLOSE),
-    "carrier_rejected_request": (AttentionAction.RETRY,),
-    "carrier_credentials_refused": (AttentionAction.RETRY,),
-    "shipment_preparation_failed": (AttentionAction.RETRY,),
-    "notice_undeliverable": (AttentionAction.RETRY, AttentionAction.CLOSE),
-    "carrier_exception": (AttentionAction.CLOSE,),
-    "eligibility_unknown_order_status": (
+SUGGESTED_ACTIONS: dict[AttentionReason, tuple[AttentionAction, ...]] = {
+    AttentionReason.SELLER_ADDRESS_MISSING: (AttentionAction.GIVE_ADDRESS, AttentionAction.CLOSE),
+    AttentionReason.CARRIER_REJECTED_REQUEST: (AttentionAction.RETRY,),
+    AttentionReason.CARRIER_CREDENTIALS_REFUSED: (AttentionAction.RETRY,),
+    AttentionReason.SHIPMENT_PREPARATION_FAILED: (AttentionAction.RETRY,),
+    AttentionReason.CARRIER_NOT_ANSWERING: (AttentionAction.RETRY,),
+    AttentionReason.CHOICE_CHANGES_EXHAUSTED: (AttentionAction.RETRY,),
+    AttentionReason.NOTICE_UNDELIVERABLE: (AttentionAction.RETRY, AttentionAction.CLOSE),
+    AttentionReason.CARRIER_EXCEPTION: (AttentionAction.CLOSE,),
+    AttentionReason.UNKNOWN_ORDER_STATUS: (
         AttentionAction.OVERRIDE_ELIGIBILITY,
         AttentionAction.CLOSE,
     ),
+    AttentionReason.CARRIER_POLLING_FAILED: (AttentionAction.CLOSE,),
+    AttentionReason.REFUND_REQUEST_FAILED: (AttentionAction.RETRY, AttentionAction.CLOSE),
+    AttentionReason.CARRIER_CANCELLATION_FAILED: (AttentionAction.CLOSE,),
+    AttentionReason.CARRIER_CALL_UNANSWERED: (AttentionAction.CLOSE,),
 }
 """What usually resolves each reason (by the code's part before ':'); the others stay possible."""
 
@@ -57,13 +63,14 @@ def operations_attention(request: NoticeRequest, view: View) -> dict[str, Any]:
     assert request.attention is not None
     words = view.words
     code = request.attention
-    reason, _, argument = code.partition(":")
-    sentence = words.attention.get(reason)
+    reason = AttentionReason.of(code)
+    argument = code.partition(":")[2]
+    sentence = words.attention.get(reason) if reason else None
     if sentence is None or ("{argument}" in sentence and not argument):
         explanation = words.unknown_attention.format(code=code)
     else:
         explanation = sentence.format(argument=argument)
-    suggested = SUGGESTED_ACTIONS.get(reason, ())
+    suggested = SUGGESTED_ACTIONS.get(reason, ()) if reason else ()
     return {
         "attention": code,
         "explanation": explanation,

@@ -1,15 +1,17 @@
 """Carriers' tracking webhooks through the gateway: believed only when signed, then delivered
-to the parcel's return as `carrier_scan` signals (real HTTP, the dev server, the sandbox)."""
+to the parcel's return as one `carrier_scans` signal (real HTTP, the dev server, the sandbox)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from activities.carriers.registry import CarrierRegistry
@@ -17,6 +19,7 @@ from activities.carriers.sandbox import SandboxCarrier
 from carrier_sandbox.rules import object_id
 from carrier_sandbox.server import SandboxServer
 from carrier_sandbox.webhooks import WebhookPolicy, event_body, signed_headers
+from domain.carriers import TrackingScan, WebhookScans
 from domain.returns import ReturnStage
 from gateway.app import create_app
 from returnflow.serving import HostedApp
@@ -84,6 +87,54 @@ async def test_a_signed_acceptance_webhook_confirms_the_pickup(
     assert answer.status_code == 202
     assert answer.json() == {"return_id": handle.id, "scans": 1}
     assert done.stage is ReturnStage.PICKED_UP
+
+
+class ResendingHistory(SandboxCarrier):
+    """The sandbox's carrier, as a carrier that sends the parcel's whole history in every
+    webhook, the newest scan twice (EasyPost sends its tracking details each time)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.history: list[TrackingScan] = []
+
+    def read_webhook(
+        self, headers: Mapping[str, str], body: bytes, *, received_at: dt.datetime | None = None
+    ) -> WebhookScans:
+        report = super().read_webhook(headers, body, received_at=received_at)
+        self.history.extend(report.scans)
+        return report.model_copy(update={"scans": [*self.history, *report.scans]})
+
+
+async def test_a_webhook_resending_the_history_is_one_signal_with_each_scan_once(
+    time_skipping_env: WorkflowEnvironment, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    carrier = ResendingHistory(sandbox.url, "sandbox", sandbox.api_key, webhook_secret=SECRET)
+    registry = CarrierRegistry([carrier])
+    app = create_app(time_skipping_env.client, Settings(var_dir=tmp_path), registry)
+    async with (
+        return_harness(time_skipping_env.client) as harness,
+        HostedApp(app) as server,
+        httpx.AsyncClient(base_url=server.url) as http,
+    ):
+        handle = await ready_for_choice(harness)
+        tracking = await awaiting_pickup(handle)
+        answers = []
+        for _ in range(2):
+            headers, body = webhook(tracking, handle.id)
+            sent = await http.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
+            answers.append(sent.json()["scans"])
+        done = await handle.result()
+        history = await handle.fetch_history()
+    await registry.aclose()
+
+    signals = [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert signals == ["carrier_scans", "carrier_scans"], "one signal per webhook"
+    assert answers == [1, 2], "each scan once: the first, then both"
+    assert len(done.scans) == 2
 
 
 async def test_a_forged_webhook_is_refused_and_changes_nothing(

@@ -17,8 +17,10 @@ from activities.notices import (
     NoticeComposer,
     SmtpNotifier,
 )
+from activities.notices.partner_facts import SUGGESTED_ACTIONS
 from activities.sellers.directory import FileSellerDirectory
 from domain.notices import NoticeKind
+from domain.returns import AttentionReason
 from mail_sink import MailSink, read_mailbox
 from returnflow.settings import Settings
 
@@ -186,6 +188,20 @@ def test_operations_read_the_reason_in_a_sentence_and_unknown_codes_as_they_are(
     assert sentence in text
     assert sentence in page
     assert f"Reason code: {code}" in text
+
+
+@pytest.mark.parametrize("reason", list(AttentionReason), ids=str)
+def test_every_reason_a_return_needs_operations_for_is_explained_in_both_languages(
+    stories: dict[str, ReturnStory], reason: AttentionReason
+) -> None:
+    for story in stories.values():
+        request = story.notice(NoticeKind.OPERATIONS_ATTENTION, attention=reason.about("sandbox"))
+        for locale in ("en", "fr"):
+            composer_in = NoticeComposer(Settings(operations_locale=locale))
+            text, _page = bodies(composer_in.compose(request))
+            assert "this version has no explanation" not in text
+            assert "cette version n'a pas d'explication" not in text
+    assert SUGGESTED_ACTIONS[reason], "what usually resolves it"
 
 
 def test_a_seller_notice_needs_the_contact_of_the_orders_seller(

@@ -36,7 +36,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
@@ -66,7 +65,7 @@ from domain.returns import (
 )
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, SANDBOX_OFFER, Doubles
-from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
+from tests.workflows.harness import ReturnHandle, ReturnHarness, failed_tasks, return_harness
 from workflows.return_workflow import ReturnWorkflow
 from workflows.transitions import successors
 
@@ -165,7 +164,7 @@ async def _play(harness: ReturnHarness, env: WorkflowEnvironment, index: int) ->
             await ACTIONS[step][1](harness, env, played)
             described = await _idle(handle)
             await _check(harness, played, described)
-        await _no_failed_task(handle)
+        assert await failed_tasks(handle) == []
     except BaseException as err:
         raise AssertionError(
             f"sequence {index} (FUZZ_SEED={SEED} FUZZ_ONLY={index}) after {played.log}: {err}"
@@ -301,7 +300,7 @@ async def _idle(handle: ReturnHandle, within: float = 20) -> WorkflowExecutionDe
         while True:
             described = await handle.describe()
             if described.raw_description.pending_workflow_task.attempt > 1:
-                await _no_failed_task(handle)  # names the failure
+                assert await failed_tasks(handle) == []  # names the failure
             raw = described.raw_description
             busy = described.status is WorkflowExecutionStatus.RUNNING and (
                 raw.HasField("pending_workflow_task")
@@ -312,22 +311,12 @@ async def _idle(handle: ReturnHandle, within: float = 20) -> WorkflowExecutionDe
             await asyncio.sleep(0.02)
 
 
-async def _no_failed_task(handle: ReturnHandle) -> None:
-    history = await handle.fetch_history()
-    failed = [
-        e.workflow_task_failed_event_attributes.failure.message
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
-    ]
-    assert failed == [], f"workflow task failed: {failed}"
-
-
 async def _check(
     harness: ReturnHarness, played: Played, described: WorkflowExecutionDescription
 ) -> None:
     handle = played.handle
     # A workflow task that fails is retried: the return never comes to rest, `_idle` times out
-    # at that step, and `_no_failed_task` names the failure (the sequence's history is read
+    # at that step, and `failed_tasks` names the failure (the sequence's history is read
     # once at its end, which also catches a task that failed once and then went through).
     pending = described.raw_description.pending_workflow_task
     assert not described.raw_description.HasField("pending_workflow_task"), pending

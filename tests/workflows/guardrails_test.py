@@ -29,7 +29,7 @@ from domain.returns import (
 )
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, SANDBOX_OFFER, Doubles
-from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
+from tests.workflows.harness import ReturnHarness, failed_tasks, return_harness
 from tests.workflows.lifecycle_test import DROP_OFF, choosing, mailbox_pickup, ops, refused, until
 from worker import workflow_runner
 from workflows.return_workflow import ReturnWorkflow
@@ -233,14 +233,3 @@ async def test_a_result_the_workflow_cannot_read_holds_the_return_instead_of_fai
 
     assert held.status is WorkflowExecutionStatus.RUNNING, "held, not failed: a fix can resume it"
     assert "Failed decoding" in failed[0]
-
-
-async def failed_tasks(handle: ReturnHandle) -> list[str]:
-    """The failures of the return's workflow tasks, decrypted (they are stored encoded)."""
-    history = await handle.fetch_history()
-    converter = handle._client.data_converter
-    return [
-        str(await converter.decode_failure(e.workflow_task_failed_event_attributes.failure))
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
-    ]

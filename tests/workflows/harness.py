@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
@@ -67,6 +68,18 @@ class ReturnHarness:
         )
         await handle.signal(ReturnWorkflow.carrier_scan, scan)
         return scan
+
+
+async def failed_tasks(handle: ReturnHandle) -> list[str]:
+    """Why the return's workflow tasks failed, if any did, decrypted (failures are stored
+    encoded): a return must never have one."""
+    history = await handle.fetch_history()
+    converter = handle._client.data_converter
+    return [
+        str(await converter.decode_failure(e.workflow_task_failed_event_attributes.failure))
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    ]
 
 
 @asynccontextmanager

@@ -16,7 +16,6 @@ import asyncio
 import datetime as dt
 
 import pytest
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateHandle, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -33,23 +32,13 @@ from domain.returns import (
     ReturnTimings,
 )
 from tests.workflows.doubles import Doubles
-from tests.workflows.harness import ReturnHandle, return_harness
+from tests.workflows.harness import failed_tasks, return_harness
 from tests.workflows.lifecycle_test import DROP_OFF, choosing, mailbox_pickup, ops, refused
 from workflows.return_workflow import ReturnWorkflow
 
 DAY = dt.timedelta(days=1)
 SHIPPING_AND_GRACE = 17 * DAY
 """From the withdrawal to the expiry instant: 14 days and the default grace of 3."""
-
-
-async def no_failed_task(handle: ReturnHandle) -> None:
-    history = await handle.fetch_history()
-    failed = [
-        e.workflow_task_failed_event_attributes.failure.message
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
-    ]
-    assert failed == []
 
 
 async def in_flight(doubles: Doubles, activity: str) -> None:
@@ -84,7 +73,7 @@ async def test_expiry_reached_while_a_choice_is_in_flight_undoes_the_new_label_a
         label_made.set()
         why = await failure_of(choice)
         done = await handle.result()
-        await no_failed_task(handle)
+        assert await failed_tasks(handle) == []
 
     assert why == "the shipping deadline passed while the carrier prepared the shipment"
     assert done.stage is ReturnStage.EXPIRED
@@ -119,7 +108,7 @@ async def test_a_dispatch_scan_during_a_rebooking_wins_and_the_new_pickup_is_can
         rebooked.set()
         why = await failure_of(rebooking)
         done = await handle.result()
-        await no_failed_task(handle)
+        assert await failed_tasks(handle) == []
 
     assert why == "the carrier already has the parcel sent with the previous choice"
     assert done.stage is ReturnStage.PICKED_UP and done.refund is not None
@@ -149,7 +138,7 @@ async def test_cancel_and_close_are_refused_once_an_expiry_has_begun(
         last_look.set()
         done = await handle.result()
         await forward
-        await no_failed_task(handle)
+        assert await failed_tasks(handle) == []
 
     expiring = "the shipping deadline has passed: the return is expiring (stage: expiring)"
     assert cancel == close == expiring
@@ -182,7 +171,7 @@ async def test_a_cancel_during_a_choice_waits_for_the_carrier_then_undoes_the_ne
         chosen = await choice.result()
         cancelled = await cancel.result()
         done = await handle.result()
-        await no_failed_task(handle)
+        assert await failed_tasks(handle) == []
 
     assert chosen.stage is ReturnStage.AWAITING_DROP_OFF and chosen.label is not None
     assert cancelled.stage is ReturnStage.CANCELLED and done.stage is ReturnStage.CANCELLED
@@ -211,7 +200,7 @@ async def test_close_after_proof_of_dispatch_is_refused_with_the_reason(
         cancel = await refused(handle, ReturnWorkflow.cancel, CancelRequest())
         await harness.scan(handle, ready.label.tracking_number, TrackingStatus.DELIVERED)
         done = await handle.result()
-        await no_failed_task(handle)
+        assert await failed_tasks(handle) == []
 
     reason = "the carrier has the parcel: the return ends with the refund (stage: picked_up)"
     assert close == cancel == reason
@@ -234,7 +223,7 @@ async def test_close_while_the_withdrawal_is_being_checked_is_refused_not_half_d
         )
         checked.set()
         waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        await no_failed_task(handle)
+        assert await failed_tasks(handle) == []
 
     assert close == (
         "the withdrawal is being checked: try again in a moment (stage: checking_eligibility)"
@@ -255,7 +244,7 @@ async def test_a_choice_after_the_expiry_instant_is_refused_though_expiry_has_no
         late = await refused(handle, ReturnWorkflow.choose_return_method, mailbox_pickup())
         relay.set()
         done = await handle.result()
-        await no_failed_task(handle)
+        assert await failed_tasks(handle) == []
 
     assert late == "the shipping deadline has passed (stage: awaiting_drop_off)"
     assert done.stage is ReturnStage.EXPIRED

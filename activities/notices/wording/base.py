@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from domain.carriers import ReturnMethod
 from domain.events import DeviceCategory
 from domain.notices import NoticeKind
-from domain.returns import AttentionAction, RejectionReason
+from domain.returns import AttentionAction, AttentionReason, RejectionReason
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class Wording:
     {deposit_before} and {code} are filled in."""
     problem_steps: Mapping[str, tuple[str, ...]]
     """What to do after a carrier's problem scan (shipment_problem), by `problem_key`."""
-    attention: Mapping[str, str]
-    """Why a return needs operations, by reason code (the part before any ':')."""
+    attention: Mapping[AttentionReason, str]
+    """Why a return needs operations, by reason (the code's part before any ':')."""
     unknown_attention: str
     """A reason code this version cannot explain: {code}."""
     attention_actions: Mapping[AttentionAction, str]

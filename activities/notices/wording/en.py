@@ -6,7 +6,7 @@ from activities.notices.wording.base import Wording
 from domain.carriers import ReturnMethod
 from domain.events import DeviceCategory
 from domain.notices import NoticeKind
-from domain.returns import AttentionAction, RejectionReason
+from domain.returns import AttentionAction, AttentionReason, RejectionReason
 
 _LABEL_BY_EMAIL = (
     "We create your prepaid label online and email it to you: print it and stick it on the parcel."
@@ -210,35 +210,56 @@ ENGLISH = Wording(
         ),
     },
     attention={
-        "seller_return_address_missing": (
+        AttentionReason.SELLER_ADDRESS_MISSING: (
             "The seller has no return address on file and has not given one in the seller "
             "chat, even after a reminder: the customer cannot send the parcel back until "
             "someone gives the address."
         ),
-        "carrier_rejected_request": (
+        AttentionReason.CARRIER_REJECTED_REQUEST: (
             "The carrier refused our request (a label, a pickup or a counter code) because of "
             "the data we sent; the customer was asked to choose again."
         ),
-        "carrier_credentials_refused": (
+        AttentionReason.CARRIER_CREDENTIALS_REFUSED: (
             "The carrier {argument} refused our credentials: no shipment with this carrier "
             "can be prepared until its configuration is fixed on the workers."
         ),
-        "shipment_preparation_failed": (
+        AttentionReason.SHIPMENT_PREPARATION_FAILED: (
             "Preparing the shipment (a label, a pickup or a counter code) failed with an "
             "unexpected error."
         ),
-        "notice_undeliverable": (
+        AttentionReason.NOTICE_UNDELIVERABLE: (
             "The {argument} email could not be delivered: the mail relay refused it for good "
             "(or the recipient has no email address on file)."
         ),
-        "carrier_exception": (
+        AttentionReason.CARRIER_EXCEPTION: (
             "The carrier reported a problem with the parcel (a missed pickup, a held parcel or "
             "a return to sender); the customer was told what to do."
         ),
-        "eligibility_unknown_order_status": (
+        AttentionReason.UNKNOWN_ORDER_STATUS: (
             "The order service gave an order status this version does not know, so the "
             "withdrawal could not be checked automatically; the customer was told that "
             "customer service will contact them."
+        ),
+        AttentionReason.CARRIER_NOT_ANSWERING: (
+            "The carrier {argument} did not answer the customer's choice in time, three times "
+            "in a row: it may be down; the customer was asked to try again later."
+        ),
+        AttentionReason.CHOICE_CHANGES_EXHAUSTED: (
+            "The customer changed how to send the parcel more often than allowed: the last "
+            "change was refused; retry puts it through if it is genuine."
+        ),
+        AttentionReason.CARRIER_POLLING_FAILED: (
+            "The carrier refused to tell where the parcel is: it is not polled any more."
+        ),
+        AttentionReason.REFUND_REQUEST_FAILED: (
+            "The order service refused the refund request: the customer is not refunded yet."
+        ),
+        AttentionReason.CARRIER_CANCELLATION_FAILED: (
+            "A pickup could not be cancelled, or a label voided: settle it with the carrier."
+        ),
+        AttentionReason.CARRIER_CALL_UNANSWERED: (
+            "The return ended with a carrier request left unanswered: a label, pickup or code "
+            "may exist at the carrier; the return's timeline gives the key to look it up."
         ),
     },
     unknown_attention=(

@@ -6,7 +6,7 @@ from activities.notices.wording.base import Wording
 from domain.carriers import ReturnMethod
 from domain.events import DeviceCategory
 from domain.notices import NoticeKind
-from domain.returns import AttentionAction, RejectionReason
+from domain.returns import AttentionAction, AttentionReason, RejectionReason
 
 _LABEL_BY_EMAIL = (
     "Nous créons votre étiquette prépayée en ligne et vous l'envoyons par e-mail : "
@@ -234,36 +234,61 @@ FRENCH = Wording(
         ),
     },
     attention={
-        "seller_return_address_missing": (
+        AttentionReason.SELLER_ADDRESS_MISSING: (
             "Le vendeur n'a pas d'adresse de retour enregistrée et n'en a pas donné dans la "
             "messagerie vendeur, même après une relance : le client ne peut pas renvoyer le "
             "colis tant que personne ne donne l'adresse."
         ),
-        "carrier_rejected_request": (
+        AttentionReason.CARRIER_REJECTED_REQUEST: (
             "Le transporteur a refusé notre demande (étiquette, enlèvement ou code guichet) à "
             "cause des données envoyées ; le client a été invité à choisir de nouveau."
         ),
-        "carrier_credentials_refused": (
+        AttentionReason.CARRIER_CREDENTIALS_REFUSED: (
             "Le transporteur {argument} a refusé nos identifiants : aucun envoi avec ce "
             "transporteur n'est possible tant que sa configuration n'est pas corrigée sur les "
             "workers."
         ),
-        "shipment_preparation_failed": (
+        AttentionReason.SHIPMENT_PREPARATION_FAILED: (
             "La préparation de l'envoi (étiquette, enlèvement ou code guichet) a échoué sur une "
             "erreur inattendue."
         ),
-        "notice_undeliverable": (
+        AttentionReason.NOTICE_UNDELIVERABLE: (
             "L'e-mail {argument} n'a pas pu être remis : le serveur de messagerie l'a refusé "
             "définitivement (ou le destinataire n'a pas d'adresse e-mail enregistrée)."
         ),
-        "carrier_exception": (
+        AttentionReason.CARRIER_EXCEPTION: (
             "Le transporteur a signalé un problème avec le colis (enlèvement manqué, colis "
             "bloqué ou retour à l'expéditeur) ; le client a reçu la marche à suivre."
         ),
-        "eligibility_unknown_order_status": (
+        AttentionReason.UNKNOWN_ORDER_STATUS: (
             "Le service des commandes a donné un statut de commande que cette version ne "
             "connaît pas : la rétractation n'a pas pu être vérifiée automatiquement ; le client "
             "a été prévenu que le service client le contactera."
+        ),
+        AttentionReason.CARRIER_NOT_ANSWERING: (
+            "Le transporteur {argument} n'a pas répondu à temps au choix du client, trois fois "
+            "de suite : il est peut-être indisponible ; le client a été invité à réessayer plus "
+            "tard."
+        ),
+        AttentionReason.CHOICE_CHANGES_EXHAUSTED: (
+            "Le client a changé de mode d'envoi plus souvent que permis : le dernier changement "
+            "a été refusé ; retry le fait passer s'il est légitime."
+        ),
+        AttentionReason.CARRIER_POLLING_FAILED: (
+            "Le transporteur refuse de dire où est le colis : il n'est plus interrogé."
+        ),
+        AttentionReason.REFUND_REQUEST_FAILED: (
+            "Le service des commandes a refusé la demande de remboursement : le client n'est "
+            "pas encore remboursé."
+        ),
+        AttentionReason.CARRIER_CANCELLATION_FAILED: (
+            "Un enlèvement n'a pas pu être annulé, ou une étiquette annulée : à régler avec le "
+            "transporteur."
+        ),
+        AttentionReason.CARRIER_CALL_UNANSWERED: (
+            "Le retour s'est terminé avec une demande au transporteur restée sans réponse : une "
+            "étiquette, un enlèvement ou un code existe peut-être chez lui ; l'historique du "
+            "retour donne la clé pour le retrouver."
         ),
     },
     unknown_attention=(

@@ -1,0 +1,61 @@
+"""The return's own arithmetic, without a server: its ship-by and when its parcel is overdue."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from domain.carriers import Label, Pickup, ReturnMethod
+from domain.returns import ReturnMethodChoice, ReturnTimings
+from tests.factories import HOME, retract_event
+from workflows.return_state import ReturnState
+
+UTC = dt.UTC
+NOTICE = dt.datetime(2026, 11, 24, 10, 15, tzinfo=UTC)
+
+
+def picked_on(day: dt.date, country: str = "FR") -> ReturnState:
+    state = ReturnState(retract_event(notice_at=NOTICE))
+    state.timings = ReturnTimings(scan_overdue_after=dt.timedelta(hours=12))
+    address = HOME.model_copy(update={"country_code": country})
+    state.choice = ReturnMethodChoice(
+        method=ReturnMethod.MAILBOX_PICKUP,
+        carrier="sandbox",
+        pickup_date=day,
+        pickup_address=address if country != "FR" else None,
+    )
+    state.label = Label(
+        carrier="sandbox", label_id="LBL-1", tracking_number="SB000000001FR", created_at=NOTICE
+    )
+    state.pickup = Pickup(
+        carrier="sandbox",
+        pickup_id="PU-1",
+        pickup_date=day,
+        deposit_before=dt.time(8),
+        confirmation="CONF-1",
+    )
+    return state
+
+
+def test_the_mailbox_deadline_is_08_00_where_the_mailbox_is() -> None:
+    winter = picked_on(dt.date(2026, 12, 1))
+    summer = picked_on(dt.date(2027, 6, 1))
+    dublin = picked_on(dt.date(2026, 12, 1), country="IE")
+
+    # Paris is UTC+1 in winter, UTC+2 in summer; Dublin is UTC in winter.
+    assert winter.poll_at() == dt.datetime(2026, 12, 1, 7, tzinfo=UTC) + dt.timedelta(hours=12)
+    assert summer.poll_at() == dt.datetime(2027, 6, 1, 6, tzinfo=UTC) + dt.timedelta(hours=12)
+    assert dublin.poll_at() == dt.datetime(2026, 12, 1, 8, tzinfo=UTC) + dt.timedelta(hours=12)
+
+
+def test_the_ship_by_is_the_withdrawals_unless_the_address_came_late() -> None:
+    on_file = ReturnState(retract_event(notice_at=NOTICE))
+    on_file.address_on_file = True
+    on_file.address_sent_at = NOTICE + dt.timedelta(seconds=3)
+    asked = ReturnState(retract_event(notice_at=NOTICE))
+    asked.address_sent_at = NOTICE + dt.timedelta(days=15)
+    not_yet = ReturnState(retract_event(notice_at=NOTICE))
+
+    assert on_file.ship_by == NOTICE + dt.timedelta(days=14)
+    assert not_yet.ship_by == NOTICE + dt.timedelta(days=14)
+    assert asked.ship_by == NOTICE + dt.timedelta(days=29)
+    assert asked.expires_at == asked.ship_by + asked.timings.expiry_grace
