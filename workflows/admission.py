@@ -22,7 +22,7 @@ from domain.returns import (
 )
 from workflows.context import ReturnContext
 from workflows.return_state import CHOICE_PROBLEMS, ReturnState
-from workflows.transitions import Message, Phase, refusal, rule
+from workflows.transitions import AWAITING_SHIPMENT, Message, Moment, Phase, refusal, rule
 
 ACTION_MESSAGES = {
     AttentionAction.RETRY: Message.RETRY,
@@ -33,17 +33,38 @@ ACTION_MESSAGES = {
 """The message each operations action is, in the transition table."""
 
 
+SHIPPING = frozenset(
+    {
+        ReturnStage.AWAITING_CUSTOMER_CHOICE,
+        ReturnStage.PREPARING_SHIPMENT,
+        *AWAITING_SHIPMENT,
+    }
+)
+"""Phases the shipping deadline runs in, and a proof of dispatch ends."""
+
+OVERTAKEN = frozenset({Message.CHOOSE, Message.REPORT_SHIPMENT, Message.CANCEL, Message.CLOSE})
+"""Messages a recorded proof of dispatch, or the expiry instant, overtakes before the loop has
+acted on it: refused at once, as they would be in the loop's next turn."""
+
+
 def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool) -> str | None:
     """Why the return does not take `message` now; None when it does. `queued`: the update is
     being validated (others may be waiting before it), not acted on by the loop."""
     phase = ctx.phase
+    state = ctx.state
+    if state.finished and phase is not Moment.ENDED_WITH_PROBLEMS:
+        return f"the return has ended (stage: {state.stage})"
     refused = refusal(phase, message)
     if refused:
         return refused
     if queued and ctx.ending_queued():
         return f"the return is being ended by an earlier request (stage: {phase})"
-    state = ctx.state
     now = ctx.now()
+    if phase in SHIPPING and message in OVERTAKEN:
+        if state.dispatch_scan is not None:
+            return refusal(ReturnStage.PICKED_UP, message)
+        if now >= state.expires_at:
+            return f"the shipping deadline has passed (stage: {phase})"
     match message:
         case Message.CHOOSE:
             return choice_problem(state, argument, now)
@@ -59,7 +80,22 @@ def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool
         case Message.OVERRIDE:
             if state.decision is not None and state.decision.overridden_by:
                 return "action: the rejection was already overridden"
+            ends = state.rejection_review_ends
+            if ends is not None and now >= ends:
+                return "action: the review period is over: the return ends rejected"
     return None
+
+
+def changed_meaning(intent_phase: Phase | None, message: Message, phase: Phase) -> str | None:
+    """Why a message accepted in one phase cannot be acted on in the phase the return is in
+    now: a `close` sent to end a live return must not settle the problems of an ended one."""
+    if message is not Message.CLOSE or intent_phase is None:
+        return None
+    if (intent_phase is Moment.ENDED_WITH_PROBLEMS) == (phase is Moment.ENDED_WITH_PROBLEMS):
+        return None
+    return (
+        f"the return ended meanwhile (stage: {phase}): send close again to settle the problems left"
+    )
 
 
 def resolution_message(resolution: AttentionResolution) -> Message:

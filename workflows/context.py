@@ -18,24 +18,23 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.carriers.activities import CarrierActivities
     from activities.notices.activities import NoticeActivities
-    from activities.orders import OrderActivities
-    from activities.sellers.activities import SellerActivities
     from domain import search_attributes as sa
-    from domain.ids import idempotency_key
-    from domain.notices import NoticeBatch, NoticeKind, NoticeRequest, SellerChatKind
-    from domain.notices import SellerChatMessage as ChatMessage
+    from domain.notices import NoticeBatch, NoticeKind, NoticeRequest
     from domain.returns import (
         ActionResult,
         AttentionReason,
-        RefundReason,
-        RefundRequest,
         ReturnStage,
     )
     from workflows import failures, policies, return_view
-    from workflows.return_state import CHOICE_PROBLEMS, ReturnState
+    from workflows.return_state import CHOICE_PROBLEMS, SHIPMENT_NOTICES, ReturnState
     from workflows.transitions import Message, Moment, Phase
+
+
+MAX_BATCH = 5
+"""Notices in one `send_notices` activity (`NoticeBatch`)."""
+
+_UNSET = object()
 
 
 @dataclass(eq=False)
@@ -49,6 +48,9 @@ class Intent:
     answer: ActionResult | None = None
     refusal: tuple[str, str] | None = None
     """(failure type, the reason) when the loop refused it."""
+    accepted_in: Phase | None = None
+    """The phase the validator accepted it in (a `close` means one thing in a live return and
+    another in one that has ended with problems)."""
     said: str | None = None
     """What the person said, recorded first in the timeline (operations' action and why)."""
     recorded: bool = False
@@ -71,6 +73,8 @@ class ReturnContext:
         self.poll_outcome: list[Any] | str | None = None
         """The polling activity's scans, or why it failed for good, for the loop to take."""
         self._last_phase: Phase = state.stage
+        self._shown: dict[str, object] = {}
+        """The search attributes' values as last set: an upsert sends only what changed."""
 
     # --- Time and waiting ----------------------------------------------------------------
 
@@ -142,9 +146,20 @@ class ReturnContext:
         updates = list(also)
         if stage is not ReturnStage.PREPARING_SHIPMENT:
             updates.insert(0, sa.RETURN_STAGE.value_set(stage.value))
-        if updates:
-            workflow.upsert_search_attributes(updates)
+        self.upsert(updates)
         self.refresh()
+
+    def upsert(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
+        """Upsert the attributes whose value changes (one billable action, none if none)."""
+        fresh = [u for u in updates if self._shown.get(u.key.name, _UNSET) != u.value]
+        for update in fresh:
+            self._shown[update.key.name] = update.value
+        if fresh:
+            workflow.upsert_search_attributes(fresh)
+
+    def shown(self, values: dict[str, object]) -> None:
+        """The attributes the return started with (set by its starter)."""
+        self._shown.update(values)
 
     def attention_updates(self, code: str, needed: bool) -> list[SearchAttributeUpdate[Any]]:
         """Raise or clear one reason; the `NeedsAttention` update for the next upsert, if any."""
@@ -159,18 +174,14 @@ class ReturnContext:
         return [sa.NEEDS_ATTENTION.value_set(bool(reasons))]
 
     def attention(self, code: str, needed: bool) -> None:
-        updates = self.attention_updates(code, needed)
-        if updates:
-            workflow.upsert_search_attributes(updates)
+        self.upsert(self.attention_updates(code, needed))
         self.refresh()
 
     def clear_attention(self, *codes: str) -> list[SearchAttributeUpdate[Any]]:
         return [u for code in codes for u in self.attention_updates(code, False)]
 
     def clear_all_attention(self) -> None:
-        updates = self.clear_attention(*list(self.state.attention))
-        if updates:
-            workflow.upsert_search_attributes(updates)
+        self.upsert(self.clear_attention(*list(self.state.attention)))
         self.refresh()
 
     def choice_problems(self) -> list[str]:
@@ -211,6 +222,9 @@ class ReturnContext:
         label, pickup or code live at the carrier: operations are asked to check."""
         state = self.state
         state.finished = True
+        if state.stage is not ReturnStage.REJECTED:
+            # How to send a parcel that will not be sent, or has left: moot.
+            self.forget_failed(*SHIPMENT_NOTICES)
         for call in state.unanswered:
             self.record(
                 f"carrier:{call.carrier}",
@@ -229,7 +243,23 @@ class ReturnContext:
         await self.notify_all([self.state.notice(kind, **facts)])
 
     async def notify_all(self, notices: list[NoticeRequest]) -> None:
-        """Send notices in one activity; one that cannot be delivered is recorded, never fatal."""
+        """Send notices in one activity (a batch holds five at most); one that cannot be
+        delivered is recorded, never fatal."""
+        for first in range(0, len(notices), MAX_BATCH):
+            await self._send(notices[first : first + MAX_BATCH])
+
+    def forget_failed(self, *kinds: NoticeKind) -> None:
+        """Notices of these kinds that were not delivered are moot now (a newer label, a return
+        that has ended): no retry sends them, and their reasons are cleared."""
+        state = self.state
+        moot = [n for n in state.failed_notices if n.kind in kinds]
+        if not moot:
+            return
+        state.failed_notices = [n for n in state.failed_notices if n.kind not in kinds]
+        codes = {AttentionReason.NOTICE_UNDELIVERABLE.about(n.kind) for n in moot}
+        self.upsert(self.clear_attention(*sorted(codes)))
+
+    async def _send(self, notices: list[NoticeRequest]) -> None:
         state = self.state
         try:
             await workflow.execute_activity_method(
@@ -277,117 +307,3 @@ class ReturnContext:
             start_to_close_timeout=policies.LOOKUP.start_to_close_timeout,
             retry_policy=policies.LOOKUP.retry_policy,
         )
-
-    async def request_refund(self, reason: RefundReason) -> None:
-        state = self.state
-        state.refund_reason = reason
-        order = state.event.order
-        try:
-            state.refund = await workflow.execute_activity_method(
-                OrderActivities.request_refund,
-                RefundRequest(
-                    idempotency_key=idempotency_key(state.return_id, "refund"),
-                    return_id=state.return_id,
-                    order_id=order.order_id,
-                    line_id=order.line_id,
-                    amount=order.product.price,
-                    reason=reason,
-                    due_by=state.refund_due_by,
-                ),
-                start_to_close_timeout=policies.ORDER_SERVICE.start_to_close_timeout,
-                retry_policy=policies.ORDER_SERVICE.retry_policy,
-            )
-        except ActivityError as err:
-            state.problem = f"refund not requested: {failures.message(err)}"
-            self.record("system", "refund request refused by the order service")
-            self.attention(AttentionReason.REFUND_REQUEST_FAILED, True)
-            return
-        self.attention(AttentionReason.REFUND_REQUEST_FAILED, False)
-        self.record("system", f"refund requested ({state.refund.refund_id})")
-
-    async def ask_seller(self, kind: SellerChatKind, reply_by: dt.datetime | None) -> None:
-        state = self.state
-        state.seller_asks += 1
-        order = state.event.order
-        message = ChatMessage(
-            message_id=idempotency_key(state.return_id, f"chat-{kind}", state.seller_asks),
-            kind=kind,
-            return_id=state.return_id,
-            seller_id=order.seller_id,
-            order_id=order.order_id,
-            line_id=order.line_id,
-            reply_by=reply_by,
-        )
-        try:
-            await workflow.execute_activity_method(
-                SellerActivities.message_seller,
-                message,
-                start_to_close_timeout=policies.SELLER_CHAT.start_to_close_timeout,
-                retry_policy=policies.SELLER_CHAT.retry_policy,
-            )
-        except ActivityError as err:
-            self.record("system", f"seller chat failed: {failures.message(err)}")
-            return
-        self.record("system", f"seller chat: {kind}")
-
-    async def undo(self, activity: Callable[..., Any], thing: Any, what: str) -> None:
-        """Cancel a pickup or void a label; one that cannot be undone is for operations."""
-        try:
-            result = await self.carrier(activity, thing)
-        except ActivityError as err:
-            self.record(
-                f"carrier:{thing.carrier}", f"{what} not cancelled: {failures.message(err)}"
-            )
-            self.attention(AttentionReason.CARRIER_CANCELLATION_FAILED, True)
-            return
-        self.record(f"carrier:{thing.carrier}", f"{what} cancelled ({result.outcome})")
-
-    async def undo_shipment(self) -> None:
-        """Cancel the booked pickup and void every unused label, so nobody pays for them."""
-        state = self.state
-        if state.pickup is not None:
-            pickup, state.pickup = state.pickup, None
-            await self.undo(CarrierActivities.cancel_pickup, pickup, "pickup")
-        if state.label is not None:
-            label, state.label = state.label, None
-            await self.undo(CarrierActivities.void_label, label, "label")
-        await self.void_spare_label()
-
-    async def void_spare_label(self) -> None:
-        state = self.state
-        if state.spare_label is not None:
-            label, state.spare_label = state.spare_label, None
-            await self.undo(CarrierActivities.void_label, label, "unused label")
-
-    # --- Polling (the loop's one activity in the background) -----------------------------
-
-    def start_polling(self, query: Any) -> None:
-        """Poll the carrier in the background; its answer is a fact the loop takes later."""
-        self.polled_number = query.tracking_number
-        self.poll_outcome = None
-        self.record("system", "no scan yet: polling the carrier")
-        self.polling = asyncio.create_task(self._poll(query))
-
-    async def _poll(self, query: Any) -> None:
-        try:
-            scans = await workflow.execute_activity_method(
-                CarrierActivities.poll_parcel_scans,
-                query,
-                start_to_close_timeout=policies.POLLING.start_to_close_timeout,
-                retry_policy=policies.polling(self.state.timings.poll_interval),
-            )
-        except ActivityError as err:
-            if failures.cancelled(err):
-                return
-            self.poll_outcome = failures.message(err)
-        else:
-            self.poll_outcome = list(scans)
-        self.polling = None
-        self.wake()
-
-    def stop_polling(self) -> None:
-        if self.polling is not None and not self.polling.done():
-            self.polling.cancel()
-        self.polling = None
-        self.polled_number = None
-        self.poll_outcome = None

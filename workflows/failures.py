@@ -11,6 +11,7 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     CancelledError,
+    RetryState,
     TimeoutError,
     TimeoutType,
 )
@@ -39,7 +40,10 @@ def message(err: ActivityError) -> str:
 
 
 def timed_out(err: ActivityError) -> bool:
-    """Every attempt together ran out of time (the call's overall bound)."""
+    """The call's overall bound ran out: the last attempt hung past it (a `TimeoutError`
+    cause), or attempts kept failing with retryable errors (an outage) until it did."""
+    if err.retry_state is RetryState.TIMEOUT:
+        return True
     cause = err.cause
     return isinstance(cause, TimeoutError) and cause.type in (
         TimeoutType.SCHEDULE_TO_CLOSE,

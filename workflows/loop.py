@@ -82,6 +82,7 @@ async def _process(ctx: ReturnContext, intent: Intent) -> None:
     if intent.said:
         ctx.record(intent.actor, intent.said, intent)
     why = admission.problem(ctx, intent.message, intent.argument, queued=False)
+    why = why or admission.changed_meaning(intent.accepted_in, intent.message, ctx.phase)
     if why:
         ctx.refuse(intent, why)
         return

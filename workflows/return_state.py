@@ -70,6 +70,14 @@ CHOICE_PROBLEMS = frozenset(
 """Reasons about the customer's choice: a retry of the refused choice answers them, a choice
 that goes through clears them, and they are moot once the parcel has left or the return ended."""
 
+SHIPMENT_NOTICES = (
+    NoticeKind.RETURN_LABEL,
+    NoticeKind.COUNTER_CODE,
+    NoticeKind.COUNTER_INSTRUCTIONS,
+)
+"""The emails that tell how to send the parcel: a new choice, or the end, makes earlier ones
+moot."""
+
 METHOD_NEEDS_LABEL = frozenset({ReturnMethod.MAILBOX_PICKUP, ReturnMethod.POST_OFFICE_DROP_OFF})
 
 
@@ -98,6 +106,8 @@ class ReturnState:
         # The seller's address.
         self.return_address: PostalAddress | None = None
         self.address_on_file = False
+        self.address_at_intake = False
+        """The address email went out as the return was accepted, with the withdrawal."""
         self.address_requested_at: dt.datetime | None = None
         self.seller_reminded = False
         self.escalated = False
@@ -129,6 +139,8 @@ class ReturnState:
         self.unmatched_scans: list[TrackingScan] = []
         self.problem_scans: list[TrackingScan] = []
         """Problem scans not yet told to the customer."""
+        self.late_scans: list[TrackingScan] = []
+        """Scans that came after the return ended without a parcel on its way."""
 
         # Money, notices, reminders.
         self.refund: Refund | None = None
@@ -161,9 +173,10 @@ class ReturnState:
         """The effective shipping deadline: 14 days after the withdrawal (Art. 14(1)), and
         never less than 14 days after a return address that reached the customer late (one
         not on file, asked of the seller). The emails, the pickup rule, the `ShipBy` search
-        attribute, the reminder sweep and the expiry all use this one."""
+        attribute, the reminder sweep and the expiry all use this one. A return accepted only
+        once operations overrode its rejection gets its 14 days from the address email too."""
         legal = self.notice_at + SHIPPING_PERIOD
-        if self.address_on_file or self.address_sent_at is None:
+        if self.address_at_intake or self.address_sent_at is None:
             return legal
         return max(legal, self.address_sent_at + SHIPPING_PERIOD)
 
@@ -240,6 +253,16 @@ class ReturnState:
         self.scans.sort(key=lambda s: s.occurred_at)
         if scan.status in PROBLEM_SCANS:
             self.problem_scans.append(scan)
+        return True
+
+    def take_late_scan(self, scan: TrackingScan) -> bool:
+        """Keep a scan that came after the return ended (the customer may have sent the parcel
+        anyway): apart from the return's scans, once, and a few at most."""
+        if any(s.scan_id == scan.scan_id for s in self.late_scans):
+            return False
+        if len(self.late_scans) >= MAX_UNMATCHED_SCANS:
+            return False
+        self.late_scans.append(scan)
         return True
 
     def replay_unmatched_scans(self) -> list[TrackingScan]:

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.carriers import TrackingScan, WebhookScans
     from domain.events import RetractEvent
     from domain.returns import (
+        ENDED_STAGES,
         ActionResult,
         AttentionResolution,
         CancelRequest,
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import admission, loop, return_view
     from workflows.context import Intent, ReturnContext
     from workflows.return_state import MAX_PENDING_REMINDERS, ReturnState
+    from workflows.stages import carrier
     from workflows.transitions import Message
 
 INVALID_START = "InvalidStartInput"
@@ -80,7 +82,7 @@ class ReturnWorkflow:
         self._ensure_search_attributes(ctx)
         await loop.run(ctx)
         self._done = True
-        ctx.stop_polling()
+        carrier.stop_polling(ctx)
         for intent in ctx.inbox:
             ctx.refuse(intent, f"the return has ended (stage: {ctx.state.stage})")
         ctx.inbox.clear()
@@ -157,7 +159,7 @@ class ReturnWorkflow:
             raise ApplicationError("the return has ended", type="NotAccepted", non_retryable=True)
         info = workflow.current_update_info()
         update_id = info.id if info else str(workflow.uuid4())
-        intent = Intent(message, argument, actor, update_id, said=said)
+        intent = Intent(message, argument, actor, update_id, accepted_in=ctx.phase, said=said)
         ctx.inbox.append(intent)
         ctx.wake()
         await workflow.wait_condition(lambda: intent.settled)
@@ -195,6 +197,13 @@ class ReturnWorkflow:
         if ctx is None:
             return
         state = ctx.state
+        if state.stage in ENDED_STAGES:
+            # No parcel was to leave any more: the scan is kept apart for operations, not taken
+            # as a proof of dispatch of a return that has ended.
+            for scan in scans:
+                if state.take_late_scan(scan):
+                    ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status} after the end")
+            return
         hold = state.stage is ReturnStage.PREPARING_SHIPMENT or state.tracking_number is None
         before = (state.dispatch_scan, state.delivery_scan, len(state.problem_scans))
         for scan in scans:
@@ -224,7 +233,7 @@ class ReturnWorkflow:
                 SearchAttributePair(sa.NEEDS_ATTENTION, False),
             ]
         )
+        ctx.shown({p.key.name: p.value for p in present})
         missing = [p.key.value_set(p.value) for p in wanted if present.get(p.key) is None]
-        if missing:
-            workflow.upsert_search_attributes(missing)
+        ctx.upsert(missing)
         ctx.refresh()

@@ -12,15 +12,18 @@ import uuid
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateStage
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.failures import carrier_rejected, carrier_unavailable
 from domain import search_attributes as sa
 from domain.calendar import next_pickup_date
 from domain.carriers import LabelRequest, ReturnMethod, TrackingStatus
 from domain.notices import NoticeKind
 from domain.returns import (
     AttentionAction,
+    CancelRequest,
     ReturnAddressReply,
     ReturnMethodChoice,
     ReturnStage,
@@ -233,3 +236,100 @@ async def test_a_result_the_workflow_cannot_read_holds_the_return_instead_of_fai
 
     assert held.status is WorkflowExecutionStatus.RUNNING, "held, not failed: a fix can resume it"
     assert "Failed decoding" in failed[0]
+
+
+async def test_a_carrier_outage_past_the_bound_is_not_answering_and_its_key_is_kept(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    down = True
+
+    def outage(activity_name: str, _key: str) -> ApplicationError | None:
+        if down and activity_name == "create_return_label":
+            return carrier_unavailable("503 Service Unavailable")
+        return None
+
+    doubles = Doubles(
+        faults=outage, timings=ReturnTimings(carrier_answer_within=dt.timedelta(seconds=2))
+    )
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        during = await refused(handle, ReturnWorkflow.choose_return_method, DROP_OFF)
+        waiting = await handle.query(ReturnWorkflow.status)
+        down = False
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+
+    assert during == "sandbox is not answering just now: try again in a few minutes"
+    assert waiting.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE and waiting.attention == []
+    (label,) = doubles.labels
+    assert label.idempotency_key == f"{handle.id}:label:1", "the first try's key, kept"
+    assert ready.label is not None
+
+
+async def test_operations_retry_many_undelivered_emails_in_batches(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(undeliverable={NoticeKind.SHIPMENT_PROBLEM})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        assert booked.label is not None
+        for n in range(7):  # the carrier fails to collect, again and again
+            await harness.scan(
+                handle, booked.label.tracking_number, TrackingStatus.EXCEPTION, scan_id=f"X{n}"
+            )
+        await until(harness, lambda d: d.notice_kinds.count(NoticeKind.OPERATIONS_ATTENTION) == 7)
+        again = await refused(
+            handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "relay fixed?")
+        )
+        doubles.undeliverable.clear()
+        retried = await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "relay fixed")
+        )
+        assert await failed_tasks(handle) == []
+
+    assert again.startswith("notice not delivered")
+    sent = [n.scan for n in doubles.notices if n.kind is NoticeKind.SHIPMENT_PROBLEM]
+    assert sorted(scan.scan_id for scan in sent if scan) == [f"X{n}" for n in range(7)]
+    assert "notice_undeliverable:shipment_problem" not in retried.attention
+
+
+async def test_a_scan_after_the_return_ended_is_kept_apart_not_taken_as_dispatch(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    def void_refused(activity_name: str, _key: str) -> ApplicationError | None:
+        return carrier_rejected("already used") if activity_name == "void_label" else None
+
+    doubles = Doubles(faults=void_refused)
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await handle.execute_update(ReturnWorkflow.cancel, CancelRequest())
+        await harness.scan(handle, ready.label.tracking_number)  # sent anyway
+        async with asyncio.timeout(10):
+            while True:
+                status = await handle.query(ReturnWorkflow.status)
+                if any("after the end" in e.event for e in status.timeline):
+                    break
+                await asyncio.sleep(0.05)
+
+    assert status.stage is ReturnStage.CANCELLED and status.scans == []
+    assert status.attention == ["carrier_cancellation_failed"]
+
+
+async def test_a_return_accepted_late_by_operations_gets_its_fourteen_days_from_the_address(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(retract_event(ordered_days_before_notice=45))
+        await harness.stage_reached(handle, ReturnStage.REJECTED)
+        await time_skipping_env.fast_forward(handle, dt.timedelta(days=10))
+        await handle.execute_update(
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.OVERRIDE_ELIGIBILITY, "defect reported by phone in time"),
+        )
+        status = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        shown = (await handle.describe()).typed_search_attributes.get(sa.SHIP_BY)
+
+    assert status.ship_by >= status.notice_at + dt.timedelta(days=24)
+    assert shown == status.ship_by

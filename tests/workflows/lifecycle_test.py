@@ -536,6 +536,8 @@ async def test_a_parcel_the_carrier_has_is_not_expired_for_a_lost_webhook(
 
     assert done.stage is ReturnStage.PICKED_UP
     assert harness.doubles.voided == []
+    moves = [e.event for e in done.timeline if " → " in e.event]
+    assert moves[-2:] == ["awaiting_drop_off → expiring", "expiring → picked_up"]
 
 
 # --- Operations -----------------------------------------------------------------------------

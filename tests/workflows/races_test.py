@@ -242,10 +242,66 @@ async def test_a_choice_after_the_expiry_instant_is_refused_though_expiry_has_no
         await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
         await asyncio.sleep(3)
         late = await refused(handle, ReturnWorkflow.choose_return_method, mailbox_pickup())
+        cancel = await refused(handle, ReturnWorkflow.cancel, CancelRequest())
+        close = await refused(
+            handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "by phone")
+        )
         relay.set()
         done = await handle.result()
         assert await failed_tasks(handle) == []
 
-    assert late == "the shipping deadline has passed (stage: awaiting_drop_off)"
+    assert late == cancel == close == "the shipping deadline has passed (stage: awaiting_drop_off)"
     assert done.stage is ReturnStage.EXPIRED
     assert doubles.live_labels() == []
+
+
+async def test_a_close_sent_to_a_live_return_does_not_settle_the_problems_it_ended_with(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    relay = asyncio.Event()  # the label email is slow: the close waits behind it
+    doubles = Doubles(held={NoticeKind.RETURN_LABEL: relay}, refuse_refunds=1)
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        close = await handle.start_update(
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.CLOSE, "customer came to the shop"),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        # Meanwhile the carrier takes the parcel, and the refund is then refused.
+        await harness.scan(handle, ready.label.tracking_number)
+        relay.set()
+        why = await failure_of(close)
+        status = await handle.query(ReturnWorkflow.status)
+        assert await failed_tasks(handle) == []
+
+    assert why.startswith("the return ended meanwhile (stage: ended_with_problems)")
+    assert status.stage is ReturnStage.PICKED_UP
+    assert status.attention == ["refund_request_failed"], "still there for operations"
+
+
+async def test_an_override_after_the_review_period_is_refused(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    relay = asyncio.Event()  # the rejection email is slow: the review period ends meanwhile
+    doubles = Doubles(
+        held={NoticeKind.REJECTION: relay},
+        timings=ReturnTimings(rejection_review=dt.timedelta(seconds=1)),
+    )
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        from tests.factories import retract_event
+
+        handle = await harness.start(retract_event(ordered_days_before_notice=45))
+        await harness.stage_reached(handle, ReturnStage.REJECTED)
+        await asyncio.sleep(2)
+        late = await refused(
+            handle,
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.OVERRIDE_ELIGIBILITY, "defect reported by phone"),
+        )
+        relay.set()
+        done = await handle.result()
+
+    assert late == "action: the review period is over: the return ends rejected"
+    assert done.stage is ReturnStage.REJECTED

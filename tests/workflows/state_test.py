@@ -49,13 +49,17 @@ def test_the_mailbox_deadline_is_08_00_where_the_mailbox_is() -> None:
 
 def test_the_ship_by_is_the_withdrawals_unless_the_address_came_late() -> None:
     on_file = ReturnState(retract_event(notice_at=NOTICE))
-    on_file.address_on_file = True
+    on_file.address_on_file = on_file.address_at_intake = True
     on_file.address_sent_at = NOTICE + dt.timedelta(seconds=3)
     asked = ReturnState(retract_event(notice_at=NOTICE))
     asked.address_sent_at = NOTICE + dt.timedelta(days=15)
+    overridden = ReturnState(retract_event(notice_at=NOTICE))
+    overridden.address_on_file = True  # on file, but sent only once operations accepted it
+    overridden.address_sent_at = NOTICE + dt.timedelta(days=13)
     not_yet = ReturnState(retract_event(notice_at=NOTICE))
 
     assert on_file.ship_by == NOTICE + dt.timedelta(days=14)
     assert not_yet.ship_by == NOTICE + dt.timedelta(days=14)
     assert asked.ship_by == NOTICE + dt.timedelta(days=29)
+    assert overridden.ship_by == NOTICE + dt.timedelta(days=27)
     assert asked.expires_at == asked.ship_by + asked.timings.expiry_grace

@@ -6,17 +6,21 @@ from __future__ import annotations
 import datetime as dt
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.sellers.activities import SellerActivities
     from domain import search_attributes as sa
     from domain.addresses import PostalAddress
-    from domain.notices import NoticeKind, SellerChatKind
+    from domain.ids import idempotency_key
+    from domain.notices import NoticeKind, SellerChatKind, SellerChatMessage
     from domain.returns import (
         AttentionReason,
         AttentionResolution,
         ReturnAddressReply,
         ReturnStage,
     )
+    from workflows import failures, policies
     from workflows.context import Intent, ReturnContext
 
 MISSING = AttentionReason.SELLER_ADDRESS_MISSING
@@ -32,7 +36,7 @@ async def ask(ctx: ReturnContext, intent: Intent | None = None) -> None:
     ctx.record("system", "no return address on file: asking the seller in the chat")
     # The acknowledgement cannot wait for the seller (Art. 11(3)).
     await ctx.notify(NoticeKind.ACKNOWLEDGEMENT)
-    await ctx.ask_seller(SellerChatKind.ADDRESS_REQUEST, state.escalation_at)
+    await ask_seller(ctx, SellerChatKind.ADDRESS_REQUEST, state.escalation_at)
 
 
 async def act(ctx: ReturnContext) -> bool:
@@ -41,7 +45,7 @@ async def act(ctx: ReturnContext) -> bool:
     now = ctx.now()
     if not state.seller_reminded and _passed(state.seller_reminder_at, now):
         state.seller_reminded = True
-        await ctx.ask_seller(SellerChatKind.ADDRESS_REMINDER, state.escalation_at)
+        await ask_seller(ctx, SellerChatKind.ADDRESS_REMINDER, state.escalation_at)
         return True
     if state.seller_reminded and not state.escalated and _passed(state.escalation_at, now):
         state.escalated = True
@@ -89,6 +93,35 @@ async def hand_over(ctx: ReturnContext, intent: Intent | None = None) -> None:
         acknowledges=state.address_on_file,
         locator_carrier=state.locator_carrier(),
     )
+
+
+async def ask_seller(
+    ctx: ReturnContext, kind: SellerChatKind, reply_by: dt.datetime | None
+) -> None:
+    """A message in the seller chat, posted at most once (its ID is derived from the ask)."""
+    state = ctx.state
+    state.seller_asks += 1
+    order = state.event.order
+    message = SellerChatMessage(
+        message_id=idempotency_key(state.return_id, f"chat-{kind}", state.seller_asks),
+        kind=kind,
+        return_id=state.return_id,
+        seller_id=order.seller_id,
+        order_id=order.order_id,
+        line_id=order.line_id,
+        reply_by=reply_by,
+    )
+    try:
+        await workflow.execute_activity_method(
+            SellerActivities.message_seller,
+            message,
+            start_to_close_timeout=policies.SELLER_CHAT.start_to_close_timeout,
+            retry_policy=policies.SELLER_CHAT.retry_policy,
+        )
+    except ActivityError as err:
+        ctx.record("system", f"seller chat failed: {failures.message(err)}")
+        return
+    ctx.record("system", f"seller chat: {kind}")
 
 
 def _passed(moment: dt.datetime | None, now: dt.datetime) -> bool:

@@ -40,7 +40,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import failures
     from workflows.context import Intent, ReturnContext
-    from workflows.return_state import METHOD_NEEDS_LABEL, UnansweredCall
+    from workflows.return_state import METHOD_NEEDS_LABEL, SHIPMENT_NOTICES, UnansweredCall
+    from workflows.stages import carrier
 
 T = TypeVar("T")
 R = TypeVar("R", bound="_Keyed")
@@ -84,12 +85,15 @@ async def choose(ctx: ReturnContext, intent: Intent, choice: ReturnMethodChoice)
     try:
         await _prepare(ctx, draft)
     except (ActivityError, _Unanswered) as err:
-        why = await _refused(ctx, choice, err)
-        await _keep_spare(ctx, draft)
+        # The customer is answered first; what follows (an email, a void) may take longer.
+        why, tell_operations = _refused(ctx, choice, err)
         state.refused_choice = choice
         state.problem = why
         ctx.set_stage(previous)
         ctx.refuse(intent, why, "ChoiceRefused")
+        if tell_operations is not None:
+            await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=tell_operations)
+        await _keep_spare(ctx, draft)
         return
     # Precedence: what happened while the carrier worked wins over the new booking.
     if state.dispatch_scan is not None:
@@ -220,21 +224,25 @@ def _in_doubt(ctx: ReturnContext, step: str, carrier: str) -> str | None:
     )
 
 
-async def _refused(ctx: ReturnContext, choice: ReturnMethodChoice, err: Exception) -> str:
-    """What the customer is told, recorded, and raised to operations when it is theirs."""
+def _refused(
+    ctx: ReturnContext, choice: ReturnMethodChoice, err: Exception
+) -> tuple[str, str | None]:
+    """What the customer is told, recorded and raised to operations when it is theirs; and
+    the reason operations are to be emailed for, if any."""
     state = ctx.state
     carrier = choice.carrier
     if isinstance(err, _Unanswered):
         state.unanswered_choices += 1
         ctx.record(f"carrier:{carrier}", f"no answer in time ({err})")
         reason = AttentionReason.CARRIER_NOT_ANSWERING.about(carrier)
+        why = f"{carrier} is not answering just now: try again in a few minutes"
         if (
             state.unanswered_choices >= UNANSWERED_BEFORE_ATTENTION
             and reason not in state.attention
         ):
             ctx.attention(reason, True)
-            await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=reason)
-        return f"{carrier} is not answering just now: try again in a few minutes"
+            return why, reason
+        return why, None
     assert isinstance(err, ActivityError)
     kind = failures.failure_type(err)
     if kind is FailureType.CARRIER_REJECTED:
@@ -242,15 +250,16 @@ async def _refused(ctx: ReturnContext, choice: ReturnMethodChoice, err: Exceptio
         # customer may fix it by choosing again; operations see it too, in case it is ours.
         ctx.record(f"carrier:{carrier}", f"refused the request: {failures.message(err)}")
         ctx.attention(AttentionReason.CARRIER_REJECTED_REQUEST, True)
-        return f"{carrier} refused: {failures.message(err)}"
+        return f"{carrier} refused: {failures.message(err)}", None
     if kind is FailureType.CARRIER_AUTH_FAILED:
         ctx.record("system", f"{carrier} refused our credentials")
         ctx.attention(AttentionReason.CARRIER_CREDENTIALS_REFUSED.about(carrier), True)
-        return f"{carrier} cannot take returns just now: try again later or choose another"
+        why = f"{carrier} cannot take returns just now: try again later or choose another"
+        return why, None
     workflow.logger.error("shipment preparation failed", extra={"error": failures.message(err)})
     ctx.record("system", "shipment preparation failed")
     ctx.attention(AttentionReason.SHIPMENT_PREPARATION_FAILED, True)
-    return "the shipment could not be prepared: operations have been told"
+    return "the shipment could not be prepared: operations will look into it", None
 
 
 async def _keep_spare(ctx: ReturnContext, draft: _Draft) -> None:
@@ -259,7 +268,7 @@ async def _keep_spare(ctx: ReturnContext, draft: _Draft) -> None:
     label = draft.label
     if label is None or label in (state.label, state.spare_label):
         return
-    await ctx.void_spare_label()
+    await carrier.void_spare_label(ctx)
     state.spare_label = label
 
 
@@ -267,11 +276,11 @@ async def _discard(ctx: ReturnContext, draft: _Draft) -> None:
     """Undo what the carrier prepared for a choice that lost to a scan or the deadline."""
     state = ctx.state
     if draft.pickup is not None:
-        await ctx.undo(CarrierActivities.cancel_pickup, draft.pickup, "new pickup")
+        await carrier.undo(ctx, CarrierActivities.cancel_pickup, draft.pickup, "new pickup")
     if draft.label is not None and draft.label != state.label:
         if draft.label == state.spare_label:
             state.spare_label = None
-        await ctx.undo(CarrierActivities.void_label, draft.label, "new label")
+        await carrier.undo(ctx, CarrierActivities.void_label, draft.label, "new label")
 
 
 async def _commit(
@@ -289,10 +298,11 @@ async def _commit(
     state.reported_tracking_number = None
     state.reported_at = None
     state.refused_choice = None
+    ctx.forget_failed(*SHIPMENT_NOTICES)  # the new choice's email replaces them
     state.unanswered_choices = 0
     state.choice_changes += counts_as_change
     if ctx.polled_number not in (None, state.tracking_number):
-        ctx.stop_polling()  # another parcel now
+        carrier.stop_polling(ctx)  # another parcel now
     tracking = state.tracking_number
     ctx.set_stage(
         AWAITING_SHIPMENT_STAGE[choice.method],
@@ -315,8 +325,8 @@ async def _commit(
     # What the previous choice booked and this one does not use.
     old_pickup, old_label, old_spare = before
     if old_pickup is not None and old_pickup != state.pickup:
-        await ctx.undo(CarrierActivities.cancel_pickup, old_pickup, "previous pickup")
+        await carrier.undo(ctx, CarrierActivities.cancel_pickup, old_pickup, "previous pickup")
     if old_label is not None and old_label != state.label:
-        await ctx.undo(CarrierActivities.void_label, old_label, "previous label")
+        await carrier.undo(ctx, CarrierActivities.void_label, old_label, "previous label")
     if old_spare is not None and old_spare != state.label:
-        await ctx.void_spare_label()
+        await carrier.void_spare_label(ctx)

@@ -11,7 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notices import NoticeKind
     from domain.returns import RefundReason, RefundTrigger, ReturnStage
     from workflows.context import ReturnContext
-    from workflows.stages import shipping
+    from workflows.stages import carrier, problems, refund
 
 
 async def enter(ctx: ReturnContext) -> None:
@@ -19,7 +19,7 @@ async def enter(ctx: ReturnContext) -> None:
     state = ctx.state
     scan = state.dispatch_scan
     assert scan is not None
-    ctx.stop_polling()
+    carrier.stop_polling(ctx)
     ctx.record(f"carrier:{scan.carrier}", f"parcel in the carrier's hands ({scan.status})")
     delivered = state.delivery_scan is not None
     state.refused_choice = None
@@ -27,11 +27,11 @@ async def enter(ctx: ReturnContext) -> None:
         ReturnStage.DELIVERED if delivered else ReturnStage.PICKED_UP,
         *ctx.clear_attention(*ctx.choice_problems()),
     )
-    await ctx.void_spare_label()
+    await carrier.void_spare_label(ctx)
     seller = NoticeKind.SELLER_PARCEL_DELIVERED if delivered else NoticeKind.SELLER_PARCEL_INBOUND
     if delivered or state.timings.refund_trigger is RefundTrigger.DISPATCH_PROOF:
         # Art. 13(3): proof of dispatch is all the trader may wait for.
-        await ctx.request_refund(RefundReason.WITHDRAWAL)
+        await refund.request(ctx, RefundReason.WITHDRAWAL)
         await ctx.notify_all([state.notice(NoticeKind.PICKUP_CONFIRMED), state.notice(seller)])
         ctx.finish()
         return
@@ -46,7 +46,7 @@ async def act(ctx: ReturnContext) -> bool:
     if state.delivery_scan is not None:
         ctx.record("system", "parcel delivered to the seller")
         ctx.set_stage(ReturnStage.DELIVERED)
-        await ctx.request_refund(RefundReason.WITHDRAWAL)
+        await refund.request(ctx, RefundReason.WITHDRAWAL)
         await ctx.notify_all(
             [
                 state.notice(NoticeKind.REFUND_REQUESTED),
@@ -56,11 +56,11 @@ async def act(ctx: ReturnContext) -> bool:
         ctx.finish()
         return True
     if state.problem_scans:
-        await shipping.tell_problem(ctx)
+        await problems.tell(ctx)
         return True
     if ctx.now() >= state.refund_due_by:
         ctx.record("system", "refund deadline reached before delivery: refunding")
-        await ctx.request_refund(RefundReason.WITHDRAWAL)
+        await refund.request(ctx, RefundReason.WITHDRAWAL)
         await ctx.notify(NoticeKind.REFUND_REQUESTED)
         ctx.finish()
         return True

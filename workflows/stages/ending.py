@@ -9,6 +9,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notices import NoticeKind
     from domain.returns import AttentionReason, CancelRequest, ReturnStage
     from workflows.context import Intent, ReturnContext
+    from workflows.stages import carrier
     from workflows.transitions import Moment
 
 
@@ -32,11 +33,11 @@ async def close(ctx: ReturnContext, intent: Intent) -> None:
 
 async def _wind_down(ctx: ReturnContext, stage: ReturnStage, intent: Intent) -> None:
     state = ctx.state
-    ctx.stop_polling()
+    carrier.stop_polling(ctx)
     moot = [*ctx.choice_problems(), AttentionReason.UNKNOWN_ORDER_STATUS]
     ctx.set_stage(stage, *ctx.clear_attention(*moot))
     ctx.answer(intent)
-    await ctx.undo_shipment()
+    await carrier.undo_shipment(ctx)
     if stage is ReturnStage.CANCELLED:
         await ctx.notify_all(
             [

@@ -13,12 +13,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.returns import ReturnStage
     from workflows import failures, policies
     from workflows.context import ReturnContext
+    from workflows.stages import carrier, dispatched
 
 
 async def expire(ctx: ReturnContext) -> None:
     state = ctx.state
     state.expiring = True
-    ctx.stop_polling()
+    carrier.stop_polling(ctx)
     ctx.refresh()
     tracking = state.tracking_number
     if tracking is not None and state.choice is not None:
@@ -35,11 +36,11 @@ async def expire(ctx: ReturnContext) -> None:
                 ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
     state.expiring = False
     if state.dispatch_scan is not None:
-        ctx.refresh()  # the run loop carries it on as dispatched
+        await dispatched.enter(ctx)  # the carrier had the parcel after all
         return
     ctx.record("system", "not shipped by the deadline: the return has expired")
     ctx.set_stage(ReturnStage.EXPIRED, *ctx.clear_attention(*ctx.choice_problems()))
-    await ctx.undo_shipment()
+    await carrier.undo_shipment(ctx)
     await ctx.notify_all(
         [
             state.notice(NoticeKind.RETURN_EXPIRED),

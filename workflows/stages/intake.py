@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnStage,
     )
     from workflows.context import Intent, ReturnContext
-    from workflows.stages import address
+    from workflows.stages import address, refund
 
 
 async def take_in(ctx: ReturnContext) -> None:
@@ -35,6 +35,7 @@ async def take_in(ctx: ReturnContext) -> None:
     if intake.decision.cancellation:
         await _cancel_before_shipment(ctx)
     elif intake.decision.accepted:
+        state.address_at_intake = intake.return_address is not None
         await accept(ctx, intake.return_address, intake.offers)
     else:
         await _reject(ctx)
@@ -62,7 +63,7 @@ async def _cancel_before_shipment(ctx: ReturnContext) -> None:
     state = ctx.state
     ctx.record("system", "order not shipped yet: cancelled instead of returned")
     ctx.set_stage(ReturnStage.CANCELLED_BEFORE_SHIPMENT)
-    await ctx.request_refund(RefundReason.CANCELLED_BEFORE_SHIPMENT)
+    await refund.request(ctx, RefundReason.CANCELLED_BEFORE_SHIPMENT)
     # The seller first: the sooner they know, the likelier the parcel never leaves.
     await ctx.notify_all(
         [
@@ -115,6 +116,7 @@ async def override(ctx: ReturnContext, intent: Intent) -> None:
         update={"accepted": True, "reason": None, "overridden_by": resolution.by}
     )
     ctx.attention(AttentionReason.UNKNOWN_ORDER_STATUS, False)
+    ctx.forget_failed(NoticeKind.REJECTION)  # accepted now: the rejection is moot
     found: AcceptanceLookups = await ctx.local(
         IntakeActivities.lookups_for_acceptance, state.event.order.seller_id
     )

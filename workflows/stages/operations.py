@@ -7,8 +7,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.notices import SellerChatKind
     from domain.returns import AttentionReason, ReturnStage
+    from workflows import admission
     from workflows.context import Intent, ReturnContext
-    from workflows.stages import choice
+    from workflows.stages import address, choice, refund
 
 REFUND_FAILED = AttentionReason.REFUND_REQUEST_FAILED
 
@@ -18,7 +19,7 @@ async def retry(ctx: ReturnContext, intent: Intent) -> None:
     request, then the customer's last refused choice."""
     state = ctx.state
     if REFUND_FAILED in state.attention and state.refund_reason is not None:
-        await ctx.request_refund(state.refund_reason)
+        await refund.request(ctx, state.refund_reason)
         if REFUND_FAILED in state.attention:
             ctx.refuse(intent, state.problem or "the refund was refused again", "RetryFailed")
             return
@@ -31,9 +32,14 @@ async def retry(ctx: ReturnContext, intent: Intent) -> None:
             ctx.refuse(intent, state.problem or "still not delivered", "RetryFailed")
             return
     elif state.stage is ReturnStage.AWAITING_RETURN_ADDRESS:
-        await ctx.ask_seller(SellerChatKind.ADDRESS_REQUEST, None)
+        await address.ask_seller(ctx, SellerChatKind.ADDRESS_REQUEST, None)
     else:
-        assert state.refused_choice is not None
-        await choice.choose(ctx, intent, state.refused_choice)
+        refused = state.refused_choice
+        assert refused is not None
+        why = admission.choice_problem(state, refused, ctx.now())
+        if why:
+            ctx.refuse(intent, f"the refused choice cannot be made now: {why}", "RetryFailed")
+            return
+        await choice.choose(ctx, intent, refused)
         return
     ctx.answer(intent)

@@ -81,6 +81,8 @@ def _refusal(ctx: ReturnContext, day: dt.date, now: dt.datetime) -> str | None:
         return CANNOT_ACT.get(state.stage, f"the return has ended ({state.stage})")
     if state.dispatch_scan is not None:
         return "the carrier has the parcel"
+    if now >= state.expires_at:
+        return "the shipping deadline has passed: the return is expiring"
     if state.reported_at is not None:
         return "the customer reported the parcel as sent"
     if abs((day - now.date()).days) > 1:

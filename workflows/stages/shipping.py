@@ -10,10 +10,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.carriers import TrackingQuery, TrackingScan
-    from domain.notices import NoticeKind
     from domain.returns import AttentionReason, ShipmentReport
     from workflows.context import Intent, ReturnContext
-    from workflows.stages import dispatched, expiry
+    from workflows.stages import carrier, dispatched, expiry, problems
 
 
 async def act(ctx: ReturnContext) -> bool:
@@ -24,7 +23,7 @@ async def act(ctx: ReturnContext) -> bool:
         await dispatched.enter(ctx)
         return True
     if state.problem_scans:
-        await tell_problem(ctx)
+        await problems.tell(ctx)
         return True
     if ctx.poll_outcome is not None:
         _take_poll(ctx)
@@ -34,16 +33,17 @@ async def act(ctx: ReturnContext) -> bool:
         await expiry.expire(ctx)
         return True
     if ctx.polled_number not in (None, state.tracking_number):
-        ctx.stop_polling()  # the customer changed their mind: another parcel
+        carrier.stop_polling(ctx)  # the customer changed their mind: another parcel
     poll_at = state.poll_at()
     if poll_at is not None and ctx.polled_number is None and now >= poll_at:
         assert state.choice is not None and state.tracking_number is not None
-        ctx.start_polling(
+        carrier.start_polling(
+            ctx,
             TrackingQuery(
                 carrier=state.choice.carrier,
                 tracking_number=state.tracking_number,
                 known_scan_ids=[s.scan_id for s in state.scans],
-            )
+            ),
         )
         return True
     return False
@@ -70,20 +70,6 @@ def _take_poll(ctx: ReturnContext) -> None:
         assert isinstance(scan, TrackingScan)
         if ctx.state.take_scan(scan, hold=False):
             ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
-
-
-async def tell_problem(ctx: ReturnContext) -> None:
-    """The carrier reported a problem: tell the customer what to do, and operations."""
-    state = ctx.state
-    scan = state.problem_scans.pop(0)
-    reason = AttentionReason.CARRIER_EXCEPTION
-    ctx.attention(reason, True)
-    await ctx.notify_all(
-        [
-            state.notice(NoticeKind.SHIPMENT_PROBLEM, scan=scan, detail=scan.description),
-            state.notice(NoticeKind.OPERATIONS_ATTENTION, attention=reason),
-        ]
-    )
 
 
 async def report(ctx: ReturnContext, intent: Intent) -> None:

@@ -1,0 +1,82 @@
+"""What a return undoes at the carrier (a pickup, a label), and the polling of its parcel: the
+run loop's one activity in the background, whose answer is a fact the loop takes in turn."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.carriers.activities import CarrierActivities
+    from domain.carriers import TrackingQuery
+    from domain.returns import AttentionReason
+    from workflows import failures, policies
+    from workflows.context import ReturnContext
+
+
+async def undo(ctx: ReturnContext, activity: Callable[..., Any], thing: Any, what: str) -> None:
+    """Cancel a pickup or void a label; one that cannot be undone is for operations."""
+    try:
+        result = await ctx.carrier(activity, thing)
+    except ActivityError as err:
+        ctx.record(f"carrier:{thing.carrier}", f"{what} not cancelled: {failures.message(err)}")
+        ctx.attention(AttentionReason.CARRIER_CANCELLATION_FAILED, True)
+        return
+    ctx.record(f"carrier:{thing.carrier}", f"{what} cancelled ({result.outcome})")
+
+
+async def undo_shipment(ctx: ReturnContext) -> None:
+    """Cancel the booked pickup and void every unused label, so nobody pays for them."""
+    state = ctx.state
+    if state.pickup is not None:
+        pickup, state.pickup = state.pickup, None
+        await undo(ctx, CarrierActivities.cancel_pickup, pickup, "pickup")
+    if state.label is not None:
+        label, state.label = state.label, None
+        await undo(ctx, CarrierActivities.void_label, label, "label")
+    await void_spare_label(ctx)
+
+
+async def void_spare_label(ctx: ReturnContext) -> None:
+    state = ctx.state
+    if state.spare_label is not None:
+        label, state.spare_label = state.spare_label, None
+        await undo(ctx, CarrierActivities.void_label, label, "unused label")
+
+
+def start_polling(ctx: ReturnContext, query: TrackingQuery) -> None:
+    """Poll the carrier in the background; its answer is a fact the loop takes later."""
+    ctx.polled_number = query.tracking_number
+    ctx.poll_outcome = None
+    ctx.record("system", "no scan yet: polling the carrier")
+    ctx.polling = asyncio.create_task(_poll(ctx, query))
+
+
+async def _poll(ctx: ReturnContext, query: TrackingQuery) -> None:
+    try:
+        scans = await workflow.execute_activity_method(
+            CarrierActivities.poll_parcel_scans,
+            query,
+            start_to_close_timeout=policies.POLLING.start_to_close_timeout,
+            retry_policy=policies.polling(ctx.state.timings.poll_interval),
+        )
+    except ActivityError as err:
+        if failures.cancelled(err):
+            return
+        ctx.poll_outcome = failures.message(err)
+    else:
+        ctx.poll_outcome = list(scans)
+    ctx.polling = None
+    ctx.wake()
+
+
+def stop_polling(ctx: ReturnContext) -> None:
+    if ctx.polling is not None and not ctx.polling.done():
+        ctx.polling.cancel()
+    ctx.polling = None
+    ctx.polled_number = None
+    ctx.poll_outcome = None

@@ -1,0 +1,42 @@
+"""The refund request to the order service: idempotent by the return's key, refused for good
+only on a conflict under that key, which operations retry."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.orders import OrderActivities
+    from domain.ids import idempotency_key
+    from domain.returns import AttentionReason, RefundReason, RefundRequest
+    from workflows import failures, policies
+    from workflows.context import ReturnContext
+
+
+async def request(ctx: ReturnContext, reason: RefundReason) -> None:
+    state = ctx.state
+    state.refund_reason = reason
+    order = state.event.order
+    try:
+        state.refund = await workflow.execute_activity_method(
+            OrderActivities.request_refund,
+            RefundRequest(
+                idempotency_key=idempotency_key(state.return_id, "refund"),
+                return_id=state.return_id,
+                order_id=order.order_id,
+                line_id=order.line_id,
+                amount=order.product.price,
+                reason=reason,
+                due_by=state.refund_due_by,
+            ),
+            start_to_close_timeout=policies.ORDER_SERVICE.start_to_close_timeout,
+            retry_policy=policies.ORDER_SERVICE.retry_policy,
+        )
+    except ActivityError as err:
+        state.problem = f"refund not requested: {failures.message(err)}"
+        ctx.record("system", "refund request refused by the order service")
+        ctx.attention(AttentionReason.REFUND_REQUEST_FAILED, True)
+        return
+    ctx.attention(AttentionReason.REFUND_REQUEST_FAILED, False)
+    ctx.record("system", f"refund requested ({state.refund.refund_id})")
