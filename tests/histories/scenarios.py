@@ -434,12 +434,12 @@ async def expired_while_choosing(harness: ReturnHarness, env: WorkflowEnvironmen
     label voided, the return expires."""
     doubles = harness.doubles
     handle = await _choosing(harness)
-    await env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=2))
+    await env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=6))
     choice = await handle.start_update(
         ReturnWorkflow.choose_return_method, DROP_OFF, wait_for_stage=WorkflowUpdateStage.ACCEPTED
     )
     await doubles.in_flight("create_return_label").wait()
-    await asyncio.sleep(4)
+    await asyncio.sleep(8)
     doubles.hold["create_return_label"].set()
     with contextlib.suppress(WorkflowUpdateFailedError):
         await choice.result()

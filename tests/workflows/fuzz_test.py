@@ -14,7 +14,8 @@ After every step, once the return is idle:
 - the stage agrees with the facts: a parcel the carrier has is never `expired`, `cancelled`
   nor `closed`; every stage change is one the transition table allows;
 - a return that has ended without a parcel on its way has no live label or pickup, and a
-  dispatched one none but the parcel's own, unless `NeedsAttention` says why;
+  dispatched one none but the parcel's own, unless `NeedsAttention` says why (or operations
+  closed its problems as handled outside returnflow);
 - every update the return accepted has its entry in the timeline (its update ID);
 - the `ShipBy` search attribute equals the status's `ship_by`.
 
@@ -151,7 +152,7 @@ async def test_random_sequences_keep_every_invariant(
 
 async def _play(harness: ReturnHarness, env: WorkflowEnvironment, index: int) -> Played:
     rng = random.Random(SEED * 100_003 + index)
-    handle = await harness.start(_event(rng))
+    handle = await harness.start(_event(rng, f"ORD-FZ{SEED}-{index}"))
     played = Played(index, handle, rng)
     try:
         described = await _idle(handle)
@@ -174,15 +175,17 @@ async def _play(harness: ReturnHarness, env: WorkflowEnvironment, index: int) ->
     return played
 
 
-def _event(rng: random.Random) -> Any:
+def _event(rng: random.Random, order_id: str) -> Any:
+    """The sequence's withdrawal; its order ID comes from the seed too, so the carrier's and
+    the relay's failures (decided from the return's keys) are the same on every run."""
     kind = rng.choices(["usual", "no_address", "late", "not_shipped"], weights=[70, 15, 10, 5])[0]
     if kind == "no_address":
-        return retract_event(seller_id=SELLER_WITHOUT_ADDRESS)
+        return retract_event(order_id=order_id, seller_id=SELLER_WITHOUT_ADDRESS)
     if kind == "late":
-        return retract_event(ordered_days_before_notice=45)
+        return retract_event(order_id=order_id, ordered_days_before_notice=45)
     if kind == "not_shipped":
-        return retract_event(status=OrderStatus.AWAITING_SHIPMENT)
-    return retract_event()
+        return retract_event(order_id=order_id, status=OrderStatus.AWAITING_SHIPMENT)
+    return retract_event(order_id=order_id)
 
 
 # --- What the people, the carrier and the clocks do ----------------------------------------
@@ -338,9 +341,17 @@ async def _check(
     _check_transitions(status)
 
     labels, pickups = harness.doubles.live_for(handle.id)
-    if status.stage in ENDED_STAGES and not status.attention:
+    # Operations may close a return's problems as handled outside returnflow (a label voided
+    # by phone): from then on, what the carrier double still holds is theirs.
+    handled = any("problems left are handled" in e.event for e in status.timeline)
+    if status.stage in ENDED_STAGES and not status.attention and not handled:
         assert (labels, pickups) == ([], []), f"{status.stage} with live {labels} {pickups}"
-    if in_hands and not status.attention and status.stage is not ReturnStage.PREPARING_SHIPMENT:
+    if (
+        in_hands
+        and not status.attention
+        and not handled
+        and status.stage is not ReturnStage.PREPARING_SHIPMENT
+    ):
         parcel = status.tracking_number
         assert all(label.tracking_number == parcel for label in labels), labels
         assert all(pickup == status.pickup for pickup in pickups), pickups

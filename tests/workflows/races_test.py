@@ -61,15 +61,15 @@ async def test_expiry_reached_while_a_choice_is_in_flight_undoes_the_new_label_a
     doubles = Doubles(hold={"create_return_label": label_made})
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await choosing(harness)
-        # Two seconds before the expiry instant, the customer chooses; the carrier takes four.
-        await time_skipping_env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=2))
+        # Seconds before the expiry instant, the customer chooses; the carrier takes longer.
+        await time_skipping_env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=6))
         choice = await handle.start_update(
             ReturnWorkflow.choose_return_method,
             DROP_OFF,
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )
         await in_flight(doubles, "create_return_label")
-        await asyncio.sleep(4)
+        await asyncio.sleep(8)
         label_made.set()
         why = await failure_of(choice)
         done = await handle.result()
@@ -238,9 +238,9 @@ async def test_a_choice_after_the_expiry_instant_is_refused_though_expiry_has_no
     doubles = Doubles(held={NoticeKind.RETURN_LABEL: relay})
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await choosing(harness)
-        await time_skipping_env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=2))
+        await time_skipping_env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=6))
         await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
-        await asyncio.sleep(3)
+        await asyncio.sleep(8)
         late = await refused(handle, ReturnWorkflow.choose_return_method, mailbox_pickup())
         cancel = await refused(handle, ReturnWorkflow.cancel, CancelRequest())
         close = await refused(
