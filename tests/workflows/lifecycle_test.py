@@ -127,16 +127,23 @@ async def test_refund_waits_for_delivery_when_so_configured(
     ]
 
 
+async def on_its_way_to_the_seller(harness: ReturnHarness) -> tuple[ReturnHandle, str]:
+    """A drop-off the carrier has accepted (refund on delivery: the return stays open); the
+    parcel's tracking number."""
+    handle = await choosing(harness)
+    ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+    assert ready.label is not None
+    await harness.scan(handle, ready.label.tracking_number)
+    await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+    return handle, ready.label.tracking_number
+
+
 async def test_refund_on_delivery_is_still_paid_at_the_legal_deadline(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
-        assert ready.label is not None
-        await harness.scan(handle, ready.label.tracking_number)
-        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+        handle, _parcel = await on_its_way_to_the_seller(harness)
         await time_skipping_env.fast_forward(handle, 15 * DAY)
         done = await handle.result()
 

@@ -33,7 +33,14 @@ from domain.returns import (
 )
 from tests.workflows.doubles import Doubles
 from tests.workflows.harness import failed_tasks, return_harness
-from tests.workflows.lifecycle_test import DROP_OFF, choosing, mailbox_pickup, ops, refused
+from tests.workflows.lifecycle_test import (
+    DROP_OFF,
+    choosing,
+    mailbox_pickup,
+    on_its_way_to_the_seller,
+    ops,
+    refused,
+)
 from workflows.return_workflow import ReturnWorkflow
 
 DAY = dt.timedelta(days=1)
@@ -189,16 +196,12 @@ async def test_close_after_proof_of_dispatch_is_refused_with_the_reason(
 ) -> None:
     doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
-        assert ready.label is not None
-        await harness.scan(handle, ready.label.tracking_number)
-        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+        handle, parcel = await on_its_way_to_the_seller(harness)
         close = await refused(
             handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "by phone")
         )
         cancel = await refused(handle, ReturnWorkflow.cancel, CancelRequest())
-        await harness.scan(handle, ready.label.tracking_number, TrackingStatus.DELIVERED)
+        await harness.scan(handle, parcel, TrackingStatus.DELIVERED)
         done = await handle.result()
         assert await failed_tasks(handle) == []
 
