@@ -16,7 +16,6 @@ import importlib.metadata
 import time
 from dataclasses import dataclass
 
-from temporalio.api.deployment.v1 import WorkerDeploymentVersion as DeploymentVersionProto
 from temporalio.api.enums.v1 import (
     RoutingConfigUpdateState,
     VersionDrainageStatus,
@@ -24,7 +23,6 @@ from temporalio.api.enums.v1 import (
 )
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkerDeploymentRequest,
-    DescribeWorkerDeploymentVersionRequest,
     SetWorkerDeploymentCurrentVersionRequest,
 )
 from temporalio.client import Client
@@ -172,18 +170,6 @@ async def _routing_done(client: Client, name: str, build: str, *, deadline: floa
         if current == build and info.routing_config_update_state != in_progress:
             return
         await asyncio.sleep(0.1)
-
-
-async def drained(client: Client, name: str, build: str) -> bool:
-    """Whether no workflow runs pinned to `build` any more (the server's drainage status)."""
-    response = await client.workflow_service.describe_worker_deployment_version(
-        DescribeWorkerDeploymentVersionRequest(
-            namespace=client.namespace,
-            deployment_version=DeploymentVersionProto(deployment_name=name, build_id=build),
-        )
-    )
-    info = response.worker_deployment_version_info
-    return bool(info.drainage_info.status == VersionDrainageStatus.VERSION_DRAINAGE_STATUS_DRAINED)
 
 
 def _status_name(value: WorkerDeploymentVersionStatus.ValueType) -> str:

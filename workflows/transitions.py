@@ -52,10 +52,6 @@ class Message(StrEnum):
     """Signal: the reminder sweep asks for a shipping reminder (sent, or skipped and recorded)."""
 
 
-UPDATES = frozenset(m for m in Message if m not in (Message.SCANS, Message.REMIND))
-"""Messages a person sends, as updates: accepted or refused with the reason."""
-
-
 class Clock(StrEnum):
     """The timers the run loop sets."""
 

@@ -37,6 +37,9 @@ def starter(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         ["schema"],
         ["schedule"],
         ["search-attributes"],
+        ["deployment"],
+        ["deployment", "show"],
+        ["deployment", "promote"],
         *(["schedule", action] for action in ("install", "show", "trigger", "pause", "unpause")),
     ],
 )

@@ -140,28 +140,15 @@ class Doubles:
             raise failure
 
     def live_labels(self) -> list[Label]:
-        """Labels made and not voided."""
-        voided = {label.label_id for label in self.voided}
-        return [
-            made
-            for made in self.created.values()
-            if isinstance(made, Label) and made.label_id not in voided
-        ]
-
-    def live_pickups(self) -> list[Pickup]:
-        """Pickups booked and not cancelled."""
-        cancelled = {pickup.pickup_id for pickup in self.cancelled_pickups}
-        return [
-            made
-            for made in self.created.values()
-            if isinstance(made, Pickup) and made.pickup_id not in cancelled
-        ]
+        """Labels made, for any return, and not voided."""
+        return self.live_for("")[0]
 
     def live_for(self, return_id: str) -> tuple[list[Label], list[Pickup]]:
-        """The labels and pickups made for one return and not undone."""
+        """The labels and pickups made for one return (every return: "") and not undone."""
         voided = {label.label_id for label in self.voided}
         cancelled = {pickup.pickup_id for pickup in self.cancelled_pickups}
-        mine = [made for key, made in self.created.items() if key.startswith(f"{return_id}:")]
+        prefix = f"{return_id}:" if return_id else ""
+        mine = [made for key, made in self.created.items() if key.startswith(prefix)]
         labels = [m for m in mine if isinstance(m, Label) and m.label_id not in voided]
         pickups = [m for m in mine if isinstance(m, Pickup) and m.pickup_id not in cancelled]
         return labels, pickups

@@ -18,6 +18,7 @@ from domain.events import RetractEvent
 from domain.returns import ReturnStage, ReturnStatus
 from returnflow.ingress import start_return
 from returnflow.settings import Settings
+from tests.keys import converter_for_tests
 from tests.workflows.doubles import Doubles
 from worker import workflow_runner
 from workflows.reminder_sweep import UnshippedReturnsSweep
@@ -74,7 +75,7 @@ async def failed_tasks(handle: ReturnHandle) -> list[str]:
     """Why the return's workflow tasks failed, if any did, decrypted (failures are stored
     encoded): a return must never have one."""
     history = await handle.fetch_history()
-    converter = handle._client.data_converter
+    converter = converter_for_tests()
     return [
         str(await converter.decode_failure(e.workflow_task_failed_event_attributes.failure))
         for e in history.events

@@ -31,9 +31,9 @@ async def enter(ctx: ReturnContext) -> None:
     seller = NoticeKind.SELLER_PARCEL_DELIVERED if delivered else NoticeKind.SELLER_PARCEL_INBOUND
     if delivered or state.timings.refund_trigger is RefundTrigger.DISPATCH_PROOF:
         # Art. 13(3): proof of dispatch is all the trader may wait for.
-        await refund.request(ctx, RefundReason.WITHDRAWAL)
-        await ctx.notify_all([state.notice(NoticeKind.PICKUP_CONFIRMED), state.notice(seller)])
-        ctx.finish()
+        await refund.request_and_end(
+            ctx, RefundReason.WITHDRAWAL, NoticeKind.PICKUP_CONFIRMED, seller
+        )
         return
     await ctx.notify_all([state.notice(NoticeKind.PICKUP_CONFIRMED), state.notice(seller)])
 
@@ -46,23 +46,19 @@ async def act(ctx: ReturnContext) -> bool:
     if state.delivery_scan is not None:
         ctx.record("system", "parcel delivered to the seller")
         ctx.set_stage(ReturnStage.DELIVERED)
-        await refund.request(ctx, RefundReason.WITHDRAWAL)
-        await ctx.notify_all(
-            [
-                state.notice(NoticeKind.REFUND_REQUESTED),
-                state.notice(NoticeKind.SELLER_PARCEL_DELIVERED),
-            ]
+        await refund.request_and_end(
+            ctx,
+            RefundReason.WITHDRAWAL,
+            NoticeKind.REFUND_REQUESTED,
+            NoticeKind.SELLER_PARCEL_DELIVERED,
         )
-        ctx.finish()
         return True
     if state.problem_scans:
         await problems.tell(ctx)
         return True
     if ctx.now() >= state.refund_due_by:
         ctx.record("system", "refund deadline reached before delivery: refunding")
-        await refund.request(ctx, RefundReason.WITHDRAWAL)
-        await ctx.notify(NoticeKind.REFUND_REQUESTED)
-        ctx.finish()
+        await refund.request_and_end(ctx, RefundReason.WITHDRAWAL, NoticeKind.REFUND_REQUESTED)
         return True
     return False
 

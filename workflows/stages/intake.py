@@ -60,18 +60,15 @@ async def accept(
 
 
 async def _cancel_before_shipment(ctx: ReturnContext) -> None:
-    state = ctx.state
     ctx.record("system", "order not shipped yet: cancelled instead of returned")
     ctx.set_stage(ReturnStage.CANCELLED_BEFORE_SHIPMENT)
-    await refund.request(ctx, RefundReason.CANCELLED_BEFORE_SHIPMENT)
     # The seller first: the sooner they know, the likelier the parcel never leaves.
-    await ctx.notify_all(
-        [
-            state.notice(NoticeKind.SELLER_STOP_SHIPMENT),
-            state.notice(NoticeKind.CANCELLATION_CONFIRMED),
-        ]
+    await refund.request_and_end(
+        ctx,
+        RefundReason.CANCELLED_BEFORE_SHIPMENT,
+        NoticeKind.SELLER_STOP_SHIPMENT,
+        NoticeKind.CANCELLATION_CONFIRMED,
     )
-    ctx.finish()
 
 
 async def _reject(ctx: ReturnContext) -> None:

@@ -9,6 +9,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
     from domain.ids import idempotency_key
+    from domain.notices import NoticeKind
     from domain.returns import AttentionReason, RefundReason, RefundRequest
     from workflows import failures, policies
     from workflows.context import ReturnContext
@@ -40,3 +41,11 @@ async def request(ctx: ReturnContext, reason: RefundReason) -> None:
         return
     ctx.attention(AttentionReason.REFUND_REQUEST_FAILED, False)
     ctx.record("system", f"refund requested ({state.refund.refund_id})")
+
+
+async def request_and_end(ctx: ReturnContext, reason: RefundReason, *told: NoticeKind) -> None:
+    """The last step of a return that refunds: the refund, then the notices that tell of it
+    (one batch), then the end."""
+    await request(ctx, reason)
+    await ctx.notify_all([ctx.state.notice(kind) for kind in told])
+    ctx.finish()

@@ -32,8 +32,6 @@ async def act(ctx: ReturnContext) -> bool:
     if now >= state.expires_at:
         await expiry.expire(ctx)
         return True
-    if ctx.polled_number not in (None, state.tracking_number):
-        carrier.stop_polling(ctx)  # the customer changed their mind: another parcel
     poll_at = state.poll_at()
     if poll_at is not None and ctx.polled_number is None and now >= poll_at:
         assert state.choice is not None and state.tracking_number is not None
