@@ -157,7 +157,16 @@ def _register_parcel(
     body: LabelBody | CounterCodeBody,
     now: dt.datetime,
 ) -> str:
-    """A new parcel, known to tracking from now on (`pre_transit` until its first scan)."""
+    """A new parcel, known to tracking from now on (`pre_transit` until its first scan);
+    refused when the carrier does not serve the sender's or the recipient's country."""
+    for end, address in (("sender", body.sender), ("recipient", body.recipient)):
+        if carrier.refuses_country(address.country_code):
+            served = ", ".join(carrier.countries or ())
+            raise invalid(
+                f"{carrier.name} does not carry parcels to or from {address.country_code} "
+                f"(it serves {served}).",
+                f"{end}.country_code",
+            )
     number = _unused(
         db,
         "SELECT 1 FROM parcels WHERE tracking_number = ?",

@@ -33,9 +33,16 @@ class CarrierConfig(BaseModel):
         default=None,
         description="Whose counters the post-office locator lists (default: its own code).",
     )
+    countries: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")], ...] | None = Field(
+        default=None,
+        description="The countries it carries parcels from and to (default: every country).",
+    )
 
     def offers(self, capability: CarrierCapability) -> bool:
         return capability in self.capabilities
+
+    def refuses_country(self, country_code: str) -> bool:
+        return self.countries is not None and country_code not in self.countries
 
     @property
     def counter_network(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import httpx
 from pypdf import PdfReader
@@ -11,7 +12,9 @@ from pypdf import PdfReader
 from carrier_sandbox.server import SandboxServer
 from domain.addresses import PostalAddress
 from tests.carrier_sandbox.builders import (
+    RELAY,
     SANDBOX,
+    count_rows,
     create_label,
     customer_address,
     error_of,
@@ -181,3 +184,33 @@ async def test_label_without_idempotency_key_is_refused(client: httpx.AsyncClien
 
     assert response.status_code == 400
     assert error_of(response)["code"] == "missing_idempotency_key"
+
+
+async def test_a_carrier_refuses_a_label_to_a_country_it_does_not_serve(
+    client: httpx.AsyncClient, db_path: Path
+) -> None:
+    to_berlin = label_body()
+    to_berlin["recipient"] = {
+        **seller_address(),
+        "line1": "Lagerstraße 17",
+        "postal_code": "10317",
+        "city": "Berlin",
+        "country_code": "DE",
+    }
+    refused = await client.post(
+        f"{RELAY}/labels", json=to_berlin, headers={"Idempotency-Key": "k-berlin"}
+    )
+    fixed = await client.post(
+        f"{RELAY}/labels", json=label_body(), headers={"Idempotency-Key": "k-berlin"}
+    )
+    served = await client.post(
+        f"{SANDBOX}/labels", json=to_berlin, headers={"Idempotency-Key": "k-berlin"}
+    )
+
+    assert refused.status_code == 422
+    error = error_of(refused)
+    assert error["code"] == "invalid_request" and error["field"] == "recipient.country_code"
+    assert "Relay Express" in error["message"] and "DE" in error["message"]
+    assert fixed.status_code == 201, "nothing was kept under the key: the sender may fix it"
+    assert served.status_code == 201, "Sandbox Post carries parcels to every country"
+    assert count_rows(db_path, "labels") == 2
