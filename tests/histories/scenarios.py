@@ -20,7 +20,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.failures import carrier_rejected
+from activities.failures import carrier_auth_failed, carrier_rejected
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
 from domain.events import OrderStatus
@@ -371,12 +371,14 @@ async def undeliverable_notice_retried(
     return await _scanned_to_the_end(harness, handle, ready)
 
 
-@scenario(lambda: Doubles(refuse_refunds=1))
+@scenario()
 async def refund_refused_then_retried(
     harness: ReturnHarness, env: WorkflowEnvironment
 ) -> ReturnHandle:
-    """The order service refuses the refund; the return stays open until operations retry."""
+    """The order service refuses the refund (it holds another request under the key); the
+    return stays open until its staff remove that request and operations retry."""
     handle = await _choosing(harness)
+    held = harness.doubles.order_service_holds(handle.id)
     ready = await _choose(handle, DROP_OFF)
     await harness.scan(handle, _parcel(ready))
 
@@ -385,6 +387,7 @@ async def refund_refused_then_retried(
         return "refund_request_failed" in status.attention
 
     await _until(stuck)
+    harness.doubles.refunds_on_file.remove(held)
     await handle.execute_update(
         ReturnWorkflow.resolve_attention, _ops(AttentionAction.RETRY, "order service fixed")
     )
@@ -575,6 +578,36 @@ async def problem_left_closed_by_operations(
     await _until(stuck)
     await handle.execute_update(
         ReturnWorkflow.resolve_attention, _ops(AttentionAction.CLOSE, "voided by phone")
+    )
+    await handle.result()
+    return handle
+
+
+def _polling_refused(activity_name: str, _key: str) -> ApplicationError | None:
+    if activity_name == "poll_parcel_scans":
+        return carrier_auth_failed("credentials refused (401): unknown API key")
+    return None
+
+
+@scenario(lambda: Doubles(faults=_polling_refused))
+async def polling_refused_closed_by_operations(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The carrier refuses the polling for good; operations settle it and close the return,
+    which completes at once (what was listed is theirs)."""
+    handle = await _choosing(harness)
+    ready = await _choose(handle, DROP_OFF)
+    sent = ShipmentReport(tracking_number=_parcel(ready))
+    await handle.execute_update(ReturnWorkflow.report_shipment, sent)
+    await env.fast_forward(handle, harness.doubles.timings.scan_overdue_after + DAY)
+
+    async def refused() -> bool:
+        status = await handle.query(ReturnWorkflow.status)
+        return "carrier_polling_failed" in status.attention
+
+    await _until(refused)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention, _ops(AttentionAction.CLOSE, "settled with the carrier")
     )
     await handle.result()
     return handle

@@ -12,6 +12,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.stages import carrier
     from workflows.transitions import Moment
 
+CLOSE_SETTLES_WHAT_IS_LISTED = "close-settles-what-is-listed"
+"""Patch: operations closing a live return settle the reasons listed at that moment."""
+
 
 async def cancel(ctx: ReturnContext, intent: Intent) -> None:
     request: CancelRequest = intent.argument
@@ -34,7 +37,12 @@ async def close(ctx: ReturnContext, intent: Intent) -> None:
 async def _wind_down(ctx: ReturnContext, stage: ReturnStage, intent: Intent) -> None:
     state = ctx.state
     carrier.stop_polling(ctx)
-    moot = [*ctx.choice_problems(), AttentionReason.UNKNOWN_ORDER_STATUS]
+    if stage is ReturnStage.CLOSED and workflow.patched(CLOSE_SETTLES_WHAT_IS_LISTED):
+        # Operations take the return over: what was listed is theirs, handled outside. What
+        # undoing the shipment fails to do from here on is listed afresh.
+        moot = list(state.attention)
+    else:
+        moot = [*ctx.choice_problems(), AttentionReason.UNKNOWN_ORDER_STATUS]
     ctx.set_stage(stage, *ctx.clear_attention(*moot))
     ctx.answer(intent)
     await carrier.undo_shipment(ctx)
