@@ -9,10 +9,12 @@ workflow, and the workflow's own reading of it (`workflows.failures`) must say t
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ActivityError, ApplicationError, ApplicationErrorCategory
@@ -21,17 +23,32 @@ from temporalio.testing import ActivityEnvironment
 from activities.carriers.activities import CarrierActivities
 from activities.carriers.registry import CarrierRegistry
 from activities.carriers.sandbox import SandboxCarrier
+from activities.intake import IntakeActivities
 from activities.notices.activities import NoticeActivities
 from activities.orders import OrderActivities
+from activities.orders.service import FileOrderService
+from activities.sellers.activities import SellerActivities
 from carrier_sandbox.server import SandboxServer
+from domain import calendar
 from domain.calendar import local_date
-from domain.carriers import PickupRequest, TrackingQuery
+from domain.carriers import (
+    CancellationOutcome,
+    CounterCode,
+    CounterCodeRequest,
+    Label,
+    Pickup,
+    PickupRequest,
+    TrackingQuery,
+    TrackingStatus,
+)
 from domain.failures import CarrierRefusal, FailureType
-from domain.notices import NoticeBatch, NoticeKind
+from domain.notices import NoticeBatch, NoticeKind, NoticeReceipt, SellerChatKind, SellerChatMessage
+from domain.returns import AcceptanceLookups, Refund, ReturnIntake
 from returnflow.settings import Settings
 from tests.activities.carriers_test import label_request, pickup_request
 from tests.activities.carriers_test import sandbox as sandbox
 from tests.activities.orders_test import refund_request
+from tests.factories import SELLER_ID, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.keys import converter_for_tests
 from tests.mail.conftest import (  # the mail fixtures: the sink, the activities, a story
     carriers,
@@ -49,6 +66,7 @@ from tests.mail.conftest import (  # the mail fixtures: the sink, the activities
 )
 from tests.mail.stories import ReturnStory
 from tests.workflows.doubles import Doubles
+from tests.workflows.real_stack import seller_entry
 from workflows import failures
 
 __all__ = [
@@ -150,7 +168,7 @@ async def test_a_pickup_date_the_carrier_refuses_is_a_carrier_rejection_naming_t
     finally:
         await registry.aclose()
     doubled = await as_the_workflow_sees(
-        lambda: env.run(Doubles(refuse_pickups=1).book_mailbox_pickup, request)
+        lambda: env.run(Doubles(refused_pickup_dates={sunday}).book_mailbox_pickup, request)
     )
 
     for seen in (real, doubled):
@@ -172,7 +190,7 @@ async def test_refused_credentials_are_told_apart_from_a_refused_request(
     finally:
         await registry.aclose()
     doubled = await as_the_workflow_sees(
-        lambda: env.run(Doubles(refuse_credentials=1).create_return_label, label_request())
+        lambda: env.run(Doubles(credentials_refused=True).create_return_label, label_request())
     )
 
     for seen in (real, doubled):
@@ -216,3 +234,247 @@ async def test_a_refund_key_used_for_another_request_is_a_conflict_and_stays_one
 
     for seen in (real, real_again, doubled, doubled_again):
         assert failures.failure_type(seen) is FailureType.REFUND_CONFLICT
+
+
+# --- Answers, and the same request twice ------------------------------------------------------
+
+
+async def test_a_label_asked_twice_under_one_key_is_one_label_in_both(
+    sandbox: SandboxServer,
+) -> None:
+    registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
+    real, env = CarrierActivities(registry), ActivityEnvironment()
+    double = Doubles()
+    try:
+        for activities in (real, double):
+            first = await env.run(activities.create_return_label, label_request())
+            again = await env.run(activities.create_return_label, label_request())
+            assert isinstance(first, Label) and again == first
+            pickup = pickup_request(first.label_id, first.tracking_number, next_pickup_date())
+            booked = await env.run(activities.book_mailbox_pickup, pickup)
+            assert isinstance(booked, Pickup)
+            assert await env.run(activities.book_mailbox_pickup, pickup) == booked
+            code = counter_code_request()
+            issued = await env.run(activities.request_counter_code, code)
+            assert isinstance(issued, CounterCode)
+            assert await env.run(activities.request_counter_code, code) == issued
+    finally:
+        await registry.aclose()
+    made = await carrier_made(sandbox)
+    assert made == {
+        "return-ORD-1-1:label:1": 1,
+        pickup.idempotency_key: 1,
+        "return-ORD-1-1:counter-code:1": 1,
+    }
+    assert len(double.labels) == len(double.pickups) == len(double.counter_codes) == 1
+
+
+async def test_undoing_twice_is_already_done_and_undoing_a_used_label_is_refused_in_both(
+    sandbox: SandboxServer,
+) -> None:
+    registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
+    real, env = CarrierActivities(registry), ActivityEnvironment()
+    double = Doubles()
+    outcomes: dict[str, list[CancellationOutcome]] = {}
+    seen: dict[str, ActivityError] = {}
+    try:
+        for name, activities in (("real", real), ("double", double)):
+            spare = await env.run(activities.create_return_label, label_request("spare"))
+            used = await env.run(activities.create_return_label, label_request("used"))
+            day = next_pickup_date()
+            booked = await env.run(
+                activities.book_mailbox_pickup,
+                pickup_request(spare.label_id, spare.tracking_number, day),
+            )
+            outcomes[name] = [
+                (await env.run(activities.cancel_pickup, booked)).outcome,
+                (await env.run(activities.cancel_pickup, booked)).outcome,
+                (await env.run(activities.void_label, spare)).outcome,
+                (await env.run(activities.void_label, spare)).outcome,
+            ]
+            # The customer dropped the parcel off: the carrier has scanned it.
+            if activities is real:
+                await bench_scan(sandbox, used.tracking_number)
+            else:
+                double.carrier_scanned(used.tracking_number)
+            seen[name] = await as_the_workflow_sees(
+                lambda a=activities, u=used: env.run(a.void_label, u)  # type: ignore[misc]
+            )
+    finally:
+        await registry.aclose()
+
+    done, again = CancellationOutcome.DONE, CancellationOutcome.ALREADY_DONE
+    assert outcomes["real"] == outcomes["double"] == [done, again, done, again]
+    for failure in seen.values():
+        assert failures.failure_type(failure) is FailureType.CARRIER_REJECTED
+
+
+async def test_polling_sees_nothing_before_the_first_scan_then_the_scan_in_both(
+    sandbox: SandboxServer,
+) -> None:
+    registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
+    real, env = CarrierActivities(registry), ActivityEnvironment()
+    double = Doubles()
+    answers: dict[str, list[TrackingStatus]] = {}
+    try:
+        for name, activities in (("real", real), ("double", double)):
+            label = await env.run(activities.create_return_label, label_request())
+            query = TrackingQuery(carrier="sandbox", tracking_number=label.tracking_number)
+            nothing = await as_the_workflow_sees(
+                lambda a=activities, q=query: env.run(a.poll_parcel_scans, q)  # type: ignore[misc]
+            )
+            assert failures.failure_type(nothing) is FailureType.NO_SCAN_YET
+            if activities is real:
+                await bench_scan(sandbox, label.tracking_number, TrackingStatus.ACCEPTED)
+            else:
+                double.carrier_scanned(label.tracking_number, TrackingStatus.ACCEPTED)
+            scans = await env.run(activities.poll_parcel_scans, query)
+            answers[name] = [scan.status for scan in scans]
+    finally:
+        await registry.aclose()
+
+    assert answers["real"] == answers["double"] == [TrackingStatus.ACCEPTED]
+
+
+async def test_a_parcel_known_only_as_pre_transit_is_no_scan_yet_for_the_double_too() -> None:
+    # Carriers that report the label's creation as a `pre_transit` event (EasyPost does) have
+    # not seen the parcel: the real activity treats it as no scan (easypost_tracking_test).
+    double = Doubles()
+    double.carrier_scanned("SB000000001FR", TrackingStatus.PRE_TRANSIT)
+    query = TrackingQuery(carrier="sandbox", tracking_number="SB000000001FR")
+
+    seen = await as_the_workflow_sees(
+        lambda: ActivityEnvironment().run(double.poll_parcel_scans, query)
+    )
+
+    assert failures.failure_type(seen) is FailureType.NO_SCAN_YET
+
+
+async def test_a_refund_asked_twice_is_one_refund_and_a_held_key_stays_refused_in_both(
+    tmp_path: Path,
+) -> None:
+    orders = OrderActivities.from_settings(Settings(var_dir=tmp_path))
+    env = ActivityEnvironment()
+    double = Doubles()
+    request = refund_request()
+    real_answers = [await env.run(orders.request_refund, request) for _ in range(2)]
+    double_answers = [await env.run(double.request_refund, request) for _ in range(2)]
+    for first, again in (real_answers, double_answers):
+        assert isinstance(first, Refund) and first.created and not again.created
+        assert again.refund_id == first.refund_id
+    assert real_answers[0].refund_id == double_answers[0].refund_id
+
+    # Another return whose key the order service holds for another request.
+    held = double.order_service_holds("return-ORD-HELD-1")
+    real_orders = FileOrderService(Settings(var_dir=tmp_path).orders_path)
+    await real_orders.request_refund(held)
+    asked = refund_request(idempotency_key=held.idempotency_key, return_id=held.return_id)
+    for activities in (orders, double):
+        for _ in range(2):  # never forgotten
+            refused = await as_the_workflow_sees(
+                lambda: env.run(activities.request_refund, asked)  # noqa: B023
+            )
+            assert failures.failure_type(refused) is FailureType.REFUND_CONFLICT
+
+
+async def test_a_seller_message_posted_twice_is_posted_once_in_both(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path, sellers_file=tmp_path / "sellers.json")
+    settings.sellers_file.write_text('{"sellers": []}', encoding="utf-8")
+    real = SellerActivities.from_settings(settings)
+    message = SellerChatMessage(
+        message_id="return-ORD-1-1:seller:address_request:1",
+        kind=SellerChatKind.ADDRESS_REQUEST,
+        return_id="return-ORD-1-1",
+        seller_id="SELLER-REFURBPRO",
+        order_id="ORD-1",
+        line_id="1",
+    )
+    env = ActivityEnvironment()
+    for activities in (real, Doubles()):
+        assert [await env.run(activities.message_seller, message) for _ in range(2)] == [
+            True,
+            False,
+        ]
+
+
+async def test_notices_are_answered_with_the_same_message_ids_in_both(
+    notice_activities: NoticeActivities, french_return: ReturnStory
+) -> None:
+    batch = NoticeBatch(
+        notices=[
+            french_return.notice(NoticeKind.RETURN_ADDRESS),
+            french_return.notice(NoticeKind.SELLER_PARCEL_INBOUND),
+        ]
+    )
+    env = ActivityEnvironment()
+    real = await env.run(notice_activities.send_notices, batch)
+    doubled = await env.run(Doubles().send_notices, batch)
+
+    assert real == doubled
+    assert all(isinstance(receipt, NoticeReceipt) and receipt.sent for receipt in real)
+
+
+async def test_a_new_return_is_taken_in_alike_by_both(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    settings = Settings(
+        var_dir=tmp_path,
+        sellers_file=tmp_path / "sellers.json",
+        carrier_sandbox_url=sandbox.url,
+        carrier_sandbox_api_key=sandbox.api_key,
+    )
+    unaddressed = {**seller_entry(), "seller_id": SELLER_WITHOUT_ADDRESS, "return_address": None}
+    settings.sellers_file.write_text(
+        json.dumps({"sellers": [seller_entry(), unaddressed]}), encoding="utf-8"
+    )
+    registry = CarrierRegistry.from_settings(settings)
+    carriers = CarrierActivities(registry)
+    real = IntakeActivities(
+        OrderActivities.from_settings(settings), SellerActivities.from_settings(settings), carriers
+    )
+    env = ActivityEnvironment()
+    try:
+        for event in (retract_event(), retract_event(ordered_days_before_notice=45)):
+            taken = [await env.run(a.take_in, event) for a in (real, Doubles())]
+            assert all(isinstance(t, ReturnIntake) for t in taken)
+            assert taken[0].decision == taken[1].decision
+            assert taken[0].return_address == taken[1].return_address
+            assert bool(taken[0].offers) == bool(taken[1].offers)
+        for seller in (SELLER_ID, SELLER_WITHOUT_ADDRESS):
+            looked = [await env.run(a.lookups_for_acceptance, seller) for a in (real, Doubles())]
+            assert all(isinstance(found, AcceptanceLookups) for found in looked)
+            assert (looked[0].return_address is None) == (looked[1].return_address is None)
+    finally:
+        await registry.aclose()
+
+
+def next_pickup_date() -> dt.date:
+    return calendar.next_pickup_date(dt.datetime.now(dt.UTC))
+
+
+def counter_code_request() -> CounterCodeRequest:
+    made = label_request()
+    return CounterCodeRequest(
+        idempotency_key="return-ORD-1-1:counter-code:1",
+        carrier="sandbox",
+        reference=made.reference,
+        sender=made.sender,
+        recipient=made.recipient,
+        parcel=made.parcel,
+    )
+
+
+async def bench_scan(
+    sandbox: SandboxServer, tracking_number: str, status: TrackingStatus = TrackingStatus.ACCEPTED
+) -> None:
+    async with httpx.AsyncClient(base_url=sandbox.url) as bench:
+        answer = await bench.post(
+            f"/sandbox/parcels/{tracking_number}/scans", json={"status": status.value}
+        )
+        assert answer.status_code == 201, answer.text
+
+
+async def carrier_made(sandbox: SandboxServer) -> dict[str, int]:
+    async with httpx.AsyncClient(base_url=sandbox.url) as bench:
+        keys = (await bench.get("/sandbox/idempotency-keys")).json()["keys"]
+    return {k["key"]: k["created"] for k in keys}

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from temporalio import activity
@@ -22,8 +23,11 @@ from activities.failures import (
     notices_undelivered,
     refund_conflict,
 )
+from activities.notices.compose import NoticeComposer
 from activities.notices.context import InvalidNoticeRequest, check_complete
+from activities.orders.service import refund_id_for
 from domain.addresses import PostalAddress
+from domain.base import Money
 from domain.carriers import (
     Cancellation,
     CancellationOutcome,
@@ -42,6 +46,7 @@ from domain.carriers import (
 from domain.eligibility import EligibilityPolicy
 from domain.events import RetractEvent
 from domain.failures import FailureType
+from domain.ids import idempotency_key
 from domain.notices import (
     NoticeBatch,
     NoticeKind,
@@ -52,11 +57,16 @@ from domain.notices import (
 from domain.returns import (
     AcceptanceLookups,
     Refund,
+    RefundReason,
     RefundRequest,
     ReturnIntake,
     ReturnTimings,
 )
+from returnflow.settings import Settings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS
+
+MESSAGE_IDS = NoticeComposer(Settings())
+"""The real composer's Message-IDs (derived from the request and the mail domain)."""
 
 SANDBOX_OFFER = CarrierOffer(
     code="sandbox",
@@ -103,10 +113,10 @@ class Doubles:
     pickups: list[PickupRequest] = field(default_factory=list)
     counter_codes: list[CounterCodeRequest] = field(default_factory=list)
     notices: list[NoticeRequest] = field(default_factory=list)
-    refuse_pickups: int = 0
-    """How many pickup bookings the carrier refuses before accepting one."""
-    refuse_credentials: int = 0
-    """How many label requests the carrier answers with 401 before accepting one."""
+    refused_pickup_dates: set[dt.date] = field(default_factory=set)
+    """Days the carrier does not collect on (a public holiday): refused every time."""
+    credentials_refused: bool = False
+    """The carrier refuses our key (401) until the test says it is fixed."""
     undeliverable: set[NoticeKind] = field(default_factory=set)
     timings: ReturnTimings = field(default_factory=ReturnTimings)
     offers: list[CarrierOffer] = field(default_factory=lambda: [SANDBOX_OFFER, DROP_OFF_ONLY])
@@ -117,8 +127,8 @@ class Doubles:
     carrier_scans: dict[str, list[TrackingScan]] = field(default_factory=dict)
     """What the carrier answers when polled, by tracking number."""
     polls: list[TrackingQuery] = field(default_factory=list)
-    refuse_refunds: int = 0
-    """How many refund requests the order service refuses for good before accepting one."""
+    refunds_on_file: list[RefundRequest] = field(default_factory=list)
+    """Refund requests the order service held before the test (see `order_service_holds`)."""
     held: dict[NoticeKind, asyncio.Event] = field(default_factory=dict)
     """Notices whose sending waits until the test sets the event (a slow relay)."""
     hold: dict[str, asyncio.Event] = field(default_factory=dict)
@@ -222,50 +232,90 @@ class Doubles:
 
     @activity.defn(name="message_seller")
     async def message_seller(self, message: SellerChatMessage) -> bool:
+        """As the seller chat: posted once per `message_id` (False: posted before)."""
+        if any(posted.message_id == message.message_id for posted in self.chat):
+            return False
         self.chat.append(message)
         return True
 
+    def order_service_holds(self, return_id: str, amount: str = "1.00") -> RefundRequest:
+        """The order service already holds a refund under the return's key, for another
+        amount (an earlier request, a manual entry): every request under the key conflicts
+        with it, as long as the order service keeps it."""
+        held = RefundRequest(
+            idempotency_key=idempotency_key(return_id, "refund"),
+            return_id=return_id,
+            order_id="ORD-HELD",
+            line_id="1",
+            amount=Money(amount=Decimal(amount), currency="EUR"),
+            reason=RefundReason.WITHDRAWAL,
+            due_by=dt.datetime.now(dt.UTC),
+        )
+        self.refunds_on_file.append(held)
+        return held
+
     @activity.defn(name="request_refund")
     async def request_refund(self, request: RefundRequest) -> Refund:
-        if self.refuse_refunds > 0:
-            self.refuse_refunds -= 1
-            raise refund_conflict("refund key already used for another amount")
-        # As the order service: one refund per key, another request under it a conflict.
-        for n, earlier in enumerate(self.refunds, start=1):
+        """As the order service: one refund per key, kept for good; the same request again
+        answers it (`created=False`), another request under the key is a conflict."""
+        for earlier in [*self.refunds_on_file, *self.refunds]:
             if earlier.idempotency_key == request.idempotency_key:
                 if earlier != request:
                     raise refund_conflict(
-                        f"Refund key {request.idempotency_key} is already used by refund RF-{n}"
+                        f"Refund key {request.idempotency_key} is already used by refund "
+                        f"{refund_id_for(request.idempotency_key)}"
                     )
                 return Refund(
-                    refund_id=f"RF-{n}",
+                    refund_id=refund_id_for(request.idempotency_key),
                     requested_at=dt.datetime.now(dt.UTC),
                     amount=request.amount,
                     created=False,
                 )
         self.refunds.append(request)
         return Refund(
-            refund_id=f"RF-{len(self.refunds)}",
+            refund_id=refund_id_for(request.idempotency_key),
             requested_at=dt.datetime.now(dt.UTC),
             amount=request.amount,
             created=True,
         )
 
+    def _scanned(self, tracking_number: str) -> bool:
+        return any(
+            scan.status is not TrackingStatus.PRE_TRANSIT
+            for scan in self.carrier_scans.get(tracking_number, [])
+        )
+
     @activity.defn(name="void_label")
     async def void_label(self, label: Label) -> Cancellation:
+        """As the carrier: a label whose parcel it has scanned cannot be voided any more; a
+        second void is answered `already_done`."""
         self._fault("void_label", label.label_id)
-        self.voided.append(label)
-        return Cancellation(
-            carrier=label.carrier, object_id=label.label_id, outcome=CancellationOutcome.DONE
-        )
+        if any(v.label_id == label.label_id for v in self.voided):
+            outcome = CancellationOutcome.ALREADY_DONE
+        elif self._scanned(label.tracking_number):
+            raise carrier_rejected("This label's parcel has been scanned: it is used.")
+        else:
+            self.voided.append(label)
+            outcome = CancellationOutcome.DONE
+        return Cancellation(carrier=label.carrier, object_id=label.label_id, outcome=outcome)
 
     @activity.defn(name="cancel_pickup")
     async def cancel_pickup(self, pickup: Pickup) -> Cancellation:
+        """As the carrier: a pickup whose parcel it has collected cannot be cancelled; a second
+        cancel is answered `already_done`."""
         self._fault("cancel_pickup", pickup.pickup_id)
-        self.cancelled_pickups.append(pickup)
-        return Cancellation(
-            carrier=pickup.carrier, object_id=pickup.pickup_id, outcome=CancellationOutcome.DONE
+        booked = next(
+            (r for r in self.pickups if self.created.get(r.idempotency_key) == pickup), None
         )
+        number = booked.tracking_number if booked else None
+        if any(c.pickup_id == pickup.pickup_id for c in self.cancelled_pickups):
+            outcome = CancellationOutcome.ALREADY_DONE
+        elif number is not None and self._scanned(number):
+            raise carrier_rejected("This pickup's parcel was collected: it has passed.")
+        else:
+            self.cancelled_pickups.append(pickup)
+            outcome = CancellationOutcome.DONE
+        return Cancellation(carrier=pickup.carrier, object_id=pickup.pickup_id, outcome=outcome)
 
     @activity.defn(name="track_parcel")
     async def track_parcel(self, query: TrackingQuery) -> list[TrackingScan]:
@@ -276,16 +326,16 @@ class Doubles:
     @activity.defn(name="poll_parcel_scans")
     async def poll_parcel_scans(self, query: TrackingQuery) -> list[TrackingScan]:
         self.polls.append(query)
+        self._fault("poll_parcel_scans", query.tracking_number)
         scans = self.carrier_scans.get(query.tracking_number, [])
         news = [s for s in scans if s.scan_id not in query.known_scan_ids]
-        if not news:
+        if not any(s.status is not TrackingStatus.PRE_TRANSIT for s in news):
             raise no_scan_yet(query.carrier)
         return news
 
     @activity.defn(name="create_return_label")
     async def create_return_label(self, request: LabelRequest) -> Label:
-        if self.refuse_credentials > 0:
-            self.refuse_credentials -= 1
+        if self.credentials_refused:
             raise carrier_auth_failed("credentials refused (401): unknown API key")
         label = self.created.get(request.idempotency_key)
         if label is None:
@@ -307,10 +357,9 @@ class Doubles:
         if pickup is None:
             self._fault("book_mailbox_pickup", request.idempotency_key)
             self.pickups.append(request)
-            if self.refuse_pickups > 0:
-                self.refuse_pickups -= 1
+            if request.pickup_date in self.refused_pickup_dates:
                 raise carrier_rejected(
-                    "no collection on 25 December (public holiday)", "pickup_date"
+                    f"no collection on {request.pickup_date} (public holiday)", "pickup_date"
                 )
             pickup = self.created[request.idempotency_key] = Pickup(
                 carrier=request.carrier,
@@ -367,12 +416,7 @@ class Doubles:
                 undelivered.append((request.kind, refused))
                 continue
             self.notices.append(request)
-            receipts.append(
-                NoticeReceipt(
-                    message_id=f"<{request.return_id}.{request.kind}.{request.revision}>",
-                    sent=True,
-                )
-            )
+            receipts.append(NoticeReceipt(message_id=MESSAGE_IDS.message_id(request), sent=True))
         if undelivered:
             raise notices_undelivered(undelivered)
         return receipts

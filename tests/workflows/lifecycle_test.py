@@ -574,9 +574,12 @@ async def test_operations_retry_a_notice_once_the_address_is_fixed(
 async def test_operations_retry_a_choice_the_carrier_refused_our_credentials_for(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    async with return_harness(time_skipping_env.client, Doubles(refuse_credentials=1)) as harness:
+    async with return_harness(
+        time_skipping_env.client, Doubles(credentials_refused=True)
+    ) as harness:
         handle = await choosing(harness)
         await refused(handle, ReturnWorkflow.choose_return_method, DROP_OFF)
+        harness.doubles.credentials_refused = False
         retried = await handle.execute_update(
             ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "API key rotated")
         )
@@ -590,12 +593,13 @@ async def test_operations_retry_a_choice_the_carrier_refused_our_credentials_for
     )
 
 
-async def test_a_refused_refund_keeps_the_return_open_until_operations_retry_it(
+async def test_a_refused_refund_keeps_the_return_open_and_retry_asks_again_under_its_key(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    doubles = Doubles(refuse_refunds=1)
+    doubles = Doubles()
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await choosing(harness)
+        held = doubles.order_service_holds(handle.id)
         ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
         assert ready.label is not None
         await harness.scan(handle, ready.label.tracking_number)
@@ -603,16 +607,24 @@ async def test_a_refused_refund_keeps_the_return_open_until_operations_retry_it(
         stuck = await handle.query(ReturnWorkflow.status)
         open_ = await handle.describe()
         flagged = open_.typed_search_attributes.get(sa.NEEDS_ATTENTION)
+        # While the order service holds the other request, asking again is refused again.
+        again = await refused(
+            handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "try again")
+        )
+        # The order service's staff remove the request it held: the key is free.
+        doubles.refunds_on_file.remove(held)
         await handle.execute_update(
-            ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "key conflict fixed")
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "order service fixed")
         )
         done = await handle.result()
 
     assert stuck.stage is ReturnStage.PICKED_UP and stuck.refund is None
     assert stuck.attention == ["refund_request_failed"] and flagged is True
     assert open_.status is not None and open_.status.name == "RUNNING"
+    assert again.startswith("refund not requested: Refund key")
     assert done.refund is not None and done.attention == []
-    assert len(doubles.refunds) == 1
+    (refund,) = doubles.refunds
+    assert refund.idempotency_key == held.idempotency_key, "the same key, asked again"
 
 
 async def test_operations_close_a_return_with_a_reason_and_who_did_it(

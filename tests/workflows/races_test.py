@@ -262,9 +262,10 @@ async def test_a_close_sent_to_a_live_return_does_not_settle_the_problems_it_end
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     relay = asyncio.Event()  # the label email is slow: the close waits behind it
-    doubles = Doubles(held={NoticeKind.RETURN_LABEL: relay}, refuse_refunds=1)
+    doubles = Doubles(held={NoticeKind.RETURN_LABEL: relay})
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await choosing(harness)
+        doubles.order_service_holds(handle.id)  # the refund will be refused
         ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
         assert ready.label is not None
         close = await handle.start_update(

@@ -196,7 +196,10 @@ async def test_time_passing_makes_a_chosen_pickup_date_stale(
 async def test_carrier_refusing_the_pickup_date_lets_the_customer_choose_again(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    async with return_harness(time_skipping_env.client, Doubles(refuse_pickups=1)) as harness:
+    async with return_harness(
+        time_skipping_env.client,
+        Doubles(refused_pickup_dates={next_pickup_date(dt.datetime.now(dt.UTC))}),
+    ) as harness:
         handle = await ready_for_choice(harness)
         message = await refusal(handle, mailbox_pickup())
         refused = await handle.query(ReturnWorkflow.status)
@@ -372,7 +375,10 @@ async def test_an_event_breaking_the_schema_fails_the_workflow_naming_the_field(
 async def test_switching_to_the_counter_after_a_refused_pickup_follows_the_counter_parcel(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    async with return_harness(time_skipping_env.client, Doubles(refuse_pickups=1)) as harness:
+    async with return_harness(
+        time_skipping_env.client,
+        Doubles(refused_pickup_dates={next_pickup_date(dt.datetime.now(dt.UTC))}),
+    ) as harness:
         handle = await ready_for_choice(harness)
         await refusal(handle, mailbox_pickup())
         counter = await handle.execute_update(
@@ -390,7 +396,10 @@ async def test_switching_to_the_counter_after_a_refused_pickup_follows_the_count
 async def test_a_refused_choice_is_forgotten_while_the_customer_chooses_again(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    async with return_harness(time_skipping_env.client, Doubles(refuse_pickups=1)) as harness:
+    async with return_harness(
+        time_skipping_env.client,
+        Doubles(refused_pickup_dates={next_pickup_date(dt.datetime.now(dt.UTC))}),
+    ) as harness:
         handle = await ready_for_choice(harness)
         await refusal(handle, mailbox_pickup())
         status = await handle.query(ReturnWorkflow.status)
@@ -404,10 +413,13 @@ async def test_a_refused_choice_is_forgotten_while_the_customer_chooses_again(
 async def test_refused_credentials_raise_attention_and_spare_the_customer_the_details(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    async with return_harness(time_skipping_env.client, Doubles(refuse_credentials=1)) as harness:
+    async with return_harness(
+        time_skipping_env.client, Doubles(credentials_refused=True)
+    ) as harness:
         handle = await ready_for_choice(harness)
         message = await refusal(handle, mailbox_pickup())
         flagged = await handle.describe()
+        harness.doubles.credentials_refused = False  # operations fix the carrier's key
         await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
         cleared = await handle.describe()
         status = await handle.query(ReturnWorkflow.status)

@@ -6,10 +6,15 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.testing import ActivityEnvironment
 
+from activities.carriers.activities import CarrierActivities
 from activities.carriers.easypost import EasyPostCarrier
 from activities.carriers.easypost.trackers import EASYPOST_STATUSES, scans
-from domain.carriers import TrackingStatus
+from activities.carriers.registry import CarrierRegistry
+from domain.carriers import TrackingQuery, TrackingStatus
+from domain.failures import FailureType
 from tests.carriers.easypost.builders import MOVING, WAITING, S, label_request
 from tests.carriers.replay.easypost import EasyPostReplay
 
@@ -94,3 +99,20 @@ def test_scans_are_read_oldest_first_whatever_order_they_come_in() -> None:
     )
 
     assert [s.status for s in scans("easypost", late)] == [S.PRE_TRANSIT, S.ACCEPTED, S.IN_TRANSIT]
+
+
+async def test_polling_a_parcel_with_only_pre_transit_events_is_no_scan_yet(
+    carrier: EasyPostCarrier, replay: EasyPostReplay
+) -> None:
+    # EasyPost reports the label's creation as events: the carrier has not seen the parcel.
+    polling = CarrierActivities(CarrierRegistry([carrier])).poll_parcel_scans
+    label = await carrier.create_return_label(label_request())
+    query = TrackingQuery(carrier=carrier.code, tracking_number=label.tracking_number)
+    with pytest.raises(ApplicationError) as waiting:
+        await ActivityEnvironment().run(polling, query)
+    replay.accept_parcel(label.tracking_number)
+    moving = await ActivityEnvironment().run(polling, query)
+
+    assert waiting.value.type == FailureType.NO_SCAN_YET
+    assert waiting.value.category is ApplicationErrorCategory.BENIGN
+    assert [s.status for s in moving] == MOVING, "the earlier events come with the first scan"
