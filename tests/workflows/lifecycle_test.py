@@ -627,6 +627,35 @@ async def test_a_refused_refund_keeps_the_return_open_and_retry_asks_again_under
     assert refund.idempotency_key == held.idempotency_key, "the same key, asked again"
 
 
+async def test_a_choice_failing_with_an_error_no_rule_knows_is_for_operations_to_retry(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    # A carrier adapter's own bug: a failure for good of a type the workflow does not tell
+    # apart (every failure the real adapters raise is a carrier refusal or an outage).
+    broken = [True]
+
+    def unreadable(activity_name: str, _key: str) -> ApplicationError | None:
+        if activity_name == "create_return_label" and broken[0]:
+            return ApplicationError("label answer unreadable", type="Bug", non_retryable=True)
+        return None
+
+    doubles = Doubles(faults=unreadable)
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        why = await refused(handle, ReturnWorkflow.choose_return_method, DROP_OFF)
+        stuck = await handle.query(ReturnWorkflow.status)
+        broken[0] = False  # the adapter is fixed and deployed
+        retried = await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "adapter fixed")
+        )
+
+    assert why == "the shipment could not be prepared: operations will look into it"
+    assert stuck.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
+    assert stuck.attention == ["shipment_preparation_failed"]
+    assert retried.stage is ReturnStage.AWAITING_DROP_OFF and retried.attention == []
+    assert len(doubles.labels) == 1
+
+
 async def test_operations_close_a_return_with_a_reason_and_who_did_it(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
