@@ -33,7 +33,8 @@ from domain.returns import (
     ReturnStatus,
     ShipmentReport,
 )
-from tests.factories import CUSTOMER_EMAIL, retract_event
+from returnflow.settings import Settings
+from tests.factories import CUSTOMER_EMAIL, SELLER_ADDRESS, retract_event
 from tests.workflows.harness import ReturnHandle, failed_tasks
 from tests.workflows.real_stack import (
     SELLER_EMAIL,
@@ -43,6 +44,8 @@ from tests.workflows.real_stack import (
     seller_entry,
 )
 from workflows.return_workflow import ReturnWorkflow
+
+OPERATIONS = Settings().operations_email
 
 
 def mailbox_pickup(carrier: str = "sandbox") -> ReturnMethodChoice:
@@ -267,7 +270,9 @@ async def test_a_pickup_whose_day_has_begun_cannot_be_cancelled_and_close_settle
 async def test_expiry_cancels_the_booked_pickup_and_voids_the_label_at_the_carrier(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    async with real_stack(time_skipping_env, tmp_path) as stack:
+    # No polling before the deadline: time skipping waits while an activity is retried.
+    quiet = {"scan_overdue_after": dt.timedelta(days=30)}
+    async with real_stack(time_skipping_env, tmp_path, **quiet) as stack:
         handle = await choosing(stack)
         booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
         assert booked.label is not None and booked.pickup is not None
@@ -283,6 +288,8 @@ async def test_expiry_cancels_the_booked_pickup_and_voids_the_label_at_the_carri
         pdf = await carrier.get(f"/labels/{booked.label.label_id}/pdf")
 
     assert done.stage is ReturnStage.EXPIRED and done.attention == []
+    assert stack.kinds_to(CUSTOMER_EMAIL)[-1] == "return_expired"
+    assert stack.kinds_to(SELLER_EMAIL) == ["seller_return_expired"]
     assert pickup.status_code == 200 and pickup.json()["already_cancelled"] is True
     assert pdf.status_code == 410
 
@@ -399,3 +406,65 @@ async def test_a_refund_retried_once_the_order_service_freed_its_key_goes_throug
     (refund,) = await stack.refunds()
     assert refund.idempotency_key == key and refund.amount == event.order.product.price
     assert refund.refund_id == done.refund.refund_id
+
+
+# --- Operations stepping in -----------------------------------------------------------------
+
+
+async def test_a_seller_silent_about_the_address_is_asked_reminded_escalated_then_given(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with real_stack(time_skipping_env, tmp_path) as stack:
+        stack.sellers_file({**seller_entry(), "return_address": None})
+        handle = await stack.start(retract_event())
+        waiting = await stack.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+        timings = stack.settings
+        await time_skipping_env.fast_forward(
+            handle, timings.seller_reminder_after + dt.timedelta(minutes=1)
+        )
+        await stack.until(handle, lambda s: any("reminder" in e.event for e in s.timeline))
+        await time_skipping_env.fast_forward(
+            handle, timings.seller_escalate_after + dt.timedelta(minutes=1)
+        )
+        escalated = await stack.until(handle, lambda s: s.attention != [])
+        given = await handle.execute_update(
+            ReturnWorkflow.resolve_attention,
+            AttentionResolution(
+                action=AttentionAction.GIVE_ADDRESS,
+                by="operations:agent-42",
+                reason="address read to us by the seller on the phone",
+                address=SELLER_ADDRESS,
+            ),
+        )
+        choosing_now = await stack.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        assert await failed_tasks(handle) == []
+        chat = await stack.seller_chat(waiting.seller_id)
+
+    assert chat == ["address_request", "address_reminder"]
+    assert escalated.attention == ["seller_return_address_missing"]
+    assert stack.kinds_to(OPERATIONS) == ["operations_attention"]
+    (to_operations,) = [m for m in stack.emails() if OPERATIONS in str(m["To"])]
+    body = to_operations.get_body(("plain",))
+    assert body is not None
+    told = " ".join(body.get_content().split())
+    assert "has not given one in the seller chat, even after a reminder" in told
+    assert given.attention == [] and choosing_now.attention == []
+    assert stack.kinds_to(CUSTOMER_EMAIL) == ["acknowledgement", "return_address"]
+
+
+async def test_a_late_withdrawal_rejected_then_accepted_by_operations_goes_on(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with real_stack(time_skipping_env, tmp_path) as stack:
+        handle = await stack.start(retract_event(ordered_days_before_notice=45))
+        rejected = await stack.stage_reached(handle, ReturnStage.REJECTED)
+        await handle.execute_update(
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.OVERRIDE_ELIGIBILITY, "defect reported by phone in time"),
+        )
+        accepted = await stack.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        assert await failed_tasks(handle) == []
+
+    assert rejected.eligibility is not None and not rejected.eligibility.accepted
+    assert [o.code for o in accepted.carriers_offered] == ["sandbox", "relay"]
+    assert stack.kinds_to(CUSTOMER_EMAIL) == ["rejection", "return_address"]

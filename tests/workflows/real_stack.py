@@ -26,6 +26,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.orders.service import FileOrderService, RefundRecord
+from activities.sellers.chat import FileSellerChat
 from carrier_sandbox.server import SandboxServer
 from domain.carriers import TrackingScan, TrackingStatus
 from domain.events import RetractEvent
@@ -186,6 +187,11 @@ class RealStack:
 
     async def refunds(self) -> list[RefundRecord]:
         return await self.orders.refunds()
+
+    async def seller_chat(self, seller_id: str) -> list[str]:
+        """The kinds of the messages posted in the seller's chat, oldest first."""
+        chat = FileSellerChat(self.settings.seller_chat_path)
+        return [str(entry.kind) for entry in await chat.messages(seller_id)]
 
     def order_service_drops(self, idempotency_key: str) -> None:
         """The order service's staff remove the request it holds under a key (in its own
