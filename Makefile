@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions \
-	chromium compose-tool bench-gateway bench-codec fuzz-workflow
+	chromium compose-tool bench-gateway bench-codec fuzz-workflow mutation
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -81,6 +81,11 @@ SEED ?= 20261204
 fuzz-workflow: $(STAMP)
 	FUZZ_SEQUENCES=$(SEQUENCES) FUZZ_SEED=$(SEED) $(PY) -m pytest -q tests/workflows/fuzz_test.py
 
+## make mutation: deliberate bugs in the domain rules and the stage logic (mutmut), and the share
+## of them the fast tests kill, per group (a few minutes; see docs/testing.md).
+mutation: $(STAMP)
+	nice -n 19 $(PY) -m mutation
+
 ## make bench-actions: events and Temporal Cloud billable actions of each recorded path.
 bench-actions: $(STAMP)
 	$(PY) -m benchmarks.actions
@@ -100,4 +105,4 @@ schema: $(STAMP)
 	$(PY) starter.py schema
 
 clean:
-	rm -rf var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf var mutants .mypy_cache .ruff_cache .pytest_cache
