@@ -16,7 +16,7 @@ from domain.ids import return_id
 from domain.returns import ReturnStage
 from tests.factories import retract_event
 from tests.gateway.door import Door, event_body, gateway_settings, open_door
-from tests.workflows.harness import ReturnHarness, return_harness
+from tests.workflows.harness import ReturnHarness, return_harness, runs_of
 from workflows.return_workflow import ReturnWorkflow
 
 
@@ -48,14 +48,22 @@ async def test_a_signed_retract_event_starts_its_return_and_is_acknowledged_202(
     assert status.order_id == event.order.order_id
 
 
-async def test_a_redelivered_event_is_answered_200_with_the_same_return(door: Door) -> None:
+async def test_a_redelivered_event_is_answered_200_with_the_same_return(
+    door: Door, harness: ReturnHarness
+) -> None:
     body = event_body(retract_event())
     first = await door.send_event(body)
+    return_id_ = first.json()["return_id"]
+    first_run = (await harness.client.get_workflow_handle(return_id_).describe()).run_id
     again = await door.send_event(body)
+    latest = await harness.client.get_workflow_handle(return_id_).describe()
+    runs = await runs_of(harness.client, return_id_)
 
     assert (first.status_code, again.status_code) == (202, 200)
-    assert again.json()["return_id"] == first.json()["return_id"]
+    assert again.json()["return_id"] == return_id_
     assert again.json()["created"] is False
+    assert latest.run_id == first_run, "the redelivery is answered by the return already running"
+    assert runs == [first_run]
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,11 @@ import datetime as dt
 import json
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -15,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain import search_attributes as sa
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
+from domain.events import RetractEvent
 from domain.ids import return_id
 from domain.notices import NoticeKind
 from domain.returns import (
@@ -33,7 +38,7 @@ from tests.factories import (
     retract_event,
 )
 from tests.workflows.doubles import Doubles
-from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, runs_of
 from workflows.return_workflow import ReturnWorkflow
 
 
@@ -342,12 +347,19 @@ async def test_a_duplicate_event_finds_the_running_return(
     async with return_harness(time_skipping_env.client) as harness:
         event = retract_event()
         first = await harness.start(event)
+        first_run = (await first.describe()).run_id
         await harness.stage_reached(first, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        again = await harness.start(event.model_copy(update={"event_id": "EVT-REDELIVERED"}))
-        description = await again.describe()
+        again = await start_return(
+            harness.client,
+            harness.settings,
+            event.model_copy(update={"event_id": "EVT-REDELIVERED"}),
+        )
+        latest = await harness.client.get_workflow_handle(first.id).describe()
+        runs = await runs_of(harness.client, first.id)
 
-    assert again.id == first.id
-    assert description.run_id == (await first.describe()).run_id
+    assert again.created is False and again.workflow_id == first.id
+    assert latest.run_id == first_run, "the duplicate is answered by the first run"
+    assert runs == [first_run], "one return, one run"
 
 
 async def test_an_event_breaking_the_schema_fails_the_workflow_naming_the_field(
@@ -470,12 +482,75 @@ async def test_a_duplicate_event_for_a_finished_return_starts_nothing(
     async with return_harness(time_skipping_env.client) as harness:
         event = retract_event(ordered_days_before_notice=45)
         first = await harness.start(event)
+        finished_run = (await first.describe()).run_id
         await time_skipping_env.fast_forward(first)  # past the rejection's review period
         await first.result()
-        finished_run = (await first.describe()).run_id
         started = await start_return(harness.client, harness.settings, event)
-        latest_run = (await harness.client.get_workflow_handle(first.id).describe()).run_id
+        latest = await harness.client.get_workflow_handle(first.id).describe()
+        runs = await runs_of(harness.client, first.id)
 
     assert started.created is False and started.workflow_id == first.id
-    assert latest_run == finished_run
+    assert latest.run_id == finished_run
+    assert latest.status is WorkflowExecutionStatus.COMPLETED
+    assert runs == [finished_run]
     assert harness.doubles.notice_kinds == [NoticeKind.REJECTION]
+
+
+async def end_without_completing(harness: ReturnHarness, event: RetractEvent, how: str) -> str:
+    """A run of the event's return that ends `how` (failed, terminated or timed out); its run ID."""
+    workflow_id = return_id(event.order.order_id, event.order.line_id)
+    if how == "terminated":
+        handle = await harness.start(event)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await handle.terminate("stuck: restarted by operations")
+    elif how == "failed":
+        broken = event.model_dump(mode="json")
+        del broken["order"]["seller_id"]
+        handle = await harness.client.start_workflow(
+            "ReturnWorkflow", broken, id=workflow_id, task_queue=harness.settings.task_queue
+        )
+        with pytest.raises(WorkflowFailureError, match="Workflow execution failed"):
+            await handle.result()
+    else:  # no worker ever takes it, and its time runs out
+        handle = await harness.client.start_workflow(
+            "ReturnWorkflow",
+            event,
+            id=workflow_id,
+            task_queue=f"{harness.settings.task_queue}-nobody",
+            execution_timeout=dt.timedelta(seconds=1),
+        )
+        async with asyncio.timeout(30):
+            while (await handle.describe()).status is WorkflowExecutionStatus.RUNNING:
+                await asyncio.sleep(0.2)
+    ended = await harness.client.get_workflow_handle(workflow_id).describe()
+    assert (
+        ended.status
+        is {
+            "terminated": WorkflowExecutionStatus.TERMINATED,
+            "failed": WorkflowExecutionStatus.FAILED,
+            "timed out": WorkflowExecutionStatus.TIMED_OUT,
+        }[how]
+    )
+    return ended.run_id
+
+
+@pytest.mark.parametrize("how", ["failed", "terminated", "timed out"])
+async def test_a_return_that_failed_or_was_terminated_is_started_afresh_by_its_event(
+    time_skipping_env: WorkflowEnvironment, how: str
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        event = retract_event()
+        ended_run = await end_without_completing(harness, event, how)
+        sent_before = len(harness.doubles.notice_kinds)
+        started = await start_return(harness.client, harness.settings, event)
+        fresh = harness.client.get_workflow_handle_for(ReturnWorkflow.run, started.workflow_id)
+        status = await harness.stage_reached(fresh, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        fresh_run = (await fresh.describe()).run_id
+        runs = await runs_of(harness.client, started.workflow_id, at_least=2)
+        await fresh.terminate("test over")
+
+    assert started.created is True
+    assert fresh_run != ended_run
+    assert sorted(runs) == sorted([ended_run, fresh_run]), "the old run kept, one new run"
+    assert status.order_id == event.order.order_id
+    assert harness.doubles.notice_kinds[sent_before:] == [NoticeKind.RETURN_ADDRESS]
