@@ -247,6 +247,26 @@ async def test_operations_can_override_a_rejection_with_a_reason(
     assert harness.doubles.notice_kinds == [NoticeKind.REJECTION, NoticeKind.RETURN_ADDRESS]
 
 
+async def test_operations_close_a_rejected_return_in_its_review_period(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(retract_event(ordered_days_before_notice=45))
+        await harness.stage_reached(handle, ReturnStage.REJECTED)
+        closed = await handle.execute_update(
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.CLOSE, "customer agreed to keep the phone"),
+        )
+        done = await handle.result()
+
+    assert closed.stage is ReturnStage.CLOSED and done.stage is ReturnStage.CLOSED
+    entry = next(e for e in done.timeline if "agreed to keep the phone" in e.event)
+    assert entry.actor == "operations:agent-42"
+    # The customer was told of the rejection; the close itself emails nobody.
+    assert harness.doubles.notice_kinds == [NoticeKind.REJECTION]
+    assert harness.doubles.refunds == []
+
+
 # --- The seller's address -------------------------------------------------------------------
 
 
@@ -369,6 +389,28 @@ async def test_changing_carrier_voids_the_old_label_and_follows_the_new_parcel(
     assert still.stage is ReturnStage.AWAITING_DROP_OFF
     assert attributes.get(sa.CARRIER) == "colissimo"
     assert attributes.get(sa.TRACKING_NUMBER) == moved.label.tracking_number
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [DROP_OFF, mailbox_pickup()],
+    ids=["drop-off", "pickup-same-day"],
+)
+async def test_the_same_choice_again_is_refused_and_changes_nothing(
+    time_skipping_env: WorkflowEnvironment, choice: ReturnMethodChoice
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        first = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
+        again = await refused(handle, ReturnWorkflow.choose_return_method, choice)
+        after = await handle.query(ReturnWorkflow.status)
+
+    doubles = harness.doubles
+    assert again == "method: this is already the chosen way of sending the parcel"
+    assert after.stage is first.stage and after.label == first.label
+    assert after.pickup == first.pickup
+    assert len(doubles.labels) == 1 and doubles.voided == [] and doubles.cancelled_pickups == []
+    assert doubles.notice_kinds.count(NoticeKind.RETURN_LABEL) == 1
 
 
 async def test_the_customer_cancels_before_sending_and_nothing_is_left_booked(
