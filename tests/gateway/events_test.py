@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from domain.ids import return_id
 from domain.returns import ReturnStage
+from returnflow.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from tests.factories import retract_event
-from tests.gateway.door import Door, event_body, gateway_settings, open_door
+from tests.gateway.door import EVENT_SECRET, Door, event_body, gateway_settings, open_door
 from tests.workflows.harness import ReturnHarness, return_harness, runs_of
 from workflows.return_workflow import ReturnWorkflow
 
@@ -178,3 +181,39 @@ async def test_events_from_a_sender_rotating_its_secret_are_taken_under_either(
         new = await rotating.send_event(event_body(retract_event()), secret="the-new-secret")
 
     assert (old.status_code, new.status_code) == (202, 202)
+
+
+@pytest.mark.parametrize(
+    ("secrets", "status"),
+    [
+        (("the-next-secret", EVENT_SECRET), 202),
+        ((EVENT_SECRET, "the-next-secret"), 202),
+        (("the-next-secret", "somebody-elses-secret"), 401),
+    ],
+    ids=["ours-second", "ours-first", "neither-ours"],
+)
+async def test_an_event_signed_under_two_secrets_is_taken_if_either_is_ours(
+    door: Door, harness: ReturnHarness, secrets: tuple[str, str], status: int
+) -> None:
+    event = retract_event()
+    body = event_body(event)
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: str(stamp),
+        SIGNATURE_HEADER: ", ".join(signature(secret, stamp, body) for secret in secrets),
+    }
+    answer = await door.http.post("/v1/events", content=body, headers=headers)
+    # The gateway starts the return before it answers: it is there now, or never was.
+    the_return = harness.client.get_workflow_handle(
+        return_id(event.order.order_id, event.order.line_id)
+    )
+    if status == 202:
+        assert answer.json()["created"] is True
+        assert (await the_return.describe()).status is WorkflowExecutionStatus.RUNNING
+    else:
+        assert answer.json()["error"]["code"] == "bad_signature"
+        with pytest.raises(RPCError) as unknown:
+            await the_return.describe()
+        assert unknown.value.status is RPCStatusCode.NOT_FOUND
+    assert answer.status_code == status
