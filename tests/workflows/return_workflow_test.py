@@ -37,7 +37,7 @@ from tests.factories import (
     SELLER_WITHOUT_ADDRESS,
     retract_event,
 )
-from tests.workflows.doubles import Doubles
+from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, runs_of
 from workflows.return_workflow import INVALID_START, ReturnWorkflow
 
@@ -573,3 +573,38 @@ async def test_a_return_that_failed_or_was_terminated_is_started_afresh_by_its_e
     assert sorted(runs) == sorted([ended_run, fresh_run]), "the old run kept, one new run"
     assert status.order_id == event.order.order_id
     assert harness.doubles.notice_kinds[sent_before:] == [NoticeKind.RETURN_ADDRESS]
+
+
+@pytest.mark.parametrize(
+    ("preferred", "listed"),
+    [("colissimo", "colissimo"), ("dropoff-only", "sandbox"), (None, "sandbox")],
+    ids=["preferred-has-a-locator", "preferred-has-none", "no-preference"],
+)
+async def test_the_address_email_lists_the_post_offices_of_the_preferred_carrier(
+    time_skipping_env: WorkflowEnvironment, preferred: str | None, listed: str
+) -> None:
+    # Offered in this order: the first has no locator, the other two have one.
+    doubles = Doubles(offers=[DROP_OFF_ONLY, SANDBOX_OFFER, COUNTER_LABEL_POST])
+    event = retract_event()
+    event = event.model_copy(
+        update={"customer": event.customer.model_copy(update={"preferred_carrier": preferred})}
+    )
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await harness.start(event)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        counter = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo"),
+        )
+        async with asyncio.timeout(10):  # the email follows the update's answer
+            while len(doubles.notices) < 2:
+                await asyncio.sleep(0.05)
+        await handle.terminate("test over")
+
+    address_email, counter_email = doubles.notices
+    assert address_email.kind is NoticeKind.RETURN_ADDRESS
+    assert address_email.locator_carrier == listed
+    # At the counter, the offices of the carrier chosen for it.
+    assert counter.stage is ReturnStage.AWAITING_COUNTER_DROP_OFF
+    assert counter_email.kind is NoticeKind.COUNTER_INSTRUCTIONS
+    assert counter_email.locator_carrier == "colissimo"
