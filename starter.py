@@ -49,7 +49,7 @@ from returnflow.bearer import TokenConfigError
 from returnflow.codec_server import CodecAccess, CodecConfigError, create_codec_app
 from returnflow.encryption import EncryptionCodec, PayloadKeyError
 from returnflow.ingress import EventRejected, parse_event, start_return
-from returnflow.return_reading import StatusUnreadable, failure_chain, status_of
+from returnflow.return_reading import StatusUnreadable, failure_chain, how_it_ended, status_of
 from returnflow.serving import HostedApp
 from returnflow.settings import Settings
 from returnflow.status_view import render_status
@@ -154,6 +154,10 @@ async def cmd_status(args: argparse.Namespace, connect: Connect, settings: Setti
     client = await connect()
     for handle in await _handles(client, args.ref):
         status = await _status_of(client, handle.id)
+        # A return terminated (or timed out) still answers with the stage it had: say so.
+        ended = await how_it_ended(client, handle.id)
+        if ended:
+            print(f"{handle.id} is {ended}; its last status follows", file=sys.stderr)
         if args.json:
             print(status.model_dump_json(indent=2))
         else:

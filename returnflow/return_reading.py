@@ -3,7 +3,12 @@ shared by the command line and the gateway."""
 
 from __future__ import annotations
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+)
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError
 
@@ -53,3 +58,22 @@ async def status_of(client: Client, workflow_id: str) -> ReturnStatus:
         raise StatusUnreadable(
             f"{workflow_id} is {state}{ended}; its status cannot be read ({why})"
         ) from err
+
+
+async def how_it_ended(client: Client, workflow_id: str) -> str | None:
+    """How a return that ended without completing ended ("terminated: <reason>", "timed out",
+    "failed: <failure>"); None while it runs, and once it has completed."""
+    handle = client.get_workflow_handle(workflow_id)
+    description = await handle.describe()
+    if description.close_time is None or description.status in (
+        None,
+        WorkflowExecutionStatus.COMPLETED,
+    ):
+        return None
+    state = description.status.name.lower().replace("_", " ")
+    try:
+        await handle.result(follow_runs=False)
+    except WorkflowFailureError as err:
+        why = failure_chain(err.cause)
+        return f"{state}: {why}" if why else state
+    return state

@@ -97,11 +97,13 @@ async def test_what_the_carrier_does_not_offer_is_refused_without_a_call(
     }
     for capability, call in calls.items():
         if capability not in subject.capabilities:
-            with pytest.raises(CarrierUnsupported):
+            with pytest.raises(CarrierUnsupported, match=f"^{code}: {code} does not offer "):
                 await call()
     if Cap.TRACKING_WEBHOOK not in subject.capabilities:
-        with pytest.raises((CarrierUnsupported, WebhookRejected)):
+        # Refused as not offered, or as nothing in the carrier's name to believe.
+        with pytest.raises((CarrierUnsupported, WebhookRejected)) as refused:
             carrier.read_webhook({}, b"{}")
+        assert code in str(refused.value).lower() and "webhook" in str(refused.value)
 
 
 async def test_one_key_makes_one_label_and_its_pdf(subject: ContractSubject) -> None:

@@ -40,7 +40,12 @@ async def test_a_cluster_still_starting_is_waited_for_then_given_every_attribute
     address = f"127.0.0.1:{port}"
     # The set-up job starts before the cluster answers, as compose may start it.
     waiting = await starter(address, "--wait", "60")
-    await asyncio.sleep(3)
+    assert waiting.stderr is not None
+    # It has been refused twice, and tries again rather than give up.
+    said_before: list[str] = []
+    async with asyncio.timeout(30):
+        while sum("waiting for Temporal" in line for line in said_before) < 2:
+            said_before.append((await waiting.stderr.readline()).decode())
     assert waiting.returncode is None, "it gave up while the cluster was still starting"
 
     env = await WorkflowEnvironment.start_local(
@@ -48,6 +53,7 @@ async def test_a_cluster_still_starting_is_waited_for_then_given_every_attribute
     )
     async with env:
         code, out, err = await finished(waiting)
+        err = "".join(said_before) + err
         assert code == 0, err
         assert "waiting for Temporal" in err
         assert out.strip() == (

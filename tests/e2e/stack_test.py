@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 
 from activities.notices.compose import notice_key
 from devstack.demo import carrier_collects, redate
@@ -22,7 +23,7 @@ from domain.events import RetractEvent
 from domain.returns import ReturnStage
 from mail_sink import read_mailbox
 from tests.e2e.conftest import ROOT, starter
-from workflows.return_workflow import ReturnWorkflow
+from workflows.return_workflow import INVALID_START, ReturnWorkflow
 
 pytestmark = pytest.mark.e2e
 
@@ -190,8 +191,10 @@ async def test_a_failed_return_is_reported_clearly_by_status(stack: DevStack) ->
     handle = await stack.client.start_workflow(
         "ReturnWorkflow", raw, id="return-ORD-E2E-BROKEN-2", task_queue=stack.settings.task_queue
     )
-    with pytest.raises(WorkflowFailureError):
+    with pytest.raises(WorkflowFailureError) as failed:
         await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == INVALID_START
 
     status = starter(stack, "status", "ORD-E2E-BROKEN-2")
 

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from domain.ids import return_id
 from domain.returns import ReturnStage
+from returnflow.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from tests.factories import retract_event
-from tests.gateway.door import Door, event_body, gateway_settings, open_door
-from tests.workflows.harness import ReturnHarness, return_harness
+from tests.gateway.door import EVENT_SECRET, Door, event_body, gateway_settings, open_door
+from tests.workflows.harness import ReturnHarness, return_harness, runs_of
 from workflows.return_workflow import ReturnWorkflow
 
 
@@ -48,14 +51,22 @@ async def test_a_signed_retract_event_starts_its_return_and_is_acknowledged_202(
     assert status.order_id == event.order.order_id
 
 
-async def test_a_redelivered_event_is_answered_200_with_the_same_return(door: Door) -> None:
+async def test_a_redelivered_event_is_answered_200_with_the_same_return(
+    door: Door, harness: ReturnHarness
+) -> None:
     body = event_body(retract_event())
     first = await door.send_event(body)
+    return_id_ = first.json()["return_id"]
+    first_run = (await harness.client.get_workflow_handle(return_id_).describe()).run_id
     again = await door.send_event(body)
+    latest = await harness.client.get_workflow_handle(return_id_).describe()
+    runs = await runs_of(harness.client, return_id_)
 
     assert (first.status_code, again.status_code) == (202, 200)
-    assert again.json()["return_id"] == first.json()["return_id"]
+    assert again.json()["return_id"] == return_id_
     assert again.json()["created"] is False
+    assert latest.run_id == first_run, "the redelivery is answered by the return already running"
+    assert runs == [first_run]
 
 
 @pytest.mark.parametrize(
@@ -170,3 +181,39 @@ async def test_events_from_a_sender_rotating_its_secret_are_taken_under_either(
         new = await rotating.send_event(event_body(retract_event()), secret="the-new-secret")
 
     assert (old.status_code, new.status_code) == (202, 202)
+
+
+@pytest.mark.parametrize(
+    ("secrets", "status"),
+    [
+        (("the-next-secret", EVENT_SECRET), 202),
+        ((EVENT_SECRET, "the-next-secret"), 202),
+        (("the-next-secret", "somebody-elses-secret"), 401),
+    ],
+    ids=["ours-second", "ours-first", "neither-ours"],
+)
+async def test_an_event_signed_under_two_secrets_is_taken_if_either_is_ours(
+    door: Door, harness: ReturnHarness, secrets: tuple[str, str], status: int
+) -> None:
+    event = retract_event()
+    body = event_body(event)
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: str(stamp),
+        SIGNATURE_HEADER: ", ".join(signature(secret, stamp, body) for secret in secrets),
+    }
+    answer = await door.http.post("/v1/events", content=body, headers=headers)
+    # The gateway starts the return before it answers: it is there now, or never was.
+    the_return = harness.client.get_workflow_handle(
+        return_id(event.order.order_id, event.order.line_id)
+    )
+    if status == 202:
+        assert answer.json()["created"] is True
+        assert (await the_return.describe()).status is WorkflowExecutionStatus.RUNNING
+    else:
+        assert answer.json()["error"]["code"] == "bad_signature"
+        with pytest.raises(RPCError) as unknown:
+            await the_return.describe()
+        assert unknown.value.status is RPCStatusCode.NOT_FOUND
+    assert answer.status_code == status

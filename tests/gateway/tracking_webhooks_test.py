@@ -18,7 +18,14 @@ from activities.carriers.registry import CarrierRegistry
 from activities.carriers.sandbox import SandboxCarrier
 from carrier_sandbox.rules import object_id
 from carrier_sandbox.server import SandboxServer
-from carrier_sandbox.webhooks import WebhookPolicy, event_body, signed_headers
+from carrier_sandbox.webhooks import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookPolicy,
+    event_body,
+    signature,
+    signed_headers,
+)
 from domain.carriers import TrackingScan, WebhookScans
 from domain.returns import ReturnStage
 from gateway.app import create_app
@@ -244,3 +251,58 @@ async def test_malformed_signature_headers_are_refused_not_crashed_on(
     answer = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=encoded)
 
     assert answer.status_code == 401
+
+
+def signed_twice(
+    tracking_number: str, reference: str, first: str, second: str
+) -> tuple[dict[str, str], bytes]:
+    """A webhook signed under two secrets, as a carrier sends it while it rotates its secret:
+    two `v1=` values, comma-separated, in the signature header."""
+    headers, body = webhook(tracking_number, reference, first)
+    stamp = int(headers[TIMESTAMP_HEADER])
+    both = f"{signature(first, stamp, body)},{signature(second, stamp, body)}"
+    return {**headers, SIGNATURE_HEADER: both}, body
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("the-carriers-new-secret", SECRET), (SECRET, "the-carriers-new-secret")],
+    ids=["ours-second", "ours-first"],
+)
+async def test_a_webhook_signed_under_two_secrets_is_believed_if_either_is_ours(
+    time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient, first: str, second: str
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        tracking = await awaiting_pickup(handle)
+        headers, body = signed_twice(tracking, handle.id, first, second)
+        answer = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
+        done = await handle.result()
+
+    assert answer.status_code == 202 and answer.json() == {"return_id": handle.id, "scans": 1}
+    assert done.stage is ReturnStage.PICKED_UP
+
+
+async def test_a_webhook_signed_under_two_secrets_neither_ours_is_refused(
+    time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await ready_for_choice(harness)
+        tracking = await awaiting_pickup(handle)
+        headers, body = signed_twice(tracking, handle.id, "an-old-secret", "somebody-elses")
+        answer = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
+        # The gateway signals before it answers: had it believed the webhook, the signal is
+        # in the history now.
+        history = await handle.fetch_history()
+        status = await handle.query(ReturnWorkflow.status)
+        await handle.terminate("test over")
+
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "bad_signature"
+    assert "does not match" in answer.json()["error"]["message"]
+    assert not [
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert status.stage is ReturnStage.AWAITING_PICKUP and status.scans == []

@@ -18,6 +18,7 @@ from activities.notices import (
     SmtpNotifier,
 )
 from activities.sellers.directory import FileSellerDirectory
+from domain.carriers import CarrierCapability, PostOffice, PostOfficeQuery
 from domain.notices import NoticeKind
 from mail_sink import MailSink, read_mailbox
 from returnflow.settings import Settings
@@ -25,7 +26,7 @@ from returnflow.settings import Settings
 from .compose_test import bodies
 from .labels import PrintedLabels
 from .servers import silent_server
-from .stories import ReturnStory
+from .stories import COLISSIMO, SANDBOX_POST, ReturnStory
 
 NEAREST_IN_LYON = [
     "Sandbox Post Lyon Bellecour (747 m)",
@@ -145,3 +146,55 @@ async def test_without_a_carrier_that_has_a_locator_nobody_is_asked(
     assert FALLBACK[locator_carrier] in text
     assert FALLBACK[locator_carrier] in page
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+class TwoLocators:
+    """Two carriers' post-office locators, each with its own counter near the customer."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def find_post_offices(self, query: PostOfficeQuery) -> list[PostOffice]:
+        self.asked.append(query.carrier)
+        name = {"sandbox": "Sandbox Post Lyon Bellecour", "colissimo": "La Poste Lyon Terreaux"}
+        return [
+            PostOffice(
+                carrier=query.carrier,
+                site_id=f"{query.carrier}-LYON-1",
+                name=name[query.carrier],
+                kind="post_office",
+                line1="3 place des Terreaux",
+                postal_code="69001",
+                city="Lyon",
+                country_code="FR",
+                distance_m=900,
+            )
+        ]
+
+
+@pytest.mark.parametrize("kind", [NoticeKind.RETURN_ADDRESS, NoticeKind.COUNTER_INSTRUCTIONS])
+async def test_the_post_offices_listed_are_those_of_the_carrier_the_notice_names(
+    settings: Settings,
+    composer: NoticeComposer,
+    labels: PrintedLabels,
+    sellers: FileSellerDirectory,
+    sink: MailSink,
+    english_return: ReturnStory,
+    kind: NoticeKind,
+) -> None:
+    locators = TwoLocators()
+    activities = NoticeActivities(SmtpNotifier(settings), composer, labels, sellers, locators)
+    colissimo = COLISSIMO.model_copy(
+        update={"capabilities": COLISSIMO.capabilities | {CarrierCapability.POST_OFFICE_LOCATOR}}
+    )
+    request = english_return.notice(
+        kind, locator_carrier="colissimo", carriers=[SANDBOX_POST, colissimo]
+    )
+
+    await ActivityEnvironment().run(activities.send_notice, request)
+
+    text, page = await sent_texts(sink)
+    assert locators.asked == ["colissimo"]
+    for part in (text, page):
+        assert "La Poste Lyon Terreaux" in part and "Sandbox Post Lyon Bellecour" not in part
+    assert "NEAREST COLISSIMO POST OFFICES" in text.upper()

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -89,16 +90,21 @@ async def test_the_sweep_reminds_only_unshipped_returns_whose_ship_by_is_near(
 
         first = await sweep(harness)
         again = await sweep(harness)  # triggered by hand the same day
-        status = await late.query(ReturnWorkflow.status)
+        # Each return has taken the second sweep's signal in by the time it says so.
+        timelines = {
+            h.id: await said(h, f"already reminded on {first.day}")
+            for h in (choosing, dropping_off, late)
+        }
 
     expected = sorted(h.id for h in (choosing, dropping_off, late))
     assert reminded(harness) == expected, "one email each, the second sweep sent none"
     assert (first.found, first.signalled, first.already_ended) == (3, 3, 0)
     assert (again.found, again.signalled) == (3, 3)
     assert first.day == again.day
-    entries = [e.event for e in status.timeline if "shipping reminder" in e.event]
+    entries = timelines[late.id]
     assert entries[0].startswith(f"shipping reminder 1 for {first.day}, asked by ")
     assert entries[-1].endswith(f"already reminded on {first.day}")
+    assert sum("skipped" in e for e in entries) == 1
     late_notice = next(n for n in harness.doubles.notices if n.return_id == late.id)
     assert (
         late_notice.ship_by
@@ -143,10 +149,31 @@ async def test_a_retried_sweep_goes_on_from_the_last_page_it_finished(
         async with asyncio.timeout(10):
             while len(reminded(harness)) < 5:
                 await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)  # a duplicate signal would be handled by now
-        timelines = [(await h.query(ReturnWorkflow.status)).timeline for h in returns]
+        # Every signal the two attempts sent is in the returns' histories by now.
+        signalled = [await reminders_signalled(h) for h in returns]
 
     assert (result.found, result.signalled, result.pages, result.resumed) == (5, 5, 3, True)
     assert reminded(harness) == sorted(h.id for h in returns)
-    skipped = [e.event for t in timelines for e in t if "skipped" in e.event]
-    assert skipped == [], "the pages done before the loss were not signalled again"
+    assert signalled == [1] * 5, "the pages done before the loss were not signalled again"
+
+
+async def reminders_signalled(handle: ReturnHandle) -> int:
+    """How many `remind_to_ship` signals the return has been sent."""
+    history = await handle.fetch_history()
+    return sum(
+        1
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        and e.workflow_execution_signaled_event_attributes.signal_name == "remind_to_ship"
+    )
+
+
+async def said(handle: ReturnHandle, ending: str) -> list[str]:
+    """The return's shipping-reminder entries, once one ends with `ending`."""
+    async with asyncio.timeout(10):
+        while True:
+            timeline = (await handle.query(ReturnWorkflow.status)).timeline
+            entries = [e.event for e in timeline if "shipping reminder" in e.event]
+            if any(e.endswith(ending) for e in entries):
+                return entries
+            await asyncio.sleep(0.05)

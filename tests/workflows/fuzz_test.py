@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from temporalio.client import (
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
@@ -120,6 +121,8 @@ class Played:
         return dt.datetime.now(dt.UTC) + self.offset
 
 
+# 300 sequences take one to two minutes: a second each is ample, and grows with the number.
+@pytest.mark.timeout(120 + SEQUENCES)
 async def test_random_sequences_keep_every_invariant(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:

@@ -83,6 +83,16 @@ async def failed_tasks(handle: ReturnHandle) -> list[str]:
     ]
 
 
+async def runs_of(client: Client, workflow_id: str, *, at_least: int = 1) -> list[str]:
+    """The run IDs visibility lists under `workflow_id`, once it lists `at_least` of them."""
+    async with asyncio.timeout(10):
+        while True:
+            runs = [w.run_id async for w in client.list_workflows(f'WorkflowId = "{workflow_id}"')]
+            if len(runs) >= at_least:
+                return runs
+            await asyncio.sleep(0.1)
+
+
 @asynccontextmanager
 async def return_harness(
     client: Client,

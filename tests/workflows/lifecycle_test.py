@@ -7,6 +7,7 @@ test says, not after days.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -31,6 +32,7 @@ from domain.returns import (
     ReturnStage,
     ReturnTimings,
     ShipmentReport,
+    ShippingReminder,
 )
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, SANDBOX_OFFER, Doubles
@@ -247,6 +249,26 @@ async def test_operations_can_override_a_rejection_with_a_reason(
     assert harness.doubles.notice_kinds == [NoticeKind.REJECTION, NoticeKind.RETURN_ADDRESS]
 
 
+async def test_operations_close_a_rejected_return_in_its_review_period(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(retract_event(ordered_days_before_notice=45))
+        await harness.stage_reached(handle, ReturnStage.REJECTED)
+        closed = await handle.execute_update(
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.CLOSE, "customer agreed to keep the phone"),
+        )
+        done = await handle.result()
+
+    assert closed.stage is ReturnStage.CLOSED and done.stage is ReturnStage.CLOSED
+    entry = next(e for e in done.timeline if "agreed to keep the phone" in e.event)
+    assert entry.actor == "operations:agent-42"
+    # The customer was told of the rejection; the close itself emails nobody.
+    assert harness.doubles.notice_kinds == [NoticeKind.REJECTION]
+    assert harness.doubles.refunds == []
+
+
 # --- The seller's address -------------------------------------------------------------------
 
 
@@ -369,6 +391,28 @@ async def test_changing_carrier_voids_the_old_label_and_follows_the_new_parcel(
     assert still.stage is ReturnStage.AWAITING_DROP_OFF
     assert attributes.get(sa.CARRIER) == "colissimo"
     assert attributes.get(sa.TRACKING_NUMBER) == moved.label.tracking_number
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [DROP_OFF, mailbox_pickup()],
+    ids=["drop-off", "pickup-same-day"],
+)
+async def test_the_same_choice_again_is_refused_and_changes_nothing(
+    time_skipping_env: WorkflowEnvironment, choice: ReturnMethodChoice
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        first = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
+        again = await refused(handle, ReturnWorkflow.choose_return_method, choice)
+        after = await handle.query(ReturnWorkflow.status)
+
+    doubles = harness.doubles
+    assert again == "method: this is already the chosen way of sending the parcel"
+    assert after.stage is first.stage and after.label == first.label
+    assert after.pickup == first.pickup
+    assert len(doubles.labels) == 1 and doubles.voided == [] and doubles.cancelled_pickups == []
+    assert doubles.notice_kinds.count(NoticeKind.RETURN_LABEL) == 1
 
 
 async def test_the_customer_cancels_before_sending_and_nothing_is_left_booked(
@@ -528,6 +572,48 @@ async def test_a_return_never_sent_expires_and_both_sides_are_told(
         NoticeKind.SELLER_RETURN_EXPIRED,
     ]
     assert doubles.polls, "the carrier is asked a last time before giving up"
+
+
+async def test_a_return_waiting_for_the_sellers_address_does_not_expire(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+        await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+        await time_skipping_env.fast_forward(handle, 20 * DAY)  # past ship-by and grace
+        # A message taken in after the forward comes after every timer due before it.
+        later = (dt.datetime.now(dt.UTC) + 20 * DAY).date()
+        await handle.signal(
+            ReturnWorkflow.remind_to_ship, ShippingReminder(day=later, origin="sweep-test")
+        )
+        async with asyncio.timeout(10):
+            while True:
+                status = await handle.query(ReturnWorkflow.status)
+                if any("shipping reminder skipped" in e.event for e in status.timeline):
+                    break
+                await asyncio.sleep(0.05)
+        await handle.terminate("test over")
+
+    assert status.stage is ReturnStage.AWAITING_RETURN_ADDRESS
+    assert status.attention == ["seller_return_address_missing"], "the escalation did fire"
+    assert NoticeKind.RETURN_EXPIRED not in harness.doubles.notice_kinds
+
+
+async def test_a_first_scan_showing_the_delivery_ends_the_return_delivered(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await harness.scan(handle, ready.label.tracking_number, TrackingStatus.DELIVERED)
+        done = await handle.result()
+
+    assert done.stage is ReturnStage.DELIVERED and done.refund is not None
+    assert harness.doubles.notice_kinds[-2:] == [
+        NoticeKind.PICKUP_CONFIRMED,
+        NoticeKind.SELLER_PARCEL_DELIVERED,
+    ]
 
 
 async def test_a_parcel_the_carrier_has_is_not_expired_for_a_lost_webhook(

@@ -202,8 +202,9 @@ async def test_a_scan_during_a_slow_reminder_is_acted_on_once_the_reminder_is_ou
         await _reminder_email_in_flight(handle)
         # The carrier scans the parcel meanwhile: recorded at once, acted on in turn.
         await harness.scan(handle, ready.label.tracking_number)
-        await asyncio.sleep(0.5)
-        while_sending = await handle.query(ReturnWorkflow.status)
+        async with asyncio.timeout(10):
+            while not (while_sending := await handle.query(ReturnWorkflow.status)).scans:
+                await asyncio.sleep(0.05)
         doubles.held[NoticeKind.SHIPPING_REMINDER].set()
         done: ReturnStatus = await handle.result()
 

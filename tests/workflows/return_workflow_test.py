@@ -7,7 +7,11 @@ import datetime as dt
 import json
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -15,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain import search_attributes as sa
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
+from domain.events import RetractEvent
 from domain.ids import return_id
 from domain.notices import NoticeKind
 from domain.returns import (
@@ -32,9 +37,9 @@ from tests.factories import (
     SELLER_WITHOUT_ADDRESS,
     retract_event,
 )
-from tests.workflows.doubles import Doubles
-from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
-from workflows.return_workflow import ReturnWorkflow
+from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER, Doubles
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, runs_of
+from workflows.return_workflow import INVALID_START, ReturnWorkflow
 
 
 def mailbox_pickup(carrier: str = "sandbox", day: dt.date | None = None) -> ReturnMethodChoice:
@@ -57,6 +62,23 @@ async def refusal(handle: ReturnHandle, choice: ReturnMethodChoice) -> str:
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError)
     return cause.message
+
+
+async def refused_address(handle: ReturnHandle, reply: ReturnAddressReply) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
+    cause = failed.value.cause
+    # Refused by the validator: the update is never written to the history.
+    assert isinstance(cause, ApplicationError) and cause.type == "ValueError"
+    return cause.message
+
+
+def invalid_start(failed: pytest.ExceptionInfo[WorkflowFailureError]) -> ApplicationError:
+    """The failure of a return whose event does not fit the schema."""
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == INVALID_START
+    assert cause.non_retryable
+    return cause
 
 
 async def test_order_outside_return_window_is_rejected_with_reason_and_email(
@@ -278,10 +300,10 @@ async def test_seller_without_address_on_file_waits_for_it(
         reply = ReturnAddressReply(address=SELLER_ADDRESS, given_by="operations:ops-042")
         await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
         ready = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
+        again = await refused_address(handle, reply)
 
     assert sent_while_waiting == [NoticeKind.ACKNOWLEDGEMENT]
+    assert again == "the return is not waiting for an address (stage: awaiting_customer_choice)"
     assert early.startswith("the return is waiting for the seller's return address")
     assert ("operations:ops-042", "gave the return address") in [
         (e.actor, e.event) for e in ready.timeline
@@ -345,12 +367,19 @@ async def test_a_duplicate_event_finds_the_running_return(
     async with return_harness(time_skipping_env.client) as harness:
         event = retract_event()
         first = await harness.start(event)
+        first_run = (await first.describe()).run_id
         await harness.stage_reached(first, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        again = await harness.start(event.model_copy(update={"event_id": "EVT-REDELIVERED"}))
-        description = await again.describe()
+        again = await start_return(
+            harness.client,
+            harness.settings,
+            event.model_copy(update={"event_id": "EVT-REDELIVERED"}),
+        )
+        latest = await harness.client.get_workflow_handle(first.id).describe()
+        runs = await runs_of(harness.client, first.id)
 
-    assert again.id == first.id
-    assert description.run_id == (await first.describe()).run_id
+    assert again.created is False and again.workflow_id == first.id
+    assert latest.run_id == first_run, "the duplicate is answered by the first run"
+    assert runs == [first_run], "one return, one run"
 
 
 async def test_an_event_breaking_the_schema_fails_the_workflow_naming_the_field(
@@ -369,7 +398,9 @@ async def test_an_event_breaking_the_schema_fails_the_workflow_naming_the_field(
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
 
-    assert "order.seller_id" in str(failed.value.cause)
+    cause = invalid_start(failed)
+    assert cause.message.startswith("the withdrawal event does not fit its schema: order.seller_id")
+    assert [str(d) for d in cause.details] == [cause.message.split(": ", 1)[1]]
 
 
 async def test_switching_to_the_counter_after_a_refused_pickup_follows_the_counter_parcel(
@@ -441,15 +472,14 @@ async def test_a_second_address_is_refused_while_the_first_is_being_sent(
         first = ReturnAddressReply(address=SELLER_ADDRESS, given_by="seller")
         await handle.execute_update(ReturnWorkflow.provide_return_address, first)
         other = SELLER_ADDRESS.model_copy(update={"line1": "99 rue Ailleurs"})
-        with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(
-                ReturnWorkflow.provide_return_address,
-                ReturnAddressReply(address=other, given_by="operations:ops-042"),
-            )
+        second = await refused_address(
+            handle, ReturnAddressReply(address=other, given_by="operations:ops-042")
+        )
         relay.set()
         await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
         ready = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
 
+    assert second == "the return is not waiting for an address (stage: awaiting_customer_choice)"
     assert ready.stage is ReturnStage.AWAITING_PICKUP
     assert harness.doubles.notices[-2].return_address == SELLER_ADDRESS
     assert harness.doubles.labels[0].recipient == SELLER_ADDRESS
@@ -470,8 +500,9 @@ async def test_an_event_breaking_the_schema_never_puts_the_customer_in_the_failu
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
 
-    failure = str(failed.value.cause)
-    assert "customer.email" in failure
+    cause = invalid_start(failed)
+    failure = str(cause) + repr(cause.details)
+    assert cause.message.startswith("the withdrawal event does not fit its schema: customer.email")
     for personal in (CUSTOMER_NAME, CUSTOMER_STREET, "not an email"):
         assert personal not in failure
 
@@ -482,12 +513,110 @@ async def test_a_duplicate_event_for_a_finished_return_starts_nothing(
     async with return_harness(time_skipping_env.client) as harness:
         event = retract_event(ordered_days_before_notice=45)
         first = await harness.start(event)
+        finished_run = (await first.describe()).run_id
         await time_skipping_env.fast_forward(first)  # past the rejection's review period
         await first.result()
-        finished_run = (await first.describe()).run_id
         started = await start_return(harness.client, harness.settings, event)
-        latest_run = (await harness.client.get_workflow_handle(first.id).describe()).run_id
+        latest = await harness.client.get_workflow_handle(first.id).describe()
+        runs = await runs_of(harness.client, first.id)
 
     assert started.created is False and started.workflow_id == first.id
-    assert latest_run == finished_run
+    assert latest.run_id == finished_run
+    assert latest.status is WorkflowExecutionStatus.COMPLETED
+    assert runs == [finished_run]
     assert harness.doubles.notice_kinds == [NoticeKind.REJECTION]
+
+
+async def end_without_completing(harness: ReturnHarness, event: RetractEvent, how: str) -> str:
+    """A run of the event's return that ends `how` (failed, terminated or timed out); its run ID."""
+    workflow_id = return_id(event.order.order_id, event.order.line_id)
+    if how == "terminated":
+        handle = await harness.start(event)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await handle.terminate("stuck: restarted by operations")
+    elif how == "failed":
+        broken = event.model_dump(mode="json")
+        del broken["order"]["seller_id"]
+        handle = await harness.client.start_workflow(
+            "ReturnWorkflow", broken, id=workflow_id, task_queue=harness.settings.task_queue
+        )
+        with pytest.raises(WorkflowFailureError, match="Workflow execution failed"):
+            await handle.result()
+    else:  # no worker ever takes it, and its time runs out
+        handle = await harness.client.start_workflow(
+            "ReturnWorkflow",
+            event,
+            id=workflow_id,
+            task_queue=f"{harness.settings.task_queue}-nobody",
+            execution_timeout=dt.timedelta(seconds=1),
+        )
+        async with asyncio.timeout(30):
+            while (await handle.describe()).status is WorkflowExecutionStatus.RUNNING:
+                await asyncio.sleep(0.2)
+    ended = await harness.client.get_workflow_handle(workflow_id).describe()
+    assert (
+        ended.status
+        is {
+            "terminated": WorkflowExecutionStatus.TERMINATED,
+            "failed": WorkflowExecutionStatus.FAILED,
+            "timed out": WorkflowExecutionStatus.TIMED_OUT,
+        }[how]
+    )
+    return ended.run_id
+
+
+@pytest.mark.parametrize("how", ["failed", "terminated", "timed out"])
+async def test_a_return_that_failed_or_was_terminated_is_started_afresh_by_its_event(
+    time_skipping_env: WorkflowEnvironment, how: str
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        event = retract_event()
+        ended_run = await end_without_completing(harness, event, how)
+        sent_before = len(harness.doubles.notice_kinds)
+        started = await start_return(harness.client, harness.settings, event)
+        fresh = harness.client.get_workflow_handle_for(ReturnWorkflow.run, started.workflow_id)
+        status = await harness.stage_reached(fresh, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        fresh_run = (await fresh.describe()).run_id
+        runs = await runs_of(harness.client, started.workflow_id, at_least=2)
+        await fresh.terminate("test over")
+
+    assert started.created is True
+    assert fresh_run != ended_run
+    assert sorted(runs) == sorted([ended_run, fresh_run]), "the old run kept, one new run"
+    assert status.order_id == event.order.order_id
+    assert harness.doubles.notice_kinds[sent_before:] == [NoticeKind.RETURN_ADDRESS]
+
+
+@pytest.mark.parametrize(
+    ("preferred", "listed"),
+    [("colissimo", "colissimo"), ("dropoff-only", "sandbox"), (None, "sandbox")],
+    ids=["preferred-has-a-locator", "preferred-has-none", "no-preference"],
+)
+async def test_the_address_email_lists_the_post_offices_of_the_preferred_carrier(
+    time_skipping_env: WorkflowEnvironment, preferred: str | None, listed: str
+) -> None:
+    # Offered in this order: the first has no locator, the other two have one.
+    doubles = Doubles(offers=[DROP_OFF_ONLY, SANDBOX_OFFER, COUNTER_LABEL_POST])
+    event = retract_event()
+    event = event.model_copy(
+        update={"customer": event.customer.model_copy(update={"preferred_carrier": preferred})}
+    )
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await harness.start(event)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        counter = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo"),
+        )
+        async with asyncio.timeout(10):  # the email follows the update's answer
+            while len(doubles.notices) < 2:
+                await asyncio.sleep(0.05)
+        await handle.terminate("test over")
+
+    address_email, counter_email = doubles.notices
+    assert address_email.kind is NoticeKind.RETURN_ADDRESS
+    assert address_email.locator_carrier == listed
+    # At the counter, the offices of the carrier chosen for it.
+    assert counter.stage is ReturnStage.AWAITING_COUNTER_DROP_OFF
+    assert counter_email.kind is NoticeKind.COUNTER_INSTRUCTIONS
+    assert counter_email.locator_carrier == "colissimo"

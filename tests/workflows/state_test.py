@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain.carriers import Label, Pickup, ReturnMethod
+from domain.carriers import Label, Pickup, ReturnMethod, TrackingScan, TrackingStatus
 from domain.returns import ReturnMethodChoice, ReturnTimings
 from tests.factories import HOME, retract_event
 from workflows.return_state import ReturnState
@@ -63,3 +63,38 @@ def test_the_ship_by_is_the_withdrawals_unless_the_address_came_late() -> None:
     assert asked.ship_by == NOTICE + dt.timedelta(days=29)
     assert overridden.ship_by == NOTICE + dt.timedelta(days=27)
     assert asked.expires_at == asked.ship_by + asked.timings.expiry_grace
+
+
+def scan_of(number: str, n: int) -> TrackingScan:
+    return TrackingScan(
+        carrier="sandbox",
+        tracking_number=number,
+        scan_id=f"SC-{n}",
+        status=TrackingStatus.IN_TRANSIT,
+        occurred_at=NOTICE + dt.timedelta(minutes=n),
+        location="Lyon sorting centre",
+    )
+
+
+def test_a_return_keeps_200_scans_of_its_parcel_at_most_each_once() -> None:
+    state = picked_on(dt.date(2026, 12, 1))
+    taken = [state.take_scan(scan_of("SB000000001FR", n), hold=False) for n in range(210)]
+    again = state.take_scan(scan_of("SB000000001FR", 3), hold=False)
+
+    assert taken == [True] * 200 + [False] * 10
+    assert len(state.scans) == 200 and again is False
+
+
+def test_scans_before_the_number_is_known_are_held_20_at_most_then_taken() -> None:
+    state = picked_on(dt.date(2026, 12, 1))
+    state.choice, state.label = None, None  # nothing chosen yet: no parcel number
+    held = [state.take_scan(scan_of("SB000000001FR", n), hold=True) for n in range(25)]
+    state.take_scan(scan_of("SB000000001FR", 0), hold=True)  # a repeat is held once
+    chosen = picked_on(dt.date(2026, 12, 1))  # then the customer chooses: the number is known
+    state.choice, state.label = chosen.choice, chosen.label
+
+    replayed = state.replay_unmatched_scans()
+
+    assert held == [False] * 25, "held, not taken as the return's"
+    assert [s.scan_id for s in replayed] == [f"SC-{n}" for n in range(20)]
+    assert len(state.scans) == 20 and state.unmatched_scans == []
