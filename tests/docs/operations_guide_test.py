@@ -17,6 +17,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.calendar import next_pickup_date
 from domain.returns import ActionResult, ReturnMethodChoice, ReturnStage
 from tests.factories import SELLER_WITHOUT_ADDRESS, retract_event, unique_order_id
 from tests.workflows.doubles import Doubles
@@ -66,8 +67,12 @@ async def returns(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Retur
     made = Returns()
     now = made.now.replace(microsecond=0)
     order = unique_order_id()
-    # The first two mailbox pickups are refused by the carrier: those returns need attention.
-    async with return_harness(env.client, Doubles(refuse_pickups=2)) as harness:
+    # The carrier does not collect on the day after the first pickup day: the two returns
+    # that ask for it need attention.
+    first = next_pickup_date(now)
+    holiday = next_pickup_date(dt.datetime.combine(first, dt.time(12), tzinfo=dt.UTC))
+    doubles = Doubles(refused_pickup_dates={holiday})
+    async with return_harness(env.client, doubles) as harness:
 
         async def start(name: str, stage: ReturnStage, **event_args: Any) -> ReturnHandle:
             handle = await harness.start(retract_event(**event_args))
@@ -81,10 +86,10 @@ async def returns(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Retur
         choosing = ReturnStage.AWAITING_CUSTOMER_CHOICE
         flagged = await start("needs attention", choosing)
         with pytest.raises(WorkflowUpdateFailedError, match="Workflow update failed"):
-            await choose(flagged, mailbox_pickup())
+            await choose(flagged, mailbox_pickup(day=holiday))
         ended_flagged = await start("needs attention, terminated", choosing)
         with pytest.raises(WorkflowUpdateFailedError, match="Workflow update failed"):
-            await choose(ended_flagged, mailbox_pickup())
+            await choose(ended_flagged, mailbox_pickup(day=holiday))
         await ended_flagged.terminate("handled by phone")
 
         await start("choosing, ship by tomorrow", choosing, notice_at=now - 13 * DAY)
