@@ -277,6 +277,7 @@ async def test_undoing_twice_is_already_done_and_undoing_a_used_label_is_refused
     double = Doubles()
     outcomes: dict[str, list[CancellationOutcome]] = {}
     seen: dict[str, ActivityError] = {}
+    too_late: dict[str, ActivityError] = {}
     try:
         for name, activities in (("real", real), ("double", double)):
             spare = await env.run(activities.create_return_label, label_request("spare"))
@@ -300,12 +301,18 @@ async def test_undoing_twice_is_already_done_and_undoing_a_used_label_is_refused
             seen[name] = await as_the_workflow_sees(
                 lambda a=activities, u=used: env.run(a.void_label, u)  # type: ignore[misc]
             )
+            late = pickup_request(used.label_id, used.tracking_number, day).model_copy(
+                update={"idempotency_key": "return-ORD-1-1:pickup:2"}
+            )
+            too_late[name] = await as_the_workflow_sees(
+                lambda a=activities, p=late: env.run(a.book_mailbox_pickup, p)  # type: ignore[misc]
+            )
     finally:
         await registry.aclose()
 
     done, again = CancellationOutcome.DONE, CancellationOutcome.ALREADY_DONE
     assert outcomes["real"] == outcomes["double"] == [done, again, done, again]
-    for failure in seen.values():
+    for failure in [*seen.values(), *too_late.values()]:
         assert failures.failure_type(failure) is FailureType.CARRIER_REJECTED
 
 

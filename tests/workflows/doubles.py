@@ -356,6 +356,10 @@ class Doubles:
         pickup = self.created.get(request.idempotency_key)
         if pickup is None:
             self._fault("book_mailbox_pickup", request.idempotency_key)
+            if self._scanned(request.tracking_number):
+                raise carrier_rejected(
+                    "The parcel of this label is already with the carrier.", "label_id"
+                )
             self.pickups.append(request)
             if request.pickup_date in self.refused_pickup_dates:
                 raise carrier_rejected(

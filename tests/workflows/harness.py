@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from temporalio.api.enums.v1 import EventType
@@ -43,10 +43,16 @@ class ReturnHarness:
         self, handle: ReturnHandle, stage: ReturnStage, within: float = 10
     ) -> ReturnStatus:
         """The return's status once it reaches `stage` (fails the test after `within` s)."""
+        return await self.until_status(handle, lambda s: s.stage is stage, within)
+
+    async def until_status(
+        self, handle: ReturnHandle, check: Callable[[ReturnStatus], bool], within: float = 10
+    ) -> ReturnStatus:
+        """The return's status once `check` holds (fails the test after `within` s)."""
         async with asyncio.timeout(within):
             while True:
                 status = await handle.query(ReturnWorkflow.status)
-                if status.stage is stage:
+                if check(status):
                     return status
                 await asyncio.sleep(0.05)
 

@@ -742,6 +742,42 @@ async def test_a_choice_failing_with_an_error_no_rule_knows_is_for_operations_to
     assert len(doubles.labels) == 1
 
 
+async def test_a_close_leaves_listed_what_is_left_at_the_carrier_until_closed_again(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        first = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert first.label is not None
+        # The parcel left with the first label, but its scan never reached the return: the
+        # change of mind cannot void that label any more.
+        harness.doubles.carrier_scanned(first.label.tracking_number)
+        other_carrier = ReturnMethodChoice(
+            method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="dropoff-only"
+        )
+        changed = await handle.execute_update(ReturnWorkflow.choose_return_method, other_carrier)
+        # The customer is answered first; then the void of the first label, which fails.
+        refused_void = await harness.until_status(
+            handle, lambda s: s.attention == ["carrier_cancellation_failed"]
+        )
+        closed = await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "customer called")
+        )
+        left = await handle.query(ReturnWorkflow.status)
+        running = (await handle.describe()).status
+        await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "label settled")
+        )
+        done = await handle.result()
+
+    assert changed.stage is ReturnStage.AWAITING_DROP_OFF
+    assert any("label not cancelled" in e.event for e in refused_void.timeline)
+    assert closed.stage is ReturnStage.CLOSED
+    assert left.attention == ["carrier_cancellation_failed"], "still for operations"
+    assert running is not None and running.name == "RUNNING"
+    assert done.stage is ReturnStage.CLOSED and done.attention == []
+
+
 async def test_operations_close_a_return_with_a_reason_and_who_did_it(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:

@@ -13,7 +13,17 @@ with workflow.unsafe.imports_passed_through():
     from workflows.transitions import Moment
 
 CLOSE_SETTLES_WHAT_IS_LISTED = "close-settles-what-is-listed"
-"""Patch: operations closing a live return settle the reasons listed at that moment."""
+"""Patch: operations closing a live return clear the reasons the close makes moot."""
+
+OUTLIVE_A_CLOSE = frozenset(
+    {
+        AttentionReason.CARRIER_CANCELLATION_FAILED,
+        AttentionReason.CARRIER_CALL_UNANSWERED,
+        AttentionReason.REFUND_REQUEST_FAILED,
+    }
+)
+"""Reasons about something left live at the carrier, or money owed: a close does not settle
+them, and the return ends with them (`ended_with_problems`) for operations."""
 
 
 async def cancel(ctx: ReturnContext, intent: Intent) -> None:
@@ -38,9 +48,9 @@ async def _wind_down(ctx: ReturnContext, stage: ReturnStage, intent: Intent) -> 
     state = ctx.state
     carrier.stop_polling(ctx)
     if stage is ReturnStage.CLOSED and workflow.patched(CLOSE_SETTLES_WHAT_IS_LISTED):
-        # Operations take the return over: what was listed is theirs, handled outside. What
-        # undoing the shipment fails to do from here on is listed afresh.
-        moot = list(state.attention)
+        # Operations end the return: what was about its going on is moot. What is left at the
+        # carrier or owed stays listed until they settle it (a second close).
+        moot = [c for c in state.attention if AttentionReason.of(c) not in OUTLIVE_A_CLOSE]
     else:
         moot = [*ctx.choice_problems(), AttentionReason.UNKNOWN_ORDER_STATUS]
     ctx.set_stage(stage, *ctx.clear_attention(*moot))
