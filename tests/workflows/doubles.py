@@ -321,6 +321,7 @@ class Doubles:
     async def track_parcel(self, query: TrackingQuery) -> list[TrackingScan]:
         self.polls.append(query)
         await self._slow("track_parcel")
+        self._fault("track_parcel", query.tracking_number)
         return list(self.carrier_scans.get(query.tracking_number, []))
 
     @activity.defn(name="poll_parcel_scans")

@@ -15,6 +15,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.failures import carrier_unavailable
 from domain import search_attributes as sa
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
@@ -572,6 +573,34 @@ async def test_a_return_never_sent_expires_and_both_sides_are_told(
         NoticeKind.SELLER_RETURN_EXPIRED,
     ]
     assert doubles.polls, "the carrier is asked a last time before giving up"
+
+
+async def test_a_carrier_down_at_the_last_look_does_not_hold_the_return_open(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    def carrier_down(activity_name: str, _key: str) -> ApplicationError | None:
+        if activity_name == "track_parcel":
+            return carrier_unavailable("503 Service Unavailable")
+        return None
+
+    doubles = Doubles(faults=carrier_down)
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        await time_skipping_env.fast_forward(handle, 18 * DAY)
+        done = await handle.result()
+
+    assert done.stage is ReturnStage.EXPIRED
+    assert doubles.voided == [booked.label]
+    assert len(doubles.polls) > 3, "the last look is retried while the carrier is down"
+    events = [e.event for e in done.timeline]
+    looked = events.index("shipping deadline passed: asking the carrier a last time")
+    gave_up = next(i for i, e in enumerate(events) if e.startswith("last tracking check failed"))
+    expired = events.index("not shipped by the deadline: the return has expired")
+    assert looked < gave_up < expired
+    asked, ended = done.timeline[looked].at, done.timeline[expired].at
+    # retried for most of the hour, never past it (no attempt starts that the bound would cut)
+    assert dt.timedelta(minutes=30) < ended - asked <= dt.timedelta(hours=1)
 
 
 async def test_a_return_waiting_for_the_sellers_address_does_not_expire(

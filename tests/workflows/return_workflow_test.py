@@ -37,7 +37,13 @@ from tests.factories import (
     SELLER_WITHOUT_ADDRESS,
     retract_event,
 )
-from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER, Doubles
+from tests.workflows.doubles import (
+    COUNTER_LABEL_POST,
+    DROP_OFF_ONLY,
+    MESSAGE_IDS,
+    SANDBOX_OFFER,
+    Doubles,
+)
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, runs_of
 from workflows.return_workflow import INVALID_START, ReturnWorkflow
 
@@ -585,6 +591,10 @@ async def test_a_return_that_failed_or_was_terminated_is_started_afresh_by_its_e
     assert sorted(runs) == sorted([ended_run, fresh_run]), "the old run kept, one new run"
     assert status.order_id == event.order.order_id
     assert harness.doubles.notice_kinds[sent_before:] == [NoticeKind.RETURN_ADDRESS]
+    if how == "terminated":  # the ended run had sent its address email: the same one again
+        first, again = harness.doubles.notices
+        assert MESSAGE_IDS.message_id(again) == MESSAGE_IDS.message_id(first)
+        assert again == first
 
 
 @pytest.mark.parametrize(
