@@ -16,7 +16,11 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md worker.py starter.py ./
 COPY domain/ domain/
-COPY returnflow/ returnflow/
+COPY plumbing/ plumbing/
+COPY client/ client/
+COPY codec_server/ codec_server/
+COPY dead_letters/ dead_letters/
+COPY reminders/ reminders/
 COPY workflows/ workflows/
 COPY activities/ activities/
 COPY gateway/ gateway/

@@ -36,23 +36,24 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierRegistry
+from client.reading import StatusUnreadable, failure_chain, how_it_ended, status_of
+from client.start import EventRejected, parse_event, start_return
+from client.status_view import render_status
+from codec_server.server import CodecAccess, CodecConfigError, create_codec_app
+from dead_letters import commands as dead_letter_commands
 from domain.addresses import PostalAddress
 from domain.base import field_problems
 from domain.events import RetractEvent
 from domain.ids import PREFIX
 from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
-from gateway import dead_letter_commands
 from gateway.app import create_app
 from gateway.auth import TokenBook
-from returnflow import encryption, logs, reminder_schedule, temporal, versioning
-from returnflow.bearer import TokenConfigError
-from returnflow.codec_server import CodecAccess, CodecConfigError, create_codec_app
-from returnflow.encryption import EncryptionCodec, PayloadKeyError
-from returnflow.ingress import EventRejected, parse_event, start_return
-from returnflow.return_reading import StatusUnreadable, failure_chain, how_it_ended, status_of
-from returnflow.serving import HostedApp
-from returnflow.settings import Settings
-from returnflow.status_view import render_status
+from plumbing import encryption, logs, temporal, versioning
+from plumbing.bearer import TokenConfigError
+from plumbing.encryption import EncryptionCodec, PayloadKeyError
+from plumbing.serving import HostedApp
+from plumbing.settings import Settings
+from reminders import schedule as reminder_schedule
 from workflows.return_workflow import ReturnWorkflow
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "retract-event.json"
@@ -387,8 +388,9 @@ async def _connect() -> Client:
 
 
 def parser() -> argparse.ArgumentParser:
+    invoked = Path(sys.argv[0]).name
     top = argparse.ArgumentParser(
-        prog="starter.py",
+        prog="returnflow" if invoked == "returnflow" else "starter.py",
         description="Start and steer returns. Temporal is found through TEMPORAL_ADDRESS, "
         "TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and the TLS variables.",
     )

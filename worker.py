@@ -29,9 +29,9 @@ from activities.orders import OrderActivities
 from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
 from activities.sellers.directory import FileSellerDirectory
-from returnflow import logs, temporal, versioning
-from returnflow.encryption import PayloadKeyError
-from returnflow.settings import Settings
+from plumbing import logs, temporal, versioning
+from plumbing.encryption import PayloadKeyError
+from plumbing.settings import Settings
 from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
 
@@ -45,6 +45,7 @@ PASSTHROUGH_MODULES = (
     "workflows.return_view",
     "workflows.failures",
     "workflows.policies",
+    "reminders.models",
 )
 """Pure modules imported once, outside the sandbox, instead of on every workflow run (the
 ones that call the workflow API, or hold the workflow classes, are the sandbox's to check)."""

@@ -33,14 +33,14 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
+from client.start import parse_event, start_return
 from devstack.config import StackConfig
 from devstack.demo import redate
 from devstack.stack import DevStack
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod
 from domain.returns import ReturnMethodChoice, ReturnStage, ReturnStatus
-from returnflow.ingress import parse_event, start_return
-from returnflow.temporal import exit_process
+from plumbing.temporal import exit_process
 from workflows.return_workflow import ReturnWorkflow
 
 EVENT = Path("examples/events/01-mailbox-pickup.json")

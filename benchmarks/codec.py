@@ -32,14 +32,14 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from benchmarks.gateway_load import percentiles
+from client.start import parse_event
+from codec_server.server import CodecAccess, create_codec_app
 from domain.carriers import TrackingScan, TrackingStatus
-from returnflow import logs
-from returnflow.codec_server import CodecAccess, create_codec_app
-from returnflow.encryption import EncryptionCodec, Keyring, key_line
-from returnflow.ingress import parse_event
-from returnflow.serving import HostedApp
-from returnflow.settings import Settings
-from returnflow.temporal import exit_process
+from plumbing import logs
+from plumbing.encryption import EncryptionCodec, Keyring, key_line
+from plumbing.serving import HostedApp
+from plumbing.settings import Settings
+from plumbing.temporal import exit_process
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "var" / "bench" / "codec.json"

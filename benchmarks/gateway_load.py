@@ -36,13 +36,13 @@ from pathlib import Path
 
 import httpx
 
+from client.start import parse_event
 from devstack.config import StackConfig
 from devstack.demo import redate
 from devstack.stack import DevStack
 from domain.events import RetractEvent
-from returnflow.ingress import parse_event
-from returnflow.signing import signed_headers
-from returnflow.temporal import exit_process
+from plumbing.signing import signed_headers
+from plumbing.temporal import exit_process
 
 SAMPLES = sorted(Path("examples/events").glob("*.json"))
 VAR_DIR = Path("var/bench/gateway-load")

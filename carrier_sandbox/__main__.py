@@ -14,7 +14,7 @@ from carrier_sandbox.app import DEFAULT_API_KEY, DEFAULT_TICK_SECONDS
 from carrier_sandbox.carriers import DEFAULT_CARRIERS_FILE
 from carrier_sandbox.server import SandboxServer
 from carrier_sandbox.webhooks import DEFAULT_WEBHOOK_SECRET, WebhookPolicy
-from returnflow import logs
+from plumbing import logs
 
 logger = logging.getLogger("carrier_sandbox")
 

@@ -13,7 +13,7 @@ from carrier_sandbox.faults import FaultPlan
 from carrier_sandbox.rules import Clock
 from carrier_sandbox.store import SandboxStore
 from carrier_sandbox.webhooks import WebhookPolicy
-from returnflow.serving import HostedApp, LoopbackService
+from plumbing.serving import HostedApp, LoopbackService
 
 
 class SandboxServer(LoopbackService):

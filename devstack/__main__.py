@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from devstack.config import StackConfig
 from devstack.interrupts import Interrupted, Interrupts
 from devstack.stack import DevStack, StackError
-from returnflow import logs
-from returnflow.temporal import exit_process
+from plumbing import logs
+from plumbing.temporal import exit_process
 
 
 def log_to_file(config: StackConfig) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Self
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from returnflow.settings import DEV_KEY_FILE
+from plumbing.settings import DEV_KEY_FILE
 
 
 class StackConfig(BaseSettings):

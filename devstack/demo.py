@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from activities.notices.compose import notice_key
+from client.start import parse_event
 from devstack.__main__ import run_stack, serve
 from devstack.config import StackConfig
 from devstack.interrupts import Interrupts
@@ -30,9 +31,8 @@ from domain.calendar import next_pickup_date
 from domain.events import RetractEvent
 from domain.returns import FINAL_STAGES, ActionResult, ReturnStage, ReturnStatus
 from mail_sink import read_mailbox
-from returnflow.ingress import parse_event
-from returnflow.signing import signed_headers
-from returnflow.temporal import exit_process, web_ui_link
+from plumbing.signing import signed_headers
+from plumbing.temporal import exit_process, web_ui_link
 
 EXAMPLES = Path("examples")
 WAIT_SECONDS = 60.0

@@ -19,9 +19,10 @@ from temporalio.service import RPCError
 from devstack import probes
 from devstack.config import StackConfig
 from devstack.process import ManagedProcess
-from returnflow import reminder_schedule, temporal, versioning
-from returnflow.encryption import EncryptionCodec, write_key_file
-from returnflow.settings import Settings
+from plumbing import temporal, versioning
+from plumbing.encryption import EncryptionCodec, write_key_file
+from plumbing.settings import Settings
+from reminders import schedule as reminder_schedule
 
 log = structlog.get_logger("devstack")
 

@@ -1,1 +1,2 @@
-"""The HTTP door of returnflow: carriers' tracking webhooks today (more doors in issue 5)."""
+"""The gateway: every door into returnflow over HTTP (order events, carriers' tracking webhooks,
+people's actions on a return), acknowledged only once Temporal has what it was sent."""

@@ -21,14 +21,14 @@ from pydantic.json_schema import models_json_schema
 from temporalio.client import Client
 
 from activities.carriers.registry import CarrierRegistry
+from dead_letters.store import DeadLetterStore
 from domain.events import RetractEvent
 from gateway import events, returns, tracking
 from gateway.auth import TokenBook
 from gateway.http import Gateway, GatewayDep, error, is_unreachable
-from returnflow.dead_letters import DeadLetterStore
-from returnflow.encryption import EncryptionCodec
-from returnflow.settings import Settings
-from returnflow.temporal import codec_from_settings
+from plumbing.encryption import EncryptionCodec
+from plumbing.settings import Settings
+from plumbing.temporal import codec_from_settings
 
 
 def create_app(client: Client, settings: Settings, registry: CarrierRegistry) -> FastAPI:
@@ -79,7 +79,7 @@ def create_app(client: Client, settings: Settings, registry: CarrierRegistry) ->
 
 def _payload_codec(client: Client, settings: Settings) -> EncryptionCodec:
     """The codec sealing dead letters' bodies: the one the Temporal client encrypts payloads with
-    (`returnflow.temporal.connect` builds it from the same settings), or else the configured
+    (`plumbing.temporal.connect` builds it from the same settings), or else the configured
     keys' (a `PayloadKeyError` without any)."""
     codec = client.data_converter.payload_codec
     return codec if isinstance(codec, EncryptionCodec) else codec_from_settings(settings)

@@ -1,7 +1,7 @@
 """Bearer tokens per role for the action endpoints: sellers, customers, operations staff.
 
 Tokens come from configuration as `NAME=TOKEN` pairs, checked in constant time
-(`returnflow.bearer`). The name says who acts: a seller's ID (the seller acts on its own returns
+(`plumbing.bearer`). The name says who acts: a seller's ID (the seller acts on its own returns
 only; `*` for a seller portal acting for every seller), the customer app's name, or an
 operations staff ID (recorded in the return's timeline).
 """
@@ -15,8 +15,8 @@ from enum import StrEnum
 from pydantic import SecretStr
 
 from domain.returns import OPERATIONS_ACTOR
-from returnflow.bearer import TokenConfigError, matching, parse_tokens, presented_token
-from returnflow.settings import Settings
+from plumbing.bearer import TokenConfigError, matching, parse_tokens, presented_token
+from plumbing.settings import Settings
 
 ANY_SELLER = "*"
 

@@ -17,6 +17,7 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from client.start import EventRejected, parse_event, start_return
 from gateway.http import (
     TEMPORAL_UNAVAILABLE,
     Gateway,
@@ -26,9 +27,8 @@ from gateway.http import (
     receive,
     unavailable,
 )
-from returnflow.ingress import EventRejected, parse_event, start_return
-from returnflow.signing import SignatureRejected, verify
-from returnflow.temporal import web_ui_link
+from plumbing.signing import SignatureRejected, verify
+from plumbing.temporal import web_ui_link
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierRegistry
+from dead_letters.store import DeadLetterStore
 from gateway.auth import TokenBook
-from returnflow.dead_letters import DeadLetterStore
-from returnflow.settings import Settings
+from plumbing.settings import Settings
 
 
 @dataclass

@@ -31,6 +31,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from client.reading import StatusUnreadable, failure_chain, status_of
 from domain import search_attributes as sa
 from domain.addresses import PostalAddress
 from domain.base import DomainModel, field_problems
@@ -53,7 +54,6 @@ from gateway.http import (
     read_body,
     temporal_unavailable,
 )
-from returnflow.return_reading import StatusUnreadable, failure_chain, status_of
 from workflows.return_workflow import ReturnWorkflow
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mail_sink.server import UNDELIVERABLE_TLD, MailSink
-from returnflow import logs
-from returnflow.settings import Settings
+from plumbing import logs
+from plumbing.settings import Settings
 
 logger = logging.getLogger("mail_sink")
 

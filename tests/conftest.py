@@ -8,7 +8,7 @@ import pytest
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
 from domain import search_attributes as sa
-from returnflow.temporal import (
+from plumbing.temporal import (
     cli_path,
     register_search_attributes,
     test_server_path,

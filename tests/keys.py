@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from temporalio.converter import DataConverter
 
-from returnflow.encryption import EncryptionCodec, Keyring
-from returnflow.temporal import data_converter
+from plumbing.encryption import EncryptionCodec, Keyring
+from plumbing.temporal import data_converter
 
 TEST_KEYS = "tests-2026-a=4cc+M8OoZ9mywEN886+/zbwkAfzpH9/w8xBe9pYisuw="
 """RETURNFLOW_PAYLOAD_KEYS for the processes a test starts."""

@@ -12,7 +12,7 @@ from temporalio.api.history.v1 import History
 from temporalio.client import Client
 from temporalio.service import ServiceClient
 
-from returnflow.encryption import KEY_ID_METADATA
+from plumbing.encryption import KEY_ID_METADATA
 
 BOOKKEEPING = "marker_recorded_event_attributes.details[data].payloads[0]"
 

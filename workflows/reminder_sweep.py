@@ -13,7 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.reminders.activities import ReminderActivities
-    from domain.reminders import ReminderSweep, SweepRequest, SweepResult
+    from reminders.models import ReminderSweep, SweepRequest, SweepResult
     from workflows import policies
 
 

@@ -52,7 +52,7 @@ INVALID_START = "InvalidStartInput"
 @workflow.defn
 class ReturnWorkflow:
     """A return runs to its end on the build that started it: the worker's deployment makes
-    it pinned (`returnflow.versioning`), so a new build never replays an old return's history.
+    it pinned (`plumbing.versioning`), so a new build never replays an old return's history.
     """
 
     @workflow.init

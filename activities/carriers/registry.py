@@ -17,7 +17,7 @@ from activities.carriers.ledger import CarrierLedger
 from activities.carriers.protocol import Carrier, CarrierRejected
 from activities.carriers.sandbox import SandboxCarrier
 from domain.carriers import CarrierOffer, Label
-from returnflow.settings import Settings
+from plumbing.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -37,7 +37,7 @@ from domain.carriers import (
     TrackingStatus,
     WebhookScans,
 )
-from returnflow import signing
+from plumbing import signing
 
 WEBHOOK_TOLERANCE_SECONDS = 300
 """A webhook signed longer ago (or further ahead) than this is refused: a replay, or a clock

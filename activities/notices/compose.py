@@ -20,8 +20,8 @@ from activities.notices.view import View
 from activities.notices.wording import Wording, language_of
 from domain.carriers import PostOffice
 from domain.notices import Audience, NoticeKind, NoticeRequest, SellerContact
-from returnflow.settings import Settings
-from returnflow.temporal import web_ui_link
+from plumbing.settings import Settings
+from plumbing.temporal import web_ui_link
 
 DEFAULT_NAMESPACE = "default"
 """The Temporal namespace of links when the notice is composed outside an activity."""

@@ -12,8 +12,8 @@ from activities.notices.protocol import (
     MESSAGE_REJECTED,
     RECIPIENT_REJECTED,
 )
-from returnflow.logs import redact_text
-from returnflow.settings import Settings
+from plumbing.logs import redact_text
+from plumbing.settings import Settings
 
 
 class SmtpNotifier:

@@ -19,7 +19,7 @@ from domain.returns import (
 )
 
 if TYPE_CHECKING:
-    from returnflow.settings import Settings
+    from plumbing.settings import Settings
 
 
 def policy_from_settings(settings: Settings) -> EligibilityPolicy:

@@ -23,12 +23,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.reminders.query import unshipped_returns_query
 from domain.base import DomainModel
-from domain.reminders import ReminderSweep, SweepResult
 from domain.returns import ShippingReminder
+from reminders.models import ReminderSweep, SweepResult
 from workflows.return_workflow import ReturnWorkflow
 
 if TYPE_CHECKING:
-    from returnflow.settings import Settings
+    from plumbing.settings import Settings
 
 PAGE_SIZE = 500
 """Returns per visibility page: one heartbeat per page."""

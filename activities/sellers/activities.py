@@ -13,7 +13,7 @@ from domain.addresses import PostalAddress
 from domain.notices import SellerChatMessage
 
 if TYPE_CHECKING:
-    from returnflow.settings import Settings
+    from plumbing.settings import Settings
 
 
 class SellerActivities:

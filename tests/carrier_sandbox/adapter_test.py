@@ -24,9 +24,9 @@ from domain.carriers import (
     PickupDatesRequest,
     TrackingStatus,
 )
+from tests.activities.carriers.webhook_receiver import Received, WebhookReceiver
 from tests.carrier_sandbox.builders import create_label, customer_address, scan, seller_address
 from tests.carrier_sandbox.conftest import FAST_TICK, SettableClock
-from tests.carriers.webhook_receiver import Received, WebhookReceiver
 
 SECRET = "whsec-adapter"
 

@@ -17,6 +17,7 @@ import pytest
 
 from carrier_sandbox.__main__ import parse_args
 from carrier_sandbox.carriers import DEFAULT_CARRIERS_FILE
+from tests.activities.carriers.webhook_receiver import WebhookReceiver
 from tests.carrier_sandbox.builders import (
     CUSTOMER_NAME,
     CUSTOMER_STREET,
@@ -24,7 +25,6 @@ from tests.carrier_sandbox.builders import (
     create_label,
     scan,
 )
-from tests.carriers.webhook_receiver import WebhookReceiver
 
 PROJECT = Path(__file__).resolve().parents[2]
 

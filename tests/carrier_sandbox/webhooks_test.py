@@ -18,9 +18,9 @@ import pytest
 
 from carrier_sandbox.server import SandboxServer
 from carrier_sandbox.webhooks import WebhookPolicy
+from tests.activities.carriers.webhook_receiver import Answer, Received, WebhookReceiver
 from tests.carrier_sandbox.builders import RELAY, create_label, scan
 from tests.carrier_sandbox.conftest import FAST_TICK, SettableClock
-from tests.carriers.webhook_receiver import Answer, Received, WebhookReceiver
 
 SECRET = "whsec-test-0123456789"
 

@@ -23,8 +23,8 @@ import yaml
 import starter
 from carrier_sandbox.__main__ import parse_args as sandbox_args
 from devstack.config import free_ports
-from returnflow.encryption import key_line
-from returnflow.settings import Settings
+from plumbing.encryption import key_line
+from plumbing.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER_COMPOSE = Path("/usr/bin/docker-compose")
@@ -269,7 +269,7 @@ def test_the_image_runs_every_process_from_its_own_files(
         check = (
             "import importlib, sys\n"
             "for module in ('worker', 'starter', 'carrier_sandbox.__main__', "
-            "'mail_sink.__main__', 'gateway.app', 'returnflow.codec_server'):\n"
+            "'mail_sink.__main__', 'gateway.app', 'codec_server.server'):\n"
             "    importlib.import_module(module)\n"
             "files = [getattr(m, '__file__', None) or '' for m in list(sys.modules.values())]\n"
             f"outside = [f for f in files if f.startswith({str(ROOT) + '/'!r}) "
@@ -369,7 +369,7 @@ def test_each_service_reads_its_settings_as_composed(
     for name, service in returnflow_services(resolved).items():
         env, _ = container_env(service, tmp_path)
         check = (
-            "from returnflow.settings import Settings\n"
+            "from plumbing.settings import Settings\n"
             "from gateway.auth import TokenBook\n"
             "s = Settings()\n"
             "assert s.sellers_file.is_file(), s.sellers_file\n"

@@ -7,10 +7,10 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from client.start import EventRejected, parse_event
 from domain.addresses import PostalAddress
 from domain.base import PERSONAL
 from domain.events import OrderStatus
-from returnflow.ingress import EventRejected, parse_event
 from starter import SCHEMA_PATH, retract_event_schema
 from tests.factories import CUSTOMER_STREET, HOME, retract_event
 

@@ -18,7 +18,7 @@ from devstack.demo import Sample, load_samples, play_all
 from devstack.stack import DevStack
 from domain.events import Customer
 from domain.returns import ReturnStage
-from returnflow.temporal import cli_path
+from plumbing.temporal import cli_path
 from tests.e2e.conftest import stack_config
 from tests.raw_history import raw_history
 

@@ -15,12 +15,12 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from activities.carriers.registry import CarrierRegistry
+from dead_letters.store import DeadLetterStore
 from domain.events import RetractEvent
 from gateway.app import create_app
-from returnflow.dead_letters import DeadLetterStore
-from returnflow.serving import HostedApp
-from returnflow.settings import Settings
-from returnflow.signing import signed_headers
+from plumbing.serving import HostedApp
+from plumbing.settings import Settings
+from plumbing.signing import signed_headers
 from tests.keys import codec_for_tests
 
 EVENT_SECRET = "order-events-secret-for-tests"

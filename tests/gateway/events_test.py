@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.ids import return_id
 from domain.returns import ReturnStage
-from returnflow.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from plumbing.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from tests.factories import retract_event
 from tests.gateway.door import EVENT_SECRET, Door, event_body, gateway_settings, open_door
 from tests.workflows.harness import ReturnHarness, return_harness, runs_of

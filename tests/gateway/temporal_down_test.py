@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from dead_letters.store import DeadLetterStore
 from devstack.config import free_ports
 from devstack.process import ManagedProcess
 from domain import search_attributes as sa
-from returnflow.dead_letters import DeadLetterStore
-from returnflow.settings import Settings
-from returnflow.temporal import cli_path
+from plumbing.settings import Settings
+from plumbing.temporal import cli_path
 from tests.factories import retract_event, unique_order_id
 from tests.gateway.door import EVENT_SECRET, event_body
 from tests.gateway.door import Door as Sender

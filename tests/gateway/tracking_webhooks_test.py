@@ -29,8 +29,8 @@ from carrier_sandbox.webhooks import (
 from domain.carriers import TrackingScan, WebhookScans
 from domain.returns import ReturnStage
 from gateway.app import create_app
-from returnflow.serving import HostedApp
-from returnflow.settings import Settings
+from plumbing.serving import HostedApp
+from plumbing.settings import Settings
 from tests.workflows.harness import ReturnHandle, return_harness
 from tests.workflows.return_workflow_test import mailbox_pickup, ready_for_choice
 from workflows.return_workflow import ReturnWorkflow

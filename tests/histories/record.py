@@ -25,7 +25,7 @@ from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
 from benchmarks.actions import Counts, count, table
 from domain import search_attributes as sa
-from returnflow.temporal import cli_path, exit_process
+from plumbing.temporal import cli_path, exit_process
 from tests.histories import HISTORIES, history_path
 from tests.histories.scenarios import SCENARIOS, Scenario
 from tests.keys import converter_for_tests

@@ -19,13 +19,13 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 from temporalio.service import RPCError, RPCStatusCode
 
+from client.start import parse_event
 from devstack.demo import redate
 from devstack.stack import DevStack
 from domain.events import RetractEvent
 from domain.ids import return_id
 from domain.returns import ReturnStage
-from returnflow.ingress import parse_event
-from returnflow.signing import signed_headers
+from plumbing.signing import signed_headers
 from tests.e2e.conftest import ROOT
 
 pytestmark = pytest.mark.e2e

@@ -44,13 +44,10 @@ from domain.carriers import (
 from domain.failures import CarrierRefusal, FailureType
 from domain.notices import NoticeBatch, NoticeKind, NoticeReceipt, SellerChatKind, SellerChatMessage
 from domain.returns import AcceptanceLookups, Refund, ReturnIntake
-from returnflow.settings import Settings
-from tests.activities.carriers_test import label_request, pickup_request
-from tests.activities.carriers_test import sandbox as sandbox
-from tests.activities.orders_test import refund_request
-from tests.factories import SELLER_ID, SELLER_WITHOUT_ADDRESS, retract_event
-from tests.keys import converter_for_tests
-from tests.mail.conftest import (  # the mail fixtures: the sink, the activities, a story
+from plumbing.settings import Settings
+from tests.activities.carriers.activities_test import label_request, pickup_request
+from tests.activities.carriers.activities_test import sandbox as sandbox
+from tests.activities.notices.conftest import (  # the mail fixtures: sink, activities, story
     carriers,
     composer,
     english_return_fixture,
@@ -64,7 +61,10 @@ from tests.mail.conftest import (  # the mail fixtures: the sink, the activities
     sink,
     stories,
 )
-from tests.mail.stories import ReturnStory
+from tests.activities.notices.stories import ReturnStory
+from tests.activities.orders.orders_test import refund_request
+from tests.factories import SELLER_ID, SELLER_WITHOUT_ADDRESS, retract_event
+from tests.keys import converter_for_tests
 from tests.workflows.doubles import Doubles
 from tests.workflows.real_stack import seller_entry
 from workflows import failures

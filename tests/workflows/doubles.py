@@ -62,7 +62,7 @@ from domain.returns import (
     ReturnIntake,
     ReturnTimings,
 )
-from returnflow.settings import Settings
+from plumbing.settings import Settings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS
 
 MESSAGE_IDS = NoticeComposer(Settings())

@@ -17,8 +17,8 @@ from domain.calendar import next_pickup_date
 from domain.carriers import Label, LabelRequest, ReturnMethod
 from domain.events import RetractEvent
 from domain.returns import ReturnMethodChoice, ReturnStage
-from returnflow.encryption import EncryptionCodec
-from returnflow.temporal import data_converter
+from plumbing.encryption import EncryptionCodec
+from plumbing.temporal import data_converter
 from tests.factories import retract_event
 from tests.keys import NEXT_KEY, NEXT_KEY_ID, TEST_KEYRING
 from tests.raw_history import raw_history

@@ -13,11 +13,11 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.reminders.activities import ReminderActivities
+from client.start import start_return
 from domain.carriers import TrackingScan, TrackingStatus
 from domain.events import RetractEvent
 from domain.returns import ReturnStage, ReturnStatus
-from returnflow.ingress import start_return
-from returnflow.settings import Settings
+from plumbing.settings import Settings
 from tests.keys import converter_for_tests
 from tests.workflows.doubles import Doubles
 from worker import workflow_runner

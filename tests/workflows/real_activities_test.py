@@ -33,7 +33,7 @@ from domain.returns import (
     ReturnStatus,
     ShipmentReport,
 )
-from returnflow.settings import Settings
+from plumbing.settings import Settings
 from tests.factories import CUSTOMER_EMAIL, SELLER_ADDRESS, retract_event
 from tests.workflows.harness import ReturnHandle, failed_tasks
 from tests.workflows.real_stack import (

@@ -28,14 +28,14 @@ from temporalio.testing import WorkflowEnvironment
 from activities.orders.service import FileOrderService, RefundRecord
 from activities.sellers.chat import FileSellerChat
 from carrier_sandbox.server import SandboxServer
+from client.start import start_return
 from domain.carriers import TrackingScan, TrackingStatus
 from domain.events import RetractEvent
 from domain.returns import ReturnStage, ReturnStatus
 from mail_sink import MailSink
 from mail_sink.mailbox import read_mailbox
-from returnflow import versioning
-from returnflow.ingress import start_return
-from returnflow.settings import Settings
+from plumbing import versioning
+from plumbing.settings import Settings
 from tests.factories import SELLER_ADDRESS, SELLER_ID
 from tests.workflows.harness import ReturnHandle
 from worker import build_worker

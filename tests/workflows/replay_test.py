@@ -15,8 +15,8 @@ import pytest
 from temporalio.worker import Replayer
 
 from benchmarks.actions import count_file
-from returnflow.encryption import EncryptionCodec, Keyring
-from returnflow.temporal import data_converter
+from plumbing.encryption import EncryptionCodec, Keyring
+from plumbing.temporal import data_converter
 from tests.histories import history_files, history_path, load_history, scenarios
 from tests.keys import converter_for_tests
 from worker import workflow_runner

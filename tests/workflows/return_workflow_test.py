@@ -16,6 +16,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from client.start import start_return
 from domain import search_attributes as sa
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
@@ -28,7 +29,6 @@ from domain.returns import (
     ReturnMethodChoice,
     ReturnStage,
 )
-from returnflow.ingress import start_return
 from tests.factories import (
     CUSTOMER_EMAIL,
     CUSTOMER_NAME,

@@ -13,8 +13,8 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from domain.returns import ReturnStage
-from returnflow import versioning
-from returnflow.settings import Settings
+from plumbing import versioning
+from plumbing.settings import Settings
 from tests.factories import retract_event
 from tests.keys import TEST_KEYS
 from tests.workflows.doubles import Doubles

@@ -1,0 +1,242 @@
+"""`python starter.py dead-letters list|show|replay|discard|seal`: what the gateway refused, and
+bringing it back once fixed.
+
+Bodies are sealed with the payload keys (`dead_letters.store`): `show --body`, `replay`,
+`discard` and `seal` need them (RETURNFLOW_PAYLOAD_KEYS or RETURNFLOW_PAYLOAD_KEY_FILE), `list`
+and `show` without `--body` do not. A missing key is a configuration error (exit status 2)
+naming the key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import Client
+
+from activities.carriers.registry import CarrierRegistry
+from dead_letters.replay import NotReplayable, replay
+from dead_letters.store import DeadLetter, DeadLetterStore, LetterKeyError, LetterState
+from gateway.auth import TokenBook
+from gateway.http import Gateway
+from plumbing.encryption import PayloadKeyError
+from plumbing.settings import Settings
+from plumbing.temporal import codec_from_settings
+
+
+class DeadLetterCommandError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+REFUSED, BAD_INPUT = 1, 2
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    top = sub.add_parser(
+        "dead-letters",
+        help="what the gateway refused or could not process: list, show, replay, discard, seal",
+        description="Payloads the gateway refused (bad signature, unknown type, invalid, too "
+        "large) or could not deliver (unknown parcel), kept under RETURNFLOW_DEAD_LETTER_DIR.",
+    )
+    verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
+    p = verbs.add_parser("list", help="the letters waiting (or all with --all)")
+    p.add_argument("--all", action="store_true", help="also those replayed or discarded")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p = verbs.add_parser("show", help="one letter: why it was refused, its headers and body")
+    p.add_argument("letter_id", metavar="LETTER_ID")
+    p.add_argument("--body", action="store_true", help="print only the raw body (to fix it)")
+    p = verbs.add_parser(
+        "replay", help="process a letter again, as it came or with a corrected body"
+    )
+    p.add_argument("letter_ids", metavar="LETTER_ID", nargs="*")
+    p.add_argument("--all-pending", action="store_true", help="every letter still waiting")
+    p.add_argument(
+        "--body", metavar="FILE", help="a corrected body (events whose signature was good only)"
+    )
+    p.add_argument("--by", default=None, help="who replays it (default: the login name)")
+    p = verbs.add_parser("discard", help="drop a letter on purpose (kept on file, marked)")
+    p.add_argument("letter_id", metavar="LETTER_ID")
+    p.add_argument("--reason", required=True, help="why, kept in the letter")
+    p.add_argument("--by", default=None, help="who discards it (default: the login name)")
+    verbs.add_parser(
+        "seal",
+        help="seal the bodies still in clear (letters kept before bodies were encrypted) and "
+        "re-seal those under an older key with the current one",
+    )
+
+
+def _store(settings: Settings, *, keys: bool = True) -> DeadLetterStore:
+    """The dead letters, with the payload keys to seal and open bodies (or without, for what
+    never opens a body)."""
+    if not keys:
+        return DeadLetterStore(settings.dead_letter_path, None)
+    try:
+        codec = codec_from_settings(settings)
+    except PayloadKeyError as err:
+        raise DeadLetterCommandError(str(err), BAD_INPUT) from err
+    return DeadLetterStore(settings.dead_letter_path, codec)
+
+
+def _body(store: DeadLetterStore, letter: DeadLetter) -> bytes:
+    try:
+        return store.body(letter)
+    except LetterKeyError as err:
+        raise DeadLetterCommandError(str(err), BAD_INPUT) from err
+
+
+def _letter(store: DeadLetterStore, letter_id: str) -> DeadLetter:
+    try:
+        return store.get(letter_id)
+    except KeyError:
+        raise DeadLetterCommandError(f"no dead letter {letter_id!r}", REFUSED) from None
+
+
+def _line(letter: DeadLetter) -> str:
+    first = letter.problems[0] if letter.problems else ""
+    times = f" x{letter.times_received}" if letter.times_received > 1 else ""
+    return (
+        f"{letter.letter_id}  {letter.state:<9} {letter.source:<16} "
+        f"{letter.status_code} {letter.reason}{times}  {first}"
+    )
+
+
+def list_letters(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings, keys=False)
+    letters = list(store.letters(None if args.all else LetterState.PENDING))
+    for letter in letters:
+        if args.json:
+            hidden = {"body_sealed", "body_base64", "headers"}
+            summary = letter.model_dump(mode="json", exclude=hidden)
+            print(json.dumps(summary))
+        else:
+            print(_line(letter))
+    if not args.json:
+        what = "letters" if args.all else "letters pending"
+        print(f"{len(letters)} {what} in {store.directory}")
+    return 0
+
+
+def show_letter(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings, keys=args.body)
+    letter = _letter(store, args.letter_id)
+    if args.body:
+        print(_body(store, letter).decode("utf-8", "replace"))
+        return 0
+    print(_line(letter))
+    print(f"  received {letter.received_at:%Y-%m-%d %H:%M:%S} UTC", end="")
+    if letter.times_received > 1:
+        print(f", {letter.times_received} times, last {letter.last_received_at:%H:%M:%S}", end="")
+    print()
+    print(f"  signature good when it came: {'yes' if letter.authenticated else 'no'}")
+    for problem in letter.problems:
+        print(f"  problem: {problem}")
+    for name, value in sorted(letter.headers.items()):
+        print(f"  header {name}: {value}")
+    size = f"{letter.body_size} bytes" + (" (truncated)" if letter.truncated else "")
+    if letter.sealed:
+        kept = f"sealed under key {letter.body_key_id}"
+    else:
+        kept = "in clear, kept before bodies were sealed; `dead-letters seal` seals it"
+    print(f"  body ({size}, {kept}): `dead-letters show --body`")
+    for attempt in letter.replays:
+        edited = ", corrected body" if attempt.edited_body else ""
+        print(f"  {attempt.at:%Y-%m-%d %H:%M} {attempt.by}: {attempt.outcome}{edited}")
+        if attempt.detail:
+            print(f"      {attempt.detail}")
+    return 0
+
+
+def discard_letter(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    letter = _letter(store, args.letter_id)
+    if letter.state is not LetterState.PENDING:
+        raise DeadLetterCommandError(f"{letter.letter_id} is {letter.state} already", REFUSED)
+    store.discard(letter, args.by or getpass.getuser(), args.reason)
+    print(f"{letter.letter_id} discarded")
+    return 0
+
+
+def seal_letters(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    sealed, failed = store.seal_all()
+    for letter in sealed:
+        print(f"{letter.letter_id}: sealed under key {letter.body_key_id}")
+    print(f"{len(sealed)} letters sealed in {store.directory}")
+    if failed:
+        raise DeadLetterCommandError("; ".join(str(err) for err in failed), BAD_INPUT)
+    return 0
+
+
+async def replay_letters(
+    args: argparse.Namespace, connect: Callable[[], Awaitable[Client]], settings: Settings
+) -> int:
+    store = _store(settings)
+    if args.all_pending == bool(args.letter_ids):
+        raise DeadLetterCommandError("give LETTER_ID(s) or --all-pending", BAD_INPUT)
+    letters = (
+        list(store.letters(LetterState.PENDING))
+        if args.all_pending
+        else [_letter(store, letter_id) for letter_id in args.letter_ids]
+    )
+    fixed: bytes | None = None
+    if args.body:
+        if len(letters) != 1:
+            raise DeadLetterCommandError("--body corrects one letter at a time", BAD_INPUT)
+        try:
+            fixed = await asyncio.to_thread(Path(args.body).read_bytes)
+        except OSError as err:
+            raise DeadLetterCommandError(f"{args.body}: {err.strerror}", BAD_INPUT) from err
+    # A body this process cannot open (a key it lacks) is said before anything is replayed.
+    unopened = _unopened(store, letters) if fixed is None else {}
+    letters = [letter for letter in letters if letter.letter_id not in unopened]
+    if unopened and not letters:
+        raise DeadLetterCommandError("; ".join(unopened.values()), BAD_INPUT)
+    client = await connect()
+    registry = CarrierRegistry.from_settings(settings)
+    gateway = Gateway(client, settings, registry, store, TokenBook([]))
+    by = args.by or getpass.getuser()
+    failed = 0
+    try:
+        for letter in letters:
+            try:
+                result = await replay(gateway, letter, by, fixed)
+            except NotReplayable as err:
+                print(f"{letter.letter_id}: {err}")
+                failed += 1
+                continue
+            except LetterKeyError as err:
+                unopened[letter.letter_id] = str(err)
+                continue
+            print(f"{letter.letter_id}: {result.describe()}")
+            failed += 0 if result.accepted else 1
+    finally:
+        await registry.aclose()
+    if unopened:
+        raise DeadLetterCommandError("; ".join(unopened.values()), BAD_INPUT)
+    return 0 if failed == 0 else REFUSED
+
+
+def _unopened(store: DeadLetterStore, letters: list[DeadLetter]) -> dict[str, str]:
+    """The pending letters whose body this process cannot open (a key it lacks), and why."""
+    unopened: dict[str, str] = {}
+    for letter in letters:
+        if letter.state is not LetterState.PENDING:
+            continue
+        try:
+            store.body(letter)
+        except LetterKeyError as err:
+            unopened[letter.letter_id] = str(err)
+    return unopened
+
+
+SYNC_VERBS = {
+    "list": list_letters,
+    "show": show_letter,
+    "discard": discard_letter,
+    "seal": seal_letters,
+}

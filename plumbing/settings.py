@@ -1,0 +1,370 @@
+"""Configuration from environment variables (a `.env` file works too).
+
+The payload keys (`RETURNFLOW_PAYLOAD_KEYS` / `_KEY_FILE` / `_KEY_ID`) are read here and turned
+into a keyring by `plumbing.encryption`. The standard Temporal variables (`TEMPORAL_ADDRESS`,
+`TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS_*`, `TEMPORAL_PROFILE`) are read by
+`plumbing.temporal`, not here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from plumbing.encryption import Keyring, PayloadKeyError
+
+DEV_KEY_FILE = Path("keys") / "payload.keys"
+"""The dev stack's payload key file, under the var directory."""
+
+
+class Settings(BaseSettings):
+    """Everything a returnflow process can be told, each with a default for the dev stack."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RETURNFLOW_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    task_queue: str = Field("returns", description="Task queue of the return workflows.")
+    web_ui_url: str = Field("http://localhost:8233", description="Temporal Web UI, for links.")
+    var_dir: Path = Field(Path("var"), description="Runtime files: logs, mail, databases.")
+    log_level: str = "INFO"
+    worker_shutdown_seconds: float = Field(
+        30.0, gt=0, description="On shutdown, how long activities in hand get to finish."
+    )
+    worker_versioning: bool = Field(
+        True,
+        description="Workers are versions of a Worker Deployment and pin each return to their "
+        "build; false: every worker takes every task (one build at a time only).",
+    )
+    deployment_name: str = Field(
+        "returnflow",
+        pattern=r"^[A-Za-z0-9_-]{1,100}$",
+        description="The Worker Deployment the workers belong to.",
+    )
+    build_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._+-]{1,100}$",
+        description="This build's ID in the deployment (default: the package version).",
+    )
+
+    gateway_host: str = Field("127.0.0.1", description="Interface the gateway listens on.")
+    gateway_port: int = Field(8000, ge=0, le=65535, description="The gateway's TCP port.")
+    gateway_event_secrets: SecretStr | None = Field(
+        None,
+        description=(
+            "HMAC-SHA256 secrets the order service signs its events with, comma-separated "
+            "(the current one first; an old one stays listed while senders rotate). Unset: "
+            "every event is refused."
+        ),
+    )
+    gateway_signature_tolerance_seconds: float = Field(
+        300, gt=0, description="How far a signature's timestamp may be from now (s)."
+    )
+    gateway_seller_tokens: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer tokens of the sellers' apps: comma-separated SELLER_ID=TOKEN (the seller "
+            "may act on its own returns only), or *=TOKEN for a seller portal that acts for "
+            "every seller."
+        ),
+    )
+    gateway_customer_tokens: SecretStr | None = Field(
+        None,
+        description="Bearer tokens of the customers' apps: comma-separated APP=TOKEN.",
+    )
+    gateway_operations_tokens: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer tokens of operations staff: comma-separated STAFF_ID=TOKEN; the staff ID "
+            "is recorded in the return's timeline as operations:STAFF_ID."
+        ),
+    )
+    gateway_max_body_bytes: int = Field(
+        256 * 1024, gt=0, description="Largest request body the gateway reads (413 beyond)."
+    )
+    gateway_temporal_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long the gateway waits for Temporal before answering 503."
+    )
+    gateway_update_wait_seconds: float = Field(
+        20.0,
+        gt=0,
+        description=(
+            "How long an action waits for the return's answer; past it the action is "
+            "answered 202 (accepted, still running) with its update ID."
+        ),
+    )
+    payload_keys: SecretStr | None = Field(
+        None,
+        description=(
+            "Payload encryption keys: comma-separated KEY_ID=BASE64 (32 random bytes each; "
+            "`python starter.py keys new`). Every payload Temporal stores is encrypted with the "
+            "current key and decrypted with whichever key it names."
+        ),
+    )
+    payload_key_file: Path | None = Field(
+        None,
+        description=(
+            "A file of KEY_ID=BASE64 lines, readable by its owner only (chmod 600). With "
+            "neither this nor payload_keys, the dev stack's var/keys/payload.keys if it exists."
+        ),
+    )
+    payload_key_id: str | None = Field(
+        None, description="The key new payloads are encrypted with (default: the first listed)."
+    )
+    codec_host: str = Field("127.0.0.1", description="Interface the codec server listens on.")
+    codec_port: int = Field(8234, ge=0, le=65535, description="The codec server's TCP port.")
+    codec_origins: str = Field(
+        "",
+        description=(
+            "Web UI origins allowed to call the codec server from a browser, comma-separated "
+            "(e.g. https://temporal.example.com). A request from any other origin is refused."
+        ),
+    )
+    codec_tokens: SecretStr | None = Field(
+        None,
+        description=(
+            "Static bearer tokens of the codec server: comma-separated NAME=TOKEN (the name is "
+            "logged with every decode)."
+        ),
+    )
+    codec_jwks_url: str | None = Field(
+        None,
+        description=(
+            "JWKS of the identity provider whose access tokens the Web UI passes on "
+            '("pass access token"): a bearer JWT signed by one of its keys is accepted.'
+        ),
+    )
+    codec_jwt_issuer: str | None = Field(None, description="Required `iss` of those JWTs.")
+    codec_jwt_audience: str | None = Field(None, description="Required `aud` of those JWTs.")
+    codec_jwt_required_claim: str | None = Field(
+        None,
+        description=(
+            "CLAIM=VALUE a JWT must carry to be served (the claim equal to VALUE, or a list "
+            "holding it), e.g. groups=returns-support: who, among the provider's users, may "
+            "read returns."
+        ),
+    )
+    codec_trusted_origins: str = Field(
+        "",
+        description=(
+            "Origins the codec server serves WITHOUT a token. Only for the embedded dev stack, "
+            "whose Web UI has no login; never set it in production."
+        ),
+    )
+    codec_namespaces: str = Field(
+        "",
+        description=(
+            "Namespaces the codec server serves (X-Namespace), comma-separated (default: "
+            "TEMPORAL_NAMESPACE, or default)."
+        ),
+    )
+    codec_max_body_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="Largest request the codec server reads (413 beyond)."
+    )
+    dead_letter_dir: Path | None = Field(
+        None,
+        description="Where refused and unprocessed payloads are kept (default: var/dead-letters).",
+    )
+
+    return_window_days: int = Field(30, ge=14, le=365, description="Return window, in days.")
+    return_window_starts: Literal["order_date", "delivery_date"] = Field(
+        "order_date",
+        description="What the window counts from; never shorter than 14 days after delivery.",
+    )
+    seller_reminder_after: timedelta = Field(
+        timedelta(days=2),
+        description="Remind a seller who has not given a return address (ISO 8601, e.g. P2D).",
+    )
+    seller_escalate_after: timedelta = Field(
+        timedelta(days=2), description="After the reminder, escalate to operations (P2D)."
+    )
+    scan_overdue_after: timedelta = Field(
+        timedelta(hours=12),
+        description="Poll the carrier when no scan came this long after the pickup (PT12H).",
+    )
+    poll_interval: timedelta = Field(
+        timedelta(hours=6), description="Between two polls of a carrier (PT6H)."
+    )
+    expiry_grace: timedelta = Field(
+        timedelta(days=3), description="After ShipBy, before an unshipped return expires (P3D)."
+    )
+    refund_trigger: Literal["dispatch_proof", "delivery"] = Field(
+        "dispatch_proof",
+        description="Request the refund at the first acceptance scan, or once delivered.",
+    )
+    rejection_review: timedelta = Field(
+        timedelta(days=14),
+        description="How long a rejected return stays open for operations to override (P14D).",
+    )
+    choice_carrier_timeout: timedelta = Field(
+        timedelta(minutes=3),
+        gt=timedelta(0),
+        description="How long the carrier calls of one customer choice (label, pickup, counter "
+        "code) may take in all, retries included, before the choice is refused (PT3M).",
+    )
+    max_choice_changes: int = Field(
+        5,
+        ge=0,
+        description="How many times a customer may change how they send the parcel once a "
+        "choice went through; past it, operations decide.",
+    )
+    reminder_schedule_id: str = Field(
+        "unshipped-returns-reminder",
+        description="The Temporal Schedule that runs the reminder sweep (starter.py schedule).",
+    )
+    reminder_cron: str = Field(
+        "0 9 * * *",
+        description="When the reminder sweep runs: a cron expression (minute hour day-of-month "
+        "month day-of-week), in reminder_time_zone.",
+    )
+    reminder_time_zone: str = Field(
+        "Europe/Paris",
+        description="IANA time zone of reminder_cron, and of the calendar day a return gets at "
+        "most one reminder in.",
+    )
+    reminder_horizon: timedelta = Field(
+        timedelta(days=3),
+        ge=timedelta(0),
+        description="Remind unshipped returns whose ShipBy is at most this far ahead, or already "
+        "passed but not expired yet (P3D).",
+    )
+    operations_email: str = Field(
+        "returns-operations@marketplace.example",
+        description="Where escalations go (seller silent, a step failed).",
+    )
+    operations_locale: str = Field("en", description="Language of the operations notices.")
+    seller_chat_dir: Path | None = Field(
+        None, description="Seller chat outbox (default: var/seller-chat)."
+    )
+    orders_dir: Path | None = Field(
+        None, description="Order service's refund requests (default: var/orders)."
+    )
+    sellers_file: Path = Field(
+        Path("examples/sellers.json"), description="Sellers' return addresses on file."
+    )
+
+    carriers: str = Field(
+        "sandbox,relay",
+        description=(
+            "Comma-separated carrier codes customers may choose from: colissimo, easypost, or "
+            "the code of a carrier of the embedded sandbox (sandbox, relay)."
+        ),
+    )
+    carrier_sandbox_url: str = Field(
+        "http://127.0.0.1:8081", description="Base URL of the embedded carrier sandbox."
+    )
+    carrier_sandbox_api_key: SecretStr = Field(
+        SecretStr("sandbox-key"), description="API key the sandbox expects in X-Api-Key."
+    )
+    carrier_sandbox_webhook_secret: SecretStr = Field(
+        SecretStr("sandbox-webhook-secret"),
+        description="Secret the sandbox signs its tracking webhooks with.",
+    )
+    carrier_timeout_seconds: float = Field(20.0, gt=0, description="Per HTTP call to a carrier.")
+    carrier_ledger: Path | None = Field(
+        None,
+        description=(
+            "SQLite file where the Colissimo and EasyPost adapters keep what they bought, by "
+            "idempotency key, and Colissimo's label PDFs (default: var/carrier-ledger.sqlite). "
+            "Workers running these adapters must share it."
+        ),
+    )
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "none", description="none (local sink), starttls (port 587) or tls (port 465)."
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = Field(
+        "Marketplace Returns <returns@marketplace.example>", description="From: of notices."
+    )
+    mail_domain: str = Field(
+        "returns.marketplace.example", description="Right-hand side of every Message-ID."
+    )
+    marketplace_name: str = "Marketplace"
+    customer_portal_url: str = Field(
+        "https://marketplace.example/account/returns",
+        description="Where customers choose how to send the parcel back.",
+    )
+
+    @field_validator("reminder_time_zone")
+    @classmethod
+    def _known_time_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"unknown time zone {zone!r}: an IANA name, e.g. Europe/Paris"
+            raise ValueError(message) from None
+        return zone
+
+    def payload_keyring(self) -> Keyring:
+        """The payload encryption keys; a clear error when none is configured."""
+        rings: list[Keyring] = []
+        if self.payload_keys is not None:
+            rings.append(
+                Keyring.parse(
+                    self.payload_keys.get_secret_value(), source="RETURNFLOW_PAYLOAD_KEYS"
+                )
+            )
+        if self.payload_key_file is not None:
+            rings.append(Keyring.from_file(self.payload_key_file))
+        elif not rings and self.dev_key_file.is_file():
+            # The dev stack's own key: a shell in the project finds the stack's returns.
+            rings.append(Keyring.from_file(self.dev_key_file))
+        if not rings:
+            raise PayloadKeyError(
+                "no payload encryption key: set RETURNFLOW_PAYLOAD_KEYS or "
+                "RETURNFLOW_PAYLOAD_KEY_FILE (`python starter.py keys new` makes a key; the dev "
+                f"stack's is {self.dev_key_file} once it has started)"
+            )
+        keys: dict[str, bytes] = {}
+        for ring in rings:
+            for key_id in ring.keys:
+                if key_id in keys:
+                    raise PayloadKeyError(
+                        f"key {key_id!r} is in both RETURNFLOW_PAYLOAD_KEYS and "
+                        "RETURNFLOW_PAYLOAD_KEY_FILE"
+                    )
+            keys.update(ring.keys)
+        return Keyring(keys=keys, current=self.payload_key_id or rings[0].current)
+
+    @property
+    def dev_key_file(self) -> Path:
+        """Where the dev stack keeps the key it makes on its first start (mode 600)."""
+        return self.var_dir / DEV_KEY_FILE
+
+    @property
+    def carrier_codes(self) -> list[str]:
+        return [c.strip() for c in self.carriers.split(",") if c.strip()]
+
+    @property
+    def carrier_ledger_path(self) -> Path:
+        return self.carrier_ledger or self.var_dir / "carrier-ledger.sqlite"
+
+    @property
+    def seller_chat_path(self) -> Path:
+        return self.seller_chat_dir or self.var_dir / "seller-chat"
+
+    @property
+    def orders_path(self) -> Path:
+        return self.orders_dir or self.var_dir / "orders"
+
+    @property
+    def dead_letter_path(self) -> Path:
+        return self.dead_letter_dir or self.var_dir / "dead-letters"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "log"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var_dir / "mail"

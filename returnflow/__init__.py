@@ -1,1 +1,0 @@
-"""What every returnflow process shares: settings, the Temporal connection, logging."""

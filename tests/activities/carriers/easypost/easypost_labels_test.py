@@ -1,0 +1,147 @@
+"""EasyPost return labels: bought once, fetched as PDF, refunded once."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pypdf
+import pytest
+
+from activities.carriers.easypost import EASYPOST_CAPABILITIES, EasyPostCarrier
+from activities.carriers.easypost.wire import ounces
+from activities.carriers.ledger import CarrierLedger
+from activities.carriers.protocol import CarrierRejected, CarrierUnavailable
+from tests.activities.carriers.easypost.builders import easypost, label_request
+from tests.activities.carriers.replay.easypost import US_CUSTOMER, US_SELLER, EasyPostReplay
+
+
+async def test_easypost_declares_labels_pickups_and_tracking(carrier: EasyPostCarrier) -> None:
+    offer = await carrier.describe()
+
+    assert offer.code == carrier.code == "easypost" and offer.name == "EasyPost"
+    assert offer.capabilities == EASYPOST_CAPABILITIES
+
+
+async def test_a_return_label_goes_from_the_customer_back_to_the_seller(
+    carrier: EasyPostCarrier, replay: EasyPostReplay, ledger: CarrierLedger
+) -> None:
+    label = await carrier.create_return_label(label_request())
+
+    [created] = replay.bodies("shipment.create")
+    shipment = created["shipment"]
+    assert shipment["is_return"] is True
+    # Returns docs: addresses as on the original shipment (seller -> customer), EasyPost swaps.
+    assert shipment["to_address"]["street1"] == US_CUSTOMER.line1
+    assert shipment["to_address"]["street2"] == US_CUSTOMER.line2
+    assert shipment["from_address"]["company"] == US_SELLER.company
+    assert shipment["parcel"] == {"weight": 16.9}
+    assert shipment["reference"] == "return-ORD1-1"
+    assert shipment["options"] == {"label_format": "PDF"}
+    bought = replay.shipments[label.label_id]
+    assert replay.bodies("shipment.buy") == [{"rate": {"id": bought["selected_rate"]["id"]}}]
+    assert bought["selected_rate"]["service"] == "GroundAdvantage", "the cheapest rate"
+    assert label.tracking_number == bought["tracking_code"] and label.carrier == "easypost"
+    asked = len(replay.requests)
+    another_worker = easypost(replay, ledger)
+    assert await carrier.create_return_label(label_request()) == label
+    assert await another_worker.create_return_label(label_request()) == label
+    assert len(replay.requests) == asked, "the same key gives the label without asking again"
+    await another_worker.aclose()
+
+
+@pytest.mark.parametrize(
+    ("lost", "shipments"),
+    # A lost creation answer makes a second, unbought (free) shipment; a lost purchase answer
+    # is found on the retry by reading the shipment back.
+    [("shipment.create", 2), ("shipment.buy", 1)],
+)
+async def test_a_label_whose_answer_was_lost_is_never_bought_twice(
+    carrier: EasyPostCarrier, replay: EasyPostReplay, lost: str, shipments: int
+) -> None:
+    replay.lose_answer(lost, 503)
+    with pytest.raises(CarrierUnavailable):
+        await carrier.create_return_label(label_request())
+    label = await carrier.create_return_label(label_request())
+
+    assert replay.calls("shipment.create") == shipments and replay.calls("shipment.buy") == 1
+    assert replay.calls("shipment.get") == (1 if lost == "shipment.buy" else 0)
+    assert label.tracking_number == replay.shipments[label.label_id]["tracking_code"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "service"),
+    [
+        ({"preferred_carrier": "usps", "preferred_service": "Priority"}, "Priority"),
+        ({"carrier_accounts": ["ca_1"]}, "GroundAdvantage"),
+        ({"preferred_carrier": "UPS"}, None),
+    ],
+)
+async def test_the_configured_carrier_service_and_accounts_are_used(
+    carrier: EasyPostCarrier, replay: EasyPostReplay, settings: dict[str, Any], service: str | None
+) -> None:
+    if service is None:
+        with pytest.raises(CarrierRejected) as refused:
+            await carrier.create_return_label(label_request())
+        assert refused.value.field == "rate" and replay.calls("shipment.buy") == 0
+        return
+    label = await carrier.create_return_label(label_request())
+
+    assert replay.shipments[label.label_id]["selected_rate"]["service"] == service
+    created = replay.bodies("shipment.create")[0]["shipment"]
+    assert created.get("carrier_accounts") == settings.get("carrier_accounts")
+
+
+async def test_the_label_pdf_is_downloaded_without_our_credentials(
+    carrier: EasyPostCarrier, replay: EasyPostReplay
+) -> None:
+    label = await carrier.create_return_label(label_request())
+    pdf = await carrier.fetch_label_pdf(label)
+
+    assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages) == 1
+    [download] = [seen for seen in replay.requests if seen.path.endswith(".pdf")]
+    assert download.authorization is None
+    assert replay.calls("shipment.label") == 0
+
+
+@pytest.mark.parametrize("pdf_labels", [False])
+async def test_a_label_the_carrier_made_as_png_is_converted_to_pdf(
+    carrier: EasyPostCarrier, replay: EasyPostReplay
+) -> None:
+    pdf = await carrier.fetch_label_pdf(await carrier.create_return_label(label_request()))
+
+    assert pdf.startswith(b"%PDF")
+    [convert] = [seen for seen in replay.requests if seen.path.endswith("/label")]
+    assert convert.query == {"file_format": "PDF"}
+
+
+@pytest.mark.parametrize(
+    ("refund_status", "first", "again"),
+    [
+        ("submitted", "done", "already_done"),
+        ("refunded", "done", "already_done"),
+        ("not_applicable", "nothing_to_undo", "nothing_to_undo"),
+        ("rejected", None, None),
+    ],
+)
+async def test_a_voided_label_is_refunded_once(
+    carrier: EasyPostCarrier,
+    replay: EasyPostReplay,
+    refund_status: str,
+    first: str | None,
+    again: str | None,
+) -> None:
+    label = await carrier.create_return_label(label_request())
+    replay.refund_answer = refund_status
+    if first is None:
+        with pytest.raises(CarrierRejected, match="refund rejected"):
+            await carrier.void_label(label)
+        return
+    voided, repeated = await carrier.void_label(label), await carrier.void_label(label)
+
+    assert (voided.outcome, repeated.outcome) == (first, again)
+    assert voided.object_id == label.label_id and replay.calls("shipment.refund") == 1
+
+
+def test_grams_become_ounces_to_a_tenth() -> None:
+    assert [ounces(g) for g in (1, 480, 1000, 30_000)] == [0.1, 16.9, 35.3, 1058.2]

@@ -1,0 +1,260 @@
+"""Operations bring refused payloads back with `starter.py dead-letters`, once fixed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
+
+from dead_letters.store import DeadLetterStore, LetterState
+from domain.events import RetractEvent
+from domain.ids import return_id
+from domain.returns import ReturnStage
+from plumbing.encryption import EncryptionCodec, Keyring
+from starter import run
+from tests.factories import CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_STREET, retract_event
+from tests.gateway.door import EVENT_SECRET, event_body, gateway_settings, open_door
+from tests.keys import NEXT_KEY, NEXT_KEY_ID, TEST_KEYRING, TEST_KEYS, codec_for_tests
+from tests.workflows.harness import ReturnHarness, return_harness
+from workflows.return_workflow import ReturnWorkflow
+
+
+@pytest.fixture
+async def harness(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[ReturnHarness]:
+    async with return_harness(time_skipping_env.client) as harness:
+        yield harness
+
+
+@pytest.fixture
+def operator_env(
+    harness: ReturnHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> DeadLetterStore:
+    """The operator's shell: the same Temporal, task queue, var dir and secret as the gateway."""
+    target = harness.client.service_client.config.target_host
+    monkeypatch.setenv("TEMPORAL_ADDRESS", target)
+    monkeypatch.setenv("RETURNFLOW_TASK_QUEUE", harness.settings.task_queue)
+    monkeypatch.setenv("RETURNFLOW_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("RETURNFLOW_GATEWAY_EVENT_SECRETS", EVENT_SECRET)
+    monkeypatch.setenv("RETURNFLOW_PAYLOAD_KEYS", TEST_KEYS)
+    return DeadLetterStore(tmp_path / "dead-letters", codec_for_tests())
+
+
+async def reached_choice(harness: ReturnHarness, order_id: str) -> ReturnStage:
+    handle = harness.client.get_workflow_handle_for(ReturnWorkflow.run, return_id(order_id, "1"))
+    status = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    return status.stage
+
+
+async def refused_for_a_wrong_secret(
+    harness: ReturnHarness, tmp_path: Path, event: RetractEvent
+) -> str:
+    """The gateway, misconfigured with an old secret, refuses the event: its letter's ID."""
+    misconfigured = gateway_settings(
+        harness.settings.task_queue, tmp_path, gateway_event_secrets=SecretStr("an-old-secret")
+    )
+    async with open_door(harness.client, misconfigured) as door:
+        refused = await door.send_event(event_body(event))
+    assert refused.status_code == 401
+    letter_id: str = refused.json()["dead_letter_id"]
+    return letter_id
+
+
+async def test_an_event_refused_for_a_wrong_secret_comes_back_once_the_secret_is_fixed(
+    harness: ReturnHarness,
+    tmp_path: Path,
+    operator_env: DeadLetterStore,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    event = retract_event()
+    letter_id = await refused_for_a_wrong_secret(harness, tmp_path, event)
+
+    listed = await run(["dead-letters", "list"])
+    listing = capsys.readouterr().out
+    replayed = await run(["dead-letters", "replay", letter_id, "--by", "ops-alice"])
+    said = capsys.readouterr().out
+
+    assert listed == 0 and letter_id in listing and "bad_signature" in listing
+    assert replayed == 0 and "accepted" in said
+    assert (
+        await reached_choice(harness, event.order.order_id) is ReturnStage.AWAITING_CUSTOMER_CHOICE
+    )
+    letter = operator_env.get(letter_id)
+    assert letter.state is LetterState.REPLAYED
+    assert (letter.replays[-1].by, letter.replays[-1].outcome) == ("ops-alice", "accepted")
+
+
+async def test_an_invalid_event_is_replayed_with_its_corrected_body(
+    harness: ReturnHarness,
+    tmp_path: Path,
+    operator_env: DeadLetterStore,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    event = retract_event()
+    raw = json.loads(event_body(event))
+    raw["order"]["line_id"] = ""
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    async with open_door(harness.client, settings) as door:
+        refused = await door.send_event(json.dumps(raw).encode())
+    letter_id = refused.json()["dead_letter_id"]
+    on_disk = (tmp_path / "dead-letters" / f"{letter_id}.json").read_bytes()
+    body_base64 = base64.b64encode(json.dumps(raw).encode())
+
+    as_it_came = await run(["dead-letters", "replay", letter_id])
+    refused_again = capsys.readouterr().out
+    shown = await run(["dead-letters", "show", letter_id, "--body"])
+    body = capsys.readouterr().out
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(
+        body.replace('"line_id": ""', '"line_id": "1"').replace('"line_id":""', '"line_id":"1"')
+    )
+    corrected = await run(["dead-letters", "replay", letter_id, "--body", str(fixed)])
+
+    assert refused.status_code == 422
+    for personal in (CUSTOMER_NAME, CUSTOMER_EMAIL, CUSTOMER_STREET):
+        assert personal.encode() not in on_disk
+    assert body_base64 not in on_disk and b"body_base64" not in on_disk
+    assert as_it_came == 1 and "order.line_id" in refused_again
+    assert shown == 0 and json.loads(body) == raw
+    assert corrected == 0
+    assert (
+        await reached_choice(harness, event.order.order_id) is ReturnStage.AWAITING_CUSTOMER_CHOICE
+    )
+    replays = operator_env.get(letter_id).replays
+    assert [r.outcome for r in replays] == ["invalid_event", "accepted"]
+    assert replays[-1].edited_body
+
+
+async def test_a_forged_event_cannot_be_smuggled_in_with_a_corrected_body(
+    harness: ReturnHarness,
+    tmp_path: Path,
+    operator_env: DeadLetterStore,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    event = retract_event()
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    async with open_door(harness.client, settings) as door:
+        forged = await door.send_event(event_body(event), secret="a-forgers-guess")
+    letter_id = forged.json()["dead_letter_id"]
+    body = tmp_path / "same.json"
+    body.write_bytes(event_body(event))
+
+    with_body = await run(["dead-letters", "replay", letter_id, "--body", str(body)])
+    as_it_came = await run(["dead-letters", "replay", letter_id])
+    said = capsys.readouterr().out
+
+    assert (with_body, as_it_came) == (1, 1)
+    assert "only an event whose signature was good" in said
+    assert "bad_signature" in said
+    assert operator_env.get(letter_id).state is LetterState.PENDING
+    assert not [w async for w in harness.client.list_workflows(f'OrderId="{event.order.order_id}"')]
+
+
+async def test_a_letter_is_discarded_with_who_and_why(
+    harness: ReturnHarness, tmp_path: Path, operator_env: DeadLetterStore
+) -> None:
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    async with open_door(harness.client, settings) as door:
+        answer = await door.send_event(b'{"type": "order.test_ping"}')
+    letter_id = answer.json()["dead_letter_id"]
+
+    code = await run(
+        ["dead-letters", "discard", letter_id, "--reason", "a ping from a test", "--by", "bob"]
+    )
+    pending = list(operator_env.letters(LetterState.PENDING))
+
+    assert code == 0 and pending == []
+    last = operator_env.get(letter_id).replays[-1]
+    assert (last.by, last.outcome, last.detail) == ("bob", "discarded", "a ping from a test")
+
+
+async def test_a_letter_kept_in_clear_before_bodies_were_sealed_still_replays_and_is_sealed(
+    harness: ReturnHarness,
+    tmp_path: Path,
+    operator_env: DeadLetterStore,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    event = retract_event()
+    letter_id = await refused_for_a_wrong_secret(harness, tmp_path, event)
+    # As the store wrote it before bodies were sealed: the body in clear, a plain SHA-256.
+    path = tmp_path / "dead-letters" / f"{letter_id}.json"
+    stored = json.loads(path.read_text())
+    stored.pop("body_sealed"), stored.pop("body_key_id")
+    stored["body_base64"] = base64.b64encode(event_body(event)).decode()
+    stored["body_sha256"] = hashlib.sha256(event_body(event)).hexdigest()
+    path.write_text(json.dumps(stored))
+
+    shown = await run(["dead-letters", "show", letter_id])
+    said = capsys.readouterr().out
+    replayed = await run(["dead-letters", "replay", letter_id])
+    replay_said = capsys.readouterr().out
+
+    assert shown == 0 and "in clear" in said
+    assert replayed == 0 and "accepted" in replay_said
+    assert (
+        await reached_choice(harness, event.order.order_id) is ReturnStage.AWAITING_CUSTOMER_CHOICE
+    )
+    after = path.read_bytes()
+    assert CUSTOMER_EMAIL.encode() not in after and b"body_base64" not in after
+    assert operator_env.get(letter_id).state is LetterState.REPLAYED
+    assert operator_env.body(operator_env.get(letter_id)) == event_body(event)
+
+
+async def test_a_letter_under_a_key_the_operator_lacks_is_a_clear_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = EncryptionCodec(Keyring.parse(f"{NEXT_KEY_ID}={NEXT_KEY}", source="test"))
+    letter = DeadLetterStore(tmp_path / "dead-letters", other).keep(
+        source="events",
+        body=event_body(retract_event()),
+        headers={},
+        status_code=401,
+        reason="bad_signature",
+        authenticated=False,
+    )
+    # Nothing listens there: a replay that went as far as Temporal would fail otherwise.
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:9")
+    monkeypatch.setenv("RETURNFLOW_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("RETURNFLOW_PAYLOAD_KEYS", TEST_KEYS)
+
+    listed = await run(["dead-letters", "list"])
+    listing = capsys.readouterr().out
+    shown = await run(["dead-letters", "show", letter.letter_id, "--body"])
+    show_error = capsys.readouterr().err
+    replayed = await run(["dead-letters", "replay", "--all-pending"])
+    replay_error = capsys.readouterr().err
+
+    assert listed == 0 and letter.letter_id in listing
+    for code, error in ((shown, show_error), (replayed, replay_error)):
+        assert code == 2
+        assert f"sealed under key {NEXT_KEY_ID!r}" in error and letter.letter_id in error
+        assert TEST_KEYRING.current in error  # the keys it has, by ID
+    assert DeadLetterStore(tmp_path / "dead-letters", other).get(letter.letter_id).replays == []
+
+
+async def test_listing_needs_no_key_and_showing_a_body_says_which_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    letter = DeadLetterStore(tmp_path / "dead-letters", codec_for_tests()).keep(
+        source="events", body=b"{}", headers={}, status_code=400, reason="x", authenticated=True
+    )
+    monkeypatch.setenv("RETURNFLOW_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("RETURNFLOW_PAYLOAD_KEYS", raising=False)
+    monkeypatch.delenv("RETURNFLOW_PAYLOAD_KEY_FILE", raising=False)
+
+    listed = await run(["dead-letters", "list", "--json"])
+    listing = capsys.readouterr().out
+    shown = await run(["dead-letters", "show", letter.letter_id])
+    capsys.readouterr()
+    body = await run(["dead-letters", "show", letter.letter_id, "--body"])
+    error = capsys.readouterr().err
+
+    assert listed == 0 and json.loads(listing)["body_key_id"] == TEST_KEYRING.current
+    assert "body_sealed" not in listing
+    assert shown == 0
+    assert body == 2 and "RETURNFLOW_PAYLOAD_KEYS" in error

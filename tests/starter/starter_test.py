@@ -1,0 +1,91 @@
+"""The command line an operator uses: help everywhere, clear errors, nothing half-done."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.keys import TEST_KEYS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def starter(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "starter.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+def test_the_installed_returnflow_command_is_the_same_command_line() -> None:
+    installed = Path(sys.executable).with_name("returnflow")
+    answer = subprocess.run(
+        [str(installed), "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    by_script = starter("--help")
+
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.startswith("usage: returnflow ")
+    assert answer.stdout.replace("returnflow", "starter.py") == by_script.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["retract"],
+        ["status"],
+        ["choose"],
+        ["give-address"],
+        ["schema"],
+        ["schedule"],
+        ["search-attributes"],
+        ["deployment"],
+        ["deployment", "show"],
+        ["deployment", "promote"],
+        *(["schedule", action] for action in ("install", "show", "trigger", "pause", "unpause")),
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = starter(*command, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: starter.py")
+
+
+def test_the_committed_schema_passes_the_check() -> None:
+    result = starter("schema", "--check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_invalid_event_file_names_its_fields_before_anything_starts(tmp_path: Path) -> None:
+    bad = tmp_path / "event.json"
+    bad.write_text('{"event_id": "EVT-1", "type": "order.retract_requested"}')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{s.getsockname()[1]}"
+
+    result = starter("retract", str(bad), env={"TEMPORAL_ADDRESS": nowhere})
+
+    assert result.returncode == 2
+    assert "occurred_at: Field required" in result.stderr
+    assert "customer: Field required" in result.stderr
+
+
+def test_temporal_out_of_reach_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{s.getsockname()[1]}"
+    result = starter(
+        "status", "ORD-1", env={"TEMPORAL_ADDRESS": nowhere, "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS}
+    )
+    assert result.returncode == 1
+    assert f"cannot reach Temporal at {nowhere}" in result.stderr

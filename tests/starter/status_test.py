@@ -1,0 +1,61 @@
+"""`starter.py status` as an operator runs it, on returns that ended without completing: it
+says how the return ended instead of showing it as if it were still going on."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from temporalio.testing import WorkflowEnvironment
+
+from domain.returns import ReturnStage
+from tests.factories import retract_event
+from tests.keys import TEST_KEYS
+from tests.starter.starter_test import ROOT
+from tests.workflows.harness import return_harness
+
+
+async def status_command(env: WorkflowEnvironment, task_queue: str, ref: str) -> tuple[int, str]:
+    """Exit status, and output and errors together, of `starter.py status REF`."""
+    variables = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "RETURNFLOW_"))
+    }
+    variables |= {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": env.client.namespace,
+        "RETURNFLOW_TASK_QUEUE": task_queue,
+        "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "starter.py"),
+        "status",
+        ref,
+        cwd=ROOT,
+        env=variables,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_the_status_of_a_terminated_return_says_it_was_terminated(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        event = retract_event()
+        handle = await harness.start(event)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await handle.terminate(reason="stuck: restarted by operations")
+        code, said = await status_command(
+            time_skipping_env, harness.settings.task_queue, f"{event.order.order_id}-1"
+        )
+
+    assert code == 0
+    assert said.startswith(
+        f"{handle.id} is terminated: stuck: restarted by operations; its last status follows\n"
+        f"{handle.id}    stage: awaiting_customer_choice\n"
+    ), said

@@ -1,0 +1,179 @@
+"""The reminder sweep on the dev server: it finds, through visibility, the unshipped returns
+whose ShipBy is near, and each of them reminds its customer once that day."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.reminders.activities import ReminderActivities
+from activities.reminders.query import unshipped_returns_query
+from domain.carriers import ReturnMethod
+from domain.notices import NoticeKind
+from domain.returns import ReturnMethodChoice, ReturnStage
+from reminders.models import ReminderSweep, SweepRequest, SweepResult
+from tests.factories import SELLER_WITHOUT_ADDRESS, retract_event
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
+from workflows.reminder_sweep import UnshippedReturnsSweep
+from workflows.return_workflow import ReturnWorkflow
+
+DAY = dt.timedelta(days=1)
+HORIZON = 3 * DAY
+DROP_OFF = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox")
+
+
+async def withdrawn(
+    harness: ReturnHarness, days_ago: int, stage: ReturnStage, **event_args: Any
+) -> ReturnHandle:
+    """A return whose customer withdrew `days_ago` days ago (ShipBy: 14 days after), in
+    `stage`."""
+    notice_at = dt.datetime.now(dt.UTC).replace(microsecond=0) - days_ago * DAY
+    handle = await harness.start(retract_event(notice_at=notice_at, **event_args))
+    if stage is ReturnStage.AWAITING_DROP_OFF:
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+    await harness.stage_reached(handle, stage)
+    return handle
+
+
+async def visible(client: Client, task_queue: str, count: int) -> None:
+    """Wait until visibility lists `count` unshipped returns of the queue (it lags a little)."""
+    query = unshipped_returns_query(task_queue, dt.datetime.now(dt.UTC) + HORIZON)
+    async with asyncio.timeout(15):
+        while (await client.count_workflows(query)).count != count:
+            await asyncio.sleep(0.1)
+
+
+async def sweep(harness: ReturnHarness) -> SweepResult:
+    """One run of the sweep, as the schedule starts it."""
+    return await harness.client.execute_workflow(
+        UnshippedReturnsSweep.run,
+        SweepRequest(),
+        id=f"unshipped-returns-reminder-test-{uuid.uuid4().hex[:8]}",
+        task_queue=harness.settings.task_queue,
+    )
+
+
+def reminded(harness: ReturnHarness) -> list[str]:
+    """The returns whose customer got a shipping reminder email, one entry per email."""
+    return sorted(
+        n.return_id for n in harness.doubles.notices if n.kind is NoticeKind.SHIPPING_REMINDER
+    )
+
+
+async def test_the_sweep_reminds_only_unshipped_returns_whose_ship_by_is_near(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client, sweep=True) as harness:
+        choosing = await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        dropping_off = await withdrawn(harness, 12, ReturnStage.AWAITING_DROP_OFF)
+        late = await withdrawn(harness, 16, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        # Not reminded: ShipBy two weeks ahead; no address to send to; already sent.
+        await withdrawn(harness, 0, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await withdrawn(
+            harness, 12, ReturnStage.AWAITING_RETURN_ADDRESS, seller_id=SELLER_WITHOUT_ADDRESS
+        )
+        shipped = await withdrawn(harness, 12, ReturnStage.AWAITING_DROP_OFF)
+        ready = await shipped.query(ReturnWorkflow.status)
+        assert ready.label is not None
+        await harness.scan(shipped, ready.label.tracking_number)
+        await shipped.result()
+        await visible(harness.client, harness.settings.task_queue, 3)
+
+        first = await sweep(harness)
+        again = await sweep(harness)  # triggered by hand the same day
+        # Each return has taken the second sweep's signal in by the time it says so.
+        timelines = {
+            h.id: await said(h, f"already reminded on {first.day}")
+            for h in (choosing, dropping_off, late)
+        }
+
+    expected = sorted(h.id for h in (choosing, dropping_off, late))
+    assert reminded(harness) == expected, "one email each, the second sweep sent none"
+    assert (first.found, first.signalled, first.already_ended) == (3, 3, 0)
+    assert (again.found, again.signalled) == (3, 3)
+    assert first.day == again.day
+    entries = timelines[late.id]
+    assert entries[0].startswith(f"shipping reminder 1 for {first.day}, asked by ")
+    assert entries[-1].endswith(f"already reminded on {first.day}")
+    assert sum("skipped" in e for e in entries) == 1
+    late_notice = next(n for n in harness.doubles.notices if n.return_id == late.id)
+    assert (
+        late_notice.ship_by
+        < dt.datetime.now(dt.UTC)
+        < (late_notice.expires_at or late_notice.ship_by)
+    )
+
+
+async def test_a_retried_sweep_goes_on_from_the_last_page_it_finished(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = time_skipping_env.client
+    async with return_harness(client) as harness:
+        returns = [
+            await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE) for _ in range(5)
+        ]
+        await visible(client, harness.settings.task_queue, 5)
+        activities = ReminderActivities(
+            client,
+            task_queue=harness.settings.task_queue,
+            horizon=HORIZON,
+            time_zone="Europe/Paris",
+            page_size=2,
+        )
+        run = ReminderSweep(as_of=dt.datetime.now(dt.UTC), origin="sweep-test/run-1")
+
+        # The first attempt's worker is lost right after its first page.
+        heartbeats: list[Any] = []
+
+        def lost_after_first_page(*details: Any) -> None:
+            heartbeats.append(details)
+            raise ConnectionError("worker lost")
+
+        first = ActivityEnvironment()
+        first.on_heartbeat = lost_after_first_page
+        with pytest.raises(ConnectionError):
+            await first.run(activities.remind_unshipped_returns, run)
+        retry = ActivityEnvironment()
+        retry.info = dataclasses.replace(retry.info, attempt=2, heartbeat_details=heartbeats[-1])
+        result = await retry.run(activities.remind_unshipped_returns, run)
+
+        async with asyncio.timeout(10):
+            while len(reminded(harness)) < 5:
+                await asyncio.sleep(0.05)
+        # Every signal the two attempts sent is in the returns' histories by now.
+        signalled = [await reminders_signalled(h) for h in returns]
+
+    assert (result.found, result.signalled, result.pages, result.resumed) == (5, 5, 3, True)
+    assert reminded(harness) == sorted(h.id for h in returns)
+    assert signalled == [1] * 5, "the pages done before the loss were not signalled again"
+
+
+async def reminders_signalled(handle: ReturnHandle) -> int:
+    """How many `remind_to_ship` signals the return has been sent."""
+    history = await handle.fetch_history()
+    return sum(
+        1
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        and e.workflow_execution_signaled_event_attributes.signal_name == "remind_to_ship"
+    )
+
+
+async def said(handle: ReturnHandle, ending: str) -> list[str]:
+    """The return's shipping-reminder entries, once one ends with `ending`."""
+    async with asyncio.timeout(10):
+        while True:
+            timeline = (await handle.query(ReturnWorkflow.status)).timeline
+            entries = [e.event for e in timeline if "shipping reminder" in e.event]
+            if any(e.endswith(ending) for e in entries):
+                return entries
+            await asyncio.sleep(0.05)
