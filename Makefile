@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions \
-	chromium compose-tool bench-gateway bench-codec fuzz-workflow mutation
+	chromium compose-tool bench-gateway bench-codec fuzz-workflow mutation mutation-stages
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -85,6 +85,14 @@ fuzz-workflow: $(STAMP)
 ## of them the fast tests kill, per group (a few minutes; see docs/testing.md).
 mutation: $(STAMP)
 	nice -n 19 $(PY) -m mutation
+
+## make mutation-stages [SAMPLE=80] [SEED=n] [JOBS=2]: a random sample of the mutants of
+## the stage steps only a workflow runs, judged by the workflow tests (about an hour; resumes
+## where it stopped; see docs/testing.md).
+SAMPLE ?= 80
+JOBS ?= 2
+mutation-stages: $(STAMP)
+	nice -n 19 $(PY) -m mutation.stages --sample $(SAMPLE) --seed $(SEED) --jobs $(JOBS)
 
 ## make bench-actions: events and Temporal Cloud billable actions of each recorded path.
 bench-actions: $(STAMP)
