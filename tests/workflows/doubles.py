@@ -233,6 +233,8 @@ class Doubles:
     @activity.defn(name="message_seller")
     async def message_seller(self, message: SellerChatMessage) -> bool:
         """As the seller chat: posted once per `message_id` (False: posted before)."""
+        await self._slow("message_seller")
+        self._fault("message_seller", message.message_id)
         if any(posted.message_id == message.message_id for posted in self.chat):
             return False
         self.chat.append(message)

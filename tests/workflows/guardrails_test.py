@@ -33,7 +33,15 @@ from domain.returns import (
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHarness, failed_tasks, return_harness
-from tests.workflows.lifecycle_test import DROP_OFF, choosing, mailbox_pickup, ops, refused, until
+from tests.workflows.lifecycle_test import (
+    DROP_OFF,
+    choosing,
+    mailbox_pickup,
+    ops,
+    refused,
+    said,
+    until,
+)
 from worker import workflow_runner
 from workflows.return_workflow import ReturnWorkflow
 
@@ -51,7 +59,8 @@ async def test_a_carrier_that_does_not_answer_in_time_gets_the_choice_refused_an
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await choosing(harness)
         tries = [
-            await refused(handle, ReturnWorkflow.choose_return_method, DROP_OFF) for _ in range(3)
+            await refused(handle, ReturnWorkflow.choose_return_method, DROP_OFF, "ChoiceRefused")
+            for _ in range(3)
         ]
         waiting = await handle.query(ReturnWorkflow.status)
         flagged = (await handle.describe()).typed_search_attributes
@@ -62,6 +71,7 @@ async def test_a_carrier_that_does_not_answer_in_time_gets_the_choice_refused_an
     assert tries == ["sandbox is not answering just now: try again in a few minutes"] * 3
     assert waiting.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
     assert waiting.attention == ["carrier_not_answering:sandbox"]
+    assert said(waiting, "carrier:sandbox", "no answer in time (label)")
     assert flagged.get(sa.NEEDS_ATTENTION) is True
     assert doubles.notice_kinds.count(NoticeKind.OPERATIONS_ATTENTION) == 1
     # The label request went each time with the key of the first: one label, the one made.

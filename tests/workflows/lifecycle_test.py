@@ -31,6 +31,7 @@ from domain.returns import (
     ReturnAddressReply,
     ReturnMethodChoice,
     ReturnStage,
+    ReturnStatus,
     ReturnTimings,
     ShipmentReport,
     ShippingReminder,
@@ -58,12 +59,22 @@ def ops(action: AttentionAction, reason: str = "checked with the seller", **more
     return AttentionResolution(action=action, by="operations:agent-42", reason=reason, **more)  # type: ignore[arg-type]
 
 
-async def refused(handle: ReturnHandle, update: object, arg: object) -> str:
+async def refused(
+    handle: ReturnHandle, update: object, arg: object, kind: str | None = None
+) -> str:
+    """The sentence an update is refused with (and, given `kind`, the refusal's type)."""
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await handle.execute_update(update, arg)  # type: ignore[call-overload]
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError)
+    if kind is not None:
+        assert cause.type == kind, cause
     return cause.message
+
+
+def said(status: ReturnStatus, actor: str, event: str) -> bool:
+    """Whether the return's timeline, as operations read it, has this entry."""
+    return any(entry.actor == actor and entry.event == event for entry in status.timeline)
 
 
 async def choosing(harness: ReturnHarness, **event_args: object) -> ReturnHandle:
@@ -80,7 +91,9 @@ async def test_a_return_goes_from_withdrawal_to_refund_with_every_notice(
 ) -> None:
     async with return_harness(time_skipping_env.client) as harness:
         handle = await choosing(harness)
-        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        booked = await handle.execute_update(
+            ReturnWorkflow.choose_return_method, mailbox_pickup(), id="the-customers-choice"
+        )
         assert booked.label is not None
         await harness.scan(handle, booked.label.tracking_number)
         done = await handle.result()
@@ -104,6 +117,9 @@ async def test_a_return_goes_from_withdrawal_to_refund_with_every_notice(
     assert done.expires_at is not None and done.expires_at >= done.ship_by
     actors = {entry.actor for entry in done.timeline}
     assert {"customer", "system", "carrier:sandbox"} <= actors
+    # Operations find the update an entry answers: the choice's own entry names it.
+    (choice,) = [e for e in done.timeline if e.update_id == "the-customers-choice"]
+    assert (choice.actor, choice.event) == ("customer", "chose mailbox_pickup with sandbox")
 
 
 async def test_refund_waits_for_delivery_when_so_configured(
@@ -167,6 +183,7 @@ async def test_an_order_not_shipped_yet_is_cancelled_and_the_seller_told_to_stop
         done = await handle.result()
 
     assert done.stage is ReturnStage.CANCELLED_BEFORE_SHIPMENT
+    assert said(done, "system", "order not shipped yet: cancelled instead of returned")
     assert harness.doubles.notice_kinds == [
         NoticeKind.SELLER_STOP_SHIPMENT,
         NoticeKind.CANCELLATION_CONFIRMED,
@@ -202,6 +219,7 @@ async def test_a_rejection_names_its_reason_and_closes_after_the_review_period(
     assert done.stage is ReturnStage.REJECTED
     assert done.eligibility is not None and done.eligibility.reason is reason
     assert done.eligibility.explanation
+    assert said(done, "system", "review period over: the return ends rejected")
     assert harness.doubles.notice_kinds == [NoticeKind.REJECTION]
     assert harness.doubles.refunds == []
 
@@ -301,6 +319,7 @@ async def test_a_silent_seller_is_asked_reminded_then_escalated_to_operations(
     ]
     assert asked.attention == [] and reminded.attention == []
     assert escalated.attention == ["seller_return_address_missing"]
+    assert said(escalated, "system", "the seller has not answered: escalated to operations")
     assert flagged.get(sa.NEEDS_ATTENTION) is True
     assert waiting.attention == []
     assert doubles.notice_kinds == [
@@ -332,6 +351,83 @@ async def test_operations_give_the_address_on_the_sellers_behalf(
 
     assert harness.doubles.notices[-1].return_address == SELLER_ADDRESS
     assert any(e.actor == "operations:agent-42" for e in waiting.timeline)
+
+
+async def test_a_seller_chat_refusing_the_request_is_on_the_timeline_and_operations_ask_again(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    chat_refuses = True
+
+    def faults(activity_name: str, _key: str) -> ApplicationError | None:
+        if activity_name == "message_seller" and chat_refuses:
+            return ApplicationError("seller account suspended", non_retryable=True)
+        return None
+
+    timings = ReturnTimings(seller_reminder_after=2 * DAY, escalate_after=2 * DAY)
+    doubles = Doubles(timings=timings, faults=faults)
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+        failed = await harness.until_status(
+            handle, lambda s: said(s, "system", "seller chat failed: seller account suspended")
+        )
+        await time_skipping_env.fast_forward(handle, 4 * DAY + dt.timedelta(minutes=2))
+        escalated = await harness.until_status(handle, lambda s: s.attention != [])
+        posted_while_refusing = list(doubles.chat)
+        chat_refuses = False
+        await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "seller reinstated")
+        )
+        retried = await handle.query(ReturnWorkflow.status)
+
+    assert failed.stage is ReturnStage.AWAITING_RETURN_ADDRESS and posted_while_refusing == []
+    assert escalated.attention == ["seller_return_address_missing"]
+    assert retried.stage is ReturnStage.AWAITING_RETURN_ADDRESS
+    assert [m.kind for m in doubles.chat] == [SellerChatKind.ADDRESS_REQUEST]
+    assert said(retried, "system", "seller chat: address_request")
+
+
+async def test_operations_close_a_return_whose_seller_never_answered_and_it_ends_at_once(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    timings = ReturnTimings(seller_reminder_after=2 * DAY, escalate_after=2 * DAY)
+    async with return_harness(time_skipping_env.client, Doubles(timings=timings)) as harness:
+        handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+        await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+        await time_skipping_env.fast_forward(handle, 4 * DAY + dt.timedelta(minutes=2))
+        await harness.until_status(handle, lambda s: s.attention != [])
+        closed = await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "seller left")
+        )
+        async with asyncio.timeout(10):
+            done = await handle.result()
+
+    # What the return was waiting for is moot once it is closed: one close ends it.
+    assert closed.stage is ReturnStage.CLOSED and closed.attention == []
+    assert done.stage is ReturnStage.CLOSED and done.attention == []
+
+
+async def test_an_override_for_a_seller_without_an_address_is_answered_before_the_chat(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    chat_answers = asyncio.Event()
+    doubles = Doubles(hold={"message_seller": chat_answers})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await harness.start(
+            retract_event(seller_id=SELLER_WITHOUT_ADDRESS, ordered_days_before_notice=45)
+        )
+        await harness.stage_reached(handle, ReturnStage.REJECTED)
+        async with asyncio.timeout(10):
+            overridden = await handle.execute_update(
+                ReturnWorkflow.resolve_attention,
+                ops(AttentionAction.OVERRIDE_ELIGIBILITY, "delivery was late"),
+            )
+        chat_was_held = doubles.chat == []
+        chat_answers.set()
+        await until(harness, lambda d: len(d.chat) == 1)
+
+    # Operations are answered at once; the seller chat, however slow, comes after.
+    assert overridden.stage is ReturnStage.AWAITING_RETURN_ADDRESS
+    assert chat_was_held
 
 
 async def test_an_invalid_address_is_refused_naming_the_field() -> None:
@@ -429,8 +525,11 @@ async def test_the_customer_cancels_before_sending_and_nothing_is_left_booked(
 
     doubles = harness.doubles
     assert cancelled.stage is ReturnStage.CANCELLED and done.stage is ReturnStage.CANCELLED
+    assert said(done, "customer", "cancelled the return: I'll keep it after all")
     assert doubles.cancelled_pickups == [booked.pickup]
     assert doubles.voided == [booked.label]
+    assert said(done, "carrier:sandbox", "pickup cancelled (done)")
+    assert said(done, "carrier:sandbox", "label cancelled (done)")
     assert doubles.notice_kinds[-2:] == [
         NoticeKind.RETURN_CANCELLED,
         NoticeKind.SELLER_RETURN_CANCELLED,
