@@ -46,9 +46,9 @@ from domain.base import field_problems
 from domain.events import RetractEvent
 from domain.ids import PREFIX
 from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
-from gateway.app import create_app
+from gateway.app import OPENAPI_PATH, create_app, openapi_document
 from gateway.auth import TokenBook
-from plumbing import encryption, logs, temporal, versioning
+from plumbing import encryption, logs, settings_reference, temporal, versioning
 from plumbing.bearer import TokenConfigError
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
 from plumbing.serving import HostedApp
@@ -56,7 +56,8 @@ from plumbing.settings import Settings
 from reminders import schedule as reminder_schedule
 from workflows.return_workflow import ReturnWorkflow
 
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "retract-event.json"
+HERE = Path(__file__).resolve().parent
+SCHEMA_PATH = HERE / "schemas" / "retract-event.json"
 OK, REFUSED, BAD_INPUT = 0, 1, 2
 
 Connect = Callable[[], Awaitable[Client]]
@@ -80,17 +81,65 @@ def retract_event_schema() -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
+CONFIGURATION_PAGE = HERE / "docs" / "configuration.md"
+
+
+def settings_groups() -> list[settings_reference.Group]:
+    """The settings every returnflow process reads, in the configuration reference's order."""
+    from activities.carriers.colissimo.config import ColissimoConfig
+    from activities.carriers.easypost.config import EasyPostConfig
+    from devstack.config import StackConfig
+
+    return [
+        settings_reference.Group(
+            "returnflow", "RETURNFLOW_", Settings, "Read by the worker, the gateway, the CLI."
+        ),
+        settings_reference.Group(
+            "Colissimo",
+            "RETURNFLOW_COLISSIMO_",
+            ColissimoConfig,
+            "Read when `RETURNFLOW_CARRIERS` names `colissimo`.",
+        ),
+        settings_reference.Group(
+            "EasyPost",
+            "RETURNFLOW_EASYPOST_",
+            EasyPostConfig,
+            "Read when `RETURNFLOW_CARRIERS` names `easypost`; lists are JSON.",
+        ),
+        settings_reference.Group(
+            "The embedded stack",
+            "RETURNFLOW_STACK_",
+            StackConfig,
+            "Read by `make demo` and `make stack` only (`python -m devstack`).",
+        ),
+    ]
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
-    current = retract_event_schema()
+    """The generated files: the retract event's JSON Schema, the gateway's OpenAPI description,
+    the configuration reference. Written, or (`--check`) compared with what is committed."""
+    groups = settings_groups()
+    files = {SCHEMA_PATH: retract_event_schema(), OPENAPI_PATH: openapi_document()}
     if args.check:
-        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text() != current:
-            raise CommandError(f"{SCHEMA_PATH} is stale: run `python starter.py schema`")
-        print(f"{SCHEMA_PATH} is up to date")
+        stale = [path for path, text in files.items() if _text(path) != text]
+        if not settings_reference.is_current(CONFIGURATION_PAGE, groups):
+            stale.append(CONFIGURATION_PAGE)
+        if stale:
+            names = ", ".join(str(path.relative_to(HERE)) for path in stale)
+            raise CommandError(f"stale: {names}: run `python starter.py schema`")
+        print("schemas/ and the configuration reference are up to date")
         return OK
-    SCHEMA_PATH.parent.mkdir(parents=True, exist_ok=True)
-    SCHEMA_PATH.write_text(current)
-    print(f"wrote {SCHEMA_PATH}")
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8")
+        print(f"wrote {path.relative_to(HERE)}")
+    settings_reference.write(CONFIGURATION_PAGE, groups)
+    print(f"wrote the reference in {CONFIGURATION_PAGE.relative_to(HERE)}")
     return OK
+
+
+def _text(path: Path) -> str | None:
+    return path.read_text("utf-8") if path.exists() else None
 
 
 # --- returns ---------------------------------------------------------------------------------
@@ -421,8 +470,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--file", required=True, metavar="ADDRESS.json", help="the postal address")
     p.add_argument("--by", required=True, help="who gives it: seller or operations:<name>")
 
-    p = sub.add_parser("schema", help="write the retract event's JSON Schema to schemas/")
-    p.add_argument("--check", action="store_true", help="only check the file is up to date")
+    p = sub.add_parser(
+        "schema",
+        help="write the generated files: the retract event's JSON Schema, the gateway's "
+        "OpenAPI description, the configuration reference",
+    )
+    p.add_argument("--check", action="store_true", help="only check they are up to date")
 
     sub.add_parser(
         "serve",

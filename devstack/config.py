@@ -19,16 +19,22 @@ class StackConfig(BaseSettings):
         env_prefix="RETURNFLOW_STACK_", env_file=".env", extra="ignore", frozen=True
     )
 
-    host: str = "127.0.0.1"
-    temporal_port: int = 7233
+    host: str = Field("127.0.0.1", description="The interface every service listens on.")
+    temporal_port: int = Field(7233, description="The Temporal dev server's gRPC port.")
     ui_port: int = Field(8233, description="Temporal Web UI.")
-    sandbox_port: int = 8081
-    smtp_port: int = 1025
-    gateway_port: int = Field(8000, description="The gateway: carriers' tracking webhooks.")
+    sandbox_port: int = Field(8081, description="The carrier sandbox.")
+    smtp_port: int = Field(1025, description="The SMTP sink the notices are sent to.")
+    gateway_port: int = Field(
+        8000, description="The gateway: order events, carriers' webhooks, actions."
+    )
     codec_port: int = Field(8234, description="The codec server the Web UI decrypts through.")
-    var_dir: Path = Path("var")
-    sellers_file: Path = Path("examples/sellers.json")
-    namespace: str = "default"
+    var_dir: Path = Field(
+        Path("var"), description="The stack's files: logs, mail, Temporal's database, keys."
+    )
+    sellers_file: Path = Field(
+        Path("examples/sellers.json"), description="The sellers' directory the stack reads."
+    )
+    namespace: str = Field("default", description="The Temporal namespace of the returns.")
     # The embedded stack's own credentials: known to everyone who reads this file, so never
     # for anything but a loopback dev stack. Production sets RETURNFLOW_GATEWAY_* itself.
     event_secret: str = Field(
@@ -42,7 +48,9 @@ class StackConfig(BaseSettings):
     codec_token: str = Field(
         "devstack-codec-token", description="The codec server's token, for the temporal CLI."
     )
-    startup_timeout_seconds: float = 90.0
+    startup_timeout_seconds: float = Field(
+        90.0, description="How long each service may take to answer when the stack starts."
+    )
 
     @classmethod
     def on_free_ports(cls, var_dir: Path, **overrides: Any) -> Self:

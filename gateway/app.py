@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -30,8 +32,30 @@ from plumbing.encryption import EncryptionCodec
 from plumbing.settings import Settings
 from plumbing.temporal import codec_from_settings
 
+OPENAPI_PATH = Path(__file__).resolve().parents[1] / "schemas" / "gateway-openapi.json"
+"""The gateway's OpenAPI description, as committed (`python starter.py schema` writes it)."""
+
 
 def create_app(client: Client, settings: Settings, registry: CarrierRegistry) -> FastAPI:
+    """The gateway serving with `client`, `settings` and the carriers of `registry`."""
+    app = _routes()
+    app.state.gateway = Gateway(
+        client=client,
+        settings=settings,
+        registry=registry,
+        dead_letters=DeadLetterStore(settings.dead_letter_path, _payload_codec(client, settings)),
+        tokens=TokenBook.from_settings(settings),
+    )
+    return app
+
+
+def openapi_document() -> str:
+    """The gateway's OpenAPI description as JSON text, the same on every machine."""
+    return json.dumps(_routes().openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _routes() -> FastAPI:
+    """The application's routes and OpenAPI description, with nothing to serve them yet."""
     app = FastAPI(
         title="returnflow gateway",
         description=(
@@ -39,13 +63,6 @@ def create_app(client: Client, settings: Settings, registry: CarrierRegistry) ->
             "operations' actions on returns. Answers 202 only once Temporal has accepted."
         ),
         version="1",
-    )
-    app.state.gateway = Gateway(
-        client=client,
-        settings=settings,
-        registry=registry,
-        dead_letters=DeadLetterStore(settings.dead_letter_path, _payload_codec(client, settings)),
-        tokens=TokenBook.from_settings(settings),
     )
     app.include_router(events.router)
     app.include_router(tracking.router)

@@ -127,7 +127,8 @@ async def take_event(
     },
 )
 async def order_event(request: Request, gateway: GatewayDep) -> JSONResponse:
-    """An order event, signed with HMAC-SHA256 over `"{timestamp}." + body` (see README)."""
+    """An order event, signed with HMAC-SHA256 over `"{timestamp}." + body`
+    (docs/gateway.md)."""
 
     async def take(body: bytes, headers: dict[str, str]) -> Outcome:
         return await take_event(gateway, body, headers)

@@ -153,7 +153,7 @@ def _tests() -> list[str]:
 def _prepare() -> None:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    for name in ("domain", "workflows", "tests"):
+    for name in ("domain", "workflows", "tests", "docs"):
         shutil.copytree(ROOT / name, WORK / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, WORK / name)

@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     task_queue: str = Field("returns", description="Task queue of the return workflows.")
     web_ui_url: str = Field("http://localhost:8233", description="Temporal Web UI, for links.")
     var_dir: Path = Field(Path("var"), description="Runtime files: logs, mail, databases.")
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least severe log level written: DEBUG, INFO, WARNING or ERROR."
+    )
     worker_shutdown_seconds: float = Field(
         30.0, gt=0, description="On shutdown, how long activities in hand get to finish."
     )
@@ -275,25 +277,36 @@ class Settings(BaseSettings):
         ),
     )
 
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
+    smtp_host: str = Field("127.0.0.1", description="The SMTP relay notices are sent through.")
+    smtp_port: int = Field(1025, ge=1, le=65535, description="The SMTP relay's port.")
     smtp_security: Literal["none", "starttls", "tls"] = Field(
         "none", description="none (local sink), starttls (port 587) or tls (port 465)."
     )
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_timeout_seconds: float = 30.0
+    smtp_username: str | None = Field(
+        None, description="Login at the relay (with the password); unset: no login."
+    )
+    smtp_password: SecretStr | None = Field(None, description="Password of the relay login.")
+    smtp_timeout_seconds: float = Field(
+        30.0, gt=0, description="How long one exchange with the relay may take."
+    )
     mail_from: str = Field(
         "Marketplace Returns <returns@marketplace.example>", description="From: of notices."
     )
     mail_domain: str = Field(
         "returns.marketplace.example", description="Right-hand side of every Message-ID."
     )
-    marketplace_name: str = "Marketplace"
+    marketplace_name: str = Field(
+        "Marketplace", description="The marketplace's name, as notices and chat messages sign."
+    )
     customer_portal_url: str = Field(
         "https://marketplace.example/account/returns",
         description="Where customers choose how to send the parcel back.",
     )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("reminder_time_zone")
     @classmethod

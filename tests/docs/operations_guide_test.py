@@ -1,5 +1,5 @@
-"""The visibility queries of the README's operations guide run as written on a real server,
-and find what they say they find."""
+"""The visibility queries of the operations guide (docs/operations.md) run as written on a real
+server, and find what they say they find."""
 
 from __future__ import annotations
 
@@ -27,13 +27,13 @@ from workflows.return_workflow import ReturnWorkflow
 
 DAY = dt.timedelta(days=1)
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
 def guide_queries() -> dict[str, str]:
     """The operations guide's table: what staff need → the query."""
-    text = README.read_text()
-    section = text[text.index("## Operations guide") :]
+    text = OPERATIONS.read_text(encoding="utf-8")
+    section = text[text.index("## The operations guide\n") :]
     section = section[: section.index("\n## ", 1)]
     rows = re.findall(r"^\| ([^|]+?) \| `(.+)` \|$", section, flags=re.MULTILINE)
     return dict(rows)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from gateway.app import OPENAPI_PATH
 from tests.gateway.door import gateway_settings, open_door
 
 
@@ -20,6 +22,8 @@ async def test_the_gateway_is_ready_when_temporal_answers_and_publishes_its_api(
 
     assert health.status_code == ready.status_code == 200
     assert ready.json()["status"] == "ready"
+    # What the gateway serves is the description committed in schemas/.
+    assert api == json.loads(OPENAPI_PATH.read_text("utf-8"))
     assert set(api["paths"]) >= {
         "/v1/events",
         "/v1/carriers/{carrier}/webhooks",

@@ -1,6 +1,6 @@
-"""The refusals the README's message table promises, in its words: what the customer, the seller
-or operations read when a message does not apply (the rest of the table is checked beside each
-path in `lifecycle_test.py` and `return_workflow_test.py`)."""
+"""The refusals the message table of docs/contracts.md promises, in its words: what the customer,
+the seller or operations read when a message does not apply (the rest of the table is checked
+beside each path in `lifecycle_test.py` and `return_workflow_test.py`)."""
 
 from __future__ import annotations
 

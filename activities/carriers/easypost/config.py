@@ -31,7 +31,9 @@ class EasyPostConfig(BaseModel):
             "tracking webhook is refused: an unsigned event must not be believed."
         ),
     )
-    base_url: str = Field(default="https://api.easypost.com/v2")
+    base_url: str = Field(
+        default="https://api.easypost.com/v2", description="EasyPost's API, version 2."
+    )
     carrier_accounts: list[str] = Field(
         default_factory=list,
         description="`ca_...` IDs to rate with; empty means every account EasyPost has for us.",
@@ -66,7 +68,12 @@ class EasyPostConfig(BaseModel):
         gt=0,
         description="How far an `X-Timestamp` may be from our clock before a webhook is stale.",
     )
-    timeout_seconds: float = Field(default=20.0, gt=0)
+    timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="How long one call to EasyPost may take "
+        "(RETURNFLOW_CARRIER_TIMEOUT_SECONDS sets it for every carrier).",
+    )
 
     @field_validator("pickup_timezone")
     @classmethod
