@@ -1,0 +1,68 @@
+"""The reminder sweep's activity: it pages through visibility and signals each return found,
+and a retry goes on from the last page it finished."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.reminders.activities import ReminderActivities
+from domain.returns import ReturnStage
+from reminders.models import ReminderSweep
+from tests.workflows.harness import return_harness
+from tests.workflows.reminder_sweep_test import (
+    HORIZON,
+    reminded,
+    reminders_signalled,
+    visible,
+    withdrawn,
+)
+
+
+async def test_a_retried_sweep_goes_on_from_the_last_page_it_finished(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = time_skipping_env.client
+    async with return_harness(client) as harness:
+        returns = [
+            await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE) for _ in range(5)
+        ]
+        await visible(client, harness.settings.task_queue, 5)
+        activities = ReminderActivities(
+            client,
+            task_queue=harness.settings.task_queue,
+            horizon=HORIZON,
+            time_zone="Europe/Paris",
+            page_size=2,
+        )
+        run = ReminderSweep(as_of=dt.datetime.now(dt.UTC), origin="sweep-test/run-1")
+
+        # The first attempt's worker is lost right after its first page.
+        heartbeats: list[Any] = []
+
+        def lost_after_first_page(*details: Any) -> None:
+            heartbeats.append(details)
+            raise ConnectionError("worker lost")
+
+        first = ActivityEnvironment()
+        first.on_heartbeat = lost_after_first_page
+        with pytest.raises(ConnectionError):
+            await first.run(activities.remind_unshipped_returns, run)
+        retry = ActivityEnvironment()
+        retry.info = dataclasses.replace(retry.info, attempt=2, heartbeat_details=heartbeats[-1])
+        result = await retry.run(activities.remind_unshipped_returns, run)
+
+        async with asyncio.timeout(10):
+            while len(reminded(harness)) < 5:
+                await asyncio.sleep(0.05)
+        # Every signal the two attempts sent is in the returns' histories by now.
+        signalled = [await reminders_signalled(h) for h in returns]
+
+    assert (result.found, result.signalled, result.pages, result.resumed) == (5, 5, 3, True)
+    assert reminded(harness) == sorted(h.id for h in returns)
+    assert signalled == [1] * 5, "the pages done before the loss were not signalled again"
