@@ -894,7 +894,9 @@ async def test_a_close_leaves_listed_what_is_left_at_the_carrier_until_closed_ag
         left = await handle.query(ReturnWorkflow.status)
         running = (await handle.describe()).status
         await handle.execute_update(
-            ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "label settled")
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.CLOSE, "label settled"),
+            id="the-second-close",
         )
         done = await handle.result()
 
@@ -904,6 +906,11 @@ async def test_a_close_leaves_listed_what_is_left_at_the_carrier_until_closed_ag
     assert left.attention == ["carrier_cancellation_failed"], "still for operations"
     assert running is not None and running.name == "RUNNING"
     assert done.stage is ReturnStage.CLOSED and done.attention == []
+    (second,) = [i for i, e in enumerate(done.timeline) if e.update_id == "the-second-close"]
+    assert [(e.actor, e.event) for e in done.timeline[second : second + 2]] == [
+        ("operations:agent-42", "close: label settled"),
+        ("operations:agent-42", "the problems left are handled: the return completes"),
+    ]
 
 
 async def test_operations_close_a_return_with_a_reason_and_who_did_it(

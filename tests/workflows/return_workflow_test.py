@@ -428,6 +428,12 @@ async def test_switching_to_the_counter_after_a_refused_pickup_follows_the_count
 
     assert counter.tracking_number == counter.counter_code.tracking_number
     assert done.stage is ReturnStage.PICKED_UP
+    # The label made for the refused pickup was kept for the next choice; unused, it is voided.
+    assert len(harness.doubles.voided) == 1
+    assert any(
+        (e.actor, e.event) == ("carrier:sandbox", "unused label cancelled (done)")
+        for e in done.timeline
+    )
 
 
 async def test_a_refused_choice_is_forgotten_while_the_customer_chooses_again(
