@@ -109,6 +109,7 @@ async def test_a_return_goes_from_withdrawal_to_refund_with_every_notice(
     ]
     assert doubles.notices[0].acknowledges is True
     assert doubles.notices[0].locator_carrier == "sandbox"
+    assert said(done, "system", "seller's return address found on file")
     (refund,) = doubles.refunds
     assert refund.reason is RefundReason.WITHDRAWAL
     assert refund.idempotency_key == f"{handle.id}:refund:1"
