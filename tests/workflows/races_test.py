@@ -53,11 +53,14 @@ async def in_flight(doubles: Doubles, activity: str) -> None:
         await doubles.in_flight(activity).wait()
 
 
-async def failure_of(update: WorkflowUpdateHandle[ActionResult]) -> str:
+async def failure_of(update: WorkflowUpdateHandle[ActionResult], kind: str | None = None) -> str:
+    """The sentence the update was refused with (and, given `kind`, the refusal's type)."""
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await update.result()
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError)
+    if kind is not None:
+        assert cause.type == kind, cause
     return cause.message
 
 
@@ -78,7 +81,7 @@ async def test_expiry_reached_while_a_choice_is_in_flight_undoes_the_new_label_a
         await in_flight(doubles, "create_return_label")
         await asyncio.sleep(8)
         label_made.set()
-        why = await failure_of(choice)
+        why = await failure_of(choice, "ChoiceRefused")
         done = await handle.result()
         assert await failed_tasks(handle) == []
 
@@ -113,7 +116,7 @@ async def test_a_dispatch_scan_during_a_rebooking_wins_and_the_new_pickup_is_can
         # The carrier collects the parcel with the first booking meanwhile.
         await harness.scan(handle, first.label.tracking_number)
         rebooked.set()
-        why = await failure_of(rebooking)
+        why = await failure_of(rebooking, "ChoiceRefused")
         done = await handle.result()
         assert await failed_tasks(handle) == []
 
