@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions \
-	chromium compose-tool bench-gateway bench-codec fuzz-workflow mutation mutation-stages
+	chromium compose-tool bench-gateway bench-codec bench-plots fuzz-workflow mutation mutation-stages
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -58,17 +58,19 @@ DOCKER_COMPOSE := /usr/bin/docker-compose
 compose-tool:
 	$(call debian_package,$(DOCKER_COMPOSE),docker-compose,the docker-compose.yml check)
 
+# Each benchmark's JSON says when, how and where it was measured: BENCH_COMMAND is the how
+# (benchmarks/record.py).
 ## make bench-carriers: 50 returns through a carrier failing on purpose (see benchmarks/).
 bench-carriers: $(STAMP)
-	$(PY) -m benchmarks.carrier_faults
+	BENCH_COMMAND='make $@' $(PY) -m benchmarks.carrier_faults
 
 ## make bench-gateway: 1,000 signed order events (10 % redeliveries) through the gateway (see benchmarks/).
 bench-gateway: $(STAMP)
-	$(PY) -m benchmarks.gateway_load
+	BENCH_COMMAND='make $@' $(PY) -m benchmarks.gateway_load
 
 ## make bench-codec: what payload encryption costs, in process and through the codec server.
 bench-codec: $(STAMP)
-	$(PY) -m benchmarks.codec
+	BENCH_COMMAND='make $@' $(PY) -m benchmarks.codec
 
 ## make histories [SCENARIOS="name ..."]: record the history of every workflow path (replay tests).
 histories: $(STAMP)
@@ -96,7 +98,12 @@ mutation-stages: $(STAMP)
 
 ## make bench-actions: events and Temporal Cloud billable actions of each recorded path.
 bench-actions: $(STAMP)
-	$(PY) -m benchmarks.actions
+	BENCH_COMMAND='make $@' $(PY) -m benchmarks.actions
+
+## make bench-plots: the benchmarks' JSON under var/bench/ copied to docs/benchmarks/data/, and
+## one SVG per benchmark drawn from it (docs/benchmarks/<name>.svg).
+bench-plots: $(STAMP)
+	$(PY) -m benchmarks.plots
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,8 @@ for each path, the events and the actions as Temporal Cloud bills them:
 - each timer started, signal received, update accepted, search attribute upsert, memo upsert,
   child workflow started, and signal or cancellation sent to another workflow: 1.
 
-Prints a markdown table and writes it as JSON to var/bench/actions.json.
+Prints a markdown table and writes it as JSON to var/bench/actions.json: each path's counts
+under its name, and under `measured` when, how and where they were counted (benchmarks/record.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
+
+from benchmarks.record import measured
 
 HISTORIES = Path("tests/histories")
 OUTPUT = Path("var/bench/actions.json")
@@ -113,6 +116,7 @@ def table(counted: dict[str, Counts]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stamp = measured("benchmarks.actions", argv or [])
     histories = Path(argv[0]) if argv else HISTORIES
     files = sorted(histories.glob("*.json"))
     if not files:
@@ -121,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     counted = {path.stem: count_file(path) for path in files}
     print(table(counted))
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    report = {
+    report: dict[str, object] = {"measured": stamp}
+    report |= {
         name: {"events": c.events, "actions": c.actions, "by_kind": c.by_kind}
         for name, c in counted.items()
     }

@@ -10,7 +10,8 @@ the first collectable day, and the carrier's round on that morning (the sandbox'
 gateway. It waits until every return is `picked_up`, then asks the sandbox how many labels and
 pickups exist under each return's idempotency keys: exactly one of each is the pass mark.
 
-Prints a report and writes it as JSON to var/bench/carrier-faults.json; exit status 0 on a pass.
+Prints a report and writes it as JSON to var/bench/carrier-faults.json, with when, how and where
+it was measured (benchmarks/record.py); exit status 0 on a pass.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
+from benchmarks.record import measured
 from client.start import parse_event, start_return
 from devstack.config import StackConfig
 from devstack.demo import redate
@@ -191,6 +193,7 @@ def summary(report: Report) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> int:
+    stamp = measured("benchmarks.carrier_faults", sys.argv[1:])
     var_dir = Path("var/bench/carrier-faults")
     shutil.rmtree(var_dir, ignore_errors=True)
     # Slow answers must outlast the worker's patience, so that some responses are lost for good
@@ -206,8 +209,8 @@ async def main_async(args: argparse.Namespace) -> int:
     async with DevStack(StackConfig.on_free_ports(var_dir)) as stack:
         await run_batch(stack, args, report)
     out = Path("var/bench/carrier-faults.json")
-    text = json.dumps({**asdict(report), "passed": report.passed}, indent=2) + "\n"
-    await asyncio.to_thread(out.write_text, text)
+    text = json.dumps({"measured": stamp, **asdict(report), "passed": report.passed}, indent=2)
+    await asyncio.to_thread(out.write_text, text + "\n")
     print(summary(report))
     print(f"report: {out}")
     return 0 if report.passed else 1

@@ -10,7 +10,8 @@
    `--concurrency` clients, one payload per request (a history event's input) and then twenty
    (a page of history), token-authenticated. It reports the latency percentiles.
 
-Prints a report and writes it as JSON to var/bench/codec.json.
+Prints a report and writes it as JSON to var/bench/codec.json, with when, how and where it was
+measured (benchmarks/record.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import base64
 import datetime as dt
 import json
 import resource
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from benchmarks.gateway_load import percentiles
+from benchmarks.record import measured
 from client.start import parse_event
 from codec_server.server import CodecAccess, create_codec_app
 from domain.carriers import TrackingScan, TrackingStatus
@@ -177,6 +180,7 @@ def summary(report: Report) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> int:
+    stamp = measured("benchmarks.codec", sys.argv[1:])
     logs.configure("benchmark", "WARNING")  # not one audit line per request on the terminal
     keyring = Keyring.parse(key_line("bench"), source="benchmark")
     codec = EncryptionCodec(keyring)
@@ -185,7 +189,8 @@ async def main_async(args: argparse.Namespace) -> int:
     await through_server(codec, args, report)
     report.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(REPORT.write_text, json.dumps(asdict(report), indent=2) + "\n")
+    text = json.dumps({"measured": stamp, **asdict(report)}, indent=2) + "\n"
+    await asyncio.to_thread(REPORT.write_text, text)
     print(summary(report))
     return 0 if report.refused == 0 else 1
 

@@ -15,7 +15,8 @@ Reports the answers by status, the acknowledgement latency (request sent → ans
 the throughput, the gateway's peak RSS and the CPU each service used during the load, and the
 number of returns visibility finds afterwards: exactly one per distinct event is the pass mark.
 
-Prints a report and writes it as JSON to var/bench/gateway-load.json; exit status 0 on a pass.
+Prints a report and writes it as JSON to var/bench/gateway-load.json, with when, how and where
+it was measured (benchmarks/record.py); exit status 0 on a pass.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.record import measured
 from client.start import parse_event
 from devstack.config import StackConfig
 from devstack.demo import redate
@@ -347,6 +349,7 @@ def summary(report: Report) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> int:
+    stamp = measured("benchmarks.gateway_load", sys.argv[1:])
     shutil.rmtree(VAR_DIR, ignore_errors=True)
     report = Report(
         events_sent=args.events,
@@ -359,8 +362,8 @@ async def main_async(args: argparse.Namespace) -> int:
     async with DevStack(StackConfig.on_free_ports(VAR_DIR)) as stack:
         await run_load(stack, args, report)
     report.wall_seconds = round(time.monotonic() - began, 1)
-    text = json.dumps({**asdict(report), "passed": report.passed}, indent=2) + "\n"
-    await asyncio.to_thread(REPORT.write_text, text)
+    text = json.dumps({"measured": stamp, **asdict(report), "passed": report.passed}, indent=2)
+    await asyncio.to_thread(REPORT.write_text, text + "\n")
     print(summary(report))
     print(f"report: {REPORT}")
     return 0 if report.passed else 1
