@@ -25,6 +25,8 @@ from carrier_sandbox.label_pdf import render_label
 from carrier_sandbox.rules import DEPOSIT_BEFORE, pickup_dates
 from carrier_sandbox.schemas import CounterCodeBody, LabelBody, PickupBody
 from domain.carriers import CarrierCapability as Can
+from plumbing import json_input
+from plumbing.json_input import NotJson
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -164,9 +166,11 @@ async def _create_once(
     key = _idempotency_key(request)
     raw = await request.body()
     try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ApiError(422, "invalid_request", "The request body is not valid JSON.") from None
+        payload = json_input.loads(raw)
+    except NotJson as err:
+        raise ApiError(
+            422, "invalid_request", f"The request body is not valid JSON: {err.problem}."
+        ) from None
     # Key order and spacing are not part of "the same body".
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode()).hexdigest()

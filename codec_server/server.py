@@ -20,7 +20,6 @@ import asyncio
 import base64
 import binascii
 import ipaddress
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,8 +35,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
+from plumbing import json_input
 from plumbing.bearer import matching, parse_tokens, presented_token
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
+from plumbing.json_input import NotJson
 from plumbing.settings import Settings
 
 log = structlog.get_logger("codec-server")
@@ -337,9 +338,9 @@ async def _read(request: Request, limit: int) -> bytes:
 def _parse(body: bytes) -> Payloads:
     """The request's payloads; an error names the field, never quotes what it holds."""
     try:
-        document: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise Refused(400, "body: not JSON") from None
+        document: Any = json_input.loads(body)
+    except NotJson as err:
+        raise Refused(400, f"body: not JSON ({err.problem})") from None
     if not isinstance(document, dict) or not isinstance(document.get("payloads"), list):
         raise Refused(400, 'payloads: required, a list of payloads ({"payloads": [...]})')
     parsed = Payloads()

@@ -11,7 +11,6 @@ dead-letter store with its reason, to be replayed once fixed.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 from fastapi import APIRouter, Request
@@ -27,6 +26,8 @@ from gateway.http import (
     receive,
     unavailable,
 )
+from plumbing import json_input
+from plumbing.json_input import NotJson
 from plumbing.signing import SignatureRejected, verify
 from plumbing.temporal import web_ui_link
 
@@ -62,9 +63,9 @@ async def take_event(
         except SignatureRejected as err:
             return Outcome.refused(401, "bad_signature", str(err), authenticated=False)
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
-        problem = f"(body): not JSON ({err})"
+        raw = json_input.loads(body)
+    except NotJson as err:
+        problem = f"(body): not JSON ({err.problem})"
         return Outcome.refused(422, "malformed_json", "The body is not JSON.", [problem])
     if not isinstance(raw, dict):
         problem = "(body): an event is a JSON object"

@@ -9,7 +9,6 @@ The sandbox plays several carriers, each under `{sandbox_url}/carriers/{code}/v1
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,7 +36,7 @@ from domain.carriers import (
     TrackingStatus,
     WebhookScans,
 )
-from plumbing import signing
+from plumbing import json_input, signing
 
 WEBHOOK_TOLERANCE_SECONDS = 300
 """A webhook signed longer ago (or further ahead) than this is refused: a replay, or a clock
@@ -188,7 +187,7 @@ class SandboxCarrier:
             raise CarrierUnsupported(self._code, "tracking webhooks")
         self._verify(headers, body, received_at)
         try:
-            event = json.loads(body)
+            event = json_input.loads(body)
             if event.get("type") != "tracking.updated":
                 raise WebhookRejected(f"not a tracking event: type {event.get('type')!r}")
             if event.get("carrier") != self._code:

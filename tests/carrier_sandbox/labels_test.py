@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from pypdf import PdfReader
 
 from carrier_sandbox.server import SandboxServer
@@ -177,6 +178,29 @@ async def test_malformed_json_is_an_invalid_request(client: httpx.AsyncClient) -
 
     assert response.status_code == 422
     assert error_of(response)["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"[" * 5_000 + b"]" * 5_000, "nested more than 64 levels deep"),
+        (b'{"reference": "return-O1001-1", "weight": NaN}', "NaN is not a JSON number"),
+        (b'{"reference": "\\ud800"}', "a string holds an escaped lone surrogate"),
+    ],
+    ids=["nested", "nan", "lone-surrogate"],
+)
+async def test_json_no_parser_should_take_is_an_invalid_request_saying_why(
+    client: httpx.AsyncClient, content: bytes, why: str
+) -> None:
+    response = await client.post(
+        f"{SANDBOX}/labels",
+        content=content,
+        headers={"Idempotency-Key": "k-hostile", "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "invalid_request"
+    assert why in error_of(response)["message"]
 
 
 async def test_label_without_idempotency_key_is_refused(client: httpx.AsyncClient) -> None:

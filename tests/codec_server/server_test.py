@@ -357,6 +357,10 @@ async def test_a_payload_never_encrypted_comes_back_as_it_is(
     ("content", "error"),
     [
         (b"not json", "body: not JSON"),
+        (b"[" * 2_000 + b"]" * 2_000, "body: not JSON (nested more than 64 levels deep)"),
+        (b'{"payloads": [{"data": NaN}]}', "body: not JSON (NaN is not a JSON number)"),
+        (b'{"payloads": [{"data": "\\ud800"}]}', "body: not JSON (a string holds an escaped"),
+        (b'{"payloads": "\xff"}', "body: not JSON (the body is not UTF-8 text)"),
         (b'{"payload": []}', 'payloads: required, a list of payloads ({"payloads": [...]})'),
         (b'{"payloads": [{"data": "%%%"}]}', "payloads[0].data: not base64"),
         (b'{"payloads": [{"metadata": {"encoding": 5}}]}', "payloads[0].metadata.encoding: a"),

@@ -122,6 +122,29 @@ async def test_an_unknown_event_type_is_refused_400_and_kept(door: Door) -> None
     assert (letter.reason, letter.authenticated) == ("unknown_event_type", True)
 
 
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"a": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "nested more than 64 levels deep"),
+        (b'{"event_id": "EVT-1", "type": "order.retract_requested", "n": NaN}', "NaN is not"),
+        (b'{"event_id": "EVT-1", "n": 1e999}', "a number is too large"),
+        (b'{"event_id": "\\udfff"}', "a string holds an escaped lone surrogate"),
+        (b'{"event_id": "\xe9"}', "the body is not UTF-8 text"),
+    ],
+    ids=["nested", "nan", "infinite", "lone-surrogate", "latin-1"],
+)
+async def test_json_no_parser_should_take_is_refused_422_naming_why_and_kept(
+    door: Door, body: bytes, problem: str
+) -> None:
+    answer = await door.send_event(body)
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "malformed_json"
+    (said,) = answer.json()["error"]["problems"]
+    assert said.startswith(f"(body): not JSON ({problem}")
+    assert door.dead_letters.get(answer.json()["dead_letter_id"]).body == body
+
+
 async def test_malformed_json_is_refused_422_and_kept(door: Door) -> None:
     answer = await door.send_event(b'{"event_id": "EVT-1", "type": ')
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import unicodedata
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -27,6 +26,7 @@ from email.utils import parsedate_to_datetime
 from activities.carriers.easypost.trackers import scans
 from activities.carriers.protocol import WebhookIgnored, WebhookRejected
 from domain.carriers import WebhookScans
+from plumbing import json_input
 
 SIGNATURE_HEADER = "x-hmac-signature"
 TIMESTAMP_HEADER = "x-timestamp"
@@ -60,7 +60,7 @@ def read_tracker_event(
         raise WebhookRejected(f"{carrier}: the signature does not match the body")
     _check_freshness(carrier, headers.get(TIMESTAMP_HEADER), tolerance, now)
     try:
-        event = json.loads(body)
+        event = json_input.loads(body)
     except ValueError:
         raise WebhookRejected(f"{carrier}: the body is not JSON") from None
     if not isinstance(event, dict) or event.get("object") != "Event":

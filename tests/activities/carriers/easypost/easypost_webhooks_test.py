@@ -66,6 +66,22 @@ def test_a_webhook_that_must_not_be_believed_is_rejected(
         carrier.read_webhook(sent, body)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 5_000 + b"]" * 5_000, b'{"object": "Event", "x": NaN}', b'{"object": "\\ud800"}'],
+    ids=["nested", "nan", "lone-surrogate"],
+)
+def test_a_signed_body_no_parser_should_take_is_rejected_not_a_crash(
+    carrier: EasyPostCarrier, body: bytes
+) -> None:
+    from activities.carriers.easypost.webhooks import expected_signature
+
+    headers = {"x-hmac-signature": expected_signature(WEBHOOK_SECRET, body)}
+
+    with pytest.raises(WebhookRejected, match="the body is not JSON"):
+        carrier.read_webhook(headers, body)
+
+
 COMPOSED = "s\u00e9cret"
 """é as one code point: NFKD makes it e and a combining accent before EasyPost keys the HMAC."""
 
