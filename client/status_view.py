@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from domain.returns import ReturnStatus
+from plumbing import terminal
 
 
 def _when(moment: dt.datetime) -> str:
@@ -43,4 +44,5 @@ def render_status(status: ReturnStatus, link: str) -> str:
     rows.append("  timeline")
     for entry in status.timeline:
         rows.append(f"    {_when(entry.at)}  {entry.actor:<16} {entry.event}")
-    return "\n".join(rows)
+    # Names, reasons and problems come from customers, sellers, carriers and staff.
+    return "\n".join(terminal.line(row) for row in rows)

@@ -22,6 +22,7 @@ from dead_letters.replay import NotReplayable, replay
 from dead_letters.store import DeadLetter, DeadLetterStore, LetterKeyError, LetterState
 from gateway.auth import TokenBook
 from gateway.http import Gateway
+from plumbing import terminal
 from plumbing.encryption import PayloadKeyError
 from plumbing.settings import Settings
 from plumbing.temporal import codec_from_settings
@@ -99,7 +100,7 @@ def _letter(store: DeadLetterStore, letter_id: str) -> DeadLetter:
 def _line(letter: DeadLetter) -> str:
     first = letter.problems[0] if letter.problems else ""
     times = f" x{letter.times_received}" if letter.times_received > 1 else ""
-    return (
+    return terminal.line(
         f"{letter.letter_id}  {letter.state:<9} {letter.source:<16} "
         f"{letter.status_code} {letter.reason}{times}  {first}"
     )
@@ -125,7 +126,7 @@ def show_letter(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(settings, keys=args.body)
     letter = _letter(store, args.letter_id)
     if args.body:
-        print(_body(store, letter).decode("utf-8", "replace"))
+        print(terminal.block(_body(store, letter).decode("utf-8", "replace")))
         return 0
     print(_line(letter))
     print(f"  received {letter.received_at:%Y-%m-%d %H:%M:%S} UTC", end="")
@@ -134,9 +135,9 @@ def show_letter(args: argparse.Namespace, settings: Settings) -> int:
     print()
     print(f"  signature good when it came: {'yes' if letter.authenticated else 'no'}")
     for problem in letter.problems:
-        print(f"  problem: {problem}")
+        print(f"  problem: {terminal.line(problem)}")
     for name, value in sorted(letter.headers.items()):
-        print(f"  header {name}: {value}")
+        print(f"  header {terminal.line(name)}: {terminal.line(value)}")
     size = f"{letter.body_size} bytes" + (" (truncated)" if letter.truncated else "")
     if letter.sealed:
         kept = f"sealed under key {letter.body_key_id}"
@@ -145,9 +146,10 @@ def show_letter(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  body ({size}, {kept}): `dead-letters show --body`")
     for attempt in letter.replays:
         edited = ", corrected body" if attempt.edited_body else ""
-        print(f"  {attempt.at:%Y-%m-%d %H:%M} {attempt.by}: {attempt.outcome}{edited}")
+        said = terminal.line(f"{attempt.by}: {attempt.outcome}{edited}")
+        print(f"  {attempt.at:%Y-%m-%d %H:%M} {said}")
         if attempt.detail:
-            print(f"      {attempt.detail}")
+            print(f"      {terminal.line(attempt.detail)}")
     return 0
 
 

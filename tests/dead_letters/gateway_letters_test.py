@@ -173,6 +173,30 @@ async def test_a_letter_is_discarded_with_who_and_why(
     assert (last.by, last.outcome, last.detail) == ("bob", "discarded", "a ping from a test")
 
 
+async def test_what_a_sender_or_operator_wrote_reaches_the_terminal_escaped(
+    harness: ReturnHarness,
+    tmp_path: Path,
+    operator_env: DeadLetterStore,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    hostile = '{"type": "order.test_ping", "note": "\x1b]0;owned\x07\u202eevil"}'.encode()
+    async with open_door(harness.client, settings) as door:
+        answer = await door.send_event(hostile)
+    letter_id = answer.json()["dead_letter_id"]
+    await run(["dead-letters", "discard", letter_id, "--reason", "paste\x1b[31m", "--by", "bob"])
+    capsys.readouterr()
+
+    assert await run(["dead-letters", "show", letter_id, "--body"]) == 0
+    body = capsys.readouterr().out
+    assert await run(["dead-letters", "show", letter_id]) == 0
+    shown = capsys.readouterr().out
+
+    assert "\x1b" not in body + shown and "\u202e" not in body + shown and "\x07" not in body
+    assert '"note": "\\x1b]0;owned\\x07\\u202eevil"' in body
+    assert "bob: discarded" in shown and "paste\\x1b[31m" in shown
+
+
 async def test_a_letter_kept_in_clear_before_bodies_were_sealed_still_replays_and_is_sealed(
     harness: ReturnHarness,
     tmp_path: Path,

@@ -1,0 +1,35 @@
+"""A return's status as staff read it in a terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from client.status_view import render_status
+from tests.factories import retract_event
+from workflows import return_view
+from workflows.return_state import ReturnState
+
+NOTICE = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+
+
+def test_the_status_shows_the_return_its_clocks_and_timeline() -> None:
+    state = ReturnState(retract_event(notice_at=NOTICE, order_id="ORD-42", line_id="3"))
+    state.record(NOTICE, "system", "accepted as a return")
+
+    shown = render_status(return_view.status(state), "http://ui/return-ORD-42-3").splitlines()
+
+    assert shown[0] == "return-ORD-42-3    stage: checking_eligibility"
+    assert "  withdrawn   2026-12-01 09:30 UTC" in shown
+    assert "  ship by     2026-12-15 09:30 UTC" in shown
+    assert "  web ui      http://ui/return-ORD-42-3" in shown
+    assert shown[-1] == "    2026-12-01 09:30 UTC  system           accepted as a return"
+
+
+def test_what_people_wrote_reaches_the_terminal_escaped() -> None:
+    state = ReturnState(retract_event(notice_at=NOTICE, order_id="ORD-42", line_id="3"))
+    state.record(NOTICE, "operations:agent-42", "close: customer said \x1b[2J\u202eok\nbye")
+
+    shown = render_status(return_view.status(state), "http://ui/return-ORD-42-3")
+
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert shown.splitlines()[-1].endswith("close: customer said \\x1b[2J\\u202eok\\x0abye")
