@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -34,12 +35,26 @@ class EventRejected(ValueError):
         self.problems = problems
 
 
-def parse_event(raw: bytes | str) -> RetractEvent:
+CLOCK_SKEW = dt.timedelta(minutes=5)
+"""How far ahead of our clock a sender's may be: a withdrawal notice later than that is refused
+(it would start the legal clocks in the future)."""
+
+
+def parse_event(raw: bytes | str, now: dt.datetime | None = None) -> RetractEvent:
     """A retract event from JSON, or `EventRejected` naming every wrong field."""
     try:
-        return RetractEvent.model_validate_json(raw)
+        event = RetractEvent.model_validate_json(raw)
     except ValidationError as err:
         raise EventRejected(field_problems(err)) from None
+    latest = (now or dt.datetime.now(dt.UTC)) + CLOCK_SKEW
+    if event.occurred_at > latest:
+        raise EventRejected(
+            [
+                f"occurred_at: in the future, more than {CLOCK_SKEW.seconds // 60} minutes ahead "
+                "of our clock: a withdrawal notice is given before it is sent"
+            ]
+        )
+    return event
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic.fields import FieldInfo
 
 PERSONAL = "x-personal"
@@ -111,7 +120,28 @@ Email = Annotated[
     StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254),
 ]
 
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Control characters, and the bidirectional embeddings, overrides and isolates that reorder
+how text is shown: no name, title or address line needs them, and each reaches emails, labels,
+carriers' APIs and operators' terminals. (The left-to-right and right-to-left marks, which some
+names written in Arabic or Hebrew need, are kept.)"""
+
+
+def _printable(value: str) -> str:
+    found = UNPRINTABLE.search(value)
+    if found is not None:
+        raise ValueError(
+            f"holds U+{ord(found.group()):04X} at position {found.start() + 1}, a control "
+            "character or a bidirectional override: text here is one line of printable characters"
+        )
+    return value
+
+
+ShortText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    AfterValidator(_printable),
+]
 
 
 class Money(DomainModel):

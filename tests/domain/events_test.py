@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -69,6 +71,58 @@ def test_timestamps_must_follow_each_other() -> None:
     with pytest.raises(EventRejected) as rejected:
         parse_event(json.dumps(raw))
     assert "delivered_at is before order.shipped_at" in rejected.value.problems[0]
+
+
+def test_a_withdrawal_notice_from_the_future_is_refused_beyond_a_small_clock_skew() -> None:
+    event = retract_event()
+    now = event.occurred_at
+    ahead = {m: (now - dt.timedelta(minutes=m)) for m in (4, 6)}
+
+    assert parse_event(event.model_dump_json(), now=ahead[4]) == event, "4 minutes: a clock skew"
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(event.model_dump_json(), now=ahead[6])
+    assert rejected.value.problems == [
+        "occurred_at: in the future, more than 5 minutes ahead of our clock: a withdrawal "
+        "notice is given before it is sent"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "code"),
+    [
+        (("customer", "name"), "Jean\x1b[2J", "U+001B at position 5"),
+        (("order", "product", "title"), "Phone \u202etxt.exe", "U+202E at position 7"),
+        (("customer", "address", "line1"), "12 rue\nde la Paix", "U+000A at position 7"),
+        (("customer", "address", "city"), "Lyon\x00", "U+0000 at position 5"),
+        (("customer", "name"), "\u2067Ali", "U+2067 at position 1"),
+    ],
+    ids=["escape", "override", "newline", "nul", "isolate"],
+)
+def test_text_with_control_or_reordering_characters_is_refused_naming_the_field(
+    path: tuple[str, ...], text: str, code: str
+) -> None:
+    raw = event_json()
+    place: Any = raw
+    for key in path[:-1]:
+        place = place[key]
+    place[path[-1]] = text
+
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(json.dumps(raw))
+
+    (problem,) = rejected.value.problems
+    assert problem.startswith(f"{'.'.join(path)}: ")
+    assert f"holds {code}, a control character or a bidirectional override" in problem
+
+
+def test_names_in_any_script_with_their_direction_marks_are_taken() -> None:
+    raw = event_json()
+    raw["customer"]["name"] = "\u200fمحمد بن علي"  # type: ignore[index]
+    raw["order"]["product"]["title"] = "iPhone 13 — 128 Go, état très bon"  # type: ignore[index]
+
+    event = parse_event(json.dumps(raw))
+
+    assert event.customer.name == "\u200fمحمد بن علي"
 
 
 def test_malformed_json_is_refused_not_crashed() -> None:

@@ -3,6 +3,7 @@ return once, and everything refused is answered with the field to blame and kept
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator
@@ -142,6 +143,21 @@ async def test_json_no_parser_should_take_is_refused_422_naming_why_and_kept(
     assert answer.json()["error"]["code"] == "malformed_json"
     (said,) = answer.json()["error"]["problems"]
     assert said.startswith(f"(body): not JSON ({problem}")
+    assert door.dead_letters.get(answer.json()["dead_letter_id"]).body == body
+
+
+async def test_a_withdrawal_dated_tomorrow_is_refused_naming_occurred_at_and_kept(
+    door: Door,
+) -> None:
+    tomorrow = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1)
+    body = event_body(retract_event(notice_at=tomorrow))
+
+    answer = await door.send_event(body)
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "invalid_event"
+    (problem,) = answer.json()["error"]["problems"]
+    assert problem.startswith("occurred_at: in the future")
     assert door.dead_letters.get(answer.json()["dead_letter_id"]).body == body
 
 
