@@ -263,10 +263,11 @@ def report() -> None:
         )
     else:
         print("\n(`make mutation` results absent: no estimate for the stage logic as a whole)")
-    survivors = sorted(m for m, v in judged.items() if v != KILLED)
-    if survivors:
-        print("\nNot killed:")
-        for mutant in survivors:
+    # Timed out counts as killed: what is left to kill or explain survived, or could not run.
+    left = sorted(m for m, v in judged.items() if v in (SURVIVED, ERROR))
+    if left:
+        print("\nSurvived (each to kill with a test or explain in docs/testing.md):")
+        for mutant in left:
             print(f"  {judged[mutant]}: {mutant}")
     if "seconds" in results:
         seconds = int(results["seconds"])  # type: ignore[call-overload]

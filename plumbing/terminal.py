@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_IN_TEXT = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+_REORDERING = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+"""The bidirectional marks, embeddings, overrides and isolates: an operator sees each one."""
+_UNSAFE = re.compile(rf"[\x00-\x1f\x7f-\x9f{_REORDERING}]")
+_UNSAFE_IN_TEXT = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{_REORDERING}]")
 
 
 def _escape(match: re.Match[str]) -> str:
