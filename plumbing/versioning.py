@@ -34,6 +34,16 @@ from plumbing.settings import Settings
 
 IDENTITY = "returnflow"
 
+# What the server answers before a worker of the build has polled.
+_NOT_POLLING_YET = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
+# What it answers while busy; asking again is safe.
+_TRANSIENT = (
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+)
+
 
 def build_id(settings: Settings) -> str:
     """This build's ID: the setting, else the installed package's version."""
@@ -140,10 +150,16 @@ async def promote(
             )
             break
         except RPCError as err:
-            if err.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            if err.status in _NOT_POLLING_YET:
+                if time.monotonic() >= deadline:
+                    raise VersionNotPolling(name, build) from err
+            elif err.status in _TRANSIENT:
+                # The server cancels the call while the new version is still reaching the
+                # task queues' user data (seen under load); the call is idempotent.
+                if time.monotonic() >= deadline:
+                    raise
+            else:
                 raise
-            if time.monotonic() >= deadline:
-                raise VersionNotPolling(name, build) from err
             await asyncio.sleep(0.2)
     await _routing_done(client, name, build, deadline=time.monotonic() + 30)
     previous = response.previous_deployment_version.build_id
@@ -161,9 +177,15 @@ class VersionNotPolling(RuntimeError):
 async def _routing_done(client: Client, name: str, build: str, *, deadline: float) -> None:
     """Until the new routing has reached every task queue of the deployment."""
     while time.monotonic() < deadline:
-        response = await client.workflow_service.describe_worker_deployment(
-            DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=name)
-        )
+        try:
+            response = await client.workflow_service.describe_worker_deployment(
+                DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=name)
+            )
+        except RPCError as err:
+            if err.status not in _TRANSIENT:
+                raise
+            await asyncio.sleep(0.1)
+            continue
         info = response.worker_deployment_info
         in_progress = RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS
         current = info.routing_config.current_deployment_version.build_id
