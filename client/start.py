@@ -47,13 +47,25 @@ def parse_event(raw: bytes | str, now: dt.datetime | None = None) -> RetractEven
     except ValidationError as err:
         raise EventRejected(field_problems(err)) from None
     latest = (now or dt.datetime.now(dt.UTC)) + CLOCK_SKEW
-    if event.occurred_at > latest:
-        raise EventRejected(
-            [
-                f"occurred_at: in the future, more than {CLOCK_SKEW.seconds // 60} minutes ahead "
-                "of our clock: a withdrawal notice is given before it is sent"
-            ]
+    minutes_ahead = CLOCK_SKEW.seconds // 60
+    facts = {
+        "occurred_at": event.occurred_at,
+        "order.ordered_at": event.order.ordered_at,
+        "order.shipped_at": event.order.shipped_at,
+        "order.delivered_at": event.order.delivered_at,
+    }
+    future = [
+        f"{name}: in the future, more than {minutes_ahead} minutes ahead of our clock: "
+        + (
+            "a withdrawal notice is given before it is sent"
+            if name == "occurred_at"
+            else "the order service reports what has happened"
         )
+        for name, moment in facts.items()
+        if moment is not None and moment > latest
+    ]
+    if future:
+        raise EventRejected(future)
     return event
 
 

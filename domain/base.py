@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import types
 import typing
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     AliasChoices,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -142,6 +144,26 @@ ShortText = Annotated[
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
     AfterValidator(_printable),
 ]
+
+
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+"""The span a fact's time may fall in. Outside it a date is a mistake, and the legal clocks'
+arithmetic (days added, zones converted) could overflow on it."""
+
+
+def _plausible(value: dt.datetime) -> dt.datetime:
+    try:
+        in_span = EARLIEST <= value < LATEST
+    except OverflowError:  # an offset taking the year past 1 or 9999 in UTC
+        in_span = False
+    if not in_span:
+        raise ValueError(f"outside the years {EARLIEST.year} to {LATEST.year - 1}")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
+"""A moment with its time zone, within the years returnflow's clocks can count from."""
 
 
 class Money(DomainModel):

@@ -6,10 +6,10 @@ import datetime as dt
 import re
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, Identifier, ShortText
+from domain.base import DomainModel, Identifier, Instant, ShortText
 
 
 class ReturnMethod(StrEnum):
@@ -101,7 +101,7 @@ class Label(DomainModel):
     carrier: Identifier
     label_id: Identifier
     tracking_number: Identifier
-    created_at: AwareDatetime
+    created_at: Instant
 
 
 class PickupRequest(DomainModel):
@@ -143,7 +143,7 @@ class CounterCode(DomainModel):
     carrier: Identifier
     code: Identifier
     tracking_number: Identifier
-    expires_at: AwareDatetime
+    expires_at: Instant
 
 
 class TrackingStatus(StrEnum):
@@ -165,7 +165,7 @@ class TrackingScan(DomainModel):
     tracking_number: Identifier
     scan_id: Identifier = Field(description="The carrier's ID for the scan: repeats are ignored.")
     status: TrackingStatus
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     location: ShortText | None = Field(default=None, description="Facility or town.")
     description: ShortText | None = Field(default=None, description="The carrier's words.")
     carrier_code: ShortText | None = Field(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from domain.addresses import PostalAddress
 from domain.base import (
     DomainModel,
     Email,
     Identifier,
+    Instant,
     LineId,
     Locale,
     Money,
@@ -88,9 +89,9 @@ class Order(DomainModel):
     line_id: LineId = Field(description="The line of the order being returned.")
     seller_id: Identifier
     status: OrderStatus | OtherOrderStatus = Field(union_mode="left_to_right")
-    ordered_at: AwareDatetime
-    shipped_at: AwareDatetime | None = None
-    delivered_at: AwareDatetime | None = None
+    ordered_at: Instant
+    shipped_at: Instant | None = None
+    delivered_at: Instant | None = None
     product: Product
 
     @field_validator("status", mode="before")
@@ -146,7 +147,7 @@ class RetractEvent(DomainModel):
 
     event_id: Identifier = Field(description="Unique per event; a redelivery keeps it.")
     type: Literal["order.retract_requested"] = Field(description="Always order.retract_requested.")
-    occurred_at: AwareDatetime = Field(description="When the customer gave the withdrawal notice.")
+    occurred_at: Instant = Field(description="When the customer gave the withdrawal notice.")
     order: Order
     customer: Customer
 

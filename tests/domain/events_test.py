@@ -297,3 +297,42 @@ def test_an_unknown_country_in_an_event_is_named() -> None:
         parse_event(json.dumps(raw))
     [problem] = rejected.value.problems
     assert problem.startswith("customer.address") and "country_code" in problem
+
+
+@pytest.mark.parametrize(
+    ("field", "moment"),
+    [
+        ("delivered_at", "9999-12-31T23:59:59+00:00"),
+        ("ordered_at", "0001-01-01T00:00:00+01:00"),
+        ("shipped_at", "2150-06-01T10:00:00+02:00"),
+        ("ordered_at", "1999-12-31T23:59:59+00:00"),
+    ],
+    ids=["year-9999", "year-1-east-of-utc", "next-century", "last-century"],
+)
+def test_an_order_date_no_legal_clock_can_count_from_is_refused_naming_it(
+    field: str, moment: str
+) -> None:
+    raw = event_json()
+    raw["order"][field] = moment  # type: ignore[index]
+
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(json.dumps(raw))
+
+    assert f"order.{field}: Value error, outside the years 2000 to 2099" in (
+        rejected.value.problems
+    )
+
+
+def test_an_order_delivered_next_week_is_refused_as_not_yet_happened() -> None:
+    event = retract_event()
+    now = event.occurred_at + dt.timedelta(minutes=1)
+    raw = json.loads(event.model_dump_json())
+    raw["order"]["delivered_at"] = (now + dt.timedelta(days=7)).isoformat()
+
+    with pytest.raises(EventRejected) as rejected:
+        parse_event(json.dumps(raw), now=now)
+
+    assert rejected.value.problems == [
+        "order.delivered_at: in the future, more than 5 minutes ahead of our clock: the order "
+        "service reports what has happened"
+    ]

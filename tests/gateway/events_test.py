@@ -161,6 +161,22 @@ async def test_a_withdrawal_dated_tomorrow_is_refused_naming_occurred_at_and_kep
     assert door.dead_letters.get(answer.json()["dead_letter_id"]).body == body
 
 
+async def test_a_delivery_dated_in_the_year_9999_is_refused_naming_it_before_any_clock_counts(
+    door: Door,
+) -> None:
+    raw = json.loads(event_body(retract_event()))
+    raw["order"]["delivered_at"] = "9999-12-31T23:59:59+00:00"
+    body = json.dumps(raw).encode()
+
+    answer = await door.send_event(body)
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["problems"] == [
+        "order.delivered_at: Value error, outside the years 2000 to 2099"
+    ]
+    assert door.dead_letters.get(answer.json()["dead_letter_id"]).reason == "invalid_event"
+
+
 async def test_malformed_json_is_refused_422_and_kept(door: Door) -> None:
     answer = await door.send_event(b'{"event_id": "EVT-1", "type": ')
 
