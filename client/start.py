@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 
 from pydantic import ValidationError
 from temporalio.client import Client
@@ -14,6 +15,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain import search_attributes as sa
 from domain.base import field_problems
@@ -69,16 +71,39 @@ def parse_event(raw: bytes | str, now: dt.datetime | None = None) -> RetractEven
     return event
 
 
+class Arrival(StrEnum):
+    """What an event found at its order line's return."""
+
+    CREATED = "created"
+    """No return was there: the event started it."""
+    DUPLICATE = "duplicate"
+    """The same event again (same `event_id`, same facts), or another event for the line while
+    its return runs: nothing is started."""
+    CONFLICT = "conflict"
+    """The return was started by an event with this `event_id` whose facts differ."""
+    ENDED = "ended"
+    """Another event (another `event_id`) for a line whose return has ended: a new withdrawal
+    nothing acts on, for operations to look at."""
+
+
 @dataclass(frozen=True)
 class StartedReturn:
     workflow_id: str
-    created: bool
-    """False when the return already existed: a duplicate event starts nothing."""
+    arrival: Arrival
     link: str
+    ended: bool = False
+    """The return has ended (its workflow is closed)."""
+    conflicts: tuple[str, ...] = ()
+    """For a conflict: the fields whose values differ from the first event's (names only)."""
+
+    @property
+    def created(self) -> bool:
+        """False when the return already existed: the event starts nothing."""
+        return self.arrival is Arrival.CREATED
 
 
 async def start_return(client: Client, settings: Settings, event: RetractEvent) -> StartedReturn:
-    """Start the return of the event's order line, or find the one already there."""
+    """Start the return of the event's order line, or say what the event found there."""
     order = event.order
     workflow_id = return_id(order.order_id, order.line_id)
     state = ReturnState(event)
@@ -107,5 +132,67 @@ async def start_return(client: Client, settings: Settings, event: RetractEvent) 
             static_summary=return_view.summary(state),
         )
     except WorkflowAlreadyStartedError:
-        return StartedReturn(workflow_id, created=False, link=link)
-    return StartedReturn(workflow_id, created=True, link=link)
+        return await _already_there(client, workflow_id, event, link)
+    return StartedReturn(workflow_id, Arrival.CREATED, link)
+
+
+async def _already_there(
+    client: Client, workflow_id: str, event: RetractEvent, link: str
+) -> StartedReturn:
+    """Compare the event with the one that started the return (its first history event, as
+    encrypted as every payload and decoded by the client's codec)."""
+    handle = client.get_workflow_handle(workflow_id)
+    description = await handle.describe()
+    ended = description.close_time is not None
+    first = await starting_event(client, workflow_id)
+    if first is None:
+        # Unreadable (a start that broke the schema): nothing to compare with.
+        return StartedReturn(workflow_id, Arrival.DUPLICATE, link, ended=ended)
+    if first.event_id == event.event_id:
+        differing = differing_facts(first, event)
+        if differing:
+            return StartedReturn(
+                workflow_id, Arrival.CONFLICT, link, ended=ended, conflicts=differing
+            )
+        return StartedReturn(workflow_id, Arrival.DUPLICATE, link, ended=ended)
+    if ended:
+        return StartedReturn(workflow_id, Arrival.ENDED, link, ended=True)
+    return StartedReturn(workflow_id, Arrival.DUPLICATE, link)
+
+
+async def starting_event(client: Client, workflow_id: str) -> RetractEvent | None:
+    """The event the return's current run was started with; None when it cannot be read as
+    one (or the return is gone)."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        async for history_event in handle.fetch_history_events(page_size=1):
+            started = history_event.workflow_execution_started_event_attributes
+            payloads = list(started.input.payloads)
+            if not payloads:
+                return None
+            try:
+                decoded = await client.data_converter.decode(payloads[:1], [RetractEvent])
+            except Exception:  # an input that never fitted the schema
+                return None
+            first = decoded[0]
+            return first if isinstance(first, RetractEvent) else None
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return None
+
+
+def differing_facts(first: RetractEvent, again: RetractEvent) -> tuple[str, ...]:
+    """The dotted names of the fields whose values differ, compared as the schema reads them
+    (so key order, spacing and the spelling of a time zone do not count)."""
+    return tuple(sorted(_differing(first.model_dump(mode="json"), again.model_dump(mode="json"))))
+
+
+def _differing(first: object, again: object, prefix: str = "") -> set[str]:
+    if isinstance(first, dict) and isinstance(again, dict):
+        names: set[str] = set()
+        for key in first.keys() | again.keys():
+            names |= _differing(first.get(key), again.get(key), f"{prefix}{key}.")
+        return names
+    return set() if first == again else {prefix.rstrip(".") or "(event)"}

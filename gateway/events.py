@@ -1,9 +1,12 @@
 """The order service's events: `order.retract_requested` starts the return of an order line.
 
 An event is acknowledged 202 only once Temporal has accepted the start of its return, and 200
-when the return already exists (a redelivery, or a second click): the answer names the return
-either way. While Temporal cannot be reached the answer is 503 with `Retry-After`, and nothing
-was done, so the sender's retry is the whole recovery. Everything refused for what it is (bad
+when the return already exists (a redelivery, or a second click while the return runs): the
+answer names the return either way, and says whether it has ended. An `event_id` seen before
+with other facts is refused 409 `event_conflict`, and another event for an order line whose
+return has ended 409 `return_ended`; both are kept as dead letters for operations. While
+Temporal cannot be reached the answer is 503 with `Retry-After`, and nothing was done, so the
+sender's retry is the whole recovery. Everything refused for what it is (bad
 signature 401, unknown type 400, malformed or invalid 422, too large 413) is kept in the
 dead-letter store with its reason, to be replayed once fixed.
 """
@@ -16,7 +19,7 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from client.start import EventRejected, parse_event, start_return
+from client.start import Arrival, EventRejected, parse_event, start_return
 from gateway.http import (
     TEMPORAL_UNAVAILABLE,
     Gateway,
@@ -99,10 +102,37 @@ async def take_event(
             raise
         logger.warning("Temporal unreachable for an event", extra={"event_id": event.event_id})
         return unavailable("temporal_unavailable", TEMPORAL_UNAVAILABLE)
+    if started.arrival is Arrival.CONFLICT:
+        logger.warning(
+            "event conflicts with the one that started its return",
+            extra={"event_id": event.event_id, "fields": list(started.conflicts)},
+        )
+        return Outcome.refused(
+            409,
+            "event_conflict",
+            "An event with this event_id came before with other facts: it is not taken.",
+            [
+                f"{name}: differs from the first event with this event_id"
+                for name in started.conflicts
+            ],
+        )
+    if started.arrival is Arrival.ENDED:
+        logger.warning(
+            "a new withdrawal for a return that has ended",
+            extra={"event_id": event.event_id, "return_id": started.workflow_id},
+        )
+        return Outcome.refused(
+            409,
+            "return_ended",
+            "The return of this order line has ended: a new withdrawal for it is kept for "
+            "operations, nothing is started.",
+            ["order.line_id: its return has ended"],
+        )
     answer = {
         "return_id": started.workflow_id,
         "event_id": event.event_id,
         "created": started.created,
+        "ended": started.ended,
         "links": {
             "status": f"/v1/returns/{started.workflow_id}",
             "web_ui": web_ui_link(settings, gateway.client.namespace, started.workflow_id),
@@ -119,9 +149,16 @@ async def take_event(
     "/v1/events",
     status_code=202,
     responses={
-        200: {"description": "Duplicate: the return already exists (its ID is given)."},
+        200: {
+            "description": "Duplicate: the return already exists (its ID is given, and whether "
+            "it has ended)."
+        },
         400: {"description": "Unknown event type (kept as a dead letter)."},
         401: {"description": "Missing, bad or stale signature (kept as a dead letter)."},
+        409: {
+            "description": "The event_id came before with other facts (event_conflict), or a "
+            "new withdrawal for a return that has ended (return_ended); kept."
+        },
         413: {"description": "Body over the size limit (kept, truncated)."},
         422: {"description": "Malformed JSON or a schema violation, naming each field (kept)."},
         503: {"description": "Temporal unreachable: nothing done, retry after Retry-After."},

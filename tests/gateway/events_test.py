@@ -272,3 +272,66 @@ async def test_an_event_signed_under_two_secrets_is_taken_if_either_is_ours(
             await the_return.describe()
         assert unknown.value.status is RPCStatusCode.NOT_FOUND
     assert answer.status_code == status
+
+
+async def test_a_redelivery_written_differently_is_the_same_event_and_answered_200(
+    door: Door,
+) -> None:
+    event = retract_event()
+    first = await door.send_event(event_body(event))
+    facts = event.model_dump(mode="json")
+    rewritten = json.dumps(facts, indent=2, sort_keys=True).encode()
+    again = await door.send_event(rewritten)
+
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json()["return_id"] == first.json()["return_id"]
+    assert (again.json()["created"], again.json()["ended"]) == (False, False)
+
+
+async def test_an_event_id_seen_before_with_other_facts_is_refused_409_and_kept(
+    door: Door, harness: ReturnHarness
+) -> None:
+    event = retract_event()
+    first = await door.send_event(event_body(event))
+    product = event.order.product.model_copy(update={"title": "Another device entirely"})
+    other = event.model_copy(update={"order": event.order.model_copy(update={"product": product})})
+    body = event_body(other)
+    answer = await door.send_event(body)
+    runs = await runs_of(harness.client, first.json()["return_id"])
+
+    assert first.status_code == 202
+    assert answer.status_code == 409
+    error = answer.json()["error"]
+    assert error["code"] == "event_conflict"
+    assert error["problems"] == [
+        "order.product.title: differs from the first event with this event_id"
+    ]
+    assert "Another device" not in answer.text
+    letter = door.dead_letters.get(answer.json()["dead_letter_id"])
+    assert (letter.reason, letter.authenticated, letter.body) == ("event_conflict", True, body)
+    assert len(runs) == 1, "the return the first event started is the only one"
+
+
+async def test_a_new_withdrawal_for_a_return_that_has_ended_goes_to_operations_not_200(
+    door: Door, harness: ReturnHarness, time_skipping_env: WorkflowEnvironment
+) -> None:
+    event = retract_event(ordered_days_before_notice=45)  # rejected: outside the window
+    first = await door.send_event(event_body(event))
+    handle = harness.client.get_workflow_handle_for(ReturnWorkflow.run, first.json()["return_id"])
+    await time_skipping_env.fast_forward(handle)  # past the rejection's review period
+    await handle.result()
+
+    withdrawn_again = event.model_copy(update={"event_id": "EVT-WITHDRAWN-AGAIN"})
+    body = event_body(withdrawn_again)
+    new_withdrawal = await door.send_event(body)
+    redelivery = await door.send_event(event_body(event))
+    runs = await runs_of(harness.client, handle.id)
+
+    assert new_withdrawal.status_code == 409
+    assert new_withdrawal.json()["error"]["code"] == "return_ended"
+    letter = door.dead_letters.get(new_withdrawal.json()["dead_letter_id"])
+    assert (letter.reason, letter.body) == ("return_ended", body)
+    assert redelivery.status_code == 200, "the first event was acted on: its return answers"
+    assert redelivery.json()["return_id"] == handle.id
+    assert (redelivery.json()["created"], redelivery.json()["ended"]) == (False, True)
+    assert len(runs) == 1
