@@ -51,7 +51,10 @@ def env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def compose_config(env_file: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+def compose_config(
+    env_file: Path, *files: str, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` of docker-compose.yml, or of `files` laid over one another."""
     if not DOCKER_COMPOSE.exists():
         pytest.fail(
             f"{DOCKER_COMPOSE} is missing: run `make compose-tool` (as root), or "
@@ -59,8 +62,9 @@ def compose_config(env_file: Path, **variables: str) -> subprocess.CompletedProc
             pytrace=False,
         )
     env = {"PATH": "/usr/bin:/bin", "RETURNFLOW_ENV_FILE": str(env_file), **variables}
+    chosen = [argument for name in files for argument in ("-f", name)]
     return subprocess.run(
-        [str(DOCKER_COMPOSE), "--project-directory", str(ROOT), "config"],
+        [str(DOCKER_COMPOSE), "--project-directory", str(ROOT), *chosen, "config"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -199,6 +203,126 @@ def published(service: dict[str, Any], container_port: int) -> int:
             assert host_ip == "127.0.0.1"
             return int(published)
     raise AssertionError(f"port {container_port} is not published")
+
+
+# --- the trust boundary: who reaches Temporal and its database ---------------------------------
+
+TEMPORAL_CALLERS = {"setup", "promote", "worker", "gateway", "temporal-ui"}
+
+
+def networks_of(service: dict[str, Any]) -> set[str]:
+    """The networks a service joins (Compose puts a service that names none on `default`)."""
+    return set(service.get("networks") or {"default"})
+
+
+def neighbours(config: dict[str, Any], name: str) -> set[str]:
+    """The other services that share at least one network with `name`, so can open a
+    connection to it."""
+    services = config["services"]
+    mine = networks_of(services[name])
+    return {
+        other
+        for other, service in services.items()
+        if other != name and networks_of(service) & mine
+    }
+
+
+def is_internal(config: dict[str, Any], network: str) -> bool:
+    return bool((config.get("networks") or {}).get(network, {}).get("internal"))
+
+
+def published_ports(service: dict[str, Any]) -> list[tuple[str, int]]:
+    """(host address, container port) of every port the service publishes on the host."""
+    ports = []
+    for entry in service.get("ports", []):
+        if isinstance(entry, str):  # Compose 1 prints [[HOST_IP:]PUBLISHED:]TARGET
+            parts = entry.split(":")
+            host_ip, target = (parts[0] if len(parts) == 3 else ""), parts[-1]
+        else:
+            host_ip, target = entry.get("host_ip", ""), entry["target"]
+        ports.append((host_ip, int(str(target).removesuffix("/tcp"))))
+    return ports
+
+
+def test_only_the_set_up_jobs_workers_gateway_and_web_ui_share_a_network_with_temporal(
+    resolved: dict[str, Any],
+) -> None:
+    # PostgreSQL shares Temporal's database network, where Temporal is its only client.
+    assert neighbours(resolved, "temporal") == TEMPORAL_CALLERS | {"postgresql"}
+    callers_network = networks_of(resolved["services"]["temporal"]) - {"temporal-db"}
+    for name in set(resolved["services"]) - TEMPORAL_CALLERS - {"temporal"}:
+        assert not networks_of(resolved["services"][name]) & callers_network, name
+    # Every returnflow process on Temporal's network is told to call it there.
+    for name in TEMPORAL_CALLERS - {"temporal-ui"}:
+        assert resolved["services"][name]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_temporal_s_port_is_not_published_on_the_host(resolved: dict[str, Any]) -> None:
+    temporal = resolved["services"]["temporal"]
+    assert published_ports(temporal) == []
+    # Its networks are internal: Docker publishes nothing from them and routes nothing out.
+    for network in networks_of(temporal):
+        assert is_internal(resolved, network), network
+    # No container shares the host's own network stack, where 7233 would be the host's.
+    for name, service in resolved["services"].items():
+        assert service.get("network_mode", "bridge") != "host", name
+    # Nothing else forwards a host port to Temporal's.
+    for name, service in resolved["services"].items():
+        assert 7233 not in [target for _, target in published_ports(service)], name
+
+
+def test_the_database_is_reachable_only_by_temporal(resolved: dict[str, Any]) -> None:
+    postgresql = resolved["services"]["postgresql"]
+    assert neighbours(resolved, "postgresql") == {"temporal"}
+    assert published_ports(postgresql) == []
+    for network in networks_of(postgresql):
+        assert is_internal(resolved, network), network
+
+
+def test_the_codec_server_cannot_reach_temporal(resolved: dict[str, Any]) -> None:
+    services = resolved["services"]
+    assert not networks_of(services["codec-server"]) & networks_of(services["temporal"])
+    assert "codec-server" not in neighbours(resolved, "temporal")
+
+
+def test_what_the_host_publishes_is_the_gateway_the_codec_server_and_the_web_ui_on_loopback(
+    resolved: dict[str, Any],
+) -> None:
+    publishing = {
+        name: published_ports(service)
+        for name, service in resolved["services"].items()
+        if published_ports(service)
+    }
+    assert publishing == {
+        "gateway": [("127.0.0.1", 8000)],
+        "codec-server": [("127.0.0.1", 8234)],
+        "temporal-ui": [("127.0.0.1", 8080)],
+    }
+
+
+def test_the_operator_door_opens_temporal_on_loopback_only_when_asked_for(
+    env_file: Path,
+) -> None:
+    result = compose_config(
+        env_file,
+        "docker-compose.yml",
+        "deploy/compose.operator.yml",
+        POSTGRES_PASSWORD="a-database-password",
+        RETURNFLOW_PUBLISH_HOST="192.0.2.10",  # a LAN address for the other services
+    )
+    assert result.returncode == 0, result.stderr
+    opened: dict[str, Any] = yaml.safe_load(result.stdout)
+    temporal = opened["services"]["temporal"]
+    # Loopback whatever the other services are published on.
+    assert published_ports(temporal) == [("127.0.0.1", 7233)]
+    # The door's network is Temporal's alone: it lets in the host, and no other container.
+    door = networks_of(temporal) - {"temporal-db", "temporal-frontend"}
+    assert door == {"operator"}
+    for name, service in opened["services"].items():
+        if name != "temporal":
+            assert "operator" not in networks_of(service), name
+    assert neighbours(opened, "codec-server") & {"temporal"} == set()
+    assert neighbours(opened, "postgresql") == {"temporal"}
 
 
 # --- the image, without Docker -----------------------------------------------------------------
