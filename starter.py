@@ -51,6 +51,7 @@ from gateway.auth import TokenBook
 from plumbing import encryption, logs, settings_reference, temporal, versioning
 from plumbing.bearer import TokenConfigError
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
+from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.serving import HostedApp
 from plumbing.settings import Settings
 from reminders import schedule as reminder_schedule
@@ -279,6 +280,10 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
     try:
         tokens = TokenBook.from_settings(settings)
     except TokenConfigError as err:
+        raise CommandError(str(err), BAD_INPUT) from err
+    try:
+        refuse_public_defaults(settings)
+    except PublicDefaultsRefused as err:
         raise CommandError(str(err), BAD_INPUT) from err
     if not settings.gateway_event_secrets:
         log.warning("RETURNFLOW_GATEWAY_EVENT_SECRETS is not set: every event will be refused")

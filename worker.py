@@ -31,6 +31,7 @@ from activities.sellers.activities import SellerActivities
 from activities.sellers.directory import FileSellerDirectory
 from plumbing import logs, temporal, versioning
 from plumbing.encryption import PayloadKeyError
+from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
 from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
@@ -107,6 +108,12 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
 async def main() -> None:
     settings = Settings()
     logs.configure("worker", settings.log_level)
+    try:
+        refuse_public_defaults(settings)
+    except PublicDefaultsRefused as err:
+        log.error("cannot start: configuration", error=str(err))
+        print(f"error: {err}", file=sys.stderr)
+        temporal.exit_process(2)
     try:
         codec = temporal.codec_from_settings(settings)
     except PayloadKeyError as err:

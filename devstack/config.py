@@ -117,6 +117,8 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_VAR_DIR": str(self.var_dir),
             "RETURNFLOW_WEB_UI_URL": self.web_ui_url,
             "RETURNFLOW_CARRIER_SANDBOX_URL": self.sandbox_url,
+            # The sandbox's carriers and this stack's public credentials: a dev stack's only.
+            "RETURNFLOW_ALLOW_SANDBOX_CARRIERS": "true",
             "RETURNFLOW_SMTP_HOST": self.host,
             "RETURNFLOW_SMTP_PORT": str(self.smtp_port),
             "RETURNFLOW_GATEWAY_HOST": self.host,

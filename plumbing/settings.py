@@ -267,6 +267,14 @@ class Settings(BaseSettings):
         SecretStr("sandbox-webhook-secret"),
         description="Secret the sandbox signs its tracking webhooks with.",
     )
+    allow_sandbox_carriers: bool = Field(
+        False,
+        description=(
+            "Let the worker and the gateway start with carriers of the embedded carrier sandbox "
+            "or with a public default secret (the sandbox's, the dev stack's): true for the dev "
+            "stack, the tests and a trial only. Unset, they refuse to start, naming the setting."
+        ),
+    )
     carrier_timeout_seconds: float = Field(20.0, gt=0, description="Per HTTP call to a carrier.")
     carrier_ledger: Path | None = Field(
         None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,6 +15,10 @@ from plumbing.temporal import (
     test_server_path,
 )
 from tests.keys import converter_for_tests
+
+# The tests run the carrier sandbox's carriers, as the dev stack does; a test of the refusal
+# sets `allow_sandbox_carriers=False` itself.
+os.environ.setdefault("RETURNFLOW_ALLOW_SANDBOX_CARRIERS", "true")
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from activities.carriers.ledger import CarrierLedger
 from activities.carriers.protocol import Carrier, CarrierRejected
 from activities.carriers.sandbox import SandboxCarrier
 from domain.carriers import CarrierOffer, Label
+from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -35,6 +36,12 @@ class CarrierRegistry:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CarrierRegistry:
+        """The configured carriers; the sandbox's only where they are allowed
+        (`plumbing.public_defaults`)."""
+        try:
+            refuse_public_defaults(settings)
+        except PublicDefaultsRefused as err:
+            raise CarrierConfigurationError(str(err)) from None
         codes = settings.carrier_codes
         if not codes:
             raise CarrierConfigurationError("RETURNFLOW_CARRIERS: name at least one carrier")

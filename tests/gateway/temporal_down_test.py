@@ -41,6 +41,7 @@ async def gateway_process(
         "RETURNFLOW_GATEWAY_TEMPORAL_TIMEOUT_SECONDS": "2",
         "RETURNFLOW_TASK_QUEUE": "returns-while-down",
         "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
+        "RETURNFLOW_ALLOW_SANDBOX_CARRIERS": "true",
     }
     process = ManagedProcess(
         "gateway", [sys.executable, "starter.py", "serve"], var_dir / "gateway.log", env

@@ -1,0 +1,81 @@
+"""What no real deployment runs with: the embedded carrier sandbox's carriers, and secrets
+everyone knows (the sandbox's defaults, the dev stack's own credentials, written in its code).
+
+The worker and the gateway refuse at start to use either, naming the setting, unless
+`RETURNFLOW_ALLOW_SANDBOX_CARRIERS=true` (the dev stack and the tests set it).
+"""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from plumbing.settings import Settings
+
+ALLOW_SETTING = "RETURNFLOW_ALLOW_SANDBOX_CARRIERS"
+
+REAL_CARRIERS = frozenset({"colissimo", "easypost"})
+"""Every other code is a carrier of the embedded sandbox (`activities.carriers.registry`)."""
+
+PUBLIC_SECRETS = frozenset(
+    {
+        # The carrier sandbox's defaults (plumbing.settings, carrier_sandbox/).
+        "sandbox-key",
+        "sandbox-webhook-secret",
+        # The dev stack's credentials (devstack/config.py).
+        "devstack-order-events-secret",
+        "devstack-seller-portal-token",
+        "devstack-customer-app-token",
+        "devstack-operations-token",
+        "devstack-codec-token",
+    }
+)
+"""Secrets published with the code: anyone can sign or authenticate with them."""
+
+
+class PublicDefaultsRefused(ValueError):
+    """The configuration uses a test double or a public secret; the message names each setting."""
+
+
+def refuse_public_defaults(settings: Settings) -> None:
+    """Raise `PublicDefaultsRefused` naming every setting that uses the sandbox's carriers or a
+    public secret, unless they are allowed (a dev stack, the tests, a trial)."""
+    if settings.allow_sandbox_carriers:
+        return
+    problems = []
+    sandbox = [code for code in settings.carrier_codes if code not in REAL_CARRIERS]
+    if sandbox:
+        problems.append(
+            f"RETURNFLOW_CARRIERS: {', '.join(sandbox)} "
+            f"{'is a carrier' if len(sandbox) == 1 else 'are carriers'} of the embedded carrier "
+            "sandbox, a stand-in that makes no real parcel (real carriers: colissimo, easypost)"
+        )
+    secrets: dict[str, SecretStr | None] = {
+        "RETURNFLOW_GATEWAY_EVENT_SECRETS": settings.gateway_event_secrets,
+        "RETURNFLOW_GATEWAY_SELLER_TOKENS": settings.gateway_seller_tokens,
+        "RETURNFLOW_GATEWAY_CUSTOMER_TOKENS": settings.gateway_customer_tokens,
+        "RETURNFLOW_GATEWAY_OPERATIONS_TOKENS": settings.gateway_operations_tokens,
+        "RETURNFLOW_CODEC_TOKENS": settings.codec_tokens,
+    }
+    if sandbox:
+        secrets["RETURNFLOW_CARRIER_SANDBOX_API_KEY"] = settings.carrier_sandbox_api_key
+        secrets["RETURNFLOW_CARRIER_SANDBOX_WEBHOOK_SECRET"] = (
+            settings.carrier_sandbox_webhook_secret
+        )
+    for name, value in secrets.items():
+        if value is not None and _holds_public_secret(value):
+            problems.append(f"{name}: holds a public default secret, known to everyone")
+    if problems:
+        raise PublicDefaultsRefused(
+            "; ".join(problems)
+            + f". Configure real ones, or set {ALLOW_SETTING}=true on a dev stack or a trial."
+        )
+
+
+def _holds_public_secret(value: SecretStr) -> bool:
+    """A secret setting holds a public one: comma-separated values, each `SECRET` or
+    `NAME=SECRET`."""
+    for part in value.get_secret_value().split(","):
+        secret = part.rpartition("=")[2].strip()
+        if secret in PUBLIC_SECRETS:
+            return True
+    return False
