@@ -3,9 +3,11 @@
 A webhook is acknowledged (202) only once Temporal has accepted every scan in it. Anything else
 gets an answer that makes an honest carrier try again later (404 while no return is found for
 the parcel, 503 while Temporal is unreachable), so no scan is lost; a webhook that fails its
-signature is refused (401). Refused webhooks are kept in the dead-letter store, so a scan whose
-carrier gave up retrying can still be replayed. Scans for a return that has ended, and signed
-events that are not about tracking, are acknowledged (200) and ignored.
+signature is refused (401). A carrier's scans go only to a return whose parcel is with that
+carrier (its `Carrier` search attribute, the carrier of its current choice): another carrier's
+webhook for it is refused (409). Refused webhooks are kept in the dead-letter store, so a scan
+whose carrier gave up retrying can still be replayed. Scans for a return that has ended, and
+signed events that are not about tracking, are acknowledged (200) and ignored.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -83,10 +86,10 @@ async def take_webhook(
         return Outcome.refused(401, "bad_signature", str(err), authenticated=False)
     return_id: str | None = None
     try:
-        return_id = await asyncio.wait_for(
+        found = await asyncio.wait_for(
             _return_of(gateway.client, report), gateway.settings.gateway_temporal_timeout_seconds
         )
-        if return_id is None:
+        if found is None:
             logger.warning(
                 "tracking webhook for an unknown parcel",
                 extra={"carrier": carrier, "tracking_number": report.tracking_number},
@@ -94,6 +97,18 @@ async def take_webhook(
             # Kept too: a carrier gives up after its last retry, and the scan is then here.
             return Outcome.refused(
                 404, "unknown_parcel", "No return has this parcel yet; send it again later."
+            )
+        return_id = found.return_id
+        if found.carrier != carrier:
+            logger.warning(
+                "tracking webhook from a carrier the return's parcel is not with",
+                extra={"carrier": carrier, "return_id": return_id},
+            )
+            return Outcome.refused(
+                409,
+                "wrong_carrier",
+                "The parcel's return has no shipment with this carrier: its scans are not taken.",
+                ["carrier: not the carrier of the return's shipment"],
             )
         handle = gateway.client.get_workflow_handle(return_id)
         # One signal for the webhook's scans (a carrier may resend its whole history each time),
@@ -137,6 +152,7 @@ async def take_webhook(
         200: {"description": "Nothing to deliver (no scans, or the return has ended)."},
         401: {"description": "Bad, missing or stale signature (kept as a dead letter)."},
         404: {"description": "Unknown carrier, or no return has the parcel yet (kept)."},
+        409: {"description": "The parcel's return is with another carrier (kept)."},
         413: {"description": "Body over the size limit (kept, truncated)."},
         503: {"description": "Temporal or the carrier unreachable: retry after Retry-After."},
     },
@@ -150,12 +166,21 @@ async def carrier_webhook(carrier: str, request: Request, gateway: GatewayDep) -
     return await receive(request, gateway, carrier_source(carrier), take)
 
 
-async def _return_of(client: Client, report: WebhookScans) -> str | None:
-    """The return the parcel belongs to: the reference the carrier echoes, else visibility."""
+@dataclass(frozen=True)
+class _Found:
+    return_id: str
+    carrier: str | None
+    """The carrier of the return's current choice (`Carrier`); None before any choice."""
+
+
+async def _return_of(client: Client, report: WebhookScans) -> _Found | None:
+    """The return the parcel belongs to, and its carrier: the reference the carrier echoes
+    (described; `RPCError` NOT_FOUND when no such return is kept), else visibility."""
     if report.reference and report.reference.startswith(PREFIX):
-        return report.reference
+        description = await client.get_workflow_handle(report.reference).describe()
+        return _Found(report.reference, description.typed_search_attributes.get(sa.CARRIER))
     # Identifiers allow no quote, so the number cannot break out of the query.
     query = f'{sa.TRACKING_NUMBER.name} = "{report.tracking_number}"'
     async for execution in client.list_workflows(query, limit=1):
-        return execution.id
+        return _Found(execution.id, execution.typed_search_attributes.get(sa.CARRIER))
     return None
