@@ -7,13 +7,16 @@ to `gateway_update_wait_seconds`; an action still running then (a carrier slow t
 label) is answered 202 with its update ID, and carries on. The answer is the action's result
 (the stage after it, and what the customer needs from a choice); the whole state is
 `GET /v1/returns/{return_id}`. An `Idempotency-Key` header makes a
-retried request join the first one instead of acting twice.
+retried request join the first one instead of acting twice. With
+`RETURNFLOW_GATEWAY_CUSTOMER_BINDING=required`, the customer app acts for the customer its
+`X-Returnflow-Customer` header asserts, on that customer's returns only (`gateway.customers`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -32,6 +35,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.reading import StatusUnreadable, failure_chain, status_of
+from client.start import starting_event
 from domain import search_attributes as sa
 from domain.addresses import PostalAddress
 from domain.base import DomainModel, field_problems
@@ -45,6 +49,13 @@ from domain.returns import (
     ShipmentReport,
 )
 from gateway.auth import Principal, Role
+from gateway.customers import (
+    HEADER,
+    AssertionRefused,
+    asserted_customer,
+    assertion_secrets,
+    binding_required,
+)
 from gateway.http import (
     BodyTooLarge,
     Gateway,
@@ -112,6 +123,40 @@ async def _check_seller(gateway: Gateway, principal: Principal, return_id: str) 
         raise _Denied(error(403, "not_your_return", "This return is another seller's."))
 
 
+async def _check_customer(
+    gateway: Gateway, principal: Principal, request: Request, return_id: str
+) -> None:
+    """With the binding required, the customer app acts for the customer it asserts, on that
+    customer's returns only: the customer of the event that started the return."""
+    if principal.role is not Role.CUSTOMER or not binding_required(gateway.settings):
+        return
+    try:
+        customer = asserted_customer(
+            request.headers.get(HEADER), return_id, assertion_secrets(gateway.settings)
+        )
+    except AssertionRefused as err:
+        raise _Denied(
+            error(
+                403,
+                "not_your_return",
+                f"Say which customer the app acts for: {err} (docs/gateway.md).",
+            )
+        ) from None
+    started = await asyncio.wait_for(
+        starting_event(gateway.client, return_id),
+        timeout=gateway.settings.gateway_temporal_timeout_seconds,
+    )
+    if started is None:
+        # Is there a return at all? Its absence is answered 404, as to anyone.
+        await gateway.client.get_workflow_handle(return_id).describe(
+            rpc_timeout=_rpc_timeout(gateway)
+        )
+    if started is None or not hmac.compare_digest(
+        started.customer.customer_id.encode(), customer.encode()
+    ):
+        raise _Denied(error(403, "not_your_return", "This return is another customer's."))
+
+
 def _rpc_timeout(gateway: Gateway) -> dt.timedelta:
     return dt.timedelta(seconds=gateway.settings.gateway_temporal_timeout_seconds)
 
@@ -154,6 +199,7 @@ async def _run_update(
     handle: WorkflowHandle[Any, Any] = gateway.client.get_workflow_handle(return_id)
     try:
         await _check_seller(gateway, principal, return_id)
+        await _check_customer(gateway, principal, request, return_id)
         started = await handle.start_update(
             update,
             argument,
@@ -259,7 +305,10 @@ _ACTION_ANSWERS: dict[int | str, dict[str, Any]] = {
     },
     202: {"description": "Accepted by the return and still running; see its status."},
     401: {"description": "Missing or unknown bearer token."},
-    403: {"description": "The token's role may not do this, or the return is another seller's."},
+    403: {
+        "description": "The token's role may not do this, or the return is another seller's "
+        "or (with the customer binding) another customer's."
+    },
     404: {"description": "No such return."},
     409: {"description": "The return is not in a state to take this action, or has ended."},
     413: {"description": "Body over the size limit."},
@@ -363,7 +412,7 @@ for _action in ACTIONS:
     responses={
         200: {"description": "The return's status, with its timeline."},
         401: {"description": "Missing or unknown bearer token."},
-        403: {"description": "The return is another seller's."},
+        403: {"description": "The return is another seller's or another customer's."},
         404: {"description": "No such return."},
         503: {"description": "Temporal unreachable, or the status cannot be read now."},
     },
@@ -373,6 +422,7 @@ async def return_status(return_id: str, request: Request, gateway: GatewayDep) -
     try:
         principal = _principal(gateway, request, (Role.SELLER, Role.CUSTOMER, Role.OPERATIONS))
         await _check_seller(gateway, principal, return_id)
+        await _check_customer(gateway, principal, request, return_id)
         status = await asyncio.wait_for(
             status_of(gateway.client, return_id),
             timeout=gateway.settings.gateway_temporal_timeout_seconds * 2,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plumbing.encryption import Keyring, PayloadKeyError
@@ -78,6 +78,23 @@ class Settings(BaseSettings):
     gateway_customer_tokens: SecretStr | None = Field(
         None,
         description="Bearer tokens of the customers' apps: comma-separated APP=TOKEN.",
+    )
+    gateway_customer_binding: Literal["off", "required"] = Field(
+        "off",
+        description=(
+            "required: a customer app's request about a return must say which customer it acts "
+            "for, in a signed X-Returnflow-Customer header (docs/gateway.md), and acts on that "
+            "customer's returns only (403 not_your_return otherwise). off: the app's token "
+            "acts on every return."
+        ),
+    )
+    gateway_customer_assertion_secrets: SecretStr | None = Field(
+        None,
+        description=(
+            "HMAC-SHA256 secrets the customer apps sign X-Returnflow-Customer with, "
+            "comma-separated (the current one first; an old one stays listed while apps "
+            "rotate). Required when RETURNFLOW_GATEWAY_CUSTOMER_BINDING is required."
+        ),
     )
     gateway_operations_tokens: SecretStr | None = Field(
         None,
@@ -325,6 +342,19 @@ class Settings(BaseSettings):
             message = f"unknown time zone {zone!r}: an IANA name, e.g. Europe/Paris"
             raise ValueError(message) from None
         return zone
+
+    @model_validator(mode="after")
+    def _customer_binding_has_secrets(self) -> Settings:
+        if (
+            self.gateway_customer_binding == "required"
+            and not self.gateway_customer_assertion_secrets
+        ):
+            raise ValueError(
+                "RETURNFLOW_GATEWAY_CUSTOMER_BINDING=required needs "
+                "RETURNFLOW_GATEWAY_CUSTOMER_ASSERTION_SECRETS, the secrets the customer apps "
+                "sign X-Returnflow-Customer with"
+            )
+        return self
 
     def payload_keyring(self) -> Keyring:
         """The payload encryption keys; a clear error when none is configured."""
