@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions \
-	chromium compose-tool bench-gateway bench-codec bench-plots fuzz-workflow mutation mutation-stages
+	chromium compose-tool bench-gateway bench-codec bench-plots fuzz-workflow fuzz-api mutation mutation-stages
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -82,6 +82,14 @@ SEQUENCES ?= 5000
 SEED ?= 20261204
 fuzz-workflow: $(STAMP)
 	FUZZ_SEQUENCES=$(SEQUENCES) FUZZ_SEED=$(SEED) $(PY) -m pytest -q tests/workflows/fuzz_test.py
+
+## make fuzz-api [EXAMPLES=500]: Schemathesis against the OpenAPI descriptions of the gateway
+## (on the dev server) and the codec server, EXAMPLES requests per operation, every answer checked
+## against the description (make test plays 12).
+EXAMPLES ?= 500
+fuzz-api: $(STAMP)
+	FUZZ_API_EXAMPLES=$(EXAMPLES) $(PY) -m pytest -q -p no:randomly \
+		tests/gateway/api_fuzz_test.py tests/codec_server/api_fuzz_test.py
 
 ## make mutation: deliberate bugs in the domain rules and the stage logic (mutmut), and the share
 ## of them the fast tests kill, per group (a few minutes; see docs/testing.md).

@@ -39,6 +39,7 @@ from activities.carriers.registry import CarrierRegistry
 from client.reading import StatusUnreadable, failure_chain, how_it_ended, status_of
 from client.start import EventRejected, parse_event, start_return
 from client.status_view import render_status
+from codec_server import openapi as codec_openapi
 from codec_server.server import CodecAccess, CodecConfigError, create_codec_app
 from dead_letters import commands as dead_letter_commands
 from domain.addresses import PostalAddress
@@ -117,10 +118,15 @@ def settings_groups() -> list[settings_reference.Group]:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """The generated files: the retract event's JSON Schema, the gateway's OpenAPI description,
-    the configuration reference. Written, or (`--check`) compared with what is committed."""
+    """The generated files: the retract event's JSON Schema, the OpenAPI descriptions of the
+    gateway and the codec server, the configuration reference. Written, or (`--check`)
+    compared with what is committed."""
     groups = settings_groups()
-    files = {SCHEMA_PATH: retract_event_schema(), OPENAPI_PATH: openapi_document()}
+    files = {
+        SCHEMA_PATH: retract_event_schema(),
+        OPENAPI_PATH: openapi_document(),
+        codec_openapi.OPENAPI_PATH: codec_openapi.openapi_document(),
+    }
     if args.check:
         stale = [path for path, text in files.items() if _text(path) != text]
         if not settings_reference.is_current(CONFIGURATION_PAGE, groups):
@@ -477,8 +483,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "schema",
-        help="write the generated files: the retract event's JSON Schema, the gateway's "
-        "OpenAPI description, the configuration reference",
+        help="write the generated files: the retract event's JSON Schema, the OpenAPI "
+        "descriptions of the gateway and the codec server, the configuration reference",
     )
     p.add_argument("--check", action="store_true", help="only check they are up to date")
 

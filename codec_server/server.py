@@ -28,7 +28,6 @@ from typing import Any
 import httpx
 import jwt
 import structlog
-from google.protobuf import json_format
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -299,8 +298,7 @@ def create_codec_app(codec: EncryptionCodec, access: CodecAccess, max_body_bytes
                 namespace=namespace,
                 payloads=len(payloads.payloads),
             )
-            body = json_format.MessageToJson(answer, indent=None)
-            return Response(body, media_type="application/json", headers=cors(origin))
+            return JSONResponse(_document(answer), headers=cors(origin))
 
         return handle
 
@@ -356,6 +354,25 @@ def _parse(body: bytes) -> Payloads:
             payload.metadata[name] = _base64(value, f"{where}.metadata.{name}")
         payload.data = _base64(item.get("data", ""), f"{where}.data")
     return parsed
+
+
+def _document(payloads: Payloads) -> dict[str, Any]:
+    """The answer in the protocol's JSON form: every payload with its metadata and data, even
+    empty, and nothing else (protobuf's JSON form leaves empty fields out, and would add
+    fields the protocol does not have)."""
+    return {
+        "payloads": [
+            {
+                "metadata": {name: _b64(value) for name, value in payload.metadata.items()},
+                "data": _b64(payload.data),
+            }
+            for payload in payloads.payloads
+        ]
+    }
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _base64(value: Any, where: str) -> bytes:

@@ -28,6 +28,7 @@ from domain.events import RetractEvent
 from gateway import events, returns, tracking
 from gateway.auth import TokenBook
 from gateway.http import Gateway, GatewayDep, error, is_unreachable
+from gateway.openapi import describe_errors
 from plumbing.encryption import EncryptionCodec
 from plumbing.settings import Settings
 from plumbing.temporal import codec_from_settings
@@ -130,6 +131,7 @@ def _describe_request_bodies(app: FastAPI) -> None:
                 "required": True,
                 "content": {"application/json": {"schema": reference}},
             }
+        describe_errors(schema)
         app.openapi_schema = schema
         return schema
 

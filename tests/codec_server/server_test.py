@@ -343,6 +343,23 @@ async def test_a_payload_under_an_unknown_key_is_refused_naming_the_key(
     assert "payload encrypted with key 'tests-2026-b'" in answer.json()["error"]
 
 
+@pytest.mark.parametrize("action", ["encode", "decode"])
+async def test_every_answer_names_its_payloads_even_none(
+    codec_server: httpx.AsyncClient, action: str
+) -> None:
+    none = await codec_server.post(
+        f"/{action}", json={"payloads": []}, headers=headers(token=STAFF_TOKEN)
+    )
+    empty = await codec_server.post(
+        f"/{action}", json={"payloads": [{}]}, headers=headers(token=STAFF_TOKEN)
+    )
+
+    assert none.status_code == 200
+    assert none.json() == {"payloads": []}
+    [payload] = empty.json()["payloads"]
+    assert set(payload) == {"metadata", "data"}
+
+
 async def test_a_payload_never_encrypted_comes_back_as_it_is(
     codec_server: httpx.AsyncClient,
 ) -> None:
