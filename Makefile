@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions \
-	chromium compose-tool bench-gateway bench-codec bench-plots fuzz-workflow fuzz-api mutation mutation-stages
+	chromium compose-tool bench-gateway bench-flood bench-codec bench-plots fuzz-workflow fuzz-api mutation mutation-stages
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -67,6 +67,10 @@ bench-carriers: $(STAMP)
 ## make bench-gateway: 1,000 signed order events (10 % redeliveries) through the gateway (see benchmarks/).
 bench-gateway: $(STAMP)
 	BENCH_COMMAND='make $@' $(PY) -m benchmarks.gateway_load
+
+## make bench-flood: 10,000 unsigned 256 KiB POSTs from a stranger while signed events flow.
+bench-flood: $(STAMP)
+	BENCH_COMMAND='make $@' $(PY) -m benchmarks.gateway_flood
 
 ## make bench-codec: what payload encryption costs, in process and through the codec server.
 bench-codec: $(STAMP)

@@ -49,11 +49,12 @@ from domain.ids import PREFIX
 from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
 from gateway.app import OPENAPI_PATH, create_app, openapi_document
 from gateway.auth import TokenBook
+from gateway.guard import proxies
 from plumbing import encryption, logs, settings_reference, temporal, versioning
 from plumbing.bearer import TokenConfigError
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
-from plumbing.serving import HostedApp
+from plumbing.serving import ConnectionLimits, HostedApp
 from plumbing.settings import Settings
 from reminders import schedule as reminder_schedule
 from workflows.return_workflow import ReturnWorkflow
@@ -306,6 +307,8 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
             host=settings.gateway_host,
             port=settings.gateway_port,
             access_log=True,
+            limits=ConnectionLimits.from_settings(settings),
+            trusted_proxies=proxies(settings),
         ) as server:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -401,8 +404,15 @@ async def cmd_codec_server(args: argparse.Namespace, connect: Connect, settings:
                 "the codec server decrypts for these origins WITHOUT a token (dev stack only)",
                 extra={"trusted_origins": sorted(access.trusted_origins)},
             )
-        app = create_codec_app(codec, access, settings.codec_max_body_bytes)
-        async with HostedApp(app, host=settings.codec_host, port=settings.codec_port) as server:
+        app = create_codec_app(
+            codec, access, settings.codec_max_body_bytes, settings.http_body_timeout_seconds
+        )
+        async with HostedApp(
+            app,
+            host=settings.codec_host,
+            port=settings.codec_port,
+            limits=ConnectionLimits.from_settings(settings),
+        ) as server:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, server.request_stop)

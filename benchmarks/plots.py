@@ -346,6 +346,47 @@ def gateway_load(data: dict[str, Any]) -> Figure:
     return figure
 
 
+def gateway_flood(data: dict[str, Any]) -> Figure:
+    figure = Figure(
+        f"Gateway: {data['flood_requests']:,} unsigned requests of "
+        f"{data['flood_bytes_each'] // 1024:,} KiB from a stranger, signed events alongside"
+    )
+    series = [
+        s
+        for s in (
+            percentile_series("signed events alone", data["latency_ms_baseline"]),
+            percentile_series("during the flood", data["latency_ms_during_flood"]),
+        )
+        if s is not None
+    ]
+    figure.vertical_bars(
+        "Signed events' acknowledgement latency, alone and during the flood",
+        "latency (ms)",
+        PERCENTILES,
+        "percentile of the answers",
+        series,
+    )
+    answers = ", ".join(f"{n:,} answered {code}" for code, n in data["flood_answers"].items())
+    signed = data["signed_answers"]
+    grown = (data["dead_letters_bytes_after"] - data["dead_letters_bytes_before"]) / 1024 / 1024
+    figure.paragraph(
+        f"The flood's answers: {answers}, in {number(data['flood_seconds'])} s. Dead letters "
+        f"grew by {number(grown)} MiB (quota {number(data['quota_mib'])} MiB). Signed events: "
+        f"{data['signed_sent_baseline'] + data['signed_sent_during_flood']:,} sent at "
+        f"{number(data['signed_rate_per_second'])}/s, {signed.get('202', 0):,} acknowledged "
+        f"202. {verdict(data)}"
+    )
+    cpu = data["cpu_seconds_during_flood"]
+    figure.paragraph(
+        f"Gateway peak RSS {number(data['gateway_peak_rss_mb'])} MB. CPU seconds during the "
+        f"flood: gateway {number(cpu.get('gateway', 0))}, the stranger's process "
+        f"{number(cpu.get('flooder', 0))}, Temporal {number(cpu.get('temporal', 0))}, worker "
+        f"{number(cpu.get('worker', 0))}; the machine {data['machine_cpu_busy_percent']} % busy."
+    )
+    figure.caption(data.get("measured"))
+    return figure
+
+
 def codec(data: dict[str, Any]) -> Figure:
     figure = Figure("Payload encryption: in the worker's process and through the codec server")
     rows = data["in_process"]
@@ -476,6 +517,7 @@ class Benchmark:
 
 BENCHMARKS = (
     Benchmark("gateway-load", "make bench-gateway", gateway_load),
+    Benchmark("gateway-flood", "make bench-flood", gateway_flood),
     Benchmark("codec", "make bench-codec", codec),
     Benchmark("carrier-faults", "make bench-carriers", carrier_faults),
     Benchmark("actions", "make bench-actions", actions),

@@ -29,6 +29,7 @@ import httpx
 import jwt
 import structlog
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -241,7 +242,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def create_codec_app(codec: EncryptionCodec, access: CodecAccess, max_body_bytes: int) -> Starlette:
+def create_codec_app(
+    codec: EncryptionCodec,
+    access: CodecAccess,
+    max_body_bytes: int,
+    body_timeout_seconds: float = 30.0,
+) -> Starlette:
     """The ASGI app: /encode, /decode, /healthz."""
 
     def cors(origin: str | None) -> dict[str, str]:
@@ -280,7 +286,7 @@ def create_codec_app(codec: EncryptionCodec, access: CodecAccess, max_body_bytes
             try:
                 who = await access.who(request)
                 namespace = access.namespace(request)
-                payloads = _parse(await _read(request, max_body_bytes))
+                payloads = _parse(await _read(request, max_body_bytes, body_timeout_seconds))
                 answer = await transform(payloads)
             except Refused as err:
                 log.warning(
@@ -314,22 +320,35 @@ def create_codec_app(codec: EncryptionCodec, access: CodecAccess, max_body_bytes
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def not_served(_request: Request, exc: Exception) -> Response:
+        """Starlette's own 404 and 405 in the codec server's error shape, quoting nothing."""
+        assert isinstance(exc, HTTPException)
+        words = {404: "no such path here", 405: "this path does not take this method"}
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+        message = words.get(exc.status_code, "refused")
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=headers)
+
     methods = ["POST", "OPTIONS"]
     return Starlette(
+        exception_handlers={HTTPException: not_served},
         routes=[
             Route("/decode", endpoint("decode", decode), methods=methods),
             Route("/encode", endpoint("encode", encode), methods=methods),
             Route("/healthz", healthz, methods=["GET"]),
-        ]
+        ],
     )
 
 
-async def _read(request: Request, limit: int) -> bytes:
+async def _read(request: Request, limit: int, within_seconds: float) -> bytes:
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise Refused(413, f"the request is over {limit} bytes")
+    try:
+        async with asyncio.timeout(within_seconds):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise Refused(413, f"the request is over {limit} bytes")
+    except TimeoutError:
+        raise Refused(408, f"the request did not arrive within {within_seconds:g} s") from None
     return bytes(body)
 
 

@@ -21,6 +21,7 @@ from activities.carriers.registry import CarrierRegistry
 from dead_letters.replay import NotReplayable, replay
 from dead_letters.store import DeadLetter, DeadLetterStore, LetterKeyError, LetterState
 from gateway.auth import TokenBook
+from gateway.guard import Samples
 from gateway.http import Gateway
 from plumbing import terminal
 from plumbing.encryption import PayloadKeyError
@@ -200,7 +201,7 @@ async def replay_letters(
         raise DeadLetterCommandError("; ".join(unopened.values()), BAD_INPUT)
     client = await connect()
     registry = CarrierRegistry.from_settings(settings)
-    gateway = Gateway(client, settings, registry, store, TokenBook([]))
+    gateway = Gateway(client, settings, registry, store, TokenBook([]), Samples(settings))
     by = args.by or getpass.getuser()
     failed = 0
     try:

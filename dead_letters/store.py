@@ -5,6 +5,11 @@ it came, the headers needed to check its signature again, the HTTP answer given 
 and every later replay. The same body refused again from the same source (a sender retrying) is
 counted on the existing letter instead of filed twice.
 
+Letters of unauthenticated senders (the gateway keeps a sample of them) go under
+`unauthenticated/`, written without fsync, never looked up to count a repeat, and within
+`unauthenticated_quota_bytes`: the oldest are removed to make room. Letters of authenticated
+senders are never removed.
+
 Bodies hold customers' personal data, so they are kept **sealed** with the payload keys
 (`plumbing.encryption`, the keys every Temporal payload is encrypted with): `body_sealed` is
 the encrypted payload (AES-256-GCM, the letter's ID and source inside it so a body cannot be
@@ -71,6 +76,10 @@ KEPT_HEADERS = frozenset(
 INDEX_KEY_CONTEXT = b"returnflow/dead-letters/index/v1"
 """What a payload key is HMAC'd with to give its dead-letter index key (never the key itself)."""
 
+UNAUTHENTICATED_DIR = "unauthenticated"
+"""The subdirectory of the letters of senders not authenticated: sampled, within a disk quota,
+oldest removed first, never looked up to count a repeat."""
+
 LETTER_ID_METADATA = "dead-letter-id"
 SOURCE_METADATA = "dead-letter-source"
 
@@ -133,6 +142,7 @@ class DeadLetter(BaseModel):
     replays: list[Replay] = Field(default_factory=list)
 
     _store: DeadLetterStore | None = PrivateAttr(None)
+    _apart: bool = PrivateAttr(False)
 
     @model_validator(mode="after")
     def _one_body(self) -> Self:
@@ -165,9 +175,21 @@ class DeadLetterStore:
     `LetterKeyError`.
     """
 
-    def __init__(self, directory: Path, codec: EncryptionCodec | None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        codec: EncryptionCodec | None,
+        *,
+        unauthenticated_quota_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
         self.directory = directory
         self.codec = codec
+        self.unauthenticated_quota_bytes = unauthenticated_quota_bytes
+
+    @property
+    def apart(self) -> Path:
+        """Where the letters of unauthenticated senders are kept, within their quota."""
+        return self.directory / UNAUTHENTICATED_DIR
 
     def keep(
         self,
@@ -185,7 +207,8 @@ class DeadLetterStore:
         """File a refused payload (or count it again on its pending letter); its letter."""
         codec = self._codec()
         at = now or dt.datetime.now(dt.UTC)
-        earlier = self._pending_letter(source, body)
+        # A stranger varies a body for free: their letters are not looked up, only bounded.
+        earlier = self._pending_letter(source, body) if authenticated else None
         if earlier is not None:
             earlier.times_received += 1
             earlier.last_received_at = at
@@ -194,7 +217,7 @@ class DeadLetterStore:
             earlier.authenticated = earlier.authenticated or authenticated
             self._write(earlier)
             return earlier
-        letter_id = f"dl-{at:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+        letter_id = f"dl-{at:%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}"
         sealed, key_id = _seal(codec, letter_id, source, body)
         letter = DeadLetter(
             letter_id=letter_id,
@@ -212,9 +235,18 @@ class DeadLetterStore:
             truncated=truncated,
         )
         letter._store = self
+        if not authenticated:
+            letter._apart = True
+            self._save(letter, durable=False)
+            self._evict_for(letter)
+            return letter
         self._write(letter)
         self._index(letter, body)
         return letter
+
+    def unauthenticated_bytes(self) -> int:
+        """The disk the letters of unauthenticated senders take."""
+        return sum(size for _, size in self._apart_files())
 
     def body(self, letter: DeadLetter) -> bytes:
         """The letter's body as it came: opened with the key it names (a `LetterKeyError` naming
@@ -234,13 +266,19 @@ class DeadLetterStore:
         """Every letter (or those in `state`), oldest first. No body is opened."""
         if not self.directory.is_dir():
             return
-        for path in sorted(self.directory.glob("dl-*.json")):
-            letter = self._read(path)
+        paths = [*self.directory.glob("dl-*.json"), *self.apart.glob("dl-*.json")]
+        for path in sorted(paths, key=lambda p: p.name):
+            try:
+                letter = self._read(path)
+            except FileNotFoundError:  # evicted meanwhile by another gateway process
+                continue
             if state is None or letter.state is state:
                 yield letter
 
     def get(self, letter_id: str) -> DeadLetter:
         path = self._path(letter_id)
+        if not path.is_file():
+            path = self.apart / path.name
         if not path.is_file():
             raise KeyError(letter_id)
         return self._read(path)
@@ -344,17 +382,50 @@ class DeadLetterStore:
     def _read(self, path: Path) -> DeadLetter:
         letter = DeadLetter.model_validate_json(path.read_bytes())
         letter._store = self
+        letter._apart = path.parent == self.apart
         return letter
+
+    def _apart_files(self) -> list[tuple[Path, int]]:
+        """The unauthenticated senders' letters with their sizes, oldest first."""
+        found = []
+        try:
+            entries = list(os.scandir(self.apart))
+        except FileNotFoundError:
+            return []
+        for entry in entries:
+            if entry.name.startswith("dl-") and entry.name.endswith(".json"):
+                try:
+                    found.append((Path(entry.path), entry.stat().st_size))
+                except FileNotFoundError:
+                    continue
+        return sorted(found, key=lambda item: item[0].name)
+
+    def _evict_for(self, kept: DeadLetter) -> None:
+        """Remove the oldest unauthenticated letters until they fit their quota again (never
+        the one just kept)."""
+        files = self._apart_files()
+        total = sum(size for _, size in files)
+        for path, size in files:
+            if total <= self.unauthenticated_quota_bytes:
+                return
+            if path.stem == kept.letter_id:
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
 
     def _path(self, letter_id: str) -> Path:
         if not letter_id.startswith("dl-") or "/" in letter_id or ".." in letter_id:
             raise KeyError(letter_id)
         return self.directory / f"{letter_id}.json"
 
-    def _save(self, letter: DeadLetter) -> None:
+    def _save(self, letter: DeadLetter, *, durable: bool = True) -> None:
+        """Write `letter` whole (renamed into place); `durable`: on disk before returning."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         (self.directory / "index").mkdir(exist_ok=True, mode=0o700)
         path = self._path(letter.letter_id)
+        if letter._apart:
+            self.apart.mkdir(exist_ok=True, mode=0o700)
+            path = self.apart / path.name
         temporary = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
         legacy = {name for name in ("body_base64", "body_sha256") if getattr(letter, name) is None}
         data = json.dumps(letter.model_dump(mode="json", exclude=legacy), indent=2).encode() + b"\n"
@@ -362,7 +433,8 @@ class DeadLetterStore:
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
             file.flush()
-            os.fsync(file.fileno())
+            if durable:
+                os.fsync(file.fileno())
         # Renamed into place whole: a reader never sees half a letter.
         temporary.replace(path)
 

@@ -15,11 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from activities.carriers.registry import CarrierRegistry
@@ -27,6 +29,7 @@ from dead_letters.store import DeadLetterStore
 from domain.events import RetractEvent
 from gateway import events, returns, tracking
 from gateway.auth import TokenBook
+from gateway.guard import RateLimited, RateLimits, Samples
 from gateway.http import Gateway, GatewayDep, error, is_unreachable
 from gateway.openapi import describe_errors
 from plumbing.encryption import EncryptionCodec
@@ -40,12 +43,18 @@ OPENAPI_PATH = Path(__file__).resolve().parents[1] / "schemas" / "gateway-openap
 def create_app(client: Client, settings: Settings, registry: CarrierRegistry) -> FastAPI:
     """The gateway serving with `client`, `settings` and the carriers of `registry`."""
     app = _routes()
+    app.add_middleware(RateLimited, limits=RateLimits(settings))
     app.state.gateway = Gateway(
         client=client,
         settings=settings,
         registry=registry,
-        dead_letters=DeadLetterStore(settings.dead_letter_path, _payload_codec(client, settings)),
+        dead_letters=DeadLetterStore(
+            settings.dead_letter_path,
+            _payload_codec(client, settings),
+            unauthenticated_quota_bytes=settings.dead_letter_unauthenticated_quota_bytes,
+        ),
         tokens=TokenBook.from_settings(settings),
+        samples=Samples(settings),
     )
     return app
 
@@ -65,6 +74,8 @@ def _routes() -> FastAPI:
         ),
         version="1",
     )
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.include_router(events.router)
     app.include_router(tracking.router)
     app.include_router(returns.router)
@@ -93,6 +104,28 @@ def _routes() -> FastAPI:
         return JSONResponse({"status": "ready", "namespace": gateway.client.namespace})
 
     return app
+
+
+HTTP_ERRORS = {
+    404: ("not_found", "No such resource here: the gateway's routes are in docs/gateway.md."),
+    405: ("method_not_allowed", "This resource does not take this method (see Allow)."),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own answers (unknown path, method not allowed...) in the gateway's one error
+    shape, never quoting what was asked."""
+    assert isinstance(exc, StarletteHTTPException)
+    code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", "The request was refused."))
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+    return error(exc.status_code, code, message, headers=headers)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """A path or query parameter that does not fit: 422 naming it, never quoting the value."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    return error(422, "invalid_request", "The request does not fit the route.", problems=problems)
 
 
 def _payload_codec(client: Client, settings: Settings) -> EncryptionCodec:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
@@ -17,6 +17,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.carriers.registry import CarrierRegistry
 from dead_letters.store import DeadLetterStore
 from gateway.auth import TokenBook
+
+if TYPE_CHECKING:
+    from gateway.guard import Samples
 from plumbing.settings import Settings
 
 
@@ -65,6 +68,7 @@ class Gateway:
     registry: CarrierRegistry
     dead_letters: DeadLetterStore
     tokens: TokenBook
+    samples: Samples
 
     @property
     def event_secrets(self) -> list[str]:
@@ -144,18 +148,43 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, read no further than `limit` bytes (`BodyTooLarge` with what was read)."""
+class BodyTooSlow(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the body did not arrive within {seconds:g} s")
+
+
+async def read_body(request: Request, limit: int, within_seconds: float | None = None) -> bytes:
+    """The raw body, read no further than `limit` bytes (`BodyTooLarge` with what was read) and
+    for no longer than `within_seconds` (`BodyTooSlow`)."""
     received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
-            raise BodyTooLarge(bytes(received[:limit]), limit)
+    try:
+        async with asyncio.timeout(within_seconds):
+            async for chunk in request.stream():
+                received += chunk
+                if len(received) > limit:
+                    raise BodyTooLarge(bytes(received[:limit]), limit)
+    except TimeoutError:
+        raise BodyTooSlow(within_seconds or 0) from None
     return bytes(received)
+
+
+def body_too_slow(err: BodyTooSlow) -> JSONResponse:
+    """408: the body trickled in too slowly; nothing was read or kept."""
+    return error(408, "body_timeout", f"{err}: send it again, whole.")
 
 
 def lower_headers(request: Request) -> dict[str, str]:
     return {name.lower(): value for name, value in request.headers.items()}
+
+
+AUTHENTICATED = "returnflow_authenticated"
+"""The key in the request's state a door sets once it has authenticated the sender."""
+
+
+def mark_authenticated(request: Request) -> None:
+    """The door has checked the sender's signature or token: its refusals are not a stranger's
+    (`gateway.guard` counts those)."""
+    setattr(request.state, AUTHENTICATED, True)
 
 
 Take = Callable[[bytes, dict[str, str]], Awaitable[Outcome]]
@@ -168,13 +197,17 @@ async def receive(request: Request, gateway: Gateway, source: str, take: Take) -
     limit = gateway.settings.gateway_max_body_bytes
     truncated = False
     try:
-        body = await read_body(request, limit)
+        body = await read_body(request, limit, gateway.settings.http_body_timeout_seconds)
+    except BodyTooSlow as err:
+        return body_too_slow(err)
     except BodyTooLarge as err:
         body, truncated = err.head, True
         problems = [f"(body): larger than {limit} bytes"]
         outcome = Outcome.refused(413, "body_too_large", str(err), problems, authenticated=False)
     else:
         outcome = await take(body, headers)
+    if outcome.authenticated:
+        mark_authenticated(request)
     if outcome.retry_later:
         return JSONResponse(
             outcome.body,
@@ -182,6 +215,8 @@ async def receive(request: Request, gateway: Gateway, source: str, take: Take) -
             headers={"Retry-After": str(RETRY_LATER_SECONDS)},
         )
     if outcome.reason is None:
+        return JSONResponse(outcome.body, status_code=outcome.status)
+    if not outcome.authenticated and not gateway.samples.take(source, outcome.reason):
         return JSONResponse(outcome.body, status_code=outcome.status)
     letter = gateway.dead_letters.keep(
         source=source,

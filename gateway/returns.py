@@ -58,10 +58,13 @@ from gateway.customers import (
 )
 from gateway.http import (
     BodyTooLarge,
+    BodyTooSlow,
     Gateway,
     GatewayDep,
+    body_too_slow,
     error,
     is_unreachable,
+    mark_authenticated,
     read_body,
     temporal_unavailable,
 )
@@ -105,6 +108,7 @@ def _principal(gateway: Gateway, request: Request, roles: tuple[Role, ...]) -> P
                 headers={"WWW-Authenticate": 'Bearer realm="returnflow"'},
             )
         )
+    mark_authenticated(request)
     if principal.role not in roles:
         allowed = ", ".join(r.value for r in roles)
         raise _Denied(error(403, "wrong_role", f"This action is for: {allowed}."))
@@ -165,7 +169,13 @@ async def _parse(
     request: Request, gateway: Gateway, model: type[BaseModel]
 ) -> BaseModel | JSONResponse:
     try:
-        body = await read_body(request, gateway.settings.gateway_max_body_bytes)
+        body = await read_body(
+            request,
+            gateway.settings.gateway_max_body_bytes,
+            gateway.settings.http_body_timeout_seconds,
+        )
+    except BodyTooSlow as err:
+        return body_too_slow(err)
     except BodyTooLarge as err:
         return error(413, "body_too_large", str(err))
     try:
@@ -266,7 +276,7 @@ async def _not_found_or_ended(gateway: Gateway, return_id: str) -> JSONResponse:
         )
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            return error(404, "unknown_return", f"No return {return_id!r}.")
+            return error(404, "unknown_return", "No return has this ID.")
         return temporal_unavailable()
     return error(409, "return_ended", "The return has ended: it takes no more actions.")
 
@@ -431,7 +441,7 @@ async def return_status(return_id: str, request: Request, gateway: GatewayDep) -
         return denied.answer
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            return error(404, "unknown_return", f"No return {return_id!r}.")
+            return error(404, "unknown_return", "No return has this ID.")
         if is_unreachable(err):
             return temporal_unavailable()
         raise

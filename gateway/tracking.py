@@ -64,7 +64,7 @@ async def take_webhook(
     try:
         adapter = gateway.registry.get(carrier)
     except CarrierRejected:
-        message = f"No carrier {carrier!r} is configured here."
+        message = "No carrier of this name is configured here."
         return Outcome.refused(404, "unknown_carrier", message, authenticated=False)
     try:
         offer = await adapter.describe()

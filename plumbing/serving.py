@@ -5,12 +5,22 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import json
+import logging
 import socket
 from collections.abc import Generator
+from dataclasses import dataclass
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Literal, Self
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from plumbing.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 class _HostedServer(uvicorn.Server):
@@ -50,6 +60,121 @@ class _HostedServer(uvicorn.Server):
             counter = (counter + 1) % 864000
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._exit_requested.wait(), timeout=0.1)
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """What one connection may cost a server facing strangers."""
+
+    max_connections: int = 1000
+    """Open connections at once; a new one beyond is closed as soon as it is accepted."""
+    max_header_bytes: int = 16 * 1024
+    """The request line and headers, at most (400 beyond)."""
+    header_timeout_seconds: float = 10.0
+    """From the first byte of a request (or the connection's opening) to its last header."""
+    keep_alive_seconds: float = 5.0
+    """An idle connection between requests is closed after this."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        return cls(
+            max_connections=settings.http_max_connections,
+            max_header_bytes=settings.http_max_header_bytes,
+            header_timeout_seconds=settings.http_header_timeout_seconds,
+        )
+
+
+class _GuardedH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, with a deadline for a request's headers (a client that
+    trickles them holds a connection no longer), a cap on open connections, and its own
+    refusals in the JSON error shape of returnflow's servers."""
+
+    limits: ConnectionLimits
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._header_deadline: asyncio.TimerHandle | None = None
+        self._head_bytes = 0
+        self._head_tail = b""
+        if len(self.connections) > self.limits.max_connections:
+            logger.warning("connection refused: too many open", extra={"client": self.client})
+            self.transport.close()
+            return
+        self._await_headers()
+
+    def data_received(self, data: bytes) -> None:
+        waiting = self.conn.their_state is h11.IDLE
+        if waiting and self._head_too_long(data):
+            self._refuse(
+                431,
+                "headers_too_large",
+                f"The request line and headers are over {self.limits.max_header_bytes} bytes.",
+            )
+            return
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._stop_waiting()
+        elif waiting and self._header_deadline is None:
+            self._await_headers()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # The next request's headers are waited for from its first byte (the keep-alive timer
+        # closes an idle connection before that).
+        self._stop_waiting()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(400, "bad_http", "Not an HTTP/1.1 request this server reads.")
+
+    def _head_too_long(self, data: bytes) -> bool:
+        """Whether the request's line and headers, read so far, are over the limit (h11 only
+        bounds what it buffers incomplete, not a head that arrives whole)."""
+        seen = self._head_tail + data
+        end = seen.find(b"\r\n\r\n")
+        if end >= 0:
+            head = self._head_bytes + end + 4 - len(self._head_tail)
+            self._head_bytes, self._head_tail = 0, b""
+        else:
+            head = self._head_bytes + len(data)
+            self._head_bytes, self._head_tail = head, seen[-3:]
+        return head > self.limits.max_header_bytes
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """Answer `status` in the JSON error shape and close, whatever h11 has seen."""
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        reason = HTTPStatus(status).phrase
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode() + body)
+        self.transport.close()
+
+    def _await_headers(self) -> None:
+        self._stop_waiting()
+        self._header_deadline = self.loop.call_later(
+            self.limits.header_timeout_seconds, self._headers_too_slow
+        )
+
+    def _stop_waiting(self) -> None:
+        deadline = getattr(self, "_header_deadline", None)
+        if deadline is not None:
+            deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            logger.warning("connection closed: headers too slow", extra={"client": self.client})
+            self.transport.close()
+
+
+def _guarded(limits: ConnectionLimits) -> type[_GuardedH11]:
+    return type("GuardedH11", (_GuardedH11,), {"limits": limits})
 
 
 class LoopbackService(abc.ABC):
@@ -95,8 +220,14 @@ class HostedApp(LoopbackService):
         port: int = 0,
         access_log: bool = False,
         lifespan: Literal["on", "off"] = "off",
+        limits: ConnectionLimits | None = None,
+        trusted_proxies: list[str] | None = None,
     ) -> None:
+        """`limits` guards the connections (uvicorn's defaults without); `trusted_proxies`
+        lists the addresses whose X-Forwarded-For names the client (none by default)."""
         self.app = app
+        self._limits = limits
+        self._trusted_proxies = trusted_proxies or []
         self.host = host
         self.port = port
         self._access_log = access_log
@@ -115,6 +246,9 @@ class HostedApp(LoopbackService):
             log_config=None,
             access_log=self._access_log,
             timeout_graceful_shutdown=5,
+            proxy_headers=bool(self._trusted_proxies),
+            forwarded_allow_ips=self._trusted_proxies,
+            **self._limit_options(),
         )
         self._server = _HostedServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[listener]))
@@ -124,6 +258,20 @@ class HostedApp(LoopbackService):
                 await self._task
                 raise RuntimeError("the server stopped while starting")
             await asyncio.sleep(0.01)
+
+    @property
+    def open_connections(self) -> int:
+        """How many connections the server holds open now."""
+        return len(self._server.server_state.connections) if self._server else 0
+
+    def _limit_options(self) -> dict[str, Any]:
+        if self._limits is None:
+            return {}
+        return {
+            "http": _guarded(self._limits),
+            "h11_max_incomplete_event_size": self._limits.max_header_bytes,
+            "timeout_keep_alive": self._limits.keep_alive_seconds,
+        }
 
     def request_stop(self) -> None:
         """Ask the server to finish its requests and stop (safe from a signal handler)."""

@@ -8,6 +8,7 @@ into a keyring by `plumbing.encryption`. The standard Temporal variables (`TEMPO
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -189,6 +190,66 @@ class Settings(BaseSettings):
         None,
         description="Where refused and unprocessed payloads are kept (default: var/dead-letters).",
     )
+    dead_letter_unauthenticated_quota_bytes: int = Field(
+        64 * 1024 * 1024,
+        gt=0,
+        description=(
+            "Disk the dead letters of unauthenticated senders may take; the oldest are removed "
+            "to make room (letters from authenticated senders are never removed)."
+        ),
+    )
+    dead_letter_unauthenticated_samples_per_minute: int = Field(
+        30,
+        ge=0,
+        description=(
+            "How many refusals of unauthenticated senders each gateway process keeps as dead "
+            "letters a minute; the others are counted and logged only."
+        ),
+    )
+    gateway_requests_per_minute: int = Field(
+        1200, gt=0, description="Requests one source may send the gateway a minute (429 beyond)."
+    )
+    gateway_refusals_per_minute: int = Field(
+        30,
+        gt=0,
+        description=(
+            "Unauthenticated requests from one source the gateway refuses a minute before it "
+            "answers every request from that source 429 until the minute has moved on."
+        ),
+    )
+    gateway_rate_limit_exempt: str = Field(
+        "",
+        description=(
+            "Sources never rate-limited: comma-separated addresses or networks (CIDR), e.g. the "
+            "order service's egress."
+        ),
+    )
+    gateway_trusted_proxies: str = Field(
+        "",
+        description=(
+            "Addresses of the reverse proxies in front of the gateway, comma-separated: their "
+            "X-Forwarded-For names the source. Unset: the peer address is the source."
+        ),
+    )
+    http_max_connections: int = Field(
+        1000,
+        gt=0,
+        description="Open connections the gateway and the codec server each hold; beyond, "
+        "a new one is closed at once.",
+    )
+    http_max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="Largest request line and headers the gateway and codec server read.",
+    )
+    http_header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long a connection may take to send a request's line and headers.",
+    )
+    http_body_timeout_seconds: float = Field(
+        30.0, gt=0, description="How long a request's body may take to arrive (408 beyond)."
+    )
 
     return_window_days: int = Field(30, ge=14, le=365, description="Return window, in days.")
     return_window_starts: Literal["order_date", "delivery_date"] = Field(
@@ -342,6 +403,19 @@ class Settings(BaseSettings):
             message = f"unknown time zone {zone!r}: an IANA name, e.g. Europe/Paris"
             raise ValueError(message) from None
         return zone
+
+    @field_validator("gateway_rate_limit_exempt", "gateway_trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                try:
+                    ipaddress.ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{part!r} is not an address or a network (CIDR), e.g. 10.0.0.0/8"
+                    ) from None
+        return value
 
     @model_validator(mode="after")
     def _customer_binding_has_secrets(self) -> Settings:

@@ -448,3 +448,16 @@ def test_a_malformed_token_setting_is_refused_naming_it(tokens: str) -> None:
 def test_a_codec_server_nobody_could_use_refuses_to_start() -> None:
     with pytest.raises(CodecConfigError, match="would refuse everyone"):
         CodecAccess.from_settings(Settings(), "returns", httpx.AsyncClient())
+
+
+async def test_an_unknown_path_and_a_wrong_method_are_answered_in_the_error_shape(
+    codec_server: httpx.AsyncClient,
+) -> None:
+    unknown = await codec_server.get("/zq-probe-7f3a")
+    wrong_method = await codec_server.get("/decode")
+
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "no such path here"})
+    assert wrong_method.status_code == 405
+    assert wrong_method.json() == {"error": "this path does not take this method"}
+    assert wrong_method.headers["Allow"] == "POST, OPTIONS"
+    assert "zq-probe" not in unknown.text

@@ -18,7 +18,7 @@ from activities.carriers.registry import CarrierRegistry
 from dead_letters.store import DeadLetterStore
 from domain.events import RetractEvent
 from gateway.app import create_app
-from plumbing.serving import HostedApp
+from plumbing.serving import ConnectionLimits, HostedApp
 from plumbing.settings import Settings
 from plumbing.signing import signed_headers
 from tests.keys import codec_for_tests
@@ -106,7 +106,11 @@ async def open_door(
     registry = registry or CarrierRegistry([])
     try:
         async with (
-            HostedApp(create_app(client, settings, registry)) as server,
+            # As `starter.py serve` serves it: the same connection limits.
+            HostedApp(
+                create_app(client, settings, registry),
+                limits=ConnectionLimits.from_settings(settings),
+            ) as server,
             httpx.AsyncClient(base_url=server.url, timeout=30) as http,
         ):
             yield Door(http, settings)
