@@ -42,12 +42,12 @@ from benchmarks.gateway_load import (
     proc_status,
 )
 from benchmarks.record import measured
+from benchmarks.running import publish, run_to_exit
 from client.start import parse_event
 from devstack.config import StackConfig
 from devstack.demo import redate
 from devstack.stack import DevStack
 from plumbing.signing import signed_headers
-from plumbing.temporal import exit_process
 
 SAMPLES = sorted(Path("examples/events").glob("*.json"))
 VAR_DIR = Path("var/bench/gateway-flood")
@@ -301,11 +301,7 @@ async def main_async(args: argparse.Namespace) -> int:
     async with DevStack(StackConfig.on_free_ports(VAR_DIR)) as stack:
         await run(stack, args, report)
     report.wall_seconds = round(time.monotonic() - began, 1)
-    text = json.dumps({"measured": stamp, **asdict(report), "passed": report.passed}, indent=2)
-    await asyncio.to_thread(REPORT.write_text, text + "\n")
-    print(summary(report))
-    print(f"report: {REPORT}")
-    return 0 if report.passed else 1
+    return await publish(REPORT, stamp, asdict(report), report.passed, summary(report))
 
 
 def main() -> None:
@@ -332,12 +328,7 @@ def main() -> None:
         )
         print(json.dumps(answers))
         return
-    try:
-        code = asyncio.run(main_async(args))
-    except KeyboardInterrupt:
-        code = 130
-    sys.stdout.flush()
-    exit_process(code)
+    run_to_exit(lambda: main_async(args))
 
 
 if __name__ == "__main__":

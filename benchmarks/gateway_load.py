@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import os
 import random
 import resource
@@ -38,13 +37,13 @@ from pathlib import Path
 import httpx
 
 from benchmarks.record import measured
+from benchmarks.running import publish, run_to_exit
 from client.start import parse_event
 from devstack.config import StackConfig
 from devstack.demo import redate
 from devstack.stack import DevStack
 from domain.events import RetractEvent
 from plumbing.signing import signed_headers
-from plumbing.temporal import exit_process
 
 SAMPLES = sorted(Path("examples/events").glob("*.json"))
 VAR_DIR = Path("var/bench/gateway-load")
@@ -362,11 +361,7 @@ async def main_async(args: argparse.Namespace) -> int:
     async with DevStack(StackConfig.on_free_ports(VAR_DIR)) as stack:
         await run_load(stack, args, report)
     report.wall_seconds = round(time.monotonic() - began, 1)
-    text = json.dumps({"measured": stamp, **asdict(report), "passed": report.passed}, indent=2)
-    await asyncio.to_thread(REPORT.write_text, text + "\n")
-    print(summary(report))
-    print(f"report: {REPORT}")
-    return 0 if report.passed else 1
+    return await publish(REPORT, stamp, asdict(report), report.passed, summary(report))
 
 
 def main() -> None:
@@ -391,12 +386,7 @@ def main() -> None:
         help="seconds to wait for visibility to count every return",
     )
     args = parser.parse_args()
-    try:
-        code = asyncio.run(main_async(args))
-    except KeyboardInterrupt:
-        code = 130
-    sys.stdout.flush()
-    exit_process(code)
+    run_to_exit(lambda: main_async(args))
 
 
 if __name__ == "__main__":
