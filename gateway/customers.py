@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import time
 
+from gateway.http import split_secrets
 from plumbing.settings import Settings
 
 HEADER = "X-Returnflow-Customer"
@@ -34,10 +35,7 @@ def binding_required(settings: Settings) -> bool:
 
 
 def assertion_secrets(settings: Settings) -> list[bytes]:
-    value = settings.gateway_customer_assertion_secrets
-    if value is None:
-        return []
-    return [p.strip().encode() for p in value.get_secret_value().split(",") if p.strip()]
+    return [s.encode() for s in split_secrets(settings.gateway_customer_assertion_secrets)]
 
 
 def _mac(secret: bytes, return_id: str, customer_id: str, expires: int) -> str:

@@ -31,16 +31,9 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http import AUTHENTICATED, error_body
-from plumbing.settings import Settings
+from plumbing.settings import Settings, address_networks
 
 logger = logging.getLogger(__name__)
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def networks(value: str) -> list[Network]:
-    """A comma-separated list of addresses and networks (checked by `Settings`)."""
-    return [ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip()]
 
 
 class RateLimits:
@@ -49,7 +42,7 @@ class RateLimits:
     def __init__(self, settings: Settings) -> None:
         self.requests: RateLimitItem = RateLimitItemPerMinute(settings.gateway_requests_per_minute)
         self.refusals: RateLimitItem = RateLimitItemPerMinute(settings.gateway_refusals_per_minute)
-        self.exempt = networks(settings.gateway_rate_limit_exempt)
+        self.exempt = address_networks(settings.gateway_rate_limit_exempt)
         self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
         self.limited = 0
         """Requests answered 429 since the process started."""
@@ -193,4 +186,4 @@ def _state(scope: Scope) -> dict[str, Any]:
 
 def proxies(settings: Settings) -> list[str]:
     """The trusted proxies, as uvicorn's `forwarded_allow_ips` takes them."""
-    return [str(n) for n in networks(settings.gateway_trusted_proxies)]
+    return [str(n) for n in address_networks(settings.gateway_trusted_proxies)]

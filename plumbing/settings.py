@@ -23,6 +23,25 @@ DEV_KEY_FILE = Path("keys") / "payload.keys"
 """The dev stack's payload key file, under the var directory."""
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def address_networks(value: str) -> list[Network]:
+    """A comma-separated list of addresses and networks (CIDR); a `ValueError` naming the one
+    that is neither."""
+    found = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        try:
+            found.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{part!r} is not an address or a network (CIDR), e.g. 10.0.0.0/8"
+            ) from None
+    return found
+
+
 class Settings(BaseSettings):
     """Everything a returnflow process can be told, each with a default for the dev stack."""
 
@@ -407,14 +426,7 @@ class Settings(BaseSettings):
     @field_validator("gateway_rate_limit_exempt", "gateway_trusted_proxies")
     @classmethod
     def _addresses(cls, value: str) -> str:
-        for part in (p.strip() for p in value.split(",")):
-            if part:
-                try:
-                    ipaddress.ip_network(part, strict=False)
-                except ValueError:
-                    raise ValueError(
-                        f"{part!r} is not an address or a network (CIDR), e.g. 10.0.0.0/8"
-                    ) from None
+        address_networks(value)
         return value
 
     @model_validator(mode="after")
