@@ -1,9 +1,9 @@
 """The lookups a return makes when it starts, as one local activity.
 
-Four quick reads on the worker (the configured clocks, the eligibility rule, the sellers file,
-the carriers configured) in one activity: one marker in the history, one billable action,
-whatever queries arrive meanwhile (separate local activities can be split across workflow
-tasks by a query, and each part is billed).
+Five quick reads on the worker (the configured clocks, the eligibility rule, the customer's
+country's working days, the sellers file, the carriers configured) in one activity: one marker
+in the history, one billable action, whatever queries arrive meanwhile (separate local
+activities can be split across workflow tasks by a query, and each part is billed).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from temporalio import activity
 from activities.carriers.activities import CarrierActivities
 from activities.orders import OrderActivities
 from activities.sellers.activities import SellerActivities
+from domain.eligibility import return_calendar
 from domain.events import RetractEvent
 from domain.returns import AcceptanceLookups, ReturnIntake
 
@@ -30,12 +31,14 @@ class IntakeActivities:
         """Everything a new return needs to know before it decides anything."""
         decision = await self._orders.check_eligibility(event)
         timings = await self._orders.return_timings()
+        calendar = return_calendar(event)
         if not decision.accepted or decision.cancellation:
             # Nothing to send back (yet): the address and carriers are read if overridden.
-            return ReturnIntake(timings=timings, decision=decision)
+            return ReturnIntake(timings=timings, decision=decision, calendar=calendar)
         return ReturnIntake(
             timings=timings,
             decision=decision,
+            calendar=calendar,
             return_address=await self._sellers.get_seller_return_address(event.order.seller_id),
             offers=await self._carriers.list_carrier_offers(),
         )

@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain import search_attributes as sa
 from domain.base import field_problems
+from domain.eligibility import return_calendar
 from domain.events import RetractEvent
 from domain.ids import return_id
 from domain.returns import ReturnStage, ReturnStatus
@@ -107,6 +108,7 @@ async def start_return(client: Client, settings: Settings, event: RetractEvent) 
     order = event.order
     workflow_id = return_id(order.order_id, order.line_id)
     state = ReturnState(event)
+    state.calendar = return_calendar(event)  # the ShipBy the return will count
     link = web_ui_link(settings, client.namespace, workflow_id)
     try:
         await client.start_workflow(

@@ -135,12 +135,14 @@ def is_collection_day(day: dt.date) -> bool:
     return day.weekday() != SUNDAY and not is_french_public_holiday(day)
 
 
-def pickup_date_problem(pickup_date: dt.date, now: dt.datetime, ship_by: dt.datetime) -> str | None:
+def pickup_date_problem(
+    pickup_date: dt.date, now: dt.datetime, ship_by: dt.datetime, zone: dt.tzinfo = CARRIER_TZ
+) -> str | None:
     """Why `pickup_date` cannot be booked at `now`, or None when it can.
 
     Booking closes the day before (the parcel must be in the mailbox by 08:00), carriers do not
     collect on Sundays nor on public holidays, and a pickup after the shipping deadline would
-    send the goods too late.
+    send the goods too late: the deadline's day is read in the mailbox's time zone (`zone`).
     """
     today = local_date(now)
     if pickup_date <= today:
@@ -154,8 +156,9 @@ def pickup_date_problem(pickup_date: dt.date, now: dt.datetime, ship_by: dt.date
         return (
             f"pickup_date {pickup_date.isoformat()} is a public holiday ({holiday}): no collection"
         )
-    if pickup_date > local_date(ship_by):
-        deadline = local_date(ship_by).isoformat()
+    last_day = ship_by.astimezone(zone).date()
+    if pickup_date > last_day:
+        deadline = last_day.isoformat()
         return f"pickup_date must be on or before the shipping deadline {deadline}"
     return None
 

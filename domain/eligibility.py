@@ -1,4 +1,8 @@
-"""Who may return what: the return window, measured at the withdrawal notice."""
+"""Who may return what: the return window, measured at the withdrawal notice.
+
+Windows are counted in the customer's days (`domain.periods`): from the day after the delivery
+or order, to the end of the last day, moved past a weekend or public holiday. A notice given on
+the last day is in time (Art. 11(2): the consumer need only send it before the period ends)."""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from pydantic import Field
 
 from domain.base import DomainModel
 from domain.events import OrderStatus, RetractEvent
+from domain.periods import LegalCalendar, calendar_for, period_end
 from domain.returns import EligibilityDecision, RejectionReason
 
-LEGAL_MINIMUM = dt.timedelta(days=14)
+LEGAL_MINIMUM_DAYS = 14
 """Directive 2011/83/EU Art. 9: 14 days from delivery, whatever the marketplace offers."""
 
 
@@ -32,24 +37,29 @@ class EligibilityPolicy(DomainModel):
         default=WindowStart.ORDER_DATE, description="What the window counts from."
     )
 
-    def window_ends_at(self, event: RetractEvent) -> dt.datetime:
-        """The last moment a withdrawal is in time: never before 14 days after delivery.
+    def window_ends_at(
+        self, event: RetractEvent, calendar: LegalCalendar | None = None
+    ) -> dt.datetime:
+        """The last moment a withdrawal is in time: never before the end of the 14 days after
+        delivery, counted in the customer's days (`calendar`, theirs by default).
 
         Goods not delivered yet can always be withdrawn from (the legal period has not even
         started); the window then runs at least 14 days past the notice.
         """
         order = event.order
+        calendar = calendar or return_calendar(event)
         start = order.ordered_at
         if self.window_starts is WindowStart.DELIVERY_DATE:
             start = order.delivered_at or event.occurred_at
-        end = start + dt.timedelta(days=self.window_days)
-        if order.delivered_at is not None:
-            return max(end, order.delivered_at + LEGAL_MINIMUM)
-        return max(end, event.occurred_at + LEGAL_MINIMUM)
+        end = period_end(start, self.window_days, calendar)
+        legal_start = order.delivered_at or event.occurred_at
+        return max(end, period_end(legal_start, LEGAL_MINIMUM_DAYS, calendar))
 
-    def evaluate(self, event: RetractEvent) -> EligibilityDecision:
+    def evaluate(
+        self, event: RetractEvent, calendar: LegalCalendar | None = None
+    ) -> EligibilityDecision:
         """Judge the withdrawal at the time it was given, not at the time it is processed."""
-        ends = self.window_ends_at(event)
+        ends = self.window_ends_at(event, calendar)
         order = event.order
         status = order.status
         if not isinstance(status, OrderStatus):
@@ -103,6 +113,12 @@ class EligibilityPolicy(DomainModel):
             explanation=f"Your request arrived within the return window (until {ends:%d %B %Y}).",
             window_ends_at=ends,
         )
+
+
+def return_calendar(event: RetractEvent) -> LegalCalendar:
+    """The customer's calendar for this withdrawal: their country's working days."""
+    country = event.customer.address.country_code
+    return calendar_for(country, event.order.ordered_at, event.occurred_at)
 
 
 def _rejected(reason: RejectionReason, sentence: str, ends: dt.datetime) -> EligibilityDecision:

@@ -12,13 +12,19 @@ from domain.addresses import PostalAddress
 from domain.base import DomainModel, Identifier, Money
 from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
 from domain.events import DeviceCategory
+from domain.periods import LegalCalendar
 
-SHIPPING_PERIOD = dt.timedelta(days=14)
+SHIPPING_DAYS = 14
 """Directive 2011/83/EU Art. 14(1): the consumer sends the goods back within 14 days of the
-withdrawal notice."""
+withdrawal notice (counted as Regulation 1182/71 counts: `domain.periods`)."""
 
-REFUND_PERIOD = dt.timedelta(days=14)
+REFUND_DAYS = 14
 """Art. 13(1): the trader refunds within 14 days of being informed of the withdrawal."""
+
+SHIPPING_PERIOD = dt.timedelta(days=SHIPPING_DAYS)
+REFUND_PERIOD = dt.timedelta(days=REFUND_DAYS)
+"""The same periods as instants (`notice + 14 days of 24 h`): how a return whose intake holds no
+legal calendar counts, so that its recorded history replays as it ran."""
 
 
 class ReturnStage(StrEnum):
@@ -445,6 +451,10 @@ class ReturnIntake(DomainModel):
     decision: EligibilityDecision
     return_address: PostalAddress | None = None
     offers: list[CarrierOffer] = Field(default_factory=list)
+    calendar: LegalCalendar | None = Field(
+        default=None,
+        description="The customer's country's working days, for the return's legal periods.",
+    )
 
 
 class AcceptanceLookups(DomainModel):

@@ -3,7 +3,7 @@
 mutmut mutates plain functions and methods only: not a `@property` (its trampoline cannot wrap
 one), nor a module's constants. The return's deadlines are properties of `ReturnState`
 (`ship_by`, `refund_due_by`, `expires_at`, ...) and the law's periods are constants
-(`SHIPPING_PERIOD`, `REFUND_PERIOD`, `LEGAL_MINIMUM`). This module mutates them the way mutmut
+(`SHIPPING_DAYS`, `REFUND_DAYS`, `LEGAL_MINIMUM_DAYS`, ...). This module mutates them the way mutmut
 would: one change at a time (an operator swapped, `max` for `min`, a comparison turned, a
 number off by one, a branch's value taken away), each in a fresh copy of the sources under
 `mutants/unreached/`, judged by the same fast tests (pyproject.toml's `[tool.mutmut]`).
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "mutants" / "unreached"
 
 TARGETS: dict[str, tuple[str, ...]] = {
-    "domain/returns.py": ("SHIPPING_PERIOD", "REFUND_PERIOD"),
-    "domain/eligibility.py": ("LEGAL_MINIMUM",),
+    "domain/returns.py": ("SHIPPING_DAYS", "REFUND_DAYS", "SHIPPING_PERIOD", "REFUND_PERIOD"),
+    "domain/eligibility.py": ("LEGAL_MINIMUM_DAYS",),
     "workflows/return_state.py": (
         "ReturnState.notice_at",
         "ReturnState.ship_by",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from domain.calendar import pickup_date_problem
+from domain.calendar import country_time_zone, pickup_date_problem
 from domain.carriers import tracking_number_problem
 from domain.returns import (
     AttentionAction,
@@ -115,7 +115,9 @@ def choice_problem(state: ReturnState, choice: ReturnMethodChoice, now: dt.datet
         methods = ", ".join(offer.methods())
         return f"method: {offer.code} does not offer {choice.method} (it offers: {methods})"
     if choice.pickup_date is not None:
-        return pickup_date_problem(choice.pickup_date, now, state.ship_by)
+        mailbox = choice.pickup_address or state.event.customer.address
+        zone = country_time_zone(mailbox.country_code)
+        return pickup_date_problem(choice.pickup_date, now, state.ship_by, zone)
     return None
 
 

@@ -25,8 +25,11 @@ from domain.carriers import (
 from domain.events import RetractEvent
 from domain.ids import return_id
 from domain.notices import NoticeKind, NoticeRequest
+from domain.periods import LegalCalendar, period_end
 from domain.returns import (
+    REFUND_DAYS,
     REFUND_PERIOD,
+    SHIPPING_DAYS,
     SHIPPING_PERIOD,
     AttentionReason,
     EligibilityDecision,
@@ -101,6 +104,9 @@ class ReturnState:
         self.decision: EligibilityDecision | None = None
         self.timings = ReturnTimings()
         """Replaced by the worker's settings when the return starts."""
+        self.calendar: LegalCalendar | None = None
+        """The customer's working days, from the intake: the legal periods are counted in them
+        (a return whose intake had none counts them as instants, as its history recorded)."""
         self.offers: list[CarrierOffer] = []
 
         # The seller's address.
@@ -168,21 +174,31 @@ class ReturnState:
     def notice_at(self) -> dt.datetime:
         return self.event.occurred_at
 
+    def days_after(self, event_at: dt.datetime, days: int, instants: dt.timedelta) -> dt.datetime:
+        """The end of a period of `days` days started at `event_at`, in the customer's days
+        (Regulation 1182/71); as `event_at + instants` for a return without a calendar."""
+        if self.calendar is None:
+            return event_at + instants
+        return period_end(event_at, days, self.calendar)
+
     @property
     def ship_by(self) -> dt.datetime:
-        """The effective shipping deadline: 14 days after the withdrawal (Art. 14(1)), and
-        never less than 14 days after a return address that reached the customer late (one
-        not on file, asked of the seller). The emails, the pickup rule, the `ShipBy` search
-        attribute, the reminder sweep and the expiry all use this one. A return accepted only
-        once operations overrode its rejection gets its 14 days from the address email too."""
-        legal = self.notice_at + SHIPPING_PERIOD
+        """The effective shipping deadline: the end of the 14 days after the withdrawal
+        (Art. 14(1)), and never before the end of the 14 days after a return address that
+        reached the customer late (one not on file, asked of the seller). The emails, the
+        pickup rule, the `ShipBy` search attribute, the reminder sweep and the expiry all use
+        this one. A return accepted only once operations overrode its rejection gets its 14
+        days from the address email too."""
+        legal = self.days_after(self.notice_at, SHIPPING_DAYS, SHIPPING_PERIOD)
         if self.address_at_intake or self.address_sent_at is None:
             return legal
-        return max(legal, self.address_sent_at + SHIPPING_PERIOD)
+        late = self.days_after(self.address_sent_at, SHIPPING_DAYS, SHIPPING_PERIOD)
+        return max(legal, late)
 
     @property
     def refund_due_by(self) -> dt.datetime:
-        return self.notice_at + REFUND_PERIOD
+        """Art. 13(1): the end of the 14 days after the withdrawal notice."""
+        return self.days_after(self.notice_at, REFUND_DAYS, REFUND_PERIOD)
 
     @property
     def expires_at(self) -> dt.datetime:

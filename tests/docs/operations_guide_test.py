@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import next_pickup_date
+from domain.periods import calendar_for, period_end
 from domain.returns import ActionResult, ReturnMethodChoice, ReturnStage
 from tests.factories import SELLER_WITHOUT_ADDRESS, retract_event, unique_order_id
 from tests.workflows.doubles import Doubles
@@ -59,6 +60,23 @@ class Returns:
     order_id: str = ""
     tracking_number: str = ""
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    next_ship_by: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    """The nearest shipping deadline to come, of the returns due soon."""
+
+
+def withdrawn_for(
+    now: dt.datetime, due: Callable[[dt.datetime], bool]
+) -> tuple[dt.datetime, dt.datetime]:
+    """The latest withdrawal notice at least 12 days ago whose shipping deadline (the end of
+    the 14th day after it, moved past weekends and holidays) meets `due`, and that deadline:
+    the customer of `retract_event` counts in French days."""
+    calendar = calendar_for("FR", now - 40 * DAY, now)
+    for days_ago in range(12, 40):
+        notice = now - days_ago * DAY
+        ship_by = period_end(notice, 14, calendar)
+        if due(ship_by):
+            return notice, ship_by
+    raise AssertionError("no such withdrawal in the last 40 days")
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +85,9 @@ async def returns(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Retur
     made = Returns()
     now = made.now.replace(microsecond=0)
     order = unique_order_id()
+    # The next deadline to come (tomorrow's end, or Monday's on a weekend), and one just past.
+    due_soon, made.next_ship_by = withdrawn_for(now, lambda ship_by: ship_by > now)
+    overdue, _ = withdrawn_for(now, lambda ship_by: ship_by < now)
     # The carrier does not collect on the day after the first pickup day: the two returns
     # that ask for it need attention.
     first = next_pickup_date(now)
@@ -92,9 +113,9 @@ async def returns(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Retur
             await choose(ended_flagged, mailbox_pickup(day=holiday))
         await ended_flagged.terminate("handled by phone")
 
-        await start("choosing, ship by tomorrow", choosing, notice_at=now - 13 * DAY)
+        await start("choosing, ship by tomorrow", choosing, notice_at=due_soon)
         await start("choosing, ship by in 14 days", choosing, notice_at=now)
-        await start("choosing, ship by yesterday", choosing, notice_at=now - 15 * DAY)
+        await start("choosing, ship by yesterday", choosing, notice_at=overdue)
         pickup = await start("pickup booked", choosing, order_id=order, line_id="1")
         booked = await choose(pickup, mailbox_pickup())
         assert booked.stage is ReturnStage.AWAITING_PICKUP and booked.tracking_number
@@ -103,7 +124,7 @@ async def returns(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Retur
             choosing,
             order_id=order,
             line_id="2",
-            notice_at=now - 13 * DAY,
+            notice_at=due_soon,
         )
         assert (await choose(drop_off, DROP_OFF)).stage is ReturnStage.AWAITING_DROP_OFF
         await start(
@@ -127,7 +148,10 @@ async def returns(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Retur
 
 GUIDE_EXAMPLES: dict[str, Callable[[Returns], str]] = {
     "2026-11-24T00:00:00Z": lambda r: iso(r.now),
-    "2026-11-26T00:00:00Z": lambda r: iso(r.now + 2 * DAY),
+    # The end of the window: wide enough to hold the next deadline (two days but on weekends).
+    "2026-11-26T00:00:00Z": lambda r: iso(
+        max(r.now + 2 * DAY, r.next_ship_by + dt.timedelta(hours=1))
+    ),
     "ORD-2026-10231": lambda r: r.order_id,
     "SB123456785FR": lambda r: r.tracking_number,
 }

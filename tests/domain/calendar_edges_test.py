@@ -44,6 +44,20 @@ def test_a_pickup_on_the_shipping_deadlines_day_is_in_time() -> None:
     )
 
 
+def test_the_shipping_deadlines_day_is_the_mailboxs_own() -> None:
+    """A deadline at the end of Tuesday 8 December in Lisbon is already Wednesday in Paris: a
+    mailbox in Lisbon may not be picked up on the Wednesday."""
+    lisbon = ZoneInfo("Europe/Lisbon")
+    now = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    ship_by = dt.datetime.combine(dt.date(2026, 12, 8), dt.time.max, tzinfo=lisbon)
+
+    assert pickup_date_problem(dt.date(2026, 12, 8), now, ship_by, lisbon) is None
+    assert pickup_date_problem(dt.date(2026, 12, 9), now, ship_by, lisbon) == (
+        "pickup_date must be on or before the shipping deadline 2026-12-08"
+    )
+    assert pickup_date_problem(dt.date(2026, 12, 9), now, ship_by) is None, "Paris's day"
+
+
 def test_a_mailbox_outside_the_listed_countries_keeps_the_carriers_time() -> None:
     assert country_time_zone("JP") == PARIS
     assert country_time_zone("US") == PARIS

@@ -1,9 +1,13 @@
-"""The return window: judged at the withdrawal notice, never shorter than the law allows."""
+"""The return window: judged at the withdrawal notice, never shorter than the law allows,
+counted in the customer's days (the customer of `retract_event` lives in Lyon, France).
+
+NOTICE is Friday 20 November 2026, 10:00 in Paris."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -14,7 +18,15 @@ from domain.returns import RejectionReason
 from tests.factories import retract_event
 
 NOTICE = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
-SECOND = dt.timedelta(seconds=1)
+MICROSECOND = dt.timedelta(microseconds=1)
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    """The last moment of `day` in Paris: where a window counted in days ends."""
+    return dt.datetime.combine(day, dt.time.max, tzinfo=PARIS)
+
+
 FROM_DELIVERY = EligibilityPolicy(window_starts=WindowStart.DELIVERY_DATE)
 
 
@@ -33,18 +45,43 @@ def test_a_withdrawal_inside_the_window_is_accepted() -> None:
 
 
 def test_a_withdrawal_after_the_window_is_rejected_with_its_end() -> None:
+    """Ordered Tuesday 20 October: the 30 days run from the 21st to Thursday 19 November."""
     event = retract_event(notice_at=NOTICE, ordered_days_before_notice=31)
     decision = EligibilityPolicy().evaluate(event)
     assert not decision.accepted
     assert decision.reason is RejectionReason.OUTSIDE_RETURN_WINDOW
-    assert decision.window_ends_at == event.order.ordered_at + dt.timedelta(days=30)
+    assert decision.window_ends_at == end_of(dt.date(2026, 11, 19))
+    assert "19 November 2026" in decision.explanation
 
 
-def test_the_last_moment_of_the_window_is_still_in_time() -> None:
+def test_a_notice_on_the_last_day_of_the_window_is_in_time_until_its_last_moment() -> None:
+    """Ordered Wednesday 21 October: the last day is Friday 20 November, all of it."""
     event = retract_event(notice_at=NOTICE, ordered_days_before_notice=30)
-    assert EligibilityPolicy().evaluate(event).accepted
-    late = event.model_copy(update={"occurred_at": NOTICE + SECOND})
+    last_moment = end_of(dt.date(2026, 11, 20))
+    in_time = event.model_copy(update={"occurred_at": last_moment})
+    late = event.model_copy(update={"occurred_at": last_moment + MICROSECOND})
+
+    assert EligibilityPolicy().evaluate(in_time).accepted
     assert EligibilityPolicy().evaluate(late).reason is RejectionReason.OUTSIDE_RETURN_WINDOW
+
+
+def test_a_window_ending_on_a_public_holiday_ends_on_the_next_working_day() -> None:
+    """Ordered Tuesday 13 October, a 29-day window: its last day would be Wednesday
+    11 November, Armistice Day, a public holiday in France; it runs to the end of Thursday 12."""
+    notice = dt.datetime(2026, 11, 12, 21, 0, tzinfo=dt.UTC)  # 22:00 in Paris
+    event = retract_event(notice_at=notice, ordered_days_before_notice=30)
+    decision = EligibilityPolicy(window_days=29).evaluate(event)
+    assert decision.accepted
+    assert decision.window_ends_at == end_of(dt.date(2026, 11, 12))
+
+
+def test_a_window_ending_on_a_saturday_ends_on_monday() -> None:
+    """Ordered Thursday 22 October: 30 days end Saturday 21 November, moved to Monday 23."""
+    notice = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+    event = retract_event(notice_at=notice, ordered_days_before_notice=32)
+    decision = EligibilityPolicy().evaluate(event)
+    assert decision.accepted
+    assert decision.window_ends_at == end_of(dt.date(2026, 11, 23))
 
 
 def test_the_window_is_configurable() -> None:
@@ -58,15 +95,18 @@ def test_a_late_delivery_keeps_the_legal_fourteen_days() -> None:
     delivered = NOTICE - dt.timedelta(days=10)
     decision = EligibilityPolicy().evaluate(with_order(event, delivered_at=delivered.isoformat()))
     assert decision.accepted
-    assert decision.window_ends_at == delivered + dt.timedelta(days=14)
+    assert decision.window_ends_at == end_of(dt.date(2026, 11, 24))  # delivered Tue 10 Nov
 
 
 def test_the_fourteenth_day_after_delivery_is_the_last() -> None:
+    """Delivered Friday 6 November: the 14 days run from Saturday 7 to Friday 20."""
     event = retract_event(notice_at=NOTICE, ordered_days_before_notice=60)
     delivered = NOTICE - dt.timedelta(days=14)
     on_time = with_order(event, delivered_at=delivered.isoformat())
-    assert EligibilityPolicy().evaluate(on_time).accepted
-    late = on_time.model_copy(update={"occurred_at": NOTICE + SECOND})
+    last_moment = end_of(dt.date(2026, 11, 20))
+    in_time = on_time.model_copy(update={"occurred_at": last_moment})
+    late = on_time.model_copy(update={"occurred_at": last_moment + MICROSECOND})
+    assert EligibilityPolicy().evaluate(in_time).accepted
     assert EligibilityPolicy().evaluate(late).reason is RejectionReason.OUTSIDE_RETURN_WINDOW
 
 
@@ -90,7 +130,8 @@ def test_the_window_can_count_from_delivery() -> None:
     from_order = EligibilityPolicy().evaluate(event)
 
     assert from_delivery.accepted
-    assert from_delivery.window_ends_at == delivered + dt.timedelta(days=30)
+    # Delivered Thursday 22 October: the 30th day is Saturday 21 November, moved to Monday 23.
+    assert from_delivery.window_ends_at == end_of(dt.date(2026, 11, 23))
     assert from_order.reason is RejectionReason.OUTSIDE_RETURN_WINDOW
 
 
@@ -100,7 +141,8 @@ def test_a_window_from_delivery_closes_too() -> None:
         event
     )
     assert decision.reason is RejectionReason.OUTSIDE_RETURN_WINDOW
-    assert decision.window_ends_at == NOTICE - dt.timedelta(days=37 - 14)
+    # Delivered Wednesday 14 October: its 14 days ended Wednesday 28 October.
+    assert decision.window_ends_at == end_of(dt.date(2026, 10, 28))
 
 
 def test_goods_not_delivered_yet_can_be_withdrawn_from_whatever_the_window_counts_from() -> None:
@@ -113,8 +155,9 @@ def test_goods_not_delivered_yet_can_be_withdrawn_from_whatever_the_window_count
     for policy in (EligibilityPolicy(), FROM_DELIVERY):
         decision = policy.evaluate(event)
         assert decision.accepted
-        assert decision.window_ends_at >= NOTICE + dt.timedelta(days=14)
-    assert FROM_DELIVERY.evaluate(event).window_ends_at == NOTICE + dt.timedelta(days=30)
+        assert decision.window_ends_at >= end_of(dt.date(2026, 12, 4))
+    # Counted from the notice, 30 days: Sunday 20 December, moved to Monday 21.
+    assert FROM_DELIVERY.evaluate(event).window_ends_at == end_of(dt.date(2026, 12, 21))
 
 
 def test_a_parcel_still_in_transit_after_the_window_can_still_be_withdrawn_from() -> None:
@@ -124,7 +167,7 @@ def test_a_parcel_still_in_transit_after_the_window_can_still_be_withdrawn_from(
     )
     decision = EligibilityPolicy().evaluate(event)
     assert decision.accepted
-    assert decision.window_ends_at == NOTICE + dt.timedelta(days=14)
+    assert decision.window_ends_at == end_of(dt.date(2026, 12, 4))  # 14 days after the notice
 
 
 # --- judged at the notice --------------------------------------------------------------------
@@ -138,12 +181,13 @@ def test_the_notice_time_decides_not_the_processing_time() -> None:
 
 
 def test_a_notice_in_time_processed_after_the_window_closed_is_accepted() -> None:
-    """The window closed long before today; the customer withdrew on its last day."""
-    last_day = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
+    """The window closed long before today; the customer withdrew on its last day (Monday
+    3 March 2025, ordered Saturday 1 February)."""
+    last_day = dt.datetime(2025, 3, 3, 12, 0, tzinfo=dt.UTC)
     event = retract_event(notice_at=last_day, ordered_days_before_notice=30)
     decision = EligibilityPolicy().evaluate(event)
     assert decision.accepted
-    assert decision.window_ends_at == last_day < dt.datetime.now(dt.UTC)
+    assert decision.window_ends_at == end_of(dt.date(2025, 3, 3)) < dt.datetime.now(dt.UTC)
 
 
 # --- where the order stands ------------------------------------------------------------------

@@ -12,7 +12,9 @@ import pytest
 
 from devstack.demo import redate
 from devstack.stack import DevStack
+from domain.eligibility import return_calendar
 from domain.events import RetractEvent
+from domain.periods import period_end
 from domain.returns import ReturnStage
 from tests.e2e.conftest import ROOT, starter
 from tests.e2e.stack_test import mail_for, stage_of, text_of
@@ -58,7 +60,8 @@ async def test_a_triggered_sweep_emails_the_customer_whose_parcel_is_due_soon(
     reminder = mail_for(stack, workflow_id)["shipping_reminder"]
     assert reminder["To"].addresses[0].addr_spec == event.customer.email
     assert reminder["Subject"].startswith("Reminder: please send back MacBook Air M1")
-    ship_by = (withdrawn + dt.timedelta(days=14)).astimezone(ZoneInfo("Europe/Paris"))
+    # The end of the 14th day after the withdrawal, in the customer's days.
+    ship_by = period_end(withdrawn, 14, return_calendar(event))
     text = text_of(reminder)
     assert f"please send it by {ship_by.day} {ship_by:%B %Y}" in text
     assert "Choose how to send it on your return page" in text

@@ -34,20 +34,26 @@ from domain.returns import (
     ReturnAddressReply,
     ReturnMethodChoice,
     ReturnStage,
+    ReturnStatus,
     ReturnTimings,
     ShipmentReport,
     ShippingReminder,
 )
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
-from tests.workflows.harness import ReturnHandle, ReturnHarness
+from tests.workflows.harness import ReturnHandle, ReturnHarness, time_to
 from workflows.return_workflow import ReturnWorkflow
 
 Drive = Callable[[ReturnHarness, WorkflowEnvironment], Awaitable[ReturnHandle]]
 
 DAY = dt.timedelta(days=1)
 PARIS = ZoneInfo("Europe/Paris")
-SHIPPING_AND_GRACE = 17 * DAY
+
+
+def _expiry(status: ReturnStatus) -> dt.datetime | None:
+    return status.expires_at
+
+
 DROP_OFF = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox")
 
 
@@ -317,7 +323,21 @@ async def expired(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHan
     """Drop-off chosen, nothing sent: past the deadline and its grace, the return ends."""
     handle = await _choosing(harness)
     await _choose(handle, DROP_OFF)
-    await env.fast_forward(handle, 18 * DAY)
+    await env.fast_forward(handle, await time_to(handle, _expiry) + DAY)
+    await handle.result()
+    return handle
+
+
+@scenario()
+async def expired_counted_in_days(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """As `expired`, with the deadlines counted in the customer's days (Regulation 1182/71):
+    the shipping deadline is the end of the 14th day after the withdrawal, moved past a weekend
+    or public holiday, and `ShipBy` follows it once the intake has the calendar."""
+    handle = await _choosing(harness)
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.ship_by.time() == dt.time.max, "the end of a day"
+    await _choose(handle, DROP_OFF)
+    await env.fast_forward(handle, await time_to(handle, _expiry) + DAY)
     await handle.result()
     return handle
 
@@ -437,7 +457,7 @@ async def expired_while_choosing(harness: ReturnHarness, env: WorkflowEnvironmen
     label voided, the return expires."""
     doubles = harness.doubles
     handle = await _choosing(harness)
-    await env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=6))
+    await env.fast_forward(handle, await time_to(handle, _expiry) - dt.timedelta(seconds=6))
     choice = await handle.start_update(
         ReturnWorkflow.choose_return_method, DROP_OFF, wait_for_stage=WorkflowUpdateStage.ACCEPTED
     )

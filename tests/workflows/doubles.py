@@ -43,7 +43,7 @@ from domain.carriers import (
     TrackingScan,
     TrackingStatus,
 )
-from domain.eligibility import EligibilityPolicy
+from domain.eligibility import EligibilityPolicy, return_calendar
 from domain.events import RetractEvent
 from domain.failures import FailureType
 from domain.ids import idempotency_key
@@ -214,11 +214,13 @@ class Doubles:
     async def take_in(self, event: RetractEvent) -> ReturnIntake:
         await self._slow("take_in")
         decision = EligibilityPolicy().evaluate(event)
+        calendar = return_calendar(event)
         if not decision.accepted or decision.cancellation:
-            return ReturnIntake(timings=self.timings, decision=decision)
+            return ReturnIntake(timings=self.timings, decision=decision, calendar=calendar)
         return ReturnIntake(
             timings=self.timings,
             decision=decision,
+            calendar=calendar,
             return_address=self._address_of(event.order.seller_id),
             offers=self.offers,
         )

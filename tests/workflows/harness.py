@@ -77,6 +77,19 @@ class ReturnHarness:
         return scan
 
 
+async def time_to(
+    handle: ReturnHandle, deadline: Callable[[ReturnStatus], dt.datetime | None]
+) -> dt.timedelta:
+    """How far one of the return's deadlines (as its status tells it) lies from the withdrawal
+    notice: what to `fast_forward` a return just started to bring its clock there. The legal
+    periods end at the end of a day in the customer's time zone, moved past weekends and public
+    holidays, so a test cannot assume 14 days of 24 hours."""
+    status = await handle.query(ReturnWorkflow.status)
+    when = deadline(status)
+    assert when is not None, "the return has no such deadline yet"
+    return when - status.notice_at
+
+
 async def failed_tasks(handle: ReturnHandle) -> list[str]:
     """Why the return's workflow tasks failed, if any did, decrypted (failures are stored
     encoded): a return must never have one."""

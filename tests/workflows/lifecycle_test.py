@@ -21,6 +21,7 @@ from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
 from domain.events import OrderStatus
 from domain.notices import NoticeKind, SellerChatKind
+from domain.periods import calendar_for, period_end
 from domain.returns import (
     AttentionAction,
     AttentionResolution,
@@ -38,10 +39,15 @@ from domain.returns import (
 )
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, SANDBOX_OFFER, Doubles
-from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, time_to
 from workflows.return_workflow import ReturnWorkflow
 
 DAY = dt.timedelta(days=1)
+MINUTE = dt.timedelta(minutes=1)
+
+
+def expiry_of(status: ReturnStatus) -> dt.datetime | None:
+    return status.expires_at
 
 
 def mailbox_pickup(carrier: str = "sandbox", day: dt.date | None = None) -> ReturnMethodChoice:
@@ -113,7 +119,10 @@ async def test_a_return_goes_from_withdrawal_to_refund_with_every_notice(
     (refund,) = doubles.refunds
     assert refund.reason is RefundReason.WITHDRAWAL
     assert refund.idempotency_key == f"{handle.id}:refund:1"
-    assert refund.due_by == done.refund_due_by == done.notice_at + 14 * DAY
+    # The end of the 14 days after the notice, in the customer's days (Regulation 1182/71).
+    lyon = calendar_for("FR", done.notice_at, done.notice_at)
+    in_days = period_end(done.notice_at, 14, lyon)
+    assert refund.due_by == done.refund_due_by == in_days
     assert done.refund is not None and doubles.notices[2].refund == done.refund
     assert done.expires_at is not None and done.expires_at >= done.ship_by
     actors = {entry.actor for entry in done.timeline}
@@ -164,7 +173,8 @@ async def test_refund_on_delivery_is_still_paid_at_the_legal_deadline(
     doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle, _parcel = await on_its_way_to_the_seller(harness)
-        await time_skipping_env.fast_forward(handle, 15 * DAY)
+        refund_deadline = await time_to(handle, lambda s: s.refund_due_by)
+        await time_skipping_env.fast_forward(handle, refund_deadline + MINUTE)
         done = await handle.result()
 
     assert done.stage is ReturnStage.PICKED_UP, "dispatch proven, goods not back yet"
@@ -662,7 +672,7 @@ async def test_a_return_never_sent_expires_and_both_sides_are_told(
     async with return_harness(time_skipping_env.client) as harness:
         handle = await choosing(harness)
         booked = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
-        await time_skipping_env.fast_forward(handle, 18 * DAY)
+        await time_skipping_env.fast_forward(handle, await time_to(handle, expiry_of) + DAY)
         done = await handle.result()
 
     doubles = harness.doubles
@@ -687,7 +697,7 @@ async def test_a_carrier_down_at_the_last_look_does_not_hold_the_return_open(
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await choosing(harness)
         booked = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
-        await time_skipping_env.fast_forward(handle, 18 * DAY)
+        await time_skipping_env.fast_forward(handle, await time_to(handle, expiry_of) + DAY)
         done = await handle.result()
 
     assert done.stage is ReturnStage.EXPIRED
@@ -753,7 +763,7 @@ async def test_a_parcel_the_carrier_has_is_not_expired_for_a_lost_webhook(
         ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
         assert ready.label is not None
         harness.doubles.carrier_scanned(ready.label.tracking_number)
-        await time_skipping_env.fast_forward(handle, 18 * DAY)
+        await time_skipping_env.fast_forward(handle, await time_to(handle, expiry_of) + DAY)
         done = await handle.result()
 
     assert done.stage is ReturnStage.PICKED_UP

@@ -32,7 +32,7 @@ from domain.returns import (
     ReturnTimings,
 )
 from tests.workflows.doubles import Doubles
-from tests.workflows.harness import failed_tasks, return_harness
+from tests.workflows.harness import ReturnHandle, failed_tasks, return_harness, time_to
 from tests.workflows.lifecycle_test import (
     DROP_OFF,
     choosing,
@@ -44,8 +44,12 @@ from tests.workflows.lifecycle_test import (
 from workflows.return_workflow import ReturnWorkflow
 
 DAY = dt.timedelta(days=1)
-SHIPPING_AND_GRACE = 17 * DAY
-"""From the withdrawal to the expiry instant: 14 days and the default grace of 3."""
+
+
+async def to_expiry(handle: ReturnHandle) -> dt.timedelta:
+    """From the withdrawal to the expiry instant: the shipping deadline (the end of the 14th
+    day, moved past weekends and holidays) and the grace."""
+    return await time_to(handle, lambda status: status.expires_at)
 
 
 async def in_flight(doubles: Doubles, activity: str) -> None:
@@ -72,7 +76,9 @@ async def test_expiry_reached_while_a_choice_is_in_flight_undoes_the_new_label_a
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await choosing(harness)
         # Seconds before the expiry instant, the customer chooses; the carrier takes longer.
-        await time_skipping_env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=6))
+        await time_skipping_env.fast_forward(
+            handle, await to_expiry(handle) - dt.timedelta(seconds=6)
+        )
         choice = await handle.start_update(
             ReturnWorkflow.choose_return_method,
             DROP_OFF,
@@ -138,7 +144,7 @@ async def test_cancel_and_close_are_refused_once_an_expiry_has_begun(
         handle = await choosing(harness)
         await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
         # The fast-forward completes only once the last look has answered: it runs meanwhile.
-        past_expiry = SHIPPING_AND_GRACE + dt.timedelta(minutes=1)
+        past_expiry = await to_expiry(handle) + dt.timedelta(minutes=1)
         forward = asyncio.create_task(time_skipping_env.fast_forward(handle, past_expiry))
         await in_flight(doubles, "track_parcel")  # the last look at the carrier
         cancel = await refused(handle, ReturnWorkflow.cancel, CancelRequest())
@@ -244,7 +250,9 @@ async def test_a_choice_after_the_expiry_instant_is_refused_though_expiry_has_no
     doubles = Doubles(held={NoticeKind.RETURN_LABEL: relay})
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await choosing(harness)
-        await time_skipping_env.fast_forward(handle, SHIPPING_AND_GRACE - dt.timedelta(seconds=6))
+        await time_skipping_env.fast_forward(
+            handle, await to_expiry(handle) - dt.timedelta(seconds=6)
+        )
         await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
         await asyncio.sleep(8)
         late = await refused(handle, ReturnWorkflow.choose_return_method, mailbox_pickup())

@@ -240,7 +240,7 @@ async def test_the_details_say_what_a_return_waits_for_and_until_when(
         choosing_status = await choosing_one.query(ReturnWorkflow.status)
 
     def at(moment: dt.datetime) -> str:
-        return f"{moment:%Y-%m-%d %H:%M} UTC"
+        return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
     notice_at = statuses[asking.id].notice_at
     assert (

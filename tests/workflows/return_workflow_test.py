@@ -20,9 +20,11 @@ from client.start import start_return
 from domain import search_attributes as sa
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
+from domain.eligibility import return_calendar
 from domain.events import RetractEvent
 from domain.ids import return_id
 from domain.notices import NoticeKind
+from domain.periods import period_end
 from domain.returns import (
     RejectionReason,
     ReturnAddressReply,
@@ -357,7 +359,9 @@ async def test_search_attributes_and_summary_follow_the_return_without_personal_
     assert attrs.get(sa.ORDER_ID) == event.order.order_id
     assert attrs.get(sa.SELLER_ID) == event.order.seller_id
     assert attrs.get(sa.CARRIER) == "sandbox"
-    assert attrs.get(sa.SHIP_BY) == event.occurred_at + dt.timedelta(days=14)
+    # The end of the 14th day after the withdrawal, in the customer's days.
+    in_days = period_end(event.occurred_at, 14, return_calendar(event))
+    assert attrs.get(sa.SHIP_BY) == details.ship_by == in_days
     assert attrs.get(sa.NEEDS_ATTENTION) is False
     summary = await described.static_summary()
     assert summary is not None and event.order.order_id in summary

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from domain.carriers import Label, Pickup, ReturnMethod, TrackingScan, TrackingStatus
+from domain.eligibility import return_calendar
+from domain.events import RetractEvent
 from domain.returns import ReturnMethodChoice, ReturnTimings
 from tests.factories import HOME, retract_event
 from workflows.return_state import ReturnState
 
 UTC = dt.UTC
 NOTICE = dt.datetime(2026, 11, 24, 10, 15, tzinfo=UTC)
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def picked_on(day: dt.date, country: str = "FR") -> ReturnState:
@@ -47,22 +51,54 @@ def test_the_mailbox_deadline_is_08_00_where_the_mailbox_is() -> None:
     assert dublin.poll_at() == dt.datetime(2026, 12, 1, 8, tzinfo=UTC) + dt.timedelta(hours=12)
 
 
+def counting_in_days(event: RetractEvent) -> ReturnState:
+    """A return with its customer's calendar, as its intake gives it."""
+    state = ReturnState(event)
+    state.calendar = return_calendar(event)
+    return state
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.max, tzinfo=PARIS)
+
+
 def test_the_ship_by_is_the_withdrawals_unless_the_address_came_late() -> None:
-    on_file = ReturnState(retract_event(notice_at=NOTICE))
+    """Withdrawn Tuesday 24 November: the 14 days run to the end of Tuesday 8 December."""
+    on_file = counting_in_days(retract_event(notice_at=NOTICE))
     on_file.address_on_file = on_file.address_at_intake = True
     on_file.address_sent_at = NOTICE + dt.timedelta(seconds=3)
-    asked = ReturnState(retract_event(notice_at=NOTICE))
-    asked.address_sent_at = NOTICE + dt.timedelta(days=15)
-    overridden = ReturnState(retract_event(notice_at=NOTICE))
+    asked = counting_in_days(retract_event(notice_at=NOTICE))
+    asked.address_sent_at = NOTICE + dt.timedelta(days=15)  # Wednesday 9 December
+    overridden = counting_in_days(retract_event(notice_at=NOTICE))
     overridden.address_on_file = True  # on file, but sent only once operations accepted it
-    overridden.address_sent_at = NOTICE + dt.timedelta(days=13)
-    not_yet = ReturnState(retract_event(notice_at=NOTICE))
+    overridden.address_sent_at = NOTICE + dt.timedelta(days=13)  # Monday 7 December
+    not_yet = counting_in_days(retract_event(notice_at=NOTICE))
 
-    assert on_file.ship_by == NOTICE + dt.timedelta(days=14)
-    assert not_yet.ship_by == NOTICE + dt.timedelta(days=14)
-    assert asked.ship_by == NOTICE + dt.timedelta(days=29)
-    assert overridden.ship_by == NOTICE + dt.timedelta(days=27)
+    assert on_file.ship_by == end_of(dt.date(2026, 12, 8))
+    assert not_yet.ship_by == end_of(dt.date(2026, 12, 8))
+    assert asked.ship_by == end_of(dt.date(2026, 12, 23))
+    assert overridden.ship_by == end_of(dt.date(2026, 12, 21))
     assert asked.expires_at == asked.ship_by + asked.timings.expiry_grace
+    assert on_file.refund_due_by == end_of(dt.date(2026, 12, 8))
+
+
+def test_a_deadline_on_a_weekend_or_holiday_moves_to_the_next_working_day() -> None:
+    """Withdrawn Friday 11 December: the 14th day is Christmas Day, a Friday; the deadlines
+    move past it and the weekend to the end of Monday 28 December."""
+    notice = dt.datetime(2026, 12, 11, 15, 0, tzinfo=UTC)
+    in_france = counting_in_days(retract_event(notice_at=notice))
+    assert in_france.ship_by == end_of(dt.date(2026, 12, 28))
+    assert in_france.refund_due_by == end_of(dt.date(2026, 12, 28))
+
+
+def test_a_return_without_a_calendar_counts_in_instants_as_its_history_did() -> None:
+    """A return whose intake held no calendar keeps the deadlines its history recorded."""
+    recorded = ReturnState(retract_event(notice_at=NOTICE))
+    recorded.address_sent_at = NOTICE + dt.timedelta(days=15)
+
+    assert recorded.calendar is None
+    assert recorded.refund_due_by == NOTICE + dt.timedelta(days=14)
+    assert recorded.ship_by == NOTICE + dt.timedelta(days=29)
 
 
 def scan_of(number: str, n: int) -> TrackingScan:

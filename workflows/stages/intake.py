@@ -9,6 +9,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.intake import IntakeActivities
+    from domain import search_attributes as sa
     from domain.addresses import PostalAddress
     from domain.carriers import CarrierOffer
     from domain.notices import NoticeKind
@@ -31,7 +32,11 @@ async def take_in(ctx: ReturnContext) -> None:
     ctx.record("customer", "withdrawal notice received")
     intake: ReturnIntake = await ctx.local(IntakeActivities.take_in, state.event)
     state.timings = intake.timings
+    state.calendar = intake.calendar
     state.decision = intake.decision
+    if state.calendar is not None:
+        # Counted in the customer's days now: a starter that could not count them set another.
+        ctx.upsert([sa.SHIP_BY.value_set(state.ship_by)])
     if intake.decision.cancellation:
         await _cancel_before_shipment(ctx)
     elif intake.decision.accepted:

@@ -260,7 +260,8 @@ async def test_the_return_window_comes_from_the_environment(
     decision = await ActivityEnvironment().run(activities.check_eligibility, event)
 
     assert not decision.accepted
-    assert decision.window_ends_at == delivered + dt.timedelta(days=20)
+    # Delivered Saturday 24 October: the 20th day is Friday 13 November, to its end in Paris.
+    assert decision.window_ends_at.isoformat() == "2026-11-13T23:59:59.999999+01:00"
     assert (
         EligibilityPolicy(window_days=20, window_starts=WindowStart.DELIVERY_DATE).evaluate(event)
         == decision
