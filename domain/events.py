@@ -93,6 +93,18 @@ class Order(DomainModel):
     shipped_at: Instant | None = None
     delivered_at: Instant | None = None
     product: Product
+    delivery_paid: Money | None = Field(
+        default=None,
+        description="The line's share of what the customer paid for delivery, taxes included, "
+        "in the price's currency: refunded on withdrawal (Directive 2011/83/EU Art. 13(1)), up "
+        "to standard_delivery. Absent: delivery was free.",
+    )
+    standard_delivery: Money | None = Field(
+        default=None,
+        description="The line's share of the least expensive standard delivery offered, when "
+        "the customer chose a costlier one: only this much of delivery_paid is refunded "
+        "(Art. 13(2)). Absent: the delivery paid was the standard one.",
+    )
 
     @field_validator("status", mode="before")
     @classmethod
@@ -110,6 +122,17 @@ class Order(DomainModel):
                 f"order.order_id and order.line_id are too long together: the return ID "
                 f"'return-<order_id>-<line_id>' must fit {MAX_LENGTH} characters"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _delivery_in_the_price_currency(self) -> Self:
+        currency = self.product.price.currency
+        for name in ("delivery_paid", "standard_delivery"):
+            paid = getattr(self, name)
+            if paid is not None and paid.currency != currency:
+                raise ValueError(f"order.{name}.currency must be the price's currency ({currency})")
+        if self.standard_delivery is not None and self.delivery_paid is None:
+            raise ValueError("order.standard_delivery is only given with order.delivery_paid")
         return self
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from domain.addresses import PostalAddress
 from domain.base import DomainModel, Identifier, Money
 from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
 from domain.events import DeviceCategory
+from domain.money import RefundBreakdown
 from domain.periods import LegalCalendar
 
 SHIPPING_DAYS = 14
@@ -32,6 +33,10 @@ class ReturnStage(StrEnum):
 
     CHECKING_ELIGIBILITY = "checking_eligibility"
     REJECTED = "rejected"
+    AWAITING_REVIEW = "awaiting_review"
+    """The order service gave a status this version does not know: nobody has decided yet.
+    Operations accept the withdrawal (`override_eligibility`) or end the return (`close`); they
+    are reminded every review period until they do, and no clock ever rejects it."""
     AWAITING_RETURN_ADDRESS = "awaiting_return_address"
     AWAITING_CUSTOMER_CHOICE = "awaiting_customer_choice"
     PREPARING_SHIPMENT = "preparing_shipment"
@@ -238,7 +243,8 @@ class AttentionReason(StrEnum):
     NOTICE_UNDELIVERABLE = "notice_undeliverable"
     """An email of the kind (argument) was refused for good."""
     UNKNOWN_ORDER_STATUS = "eligibility_unknown_order_status"
-    """The order's status is unknown to this version (operations are emailed)."""
+    """The order's status is unknown to this version: the return waits in `awaiting_review`
+    for operations to decide (they are emailed, and reminded every review period)."""
     CARRIER_POLLING_FAILED = "carrier_polling_failed"
     """The carrier refused the polling for good."""
     REFUND_REQUEST_FAILED = "refund_request_failed"
@@ -341,7 +347,8 @@ class ReturnTimings(DomainModel):
     rejection_review: dt.timedelta = Field(
         gt=dt.timedelta(0),
         default=dt.timedelta(days=14),
-        description="How long a rejected return stays open for operations to override it.",
+        description="How long a rejected return stays open for operations to override it; "
+        "how often operations are reminded of a return awaiting their review.",
     )
     carrier_answer_within: dt.timedelta = Field(
         gt=dt.timedelta(0),
@@ -364,7 +371,10 @@ class RefundRequest(DomainModel):
     return_id: str
     order_id: Identifier
     line_id: Identifier
-    amount: Money
+    amount: Money = Field(description="The total refunded: the breakdown's total.")
+    breakdown: RefundBreakdown | None = Field(
+        default=None, description="The refund part by part: goods and delivery."
+    )
     reason: RefundReason
     due_by: AwareDatetime = Field(description="Art. 13(1): 14 days after the withdrawal notice.")
 

@@ -48,6 +48,10 @@ def unique_order_id(prefix: str = "ORD") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
 
 
+def _eur(amount: str | None) -> Money | None:
+    return Money(amount=Decimal(amount), currency="EUR") if amount is not None else None
+
+
 def retract_event(
     *,
     order_id: str | None = None,
@@ -59,6 +63,8 @@ def retract_event(
     locale: str = "fr",
     category: DeviceCategory = DeviceCategory.SMARTPHONE,
     returnable: bool = True,
+    delivery_paid: str | None = None,
+    standard_delivery: str | None = None,
 ) -> RetractEvent:
     """A customer withdrawing from a delivered refurbished phone, `ordered_days` after ordering."""
     notice = notice_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -87,6 +93,8 @@ def retract_event(
                 weight_grams=450,
                 returnable=returnable,
             ),
+            delivery_paid=_eur(delivery_paid),
+            standard_delivery=_eur(standard_delivery),
         ),
         customer=Customer(
             customer_id="CUST-88412",

@@ -81,7 +81,8 @@ def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool
             if state.decision is not None and state.decision.overridden_by:
                 return "action: the rejection was already overridden"
             ends = state.rejection_review_ends
-            if ends is not None and now >= ends:
+            awaiting_review = phase is ReturnStage.AWAITING_REVIEW
+            if ends is not None and now >= ends and not awaiting_review:
                 return "action: the review period is over: the return ends rejected"
     return None
 

@@ -35,6 +35,7 @@ WakesAt = Callable[[ReturnContext], dt.datetime | None]
 
 STEPS: dict[Phase, tuple[Act, WakesAt]] = {
     ReturnStage.REJECTED: (intake.act, intake.wakes_at),
+    ReturnStage.AWAITING_REVIEW: (intake.remind_reviewers, intake.review_reminder_at),
     ReturnStage.AWAITING_RETURN_ADDRESS: (address.act, address.wakes_at),
     ReturnStage.AWAITING_CUSTOMER_CHOICE: (shipping.act, shipping.wakes_at),
     ReturnStage.AWAITING_PICKUP: (shipping.act, shipping.wakes_at),

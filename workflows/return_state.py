@@ -120,6 +120,9 @@ class ReturnState:
         self.seller_asks = 0
         self.address_sent_at: dt.datetime | None = None
         self.rejected_at: dt.datetime | None = None
+        self.reviews_asked = 0
+        """Emails to operations about a return awaiting their review (the first, then one per
+        review period)."""
 
         # The customer's choice: what is committed, and what is left over.
         self.choice: ReturnMethodChoice | None = None
@@ -208,6 +211,13 @@ class ReturnState:
     @property
     def rejection_review_ends(self) -> dt.datetime | None:
         return self.rejected_at + self.timings.rejection_review if self.rejected_at else None
+
+    @property
+    def review_reminder_at(self) -> dt.datetime | None:
+        """When operations are next reminded of a return awaiting their review."""
+        if self.rejected_at is None or self.reviews_asked == 0:
+            return None
+        return self.rejected_at + self.reviews_asked * self.timings.rejection_review
 
     @property
     def seller_reminder_at(self) -> dt.datetime | None:

@@ -86,6 +86,11 @@ def _until(state: ReturnState, phase: Phase) -> str | None:
         case ReturnStage.REJECTED if state.rejection_review_ends:
             ends = state.rejection_review_ends
             return f"open for operations to override until {_at(ends)}, then it ends"
+        case ReturnStage.AWAITING_REVIEW if state.review_reminder_at:
+            return (
+                "as long as it takes: operations accept the withdrawal or close the return; "
+                f"they are reminded {_at(state.review_reminder_at)}"
+            )
         case ReturnStage.AWAITING_RETURN_ADDRESS if state.seller_reminder_at:
             assert state.escalation_at is not None
             return (

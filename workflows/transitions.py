@@ -56,6 +56,7 @@ class Clock(StrEnum):
     """The timers the run loop sets."""
 
     REVIEW_ENDS = "review period ends"
+    REVIEW_REMINDER = "operations reminded (every review period)"
     SELLER_REMINDER = "seller reminder"
     ESCALATION = "escalation to operations"
     POLLING = "carrier polled (no scan yet)"
@@ -121,6 +122,7 @@ TABLE: dict[Phase, PhaseRules] = {
         moves_on=(
             S.CANCELLED_BEFORE_SHIPMENT,
             S.REJECTED,
+            S.AWAITING_REVIEW,
             S.AWAITING_RETURN_ADDRESS,
             S.AWAITING_CUSTOMER_CHOICE,
         ),
@@ -138,6 +140,18 @@ TABLE: dict[Phase, PhaseRules] = {
         clocks={Clock.REVIEW_ENDS: (S.REJECTED,)},
         moves_on=(Moment.ENDED_WITH_PROBLEMS,),
         refusal="the withdrawal was not accepted as a return",
+    ),
+    S.AWAITING_REVIEW: PhaseRules(
+        waits_for="operations: the order's status is unknown here, nobody has decided yet",
+        accepts={
+            Message.OVERRIDE: Rule(
+                (S.AWAITING_RETURN_ADDRESS, S.AWAITING_CUSTOMER_CHOICE), "accepted as a return"
+            ),
+            Message.CLOSE: Rule((S.CLOSED,)),
+            Message.RETRY: Rule((), "an email, if it was refused"),
+        },
+        clocks={Clock.REVIEW_REMINDER: ()},
+        refusal="the withdrawal awaits operations' review",
     ),
     S.AWAITING_RETURN_ADDRESS: PhaseRules(
         waits_for="the seller's return address",
@@ -249,7 +263,10 @@ def rule(phase: Phase, message: Message) -> Rule | None:
 
 
 MESSAGE_REFUSALS: dict[Message, str] = {
-    Message.OVERRIDE: "action: only a rejected return, in its review period, can be accepted",
+    Message.OVERRIDE: (
+        "action: only a rejected return in its review period, or one awaiting review, can be "
+        "accepted"
+    ),
     Message.GIVE_ADDRESS: "the return is not waiting for an address",
 }
 """The reason for messages that only one phase takes, whichever phase refuses them."""

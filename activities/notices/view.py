@@ -11,6 +11,7 @@ from activities.notices.formats import format_day, format_moment, format_money
 from activities.notices.wording import WORDINGS, Wording
 from domain.base import Money
 from domain.carriers import PostOffice
+from domain.money import RefundBreakdown, refund_breakdown
 from domain.notices import NoticeRequest
 
 
@@ -59,9 +60,28 @@ def scan_facts(request: NoticeRequest, view: View) -> dict[str, str]:
 
 
 def refund_facts(request: NoticeRequest, view: View) -> dict[str, str | None]:
-    """The refund requested, when the notice tells of it (`refund_due_by` comes with it)."""
+    """The refund requested, when the notice tells of it (`refund_due_by` comes with it): its
+    amount with its parts when delivery is refunded too (`refund_amount`), and what the customer
+    is owed before it is requested (`refund_owed`)."""
     refund, due_by = request.refund, request.refund_due_by
+    owed = refund_breakdown(request.order)
+    requested = None
+    if refund is not None:
+        same = refund.amount == owed.total
+        requested = _with_parts(owed, view) if same else view.money(refund.amount)
     return {
-        "refund_amount": view.money(refund.amount) if refund else None,
+        "refund_amount": requested,
+        "refund_owed": _with_parts(owed, view),
         "refund_due_by": view.day(due_by) if due_by else None,
     }
+
+
+def _with_parts(owed: RefundBreakdown, view: View) -> str:
+    """The total, and its parts when there is more than the goods."""
+    if not owed.delivery.amount:
+        return view.money(owed.total)
+    return view.words.refund_parts.format(
+        total=view.money(owed.total),
+        goods=view.money(owed.goods),
+        delivery=view.money(owed.delivery),
+    )

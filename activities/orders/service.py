@@ -23,6 +23,7 @@ from pydantic import AwareDatetime
 from activities.failures import refund_conflict
 from domain.base import DomainModel, Identifier, Money
 from domain.failures import FailureType
+from domain.money import RefundBreakdown
 from domain.returns import Refund, RefundReason, RefundRequest
 
 REFUND_CONFLICT = FailureType.REFUND_CONFLICT
@@ -41,13 +42,18 @@ CREATE TABLE IF NOT EXISTS refunds (
     currency TEXT NOT NULL,
     reason TEXT NOT NULL,
     due_by TEXT NOT NULL,
-    requested_at TEXT NOT NULL
+    requested_at TEXT NOT NULL,
+    breakdown TEXT
 )
 """
 
+_ADDED_COLUMNS = {"breakdown": "ALTER TABLE refunds ADD COLUMN breakdown TEXT"}
+"""Columns a file written by an earlier release lacks, and how each is added (NULL in its rows:
+a refund recorded without a breakdown)."""
+
 _COLUMNS = (
     "idempotency_key, refund_id, return_id, order_id, line_id, amount, currency, reason, "
-    "due_by, requested_at"
+    "due_by, requested_at, breakdown"
 )
 
 _COMPARED = ("return_id", "order_id", "line_id", "amount", "currency", "reason", "due_by")
@@ -75,6 +81,7 @@ class RefundRecord(DomainModel):
     order_id: Identifier
     line_id: Identifier
     amount: Money
+    breakdown: RefundBreakdown | None = None
     reason: RefundReason
     due_by: AwareDatetime
     requested_at: AwareDatetime
@@ -100,6 +107,10 @@ class FileOrderService:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode = WAL")  # persistent: a property of the file
             db.execute(_SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(refunds)")}
+            for column, statement in _ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(statement)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -132,12 +143,13 @@ class FileOrderService:
             request.reason.value,
             request.due_by.isoformat(),
             self._clock().isoformat(),
+            request.breakdown.model_dump_json() if request.breakdown else None,
         )
         with self._connect() as db:
             # Insert-or-keep in one statement: two workers racing on a key cannot both create.
             created = (
                 db.execute(
-                    f"INSERT INTO refunds ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+                    f"INSERT INTO refunds ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
                     " ON CONFLICT (idempotency_key) DO NOTHING",
                     row,
                 ).rowcount
@@ -171,7 +183,7 @@ class FileOrderService:
 
 
 def _record(row: tuple[Any, ...]) -> RefundRecord:
-    key, refund_id, return_id, order_id, line_id, amount, currency, reason, due_by, at = row
+    key, refund_id, return_id, order_id, line_id, amount, currency, reason, due_by, at, parts = row
     return RefundRecord(
         idempotency_key=key,
         refund_id=refund_id,
@@ -179,6 +191,7 @@ def _record(row: tuple[Any, ...]) -> RefundRecord:
         order_id=order_id,
         line_id=line_id,
         amount=Money(amount=Decimal(amount), currency=currency),
+        breakdown=RefundBreakdown.model_validate_json(parts) if parts else None,
         reason=RefundReason(reason),
         due_by=dt.datetime.fromisoformat(due_by),
         requested_at=dt.datetime.fromisoformat(at),
@@ -206,4 +219,8 @@ def _differing_fields(record: RefundRecord, request: RefundRequest) -> list[str]
         "reason": request.reason,
         "due_by": request.due_by,
     }
-    return [name for name in _COMPARED if recorded[name] != asked[name]]
+    differing = [name for name in _COMPARED if recorded[name] != asked[name]]
+    parts = (record.breakdown, request.breakdown)
+    if None not in parts and parts[0] != parts[1]:
+        differing.append("breakdown")
+    return differing

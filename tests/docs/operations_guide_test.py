@@ -133,6 +133,13 @@ async def returns(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Retur
             seller_id=SELLER_WITHOUT_ADDRESS,
         )
         await start("rejected, in review", ReturnStage.REJECTED, ordered_days_before_notice=45)
+        unknown = retract_event()
+        unknown = unknown.model_copy(
+            update={"order": unknown.order.model_copy(update={"status": "lost_in_warehouse"})}
+        )
+        handle = await harness.start(unknown)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_REVIEW)
+        made.ids["awaiting review"] = handle.id
         closed = await start(
             "rejected, review over", ReturnStage.REJECTED, ordered_days_before_notice=45
         )
@@ -158,7 +165,7 @@ GUIDE_EXAMPLES: dict[str, Callable[[Returns], str]] = {
 """The guide's example values, and what staff would put in their place for these returns."""
 
 FINDS = {
-    "returns needing attention": {"needs attention"},
+    "returns needing attention": {"needs attention", "awaiting review"},
     "unshipped, with ShipBy in the next 2 days (replace the dates)": {
         "choosing, ship by tomorrow",
         "drop-off, ship by tomorrow",
@@ -169,6 +176,7 @@ FINDS = {
     "a parcel a caller reads out": {"pickup booked"},
     "one carrier's pickups waiting": {"pickup booked"},
     "rejected, still open for review": {"rejected, in review"},
+    "awaiting operations' review (order status unknown)": {"awaiting review"},
 }
 
 

@@ -273,6 +273,27 @@ async def rejection_overridden(harness: ReturnHarness, env: WorkflowEnvironment)
     return await _scanned_to_the_end(harness, handle, ready)
 
 
+@scenario()
+async def unknown_status_awaits_review(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """An order status this version does not know: the return awaits operations' review, a
+    review period passes (operations are reminded, nothing is decided), then they accept it."""
+    handle = await _started(harness, status="lost_in_warehouse")
+    await harness.stage_reached(handle, ReturnStage.AWAITING_REVIEW)
+    await env.fast_forward(handle, 15 * DAY)
+    await harness.until_status(
+        handle, lambda s: any("operations reminded (email 2)" in e.event for e in s.timeline)
+    )
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention,
+        _ops(AttentionAction.OVERRIDE_ELIGIBILITY, "the new status means delivered"),
+    )
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    ready = await _choose(handle, DROP_OFF)
+    return await _scanned_to_the_end(harness, handle, ready)
+
+
 # --- The seller's address ---------------------------------------------------------------------
 
 

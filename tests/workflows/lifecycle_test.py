@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
@@ -19,7 +20,7 @@ from activities.failures import carrier_unavailable
 from domain import search_attributes as sa
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
-from domain.events import OrderStatus
+from domain.events import OrderStatus, RetractEvent
 from domain.notices import NoticeKind, SellerChatKind
 from domain.periods import calendar_for, period_end
 from domain.returns import (
@@ -167,6 +168,30 @@ async def on_its_way_to_the_seller(harness: ReturnHarness) -> tuple[ReturnHandle
     return handle, ready.label.tracking_number
 
 
+async def test_the_refund_asked_for_is_the_price_and_the_standard_delivery_part_by_part(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Express delivery paid €14.90 where the standard cost €4.90: the refund is the device's
+    €429.00 and the standard €4.90 (Art. 13(1) and (2)), told to the customer part by part."""
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness, delivery_paid="14.90", standard_delivery="4.90")
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await harness.scan(handle, ready.label.tracking_number)
+        done = await handle.result()
+
+    (refund,) = harness.doubles.refunds
+    assert refund.amount.amount == Decimal("433.90")
+    assert refund.breakdown is not None
+    assert (refund.breakdown.goods.amount, refund.breakdown.delivery.amount) == (
+        Decimal("429.00"),
+        Decimal("4.90"),
+    )
+    assert done.refund is not None and done.refund.amount == refund.amount
+    told = next(n for n in harness.doubles.notices if n.kind is NoticeKind.PICKUP_CONFIRMED)
+    assert told.refund == done.refund and told.order.delivery_paid is not None
+
+
 async def test_refund_on_delivery_is_still_paid_at_the_legal_deadline(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
@@ -235,29 +260,75 @@ async def test_a_rejection_names_its_reason_and_closes_after_the_review_period(
     assert harness.doubles.refunds == []
 
 
-async def test_an_unknown_order_status_is_rejected_and_raised_to_operations(
-    time_skipping_env: WorkflowEnvironment,
-) -> None:
+def with_unknown_status() -> RetractEvent:
+    """A withdrawal from an order whose status the order service added after this version."""
     event = retract_event()
-    event = event.model_copy(
+    return event.model_copy(
         update={"order": event.order.model_copy(update={"status": "lost_in_warehouse"})}
     )
+
+
+async def test_an_unknown_order_status_waits_for_operations_reminding_them_never_rejected(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
     async with return_harness(time_skipping_env.client) as harness:
-        handle = await harness.start(event)
-        rejected = await harness.stage_reached(handle, ReturnStage.REJECTED)
+        handle = await harness.start(with_unknown_status())
+        waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_REVIEW)
         flagged = (await handle.describe()).typed_search_attributes
-        await time_skipping_env.fast_forward(handle, 15 * DAY)
+        # Two review periods pass: nobody decided, so nothing is decided.
+        await time_skipping_env.fast_forward(handle, 14 * DAY + MINUTE)
+        await time_skipping_env.fast_forward(handle, 14 * DAY + MINUTE)
+        later = await harness.until_status(
+            handle,
+            lambda s: said(
+                s, "system", "order status still unknown: operations reminded (email 3)"
+            ),
+        )
+        running = await handle.describe()
+        closed = await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "order lost, refunded")
+        )
         done = await handle.result()
 
-    assert rejected.eligibility is not None
-    assert rejected.eligibility.reason is RejectionReason.UNKNOWN_ORDER_STATUS
-    assert rejected.attention == ["eligibility_unknown_order_status"]
+    assert waiting.eligibility is not None
+    assert waiting.eligibility.reason is RejectionReason.UNKNOWN_ORDER_STATUS
+    assert waiting.attention == ["eligibility_unknown_order_status"]
     assert flagged.get(sa.NEEDS_ATTENTION) is True
+    assert flagged.get(sa.RETURN_STAGE) == "awaiting_review"
+    assert later.stage is ReturnStage.AWAITING_REVIEW, "no timer turns it into a rejection"
+    assert running.status is not None and running.status.name == "RUNNING"
     assert harness.doubles.notice_kinds == [
-        NoticeKind.REJECTION,
+        NoticeKind.REJECTION,  # "customer service looks into it", with the request's date
+        NoticeKind.OPERATIONS_ATTENTION,
+        NoticeKind.OPERATIONS_ATTENTION,
         NoticeKind.OPERATIONS_ATTENTION,
     ]
-    assert done.attention == []
+    reminders = [n for n in harness.doubles.notices if n.kind is NoticeKind.OPERATIONS_ATTENTION]
+    assert {n.attention for n in reminders} == {"eligibility_unknown_order_status"}
+    assert [n.revision for n in reminders] == [1, 2, 3], "three emails, three Message-IDs"
+    assert closed.stage is ReturnStage.CLOSED
+    assert done.stage is ReturnStage.CLOSED and done.attention == []
+
+
+async def test_a_withdrawal_awaiting_review_is_accepted_by_operations_at_any_time(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await harness.start(with_unknown_status())
+        await harness.stage_reached(handle, ReturnStage.AWAITING_REVIEW)
+        await time_skipping_env.fast_forward(handle, 20 * DAY)  # past a review period
+        reason = "the order service's new status means delivered"
+        accepted = await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.OVERRIDE_ELIGIBILITY, reason)
+        )
+        choosing_now = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+
+    assert accepted.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
+    assert choosing_now.attention == []
+    assert choosing_now.eligibility is not None
+    assert choosing_now.eligibility.overridden_by == "operations:agent-42"
+    # The customer has 14 days from the address email that went out on acceptance.
+    assert choosing_now.ship_by > choosing_now.notice_at + 20 * DAY
 
 
 async def test_operations_can_override_a_rejection_with_a_reason(

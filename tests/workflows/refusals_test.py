@@ -45,8 +45,8 @@ async def test_operations_cannot_accept_a_return_that_is_not_rejected_even_one_t
         never_rejected
         == twice
         == (
-            "action: only a rejected return, in its review period, can be accepted "
-            "(stage: awaiting_customer_choice)"
+            "action: only a rejected return in its review period, or one awaiting review, can "
+            "be accepted (stage: awaiting_customer_choice)"
         )
     )
 

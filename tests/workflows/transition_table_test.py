@@ -29,8 +29,8 @@ def test_a_refused_message_gets_the_phases_sentence_and_its_name() -> None:
 
 def test_a_message_only_one_phase_takes_gets_its_own_sentence_everywhere_else() -> None:
     assert refusal(S.AWAITING_PICKUP, Message.OVERRIDE) == (
-        "action: only a rejected return, in its review period, can be accepted "
-        "(stage: awaiting_pickup)"
+        "action: only a rejected return in its review period, or one awaiting review, can be "
+        "accepted (stage: awaiting_pickup)"
     )
     assert refusal(S.DELIVERED, Message.GIVE_ADDRESS) == (
         "the return is not waiting for an address (stage: delivered)"

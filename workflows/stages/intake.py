@@ -25,6 +25,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.context import Intent, ReturnContext
     from workflows.stages import address, refund
 
+UNKNOWN_STATUS_AWAITS_REVIEW = "unknown-status-awaits-review"
+"""Patch: a withdrawal whose order status is unknown awaits operations' review instead of being
+rejected when a review period ends."""
+
 
 async def take_in(ctx: ReturnContext) -> None:
     """One local activity for the lookups of the start (one billable action), then decide."""
@@ -77,14 +81,26 @@ async def _cancel_before_shipment(ctx: ReturnContext) -> None:
 
 
 async def _reject(ctx: ReturnContext) -> None:
-    """Tell the customer why; the return stays open for operations to override it."""
+    """Tell the customer why; the return stays open for operations to override it. An order
+    status this version does not know decides nothing: the return awaits operations' review."""
     state = ctx.state
     decision = state.decision
     assert decision is not None and decision.reason is not None
-    ctx.record("system", f"not accepted: {decision.reason}")
     unknown = decision.reason is RejectionReason.UNKNOWN_ORDER_STATUS
     state.rejected_at = ctx.now()
     reason = AttentionReason.UNKNOWN_ORDER_STATUS
+    if unknown and workflow.patched(UNKNOWN_STATUS_AWAITS_REVIEW):
+        ctx.record("system", "order status unknown: awaiting operations' review")
+        ctx.set_stage(ReturnStage.AWAITING_REVIEW, *ctx.attention_updates(reason, True))
+        state.reviews_asked = 1
+        await ctx.notify_all(
+            [
+                state.notice(NoticeKind.REJECTION),
+                state.notice(NoticeKind.OPERATIONS_ATTENTION, attention=reason),
+            ]
+        )
+        return
+    ctx.record("system", f"not accepted: {decision.reason}")
     ctx.set_stage(ReturnStage.REJECTED, *ctx.attention_updates(reason, unknown))
     notices = [state.notice(NoticeKind.REJECTION)]
     if unknown:
@@ -106,6 +122,26 @@ async def act(ctx: ReturnContext) -> bool:
 
 def wakes_at(ctx: ReturnContext) -> dt.datetime | None:
     return None if ctx.state.finished else ctx.state.rejection_review_ends
+
+
+async def remind_reviewers(ctx: ReturnContext) -> bool:
+    """Awaiting review: every review period, operations are reminded; nothing else happens."""
+    state = ctx.state
+    due = state.review_reminder_at
+    if due is None or ctx.now() < due:
+        return False
+    state.reviews_asked += 1
+    ctx.record(
+        "system",
+        f"order status still unknown: operations reminded (email {state.reviews_asked})",
+    )
+    reason = AttentionReason.UNKNOWN_ORDER_STATUS
+    await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=reason)
+    return True
+
+
+def review_reminder_at(ctx: ReturnContext) -> dt.datetime | None:
+    return ctx.state.review_reminder_at
 
 
 async def override(ctx: ReturnContext, intent: Intent) -> None:

@@ -9,6 +9,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
     from domain.ids import idempotency_key
+    from domain.money import refund_breakdown
     from domain.notices import NoticeKind
     from domain.returns import AttentionReason, RefundReason, RefundRequest
     from workflows import failures, policies
@@ -19,6 +20,7 @@ async def request(ctx: ReturnContext, reason: RefundReason) -> None:
     state = ctx.state
     state.refund_reason = reason
     order = state.event.order
+    breakdown = refund_breakdown(order)  # Art. 13(1): the price and the standard delivery
     try:
         state.refund = await workflow.execute_activity_method(
             OrderActivities.request_refund,
@@ -27,7 +29,8 @@ async def request(ctx: ReturnContext, reason: RefundReason) -> None:
                 return_id=state.return_id,
                 order_id=order.order_id,
                 line_id=order.line_id,
-                amount=order.product.price,
+                amount=breakdown.total,
+                breakdown=breakdown,
                 reason=reason,
                 due_by=state.refund_due_by,
             ),

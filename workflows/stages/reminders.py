@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
 CANNOT_ACT: dict[ReturnStage, str] = {
     ReturnStage.CHECKING_ELIGIBILITY: "the withdrawal is being checked",
     ReturnStage.REJECTED: "the withdrawal was not accepted",
+    ReturnStage.AWAITING_REVIEW: "the withdrawal awaits operations' review",
     ReturnStage.AWAITING_RETURN_ADDRESS: "the customer has no return address yet",
     ReturnStage.PICKED_UP: "the carrier has the parcel",
     ReturnStage.DELIVERED: "the parcel is back with the seller",

@@ -25,6 +25,8 @@ class Wording:
     """return_address that is also the acknowledgement of the withdrawal (Art. 11(3))."""
     replacement_label_subject: str
     """return_label of a later revision: the customer chose again."""
+    refund_parts: str
+    """A refund with its delivery part (Art. 13(1)): {total}, {goods}, {delivery}."""
     reasons: Mapping[RejectionReason, str]
     devices: Mapping[DeviceCategory, str]
     next_steps: tuple[str, ...]

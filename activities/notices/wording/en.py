@@ -52,6 +52,7 @@ ENGLISH = Wording(
         "Your return of {product} is accepted: here is how to send it back (order {order_id})"
     ),
     replacement_label_subject="Your new prepaid return label for order {order_id}",
+    refund_parts="{total} ({goods} for the device and {delivery} for its delivery)",
     reasons={
         RejectionReason.OUTSIDE_RETURN_WINDOW: (
             "The return window for this order closed on {window_ends}, before your request "

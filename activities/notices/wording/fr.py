@@ -69,6 +69,7 @@ FRENCH = Wording(
         "Votre retour est accepté : voici comment renvoyer {product} (commande {order_id})"
     ),
     replacement_label_subject="Votre nouvelle étiquette de retour prépayée, commande {order_id}",
+    refund_parts="{total} ({goods} pour l'appareil et {delivery} pour sa livraison)",
     reasons={
         RejectionReason.OUTSIDE_RETURN_WINDOW: (
             "Le délai de retour de cette commande a pris fin le {window_ends}, avant que votre "

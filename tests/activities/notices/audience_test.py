@@ -88,7 +88,10 @@ async def test_seller_notices_are_in_french_for_a_french_seller(
     text, _ = bodies(email)
     assert text.startswith("Bonjour Atelier Reconditionné,")
     assert "Livré le : 30 novembre 2026 à 14 h 05" in text
-    assert "Le remboursement du client de 389,00\u00a0€ a été demandé" in text
+    assert (
+        "Le remboursement du client de 393,90\u00a0€ (389,00\u00a0€ pour l'appareil et "
+        "4,90\u00a0€ pour sa livraison) a été demandé"
+    ) in text
     assert_nothing_personal_of_the_customer(email, french_return)
 
 

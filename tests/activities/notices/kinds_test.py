@@ -131,8 +131,8 @@ def test_pickup_confirmation_tells_of_the_refund_when_it_is_requested(
     text, page = bodies(composer.compose(request))
 
     sentence = (
-        "nous avons demandé votre remboursement de 389,00\u00a0€ : il vous sera versé au plus "
-        "tard le 8 décembre 2026"
+        "nous avons demandé votre remboursement de 393,90\u00a0€ (389,00\u00a0€ pour l'appareil "
+        "et 4,90\u00a0€ pour sa livraison) : il vous sera versé au plus tard le 8 décembre 2026"
     )
     assert sentence in text
     assert sentence in page
@@ -220,4 +220,8 @@ def test_a_cancellation_without_the_refund_recorded_still_says_it_is_requested(
 
     text, _ = bodies(composer.compose(request))
 
-    assert "We have requested the refund of the price you paid (€1,149.00), to the" in text
+    # Express delivery: the standard delivery's €9.90 is refunded, not the €19.90 paid.
+    assert (
+        "We have requested the refund of what you paid, €1,158.90 (€1,149.00 for the device "
+        "and €9.90 for its delivery), to the"
+    ) in text

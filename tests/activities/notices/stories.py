@@ -23,6 +23,7 @@ from domain.carriers import (
 )
 from domain.events import Customer, DeviceCategory, Order, OrderStatus, Product
 from domain.ids import return_id
+from domain.money import refund_breakdown
 from domain.notices import NoticeKind, NoticeRequest, SellerContact
 from domain.returns import (
     REFUND_PERIOD,
@@ -176,7 +177,7 @@ class ReturnStory:
         return Refund(
             refund_id="RF-3310",
             requested_at=PICKED_UP_AT,
-            amount=self.order.product.price,
+            amount=refund_breakdown(self.order).total,
             created=True,
         )
 
@@ -199,7 +200,7 @@ class ReturnStory:
         )
 
 
-def _delivered_order(order_id: str, product: Product, seller_id: str) -> Order:
+def _delivered_order(order_id: str, product: Product, seller_id: str, **delivery: Money) -> Order:
     return Order(
         order_id=order_id,
         line_id="1",
@@ -209,6 +210,7 @@ def _delivered_order(order_id: str, product: Product, seller_id: str) -> Order:
         shipped_at=dt.datetime(2026, 11, 2, 15, 0, tzinfo=UTC),
         delivered_at=dt.datetime(2026, 11, 4, 11, 30, tzinfo=UTC),
         product=product,
+        **delivery,
     )
 
 
@@ -250,7 +252,9 @@ def french_return() -> ReturnStory:
         email="retours@atelier-reconditionne.example",
         locale="fr",
     )
-    return ReturnStory(customer, _delivered_order("O-7731", product, "S-4410"), seller, contact)
+    # Standard delivery, paid: refunded with the device.
+    order = _delivered_order("O-7731", product, "S-4410", delivery_paid=_eur("4.90"))
+    return ReturnStory(customer, order, seller, contact)
 
 
 def english_return() -> ReturnStory:
@@ -284,7 +288,15 @@ def english_return() -> ReturnStory:
         email="returns@renew-devices.example",
         locale="en",
     )
-    return ReturnStory(customer, _delivered_order("O-8812", product, "S-5520"), seller, contact)
+    # Express delivery: only the standard delivery's share is refunded (Art. 13(2)).
+    order = _delivered_order(
+        "O-8812", product, "S-5520", delivery_paid=_eur("19.90"), standard_delivery=_eur("9.90")
+    )
+    return ReturnStory(customer, order, seller, contact)
+
+
+def _eur(amount: str) -> Money:
+    return Money(amount=Decimal(amount), currency="EUR")
 
 
 def sellers_file(stories: Iterable[ReturnStory]) -> str:

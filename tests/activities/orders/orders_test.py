@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import os
 import re
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from activities.orders import (
 from domain.base import Money
 from domain.eligibility import EligibilityPolicy, WindowStart
 from domain.ids import idempotency_key, return_id
+from domain.money import RefundBreakdown
 from domain.returns import (
     REFUND_PERIOD,
     Refund,
@@ -278,3 +280,62 @@ async def test_the_refunds_file_comes_from_the_environment(
 
     assert (tmp_path / "elsewhere" / "refunds.sqlite").exists()
     assert not (tmp_path / "var" / "orders").exists()
+
+
+# --- the refund's parts ----------------------------------------------------------------------
+
+
+def breakdown_of(goods: str, delivery: str) -> RefundBreakdown:
+    euros = [Money(amount=Decimal(a), currency="EUR") for a in (goods, delivery)]
+    total = Money(amount=euros[0].amount + euros[1].amount, currency="EUR")
+    return RefundBreakdown(goods=euros[0], delivery=euros[1], total=total)
+
+
+async def test_the_refunds_parts_are_recorded_with_it(orders: FileOrderService) -> None:
+    parts = breakdown_of("429.00", "6.90")
+    request = refund_request(amount=parts.total, breakdown=parts)
+
+    refund = await request_refund(orders, request)
+    [record] = await orders.refunds()
+
+    assert refund.amount == Money(amount=Decimal("435.90"), currency="EUR")
+    assert record.breakdown == parts
+
+
+async def test_the_same_total_with_other_parts_under_a_used_key_is_a_conflict(
+    orders: FileOrderService,
+) -> None:
+    first = breakdown_of("429.00", "6.90")
+    other = breakdown_of("430.00", "5.90")
+    await request_refund(orders, refund_request(amount=first.total, breakdown=first))
+
+    with pytest.raises(ApplicationError, match=r"with a different breakdown$") as refused:
+        await request_refund(orders, refund_request(amount=other.total, breakdown=other))
+    assert refused.value.type == REFUND_CONFLICT and refused.value.non_retryable
+
+
+async def test_a_refunds_file_without_parts_is_read_and_written_on(tmp_path: Path) -> None:
+    """A file written before refunds had parts: its column is added, its refunds read as they
+    were, and a new refund recorded with its parts."""
+    directory = tmp_path / "orders"
+    directory.mkdir()
+    with sqlite3.connect(directory / "refunds.sqlite") as db:
+        db.execute(
+            "CREATE TABLE refunds (idempotency_key TEXT PRIMARY KEY, refund_id TEXT NOT NULL "
+            "UNIQUE, return_id TEXT NOT NULL, order_id TEXT NOT NULL, line_id TEXT NOT NULL, "
+            "amount TEXT NOT NULL, currency TEXT NOT NULL, reason TEXT NOT NULL, due_by TEXT "
+            "NOT NULL, requested_at TEXT NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO refunds VALUES ('old:refund:1', 'RF-OLD', 'return-OLD-1', 'OLD', '1', "
+            "'429.00', 'EUR', 'withdrawal', '2026-11-20T09:00:00+00:00', "
+            "'2026-11-10T09:00:00+00:00')"
+        )
+    orders = FileOrderService(directory)
+    parts = breakdown_of("429.00", "6.90")
+
+    await request_refund(orders, refund_request(amount=parts.total, breakdown=parts))
+    old, new = await orders.refunds()
+
+    assert (old.refund_id, old.amount.amount, old.breakdown) == ("RF-OLD", Decimal("429.00"), None)
+    assert new.breakdown == parts
