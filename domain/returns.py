@@ -251,6 +251,9 @@ class AttentionReason(StrEnum):
     """The order service refused the refund request for good."""
     CARRIER_CANCELLATION_FAILED = "carrier_cancellation_failed"
     """A pickup could not be cancelled, or a label voided, for good."""
+    LATE_PARCEL = "late_parcel"
+    """The parcel was sent after the return expired: it is back on the refund path, and
+    operations are emailed (the seller may have a claim for the delay)."""
     CARRIER_CALL_UNANSWERED = "carrier_call_unanswered"
     """A carrier call on the choice path went unanswered within the bound, and the return
     ended without learning whether the label, pickup or code exists."""
@@ -342,6 +345,12 @@ class ReturnTimings(DomainModel):
         ge=dt.timedelta(0),
         default=dt.timedelta(days=3),
         description="After ShipBy, before an unshipped return ends.",
+    )
+    late_parcel_watch: dt.timedelta = Field(
+        ge=dt.timedelta(0),
+        default=dt.timedelta(days=30),
+        description="After expiring, how long a return whose parcel has a tracking number "
+        "listens for a late dispatch (Art. 14(1) breached, the refund still owed).",
     )
     refund_trigger: RefundTrigger = RefundTrigger.DISPATCH_PROOF
     rejection_review: dt.timedelta = Field(

@@ -292,6 +292,11 @@ class Settings(BaseSettings):
     expiry_grace: timedelta = Field(
         timedelta(days=3), description="After ShipBy, before an unshipped return expires (P3D)."
     )
+    late_parcel_watch: timedelta = Field(
+        timedelta(days=30),
+        description="How long an expired return whose parcel has a tracking number keeps "
+        "listening for it: a parcel sent late is refunded all the same (P30D; P0D: never).",
+    )
     refund_trigger: Literal["dispatch_proof", "delivery"] = Field(
         "dispatch_proof",
         description="Request the refund at the first acceptance scan, or once delivered.",

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         choice,
         dispatched,
         ending,
+        expiry,
         intake,
         operations,
         reminders,
@@ -42,6 +43,7 @@ STEPS: dict[Phase, tuple[Act, WakesAt]] = {
     ReturnStage.AWAITING_DROP_OFF: (shipping.act, shipping.wakes_at),
     ReturnStage.AWAITING_COUNTER_DROP_OFF: (shipping.act, shipping.wakes_at),
     ReturnStage.PICKED_UP: (dispatched.act, dispatched.wakes_at),
+    ReturnStage.EXPIRED: (expiry.watch, expiry.watch_ends_at),
 }
 """What each phase does by itself, and when it next wakes; the others only wait."""
 

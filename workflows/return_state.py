@@ -148,6 +148,9 @@ class ReturnState:
         self.unmatched_scans: list[TrackingScan] = []
         self.problem_scans: list[TrackingScan] = []
         """Problem scans not yet told to the customer."""
+        self.late_parcel: str | None = None
+        """The tracking number an expired return listens for, until `late_watch_ends`."""
+        self.late_watch_ends: dt.datetime | None = None
         self.late_scans: list[TrackingScan] = []
         """Scans that came after the return ended without a parcel on its way."""
 
@@ -236,6 +239,8 @@ class ReturnState:
         """The parcel of the committed choice: a label made for another try is not it."""
         if self.choice is None:
             return None
+        if self.late_parcel is not None:
+            return self.late_parcel  # expired, its label voided: a parcel sent late may carry it
         if self.choice.method is ReturnMethod.POST_OFFICE_COUNTER:
             if self.counter_code:
                 return self.counter_code.tracking_number

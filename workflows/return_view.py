@@ -113,6 +113,11 @@ def _until(state: ReturnState, phase: Phase) -> str | None:
                 f"the delivery to the seller, at the latest until {_at(state.refund_due_by)}: "
                 "the refund is requested then"
             )
+        case ReturnStage.EXPIRED if state.late_watch_ends and not state.finished:
+            return (
+                f"a parcel sent late, until {_at(state.late_watch_ends)}: its dispatch brings "
+                "the refund after all"
+            )
         case Moment.ENDED_WITH_PROBLEMS:
             return "as long as it takes: operations retry the failed step or close the return"
     return None

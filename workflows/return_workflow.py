@@ -197,14 +197,17 @@ class ReturnWorkflow:
         if ctx is None:
             return
         state = ctx.state
-        if state.stage in ENDED_STAGES:
+        watching = state.late_watch_ends is not None and not state.finished
+        if state.stage in ENDED_STAGES and not watching:
             # No parcel was to leave any more: the scan is kept apart for operations, not taken
             # as a proof of dispatch of a return that has ended.
             for scan in scans:
                 if state.take_late_scan(scan):
                     ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status} after the end")
             return
-        hold = state.stage is ReturnStage.PREPARING_SHIPMENT or state.tracking_number is None
+        hold = not watching and (
+            state.stage is ReturnStage.PREPARING_SHIPMENT or state.tracking_number is None
+        )
         before = (state.dispatch_scan, state.delivery_scan, len(state.problem_scans))
         for scan in scans:
             if state.take_scan(scan, hold=hold):

@@ -62,6 +62,7 @@ class Clock(StrEnum):
     POLLING = "carrier polled (no scan yet)"
     EXPIRY = "shipping deadline + grace"
     REFUND_DEADLINE = "refund deadline"
+    LATE_PARCEL_WATCH = "the watch for a late parcel ends"
 
 
 @dataclass(frozen=True)
@@ -240,10 +241,21 @@ TABLE: dict[Phase, PhaseRules] = {
         for stage, refusal in (
             (S.CANCELLED_BEFORE_SHIPMENT, "the order was cancelled before it shipped"),
             (S.CANCELLED, "the customer cancelled the return"),
-            (S.EXPIRED, "the return has expired"),
             (S.CLOSED, "operations closed the return"),
         )
     },
+    S.EXPIRED: PhaseRules(
+        waits_for="a parcel sent late, for RETURNFLOW_LATE_PARCEL_WATCH when it has a tracking "
+        "number; else nothing: it completes",
+        accepts={
+            Message.SCANS: Rule(
+                DISPATCHED, "while listening, a late dispatch: refunded after all, operations told"
+            )
+        },
+        clocks={Clock.LATE_PARCEL_WATCH: (S.EXPIRED,)},
+        moves_on=(Moment.ENDED_WITH_PROBLEMS,),
+        refusal="the return has expired",
+    ),
     Moment.ENDED_WITH_PROBLEMS: PhaseRules(
         waits_for="operations: a problem is left",
         accepts={

@@ -29,6 +29,7 @@ SUGGESTED_ACTIONS: dict[AttentionReason, tuple[AttentionAction, ...]] = {
     AttentionReason.REFUND_REQUEST_FAILED: (AttentionAction.RETRY, AttentionAction.CLOSE),
     AttentionReason.CARRIER_CANCELLATION_FAILED: (AttentionAction.CLOSE,),
     AttentionReason.CARRIER_CALL_UNANSWERED: (AttentionAction.CLOSE,),
+    AttentionReason.LATE_PARCEL: (AttentionAction.CLOSE,),
 }
 """What usually resolves each reason (by the code's part before ':'); the others stay possible."""
 

@@ -38,6 +38,7 @@ def timings_from_settings(settings: Settings) -> ReturnTimings:
         scan_overdue_after=settings.scan_overdue_after,
         poll_interval=settings.poll_interval,
         expiry_grace=settings.expiry_grace,
+        late_parcel_watch=settings.late_parcel_watch,
         refund_trigger=RefundTrigger(settings.refund_trigger),
         rejection_review=settings.rejection_review,
         carrier_answer_within=settings.choice_carrier_timeout,

@@ -345,6 +345,28 @@ async def expired(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHan
     handle = await _choosing(harness)
     await _choose(handle, DROP_OFF)
     await env.fast_forward(handle, await time_to(handle, _expiry) + DAY)
+    await harness.expired_result(env, handle)
+    return handle
+
+
+@scenario()
+async def late_parcel_after_expiry(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """Drop-off chosen, nothing sent by the deadline: the return expires and listens for its
+    parcel; sent ten days late, it is refunded after all, and operations close the case."""
+    handle = await _choosing(harness)
+    ready = await _choose(handle, DROP_OFF)
+    await env.fast_forward(handle, await time_to(handle, _expiry) + DAY)
+    await harness.until_status(
+        handle, lambda s: any(e.event == "listening for a late parcel" for e in s.timeline)
+    )
+    await env.fast_forward(handle, 10 * DAY)
+    await harness.scan(handle, _parcel(ready))
+    await harness.until_status(handle, lambda s: s.refund is not None)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention, _ops(AttentionAction.CLOSE, "seller told of the delay")
+    )
     await handle.result()
     return handle
 
@@ -359,7 +381,7 @@ async def expired_counted_in_days(harness: ReturnHarness, env: WorkflowEnvironme
     assert status.ship_by.time() == dt.time.max, "the end of a day"
     await _choose(handle, DROP_OFF)
     await env.fast_forward(handle, await time_to(handle, _expiry) + DAY)
-    await handle.result()
+    await harness.expired_result(env, handle)
     return handle
 
 

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.reminders.activities import ReminderActivities
@@ -25,6 +26,9 @@ from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
 
 ReturnHandle = WorkflowHandle[ReturnWorkflow, ReturnStatus]
+
+LISTENING = "listening for a late parcel"
+"""The timeline entry of an expired return that listens for its parcel."""
 
 
 class ReturnHarness:
@@ -55,6 +59,22 @@ class ReturnHarness:
                 if check(status):
                     return status
                 await asyncio.sleep(0.05)
+
+    async def expired_result(self, env: WorkflowEnvironment, handle: ReturnHandle) -> ReturnStatus:
+        """The result of a return that expires. One whose parcel has a tracking number listens
+        for it a while (`late_parcel_watch`): its clock is moved past the watch."""
+        async with asyncio.timeout(60):
+            while True:
+                described = await handle.describe()
+                if described.status is not None and described.status.name != "RUNNING":
+                    return await handle.result()
+                status = await handle.query(ReturnWorkflow.status)
+                if any(e.event == LISTENING for e in status.timeline):
+                    break
+                await asyncio.sleep(0.05)
+        watch = self.doubles.timings.late_parcel_watch
+        await env.fast_forward(handle, watch + dt.timedelta(days=1))
+        return await handle.result()
 
     async def scan(
         self,

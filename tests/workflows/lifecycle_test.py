@@ -744,7 +744,7 @@ async def test_a_return_never_sent_expires_and_both_sides_are_told(
         handle = await choosing(harness)
         booked = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
         await time_skipping_env.fast_forward(handle, await time_to(handle, expiry_of) + DAY)
-        done = await handle.result()
+        done = await harness.expired_result(time_skipping_env, handle)
 
     doubles = harness.doubles
     assert done.stage is ReturnStage.EXPIRED
@@ -754,6 +754,66 @@ async def test_a_return_never_sent_expires_and_both_sides_are_told(
         NoticeKind.SELLER_RETURN_EXPIRED,
     ]
     assert doubles.polls, "the carrier is asked a last time before giving up"
+
+
+async def test_a_parcel_sent_after_the_return_expired_is_refunded_and_operations_told(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Art. 14(1) breached does not cancel the withdrawal: the expired return listens for its
+    parcel, and its late dispatch brings the refund after all."""
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert booked.label is not None
+        await time_skipping_env.fast_forward(handle, await time_to(handle, expiry_of) + DAY)
+        listening = await harness.until_status(
+            handle, lambda s: said(s, "system", "listening for a late parcel")
+        )
+        running = await handle.describe()
+        await time_skipping_env.fast_forward(handle, 10 * DAY)  # sent ten days late
+        await harness.scan(handle, booked.label.tracking_number)
+        late = await harness.until_status(handle, lambda s: s.refund is not None)
+        closed = await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "seller told of the delay")
+        )
+        done = await handle.result()
+
+    doubles = harness.doubles
+    assert listening.stage is ReturnStage.EXPIRED
+    assert running.status is not None and running.status.name == "RUNNING"
+    assert doubles.voided == [booked.label], "the unused label was voided at the expiry"
+    assert late.stage is ReturnStage.PICKED_UP
+    assert late.attention == ["late_parcel"]
+    assert said(late, "system", "the parcel was sent after the return expired: refunding")
+    (refund,) = doubles.refunds
+    assert late.refund is not None and late.refund.amount == refund.amount
+    assert doubles.notice_kinds[-5:] == [
+        NoticeKind.RETURN_EXPIRED,
+        NoticeKind.SELLER_RETURN_EXPIRED,
+        NoticeKind.OPERATIONS_ATTENTION,
+        NoticeKind.PICKUP_CONFIRMED,  # with the refund
+        NoticeKind.SELLER_PARCEL_INBOUND,
+    ]
+    told = next(n for n in doubles.notices if n.kind is NoticeKind.OPERATIONS_ATTENTION)
+    assert told.attention == "late_parcel"
+    assert closed.attention == [] and done.stage is ReturnStage.PICKED_UP
+
+
+async def test_an_expired_return_stops_listening_for_its_parcel_after_the_watch(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        await time_skipping_env.fast_forward(handle, await time_to(handle, expiry_of) + DAY)
+        done = await harness.expired_result(time_skipping_env, handle)
+
+    events = [e.event for e in done.timeline]
+    assert events.index("listening for a late parcel") < events.index(
+        "no late parcel: the return ends expired"
+    )
+    assert done.stage is ReturnStage.EXPIRED and done.refund is None
+    assert harness.doubles.refunds == []
 
 
 async def test_a_carrier_down_at_the_last_look_does_not_hold_the_return_open(
@@ -769,7 +829,7 @@ async def test_a_carrier_down_at_the_last_look_does_not_hold_the_return_open(
         handle = await choosing(harness)
         booked = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
         await time_skipping_env.fast_forward(handle, await time_to(handle, expiry_of) + DAY)
-        done = await handle.result()
+        done = await harness.expired_result(time_skipping_env, handle)
 
     assert done.stage is ReturnStage.EXPIRED
     assert doubles.voided == [booked.label]

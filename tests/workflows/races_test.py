@@ -88,7 +88,7 @@ async def test_expiry_reached_while_a_choice_is_in_flight_undoes_the_new_label_a
         await asyncio.sleep(8)
         label_made.set()
         why = await failure_of(choice, "ChoiceRefused")
-        done = await handle.result()
+        done = await harness.expired_result(time_skipping_env, handle)
         assert await failed_tasks(handle) == []
 
     assert why == "the shipping deadline passed while the carrier prepared the shipment"
@@ -152,8 +152,8 @@ async def test_cancel_and_close_are_refused_once_an_expiry_has_begun(
             handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "by phone")
         )
         last_look.set()
-        done = await handle.result()
         await forward
+        done = await harness.expired_result(time_skipping_env, handle)
         assert await failed_tasks(handle) == []
 
     expiring = "the shipping deadline has passed: the return is expiring (stage: expiring)"
@@ -261,7 +261,7 @@ async def test_a_choice_after_the_expiry_instant_is_refused_though_expiry_has_no
             handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "by phone")
         )
         relay.set()
-        done = await handle.result()
+        done = await harness.expired_result(time_skipping_env, handle)
         assert await failed_tasks(handle) == []
 
     assert late == cancel == close == "the shipping deadline has passed (stage: awaiting_drop_off)"

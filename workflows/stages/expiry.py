@@ -1,7 +1,10 @@
 """The shipping deadline and its grace passed: a last look at the carrier, then the return
-expires, undoing what it booked. A proof of dispatch found by the last look wins."""
+expires, undoing what it booked. A proof of dispatch found by the last look wins; one that comes
+later, while the expired return listens for its parcel, brings it back to the refund."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -10,10 +13,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.carriers.activities import CarrierActivities
     from domain.carriers import TrackingQuery
     from domain.notices import NoticeKind
-    from domain.returns import ReturnStage
+    from domain.returns import AttentionReason, ReturnStage
     from workflows import failures, policies
     from workflows.context import ReturnContext
     from workflows.stages import carrier, dispatched
+
+LATE_PARCEL_WATCH = "late-parcel-watch"
+"""Patch: an expired return whose parcel has a tracking number listens for it a while."""
 
 
 async def expire(ctx: ReturnContext) -> None:
@@ -40,6 +46,7 @@ async def expire(ctx: ReturnContext) -> None:
         return
     ctx.record("system", "not shipped by the deadline: the return has expired")
     ctx.set_stage(ReturnStage.EXPIRED, *ctx.clear_attention(*ctx.choice_problems()))
+    parcel = state.tracking_number
     await carrier.undo_shipment(ctx)
     await ctx.notify_all(
         [
@@ -47,4 +54,39 @@ async def expire(ctx: ReturnContext) -> None:
             state.notice(NoticeKind.SELLER_RETURN_EXPIRED),
         ]
     )
+    watch = state.timings.late_parcel_watch
+    if parcel is not None and watch and workflow.patched(LATE_PARCEL_WATCH):
+        # Art. 14(1) breached does not cancel the withdrawal: a parcel sent late is refunded.
+        state.late_parcel = parcel
+        state.late_watch_ends = ctx.now() + watch
+        ctx.record("system", "listening for a late parcel")
+        ctx.refresh()
+        return
     ctx.finish()
+
+
+async def watch(ctx: ReturnContext) -> bool:
+    """Expired, listening for a late parcel: its dispatch brings the return back to the refund
+    path (operations told); the end of the watch ends the return."""
+    state = ctx.state
+    ends = state.late_watch_ends
+    if ends is None or state.finished:
+        return False
+    if state.dispatch_scan is not None:
+        state.late_watch_ends = None
+        ctx.record("system", "the parcel was sent after the return expired: refunding")
+        reason = AttentionReason.LATE_PARCEL
+        ctx.attention(reason, True)
+        await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=reason)
+        await dispatched.enter(ctx)
+        return True
+    if ctx.now() >= ends:
+        state.late_watch_ends = None
+        ctx.record("system", "no late parcel: the return ends expired")
+        ctx.finish()
+        return True
+    return False
+
+
+def watch_ends_at(ctx: ReturnContext) -> dt.datetime | None:
+    return None if ctx.state.finished else ctx.state.late_watch_ends

@@ -262,6 +262,10 @@ ENGLISH = Wording(
             "The return ended with a carrier request left unanswered: a label, pickup or code "
             "may exist at the carrier; the return's timeline gives the key to look it up."
         ),
+        AttentionReason.LATE_PARCEL: (
+            "The parcel was sent after the return had expired (later than the law's 14 days): "
+            "the refund is requested all the same; the seller may claim for the delay."
+        ),
     },
     unknown_attention=(
         "Reason code {code}: this version has no explanation for it. The return's timeline in "

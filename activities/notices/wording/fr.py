@@ -291,6 +291,11 @@ FRENCH = Wording(
             "étiquette, un enlèvement ou un code existe peut-être chez lui ; l'historique du "
             "retour donne la clé pour le retrouver."
         ),
+        AttentionReason.LATE_PARCEL: (
+            "Le colis a été envoyé après l'expiration du retour (au-delà des 14 jours de la "
+            "loi) : le remboursement est tout de même demandé ; le vendeur peut réclamer pour "
+            "le retard."
+        ),
     },
     unknown_attention=(
         "Code {code} : cette version n'a pas d'explication pour lui. L'historique du retour "
