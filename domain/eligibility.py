@@ -37,17 +37,15 @@ class EligibilityPolicy(DomainModel):
         default=WindowStart.ORDER_DATE, description="What the window counts from."
     )
 
-    def window_ends_at(
-        self, event: RetractEvent, calendar: LegalCalendar | None = None
-    ) -> dt.datetime:
+    def window_ends_at(self, event: RetractEvent) -> dt.datetime:
         """The last moment a withdrawal is in time: never before the end of the 14 days after
-        delivery, counted in the customer's days (`calendar`, theirs by default).
+        delivery, counted in the customer's days.
 
         Goods not delivered yet can always be withdrawn from (the legal period has not even
         started); the window then runs at least 14 days past the notice.
         """
         order = event.order
-        calendar = calendar or return_calendar(event)
+        calendar = return_calendar(event)
         start = order.ordered_at
         if self.window_starts is WindowStart.DELIVERY_DATE:
             start = order.delivered_at or event.occurred_at
@@ -55,11 +53,9 @@ class EligibilityPolicy(DomainModel):
         legal_start = order.delivered_at or event.occurred_at
         return max(end, period_end(legal_start, LEGAL_MINIMUM_DAYS, calendar))
 
-    def evaluate(
-        self, event: RetractEvent, calendar: LegalCalendar | None = None
-    ) -> EligibilityDecision:
+    def evaluate(self, event: RetractEvent) -> EligibilityDecision:
         """Judge the withdrawal at the time it was given, not at the time it is processed."""
-        ends = self.window_ends_at(event, calendar)
+        ends = self.window_ends_at(event)
         order = event.order
         status = order.status
         if not isinstance(status, OrderStatus):

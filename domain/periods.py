@@ -60,14 +60,11 @@ class LegalCalendar(DomainModel):
     def zone(self) -> dt.tzinfo:
         return country_time_zone(self.country_code)
 
-    def covers(self, day: dt.date) -> bool:
-        return self.first_year <= day.year <= self.last_year
-
     def is_working_day(self, day: dt.date) -> bool:
         """Not a Saturday, a Sunday nor a public holiday (Art. 2(2) of the Regulation).
 
         Beyond the years held, only weekends are known: a return's periods never reach them
-        (`legal_calendar` holds the year after the last one a period can start in)."""
+        (`calendar_for` holds `YEARS_AHEAD` years past the notice)."""
         return day.weekday() < SATURDAY and day not in self.holidays
 
     def local_day(self, moment: dt.datetime) -> dt.date:
@@ -129,12 +126,10 @@ def legal_calendar(country_code: str, first_year: int, last_year: int) -> LegalC
     return gets its calendar from its intake activity."""
     import holidays
 
-    try:
-        found = sorted(
-            holidays.country_holidays(country_code, years=range(first_year, last_year + 1))
-        )
-    except NotImplementedError:
-        found = []
+    found: list[dt.date] = []
+    if country_code in holidays.list_supported_countries():
+        years = range(first_year, last_year + 1)
+        found = sorted(holidays.country_holidays(country_code, years=years))
     return LegalCalendar(
         country_code=country_code,
         first_year=first_year,
