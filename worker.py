@@ -85,6 +85,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
                 intake.take_in,
                 intake.lookups_for_acceptance,
                 orders.request_refund,
+                orders.file_claim,
                 sellers.message_seller,
                 carrier_activities.create_return_label,
                 carrier_activities.void_label,

@@ -12,6 +12,23 @@ def _when(moment: dt.datetime) -> str:
     return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
 
+def _inspection(status: ReturnStatus) -> list[str]:
+    inspection = status.inspection
+    assert inspection is not None
+    report = inspection.report
+    if report is None:
+        return [f"  inspection  report due by {_when(inspection.due_by)} (silence: as sold)"]
+    found = report.outcome.value
+    if report.deduction is not None:
+        found += f", deduction {report.deduction.amount} {report.deduction.currency}"
+    rows = [f"  inspection  {found} ({report.reported_by})"]
+    if inspection.deduction_decision:
+        rows.append(f"  deduction   {inspection.deduction_decision} by {inspection.decided_by}")
+    if inspection.claim:
+        rows.append(f"  claim       {inspection.claim.claim_id}")
+    return rows
+
+
 def render_status(status: ReturnStatus, link: str) -> str:
     rows = [
         f"{status.return_id}    stage: {status.stage.value}",
@@ -38,6 +55,13 @@ def render_status(status: ReturnStatus, link: str) -> str:
         )
     if status.tracking_number:
         rows.append(f"  tracking    {status.tracking_number}")
+    if status.refund:
+        refund = status.refund
+        rows.append(
+            f"  refund      {refund.refund_id}: {refund.amount.amount} {refund.amount.currency}"
+        )
+    if status.inspection:
+        rows.extend(_inspection(status))
     if status.problem:
         rows.append(f"  problem     {status.problem}")
     rows.append(f"  web ui      {link}")

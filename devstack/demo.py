@@ -5,7 +5,9 @@ something) and given this run's order number suffix (each run makes new returns;
 stay in the Web UI). Everything goes through the gateway, as in production: the order service's
 signed event, the customer app's choice and status reads with its bearer token; the carrier
 sandbox is told to scan each parcel, and its signed tracking webhooks reach the returns through
-the gateway too.
+the gateway too; once a parcel is delivered, the seller portal reports what came back (or stays
+silent, and the sample's return waits out its inspection period), and operations decide on a
+deduction with their token.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ EXPECTED_MAIL = {
     ],
     None: ["rejection"],
 }
+DELIVERED_MAIL = ["seller_parcel_delivered"]
+DEDUCTION_MAIL = ["operations_attention", "deduction_approved"]
 
 
 @dataclass
@@ -67,6 +71,10 @@ class Sample:
     event: RetractEvent
     choice: dict[str, Any] | None
     expected: ReturnStage
+    seller_reports: dict[str, Any] | None = None
+    """What the seller reports once the parcel is back (none: the seller is not heard from)."""
+    operations: str | None = None
+    """Operations' action on the seller's report (`approve_deduction`, ...)."""
     return_id: str | None = None
     status: ReturnStatus | None = None
     link: str = ""
@@ -79,7 +87,12 @@ class Sample:
 
     @property
     def expected_mail(self) -> list[str]:
-        return EXPECTED_MAIL[self.choice["method"] if self.choice else None]
+        mail = EXPECTED_MAIL[self.choice["method"] if self.choice else None]
+        if self.expected is ReturnStage.DELIVERED:
+            mail = mail + DELIVERED_MAIL
+        if self.operations == "approve_deduction":
+            mail = mail + DEDUCTION_MAIL
+        return mail
 
     @property
     def ok(self) -> bool:
@@ -121,7 +134,14 @@ def load_samples(now: dt.datetime, out_dir: Path) -> list[Sample]:
         event = redate(parse_event(path.read_bytes()), now, suffix)
         (out_dir / path.name).write_text(event.model_dump_json(indent=2) + "\n")
         samples.append(
-            Sample(path.stem, event, entry["choice"], ReturnStage(entry["expected_stage"]))
+            Sample(
+                path.stem,
+                event,
+                entry["choice"],
+                ReturnStage(entry["expected_stage"]),
+                seller_reports=entry.get("seller_reports"),
+                operations=entry.get("operations"),
+            )
         )
     return samples
 
@@ -174,6 +194,26 @@ class Apps:
                     return status
                 await asyncio.sleep(0.2)
 
+    async def act(self, return_id: str, action: str, body: dict[str, Any], token: str) -> None:
+        """The seller portal or an operations tool acting on a return through the gateway."""
+        answer = await self.http.post(
+            f"/v1/returns/{return_id}/{action}",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if answer.status_code not in (200, 202):
+            raise RuntimeError(f"{action} refused: {answer.status_code} {answer.text}")
+
+    async def until(
+        self, return_id: str, check: Callable[[ReturnStatus], bool], within: float = WAIT_SECONDS
+    ) -> ReturnStatus:
+        async with asyncio.timeout(within):
+            while True:
+                status = await self.status(return_id)
+                if check(status):
+                    return status
+                await asyncio.sleep(0.2)
+
     @property
     def _customer(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.config.customer_token}"}
@@ -201,12 +241,29 @@ async def play(stack: DevStack, apps: Apps, sample: Sample) -> None:
         ready = await apps.choose(return_id, choice)
         assert ready.tracking_number is not None
         await carrier_collects(stack, ready.tracking_number)
+        await apps.until(return_id, lambda s: s.refund is not None)
+        # The parcel reaches the seller: the carrier scans its delivery.
+        await carrier_collects(stack, ready.tracking_number, "delivered")
+        await apps.until(return_id, lambda s: s.inspection is not None)
+        await seller_and_operations(apps, sample, return_id)
     if status.stage is ReturnStage.REJECTED:
         # A rejected return stays open for operations to override it (the review period).
         sample.status = status
         return
     sample.status = await apps.until_settled(return_id, set(FINAL_STAGES))
     await mail_settled(stack.config.mail_dir, sample)
+
+
+async def seller_and_operations(apps: Apps, sample: Sample, return_id: str) -> None:
+    """The seller reports what came back; operations decide on a deduction it asks."""
+    if sample.seller_reports is None:
+        return
+    config = apps.config
+    await apps.act(return_id, "inspection", sample.seller_reports, config.seller_token)
+    if sample.operations is not None:
+        await apps.until(return_id, lambda s: bool(s.attention))
+        decision = {"action": sample.operations, "reason": "photos checked (demo)"}
+        await apps.act(return_id, "attention", decision, config.operations_token)
 
 
 async def mail_settled(mail_dir: Path, sample: Sample, within: float = 15.0) -> None:
@@ -219,11 +276,14 @@ async def mail_settled(mail_dir: Path, sample: Sample, within: float = 15.0) -> 
         await asyncio.sleep(0.2)
 
 
-async def carrier_collects(stack: DevStack, tracking_number: str) -> None:
-    """The sandbox's carrier scans the parcel; its signed webhook reaches the return through
-    the gateway, as a real carrier's would."""
+async def carrier_collects(
+    stack: DevStack, tracking_number: str, status: str | None = None
+) -> None:
+    """The sandbox's carrier scans the parcel (its next scan, or `status`); its signed webhook
+    reaches the return through the gateway, as a real carrier's would."""
+    body = {"status": status} if status else {}
     async with httpx.AsyncClient(base_url=stack.config.sandbox_url, timeout=10) as http:
-        response = await http.post(f"/sandbox/parcels/{tracking_number}/scans", json={})
+        response = await http.post(f"/sandbox/parcels/{tracking_number}/scans", json=body)
         response.raise_for_status()
 
 

@@ -11,7 +11,7 @@ from domain.addresses import PostalAddress
 from domain.base import DomainModel, Email, Identifier, Locale, ShortText
 from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
 from domain.events import Customer, Order
-from domain.returns import EligibilityDecision, Refund
+from domain.returns import EligibilityDecision, InspectionReport, Refund
 
 
 class NoticeKind(StrEnum):
@@ -43,6 +43,16 @@ class NoticeKind(StrEnum):
     """The customer cancelled the return: the label is void, the pickup cancelled."""
     RETURN_EXPIRED = "return_expired"
     """The parcel was not sent by the deadline plus the grace period: the return has ended."""
+    PARCEL_NOT_DELIVERED = "parcel_not_delivered"
+    """The parcel left but did not reach the seller (taken as lost, or going back to the
+    customer): what happens now."""
+    REFUND_BEFORE_RETURN = "refund_before_return"
+    """The refund is requested before the goods have left: the refund deadline came while the
+    seller's address was missing, or while the collection the marketplace booked was still to
+    come (Art. 13(3)), or operations refunded without a return (`keeps_goods`)."""
+    DEDUCTION_APPROVED = "deduction_approved"
+    """The seller found the goods damaged or incomplete and operations approved a deduction:
+    the amount, the reason, and how it is taken from the refund (Art. 14(2))."""
     SHIPPING_REMINDER = "shipping_reminder"
     """The parcel is not sent yet: by when to send it, how (for the chosen way, or choose one),
     and when the return ends. At most one a day, from the reminder sweep; each is a revision."""
@@ -124,7 +134,19 @@ class NoticeRequest(DomainModel):
     )
     refund_due_by: AwareDatetime | None = None
     attention: str | None = Field(
-        default=None, description="operations_attention: the reason code operations need."
+        default=None,
+        description="operations_attention: the reason code operations need; "
+        "parcel_not_delivered: why (parcel_lost or parcel_returned_to_customer).",
+    )
+    keeps_goods: bool = Field(
+        default=False,
+        description="refund_before_return: the customer need not send the goods back.",
+    )
+    inspection_due_by: AwareDatetime | None = Field(
+        default=None, description="seller_parcel_delivered: by when the seller reports."
+    )
+    inspection: InspectionReport | None = Field(
+        default=None, description="deduction_approved: the seller's report and its deduction."
     )
     detail: str | None = Field(
         default=None,

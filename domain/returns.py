@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, Identifier, Money
+from domain.base import DomainModel, Identifier, Money, ShortText
 from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
 from domain.events import DeviceCategory
 from domain.money import RefundBreakdown
@@ -44,10 +44,12 @@ class ReturnStage(StrEnum):
     AWAITING_DROP_OFF = "awaiting_drop_off"
     AWAITING_COUNTER_DROP_OFF = "awaiting_counter_drop_off"
     PICKED_UP = "picked_up"
-    """The carrier has the parcel (proof of dispatch). Final when the refund is requested on
-    proof of dispatch (the default): the return completes once the refund is requested."""
+    """The carrier has the parcel (proof of dispatch): the return follows it to the seller
+    (the refund requested at once by default). It ends here only when the parcel does not reach
+    the seller (lost, or sent back to the customer), with operations told."""
     DELIVERED = "delivered"
-    """Back with the seller. Final when the refund waits for the goods to be back."""
+    """Back with the seller, who reports what came back within the inspection period (silence
+    means as sold); the return completes once the report is settled."""
     CANCELLED_BEFORE_SHIPMENT = "cancelled_before_shipment"
     """The order had not shipped: the seller was told to stop it, no parcel moves."""
     CANCELLED = "cancelled"
@@ -122,6 +124,9 @@ class RefundReason(StrEnum):
     """Goods sent back under the right of withdrawal."""
     CANCELLED_BEFORE_SHIPMENT = "cancelled_before_shipment"
     """The order was withdrawn from before it shipped."""
+    WITHOUT_RETURN = "refunded_without_return"
+    """Operations refunded the customer without the goods coming back (the seller never gave
+    a return address)."""
 
 
 class EligibilityDecision(DomainModel):
@@ -172,6 +177,16 @@ class ReturnMethodChoice(DomainModel):
 
 OPERATIONS_ACTOR = r"operations:[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 
+EvidenceReference = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=300,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*$",
+        description="A URL or document ID (no spaces).",
+    ),
+]
+
 
 class ReturnAddressReply(DomainModel):
     """The seller's return address, given by the seller or by operations (update)."""
@@ -192,6 +207,69 @@ class ShipmentReport(DomainModel):
         pattern=r"^[A-Za-z0-9]+$",
         description="As printed on the counter receipt: 8 to 40 letters and digits.",
     )
+
+
+class InspectionOutcome(StrEnum):
+    """What the seller found in the returned parcel."""
+
+    AS_SOLD = "as_sold"
+    """The goods came back as sold (handled only as far as testing them needed)."""
+    DAMAGED = "damaged"
+    """Handled beyond what testing them needed, and worth less for it (Art. 14(2))."""
+    ITEMS_MISSING = "items_missing"
+    """Accessories or parts sold with the device are missing."""
+    STILL_LOCKED = "still_locked"
+    """The device is still locked to the customer's account: it cannot be resold."""
+    DIFFERENT_DEVICE = "different_device"
+    """Another device than the one sold came back."""
+
+
+DEDUCTIBLE = frozenset({InspectionOutcome.DAMAGED, InspectionOutcome.ITEMS_MISSING})
+"""Outcomes the seller may ask a deduction for (an amount, with its reason)."""
+
+DISPUTED = frozenset({InspectionOutcome.STILL_LOCKED, InspectionOutcome.DIFFERENT_DEVICE})
+"""Outcomes operations settle with both sides: no amount is deducted by returnflow."""
+
+
+class InspectionReport(DomainModel):
+    """What came back, as the seller (or operations for them) reports it (update
+    `report_inspection`). Silence past the inspection period counts as `as_sold`."""
+
+    outcome: InspectionOutcome
+    reported_by: str = Field(
+        pattern=rf"^(seller|{OPERATIONS_ACTOR})$",
+        description="Who reports: 'seller', or 'operations:<staff id>' (an ID, not a name).",
+    )
+    deduction: Money | None = Field(
+        default=None,
+        description="damaged or items_missing: the amount the seller asks to deduct from the "
+        "refund (Art. 14(2)); at most the refund.",
+    )
+    reason: ShortText | None = Field(
+        default=None,
+        description="Required unless as_sold: what was found, in words the customer is shown.",
+    )
+    evidence: list[EvidenceReference] = Field(
+        default_factory=list,
+        max_length=10,
+        description="References to photos or test reports kept by the seller or the "
+        "marketplace (URLs or document IDs), never the files themselves.",
+    )
+
+    @model_validator(mode="after")
+    def _facts_fit_outcome(self) -> Self:
+        if self.outcome is InspectionOutcome.AS_SOLD:
+            if self.deduction is not None:
+                raise ValueError("deduction is only for damaged or items_missing")
+            return self
+        if self.reason is None:
+            raise ValueError(f"reason is required for {self.outcome.value}")
+        if self.outcome in DEDUCTIBLE:
+            if self.deduction is None or self.deduction.amount <= 0:
+                raise ValueError(f"deduction is required for {self.outcome.value}, above zero")
+        elif self.deduction is not None:
+            raise ValueError("deduction is only for damaged or items_missing")
+        return self
 
 
 class CancelRequest(DomainModel):
@@ -257,6 +335,27 @@ class AttentionReason(StrEnum):
     CARRIER_CALL_UNANSWERED = "carrier_call_unanswered"
     """A carrier call on the choice path went unanswered within the bound, and the return
     ended without learning whether the label, pickup or code exists."""
+    PARCEL_LOST = "parcel_lost"
+    """The parcel left but no delivery scan came within RETURNFLOW_DELIVERY_OVERDUE: operations
+    open an inquiry with the carrier (the customer is told)."""
+    PARCEL_RETURNED = "parcel_returned_to_customer"
+    """After leaving, the parcel is going back to the customer: operations settle it with them
+    (the customer is told)."""
+    DEDUCTION_TO_APPROVE = "deduction_to_approve"
+    """The seller reported goods back damaged or incomplete and asks a deduction (Art. 14(2)):
+    operations approve or decline it."""
+    REFUND_DUE_WITHOUT_ADDRESS = "refund_due_without_address"
+    """The refund deadline nears and the seller has still given no return address: operations
+    give a fallback address or refund without a return (emailed); at the deadline the refund is
+    requested anyway (Art. 13(1))."""
+    REFUNDED_NOT_RETURNED = "refunded_goods_not_returned"
+    """The return expired after the refund was requested (the refund deadline came before the
+    goods left): the goods are still with the customer (operations are emailed)."""
+    CLAIM_FAILED = "claim_failed"
+    """The order service refused for good the claim of an approved deduction."""
+    INSPECTION_DISPUTE = "inspection_dispute"
+    """The seller reported the device still locked to the customer's account, or another
+    device than the one sold: operations settle it with both sides."""
 
     def about(self, argument: str | None = None) -> str:
         """The code listed in `attention`: the value, with its argument if it has one."""
@@ -280,6 +379,12 @@ class AttentionAction(StrEnum):
     """Accept a rejected withdrawal anyway."""
     CLOSE = "close"
     """End the return here (handled outside returnflow, customer withdrew by phone, ...)."""
+    REFUND_WITHOUT_RETURN = "refund_without_return"
+    """Refund the customer now and let them keep the goods (the seller gave no address)."""
+    APPROVE_DEDUCTION = "approve_deduction"
+    """Approve the seller's deduction: the customer is told, and it is claimed from the refund."""
+    DECLINE_DEDUCTION = "decline_deduction"
+    """Decline the seller's deduction: the refund stands whole."""
 
 
 class AttentionResolution(DomainModel):
@@ -353,6 +458,24 @@ class ReturnTimings(DomainModel):
         "listens for a late dispatch (Art. 14(1) breached, the refund still owed).",
     )
     refund_trigger: RefundTrigger = RefundTrigger.DISPATCH_PROOF
+    refund_decision_before: dt.timedelta = Field(
+        gt=dt.timedelta(0),
+        default=dt.timedelta(days=3),
+        description="How long before the refund deadline operations are asked to decide on a "
+        "return whose seller has still given no address.",
+    )
+    delivery_overdue: dt.timedelta = Field(
+        gt=dt.timedelta(0),
+        default=dt.timedelta(days=21),
+        description="After the proof of dispatch, how long the parcel may take to reach the "
+        "seller before it is taken as lost (operations and the customer are told).",
+    )
+    inspection_period: dt.timedelta = Field(
+        gt=dt.timedelta(0),
+        default=dt.timedelta(days=7),
+        description="After delivery, how long the seller has to report what came back; "
+        "silence means as sold.",
+    )
     rejection_review: dt.timedelta = Field(
         gt=dt.timedelta(0),
         default=dt.timedelta(days=14),
@@ -395,6 +518,45 @@ class Refund(DomainModel):
     requested_at: AwareDatetime
     amount: Money
     created: bool = Field(description="False when the key had been used already.")
+
+
+class ClaimRequest(DomainModel):
+    """Claim an approved deduction back from the refund requested (idempotent by key): the
+    order service nets it against the refund, or recovers it if the refund was paid."""
+
+    idempotency_key: str
+    return_id: str
+    order_id: Identifier
+    line_id: Identifier
+    refund_id: Identifier | None = Field(
+        default=None, description="The refund the deduction is claimed from, if recorded."
+    )
+    amount: Money
+    outcome: InspectionOutcome
+    reason: ShortText
+    evidence: list[EvidenceReference] = Field(default_factory=list)
+    approved_by: str = Field(pattern=rf"^{OPERATIONS_ACTOR}$")
+
+
+class Claim(DomainModel):
+    """What the order service answered: the claim it recorded."""
+
+    claim_id: Identifier
+    filed_at: AwareDatetime
+    amount: Money
+    created: bool = Field(description="False when the key had been used already.")
+
+
+class Inspection(DomainModel):
+    """Where the seller's inspection stands (the `status` query)."""
+
+    due_by: AwareDatetime = Field(description="The end of the inspection period.")
+    report: InspectionReport | None = None
+    deduction_decision: str | None = Field(
+        default=None, description="approved or declined, once operations decided."
+    )
+    decided_by: str | None = None
+    claim: Claim | None = None
 
 
 class TimelineEntry(DomainModel):
@@ -445,6 +607,9 @@ class ReturnStatus(DomainModel):
         "the seller's address reached the customer late).",
     )
     refund: Refund | None = None
+    inspection: Inspection | None = Field(
+        default=None, description="Once the parcel is back: the seller's report and its outcome."
+    )
     eligibility: EligibilityDecision | None = None
     carriers_offered: list[CarrierOffer] = Field(default_factory=list)
     method: ReturnMethod | None = None

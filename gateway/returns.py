@@ -25,7 +25,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -38,12 +38,15 @@ from client.reading import StatusUnreadable, failure_chain, status_of
 from client.start import starting_event
 from domain import search_attributes as sa
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, field_problems
+from domain.base import DomainModel, Money, ShortText, field_problems
 from domain.returns import (
     ActionResult,
     AttentionAction,
     AttentionResolution,
     CancelRequest,
+    EvidenceReference,
+    InspectionOutcome,
+    InspectionReport,
     ReturnAddressReply,
     ReturnMethodChoice,
     ShipmentReport,
@@ -82,6 +85,16 @@ class ReturnAddressBody(DomainModel):
     """The seller's return address (the seller, or operations on its behalf)."""
 
     address: PostalAddress
+
+
+class InspectionBody(DomainModel):
+    """What came back in the parcel (the seller, or operations on its behalf); who reports is
+    taken from the token."""
+
+    outcome: InspectionOutcome
+    deduction: Money | None = None
+    reason: ShortText | None = None
+    evidence: list[EvidenceReference] = Field(default_factory=list, max_length=10)
 
 
 class AttentionBody(DomainModel):
@@ -354,6 +367,15 @@ ACTIONS = (
         ReturnAddressBody,
         ReturnWorkflow.provide_return_address,
         lambda body, who: ReturnAddressReply(address=body.address, given_by=who.actor),
+    ),
+    Action(
+        "inspection",
+        "The seller (its own returns) or operations report what came back in the parcel: as "
+        "sold, or damaged or incomplete with a deduction, still locked, another device.",
+        (Role.SELLER, Role.OPERATIONS),
+        InspectionBody,
+        ReturnWorkflow.report_inspection,
+        lambda body, who: InspectionReport(reported_by=who.actor, **body.model_dump()),
     ),
     Action(
         "method",

@@ -301,6 +301,24 @@ class Settings(BaseSettings):
         "dispatch_proof",
         description="Request the refund at the first acceptance scan, or once delivered.",
     )
+    refund_decision_before: timedelta = Field(
+        timedelta(days=3),
+        gt=timedelta(0),
+        description="How long before the refund deadline operations are asked to give a "
+        "fallback address or refund without a return, when the seller has given none (P3D).",
+    )
+    delivery_overdue: timedelta = Field(
+        timedelta(days=21),
+        gt=timedelta(0),
+        description="After the proof of dispatch, how long the parcel may take to reach the "
+        "seller before it is taken as lost and operations are told (P21D).",
+    )
+    inspection_period: timedelta = Field(
+        timedelta(days=7),
+        gt=timedelta(0),
+        description="After delivery, how long the seller has to report what came back; "
+        "silence means as sold (P7D).",
+    )
     rejection_review: timedelta = Field(
         timedelta(days=14),
         description="How long a rejected return stays open for operations to override (P14D).",

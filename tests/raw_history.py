@@ -15,6 +15,7 @@ from temporalio.service import ServiceClient
 from plumbing.encryption import KEY_ID_METADATA
 
 BOOKKEEPING = "marker_recorded_event_attributes.details[data].payloads[0]"
+PATCH = "marker_recorded_event_attributes.details[patch-data].payloads[0]"
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,13 @@ class RawHistory:
 
     def payloads(self) -> list[StoredPayload]:
         """Every payload of ours: all but the search attributes (indexed, so never encoded)
-        and the SDK's own local-activity bookkeeping."""
-        return [p for p in self._all_payloads() if not p.where.endswith(BOOKKEEPING)]
+        and the SDK's own bookkeeping of local activities and patches."""
+        return [p for p in self._all_payloads() if not p.where.endswith((BOOKKEEPING, PATCH))]
+
+    def patch_markers(self) -> list[StoredPayload]:
+        """What the SDK records where the code took a `workflow.patched` branch (`json/plain`,
+        written by the SDK's core): the patch's ID."""
+        return [p for p in self._all_payloads() if p.where.endswith(PATCH)]
 
     def local_activity_bookkeeping(self) -> list[StoredPayload]:
         """What the SDK records beside a local activity's result (`json/plain`, written by

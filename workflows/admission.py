@@ -16,19 +16,31 @@ from domain.returns import (
     AttentionAction,
     AttentionReason,
     AttentionResolution,
+    InspectionReport,
     ReturnMethodChoice,
     ReturnStage,
     ShipmentReport,
 )
 from workflows.context import ReturnContext
 from workflows.return_state import CHOICE_PROBLEMS, ReturnState
-from workflows.transitions import AWAITING_SHIPMENT, Message, Moment, Phase, refusal, rule
+from workflows.transitions import (
+    AWAITING_SHIPMENT,
+    DISPATCHED,
+    Message,
+    Moment,
+    Phase,
+    refusal,
+    rule,
+)
 
 ACTION_MESSAGES = {
     AttentionAction.RETRY: Message.RETRY,
     AttentionAction.GIVE_ADDRESS: Message.GIVE_ADDRESS,
     AttentionAction.OVERRIDE_ELIGIBILITY: Message.OVERRIDE,
     AttentionAction.CLOSE: Message.CLOSE,
+    AttentionAction.REFUND_WITHOUT_RETURN: Message.REFUND_WITHOUT_RETURN,
+    AttentionAction.APPROVE_DEDUCTION: Message.APPROVE_DEDUCTION,
+    AttentionAction.DECLINE_DEDUCTION: Message.DECLINE_DEDUCTION,
 }
 """The message each operations action is, in the transition table."""
 
@@ -62,7 +74,8 @@ def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool
     now = ctx.now()
     if phase in SHIPPING and message in OVERTAKEN:
         if state.dispatch_scan is not None:
-            return refusal(ReturnStage.PICKED_UP, message)
+            picked_up = ReturnStage.PICKED_UP
+            return refusal(picked_up, message) or changed_meaning(phase, message, picked_up)
         if now >= state.expires_at:
             return f"the shipping deadline has passed (stage: {phase})"
     match message:
@@ -73,6 +86,18 @@ def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool
                 return f"the return is not waiting for an address (stage: {state.stage})"
         case Message.REPORT_SHIPMENT:
             return report_problem(state, argument)
+        case Message.REPORT_INSPECTION:
+            return inspection_problem(state, argument)
+        case Message.APPROVE_DEDUCTION | Message.DECLINE_DEDUCTION:
+            if AttentionReason.DEDUCTION_TO_APPROVE not in state.attention:
+                return f"action: no deduction awaits approval (stage: {state.stage})"
+        case Message.CANCEL if state.refund_reason is not None:
+            return (
+                "the refund is requested already: the goods are to be sent back (customer "
+                f"service can help) (stage: {phase})"
+            )
+        case Message.CLOSE if phase in DISPATCHED and state.refund_reason is None:
+            return f"action: the refund is not requested yet (stage: {phase})"
         case Message.RETRY:
             if not retryable(state, phase):
                 needs = ", ".join(state.attention) or "nothing"
@@ -89,14 +114,27 @@ def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool
 
 def changed_meaning(intent_phase: Phase | None, message: Message, phase: Phase) -> str | None:
     """Why a message accepted in one phase cannot be acted on in the phase the return is in
-    now: a `close` sent to end a live return must not settle the problems of an ended one."""
+    now: a `close` sent to end a live return must not settle the problems of an ended one, nor
+    stop following a parcel that has left meanwhile."""
     if message is not Message.CLOSE or intent_phase is None:
         return None
-    if (intent_phase is Moment.ENDED_WITH_PROBLEMS) == (phase is Moment.ENDED_WITH_PROBLEMS):
+    if _close_means(intent_phase) == _close_means(phase):
         return None
+    if phase is Moment.ENDED_WITH_PROBLEMS:
+        return (
+            f"the return ended meanwhile (stage: {phase}): send close again to settle the "
+            "problems left"
+        )
     return (
-        f"the return ended meanwhile (stage: {phase}): send close again to settle the problems left"
+        f"the carrier took the parcel meanwhile (stage: {phase}): send close again to stop "
+        "following it"
     )
+
+
+def _close_means(phase: Phase) -> str:
+    if phase is Moment.ENDED_WITH_PROBLEMS:
+        return "settle"
+    return "stop following" if phase in DISPATCHED else "end"
 
 
 def resolution_message(resolution: AttentionResolution) -> Message:
@@ -133,12 +171,30 @@ def report_problem(state: ReturnState, report: ShipmentReport) -> str | None:
     return f"tracking_number: {problem}" if problem else None
 
 
+def inspection_problem(state: ReturnState, report: InspectionReport) -> str | None:
+    """A report is taken once, from a return that follows its parcel, and a deduction is at
+    most what the customer is refunded, in the same currency."""
+    if not state.following:
+        return f"the return is not waiting for an inspection report (stage: {state.stage})"
+    if state.inspection_report is not None:
+        return f"the inspection was already reported ({state.inspection_report.outcome})"
+    if report.deduction is not None:
+        owed = state.refund_owed
+        if report.deduction.currency != owed.currency:
+            return f"deduction.currency: the refund is in {owed.currency}"
+        if report.deduction.amount > owed.amount:
+            return f"deduction.amount: at most the refund, {owed.amount} {owed.currency}"
+    return None
+
+
 def retryable(state: ReturnState, phase: Phase) -> bool:
     """Whether operations have a failed step to run again in `phase`: a notice, the refund;
     the seller's request while the address is awaited; the customer's refused choice while the
     return takes a choice."""
     codes = {AttentionReason.of(code) for code in state.attention}
     if state.failed_notices or AttentionReason.REFUND_REQUEST_FAILED in codes:
+        return True
+    if AttentionReason.CLAIM_FAILED in codes:
         return True
     if phase is ReturnStage.AWAITING_RETURN_ADDRESS:
         return AttentionReason.SELLER_ADDRESS_MISSING in codes

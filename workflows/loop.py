@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         dispatched,
         ending,
         expiry,
+        inspection,
         intake,
         operations,
         reminders,
@@ -43,6 +44,7 @@ STEPS: dict[Phase, tuple[Act, WakesAt]] = {
     ReturnStage.AWAITING_DROP_OFF: (shipping.act, shipping.wakes_at),
     ReturnStage.AWAITING_COUNTER_DROP_OFF: (shipping.act, shipping.wakes_at),
     ReturnStage.PICKED_UP: (dispatched.act, dispatched.wakes_at),
+    ReturnStage.DELIVERED: (inspection.act, inspection.wakes_at),
     ReturnStage.EXPIRED: (expiry.watch, expiry.watch_ends_at),
 }
 """What each phase does by itself, and when it next wakes; the others only wait."""
@@ -60,6 +62,10 @@ HANDLERS: dict[Message, Callable[[ReturnContext, Intent], Awaitable[None]]] = {
     Message.CLOSE: ending.close,
     Message.RETRY: operations.retry,
     Message.OVERRIDE: intake.override,
+    Message.REFUND_WITHOUT_RETURN: address.refund_without_return,
+    Message.REPORT_INSPECTION: inspection.report,
+    Message.APPROVE_DEDUCTION: inspection.decide,
+    Message.DECLINE_DEDUCTION: inspection.decide,
 }
 """What the loop does with each message a person sent, once the table accepts it."""
 

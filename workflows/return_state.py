@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from domain.addresses import PostalAddress
+from domain.base import Money
 from domain.calendar import deposit_deadline
 from domain.carriers import (
     CarrierCapability,
@@ -24,6 +25,7 @@ from domain.carriers import (
 )
 from domain.events import RetractEvent
 from domain.ids import return_id
+from domain.money import refund_breakdown
 from domain.notices import NoticeKind, NoticeRequest
 from domain.periods import LegalCalendar, period_end
 from domain.returns import (
@@ -32,7 +34,9 @@ from domain.returns import (
     SHIPPING_DAYS,
     SHIPPING_PERIOD,
     AttentionReason,
+    Claim,
     EligibilityDecision,
+    InspectionReport,
     Refund,
     RefundReason,
     ReturnMethodChoice,
@@ -120,6 +124,12 @@ class ReturnState:
         self.seller_asks = 0
         self.address_sent_at: dt.datetime | None = None
         self.rejected_at: dt.datetime | None = None
+        self.withholds_by_law = False
+        """The refund deadline runs whatever the seller does: operations decide before it on a
+        return still without the seller's address, and it is requested at the deadline when
+        no parcel could leave, or when the marketplace's collection is still to come (a return
+        started on a build without this waits, as its history recorded)."""
+        self.refund_decision_asked = False
         self.reviews_asked = 0
         """Emails to operations about a return awaiting their review (the first, then one per
         review period)."""
@@ -153,6 +163,20 @@ class ReturnState:
         self.late_watch_ends: dt.datetime | None = None
         self.late_scans: list[TrackingScan] = []
         """Scans that came after the return ended without a parcel on its way."""
+
+        # After the proof of dispatch: the parcel to the seller, and what came back.
+        self.following = False
+        """The return follows its parcel to the seller and its inspection (a return started on
+        a build without this ends at the refund, as its history recorded)."""
+        self.dispatched_at: dt.datetime | None = None
+        self.delivered_at: dt.datetime | None = None
+        self.inspection_due_by: dt.datetime | None = None
+        self.inspection_report: InspectionReport | None = None
+        self.inspection_silent = False
+        """The inspection period ended without a report: as sold."""
+        self.deduction_decision: str | None = None
+        self.deduction_decided_by: str | None = None
+        self.claim: Claim | None = None
 
         # Money, notices, reminders.
         self.refund: Refund | None = None
@@ -205,6 +229,24 @@ class ReturnState:
     def refund_due_by(self) -> dt.datetime:
         """Art. 13(1): the end of the 14 days after the withdrawal notice."""
         return self.days_after(self.notice_at, REFUND_DAYS, REFUND_PERIOD)
+
+    @property
+    def refund_decision_at(self) -> dt.datetime:
+        """When operations are asked to decide on a return still without the seller's
+        address: some days before the refund deadline."""
+        return self.refund_due_by - self.timings.refund_decision_before
+
+    @property
+    def delivery_overdue_at(self) -> dt.datetime | None:
+        """When a parcel on its way to the seller, not delivered yet, is taken as lost."""
+        if not self.following or self.dispatched_at is None or self.delivered_at is not None:
+            return None
+        return self.dispatched_at + self.timings.delivery_overdue
+
+    @property
+    def refund_owed(self) -> Money:
+        """What the customer is refunded (Art. 13(1)): the price and the standard delivery."""
+        return refund_breakdown(self.event.order).total
 
     @property
     def expires_at(self) -> dt.datetime:
@@ -346,6 +388,8 @@ class ReturnState:
             "expires_at": self.expires_at if self.address_sent_at else None,
             "refund": self.refund,
             "refund_due_by": self.refund_due_by,
+            "inspection_due_by": self.inspection_due_by,
+            "inspection": self.inspection_report,
         }
         return NoticeRequest.model_validate(
             {

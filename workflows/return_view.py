@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain.returns import ReturnStage, ReturnStatus
+from domain.returns import Inspection, ReturnStage, ReturnStatus
 from workflows.return_state import ReturnState
 from workflows.transitions import TABLE, Moment, Phase
 
@@ -26,6 +26,7 @@ def status(state: ReturnState) -> ReturnStatus:
         refund_due_by=state.refund_due_by,
         expires_at=state.expires_at if state.address_sent_at else None,
         refund=state.refund,
+        inspection=_inspection(state),
         eligibility=state.decision,
         carriers_offered=state.offers,
         method=state.choice.method if state.choice else None,
@@ -38,6 +39,18 @@ def status(state: ReturnState) -> ReturnStatus:
         problem=state.problem,
         attention=state.attention,
         timeline=state.timeline,
+    )
+
+
+def _inspection(state: ReturnState) -> Inspection | None:
+    if state.inspection_due_by is None:
+        return None
+    return Inspection(
+        due_by=state.inspection_due_by,
+        report=state.inspection_report,
+        deduction_decision=state.deduction_decision,
+        decided_by=state.deduction_decided_by,
+        claim=state.claim,
     )
 
 
@@ -108,11 +121,23 @@ def _until(state: ReturnState, phase: Phase) -> str | None:
             return reported + expiry
         case ReturnStage.PREPARING_SHIPMENT:
             return f"the carrier's answer, {_duration(state.timings.carrier_answer_within)} at most"
-        case ReturnStage.PICKED_UP if state.refund is None:
+        case ReturnStage.PICKED_UP if state.refund_reason is None:
             return (
                 f"the delivery to the seller, at the latest until {_at(state.refund_due_by)}: "
                 "the refund is requested then"
             )
+        case ReturnStage.PICKED_UP if state.delivery_overdue_at:
+            return (
+                f"the delivery to the seller; the parcel is taken as lost "
+                f"{_at(state.delivery_overdue_at)} if no delivery scan comes"
+            )
+        case ReturnStage.DELIVERED if state.inspection_report is None and state.inspection_due_by:
+            return (
+                f"the seller's inspection report until {_at(state.inspection_due_by)}; "
+                "silence means as sold"
+            )
+        case ReturnStage.DELIVERED if state.deduction_decision is None and state.following:
+            return "operations approve or decline the seller's deduction"
         case ReturnStage.EXPIRED if state.late_watch_ends and not state.finished:
             return (
                 f"a parcel sent late, until {_at(state.late_watch_ends)}: its dispatch brings "

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         ActionResult,
         AttentionResolution,
         CancelRequest,
+        InspectionReport,
         ReturnAddressReply,
         ReturnMethodChoice,
         ReturnStage,
@@ -119,6 +120,15 @@ class ReturnWorkflow:
     @report_shipment.validator
     def _validate_shipment(self, report: ShipmentReport) -> None:
         self._admit(Message.REPORT_SHIPMENT, report)
+
+    @workflow.update
+    async def report_inspection(self, report: InspectionReport) -> ActionResult:
+        """The seller (or operations for them) reports what came back in the parcel."""
+        return await self._submit(Message.REPORT_INSPECTION, report, report.reported_by)
+
+    @report_inspection.validator
+    def _validate_inspection(self, report: InspectionReport) -> None:
+        self._admit(Message.REPORT_INSPECTION, report)
 
     @workflow.update
     async def cancel(self, request: CancelRequest) -> ActionResult:

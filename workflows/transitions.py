@@ -42,10 +42,14 @@ class Message(StrEnum):
     GIVE_ADDRESS = "provide_return_address"
     """`provide_return_address`, or `resolve_attention` `give_address`."""
     REPORT_SHIPMENT = "report_shipment"
+    REPORT_INSPECTION = "report_inspection"
     CANCEL = "cancel"
     RETRY = "resolve_attention:retry"
     OVERRIDE = "resolve_attention:override_eligibility"
     CLOSE = "resolve_attention:close"
+    REFUND_WITHOUT_RETURN = "resolve_attention:refund_without_return"
+    APPROVE_DEDUCTION = "resolve_attention:approve_deduction"
+    DECLINE_DEDUCTION = "resolve_attention:decline_deduction"
     SCANS = "carrier_scans"
     """Signal: the carrier's scans (a fact, always recorded; the table says what it moves)."""
     REMIND = "remind_to_ship"
@@ -62,6 +66,11 @@ class Clock(StrEnum):
     POLLING = "carrier polled (no scan yet)"
     EXPIRY = "shipping deadline + grace"
     REFUND_DEADLINE = "refund deadline"
+    REFUND_DECISION = (
+        "operations asked to decide (RETURNFLOW_REFUND_DECISION_BEFORE the refund deadline)"
+    )
+    DELIVERY_OVERDUE = "the parcel taken as lost (RETURNFLOW_DELIVERY_OVERDUE)"
+    INSPECTION_ENDS = "the inspection period ends (silence: as sold)"
     LATE_PARCEL_WATCH = "the watch for a late parcel ends"
 
 
@@ -96,6 +105,9 @@ DISPATCHED = (S.PICKED_UP, S.DELIVERED)
 _RETRY = Rule((), "a failed step to run again: a notice, the refund, the seller's request")
 _SCANS_DISPATCH = Rule(DISPATCHED, "a scan proving the carrier has the parcel")
 _REMIND = Rule((), "a shipping reminder, at most one a day")
+_STOP_FOLLOWING = Rule(
+    (), "once the refund is requested: handled outside returnflow, the return completes"
+)
 
 
 def _unshipped(*, parcel: bool) -> dict[Message, Rule]:
@@ -157,12 +169,23 @@ TABLE: dict[Phase, PhaseRules] = {
     S.AWAITING_RETURN_ADDRESS: PhaseRules(
         waits_for="the seller's return address",
         accepts={
-            Message.GIVE_ADDRESS: Rule((S.AWAITING_CUSTOMER_CHOICE,), "the first address given"),
+            Message.GIVE_ADDRESS: Rule(
+                (S.AWAITING_CUSTOMER_CHOICE,),
+                "the first address given (the seller's, a fallback)",
+            ),
+            Message.REFUND_WITHOUT_RETURN: Rule(
+                (S.CLOSED,), "the refund requested, the customer keeps the goods"
+            ),
             Message.CANCEL: Rule((S.CANCELLED,)),
             Message.CLOSE: Rule((S.CLOSED,)),
             Message.RETRY: Rule((), "a notice, or the request in the seller chat"),
         },
-        clocks={Clock.SELLER_REMINDER: (), Clock.ESCALATION: ()},
+        clocks={
+            Clock.SELLER_REMINDER: (),
+            Clock.ESCALATION: (),
+            Clock.REFUND_DECISION: (),
+            Clock.REFUND_DEADLINE: (S.AWAITING_RETURN_ADDRESS,),
+        },
         refusal="the return is waiting for the seller's return address",
     ),
     S.AWAITING_CUSTOMER_CHOICE: PhaseRules(
@@ -218,17 +241,43 @@ TABLE: dict[Phase, PhaseRules] = {
         refusal="the shipping deadline has passed: the return is expiring",
     ),
     S.PICKED_UP: PhaseRules(
-        waits_for="with the refund on delivery, the delivery scan until the refund deadline",
+        waits_for="the parcel's delivery to the seller (the refund requested at once, or on "
+        "delivery and at the latest by the refund deadline)",
         accepts={
             Message.RETRY: _RETRY,
-            Message.SCANS: Rule((S.DELIVERED,), "the delivery scan"),
+            Message.SCANS: Rule(
+                (S.DELIVERED, Moment.ENDED_WITH_PROBLEMS),
+                "the delivery scan; a return to the customer: operations and the customer told",
+            ),
+            Message.REPORT_INSPECTION: Rule(
+                (S.DELIVERED, Moment.ENDED_WITH_PROBLEMS),
+                "the seller has the parcel though no delivery scan came",
+            ),
+            Message.CLOSE: _STOP_FOLLOWING,
         },
-        clocks={Clock.REFUND_DEADLINE: (S.PICKED_UP,)},
+        clocks={
+            Clock.REFUND_DEADLINE: (S.PICKED_UP,),
+            Clock.DELIVERY_OVERDUE: (Moment.ENDED_WITH_PROBLEMS,),
+        },
         moves_on=(Moment.ENDED_WITH_PROBLEMS,),
-        refusal="the carrier has the parcel: the return ends with the refund",
+        refusal="the carrier has the parcel: it is on its way to the seller",
     ),
     S.DELIVERED: PhaseRules(
-        waits_for="nothing: the refund is requested and the return completes",
+        waits_for="the seller's inspection report, within the inspection period; then, for a "
+        "deduction, operations' approval",
+        accepts={
+            Message.RETRY: _RETRY,
+            Message.REPORT_INSPECTION: Rule(
+                (S.DELIVERED, Moment.ENDED_WITH_PROBLEMS),
+                "once: as sold completes; a deduction waits for operations; a dispute is theirs",
+            ),
+            Message.APPROVE_DEDUCTION: Rule(
+                (S.DELIVERED,), "the customer told, the deduction claimed from the refund"
+            ),
+            Message.DECLINE_DEDUCTION: Rule((S.DELIVERED,), "the refund stands whole"),
+            Message.CLOSE: _STOP_FOLLOWING,
+        },
+        clocks={Clock.INSPECTION_ENDS: (S.DELIVERED,)},
         moves_on=(Moment.ENDED_WITH_PROBLEMS,),
         refusal="the parcel is back with the seller",
     ),
@@ -280,6 +329,10 @@ MESSAGE_REFUSALS: dict[Message, str] = {
         "accepted"
     ),
     Message.GIVE_ADDRESS: "the return is not waiting for an address",
+    Message.REPORT_INSPECTION: "the return is not waiting for an inspection report",
+    Message.REFUND_WITHOUT_RETURN: "action: only a return waiting for the seller's address",
+    Message.APPROVE_DEDUCTION: "action: no deduction awaits approval",
+    Message.DECLINE_DEDUCTION: "action: no deduction awaits approval",
 }
 """The reason for messages that only one phase takes, whichever phase refuses them."""
 

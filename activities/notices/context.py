@@ -30,6 +30,9 @@ _NEEDS: dict[NoticeKind, tuple[str, ...]] = {
     NoticeKind.RETURN_CANCELLED: (),
     NoticeKind.RETURN_EXPIRED: ("expires_at",),
     NoticeKind.SHIPPING_REMINDER: ("expires_at", "reminder_day"),
+    NoticeKind.PARCEL_NOT_DELIVERED: ("scan", "attention"),
+    NoticeKind.DEDUCTION_APPROVED: ("inspection",),
+    NoticeKind.REFUND_BEFORE_RETURN: ("refund_due_by",),
     NoticeKind.SELLER_STOP_SHIPMENT: (),
     NoticeKind.SELLER_PARCEL_INBOUND: ("scan",),
     NoticeKind.SELLER_PARCEL_DELIVERED: ("scan",),
@@ -53,6 +56,9 @@ _KIND_FACTS: dict[NoticeKind, Callable[[NoticeRequest, View], dict[str, Any]]] =
     NoticeKind.RETURN_CANCELLED: customer.return_cancelled,
     NoticeKind.RETURN_EXPIRED: customer.return_expired,
     NoticeKind.SHIPPING_REMINDER: customer.shipping_reminder,
+    NoticeKind.PARCEL_NOT_DELIVERED: customer.parcel_not_delivered,
+    NoticeKind.DEDUCTION_APPROVED: customer.deduction_approved,
+    NoticeKind.REFUND_BEFORE_RETURN: customer.refund_before_return,
     NoticeKind.SELLER_STOP_SHIPMENT: partner.seller_stop_shipment,
     NoticeKind.SELLER_PARCEL_INBOUND: partner.seller_parcel_inbound,
     NoticeKind.SELLER_PARCEL_DELIVERED: partner.seller_parcel_delivered,
@@ -99,6 +105,12 @@ def check_complete(request: NoticeRequest) -> None:
     problem = kind is NoticeKind.SHIPMENT_PROBLEM
     if problem and request.scan and request.scan.status not in PROBLEM_STATUSES:
         raise InvalidNoticeRequest("scan", "is not a problem scan (exception, returned)")
+    report = request.inspection
+    if kind is NoticeKind.DEDUCTION_APPROVED and report and report.deduction is None:
+        raise InvalidNoticeRequest("inspection", "has no deduction to tell of")
+    undelivered = ("parcel_lost", "parcel_returned_to_customer")
+    if kind is NoticeKind.PARCEL_NOT_DELIVERED and request.attention not in undelivered:
+        raise InvalidNoticeRequest("attention", "is parcel_lost or parcel_returned_to_customer")
     if kind in _TELLS_OF_REFUND and request.refund and not request.refund_due_by:
         raise InvalidNoticeRequest("refund_due_by", f"is required to tell of the refund ({kind})")
 

@@ -16,6 +16,7 @@ from activities.notices.view import View, carrier_name, refund_facts, scan_facts
 from domain.carriers import ReturnMethod, TrackingStatus
 from domain.events import DeviceCategory
 from domain.notices import NoticeRequest
+from domain.returns import AttentionReason
 
 BOX_SIZES_CM: dict[DeviceCategory, tuple[int, int, int]] = {
     DeviceCategory.SMARTPHONE: (25, 18, 8),
@@ -173,6 +174,42 @@ def problem_key(request: NoticeRequest) -> str:
 
 def refund_requested(request: NoticeRequest, view: View) -> dict[str, Any]:
     return refund_facts(request, view)
+
+
+def parcel_not_delivered(request: NoticeRequest, view: View) -> dict[str, Any]:
+    """The parcel left (the proof of dispatch stands) but will not reach the seller: taken as
+    lost, or going back to the customer."""
+    assert request.scan is not None
+    return {
+        **scan_facts(request, view),
+        "lost": request.attention == AttentionReason.PARCEL_LOST,
+        **refund_facts(request, view),
+    }
+
+
+def refund_before_return(request: NoticeRequest, view: View) -> dict[str, Any]:
+    """The refund requested before the goods left: kept by the customer, or still to be sent
+    (the address to come, or the collection booked)."""
+    pickup = request.pickup
+    return {
+        "keeps_goods": request.keeps_goods,
+        "address_known": request.return_address is not None,
+        "pickup_date": format_date(pickup.pickup_date, view.lang) if pickup else None,
+        **refund_facts(request, view),
+    }
+
+
+def deduction_approved(request: NoticeRequest, view: View) -> dict[str, Any]:
+    """What the seller found, the amount deducted and why (Art. 14(2))."""
+    report = request.inspection
+    assert report is not None and report.deduction is not None and report.reason is not None
+    return {
+        "found": view.words.inspection_outcomes[report.outcome],
+        "deduction": view.money(report.deduction),
+        "why": report.reason,
+        "evidence_count": len(report.evidence),
+        **refund_facts(request, view),
+    }
 
 
 def cancellation_confirmed(request: NoticeRequest, view: View) -> dict[str, Any]:

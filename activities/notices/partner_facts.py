@@ -30,6 +30,19 @@ SUGGESTED_ACTIONS: dict[AttentionReason, tuple[AttentionAction, ...]] = {
     AttentionReason.CARRIER_CANCELLATION_FAILED: (AttentionAction.CLOSE,),
     AttentionReason.CARRIER_CALL_UNANSWERED: (AttentionAction.CLOSE,),
     AttentionReason.LATE_PARCEL: (AttentionAction.CLOSE,),
+    AttentionReason.PARCEL_LOST: (AttentionAction.CLOSE,),
+    AttentionReason.PARCEL_RETURNED: (AttentionAction.CLOSE,),
+    AttentionReason.DEDUCTION_TO_APPROVE: (
+        AttentionAction.APPROVE_DEDUCTION,
+        AttentionAction.DECLINE_DEDUCTION,
+    ),
+    AttentionReason.INSPECTION_DISPUTE: (AttentionAction.CLOSE,),
+    AttentionReason.CLAIM_FAILED: (AttentionAction.RETRY, AttentionAction.CLOSE),
+    AttentionReason.REFUND_DUE_WITHOUT_ADDRESS: (
+        AttentionAction.GIVE_ADDRESS,
+        AttentionAction.REFUND_WITHOUT_RETURN,
+    ),
+    AttentionReason.REFUNDED_NOT_RETURNED: (AttentionAction.CLOSE,),
 }
 """What usually resolves each reason (by the code's part before ':'); the others stay possible."""
 
@@ -48,7 +61,13 @@ def seller_parcel_inbound(request: NoticeRequest, view: View) -> dict[str, Any]:
 
 
 def seller_parcel_delivered(request: NoticeRequest, view: View) -> dict[str, Any]:
-    return {**scan_facts(request, view), **refund_facts(request, view)}
+    due = request.inspection_due_by
+    return {
+        **scan_facts(request, view),
+        **refund_facts(request, view),
+        # The seller reports what came back by then (silence means as sold).
+        "inspection_due_by": view.day(due) if due else None,
+    }
 
 
 def seller_return_cancelled(request: NoticeRequest, view: View) -> dict[str, Any]:

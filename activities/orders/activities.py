@@ -11,6 +11,8 @@ from activities.orders.service import FileOrderService, OrderService
 from domain.eligibility import EligibilityPolicy, WindowStart
 from domain.events import RetractEvent
 from domain.returns import (
+    Claim,
+    ClaimRequest,
     EligibilityDecision,
     Refund,
     RefundRequest,
@@ -40,6 +42,9 @@ def timings_from_settings(settings: Settings) -> ReturnTimings:
         expiry_grace=settings.expiry_grace,
         late_parcel_watch=settings.late_parcel_watch,
         refund_trigger=RefundTrigger(settings.refund_trigger),
+        refund_decision_before=settings.refund_decision_before,
+        delivery_overdue=settings.delivery_overdue,
+        inspection_period=settings.inspection_period,
         rejection_review=settings.rejection_review,
         carrier_answer_within=settings.choice_carrier_timeout,
         max_choice_changes=settings.max_choice_changes,
@@ -95,3 +100,19 @@ class OrderActivities:
             },
         )
         return refund
+
+    @activity.defn
+    async def file_claim(self, request: ClaimRequest) -> Claim:
+        """Claim an approved deduction from the line's refund; idempotent like the refund (a
+        key reused for a different claim fails for good, `RefundConflict`)."""
+        claim = await self._orders.file_claim(request)
+        activity.logger.info(
+            "claim filed" if claim.created else "claim already filed",
+            extra={
+                "return_id": request.return_id,
+                "claim_id": claim.claim_id,
+                "outcome": request.outcome,
+                "new_claim": claim.created,
+            },
+        )
+        return claim

@@ -1,9 +1,11 @@
-"""The order service, as far as returns need it: refund requests.
+"""The order service, as far as returns need it: refund requests, and claims of a deduction
+approved after the seller's inspection.
 
-`FileOrderService` is the local adapter of the dev stack: it records each refund request in a
-SQLite file (`{orders_path}/refunds.sqlite`) instead of calling the marketplace's order service.
-It honours the idempotency key as the real service does: the same request under the same key
-answers the refund recorded the first time; another request under a used key is refused.
+`FileOrderService` is the local adapter of the dev stack: it records each refund request and
+claim in a SQLite file (`{orders_path}/refunds.sqlite`) instead of calling the marketplace's
+order service. It honours the idempotency key as the real service does: the same request under
+the same key answers what was recorded the first time; another request under a used key is
+refused.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from activities.failures import refund_conflict
 from domain.base import DomainModel, Identifier, Money
 from domain.failures import FailureType
 from domain.money import RefundBreakdown
-from domain.returns import Refund, RefundReason, RefundRequest
+from domain.returns import Claim, ClaimRequest, Refund, RefundReason, RefundRequest
 
 REFUND_CONFLICT = FailureType.REFUND_CONFLICT
 """ApplicationError type: an idempotency key reused for a different refund (non-retryable)."""
@@ -44,6 +46,16 @@ CREATE TABLE IF NOT EXISTS refunds (
     due_by TEXT NOT NULL,
     requested_at TEXT NOT NULL,
     breakdown TEXT
+)
+"""
+
+_CLAIMS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS claims (
+    idempotency_key TEXT PRIMARY KEY,
+    claim_id TEXT NOT NULL UNIQUE,
+    return_id TEXT NOT NULL,
+    request TEXT NOT NULL,
+    filed_at TEXT NOT NULL
 )
 """
 
@@ -71,6 +83,11 @@ class OrderService(Protocol):
         """
         ...
 
+    async def file_claim(self, request: ClaimRequest) -> Claim:
+        """Record a claim of an approved deduction against the line's refund, once per
+        idempotency key (the same conflict as a refund's when the key was used differently)."""
+        ...
+
 
 class RefundRecord(DomainModel):
     """A refund request as the order service recorded it (for tests, demos and operators)."""
@@ -87,10 +104,11 @@ class RefundRecord(DomainModel):
     requested_at: AwareDatetime
 
 
-def refund_id_for(idempotency_key: str) -> str:
-    """The refund's ID, derived from the key: a retry, even after a crash, gets the same one."""
+def refund_id_for(idempotency_key: str, prefix: str = "RF") -> str:
+    """The refund's (or claim's) ID, derived from the key: a retry, even after a crash, gets
+    the same one."""
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
-    return f"RF-{digest[:12].upper()}"
+    return f"{prefix}-{digest[:12].upper()}"
 
 
 def _now() -> dt.datetime:
@@ -107,6 +125,7 @@ class FileOrderService:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode = WAL")  # persistent: a property of the file
             db.execute(_SCHEMA)
+            db.execute(_CLAIMS_SCHEMA)
             present = {row[1] for row in db.execute("PRAGMA table_info(refunds)")}
             for column, statement in _ADDED_COLUMNS.items():
                 if column not in present:
@@ -173,6 +192,51 @@ class FileOrderService:
             amount=record.amount,
             created=created,
         )
+
+    async def file_claim(self, request: ClaimRequest) -> Claim:
+        return await asyncio.to_thread(self._file_claim, request)
+
+    async def claims(self) -> list[ClaimRequest]:
+        """Every claim recorded, oldest first."""
+        return await asyncio.to_thread(self._claims)
+
+    def _file_claim(self, request: ClaimRequest) -> Claim:
+        claim_id = refund_id_for(request.idempotency_key, "CL")
+        with self._connect() as db:
+            created = (
+                db.execute(
+                    "INSERT INTO claims (idempotency_key, claim_id, return_id, request, filed_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+                    (
+                        request.idempotency_key,
+                        claim_id,
+                        request.return_id,
+                        request.model_dump_json(),
+                        self._clock().isoformat(),
+                    ),
+                ).rowcount
+                == 1
+            )
+            recorded, filed_at = db.execute(
+                "SELECT request, filed_at FROM claims WHERE idempotency_key = ?",
+                (request.idempotency_key,),
+            ).fetchone()
+        if not created and ClaimRequest.model_validate_json(recorded) != request:
+            raise refund_conflict(
+                f"Claim key {request.idempotency_key} is already used by claim {claim_id}, "
+                "for a different claim"
+            )
+        return Claim(
+            claim_id=claim_id,
+            filed_at=dt.datetime.fromisoformat(filed_at),
+            amount=request.amount,
+            created=created,
+        )
+
+    def _claims(self) -> list[ClaimRequest]:
+        with self._connect() as db:
+            rows = db.execute("SELECT request FROM claims ORDER BY rowid").fetchall()
+        return [ClaimRequest.model_validate_json(row[0]) for row in rows]
 
     def _refunds(self) -> list[RefundRecord]:
         with self._connect() as db:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from client.status_view import render_status
+from domain.base import Money
+from domain.returns import InspectionOutcome, InspectionReport, Refund
 from tests.factories import retract_event
 from workflows import return_view
 from workflows.return_state import ReturnState
@@ -33,3 +36,28 @@ def test_what_people_wrote_reaches_the_terminal_escaped() -> None:
 
     assert "\x1b" not in shown and "\u202e" not in shown
     assert shown.splitlines()[-1].endswith("close: customer said \\x1b[2J\\u202eok\\x0abye")
+
+
+def test_the_status_shows_the_refund_and_what_the_seller_found() -> None:
+    state = ReturnState(retract_event(notice_at=NOTICE, order_id="ORD-42", line_id="3"))
+    state.refund = Refund(
+        refund_id="RF-1",
+        requested_at=NOTICE,
+        amount=Money(amount=Decimal("429.00"), currency="EUR"),
+        created=True,
+    )
+    state.inspection_due_by = NOTICE + dt.timedelta(days=7)
+    waiting = render_status(return_view.status(state), "http://ui/r").splitlines()
+    state.inspection_report = InspectionReport(
+        outcome=InspectionOutcome.DAMAGED,
+        reported_by="seller",
+        deduction=Money(amount=Decimal("60.00"), currency="EUR"),
+        reason="Scratched screen",
+    )
+    state.deduction_decision, state.deduction_decided_by = "approved", "operations:agent-42"
+    decided = render_status(return_view.status(state), "http://ui/r").splitlines()
+
+    assert "  refund      RF-1: 429.00 EUR" in waiting
+    assert "  inspection  report due by 2026-12-08 09:30 UTC (silence: as sold)" in waiting
+    assert "  inspection  damaged, deduction 60.00 EUR (seller)" in decided
+    assert "  deduction   approved by operations:agent-42" in decided

@@ -33,7 +33,7 @@ def test_demo_plays_every_sample_to_its_expected_stage_and_mails_the_customers(
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "every sample reached its expected stage" in demo.stdout
     for line in ("01-mailbox-pickup", "02-post-office-drop-off", "03-post-office-counter"):
-        assert any(row.startswith(line) and "picked_up" in row for row in demo.stdout.splitlines())
+        assert any(row.startswith(line) and "delivered" in row for row in demo.stdout.splitlines())
     assert any(
         row.startswith("04-outside-return-window") and "rejected" in row
         for row in demo.stdout.splitlines()
@@ -53,6 +53,9 @@ def test_demo_plays_every_sample_to_its_expected_stage_and_mails_the_customers(
         "counter_code": 1,
         "pickup_confirmed": 3,
         "seller_parcel_inbound": 3,
+        "seller_parcel_delivered": 3,
+        "operations_attention": 1,  # the seller's deduction, for approval
+        "deduction_approved": 1,
         "rejection": 1,
     }
     assert pdfs == 2

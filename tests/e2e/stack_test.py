@@ -58,6 +58,17 @@ def text_of(message: EmailMessage) -> str:
     return str(part.get_content())
 
 
+async def on_its_way(stack: DevStack, workflow_id: str) -> None:
+    """The parcel has left and both sides are told: the return follows it to the seller."""
+    handle = stack.client.get_workflow_handle(workflow_id)
+    told = "seller_parcel_inbound notice sent"
+    async with asyncio.timeout(30):
+        while not any(
+            e.event == told for e in (await handle.query(ReturnWorkflow.status)).timeline
+        ):
+            await asyncio.sleep(0.2)
+
+
 async def stage_of(stack: DevStack, workflow_id: str, stage: ReturnStage) -> None:
     handle = stack.client.get_workflow_handle(workflow_id)
     async with asyncio.timeout(30):
@@ -96,7 +107,7 @@ async def test_mailbox_pickup_return_reaches_the_customer_with_label_and_pickup_
     assert tracking, chosen.stdout
 
     await carrier_collects(stack, tracking.group(1))
-    await stack.client.get_workflow_handle(workflow_id).result()
+    await on_its_way(stack, workflow_id)
 
     status = starter(stack, "status", event.order.order_id)
     assert status.returncode == 0, status.stderr
@@ -152,7 +163,7 @@ async def test_counter_and_rejected_returns_get_their_own_emails(
     tracking = re.search(r"tracking\s+(SB\d{9}FR)", chosen.stdout)
     assert code and tracking, chosen.stdout
     await carrier_collects(stack, tracking.group(1))
-    await stack.client.get_workflow_handle(counter_id).result()
+    await on_its_way(stack, counter_id)
     # A rejected return stays open for operations to review: it does not complete at once.
     await stage_of(stack, late_id, ReturnStage.REJECTED)
 

@@ -93,7 +93,7 @@ async def test_a_signed_acceptance_webhook_confirms_the_pickup(
         tracking = await awaiting_pickup(handle)
         headers, body = webhook(tracking, handle.id)
         answer = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
-        done = await handle.result()
+        done = await harness.in_transit(handle)
 
     assert answer.status_code == 202
     assert answer.json() == {"return_id": handle.id, "scans": 1}
@@ -134,7 +134,7 @@ async def test_a_webhook_resending_the_history_is_one_signal_with_each_scan_once
             headers, body = webhook(tracking, handle.id)
             sent = await http.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
             answers.append(sent.json()["scans"])
-        done = await handle.result()
+        done = await harness.in_transit(handle)
         history = await handle.fetch_history()
     await registry.aclose()
 
@@ -180,7 +180,7 @@ async def test_a_webhook_without_our_reference_finds_its_return_by_tracking_numb
                 if answer.status_code != 404:
                     break
                 await asyncio.sleep(0.2)
-        done = await handle.result()
+        done = await harness.in_transit(handle)
 
     assert answer.status_code == 202 and answer.json()["return_id"] == handle.id
     assert done.stage is ReturnStage.PICKED_UP
@@ -268,7 +268,7 @@ async def test_later_scans_of_a_return_that_has_ended_are_acknowledged(
         await gateway.post(
             "/v1/carriers/sandbox/webhooks", content=accepted[1], headers=accepted[0]
         )
-        await handle.result()
+        await harness.to_the_end(time_skipping_env, handle)
         headers, body = webhook(tracking, handle.id)
         later = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
 
@@ -322,7 +322,7 @@ async def test_a_webhook_signed_under_two_secrets_is_believed_if_either_is_ours(
         tracking = await awaiting_pickup(handle)
         headers, body = signed_twice(tracking, handle.id, first, second)
         answer = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
-        done = await handle.result()
+        done = await harness.in_transit(handle)
 
     assert answer.status_code == 202 and answer.json() == {"return_id": handle.id, "scans": 1}
     assert done.stage is ReturnStage.PICKED_UP

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
@@ -21,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.failures import carrier_auth_failed, carrier_rejected
+from domain.base import Money
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
 from domain.events import OrderStatus
@@ -30,6 +32,8 @@ from domain.returns import (
     AttentionAction,
     AttentionResolution,
     CancelRequest,
+    InspectionOutcome,
+    InspectionReport,
     RefundTrigger,
     ReturnAddressReply,
     ReturnMethodChoice,
@@ -146,11 +150,12 @@ async def _until(
 
 
 async def _scanned_to_the_end(
-    harness: ReturnHarness, handle: ReturnHandle, ready: ActionResult
+    harness: ReturnHarness, env: WorkflowEnvironment, handle: ReturnHandle, ready: ActionResult
 ) -> ReturnHandle:
-    """The carrier accepts the parcel (webhook), the return ends with the refund."""
+    """The carrier accepts the parcel (webhook): the refund; then the delivery, and the
+    seller's silence through the inspection period (as sold)."""
     await harness.scan(handle, _parcel(ready))
-    await handle.result()
+    await harness.to_the_end(env, handle)
     return handle
 
 
@@ -162,14 +167,14 @@ async def happy_mailbox_pickup(harness: ReturnHarness, env: WorkflowEnvironment)
     """Address on file, mailbox pickup, acceptance scan: refund on proof of dispatch."""
     handle = await _choosing(harness)
     booked = await _choose(handle, _pickup())
-    return await _scanned_to_the_end(harness, handle, booked)
+    return await _scanned_to_the_end(harness, env, handle, booked)
 
 
 @scenario()
 async def post_office_drop_off(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
     handle = await _choosing(harness)
     ready = await _choose(handle, DROP_OFF)
-    return await _scanned_to_the_end(harness, handle, ready)
+    return await _scanned_to_the_end(harness, env, handle, ready)
 
 
 @scenario()
@@ -179,7 +184,7 @@ async def counter_code(harness: ReturnHarness, env: WorkflowEnvironment) -> Retu
     ready = await _choose(
         handle, ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="sandbox")
     )
-    return await _scanned_to_the_end(harness, handle, ready)
+    return await _scanned_to_the_end(harness, env, handle, ready)
 
 
 @scenario(
@@ -202,7 +207,7 @@ async def counter_reported_and_polled(
     )
     harness.doubles.carrier_scanned("6A12345678901")
     await env.fast_forward(handle, dt.timedelta(hours=7))
-    await handle.result()
+    await harness.to_the_end(env, handle)
     return handle
 
 
@@ -221,7 +226,7 @@ async def polling_after_pickup_day(
     await _until(lambda: len(doubles.polls) >= 1)
     doubles.carrier_scanned(_parcel(booked))
     await env.fast_forward(handle, dt.timedelta(hours=7))
-    await handle.result()
+    await harness.to_the_end(env, handle)
     return handle
 
 
@@ -233,6 +238,71 @@ async def refund_on_delivery(harness: ReturnHarness, env: WorkflowEnvironment) -
     await harness.scan(handle, _parcel(ready))
     await harness.stage_reached(handle, ReturnStage.PICKED_UP)
     await harness.scan(handle, _parcel(ready), TrackingStatus.DELIVERED)
+    await harness.to_the_end(env, handle)
+    return handle
+
+
+# --- The parcel to the seller -----------------------------------------------------------------
+
+
+@scenario()
+async def delivered_inspected_as_sold(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """Refunded on proof of dispatch, followed to the seller: delivered, the seller told, and
+    the seller reports the device came back as sold."""
+    handle = await _choosing(harness)
+    ready = await _choose(handle, DROP_OFF)
+    await harness.scan(handle, _parcel(ready))
+    await harness.until_status(handle, lambda s: s.refund is not None)
+    await harness.scan(handle, _parcel(ready), TrackingStatus.DELIVERED)
+    await harness.until_status(handle, lambda s: s.inspection is not None)
+    report = InspectionReport(outcome=InspectionOutcome.AS_SOLD, reported_by="seller")
+    await handle.execute_update(ReturnWorkflow.report_inspection, report)
+    await handle.result()
+    return handle
+
+
+@scenario()
+async def deduction_claimed_after_refund(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The seller finds the charger missing and asks a deduction; operations approve it: the
+    refund was requested already, so the deduction is claimed, and the customer told why."""
+    handle = await _choosing(harness)
+    ready = await _choose(handle, DROP_OFF)
+    await harness.scan(handle, _parcel(ready))
+    await harness.scan(handle, _parcel(ready), TrackingStatus.DELIVERED)
+    await harness.until_status(handle, lambda s: s.inspection is not None)
+    report = InspectionReport(
+        outcome=InspectionOutcome.ITEMS_MISSING,
+        reported_by="seller",
+        deduction=Money(amount=Decimal("25.00"), currency="EUR"),
+        reason="The charger sold with the phone is missing",
+        evidence=["https://sellers.example/evidence/EV-1"],
+    )
+    await handle.execute_update(ReturnWorkflow.report_inspection, report)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention,
+        _ops(AttentionAction.APPROVE_DEDUCTION, "photo of the open box checked"),
+    )
+    await handle.result()
+    return handle
+
+
+@scenario()
+async def parcel_lost(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """The parcel leaves and is never delivered: taken as lost after the delivery period,
+    operations and the customer told; operations close it once the carrier has paid."""
+    handle = await _choosing(harness)
+    ready = await _choose(handle, DROP_OFF)
+    await harness.scan(handle, _parcel(ready))
+    await harness.until_status(handle, lambda s: s.refund is not None)
+    await env.fast_forward(handle, harness.doubles.timings.delivery_overdue + DAY)
+    await harness.until_status(handle, lambda s: "parcel_lost" in s.attention)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention, _ops(AttentionAction.CLOSE, "carrier paid the claim")
+    )
     await handle.result()
     return handle
 
@@ -270,7 +340,7 @@ async def rejection_overridden(harness: ReturnHarness, env: WorkflowEnvironment)
     )
     await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
     ready = await _choose(handle, DROP_OFF)
-    return await _scanned_to_the_end(harness, handle, ready)
+    return await _scanned_to_the_end(harness, env, handle, ready)
 
 
 @scenario()
@@ -291,7 +361,7 @@ async def unknown_status_awaits_review(
     )
     await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
     ready = await _choose(handle, DROP_OFF)
-    return await _scanned_to_the_end(harness, handle, ready)
+    return await _scanned_to_the_end(harness, env, handle, ready)
 
 
 # --- The seller's address ---------------------------------------------------------------------
@@ -315,7 +385,28 @@ async def seller_silent_escalated(harness: ReturnHarness, env: WorkflowEnvironme
     )
     await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
     ready = await _choose(handle, DROP_OFF)
-    return await _scanned_to_the_end(harness, handle, ready)
+    return await _scanned_to_the_end(harness, env, handle, ready)
+
+
+@scenario()
+async def address_missing_near_refund_deadline(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The seller never gives an address: as the refund deadline nears, operations are asked
+    to decide and give a fallback address; the customer sends the parcel there."""
+    timings = harness.doubles.timings
+    handle = await _started(harness, seller_id=SELLER_WITHOUT_ADDRESS)
+    await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+    decision = await time_to(handle, lambda s: s.refund_due_by) - timings.refund_decision_before
+    await env.fast_forward(handle, decision + dt.timedelta(minutes=1))
+    await harness.until_status(handle, lambda s: "refund_due_without_address" in s.attention)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention,
+        _ops(AttentionAction.GIVE_ADDRESS, "marketplace warehouse", address=SELLER_ADDRESS),
+    )
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    ready = await _choose(handle, DROP_OFF)
+    return await _scanned_to_the_end(harness, env, handle, ready)
 
 
 # --- Changing one's mind, cancelling, the deadline --------------------------------------------
@@ -327,7 +418,7 @@ async def change_of_mind(harness: ReturnHarness, env: WorkflowEnvironment) -> Re
     handle = await _choosing(harness)
     await _choose(handle, _pickup())
     ready = await _choose(handle, DROP_OFF)
-    return await _scanned_to_the_end(harness, handle, ready)
+    return await _scanned_to_the_end(harness, env, handle, ready)
 
 
 @scenario()
@@ -412,7 +503,7 @@ async def failed_pickup_rebooked(harness: ReturnHarness, env: WorkflowEnvironmen
         dt.datetime.combine(booked.pickup.pickup_date, dt.time(12), tzinfo=dt.UTC)
     )
     rebooked = await _choose(handle, _pickup(later))
-    return await _scanned_to_the_end(harness, handle, rebooked)
+    return await _scanned_to_the_end(harness, env, handle, rebooked)
 
 
 @scenario(lambda: Doubles(undeliverable={NoticeKind.RETURN_ADDRESS}))
@@ -431,7 +522,7 @@ async def undeliverable_notice_retried(
         ReturnWorkflow.resolve_attention, _ops(AttentionAction.RETRY, "relay fixed")
     )
     ready = await _choose(handle, DROP_OFF)
-    return await _scanned_to_the_end(harness, handle, ready)
+    return await _scanned_to_the_end(harness, env, handle, ready)
 
 
 @scenario()
@@ -454,7 +545,7 @@ async def refund_refused_then_retried(
     await handle.execute_update(
         ReturnWorkflow.resolve_attention, _ops(AttentionAction.RETRY, "order service fixed")
     )
-    await handle.result()
+    await harness.to_the_end(env, handle)
     return handle
 
 
@@ -488,7 +579,7 @@ async def reminded_to_ship(harness: ReturnHarness, env: WorkflowEnvironment) -> 
         ReturnWorkflow.remind_to_ship, ShippingReminder(day=today + DAY, origin=sweep)
     )
     await _until(lambda: reminders() == 2)
-    return await _scanned_to_the_end(harness, handle, ready)
+    return await _scanned_to_the_end(harness, env, handle, ready)
 
 
 # --- Two things at once, and the guardrails ---------------------------------------------------
@@ -538,7 +629,7 @@ async def dispatched_while_rebooking(
     doubles.hold["book_mailbox_pickup"].set()
     with contextlib.suppress(WorkflowUpdateFailedError):
         await rebooking.result()
-    await handle.result()
+    await harness.to_the_end(env, handle)
     return handle
 
 
@@ -581,7 +672,7 @@ async def choice_unanswered_then_chosen_again(
         await _choose(handle, DROP_OFF)
     doubles.hold["create_return_label"].set()
     ready = await _choose(handle, DROP_OFF)
-    return await _scanned_to_the_end(harness, handle, ready)
+    return await _scanned_to_the_end(harness, env, handle, ready)
 
 
 @scenario(lambda: Doubles(timings=ReturnTimings(max_choice_changes=1)))
@@ -600,7 +691,7 @@ async def choice_changes_capped(harness: ReturnHarness, env: WorkflowEnvironment
     status = await handle.query(ReturnWorkflow.status)
     assert status.counter_code is not None
     await harness.scan(handle, status.counter_code.tracking_number)
-    await handle.result()
+    await harness.to_the_end(env, handle)
     return handle
 
 
@@ -615,7 +706,7 @@ async def reported_twice(harness: ReturnHarness, env: WorkflowEnvironment) -> Re
     await handle.execute_update(ReturnWorkflow.report_shipment, report)
     await handle.execute_update(ReturnWorkflow.report_shipment, report)
     await harness.scan(handle, "6A12345678901")
-    await handle.result()
+    await harness.to_the_end(env, handle)
     return handle
 
 

@@ -139,9 +139,13 @@ def test_a_proof_of_dispatch_overtakes_a_choice_or_a_cancel() -> None:
     state = awaiting_counter("SB00000001FR")
     state.take_scan(scan("SB00000001FR"), hold=False)
 
-    refused = "the carrier has the parcel: the return ends with the refund (stage: picked_up)"
+    refused = "the carrier has the parcel: it is on its way to the seller (stage: picked_up)"
     assert problem(state, Message.CANCEL) == refused
     assert problem(state, Message.CHOOSE, DROP_OFF) == refused
+    assert problem(state, Message.CLOSE) == (
+        "the carrier took the parcel meanwhile (stage: picked_up): send close again to stop "
+        "following it"
+    )
     assert problem(state, Message.RETRY) == "action: nothing to retry (needs attention: nothing)"
 
 

@@ -56,6 +56,8 @@ from domain.notices import (
 )
 from domain.returns import (
     AcceptanceLookups,
+    Claim,
+    ClaimRequest,
     Refund,
     RefundReason,
     RefundRequest,
@@ -122,6 +124,7 @@ class Doubles:
     offers: list[CarrierOffer] = field(default_factory=lambda: [SANDBOX_OFFER, DROP_OFF_ONLY])
     chat: list[SellerChatMessage] = field(default_factory=list)
     refunds: list[RefundRequest] = field(default_factory=list)
+    claims: list[ClaimRequest] = field(default_factory=list)
     voided: list[Label] = field(default_factory=list)
     cancelled_pickups: list[Pickup] = field(default_factory=list)
     carrier_scans: dict[str, list[TrackingScan]] = field(default_factory=dict)
@@ -192,6 +195,7 @@ class Doubles:
             self.send_notices,
             self.message_seller,
             self.request_refund,
+            self.file_claim,
         ]
 
     def carrier_scanned(
@@ -281,6 +285,25 @@ class Doubles:
             requested_at=dt.datetime.now(dt.UTC),
             amount=request.amount,
             created=True,
+        )
+
+    @activity.defn(name="file_claim")
+    async def file_claim(self, request: ClaimRequest) -> Claim:
+        """As the order service: one claim per key, the same request again answers it."""
+        claim_id = refund_id_for(request.idempotency_key, "CL")
+        for earlier in self.claims:
+            if earlier.idempotency_key == request.idempotency_key:
+                if earlier != request:
+                    raise refund_conflict(f"Claim key {request.idempotency_key} is used")
+                return Claim(
+                    claim_id=claim_id,
+                    filed_at=dt.datetime.now(dt.UTC),
+                    amount=request.amount,
+                    created=False,
+                )
+        self.claims.append(request)
+        return Claim(
+            claim_id=claim_id, filed_at=dt.datetime.now(dt.UTC), amount=request.amount, created=True
         )
 
     def _scanned(self, tracking_number: str) -> bool:

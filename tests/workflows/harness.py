@@ -17,6 +17,7 @@ from activities.reminders.activities import ReminderActivities
 from client.start import start_return
 from domain.carriers import TrackingScan, TrackingStatus
 from domain.events import RetractEvent
+from domain.notices import NoticeKind
 from domain.returns import ReturnStage, ReturnStatus
 from plumbing.settings import Settings
 from tests.keys import converter_for_tests
@@ -74,6 +75,44 @@ class ReturnHarness:
                 await asyncio.sleep(0.05)
         watch = self.doubles.timings.late_parcel_watch
         await env.fast_forward(handle, watch + dt.timedelta(days=1))
+        return await handle.result()
+
+    async def told(
+        self, handle: ReturnHandle, kind: NoticeKind, within: float = 10
+    ) -> ReturnStatus:
+        """The return's status once a notice of `kind` has gone out."""
+        sent = f"{kind} notice sent"
+        return await self.until_status(
+            handle, lambda s: any(e.event == sent for e in s.timeline), within
+        )
+
+    async def in_transit(self, handle: ReturnHandle, within: float = 10) -> ReturnStatus:
+        """The status of a return whose parcel has left, once both sides are told (the refund
+        requested first when it is requested on proof of dispatch)."""
+        told = f"{NoticeKind.SELLER_PARCEL_INBOUND} notice sent"
+        return await self.until_status(
+            handle,
+            lambda s: s.stage is ReturnStage.PICKED_UP and any(e.event == told for e in s.timeline),
+            within,
+        )
+
+    async def to_the_end(self, env: WorkflowEnvironment, handle: ReturnHandle) -> ReturnStatus:
+        """The result of a return whose parcel has left: the carrier delivers it, the seller
+        stays silent through the inspection period (as sold), and the return completes."""
+        status = await self.until_status(
+            handle,
+            lambda s: (
+                s.stage in (ReturnStage.PICKED_UP, ReturnStage.DELIVERED)
+                and (s.refund is not None or s.stage is ReturnStage.PICKED_UP)
+            ),
+        )
+        if status.stage is ReturnStage.PICKED_UP:
+            assert status.tracking_number is not None
+            await self.scan(handle, status.tracking_number, TrackingStatus.DELIVERED)
+        status = await self.until_status(handle, lambda s: s.inspection is not None)
+        await env.fast_forward(
+            handle, self.doubles.timings.inspection_period + dt.timedelta(days=1)
+        )
         return await handle.result()
 
     async def scan(

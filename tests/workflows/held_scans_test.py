@@ -35,8 +35,7 @@ async def test_a_counter_scan_before_the_customer_reports_the_number_proves_disp
         reported = await handle.execute_update(
             ReturnWorkflow.report_shipment, ShipmentReport(tracking_number="6A12345678901")
         )
-        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
-        done = await handle.result()
+        done = await harness.in_transit(handle)
 
     assert ready.tracking_number is None
     assert before.stage is ReturnStage.AWAITING_COUNTER_DROP_OFF and before.scans == []
@@ -67,8 +66,7 @@ async def test_a_scan_racing_the_label_answer_is_kept_and_proves_dispatch_once_t
         preparing = await handle.query(ReturnWorkflow.status)
         label_made.set()
         chosen = await choice.result()
-        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
-        done = await handle.result()
+        done = await harness.in_transit(handle)
 
     assert preparing.stage is ReturnStage.PREPARING_SHIPMENT and preparing.scans == []
     assert chosen.label is not None and chosen.label.tracking_number == "SB000000001FR"

@@ -123,7 +123,7 @@ async def test_a_dispatch_scan_during_a_rebooking_wins_and_the_new_pickup_is_can
         await harness.scan(handle, first.label.tracking_number)
         rebooked.set()
         why = await failure_of(rebooking, "ChoiceRefused")
-        done = await handle.result()
+        done = await harness.in_transit(handle)
         assert await failed_tasks(handle) == []
 
     assert why == "the carrier already has the parcel sent with the previous choice"
@@ -211,11 +211,11 @@ async def test_close_after_proof_of_dispatch_is_refused_with_the_reason(
         )
         cancel = await refused(handle, ReturnWorkflow.cancel, CancelRequest())
         await harness.scan(handle, parcel, TrackingStatus.DELIVERED)
-        done = await handle.result()
+        done = await harness.to_the_end(time_skipping_env, handle)
         assert await failed_tasks(handle) == []
 
-    reason = "the carrier has the parcel: the return ends with the refund (stage: picked_up)"
-    assert close == cancel == reason
+    assert close == "action: the refund is not requested yet (stage: picked_up)"
+    assert cancel == "the carrier has the parcel: it is on its way to the seller (stage: picked_up)"
     assert done.stage is ReturnStage.DELIVERED and done.refund is not None
     assert doubles.voided == []
 
@@ -291,7 +291,7 @@ async def test_a_close_sent_to_a_live_return_does_not_settle_the_problems_it_end
         status = await handle.query(ReturnWorkflow.status)
         assert await failed_tasks(handle) == []
 
-    assert why.startswith("the return ended meanwhile (stage: ended_with_problems)")
+    assert why.startswith("the carrier took the parcel meanwhile (stage: picked_up)")
     assert status.stage is ReturnStage.PICKED_UP
     assert status.attention == ["refund_request_failed"], "still there for operations"
 

@@ -26,6 +26,8 @@ from domain.returns import (
     AttentionAction,
     AttentionResolution,
     CancelRequest,
+    InspectionOutcome,
+    InspectionReport,
     RefundReason,
     RefundRequest,
     ReturnMethodChoice,
@@ -87,16 +89,39 @@ async def test_a_return_goes_through_the_carrier_the_mail_relay_and_the_order_se
         assert booked.label is not None and booked.pickup is not None
         scan = await stack.carrier_scans(booked.label.tracking_number, TrackingStatus.ACCEPTED)
         await stack.scan_reaches(handle, scan)
+        on_its_way = await stack.until(handle, lambda s: s.refund is not None)
+        # The carrier delivers; the seller finds the charger missing and asks a deduction.
+        scan = await stack.carrier_scans(booked.label.tracking_number, TrackingStatus.DELIVERED)
+        await stack.scan_reaches(handle, scan)
+        await stack.until(handle, lambda s: s.inspection is not None)
+        missing = InspectionReport(
+            outcome=InspectionOutcome.ITEMS_MISSING,
+            reported_by="seller",
+            deduction=Money(amount=Decimal("25.00"), currency="EUR"),
+            reason="The charger sold with the phone is missing",
+            evidence=["https://sellers.example/evidence/EV-1"],
+        )
+        await handle.execute_update(ReturnWorkflow.report_inspection, missing)
+        await handle.execute_update(
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.APPROVE_DEDUCTION, "photo of the open box checked"),
+        )
         done = await handle.result()
         assert await failed_tasks(handle) == []
 
-        assert done.stage is ReturnStage.PICKED_UP and done.attention == []
+        assert on_its_way.stage is ReturnStage.PICKED_UP
+        assert done.stage is ReturnStage.DELIVERED and done.attention == []
         assert stack.kinds_to(CUSTOMER_EMAIL) == [
             "return_address",
             "return_label",
             "pickup_confirmed",
+            "deduction_approved",
         ]
-        assert stack.kinds_to(SELLER_EMAIL) == ["seller_parcel_inbound"]
+        assert stack.kinds_to(SELLER_EMAIL) == ["seller_parcel_inbound", "seller_parcel_delivered"]
+        (claim,) = await stack.orders.claims()
+        assert claim.amount == missing.deduction and claim.evidence == missing.evidence
+        assert done.inspection is not None and done.inspection.claim is not None
+        assert done.refund is not None and claim.refund_id == done.refund.refund_id
         assert set(stack.emails_by_id().values()) == {1}, "each email sent once"
         (label_email,) = [m for m in stack.emails() if ".return_label." in str(m["Message-ID"])]
         (pdf,) = [p for p in label_email.iter_attachments() if p.get_content_type().endswith("pdf")]
@@ -114,6 +139,10 @@ async def test_a_return_goes_through_the_carrier_the_mail_relay_and_the_order_se
 def ended_with_problems(status: ReturnStatus) -> bool:
     """The return reached its end with reasons left: it stays open for operations."""
     return any("ended_with_problems" in entry.event for entry in status.timeline)
+
+
+def needs_attention(status: ReturnStatus) -> bool:
+    return bool(status.attention)
 
 
 async def completed(handle: ReturnHandle) -> bool:
@@ -134,8 +163,7 @@ async def test_one_refused_email_of_a_batch_is_flagged_alone_and_retry_sends_onl
         assert ready.label is not None
         scan = await stack.carrier_scans(ready.label.tracking_number, TrackingStatus.ACCEPTED)
         await stack.scan_reaches(handle, scan)
-        waiting = await stack.until(handle, ended_with_problems)
-        assert not await completed(handle)
+        waiting = await stack.until(handle, needs_attention)
 
         # The customer's email of the same batch went; only the seller's is flagged.
         assert waiting.attention == ["notice_undeliverable:seller_parcel_inbound"]
@@ -151,7 +179,6 @@ async def test_one_refused_email_of_a_batch_is_flagged_alone_and_retry_sends_onl
         retried = await handle.execute_update(
             ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "seller email fixed")
         )
-        await handle.result()
         assert await failed_tasks(handle) == []
 
     assert retried.attention == []
@@ -171,7 +198,7 @@ async def test_a_seller_with_no_email_on_file_is_a_notice_missing_a_fact_until_g
         assert ready.label is not None
         scan = await stack.carrier_scans(ready.label.tracking_number, TrackingStatus.ACCEPTED)
         await stack.scan_reaches(handle, scan)
-        waiting = await stack.until(handle, ended_with_problems)
+        waiting = await stack.until(handle, needs_attention)
         assert waiting.attention == ["notice_undeliverable:seller_parcel_inbound"]
         assert waiting.problem is not None and "seller.email" in waiting.problem
 
@@ -179,7 +206,7 @@ async def test_a_seller_with_no_email_on_file_is_a_notice_missing_a_fact_until_g
         await handle.execute_update(
             ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "seller email added")
         )
-        done = await handle.result()
+        done = await stack.status(handle)
         assert await failed_tasks(handle) == []
 
     assert done.attention == [] and done.stage is ReturnStage.PICKED_UP
@@ -282,14 +309,21 @@ async def test_expiry_cancels_the_booked_pickup_and_voids_the_label_at_the_carri
         await time_skipping_env.fast_forward(
             handle, expires_at - dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
         )
+        # The collection was the marketplace's offer: the refund went at its deadline, so the
+        # goods still at home are for operations.
+        kept = await stack.until(handle, lambda s: "refunded_goods_not_returned" in s.attention)
+        await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE, "seller claims it back")
+        )
         done = await handle.result()
         assert await failed_tasks(handle) == []
         carrier = stack.carrier_api("sandbox")
         pickup = await carrier.post(f"/pickups/{booked.pickup.pickup_id}/cancel")
         pdf = await carrier.get(f"/labels/{booked.label.label_id}/pdf")
 
+    assert kept.stage is ReturnStage.EXPIRED and kept.refund is not None
     assert done.stage is ReturnStage.EXPIRED and done.attention == []
-    assert stack.kinds_to(CUSTOMER_EMAIL)[-1] == "return_expired"
+    assert stack.kinds_to(CUSTOMER_EMAIL)[-2:] == ["refund_before_return", "return_expired"]
     assert stack.kinds_to(SELLER_EMAIL) == ["seller_return_expired"]
     assert pickup.status_code == 200 and pickup.json()["already_cancelled"] is True
     assert pdf.status_code == 410
@@ -358,7 +392,7 @@ async def test_a_refund_the_order_service_refuses_stays_refused_until_settled_ou
         assert ready.label is not None
         scan = await stack.carrier_scans(ready.label.tracking_number, TrackingStatus.ACCEPTED)
         await stack.scan_reaches(handle, scan)
-        waiting = await stack.until(handle, ended_with_problems)
+        waiting = await stack.until(handle, needs_attention)
         assert waiting.attention == ["refund_request_failed"] and waiting.refund is None
 
         # The order service never forgets what it holds: a retry is refused the same way.
@@ -368,10 +402,16 @@ async def test_a_refund_the_order_service_refuses_stays_refused_until_settled_ou
         assert again.type == "RetryFailed" and "already used" in again.message
         assert [r.refund_id for r in await stack.refunds()] == [on_file.refund_id]
 
-        # Operations settle the refund with the order service and close the problem.
-        closed = await handle.execute_update(
+        # Operations settle the refund with the order service and stop following the parcel:
+        # the money owed stays listed until they close again.
+        first = await handle.execute_update(
             ReturnWorkflow.resolve_attention,
             ops(AttentionAction.CLOSE, "refunded in full by hand, ticket 7731"),
+        )
+        assert first.attention == ["refund_request_failed"]
+        closed = await handle.execute_update(
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.CLOSE, "refund settled, ticket 7731"),
         )
         done = await handle.result()
         assert await failed_tasks(handle) == []
@@ -394,13 +434,13 @@ async def test_a_refund_retried_once_the_order_service_freed_its_key_goes_throug
         assert ready.label is not None
         scan = await stack.carrier_scans(ready.label.tracking_number, TrackingStatus.ACCEPTED)
         await stack.scan_reaches(handle, scan)
-        await stack.until(handle, ended_with_problems)
+        await stack.until(handle, needs_attention)
 
         stack.order_service_drops(key)  # its staff remove the wrong request
         retried = await handle.execute_update(
             ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "order service fixed")
         )
-        done = await handle.result()
+        done = await stack.status(handle)
         assert await failed_tasks(handle) == []
 
     assert retried.attention == [] and done.refund is not None

@@ -82,7 +82,7 @@ async def test_the_sweep_reminds_only_unshipped_returns_whose_ship_by_is_near(
         ready = await shipped.query(ReturnWorkflow.status)
         assert ready.label is not None
         await harness.scan(shipped, ready.label.tracking_number)
-        await shipped.result()
+        await harness.in_transit(shipped)
         await visible(harness.client, harness.settings.task_queue, 3)
 
         first = await sweep(harness)

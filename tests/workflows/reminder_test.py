@@ -206,7 +206,7 @@ async def test_a_scan_during_a_slow_reminder_is_acted_on_once_the_reminder_is_ou
             while not (while_sending := await handle.query(ReturnWorkflow.status)).scans:
                 await asyncio.sleep(0.05)
         doubles.held[NoticeKind.SHIPPING_REMINDER].set()
-        done: ReturnStatus = await handle.result()
+        done: ReturnStatus = await harness.in_transit(handle)
 
     assert while_sending.stage is ReturnStage.AWAITING_DROP_OFF and while_sending.scans
     assert done.stage is ReturnStage.PICKED_UP and done.refund is not None

@@ -117,7 +117,7 @@ async def test_mailbox_pickup_is_confirmed_by_first_acceptance_scan(
         assert booked.label is not None
 
         await harness.scan(handle, booked.label.tracking_number, TrackingStatus.ACCEPTED)
-        done = await handle.result()
+        done = await harness.in_transit(handle)
 
     assert done.stage is ReturnStage.PICKED_UP
     assert [s.status for s in done.scans] == [TrackingStatus.ACCEPTED]
@@ -149,7 +149,7 @@ async def test_post_office_drop_off_sends_the_label_and_waits_for_the_counter_sc
         assert ready.label is not None and ready.pickup is None
 
         await harness.scan(handle, ready.label.tracking_number)
-        done = await handle.result()
+        done = await harness.in_transit(handle)
 
     assert done.stage is ReturnStage.PICKED_UP
     assert harness.doubles.pickups == []
@@ -169,7 +169,7 @@ async def test_counter_option_sends_the_code_and_waits_for_the_counter_scan(
         assert ready.counter_code is not None and ready.label is None
 
         await harness.scan(handle, ready.counter_code.tracking_number)
-        done = await handle.result()
+        done = await harness.in_transit(handle)
 
     assert done.stage is ReturnStage.PICKED_UP
     assert harness.doubles.labels == []
@@ -285,7 +285,7 @@ async def test_repeated_early_and_foreign_scans_change_nothing(
             at=noon - dt.timedelta(hours=2),
         )
         await harness.scan(handle, tracking, TrackingStatus.IN_TRANSIT, scan_id="SC-3", at=noon)
-        done = await handle.result()
+        done = await harness.in_transit(handle)
 
     assert waiting.stage is ReturnStage.AWAITING_PICKUP
     assert [s.scan_id for s in waiting.scans] == ["SC-1"]
@@ -428,7 +428,7 @@ async def test_switching_to_the_counter_after_a_refused_pickup_follows_the_count
         )
         assert counter.counter_code is not None
         await harness.scan(handle, counter.counter_code.tracking_number)
-        done = await handle.result()
+        done = await harness.in_transit(handle)
 
     assert counter.tracking_number == counter.counter_code.tracking_number
     assert done.stage is ReturnStage.PICKED_UP

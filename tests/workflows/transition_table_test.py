@@ -14,7 +14,7 @@ def test_a_phase_takes_only_the_messages_its_row_lists() -> None:
 
     assert cancel is not None and cancel.leads_to == (S.CANCELLED,)
     assert rule(S.AWAITING_PICKUP, Message.REPORT_SHIPMENT) is None
-    assert rule(S.DELIVERED, Message.RETRY) is None
+    assert rule(S.CANCELLED, Message.RETRY) is None
 
 
 def test_a_refused_message_gets_the_phases_sentence_and_its_name() -> None:

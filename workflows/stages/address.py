@@ -1,5 +1,7 @@
 """The seller's return address: asked in the seller chat, reminded, escalated; then handed to
-the customer, which starts their shipping deadline."""
+the customer, which starts their shipping deadline. The refund deadline runs meanwhile: before
+it, operations decide (a fallback address, or a refund without a return); at it, the refund is
+requested anyway (Art. 13(1): no parcel could leave, so nothing justifies withholding it)."""
 
 from __future__ import annotations
 
@@ -17,13 +19,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.returns import (
         AttentionReason,
         AttentionResolution,
+        RefundReason,
         ReturnAddressReply,
         ReturnStage,
     )
     from workflows import failures, policies
     from workflows.context import Intent, ReturnContext
+    from workflows.stages import refund
 
 MISSING = AttentionReason.SELLER_ADDRESS_MISSING
+DECIDE = AttentionReason.REFUND_DUE_WITHOUT_ADDRESS
 
 
 async def ask(ctx: ReturnContext, intent: Intent | None = None) -> None:
@@ -40,9 +45,25 @@ async def ask(ctx: ReturnContext, intent: Intent | None = None) -> None:
 
 
 async def act(ctx: ReturnContext) -> bool:
-    """The seller's reminder, then the escalation to operations, when their time comes."""
+    """The seller's reminder, then the escalation to operations, when their time comes; the
+    refund deadline, and operations' decision before it."""
     state = ctx.state
     now = ctx.now()
+    if state.withholds_by_law and state.refund_reason is None:
+        if now >= state.refund_due_by:
+            ctx.record(
+                "system",
+                "refund deadline reached without the seller's return address: refunding",
+            )
+            await refund.request(ctx, RefundReason.WITHDRAWAL)
+            await ctx.notify(NoticeKind.REFUND_BEFORE_RETURN)
+            return True
+        if not state.refund_decision_asked and now >= state.refund_decision_at:
+            state.refund_decision_asked = True
+            ctx.record("system", "refund deadline near without an address: operations to decide")
+            ctx.attention(DECIDE, True)
+            await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=DECIDE)
+            return True
     if not state.seller_reminded and _passed(state.seller_reminder_at, now):
         state.seller_reminded = True
         await ask_seller(ctx, SellerChatKind.ADDRESS_REMINDER, state.escalation_at)
@@ -58,9 +79,15 @@ async def act(ctx: ReturnContext) -> bool:
 
 def wakes_at(ctx: ReturnContext) -> dt.datetime | None:
     state = ctx.state
+    clocks: list[dt.datetime | None] = []
     if not state.seller_reminded:
-        return state.seller_reminder_at
-    return None if state.escalated else state.escalation_at
+        clocks.append(state.seller_reminder_at)
+    elif not state.escalated:
+        clocks.append(state.escalation_at)
+    if state.withholds_by_law and state.refund_reason is None:
+        decided = state.refund_decision_asked
+        clocks.append(state.refund_due_by if decided else state.refund_decision_at)
+    return min((c for c in clocks if c is not None), default=None)
 
 
 async def give(ctx: ReturnContext, intent: Intent) -> None:
@@ -73,8 +100,22 @@ async def give(ctx: ReturnContext, intent: Intent) -> None:
         assert resolution.address is not None
         given = resolution.address
     ctx.state.return_address = given
+    if DECIDE in ctx.state.attention and intent.actor != "seller":
+        ctx.record(intent.actor, "decided: a fallback return address", intent)
     ctx.record(intent.actor, "gave the return address", intent)
     await hand_over(ctx, intent)
+
+
+async def refund_without_return(ctx: ReturnContext, intent: Intent) -> None:
+    """Operations refund the customer, who keeps the goods: the seller gave no address."""
+    state = ctx.state
+    ctx.record(intent.actor, "decided: a refund without a return", intent)
+    ctx.set_stage(ReturnStage.CLOSED, *ctx.clear_attention(MISSING, DECIDE))
+    ctx.answer(intent)
+    if state.refund_reason is None:
+        await refund.request(ctx, RefundReason.WITHOUT_RETURN)
+    await ctx.notify(NoticeKind.REFUND_BEFORE_RETURN, keeps_goods=True)
+    ctx.finish()
 
 
 async def hand_over(ctx: ReturnContext, intent: Intent | None = None) -> None:
@@ -84,7 +125,7 @@ async def hand_over(ctx: ReturnContext, intent: Intent | None = None) -> None:
     state.address_sent_at = ctx.now()
     moved = [sa.SHIP_BY.value_set(state.ship_by)] if state.ship_by != ship_by else []
     ctx.set_stage(
-        ReturnStage.AWAITING_CUSTOMER_CHOICE, *moved, *ctx.attention_updates(MISSING, False)
+        ReturnStage.AWAITING_CUSTOMER_CHOICE, *moved, *ctx.clear_attention(MISSING, DECIDE)
     )
     if intent is not None:
         ctx.answer(intent)

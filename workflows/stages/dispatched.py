@@ -1,5 +1,6 @@
 """The carrier has the parcel: the refund, on proof of dispatch or once the goods are back
-(never past the refund deadline), and the notices to both sides."""
+(never past the refund deadline), the notices to both sides, and the parcel followed to the
+seller (lost, or sent back to the customer: operations and the customer are told)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ import datetime as dt
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.carriers import TrackingStatus
     from domain.notices import NoticeKind
-    from domain.returns import RefundReason, RefundTrigger, ReturnStage
+    from domain.returns import AttentionReason, RefundReason, RefundTrigger, ReturnStage
     from workflows.context import ReturnContext
-    from workflows.stages import carrier, problems, refund
+    from workflows.stages import carrier, inspection, problems, refund
+
+FOLLOW_PARCEL_TO_SELLER = "follow-parcel-to-seller"
+"""Patch: after the proof of dispatch, the return follows the parcel to the seller and the
+seller's inspection, instead of ending at the refund."""
 
 
 async def enter(ctx: ReturnContext) -> None:
@@ -29,8 +35,18 @@ async def enter(ctx: ReturnContext) -> None:
     )
     await carrier.void_spare_label(ctx)
     seller = NoticeKind.SELLER_PARCEL_DELIVERED if delivered else NoticeKind.SELLER_PARCEL_INBOUND
-    if delivered or state.timings.refund_trigger is RefundTrigger.DISPATCH_PROOF:
-        # Art. 13(3): proof of dispatch is all the trader may wait for.
+    on_dispatch = delivered or state.timings.refund_trigger is RefundTrigger.DISPATCH_PROOF
+    if workflow.patched(FOLLOW_PARCEL_TO_SELLER):
+        state.following = True
+        state.dispatched_at = ctx.now()
+        if delivered:
+            inspection.begin(ctx)
+        if on_dispatch:
+            # Art. 13(3): proof of dispatch is all the trader may wait for.
+            await refund.request(ctx, RefundReason.WITHDRAWAL)
+        await ctx.notify_all([state.notice(NoticeKind.PICKUP_CONFIRMED), state.notice(seller)])
+        return
+    if on_dispatch:
         await refund.request_and_end(
             ctx, RefundReason.WITHDRAWAL, NoticeKind.PICKUP_CONFIRMED, seller
         )
@@ -39,12 +55,16 @@ async def enter(ctx: ReturnContext) -> None:
 
 
 async def act(ctx: ReturnContext) -> bool:
-    """Refund on delivery: the delivery scan, a problem to tell, or the refund deadline."""
+    """On the way to the seller: the delivery scan, a problem to tell, the refund deadline
+    (refund on delivery), or the parcel taken as lost."""
     state = ctx.state
     if state.finished:
         return False
     if state.delivery_scan is not None:
         ctx.record("system", "parcel delivered to the seller")
+        if state.following:
+            await inspection.delivered(ctx)
+            return True
         ctx.set_stage(ReturnStage.DELIVERED)
         await refund.request_and_end(
             ctx,
@@ -54,14 +74,49 @@ async def act(ctx: ReturnContext) -> bool:
         )
         return True
     if state.problem_scans:
+        if state.following and state.problem_scans[0].status is TrackingStatus.RETURNED_TO_SENDER:
+            scan = state.problem_scans.pop(0)
+            ctx.record(f"carrier:{scan.carrier}", "the parcel is going back to the customer")
+            await not_delivered(ctx, AttentionReason.PARCEL_RETURNED)
+            return True
         await problems.tell(ctx)
         return True
-    if ctx.now() >= state.refund_due_by:
+    now = ctx.now()
+    if state.refund_reason is None and now >= state.refund_due_by:
         ctx.record("system", "refund deadline reached before delivery: refunding")
+        if state.following:
+            await refund.request(ctx, RefundReason.WITHDRAWAL)
+            await ctx.notify(NoticeKind.REFUND_REQUESTED)
+            return True
         await refund.request_and_end(ctx, RefundReason.WITHDRAWAL, NoticeKind.REFUND_REQUESTED)
+        return True
+    overdue = state.delivery_overdue_at
+    if overdue is not None and now >= overdue:
+        ctx.record("system", "no delivery scan within the delivery period: the parcel is lost")
+        await not_delivered(ctx, AttentionReason.PARCEL_LOST)
         return True
     return False
 
 
+async def not_delivered(ctx: ReturnContext, reason: AttentionReason) -> None:
+    """The parcel will not reach the seller: operations take it up with the carrier or the
+    customer, and the customer is told what happens."""
+    state = ctx.state
+    ctx.attention(reason, True)
+    await ctx.notify_all(
+        [
+            state.notice(NoticeKind.PARCEL_NOT_DELIVERED, attention=reason),
+            state.notice(NoticeKind.OPERATIONS_ATTENTION, attention=reason),
+        ]
+    )
+    ctx.finish()
+
+
 def wakes_at(ctx: ReturnContext) -> dt.datetime | None:
-    return None if ctx.state.finished else ctx.state.refund_due_by
+    state = ctx.state
+    if state.finished:
+        return None
+    clocks = [state.delivery_overdue_at]
+    if state.refund_reason is None:
+        clocks.append(state.refund_due_by)
+    return min((c for c in clocks if c is not None), default=None)

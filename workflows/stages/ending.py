@@ -10,7 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.returns import AttentionReason, CancelRequest, ReturnStage
     from workflows.context import Intent, ReturnContext
     from workflows.stages import carrier
-    from workflows.transitions import Moment
+    from workflows.transitions import DISPATCHED, Moment
 
 CLOSE_SETTLES_WHAT_IS_LISTED = "close-settles-what-is-listed"
 """Patch: operations closing a live return clear the reasons the close makes moot."""
@@ -40,6 +40,15 @@ async def close(ctx: ReturnContext, intent: Intent) -> None:
         ctx.record(intent.actor, "the problems left are handled: the return completes", intent)
         ctx.clear_all_attention()
         ctx.answer(intent)
+        return
+    if ctx.phase in DISPATCHED:
+        # The parcel has left and the refund is asked for: nothing to undo at the carrier. Money
+        # still owed stays listed (the return then ends with it, for operations).
+        ctx.record(intent.actor, "no longer followed: the return completes as it stands", intent)
+        moot = [c for c in ctx.state.attention if AttentionReason.of(c) not in OUTLIVE_A_CLOSE]
+        ctx.upsert(ctx.clear_attention(*moot))
+        ctx.answer(intent)
+        ctx.finish()
         return
     await _wind_down(ctx, ReturnStage.CLOSED, intent)
 

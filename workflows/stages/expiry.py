@@ -46,6 +46,12 @@ async def expire(ctx: ReturnContext) -> None:
         return
     ctx.record("system", "not shipped by the deadline: the return has expired")
     ctx.set_stage(ReturnStage.EXPIRED, *ctx.clear_attention(*ctx.choice_problems()))
+    if state.refund_reason is not None:
+        # Refunded at the refund deadline, before the goods left: they are still with the
+        # customer, which the seller may claim.
+        kept = AttentionReason.REFUNDED_NOT_RETURNED
+        ctx.attention(kept, True)
+        await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=kept)
     parcel = state.tracking_number
     await carrier.undo_shipment(ctx)
     await ctx.notify_all(

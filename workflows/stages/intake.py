@@ -25,6 +25,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.context import Intent, ReturnContext
     from workflows.stages import address, refund
 
+WITHHOLD_AS_THE_LAW_ALLOWS = "withhold-as-the-law-allows"
+"""Patch: the refund deadline runs while the seller's address is missing (operations decide
+before it) and while a collection the marketplace booked is still to come."""
+
 UNKNOWN_STATUS_AWAITS_REVIEW = "unknown-status-awaits-review"
 """Patch: a withdrawal whose order status is unknown awaits operations' review instead of being
 rejected when a review period ends."""
@@ -36,6 +40,7 @@ async def take_in(ctx: ReturnContext) -> None:
     ctx.record("customer", "withdrawal notice received")
     intake: ReturnIntake = await ctx.local(IntakeActivities.take_in, state.event)
     state.timings = intake.timings
+    state.withholds_by_law = workflow.patched(WITHHOLD_AS_THE_LAW_ALLOWS)
     state.calendar = intake.calendar
     state.decision = intake.decision
     if state.calendar is not None:

@@ -9,19 +9,25 @@ with workflow.unsafe.imports_passed_through():
     from domain.returns import AttentionReason, ReturnStage
     from workflows import admission
     from workflows.context import Intent, ReturnContext
-    from workflows.stages import address, choice, refund
+    from workflows.stages import address, choice, inspection, refund
 
 REFUND_FAILED = AttentionReason.REFUND_REQUEST_FAILED
+CLAIM_FAILED = AttentionReason.CLAIM_FAILED
 
 
 async def retry(ctx: ReturnContext, intent: Intent) -> None:
-    """The refund, then the notices the relay refused (same Message-IDs), then the seller's
-    request, then the customer's last refused choice."""
+    """The refund or the claim of a deduction, then the notices the relay refused (same
+    Message-IDs), then the seller's request, then the customer's last refused choice."""
     state = ctx.state
     if REFUND_FAILED in state.attention and state.refund_reason is not None:
         await refund.request(ctx, state.refund_reason)
         if REFUND_FAILED in state.attention:
             ctx.refuse(intent, state.problem or "the refund was refused again", "RetryFailed")
+            return
+    elif CLAIM_FAILED in state.attention:
+        await inspection.claim(ctx)
+        if CLAIM_FAILED in state.attention:
+            ctx.refuse(intent, state.problem or "the claim was refused again", "RetryFailed")
             return
     elif state.failed_notices:
         failed, state.failed_notices = state.failed_notices, []

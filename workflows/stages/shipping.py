@@ -9,10 +9,12 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
-    from domain.carriers import TrackingQuery, TrackingScan
-    from domain.returns import AttentionReason, ShipmentReport
+    from domain.carriers import ReturnMethod, TrackingQuery, TrackingScan
+    from domain.notices import NoticeKind
+    from domain.returns import AttentionReason, RefundReason, ShipmentReport
     from workflows.context import Intent, ReturnContext
-    from workflows.stages import carrier, dispatched, expiry, problems
+    from workflows.return_state import ReturnState
+    from workflows.stages import carrier, dispatched, expiry, problems, refund
 
 
 async def act(ctx: ReturnContext) -> bool:
@@ -32,6 +34,14 @@ async def act(ctx: ReturnContext) -> bool:
     if now >= state.expires_at:
         await expiry.expire(ctx)
         return True
+    collection = _collection_refund_at(state)
+    if collection is not None and now >= collection:
+        # Art. 13(3): the marketplace offered to collect the goods, so it may not withhold the
+        # refund until they leave.
+        ctx.record("system", "refund deadline reached before the booked collection: refunding")
+        await refund.request(ctx, RefundReason.WITHDRAWAL)
+        await ctx.notify(NoticeKind.REFUND_BEFORE_RETURN)
+        return True
     poll_at = state.poll_at()
     if poll_at is not None and ctx.polled_number is None and now >= poll_at:
         assert state.choice is not None and state.tracking_number is not None
@@ -49,10 +59,21 @@ async def act(ctx: ReturnContext) -> bool:
 
 def wakes_at(ctx: ReturnContext) -> dt.datetime:
     state = ctx.state
+    clocks = [state.expires_at, _collection_refund_at(state)]
     poll_at = state.poll_at()
     if poll_at is not None and ctx.polled_number is None:
-        return min(state.expires_at, poll_at)
-    return state.expires_at
+        clocks.append(poll_at)
+    return min(c for c in clocks if c is not None)
+
+
+def _collection_refund_at(state: ReturnState) -> dt.datetime | None:
+    """The refund deadline of a return whose collection the marketplace booked (a mailbox
+    pickup), while the refund is not requested yet."""
+    booked = state.pickup is not None and state.choice is not None
+    if not booked or not state.withholds_by_law or state.refund_reason is not None:
+        return None
+    assert state.choice is not None
+    return state.refund_due_by if state.choice.method is ReturnMethod.MAILBOX_PICKUP else None
 
 
 def _take_poll(ctx: ReturnContext) -> None:

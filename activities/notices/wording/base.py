@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from domain.carriers import ReturnMethod
 from domain.events import DeviceCategory
 from domain.notices import NoticeKind
-from domain.returns import AttentionAction, AttentionReason, RejectionReason
+from domain.returns import AttentionAction, AttentionReason, InspectionOutcome, RejectionReason
 
 
 @dataclass(frozen=True)
@@ -55,3 +55,5 @@ class Wording:
     """A reason code this version cannot explain: {code}."""
     attention_actions: Mapping[AttentionAction, str]
     """What each `resolve_attention` action does."""
+    inspection_outcomes: Mapping[InspectionOutcome, str]
+    """What the seller found, as the customer reads it (deduction_approved)."""

@@ -6,7 +6,7 @@ from activities.notices.wording.base import Wording
 from domain.carriers import ReturnMethod
 from domain.events import DeviceCategory
 from domain.notices import NoticeKind
-from domain.returns import AttentionAction, AttentionReason, RejectionReason
+from domain.returns import AttentionAction, AttentionReason, InspectionOutcome, RejectionReason
 
 _LABEL_BY_EMAIL = (
     "We create your prepaid label online and email it to you: print it and stick it on the parcel."
@@ -36,6 +36,10 @@ ENGLISH = Wording(
         NoticeKind.RETURN_CANCELLED: "Your return for order {order_id} is cancelled",
         NoticeKind.RETURN_EXPIRED: "Your return for order {order_id} has ended",
         NoticeKind.SHIPPING_REMINDER: "Reminder: please send back {product} (order {order_id})",
+        NoticeKind.PARCEL_NOT_DELIVERED: "Your returned parcel did not reach the seller (order "
+        "{order_id})",
+        NoticeKind.DEDUCTION_APPROVED: "A deduction from your refund for order {order_id}",
+        NoticeKind.REFUND_BEFORE_RETURN: "Your refund for order {order_id} is on its way",
         NoticeKind.SELLER_STOP_SHIPMENT: "Do not ship order {order_id}, line {line_id}: the "
         "customer withdrew",
         NoticeKind.SELLER_PARCEL_INBOUND: "A returned parcel is on its way: order {order_id}, "
@@ -266,6 +270,36 @@ ENGLISH = Wording(
             "The parcel was sent after the return had expired (later than the law's 14 days): "
             "the refund is requested all the same; the seller may claim for the delay."
         ),
+        AttentionReason.PARCEL_LOST: (
+            "The parcel left but no delivery scan came within the delivery period: open an "
+            "inquiry with the carrier; the customer was told."
+        ),
+        AttentionReason.PARCEL_RETURNED: (
+            "After leaving, the parcel is going back to the customer: settle with them how it "
+            "reaches the seller (the refund was requested on proof of dispatch); the customer "
+            "was told."
+        ),
+        AttentionReason.DEDUCTION_TO_APPROVE: (
+            "The seller reports the goods came back damaged or incomplete and asks a deduction "
+            "from the refund: check the evidence, then approve or decline it."
+        ),
+        AttentionReason.INSPECTION_DISPUTE: (
+            "The seller reports the device is still locked to the customer's account, or is "
+            "not the one sold: settle it with both sides, then close the return."
+        ),
+        AttentionReason.REFUND_DUE_WITHOUT_ADDRESS: (
+            "The refund deadline nears and the seller has still given no return address: give a "
+            "fallback address, or refund without a return; at the deadline the refund is "
+            "requested anyway."
+        ),
+        AttentionReason.REFUNDED_NOT_RETURNED: (
+            "The return expired after the refund was requested at its deadline: the goods are "
+            "still with the customer; settle it with the seller."
+        ),
+        AttentionReason.CLAIM_FAILED: (
+            "The order service refused the claim of an approved deduction: the refund stands "
+            "whole until it is filed."
+        ),
     },
     unknown_attention=(
         "Reason code {code}: this version has no explanation for it. The return's timeline in "
@@ -279,5 +313,18 @@ ENGLISH = Wording(
         AttentionAction.OVERRIDE_ELIGIBILITY: "override_eligibility: accept a rejected "
         "withdrawal anyway.",
         AttentionAction.CLOSE: "close: end the return here, when it is handled outside returnflow.",
+        AttentionAction.REFUND_WITHOUT_RETURN: "refund_without_return: refund the customer now; "
+        "they keep the goods (the seller gave no address).",
+        AttentionAction.APPROVE_DEDUCTION: "approve_deduction: approve the seller's deduction; "
+        "the customer is told why, and it is claimed from the refund.",
+        AttentionAction.DECLINE_DEDUCTION: "decline_deduction: decline the seller's deduction; "
+        "the refund stands whole.",
+    },
+    inspection_outcomes={
+        InspectionOutcome.AS_SOLD: "the device came back as sold",
+        InspectionOutcome.DAMAGED: "the device came back damaged beyond what testing it needed",
+        InspectionOutcome.ITEMS_MISSING: "items sold with the device are missing",
+        InspectionOutcome.STILL_LOCKED: "the device is still locked to your account",
+        InspectionOutcome.DIFFERENT_DEVICE: "the device sent back is not the one sold",
     },
 )

@@ -6,7 +6,7 @@ from activities.notices.wording.base import Wording
 from domain.carriers import ReturnMethod
 from domain.events import DeviceCategory
 from domain.notices import NoticeKind
-from domain.returns import AttentionAction, AttentionReason, RejectionReason
+from domain.returns import AttentionAction, AttentionReason, InspectionOutcome, RejectionReason
 
 _LABEL_BY_EMAIL = (
     "Nous créons votre étiquette prépayée en ligne et vous l'envoyons par e-mail : "
@@ -47,6 +47,15 @@ FRENCH = Wording(
         NoticeKind.RETURN_CANCELLED: "Votre retour pour la commande {order_id} est annulé",
         NoticeKind.RETURN_EXPIRED: "Votre retour pour la commande {order_id} a pris fin",
         NoticeKind.SHIPPING_REMINDER: "Rappel : renvoyez {product} (commande {order_id})",
+        NoticeKind.PARCEL_NOT_DELIVERED: (
+            "Votre colis retourné n'est pas parvenu au vendeur (commande {order_id})"
+        ),
+        NoticeKind.REFUND_BEFORE_RETURN: (
+            "Votre remboursement pour la commande {order_id} est en route"
+        ),
+        NoticeKind.DEDUCTION_APPROVED: (
+            "Une déduction sur votre remboursement (commande {order_id})"
+        ),
         NoticeKind.SELLER_STOP_SHIPMENT: (
             "N'expédiez pas la commande {order_id}, ligne {line_id} : le client s'est rétracté"
         ),
@@ -296,6 +305,37 @@ FRENCH = Wording(
             "loi) : le remboursement est tout de même demandé ; le vendeur peut réclamer pour "
             "le retard."
         ),
+        AttentionReason.PARCEL_LOST: (
+            "Le colis est parti mais aucun scan de livraison n'est venu dans le délai de "
+            "livraison : ouvrez une enquête auprès du transporteur ; le client a été prévenu."
+        ),
+        AttentionReason.PARCEL_RETURNED: (
+            "Après son départ, le colis repart vers le client : convenez avec lui de la façon "
+            "dont il parvient au vendeur (le remboursement a été demandé sur preuve "
+            "d'expédition) ; le client a été prévenu."
+        ),
+        AttentionReason.DEDUCTION_TO_APPROVE: (
+            "Le vendeur signale des biens revenus endommagés ou incomplets et demande une "
+            "déduction sur le remboursement : vérifiez les preuves, puis approuvez-la ou "
+            "refusez-la."
+        ),
+        AttentionReason.INSPECTION_DISPUTE: (
+            "Le vendeur signale un appareil encore verrouillé sur le compte du client, ou qui "
+            "n'est pas celui vendu : réglez-le avec les deux parties, puis clôturez le retour."
+        ),
+        AttentionReason.REFUND_DUE_WITHOUT_ADDRESS: (
+            "La date limite de remboursement approche et le vendeur n'a toujours pas donné "
+            "d'adresse de retour : donnez une adresse de repli, ou remboursez sans retour ; à la "
+            "date limite, le remboursement est demandé de toute façon."
+        ),
+        AttentionReason.REFUNDED_NOT_RETURNED: (
+            "Le retour a expiré après que le remboursement a été demandé à sa date limite : les "
+            "biens sont encore chez le client ; réglez-le avec le vendeur."
+        ),
+        AttentionReason.CLAIM_FAILED: (
+            "Le service des commandes a refusé la réclamation d'une déduction approuvée : le "
+            "remboursement reste entier tant qu'elle n'est pas déposée."
+        ),
     },
     unknown_attention=(
         "Code {code} : cette version n'a pas d'explication pour lui. L'historique du retour "
@@ -310,5 +350,20 @@ FRENCH = Wording(
         "rétractation refusée.",
         AttentionAction.CLOSE: "close : clore le retour ici, quand il est traité en dehors de "
         "returnflow.",
+        AttentionAction.REFUND_WITHOUT_RETURN: "refund_without_return : rembourser le client "
+        "maintenant ; il garde les biens (le vendeur n'a pas donné d'adresse).",
+        AttentionAction.APPROVE_DEDUCTION: "approve_deduction : approuver la déduction du "
+        "vendeur ; le client en reçoit le motif, et elle est réclamée sur le remboursement.",
+        AttentionAction.DECLINE_DEDUCTION: "decline_deduction : refuser la déduction du "
+        "vendeur ; le remboursement reste entier.",
+    },
+    inspection_outcomes={
+        InspectionOutcome.AS_SOLD: "l'appareil est revenu tel que vendu",
+        InspectionOutcome.DAMAGED: (
+            "l'appareil est revenu endommagé au-delà de ce que son essai nécessitait"
+        ),
+        InspectionOutcome.ITEMS_MISSING: "des éléments vendus avec l'appareil manquent",
+        InspectionOutcome.STILL_LOCKED: "l'appareil est encore verrouillé sur votre compte",
+        InspectionOutcome.DIFFERENT_DEVICE: "l'appareil renvoyé n'est pas celui vendu",
     },
 )

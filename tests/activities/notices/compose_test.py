@@ -29,6 +29,8 @@ BOX = {
 }
 PRICE = {"en": "€1,149.00", "fr": "389,00\u00a0€"}
 LINE = {"en": "line 1", "fr": "ligne 1"}
+INSPECTION_DUE = {"en": "7 December 2026", "fr": "7 décembre 2026"}
+DEDUCTION = {"en": "€25.00", "fr": "25,00\u00a0€"}
 
 
 def bodies(message: EmailMessage) -> tuple[str, str]:
@@ -97,7 +99,31 @@ def key_facts(story: ReturnStory, kind: NoticeKind, lang: str) -> list[str]:
         ],
         NoticeKind.SELLER_STOP_SHIPMENT: [*seller_facts, story.return_id, PRICE[lang]],
         NoticeKind.SELLER_PARCEL_INBOUND: [*seller_facts, story.tracking_number, "Sandbox Post"],
-        NoticeKind.SELLER_PARCEL_DELIVERED: [*seller_facts, story.tracking_number, PRICE[lang]],
+        NoticeKind.SELLER_PARCEL_DELIVERED: [
+            *seller_facts,
+            story.tracking_number,
+            PRICE[lang],
+            INSPECTION_DUE[lang],
+        ],
+        NoticeKind.PARCEL_NOT_DELIVERED: [
+            story.tracking_number,
+            SCANNED_AT[lang],
+            PRICE[lang],
+            return_page,
+        ],
+        NoticeKind.REFUND_BEFORE_RETURN: [
+            story.order.product.title,
+            PRICE[lang],
+            SHIP_BY[lang],  # the refund's due date, the same day in these stories
+            return_page,
+        ],
+        NoticeKind.DEDUCTION_APPROVED: [
+            story.order.product.title,
+            DEDUCTION[lang],
+            "The charger sold with the phone is missing",
+            PRICE[lang],
+            return_page,
+        ],
         NoticeKind.SELLER_RETURN_CANCELLED: seller_facts,
         NoticeKind.SELLER_RETURN_EXPIRED: [*seller_facts, SHIP_BY[lang], EXPIRED_ON[lang]],
         NoticeKind.OPERATIONS_ATTENTION: [

@@ -225,3 +225,28 @@ def test_a_cancellation_without_the_refund_recorded_still_says_it_is_requested(
         "We have requested the refund of what you paid, €1,158.90 (€1,149.00 for the device "
         "and €9.90 for its delivery), to the"
     ) in text
+
+
+@pytest.mark.parametrize(
+    ("situation", "said"),
+    [
+        ("address missing", "The seller has not given us the address to send the item back to"),
+        ("kept", "You do not need to send the item back: keep it."),
+        ("collection booked", "The carrier still collects the parcel as booked, on 27 November"),
+    ],
+)
+def test_a_refund_before_the_goods_left_says_what_the_customer_still_does(
+    composer: NoticeComposer, english_return: ReturnStory, situation: str, said: str
+) -> None:
+    pickup = english_return.notice(NoticeKind.RETURN_CANCELLED).pickup
+    facts: dict[str, object] = {
+        "address missing": {"return_address": None},
+        "kept": {"keeps_goods": True},
+        "collection booked": {"return_address": english_return.seller_address, "pickup": pickup},
+    }[situation]  # type: ignore[assignment]
+    request = english_return.notice(NoticeKind.REFUND_BEFORE_RETURN, **facts)
+
+    text, page = bodies(composer.compose(request))
+
+    assert said in text and said in page
+    assert "We have requested your refund of" in text

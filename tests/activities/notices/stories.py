@@ -29,6 +29,8 @@ from domain.returns import (
     REFUND_PERIOD,
     SHIPPING_PERIOD,
     EligibilityDecision,
+    InspectionOutcome,
+    InspectionReport,
     Refund,
     RejectionReason,
 )
@@ -41,6 +43,7 @@ EXPIRES_AT = SHIP_BY + dt.timedelta(days=3)  # 11 December 2026
 REMINDED_ON = dt.date(2026, 11, 26)  # the reminder sweep's day, before ShipBy
 PICKED_UP_AT = dt.datetime(2026, 11, 27, 7, 42, tzinfo=UTC)
 DELIVERED_AT = dt.datetime(2026, 11, 30, 13, 5, tzinfo=UTC)
+INSPECTION_DUE_BY = DELIVERED_AT + dt.timedelta(days=7)
 
 SANDBOX_POST = CarrierOffer(
     code="sandbox", name="Sandbox Post", capabilities=frozenset(CarrierCapability)
@@ -144,9 +147,25 @@ class ReturnStory:
                     TrackingStatus.EXCEPTION, description="No parcel in the mailbox at pickup"
                 )
                 return {"method": ReturnMethod.MAILBOX_PICKUP, "label": label, "scan": scan}
-            case NoticeKind.REFUND_REQUESTED | NoticeKind.SELLER_PARCEL_DELIVERED:
+            case NoticeKind.REFUND_REQUESTED:
                 scan = self.scan(TrackingStatus.DELIVERED, at=DELIVERED_AT)
                 return {"scan": scan, **refund}
+            case NoticeKind.SELLER_PARCEL_DELIVERED:
+                scan = self.scan(TrackingStatus.DELIVERED, at=DELIVERED_AT)
+                return {"scan": scan, "inspection_due_by": INSPECTION_DUE_BY, **refund}
+            case NoticeKind.REFUND_BEFORE_RETURN:
+                return refund
+            case NoticeKind.PARCEL_NOT_DELIVERED:
+                return {"scan": self.scan(), "attention": "parcel_lost", **refund}
+            case NoticeKind.DEDUCTION_APPROVED:
+                report = InspectionReport(
+                    outcome=InspectionOutcome.ITEMS_MISSING,
+                    reported_by="seller",
+                    deduction=Money(amount=Decimal("25.00"), currency="EUR"),
+                    reason="The charger sold with the phone is missing",
+                    evidence=["https://sellers.example/evidence/EV-1"],
+                )
+                return {"inspection": report, **refund}
             case NoticeKind.CANCELLATION_CONFIRMED | NoticeKind.SELLER_STOP_SHIPMENT:
                 return refund
             case NoticeKind.RETURN_CANCELLED:

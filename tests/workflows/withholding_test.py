@@ -1,0 +1,180 @@
+"""Withholding the refund only as Art. 13(3) allows: a seller who never gives a return address
+does not hold the refund past its deadline, and a collection the marketplace booked is no reason
+to wait for the goods.
+
+Time skipping on the dev server: `env.fast_forward(handle, duration)` moves one return's clock
+to operations' decision and to the refund deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.calendar import next_pickup_date
+from domain.carriers import ReturnMethod
+from domain.notices import NoticeKind
+from domain.returns import (
+    AttentionAction,
+    AttentionReason,
+    AttentionResolution,
+    CancelRequest,
+    RefundReason,
+    ReturnAddressReply,
+    ReturnMethodChoice,
+    ReturnStage,
+    ReturnStatus,
+    ReturnTimings,
+)
+from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
+from tests.workflows.doubles import Doubles
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, time_to
+from workflows.return_workflow import ReturnWorkflow
+
+MINUTE = dt.timedelta(minutes=1)
+DECIDE = AttentionReason.REFUND_DUE_WITHOUT_ADDRESS
+DROP_OFF = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox")
+
+
+def refund_due(status: ReturnStatus) -> dt.datetime:
+    return status.refund_due_by
+
+
+def ops(action: AttentionAction, **more: object) -> AttentionResolution:
+    return AttentionResolution.model_validate(
+        {"action": action, "by": "operations:agent-42", "reason": "seller unreachable", **more}
+    )
+
+
+async def without_an_address(harness: ReturnHarness) -> ReturnHandle:
+    handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
+    await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+    return handle
+
+
+async def near_the_refund_deadline(
+    env: WorkflowEnvironment, harness: ReturnHarness
+) -> ReturnHandle:
+    """A return whose seller never answered, once operations are asked to decide."""
+    handle = await without_an_address(harness)
+    before = ReturnTimings().refund_decision_before
+    await env.fast_forward(handle, await time_to(handle, refund_due) - before + MINUTE)
+    await harness.until_status(handle, lambda s: DECIDE in s.attention)
+    return handle
+
+
+async def test_operations_are_asked_to_decide_before_the_refund_deadline_and_give_a_fallback(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await near_the_refund_deadline(time_skipping_env, harness)
+        asked = await handle.query(ReturnWorkflow.status)
+        given = await handle.execute_update(
+            ReturnWorkflow.resolve_attention,
+            ops(AttentionAction.GIVE_ADDRESS, address=SELLER_ADDRESS),
+        )
+        done = await handle.query(ReturnWorkflow.status)
+
+    doubles = harness.doubles
+    told = [n for n in doubles.notices if n.kind is NoticeKind.OPERATIONS_ATTENTION]
+    assert told[-1].attention == DECIDE
+    assert asked.stage is ReturnStage.AWAITING_RETURN_ADDRESS and asked.refund is None
+    assert given.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
+    assert DECIDE not in given.attention
+    assert doubles.notice_kinds[-1] is NoticeKind.RETURN_ADDRESS
+    decided = [e for e in done.timeline if e.event == "decided: a fallback return address"]
+    assert [e.actor for e in decided] == ["operations:agent-42"]
+    assert doubles.refunds == [], "the goods can leave now: the refund waits for them"
+
+
+async def test_operations_refund_without_a_return_and_the_customer_keeps_the_goods(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await near_the_refund_deadline(time_skipping_env, harness)
+        await handle.execute_update(
+            ReturnWorkflow.resolve_attention, ops(AttentionAction.REFUND_WITHOUT_RETURN)
+        )
+        done = await handle.result()
+
+    doubles = harness.doubles
+    (refund,) = doubles.refunds
+    assert refund.reason is RefundReason.WITHOUT_RETURN
+    assert done.stage is ReturnStage.CLOSED and done.attention == []
+    told = doubles.notices[-1]
+    assert told.kind is NoticeKind.REFUND_BEFORE_RETURN and told.keeps_goods is True
+    assert any(e.event == "decided: a refund without a return" for e in done.timeline)
+
+
+async def test_nobody_deciding_the_refund_is_requested_at_its_deadline_and_the_return_goes_on(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await near_the_refund_deadline(time_skipping_env, harness)
+        await time_skipping_env.fast_forward(
+            handle, ReturnTimings().refund_decision_before + MINUTE
+        )
+        refunded = await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
+        # The seller answers at last: the customer gets the address and sends the goods.
+        await handle.execute_update(
+            ReturnWorkflow.provide_return_address,
+            ReturnAddressReply(address=SELLER_ADDRESS, given_by="seller"),
+        )
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await harness.scan(handle, ready.label.tracking_number)
+        on_its_way = await harness.in_transit(handle)
+
+    doubles = harness.doubles
+    assert refunded.stage is ReturnStage.AWAITING_RETURN_ADDRESS
+    assert refunded.refund is not None
+    assert any("refund deadline reached without" in e.event for e in refunded.timeline)
+    assert len(doubles.refunds) == 1, "the dispatch asks again under the same key: one refund"
+    assert on_its_way.refund is not None and refunded.refund is not None
+    assert on_its_way.refund.refund_id == refunded.refund.refund_id
+    told = next(n for n in doubles.notices if n.kind is NoticeKind.REFUND_BEFORE_RETURN)
+    assert told.keeps_goods is False and told.return_address is None
+
+
+async def test_a_booked_collection_still_to_come_does_not_hold_the_refund_past_its_deadline(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    # No polling (time skipping waits while an activity is retried), no watch after expiry.
+    quiet = ReturnTimings(
+        scan_overdue_after=dt.timedelta(days=30), late_parcel_watch=dt.timedelta(0)
+    )
+    async with return_harness(time_skipping_env.client, Doubles(timings=quiet)) as harness:
+        handle = await harness.start(retract_event())
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        booked = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(
+                method=ReturnMethod.MAILBOX_PICKUP,
+                carrier="sandbox",
+                pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
+            ),
+        )
+        # The pickup's scan never comes, and the refund deadline passes.
+        await time_skipping_env.fast_forward(handle, await time_to(handle, refund_due) + MINUTE)
+        refunded = await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
+        with pytest.raises(WorkflowUpdateFailedError) as cancelling:
+            await handle.execute_update(ReturnWorkflow.cancel, CancelRequest())
+        # Nothing ever leaves: the return expires with the goods still at home.
+        await time_skipping_env.fast_forward(handle, ReturnTimings().expiry_grace + MINUTE)
+        expired = await harness.until_status(
+            handle, lambda s: AttentionReason.REFUNDED_NOT_RETURNED in s.attention
+        )
+
+    doubles = harness.doubles
+    assert refunded.stage is ReturnStage.AWAITING_PICKUP and refunded.refund is not None
+    told = next(n for n in doubles.notices if n.kind is NoticeKind.REFUND_BEFORE_RETURN)
+    assert told.pickup == booked.pickup
+    cause = cancelling.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.message.startswith("the refund is requested already")
+    assert expired.stage is ReturnStage.EXPIRED
+    assert doubles.notices_to("operations")[-1:] == [NoticeKind.OPERATIONS_ATTENTION]
