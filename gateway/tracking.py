@@ -89,6 +89,18 @@ async def take_webhook(
         found = await asyncio.wait_for(
             _return_of(gateway.client, report), gateway.settings.gateway_temporal_timeout_seconds
         )
+        if isinstance(found, _Ambiguous):
+            logger.warning(
+                "tracking webhook for a parcel several running returns hold",
+                extra={"carrier": carrier, "returns": len(found.return_ids)},
+            )
+            return Outcome.refused(
+                409,
+                "ambiguous_parcel",
+                "Several running returns hold this tracking number: its scans are kept for "
+                "operations, not given to either.",
+                ["tracking_number: held by more than one running return"],
+            )
         if found is None:
             logger.warning(
                 "tracking webhook for an unknown parcel",
@@ -152,7 +164,10 @@ async def take_webhook(
         200: {"description": "Nothing to deliver (no scans, or the return has ended)."},
         401: {"description": "Bad, missing or stale signature (kept as a dead letter)."},
         404: {"description": "Unknown carrier, or no return has the parcel yet (kept)."},
-        409: {"description": "The parcel's return is with another carrier (kept)."},
+        409: {
+            "description": "The parcel's return is with another carrier, or several running "
+            "returns hold its number (kept)."
+        },
         413: {"description": "Body over the size limit (kept, truncated)."},
         503: {"description": "Temporal or the carrier unreachable: retry after Retry-After."},
     },
@@ -173,14 +188,27 @@ class _Found:
     """The carrier of the return's current choice (`Carrier`); None before any choice."""
 
 
-async def _return_of(client: Client, report: WebhookScans) -> _Found | None:
+@dataclass(frozen=True)
+class _Ambiguous:
+    return_ids: list[str]
+
+
+async def _return_of(client: Client, report: WebhookScans) -> _Found | _Ambiguous | None:
     """The return the parcel belongs to, and its carrier: the reference the carrier echoes
-    (described; `RPCError` NOT_FOUND when no such return is kept), else visibility."""
+    (described; `RPCError` NOT_FOUND when no such return is kept), else the one running
+    return visibility lists with the parcel's number (a number is reused by carriers after a
+    while: an ended return's is not a match; two running ones are not one)."""
     if report.reference and report.reference.startswith(PREFIX):
         description = await client.get_workflow_handle(report.reference).describe()
         return _Found(report.reference, description.typed_search_attributes.get(sa.CARRIER))
     # Identifiers allow no quote, so the number cannot break out of the query.
-    query = f'{sa.TRACKING_NUMBER.name} = "{report.tracking_number}"'
-    async for execution in client.list_workflows(query, limit=1):
-        return _Found(execution.id, execution.typed_search_attributes.get(sa.CARRIER))
-    return None
+    query = (
+        f'{sa.TRACKING_NUMBER.name} = "{report.tracking_number}" AND ExecutionStatus = "Running"'
+    )
+    found = [
+        _Found(execution.id, execution.typed_search_attributes.get(sa.CARRIER))
+        async for execution in client.list_workflows(query, limit=2)
+    ]
+    if len({f.return_id for f in found}) > 1:
+        return _Ambiguous(sorted({f.return_id for f in found}))
+    return found[0] if found else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from activities.carriers.registry import CarrierRegistry
@@ -27,17 +30,27 @@ from carrier_sandbox.webhooks import (
     signed_headers,
 )
 from dead_letters.store import DeadLetterStore
+from domain import search_attributes as sa
 from domain.carriers import TrackingScan, WebhookScans
+from domain.ids import return_id
 from domain.returns import ReturnStage
 from gateway.app import create_app
 from plumbing.serving import HostedApp
 from plumbing.settings import Settings
+from tests.factories import retract_event
 from tests.keys import codec_for_tests
+from tests.workflows.doubles import Doubles
 from tests.workflows.harness import ReturnHandle, return_harness
 from tests.workflows.return_workflow_test import mailbox_pickup, ready_for_choice
 from workflows.return_workflow import ReturnWorkflow
 
 SECRET = "gateway-test-secret"
+
+
+def numbered_apart() -> Doubles:
+    """Doubles whose labels' numbers no other test's running return holds: the gateway finds a
+    return by its number among every running return of the server."""
+    return Doubles(label_serial=uuid.uuid4().int % 10**8 * 10)
 
 
 @pytest.fixture
@@ -88,7 +101,7 @@ async def awaiting_pickup(harness_handle: ReturnHandle) -> str:
 async def test_a_signed_acceptance_webhook_confirms_the_pickup(
     time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
 ) -> None:
-    async with return_harness(time_skipping_env.client) as harness:
+    async with return_harness(time_skipping_env.client, numbered_apart()) as harness:
         handle = await ready_for_choice(harness)
         tracking = await awaiting_pickup(handle)
         headers, body = webhook(tracking, handle.id)
@@ -123,7 +136,7 @@ async def test_a_webhook_resending_the_history_is_one_signal_with_each_scan_once
     registry = CarrierRegistry([carrier])
     app = create_app(time_skipping_env.client, Settings(var_dir=tmp_path), registry)
     async with (
-        return_harness(time_skipping_env.client) as harness,
+        return_harness(time_skipping_env.client, numbered_apart()) as harness,
         HostedApp(app) as server,
         httpx.AsyncClient(base_url=server.url) as http,
     ):
@@ -151,7 +164,7 @@ async def test_a_webhook_resending_the_history_is_one_signal_with_each_scan_once
 async def test_a_forged_webhook_is_refused_and_changes_nothing(
     time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
 ) -> None:
-    async with return_harness(time_skipping_env.client) as harness:
+    async with return_harness(time_skipping_env.client, numbered_apart()) as harness:
         handle = await ready_for_choice(harness)
         tracking = await awaiting_pickup(handle)
         headers, body = webhook(tracking, handle.id, secret="not-the-secret")
@@ -167,7 +180,7 @@ async def test_a_forged_webhook_is_refused_and_changes_nothing(
 async def test_a_webhook_without_our_reference_finds_its_return_by_tracking_number(
     time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
 ) -> None:
-    async with return_harness(time_skipping_env.client) as harness:
+    async with return_harness(time_skipping_env.client, numbered_apart()) as harness:
         handle = await ready_for_choice(harness)
         tracking = await awaiting_pickup(handle)
         headers, body = webhook(tracking, None)
@@ -193,7 +206,7 @@ async def test_scans_from_a_carrier_the_parcel_is_not_with_are_refused_and_kept(
     tmp_path: Path,
     found_by: str,
 ) -> None:
-    async with return_harness(time_skipping_env.client) as harness:
+    async with return_harness(time_skipping_env.client, numbered_apart()) as harness:
         handle = await ready_for_choice(harness)
         tracking = await awaiting_pickup(handle)  # a Sandbox Post pickup
         reference = handle.id if found_by == "reference" else None
@@ -261,7 +274,7 @@ async def test_a_webhook_waits_while_the_carrier_cannot_say_who_it_is(
 async def test_later_scans_of_a_return_that_has_ended_are_acknowledged(
     time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
 ) -> None:
-    async with return_harness(time_skipping_env.client) as harness:
+    async with return_harness(time_skipping_env.client, numbered_apart()) as harness:
         handle = await ready_for_choice(harness)
         tracking = await awaiting_pickup(handle)
         accepted = webhook(tracking, handle.id)
@@ -317,7 +330,7 @@ def signed_twice(
 async def test_a_webhook_signed_under_two_secrets_is_believed_if_either_is_ours(
     time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient, first: str, second: str
 ) -> None:
-    async with return_harness(time_skipping_env.client) as harness:
+    async with return_harness(time_skipping_env.client, numbered_apart()) as harness:
         handle = await ready_for_choice(harness)
         tracking = await awaiting_pickup(handle)
         headers, body = signed_twice(tracking, handle.id, first, second)
@@ -331,7 +344,7 @@ async def test_a_webhook_signed_under_two_secrets_is_believed_if_either_is_ours(
 async def test_a_webhook_signed_under_two_secrets_neither_ours_is_refused(
     time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
 ) -> None:
-    async with return_harness(time_skipping_env.client) as harness:
+    async with return_harness(time_skipping_env.client, numbered_apart()) as harness:
         handle = await ready_for_choice(harness)
         tracking = await awaiting_pickup(handle)
         headers, body = signed_twice(tracking, handle.id, "an-old-secret", "somebody-elses")
@@ -351,3 +364,65 @@ async def test_a_webhook_signed_under_two_secrets_neither_ours_is_refused(
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
     ]
     assert status.stage is ReturnStage.AWAITING_PICKUP and status.scans == []
+
+
+async def parked_return(client: Client, number: str, order_id: str) -> str:
+    """A running return that holds `number` and that no worker serves: what visibility lists."""
+    event = retract_event(order_id=order_id)
+    workflow_id = return_id(event.order.order_id, event.order.line_id)
+    await client.start_workflow(
+        "ReturnWorkflow",
+        event,
+        id=workflow_id,
+        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.TRACKING_NUMBER, number),
+                SearchAttributePair(sa.CARRIER, "sandbox"),
+            ]
+        ),
+    )
+    return workflow_id
+
+
+async def listed(client: Client, number: str, count: int) -> None:
+    query = f'{sa.TRACKING_NUMBER.name} = "{number}"'
+    async with asyncio.timeout(10):
+        while len([w async for w in client.list_workflows(query)]) < count:
+            await asyncio.sleep(0.1)
+
+
+async def test_a_number_two_running_returns_hold_is_refused_not_given_to_either(
+    time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
+) -> None:
+    client = time_skipping_env.client
+    number = f"SB{uuid.uuid4().int % 10**9:09d}FR"
+    first = await parked_return(client, number, f"ORD-AMB-{uuid.uuid4().hex[:6]}")
+    second = await parked_return(client, number, f"ORD-AMB-{uuid.uuid4().hex[:6]}")
+    await listed(client, number, 2)
+
+    headers, body = webhook(number, None)
+    answer = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
+    for workflow_id in (first, second):
+        await client.get_workflow_handle(workflow_id).terminate("test over")
+
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "ambiguous_parcel"
+
+
+async def test_a_number_an_ended_return_held_goes_to_the_running_one(
+    time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
+) -> None:
+    client = time_skipping_env.client
+    number = f"SB{uuid.uuid4().int % 10**9:09d}FR"
+    ended = await parked_return(client, number, f"ORD-OLD-{uuid.uuid4().hex[:6]}")
+    await client.get_workflow_handle(ended).terminate("a return of last year")
+    running = await parked_return(client, number, f"ORD-NEW-{uuid.uuid4().hex[:6]}")
+    await listed(client, number, 2)
+
+    headers, body = webhook(number, None)
+    answer = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
+    await client.get_workflow_handle(running).terminate("test over")
+
+    assert answer.status_code == 202
+    assert answer.json()["return_id"] == running

@@ -121,6 +121,9 @@ class Doubles:
     """The carrier refuses our key (401) until the test says it is fixed."""
     undeliverable: set[NoticeKind] = field(default_factory=set)
     timings: ReturnTimings = field(default_factory=ReturnTimings)
+    label_serial: int = 0
+    """Where the labels' tracking numbers start (SB000000001FR by default): a test that routes
+    scans by tracking number among other tests' running returns starts elsewhere."""
     offers: list[CarrierOffer] = field(default_factory=lambda: [SANDBOX_OFFER, DROP_OFF_ONLY])
     chat: list[SellerChatMessage] = field(default_factory=list)
     refunds: list[RefundRequest] = field(default_factory=list)
@@ -372,7 +375,7 @@ class Doubles:
             label = self.created[request.idempotency_key] = Label(
                 carrier=request.carrier,
                 label_id=f"LBL-{len(self.labels)}",
-                tracking_number=f"SB00000000{len(self.labels)}FR",
+                tracking_number=f"SB{self.label_serial + len(self.labels):09d}FR",
                 created_at=dt.datetime.now(dt.UTC),
             )
         await self._slow("create_return_label")

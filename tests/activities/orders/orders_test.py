@@ -28,6 +28,8 @@ from domain.ids import idempotency_key, return_id
 from domain.money import RefundBreakdown
 from domain.returns import (
     REFUND_PERIOD,
+    ClaimRequest,
+    InspectionOutcome,
     Refund,
     RefundReason,
     RefundRequest,
@@ -339,3 +341,41 @@ async def test_a_refunds_file_without_parts_is_read_and_written_on(tmp_path: Pat
 
     assert (old.refund_id, old.amount.amount, old.breakdown) == ("RF-OLD", Decimal("429.00"), None)
     assert new.breakdown == parts
+
+
+def claim_request(**changes: object) -> ClaimRequest:
+    request = ClaimRequest(
+        idempotency_key=idempotency_key(RETURN_ID, "claim"),
+        return_id=RETURN_ID,
+        order_id="ORD-7F3A9C21",
+        line_id="1",
+        refund_id=refund_id_for(idempotency_key(RETURN_ID, "refund")),
+        amount=Money(amount=Decimal("60.00"), currency="EUR"),
+        outcome=InspectionOutcome.DAMAGED,
+        reason="Deep scratch across the screen",
+        evidence=["https://sellers.example/evidence/EV-77"],
+        approved_by="operations:agent-42",
+    )
+    return request.model_copy(update=changes)
+
+
+async def test_a_claim_is_recorded_once_per_key_and_another_under_it_is_refused(
+    orders: FileOrderService,
+) -> None:
+    activities = order_activities(orders)
+    run = ActivityEnvironment().run
+    first = await run(activities.file_claim, claim_request())
+    again = await run(activities.file_claim, claim_request())
+    with pytest.raises(ApplicationError) as other:
+        await run(
+            activities.file_claim,
+            claim_request(amount=Money(amount=Decimal("90.00"), currency="EUR")),
+        )
+
+    assert first.created and not again.created
+    assert re.fullmatch(r"CL-[0-9A-F]{12}", first.claim_id) and again.claim_id == first.claim_id
+    assert again.filed_at == first.filed_at
+    assert other.value.type == REFUND_CONFLICT and other.value.non_retryable
+    assert await orders.claims() == [claim_request()]
+    reopened = FileOrderService(orders.path.parent)
+    assert await reopened.claims() == [claim_request()]
