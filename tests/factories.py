@@ -16,6 +16,7 @@ from domain.events import (
     Product,
     RetractEvent,
 )
+from domain.returns import InspectionOutcome, InspectionReport
 
 CUSTOMER_NAME = "Camille Durand"
 CUSTOMER_EMAIL = "camille.durand@example.org"
@@ -103,4 +104,18 @@ def retract_event(
             locale=locale,
             address=HOME,
         ),
+    )
+
+
+CHARGER_MISSING = "The charger sold with the phone is missing"
+
+
+def charger_missing(amount: str = "25.00") -> InspectionReport:
+    """The seller's report of a parcel back without its charger, asking a deduction."""
+    return InspectionReport(
+        outcome=InspectionOutcome.ITEMS_MISSING,
+        reported_by="seller",
+        deduction=Money(amount=Decimal(amount), currency="EUR"),
+        reason=CHARGER_MISSING,
+        evidence=["https://sellers.example/evidence/EV-1"],
     )

@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
@@ -22,7 +21,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.failures import carrier_auth_failed, carrier_rejected
-from domain.base import Money
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
 from domain.events import OrderStatus
@@ -43,7 +41,7 @@ from domain.returns import (
     ShipmentReport,
     ShippingReminder,
 )
-from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
+from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, charger_missing, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, time_to
 from workflows.return_workflow import ReturnWorkflow
@@ -274,13 +272,7 @@ async def deduction_claimed_after_refund(
     await harness.scan(handle, _parcel(ready))
     await harness.scan(handle, _parcel(ready), TrackingStatus.DELIVERED)
     await harness.until_status(handle, lambda s: s.inspection is not None)
-    report = InspectionReport(
-        outcome=InspectionOutcome.ITEMS_MISSING,
-        reported_by="seller",
-        deduction=Money(amount=Decimal("25.00"), currency="EUR"),
-        reason="The charger sold with the phone is missing",
-        evidence=["https://sellers.example/evidence/EV-1"],
-    )
+    report = charger_missing()
     await handle.execute_update(ReturnWorkflow.report_inspection, report)
     await handle.execute_update(
         ReturnWorkflow.resolve_attention,

@@ -26,8 +26,6 @@ from domain.returns import (
     AttentionAction,
     AttentionResolution,
     CancelRequest,
-    InspectionOutcome,
-    InspectionReport,
     RefundReason,
     RefundRequest,
     ReturnMethodChoice,
@@ -36,7 +34,7 @@ from domain.returns import (
     ShipmentReport,
 )
 from plumbing.settings import Settings
-from tests.factories import CUSTOMER_EMAIL, SELLER_ADDRESS, retract_event
+from tests.factories import CUSTOMER_EMAIL, SELLER_ADDRESS, charger_missing, retract_event
 from tests.workflows.harness import ReturnHandle, failed_tasks
 from tests.workflows.real_stack import (
     SELLER_EMAIL,
@@ -94,13 +92,7 @@ async def test_a_return_goes_through_the_carrier_the_mail_relay_and_the_order_se
         scan = await stack.carrier_scans(booked.label.tracking_number, TrackingStatus.DELIVERED)
         await stack.scan_reaches(handle, scan)
         await stack.until(handle, lambda s: s.inspection is not None)
-        missing = InspectionReport(
-            outcome=InspectionOutcome.ITEMS_MISSING,
-            reported_by="seller",
-            deduction=Money(amount=Decimal("25.00"), currency="EUR"),
-            reason="The charger sold with the phone is missing",
-            evidence=["https://sellers.example/evidence/EV-1"],
-        )
+        missing = charger_missing()
         await handle.execute_update(ReturnWorkflow.report_inspection, missing)
         await handle.execute_update(
             ReturnWorkflow.resolve_attention,

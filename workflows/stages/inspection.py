@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         RefundReason,
         ReturnStage,
     )
-    from workflows import failures, policies
+    from workflows import failures
     from workflows.context import Intent, ReturnContext
     from workflows.stages import refund
 
@@ -140,12 +140,7 @@ async def claim(ctx: ReturnContext) -> None:
         approved_by=state.deduction_decided_by,
     )
     try:
-        state.claim = await workflow.execute_activity_method(
-            OrderActivities.file_claim,
-            request,
-            start_to_close_timeout=policies.ORDER_SERVICE.start_to_close_timeout,
-            retry_policy=policies.ORDER_SERVICE.retry_policy,
-        )
+        state.claim = await refund.order_service(OrderActivities.file_claim, request)
     except ActivityError as err:
         state.problem = f"claim not filed: {failures.message(err)}"
         ctx.record("system", "claim refused by the order service")

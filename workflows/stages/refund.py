@@ -3,6 +3,9 @@ only on a conflict under that key, which operations retry."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
@@ -15,6 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import failures, policies
     from workflows.context import ReturnContext
 
+T = TypeVar("T")
+
 
 async def request(ctx: ReturnContext, reason: RefundReason) -> None:
     state = ctx.state
@@ -22,7 +27,7 @@ async def request(ctx: ReturnContext, reason: RefundReason) -> None:
     order = state.event.order
     breakdown = refund_breakdown(order)  # Art. 13(1): the price and the standard delivery
     try:
-        state.refund = await workflow.execute_activity_method(
+        state.refund = await order_service(
             OrderActivities.request_refund,
             RefundRequest(
                 idempotency_key=idempotency_key(state.return_id, "refund"),
@@ -34,8 +39,6 @@ async def request(ctx: ReturnContext, reason: RefundReason) -> None:
                 reason=reason,
                 due_by=state.refund_due_by,
             ),
-            start_to_close_timeout=policies.ORDER_SERVICE.start_to_close_timeout,
-            retry_policy=policies.ORDER_SERVICE.retry_policy,
         )
     except ActivityError as err:
         state.problem = f"refund not requested: {failures.message(err)}"
@@ -44,6 +47,16 @@ async def request(ctx: ReturnContext, reason: RefundReason) -> None:
         return
     ctx.attention(AttentionReason.REFUND_REQUEST_FAILED, False)
     ctx.record("system", f"refund requested ({state.refund.refund_id})")
+
+
+async def order_service(activity: Callable[..., Awaitable[T]], request: object) -> T:
+    """One call to the order service, under its policy (a conflict under a key is final)."""
+    return await workflow.execute_activity_method(
+        activity,
+        request,
+        start_to_close_timeout=policies.ORDER_SERVICE.start_to_close_timeout,
+        retry_policy=policies.ORDER_SERVICE.retry_policy,
+    )
 
 
 async def request_and_end(ctx: ReturnContext, reason: RefundReason, *told: NoticeKind) -> None:

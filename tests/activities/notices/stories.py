@@ -29,11 +29,10 @@ from domain.returns import (
     REFUND_PERIOD,
     SHIPPING_PERIOD,
     EligibilityDecision,
-    InspectionOutcome,
-    InspectionReport,
     Refund,
     RejectionReason,
 )
+from tests.factories import charger_missing
 
 UTC = dt.UTC
 WITHDRAWN_AT = dt.datetime(2026, 11, 24, 10, 15, tzinfo=UTC)
@@ -158,13 +157,7 @@ class ReturnStory:
             case NoticeKind.PARCEL_NOT_DELIVERED:
                 return {"scan": self.scan(), "attention": "parcel_lost", **refund}
             case NoticeKind.DEDUCTION_APPROVED:
-                report = InspectionReport(
-                    outcome=InspectionOutcome.ITEMS_MISSING,
-                    reported_by="seller",
-                    deduction=Money(amount=Decimal("25.00"), currency="EUR"),
-                    reason="The charger sold with the phone is missing",
-                    evidence=["https://sellers.example/evidence/EV-1"],
-                )
+                report = charger_missing()
                 return {"inspection": report, **refund}
             case NoticeKind.CANCELLATION_CONFIRMED | NoticeKind.SELLER_STOP_SHIPMENT:
                 return refund
