@@ -26,6 +26,7 @@ from activities.notices.compose import NoticeComposer
 from activities.notices.post_offices import CarrierPostOffices
 from activities.notices.smtp import SmtpNotifier
 from activities.orders import OrderActivities
+from activities.parcels import ParcelActivities
 from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
 from activities.sellers.directory import FileSellerDirectory
@@ -77,6 +78,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
         carrier_activities = CarrierActivities(carriers)
         intake = IntakeActivities(orders, sellers, carrier_activities)
         reminders = ReminderActivities.from_settings(client, settings)
+        parcels = ParcelActivities(client)
         yield Worker(
             client,
             task_queue=settings.task_queue,
@@ -86,6 +88,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
                 intake.lookups_for_acceptance,
                 orders.request_refund,
                 orders.file_claim,
+                parcels.running_holders,
                 sellers.message_seller,
                 carrier_activities.create_return_label,
                 carrier_activities.void_label,

@@ -702,6 +702,31 @@ async def reported_twice(harness: ReturnHarness, env: WorkflowEnvironment) -> Re
     return handle
 
 
+@scenario(
+    lambda: Doubles(
+        offers=[COUNTER_LABEL_POST], numbers_held={"6A12345678901": ["return-ORD-OTHER-1"]}
+    )
+)
+async def reported_number_held_elsewhere(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The customer reports a number another running return holds: refused; then their own."""
+    handle = await _choosing(harness)
+    await _choose(
+        handle, ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo")
+    )
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            ReturnWorkflow.report_shipment, ShipmentReport(tracking_number="6A12345678901")
+        )
+    await handle.execute_update(
+        ReturnWorkflow.report_shipment, ShipmentReport(tracking_number="6A12345678902")
+    )
+    await harness.scan(handle, "6A12345678902")
+    await harness.to_the_end(env, handle)
+    return handle
+
+
 def _void_refused(activity: str, _key: str) -> ApplicationError | None:
     return carrier_rejected("the label was already used") if activity == "void_label" else None
 

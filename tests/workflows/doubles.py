@@ -121,6 +121,8 @@ class Doubles:
     """The carrier refuses our key (401) until the test says it is fixed."""
     undeliverable: set[NoticeKind] = field(default_factory=set)
     timings: ReturnTimings = field(default_factory=ReturnTimings)
+    numbers_held: dict[str, list[str]] = field(default_factory=dict)
+    """Tracking numbers other running returns hold, as visibility would list them."""
     label_serial: int = 0
     """Where the labels' tracking numbers start (SB000000001FR by default): a test that routes
     scans by tracking number among other tests' running returns starts elsewhere."""
@@ -199,6 +201,7 @@ class Doubles:
             self.message_seller,
             self.request_refund,
             self.file_claim,
+            self.running_holders,
         ]
 
     def carrier_scanned(
@@ -289,6 +292,10 @@ class Doubles:
             amount=request.amount,
             created=True,
         )
+
+    @activity.defn(name="running_holders")
+    async def running_holders(self, tracking_number: str) -> list[str]:
+        return list(self.numbers_held.get(tracking_number, []))
 
     @activity.defn(name="file_claim")
     async def file_claim(self, request: ClaimRequest) -> Claim:

@@ -1114,3 +1114,25 @@ async def until(harness: ReturnHarness, check: object, within: float = 10) -> No
     async with asyncio.timeout(within):
         while not check(harness.doubles):  # type: ignore[operator]
             await asyncio.sleep(0.05)
+
+
+async def test_a_reported_number_another_running_return_holds_is_refused_naming_the_field(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(offers=[COUNTER_LABEL_POST])
+    doubles.numbers_held["6A12345678901"] = ["return-ORD-OTHER-1"]
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo"),
+        )
+        taken = await refused(
+            handle, ReturnWorkflow.report_shipment, ShipmentReport(tracking_number="6A12345678901")
+        )
+        own = await handle.execute_update(
+            ReturnWorkflow.report_shipment, ShipmentReport(tracking_number="6A12345678902")
+        )
+
+    assert taken == "tracking_number: 6A12345678901 is another running return's parcel"
+    assert own.tracking_number == "6A12345678902"

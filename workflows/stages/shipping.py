@@ -7,7 +7,11 @@ import datetime as dt
 
 from temporalio import workflow
 
+REPORTED_NUMBER_HELD_ONCE = "reported-number-held-once"
+"""Patch: a reported tracking number another running return holds is refused."""
+
 with workflow.unsafe.imports_passed_through():
+    from activities.parcels import ParcelActivities
     from domain import search_attributes as sa
     from domain.carriers import ReturnMethod, TrackingQuery, TrackingScan
     from domain.notices import NoticeKind
@@ -103,6 +107,12 @@ async def report(ctx: ReturnContext, intent: Intent) -> None:
         ctx.record("customer", "reported the parcel as sent again: nothing changes", intent)
         ctx.answer(intent, "already reported")
         return
+    if state.tracking_number is None and workflow.patched(REPORTED_NUMBER_HELD_ONCE):
+        holders = await ctx.local(ParcelActivities.running_holders, number)
+        if [h for h in holders if h != state.return_id]:
+            # Its scans would prove another return's dispatch: it cannot prove this one's.
+            ctx.refuse(intent, f"tracking_number: {number} is another running return's parcel")
+            return
     state.reported_at = ctx.now()
     ctx.record("customer", "reported the parcel as sent", intent)
     if state.tracking_number is None:
