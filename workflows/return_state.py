@@ -150,6 +150,12 @@ class ReturnState:
         self.unanswered: list[UnansweredCall] = []
         self.refused_choice: ReturnMethodChoice | None = None
         """The last choice that could not be prepared: operations may retry it."""
+        self.shipment_ready_at: dt.datetime | None = None
+        """When the label, pickup or code of the committed choice was handed over."""
+        self.polls_unreported = False
+        """A parcel on a carrier without tracking webhooks is polled even if nobody reports it
+        sent, and no carrier is polled that cannot be (a return started on a build without
+        this polls as its history recorded)."""
         self.reported_tracking_number: str | None = None
         self.reported_at: dt.datetime | None = None
 
@@ -243,6 +249,20 @@ class ReturnState:
             return None
         return self.dispatched_at + self.timings.delivery_overdue
 
+    def delivery_poll_at(self) -> dt.datetime | None:
+        """When the carrier is asked for the delivery of a parcel on its way to the seller, on
+        a carrier that sends no tracking webhooks (and can be polled)."""
+        if not self.following or not self.polls_unreported or self.dispatched_at is None:
+            return None
+        if self.delivered_at is not None or self.choice is None:
+            return None
+        offer = self.offer(self.choice.carrier)
+        capabilities = offer.capabilities if offer is not None else frozenset()
+        silent = CarrierCapability.TRACKING_WEBHOOK not in capabilities
+        if not silent or CarrierCapability.TRACKING_POLLING not in capabilities:
+            return None
+        return self.dispatched_at + self.timings.scan_overdue_after
+
     @property
     def refund_owed(self) -> Money:
         """What the customer is refunded (Art. 13(1)): the price and the standard delivery."""
@@ -290,8 +310,16 @@ class ReturnState:
         return self.label.tracking_number if self.label else None
 
     def poll_at(self) -> dt.datetime | None:
-        """When the carrier is asked, if no scan has come by then; None when nothing to ask."""
+        """When the carrier is asked, if no scan has come by then; None when nothing to ask.
+
+        From the pickup's deposit time, or from the customer's report; on a carrier that sends
+        no tracking webhooks, from when the label or code was handed over (a drop-off nobody
+        reports is found all the same). Never on a carrier that cannot be polled."""
         if self.tracking_number is None or self.choice is None:
+            return None
+        offer = self.offer(self.choice.carrier)
+        capabilities = offer.capabilities if offer is not None else frozenset()
+        if self.polls_unreported and CarrierCapability.TRACKING_POLLING not in capabilities:
             return None
         overdue = self.timings.scan_overdue_after
         if self.pickup is not None and self.choice.method is ReturnMethod.MAILBOX_PICKUP:
@@ -299,6 +327,9 @@ class ReturnState:
             return deposit_deadline(self.pickup, where.country_code) + overdue
         if self.reported_at is not None:
             return self.reported_at + overdue
+        silent = CarrierCapability.TRACKING_WEBHOOK not in capabilities
+        if self.polls_unreported and silent and self.shipment_ready_at is not None:
+            return self.shipment_ready_at + overdue
         return None
 
     @property

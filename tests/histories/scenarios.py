@@ -209,6 +209,26 @@ async def counter_reported_and_polled(
     return handle
 
 
+@scenario(
+    lambda: Doubles(
+        offers=[COUNTER_LABEL_POST],
+        timings=ReturnTimings(scan_overdue_after=dt.timedelta(hours=6)),
+    )
+)
+async def unreported_drop_off_polled(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """A drop-off on a carrier without webhooks, never reported: polling finds its scan."""
+    handle = await _choosing(harness)
+    ready = await _choose(
+        handle, ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="colissimo")
+    )
+    harness.doubles.carrier_scanned(_parcel(ready))
+    await env.fast_forward(handle, dt.timedelta(hours=7))
+    await harness.to_the_end(env, handle)
+    return handle
+
+
 @scenario(lambda: Doubles(timings=ReturnTimings(poll_interval=dt.timedelta(hours=6))))
 async def polling_after_pickup_day(
     harness: ReturnHarness, env: WorkflowEnvironment

@@ -1136,3 +1136,24 @@ async def test_a_reported_number_another_running_return_holds_is_refused_naming_
 
     assert taken == "tracking_number: 6A12345678901 is another running return's parcel"
     assert own.tracking_number == "6A12345678902"
+
+
+async def test_a_drop_off_nobody_reports_on_a_carrier_without_webhooks_is_found_by_polling(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(offers=[COUNTER_LABEL_POST])  # polled, sends no webhooks
+    doubles.timings = ReturnTimings(scan_overdue_after=dt.timedelta(hours=6))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="colissimo"),
+        )
+        assert ready.label is not None
+        # The customer drops the parcel off and tells nobody; the carrier scans it.
+        doubles.carrier_scanned(ready.label.tracking_number)
+        await time_skipping_env.fast_forward(handle, dt.timedelta(hours=7))
+        done = await harness.in_transit(handle)
+
+    assert done.stage is ReturnStage.PICKED_UP and done.refund is not None
+    assert doubles.polls and doubles.polls[0].tracking_number == ready.label.tracking_number

@@ -30,7 +30,7 @@ from domain.returns import (
     ReturnTimings,
 )
 from tests.factories import retract_event
-from tests.workflows.doubles import Doubles
+from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
 from workflows.return_workflow import ReturnWorkflow
 
@@ -284,3 +284,29 @@ async def test_refund_on_delivery_is_requested_on_delivery_then_the_seller_inspe
         NoticeKind.SELLER_PARCEL_DELIVERED,
     ]
     assert done.stage is ReturnStage.DELIVERED
+
+
+async def test_on_a_carrier_without_webhooks_the_delivery_is_found_by_polling(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    timings = ReturnTimings(scan_overdue_after=dt.timedelta(hours=6))
+    doubles = Doubles(offers=[COUNTER_LABEL_POST], timings=timings)  # polled, no webhooks
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await harness.start(retract_event())
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        ready = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="colissimo"),
+        )
+        assert ready.label is not None
+        parcel = ready.label.tracking_number
+        await harness.scan(handle, parcel)  # the customer's counter receipt, say
+        await harness.until_status(handle, lambda s: s.refund is not None)
+        # The carrier delivers; nothing tells the return but the carrier's own tracking.
+        doubles.carrier_scanned(parcel, TrackingStatus.DELIVERED)
+        await time_skipping_env.fast_forward(handle, dt.timedelta(hours=7))
+        back = await harness.until_status(handle, lambda s: s.inspection is not None)
+
+    assert back.stage is ReturnStage.DELIVERED
+    assert [p.tracking_number for p in doubles.polls][-1:] == [parcel]
+    assert doubles.notice_kinds[-1] is NoticeKind.SELLER_PARCEL_DELIVERED

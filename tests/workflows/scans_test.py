@@ -10,6 +10,7 @@ import datetime as dt
 from domain.carriers import CounterCode, Label, ReturnMethod, TrackingScan, TrackingStatus
 from domain.returns import ReturnMethodChoice, ReturnStage, ReturnTimings
 from tests.factories import retract_event
+from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER
 from tests.workflows.still_context import StillContext
 from workflows.return_state import MAX_SCANS, MAX_UNMATCHED_SCANS, ReturnState
 from workflows.stages import carrier, shipping
@@ -187,7 +188,7 @@ def test_the_pollings_scans_are_taken_and_it_may_poll_again() -> None:
     ctx.polled_number = NUMBER
     ctx.poll_outcome = [scan(1, TrackingStatus.ACCEPTED), scan(1, TrackingStatus.ACCEPTED)]
 
-    shipping._take_poll(ctx)
+    carrier.take_poll(ctx)
 
     assert [s.scan_id for s in state.scans] == ["SC-1"]
     assert [(e.actor, e.event) for e in state.timeline] == [("carrier:sandbox", "scan accepted")]
@@ -200,7 +201,7 @@ def test_a_polling_refused_for_good_raises_attention_and_is_not_repeated() -> No
     ctx.polled_number = NUMBER
     ctx.poll_outcome = "401 from the carrier"
 
-    shipping._take_poll(ctx)
+    carrier.take_poll(ctx)
 
     assert state.attention == ["carrier_polling_failed"]
     assert [(e.actor, e.event) for e in state.timeline] == [
@@ -214,7 +215,7 @@ def test_the_polling_keeps_no_other_parcels_scan() -> None:
     ctx = StillContext(state, NOTICE)
     ctx.poll_outcome = [scan(1, number="SB999999999FR")]
 
-    shipping._take_poll(ctx)
+    carrier.take_poll(ctx)
 
     assert state.scans == [] and state.unmatched_scans == [] and state.timeline == []
 
@@ -242,3 +243,39 @@ def test_stopping_a_polling_that_is_not_running_only_forgets_what_it_asked() -> 
     carrier.stop_polling(ctx)
 
     assert ctx.polling is None and ctx.polled_number is None
+
+
+def test_an_unreported_parcel_on_a_carrier_without_webhooks_is_polled_from_its_label() -> None:
+    state = dropping_off()
+    state.polls_unreported = True
+    state.offers = [COUNTER_LABEL_POST]  # polled, sends no webhooks
+    state.choice = ReturnMethodChoice(
+        method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier=COUNTER_LABEL_POST.code
+    )
+    state.shipment_ready_at = NOTICE + HOUR
+
+    assert state.poll_at() == NOTICE + HOUR + dt.timedelta(hours=12)
+
+
+def test_a_carrier_with_webhooks_is_not_polled_for_an_unreported_parcel() -> None:
+    state = dropping_off()
+    state.polls_unreported = True
+    state.offers = [SANDBOX_OFFER]
+    state.shipment_ready_at = NOTICE
+
+    assert state.poll_at() is None
+    state.reported_at = NOTICE + HOUR  # reported: polled from the report, as before
+    assert state.poll_at() == NOTICE + HOUR + dt.timedelta(hours=12)
+
+
+def test_a_carrier_that_cannot_be_polled_never_is() -> None:
+    state = dropping_off()
+    state.polls_unreported = True
+    state.offers = [DROP_OFF_ONLY]
+    state.choice = ReturnMethodChoice(
+        method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier=DROP_OFF_ONLY.code
+    )
+    state.shipment_ready_at = NOTICE
+    state.reported_at = NOTICE
+
+    assert state.poll_at() is None

@@ -12,10 +12,11 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.carriers.activities import CarrierActivities
-    from domain.carriers import TrackingQuery
+    from domain.carriers import TrackingQuery, TrackingScan
     from domain.returns import AttentionReason
     from workflows import failures, policies
     from workflows.context import ReturnContext
+    from workflows.return_state import ReturnState
 
 
 async def undo(ctx: ReturnContext, activity: Callable[..., Any], thing: Any, what: str) -> None:
@@ -72,6 +73,32 @@ async def _poll(ctx: ReturnContext, query: TrackingQuery) -> None:
         ctx.poll_outcome = list(scans)
     ctx.polling = None
     ctx.wake()
+
+
+def take_poll(ctx: ReturnContext) -> None:
+    """The polling's answer: its new scans, or why it failed for good."""
+    outcome, ctx.poll_outcome = ctx.poll_outcome, None
+    if isinstance(outcome, str):
+        # Kept as polled: this parcel is not polled again until a scan or operations step in.
+        ctx.record("system", f"polling failed: {outcome}")
+        ctx.attention(AttentionReason.CARRIER_POLLING_FAILED, True)
+        return
+    ctx.polled_number = None  # polled again, for newer scans, on a later turn
+    assert outcome is not None
+    for scan in outcome:
+        assert isinstance(scan, TrackingScan)
+        if ctx.state.take_scan(scan, hold=False):
+            ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
+
+
+def tracking_query(state: ReturnState) -> TrackingQuery:
+    """Ask the carrier for the scans of the return's parcel it has not told yet."""
+    assert state.choice is not None and state.tracking_number is not None
+    return TrackingQuery(
+        carrier=state.choice.carrier,
+        tracking_number=state.tracking_number,
+        known_scan_ids=[s.scan_id for s in state.scans],
+    )
 
 
 def stop_polling(ctx: ReturnContext) -> None:

@@ -297,6 +297,7 @@ async def _commit(
         state.spare_label = None
     state.reported_tracking_number = None
     state.reported_at = None
+    state.shipment_ready_at = ctx.now()
     state.refused_choice = None
     ctx.forget_failed(*SHIPMENT_NOTICES)  # the new choice's email replaces them
     state.unanswered_choices = 0

@@ -60,6 +60,9 @@ async def act(ctx: ReturnContext) -> bool:
     state = ctx.state
     if state.finished:
         return False
+    if ctx.poll_outcome is not None:
+        carrier.take_poll(ctx)
+        return True
     if state.delivery_scan is not None:
         ctx.record("system", "parcel delivered to the seller")
         if state.following:
@@ -92,8 +95,14 @@ async def act(ctx: ReturnContext) -> bool:
         return True
     overdue = state.delivery_overdue_at
     if overdue is not None and now >= overdue:
+        carrier.stop_polling(ctx)
         ctx.record("system", "no delivery scan within the delivery period: the parcel is lost")
         await not_delivered(ctx, AttentionReason.PARCEL_LOST)
+        return True
+    poll_at = state.delivery_poll_at()
+    if poll_at is not None and ctx.polled_number is None and now >= poll_at:
+        # The carrier sends no webhooks: its delivery scan is asked for.
+        carrier.start_polling(ctx, carrier.tracking_query(state))
         return True
     return False
 
@@ -102,6 +111,7 @@ async def not_delivered(ctx: ReturnContext, reason: AttentionReason) -> None:
     """The parcel will not reach the seller: operations take it up with the carrier or the
     customer, and the customer is told what happens."""
     state = ctx.state
+    carrier.stop_polling(ctx)
     ctx.attention(reason, True)
     await ctx.notify_all(
         [
@@ -119,4 +129,6 @@ def wakes_at(ctx: ReturnContext) -> dt.datetime | None:
     clocks = [state.delivery_overdue_at]
     if state.refund_reason is None:
         clocks.append(state.refund_due_by)
+    if ctx.polled_number is None:
+        clocks.append(state.delivery_poll_at())
     return min((c for c in clocks if c is not None), default=None)

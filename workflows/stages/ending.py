@@ -45,6 +45,7 @@ async def close(ctx: ReturnContext, intent: Intent) -> None:
         # The parcel has left and the refund is asked for: nothing to undo at the carrier. Money
         # still owed stays listed (the return then ends with it, for operations).
         ctx.record(intent.actor, "no longer followed: the return completes as it stands", intent)
+        carrier.stop_polling(ctx)
         moot = [c for c in ctx.state.attention if AttentionReason.of(c) not in OUTLIVE_A_CLOSE]
         ctx.upsert(ctx.clear_attention(*moot))
         ctx.answer(intent)

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import failures
     from workflows.context import Intent, ReturnContext
-    from workflows.stages import refund
+    from workflows.stages import carrier, refund
 
 TO_APPROVE = AttentionReason.DEDUCTION_TO_APPROVE
 
@@ -44,6 +44,7 @@ async def delivered(ctx: ReturnContext, seller_told: bool = True) -> None:
     """A return that follows its parcel learns it is delivered: the stage, the refund if it
     waited for the goods, and the seller asked to report what came back."""
     state = ctx.state
+    carrier.stop_polling(ctx)
     exceptions = [
         c for c in state.attention if AttentionReason.of(c) is AttentionReason.CARRIER_EXCEPTION
     ]

@@ -25,9 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.context import Intent, ReturnContext
     from workflows.stages import address, refund
 
-WITHHOLD_AS_THE_LAW_ALLOWS = "withhold-as-the-law-allows"
-"""Patch: the refund deadline runs while the seller's address is missing (operations decide
-before it) and while a collection the marketplace booked is still to come."""
+REFUND_DEADLINE_AND_SILENT_CARRIERS = "refund-deadline-and-silent-carriers"
+"""Patch, taken at the intake (one marker, one upsert of `TemporalChangeVersion` per return):
+the refund deadline runs while the seller's address is missing (operations decide before it)
+and while a collection the marketplace booked is still to come; a parcel on a carrier without
+tracking webhooks is polled though nobody reported it sent, and a carrier that cannot be polled
+never is."""
 
 UNKNOWN_STATUS_AWAITS_REVIEW = "unknown-status-awaits-review"
 """Patch: a withdrawal whose order status is unknown awaits operations' review instead of being
@@ -40,7 +43,8 @@ async def take_in(ctx: ReturnContext) -> None:
     ctx.record("customer", "withdrawal notice received")
     intake: ReturnIntake = await ctx.local(IntakeActivities.take_in, state.event)
     state.timings = intake.timings
-    state.withholds_by_law = workflow.patched(WITHHOLD_AS_THE_LAW_ALLOWS)
+    taken = workflow.patched(REFUND_DEADLINE_AND_SILENT_CARRIERS)
+    state.withholds_by_law = state.polls_unreported = taken
     state.calendar = intake.calendar
     state.decision = intake.decision
     if state.calendar is not None:

@@ -13,9 +13,9 @@ REPORTED_NUMBER_HELD_ONCE = "reported-number-held-once"
 with workflow.unsafe.imports_passed_through():
     from activities.parcels import ParcelActivities
     from domain import search_attributes as sa
-    from domain.carriers import ReturnMethod, TrackingQuery, TrackingScan
+    from domain.carriers import ReturnMethod
     from domain.notices import NoticeKind
-    from domain.returns import AttentionReason, RefundReason, ShipmentReport
+    from domain.returns import RefundReason, ShipmentReport
     from workflows.context import Intent, ReturnContext
     from workflows.return_state import ReturnState
     from workflows.stages import carrier, dispatched, expiry, problems, refund
@@ -32,7 +32,7 @@ async def act(ctx: ReturnContext) -> bool:
         await problems.tell(ctx)
         return True
     if ctx.poll_outcome is not None:
-        _take_poll(ctx)
+        carrier.take_poll(ctx)
         return True
     now = ctx.now()
     if now >= state.expires_at:
@@ -49,14 +49,7 @@ async def act(ctx: ReturnContext) -> bool:
     poll_at = state.poll_at()
     if poll_at is not None and ctx.polled_number is None and now >= poll_at:
         assert state.choice is not None and state.tracking_number is not None
-        carrier.start_polling(
-            ctx,
-            TrackingQuery(
-                carrier=state.choice.carrier,
-                tracking_number=state.tracking_number,
-                known_scan_ids=[s.scan_id for s in state.scans],
-            ),
-        )
+        carrier.start_polling(ctx, carrier.tracking_query(state))
         return True
     return False
 
@@ -78,21 +71,6 @@ def _collection_refund_at(state: ReturnState) -> dt.datetime | None:
         return None
     assert state.choice is not None
     return state.refund_due_by if state.choice.method is ReturnMethod.MAILBOX_PICKUP else None
-
-
-def _take_poll(ctx: ReturnContext) -> None:
-    outcome, ctx.poll_outcome = ctx.poll_outcome, None
-    if isinstance(outcome, str):
-        # Kept as polled: this parcel is not polled again until a scan or operations step in.
-        ctx.record("system", f"polling failed: {outcome}")
-        ctx.attention(AttentionReason.CARRIER_POLLING_FAILED, True)
-        return
-    ctx.polled_number = None  # polled again, for newer scans, on a later turn
-    assert outcome is not None
-    for scan in outcome:
-        assert isinstance(scan, TrackingScan)
-        if ctx.state.take_scan(scan, hold=False):
-            ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
 
 
 async def report(ctx: ReturnContext, intent: Intent) -> None:
