@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import next_pickup_date
+from domain.carriers import TrackingStatus
 from domain.periods import calendar_for, period_end
 from domain.returns import ActionResult, ReturnMethodChoice, ReturnStage
 from tests.factories import SELLER_WITHOUT_ADDRESS, retract_event, unique_order_id
@@ -146,6 +147,17 @@ async def returns(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Retur
         await env.fast_forward(closed)
         assert (await closed.result()).stage is ReturnStage.REJECTED
 
+        on_its_way = await start("on its way to the seller", choosing)
+        sent = await choose(on_its_way, DROP_OFF)
+        assert sent.tracking_number is not None
+        await harness.scan(on_its_way, sent.tracking_number)
+        await harness.in_transit(on_its_way)
+        back = await start("back with the seller", choosing)
+        returned = await choose(back, DROP_OFF)
+        assert returned.tracking_number is not None
+        await harness.scan(back, returned.tracking_number, TrackingStatus.DELIVERED)
+        await harness.until_status(back, lambda s: s.inspection is not None)
+
         made.order_id, made.tracking_number = order, booked.tracking_number
         yield made
         for workflow_id in made.ids.values():
@@ -177,6 +189,8 @@ FINDS = {
     "one carrier's pickups waiting": {"pickup booked"},
     "rejected, still open for review": {"rejected, in review"},
     "awaiting operations' review (order status unknown)": {"awaiting review"},
+    "parcels on their way to the sellers": {"on its way to the seller"},
+    "back with the seller, inspection or deduction pending": {"back with the seller"},
 }
 
 
