@@ -37,9 +37,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "ReturnState.escalation_at",
         "ReturnState.tracking_number",
         "ReturnState.parcel",
-        "ReturnState.dispatch_scan",
-        "ReturnState.delivery_scan",
     ),
+    "workflows/parcel_scans.py": ("ParcelScans.dispatch_scan", "ParcelScans.delivery_scan"),
 }
 """The properties and constants mutated, by file."""
 

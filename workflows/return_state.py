@@ -20,8 +20,6 @@ from domain.carriers import (
     Parcel,
     Pickup,
     ReturnMethod,
-    TrackingScan,
-    TrackingStatus,
 )
 from domain.events import RetractEvent
 from domain.ids import return_id
@@ -45,23 +43,8 @@ from domain.returns import (
     ShippingReminder,
     TimelineEntry,
 )
+from workflows.parcel_scans import ParcelScans
 
-IN_CARRIER_HANDS = frozenset(
-    {
-        TrackingStatus.ACCEPTED,
-        TrackingStatus.IN_TRANSIT,
-        TrackingStatus.OUT_FOR_DELIVERY,
-        TrackingStatus.DELIVERED,
-    }
-)
-"""A scan with one of these proves the carrier has the parcel, even if `accepted` is late."""
-
-PROBLEM_SCANS = frozenset({TrackingStatus.EXCEPTION, TrackingStatus.RETURNED_TO_SENDER})
-"""A scan telling that something went wrong with the parcel: a person has to act."""
-
-MAX_UNMATCHED_SCANS = 20
-MAX_SCANS = 200
-"""A parcel has a few dozen scans at most; more is a feed gone wrong, not kept in history."""
 MAX_PENDING_REMINDERS = 3
 """Reminder requests waiting for the loop: one a day is sent, the rest are noise."""
 
@@ -98,7 +81,7 @@ class UnansweredCall:
     key: str
 
 
-class ReturnState:
+class ReturnState(ParcelScans):
     """The facts of one return. Holds personal data (customer, addresses): never log it."""
 
     def __init__(self, event: RetractEvent) -> None:
@@ -124,11 +107,14 @@ class ReturnState:
         self.seller_asks = 0
         self.address_sent_at: dt.datetime | None = None
         self.rejected_at: dt.datetime | None = None
-        self.withholds_by_law = False
-        """The refund deadline runs whatever the seller does: operations decide before it on a
-        return still without the seller's address, and it is requested at the deadline when
-        no parcel could leave, or when the marketplace's collection is still to come (a return
-        started on a build without this waits, as its history recorded)."""
+        self.clocks_patched = False
+        """The intake took the patch `refund-deadline-and-silent-carriers` (a return started
+        on a build without it keeps the clocks its history recorded): the refund deadline runs
+        whatever the seller does (operations decide before it on a return still without the
+        seller's address; it is requested at the deadline when no parcel could leave, or when
+        the marketplace's collection is still to come); a parcel on a carrier without tracking
+        webhooks is polled even if nobody reports it sent, and no carrier is polled that cannot
+        be."""
         self.refund_decision_asked = False
         self.reviews_asked = 0
         """Emails to operations about a return awaiting their review (the first, then one per
@@ -152,23 +138,14 @@ class ReturnState:
         """The last choice that could not be prepared: operations may retry it."""
         self.shipment_ready_at: dt.datetime | None = None
         """When the label, pickup or code of the committed choice was handed over."""
-        self.polls_unreported = False
-        """A parcel on a carrier without tracking webhooks is polled even if nobody reports it
-        sent, and no carrier is polled that cannot be (a return started on a build without
-        this polls as its history recorded)."""
         self.reported_tracking_number: str | None = None
         self.reported_at: dt.datetime | None = None
 
-        # The carrier's feed.
-        self.scans: list[TrackingScan] = []
-        self.unmatched_scans: list[TrackingScan] = []
-        self.problem_scans: list[TrackingScan] = []
-        """Problem scans not yet told to the customer."""
+        # The carrier's feed (`ParcelScans`), and a parcel sent late.
+        ParcelScans.__init__(self)
         self.late_parcel: str | None = None
         """The tracking number an expired return listens for, until `late_watch_ends`."""
         self.late_watch_ends: dt.datetime | None = None
-        self.late_scans: list[TrackingScan] = []
-        """Scans that came after the return ended without a parcel on its way."""
 
         # After the proof of dispatch: the parcel to the seller, and what came back.
         self.following = False
@@ -178,8 +155,6 @@ class ReturnState:
         self.delivered_at: dt.datetime | None = None
         self.inspection_due_by: dt.datetime | None = None
         self.inspection_report: InspectionReport | None = None
-        self.inspection_silent = False
-        """The inspection period ended without a report: as sold."""
         self.deduction_decision: str | None = None
         self.deduction_decided_by: str | None = None
         self.claim: Claim | None = None
@@ -252,12 +227,11 @@ class ReturnState:
     def delivery_poll_at(self) -> dt.datetime | None:
         """When the carrier is asked for the delivery of a parcel on its way to the seller, on
         a carrier that sends no tracking webhooks (and can be polled)."""
-        if not self.following or not self.polls_unreported or self.dispatched_at is None:
+        if not self.following or not self.clocks_patched or self.dispatched_at is None:
             return None
-        if self.delivered_at is not None or self.choice is None:
+        if self.delivered_at is not None:
             return None
-        offer = self.offer(self.choice.carrier)
-        capabilities = offer.capabilities if offer is not None else frozenset()
+        capabilities = self.carrier_capabilities()
         silent = CarrierCapability.TRACKING_WEBHOOK not in capabilities
         if not silent or CarrierCapability.TRACKING_POLLING not in capabilities:
             return None
@@ -317,9 +291,8 @@ class ReturnState:
         reports is found all the same). Never on a carrier that cannot be polled."""
         if self.tracking_number is None or self.choice is None:
             return None
-        offer = self.offer(self.choice.carrier)
-        capabilities = offer.capabilities if offer is not None else frozenset()
-        if self.polls_unreported and CarrierCapability.TRACKING_POLLING not in capabilities:
+        capabilities = self.carrier_capabilities()
+        if self.clocks_patched and CarrierCapability.TRACKING_POLLING not in capabilities:
             return None
         overdue = self.timings.scan_overdue_after
         if self.pickup is not None and self.choice.method is ReturnMethod.MAILBOX_PICKUP:
@@ -328,7 +301,7 @@ class ReturnState:
         if self.reported_at is not None:
             return self.reported_at + overdue
         silent = CarrierCapability.TRACKING_WEBHOOK not in capabilities
-        if self.polls_unreported and silent and self.shipment_ready_at is not None:
+        if self.clocks_patched and silent and self.shipment_ready_at is not None:
             return self.shipment_ready_at + overdue
         return None
 
@@ -340,48 +313,10 @@ class ReturnState:
     def offer(self, carrier: str) -> CarrierOffer | None:
         return next((o for o in self.offers if o.code == carrier), None)
 
-    def take_scan(self, scan: TrackingScan, *, hold: bool) -> bool:
-        """Keep a scan of this return's parcel; False when it is a repeat or not ours.
-
-        A scan of a number the return does not know yet is held (`hold`: a choice is being
-        prepared, or the parcel's number is not known) and taken once the number is known.
-        """
-        if any(s.scan_id == scan.scan_id for s in self.scans) or len(self.scans) >= MAX_SCANS:
-            return False
-        if scan.tracking_number != self.tracking_number:
-            held = any(s.scan_id == scan.scan_id for s in self.unmatched_scans)
-            if hold and not held and len(self.unmatched_scans) < MAX_UNMATCHED_SCANS:
-                self.unmatched_scans.append(scan)
-            return False
-        self.scans.append(scan)
-        self.scans.sort(key=lambda s: s.occurred_at)
-        if scan.status in PROBLEM_SCANS:
-            self.problem_scans.append(scan)
-        return True
-
-    def take_late_scan(self, scan: TrackingScan) -> bool:
-        """Keep a scan that came after the return ended (the customer may have sent the parcel
-        anyway): apart from the return's scans, once, and a few at most."""
-        if any(s.scan_id == scan.scan_id for s in self.late_scans):
-            return False
-        if len(self.late_scans) >= MAX_UNMATCHED_SCANS:
-            return False
-        self.late_scans.append(scan)
-        return True
-
-    def replay_unmatched_scans(self) -> list[TrackingScan]:
-        """Once the tracking number is known, take the scans that arrived before it."""
-        held, self.unmatched_scans = self.unmatched_scans, []
-        return [s for s in held if self.take_scan(s, hold=False)]
-
-    @property
-    def dispatch_scan(self) -> TrackingScan | None:
-        """The earliest scan proving the carrier has the parcel: the proof of dispatch."""
-        return next((s for s in self.scans if s.status in IN_CARRIER_HANDS), None)
-
-    @property
-    def delivery_scan(self) -> TrackingScan | None:
-        return next((s for s in self.scans if s.status is TrackingStatus.DELIVERED), None)
+    def carrier_capabilities(self) -> frozenset[CarrierCapability]:
+        """What the carrier of the committed choice can do (nothing before a choice)."""
+        offer = self.offer(self.choice.carrier) if self.choice is not None else None
+        return offer.capabilities if offer is not None else frozenset()
 
     def locator_carrier(self) -> str | None:
         """Whose post offices the address email lists: the customer's preferred carrier when

@@ -12,7 +12,8 @@ from domain.returns import ReturnMethodChoice, ReturnStage, ReturnTimings
 from tests.factories import retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER
 from tests.workflows.still_context import StillContext
-from workflows.return_state import MAX_SCANS, MAX_UNMATCHED_SCANS, ReturnState
+from workflows.parcel_scans import MAX_SCANS, MAX_UNMATCHED_SCANS
+from workflows.return_state import ReturnState
 from workflows.stages import carrier, shipping
 
 UTC = dt.UTC
@@ -247,7 +248,7 @@ def test_stopping_a_polling_that_is_not_running_only_forgets_what_it_asked() -> 
 
 def test_an_unreported_parcel_on_a_carrier_without_webhooks_is_polled_from_its_label() -> None:
     state = dropping_off()
-    state.polls_unreported = True
+    state.clocks_patched = True
     state.offers = [COUNTER_LABEL_POST]  # polled, sends no webhooks
     state.choice = ReturnMethodChoice(
         method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier=COUNTER_LABEL_POST.code
@@ -259,7 +260,7 @@ def test_an_unreported_parcel_on_a_carrier_without_webhooks_is_polled_from_its_l
 
 def test_a_carrier_with_webhooks_is_not_polled_for_an_unreported_parcel() -> None:
     state = dropping_off()
-    state.polls_unreported = True
+    state.clocks_patched = True
     state.offers = [SANDBOX_OFFER]
     state.shipment_ready_at = NOTICE
 
@@ -270,7 +271,7 @@ def test_a_carrier_with_webhooks_is_not_polled_for_an_unreported_parcel() -> Non
 
 def test_a_carrier_that_cannot_be_polled_never_is() -> None:
     state = dropping_off()
-    state.polls_unreported = True
+    state.clocks_patched = True
     state.offers = [DROP_OFF_ONLY]
     state.choice = ReturnMethodChoice(
         method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier=DROP_OFF_ONLY.code

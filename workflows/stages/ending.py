@@ -46,8 +46,7 @@ async def close(ctx: ReturnContext, intent: Intent) -> None:
         # still owed stays listed (the return then ends with it, for operations).
         ctx.record(intent.actor, "no longer followed: the return completes as it stands", intent)
         carrier.stop_polling(ctx)
-        moot = [c for c in ctx.state.attention if AttentionReason.of(c) not in OUTLIVE_A_CLOSE]
-        ctx.upsert(ctx.clear_attention(*moot))
+        ctx.upsert(ctx.clear_attention(*_moot_on_close(ctx)))
         ctx.answer(intent)
         ctx.finish()
         return
@@ -60,7 +59,7 @@ async def _wind_down(ctx: ReturnContext, stage: ReturnStage, intent: Intent) -> 
     if stage is ReturnStage.CLOSED and workflow.patched(CLOSE_SETTLES_WHAT_IS_LISTED):
         # Operations end the return: what was about its going on is moot. What is left at the
         # carrier or owed stays listed until they settle it (a second close).
-        moot = [c for c in state.attention if AttentionReason.of(c) not in OUTLIVE_A_CLOSE]
+        moot = _moot_on_close(ctx)
     else:
         moot = [*ctx.choice_problems(), AttentionReason.UNKNOWN_ORDER_STATUS]
     ctx.set_stage(stage, *ctx.clear_attention(*moot))
@@ -74,3 +73,9 @@ async def _wind_down(ctx: ReturnContext, stage: ReturnStage, intent: Intent) -> 
             ]
         )
     ctx.finish()
+
+
+def _moot_on_close(ctx: ReturnContext) -> list[str]:
+    """The listed reasons operations' close settles: all but what is left at the carrier or
+    owed."""
+    return [c for c in ctx.state.attention if AttentionReason.of(c) not in OUTLIVE_A_CLOSE]

@@ -66,7 +66,6 @@ async def act(ctx: ReturnContext) -> bool:
         return False
     if ctx.now() < due:
         return False
-    state.inspection_silent = True
     ctx.record("system", "no inspection report within the inspection period: taken as sold")
     ctx.finish()
     return True

@@ -43,8 +43,7 @@ async def take_in(ctx: ReturnContext) -> None:
     ctx.record("customer", "withdrawal notice received")
     intake: ReturnIntake = await ctx.local(IntakeActivities.take_in, state.event)
     state.timings = intake.timings
-    taken = workflow.patched(REFUND_DEADLINE_AND_SILENT_CARRIERS)
-    state.withholds_by_law = state.polls_unreported = taken
+    state.clocks_patched = workflow.patched(REFUND_DEADLINE_AND_SILENT_CARRIERS)
     state.calendar = intake.calendar
     state.decision = intake.decision
     if state.calendar is not None:
