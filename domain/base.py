@@ -181,3 +181,7 @@ def field_problems(err: ValidationError) -> list[str]:
         where = ".".join(str(p) for p in e["loc"]) or "(event)"
         problems.append(f"{where}: {e['msg']}")
     return problems
+
+
+OPERATIONS_ACTOR = r"operations:[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+"""How a staff member is named where they act: `operations:<staff id>`, an ID, never a name."""

@@ -11,7 +11,8 @@ from domain.addresses import PostalAddress
 from domain.base import DomainModel, Email, Identifier, Locale, ShortText
 from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
 from domain.events import Customer, Order
-from domain.returns import EligibilityDecision, InspectionReport, Refund
+from domain.inspection import InspectionReport
+from domain.returns import EligibilityDecision, Refund
 
 
 class NoticeKind(StrEnum):

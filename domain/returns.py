@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, Identifier, Money, ShortText
+from domain.base import OPERATIONS_ACTOR, DomainModel, Identifier, Money
 from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
 from domain.events import DeviceCategory
+from domain.inspection import Inspection
 from domain.money import RefundBreakdown
 from domain.periods import LegalCalendar
+from domain.timings import ReturnTimings
 
 SHIPPING_DAYS = 14
 """Directive 2011/83/EU Art. 14(1): the consumer sends the goods back within 14 days of the
@@ -175,19 +177,6 @@ class ReturnMethodChoice(DomainModel):
         return self
 
 
-OPERATIONS_ACTOR = r"operations:[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
-
-EvidenceReference = Annotated[
-    str,
-    Field(
-        min_length=3,
-        max_length=300,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*$",
-        description="A URL or document ID (no spaces).",
-    ),
-]
-
-
 class ReturnAddressReply(DomainModel):
     """The seller's return address, given by the seller or by operations (update)."""
 
@@ -207,69 +196,6 @@ class ShipmentReport(DomainModel):
         pattern=r"^[A-Za-z0-9]+$",
         description="As printed on the counter receipt: 8 to 40 letters and digits.",
     )
-
-
-class InspectionOutcome(StrEnum):
-    """What the seller found in the returned parcel."""
-
-    AS_SOLD = "as_sold"
-    """The goods came back as sold (handled only as far as testing them needed)."""
-    DAMAGED = "damaged"
-    """Handled beyond what testing them needed, and worth less for it (Art. 14(2))."""
-    ITEMS_MISSING = "items_missing"
-    """Accessories or parts sold with the device are missing."""
-    STILL_LOCKED = "still_locked"
-    """The device is still locked to the customer's account: it cannot be resold."""
-    DIFFERENT_DEVICE = "different_device"
-    """Another device than the one sold came back."""
-
-
-DEDUCTIBLE = frozenset({InspectionOutcome.DAMAGED, InspectionOutcome.ITEMS_MISSING})
-"""Outcomes the seller may ask a deduction for (an amount, with its reason)."""
-
-DISPUTED = frozenset({InspectionOutcome.STILL_LOCKED, InspectionOutcome.DIFFERENT_DEVICE})
-"""Outcomes operations settle with both sides: no amount is deducted by returnflow."""
-
-
-class InspectionReport(DomainModel):
-    """What came back, as the seller (or operations for them) reports it (update
-    `report_inspection`). Silence past the inspection period counts as `as_sold`."""
-
-    outcome: InspectionOutcome
-    reported_by: str = Field(
-        pattern=rf"^(seller|{OPERATIONS_ACTOR})$",
-        description="Who reports: 'seller', or 'operations:<staff id>' (an ID, not a name).",
-    )
-    deduction: Money | None = Field(
-        default=None,
-        description="damaged or items_missing: the amount the seller asks to deduct from the "
-        "refund (Art. 14(2)); at most the refund.",
-    )
-    reason: ShortText | None = Field(
-        default=None,
-        description="Required unless as_sold: what was found, in words the customer is shown.",
-    )
-    evidence: list[EvidenceReference] = Field(
-        default_factory=list,
-        max_length=10,
-        description="References to photos or test reports kept by the seller or the "
-        "marketplace (URLs or document IDs), never the files themselves.",
-    )
-
-    @model_validator(mode="after")
-    def _facts_fit_outcome(self) -> Self:
-        if self.outcome is InspectionOutcome.AS_SOLD:
-            if self.deduction is not None:
-                raise ValueError("deduction is only for damaged or items_missing")
-            return self
-        if self.reason is None:
-            raise ValueError(f"reason is required for {self.outcome.value}")
-        if self.outcome in DEDUCTIBLE:
-            if self.deduction is None or self.deduction.amount <= 0:
-                raise ValueError(f"deduction is required for {self.outcome.value}, above zero")
-        elif self.deduction is not None:
-            raise ValueError("deduction is only for damaged or items_missing")
-        return self
 
 
 class CancelRequest(DomainModel):
@@ -412,90 +338,6 @@ class AttentionResolution(DomainModel):
         return self
 
 
-class RefundTrigger(StrEnum):
-    """When the refund is requested (Art. 13(3): the trader may wait for the earlier of the
-    goods being back and proof of dispatch)."""
-
-    DISPATCH_PROOF = "dispatch_proof"
-    """At the carrier's first acceptance scan (the earlier of the two, usually)."""
-    DELIVERY = "delivery"
-    """When the parcel is back with the seller, or at the refund deadline if that is first."""
-
-
-class ReturnTimings(DomainModel):
-    """The configurable clocks of a return, read once when it starts (a worker setting)."""
-
-    seller_reminder_after: dt.timedelta = Field(
-        gt=dt.timedelta(0),
-        default=dt.timedelta(days=2),
-        description="Remind a seller who has not given an address.",
-    )
-    escalate_after: dt.timedelta = Field(
-        gt=dt.timedelta(0),
-        default=dt.timedelta(days=2),
-        description="After the reminder, tell operations the seller has not answered.",
-    )
-    scan_overdue_after: dt.timedelta = Field(
-        gt=dt.timedelta(0),
-        default=dt.timedelta(hours=12),
-        description="After the pickup time (or a reported shipment), poll the carrier if no "
-        "scan has arrived.",
-    )
-    poll_interval: dt.timedelta = Field(
-        gt=dt.timedelta(0),
-        default=dt.timedelta(hours=6),
-        description="Between two polls of the carrier.",
-    )
-    expiry_grace: dt.timedelta = Field(
-        ge=dt.timedelta(0),
-        default=dt.timedelta(days=3),
-        description="After ShipBy, before an unshipped return ends.",
-    )
-    late_parcel_watch: dt.timedelta = Field(
-        ge=dt.timedelta(0),
-        default=dt.timedelta(days=30),
-        description="After expiring, how long a return whose parcel has a tracking number "
-        "listens for a late dispatch (Art. 14(1) breached, the refund still owed).",
-    )
-    refund_trigger: RefundTrigger = RefundTrigger.DISPATCH_PROOF
-    refund_decision_before: dt.timedelta = Field(
-        gt=dt.timedelta(0),
-        default=dt.timedelta(days=3),
-        description="How long before the refund deadline operations are asked to decide on a "
-        "return whose seller has still given no address.",
-    )
-    delivery_overdue: dt.timedelta = Field(
-        gt=dt.timedelta(0),
-        default=dt.timedelta(days=21),
-        description="After the proof of dispatch, how long the parcel may take to reach the "
-        "seller before it is taken as lost (operations and the customer are told).",
-    )
-    inspection_period: dt.timedelta = Field(
-        gt=dt.timedelta(0),
-        default=dt.timedelta(days=7),
-        description="After delivery, how long the seller has to report what came back; "
-        "silence means as sold.",
-    )
-    rejection_review: dt.timedelta = Field(
-        gt=dt.timedelta(0),
-        default=dt.timedelta(days=14),
-        description="How long a rejected return stays open for operations to override it; "
-        "how often operations are reminded of a return awaiting their review.",
-    )
-    carrier_answer_within: dt.timedelta = Field(
-        gt=dt.timedelta(0),
-        default=dt.timedelta(minutes=3),
-        description="How long the carrier calls of one choice (label, pickup, counter code) may "
-        "take in all, retries included, before the choice is refused as unanswered.",
-    )
-    max_choice_changes: int = Field(
-        ge=0,
-        default=5,
-        description="How many times the customer may change their mind after a first choice "
-        "went through; past it, operations decide.",
-    )
-
-
 class RefundRequest(DomainModel):
     """Ask the order service to refund the line (idempotent by key)."""
 
@@ -518,45 +360,6 @@ class Refund(DomainModel):
     requested_at: AwareDatetime
     amount: Money
     created: bool = Field(description="False when the key had been used already.")
-
-
-class ClaimRequest(DomainModel):
-    """Claim an approved deduction back from the refund requested (idempotent by key): the
-    order service nets it against the refund, or recovers it if the refund was paid."""
-
-    idempotency_key: str
-    return_id: str
-    order_id: Identifier
-    line_id: Identifier
-    refund_id: Identifier | None = Field(
-        default=None, description="The refund the deduction is claimed from, if recorded."
-    )
-    amount: Money
-    outcome: InspectionOutcome
-    reason: ShortText
-    evidence: list[EvidenceReference] = Field(default_factory=list)
-    approved_by: str = Field(pattern=rf"^{OPERATIONS_ACTOR}$")
-
-
-class Claim(DomainModel):
-    """What the order service answered: the claim it recorded."""
-
-    claim_id: Identifier
-    filed_at: AwareDatetime
-    amount: Money
-    created: bool = Field(description="False when the key had been used already.")
-
-
-class Inspection(DomainModel):
-    """Where the seller's inspection stands (the `status` query)."""
-
-    due_by: AwareDatetime = Field(description="The end of the inspection period.")
-    report: InspectionReport | None = None
-    deduction_decision: str | None = Field(
-        default=None, description="approved or declined, once operations decided."
-    )
-    decided_by: str | None = None
-    claim: Claim | None = None
 
 
 class TimelineEntry(DomainModel):

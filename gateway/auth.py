@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import SecretStr
 
-from domain.returns import OPERATIONS_ACTOR
+from domain.base import OPERATIONS_ACTOR
 from plumbing.bearer import TokenConfigError, matching, parse_tokens, presented_token
 from plumbing.settings import Settings
 

@@ -39,14 +39,12 @@ from client.start import starting_event
 from domain import search_attributes as sa
 from domain.addresses import PostalAddress
 from domain.base import DomainModel, Money, ShortText, field_problems
+from domain.inspection import EvidenceReference, InspectionOutcome, InspectionReport
 from domain.returns import (
     ActionResult,
     AttentionAction,
     AttentionResolution,
     CancelRequest,
-    EvidenceReference,
-    InspectionOutcome,
-    InspectionReport,
     ReturnAddressReply,
     ReturnMethodChoice,
     ShipmentReport,

@@ -16,7 +16,7 @@ from domain.events import (
     Product,
     RetractEvent,
 )
-from domain.returns import InspectionOutcome, InspectionReport
+from domain.inspection import InspectionOutcome, InspectionReport
 
 CUSTOMER_NAME = "Camille Durand"
 CUSTOMER_EMAIL = "camille.durand@example.org"

@@ -12,11 +12,11 @@ from typing import Any
 
 from domain.calendar import country_time_zone, pickup_date_problem
 from domain.carriers import tracking_number_problem
+from domain.inspection import InspectionReport
 from domain.returns import (
     AttentionAction,
     AttentionReason,
     AttentionResolution,
-    InspectionReport,
     ReturnMethodChoice,
     ReturnStage,
     ShipmentReport,

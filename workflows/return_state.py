@@ -23,6 +23,7 @@ from domain.carriers import (
 )
 from domain.events import RetractEvent
 from domain.ids import return_id
+from domain.inspection import Claim, InspectionReport
 from domain.money import refund_breakdown
 from domain.notices import NoticeKind, NoticeRequest
 from domain.periods import LegalCalendar, period_end
@@ -32,17 +33,15 @@ from domain.returns import (
     SHIPPING_DAYS,
     SHIPPING_PERIOD,
     AttentionReason,
-    Claim,
     EligibilityDecision,
-    InspectionReport,
     Refund,
     RefundReason,
     ReturnMethodChoice,
     ReturnStage,
-    ReturnTimings,
     ShippingReminder,
     TimelineEntry,
 )
+from domain.timings import ReturnTimings
 from workflows.parcel_scans import ParcelScans
 
 MAX_PENDING_REMINDERS = 3

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain.returns import Inspection, ReturnStage, ReturnStatus
+from domain.inspection import Inspection
+from domain.returns import ReturnStage, ReturnStatus
 from workflows.return_state import ReturnState
 from workflows.transitions import TABLE, Moment, Phase
 

@@ -27,12 +27,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.base import field_problems
     from domain.carriers import TrackingScan, WebhookScans
     from domain.events import RetractEvent
+    from domain.inspection import InspectionReport
     from domain.returns import (
         ENDED_STAGES,
         ActionResult,
         AttentionResolution,
         CancelRequest,
-        InspectionReport,
         ReturnAddressReply,
         ReturnMethodChoice,
         ReturnStage,

@@ -10,15 +10,9 @@ from temporalio import activity
 from activities.orders.service import FileOrderService, OrderService
 from domain.eligibility import EligibilityPolicy, WindowStart
 from domain.events import RetractEvent
-from domain.returns import (
-    Claim,
-    ClaimRequest,
-    EligibilityDecision,
-    Refund,
-    RefundRequest,
-    RefundTrigger,
-    ReturnTimings,
-)
+from domain.inspection import Claim, ClaimRequest
+from domain.returns import EligibilityDecision, Refund, RefundRequest
+from domain.timings import RefundTrigger, ReturnTimings
 
 if TYPE_CHECKING:
     from plumbing.settings import Settings

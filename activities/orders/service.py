@@ -25,8 +25,9 @@ from pydantic import AwareDatetime
 from activities.failures import refund_conflict
 from domain.base import DomainModel, Identifier, Money
 from domain.failures import FailureType
+from domain.inspection import Claim, ClaimRequest
 from domain.money import RefundBreakdown
-from domain.returns import Claim, ClaimRequest, Refund, RefundReason, RefundRequest
+from domain.returns import Refund, RefundReason, RefundRequest
 
 REFUND_CONFLICT = FailureType.REFUND_CONFLICT
 """ApplicationError type: an idempotency key reused for a different refund (non-retryable)."""

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from client.status_view import render_status
 from domain.base import Money
-from domain.returns import InspectionOutcome, InspectionReport, Refund
+from domain.inspection import InspectionOutcome, InspectionReport
+from domain.returns import Refund
 from tests.factories import retract_event
 from workflows import return_view
 from workflows.return_state import ReturnState

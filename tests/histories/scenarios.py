@@ -24,23 +24,21 @@ from activities.failures import carrier_auth_failed, carrier_rejected
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
 from domain.events import OrderStatus
+from domain.inspection import InspectionOutcome, InspectionReport
 from domain.notices import NoticeKind
 from domain.returns import (
     ActionResult,
     AttentionAction,
     AttentionResolution,
     CancelRequest,
-    InspectionOutcome,
-    InspectionReport,
-    RefundTrigger,
     ReturnAddressReply,
     ReturnMethodChoice,
     ReturnStage,
     ReturnStatus,
-    ReturnTimings,
     ShipmentReport,
     ShippingReminder,
 )
+from domain.timings import RefundTrigger, ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, charger_missing, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, time_to

@@ -47,6 +47,7 @@ from domain.eligibility import EligibilityPolicy, return_calendar
 from domain.events import RetractEvent
 from domain.failures import FailureType
 from domain.ids import idempotency_key
+from domain.inspection import Claim, ClaimRequest
 from domain.notices import (
     NoticeBatch,
     NoticeKind,
@@ -54,16 +55,8 @@ from domain.notices import (
     NoticeRequest,
     SellerChatMessage,
 )
-from domain.returns import (
-    AcceptanceLookups,
-    Claim,
-    ClaimRequest,
-    Refund,
-    RefundReason,
-    RefundRequest,
-    ReturnIntake,
-    ReturnTimings,
-)
+from domain.returns import AcceptanceLookups, Refund, RefundReason, RefundRequest, ReturnIntake
+from domain.timings import ReturnTimings
 from plumbing.settings import Settings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS
 

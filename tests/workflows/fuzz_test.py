@@ -61,10 +61,10 @@ from domain.returns import (
     ReturnMethodChoice,
     ReturnStage,
     ReturnStatus,
-    ReturnTimings,
     ShipmentReport,
     ShippingReminder,
 )
+from domain.timings import ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, failed_tasks, return_harness

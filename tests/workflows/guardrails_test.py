@@ -27,9 +27,9 @@ from domain.returns import (
     ReturnAddressReply,
     ReturnMethodChoice,
     ReturnStage,
-    ReturnTimings,
     ShipmentReport,
 )
+from domain.timings import ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHarness, failed_tasks, return_harness

@@ -28,16 +28,15 @@ from domain.returns import (
     AttentionResolution,
     CancelRequest,
     RefundReason,
-    RefundTrigger,
     RejectionReason,
     ReturnAddressReply,
     ReturnMethodChoice,
     ReturnStage,
     ReturnStatus,
-    ReturnTimings,
     ShipmentReport,
     ShippingReminder,
 )
+from domain.timings import RefundTrigger, ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, time_to

@@ -17,18 +17,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.base import Money
 from domain.carriers import ReturnMethod, TrackingStatus
+from domain.inspection import InspectionOutcome, InspectionReport
 from domain.notices import NoticeKind
 from domain.returns import (
     AttentionAction,
     AttentionReason,
     AttentionResolution,
-    InspectionOutcome,
-    InspectionReport,
-    RefundTrigger,
     ReturnMethodChoice,
     ReturnStage,
-    ReturnTimings,
 )
+from domain.timings import RefundTrigger, ReturnTimings
 from tests.factories import retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness

@@ -23,14 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.calendar import next_pickup_date
 from domain.carriers import TrackingStatus
 from domain.notices import NoticeKind
-from domain.returns import (
-    ActionResult,
-    AttentionAction,
-    CancelRequest,
-    RefundTrigger,
-    ReturnStage,
-    ReturnTimings,
-)
+from domain.returns import ActionResult, AttentionAction, CancelRequest, ReturnStage
+from domain.timings import RefundTrigger, ReturnTimings
 from tests.workflows.doubles import Doubles
 from tests.workflows.harness import ReturnHandle, failed_tasks, return_harness, time_to
 from tests.workflows.lifecycle_test import (

@@ -19,14 +19,13 @@ from temporalio.testing import WorkflowEnvironment
 from domain.carriers import ReturnMethod
 from domain.notices import NoticeKind
 from domain.returns import (
-    RefundTrigger,
     ReturnMethodChoice,
     ReturnStage,
     ReturnStatus,
-    ReturnTimings,
     ShipmentReport,
     ShippingReminder,
 )
+from domain.timings import RefundTrigger, ReturnTimings
 from tests.factories import (
     CUSTOMER_EMAIL,
     CUSTOMER_NAME,

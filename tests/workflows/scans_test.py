@@ -8,7 +8,8 @@ import asyncio
 import datetime as dt
 
 from domain.carriers import CounterCode, Label, ReturnMethod, TrackingScan, TrackingStatus
-from domain.returns import ReturnMethodChoice, ReturnStage, ReturnTimings
+from domain.returns import ReturnMethodChoice, ReturnStage
+from domain.timings import ReturnTimings
 from tests.factories import retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER
 from tests.workflows.still_context import StillContext

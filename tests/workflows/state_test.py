@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from domain.carriers import Label, Pickup, ReturnMethod, TrackingScan, TrackingStatus
 from domain.eligibility import return_calendar
 from domain.events import RetractEvent
-from domain.returns import ReturnMethodChoice, ReturnTimings
+from domain.returns import ReturnMethodChoice
+from domain.timings import ReturnTimings
 from tests.factories import HOME, retract_event
 from workflows.return_state import ReturnState
 

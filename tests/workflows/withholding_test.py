@@ -28,8 +28,8 @@ from domain.returns import (
     ReturnMethodChoice,
     ReturnStage,
     ReturnStatus,
-    ReturnTimings,
 )
+from domain.timings import ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, time_to

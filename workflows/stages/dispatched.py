@@ -11,7 +11,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.carriers import TrackingStatus
     from domain.notices import NoticeKind
-    from domain.returns import AttentionReason, RefundReason, RefundTrigger, ReturnStage
+    from domain.returns import AttentionReason, RefundReason, ReturnStage
+    from domain.timings import RefundTrigger
     from workflows.context import ReturnContext
     from workflows.stages import carrier, inspection, problems, refund
 

@@ -14,15 +14,12 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
     from domain.ids import idempotency_key
+    from domain.inspection import DEDUCTIBLE, ClaimRequest, InspectionOutcome, InspectionReport
     from domain.notices import NoticeKind
     from domain.returns import (
-        DEDUCTIBLE,
         AttentionAction,
         AttentionReason,
         AttentionResolution,
-        ClaimRequest,
-        InspectionOutcome,
-        InspectionReport,
         RefundReason,
         ReturnStage,
     )

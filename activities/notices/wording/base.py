@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from domain.carriers import ReturnMethod
 from domain.events import DeviceCategory
+from domain.inspection import InspectionOutcome
 from domain.notices import NoticeKind
-from domain.returns import AttentionAction, AttentionReason, InspectionOutcome, RejectionReason
+from domain.returns import AttentionAction, AttentionReason, RejectionReason
 
 
 @dataclass(frozen=True)

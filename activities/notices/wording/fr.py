@@ -5,8 +5,9 @@ from __future__ import annotations
 from activities.notices.wording.base import Wording
 from domain.carriers import ReturnMethod
 from domain.events import DeviceCategory
+from domain.inspection import InspectionOutcome
 from domain.notices import NoticeKind
-from domain.returns import AttentionAction, AttentionReason, InspectionOutcome, RejectionReason
+from domain.returns import AttentionAction, AttentionReason, RejectionReason
 
 _LABEL_BY_EMAIL = (
     "Nous créons votre étiquette prépayée en ligne et vous l'envoyons par e-mail : "

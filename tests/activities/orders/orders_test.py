@@ -25,17 +25,10 @@ from activities.orders import (
 from domain.base import Money
 from domain.eligibility import EligibilityPolicy, WindowStart
 from domain.ids import idempotency_key, return_id
+from domain.inspection import ClaimRequest, InspectionOutcome
 from domain.money import RefundBreakdown
-from domain.returns import (
-    REFUND_PERIOD,
-    ClaimRequest,
-    InspectionOutcome,
-    Refund,
-    RefundReason,
-    RefundRequest,
-    RefundTrigger,
-    ReturnTimings,
-)
+from domain.returns import REFUND_PERIOD, Refund, RefundReason, RefundRequest
+from domain.timings import RefundTrigger, ReturnTimings
 from plumbing.settings import Settings
 from tests.factories import retract_event
 
