@@ -106,14 +106,14 @@ class ReturnState(ParcelScans):
         self.seller_asks = 0
         self.address_sent_at: dt.datetime | None = None
         self.rejected_at: dt.datetime | None = None
-        self.clocks_patched = False
-        """The intake took the patch `refund-deadline-and-silent-carriers` (a return started
-        on a build without it keeps the clocks its history recorded): the refund deadline runs
-        whatever the seller does (operations decide before it on a return still without the
-        seller's address; it is requested at the deadline when no parcel could leave, or when
-        the marketplace's collection is still to come); a parcel on a carrier without tracking
-        webhooks is polled even if nobody reports it sent, and no carrier is polled that cannot
-        be."""
+        self.intake_patched = False
+        """The return took the patch `review-refund-deadline-silent-carriers` as it started (a
+        return started on a build without it keeps the rules its history recorded): the refund
+        deadline runs whatever the seller does (operations decide before it on a return still
+        without the seller's address; it is requested at the deadline when no parcel could
+        leave, or when the marketplace's collection is still to come); a parcel on a carrier
+        without tracking webhooks is polled even if nobody reports it sent, and no carrier is
+        polled that cannot be; an unknown order status awaits operations' review."""
         self.refund_decision_asked = False
         self.reviews_asked = 0
         """Emails to operations about a return awaiting their review (the first, then one per
@@ -226,7 +226,7 @@ class ReturnState(ParcelScans):
     def delivery_poll_at(self) -> dt.datetime | None:
         """When the carrier is asked for the delivery of a parcel on its way to the seller, on
         a carrier that sends no tracking webhooks (and can be polled)."""
-        if not self.following or not self.clocks_patched or self.dispatched_at is None:
+        if not self.following or not self.intake_patched or self.dispatched_at is None:
             return None
         if self.delivered_at is not None:
             return None
@@ -291,7 +291,7 @@ class ReturnState(ParcelScans):
         if self.tracking_number is None or self.choice is None:
             return None
         capabilities = self.carrier_capabilities()
-        if self.clocks_patched and CarrierCapability.TRACKING_POLLING not in capabilities:
+        if self.intake_patched and CarrierCapability.TRACKING_POLLING not in capabilities:
             return None
         overdue = self.timings.scan_overdue_after
         if self.pickup is not None and self.choice.method is ReturnMethod.MAILBOX_PICKUP:
@@ -300,7 +300,7 @@ class ReturnState(ParcelScans):
         if self.reported_at is not None:
             return self.reported_at + overdue
         silent = CarrierCapability.TRACKING_WEBHOOK not in capabilities
-        if self.clocks_patched and silent and self.shipment_ready_at is not None:
+        if self.intake_patched and silent and self.shipment_ready_at is not None:
             return self.shipment_ready_at + overdue
         return None
 

@@ -249,7 +249,7 @@ def test_stopping_a_polling_that_is_not_running_only_forgets_what_it_asked() -> 
 
 def test_an_unreported_parcel_on_a_carrier_without_webhooks_is_polled_from_its_label() -> None:
     state = dropping_off()
-    state.clocks_patched = True
+    state.intake_patched = True
     state.offers = [COUNTER_LABEL_POST]  # polled, sends no webhooks
     state.choice = ReturnMethodChoice(
         method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier=COUNTER_LABEL_POST.code
@@ -261,7 +261,7 @@ def test_an_unreported_parcel_on_a_carrier_without_webhooks_is_polled_from_its_l
 
 def test_a_carrier_with_webhooks_is_not_polled_for_an_unreported_parcel() -> None:
     state = dropping_off()
-    state.clocks_patched = True
+    state.intake_patched = True
     state.offers = [SANDBOX_OFFER]
     state.shipment_ready_at = NOTICE
 
@@ -272,7 +272,7 @@ def test_a_carrier_with_webhooks_is_not_polled_for_an_unreported_parcel() -> Non
 
 def test_a_carrier_that_cannot_be_polled_never_is() -> None:
     state = dropping_off()
-    state.clocks_patched = True
+    state.intake_patched = True
     state.offers = [DROP_OFF_ONLY]
     state.choice = ReturnMethodChoice(
         method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier=DROP_OFF_ONLY.code

@@ -49,7 +49,7 @@ async def act(ctx: ReturnContext) -> bool:
     refund deadline, and operations' decision before it."""
     state = ctx.state
     now = ctx.now()
-    if state.clocks_patched and state.refund_reason is None:
+    if state.intake_patched and state.refund_reason is None:
         if now >= state.refund_due_by:
             ctx.record(
                 "system",
@@ -84,7 +84,7 @@ def wakes_at(ctx: ReturnContext) -> dt.datetime | None:
         clocks.append(state.seller_reminder_at)
     elif not state.escalated:
         clocks.append(state.escalation_at)
-    if state.clocks_patched and state.refund_reason is None:
+    if state.intake_patched and state.refund_reason is None:
         decided = state.refund_decision_asked
         clocks.append(state.refund_due_by if decided else state.refund_decision_at)
     return min((c for c in clocks if c is not None), default=None)

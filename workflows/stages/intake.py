@@ -25,25 +25,24 @@ with workflow.unsafe.imports_passed_through():
     from workflows.context import Intent, ReturnContext
     from workflows.stages import address, refund
 
-REFUND_DEADLINE_AND_SILENT_CARRIERS = "refund-deadline-and-silent-carriers"
-"""Patch, taken at the intake (one marker, one upsert of `TemporalChangeVersion` per return):
-the refund deadline runs while the seller's address is missing (operations decide before it)
-and while a collection the marketplace booked is still to come; a parcel on a carrier without
-tracking webhooks is polled though nobody reported it sent, and a carrier that cannot be polled
-never is."""
-
-UNKNOWN_STATUS_AWAITS_REVIEW = "unknown-status-awaits-review"
-"""Patch: a withdrawal whose order status is unknown awaits operations' review instead of being
-rejected when a review period ends."""
+INTAKE_RULES = "review-refund-deadline-silent-carriers"
+"""Patch, taken as the return starts, before its intake's local activity (one marker, one
+upsert of `TemporalChangeVersion` per return; taken after it, a replay that resolves the local
+activity early would not see the marker yet): a withdrawal whose order status is unknown awaits
+operations' review instead of being rejected when a review period ends; the refund deadline
+runs while the seller's address is missing (operations decide before it) and while a
+collection the marketplace booked is still to come; a parcel on a carrier without tracking
+webhooks is polled though nobody reported it sent, and a carrier that cannot be polled never
+is."""
 
 
 async def take_in(ctx: ReturnContext) -> None:
     """One local activity for the lookups of the start (one billable action), then decide."""
     state = ctx.state
     ctx.record("customer", "withdrawal notice received")
+    state.intake_patched = workflow.patched(INTAKE_RULES)
     intake: ReturnIntake = await ctx.local(IntakeActivities.take_in, state.event)
     state.timings = intake.timings
-    state.clocks_patched = workflow.patched(REFUND_DEADLINE_AND_SILENT_CARRIERS)
     state.calendar = intake.calendar
     state.decision = intake.decision
     if state.calendar is not None:
@@ -97,7 +96,7 @@ async def _reject(ctx: ReturnContext) -> None:
     unknown = decision.reason is RejectionReason.UNKNOWN_ORDER_STATUS
     state.rejected_at = ctx.now()
     reason = AttentionReason.UNKNOWN_ORDER_STATUS
-    if unknown and workflow.patched(UNKNOWN_STATUS_AWAITS_REVIEW):
+    if unknown and state.intake_patched:
         ctx.record("system", "order status unknown: awaiting operations' review")
         ctx.set_stage(ReturnStage.AWAITING_REVIEW, *ctx.attention_updates(reason, True))
         state.reviews_asked = 1

@@ -67,7 +67,7 @@ def _collection_refund_at(state: ReturnState) -> dt.datetime | None:
     """The refund deadline of a return whose collection the marketplace booked (a mailbox
     pickup), while the refund is not requested yet."""
     booked = state.pickup is not None and state.choice is not None
-    if not booked or not state.clocks_patched or state.refund_reason is not None:
+    if not booked or not state.intake_patched or state.refund_reason is not None:
         return None
     assert state.choice is not None
     return state.refund_due_by if state.choice.method is ReturnMethod.MAILBOX_PICKUP else None
