@@ -17,13 +17,13 @@ from fastapi.responses import Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 
-from carrier_sandbox import booking, cancelling, locator, tracking
+from carrier_sandbox import booking, cancelling, locator, pricing, tracking
 from carrier_sandbox.carriers import CarrierConfig
 from carrier_sandbox.context import Ctx, Sandbox, parse
 from carrier_sandbox.errors import ApiError
 from carrier_sandbox.label_pdf import render_label
 from carrier_sandbox.rules import DEPOSIT_BEFORE, pickup_dates
-from carrier_sandbox.schemas import CounterCodeBody, LabelBody, PickupBody
+from carrier_sandbox.schemas import CounterCodeBody, LabelBody, PickupBody, QuoteBody
 from domain.carriers import CarrierCapability as Can
 from plumbing import json_input
 from plumbing.json_input import NotJson
@@ -72,6 +72,13 @@ router = APIRouter(prefix="/carriers/{code}/v1", dependencies=[Depends(_require_
 @router.get("/carrier")
 async def carrier(carrier: AnyCarrier) -> dict[str, Any]:
     return {"code": carrier.code, "name": carrier.name, "capabilities": carrier.capabilities}
+
+
+@router.post("/quotes")
+async def quote(request: Request, carrier: Labelling) -> dict[str, Any]:
+    raw = await request.body()
+    _json(raw)
+    return pricing.quote(carrier, parse(QuoteBody, raw))
 
 
 @router.post("/labels", status_code=201)
@@ -165,12 +172,7 @@ async def _create_once(
     """A creating call: done once per Idempotency-Key, replayed after that."""
     key = _idempotency_key(request)
     raw = await request.body()
-    try:
-        payload = json_input.loads(raw)
-    except NotJson as err:
-        raise ApiError(
-            422, "invalid_request", f"The request body is not valid JSON: {err.problem}."
-        ) from None
+    payload = _json(raw)
     # Key order and spacing are not part of "the same body".
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
@@ -198,6 +200,16 @@ async def _create_once(
     return Response(
         stored.body, status_code=stored.status, media_type="application/json", headers=headers
     )
+
+
+def _json(raw: bytes) -> Any:
+    """The body as JSON, within the bounds of every door (`plumbing.json_input`)."""
+    try:
+        return json_input.loads(raw)
+    except NotJson as err:
+        raise ApiError(
+            422, "invalid_request", f"The request body is not valid JSON: {err.problem}."
+        ) from None
 
 
 def _idempotency_key(request: Request) -> str:

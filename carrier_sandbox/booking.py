@@ -159,14 +159,7 @@ def _register_parcel(
 ) -> str:
     """A new parcel, known to tracking from now on (`pre_transit` until its first scan);
     refused when the carrier does not serve the sender's or the recipient's country."""
-    for end, address in (("sender", body.sender), ("recipient", body.recipient)):
-        if carrier.refuses_country(address.country_code):
-            served = ", ".join(carrier.countries or ())
-            raise invalid(
-                f"{carrier.name} does not carry parcels to or from {address.country_code} "
-                f"(it serves {served}).",
-                f"{end}.country_code",
-            )
+    check_countries(carrier, body.sender, body.recipient)
     number = _unused(
         db,
         "SELECT 1 FROM parcels WHERE tracking_number = ?",
@@ -186,6 +179,20 @@ def _register_parcel(
         ),
     )
     return number
+
+
+def check_countries(
+    carrier: CarrierConfig, sender: PostalAddress, recipient: PostalAddress
+) -> None:
+    """A 422 naming the end whose country the carrier does not serve, if any."""
+    for end, address in (("sender", sender), ("recipient", recipient)):
+        if carrier.refuses_country(address.country_code):
+            served = ", ".join(carrier.countries or ())
+            raise invalid(
+                f"{carrier.name} does not carry parcels to or from {address.country_code} "
+                f"(it serves {served}).",
+                f"{end}.country_code",
+            )
 
 
 def _unused(db: sqlite3.Connection, exists_query: str, make: Callable[[], str]) -> str:

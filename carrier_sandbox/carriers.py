@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,31 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from domain.carriers import CarrierCapability
 
 DEFAULT_CARRIERS_FILE = Path(__file__).with_name("carriers.json")
+
+
+class PriceBand(BaseModel):
+    """The price of a return label for a parcel up to `up_to_grams`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    up_to_grams: int = Field(gt=0, le=30_000)
+    domestic: Decimal = Field(
+        gt=0, decimal_places=2, description="Sender and recipient in one country."
+    )
+    international: Decimal = Field(gt=0, decimal_places=2, description="Across a border.")
+
+
+class Tariff(BaseModel):
+    """What a carrier charges for a return label, by weight band, lightest first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    bands: tuple[PriceBand, ...] = Field(min_length=1)
+
+    def band(self, weight_grams: int) -> PriceBand | None:
+        """The lightest band the parcel fits in; none when it is heavier than every band."""
+        return next((b for b in self.bands if weight_grams <= b.up_to_grams), None)
 
 
 class CarrierConfig(BaseModel):
@@ -36,6 +62,9 @@ class CarrierConfig(BaseModel):
     countries: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")], ...] | None = Field(
         default=None,
         description="The countries it carries parcels from and to (default: every country).",
+    )
+    tariff: Tariff | None = Field(
+        default=None, description="Its return labels' prices (default: it quotes none)."
     )
 
     def offers(self, capability: CarrierCapability) -> bool:

@@ -28,6 +28,14 @@ class LabelBody(DomainModel):
     parcel: Parcel
 
 
+class QuoteBody(DomainModel):
+    """`POST /carriers/{code}/v1/quotes`: the price of a return label, nothing bought."""
+
+    sender: PostalAddress = Field(description="The customer sending the parcel back.")
+    recipient: PostalAddress = Field(description="The seller receiving it.")
+    parcel: Parcel
+
+
 class CounterCodeBody(DomainModel):
     """`POST /carriers/{code}/v1/counter-codes`: a code the counter turns into a label."""
 

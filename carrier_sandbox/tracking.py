@@ -39,10 +39,16 @@ def tracking(db: sqlite3.Connection, carrier: CarrierConfig, number: str) -> dic
         }
         for row in _scans(db, number)
     ]
+    recipient = PostalAddress.model_validate_json(parcel["recipient"])
     return {
         "tracking_number": number,
         "reference": parcel["reference"],
         "status": events[-1]["status"] if events else TrackingStatus.PRE_TRANSIT.value,
+        # Where it goes, as carriers' tracking pages show it: the area, never the name or street.
+        "destination": {
+            "postal_code": recipient.postal_code,
+            "country_code": recipient.country_code,
+        },
         "events": events,
     }
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, Identifier, Instant, ShortText
+from domain.base import DomainModel, Identifier, Instant, Money, ShortText
 
 
 class ReturnMethod(StrEnum):
@@ -55,12 +55,27 @@ _METHOD_NEEDS: dict[ReturnMethod, frozenset[CarrierCapability]] = {
 _COUNTER_WITHOUT_CODE = frozenset({CarrierCapability.COUNTER_LABEL})
 
 
+class LabelCostBearer(StrEnum):
+    """Who pays for a return label the marketplace buys from the carrier for the customer."""
+
+    CUSTOMER = "customer"
+    """The customer (Art. 14(1)): its price, shown before they choose, is withheld from the
+    refund."""
+    SELLER = "seller"
+    """The seller, by the marketplace's policy: nothing is withheld."""
+
+
 class CarrierOffer(DomainModel):
     """A carrier the customer may choose, and what it can do."""
 
     code: Identifier = Field(description="The carrier's code in configuration, e.g. sandbox.")
     name: ShortText = Field(description="The carrier's name as customers know it.")
     capabilities: frozenset[CarrierCapability]
+    label_price: Money | None = Field(
+        default=None,
+        description="What the carrier charges for this return's label (or counter code), as it "
+        "quoted it once the seller's address was known; none when it could not quote.",
+    )
 
     def methods(self) -> list[ReturnMethod]:
         """The return methods this carrier supports, in the order they are offered."""
@@ -76,6 +91,11 @@ class CarrierOffer(DomainModel):
     def has_counter_code(self) -> bool:
         return CarrierCapability.COUNTER_RETURN_CODE in self.capabilities
 
+    def buys_label(self, method: ReturnMethod) -> bool:
+        """Whether `method` has the marketplace buy a label (or a counter code) from the
+        carrier; at a counter that prints labels without a code, the customer pays there."""
+        return method is not ReturnMethod.POST_OFFICE_COUNTER or self.has_counter_code
+
 
 class Parcel(DomainModel):
     """What goes in the box."""
@@ -90,6 +110,28 @@ class LabelRequest(DomainModel):
     idempotency_key: str = Field(description="Same key, same label: derived from return + step.")
     carrier: Identifier
     reference: Identifier = Field(description="The return ID, printed on the label.")
+    sender: PostalAddress
+    recipient: PostalAddress
+    parcel: Parcel
+
+
+class LabelPricesRequest(DomainModel):
+    """Ask each offered carrier what this return's label costs, once the addresses are known."""
+
+    offers: list[CarrierOffer]
+    sender: PostalAddress
+    recipient: PostalAddress
+    parcel: Parcel
+    currency: str = Field(
+        pattern=r"^[A-Z]{3}$",
+        description="The order's currency: a price quoted in another one is not shown.",
+    )
+
+
+class LabelQuoteRequest(DomainModel):
+    """Ask one carrier the price of a return label from the customer to the seller."""
+
+    carrier: Identifier
     sender: PostalAddress
     recipient: PostalAddress
     parcel: Parcel
@@ -194,6 +236,27 @@ class TrackingQuery(DomainModel):
     known_scan_ids: list[str] = Field(
         default_factory=list, description="Scans already seen: polling waits for another one."
     )
+
+
+class ParcelDestination(DomainModel):
+    """Where a carrier's data says a parcel is going, as far as that data says: the country
+    always, the postal code when the carrier shows it."""
+
+    country_code: str = Field(pattern=r"^[A-Z]{2}$")
+    postal_code: str | None = Field(default=None, max_length=12)
+
+    def reaches(self, address: PostalAddress) -> bool:
+        """Whether the parcel goes to `address`: the same country, and the same postal code
+        when the carrier shows one (spaces and case aside)."""
+        if self.country_code != address.country_code:
+            return False
+        if self.postal_code is None:
+            return True
+        return _postal(self.postal_code) == _postal(address.postal_code)
+
+
+def _postal(code: str) -> str:
+    return "".join(code.split()).upper()
 
 
 class PickupDatesRequest(DomainModel):

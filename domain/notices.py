@@ -8,8 +8,16 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, Email, Identifier, Locale, ShortText
-from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
+from domain.base import DomainModel, Email, Identifier, Locale, Money, ShortText
+from domain.carriers import (
+    CarrierOffer,
+    CounterCode,
+    Label,
+    LabelCostBearer,
+    Pickup,
+    ReturnMethod,
+    TrackingScan,
+)
 from domain.events import Customer, Order
 from domain.inspection import InspectionReport
 from domain.returns import EligibilityDecision, Refund
@@ -134,6 +142,16 @@ class NoticeRequest(DomainModel):
         default=None, description="The refund requested, when the notice tells of it."
     )
     refund_due_by: AwareDatetime | None = None
+    label_paid_by: LabelCostBearer = Field(
+        default=LabelCostBearer.CUSTOMER,
+        description="Who pays for a label the marketplace buys (return_address shows it with "
+        "each carrier's price).",
+    )
+    label_withheld: Money | None = Field(
+        default=None,
+        description="The label's price withheld from the refund (Art. 14(1)), once the "
+        "customer's choice bought one they pay for.",
+    )
     attention: str | None = Field(
         default=None,
         description="operations_attention: the reason code operations need; "

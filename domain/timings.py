@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from domain.base import DomainModel
+from domain.carriers import LabelCostBearer
 
 
 class RefundTrigger(StrEnum):
@@ -57,6 +58,11 @@ class ReturnTimings(DomainModel):
         "listens for a late dispatch (Art. 14(1) breached, the refund still owed).",
     )
     refund_trigger: RefundTrigger = RefundTrigger.DISPATCH_PROOF
+    label_paid_by: LabelCostBearer = Field(
+        default=LabelCostBearer.CUSTOMER,
+        description="Who pays for a return label the marketplace buys: the customer (its "
+        "price, shown before they choose, is withheld from the refund) or the seller.",
+    )
     refund_decision_before: dt.timedelta = Field(
         gt=dt.timedelta(0),
         default=dt.timedelta(days=3),

@@ -301,6 +301,12 @@ class Settings(BaseSettings):
         "dispatch_proof",
         description="Request the refund at the first acceptance scan, or once delivered.",
     )
+    return_label_paid_by: Literal["customer", "seller"] = Field(
+        "customer",
+        description="Who pays for a return label the marketplace buys from the carrier: the "
+        "customer (its price, shown before they choose, is withheld from the refund; Art. "
+        "14(1)) or the seller.",
+    )
     refund_decision_before: timedelta = Field(
         timedelta(days=3),
         gt=timedelta(0),

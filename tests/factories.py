@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from domain.addresses import PostalAddress
 from domain.base import Money
+from domain.carriers import LabelQuoteRequest, LabelRequest
 from domain.events import (
     Customer,
     DeviceCategory,
@@ -118,4 +119,14 @@ def charger_missing(amount: str = "25.00") -> InspectionReport:
         deduction=Money(amount=Decimal(amount), currency="EUR"),
         reason=CHARGER_MISSING,
         evidence=["https://sellers.example/evidence/EV-1"],
+    )
+
+
+def quote_of(request: LabelRequest) -> LabelQuoteRequest:
+    """The price question for the label `request` would buy."""
+    return LabelQuoteRequest(
+        carrier=request.carrier,
+        sender=request.sender,
+        recipient=request.recipient,
+        parcel=request.parcel,
     )

@@ -36,6 +36,14 @@ CARRIER = ActivityPolicy(
     ),
 )
 
+LABEL_PRICES = ActivityPolicy(
+    # The offered carriers quoted at once, each within its own HTTP timeout; a carrier that
+    # fails is offered without a price inside the activity. Retries only cover a lost worker:
+    # the address email does not wait long for prices.
+    start_to_close_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=3),
+)
+
 NOTICE = ActivityPolicy(
     # Fetching a label PDF and one SMTP transaction. A relay that is down is retried for as long
     # as it takes; a recipient the relay refuses is not.

@@ -17,6 +17,7 @@ from domain.carriers import (
     CarrierOffer,
     CounterCode,
     Label,
+    LabelCostBearer,
     Parcel,
     Pickup,
     ReturnMethod,
@@ -114,6 +115,10 @@ class ReturnState(ParcelScans):
         leave, or when the marketplace's collection is still to come); a parcel on a carrier
         without tracking webhooks is polled even if nobody reports it sent, and no carrier is
         polled that cannot be; an unknown order status awaits operations' review."""
+        self.label_prices_patched = False
+        """The return took the patch `label-prices` as it started: the carriers quote their
+        label's price once the seller's address is known, the address email shows it, and the
+        customer's refund is less the label they chose when they pay for it."""
         self.refund_decision_asked = False
         self.reviews_asked = 0
         """Emails to operations about a return awaiting their review (the first, then one per
@@ -238,8 +243,21 @@ class ReturnState(ParcelScans):
 
     @property
     def refund_owed(self) -> Money:
-        """What the customer is refunded (Art. 13(1)): the price and the standard delivery."""
-        return refund_breakdown(self.event.order).total
+        """What the customer is refunded (Art. 13(1)): the price and the standard delivery,
+        less the label they pay for."""
+        return refund_breakdown(self.event.order, self.label_withheld).total
+
+    @property
+    def label_withheld(self) -> Money | None:
+        """The price of the label (or counter code) the marketplace bought for the customer's
+        choice, as quoted before they chose (Art. 14(1)): none when the seller pays for labels,
+        none was bought, or no price was shown."""
+        if self.timings.label_paid_by is not LabelCostBearer.CUSTOMER or self.choice is None:
+            return None
+        if self.label is None and self.counter_code is None:
+            return None
+        offer = self.offer(self.choice.carrier)
+        return offer.label_price if offer is not None else None
 
     @property
     def expires_at(self) -> dt.datetime:
@@ -355,6 +373,8 @@ class ReturnState(ParcelScans):
             "refund_due_by": self.refund_due_by,
             "inspection_due_by": self.inspection_due_by,
             "inspection": self.inspection_report,
+            "label_paid_by": self.timings.label_paid_by,
+            "label_withheld": self.label_withheld,
         }
         return NoticeRequest.model_validate(
             {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from temporalio import activity
 
 from activities.carriers.classify import classified
+from activities.carriers.protocol import CarrierError
 from activities.carriers.registry import CarrierRegistry
 from activities.failures import no_scan_yet
 from domain.carriers import (
@@ -15,7 +17,10 @@ from domain.carriers import (
     CounterCode,
     CounterCodeRequest,
     Label,
+    LabelPricesRequest,
+    LabelQuoteRequest,
     LabelRequest,
+    ParcelDestination,
     Pickup,
     PickupDatesRequest,
     PickupRequest,
@@ -38,6 +43,38 @@ class CarrierActivities:
         """The carriers the customer may choose from, with what each can do."""
         with classified("catalogue"):
             return await self._registry.offers()
+
+    @activity.defn
+    async def price_return_labels(self, request: LabelPricesRequest) -> list[CarrierOffer]:
+        """The offers, each with what its carrier quotes for this return's label. A carrier
+        that cannot quote (it fails, or prices in another currency than the order's) is offered
+        without a price: no price shown, nothing withheld. Never fails for a carrier's sake."""
+        return list(
+            await asyncio.gather(*(self._priced(offer, request) for offer in request.offers))
+        )
+
+    async def _priced(self, offer: CarrierOffer, request: LabelPricesRequest) -> CarrierOffer:
+        quote = LabelQuoteRequest(
+            carrier=offer.code,
+            sender=request.sender,
+            recipient=request.recipient,
+            parcel=request.parcel,
+        )
+        try:
+            price = await self._registry.get(offer.code).quote_return_label(quote)
+        except (CarrierError, ValueError, KeyError, TypeError) as err:
+            activity.logger.warning(
+                "label price not quoted",
+                extra={"carrier": offer.code, "error": type(err).__name__},
+            )
+            return offer.model_copy(update={"label_price": None})
+        if price is not None and price.currency != request.currency:
+            activity.logger.warning(
+                "label price in another currency than the order's: not shown",
+                extra={"carrier": offer.code, "currency": price.currency},
+            )
+            price = None
+        return offer.model_copy(update={"label_price": price})
 
     @activity.defn
     async def create_return_label(self, request: LabelRequest) -> Label:
@@ -108,6 +145,16 @@ class CarrierActivities:
         """Every scan so far: the fallback when the carrier's webhooks do not come."""
         with classified(query.carrier):
             return await self._registry.get(query.carrier).track(query.tracking_number)
+
+    @activity.defn
+    async def parcel_destination(self, query: TrackingQuery) -> ParcelDestination | None:
+        """Where the carrier's data says a reported parcel goes (None: it does not say); a
+        number the carrier does not know fails for good (`CarrierRejected`)."""
+        with classified(query.carrier):
+            found = await self._registry.get(query.carrier).parcel_destination(
+                query.tracking_number
+            )
+        return found
 
     @activity.defn
     async def poll_parcel_scans(self, query: TrackingQuery) -> list[TrackingScan]:

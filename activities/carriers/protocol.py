@@ -11,13 +11,16 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Protocol
 
+from domain.base import Money
 from domain.carriers import (
     Cancellation,
     CarrierOffer,
     CounterCode,
     CounterCodeRequest,
     Label,
+    LabelQuoteRequest,
     LabelRequest,
+    ParcelDestination,
     Pickup,
     PickupDatesRequest,
     PickupRequest,
@@ -105,6 +108,11 @@ class Carrier(Protocol):
         """Who the carrier is and what it can do (may ask the carrier once, then cached)."""
         ...
 
+    async def quote_return_label(self, request: LabelQuoteRequest) -> Money | None:
+        """What a return label (or counter code) from `sender` to `recipient` costs, nothing
+        bought; None when the carrier's API gives no price."""
+        ...
+
     async def create_return_label(self, request: LabelRequest) -> Label:
         """Capability `online_return_label`: a prepaid return label."""
         ...
@@ -139,6 +147,11 @@ class Carrier(Protocol):
 
     async def track(self, tracking_number: str) -> list[TrackingScan]:
         """Capability `tracking_polling`: every scan of the parcel so far, oldest first."""
+        ...
+
+    async def parcel_destination(self, tracking_number: str) -> ParcelDestination | None:
+        """Capability `tracking_polling`: where the carrier's data says the parcel goes; None
+        when its data does not say. A number the carrier does not know is `CarrierRejected`."""
         ...
 
     def read_webhook(

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from activities.carriers.http_errors import send
-from activities.carriers.protocol import CarrierUnsupported, WebhookRejected
+from activities.carriers.protocol import CarrierRejected, CarrierUnsupported, WebhookRejected
 from domain.addresses import PostalAddress
+from domain.base import Money
 from domain.carriers import (
     Cancellation,
     CancellationOutcome,
@@ -25,8 +27,10 @@ from domain.carriers import (
     CounterCode,
     CounterCodeRequest,
     Label,
+    LabelQuoteRequest,
     LabelRequest,
     OpeningHours,
+    ParcelDestination,
     Pickup,
     PickupDatesRequest,
     PickupRequest,
@@ -94,6 +98,23 @@ class SandboxCarrier:
                 ),
             )
         return self._offer
+
+    async def quote_return_label(self, request: LabelQuoteRequest) -> Money | None:
+        if CarrierCapability.ONLINE_RETURN_LABEL not in (await self.describe()).capabilities:
+            return None
+        body = {
+            "sender": _address(request.sender),
+            "recipient": _address(request.recipient),
+            "parcel": request.parcel.model_dump(mode="json"),
+        }
+        try:
+            data = await self._post("/v1/quotes", body)
+        except CarrierRejected as err:
+            if err.status == 404:  # a carrier without a tariff quotes nothing
+                return None
+            raise
+        price = data["price"]
+        return Money(amount=Decimal(str(price["amount"])), currency=str(price["currency"]))
 
     async def create_return_label(self, request: LabelRequest) -> Label:
         await self._require(CarrierCapability.ONLINE_RETURN_LABEL, "online return labels")
@@ -174,6 +195,16 @@ class SandboxCarrier:
         await self._require(CarrierCapability.TRACKING_POLLING, "tracking")
         data = await self._get(f"/v1/tracking/{tracking_number}")
         return self._scans(data["tracking_number"], data["events"])
+
+    async def parcel_destination(self, tracking_number: str) -> ParcelDestination | None:
+        if CarrierCapability.TRACKING_POLLING not in (await self.describe()).capabilities:
+            return None
+        where = (await self._get(f"/v1/tracking/{tracking_number}")).get("destination")
+        if not where:
+            return None
+        return ParcelDestination(
+            country_code=str(where["country_code"]), postal_code=where.get("postal_code")
+        )
 
     def read_webhook(
         self,

@@ -13,7 +13,7 @@ from activities.notices.formats import (
     format_time,
 )
 from activities.notices.view import View, carrier_name, refund_facts, scan_facts
-from domain.carriers import ReturnMethod, TrackingStatus
+from domain.carriers import CarrierOffer, LabelCostBearer, ReturnMethod, TrackingStatus
 from domain.events import DeviceCategory
 from domain.notices import NoticeRequest
 from domain.returns import AttentionReason
@@ -68,6 +68,7 @@ def return_address(request: NoticeRequest, view: View) -> dict[str, Any]:
                 {
                     "title": words.method_titles[method],
                     "steps": [step.format(**values) for step in steps],
+                    "cost": label_cost(request, offer, method, view),
                 }
             )
         if methods:
@@ -76,11 +77,27 @@ def return_address(request: NoticeRequest, view: View) -> dict[str, Any]:
         "acknowledges": request.acknowledges,
         "address_lines": request.return_address.lines(),
         "offers": offers,
+        "own_expense": words.own_expense[request.label_paid_by],
         "packaging": [
             tip.format(box=box, device=words.devices[category]) for tip in words.packaging
         ],
         **nearby(request, view),
     }
+
+
+def label_cost(
+    request: NoticeRequest, offer: CarrierOffer, method: ReturnMethod, view: View
+) -> str | None:
+    """What the label of `method` costs the customer, shown before they choose (Art. 6(1)(i),
+    14(1)); nothing for a way of sending that buys none."""
+    if not offer.buys_label(method):
+        return None
+    costs = view.words.label_costs
+    if request.label_paid_by is LabelCostBearer.SELLER:
+        return costs["seller"]
+    if offer.label_price is None:
+        return costs["free"]
+    return costs["customer"].format(price=view.money(offer.label_price))
 
 
 def return_label(request: NoticeRequest, view: View) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def refund_facts(request: NoticeRequest, view: View) -> dict[str, str | None]:
     amount with its parts when delivery is refunded too (`refund_amount`), and what the customer
     is owed before it is requested (`refund_owed`)."""
     refund, due_by = request.refund, request.refund_due_by
-    owed = refund_breakdown(request.order)
+    owed = refund_breakdown(request.order, request.label_withheld)
     requested = None
     if refund is not None:
         same = refund.amount == owed.total
@@ -77,11 +77,20 @@ def refund_facts(request: NoticeRequest, view: View) -> dict[str, str | None]:
 
 
 def _with_parts(owed: RefundBreakdown, view: View) -> str:
-    """The total, and its parts when there is more than the goods."""
-    if not owed.delivery.amount:
-        return view.money(owed.total)
-    return view.words.refund_parts.format(
-        total=view.money(owed.total),
-        goods=view.money(owed.goods),
-        delivery=view.money(owed.delivery),
+    """The total, and its parts when there is more than the goods: the delivery refunded, the
+    label withheld."""
+    goods_and_delivery = Money(
+        amount=owed.goods.amount + owed.delivery.amount, currency=owed.total.currency
+    )
+    before_label = view.money(goods_and_delivery)
+    if owed.delivery.amount:
+        before_label = view.words.refund_parts.format(
+            total=before_label,
+            goods=view.money(owed.goods),
+            delivery=view.money(owed.delivery),
+        )
+    if owed.label is None:
+        return before_label
+    return view.words.refund_less_label.format(
+        total=view.money(owed.total), owed=before_label, label=view.money(owed.label)
     )

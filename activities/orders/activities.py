@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from temporalio import activity
 
 from activities.orders.service import FileOrderService, OrderService
+from domain.carriers import LabelCostBearer
 from domain.eligibility import EligibilityPolicy, WindowStart
 from domain.events import RetractEvent
 from domain.inspection import Claim, ClaimRequest
@@ -36,6 +37,7 @@ def timings_from_settings(settings: Settings) -> ReturnTimings:
         expiry_grace=settings.expiry_grace,
         late_parcel_watch=settings.late_parcel_watch,
         refund_trigger=RefundTrigger(settings.refund_trigger),
+        label_paid_by=LabelCostBearer(settings.return_label_paid_by),
         refund_decision_before=settings.refund_decision_before,
         delivery_overdue=settings.delivery_overdue,
         inspection_period=settings.inspection_period,

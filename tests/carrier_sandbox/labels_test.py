@@ -86,6 +86,8 @@ async def test_new_label_parcel_is_pre_transit_without_scans(client: httpx.Async
         "tracking_number": label["tracking_number"],
         "reference": "return-O1001-1",
         "status": "pre_transit",
+        # The recipient's area, as a tracking page shows it; never a name or a street.
+        "destination": {"postal_code": "67100", "country_code": "FR"},
         "events": [],
     }
 

@@ -83,3 +83,27 @@ def test_a_standard_delivery_without_the_delivery_paid_is_refused() -> None:
 def test_a_negative_delivery_is_refused_naming_the_field() -> None:
     with pytest.raises(ValidationError, match=r"order.delivery_paid.amount"):
         with_delivery(delivery_paid={"amount": "-1.00", "currency": "EUR"})
+
+
+@pytest.mark.parametrize(
+    ("label", "withheld", "total"),
+    [
+        (eur("6.25"), eur("6.25"), "429.65"),
+        (eur("6.2"), eur("6.20"), "429.70"),
+        (Money(amount=Decimal("6.25"), currency="GBP"), None, "435.90"),
+        (eur("0.00"), None, "435.90"),
+        (eur("500.00"), eur("435.90"), "0.00"),
+        (None, None, "435.90"),
+    ],
+    ids=["label", "cents", "another currency", "free label", "dearer than the refund", "none"],
+)
+def test_the_label_the_customer_pays_for_comes_off_the_refund_never_below_nothing(
+    label: Money | None, withheld: Money | None, total: str
+) -> None:
+    order = with_delivery(delivery_paid={"amount": "6.90", "currency": "EUR"}).order
+
+    breakdown = refund_breakdown(order, label)
+
+    assert breakdown.goods == eur("429.00") and breakdown.delivery == eur("6.90")
+    assert breakdown.label == withheld
+    assert str(breakdown.total.amount) == total

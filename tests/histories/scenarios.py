@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
@@ -21,8 +22,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.failures import carrier_auth_failed, carrier_rejected
+from domain.base import Money
 from domain.calendar import next_pickup_date
-from domain.carriers import ReturnMethod, TrackingStatus
+from domain.carriers import ParcelDestination, ReturnMethod, TrackingStatus
 from domain.events import OrderStatus
 from domain.inspection import InspectionOutcome, InspectionReport
 from domain.notices import NoticeKind
@@ -145,6 +147,23 @@ async def _until(
             await asyncio.sleep(0.05)
 
 
+async def _counter_reported(harness: ReturnHarness, refused: str, accepted: str) -> ReturnHandle:
+    """A counter label without a code: the customer reports a number that is refused, then
+    one that is accepted."""
+    handle = await _choosing(harness)
+    await _choose(
+        handle, ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo")
+    )
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            ReturnWorkflow.report_shipment, ShipmentReport(tracking_number=refused)
+        )
+    await handle.execute_update(
+        ReturnWorkflow.report_shipment, ShipmentReport(tracking_number=accepted)
+    )
+    return handle
+
+
 async def _scanned_to_the_end(
     harness: ReturnHarness, env: WorkflowEnvironment, handle: ReturnHandle, ready: ActionResult
 ) -> ReturnHandle:
@@ -173,6 +192,19 @@ async def post_office_drop_off(harness: ReturnHarness, env: WorkflowEnvironment)
     return await _scanned_to_the_end(harness, env, handle, ready)
 
 
+def _priced() -> Doubles:
+    return Doubles(label_prices={"sandbox": Money(amount=Decimal("6.25"), currency="EUR")})
+
+
+@scenario(_priced)
+async def label_price_withheld(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """The carriers quote their label's price before the choice; the customer's drop-off
+    label comes off the refund at the price shown."""
+    handle = await _choosing(harness)
+    ready = await _choose(handle, DROP_OFF)
+    return await _scanned_to_the_end(harness, env, handle, ready)
+
+
 @scenario()
 async def counter_code(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
     """The sandbox carrier's counter return code: no label at home."""
@@ -181,6 +213,26 @@ async def counter_code(harness: ReturnHarness, env: WorkflowEnvironment) -> Retu
         handle, ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="sandbox")
     )
     return await _scanned_to_the_end(harness, env, handle, ready)
+
+
+@scenario(
+    lambda: Doubles(
+        offers=[COUNTER_LABEL_POST],
+        timings=ReturnTimings(scan_overdue_after=dt.timedelta(hours=6)),
+        destinations={"6A99999999999": ParcelDestination(country_code="BE", postal_code="1000")},
+    )
+)
+async def reported_parcel_going_elsewhere(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """A counter label without a code: the first number the customer reports goes elsewhere
+    than the seller's address by the carrier's data and is refused; the right one is checked,
+    accepted, and polling finds its scan."""
+    handle = await _counter_reported(harness, "6A99999999999", "6A12345678901")
+    harness.doubles.carrier_scanned("6A12345678901")
+    await env.fast_forward(handle, dt.timedelta(hours=7))
+    await harness.to_the_end(env, handle)
+    return handle
 
 
 @scenario(
@@ -729,17 +781,7 @@ async def reported_number_held_elsewhere(
     harness: ReturnHarness, env: WorkflowEnvironment
 ) -> ReturnHandle:
     """The customer reports a number another running return holds: refused; then their own."""
-    handle = await _choosing(harness)
-    await _choose(
-        handle, ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo")
-    )
-    with contextlib.suppress(WorkflowUpdateFailedError):
-        await handle.execute_update(
-            ReturnWorkflow.report_shipment, ShipmentReport(tracking_number="6A12345678901")
-        )
-    await handle.execute_update(
-        ReturnWorkflow.report_shipment, ShipmentReport(tracking_number="6A12345678902")
-    )
+    handle = await _counter_reported(harness, "6A12345678901", "6A12345678902")
     await harness.scan(handle, "6A12345678902")
     await harness.to_the_end(env, handle)
     return handle

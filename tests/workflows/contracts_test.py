@@ -36,6 +36,7 @@ from domain.carriers import (
     CounterCode,
     CounterCodeRequest,
     Label,
+    LabelPricesRequest,
     Pickup,
     PickupRequest,
     TrackingQuery,
@@ -485,3 +486,58 @@ async def carrier_made(sandbox: SandboxServer) -> dict[str, int]:
     async with httpx.AsyncClient(base_url=sandbox.url) as bench:
         keys = (await bench.get("/sandbox/idempotency-keys")).json()["keys"]
     return {k["key"]: k["created"] for k in keys}
+
+
+async def test_a_parcel_the_carrier_never_saw_is_a_rejection_and_a_known_one_reaches_the_seller(
+    sandbox: SandboxServer,
+) -> None:
+    registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
+    activities = CarrierActivities(registry)
+    unknown = TrackingQuery(carrier="sandbox", tracking_number="SB999999999FR")
+    doubles = Doubles(unknown_parcels={unknown.tracking_number})
+    env = ActivityEnvironment()
+    try:
+        label = await env.run(activities.create_return_label, label_request())
+        known = TrackingQuery(carrier="sandbox", tracking_number=label.tracking_number)
+        real_known = await env.run(activities.parcel_destination, known)
+        real = await as_the_workflow_sees(lambda: env.run(activities.parcel_destination, unknown))
+    finally:
+        await registry.aclose()
+    doubled_known = await env.run(doubles.parcel_destination, known)
+    doubled = await as_the_workflow_sees(lambda: env.run(doubles.parcel_destination, unknown))
+
+    assert real_known == doubled_known
+    assert real_known is not None and real_known.reaches(label_request().recipient)
+    for seen in (real, doubled):
+        assert failures.failure_type(seen) is FailureType.CARRIER_REJECTED
+
+
+async def test_label_prices_come_back_as_the_offers_priced_in_both(
+    sandbox: SandboxServer,
+) -> None:
+    registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
+    activities = CarrierActivities(registry)
+    env = ActivityEnvironment()
+    try:
+        offered = await env.run(activities.list_carrier_offers)
+        asked = LabelPricesRequest(
+            offers=offered,
+            sender=label_request().sender,
+            recipient=label_request().recipient,
+            parcel=label_request().parcel,
+            currency="EUR",
+        )
+        real = await env.run(activities.price_return_labels, asked)
+        in_pounds = await env.run(
+            activities.price_return_labels, asked.model_copy(update={"currency": "GBP"})
+        )
+    finally:
+        await registry.aclose()
+    doubles = Doubles(label_prices={o.code: o.label_price for o in real if o.label_price})
+    doubled = await env.run(doubles.price_return_labels, asked)
+    doubled_in_pounds = await env.run(
+        doubles.price_return_labels, asked.model_copy(update={"currency": "GBP"})
+    )
+
+    assert doubled == real and real[0].label_price is not None
+    assert doubled_in_pounds == in_pounds and in_pounds[0].label_price is None

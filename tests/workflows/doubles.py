@@ -36,7 +36,9 @@ from domain.carriers import (
     CounterCode,
     CounterCodeRequest,
     Label,
+    LabelPricesRequest,
     LabelRequest,
+    ParcelDestination,
     Pickup,
     PickupRequest,
     TrackingQuery,
@@ -120,6 +122,13 @@ class Doubles:
     """Where the labels' tracking numbers start (SB000000001FR by default): a test that routes
     scans by tracking number among other tests' running returns starts elsewhere."""
     offers: list[CarrierOffer] = field(default_factory=lambda: [SANDBOX_OFFER, DROP_OFF_ONLY])
+    label_prices: dict[str, Money] = field(default_factory=dict)
+    """What each carrier quotes for a label, by code; a carrier not listed quotes nothing."""
+    price_requests: list[LabelPricesRequest] = field(default_factory=list)
+    destinations: dict[str, ParcelDestination | None] = field(default_factory=dict)
+    """Where the carrier's data says a parcel goes, by tracking number; a number not listed
+    goes to the seller's return address. Numbers in `unknown_parcels` the carrier never saw."""
+    unknown_parcels: set[str] = field(default_factory=set)
     chat: list[SellerChatMessage] = field(default_factory=list)
     refunds: list[RefundRequest] = field(default_factory=list)
     claims: list[ClaimRequest] = field(default_factory=list)
@@ -183,6 +192,7 @@ class Doubles:
         return [
             self.take_in,
             self.lookups_for_acceptance,
+            self.price_return_labels,
             self.create_return_label,
             self.book_mailbox_pickup,
             self.request_counter_code,
@@ -190,6 +200,7 @@ class Doubles:
             self.cancel_pickup,
             self.track_parcel,
             self.poll_parcel_scans,
+            self.parcel_destination,
             self.send_notices,
             self.message_seller,
             self.request_refund,
@@ -234,6 +245,31 @@ class Doubles:
 
     def _address_of(self, seller_id: str) -> PostalAddress | None:
         return None if seller_id == SELLER_WITHOUT_ADDRESS else SELLER_ADDRESS
+
+    @activity.defn(name="price_return_labels")
+    async def price_return_labels(self, request: LabelPricesRequest) -> list[CarrierOffer]:
+        """As the carriers: each quotes its price, or nothing; another currency is dropped."""
+        await self._slow("price_return_labels")
+        self.price_requests.append(request)
+        priced = []
+        for offer in request.offers:
+            price = self.label_prices.get(offer.code)
+            if price is not None and price.currency != request.currency:
+                price = None
+            priced.append(offer.model_copy(update={"label_price": price}))
+        return priced
+
+    @activity.defn(name="parcel_destination")
+    async def parcel_destination(self, query: TrackingQuery) -> ParcelDestination | None:
+        """As the carrier's tracking: where the parcel goes; an unknown number is refused."""
+        await self._slow("parcel_destination")
+        self._fault("parcel_destination", query.tracking_number)
+        if query.tracking_number in self.unknown_parcels:
+            raise carrier_rejected("No parcel has this tracking number.", "tracking_number")
+        seller = ParcelDestination(
+            country_code=SELLER_ADDRESS.country_code, postal_code=SELLER_ADDRESS.postal_code
+        )
+        return self.destinations.get(query.tracking_number, seller)
 
     @activity.defn(name="message_seller")
     async def message_seller(self, message: SellerChatMessage) -> bool:

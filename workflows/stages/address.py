@@ -11,9 +11,11 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.carriers.activities import CarrierActivities
     from activities.sellers.activities import SellerActivities
     from domain import search_attributes as sa
     from domain.addresses import PostalAddress
+    from domain.carriers import LabelPricesRequest
     from domain.ids import idempotency_key
     from domain.notices import NoticeKind, SellerChatKind, SellerChatMessage
     from domain.returns import (
@@ -121,6 +123,8 @@ async def refund_without_return(ctx: ReturnContext, intent: Intent) -> None:
 async def hand_over(ctx: ReturnContext, intent: Intent | None = None) -> None:
     """Send the customer the address and the ways to send the parcel: their 14 days start."""
     state = ctx.state
+    if state.label_prices_patched:
+        await price_labels(ctx)  # before the choice opens, so it is never offered unpriced
     ship_by = state.ship_by
     state.address_sent_at = ctx.now()
     moved = [sa.SHIP_BY.value_set(state.ship_by)] if state.ship_by != ship_by else []
@@ -134,6 +138,37 @@ async def hand_over(ctx: ReturnContext, intent: Intent | None = None) -> None:
         acknowledges=state.address_on_file,
         locator_carrier=state.locator_carrier(),
     )
+
+
+async def price_labels(ctx: ReturnContext) -> None:
+    """Each offered carrier's price for this return's label, before the customer chooses
+    (Art. 6(1)(i), 14(1)); without a price nothing is shown and nothing withheld."""
+    state = ctx.state
+    assert state.return_address is not None
+    order = state.event.order
+    request = LabelPricesRequest(
+        offers=state.offers,
+        sender=state.event.customer.address,
+        recipient=state.return_address,
+        parcel=state.parcel,
+        currency=order.product.price.currency,
+    )
+    try:
+        state.offers = await workflow.execute_activity_method(
+            CarrierActivities.price_return_labels,
+            request,
+            start_to_close_timeout=policies.LABEL_PRICES.start_to_close_timeout,
+            retry_policy=policies.LABEL_PRICES.retry_policy,
+        )
+    except ActivityError as err:
+        ctx.record("system", f"label prices not quoted: {failures.message(err)}")
+        return
+    quoted = [
+        f"{o.code} {o.label_price.amount} {o.label_price.currency}"
+        for o in state.offers
+        if o.label_price is not None
+    ]
+    ctx.record("system", f"label prices: {', '.join(quoted) or 'none quoted'}")
 
 
 async def ask_seller(

@@ -35,12 +35,18 @@ collection the marketplace booked is still to come; a parcel on a carrier withou
 webhooks is polled though nobody reported it sent, and a carrier that cannot be polled never
 is."""
 
+LABEL_PRICES = "label-prices"
+"""Patch, taken beside `INTAKE_RULES`: the offered carriers quote their label's price once the
+seller's address is known, the address email shows each, and a label the customer pays for
+(`RETURNFLOW_RETURN_LABEL_PAID_BY`) is withheld from their refund at the price shown."""
+
 
 async def take_in(ctx: ReturnContext) -> None:
     """One local activity for the lookups of the start (one billable action), then decide."""
     state = ctx.state
     ctx.record("customer", "withdrawal notice received")
     state.intake_patched = workflow.patched(INTAKE_RULES)
+    state.label_prices_patched = workflow.patched(LABEL_PRICES)
     intake: ReturnIntake = await ctx.local(IntakeActivities.take_in, state.event)
     state.timings = intake.timings
     state.calendar = intake.calendar

@@ -25,7 +25,8 @@ async def request(ctx: ReturnContext, reason: RefundReason) -> None:
     state = ctx.state
     state.refund_reason = reason
     order = state.event.order
-    breakdown = refund_breakdown(order)  # Art. 13(1): the price and the standard delivery
+    # Art. 13(1): the price and the standard delivery; Art. 14(1): less the label they owe.
+    breakdown = refund_breakdown(order, state.label_withheld)
     try:
         state.refund = await order_service(
             OrderActivities.request_refund,

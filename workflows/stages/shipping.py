@@ -6,16 +6,23 @@ from __future__ import annotations
 import datetime as dt
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 REPORTED_NUMBER_HELD_ONCE = "reported-number-held-once"
 """Patch: a reported tracking number another running return holds is refused."""
+REPORTED_NUMBER_DESTINATION = "reported-number-destination"
+"""Patch: a reported tracking number is accepted only when the carrier's data shows the parcel
+going to the seller's return address (or shows no destination, or does not answer in time)."""
 
 with workflow.unsafe.imports_passed_through():
+    from activities.carriers.activities import CarrierActivities
     from activities.parcels import ParcelActivities
     from domain import search_attributes as sa
-    from domain.carriers import ReturnMethod
+    from domain.carriers import ReturnMethod, TrackingQuery
+    from domain.failures import FailureType
     from domain.notices import NoticeKind
     from domain.returns import RefundReason, ShipmentReport
+    from workflows import failures
     from workflows.context import Intent, ReturnContext
     from workflows.return_state import ReturnState
     from workflows.stages import carrier, dispatched, expiry, problems, refund
@@ -85,11 +92,18 @@ async def report(ctx: ReturnContext, intent: Intent) -> None:
         ctx.record("customer", "reported the parcel as sent again: nothing changes", intent)
         ctx.answer(intent, "already reported")
         return
-    if state.tracking_number is None and workflow.patched(REPORTED_NUMBER_HELD_ONCE):
-        holders = await ctx.local(ParcelActivities.running_holders, number)
-        if [h for h in holders if h != state.return_id]:
-            # Its scans would prove another return's dispatch: it cannot prove this one's.
-            ctx.refuse(intent, f"tracking_number: {number} is another running return's parcel")
+    if state.tracking_number is None:
+        held_once = workflow.patched(REPORTED_NUMBER_HELD_ONCE)
+        # Taken before the local activity below (a replay may resolve it early).
+        routed = workflow.patched(REPORTED_NUMBER_DESTINATION)
+        if held_once:
+            holders = await ctx.local(ParcelActivities.running_holders, number)
+            if [h for h in holders if h != state.return_id]:
+                # Its scans would prove another return's dispatch: it cannot prove this one's.
+                refusal = f"tracking_number: {number} is another running return's parcel"
+                ctx.refuse(intent, refusal)
+                return
+        if routed and not await _goes_to_the_seller(ctx, intent, number):
             return
     state.reported_at = ctx.now()
     ctx.record("customer", "reported the parcel as sent", intent)
@@ -100,3 +114,39 @@ async def report(ctx: ReturnContext, intent: Intent) -> None:
             ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
     ctx.refresh()
     ctx.answer(intent)
+
+
+async def _goes_to_the_seller(ctx: ReturnContext, intent: Intent, number: str) -> bool:
+    """Whether the reported parcel may prove this return's dispatch: the carrier's data shows
+    it going to the seller's return address. A number the carrier does not know, or a parcel
+    going elsewhere, is refused; a carrier whose data shows no destination, or that does not
+    answer in time, leaves the number accepted unchecked (its scans still have to come)."""
+    state = ctx.state
+    assert state.choice is not None and state.return_address is not None
+    code = state.choice.carrier
+    query = TrackingQuery(carrier=code, tracking_number=number)
+    by = ctx.now() + state.timings.carrier_answer_within
+    try:
+        destination = await ctx.carrier(CarrierActivities.parcel_destination, query, by=by)
+    except ActivityError as err:
+        if failures.failure_type(err) is FailureType.CARRIER_REJECTED:
+            ctx.refuse(
+                intent,
+                f"tracking_number: {code} does not know the parcel {number} yet; report it "
+                "again once the carrier's tracking shows it",
+            )
+            return False
+        ctx.record("system", f"destination not checked: {failures.message(err)}")
+        return True
+    if destination is None:
+        ctx.record("system", f"destination not checked: {code} does not show it")
+        return True
+    if not destination.reaches(state.return_address):
+        ctx.refuse(
+            intent,
+            f"tracking_number: {code} shows the parcel {number} going elsewhere than the "
+            "seller's return address",
+        )
+        return False
+    ctx.record("system", "destination checked: the seller's return address")
+    return True

@@ -25,6 +25,7 @@ from activities.carriers.protocol import (
     WebhookRejected,
 )
 from domain.addresses import PostalAddress
+from domain.base import Money
 from domain.carriers import (
     Cancellation,
     CancellationOutcome,
@@ -33,7 +34,9 @@ from domain.carriers import (
     CounterCode,
     CounterCodeRequest,
     Label,
+    LabelQuoteRequest,
     LabelRequest,
+    ParcelDestination,
     Pickup,
     PickupDatesRequest,
     PickupRequest,
@@ -86,6 +89,10 @@ class ColissimoCarrier:
         return self._offer
 
     # --- Labels ----------------------------------------------------------------------------
+
+    async def quote_return_label(self, request: LabelQuoteRequest) -> Money | None:
+        price = self._config.label_price
+        return None if price is None else Money(amount=price, currency="EUR")
 
     async def create_return_label(self, request: LabelRequest) -> Label:
         kept = await self._ledger.recall(self.code, request.idempotency_key)
@@ -209,6 +216,10 @@ class ColissimoCarrier:
     async def track(self, tracking_number: str) -> list[TrackingScan]:
         data = await self._web.suivi(tracking_number)
         return tracking.scans(self.code, tracking_number, data)
+
+    async def parcel_destination(self, tracking_number: str) -> ParcelDestination | None:
+        data = await self._web.suivi(tracking_number)
+        return tracking.destination(tracking_number, data)
 
     def read_webhook(
         self,

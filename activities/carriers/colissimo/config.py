@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -44,6 +45,15 @@ class ColissimoConfig(BaseModel):
         description=(
             "SLS outputPrintingType. A4 PDF, because customers print at home on A4 paper; "
             "PDF_10x15_300dpi suits thermal printers."
+        ),
+    )
+    label_price: Decimal | None = Field(
+        None,
+        gt=0,
+        decimal_places=2,
+        description=(
+            "What the contract charges for a return label, in euros (Colissimo's web services "
+            "quote no price); unset: no price is shown and nothing is withheld from refunds."
         ),
     )
     include_relay_points: bool = Field(

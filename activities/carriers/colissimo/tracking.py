@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from domain.carriers import TrackingScan, TrackingStatus
+from domain.carriers import ParcelDestination, TrackingScan, TrackingStatus
 
 S = TrackingStatus
 
@@ -68,6 +68,16 @@ def scans(carrier: str, tracking_number: str, data: object) -> list[TrackingScan
     # La Poste lists the newest first: reversed, a stable sort keeps same-minute events in
     # the order they happened.
     return sorted((s for s in reversed(found) if s is not None), key=lambda s: s.occurred_at)
+
+
+def destination(tracking_number: str, data: object) -> ParcelDestination | None:
+    """Where La Poste's Suivi v2 says the parcel goes: the arrival country of its
+    `contextData` (Suivi v2 shows no postal code)."""
+    context = _shipment(data, tracking_number).get("contextData")
+    country = context.get("arrivalCountry") if isinstance(context, dict) else None
+    if not isinstance(country, str) or len(country) != 2 or not country.isalpha():
+        return None
+    return ParcelDestination(country_code=country.upper())
 
 
 def return_code(data: object) -> int | None:

@@ -23,6 +23,7 @@ from activities.carriers.easypost.webhooks import read_tracker_event
 from activities.carriers.easypost.wire import EasyPostApi
 from activities.carriers.ledger import CarrierLedger
 from activities.carriers.protocol import CarrierUnsupported
+from domain.base import Money
 from domain.carriers import (
     Cancellation,
     CarrierCapability,
@@ -30,7 +31,9 @@ from domain.carriers import (
     CounterCode,
     CounterCodeRequest,
     Label,
+    LabelQuoteRequest,
     LabelRequest,
+    ParcelDestination,
     Pickup,
     PickupDatesRequest,
     PickupRequest,
@@ -83,6 +86,9 @@ class EasyPostCarrier:
     async def describe(self) -> CarrierOffer:
         return self._offer
 
+    async def quote_return_label(self, request: LabelQuoteRequest) -> Money | None:
+        return await self._labels.quote(request)
+
     async def create_return_label(self, request: LabelRequest) -> Label:
         return await self._labels.create(request)
 
@@ -109,6 +115,9 @@ class EasyPostCarrier:
 
     async def track(self, tracking_number: str) -> list[TrackingScan]:
         return await self._trackers.track(tracking_number)
+
+    async def parcel_destination(self, tracking_number: str) -> ParcelDestination | None:
+        return await self._trackers.destination(tracking_number)
 
     def read_webhook(
         self,

@@ -7,14 +7,29 @@ docs.easypost.com/docs/shipments and /docs/shipments/returns: `POST /shipments` 
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from activities.carriers.easypost.config import EasyPostConfig
 from activities.carriers.easypost.purchases import Purchase, buy_once
-from activities.carriers.easypost.wire import EasyPostApi, Json, address, ounces, timestamp
+from activities.carriers.easypost.wire import (
+    EasyPostApi,
+    Json,
+    address,
+    cheapest,
+    ounces,
+    timestamp,
+)
 from activities.carriers.ledger import CarrierLedger
 from activities.carriers.protocol import CarrierRejected, CarrierUnavailable
-from domain.carriers import Cancellation, CancellationOutcome, Label, LabelRequest
+from domain.base import Money
+from domain.carriers import (
+    Cancellation,
+    CancellationOutcome,
+    Label,
+    LabelQuoteRequest,
+    LabelRequest,
+)
 
 # docs.easypost.com/docs/shipments/shipping-refund: the values `refund_status` takes.
 _REFUND_DONE = frozenset({"submitted", "refunded"})
@@ -46,6 +61,27 @@ class ReturnLabels:
             Label,
             self._label,
         )
+
+    async def quote(self, request: LabelQuoteRequest) -> Money:
+        """The rate `create` would buy, from a return Shipment made for it and never bought
+        (creating one is free)."""
+        shipment = await self._api.post(
+            "shipments", {"shipment": self._shipment_of(request, reference=None)}
+        )
+        rate = cheapest(
+            self._api.carrier,
+            list(shipment.get("rates") or []),
+            only_carrier=self._config.preferred_carrier,
+            only_service=self._config.preferred_service,
+            messages=list(shipment.get("messages") or []),
+            what="rate",
+        )
+        try:
+            amount = Decimal(str(rate["rate"])).quantize(Decimal("0.01"))
+            return Money(amount=amount, currency=str(rate["currency"]).upper())
+        except (KeyError, InvalidOperation, ValueError):
+            carrier = self._api.carrier
+            raise CarrierRejected(carrier, "a rate without a price", field="rate") from None
 
     async def pdf(self, label: Label) -> bytes:
         shipment = await self._api.get(f"shipments/{label.label_id}")
@@ -83,6 +119,11 @@ class ReturnLabels:
         )
 
     def _return_shipment(self, request: LabelRequest) -> Json:
+        return self._shipment_of(request, reference=request.reference)
+
+    def _shipment_of(
+        self, request: LabelRequest | LabelQuoteRequest, reference: str | None
+    ) -> Json:
         # docs.easypost.com/docs/shipments/returns: with `is_return` "leave the addresses the
         # same as the initial Shipment's creation request and we switch the to_address and
         # from_address". The initial shipment went from the seller to the customer, so the
@@ -95,11 +136,13 @@ class ReturnLabels:
             # docs.easypost.com/docs/parcels: weight in ounces is the one required field. Some
             # carriers' services also want dimensions, which our Parcel does not have yet.
             "parcel": {"weight": ounces(request.parcel.weight_grams)},
-            "reference": request.reference,
+            "reference": reference,
             # `label_format` is a documented Shipment option (docs.easypost.com/docs/shipments/
             # options); a carrier that ignores it is converted on fetch (see `pdf`).
             "options": {"label_format": "PDF"},
         }
+        if reference is None:
+            del shipment["reference"]
         if self._config.carrier_accounts:
             shipment["carrier_accounts"] = list(self._config.carrier_accounts)
         return shipment

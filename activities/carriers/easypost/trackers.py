@@ -12,7 +12,7 @@ import hashlib
 from typing import Any
 
 from activities.carriers.easypost.wire import EasyPostApi, Json, timestamp
-from domain.carriers import TrackingScan, TrackingStatus
+from domain.carriers import ParcelDestination, TrackingScan, TrackingStatus
 
 S = TrackingStatus
 
@@ -45,7 +45,24 @@ class Trackers:
     def __init__(self, api: EasyPostApi) -> None:
         self._api = api
 
+    async def destination(self, tracking_number: str) -> ParcelDestination | None:
+        """The Tracker's `carrier_detail.destination_tracking_location` (`country`, `zip`), as
+        far as the carrier filled it in (docs.easypost.com/docs/trackers)."""
+        detail = (await self._tracker(tracking_number)).get("carrier_detail")
+        where = detail.get("destination_tracking_location") if isinstance(detail, dict) else None
+        if not isinstance(where, dict):
+            return None
+        country = where.get("country")
+        if not isinstance(country, str) or len(country) != 2 or not country.isalpha():
+            return None
+        zip_code = where.get("zip")
+        postal = zip_code.strip()[:12] if isinstance(zip_code, str) and zip_code.strip() else None
+        return ParcelDestination(country_code=country.upper(), postal_code=postal)
+
     async def track(self, tracking_number: str) -> list[TrackingScan]:
+        return scans(self._api.carrier, await self._tracker(tracking_number))
+
+    async def _tracker(self, tracking_number: str) -> Json:
         # The Tracker made when the label was bought is found by its code (`tracking_code`
         # filter of GET /trackers); only a code EasyPost does not know gets a new Tracker,
         # with the carrier left to EasyPost's detection (docs.easypost.com/guides/tracking-guide).
@@ -59,7 +76,7 @@ class Trackers:
             tracker = await self._api.post(
                 "trackers", {"tracker": {"tracking_code": tracking_number}}
             )
-        return scans(self._api.carrier, tracker)
+        return tracker
 
 
 def scans(carrier: str, tracker: Json) -> list[TrackingScan]:

@@ -28,6 +28,15 @@ class Wording:
     """return_label of a later revision: the customer chose again."""
     refund_parts: str
     """A refund with its delivery part (Art. 13(1)): {total}, {goods}, {delivery}."""
+    refund_less_label: str
+    """A refund less the return label the customer pays for (Art. 14(1)): {total}, {owed}
+    (what is owed before it, with its parts), {label}."""
+    label_costs: Mapping[str, str]
+    """The cost of a label the marketplace buys, shown with each way of sending that needs one
+    (return_address): `customer` ({price}, withheld from the refund), `seller`, `free` (no
+    price quoted, nothing withheld)."""
+    own_expense: Mapping[str, str]
+    """Who pays for sending the parcel back (return_address), by `label_paid_by`."""
     reasons: Mapping[RejectionReason, str]
     devices: Mapping[DeviceCategory, str]
     next_steps: tuple[str, ...]

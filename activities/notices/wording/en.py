@@ -58,6 +58,17 @@ ENGLISH = Wording(
     ),
     replacement_label_subject="Your new prepaid return label for order {order_id}",
     refund_parts="{total} ({goods} for the device and {delivery} for its delivery)",
+    refund_less_label="{total}: {owed}, less {label} for the return label",
+    label_costs={
+        "customer": "Label: {price}, deducted from your refund.",
+        "seller": "Label: paid by the seller.",
+        "free": "Label: free of charge.",
+    },
+    own_expense={
+        "customer": "The return is at your own expense.",
+        "seller": "The seller pays for the labels offered below; a label printed at the "
+        "counter is at your own expense.",
+    },
     reasons={
         RejectionReason.OUTSIDE_RETURN_WINDOW: (
             "The return window for this order closed on {window_ends}, before your request "

@@ -80,6 +80,17 @@ FRENCH = Wording(
     ),
     replacement_label_subject="Votre nouvelle étiquette de retour prépayée, commande {order_id}",
     refund_parts="{total} ({goods} pour l'appareil et {delivery} pour sa livraison)",
+    refund_less_label="{total} : {owed}, moins {label} pour l'étiquette de retour",
+    label_costs={
+        "customer": "Étiquette : {price}, déduits de votre remboursement.",
+        "seller": "Étiquette : payée par le vendeur.",
+        "free": "Étiquette : gratuite.",
+    },
+    own_expense={
+        "customer": "Le retour est à vos frais.",
+        "seller": "Le vendeur paie les étiquettes proposées ci-dessous ; une étiquette "
+        "imprimée au guichet est à vos frais.",
+    },
     reasons={
         RejectionReason.OUTSIDE_RETURN_WINDOW: (
             "Le délai de retour de cette commande a pris fin le {window_ends}, avant que votre "

@@ -10,7 +10,7 @@ import pytest
 
 from activities.carriers.colissimo import tracking as suivi
 from activities.carriers.protocol import CarrierRejected, WebhookRejected
-from domain.carriers import TrackingStatus
+from domain.carriers import ParcelDestination, TrackingStatus
 from tests.activities.carriers.colissimo.builders import Colissimo, label_request
 from tests.activities.carriers.replay.colissimo import fixture
 
@@ -123,3 +123,13 @@ def test_an_event_code_la_poste_adds_later_reads_as_in_transit() -> None:
 def test_colissimo_sends_no_webhook_to_believe(colissimo: Colissimo) -> None:
     with pytest.raises(WebhookRejected):
         colissimo.carrier.read_webhook({"content-type": "application/json"}, b"{}")
+
+
+async def test_the_destination_is_the_arrival_country_suivi_shows(colissimo: Colissimo) -> None:
+    label = await colissimo.carrier.create_return_label(label_request())
+
+    where = await colissimo.carrier.parcel_destination(label.tracking_number)
+
+    assert where == ParcelDestination(country_code="FR"), "Suivi v2 shows no postal code"
+    with pytest.raises(CarrierRejected):
+        await colissimo.carrier.parcel_destination("8R99999999999")

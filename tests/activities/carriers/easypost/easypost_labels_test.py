@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from typing import Any
 
 import pypdf
@@ -12,8 +13,10 @@ from activities.carriers.easypost import EASYPOST_CAPABILITIES, EasyPostCarrier
 from activities.carriers.easypost.wire import ounces
 from activities.carriers.ledger import CarrierLedger
 from activities.carriers.protocol import CarrierRejected, CarrierUnavailable
+from domain.base import Money
 from tests.activities.carriers.easypost.builders import easypost, label_request
 from tests.activities.carriers.replay.easypost import US_CUSTOMER, US_SELLER, EasyPostReplay
+from tests.factories import quote_of
 
 
 async def test_easypost_declares_labels_pickups_and_tracking(carrier: EasyPostCarrier) -> None:
@@ -145,3 +148,30 @@ async def test_a_voided_label_is_refunded_once(
 
 def test_grams_become_ounces_to_a_tenth() -> None:
     assert [ounces(g) for g in (1, 480, 1000, 30_000)] == [0.1, 16.9, 35.3, 1058.2]
+
+
+async def test_a_quote_is_the_rate_a_label_would_be_bought_at_and_buys_nothing(
+    carrier: EasyPostCarrier, replay: EasyPostReplay
+) -> None:
+    quote = quote_of(label_request())
+
+    price = await carrier.quote_return_label(quote)
+
+    assert price == Money(amount=Decimal("6.45"), currency="USD"), "GroundAdvantage, cheapest"
+    [created] = replay.bodies("shipment.create")
+    assert created["shipment"]["is_return"] is True and "reference" not in created["shipment"]
+    assert replay.bodies("shipment.buy") == [], "nothing bought"
+
+
+async def test_a_quote_honours_the_preferred_service(
+    replay: EasyPostReplay, ledger: CarrierLedger
+) -> None:
+    carrier = easypost(replay, ledger, preferred_service="Priority")
+    quote = quote_of(label_request())
+
+    try:
+        price = await carrier.quote_return_label(quote)
+    finally:
+        await carrier.aclose()
+
+    assert price == Money(amount=Decimal("8.15"), currency="USD")

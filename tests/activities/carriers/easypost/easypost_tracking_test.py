@@ -13,7 +13,7 @@ from activities.carriers.activities import CarrierActivities
 from activities.carriers.easypost import EasyPostCarrier
 from activities.carriers.easypost.trackers import EASYPOST_STATUSES, scans
 from activities.carriers.registry import CarrierRegistry
-from domain.carriers import TrackingQuery, TrackingStatus
+from domain.carriers import ParcelDestination, TrackingQuery, TrackingStatus
 from domain.failures import FailureType
 from tests.activities.carriers.easypost.builders import MOVING, WAITING, S, label_request
 from tests.activities.carriers.replay.easypost import EasyPostReplay
@@ -116,3 +116,23 @@ async def test_polling_a_parcel_with_only_pre_transit_events_is_no_scan_yet(
     assert waiting.value.type == FailureType.NO_SCAN_YET
     assert waiting.value.category is ApplicationErrorCategory.BENIGN
     assert [s.status for s in moving] == MOVING, "the earlier events come with the first scan"
+
+
+async def test_the_destination_is_the_trackers_destination_location_when_filled_in(
+    carrier: EasyPostCarrier, replay: EasyPostReplay
+) -> None:
+    label = await carrier.create_return_label(label_request())
+    unknown_yet = await carrier.parcel_destination(label.tracking_number)
+    replay.trackers[label.tracking_number]["carrier_detail"] = {
+        "destination_tracking_location": {
+            "city": "CHARLESTON",
+            "state": "SC",
+            "country": "us",
+            "zip": "29401",
+        }
+    }
+
+    where = await carrier.parcel_destination(label.tracking_number)
+
+    assert unknown_yet is None
+    assert where == ParcelDestination(country_code="US", postal_code="29401")
