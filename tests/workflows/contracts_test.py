@@ -8,17 +8,21 @@ workflow, and the workflow's own reading of it (`workflows.failures`) must say t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import uuid
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from temporalio.api.failure.v1 import Failure
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError, ApplicationErrorCategory
-from temporalio.testing import ActivityEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.carriers.activities import CarrierActivities
 from activities.carriers.registry import CarrierRegistry
@@ -27,9 +31,12 @@ from activities.intake import IntakeActivities
 from activities.notices.activities import NoticeActivities
 from activities.orders import OrderActivities
 from activities.orders.service import FileOrderService
+from activities.parcels import ParcelActivities
 from activities.sellers.activities import SellerActivities
 from carrier_sandbox.server import SandboxServer
 from domain import calendar
+from domain import search_attributes as sa
+from domain.base import Money
 from domain.calendar import local_date
 from domain.carriers import (
     CancellationOutcome,
@@ -43,6 +50,7 @@ from domain.carriers import (
     TrackingStatus,
 )
 from domain.failures import CarrierRefusal, FailureType
+from domain.inspection import Claim
 from domain.notices import NoticeBatch, NoticeKind, NoticeReceipt, SellerChatKind, SellerChatMessage
 from domain.returns import AcceptanceLookups, Refund, ReturnIntake
 from plumbing.settings import Settings
@@ -63,7 +71,7 @@ from tests.activities.notices.conftest import (  # the mail fixtures: sink, acti
     stories,
 )
 from tests.activities.notices.stories import ReturnStory
-from tests.activities.orders.orders_test import refund_request
+from tests.activities.orders.orders_test import claim_request, refund_request
 from tests.factories import SELLER_ID, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.keys import converter_for_tests
 from tests.workflows.doubles import Doubles
@@ -541,3 +549,82 @@ async def test_label_prices_come_back_as_the_offers_priced_in_both(
 
     assert doubled == real and real[0].label_price is not None
     assert doubled_in_pounds == in_pounds and in_pounds[0].label_price is None
+
+
+async def test_tracking_answers_every_scan_and_refuses_an_unknown_parcel_in_both(
+    sandbox: SandboxServer,
+) -> None:
+    registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
+    real, env = CarrierActivities(registry), ActivityEnvironment()
+    unknown = TrackingQuery(carrier="sandbox", tracking_number="SB999999999FR")
+    double = Doubles(unknown_parcels={unknown.tracking_number})
+    answers: dict[str, list[list[TrackingStatus]]] = {}
+    try:
+        for name, activities in (("real", real), ("double", double)):
+            label = await env.run(activities.create_return_label, label_request())
+            query = TrackingQuery(carrier="sandbox", tracking_number=label.tracking_number)
+            before = await env.run(activities.track_parcel, query)
+            if activities is real:
+                await bench_scan(sandbox, label.tracking_number, TrackingStatus.ACCEPTED)
+            else:
+                double.carrier_scanned(label.tracking_number, TrackingStatus.ACCEPTED)
+            after = await env.run(activities.track_parcel, query)
+            answers[name] = [[s.status for s in before], [s.status for s in after]]
+            refused = await as_the_workflow_sees(
+                lambda a=activities: env.run(a.track_parcel, unknown)  # type: ignore[misc]
+            )
+            assert failures.failure_type(refused) is FailureType.CARRIER_REJECTED
+    finally:
+        await registry.aclose()
+
+    assert answers["real"] == answers["double"] == [[], [TrackingStatus.ACCEPTED]]
+
+
+async def test_a_claim_filed_twice_is_one_claim_and_another_under_its_key_is_refused_in_both(
+    tmp_path: Path,
+) -> None:
+    orders = OrderActivities.from_settings(Settings(var_dir=tmp_path))
+    env = ActivityEnvironment()
+    double = Doubles()
+    request = claim_request()
+    other = claim_request(amount=Money(amount=Decimal("5.00"), currency="EUR"))
+    for activities in (orders, double):
+        first = await env.run(activities.file_claim, request)
+        again = await env.run(activities.file_claim, request)
+        refused = await as_the_workflow_sees(
+            lambda a=activities: env.run(a.file_claim, other)  # type: ignore[misc]
+        )
+        assert isinstance(first, Claim) and first.created and not again.created
+        assert again.claim_id == first.claim_id and first.amount == request.amount
+        assert failures.failure_type(refused) is FailureType.REFUND_CONFLICT
+    real_first = await env.run(orders.file_claim, request)
+    assert real_first.claim_id == (await env.run(double.file_claim, request)).claim_id
+
+
+async def test_the_running_holders_of_a_number_are_listed_alike_and_a_query_cannot_be_broken(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = time_skipping_env.client
+    number = f"6A{uuid.uuid4().int % 10**11:011d}"
+    holder = f"return-ORD-HELD-{uuid.uuid4().hex[:6]}-1"
+    await client.start_workflow(
+        "ReturnWorkflow",
+        retract_event(),
+        id=holder,
+        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",  # no worker: it stays running, untouched
+        search_attributes=TypedSearchAttributes([SearchAttributePair(sa.TRACKING_NUMBER, number)]),
+    )
+    query = f'{sa.TRACKING_NUMBER.name} = "{number}"'
+    async with asyncio.timeout(10):
+        while not [w async for w in client.list_workflows(query)]:
+            await asyncio.sleep(0.1)
+    real, double = ParcelActivities(client), Doubles(numbers_held={number: [holder]})
+    env = ActivityEnvironment()
+    try:
+        for activities in (real, double):
+            assert await env.run(activities.running_holders, number) == [holder]
+            assert await env.run(activities.running_holders, "6A00000000000") == []
+            with pytest.raises(ValueError, match="letters and digits only"):
+                await env.run(activities.running_holders, 'x" OR "1"="1')
+    finally:
+        await client.get_workflow_handle(holder).terminate("test over")

@@ -26,6 +26,7 @@ from activities.failures import (
 from activities.notices.compose import NoticeComposer
 from activities.notices.context import InvalidNoticeRequest, check_complete
 from activities.orders.service import refund_id_for
+from activities.parcels.activities import LETTERS_AND_DIGITS
 from domain.addresses import PostalAddress
 from domain.base import Money
 from domain.carriers import (
@@ -324,6 +325,10 @@ class Doubles:
 
     @activity.defn(name="running_holders")
     async def running_holders(self, tracking_number: str) -> list[str]:
+        """As visibility: the running returns holding the number; a number that is not letters
+        and digits never reaches a query."""
+        if not LETTERS_AND_DIGITS.fullmatch(tracking_number):
+            raise ValueError("tracking_number: letters and digits only")
         return list(self.numbers_held.get(tracking_number, []))
 
     @activity.defn(name="file_claim")
@@ -388,6 +393,8 @@ class Doubles:
         self.polls.append(query)
         await self._slow("track_parcel")
         self._fault("track_parcel", query.tracking_number)
+        if query.tracking_number in self.unknown_parcels:
+            raise carrier_rejected("No parcel has this tracking number.", "tracking_number")
         return list(self.carrier_scans.get(query.tracking_number, []))
 
     @activity.defn(name="poll_parcel_scans")
