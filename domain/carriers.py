@@ -247,16 +247,18 @@ class ParcelDestination(DomainModel):
 
     def reaches(self, address: PostalAddress) -> bool:
         """Whether the parcel goes to `address`: the same country, and the same postal code
-        when the carrier shows one (spaces and case aside)."""
+        when the carrier shows one (spaces, hyphens and case aside; a carrier may show only its
+        first part, a ZIP without its +4 or a UK outward code)."""
         if self.country_code != address.country_code:
             return False
         if self.postal_code is None:
             return True
-        return _postal(self.postal_code) == _postal(address.postal_code)
+        shown, known = _postal(self.postal_code), _postal(address.postal_code)
+        return bool(shown) and (known.startswith(shown) or shown.startswith(known))
 
 
 def _postal(code: str) -> str:
-    return "".join(code.split()).upper()
+    return "".join(ch for ch in code if ch.isalnum()).upper()
 
 
 class PickupDatesRequest(DomainModel):

@@ -25,7 +25,7 @@ from domain.carriers import (
 from domain.events import RetractEvent
 from domain.ids import return_id
 from domain.inspection import Claim, InspectionReport
-from domain.money import refund_breakdown
+from domain.money import RefundBreakdown, refund_breakdown
 from domain.notices import NoticeKind, NoticeRequest
 from domain.periods import LegalCalendar, period_end
 from domain.returns import (
@@ -166,6 +166,9 @@ class ReturnState(ParcelScans):
         # Money, notices, reminders.
         self.refund: Refund | None = None
         self.refund_reason: RefundReason | None = None
+        self.refund_asked: RefundBreakdown | None = None
+        """The refund as requested, part by part: what is owed from then on, whatever the
+        choice becomes."""
         self.notice_counts: dict[NoticeKind, int] = {}
         self.failed_notices: list[NoticeRequest] = []
         """Notices the relay refused for good: operations may retry them."""
@@ -245,13 +248,18 @@ class ReturnState(ParcelScans):
     def refund_owed(self) -> Money:
         """What the customer is refunded (Art. 13(1)): the price and the standard delivery,
         less the label they pay for."""
+        if self.refund_asked is not None:
+            return self.refund_asked.total
         return refund_breakdown(self.event.order, self.label_withheld).total
 
     @property
     def label_withheld(self) -> Money | None:
         """The price of the label (or counter code) the marketplace bought for the customer's
         choice, as quoted before they chose (Art. 14(1)): none when the seller pays for labels,
-        none was bought, or no price was shown."""
+        none was bought, or no price was shown; once the refund is requested, what it
+        withheld."""
+        if self.refund_asked is not None:
+            return self.refund_asked.label
         if self.timings.label_paid_by is not LabelCostBearer.CUSTOMER or self.choice is None:
             return None
         if self.label is None and self.counter_code is None:

@@ -1,4 +1,5 @@
-"""`ReturnWorkflow`: one returned order line, from the withdrawal notice to the refund.
+"""`ReturnWorkflow`: one returned order line, from the withdrawal notice to the refund and
+what the seller found in the parcel.
 
 The run loop (`workflows.loop`) is the only writer: it changes the return's state and runs
 its activities, one step at a time. People act through updates: each validator asks the

@@ -62,11 +62,15 @@ class CarrierActivities:
         )
         try:
             price = await self._registry.get(offer.code).quote_return_label(quote)
-        except (CarrierError, ValueError, KeyError, TypeError) as err:
+        except CarrierError as err:
             activity.logger.warning(
-                "label price not quoted",
-                extra={"carrier": offer.code, "error": type(err).__name__},
+                "label price not quoted", extra={"carrier": offer.code, "error": err.message}
             )
+            return offer.model_copy(update={"label_price": None})
+        except Exception:
+            # An answer the adapter cannot read: that carrier is offered unpriced (nothing is
+            # withheld), the others keep their prices, and the trace says what broke.
+            activity.logger.exception("label price unreadable", extra={"carrier": offer.code})
             return offer.model_copy(update={"label_price": None})
         if price is not None and price.currency != request.currency:
             activity.logger.warning(

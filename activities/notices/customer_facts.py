@@ -77,7 +77,7 @@ def return_address(request: NoticeRequest, view: View) -> dict[str, Any]:
         "acknowledges": request.acknowledges,
         "address_lines": request.return_address.lines(),
         "offers": offers,
-        "own_expense": words.own_expense[request.label_paid_by],
+        "own_expense": words.own_expense[_who_pays(request)],
         "packaging": [
             tip.format(box=box, device=words.devices[category]) for tip in words.packaging
         ],
@@ -88,16 +88,25 @@ def return_address(request: NoticeRequest, view: View) -> dict[str, Any]:
 def label_cost(
     request: NoticeRequest, offer: CarrierOffer, method: ReturnMethod, view: View
 ) -> str | None:
-    """What the label of `method` costs the customer, shown before they choose (Art. 6(1)(i),
-    14(1)); nothing for a way of sending that buys none."""
+    """What the label of `method` costs the customer, shown before they choose (Art. 14(1));
+    nothing for a way of sending that buys none. Once the refund is requested, nothing more
+    comes off it: every label is free."""
     if not offer.buys_label(method):
         return None
     costs = view.words.label_costs
     if request.label_paid_by is LabelCostBearer.SELLER:
         return costs["seller"]
-    if offer.label_price is None:
+    if offer.label_price is None or request.refund is not None:
         return costs["free"]
     return costs["customer"].format(price=view.money(offer.label_price))
+
+
+def _who_pays(request: NoticeRequest) -> str:
+    """Whose expense the labels on offer are: `own_expense`'s key."""
+    if request.label_paid_by is LabelCostBearer.SELLER:
+        return "seller"
+    priced = any(offer.label_price is not None for offer in request.carriers)
+    return "customer" if priced and request.refund is None else "free"
 
 
 def return_label(request: NoticeRequest, view: View) -> dict[str, Any]:

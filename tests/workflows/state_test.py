@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from domain.base import Money
 from domain.carriers import Label, Pickup, ReturnMethod, TrackingScan, TrackingStatus
 from domain.eligibility import return_calendar
 from domain.events import RetractEvent
+from domain.money import refund_breakdown
 from domain.returns import ReturnMethodChoice
 from domain.timings import ReturnTimings
 from tests.factories import HOME, retract_event
+from tests.workflows.doubles import SANDBOX_OFFER
 from workflows.return_state import ReturnState
 
 UTC = dt.UTC
@@ -135,3 +139,34 @@ def test_scans_before_the_number_is_known_are_held_20_at_most_then_taken() -> No
     assert held == [False] * 25, "held, not taken as the return's"
     assert [s.scan_id for s in replayed] == [f"SC-{n}" for n in range(20)]
     assert len(state.scans) == 20 and state.unmatched_scans == []
+
+
+def test_the_label_withheld_is_the_one_the_refund_asked_for_whatever_the_choice_becomes() -> None:
+    price = Money(amount=Decimal("6.25"), currency="EUR")
+    state = ReturnState(retract_event())
+    state.offers = [SANDBOX_OFFER.model_copy(update={"label_price": price})]
+    state.choice = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox")
+    state.label = Label(
+        carrier="sandbox",
+        label_id="LBL-1",
+        tracking_number="SB000000001FR",
+        created_at=dt.datetime(2026, 11, 24, tzinfo=dt.UTC),
+    )
+    owed_with_label = state.refund_owed
+    state.refund_asked = refund_breakdown(state.event.order, state.label_withheld)
+    state.label = None  # voided after the refund was asked for: nothing changes any more
+    state.choice = None
+
+    assert state.label_withheld == price
+    assert state.refund_owed == owed_with_label == state.refund_asked.total
+    unasked = ReturnState(retract_event())
+    unasked.refund_asked = refund_breakdown(unasked.event.order)  # refunded before any label
+    unasked.offers = state.offers
+    unasked.choice = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox")
+    unasked.label = Label(
+        carrier="sandbox",
+        label_id="LBL-2",
+        tracking_number="SB000000002FR",
+        created_at=dt.datetime(2026, 11, 24, tzinfo=dt.UTC),
+    )
+    assert unasked.label_withheld is None

@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.sellers.activities import SellerActivities
     from domain import search_attributes as sa
     from domain.addresses import PostalAddress
-    from domain.carriers import LabelPricesRequest
+    from domain.carriers import LabelCostBearer, LabelPricesRequest
     from domain.ids import idempotency_key
     from domain.notices import NoticeKind, SellerChatKind, SellerChatMessage
     from domain.returns import (
@@ -123,7 +123,8 @@ async def refund_without_return(ctx: ReturnContext, intent: Intent) -> None:
 async def hand_over(ctx: ReturnContext, intent: Intent | None = None) -> None:
     """Send the customer the address and the ways to send the parcel: their 14 days start."""
     state = ctx.state
-    if state.label_prices_patched:
+    customer_pays = state.timings.label_paid_by is LabelCostBearer.CUSTOMER
+    if state.label_prices_patched and customer_pays and state.refund_reason is None:
         await price_labels(ctx)  # before the choice opens, so it is never offered unpriced
     ship_by = state.ship_by
     state.address_sent_at = ctx.now()

@@ -27,6 +27,7 @@ async def request(ctx: ReturnContext, reason: RefundReason) -> None:
     order = state.event.order
     # Art. 13(1): the price and the standard delivery; Art. 14(1): less the label they owe.
     breakdown = refund_breakdown(order, state.label_withheld)
+    state.refund_asked = breakdown
     try:
         state.refund = await order_service(
             OrderActivities.request_refund,

@@ -11,8 +11,8 @@ from temporalio.exceptions import ActivityError
 REPORTED_NUMBER_HELD_ONCE = "reported-number-held-once"
 """Patch: a reported tracking number another running return holds is refused."""
 REPORTED_NUMBER_DESTINATION = "reported-number-destination"
-"""Patch: a reported tracking number is accepted only when the carrier's data shows the parcel
-going to the seller's return address (or shows no destination, or does not answer in time)."""
+"""Patch: a reported tracking number the carrier's data shows going elsewhere than the seller's
+return address is refused."""
 
 with workflow.unsafe.imports_passed_through():
     from activities.carriers.activities import CarrierActivities
@@ -117,10 +117,10 @@ async def report(ctx: ReturnContext, intent: Intent) -> None:
 
 
 async def _goes_to_the_seller(ctx: ReturnContext, intent: Intent, number: str) -> bool:
-    """Whether the reported parcel may prove this return's dispatch: the carrier's data shows
-    it going to the seller's return address. A number the carrier does not know, or a parcel
-    going elsewhere, is refused; a carrier whose data shows no destination, or that does not
-    answer in time, leaves the number accepted unchecked (its scans still have to come)."""
+    """Whether the reported parcel may prove this return's dispatch: not when the carrier's
+    data shows it going elsewhere than the seller's return address. A carrier that does not
+    show the parcel (yet), shows no destination, or does not answer in time leaves the number
+    accepted unchecked (its scans still have to come)."""
     state = ctx.state
     assert state.choice is not None and state.return_address is not None
     code = state.choice.carrier
@@ -129,14 +129,11 @@ async def _goes_to_the_seller(ctx: ReturnContext, intent: Intent, number: str) -
     try:
         destination = await ctx.carrier(CarrierActivities.parcel_destination, query, by=by)
     except ActivityError as err:
-        if failures.failure_type(err) is FailureType.CARRIER_REJECTED:
-            ctx.refuse(
-                intent,
-                f"tracking_number: {code} does not know the parcel {number} yet; report it "
-                "again once the carrier's tracking shows it",
-            )
-            return False
-        ctx.record("system", f"destination not checked: {failures.message(err)}")
+        # A number the carrier does not show yet (a counter receipt often appears hours
+        # later) is kept: its scans, polled from now, still have to prove the dispatch.
+        unknown = failures.failure_type(err) is FailureType.CARRIER_REJECTED
+        why = f"{code} does not show the parcel yet" if unknown else failures.message(err)
+        ctx.record("system", f"destination not checked: {why}")
         return True
     if destination is None:
         ctx.record("system", f"destination not checked: {code} does not show it")

@@ -68,6 +68,8 @@ ENGLISH = Wording(
         "customer": "The return is at your own expense.",
         "seller": "The seller pays for the labels offered below; a label printed at the "
         "counter is at your own expense.",
+        "free": "The labels offered below are free of charge; a label printed at the counter "
+        "is at your own expense.",
     },
     reasons={
         RejectionReason.OUTSIDE_RETURN_WINDOW: (

@@ -90,6 +90,8 @@ FRENCH = Wording(
         "customer": "Le retour est à vos frais.",
         "seller": "Le vendeur paie les étiquettes proposées ci-dessous ; une étiquette "
         "imprimée au guichet est à vos frais.",
+        "free": "Les étiquettes proposées ci-dessous sont gratuites ; une étiquette imprimée au "
+        "guichet est à vos frais.",
     },
     reasons={
         RejectionReason.OUTSIDE_RETURN_WINDOW: (

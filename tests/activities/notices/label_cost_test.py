@@ -84,3 +84,20 @@ def test_the_refund_email_shows_the_label_withheld_in_both_languages(
 
     assert sentence in text
     assert sentence in page
+
+
+def test_labels_nobody_priced_and_labels_offered_after_the_refund_are_free(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    unpriced = english_return.notice(NoticeKind.RETURN_ADDRESS, carriers=[SANDBOX_POST])
+    after_refund = english_return.notice(
+        NoticeKind.RETURN_ADDRESS,
+        carriers=[SANDBOX_POST.model_copy(update={"label_price": LABEL})],
+        refund=english_return.refund,
+    )
+
+    for request in (unpriced, after_refund):
+        for part in bodies(composer.compose(request)):
+            assert part.count("Label: free of charge.") == 3
+            assert "€6.25" not in part and "deducted" not in part
+            assert "The labels offered below are free of charge" in part
