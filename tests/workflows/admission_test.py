@@ -13,13 +13,15 @@ from domain.returns import (
     AttentionAction,
     AttentionReason,
     AttentionResolution,
+    CancelRequest,
     EligibilityDecision,
+    RefundReason,
     RejectionReason,
     ReturnMethodChoice,
     ReturnStage,
     ShipmentReport,
 )
-from tests.factories import SELLER_ADDRESS, retract_event
+from tests.factories import SELLER_ADDRESS, charger_missing, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER
 from tests.workflows.still_context import StillContext
 from workflows import admission
@@ -379,3 +381,99 @@ def test_a_refused_choice_is_not_retried_for_an_unrelated_problem() -> None:
     state.attention = [AttentionReason.CARRIER_EXCEPTION.value]
 
     assert not admission.retryable(state, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+
+
+# --- After the proof of dispatch -----------------------------------------------------------
+
+
+def following(stage: ReturnStage = ReturnStage.DELIVERED) -> ReturnState:
+    """A return that follows its parcel to the seller, refunded on the proof of dispatch."""
+    state = choosing()
+    state.choice = DROP_OFF
+    state.stage = stage
+    state.following = True
+    state.dispatched_at = NOTICE
+    state.refund_reason = RefundReason.WITHDRAWAL
+    return state
+
+
+def test_the_sellers_report_is_judged_by_its_own_rules() -> None:
+    state = following()
+
+    assert problem(state, Message.REPORT_INSPECTION, charger_missing()) is None
+    assert problem(state, Message.REPORT_INSPECTION, charger_missing("9999.00")) == (
+        f"deduction.amount: at most the refund, {state.refund_owed.amount} EUR"
+    )
+
+
+def test_a_deduction_is_decided_only_while_one_awaits_approval() -> None:
+    state = following()
+    decide = AttentionResolution(
+        action=AttentionAction.APPROVE_DEDUCTION, by="operations:ana", reason="photo checked"
+    )
+
+    assert problem(state, Message.APPROVE_DEDUCTION, decide) == (
+        "action: no deduction awaits approval (stage: delivered)"
+    )
+    assert problem(state, Message.DECLINE_DEDUCTION, decide) is not None
+    state.attention = [AttentionReason.DEDUCTION_TO_APPROVE.value]
+    assert problem(state, Message.APPROVE_DEDUCTION, decide) is None
+    assert problem(state, Message.DECLINE_DEDUCTION, decide) is None
+
+
+def test_a_followed_parcel_is_closed_only_once_the_refund_is_requested() -> None:
+    state = following(ReturnStage.PICKED_UP)
+    close = AttentionResolution(action=AttentionAction.CLOSE, by="operations:ana", reason="done")
+
+    assert problem(state, Message.CLOSE, close) is None
+    state.refund_reason = None
+    assert problem(state, Message.CLOSE, close) == (
+        "action: the refund is not requested yet (stage: picked_up)"
+    )
+
+
+def test_a_cancel_after_the_refund_is_refused_for_customer_service() -> None:
+    state = choosing()
+    state.refund_reason = RefundReason.WITHDRAWAL
+
+    assert problem(state, Message.CANCEL, CancelRequest()) == (
+        "the refund is requested already: the goods are to be sent back (customer service can "
+        "help) (stage: awaiting_customer_choice)"
+    )
+
+
+def test_a_close_that_would_stop_following_a_parcel_gone_meanwhile_is_refused() -> None:
+    live, gone = ReturnStage.AWAITING_DROP_OFF, ReturnStage.PICKED_UP
+
+    assert admission.changed_meaning(live, Message.CLOSE, gone) == (
+        "the carrier took the parcel meanwhile (stage: picked_up): send close again to stop "
+        "following it"
+    )
+    assert admission.changed_meaning(gone, Message.CLOSE, ReturnStage.DELIVERED) is None
+
+
+def test_a_failed_claim_can_be_retried() -> None:
+    state = following()
+    assert not admission.retryable(state, ReturnStage.DELIVERED)
+
+    state.attention = [AttentionReason.CLAIM_FAILED.value]
+    assert admission.retryable(state, ReturnStage.DELIVERED)
+
+
+def test_a_return_awaiting_review_is_accepted_whenever_its_review_periods_are_over() -> None:
+    state = rejected()
+    state.stage = ReturnStage.AWAITING_REVIEW
+    ends = state.rejection_review_ends
+    assert ends is not None
+
+    assert problem(state, Message.OVERRIDE, override(), at=ends + dt.timedelta(days=30)) is None
+
+
+def test_a_pickup_date_is_judged_on_the_mailboxs_own_day() -> None:
+    state = choosing()
+    day = (NOTICE + dt.timedelta(days=400)).date()
+    far = ReturnMethodChoice(method=ReturnMethod.MAILBOX_PICKUP, carrier="sandbox", pickup_date=day)
+
+    refused = problem(state, Message.CHOOSE, far)
+
+    assert refused is not None and refused.startswith("pickup_date")
