@@ -430,3 +430,10 @@ def test_a_period_is_at_least_one_day(days: int) -> None:
         last_day(D(2026, 3, 4), days, calendar("FR", 2026))
     with pytest.raises(ValueError, match="at least one day"):
         period_end(utc(2026, 3, 4), days, calendar("FR", 2026))
+
+
+def test_a_calendar_holds_the_holidays_of_its_last_year_too() -> None:
+    calendar = legal_calendar("FR", 2026, 2027)
+
+    assert dt.date(2027, 12, 25) in calendar.public_holidays
+    assert dt.date(2026, 1, 1) in calendar.public_holidays

@@ -247,3 +247,71 @@ def test_polling_asks_for_the_scans_not_told_yet() -> None:
 
     assert (query.carrier, query.tracking_number) == ("colissimo", "6A12345678901")
     assert query.known_scan_ids == ["SC-1"]
+
+
+# --- What a new return starts with, and a few edges --------------------------------------------
+
+
+def test_a_new_return_starts_without_any_patch_taken_following_or_review_asked() -> None:
+    """A history without a patch's marker keeps the rules it recorded: nothing starts on."""
+    state = ReturnState(retract_event(notice_at=NOTICE))
+
+    assert (state.intake_patched, state.label_prices_patched, state.following) == (
+        False,
+        False,
+        False,
+    )
+    assert state.reviews_asked == 0
+    assert state.carrier_capabilities() == frozenset(), "no choice, no carrier"
+
+
+def test_a_delivered_refunded_parcel_leaves_no_clock_to_wait_for() -> None:
+    ctx = on_its_way()
+    ctx.state.delivered_at = LEFT + HOUR
+    ctx.state.refund_reason = RefundReason.WITHDRAWAL
+
+    assert dispatched.wakes_at(ctx) is None
+
+
+def test_an_ended_return_stops_watching_for_a_late_parcel() -> None:
+    ctx = on_its_way()
+    ctx.state.late_watch_ends = LEFT + dt.timedelta(days=30)
+    ctx.state.finished = True
+
+    assert expiry.watch_ends_at(ctx) is None
+
+
+def test_an_expired_returns_parcel_is_the_late_one_it_listens_for() -> None:
+    state = on_its_way().state
+    state.late_parcel = "6A12345678901"
+
+    assert state.tracking_number == "6A12345678901"
+
+
+def test_a_pickup_date_is_judged_against_the_shipping_deadline_where_the_mailbox_is() -> None:
+    """The deadline at 22:30 UTC on Monday 30 November is already Tuesday in Helsinki, still
+    Monday in Paris: a Tuesday collection is in time from a Helsinki mailbox only."""
+    notice = dt.datetime(2026, 11, 16, 22, 30, tzinfo=UTC)
+    state = ReturnState(retract_event(notice_at=notice))
+    state.offers = [SANDBOX_OFFER]
+    state.address_sent_at = notice
+    state.address_at_intake = True
+    helsinki = state.event.customer.address.model_copy(
+        update={"postal_code": "00100", "city": "Helsinki", "country_code": "FI"}
+    )
+    tuesday = dt.date(2026, 12, 1)
+
+    def pickup(mailbox: object) -> ReturnMethodChoice:
+        return ReturnMethodChoice(
+            method=ReturnMethod.MAILBOX_PICKUP,
+            carrier="sandbox",
+            pickup_date=tuesday,
+            pickup_address=mailbox,  # type: ignore[arg-type]
+        )
+
+    now = notice + HOUR
+    assert state.ship_by == dt.datetime(2026, 11, 30, 22, 30, tzinfo=UTC)
+    assert admission.choice_problem(state, pickup(helsinki), now) is None
+    assert admission.choice_problem(state, pickup(None), now) == (
+        "pickup_date must be on or before the shipping deadline 2026-11-30"
+    )
