@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -496,21 +496,25 @@ async def carrier_made(sandbox: SandboxServer) -> dict[str, int]:
     return {k["key"]: k["created"] for k in keys}
 
 
-async def test_a_parcel_the_carrier_never_saw_is_a_rejection_and_a_known_one_reaches_the_seller(
-    sandbox: SandboxServer,
-) -> None:
+@pytest.fixture
+async def sandbox_carriers(sandbox: SandboxServer) -> AsyncIterator[CarrierActivities]:
+    """The real carrier activities over the sandbox's Sandbox Post."""
     registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
-    activities = CarrierActivities(registry)
+    yield CarrierActivities(registry)
+    await registry.aclose()
+
+
+async def test_a_parcel_the_carrier_never_saw_is_a_rejection_and_a_known_one_reaches_the_seller(
+    sandbox_carriers: CarrierActivities,
+) -> None:
+    activities = sandbox_carriers
     unknown = TrackingQuery(carrier="sandbox", tracking_number="SB999999999FR")
     doubles = Doubles(unknown_parcels={unknown.tracking_number})
     env = ActivityEnvironment()
-    try:
-        label = await env.run(activities.create_return_label, label_request())
-        known = TrackingQuery(carrier="sandbox", tracking_number=label.tracking_number)
-        real_known = await env.run(activities.parcel_destination, known)
-        real = await as_the_workflow_sees(lambda: env.run(activities.parcel_destination, unknown))
-    finally:
-        await registry.aclose()
+    label = await env.run(activities.create_return_label, label_request())
+    known = TrackingQuery(carrier="sandbox", tracking_number=label.tracking_number)
+    real_known = await env.run(activities.parcel_destination, known)
+    real = await as_the_workflow_sees(lambda: env.run(activities.parcel_destination, unknown))
     doubled_known = await env.run(doubles.parcel_destination, known)
     doubled = await as_the_workflow_sees(lambda: env.run(doubles.parcel_destination, unknown))
 
@@ -521,26 +525,21 @@ async def test_a_parcel_the_carrier_never_saw_is_a_rejection_and_a_known_one_rea
 
 
 async def test_label_prices_come_back_as_the_offers_priced_in_both(
-    sandbox: SandboxServer,
+    sandbox_carriers: CarrierActivities,
 ) -> None:
-    registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
-    activities = CarrierActivities(registry)
-    env = ActivityEnvironment()
-    try:
-        offered = await env.run(activities.list_carrier_offers)
-        asked = LabelPricesRequest(
-            offers=offered,
-            sender=label_request().sender,
-            recipient=label_request().recipient,
-            parcel=label_request().parcel,
-            currency="EUR",
-        )
-        real = await env.run(activities.price_return_labels, asked)
-        in_pounds = await env.run(
-            activities.price_return_labels, asked.model_copy(update={"currency": "GBP"})
-        )
-    finally:
-        await registry.aclose()
+    activities, env = sandbox_carriers, ActivityEnvironment()
+    offered = await env.run(activities.list_carrier_offers)
+    asked = LabelPricesRequest(
+        offers=offered,
+        sender=label_request().sender,
+        recipient=label_request().recipient,
+        parcel=label_request().parcel,
+        currency="EUR",
+    )
+    real = await env.run(activities.price_return_labels, asked)
+    in_pounds = await env.run(
+        activities.price_return_labels, asked.model_copy(update={"currency": "GBP"})
+    )
     doubles = Doubles(label_prices={o.code: o.label_price for o in real if o.label_price})
     doubled = await env.run(doubles.price_return_labels, asked)
     doubled_in_pounds = await env.run(
@@ -552,30 +551,26 @@ async def test_label_prices_come_back_as_the_offers_priced_in_both(
 
 
 async def test_tracking_answers_every_scan_and_refuses_an_unknown_parcel_in_both(
-    sandbox: SandboxServer,
+    sandbox: SandboxServer, sandbox_carriers: CarrierActivities
 ) -> None:
-    registry = CarrierRegistry([SandboxCarrier(sandbox.url, "sandbox", sandbox.api_key)])
-    real, env = CarrierActivities(registry), ActivityEnvironment()
+    real, env = sandbox_carriers, ActivityEnvironment()
     unknown = TrackingQuery(carrier="sandbox", tracking_number="SB999999999FR")
     double = Doubles(unknown_parcels={unknown.tracking_number})
     answers: dict[str, list[list[TrackingStatus]]] = {}
-    try:
-        for name, activities in (("real", real), ("double", double)):
-            label = await env.run(activities.create_return_label, label_request())
-            query = TrackingQuery(carrier="sandbox", tracking_number=label.tracking_number)
-            before = await env.run(activities.track_parcel, query)
-            if activities is real:
-                await bench_scan(sandbox, label.tracking_number, TrackingStatus.ACCEPTED)
-            else:
-                double.carrier_scanned(label.tracking_number, TrackingStatus.ACCEPTED)
-            after = await env.run(activities.track_parcel, query)
-            answers[name] = [[s.status for s in before], [s.status for s in after]]
-            refused = await as_the_workflow_sees(
-                lambda a=activities: env.run(a.track_parcel, unknown)  # type: ignore[misc]
-            )
-            assert failures.failure_type(refused) is FailureType.CARRIER_REJECTED
-    finally:
-        await registry.aclose()
+    for name, activities in (("real", real), ("double", double)):
+        label = await env.run(activities.create_return_label, label_request())
+        query = TrackingQuery(carrier="sandbox", tracking_number=label.tracking_number)
+        before = await env.run(activities.track_parcel, query)
+        if activities is real:
+            await bench_scan(sandbox, label.tracking_number, TrackingStatus.ACCEPTED)
+        else:
+            double.carrier_scanned(label.tracking_number, TrackingStatus.ACCEPTED)
+        after = await env.run(activities.track_parcel, query)
+        answers[name] = [[s.status for s in before], [s.status for s in after]]
+        refused = await as_the_workflow_sees(
+            lambda a=activities: env.run(a.track_parcel, unknown)  # type: ignore[misc]
+        )
+        assert failures.failure_type(refused) is FailureType.CARRIER_REJECTED
 
     assert answers["real"] == answers["double"] == [[], [TrackingStatus.ACCEPTED]]
 
