@@ -60,6 +60,10 @@ JUDGES = (
     "tests/workflows/reminder_test.py",
     "tests/workflows/return_workflow_test.py",
     "tests/workflows/held_scans_test.py",
+    "tests/workflows/withholding_test.py",
+    "tests/workflows/parcel_to_seller_test.py",
+    "tests/workflows/label_price_test.py",
+    "tests/workflows/reported_destination_test.py",
 )
 """The tests that drive returns through every stage against the activity doubles. Not the
 real-activity suite (its own servers and minutes), the fuzz, the replay of recorded histories

@@ -755,6 +755,19 @@ async def test_a_return_never_sent_expires_and_both_sides_are_told(
     assert doubles.polls, "the carrier is asked a last time before giving up"
 
 
+async def test_a_return_with_nothing_chosen_ends_at_its_expiry_listening_for_nothing(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        await time_skipping_env.fast_forward(handle, await time_to(handle, expiry_of) + DAY)
+        async with asyncio.timeout(20):  # no late parcel to wait for: it ends at once
+            done = await handle.result()
+
+    assert done.stage is ReturnStage.EXPIRED and done.tracking_number is None
+    assert "listening for a late parcel" not in [e.event for e in done.timeline]
+
+
 async def test_a_parcel_sent_after_the_return_expired_is_refunded_and_operations_told(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:

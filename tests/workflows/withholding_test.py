@@ -107,7 +107,8 @@ async def test_operations_refund_without_a_return_and_the_customer_keeps_the_goo
     assert done.stage is ReturnStage.CLOSED and done.attention == []
     told = doubles.notices[-1]
     assert told.kind is NoticeKind.REFUND_BEFORE_RETURN and told.keeps_goods is True
-    assert any(e.event == "decided: a refund without a return" for e in done.timeline)
+    (decided,) = [e for e in done.timeline if e.event == "decided: a refund without a return"]
+    assert decided.actor == "operations:agent-42"
 
 
 async def test_nobody_deciding_the_refund_is_requested_at_its_deadline_and_the_return_goes_on(
