@@ -4,6 +4,8 @@ came after the return ended. Plain deterministic code, a part of `ReturnState`."
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from domain.carriers import TrackingScan, TrackingStatus
 
 IN_CARRIER_HANDS = frozenset(
@@ -24,7 +26,7 @@ MAX_SCANS = 200
 """A parcel has a few dozen scans at most; more is a feed gone wrong, not kept in history."""
 
 
-class ParcelScans:
+class ParcelScans(ABC):
     """The scans of the parcel `tracking_number` names (given by the return that holds them)."""
 
     def __init__(self) -> None:
@@ -36,9 +38,10 @@ class ParcelScans:
         """Scans that came after the return ended without a parcel on its way."""
 
     @property
+    @abstractmethod
     def tracking_number(self) -> str | None:
-        """The parcel whose scans are this return's (the return says which)."""
-        raise NotImplementedError
+        """The parcel whose scans are this return's: `ReturnState` says which, from its
+        choice, its label or code, the customer's report, or the late parcel it listens for."""
 
     def take_scan(self, scan: TrackingScan, *, hold: bool) -> bool:
         """Keep a scan of this return's parcel; False when it is a repeat or not ours.
