@@ -123,6 +123,8 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_SMTP_PORT": str(self.smtp_port),
             "RETURNFLOW_GATEWAY_HOST": self.host,
             "RETURNFLOW_GATEWAY_PORT": str(self.gateway_port),
+            # The customer's pages are the gateway's: every email links there.
+            "RETURNFLOW_CUSTOMER_PAGE_URL": self.gateway_url,
             "RETURNFLOW_SMTP_SECURITY": "none",
             "RETURNFLOW_SELLERS_FILE": str(self.sellers_file),
             "RETURNFLOW_GATEWAY_EVENT_SECRETS": self.event_secret,

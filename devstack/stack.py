@@ -206,6 +206,7 @@ class DevStack:
             sellers_file=config.sellers_file,
             gateway_host=config.host,
             gateway_port=config.gateway_port,
+            customer_page_url=config.gateway_url,
             gateway_event_secrets=SecretStr(config.event_secret),
             payload_key_file=config.key_file,
         )

@@ -25,6 +25,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from activities.carriers.registry import CarrierRegistry
+from customer_page import routes as customer_pages
+from customer_page.routes import Pages
 from dead_letters.store import DeadLetterStore
 from domain.events import RetractEvent
 from gateway import events, returns, tracking
@@ -44,6 +46,7 @@ def create_app(client: Client, settings: Settings, registry: CarrierRegistry) ->
     """The gateway serving with `client`, `settings` and the carriers of `registry`."""
     app = _routes()
     app.add_middleware(RateLimited, limits=RateLimits(settings))
+    app.state.pages = Pages(client, settings, registry)
     app.state.gateway = Gateway(
         client=client,
         settings=settings,
@@ -79,6 +82,7 @@ def _routes() -> FastAPI:
     app.include_router(events.router)
     app.include_router(tracking.router)
     app.include_router(returns.router)
+    app.include_router(customer_pages.router)
     _describe_request_bodies(app)
 
     @app.get("/healthz", tags=["health"])

@@ -432,9 +432,31 @@ class Settings(BaseSettings):
     marketplace_name: str = Field(
         "Marketplace", description="The marketplace's name, as notices and chat messages sign."
     )
-    customer_portal_url: str = Field(
-        "https://marketplace.example/account/returns",
-        description="Where customers choose how to send the parcel back.",
+    customer_page_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The public base URL of the customer's pages, served by the gateway under "
+        "/my/: every customer email links to {customer_page_url}/my/returns/<token>, and the "
+        "withdrawal links the order service asks for open {customer_page_url}/my/withdraw/<token>.",
+    )
+    customer_page_keys: SecretStr | None = Field(
+        None,
+        description="Keys sealing the customer's link tokens: comma-separated KEY_ID=BASE64 "
+        "(32 random bytes each; the first seals, every one listed opens). Unset: keys derived "
+        "from the payload encryption keys.",
+    )
+    customer_page_link_days: int = Field(
+        120,
+        ge=1,
+        le=730,
+        description="How long a return page link opens the page after the email carrying it "
+        "was sent; an expired link offers to email a new one.",
+    )
+    withdrawal_link_minutes: int = Field(
+        60,
+        ge=5,
+        le=24 * 60,
+        description="How long a withdrawal link the order service asks for opens the "
+        "withdrawal function: the customer's 'get help' button asks for a fresh one each time.",
     )
 
     @field_validator("log_level", mode="before")

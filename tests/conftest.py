@@ -14,11 +14,13 @@ from plumbing.temporal import (
     register_search_attributes,
     test_server_path,
 )
-from tests.keys import converter_for_tests
+from tests.keys import PAGE_KEYS, converter_for_tests
 
 # The tests run the carrier sandbox's carriers, as the dev stack does; a test of the refusal
 # sets `allow_sandbox_carriers=False` itself.
 os.environ.setdefault("RETURNFLOW_ALLOW_SANDBOX_CARRIERS", "true")
+# The keys sealing the customer's link tokens in every process a test starts (tests/keys.py).
+os.environ.setdefault("RETURNFLOW_CUSTOMER_PAGE_KEYS", PAGE_KEYS)
 
 
 @pytest.fixture(scope="session")

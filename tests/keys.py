@@ -14,6 +14,9 @@ NEXT_KEY_ID = "tests-2026-b"
 NEXT_KEY = "nI/WbcDI70gjn30O+eud2ByuZwjd9IKy/E386NmTmto="
 """A second key, for rotation tests."""
 
+PAGE_KEYS = "page-2026-a=v0f5mY1rJ9pQp1G2m9C3c8b7k1W4qQ6rX0yZ2aB3cD4="
+"""RETURNFLOW_CUSTOMER_PAGE_KEYS for the processes a test starts (the customer's link tokens)."""
+
 TEST_KEYRING = Keyring.parse(TEST_KEYS, source="tests/keys.py")
 
 

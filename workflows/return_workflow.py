@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from domain import search_attributes as sa
+    from domain.addresses import PostalAddress
     from domain.base import field_problems
     from domain.carriers import TrackingScan, WebhookScans
     from domain.events import RetractEvent
@@ -232,6 +233,14 @@ class ReturnWorkflow:
         if self._ctx is None:
             raise ApplicationError("the return did not start: its withdrawal event is invalid")
         return return_view.status(self._ctx.state)
+
+    @workflow.query
+    def return_address(self) -> PostalAddress | None:
+        """The seller's return address once known: what the customer's return page shows (the
+        `status` query carries no address)."""
+        if self._ctx is None:
+            raise ApplicationError("the return did not start: its withdrawal event is invalid")
+        return self._ctx.state.return_address
 
     def _ensure_search_attributes(self, ctx: ReturnContext) -> None:
         """Set the attributes a starter did not (a start from the CLI or another client)."""

@@ -18,6 +18,7 @@ from activities.notices.customer_facts import label_filename
 from activities.notices.formats import local_zone
 from activities.notices.view import View
 from activities.notices.wording import Wording, language_of
+from customer_page.links import PageLinks
 from domain.carriers import PostOffice
 from domain.notices import Audience, NoticeKind, NoticeRequest, SellerContact
 from plumbing.settings import Settings
@@ -65,6 +66,7 @@ class NoticeComposer:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._links = PageLinks(settings)
         self._templates = Environment(
             loader=PackageLoader("activities.notices", "templates"),
             # Customer-supplied text (names, product titles) is escaped in the HTML part.
@@ -112,7 +114,11 @@ class NoticeComposer:
             request,
             view,
             marketplace=self._settings.marketplace_name,
-            portal_url=self._settings.customer_portal_url,
+            return_page=(
+                self._links.return_page(request.return_id, sent_at)
+                if request.kind.audience is Audience.CUSTOMER
+                else ""
+            ),
         )
         subject = _one_line(
             _subject_wording(request, view.words).format(

@@ -116,7 +116,7 @@ def check_complete(request: NoticeRequest) -> None:
 
 
 def template_context(
-    request: NoticeRequest, view: View, *, marketplace: str, portal_url: str
+    request: NoticeRequest, view: View, *, marketplace: str, return_page: str
 ) -> dict[str, Any]:
     """Everything the templates of `request.kind` may show, formatted for its reader.
 
@@ -136,7 +136,7 @@ def template_context(
     match request.kind.audience:
         case Audience.CUSTOMER:
             facts["customer_name"] = view.reader
-            facts["return_page"] = f"{portal_url.rstrip('/')}/{request.return_id}"
+            facts["return_page"] = return_page
         case Audience.SELLER:
             facts["seller_name"] = view.reader
     facts.update(_KIND_FACTS[request.kind](request, view))

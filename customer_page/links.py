@@ -1,0 +1,43 @@
+"""The customer's links: where they point, and for how long they open the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+
+from customer_page.tokens import PageTokens, Purpose
+from plumbing.settings import Settings
+
+PREFIX = "/my"
+"""Every customer page is under this path of the gateway."""
+
+
+class PageLinks:
+    """The links customer emails and the order service hand out, under `customer_page_url`."""
+
+    def __init__(self, settings: Settings, tokens: PageTokens | None = None) -> None:
+        self._settings = settings
+        self._given_tokens = tokens
+
+    @cached_property
+    def tokens(self) -> PageTokens:
+        return self._given_tokens or PageTokens.from_settings(self._settings)
+
+    @property
+    def base(self) -> str:
+        return self._settings.customer_page_url.rstrip("/") + PREFIX
+
+    def return_page(self, return_id: str, now: dt.datetime | None = None) -> str:
+        """A link to the return's page, opening it for `customer_page_link_days`."""
+        issued = now or dt.datetime.now(dt.UTC)
+        expires = issued + dt.timedelta(days=self._settings.customer_page_link_days)
+        return f"{self.base}/returns/{self.tokens.seal(Purpose.RETURN, return_id, expires)}"
+
+    def withdrawal(
+        self, withdrawal_id: str, now: dt.datetime | None = None
+    ) -> tuple[str, dt.datetime]:
+        """A link to an order's withdrawal function, and when it stops opening it."""
+        issued = now or dt.datetime.now(dt.UTC)
+        expires = issued + dt.timedelta(minutes=self._settings.withdrawal_link_minutes)
+        token = self.tokens.seal(Purpose.WITHDRAWAL, withdrawal_id, expires)
+        return f"{self.base}/withdraw/{token}", expires

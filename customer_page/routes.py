@@ -1,0 +1,666 @@
+"""The return page: `/my/returns/<token>`, what every customer email links to.
+
+The token names one return; the page reads that return's status and acts on that return only,
+through the same workflow updates as the customer app's API (`choose_return_method`,
+`report_shipment`, `cancel`). Every form works without JavaScript: a post answers with a
+redirect to the page (the result shown on it) or with the page and the return's refusal in
+the customer's words. A tampered link answers a page saying so (404), an expired one a page
+offering to email a new link (410); neither reads or changes anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import re
+import secrets
+import time
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from pydantic import ValidationError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.carriers.registry import CarrierRegistry
+from activities.notices.customer_facts import MAILBOX_DEPOSIT_BEFORE, label_filename
+from activities.notices.formats import format_time
+from activities.notices.smtp import SmtpNotifier
+from client.reading import StatusUnreadable, failure_chain, status_of
+from client.start import starting_event
+from customer_page import return_view
+from customer_page.links import PREFIX, PageLinks
+from customer_page.qr import qr_svg
+from customer_page.refusals import customer_words
+from customer_page.security import Csrf, secure_headers
+from customer_page.tokens import Claims, Purpose, TokenExpired, TokenRefused
+from customer_page.wording import LANGUAGES, WORDS, language
+from domain.calendar import country_time_zone, pickup_date_problem
+from domain.carriers import (
+    CarrierCapability,
+    PickupDatesRequest,
+    PostOffice,
+    PostOfficeQuery,
+    ReturnMethod,
+)
+from domain.events import RetractEvent
+from domain.returns import (
+    ActionResult,
+    CancelRequest,
+    ReturnMethodChoice,
+    ReturnStatus,
+    ShipmentReport,
+)
+from gateway.http import (
+    BodyTooLarge,
+    BodyTooSlow,
+    is_unreachable,
+    mark_authenticated,
+    read_body,
+)
+from plumbing.settings import Settings
+from workflows.return_workflow import ReturnWorkflow
+from workflows.transitions import Message, refusal
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+STATIC = Path(__file__).resolve().parent / "static"
+FORM_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+LOOKUP_SECONDS = 5.0
+"""How long the page waits for a carrier's pickup days or post offices before doing without."""
+RENEW_EVERY_SECONDS = 600
+"""At most one new link emailed per return in this long (per gateway process)."""
+RENEWABLE_FOR = dt.timedelta(days=365)
+"""How long after a link expired it may still ask for a new one."""
+FORM_BYTES = 4096
+"""A page's form is a few fields: anything longer is refused unread."""
+
+
+class Pages:
+    """What the customer's pages need: Temporal, the carriers, the keys, the templates."""
+
+    def __init__(self, client: Client, settings: Settings, registry: CarrierRegistry) -> None:
+        self.client = client
+        self.settings = settings
+        self.registry = registry
+        self.links = PageLinks(settings)
+        self.csrf = Csrf(
+            self.links.tokens.csrf_keys(),
+            https=settings.customer_page_url.startswith("https://"),
+            path=PREFIX,
+        )
+        self.templates = Environment(
+            loader=PackageLoader("customer_page", "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.css = (STATIC / "page.css").read_bytes()
+        self.renewed: dict[str, float] = {}
+
+    @property
+    def https(self) -> bool:
+        return self.settings.customer_page_url.startswith("https://")
+
+    @property
+    def timeout(self) -> float:
+        return self.settings.gateway_temporal_timeout_seconds
+
+    def html(
+        self,
+        request: Request,
+        template: str,
+        status_code: int = 200,
+        **values: Any,
+    ) -> HTMLResponse:
+        """A page, with its CSRF cookie and security headers."""
+        response = HTMLResponse("", status_code=status_code)
+        cookie = self.csrf.ensure_cookie(request, response)
+        token = values.get("token", "")
+        lang = values["lang"]
+        other = next(x for x in LANGUAGES if x != lang)
+        # The same page in the other language (a form's answer links to the page it came from).
+        here = values.get("base") or (request.url.path if request.method == "GET" else None)
+        values.setdefault("other_lang_url", here and f"{here}?{urlencode({'lang': other})}")
+        rendered = self.templates.get_template(template).render(
+            marketplace=self.settings.marketplace_name,
+            static=f"{PREFIX}/static",
+            words=WORDS[lang],
+            other_lang=other,
+            csrf=self.csrf.field(cookie, token),
+            form_id=secrets.token_urlsafe(18),
+            **values,
+        )
+        response.body = rendered.encode()
+        response.headers["content-length"] = str(len(response.body))
+        return secure_headers(response, https=self.https)
+
+    def problem(
+        self,
+        request: Request,
+        lang: str,
+        status_code: int,
+        title_key: str,
+        message_key: str,
+        *,
+        renew_token: str | None = None,
+        notice: str | None = None,
+    ) -> Response:
+        words = WORDS[lang]
+        return self.html(
+            request,
+            "link_problem.html",
+            status_code,
+            lang=lang,
+            title=words[title_key],
+            message=words[message_key],
+            notice=notice,
+            token=renew_token or "",
+            renew_action=(
+                f"{PREFIX}/returns/{renew_token}/renew" if renew_token is not None else None
+            ),
+        )
+
+
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+def _lang(request: Request, form: dict[str, str] | None = None) -> str | None:
+    asked = (form or {}).get("lang") or request.query_params.get("lang")
+    return asked if asked in LANGUAGES else None
+
+
+class _Answer(Exception):
+    """A page answering the request instead of what was asked."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _open(pages: Pages, request: Request, token: str, lang: str | None) -> Claims:
+    try:
+        claims = pages.links.tokens.open(token, Purpose.RETURN)
+    except TokenExpired as expired:
+        renewable = expired.claims.expires_at + RENEWABLE_FOR > dt.datetime.now(dt.UTC)
+        raise _Answer(
+            pages.problem(
+                request,
+                lang or LANGUAGES[0],
+                410,
+                "link_expired_title",
+                "link_expired" if renewable else "link_invalid",
+                renew_token=token if renewable else None,
+            )
+        ) from None
+    except TokenRefused:
+        raise _Answer(
+            pages.problem(request, lang or LANGUAGES[0], 404, "link_invalid_title", "link_invalid")
+        ) from None
+    mark_authenticated(request)
+    return claims
+
+
+@router.get("/static/page.css")
+async def stylesheet(request: Request) -> Response:
+    pages = _pages(request)
+    response = Response(pages.css, media_type="text/css; charset=utf-8")
+    secure_headers(response, https=pages.https)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@router.get("/returns/{token}")
+async def return_page(token: str, request: Request) -> Response:
+    pages = _pages(request)
+    asked = _lang(request)
+    done_key = request.query_params.get("done")
+    try:
+        claims = _open(pages, request, token, asked)
+        return await _render(pages, request, token, claims.subject, asked, done_key=done_key)
+    except _Answer as answer:
+        return answer.response
+
+
+async def _render(
+    pages: Pages,
+    request: Request,
+    token: str,
+    return_id: str,
+    asked: str | None,
+    *,
+    done_key: str | None = None,
+    refused: str | None = None,
+    status_code: int = 200,
+    tracking_error: bool = False,
+) -> Response:
+    status, event = await _read(pages, request, return_id, asked)
+    lang = language(asked, event.customer.locale)
+    address = await _return_address(pages, return_id)
+    pickup_days, offices = await _lookups(pages, status, event)
+    now = dt.datetime.now(dt.UTC)
+    page = return_view.return_page(
+        lang=lang,
+        status=status,
+        event=event,
+        return_address=address,
+        pickup_days=pickup_days,
+        offices=offices,
+        label_paid_by=pages.settings.return_label_paid_by,
+        now=now,
+    )
+    words = WORDS[lang]
+    done = words.get(f"done_{done_key}") if done_key else None
+    if done_key == "still_running":
+        done = words["still_running"]
+    return pages.html(
+        request,
+        "return.html",
+        status_code,
+        lang=lang,
+        title=page.title,
+        page=page,
+        token=token,
+        base=f"{PREFIX}/returns/{token}",
+        done=done,
+        refused=customer_words(refused, lang) if refused else None,
+        tracking_error=tracking_error,
+        deposit_before=format_time(MAILBOX_DEPOSIT_BEFORE, lang),
+    )
+
+
+async def _read(
+    pages: Pages, request: Request, return_id: str, asked: str | None
+) -> tuple[ReturnStatus, RetractEvent]:
+    """The return's status and the withdrawal that started it, or the page saying why not."""
+    lang = asked or LANGUAGES[0]
+    try:
+        status, event = await asyncio.wait_for(
+            asyncio.gather(
+                status_of(pages.client, return_id), starting_event(pages.client, return_id)
+            ),
+            timeout=pages.timeout * 2,
+        )
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            raise _Answer(
+                pages.problem(request, lang, 404, "link_invalid_title", "unknown_return")
+            ) from None
+        if not is_unreachable(err):
+            raise
+        raise _Answer(_unavailable(pages, request, lang)) from None
+    except StatusUnreadable:
+        raise _Answer(_unavailable(pages, request, lang)) from None
+    except Exception as err:
+        if not is_unreachable(err):
+            raise
+        raise _Answer(_unavailable(pages, request, lang)) from None
+    if event is None:
+        raise _Answer(pages.problem(request, lang, 404, "link_invalid_title", "unknown_return"))
+    return status, event
+
+
+def _unavailable(pages: Pages, request: Request, lang: str) -> Response:
+    response = pages.problem(request, lang, 503, "refused", "unavailable")
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+async def _return_address(pages: Pages, return_id: str) -> Any:
+    try:
+        return await asyncio.wait_for(
+            pages.client.get_workflow_handle(return_id).query(ReturnWorkflow.return_address),
+            timeout=pages.timeout,
+        )
+    except Exception as err:
+        logger.warning("return address not read", extra={"error": type(err).__name__})
+        return None
+
+
+async def _lookups(
+    pages: Pages, status: ReturnStatus, event: RetractEvent
+) -> tuple[dict[str, list[dt.date]], dict[str, list[PostOffice] | None]]:
+    """The pickup days of each carrier offering pickups, and the nearest counters of each
+    carrier offering a post office, while the customer may still choose or send."""
+    choosing = refusal(status.stage, Message.CHOOSE) is None and status.refund is None
+    if not choosing:
+        return {}, {}
+    home = event.customer.address
+    now = dt.datetime.now(dt.UTC)
+    zone = country_time_zone(home.country_code)
+
+    async def days(code: str) -> list[dt.date]:
+        carrier = pages.registry.get(code)
+        offered = await carrier.mailbox_pickup_dates(PickupDatesRequest(carrier=code, address=home))
+        return [d for d in offered if pickup_date_problem(d, now, status.ship_by, zone) is None]
+
+    async def nearest(code: str) -> list[PostOffice]:
+        query = PostOfficeQuery(carrier=code, near=home, limit=3)
+        return await pages.registry.get(code).find_post_offices(query)
+
+    day_codes = [
+        o.code for o in status.carriers_offered if ReturnMethod.MAILBOX_PICKUP in o.methods()
+    ]
+    # Where a post office is part of the way: the carriers that can say which are nearest.
+    office_codes = [
+        o.code
+        for o in status.carriers_offered
+        if CarrierCapability.POST_OFFICE_LOCATOR in o.capabilities
+        and {ReturnMethod.POST_OFFICE_DROP_OFF, ReturnMethod.POST_OFFICE_COUNTER} & set(o.methods())
+    ]
+    found = await asyncio.gather(
+        *(_within(days(code)) for code in day_codes),
+        *(_within(nearest(code)) for code in office_codes),
+    )
+    pickup_days = {
+        code: list(answer) if answer is not None else []
+        for code, answer in zip(day_codes, found[: len(day_codes)], strict=True)
+    }
+    offices = {
+        code: list(answer) if answer is not None else None
+        for code, answer in zip(office_codes, found[len(day_codes) :], strict=True)
+    }
+    return pickup_days, offices
+
+
+async def _within(lookup: Any) -> Any:
+    """A carrier lookup's answer, or None when it failed or was too slow."""
+    try:
+        return await asyncio.wait_for(lookup, timeout=LOOKUP_SECONDS)
+    except Exception as err:
+        logger.warning("carrier lookup for the return page failed", extra={"error": repr(err)})
+        return None
+
+
+async def _form(request: Request, pages: Pages) -> dict[str, str]:
+    try:
+        body = await read_body(request, FORM_BYTES, pages.settings.http_body_timeout_seconds)
+    except (BodyTooLarge, BodyTooSlow):
+        return {}
+    try:
+        parsed = parse_qs(body.decode("ascii"), max_num_fields=10, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {name: values[0] for name, values in parsed.items() if values}
+
+
+async def _action(request: Request, token: str, build: Any, update: Any, done: str) -> Response:
+    pages = _pages(request)
+    form = await _form(request, pages)
+    asked = _lang(request, form)
+    try:
+        claims = _open(pages, request, token, asked)
+        return_id = claims.subject
+        if not pages.csrf.genuine(request, form.get("csrf"), token):
+            page = await _render(pages, request, token, return_id, asked, status_code=403)
+            lang = language(asked, None)
+            page_words = WORDS[lang]
+            # The page is shown again (with a fresh form), saying why nothing was done.
+            body = bytes(page.body).replace(
+                b'<section aria-labelledby="now">',
+                f'<p class="refused" role="alert">{page_words["form_expired"]}</p>'
+                '<section aria-labelledby="now">'.encode(),
+                1,
+            )
+            page.body = body
+            page.headers["content-length"] = str(len(body))
+            return page
+        try:
+            argument = build(form)
+        except ValidationError as err:
+            problem = next(
+                (f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()),
+                "the form",
+            )
+            return await _render(
+                pages,
+                request,
+                token,
+                return_id,
+                asked,
+                refused=problem,
+                status_code=422,
+                tracking_error=problem.startswith("tracking_number"),
+            )
+        form_id = form.get("form_id", "")
+        update_id = f"customer-page:{form_id}" if FORM_ID.fullmatch(form_id) else None
+        outcome = await _run(pages, return_id, update, argument, update_id)
+        if isinstance(outcome, str):
+            return await _render(
+                pages,
+                request,
+                token,
+                return_id,
+                asked,
+                refused=outcome,
+                status_code=422 if _blames_a_field(outcome) else 409,
+                tracking_error=outcome.startswith("tracking_number"),
+            )
+        query = {"done": done if outcome else "still_running"}
+        if asked:
+            query["lang"] = asked
+        redirect = RedirectResponse(f"{PREFIX}/returns/{token}?{urlencode(query)}", status_code=303)
+        return secure_headers(redirect, https=pages.https)
+    except _Answer as answer:
+        return answer.response
+
+
+async def _run(
+    pages: Pages, return_id: str, update: Any, argument: Any, update_id: str | None
+) -> str | bool:
+    """The update's refusal (its words), True once done, False while it still runs."""
+    handle = pages.client.get_workflow_handle(return_id)
+    rpc = dt.timedelta(seconds=pages.timeout)
+    try:
+        started = await handle.start_update(
+            update,
+            argument,
+            id=update_id,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=ActionResult,
+            rpc_timeout=rpc,
+        )
+        await started.result(
+            rpc_timeout=dt.timedelta(seconds=pages.settings.gateway_update_wait_seconds)
+        )
+    except WorkflowUpdateFailedError as err:
+        return failure_chain(err.cause) or str(err)
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        return False
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return "the return has ended"
+        if is_unreachable(err):
+            raise _Answer(Response("", status_code=503, headers={"Retry-After": "30"})) from None
+        raise
+    return True
+
+
+FIELDS = frozenset({"way", "method", "carrier", "pickup_date", "tracking_number", "confirm"})
+"""What the page's forms send: a refusal naming one is the customer's to fix (422); any other
+is the return's state (409)."""
+
+
+def _blames_a_field(refusal: str) -> bool:
+    return refusal.split(" ", 1)[0].rstrip(":") in FIELDS
+
+
+def _choice(form: dict[str, str]) -> ReturnMethodChoice:
+    carrier, _, method = form.get("way", "").partition(":")
+    fields: dict[str, Any] = {"method": method, "carrier": carrier}
+    if form.get("pickup_date"):
+        fields["pickup_date"] = form["pickup_date"]
+    return ReturnMethodChoice.model_validate_json(json.dumps(fields))
+
+
+def _report(form: dict[str, str]) -> ShipmentReport:
+    number = form.get("tracking_number", "").strip().replace(" ", "")
+    return ShipmentReport.model_validate_json(json.dumps({"tracking_number": number}))
+
+
+def _cancel(form: dict[str, str]) -> CancelRequest:
+    if form.get("confirm") != "yes":
+        raise ValidationError.from_exception_data(
+            "CancelRequest",
+            [{"type": "missing", "loc": ("confirm",), "input": None}],
+        )
+    return CancelRequest(reason="cancelled on the return page")
+
+
+@router.post("/returns/{token}/choice")
+async def choose(token: str, request: Request) -> Response:
+    return await _action(
+        request, token, _choice, ReturnWorkflow.choose_return_method, "choose_return_method"
+    )
+
+
+@router.post("/returns/{token}/shipment")
+async def report_shipment(token: str, request: Request) -> Response:
+    return await _action(request, token, _report, ReturnWorkflow.report_shipment, "report_shipment")
+
+
+@router.post("/returns/{token}/cancel")
+async def cancel(token: str, request: Request) -> Response:
+    return await _action(request, token, _cancel, ReturnWorkflow.cancel, "cancel")
+
+
+@router.get("/returns/{token}/label.pdf")
+async def label_pdf(token: str, request: Request) -> Response:
+    pages = _pages(request)
+    asked = _lang(request)
+    try:
+        claims = _open(pages, request, token, asked)
+        status, _event = await _read(pages, request, claims.subject, asked)
+        if status.label is None:
+            return pages.problem(request, asked or "en", 404, "label", "unknown_return")
+        try:
+            pdf = await asyncio.wait_for(
+                pages.registry.get(status.label.carrier).fetch_label_pdf(status.label),
+                timeout=pages.timeout * 2,
+            )
+        except Exception as err:
+            logger.warning("label not fetched for the return page", extra={"error": repr(err)})
+            return _unavailable(pages, request, asked or "en")
+    except _Answer as answer:
+        return answer.response
+    name = label_filename(status.label.tracking_number)
+    response = Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+    return secure_headers(response, https=pages.https)
+
+
+@router.get("/returns/{token}/counter-code.svg")
+async def counter_code_qr(token: str, request: Request) -> Response:
+    pages = _pages(request)
+    asked = _lang(request)
+    try:
+        claims = _open(pages, request, token, asked)
+        status, _event = await _read(pages, request, claims.subject, asked)
+    except _Answer as answer:
+        return answer.response
+    if status.counter_code is None:
+        return pages.problem(request, asked or "en", 404, "counter_code", "unknown_return")
+    response = Response(qr_svg(status.counter_code.code), media_type="image/svg+xml")
+    return secure_headers(response, https=pages.https)
+
+
+@router.post("/returns/{token}/renew")
+async def renew(token: str, request: Request) -> Response:
+    """An expired link asks for a new one: emailed to the return's customer, never shown."""
+    pages = _pages(request)
+    form = await _form(request, pages)
+    asked = _lang(request, form)
+    lang = asked or LANGUAGES[0]
+    try:
+        pages.links.tokens.open(token, Purpose.RETURN)
+    except TokenExpired as expired:
+        claims = expired.claims
+    except TokenRefused:
+        return pages.problem(request, lang, 404, "link_invalid_title", "link_invalid")
+    else:
+        return secure_headers(
+            RedirectResponse(f"{PREFIX}/returns/{token}", status_code=303), https=pages.https
+        )
+    if claims.expires_at + RENEWABLE_FOR <= dt.datetime.now(dt.UTC):
+        return pages.problem(request, lang, 404, "link_invalid_title", "link_invalid")
+    mark_authenticated(request)
+    if not pages.csrf.genuine(request, form.get("csrf"), token):
+        return pages.problem(
+            request, lang, 403, "link_expired_title", "form_expired", renew_token=token
+        )
+    return_id = claims.subject
+    last = pages.renewed.get(return_id)
+    if last is not None and time.monotonic() - last < RENEW_EVERY_SECONDS:
+        return pages.problem(request, lang, 429, "link_expired_title", "new_link_wait")
+    try:
+        event = await asyncio.wait_for(
+            starting_event(pages.client, return_id), timeout=pages.timeout
+        )
+    except Exception as err:
+        if not is_unreachable(err):
+            raise
+        return _unavailable(pages, request, lang)
+    if event is None:
+        return pages.problem(request, lang, 404, "link_invalid_title", "unknown_return")
+    email_lang = language(asked, event.customer.locale)
+    message = _new_link_email(pages, event, return_id, email_lang)
+    try:
+        await SmtpNotifier(pages.settings).send(message)
+    except Exception as err:
+        logger.warning("new return page link not sent", extra={"error": type(err).__name__})
+        return _unavailable(pages, request, lang)
+    pages.renewed[return_id] = time.monotonic()
+    logger.info("new return page link emailed", extra={"return_id": return_id})
+    return pages.problem(request, lang, 200, "link_expired_title", "new_link_sent")
+
+
+def _new_link_email(pages: Pages, event: RetractEvent, return_id: str, lang: str) -> EmailMessage:
+    link = pages.links.return_page(return_id)
+    product = event.order.product.title
+    if lang == "fr":
+        subject = f"Votre nouveau lien de retour : {product}"
+        text = (
+            f"Bonjour {event.customer.name},\n\nVoici un nouveau lien vers la page de votre "
+            f"retour ({product}, commande {event.order.order_id}) :\n\n{link}\n\n"
+            f"Si vous n'avez pas demandé ce lien, ignorez ce message.\n\n"
+            f"{pages.settings.marketplace_name}\n"
+        )
+    else:
+        subject = f"Your new return page link: {product}"
+        text = (
+            f"Hello {event.customer.name},\n\nHere is a new link to the page of your return "
+            f"({product}, order {event.order.order_id}):\n\n{link}\n\n"
+            f"If you did not ask for this link, you can ignore this email.\n\n"
+            f"{pages.settings.marketplace_name}\n"
+        )
+    message = EmailMessage()
+    message["From"] = pages.settings.mail_from
+    username, _, domain = event.customer.email.rpartition("@")
+    message["To"] = Address(event.customer.name, username, domain)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    message["Message-ID"] = make_msgid(domain=pages.settings.mail_domain)
+    message["Content-Language"] = lang
+    message.set_content(text)
+    return message

@@ -1,0 +1,240 @@
+"""The pages' own words, in English and French. What the pages say that an email says too (the
+ways of sending, their steps, the packing advice, who pays the label) comes from the notices'
+wording (`activities.notices.wording`), so both say it the same way."""
+
+from __future__ import annotations
+
+from domain.returns import ReturnStage
+
+LANGUAGES = ("en", "fr")
+
+STAGE_NOW: dict[str, dict[ReturnStage, str]] = {
+    "en": {
+        ReturnStage.CHECKING_ELIGIBILITY: "We are checking your withdrawal. This takes a moment.",
+        ReturnStage.REJECTED: "Your withdrawal could not be accepted as a return.",
+        ReturnStage.AWAITING_REVIEW: "Our team is looking at your withdrawal: we will email "
+        "you once it is decided.",
+        ReturnStage.AWAITING_RETURN_ADDRESS: "Your withdrawal is accepted. We are waiting for "
+        "the seller's return address and will email it to you.",
+        ReturnStage.AWAITING_CUSTOMER_CHOICE: "Choose how to send the parcel back to the seller.",
+        ReturnStage.PREPARING_SHIPMENT: "The carrier is preparing what you chose.",
+        ReturnStage.AWAITING_PICKUP: "Your mailbox pickup is booked: put the parcel in your "
+        "mailbox on the day.",
+        ReturnStage.AWAITING_DROP_OFF: "Print the label, stick it on the parcel and drop it at "
+        "a post office.",
+        ReturnStage.AWAITING_COUNTER_DROP_OFF: "Bring the packed parcel to a post office counter.",
+        ReturnStage.PICKED_UP: "The carrier has your parcel: it is on its way to the seller.",
+        ReturnStage.DELIVERED: "The parcel is back with the seller.",
+        ReturnStage.CANCELLED_BEFORE_SHIPMENT: "Your order is cancelled before it was shipped: "
+        "there is nothing to send back.",
+        ReturnStage.CANCELLED: "You cancelled this return: there is nothing to send.",
+        ReturnStage.EXPIRED: "This return has ended: the parcel was not sent in time.",
+        ReturnStage.CLOSED: "This return is closed by our customer service.",
+    },
+    "fr": {
+        ReturnStage.CHECKING_ELIGIBILITY: "Nous vérifions votre rétractation. Cela prend un "
+        "instant.",
+        ReturnStage.REJECTED: "Votre rétractation n'a pas pu être acceptée comme retour.",
+        ReturnStage.AWAITING_REVIEW: "Notre équipe examine votre rétractation : nous vous "
+        "écrirons dès qu'elle sera décidée.",
+        ReturnStage.AWAITING_RETURN_ADDRESS: "Votre rétractation est acceptée. Nous attendons "
+        "l'adresse de retour du vendeur et vous l'enverrons par e-mail.",
+        ReturnStage.AWAITING_CUSTOMER_CHOICE: "Choisissez comment renvoyer le colis au vendeur.",
+        ReturnStage.PREPARING_SHIPMENT: "Le transporteur prépare ce que vous avez choisi.",
+        ReturnStage.AWAITING_PICKUP: "Le retrait dans votre boîte aux lettres est réservé : "
+        "déposez-y le colis le jour prévu.",
+        ReturnStage.AWAITING_DROP_OFF: "Imprimez l'étiquette, collez-la sur le colis et "
+        "déposez-le dans un bureau de poste.",
+        ReturnStage.AWAITING_COUNTER_DROP_OFF: "Apportez le colis emballé au guichet d'un bureau "
+        "de poste.",
+        ReturnStage.PICKED_UP: "Le transporteur a votre colis : il est en route vers le vendeur.",
+        ReturnStage.DELIVERED: "Le colis est de retour chez le vendeur.",
+        ReturnStage.CANCELLED_BEFORE_SHIPMENT: "Votre commande est annulée avant son "
+        "expédition : il n'y a rien à renvoyer.",
+        ReturnStage.CANCELLED: "Vous avez annulé ce retour : il n'y a rien à envoyer.",
+        ReturnStage.EXPIRED: "Ce retour est terminé : le colis n'a pas été envoyé à temps.",
+        ReturnStage.CLOSED: "Ce retour a été clos par notre service client.",
+    },
+}
+
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "lang_name": "English",
+        "other_lang": "Français",
+        "skip": "Skip to the content",
+        "return_title": "Your return",
+        "order": "Order {order_id}, {product}",
+        "now": "What happens now",
+        "ship_by": "Send the parcel by {day} at the latest.",
+        "expires": "Without a parcel, the return ends on {day}.",
+        "address": "The seller's return address",
+        "address_pending": "The seller has not given their return address yet: we email it to "
+        "you as soon as we have it.",
+        "ways": "How to send it back",
+        "free_choice": "You are free to choose the carrier and the way that suit you.",
+        "choose": "Choose this",
+        "change": "Choose this instead",
+        "chosen": "Your choice",
+        "pickup_day": "Pickup day",
+        "pickup_rule": "Put the parcel in your mailbox before {time} on the pickup day: the "
+        "carrier collects it in the morning, and a parcel put in later waits for another day.",
+        "no_pickup_days": "{carrier} offers no pickup day before your deadline: choose another "
+        "way.",
+        "book_pickup": "Book this pickup",
+        "nearest": "Nearest post offices",
+        "nearest_none": "We could not look up the nearest post offices just now: any {carrier} "
+        "post office will do.",
+        "opening": "Opening hours",
+        "label": "Your return label",
+        "label_download": "Download the label (PDF)",
+        "pickup_booked": "Pickup booked for {day}, before {time} (confirmation {confirmation}).",
+        "counter_code": "Your return code",
+        "counter_code_help": "Show this code at the counter of a {carrier} post office: they "
+        "scan it, print the label and put it on the parcel. The code works until {day}.",
+        "qr_alt": "QR code of the return code {code}, for the counter to scan",
+        "sent": "I have sent it",
+        "sent_help": "Sent it at the counter? Enter the tracking number from your receipt.",
+        "tracking_number": "Tracking number",
+        "tracking_hint": "As printed on the receipt: 8 to 40 letters and digits.",
+        "send_number": "Send the tracking number",
+        "cancel": "Cancel this return",
+        "cancel_help": "If you keep the item after all, cancel the return: whatever was booked "
+        "is cancelled and nothing is refunded.",
+        "cancel_confirm": "I keep the item and no longer send it back",
+        "cancel_button": "Cancel the return",
+        "timeline": "What has happened",
+        "packing": "How to pack the device",
+        "refund": "Your refund",
+        "refund_requested": "Refund of {amount} requested on {day}.",
+        "refund_due": "The refund is due by {day} at the latest.",
+        "refund_pending": "Once the carrier has your parcel, the seller refunds you {amount}, "
+        "by {day} at the latest.",
+        "tracking": "Tracking number {number}",
+        "done_choose_return_method": "Done: your choice is recorded.",
+        "done_report_shipment": "Thank you: the tracking number is recorded.",
+        "done_cancel": "Your return is cancelled.",
+        "still_running": "Your request is accepted and still being prepared: this page shows "
+        "the result in a moment.",
+        "refused": "This could not be done",
+        "unavailable": "The service is busy right now: nothing was changed. Please try again in "
+        "a minute.",
+        "form_expired": "This form has expired: the page is shown again, please send it once more.",
+        "link_invalid_title": "This link does not work",
+        "link_invalid": "The link is incomplete or was altered. Open your return page from the "
+        "last email we sent you, or contact customer service.",
+        "link_expired_title": "This link has expired",
+        "link_expired": "For your safety, the links in our emails work for a limited time. We "
+        "can email you a new link to this return's page.",
+        "send_new_link": "Email me a new link",
+        "new_link_sent": "We have emailed a new link to the address of this return. It may take "
+        "a minute to arrive.",
+        "new_link_wait": "A new link was sent a moment ago: please check your mailbox.",
+        "unknown_return": "We cannot find this return. Please contact customer service.",
+        "scan_accepted": "The carrier has the parcel",
+        "scan_pre_transit": "Label ready at the carrier",
+        "scan_in_transit": "On its way",
+        "scan_out_for_delivery": "Out for delivery to the seller",
+        "scan_delivered": "Delivered to the seller",
+        "scan_exception": "A problem with the parcel",
+        "scan_returned_to_sender": "On its way back to you",
+        "withdrawn": "You withdrew from the purchase",
+        "label_price": "Label: {price}",
+    },
+    "fr": {
+        "lang_name": "Français",
+        "other_lang": "English",
+        "skip": "Aller au contenu",
+        "return_title": "Votre retour",
+        "order": "Commande {order_id}, {product}",
+        "now": "Où en est votre retour",
+        "ship_by": "Envoyez le colis au plus tard le {day}.",
+        "expires": "Sans colis, le retour prend fin le {day}.",
+        "address": "L'adresse de retour du vendeur",
+        "address_pending": "Le vendeur n'a pas encore donné son adresse de retour : nous vous "
+        "l'envoyons par e-mail dès que nous l'avons.",
+        "ways": "Comment le renvoyer",
+        "free_choice": "Vous êtes libre de choisir le transporteur et la façon qui vous "
+        "conviennent.",
+        "choose": "Choisir",
+        "change": "Choisir plutôt ceci",
+        "chosen": "Votre choix",
+        "pickup_day": "Jour du retrait",
+        "pickup_rule": "Déposez le colis dans votre boîte aux lettres avant {time} le jour du "
+        "retrait : le transporteur passe le matin, et un colis déposé plus tard attend un autre "
+        "jour.",
+        "no_pickup_days": "{carrier} ne propose aucun jour de retrait avant votre date limite : "
+        "choisissez une autre façon.",
+        "book_pickup": "Réserver ce retrait",
+        "nearest": "Bureaux de poste les plus proches",
+        "nearest_none": "Nous n'avons pas pu chercher les bureaux de poste les plus proches pour "
+        "l'instant : n'importe quel bureau de poste {carrier} convient.",
+        "opening": "Horaires",
+        "label": "Votre étiquette de retour",
+        "label_download": "Télécharger l'étiquette (PDF)",
+        "pickup_booked": "Retrait réservé le {day}, avant {time} (confirmation {confirmation}).",
+        "counter_code": "Votre code de retour",
+        "counter_code_help": "Présentez ce code au guichet d'un bureau de poste {carrier} : il "
+        "le scanne, imprime l'étiquette et la colle sur le colis. Le code est valable jusqu'au "
+        "{day}.",
+        "qr_alt": "QR code du code de retour {code}, à scanner au guichet",
+        "sent": "Je l'ai envoyé",
+        "sent_help": "Envoyé au guichet ? Indiquez le numéro de suivi de votre reçu.",
+        "tracking_number": "Numéro de suivi",
+        "tracking_hint": "Tel qu'imprimé sur le reçu : 8 à 40 lettres et chiffres.",
+        "send_number": "Envoyer le numéro de suivi",
+        "cancel": "Annuler ce retour",
+        "cancel_help": "Si vous gardez finalement l'article, annulez le retour : ce qui était "
+        "réservé est annulé et rien n'est remboursé.",
+        "cancel_confirm": "Je garde l'article et ne le renvoie plus",
+        "cancel_button": "Annuler le retour",
+        "timeline": "Ce qui s'est passé",
+        "packing": "Comment emballer l'appareil",
+        "refund": "Votre remboursement",
+        "refund_requested": "Remboursement de {amount} demandé le {day}.",
+        "refund_due": "Le remboursement est dû au plus tard le {day}.",
+        "refund_pending": "Dès que le transporteur a votre colis, le vendeur vous rembourse "
+        "{amount}, au plus tard le {day}.",
+        "tracking": "Numéro de suivi {number}",
+        "done_choose_return_method": "C'est fait : votre choix est enregistré.",
+        "done_report_shipment": "Merci : le numéro de suivi est enregistré.",
+        "done_cancel": "Votre retour est annulé.",
+        "still_running": "Votre demande est acceptée et en cours de préparation : cette page "
+        "en montre le résultat dans un instant.",
+        "refused": "Cela n'a pas pu être fait",
+        "unavailable": "Le service est très sollicité en ce moment : rien n'a été modifié. "
+        "Réessayez dans une minute.",
+        "form_expired": "Ce formulaire a expiré : la page est affichée à nouveau, envoyez-le "
+        "encore une fois.",
+        "link_invalid_title": "Ce lien ne fonctionne pas",
+        "link_invalid": "Le lien est incomplet ou a été modifié. Ouvrez votre page de retour "
+        "depuis le dernier e-mail que nous vous avons envoyé, ou contactez le service client.",
+        "link_expired_title": "Ce lien a expiré",
+        "link_expired": "Pour votre sécurité, les liens de nos e-mails sont valables un temps "
+        "limité. Nous pouvons vous envoyer par e-mail un nouveau lien vers la page de ce retour.",
+        "send_new_link": "M'envoyer un nouveau lien",
+        "new_link_sent": "Nous avons envoyé un nouveau lien à l'adresse de ce retour. Il peut "
+        "mettre une minute à arriver.",
+        "new_link_wait": "Un nouveau lien vient d'être envoyé : consultez votre messagerie.",
+        "unknown_return": "Nous ne trouvons pas ce retour. Contactez le service client.",
+        "scan_accepted": "Le transporteur a le colis",
+        "scan_pre_transit": "Étiquette prête chez le transporteur",
+        "scan_in_transit": "En route",
+        "scan_out_for_delivery": "En cours de livraison au vendeur",
+        "scan_delivered": "Livré au vendeur",
+        "scan_exception": "Un problème avec le colis",
+        "scan_returned_to_sender": "En route pour vous être renvoyé",
+        "withdrawn": "Vous vous êtes rétracté de l'achat",
+        "label_price": "Étiquette : {price}",
+    },
+}
+
+
+def language(requested: str | None, locale: str | None = None) -> str:
+    """The page's language: the one asked for (`?lang=`), else the customer's locale's, else
+    English."""
+    for candidate in (requested, locale):
+        if candidate:
+            lang = candidate.split("-", 1)[0].lower()
+            if lang in LANGUAGES:
+                return lang
+    return LANGUAGES[0]

@@ -1,0 +1,233 @@
+"""A customer opens their return page from an email's link and acts on it with plain HTML
+forms: the page shows where the return stands, takes the choice, the tracking number and the
+cancellation through the return's own updates, and says a refusal in the customer's words."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from customer_page.links import PageLinks
+from customer_page.tokens import PageTokens, Purpose
+from domain.calendar import next_pickup_date
+from domain.returns import ReturnStage
+from plumbing.settings import Settings
+from tests.gateway.door import Door, gateway_settings, open_door
+from tests.workflows.harness import ReturnHarness, return_harness
+from tests.workflows.return_workflow_test import ready_for_choice
+from workflows.return_workflow import ReturnWorkflow
+
+
+@pytest.fixture
+async def harness(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[ReturnHarness]:
+    async with return_harness(time_skipping_env.client) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def door(harness: ReturnHarness, tmp_path: Path) -> AsyncIterator[Door]:
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    async with open_door(harness.client, settings) as door:
+        yield door
+
+
+def link_path(settings: Settings, return_id: str, **kwargs: dt.datetime) -> str:
+    """The path of the return page link an email carries."""
+    url = PageLinks(settings).return_page(return_id, **kwargs)
+    return url.removeprefix(settings.customer_page_url.rstrip("/"))
+
+
+def form_fields(page: str, action_end: str) -> dict[str, str]:
+    """The hidden fields of the page's form posting to `.../<action_end>`."""
+    form = re.search(rf'<form method="post" action="[^"]*/{action_end}">(.*?)</form>', page, re.S)
+    assert form is not None, f"no {action_end} form on the page"
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form[1]))
+
+
+async def test_the_return_page_shows_the_stage_the_deadline_and_the_ways_to_send(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness, locale="en-GB")
+    page = await door.http.get(link_path(door.settings, handle.id))
+
+    assert page.status_code == 200
+    text = page.text
+    assert "Choose how to send the parcel back to the seller." in text
+    assert "Send the parcel by" in text
+    assert "RefurbPro Returns" in text  # the seller's return address
+    assert "Pickup from your mailbox" in text
+    # The security headers of every customer page.
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert page.headers["referrer-policy"] == "same-origin"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "rf_csrf" in page.headers["set-cookie"]
+    assert "samesite=strict" in page.headers["set-cookie"].lower()
+
+
+async def test_the_page_speaks_french_to_a_french_customer_and_switches_on_request(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness, locale="fr")
+    path = link_path(door.settings, handle.id)
+
+    french = await door.http.get(path)
+    english = await door.http.get(path, params={"lang": "en"})
+
+    assert '<html lang="fr">' in french.text
+    assert "Choisissez comment renvoyer le colis au vendeur." in french.text
+    assert '<html lang="en">' in english.text
+
+
+async def test_a_drop_off_chosen_through_the_form_reaches_the_return(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness, locale="en")
+    path = link_path(door.settings, handle.id)
+    page = await door.http.get(path)
+    fields = form_fields(page.text, "choice")
+
+    answer = await door.http.post(
+        f"{path}/choice", data={**fields, "way": "sandbox:post_office_drop_off"}
+    )
+
+    assert answer.status_code == 303, re.findall(r'class="refused".{0,300}', answer.text, re.S)
+    assert "done=choose_return_method" in answer.headers["location"]
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.stage == ReturnStage.AWAITING_DROP_OFF
+    shown = await door.http.get(answer.headers["location"])
+    assert "Done: your choice is recorded." in shown.text
+    assert "Your choice" in shown.text
+
+
+async def test_a_refused_pickup_day_is_said_in_the_customers_words_and_changes_nothing(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness, locale="fr")
+    path = link_path(door.settings, handle.id)
+    fields = form_fields((await door.http.get(path)).text, "choice")
+    sunday = next_pickup_date(dt.datetime.now(dt.UTC))
+    while sunday.weekday() != 6:
+        sunday += dt.timedelta(days=1)
+
+    answer = await door.http.post(
+        f"{path}/choice",
+        data={**fields, "way": "sandbox:mailbox_pickup", "pickup_date": sunday.isoformat()},
+    )
+
+    assert answer.status_code == 422
+    assert "Les transporteurs ne passent pas le dimanche" in answer.text
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
+
+
+async def test_a_form_without_its_csrf_field_or_from_another_site_changes_nothing(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness, locale="en")
+    path = link_path(door.settings, handle.id)
+    fields = form_fields((await door.http.get(path)).text, "choice")
+    way = {"way": "sandbox:post_office_drop_off"}
+
+    forged = await door.http.post(f"{path}/choice", data={**way, "csrf": "0" * 64})
+    cross_site = await door.http.post(
+        f"{path}/choice", data={**fields, **way}, headers={"Origin": "https://evil.example"}
+    )
+
+    assert forged.status_code == 403
+    assert "This form has expired" in forged.text
+    assert cross_site.status_code == 403
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
+
+
+async def test_the_customer_cancels_once_they_confirm_it(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness, locale="en")
+    path = link_path(door.settings, handle.id)
+    fields = form_fields((await door.http.get(path)).text, "cancel")
+
+    unconfirmed = await door.http.post(f"{path}/cancel", data=fields)
+    confirmed = await door.http.post(f"{path}/cancel", data={**fields, "confirm": "yes"})
+
+    assert unconfirmed.status_code == 422
+    assert confirmed.status_code == 303
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.stage == ReturnStage.CANCELLED
+    shown = await door.http.get(confirmed.headers["location"])
+    assert "Your return is cancelled." in shown.text
+    assert "/cancel" not in shown.text  # nothing left to cancel
+
+
+@pytest.mark.parametrize("damage", ["cut", "flip", "other_purpose", "unknown_key"])
+async def test_a_tampered_link_gets_a_clear_page_and_reads_nothing(
+    door: Door, harness: ReturnHarness, damage: str
+) -> None:
+    handle = await ready_for_choice(harness, locale="en")
+    path = link_path(door.settings, handle.id)
+    token = path.rsplit("/", 1)[1]
+    key_id, body = token.split(".")
+    tokens = PageTokens.from_settings(door.settings)
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    damaged = {
+        "cut": token[:-6],
+        "flip": f"{key_id}.{body[:10]}{'A' if body[10] != 'A' else 'B'}{body[11:]}",
+        "other_purpose": tokens.seal(Purpose.WITHDRAWAL, handle.id, soon),
+        "unknown_key": f"another-key.{body}",
+    }[damage]
+
+    page = await door.http.get(f"/my/returns/{damaged}")
+    cancel = await door.http.post(f"/my/returns/{damaged}/cancel", data={"confirm": "yes"})
+
+    assert page.status_code == 404
+    assert "This link does not work" in page.text
+    assert handle.id not in page.text
+    assert cancel.status_code == 404
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
+
+
+async def test_an_expired_link_offers_a_new_one_and_changes_nothing(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness, locale="en")
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=door.settings.customer_page_link_days)
+    path = link_path(door.settings, handle.id, now=long_ago - dt.timedelta(minutes=1))
+
+    page = await door.http.get(path)
+    cancel = await door.http.post(f"{path}/cancel", data={"confirm": "yes"})
+
+    assert page.status_code == 410
+    assert "This link has expired" in page.text
+    assert f'action="{path}/renew"' in page.text
+    assert cancel.status_code == 410
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
+
+
+async def test_a_link_opens_its_own_return_only(door: Door, harness: ReturnHarness) -> None:
+    first = await ready_for_choice(harness)
+    second = await ready_for_choice(harness)
+
+    page = await door.http.get(link_path(door.settings, second.id))
+
+    first_order = (await first.query(ReturnWorkflow.status)).order_id
+    second_order = (await second.query(ReturnWorkflow.status)).order_id
+    assert second_order in page.text
+    assert first_order not in page.text
+
+
+async def test_the_links_in_the_emails_open_their_returns_page(door: Door) -> None:
+    url = PageLinks(door.settings).return_page("return-ORD-1-1")
+    token = url.rsplit("/", 1)[1]
+
+    claims = PageTokens.from_settings(door.settings).open(token, Purpose.RETURN)
+
+    assert url.startswith(f"{door.settings.customer_page_url}/my/returns/")
+    assert claims.subject == "return-ORD-1-1"
+    assert "ORD" not in token  # the token shows nothing of the order
