@@ -76,9 +76,11 @@ bench-flood: $(STAMP)
 bench-codec: $(STAMP)
 	BENCH_COMMAND='make $@' $(PY) -m benchmarks.codec
 
-## make histories [SCENARIOS="name ..."]: record the history of every workflow path (replay tests).
+## make histories [SCENARIOS="name ..."]: record the history of every workflow path (replay tests);
+## without SCENARIOS, the withdrawal function's paths too.
 histories: $(STAMP)
 	$(PY) -m tests.histories.record $(SCENARIOS)
+	$(if $(SCENARIOS),,$(PY) -m tests.histories.record_withdrawals)
 
 ## make fuzz-workflow [SEQUENCES=5000] [SEED=n]: random message sequences and time jumps against
 ## the workflow, every invariant checked after every step (make test plays 300).

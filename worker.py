@@ -30,12 +30,14 @@ from activities.parcels import ParcelActivities
 from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
 from activities.sellers.directory import FileSellerDirectory
+from activities.withdrawals.activities import WithdrawalActivities
 from plumbing import logs, temporal, versioning
 from plumbing.encryption import PayloadKeyError
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
 from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
+from workflows.withdrawal_workflow import WithdrawalWorkflow
 
 PASSTHROUGH_MODULES = (
     "domain",
@@ -79,10 +81,11 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
         intake = IntakeActivities(orders, sellers, carrier_activities)
         reminders = ReminderActivities.from_settings(client, settings)
         parcels = ParcelActivities(client)
+        withdrawals = WithdrawalActivities(client, settings, SmtpNotifier(settings))
         yield Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[ReturnWorkflow, UnshippedReturnsSweep],
+            workflows=[ReturnWorkflow, UnshippedReturnsSweep, WithdrawalWorkflow],
             activities=[
                 intake.take_in,
                 intake.lookups_for_acceptance,
@@ -101,6 +104,8 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
                 carrier_activities.parcel_destination,
                 notices.send_notices,
                 reminders.remind_unshipped_returns,
+                withdrawals.start_withdrawn_returns,
+                withdrawals.acknowledge_withdrawal,
             ],
             workflow_runner=workflow_runner(),
             deployment_config=versioning.deployment_config(settings),

@@ -139,6 +139,36 @@ WORDS: dict[str, dict[str, str]] = {
         "scan_returned_to_sender": "On its way back to you",
         "withdrawn": "You withdrew from the purchase",
         "label_price": "Label: {price}",
+        "withdraw_title": "Withdraw from your purchase",
+        "withdraw_intro": "Under EU law you may withdraw from a purchase made online within the "
+        "withdrawal period, without giving any reason. Select the items you withdraw from.",
+        "withdraw_contract": "Order {order_id}, placed on {day}",
+        "withdraw_button": "Withdraw from contract here",
+        "withdraw_pick_one": "Select at least one item to withdraw from.",
+        "withdraw_none": "No item of this order can be withdrawn from here any more.",
+        "withdraw_confirm_title": "Confirm your withdrawal",
+        "withdraw_confirm_intro": "Check your statement, then confirm it. Your withdrawal is "
+        "only sent once you confirm.",
+        "withdraw_statement": "I hereby give notice that I withdraw from my contract of sale of "
+        "the following goods:",
+        "withdraw_name": "Name",
+        "withdraw_contract_label": "Contract",
+        "withdraw_email": "The acknowledgement goes to",
+        "withdraw_confirm_button": "Confirm withdrawal",
+        "withdraw_back": "Change the items",
+        "withdraw_done_title": "Your withdrawal is received",
+        "withdraw_done": "We received your withdrawal on {moment}. An acknowledgement with your "
+        "statement and this date and time is on its way to {email}.",
+        "withdraw_return_pages": "Each item has its return page, where you choose how to send "
+        "it back:",
+        "withdraw_expired_title": "This withdrawal link has expired",
+        "withdraw_expired": "For your safety, this link works for a short while only. Open the "
+        "withdrawal function again from your order on the marketplace.",
+        "withdraw_reason_already_withdrawn": "You have withdrawn from this item already.",
+        "withdraw_ordered": "ordered on {day}",
+        "withdraw_delivered": "received on {day}",
+        "withdraw_until": "You can withdraw from it until {day}.",
+        "withdraw_others": "Items you cannot withdraw from here",
     },
     "fr": {
         "lang_name": "Français",
@@ -225,6 +255,39 @@ WORDS: dict[str, dict[str, str]] = {
         "scan_returned_to_sender": "En route pour vous être renvoyé",
         "withdrawn": "Vous vous êtes rétracté de l'achat",
         "label_price": "Étiquette : {price}",
+        "withdraw_title": "Vous rétracter de votre achat",
+        "withdraw_intro": "Le droit européen vous permet de vous rétracter d'un achat fait en "
+        "ligne pendant le délai de rétractation, sans donner de motif. Sélectionnez les articles "
+        "dont vous vous rétractez.",
+        "withdraw_contract": "Commande {order_id}, passée le {day}",
+        "withdraw_button": "Se rétracter du contrat ici",
+        "withdraw_pick_one": "Sélectionnez au moins un article.",
+        "withdraw_none": "Aucun article de cette commande ne peut plus faire l'objet d'une "
+        "rétractation ici.",
+        "withdraw_confirm_title": "Confirmez votre rétractation",
+        "withdraw_confirm_intro": "Vérifiez votre déclaration, puis confirmez-la. Votre "
+        "rétractation n'est envoyée qu'une fois confirmée.",
+        "withdraw_statement": "Je vous notifie par la présente ma rétractation du contrat "
+        "portant sur la vente des biens ci-dessous :",
+        "withdraw_name": "Nom",
+        "withdraw_contract_label": "Contrat",
+        "withdraw_email": "L'accusé de réception est envoyé à",
+        "withdraw_confirm_button": "Confirmer la rétractation",
+        "withdraw_back": "Modifier les articles",
+        "withdraw_done_title": "Votre rétractation est reçue",
+        "withdraw_done": "Nous avons reçu votre rétractation le {moment}. Un accusé de réception "
+        "avec votre déclaration, cette date et cette heure est envoyé à {email}.",
+        "withdraw_return_pages": "Chaque article a sa page de retour, où vous choisissez comment "
+        "le renvoyer :",
+        "withdraw_expired_title": "Ce lien de rétractation a expiré",
+        "withdraw_expired": "Pour votre sécurité, ce lien n'est valable que peu de temps. "
+        "Ouvrez à nouveau la fonction de rétractation depuis votre commande sur la place de "
+        "marché.",
+        "withdraw_reason_already_withdrawn": "Vous vous êtes déjà rétracté de cet article.",
+        "withdraw_ordered": "commandé le {day}",
+        "withdraw_delivered": "reçu le {day}",
+        "withdraw_until": "Vous pouvez vous en rétracter jusqu'au {day}.",
+        "withdraw_others": "Articles dont vous ne pouvez pas vous rétracter ici",
     },
 }
 

@@ -26,10 +26,12 @@ from temporalio.client import Client
 
 from activities.carriers.registry import CarrierRegistry
 from customer_page import routes as customer_pages
+from customer_page import withdrawal_page
 from customer_page.routes import Pages
 from dead_letters.store import DeadLetterStore
 from domain.events import RetractEvent
-from gateway import events, returns, tracking
+from domain.withdrawals import WithdrawalLinkRequest
+from gateway import events, returns, tracking, withdrawals
 from gateway.auth import TokenBook
 from gateway.guard import RateLimited, RateLimits, Samples
 from gateway.http import Gateway, GatewayDep, error, is_unreachable
@@ -82,7 +84,9 @@ def _routes() -> FastAPI:
     app.include_router(events.router)
     app.include_router(tracking.router)
     app.include_router(returns.router)
+    app.include_router(withdrawals.router)
     app.include_router(customer_pages.router)
+    app.include_router(withdrawal_page.router)
     _describe_request_bodies(app)
 
     @app.get("/healthz", tags=["health"])
@@ -142,6 +146,7 @@ def _payload_codec(client: Client, settings: Settings) -> EncryptionCodec:
 
 REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("/v1/events", "post"): RetractEvent,
+    ("/v1/withdrawal-links", "post"): WithdrawalLinkRequest,
     **{(returns.action_path(action), "post"): action.model for action in returns.ACTIONS},
 }
 """The routes read their raw body themselves (to check signatures and keep dead letters): their

@@ -80,6 +80,15 @@ ORDER_SERVICE = ActivityPolicy(
     ),
 )
 
+WITHDRAWN_RETURNS = ActivityPolicy(
+    # A confirmed withdrawal starts its lines' returns: one start per line, each idempotent by
+    # its event ID. Retried until Temporal takes them: the customer has withdrawn.
+    start_to_close_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+    ),
+)
+
 POLLING = ActivityPolicy(
     # One tracking call per attempt; the waiting happens between attempts.
     start_to_close_timeout=timedelta(seconds=60),

@@ -13,7 +13,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
+from activities.notices.smtp import SmtpNotifier
 from activities.reminders.activities import ReminderActivities
+from activities.withdrawals.activities import WithdrawalActivities
 from client.start import start_return
 from domain.carriers import TrackingScan, TrackingStatus
 from domain.events import RetractEvent
@@ -25,6 +27,7 @@ from tests.workflows.doubles import Doubles
 from worker import workflow_runner
 from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
+from workflows.withdrawal_workflow import WithdrawalWorkflow
 
 ReturnHandle = WorkflowHandle[ReturnWorkflow, ReturnStatus]
 
@@ -179,11 +182,14 @@ async def return_harness(
     sweep: bool = False,
     task_queue: str | None = None,
     deployment: WorkerDeploymentConfig | None = None,
+    withdrawals: Settings | None = None,
 ) -> AsyncIterator[ReturnHarness]:
     """A worker running `ReturnWorkflow` with `doubles` for every activity; with `sweep`, also
     the reminder sweep and its real activity, over this worker's returns (as worker.py does).
     A task queue of its own, unless `task_queue` names one (a worker taking over); with
-    `deployment`, a version of that Worker Deployment (returns pinned to its build)."""
+    `deployment`, a version of that Worker Deployment (returns pinned to its build); with
+    `withdrawals` (settings naming the SMTP relay), also the withdrawal function's workflow and
+    its real activities, which start returns on this worker."""
     doubles = doubles or Doubles()
     task_queue = task_queue or f"returns-test-{uuid.uuid4().hex[:8]}"
     workflows: list[type] = [ReturnWorkflow]
@@ -192,6 +198,11 @@ async def return_harness(
         reminders = ReminderActivities.from_settings(client, Settings(task_queue=task_queue))
         workflows.append(UnshippedReturnsSweep)
         activities.append(reminders.remind_unshipped_returns)
+    if withdrawals is not None:
+        settings = withdrawals.model_copy(update={"task_queue": task_queue})
+        actions = WithdrawalActivities(client, settings, SmtpNotifier(settings))
+        workflows.append(WithdrawalWorkflow)
+        activities += [actions.start_withdrawn_returns, actions.acknowledge_withdrawal]
     async with Worker(
         client,
         task_queue=task_queue,

@@ -17,10 +17,18 @@ from temporalio.worker import Replayer
 from benchmarks.actions import count_file
 from plumbing.encryption import EncryptionCodec, Keyring
 from plumbing.temporal import data_converter
-from tests.histories import history_files, history_path, load_history, scenarios
+from tests.histories import (
+    HISTORIES,
+    history_files,
+    history_path,
+    load_history,
+    record_withdrawals,
+    scenarios,
+)
 from tests.keys import converter_for_tests
 from worker import workflow_runner
 from workflows.return_workflow import ReturnWorkflow
+from workflows.withdrawal_workflow import WithdrawalWorkflow
 
 HAPPY_PATH_ACTION_BUDGET = 15
 
@@ -72,3 +80,21 @@ async def test_an_encrypted_history_replays_only_with_its_key(
 
     assert result.replay_failure is not None
     assert "payload encrypted with key 'tests-2026-a', which is not among" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "path", sorted((HISTORIES / "withdrawals").glob("*.json")), ids=lambda p: p.stem
+)
+async def test_a_recorded_withdrawal_history_replays_without_nondeterminism(path: Path) -> None:
+    replayer = Replayer(
+        workflows=[WithdrawalWorkflow],
+        data_converter=converter_for_tests(),
+        workflow_runner=workflow_runner(),
+    )
+    result = await replayer.replay_workflow(load_history(path))
+    assert result.replay_failure is None
+
+
+def test_every_withdrawal_path_has_a_recorded_history() -> None:
+    recorded = {p.stem for p in (HISTORIES / "withdrawals").glob("*.json")}
+    assert recorded == set(record_withdrawals.PATHS)

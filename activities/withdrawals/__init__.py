@@ -1,0 +1,1 @@
+"""The withdrawal function's activities: start the withdrawn lines' returns, acknowledge."""

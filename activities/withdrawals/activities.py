@@ -1,0 +1,68 @@
+"""What a confirmed withdrawal does outside its workflow: start the returns, acknowledge."""
+
+from __future__ import annotations
+
+import hashlib
+
+from temporalio import activity
+from temporalio.client import Client
+
+from activities.notices.smtp import SmtpNotifier
+from activities.withdrawals.acknowledgement import acknowledgement
+from client.start import Arrival, start_return
+from customer_page.links import PageLinks
+from domain.events import RetractEvent
+from domain.withdrawals import (
+    StartWithdrawnReturns,
+    WithdrawalAcknowledgement,
+    WithdrawnLine,
+)
+from plumbing.settings import Settings
+
+
+class WithdrawalActivities:
+    def __init__(self, client: Client, settings: Settings, notifier: SmtpNotifier) -> None:
+        self._client = client
+        self._settings = settings
+        self._notifier = notifier
+        self._links = PageLinks(settings)
+
+    @activity.defn
+    async def start_withdrawn_returns(self, start: StartWithdrawnReturns) -> list[WithdrawnLine]:
+        """Each confirmed line's return, started as a signed event would start it: its event
+        ID is the withdrawal's and the line's (a retry starts nothing twice), its withdrawal
+        notice the moment the customer confirmed."""
+        request = start.offer.request
+        started: list[WithdrawnLine] = []
+        for line in request.lines:
+            if line.line_id not in start.line_ids:
+                continue
+            event = RetractEvent(
+                event_id=withdrawn_event_id(start.offer.withdrawal_id, line.line_id),
+                type="order.retract_requested",
+                occurred_at=start.submitted_at,
+                order=line,
+                customer=request.customer,
+            )
+            result = await start_return(self._client, self._settings, event)
+            started.append(
+                WithdrawnLine(
+                    line_id=line.line_id,
+                    return_id=result.workflow_id,
+                    started=result.arrival is Arrival.CREATED,
+                )
+            )
+        return started
+
+    @activity.defn
+    async def acknowledge_withdrawal(self, ack: WithdrawalAcknowledgement) -> None:
+        """The acknowledgement email: the statement's content and when it was submitted."""
+        receipt = ack.receipt
+        pages = {line.line_id: self._links.return_page(line.return_id) for line in receipt.lines}
+        await self._notifier.send(acknowledgement(ack.offer, receipt, self._settings, pages))
+
+
+def withdrawn_event_id(withdrawal_id: str, line_id: str) -> str:
+    """The event ID a withdrawn line's return starts with: the same for every retry."""
+    digest = hashlib.sha256(withdrawal_id.encode()).hexdigest()[:40]
+    return f"w-{digest}-{line_id}"

@@ -1,0 +1,326 @@
+"""The withdrawal function: `/my/withdraw/<token>`, the page the marketplace's "get help"
+button opens (Art. 11a of Directive 2011/83/EU).
+
+Two steps, as the article asks: the order's lines with "Withdraw from contract here", then the
+statement with the customer's name, the contract and the email the acknowledgement goes to,
+and "Confirm withdrawal". Only the confirmation acts: it is the link's `WithdrawalWorkflow`'s
+`confirm` update, which starts the returns and emails the acknowledgement. Afterwards the same
+link shows what was submitted and when, with each return's page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from temporalio.client import (
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.notices.formats import format_date, format_moment, format_money, local_zone
+from activities.notices.wording import WORDINGS
+from client.reading import failure_chain
+from customer_page.links import PREFIX
+from customer_page.routes import FORM_BYTES, FORM_ID, Pages, _Answer, _pages, _unavailable
+from customer_page.security import secure_headers
+from customer_page.tokens import Purpose, TokenExpired, TokenRefused
+from customer_page.wording import LANGUAGES, WORDS, language
+from domain.ids import return_id
+from domain.returns import RejectionReason
+from domain.withdrawals import (
+    WithdrawalConfirmation,
+    WithdrawalReceipt,
+    WithdrawalView,
+)
+from gateway.http import BodyTooLarge, BodyTooSlow, is_unreachable, mark_authenticated, read_body
+from workflows.withdrawal_workflow import WithdrawalWorkflow
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def _asked(request: Request, form: dict[str, list[str]] | None = None) -> str | None:
+    values = (form or {}).get("lang") or [request.query_params.get("lang") or ""]
+    return values[0] if values[0] in LANGUAGES else None
+
+
+async def _form(request: Request, pages: Pages) -> dict[str, list[str]]:
+    try:
+        body = await read_body(request, FORM_BYTES, pages.settings.http_body_timeout_seconds)
+        return parse_qs(body.decode("ascii"), max_num_fields=60)
+    except (BodyTooLarge, BodyTooSlow, UnicodeDecodeError, ValueError):
+        return {}
+
+
+async def _view(pages: Pages, request: Request, token: str, asked: str | None) -> WithdrawalView:
+    lang = asked or LANGUAGES[0]
+    try:
+        claims = pages.links.tokens.open(token, Purpose.WITHDRAWAL)
+    except TokenExpired:
+        raise _Answer(_expired(pages, request, lang)) from None
+    except TokenRefused:
+        raise _Answer(
+            pages.problem(request, lang, 404, "link_invalid_title", "link_invalid")
+        ) from None
+    mark_authenticated(request)
+    try:
+        view: WithdrawalView = await asyncio.wait_for(
+            pages.client.get_workflow_handle(claims.subject).query(WithdrawalWorkflow.view),
+            timeout=pages.timeout,
+        )
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            raise _Answer(_expired(pages, request, lang)) from None
+        if not is_unreachable(err):
+            raise
+        raise _Answer(_unavailable(pages, request, lang)) from None
+    except Exception as err:
+        if not is_unreachable(err):
+            raise
+        raise _Answer(_unavailable(pages, request, lang)) from None
+    return view
+
+
+def _expired(pages: Pages, request: Request, lang: str) -> Response:
+    return pages.problem(request, lang, 410, "withdraw_expired_title", "withdraw_expired")
+
+
+def _lines(view: WithdrawalView, lang: str) -> list[dict[str, Any]]:
+    """Each line of the order as the page lists it."""
+    words = WORDS[lang]
+    customer = view.offer.request.customer
+    zone = local_zone(customer.address.country_code)
+    reasons = WORDINGS[lang].reasons
+    shown = []
+    for line, offered in zip(view.offer.request.lines, view.offer.lines, strict=True):
+        ordered = words["withdraw_ordered"].format(
+            day=format_date(line.ordered_at.astimezone(zone).date(), lang)
+        )
+        text = f"{line.product.title}, {format_money(line.product.price, lang)} ({ordered}"
+        if line.delivered_at is not None:
+            received = format_date(line.delivered_at.astimezone(zone).date(), lang)
+            text += ", " + words["withdraw_delivered"].format(day=received)
+        text += ")"
+        window_end = format_date(offered.window_ends_at.astimezone(zone).date(), lang)
+        if offered.withdrawable:
+            note = words["withdraw_until"].format(day=window_end)
+        elif offered.reason is not None and offered.reason in RejectionReason._value2member_map_:
+            note = reasons[RejectionReason(offered.reason)].format(window_ends=window_end)
+        else:
+            note = words["withdraw_reason_already_withdrawn"]
+        shown.append(
+            {
+                "line_id": line.line_id,
+                "text": text,
+                "note": note,
+                "withdrawable": offered.withdrawable,
+                "order_id": line.order_id,
+                "link": None,
+            }
+        )
+    return shown
+
+
+def _contract(view: WithdrawalView, lang: str) -> str:
+    first = view.offer.request.lines[0]
+    zone = local_zone(view.offer.request.customer.address.country_code)
+    return WORDS[lang]["withdraw_contract"].format(
+        order_id=first.order_id, day=format_date(first.ordered_at.astimezone(zone).date(), lang)
+    )
+
+
+def _render(
+    pages: Pages,
+    request: Request,
+    token: str,
+    view: WithdrawalView,
+    asked: str | None,
+    *,
+    step: str = "choose",
+    chosen_ids: list[str] | None = None,
+    refused: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    customer = view.offer.request.customer
+    lang = language(asked, customer.locale)
+    words = WORDS[lang]
+    lines = _lines(view, lang)
+    base = f"{PREFIX}/withdraw/{token}"
+    values: dict[str, Any] = {
+        "lang": lang,
+        "title": words["withdraw_title"],
+        "token": token,
+        "base": base,
+        "contract": _contract(view, lang),
+        "refused": refused,
+        "step": step,
+        "customer_name": customer.name,
+        "customer_email": customer.email,
+        "open_lines": [line for line in lines if line["withdrawable"]],
+        "closed_lines": [line for line in lines if not line["withdrawable"]],
+        "chosen": [line for line in lines if line["line_id"] in (chosen_ids or [])],
+        "done_text": None,
+        "return_pages": [],
+    }
+    for line in values["closed_lines"]:
+        if line["note"] == words["withdraw_reason_already_withdrawn"]:
+            line["link"] = _relative(pages, return_id(line["order_id"], line["line_id"]))
+    if view.submitting and view.receipt is None:
+        values["step"] = "submitting"
+        values["title"] = words["withdraw_confirm_title"]
+    if view.receipt is not None:
+        receipt = view.receipt
+        zone = local_zone(customer.address.country_code)
+        withdrawn = [line.line_id for line in receipt.lines]
+        values["step"] = "done"
+        values["title"] = words["withdraw_done_title"]
+        values["chosen"] = [line for line in lines if line["line_id"] in withdrawn]
+        values["done_text"] = words["withdraw_done"].format(
+            moment=format_moment(receipt.submitted_at, zone, lang), email=customer.email
+        )
+        titles = {line.line_id: line.product.title for line in view.offer.request.lines}
+        values["return_pages"] = [
+            (
+                titles[line.line_id],
+                pages.links.return_page(line.return_id).removeprefix(
+                    pages.settings.customer_page_url.rstrip("/")
+                ),
+            )
+            for line in receipt.lines
+        ]
+    elif step == "confirm":
+        values["title"] = words["withdraw_confirm_title"]
+    return pages.html(request, "withdraw.html", status_code, **values)
+
+
+def _relative(pages: Pages, return_id: str) -> str:
+    """A return page's link, as a path on this site."""
+    link = pages.links.return_page(return_id)
+    return link.removeprefix(pages.settings.customer_page_url.rstrip("/"))
+
+
+@router.get("/withdraw/{token}")
+async def withdrawal_page(token: str, request: Request) -> Response:
+    pages = _pages(request)
+    asked = _asked(request)
+    try:
+        view = await _view(pages, request, token, asked)
+    except _Answer as answer:
+        return answer.response
+    if view.closed and view.receipt is None:
+        return _expired(pages, request, asked or view.offer.request.customer.locale[:2])
+    return _render(pages, request, token, view, asked)
+
+
+def _chosen(form: dict[str, list[str]], view: WithdrawalView) -> list[str]:
+    allowed = view.offer.withdrawable()
+    return [line for line in dict.fromkeys(form.get("line", [])) if line in allowed]
+
+
+@router.post("/withdraw/{token}/review")
+async def review(token: str, request: Request) -> Response:
+    """Step one: the lines chosen, shown as the statement to confirm (nothing is sent yet)."""
+    pages = _pages(request)
+    form = await _form(request, pages)
+    asked = _asked(request, form)
+    try:
+        view = await _view(pages, request, token, asked)
+    except _Answer as answer:
+        return answer.response
+    lang = language(asked, view.offer.request.customer.locale)
+    if view.receipt is not None:
+        return _render(pages, request, token, view, asked)
+    csrf = (form.get("csrf") or [""])[0]
+    if not pages.csrf.genuine(request, csrf, token):
+        refused = WORDS[lang]["form_expired"]
+        return _render(pages, request, token, view, asked, refused=refused, status_code=403)
+    chosen = _chosen(form, view)
+    if not chosen:
+        refused = WORDS[lang]["withdraw_pick_one"]
+        return _render(pages, request, token, view, asked, refused=refused, status_code=422)
+    return _render(pages, request, token, view, asked, step="confirm", chosen_ids=chosen)
+
+
+@router.post("/withdraw/{token}/confirm")
+async def confirm(token: str, request: Request) -> Response:
+    """Step two: "Confirm withdrawal" submits the statement."""
+    pages = _pages(request)
+    form = await _form(request, pages)
+    asked = _asked(request, form)
+    try:
+        view = await _view(pages, request, token, asked)
+        lang = language(asked, view.offer.request.customer.locale)
+        words = WORDS[lang]
+        if view.receipt is not None:
+            return _render(pages, request, token, view, asked)
+        csrf = (form.get("csrf") or [""])[0]
+        if not pages.csrf.genuine(request, csrf, token):
+            return _render(
+                pages, request, token, view, asked, refused=words["form_expired"], status_code=403
+            )
+        chosen = _chosen(form, view)
+        if not chosen:
+            return _render(
+                pages, request, token, view, asked, refused=words["withdraw_pick_one"],
+                status_code=422,
+            )  # fmt: skip
+        form_id = (form.get("form_id") or [""])[0]
+        outcome = await _submit(pages, view, chosen, form_id)
+        if isinstance(outcome, str):
+            logger.info("withdrawal refused", extra={"reason": outcome})
+            fresh = await _view(pages, request, token, asked)
+            if fresh.receipt is not None:
+                return _render(pages, request, token, fresh, asked)
+            if "expired" in outcome:
+                return _expired(pages, request, lang)
+            return _render(
+                pages, request, token, fresh, asked, refused=words["withdraw_pick_one"],
+                status_code=409,
+            )  # fmt: skip
+    except _Answer as answer:
+        return answer.response
+    query = {"lang": asked} if asked else {}
+    if outcome is False:
+        query["done"] = "still_running"
+    suffix = f"?{urlencode(query)}" if query else ""
+    return secure_headers(
+        RedirectResponse(f"{PREFIX}/withdraw/{token}{suffix}", status_code=303),
+        https=pages.https,
+    )
+
+
+async def _submit(
+    pages: Pages, view: WithdrawalView, chosen: list[str], form_id: str
+) -> WithdrawalReceipt | str | bool:
+    """The receipt; the refusal's words; False while the returns are still being started."""
+    handle = pages.client.get_workflow_handle(view.offer.withdrawal_id)
+    try:
+        started = await handle.start_update(
+            WithdrawalWorkflow.confirm,
+            WithdrawalConfirmation(line_ids=chosen),
+            id=f"customer-page:{form_id}" if FORM_ID.fullmatch(form_id) else None,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            rpc_timeout=dt.timedelta(seconds=pages.timeout),
+        )
+        return await started.result(
+            rpc_timeout=dt.timedelta(seconds=pages.settings.gateway_update_wait_seconds)
+        )
+    except WorkflowUpdateFailedError as err:
+        return failure_chain(err.cause) or str(err)
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        return False
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return "the withdrawal link has expired"
+        if is_unreachable(err):
+            raise _Answer(Response("", status_code=503, headers={"Retry-After": "30"})) from None
+        raise

@@ -1,0 +1,194 @@
+"""The withdrawal function's links: `POST /v1/withdrawal-links`, from the order service.
+
+The order service asks, server to server and signed like an event, for a link to an order's
+withdrawal function (Art. 11a of Directive 2011/83/EU) when the customer presses its "get help"
+button; it sends the order's lines and customer as in a retract event, and gets back a
+short-lived link carrying only an opaque token. The gateway decides which lines can still be
+withdrawn from (the eligibility rule of a withdrawal given now; a line whose return exists
+cannot be withdrawn from twice) and starts the link's `WithdrawalWorkflow`, which keeps the facts
+(encrypted) for the customer's pages.
+
+A link request is answered at once and not kept as a dead letter when refused: the customer is
+waiting for the page, and the order service asks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from customer_page.links import PageLinks
+from domain.base import field_problems
+from domain.eligibility import EligibilityPolicy, WindowStart
+from domain.events import RetractEvent
+from domain.ids import return_id
+from domain.withdrawals import (
+    OfferedLine,
+    WithdrawalLinkRequest,
+    WithdrawalOffer,
+    withdrawal_workflow_id,
+)
+from gateway.http import (
+    BodyTooLarge,
+    BodyTooSlow,
+    GatewayDep,
+    body_too_slow,
+    error,
+    is_unreachable,
+    mark_authenticated,
+    read_body,
+    temporal_unavailable,
+)
+from plumbing import json_input
+from plumbing.json_input import NotJson
+from plumbing.settings import Settings
+from plumbing.signing import SignatureRejected, verify
+from workflows.withdrawal_workflow import WithdrawalWorkflow
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["withdrawal function"])
+
+ALREADY_WITHDRAWN = "already_withdrawn"
+"""An offered line's reason when its return exists already (besides `RejectionReason`s)."""
+
+
+@router.post(
+    "/v1/withdrawal-links",
+    status_code=201,
+    responses={
+        201: {"description": "The link, and until when it opens the withdrawal function."},
+        401: {"description": "Missing, bad or stale signature."},
+        413: {"description": "Body over the size limit."},
+        422: {"description": "Malformed JSON or a schema violation, naming each field."},
+        503: {"description": "Temporal unreachable: nothing done, retry after Retry-After."},
+    },
+)
+async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse:
+    """A link to an order's withdrawal function, signed like an event (docs/customer-pages.md)."""
+    settings = gateway.settings
+    try:
+        body = await read_body(
+            request, settings.gateway_max_body_bytes, settings.http_body_timeout_seconds
+        )
+    except BodyTooSlow as err:
+        return body_too_slow(err)
+    except BodyTooLarge as err:
+        return error(413, "body_too_large", str(err))
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        verify(
+            headers,
+            body,
+            gateway.event_secrets,
+            tolerance_seconds=settings.gateway_signature_tolerance_seconds,
+        )
+    except SignatureRejected as err:
+        return error(401, "bad_signature", str(err))
+    mark_authenticated(request)
+    try:
+        json_input.loads(body)
+        link_request = WithdrawalLinkRequest.model_validate_json(body)
+    except NotJson as err:
+        return error(
+            422, "malformed_json", "The body is not JSON.", problems=[f"(body): {err.problem}"]
+        )
+    except ValidationError as err:
+        return error(
+            422,
+            "invalid_request",
+            "The request does not fit its schema.",
+            problems=field_problems(err),
+        )
+    now = dt.datetime.now(dt.UTC)
+    try:
+        offer = await asyncio.wait_for(
+            _offer(gateway.client, settings, link_request, now),
+            timeout=settings.gateway_temporal_timeout_seconds * 2,
+        )
+        await asyncio.wait_for(
+            gateway.client.start_workflow(
+                WithdrawalWorkflow.run,
+                offer,
+                id=offer.withdrawal_id,
+                task_queue=settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                static_summary=f"withdrawal function of order {link_request.order_id}",
+            ),
+            timeout=settings.gateway_temporal_timeout_seconds,
+        )
+    except Exception as err:
+        if not is_unreachable(err):
+            raise
+        return temporal_unavailable()
+    url, expires_at = PageLinks(settings).withdrawal(offer.withdrawal_id, now)
+    logger.info("withdrawal link made", extra={"withdrawal_id": offer.withdrawal_id})
+    return JSONResponse(
+        {
+            "withdrawal_id": offer.withdrawal_id,
+            "url": url,
+            "expires_at": expires_at.isoformat(),
+            "lines": [line.model_dump(mode="json") for line in offer.lines],
+        },
+        status_code=201,
+    )
+
+
+async def _offer(
+    client: Client, settings: Settings, request: WithdrawalLinkRequest, now: dt.datetime
+) -> WithdrawalOffer:
+    policy = EligibilityPolicy(
+        window_days=settings.return_window_days,
+        window_starts=WindowStart(settings.return_window_starts),
+    )
+    existing = await asyncio.gather(
+        *(_return_exists(client, return_id(line.order_id, line.line_id)) for line in request.lines)
+    )
+    lines = []
+    for line, exists in zip(request.lines, existing, strict=True):
+        event = RetractEvent(
+            event_id="withdrawal-function",
+            type="order.retract_requested",
+            occurred_at=max(now, line.ordered_at),
+            order=line,
+            customer=request.customer,
+        )
+        decision = policy.evaluate(event)
+        if exists:
+            reason: str | None = ALREADY_WITHDRAWN
+        else:
+            reason = decision.reason.value if decision.reason else None
+        lines.append(
+            OfferedLine(
+                line_id=line.line_id,
+                withdrawable=reason is None,
+                reason=reason,
+                window_ends_at=decision.window_ends_at,
+            )
+        )
+    return WithdrawalOffer(
+        withdrawal_id=withdrawal_workflow_id(request.order_id, request.request_id),
+        request=request,
+        offered_at=now,
+        open_until=now + dt.timedelta(minutes=settings.withdrawal_link_minutes),
+        lines=lines,
+    )
+
+
+async def _return_exists(client: Client, workflow_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True

@@ -1,0 +1,239 @@
+"""The withdrawal function (Art. 11a): the order service asks for a link, the customer withdraws
+in two steps, the returns start as from a signed event, and the acknowledgement email carries
+the statement with the date and time it was submitted."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import re
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from customer_page.tokens import PageTokens, Purpose
+from domain.events import OrderStatus
+from domain.ids import return_id
+from domain.returns import ReturnStage
+from domain.withdrawals import WithdrawalLinkRequest
+from mail_sink import MailSink, read_mailbox
+from plumbing.signing import signed_headers
+from tests.factories import CUSTOMER_EMAIL, CUSTOMER_NAME, retract_event, unique_order_id
+from tests.gateway.door import EVENT_SECRET, Door, gateway_settings, open_door
+from tests.workflows.harness import ReturnHarness, return_harness
+from workflows.return_workflow import ReturnWorkflow
+
+
+@pytest.fixture
+async def sink(tmp_path: Path) -> AsyncIterator[MailSink]:
+    async with MailSink(tmp_path / "mail") as running:
+        yield running
+
+
+@pytest.fixture
+async def harness(
+    time_skipping_env: WorkflowEnvironment, sink: MailSink, tmp_path: Path
+) -> AsyncIterator[ReturnHarness]:
+    settings = gateway_settings("unused", tmp_path, smtp_host=sink.host, smtp_port=sink.port)
+    async with return_harness(time_skipping_env.client, withdrawals=settings) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def door(harness: ReturnHarness, tmp_path: Path) -> AsyncIterator[Door]:
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    async with open_door(harness.client, settings) as door:
+        yield door
+
+
+def order_of_three(locale: str = "en") -> WithdrawalLinkRequest:
+    """A delivered phone, a sealed item unsealed (excluded), and one already returned."""
+    order_id = unique_order_id()
+    phone = retract_event(order_id=order_id, line_id="1", locale=locale)
+    sealed = retract_event(order_id=order_id, line_id="2", returnable=False)
+    returned = retract_event(order_id=order_id, line_id="3", status=OrderStatus.RETURNED)
+    return WithdrawalLinkRequest(
+        request_id="help-click-1",
+        customer=phone.customer,
+        lines=[phone.order, sealed.order, returned.order],
+    )
+
+
+async def ask_for_link(door: Door, body: dict[str, Any] | bytes) -> httpx.Response:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **signed_headers(EVENT_SECRET, raw)}
+    return await door.http.post("/v1/withdrawal-links", content=raw, headers=headers)
+
+
+def path_of(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
+
+
+async def acknowledgement(sink: MailSink, order_id: str) -> EmailMessage:
+    async with asyncio.timeout(20):
+        while True:
+            for message in read_mailbox(sink.directory):
+                if order_id in str(message["Subject"]):
+                    return message
+            await asyncio.sleep(0.2)
+
+
+async def test_the_order_service_gets_a_short_lived_link_with_nothing_personal_in_it(
+    door: Door,
+) -> None:
+    request = order_of_three()
+    answer = await ask_for_link(door, request.model_dump(mode="json"))
+
+    assert answer.status_code == 201, answer.text
+    link = answer.json()
+    token = link["url"].rsplit("/", 1)[1]
+    assert link["url"].startswith(f"{door.settings.customer_page_url}/my/withdraw/")
+    for personal in (request.order_id, CUSTOMER_EMAIL, CUSTOMER_NAME.split()[0]):
+        assert personal not in link["url"]
+    claims = PageTokens.from_settings(door.settings).open(token, Purpose.WITHDRAWAL)
+    expires = dt.datetime.fromisoformat(link["expires_at"])
+    assert claims.expires_at == expires.replace(microsecond=0)
+    assert expires - dt.datetime.now(dt.UTC) <= dt.timedelta(minutes=60)
+    assert [(line["line_id"], line["withdrawable"], line["reason"]) for line in link["lines"]] == [
+        ("1", True, None),
+        ("2", False, "not_returnable"),
+        ("3", False, "already_returned"),
+    ]
+
+
+async def test_a_link_request_unsigned_or_unfit_is_refused_naming_the_field(door: Door) -> None:
+    request = order_of_three().model_dump(mode="json")
+    other = retract_event().order.model_dump(mode="json")
+    mixed = {**request, "lines": [*request["lines"], other]}
+
+    unsigned = await door.http.post("/v1/withdrawal-links", json=request)
+    two_orders = await ask_for_link(door, mixed)
+    not_json = await ask_for_link(door, b"{not json")
+
+    assert unsigned.status_code == 401
+    assert two_orders.status_code == 422
+    assert any(p.startswith("lines") for p in two_orders.json()["error"]["problems"])
+    assert not_json.status_code == 422
+
+
+async def test_a_customer_withdraws_in_two_steps_and_gets_the_acknowledgement(
+    door: Door, harness: ReturnHarness, sink: MailSink
+) -> None:
+    request = order_of_three()
+    link = (await ask_for_link(door, request.model_dump(mode="json"))).json()
+    path = path_of(link["url"])
+
+    first = await door.http.get(path)
+    assert first.status_code == 200
+    assert "Withdraw from contract here" in first.text
+    assert "excluded from the right of withdrawal" in first.text  # line 2, and why
+    assert "already been returned" in first.text  # line 3, and why
+    fields = hidden_fields(first.text)
+
+    # Step one only shows the statement: nothing is sent yet.
+    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
+    assert review.status_code == 200
+    assert "Confirm withdrawal" in review.text
+    for shown in (CUSTOMER_NAME, CUSTOMER_EMAIL, request.order_id):
+        assert shown in review.text
+    assert not await harness_has_return(harness, request.order_id, "1")
+
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    confirmed = await door.http.post(f"{path}/confirm", data=hidden_fields(review.text))
+    assert confirmed.status_code == 303
+    done = await door.http.get(confirmed.headers["location"])
+    assert "Your withdrawal is received" in done.text
+    assert "/my/returns/" in done.text
+
+    handle = harness.client.get_workflow_handle(return_id(request.order_id, "1"))
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.stage is not ReturnStage.REJECTED
+    assert before <= status.notice_at <= dt.datetime.now(dt.UTC)
+    assert not await harness_has_return(harness, request.order_id, "2")
+
+    mail = await acknowledgement(sink, request.order_id)
+    text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "I hereby give notice that I withdraw from my contract of sale" in text
+    assert "iPhone 13 128 Go bleu" in text
+    assert CUSTOMER_NAME in text and "Lyon" in text
+    submitted = re.search(r"Submitted on: (.+)", text)
+    assert submitted and str(status.notice_at.year) in submitted[1] and ":" in submitted[1]
+    assert "/my/returns/" in text
+
+
+async def test_a_second_confirmation_starts_nothing_more(
+    door: Door, harness: ReturnHarness, sink: MailSink
+) -> None:
+    request = order_of_three()
+    path = path_of((await ask_for_link(door, request.model_dump(mode="json"))).json()["url"])
+    fields = hidden_fields((await door.http.get(path)).text)
+    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
+    form = hidden_fields(review.text)
+
+    first = await door.http.post(f"{path}/confirm", data=form)
+    again = await door.http.post(f"{path}/confirm", data={**form, "form_id": "x" * 20})
+
+    assert first.status_code == 303
+    assert again.status_code == 200
+    assert "Your withdrawal is received" in again.text
+    await acknowledgement(sink, request.order_id)
+    messages = [m for m in read_mailbox(sink.directory) if request.order_id in str(m["Subject"])]
+    assert len(messages) == 1
+
+
+async def test_a_line_that_cannot_be_withdrawn_from_is_not_taken_even_if_posted(
+    door: Door, harness: ReturnHarness
+) -> None:
+    request = order_of_three()
+    path = path_of((await ask_for_link(door, request.model_dump(mode="json"))).json()["url"])
+    fields = hidden_fields((await door.http.get(path)).text)
+
+    forged = await door.http.post(f"{path}/confirm", data={**fields, "line": "2"})
+
+    assert forged.status_code == 422
+    assert "Select at least one item" in forged.text
+    assert not await harness_has_return(harness, request.order_id, "2")
+
+
+async def test_the_function_speaks_french_to_a_french_customer(door: Door) -> None:
+    request = order_of_three(locale="fr")
+    path = path_of((await ask_for_link(door, request.model_dump(mode="json"))).json()["url"])
+
+    page = await door.http.get(path)
+
+    assert '<html lang="fr">' in page.text
+    assert "Se rétracter du contrat ici" in page.text
+
+
+async def test_an_expired_or_tampered_withdrawal_link_gets_a_clear_page(door: Door) -> None:
+    tokens = PageTokens.from_settings(door.settings)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    expired = tokens.seal(Purpose.WITHDRAWAL, "withdrawal-ORD-1-x", past)
+    return_token = tokens.seal(Purpose.RETURN, "withdrawal-ORD-1-x", past + dt.timedelta(hours=1))
+
+    old = await door.http.get(f"/my/withdraw/{expired}")
+    wrong = await door.http.get(f"/my/withdraw/{return_token}")
+
+    assert old.status_code == 410
+    assert "This withdrawal link has expired" in old.text
+    assert wrong.status_code == 404
+
+
+async def harness_has_return(harness: ReturnHarness, order_id: str, line_id: str) -> bool:
+    from temporalio.service import RPCError
+
+    try:
+        await harness.client.get_workflow_handle(return_id(order_id, line_id)).describe()
+    except RPCError:
+        return False
+    return True
