@@ -24,6 +24,7 @@ COPY reminders/ reminders/
 COPY workflows/ workflows/
 COPY activities/ activities/
 COPY gateway/ gateway/
+COPY customer_page/ customer_page/
 COPY carrier_sandbox/ carrier_sandbox/
 COPY mail_sink/ mail_sink/
 COPY devstack/ devstack/
