@@ -1,9 +1,11 @@
-"""A customer returns a device through their return page, in a real browser (Debian's chromium,
-driven by Playwright) against the dev stack's real processes: they open the page from the
-email, choose a mailbox pickup on a day the carrier offers, download the label and see the
-carrier's scan; another customer changes their mind, shows the counter code's QR code and then
-cancels. In French and in English, on a phone and on a desktop; axe-core checks every page state
-against WCAG 2.1 A and AA, and a screenshot of each step is kept (var/artefacts/customer-page/).
+"""A customer withdraws and returns a device through their own pages, in a real browser (Debian's
+chromium, driven by Playwright) against the dev stack's real processes: they withdraw in the
+withdrawal function's two steps, find the acknowledgement email with the statement and the date
+and time, open the return page from it, choose a mailbox pickup on a day the carrier offers,
+download the label and see the carrier's scan; another customer changes their mind, shows the
+counter code's QR code and then cancels. In French and in English, on a phone and on a desktop;
+axe-core checks every page state against WCAG 2.1 A and AA, and a screenshot of each step is
+kept (var/artefacts/customer-page/).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from devstack.demo import carrier_collects, redate
 from devstack.stack import DevStack
 from domain.events import RetractEvent
 from domain.ids import return_id
+from domain.withdrawals import WithdrawalLinkRequest
 from mail_sink import read_mailbox
 from plumbing.signing import signed_headers
 from tests.e2e.conftest import ROOT
@@ -55,6 +58,11 @@ WORDS = {
         "cancel_confirm": "I keep the item and no longer send it back",
         "cancel": "Cancel the return",
         "cancelled": "Your return is cancelled.",
+        "withdraw": "Withdraw from contract here",
+        "confirm": "Confirm withdrawal",
+        "received": "Your withdrawal is received",
+        "statement": "I hereby give notice that I withdraw from my contract of sale",
+        "submitted": "Submitted on: ",
     },
     "fr": {
         "book": "Réserver ce retrait",
@@ -66,6 +74,11 @@ WORDS = {
         "cancel_confirm": "Je garde l'article et ne le renvoie plus",
         "cancel": "Annuler le retour",
         "cancelled": "Votre retour est annulé.",
+        "withdraw": "Se rétracter du contrat ici",
+        "confirm": "Confirmer la rétractation",
+        "received": "Votre rétractation est reçue",
+        "statement": "Je vous notifie par la présente ma rétractation du contrat",
+        "submitted": "Envoyée le : ",
     },
 }
 COMBINATIONS = [(lang, view) for lang in WORDS for view in VIEWPORTS]
@@ -173,18 +186,67 @@ def way(page: Page, key: str) -> Any:
     return page.locator(f'article.way:has(input[name="way"][value="{key}"])')
 
 
+async def withdrawal_link(stack: DevStack, sample: str, lang: str) -> tuple[str, RetractEvent]:
+    """The order service asks for the withdrawal function's link of a sample's order."""
+    event = redate(
+        RetractEvent.model_validate_json((EVENTS / sample).read_bytes()),
+        dt.datetime.now(dt.UTC).replace(microsecond=0),
+        uuid.uuid4().hex[:8].upper(),
+    )
+    customer = event.customer.model_copy(update={"locale": lang})
+    request = WithdrawalLinkRequest(request_id="get-help-1", customer=customer, lines=[event.order])
+    body = request.model_dump_json().encode()
+    headers = {"Content-Type": "application/json"}
+    headers |= signed_headers(stack.config.event_secret, body)
+    async with httpx.AsyncClient(base_url=stack.config.gateway_url, timeout=30) as http:
+        answer = await http.post("/v1/withdrawal-links", content=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["url"], event.model_copy(update={"customer": customer})
+
+
+async def acknowledgement(stack: DevStack, order_id: str) -> str:
+    """The text of the withdrawal's acknowledgement email, once it has arrived."""
+    async with asyncio.timeout(60):
+        while True:
+            for message in read_mailbox(stack.config.mail_dir):
+                if order_id in str(message["Subject"]):
+                    body = message.get_body(preferencelist=("plain",))
+                    assert body is not None
+                    return str(body.get_content())
+            await asyncio.sleep(0.3)
+
+
 @pytest.mark.parametrize(("lang", "view"), COMBINATIONS)
-async def test_a_customer_books_a_pickup_downloads_the_label_and_sees_the_parcel_picked_up(
+async def test_a_customer_withdraws_books_a_pickup_downloads_the_label_and_sees_it_picked_up(
     stack: DevStack, page: Page, artefacts: Path, lang: str, view: str
 ) -> None:
     words = WORDS[lang]
     steps = Steps(page, artefacts, f"pickup-{lang}-{view}")
-    event = await withdraw(stack, "01-mailbox-pickup.json", lang)
+    link, event = await withdrawal_link(stack, "01-mailbox-pickup.json", lang)
 
-    link = await link_in_email(stack, event, "return_address")
     await page.goto(link)
     assert await page.locator("html").get_attribute("lang") == lang
-    await steps.check("opened-from-the-email")
+    await steps.check("withdrawal-function")
+    await page.get_by_role("button", name=words["withdraw"]).click()
+    await page.get_by_role("button", name=words["confirm"]).wait_for()
+    assert await page.get_by_text(event.customer.email).count() == 1
+    await steps.check("confirm-withdrawal")
+    await page.get_by_role("button", name=words["confirm"]).click()
+    await page.get_by_role("heading", name=words["received"]).wait_for()
+    await steps.check("withdrawal-received")
+
+    text = await acknowledgement(stack, event.order.order_id)
+    assert words["statement"] in text
+    assert event.order.product.title in text and event.customer.name in text
+    submitted = re.search(re.escape(words["submitted"]) + r"(.+)", text)
+    # The date and the time of day: "6 December 2026 at 10:15", "6 décembre 2026 à 10 h 15".
+    assert submitted and re.search(r"\d{4} (at|à) \d{1,2}(:\d{2}| h)", submitted[1]), submitted
+    return_page = re.search(r"http://\S+/my/returns/[A-Za-z0-9._-]+", text)
+    assert return_page, "no return page link in the acknowledgement"
+
+    await page.goto(return_page[0])
+    await stage_shown(page, "awaiting_customer_choice")
+    await steps.check("return-page-from-the-email")
 
     pickup = way(page, "sandbox:mailbox_pickup")
     offered = await pickup.locator("select option").all_inner_texts()
