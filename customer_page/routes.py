@@ -386,7 +386,9 @@ async def _within(lookup: Any) -> Any:
     try:
         return await asyncio.wait_for(lookup, timeout=LOOKUP_SECONDS)
     except Exception as err:
-        logger.warning("carrier lookup for the return page failed", extra={"error": repr(err)})
+        logger.warning(
+            "carrier lookup for the return page failed", extra={"error": type(err).__name__}
+        )
         return None
 
 
@@ -557,7 +559,9 @@ async def label_pdf(token: str, request: Request) -> Response:
                 timeout=pages.timeout * 2,
             )
         except Exception as err:
-            logger.warning("label not fetched for the return page", extra={"error": repr(err)})
+            logger.warning(
+                "label not fetched for the return page", extra={"error": type(err).__name__}
+            )
             return _unavailable(pages, request, asked or "en")
     except _Answer as answer:
         return answer.response

@@ -3,7 +3,9 @@
 Each sample event is re-dated so that the customer withdraws now (the legal clocks then mean
 something) and given this run's order number suffix (each run makes new returns; earlier runs
 stay in the Web UI). Everything goes through the gateway, as in production: the order service's
-signed event, the customer app's choice and status reads with its bearer token; the carrier
+signed event (or, for the samples marked so, the customer withdrawing with the withdrawal
+function's two steps), the customer's choice on the return page their email links to, status
+reads with the customer app's bearer token; the carrier
 sandbox is told to scan each parcel, and its signed tracking webhooks reach the returns through
 the gateway too; once a parcel is delivered, the seller portal reports what came back (or stays
 silent, and the sample's return waits out its inspection period), and operations decide on a
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,18 +28,22 @@ import httpx
 
 from activities.notices.compose import notice_key
 from client.start import parse_event
+from customer_page.links import PageLinks
 from devstack.__main__ import run_stack, serve
 from devstack.config import StackConfig
+from devstack.customer import Browser
 from devstack.interrupts import Interrupts
 from devstack.stack import DevStack
-from domain.calendar import next_pickup_date
 from domain.events import RetractEvent
-from domain.returns import FINAL_STAGES, ActionResult, ReturnStage, ReturnStatus
+from domain.ids import return_id as return_id_of
+from domain.returns import FINAL_STAGES, ReturnStage, ReturnStatus
+from domain.withdrawals import WithdrawalLinkRequest
 from mail_sink import read_mailbox
 from plumbing.signing import signed_headers
 from plumbing.temporal import exit_process, web_ui_link
 
 EXAMPLES = Path("examples")
+PAGE_LINK = re.compile(r"https?://\S+/my/returns/[A-Za-z0-9._-]+")
 WAIT_SECONDS = 60.0
 
 EXPECTED_MAIL = {
@@ -71,6 +78,8 @@ class Sample:
     event: RetractEvent
     choice: dict[str, Any] | None
     expected: ReturnStage
+    withdraws_on_page: bool = False
+    """The customer withdraws with the withdrawal function (else the order service's event)."""
     seller_reports: dict[str, Any] | None = None
     """What the seller reports once the parcel is back (none: the seller is not heard from)."""
     operations: str | None = None
@@ -139,6 +148,7 @@ def load_samples(now: dt.datetime, out_dir: Path) -> list[Sample]:
                 event,
                 entry["choice"],
                 ReturnStage(entry["expected_stage"]),
+                withdraws_on_page=entry.get("withdraws_on") == "page",
                 seller_reports=entry.get("seller_reports"),
                 operations=entry.get("operations"),
             )
@@ -165,24 +175,44 @@ class Apps:
         return_id: str = answer.json()["return_id"]
         return return_id
 
+    async def withdrawal_link(self, event: RetractEvent, request_id: str) -> str:
+        """The order service asks for the withdrawal function's link of the event's order."""
+        request = WithdrawalLinkRequest(
+            request_id=request_id, customer=event.customer, lines=[event.order]
+        )
+        body = request.model_dump_json().encode()
+        headers = {"Content-Type": "application/json"}
+        headers |= signed_headers(self.config.event_secret, body)
+        answer = await self.http.post("/v1/withdrawal-links", content=body, headers=headers)
+        if answer.status_code != 201:
+            raise RuntimeError(f"withdrawal link refused: {answer.status_code} {answer.text}")
+        url: str = answer.json()["url"]
+        return url
+
+    async def withdraw_on_page(self, event: RetractEvent) -> str:
+        """The customer withdraws in the withdrawal function's two steps; the return's ID."""
+        link = await self.withdrawal_link(event, f"demo-{event.event_id}"[:64])
+        async with Browser() as browser:
+            await browser.open(link)
+            await browser.submit(browser.form("/review"))
+            await browser.submit(browser.form("/confirm"))
+        return return_id_of(event.order.order_id, event.order.line_id)
+
+    async def choose_on_page(self, return_id: str, choice: dict[str, Any]) -> ReturnStatus:
+        """The customer opens the return page from the address email and chooses there (the
+        first pickup day offered, for a pickup); the status once the carrier has answered."""
+        link = await page_link_in_mail(self.config.mail_dir, return_id, "return_address")
+        async with Browser() as browser:
+            await browser.open(link)
+            form = browser.form("/choice", way=f"{choice['carrier']}:{choice['method']}")
+            days = form.options.get("pickup_date", [])
+            await browser.submit(form, **({"pickup_date": days[0]} if days else {}))
+        return await self.until_settled(return_id, AWAITING_SHIPMENT)
+
     async def status(self, return_id: str) -> ReturnStatus:
         answer = await self.http.get(f"/v1/returns/{return_id}", headers=self._customer)
         answer.raise_for_status()
         return ReturnStatus.model_validate_json(answer.content)
-
-    async def choose(self, return_id: str, choice: dict[str, Any]) -> ActionResult | ReturnStatus:
-        """The customer's choice through the customer app (its answer: the label, pickup or
-        code; the status once ready, if the carrier was slow)."""
-        answer = await self.http.post(
-            f"/v1/returns/{return_id}/method",
-            json=choice,
-            headers={**self._customer, "Idempotency-Key": f"demo-choice-{return_id}"},
-        )
-        if answer.status_code == 202:  # the carrier was slow: the choice carries on
-            return await self.until_settled(return_id, AWAITING_SHIPMENT)
-        if answer.status_code != 200:
-            raise RuntimeError(f"choice refused: {answer.status_code} {answer.text}")
-        return ActionResult.model_validate_json(answer.content)
 
     async def until_settled(
         self, return_id: str, stages: set[ReturnStage], within: float = WAIT_SECONDS
@@ -227,18 +257,18 @@ AWAITING_SHIPMENT = {
 
 
 async def play(stack: DevStack, apps: Apps, sample: Sample) -> None:
-    """One sample, as the order service, the customer app and the carrier would play it."""
-    return_id = await apps.send_event(sample.event)
+    """One sample, as the order service, the customer and the carrier would play it."""
+    if sample.withdraws_on_page:
+        return_id = await apps.withdraw_on_page(sample.event)
+    else:
+        return_id = await apps.send_event(sample.event)
     sample.return_id = return_id
     sample.link = web_ui_link(stack.settings, stack.config.namespace, return_id)
     status = await apps.until_settled(
         return_id, {ReturnStage.AWAITING_CUSTOMER_CHOICE, ReturnStage.REJECTED}
     )
     if sample.choice is not None and status.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE:
-        choice = dict(sample.choice)
-        if choice["method"] == "mailbox_pickup":
-            choice["pickup_date"] = next_pickup_date(dt.datetime.now(dt.UTC)).isoformat()
-        ready = await apps.choose(return_id, choice)
+        ready = await apps.choose_on_page(return_id, sample.choice)
         assert ready.tracking_number is not None
         await carrier_collects(stack, ready.tracking_number)
         await apps.until(return_id, lambda s: s.refund is not None)
@@ -293,6 +323,20 @@ def mail_kinds(mail_dir: Path, workflow_id: str) -> list[str]:
     return [key.kind.value for key in keys if key and key.return_id == workflow_id]
 
 
+async def page_link_in_mail(mail_dir: Path, return_id: str, kind: str) -> str:
+    """The return page link of the customer's `kind` email, once the mail sink has it."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            for message in read_mailbox(mail_dir):
+                key = notice_key(str(message["Message-ID"]))
+                if key and key.return_id == return_id and key.kind.value == kind:
+                    body = message.get_body(preferencelist=("plain",))
+                    found = body and PAGE_LINK.search(str(body.get_content()))
+                    if found:
+                        return found[0]
+            await asyncio.sleep(0.2)
+
+
 def table(samples: list[Sample]) -> str:
     rows = [f"{'sample':<28} {'option':<22} {'final stage':<14} {'ok':<4} Web UI"]
     for s in samples:
@@ -315,6 +359,7 @@ def demo(exit_after: bool) -> Callable[[DevStack, Interrupts], Awaitable[int]]:
         await interrupts.guard(play_all(stack, samples))
         print("\n" + table(samples))
         print(f"\nemails (.eml, label PDFs attached) are in {config.mail_dir}/")
+        print(await customer_pages(stack, samples, now))
         all_ok = all(s.ok for s in samples)
         print("every sample reached its expected stage" if all_ok else "SOME SAMPLES FAILED")
         if exit_after:
@@ -323,6 +368,25 @@ def demo(exit_after: bool) -> Callable[[DevStack, Interrupts], Awaitable[int]]:
         return await serve(stack, interrupts)
 
     return play_the_samples
+
+
+async def customer_pages(stack: DevStack, samples: list[Sample], now: dt.datetime) -> str:
+    """The customers' pages to open in a browser: each sample's return page, and the withdrawal
+    function of a sample order nobody has withdrawn from yet."""
+    links = PageLinks(stack.settings)
+    rows = ["\ncustomer pages (open them in a browser):"]
+    for sample in samples:
+        if sample.return_id is not None:
+            rows.append(f"  {sample.name:<26} {links.return_page(sample.return_id)}")
+    untouched = next((s.event for s in samples if s.choice), None)
+    if untouched is not None:
+        fresh = redate(untouched, now, f"{now:%y%m%d%H%M%S}W")
+        async with httpx.AsyncClient(base_url=stack.config.gateway_url, timeout=60) as http:
+            link = await Apps(http, stack.config).withdrawal_link(fresh, "demo-try-it")
+        minutes = stack.settings.withdrawal_link_minutes
+        rows.append(f"  withdrawal function of order {fresh.order.order_id} ({minutes} min):")
+        rows.append(f"  {'':<26} {link}")
+    return "\n".join(rows)
 
 
 async def play_all(stack: DevStack, samples: list[Sample]) -> None:

@@ -40,8 +40,13 @@ def test_demo_plays_every_sample_to_its_expected_stage_and_mails_the_customers(
     )
     kinds: dict[str, int] = {}
     pdfs = 0
+    acknowledgements = 0
     for message in read_mailbox(config.mail_dir):
         key = notice_key(str(message["Message-ID"]))
+        if ".acknowledgement@" in str(message["Message-ID"]):
+            # The two samples withdrawn with the withdrawal function: its acknowledgement.
+            acknowledgements += 1
+            continue
         assert key is not None
         kinds[key.kind.value] = kinds.get(key.kind.value, 0) + 1
         pdfs += sum(
@@ -59,4 +64,8 @@ def test_demo_plays_every_sample_to_its_expected_stage_and_mails_the_customers(
         "rejection": 1,
     }
     assert pdfs == 2
+    assert acknowledgements == 2
+    # The customers' pages to try in a browser: each return's, and a withdrawal function.
+    assert demo.stdout.count("/my/returns/") == 4
+    assert "/my/withdraw/" in demo.stdout
     assert (config.var_dir / "demo" / "events" / "01-mailbox-pickup.json").exists()
