@@ -28,6 +28,7 @@ from playwright.async_api import Browser, Page, ViewportSize
 from pypdf import PdfReader
 
 from activities.notices.compose import notice_key
+from customer_page.tokens import PageTokens, Purpose
 from devstack.demo import carrier_collects, redate
 from devstack.stack import DevStack
 from domain.events import RetractEvent
@@ -306,3 +307,25 @@ async def test_a_customer_changes_their_mind_shows_the_counter_code_then_cancels
     await page.get_by_text(words["cancelled"]).wait_for()
     assert await page.locator(".stage").get_attribute("data-stage") == "cancelled"
     await steps.check("cancelled")
+
+
+@pytest.mark.parametrize(("lang", "view"), COMBINATIONS)
+async def test_a_tampered_or_expired_link_shows_a_clear_accessible_page(
+    stack: DevStack, page: Page, artefacts: Path, lang: str, view: str
+) -> None:
+    steps = Steps(page, artefacts, f"links-{lang}-{view}")
+    event = await withdraw(stack, "02-post-office-drop-off.json", lang)
+    link = await link_in_email(stack, event, "return_address")
+    token = link.rsplit("/", 1)[1]
+    tokens = PageTokens.from_settings(stack.settings)
+    wanted = return_id(event.order.order_id, event.order.line_id)
+    expired = tokens.seal(Purpose.RETURN, wanted, dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    base = link.rsplit("/", 1)[0]
+
+    answer = await page.goto(f"{base}/{token[:-5]}?lang={lang}")
+    assert answer is not None and answer.status == 404
+    await steps.check("tampered-link")
+    answer = await page.goto(f"{base}/{expired}?lang={lang}")
+    assert answer is not None and answer.status == 410
+    assert await page.get_by_role("button").count() == 1  # "email me a new link"
+    await steps.check("expired-link")

@@ -16,7 +16,9 @@ from customer_page.links import PageLinks
 from customer_page.tokens import PageTokens, Purpose
 from domain.calendar import next_pickup_date
 from domain.returns import ReturnStage
+from mail_sink import MailSink, read_mailbox
 from plumbing.settings import Settings
+from tests.factories import CUSTOMER_EMAIL
 from tests.gateway.door import Door, gateway_settings, open_door
 from tests.workflows.harness import ReturnHarness, return_harness
 from tests.workflows.return_workflow_test import ready_for_choice
@@ -231,3 +233,51 @@ async def test_the_links_in_the_emails_open_their_returns_page(door: Door) -> No
     assert url.startswith(f"{door.settings.customer_page_url}/my/returns/")
     assert claims.subject == "return-ORD-1-1"
     assert "ORD" not in token  # the token shows nothing of the order
+
+
+async def test_a_stranger_guessing_links_is_rate_limited(
+    harness: ReturnHarness, tmp_path: Path
+) -> None:
+    settings = gateway_settings(
+        harness.settings.task_queue, tmp_path, gateway_refusals_per_minute=3
+    )
+    async with open_door(harness.client, settings) as door:
+        answers = [
+            (await door.http.get(f"/my/returns/page-2026-a.guess{n:04d}")).status_code
+            for n in range(5)
+        ]
+
+    assert answers[:3] == [404, 404, 404]
+    assert answers[-1] == 429
+
+
+async def test_an_expired_link_emails_a_new_one_to_the_customer_once(
+    harness: ReturnHarness, tmp_path: Path
+) -> None:
+    handle = await ready_for_choice(harness, locale="en")
+    async with MailSink(tmp_path / "mail") as sink:
+        settings = gateway_settings(
+            harness.settings.task_queue, tmp_path, smtp_host=sink.host, smtp_port=sink.port
+        )
+        async with open_door(harness.client, settings) as door:
+            old = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.customer_page_link_days + 1)
+            path = link_path(settings, handle.id, now=old)
+            expired = await door.http.get(path)
+            fields = form_fields(expired.text, "renew")
+
+            asked = await door.http.post(f"{path}/renew", data=fields)
+            again = await door.http.post(f"{path}/renew", data=fields)
+
+            assert asked.status_code == 200
+            assert "We have emailed a new link" in asked.text
+            assert again.status_code == 429
+            (message,) = list(read_mailbox(sink.directory))
+            assert message["To"].addresses[0].addr_spec == CUSTOMER_EMAIL
+            body = message.get_body(preferencelist=("plain",))
+            assert body is not None
+            new_link = re.search(r"http://\S+/my/returns/\S+", body.get_content())
+            assert new_link
+            assert new_link[0] not in asked.text  # the link goes to the customer only
+            opened = await door.http.get(new_link[0].removeprefix(settings.customer_page_url))
+            assert opened.status_code == 200
+            assert (await handle.query(ReturnWorkflow.status)).order_id in opened.text
