@@ -544,28 +544,33 @@ async def cancel(token: str, request: Request) -> Response:
     return await _action(request, token, _cancel, ReturnWorkflow.cancel, "cancel")
 
 
-@router.get("/returns/{token}/label.pdf")
-async def label_pdf(token: str, request: Request) -> Response:
+async def _status(request: Request, token: str) -> tuple[Pages, str, ReturnStatus]:
+    """The pages, the language asked for, and the status of the return the token opens; else
+    `_Answer` with the page saying why not."""
     pages = _pages(request)
     asked = _lang(request)
+    claims = _open(pages, request, token, asked)
+    status, _event = await _read(pages, request, claims.subject, asked)
+    return pages, asked or LANGUAGES[0], status
+
+
+@router.get("/returns/{token}/label.pdf")
+async def label_pdf(token: str, request: Request) -> Response:
     try:
-        claims = _open(pages, request, token, asked)
-        status, _event = await _read(pages, request, claims.subject, asked)
-        if status.label is None:
-            return pages.problem(request, asked or "en", 404, "label", "unknown_return")
-        try:
-            pdf = await asyncio.wait_for(
-                pages.registry.get(status.label.carrier).fetch_label_pdf(status.label),
-                timeout=pages.timeout * 2,
-            )
-        except Exception as err:
-            logger.warning(
-                "label not fetched for the return page", extra={"error": type(err).__name__}
-            )
-            return _unavailable(pages, request, asked or "en")
+        pages, lang, status = await _status(request, token)
     except _Answer as answer:
         return answer.response
-    name = label_filename(status.label.tracking_number)
+    label = status.label
+    if label is None:
+        return pages.problem(request, lang, 404, "label", "nothing_here")
+    try:
+        pdf = await asyncio.wait_for(
+            pages.registry.get(label.carrier).fetch_label_pdf(label), timeout=pages.timeout * 2
+        )
+    except Exception as err:
+        logger.warning("label not fetched for the return page", extra={"error": type(err).__name__})
+        return _unavailable(pages, request, lang)
+    name = label_filename(label.tracking_number)
     response = Response(
         pdf,
         media_type="application/pdf",
@@ -576,15 +581,12 @@ async def label_pdf(token: str, request: Request) -> Response:
 
 @router.get("/returns/{token}/counter-code.svg")
 async def counter_code_qr(token: str, request: Request) -> Response:
-    pages = _pages(request)
-    asked = _lang(request)
     try:
-        claims = _open(pages, request, token, asked)
-        status, _event = await _read(pages, request, claims.subject, asked)
+        pages, lang, status = await _status(request, token)
     except _Answer as answer:
         return answer.response
     if status.counter_code is None:
-        return pages.problem(request, asked or "en", 404, "counter_code", "unknown_return")
+        return pages.problem(request, lang, 404, "counter_code", "nothing_here")
     response = Response(qr_svg(status.counter_code.code), media_type="image/svg+xml")
     return secure_headers(response, https=pages.https)
 

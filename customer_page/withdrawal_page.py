@@ -221,9 +221,25 @@ async def withdrawal_page(token: str, request: Request) -> Response:
     return _render(pages, request, token, view, asked)
 
 
-def _chosen(form: dict[str, list[str]], view: WithdrawalView) -> list[str]:
+async def _chosen_lines(
+    pages: Pages, request: Request, token: str, form: dict[str, list[str]], asked: str | None
+) -> tuple[WithdrawalView, list[str]]:
+    """The withdrawal and the lines a genuine form chose; else `_Answer` with the page to show
+    instead (what was submitted already, the form refused, no line chosen)."""
+    view = await _view(pages, request, token, asked)
+    if view.receipt is not None:
+        raise _Answer(_render(pages, request, token, view, asked))
+    words = WORDS[language(asked, view.offer.request.customer.locale)]
+    csrf = (form.get("csrf") or [""])[0]
+    if not pages.csrf.genuine(request, csrf, token):
+        refused = words["form_expired"]
+        raise _Answer(_render(pages, request, token, view, asked, refused=refused, status_code=403))
     allowed = view.offer.withdrawable()
-    return [line for line in dict.fromkeys(form.get("line", [])) if line in allowed]
+    chosen = [line for line in dict.fromkeys(form.get("line", [])) if line in allowed]
+    if not chosen:
+        refused = words["withdraw_pick_one"]
+        raise _Answer(_render(pages, request, token, view, asked, refused=refused, status_code=422))
+    return view, chosen
 
 
 @router.post("/withdraw/{token}/review")
@@ -233,20 +249,9 @@ async def review(token: str, request: Request) -> Response:
     form = await _form(request, pages)
     asked = _asked(request, form)
     try:
-        view = await _view(pages, request, token, asked)
+        view, chosen = await _chosen_lines(pages, request, token, form, asked)
     except _Answer as answer:
         return answer.response
-    lang = language(asked, view.offer.request.customer.locale)
-    if view.receipt is not None:
-        return _render(pages, request, token, view, asked)
-    csrf = (form.get("csrf") or [""])[0]
-    if not pages.csrf.genuine(request, csrf, token):
-        refused = WORDS[lang]["form_expired"]
-        return _render(pages, request, token, view, asked, refused=refused, status_code=403)
-    chosen = _chosen(form, view)
-    if not chosen:
-        refused = WORDS[lang]["withdraw_pick_one"]
-        return _render(pages, request, token, view, asked, refused=refused, status_code=422)
     return _render(pages, request, token, view, asked, step="confirm", chosen_ids=chosen)
 
 
@@ -257,22 +262,8 @@ async def confirm(token: str, request: Request) -> Response:
     form = await _form(request, pages)
     asked = _asked(request, form)
     try:
-        view = await _view(pages, request, token, asked)
+        view, chosen = await _chosen_lines(pages, request, token, form, asked)
         lang = language(asked, view.offer.request.customer.locale)
-        words = WORDS[lang]
-        if view.receipt is not None:
-            return _render(pages, request, token, view, asked)
-        csrf = (form.get("csrf") or [""])[0]
-        if not pages.csrf.genuine(request, csrf, token):
-            return _render(
-                pages, request, token, view, asked, refused=words["form_expired"], status_code=403
-            )
-        chosen = _chosen(form, view)
-        if not chosen:
-            return _render(
-                pages, request, token, view, asked, refused=words["withdraw_pick_one"],
-                status_code=422,
-            )  # fmt: skip
         form_id = (form.get("form_id") or [""])[0]
         outcome = await _submit(pages, view, chosen, form_id)
         if isinstance(outcome, str):
@@ -282,10 +273,8 @@ async def confirm(token: str, request: Request) -> Response:
                 return _render(pages, request, token, fresh, asked)
             if "expired" in outcome:
                 return _expired(pages, request, lang)
-            return _render(
-                pages, request, token, fresh, asked, refused=words["withdraw_pick_one"],
-                status_code=409,
-            )  # fmt: skip
+            refused = WORDS[lang]["withdraw_pick_one"]
+            return _render(pages, request, token, fresh, asked, refused=refused, status_code=409)
     except _Answer as answer:
         return answer.response
     query = {"lang": asked} if asked else {}

@@ -130,6 +130,7 @@ WORDS: dict[str, dict[str, str]] = {
         "a minute to arrive.",
         "new_link_wait": "A new link was sent a moment ago: please check your mailbox.",
         "unknown_return": "We cannot find this return. Please contact customer service.",
+        "nothing_here": "There is nothing to download here now: open your return page.",
         "scan_accepted": "The carrier has the parcel",
         "scan_pre_transit": "Label ready at the carrier",
         "scan_in_transit": "On its way",
@@ -246,6 +247,8 @@ WORDS: dict[str, dict[str, str]] = {
         "mettre une minute à arriver.",
         "new_link_wait": "Un nouveau lien vient d'être envoyé : consultez votre messagerie.",
         "unknown_return": "Nous ne trouvons pas ce retour. Contactez le service client.",
+        "nothing_here": "Il n'y a rien à télécharger ici pour l'instant : ouvrez votre page de "
+        "retour.",
         "scan_accepted": "Le transporteur a le colis",
         "scan_pre_transit": "Étiquette prête chez le transporteur",
         "scan_in_transit": "En route",

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from devstack.stack import DevStack
+from tests.chromium import fresh_folder, launched_chromium, require_chromium
 from tests.e2e.conftest import ROOT, stack_config
-from tests.webui.conftest import CHROMIUM, CHROMIUM_FLAGS
 
 ARTEFACTS = ROOT / "var" / "artefacts" / "customer-page"
 """A screenshot of every step the browser tests take, kept by CI (`var/` is not versioned)."""
@@ -26,20 +25,11 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevSt
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (as root).", pytrace=False)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True, timeout=60_000
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    require_chromium("the customer pages' browser test")
+    async with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="session")
 def artefacts() -> Path:
-    shutil.rmtree(ARTEFACTS, ignore_errors=True)
-    ARTEFACTS.mkdir(parents=True)
-    return ARTEFACTS
+    return fresh_folder(ARTEFACTS)

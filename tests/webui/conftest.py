@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from devstack.stack import DevStack
+from tests.chromium import fresh_folder, launched_chromium, require_chromium
 from tests.e2e.conftest import ROOT, stack_config
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # This machine's network is closed: no update checks, no sync, no component downloads.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTEFACTS = ROOT / "var" / "artefacts" / "webui"
 """Screenshots of every page the test sees, kept by CI (`var/` is not versioned)."""
 
@@ -38,36 +25,19 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevSt
 
 @pytest.fixture(scope="session", autouse=True)
 def chromium() -> Path:
-    """Debian's chromium, or a failure (not a skip) saying how to install it, before any
-    stack is started."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"{CHROMIUM} is missing: the Web UI browser test needs Debian's chromium. "
-            "Run `make chromium` (as root), or `apt-get install --no-install-recommends chromium`.",
-            pytrace=False,
-        )
-    return CHROMIUM
+    """Debian's chromium, or a failure saying how to install it, before any stack is started."""
+    return require_chromium("the Web UI browser test")
 
 
 @pytest.fixture(scope="module")
 async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    """Debian's chromium; Playwright never downloads a browser of its own."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=chromium, args=CHROMIUM_FLAGS, headless=True, timeout=60_000
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="session")
 def artefacts() -> Path:
-    """The screenshot folder, emptied once per run so it shows this run only."""
-    shutil.rmtree(ARTEFACTS, ignore_errors=True)
-    ARTEFACTS.mkdir(parents=True)
-    return ARTEFACTS
+    return fresh_folder(ARTEFACTS)
 
 
 @pytest.fixture
