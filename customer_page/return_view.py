@@ -323,6 +323,8 @@ def _timeline(status: ReturnStatus, lang: str, zone: ZoneInfo) -> list[Moment]:
         return format_moment(at, zone, lang)
 
     moments = [Moment(moment(status.notice_at), words["withdrawn"])]
+    if status.label is not None:
+        moments.append(Moment(moment(status.label.created_at), words["label_made"]))
     for scan in status.scans:
         what = words.get(f"scan_{scan.status.value}")
         if what:

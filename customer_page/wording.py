@@ -139,6 +139,7 @@ WORDS: dict[str, dict[str, str]] = {
         "scan_exception": "A problem with the parcel",
         "scan_returned_to_sender": "On its way back to you",
         "withdrawn": "You withdrew from the purchase",
+        "label_made": "Return label made",
         "label_price": "Label: {price}",
         "withdraw_title": "Withdraw from your purchase",
         "withdraw_intro": "Under EU law you may withdraw from a purchase made online within the "
@@ -257,6 +258,7 @@ WORDS: dict[str, dict[str, str]] = {
         "scan_exception": "Un problème avec le colis",
         "scan_returned_to_sender": "En route pour vous être renvoyé",
         "withdrawn": "Vous vous êtes rétracté de l'achat",
+        "label_made": "Étiquette de retour créée",
         "label_price": "Étiquette : {price}",
         "withdraw_title": "Vous rétracter de votre achat",
         "withdraw_intro": "Le droit européen vous permet de vous rétracter d'un achat fait en "
