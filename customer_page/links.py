@@ -33,11 +33,8 @@ class PageLinks:
         expires = issued + dt.timedelta(days=self._settings.customer_page_link_days)
         return f"{self.base}/returns/{self.tokens.seal(Purpose.RETURN, return_id, expires)}"
 
-    def withdrawal(
-        self, withdrawal_id: str, now: dt.datetime | None = None
-    ) -> tuple[str, dt.datetime]:
-        """A link to an order's withdrawal function, and when it stops opening it."""
-        issued = now or dt.datetime.now(dt.UTC)
-        expires = issued + dt.timedelta(minutes=self._settings.withdrawal_link_minutes)
-        token = self.tokens.seal(Purpose.WITHDRAWAL, withdrawal_id, expires)
-        return f"{self.base}/withdraw/{token}", expires
+    def withdrawal(self, withdrawal_id: str, expires_at: dt.datetime) -> str:
+        """A link to an order's withdrawal function, opening it until `expires_at` (its
+        workflow's `open_until`)."""
+        token = self.tokens.seal(Purpose.WITHDRAWAL, withdrawal_id, expires_at)
+        return f"{self.base}/withdraw/{token}"

@@ -145,7 +145,8 @@ class Pages:
             words=WORDS[lang],
             other_lang=other,
             csrf=self.csrf.field(cookie, token),
-            form_id=secrets.token_urlsafe(18),
+            # Each form its own ID: sent twice (a double click), it is the same update.
+            form_id=lambda: secrets.token_urlsafe(18),
             **values,
         )
         response.body = rendered.encode()
@@ -249,6 +250,7 @@ async def _render(
     *,
     done_key: str | None = None,
     refused: str | None = None,
+    alert_key: str | None = None,
     status_code: int = 200,
     tracking_error: bool = False,
 ) -> Response:
@@ -282,6 +284,7 @@ async def _render(
         base=f"{PREFIX}/returns/{token}",
         done=done,
         refused=customer_words(refused, lang) if refused else None,
+        alert=words[alert_key] if alert_key else None,
         tracking_error=tracking_error,
         deposit_before=format_time(MAILBOX_DEPOSIT_BEFORE, lang),
     )
@@ -412,19 +415,10 @@ async def _action(request: Request, token: str, build: Any, update: Any, done: s
         claims = _open(pages, request, token, asked)
         return_id = claims.subject
         if not pages.csrf.genuine(request, form.get("csrf"), token):
-            page = await _render(pages, request, token, return_id, asked, status_code=403)
-            lang = language(asked, None)
-            page_words = WORDS[lang]
-            # The page is shown again (with a fresh form), saying why nothing was done.
-            body = bytes(page.body).replace(
-                b'<section aria-labelledby="now">',
-                f'<p class="refused" role="alert">{page_words["form_expired"]}</p>'
-                '<section aria-labelledby="now">'.encode(),
-                1,
+            # The page again, with a fresh form, saying nothing was done.
+            return await _render(
+                pages, request, token, return_id, asked, alert_key="form_expired", status_code=403
             )
-            page.body = body
-            page.headers["content-length"] = str(len(body))
-            return page
         try:
             argument = build(form)
         except ValidationError as err:
@@ -443,8 +437,8 @@ async def _action(request: Request, token: str, build: Any, update: Any, done: s
                 tracking_error=problem.startswith("tracking_number"),
             )
         form_id = form.get("form_id", "")
-        update_id = f"customer-page:{form_id}" if FORM_ID.fullmatch(form_id) else None
-        outcome = await _run(pages, return_id, update, argument, update_id)
+        update_id = f"customer-page:{done}:{form_id}" if FORM_ID.fullmatch(form_id) else None
+        outcome = await _run(pages, request, asked, return_id, update, argument, update_id)
         if isinstance(outcome, str):
             return await _render(
                 pages,
@@ -466,7 +460,13 @@ async def _action(request: Request, token: str, build: Any, update: Any, done: s
 
 
 async def _run(
-    pages: Pages, return_id: str, update: Any, argument: Any, update_id: str | None
+    pages: Pages,
+    request: Request,
+    asked: str | None,
+    return_id: str,
+    update: Any,
+    argument: Any,
+    update_id: str | None,
 ) -> str | bool:
     """The update's refusal (its words), True once done, False while it still runs."""
     handle = pages.client.get_workflow_handle(return_id)
@@ -491,7 +491,7 @@ async def _run(
         if err.status is RPCStatusCode.NOT_FOUND:
             return "the return has ended"
         if is_unreachable(err):
-            raise _Answer(Response("", status_code=503, headers={"Retry-After": "30"})) from None
+            raise _Answer(_unavailable(pages, request, asked or LANGUAGES[0])) from None
         raise
     return True
 

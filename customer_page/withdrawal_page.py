@@ -36,6 +36,7 @@ from customer_page.wording import LANGUAGES, WORDS, language
 from domain.ids import return_id
 from domain.returns import RejectionReason
 from domain.withdrawals import (
+    ALREADY_WITHDRAWN,
     WithdrawalConfirmation,
     WithdrawalReceipt,
     WithdrawalView,
@@ -111,18 +112,23 @@ def _lines(view: WithdrawalView, lang: str) -> list[dict[str, Any]]:
             text += ", " + words["withdraw_delivered"].format(day=received)
         text += ")"
         window_end = format_date(offered.window_ends_at.astimezone(zone).date(), lang)
-        if offered.withdrawable:
+        now = dt.datetime.now(dt.UTC)
+        reason = offered.reason
+        if offered.withdrawable and not offered.open_at(now):
+            reason = RejectionReason.OUTSIDE_RETURN_WINDOW.value  # it closed since the offer
+        if offered.open_at(now):
             note = words["withdraw_until"].format(day=window_end)
-        elif offered.reason is not None and offered.reason in RejectionReason._value2member_map_:
-            note = reasons[RejectionReason(offered.reason)].format(window_ends=window_end)
+        elif reason is not None and reason in RejectionReason._value2member_map_:
+            note = reasons[RejectionReason(reason)].format(window_ends=window_end)
         else:
-            note = words["withdraw_reason_already_withdrawn"]
+            note = words[f"withdraw_reason_{reason}"]
         shown.append(
             {
                 "line_id": line.line_id,
                 "text": text,
                 "note": note,
-                "withdrawable": offered.withdrawable,
+                "withdrawable": offered.open_at(now),
+                "reason": reason,
                 "order_id": line.order_id,
                 "link": None,
             }
@@ -172,7 +178,7 @@ def _render(
         "return_pages": [],
     }
     for line in values["closed_lines"]:
-        if line["note"] == words["withdraw_reason_already_withdrawn"]:
+        if line["reason"] == ALREADY_WITHDRAWN:
             line["link"] = _relative(pages, return_id(line["order_id"], line["line_id"]))
     if view.submitting and view.receipt is None:
         values["step"] = "submitting"
@@ -217,7 +223,7 @@ async def withdrawal_page(token: str, request: Request) -> Response:
     except _Answer as answer:
         return answer.response
     if view.closed and view.receipt is None:
-        return _expired(pages, request, asked or view.offer.request.customer.locale[:2])
+        return _expired(pages, request, language(asked, view.offer.request.customer.locale))
     return _render(pages, request, token, view, asked)
 
 
@@ -234,7 +240,7 @@ async def _chosen_lines(
     if not pages.csrf.genuine(request, csrf, token):
         refused = words["form_expired"]
         raise _Answer(_render(pages, request, token, view, asked, refused=refused, status_code=403))
-    allowed = view.offer.withdrawable()
+    allowed = view.offer.withdrawable(dt.datetime.now(dt.UTC))
     chosen = [line for line in dict.fromkeys(form.get("line", [])) if line in allowed]
     if not chosen:
         refused = words["withdraw_pick_one"]
@@ -265,7 +271,7 @@ async def confirm(token: str, request: Request) -> Response:
         view, chosen = await _chosen_lines(pages, request, token, form, asked)
         lang = language(asked, view.offer.request.customer.locale)
         form_id = (form.get("form_id") or [""])[0]
-        outcome = await _submit(pages, view, chosen, form_id)
+        outcome = await _submit(pages, request, lang, view, chosen, form_id)
         if isinstance(outcome, str):
             logger.info("withdrawal refused", extra={"reason": outcome})
             fresh = await _view(pages, request, token, asked)
@@ -288,7 +294,12 @@ async def confirm(token: str, request: Request) -> Response:
 
 
 async def _submit(
-    pages: Pages, view: WithdrawalView, chosen: list[str], form_id: str
+    pages: Pages,
+    request: Request,
+    lang: str,
+    view: WithdrawalView,
+    chosen: list[str],
+    form_id: str,
 ) -> WithdrawalReceipt | str | bool:
     """The receipt; the refusal's words; False while the returns are still being started."""
     handle = pages.client.get_workflow_handle(view.offer.withdrawal_id)
@@ -296,7 +307,7 @@ async def _submit(
         started = await handle.start_update(
             WithdrawalWorkflow.confirm,
             WithdrawalConfirmation(line_ids=chosen),
-            id=f"customer-page:{form_id}" if FORM_ID.fullmatch(form_id) else None,
+            id=f"customer-page:confirm:{form_id}" if FORM_ID.fullmatch(form_id) else None,
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             rpc_timeout=dt.timedelta(seconds=pages.timeout),
         )
@@ -311,5 +322,5 @@ async def _submit(
         if err.status is RPCStatusCode.NOT_FOUND:
             return "the withdrawal link has expired"
         if is_unreachable(err):
-            raise _Answer(Response("", status_code=503, headers={"Retry-After": "30"})) from None
+            raise _Answer(_unavailable(pages, request, lang)) from None
         raise

@@ -86,6 +86,7 @@ WORDS: dict[str, dict[str, str]] = {
         "post office will do.",
         "opening": "Opening hours",
         "label": "Your return label",
+        "pickup_title": "Your mailbox pickup",
         "label_download": "Download the label (PDF)",
         "pickup_booked": "Pickup booked for {day}, before {time} (confirmation {confirmation}).",
         "counter_code": "Your return code",
@@ -167,6 +168,8 @@ WORDS: dict[str, dict[str, str]] = {
         "withdraw_expired": "For your safety, this link works for a short while only. Open the "
         "withdrawal function again from your order on the marketplace.",
         "withdraw_reason_already_withdrawn": "You have withdrawn from this item already.",
+        "withdraw_reason_return_ended": "A return of this item has ended: please contact "
+        "customer service.",
         "withdraw_ordered": "ordered on {day}",
         "withdraw_delivered": "received on {day}",
         "withdraw_until": "You can withdraw from it until {day}.",
@@ -202,6 +205,7 @@ WORDS: dict[str, dict[str, str]] = {
         "l'instant : n'importe quel bureau de poste {carrier} convient.",
         "opening": "Horaires",
         "label": "Votre étiquette de retour",
+        "pickup_title": "Votre retrait en boîte aux lettres",
         "label_download": "Télécharger l'étiquette (PDF)",
         "pickup_booked": "Retrait réservé le {day}, avant {time} (confirmation {confirmation}).",
         "counter_code": "Votre code de retour",
@@ -289,6 +293,8 @@ WORDS: dict[str, dict[str, str]] = {
         "Ouvrez à nouveau la fonction de rétractation depuis votre commande sur la place de "
         "marché.",
         "withdraw_reason_already_withdrawn": "Vous vous êtes déjà rétracté de cet article.",
+        "withdraw_reason_return_ended": "Un retour de cet article est terminé : contactez le "
+        "service client.",
         "withdraw_ordered": "commandé le {day}",
         "withdraw_delivered": "reçu le {day}",
         "withdraw_until": "Vous pouvez vous en rétracter jusqu'au {day}.",

@@ -19,6 +19,12 @@ from domain.events import Customer, Order
 
 MAX_LINES = 50
 
+ALREADY_WITHDRAWN = "already_withdrawn"
+"""An offered line's reason when its return is running already (besides `RejectionReason`s)."""
+RETURN_ENDED = "return_ended"
+"""An offered line's reason when its return has ended (cancelled, expired, closed...): a new
+withdrawal would start nothing, so customer service takes it."""
+
 
 class WithdrawalLinkRequest(DomainModel):
     """The order service asks for a withdrawal link for one order (`POST /v1/withdrawal-links`,
@@ -60,6 +66,9 @@ class OfferedLine(DomainModel):
     )
     window_ends_at: Instant
 
+    def open_at(self, now: dt.datetime) -> bool:
+        return self.withdrawable and now <= self.window_ends_at
+
 
 class WithdrawalOffer(DomainModel):
     """A withdrawal link's workflow input: the order's facts, which lines may be withdrawn from,
@@ -71,8 +80,9 @@ class WithdrawalOffer(DomainModel):
     open_until: Instant
     lines: list[OfferedLine]
 
-    def withdrawable(self) -> set[str]:
-        return {line.line_id for line in self.lines if line.withdrawable}
+    def withdrawable(self, now: dt.datetime) -> set[str]:
+        """The lines that can be withdrawn from at `now`: offered so, their window still open."""
+        return {line.line_id for line in self.lines if line.open_at(now)}
 
 
 class WithdrawalConfirmation(DomainModel):

@@ -25,12 +25,15 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from client.start import CLOCK_SKEW
 from customer_page.links import PageLinks
 from domain.base import field_problems
 from domain.eligibility import EligibilityPolicy, WindowStart
 from domain.events import RetractEvent
 from domain.ids import return_id
 from domain.withdrawals import (
+    ALREADY_WITHDRAWN,
+    RETURN_ENDED,
     OfferedLine,
     WithdrawalLinkRequest,
     WithdrawalOffer,
@@ -56,9 +59,6 @@ from workflows.withdrawal_workflow import WithdrawalWorkflow
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["withdrawal function"])
-
-ALREADY_WITHDRAWN = "already_withdrawn"
-"""An offered line's reason when its return exists already (besides `RejectionReason`s)."""
 
 
 @router.post(
@@ -109,12 +109,20 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
             problems=field_problems(err),
         )
     now = dt.datetime.now(dt.UTC)
+    future = _in_the_future(link_request, now)
+    if future:
+        return error(
+            422,
+            "invalid_request",
+            "The order service reports what has happened: no time may be ahead of ours.",
+            problems=future,
+        )
     try:
         offer = await asyncio.wait_for(
             _offer(gateway.client, settings, link_request, now),
             timeout=settings.gateway_temporal_timeout_seconds * 2,
         )
-        await asyncio.wait_for(
+        handle = await asyncio.wait_for(
             gateway.client.start_workflow(
                 WithdrawalWorkflow.run,
                 offer,
@@ -126,11 +134,18 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
             ),
             timeout=settings.gateway_temporal_timeout_seconds,
         )
+        # A retried request finds the withdrawal its first one started: its offer stands.
+        view = await asyncio.wait_for(
+            handle.query(WithdrawalWorkflow.view),
+            timeout=settings.gateway_temporal_timeout_seconds,
+        )
     except Exception as err:
         if not is_unreachable(err):
             raise
         return temporal_unavailable()
-    url, expires_at = PageLinks(settings).withdrawal(offer.withdrawal_id, now)
+    offer = view.offer
+    expires_at = offer.open_until
+    url = PageLinks(settings).withdrawal(offer.withdrawal_id, expires_at)
     logger.info("withdrawal link made", extra={"withdrawal_id": offer.withdrawal_id})
     return JSONResponse(
         {
@@ -143,6 +158,17 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
     )
 
 
+def _in_the_future(request: WithdrawalLinkRequest, now: dt.datetime) -> list[str]:
+    """The order's times ahead of our clock (beyond the skew an event may have), by field."""
+    latest = now + CLOCK_SKEW
+    return [
+        f"lines.{index}.{name}: in the future: the order service reports what has happened"
+        for index, line in enumerate(request.lines)
+        for name in ("ordered_at", "shipped_at", "delivered_at")
+        if (moment := getattr(line, name)) is not None and moment > latest
+    ]
+
+
 async def _offer(
     client: Client, settings: Settings, request: WithdrawalLinkRequest, now: dt.datetime
 ) -> WithdrawalOffer:
@@ -151,22 +177,22 @@ async def _offer(
         window_starts=WindowStart(settings.return_window_starts),
     )
     existing = await asyncio.gather(
-        *(_return_exists(client, return_id(line.order_id, line.line_id)) for line in request.lines)
+        *(
+            _existing_return(client, return_id(line.order_id, line.line_id))
+            for line in request.lines
+        )
     )
     lines = []
     for line, exists in zip(request.lines, existing, strict=True):
         event = RetractEvent(
             event_id="withdrawal-function",
             type="order.retract_requested",
-            occurred_at=max(now, line.ordered_at),
+            occurred_at=max(now, line.ordered_at),  # an order a little ahead of our clock
             order=line,
             customer=request.customer,
         )
         decision = policy.evaluate(event)
-        if exists:
-            reason: str | None = ALREADY_WITHDRAWN
-        else:
-            reason = decision.reason.value if decision.reason else None
+        reason = exists or (decision.reason.value if decision.reason else None)
         lines.append(
             OfferedLine(
                 line_id=line.line_id,
@@ -184,11 +210,12 @@ async def _offer(
     )
 
 
-async def _return_exists(client: Client, workflow_id: str) -> bool:
+async def _existing_return(client: Client, workflow_id: str) -> str | None:
+    """Why a line's return that exists already keeps it from being withdrawn from again."""
     try:
-        await client.get_workflow_handle(workflow_id).describe()
+        description = await client.get_workflow_handle(workflow_id).describe()
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            return False
+            return None
         raise
-    return True
+    return RETURN_ENDED if description.close_time is not None else ALREADY_WITHDRAWN

@@ -243,10 +243,16 @@ _VALIDATION_INPUT = re.compile(r"input_value=[^\r\n]*?(?=, input_type=|\]|$)", r
 input_type=dict]`): whatever was being validated, names included."""
 
 
+_LINK_TOKEN = re.compile(r"(/my/(?:returns|withdraw)/)[^/\s?#\"']+")
+"""The token of a customer's link in a path (an access log line): it opens the customer's
+page, so it is a credential."""
+
+
 def redact_text(text: str) -> str:
-    """Mask email addresses, phone numbers and street lines in free text, and the input a
-    pydantic validation error quotes."""
+    """Mask email addresses, phone numbers and street lines in free text, the tokens of the
+    customer's links, and the input a pydantic validation error quotes."""
     text = _VALIDATION_INPUT.sub("input_value=" + REDACTED, text)
+    text = _LINK_TOKEN.sub(lambda m: m.group(1) + REDACTED, text)
     text = _ADDRESS_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
     text = _NAMED_EMAIL.sub(REDACTED, text)
     text = _EMAIL.sub(REDACTED, text)

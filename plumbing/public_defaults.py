@@ -7,6 +7,9 @@ The worker and the gateway refuse at start to use either, naming the setting, un
 
 from __future__ import annotations
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from pydantic import SecretStr
 
 from plumbing.settings import Settings
@@ -64,6 +67,11 @@ def refuse_public_defaults(settings: Settings) -> None:
     for name, value in secrets.items():
         if value is not None and _holds_public_secret(value):
             problems.append(f"{name}: holds a public default secret, known to everyone")
+    if not _public_https(settings.customer_page_url):
+        problems.append(
+            f"RETURNFLOW_CUSTOMER_PAGE_URL: {settings.customer_page_url} is not a public https:// "
+            "address, and every customer email links there"
+        )
     if problems:
         raise PublicDefaultsRefused(
             "; ".join(problems)
@@ -79,3 +87,15 @@ def _holds_public_secret(value: SecretStr) -> bool:
         if secret in PUBLIC_SECRETS:
             return True
     return False
+
+
+def _public_https(url: str) -> bool:
+    """An https:// address of a host other than this machine."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme != "https" or not host or host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True

@@ -94,7 +94,7 @@ class WithdrawalWorkflow:
             raise ApplicationError("the withdrawal was submitted already", non_retryable=True)
         if self._closed or not still_open(self._offer, workflow.now()):
             raise ApplicationError("the withdrawal link has expired", non_retryable=True)
-        allowed = self._offer.withdrawable()
+        allowed = self._offer.withdrawable(workflow.now())
         refused = sorted(set(confirmation.line_ids) - allowed)
         if refused:
             raise ApplicationError(

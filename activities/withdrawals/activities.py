@@ -40,11 +40,20 @@ class WithdrawalActivities:
             event = RetractEvent(
                 event_id=withdrawn_event_id(start.offer.withdrawal_id, line.line_id),
                 type="order.retract_requested",
-                occurred_at=start.submitted_at,
+                # An order time a little ahead of ours (the skew the gateway allows) is not a
+                # withdrawal before the order.
+                occurred_at=max(start.submitted_at, line.ordered_at),
                 order=line,
                 customer=request.customer,
             )
             result = await start_return(self._client, self._settings, event)
+            if result.arrival in (Arrival.ENDED, Arrival.CONFLICT):
+                # The line's return ended meanwhile: nothing acts on it, so it is not listed
+                # as withdrawn (the page offered it while the return ran).
+                activity.logger.warning(
+                    "a withdrawn line's return has ended", extra={"return_id": result.workflow_id}
+                )
+                continue
             started.append(
                 WithdrawnLine(
                     line_id=line.line_id,

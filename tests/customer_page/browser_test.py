@@ -64,6 +64,11 @@ WORDS = {
         "received": "Your withdrawal is received",
         "statement": "I hereby give notice that I withdraw from my contract of sale",
         "submitted": "Submitted on: ",
+        "tracking": "Tracking number",
+        "send_number": "Send the tracking number",
+        "not_its_number": "This return's parcel already has another tracking number.",
+        "new_link": "Email me a new link",
+        "new_link_sent": "We have emailed a new link",
     },
     "fr": {
         "book": "Réserver ce retrait",
@@ -80,6 +85,11 @@ WORDS = {
         "received": "Votre rétractation est reçue",
         "statement": "Je vous notifie par la présente ma rétractation du contrat",
         "submitted": "Envoyée le : ",
+        "tracking": "Numéro de suivi",
+        "send_number": "Envoyer le numéro de suivi",
+        "not_its_number": "Le colis de ce retour a déjà un autre numéro de suivi.",
+        "new_link": "M'envoyer un nouveau lien",
+        "new_link_sent": "Nous avons envoyé un nouveau lien",
     },
 }
 COMBINATIONS = [(lang, view) for lang in WORDS for view in VIEWPORTS]
@@ -292,6 +302,13 @@ async def test_a_customer_changes_their_mind_shows_the_counter_code_then_cancels
     await done(page, words)
     await steps.check("drop-off-chosen")
 
+    # Another number than the label's: refused, in the customer's words.
+    await page.get_by_label(words["tracking"]).fill("ZZ12345678")
+    await page.get_by_role("button", name=words["send_number"]).click()
+    await page.locator(".refused").wait_for()
+    assert words["not_its_number"] in await page.locator(".refused").inner_text()
+    await steps.check("tracking-number-refused")
+
     await (
         way(page, "sandbox:post_office_counter").get_by_role("button", name=words["change"]).click()
     )
@@ -327,5 +344,14 @@ async def test_a_tampered_or_expired_link_shows_a_clear_accessible_page(
     await steps.check("tampered-link")
     answer = await page.goto(f"{base}/{expired}?lang={lang}")
     assert answer is not None and answer.status == 410
-    assert await page.get_by_role("button").count() == 1  # "email me a new link"
     await steps.check("expired-link")
+    await page.get_by_role("button", name=WORDS[lang]["new_link"]).click()
+    await page.get_by_text(WORDS[lang]["new_link_sent"]).wait_for()
+    await steps.check("new-link-sent")
+
+    withdrawal = tokens.seal(
+        Purpose.WITHDRAWAL, "withdrawal-gone", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    )
+    answer = await page.goto(f"{base.rsplit('/', 1)[0]}/withdraw/{withdrawal}?lang={lang}")
+    assert answer is not None and answer.status == 410
+    await steps.check("expired-withdrawal-link")

@@ -21,7 +21,7 @@ from customer_page.tokens import PageTokens, Purpose
 from domain.events import OrderStatus
 from domain.ids import return_id
 from domain.returns import ReturnStage
-from domain.withdrawals import WithdrawalLinkRequest
+from domain.withdrawals import OfferedLine, WithdrawalLinkRequest, WithdrawalOffer
 from mail_sink import MailSink, read_mailbox
 from plumbing.signing import signed_headers
 from tests.factories import CUSTOMER_EMAIL, CUSTOMER_NAME, retract_event, unique_order_id
@@ -237,3 +237,63 @@ async def harness_has_return(harness: ReturnHarness, order_id: str, line_id: str
     except RPCError:
         return False
     return True
+
+
+async def test_a_tampered_or_expired_link_confirms_nothing(
+    door: Door, harness: ReturnHarness
+) -> None:
+    request = order_of_three()
+    link = (await ask_for_link(door, request.model_dump(mode="json"))).json()
+    path = path_of(link["url"])
+    fields = {**hidden_fields((await door.http.get(path)).text), "line": "1"}
+    token = path.rsplit("/", 1)[1]
+    tokens = PageTokens.from_settings(door.settings)
+    expired = tokens.seal(
+        Purpose.WITHDRAWAL, link["withdrawal_id"], dt.datetime.now(dt.UTC) - dt.timedelta(1)
+    )
+
+    tampered = await door.http.post(f"/my/withdraw/{token[:-4]}/confirm", data=fields)
+    late = await door.http.post(f"/my/withdraw/{expired}/confirm", data=fields)
+
+    assert tampered.status_code == 404
+    assert late.status_code == 410
+    assert not await harness_has_return(harness, request.order_id, "1")
+
+
+async def test_a_retried_link_request_gets_the_same_withdrawal_and_its_time(door: Door) -> None:
+    body = order_of_three().model_dump(mode="json")
+
+    first = (await ask_for_link(door, body)).json()
+    again = (await ask_for_link(door, body)).json()
+
+    assert again["withdrawal_id"] == first["withdrawal_id"]
+    assert again["expires_at"] == first["expires_at"]
+    assert again["url"] != first["url"]  # a fresh token, for the same withdrawal
+
+
+async def test_an_order_time_ahead_of_our_clock_is_refused_naming_the_field(door: Door) -> None:
+    body = order_of_three().model_dump(mode="json")
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    body["lines"][1]["ordered_at"] = ahead.isoformat()
+    body["lines"][1]["shipped_at"] = body["lines"][1]["delivered_at"] = None
+    body["lines"][1]["status"] = "awaiting_shipment"
+
+    answer = await ask_for_link(door, body)
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["problems"][0].startswith("lines.1.ordered_at: in the future")
+
+
+def test_a_line_whose_window_closes_after_the_offer_is_no_longer_withdrawable() -> None:
+    request = order_of_three()
+    now = dt.datetime.now(dt.UTC)
+    offer = WithdrawalOffer(
+        withdrawal_id="withdrawal-x",
+        request=request,
+        offered_at=now,
+        open_until=now + dt.timedelta(hours=1),
+        lines=[OfferedLine(line_id="1", withdrawable=True, window_ends_at=now)],
+    )
+
+    assert offer.withdrawable(now) == {"1"}
+    assert offer.withdrawable(now + dt.timedelta(seconds=1)) == set()

@@ -89,9 +89,30 @@ def test_real_carriers_and_own_secrets_start() -> None:
         carriers="colissimo,easypost",
         gateway_event_secrets=SecretStr("new-secret-2,old-secret-1"),
         gateway_operations_tokens=SecretStr("alice=operations-alice-0123456789"),
+        customer_page_url="https://returns.marketplace.example",
     )
 
     refuse_public_defaults(settings)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8000", "https://localhost", "https://127.0.0.1", "http://returns.example"],
+)
+def test_customer_emails_never_link_to_this_machine_or_over_plain_http(url: str) -> None:
+    settings = Settings(
+        _env_file=None,
+        allow_sandbox_carriers=False,
+        carriers="colissimo",
+        customer_page_url=url,
+    )
+
+    with pytest.raises(PublicDefaultsRefused) as refused:
+        refuse_public_defaults(settings)
+
+    assert f"RETURNFLOW_CUSTOMER_PAGE_URL: {url} is not a public https:// address" in str(
+        refused.value
+    )
 
 
 def test_a_dev_stack_allows_what_it_runs_with() -> None:
