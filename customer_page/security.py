@@ -17,7 +17,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 logger = logging.getLogger(__name__)
 
@@ -119,3 +119,26 @@ def same_site(request: Request) -> bool:
 
 def _mac(key: bytes, cookie: str, token: str) -> bytes:
     return hmac.new(key, f"{cookie}\n{token}".encode(), hashlib.sha256).hexdigest().encode()
+
+
+TOO_MANY_REQUESTS = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Too many requests</title></head>
+<body>
+<main>
+<h1>Too many requests</h1>
+<p>Too many requests came from your connection. Please try again in a minute.</p>
+<p lang="fr">Trop de demandes sont venues de votre connexion. Réessayez dans une minute.</p>
+</main>
+</body>
+</html>
+"""
+
+
+def too_many_requests_page(headers: dict[str, str]) -> HTMLResponse:
+    """The rate limit's answer to a customer's page, in both languages (their locale is not
+    known before the request is read)."""
+    return secure_headers(
+        HTMLResponse(TOO_MANY_REQUESTS, status_code=429, headers=headers), https=False
+    )

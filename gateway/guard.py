@@ -27,9 +27,11 @@ from typing import Any
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from customer_page.links import PREFIX as PAGES_PREFIX
+from customer_page.security import too_many_requests_page
 from gateway.http import AUTHENTICATED, error_body
 from plumbing.settings import Settings, address_networks
 
@@ -113,15 +115,20 @@ class RateLimited:
         wait = self.limits.admit(source)
         if wait is not None:
             logger.warning("rate limited", extra={"source": source, "retry_after": wait})
-            answer = JSONResponse(
-                error_body(
-                    "rate_limited",
-                    "Too many requests from this source: try again after Retry-After.",
-                ),
-                status_code=429,
-                # Closed after the answer: the body a limited source sends is not read.
-                headers={"Retry-After": str(wait), "Connection": "close"},
-            )
+            # Closed after the answer: the body a limited source sends is not read.
+            headers = {"Retry-After": str(wait), "Connection": "close"}
+            answer: Response
+            if str(scope.get("path", "")).startswith(PAGES_PREFIX):
+                answer = too_many_requests_page(headers)
+            else:
+                answer = JSONResponse(
+                    error_body(
+                        "rate_limited",
+                        "Too many requests from this source: try again after Retry-After.",
+                    ),
+                    status_code=429,
+                    headers=headers,
+                )
             await answer(scope, receive, send)
             return
         status: list[int] = []

@@ -242,13 +242,14 @@ async def test_a_stranger_guessing_links_is_rate_limited(
         harness.settings.task_queue, tmp_path, gateway_refusals_per_minute=3
     )
     async with open_door(harness.client, settings) as door:
-        answers = [
-            (await door.http.get(f"/my/returns/page-2026-a.guess{n:04d}")).status_code
-            for n in range(5)
-        ]
+        pages = [await door.http.get(f"/my/returns/page-2026-a.guess{n:04d}") for n in range(5)]
+        answers = [page.status_code for page in pages]
 
     assert answers[:3] == [404, 404, 404]
     assert answers[-1] == 429
+    assert "Too many requests" in pages[-1].text
+    assert pages[-1].headers["content-type"].startswith("text/html")
+    assert "retry-after" in pages[-1].headers
 
 
 async def test_an_expired_link_emails_a_new_one_to_the_customer_once(
