@@ -8,6 +8,7 @@ import asyncio
 import base64
 import datetime as dt
 import json
+import re
 import subprocess
 from collections.abc import AsyncIterator
 
@@ -99,6 +100,9 @@ async def test_the_logs_of_every_process_hold_no_personal_data(
             for name, text in logs.items():
                 for form in forms(clear):
                     assert form not in text, f"{sample.name}: {clear!r} in {name}"
+    # The customers opened their pages: the access log shows where, never the link's token.
+    assert b"/my/returns/[redacted]" in logs["gateway.log"]
+    assert not re.search(rb"/my/(returns|withdraw)/(?!\[redacted\])", logs["gateway.log"])
 
 
 async def test_the_temporal_cli_reads_a_return_through_the_codec_server_with_a_token(
