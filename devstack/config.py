@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 from pathlib import Path
 from typing import Any, Self
@@ -144,12 +145,39 @@ class StackConfig(BaseSettings):
 
 
 def free_ports(count: int) -> list[int]:
-    """Ports free on loopback right now (held together, so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
+    """Ports free on loopback right now (held together, so they differ), outside the range the
+    kernel hands out to outgoing connections: a port from that range, free when chosen, may be
+    some client's by the time a server binds it."""
+    low, high = _ephemeral_range()
+    candidates = [p for p in range(PORTS_FROM, PORTS_TO) if not low <= p <= high]
+    random.shuffle(candidates)
+    held: list[socket.socket] = []
     try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
+        for port in candidates:
+            if len(held) == count:
+                break
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+        if len(held) < count:
+            raise OSError(f"fewer than {count} free ports on loopback")
+        return [s.getsockname()[1] for s in held]
     finally:
-        for s in sockets:
+        for s in held:
             s.close()
+
+
+PORTS_FROM, PORTS_TO = 20000, 32000
+"""Where a stack of its own looks for ports (below Linux's default outgoing range)."""
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999

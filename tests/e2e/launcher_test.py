@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.config import free_ports
 from tests.e2e.conftest import ROOT, stack_config, stack_env
 
 pytestmark = pytest.mark.e2e
@@ -64,3 +65,12 @@ def test_ctrl_c_stops_every_service_cleanly(tmp_path: Path) -> None:
         assert f"{name:<16} stopped" in rest
         assert (config.log_dir / f"{name}.log").exists()
     assert (config.var_dir / "temporal.sqlite").exists()
+
+
+def test_a_stack_of_its_own_takes_ports_no_outgoing_connection_is_given() -> None:
+    low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+
+    ports = free_ports(6)
+
+    assert len(set(ports)) == 6
+    assert not any(low <= port <= high for port in ports)
