@@ -26,6 +26,7 @@ COPY activities/ activities/
 COPY gateway/ gateway/
 COPY customer_page/ customer_page/
 COPY carrier_sandbox/ carrier_sandbox/
+COPY marketplace_sandbox/ marketplace_sandbox/
 COPY mail_sink/ mail_sink/
 COPY devstack/ devstack/
 COPY examples/ examples/

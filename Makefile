@@ -23,7 +23,8 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m devstack.demo $(if $(DEMO_EXIT),--exit)
 
-## make stack: the dev stack alone (Temporal dev server + Web UI, worker, carrier sandbox, SMTP sink).
+## make stack: the dev stack alone (Temporal dev server + Web UI, worker, gateway, carrier and
+## marketplace sandboxes, SMTP sink).
 stack: $(STAMP)
 	$(PY) -m devstack up
 

@@ -50,6 +50,7 @@ from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
 from gateway.app import OPENAPI_PATH, create_app, openapi_document
 from gateway.auth import TokenBook
 from gateway.guard import proxies
+from marketplace_sandbox import app as marketplace
 from plumbing import encryption, logs, settings_reference, temporal, versioning
 from plumbing.bearer import TokenConfigError
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
@@ -120,13 +121,14 @@ def settings_groups() -> list[settings_reference.Group]:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """The generated files: the retract event's JSON Schema, the OpenAPI descriptions of the
-    gateway and the codec server, the configuration reference. Written, or (`--check`)
-    compared with what is committed."""
+    gateway, the codec server and the marketplace's services, the configuration reference.
+    Written, or (`--check`) compared with what is committed."""
     groups = settings_groups()
     files = {
         SCHEMA_PATH: retract_event_schema(),
         OPENAPI_PATH: openapi_document(),
         codec_openapi.OPENAPI_PATH: codec_openapi.openapi_document(),
+        marketplace.OPENAPI_PATH: marketplace.openapi_document(),
     }
     if args.check:
         stale = [path for path, text in files.items() if _text(path) != text]

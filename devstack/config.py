@@ -24,6 +24,9 @@ class StackConfig(BaseSettings):
     temporal_port: int = Field(7233, description="The Temporal dev server's gRPC port.")
     ui_port: int = Field(8233, description="Temporal Web UI.")
     sandbox_port: int = Field(8081, description="The carrier sandbox.")
+    marketplace_port: int = Field(
+        8082, description="The marketplace sandbox: the order service's refunds and claims."
+    )
     smtp_port: int = Field(1025, description="The SMTP sink the notices are sent to.")
     gateway_port: int = Field(
         8000, description="The gateway: order events, carriers' webhooks, actions."
@@ -46,6 +49,10 @@ class StackConfig(BaseSettings):
     operations_token: str = Field(
         "devstack-operations-token", description="Operations staff member `ops-demo`."
     )
+    marketplace_token: str = Field(
+        "devstack-marketplace-token",
+        description="The token returnflow shows the marketplace sandbox.",
+    )
     codec_token: str = Field(
         "devstack-codec-token", description="The codec server's token, for the temporal CLI."
     )
@@ -56,11 +63,12 @@ class StackConfig(BaseSettings):
     @classmethod
     def on_free_ports(cls, var_dir: Path, **overrides: Any) -> Self:
         """A stack of its own beside any other (tests, benchmarks): every port free now."""
-        temporal, ui, sandbox, smtp, gateway, codec = free_ports(6)
+        temporal, ui, sandbox, smtp, gateway, codec, marketplace = free_ports(7)
         ports = {
             "temporal_port": temporal,
             "ui_port": ui,
             "sandbox_port": sandbox,
+            "marketplace_port": marketplace,
             "smtp_port": smtp,
             "gateway_port": gateway,
             "codec_port": codec,
@@ -74,6 +82,10 @@ class StackConfig(BaseSettings):
     @property
     def web_ui_url(self) -> str:
         return f"http://{self.host}:{self.ui_port}"
+
+    @property
+    def marketplace_url(self) -> str:
+        return f"http://{self.host}:{self.marketplace_port}"
 
     @property
     def sandbox_url(self) -> str:
@@ -118,6 +130,9 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_VAR_DIR": str(self.var_dir),
             "RETURNFLOW_WEB_UI_URL": self.web_ui_url,
             "RETURNFLOW_CARRIER_SANDBOX_URL": self.sandbox_url,
+            # The marketplace's order service: the marketplace sandbox, over HTTP.
+            "RETURNFLOW_ORDER_SERVICE_URL": self.marketplace_url,
+            "RETURNFLOW_MARKETPLACE_TOKEN": self.marketplace_token,
             # The sandbox's carriers and this stack's public credentials: a dev stack's only.
             "RETURNFLOW_ALLOW_SANDBOX_CARRIERS": "true",
             "RETURNFLOW_SMTP_HOST": self.host,

@@ -106,6 +106,24 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
             ports=(config.sandbox_port,),
         ),
         ServiceSpec(
+            name="marketplace-sandbox",
+            argv=[
+                py,
+                "-m",
+                "marketplace_sandbox",
+                "--host",
+                host,
+                "--port",
+                str(config.marketplace_port),
+                "--dir",
+                str(config.var_dir / "marketplace"),
+                "--token",
+                config.marketplace_token,
+            ],
+            ready=lambda stack, _p: probes.http_ok(f"{config.marketplace_url}/healthz"),
+            ports=(config.marketplace_port,),
+        ),
+        ServiceSpec(
             name="mail-sink",
             argv=[
                 py,
@@ -201,6 +219,8 @@ class DevStack:
             var_dir=config.var_dir,
             web_ui_url=config.web_ui_url,
             carrier_sandbox_url=config.sandbox_url,
+            order_service_url=config.marketplace_url,
+            marketplace_token=SecretStr(config.marketplace_token),
             smtp_host=config.host,
             smtp_port=config.smtp_port,
             sellers_file=config.sellers_file,

@@ -39,6 +39,10 @@ class FailureType(StrEnum):
     """Some notices of a batch could not be delivered for good; the detail names them."""
     REFUND_CONFLICT = "RefundConflict"
     """The refund key was used for another request: a bug for operations, never retried."""
+    ORDER_SERVICE_REJECTED = "OrderServiceRejected"
+    """The order service refused a request for good (a 4xx other than a key conflict)."""
+    ORDER_SERVICE_UNAVAILABLE = "OrderServiceUnavailable"
+    """The order service is down, slow or throttling: retried, after `Retry-After` when given."""
 
 
 class NoticesUndelivered(DomainModel):

@@ -30,6 +30,7 @@ PUBLIC_SECRETS = frozenset(
         "devstack-customer-app-token",
         "devstack-operations-token",
         "devstack-codec-token",
+        "devstack-marketplace-token",
     }
 )
 """Secrets published with the code: anyone can sign or authenticate with them."""
@@ -58,6 +59,7 @@ def refuse_public_defaults(settings: Settings) -> None:
         "RETURNFLOW_GATEWAY_CUSTOMER_TOKENS": settings.gateway_customer_tokens,
         "RETURNFLOW_GATEWAY_OPERATIONS_TOKENS": settings.gateway_operations_tokens,
         "RETURNFLOW_CODEC_TOKENS": settings.codec_tokens,
+        "RETURNFLOW_MARKETPLACE_TOKEN": settings.marketplace_token,
     }
     if sandbox:
         secrets["RETURNFLOW_CARRIER_SANDBOX_API_KEY"] = settings.carrier_sandbox_api_key

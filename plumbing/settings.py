@@ -370,7 +370,26 @@ class Settings(BaseSettings):
         None, description="Seller chat outbox (default: var/seller-chat)."
     )
     orders_dir: Path | None = Field(
-        None, description="Order service's refund requests (default: var/orders)."
+        None,
+        description="Where refund requests and claims are recorded when no order service URL "
+        "is set (default: var/orders).",
+    )
+    order_service_url: str | None = Field(
+        None,
+        description="The marketplace's order service (schemas/marketplace-openapi.json): "
+        "refunds and claims are requested there over HTTP. Unset: recorded in a local file "
+        "(orders_dir).",
+    )
+    marketplace_token: SecretStr | None = Field(
+        None, description="The bearer token returnflow shows the marketplace's services."
+    )
+    marketplace_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="How long one call to a marketplace service may take."
+    )
+    marketplace_ca_file: Path | None = Field(
+        None,
+        description="CA bundle the marketplace's services' TLS certificates are checked "
+        "against (default: the system's).",
     )
     sellers_file: Path = Field(
         Path("examples/sellers.json"), description="Sellers' return addresses on file."
@@ -490,6 +509,15 @@ class Settings(BaseSettings):
                 "RETURNFLOW_GATEWAY_CUSTOMER_BINDING=required needs "
                 "RETURNFLOW_GATEWAY_CUSTOMER_ASSERTION_SECRETS, the secrets the customer apps "
                 "sign X-Returnflow-Customer with"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _order_service_has_a_token(self) -> Settings:
+        if self.order_service_url is not None and self.marketplace_token is None:
+            raise ValueError(
+                "RETURNFLOW_ORDER_SERVICE_URL is set: RETURNFLOW_MARKETPLACE_TOKEN, the bearer "
+                "token returnflow shows the order service, is needed too"
             )
         return self
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from temporalio import activity
 
+from activities.orders.http import HttpOrderService
 from activities.orders.service import FileOrderService, OrderService
 from domain.carriers import LabelCostBearer
 from domain.eligibility import EligibilityPolicy, WindowStart
@@ -57,11 +58,12 @@ class OrderActivities:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OrderActivities:
-        """The policy and timings of the settings, refunds recorded under `orders_path`."""
+        """The policy and timings of the settings; refunds and claims to the order service at
+        `order_service_url`, else recorded under `orders_path`."""
         return cls(
             policy_from_settings(settings),
             timings_from_settings(settings),
-            FileOrderService(settings.orders_path),
+            order_service(settings),
         )
 
     @activity.defn
@@ -112,3 +114,19 @@ class OrderActivities:
             },
         )
         return claim
+
+
+def order_service(settings: Settings) -> OrderService:
+    """The order service the settings name: over HTTP, or the local file."""
+    if settings.order_service_url is None:
+        return FileOrderService(settings.orders_path)
+    if settings.marketplace_token is None:
+        raise ValueError(
+            "RETURNFLOW_ORDER_SERVICE_URL is set: set RETURNFLOW_MARKETPLACE_TOKEN too"
+        )
+    return HttpOrderService(
+        settings.order_service_url,
+        settings.marketplace_token.get_secret_value(),
+        timeout_seconds=settings.marketplace_timeout_seconds,
+        ca_file=settings.marketplace_ca_file,
+    )

@@ -29,6 +29,7 @@ def stack_env(config: StackConfig) -> dict[str, str]:
         "temporal_port",
         "ui_port",
         "sandbox_port",
+        "marketplace_port",
         "smtp_port",
         "gateway_port",
         "codec_port",

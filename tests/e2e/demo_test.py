@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from activities.notices.compose import notice_key
+from activities.orders.service import FileOrderService
 from mail_sink import read_mailbox
 from tests.e2e.conftest import ROOT, stack_config, stack_env
 
@@ -69,3 +71,9 @@ def test_demo_plays_every_sample_to_its_expected_stage_and_mails_the_customers(
     assert demo.stdout.count("/my/returns/") == 4
     assert "/my/withdraw/" in demo.stdout
     assert (config.var_dir / "demo" / "events" / "01-mailbox-pickup.json").exists()
+    # The refunds and the claim went to the order service over HTTP: the marketplace sandbox
+    # recorded them.
+    marketplace = FileOrderService(config.var_dir / "marketplace")
+    assert len(asyncio.run(marketplace.refunds())) == 3
+    assert len(asyncio.run(marketplace.claims())) == 1
+    assert not (config.var_dir / "orders").exists()

@@ -59,7 +59,8 @@ def test_ctrl_c_stops_every_service_cleanly(tmp_path: Path) -> None:
     text = "".join(banner)
     assert "returnflow dev stack is up" in text, text + rest
     assert f"Web UI          {config.web_ui_url}" in text
-    assert len(pids) == 6 and all(not alive(pid) for pid in pids)
+    assert f"marketplace     {config.marketplace_url}" in text
+    assert len(pids) == 7 and all(not alive(pid) for pid in pids)
     assert launcher.returncode == 0
     for name in ("codec-server", "temporal", "carrier-sandbox", "mail-sink", "worker", "gateway"):
         assert f"{name:<16} stopped" in rest

@@ -138,6 +138,7 @@ def test_every_credential_the_dev_stack_publishes_is_known_as_public() -> None:
         stack.customer_token,
         stack.operations_token,
         stack.codec_token,
+        stack.marketplace_token,
         Settings(_env_file=None).carrier_sandbox_api_key.get_secret_value(),
         Settings(_env_file=None).carrier_sandbox_webhook_secret.get_secret_value(),
     }

@@ -1,0 +1,182 @@
+"""One contract for every order service adapter: the local file, and the marketplace's order
+service over HTTP (the marketplace sandbox on a real socket). Each operation is idempotent under
+retry, a key reused differently is a conflict for good; over HTTP, every documented error is
+classified as documented (docs/marketplace.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.exceptions import ApplicationError
+
+from activities.orders.http import HttpOrderService
+from activities.orders.service import FileOrderService, OrderService
+from domain.base import Money
+from domain.failures import FailureType
+from marketplace_sandbox.app import create_app
+from plumbing.serving import HostedApp
+from tests.activities.orders.orders_test import claim_request, refund_request
+
+TOKEN = "marketplace-token-for-tests"
+
+
+class Sandbox:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def faults(self, **plan: Any) -> None:
+        async with httpx.AsyncClient(base_url=self.url) as http:
+            (await http.put("/sandbox/faults", json=plan)).raise_for_status()
+
+    async def recorded(self, what: str) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.url) as http:
+            answer = await http.get(f"/sandbox/{what}")
+            answer.raise_for_status()
+            records: list[dict[str, Any]] = answer.json()
+            return records
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    async with HostedApp(create_app(tmp_path / "marketplace", TOKEN)) as server:
+        yield Sandbox(server.url)
+
+
+@pytest.fixture(params=["file", "http"])
+async def orders(
+    request: pytest.FixtureRequest, tmp_path: Path, sandbox: Sandbox
+) -> AsyncIterator[OrderService]:
+    if request.param == "file":
+        yield FileOrderService(tmp_path / "orders")
+        return
+    http = HttpOrderService(sandbox.url, TOKEN, timeout_seconds=5)
+    try:
+        yield http
+    finally:
+        await http.aclose()
+
+
+async def test_a_refund_is_recorded_once_per_key(orders: OrderService) -> None:
+    first = await orders.request_refund(refund_request())
+    again = await orders.request_refund(refund_request())
+
+    assert first.created and not again.created
+    assert again.refund_id == first.refund_id
+    assert again.amount == first.amount == Money(amount=Decimal("429.00"), currency="EUR")
+
+
+async def test_another_refund_under_a_used_key_is_a_conflict_for_good(
+    orders: OrderService,
+) -> None:
+    await orders.request_refund(refund_request())
+
+    with pytest.raises(ApplicationError) as refused:
+        await orders.request_refund(
+            refund_request(amount=Money(amount=Decimal("1.00"), currency="EUR"))
+        )
+
+    assert refused.value.type == FailureType.REFUND_CONFLICT
+    assert refused.value.non_retryable
+
+
+async def test_a_claim_is_recorded_once_per_key_and_a_different_one_is_a_conflict(
+    orders: OrderService,
+) -> None:
+    first = await orders.file_claim(claim_request())
+    again = await orders.file_claim(claim_request())
+    with pytest.raises(ApplicationError) as refused:
+        await orders.file_claim(claim_request(reason="Another reason"))
+
+    assert first.created and not again.created and again.claim_id == first.claim_id
+    assert refused.value.type == FailureType.REFUND_CONFLICT
+
+
+async def test_a_refund_whose_answer_was_lost_is_found_on_the_retry(sandbox: Sandbox) -> None:
+    orders = HttpOrderService(sandbox.url, TOKEN, timeout_seconds=5)
+    await sandbox.faults(error_rate=1.0, error_when="after")
+    with pytest.raises(ApplicationError) as lost:
+        await orders.request_refund(refund_request())
+    await sandbox.faults()
+
+    retried = await orders.request_refund(refund_request())
+    await orders.aclose()
+
+    assert lost.value.type == FailureType.ORDER_SERVICE_UNAVAILABLE
+    assert not lost.value.non_retryable
+    assert not retried.created  # recorded by the first call, whose answer was lost
+    assert len(await sandbox.recorded("refunds")) == 1
+
+
+@pytest.mark.parametrize(
+    ("plan", "delay"),
+    [
+        ({"error_rate": 1.0, "error_when": "before", "error_status": 503}, 1),
+        ({"error_rate": 1.0, "error_when": "before", "error_status": 500}, 1),
+        ({"rate_limit_rate": 1.0, "retry_after_seconds": 7}, 7),
+    ],
+)
+async def test_throttling_and_server_errors_are_retried_after_retry_after(
+    sandbox: Sandbox, plan: dict[str, Any], delay: int
+) -> None:
+    orders = HttpOrderService(sandbox.url, TOKEN, timeout_seconds=5)
+    await sandbox.faults(**plan)
+
+    with pytest.raises(ApplicationError) as failed:
+        await orders.request_refund(refund_request())
+    await orders.aclose()
+
+    assert failed.value.type == FailureType.ORDER_SERVICE_UNAVAILABLE
+    assert not failed.value.non_retryable
+    assert failed.value.next_retry_delay == dt.timedelta(seconds=delay)
+    assert await sandbox.recorded("refunds") == []
+
+
+async def test_a_slow_answer_is_a_timeout_retried(sandbox: Sandbox) -> None:
+    orders = HttpOrderService(sandbox.url, TOKEN, timeout_seconds=0.5)
+    await sandbox.faults(slow_rate=1.0, slow_seconds=2)
+
+    with pytest.raises(ApplicationError) as failed:
+        await orders.request_refund(refund_request())
+    await orders.aclose()
+
+    assert failed.value.type == FailureType.ORDER_SERVICE_UNAVAILABLE
+    assert "timed out" in failed.value.message
+
+
+async def test_bad_credentials_and_bad_data_are_refused_for_good(sandbox: Sandbox) -> None:
+    wrong = HttpOrderService(sandbox.url, "not-the-token", timeout_seconds=5)
+    with pytest.raises(ApplicationError) as unauthorised:
+        await wrong.request_refund(refund_request())
+    await wrong.aclose()
+    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+        body = refund_request().model_dump(mode="json") | {"amount": {"amount": "x"}}
+        invalid = await http.post(
+            "/v1/refunds",
+            json=body,
+            headers={
+                "Authorization": f"Bearer {TOKEN}",
+                "Idempotency-Key": body["idempotency_key"],
+            },
+        )
+
+    assert unauthorised.value.type == FailureType.ORDER_SERVICE_REJECTED
+    assert unauthorised.value.non_retryable
+    assert "(401)" in unauthorised.value.message
+    assert invalid.status_code == 422
+    assert any(p.startswith("amount") for p in invalid.json()["error"]["problems"])
+
+
+async def test_nobody_listening_is_unavailable_and_retried() -> None:
+    orders = HttpOrderService("http://127.0.0.1:9", TOKEN, timeout_seconds=2)
+
+    with pytest.raises(ApplicationError) as failed:
+        await orders.request_refund(refund_request())
+    await orders.aclose()
+
+    assert failed.value.type == FailureType.ORDER_SERVICE_UNAVAILABLE
