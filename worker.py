@@ -114,6 +114,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
         )
     finally:
         await carriers.aclose()
+        await orders.aclose()
 
 
 async def main() -> None:

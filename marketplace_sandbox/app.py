@@ -58,6 +58,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"description": "The same request under this key again: what was recorded first."},
     401: {"description": "Missing or unknown bearer token (not retried: configuration)."},
     409: {"description": "idempotency_conflict: the key was used for another request."},
+    413: {"description": "body_too_large: over 64 KiB (not retried)."},
     422: {"description": "invalid_request: the body does not fit; `problems` name each field."},
     429: {"description": "Throttled: retried after Retry-After."},
     503: {"description": "Unavailable: retried (after Retry-After when given)."},

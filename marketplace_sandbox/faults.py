@@ -79,12 +79,19 @@ class FaultInjected:
             faults.injected["error_before"] += 1
             await _error(plan.error_status, "unavailable", plan, scope, receive, send)
             return
-        faults.injected["error_after"] += 1
+        answered: list[Message] = []
 
-        async def swallow(_message: Message) -> None:
-            """The work is done and recorded; its answer is lost."""
+        async def hold(message: Message) -> None:
+            answered.append(message)
 
-        await self.app(scope, receive, swallow)
+        await self.app(scope, receive, hold)
+        status = next((m["status"] for m in answered if m["type"] == "http.response.start"), 500)
+        if not 200 <= status < 300:
+            # Nothing was recorded (a refusal): its answer goes through.
+            for message in answered:
+                await send(message)
+            return
+        faults.injected["error_after"] += 1  # recorded; its answer is lost
         await _error(plan.error_status, "unavailable", plan, scope, receive, send)
 
 

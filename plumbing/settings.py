@@ -384,12 +384,16 @@ class Settings(BaseSettings):
         None, description="The bearer token returnflow shows the marketplace's services."
     )
     marketplace_timeout_seconds: float = Field(
-        10.0, gt=0, le=120, description="How long one call to a marketplace service may take."
+        10.0,
+        gt=0,
+        le=25,
+        description="How long each phase of one call to a marketplace service (connect, send, "
+        "read) may take; the call's activity gives up at 30 s.",
     )
     marketplace_ca_file: Path | None = Field(
         None,
         description="CA bundle the marketplace's services' TLS certificates are checked "
-        "against (default: the system's).",
+        "against (default: certifi's bundle, as httpx ships it).",
     )
     sellers_file: Path = Field(
         Path("examples/sellers.json"), description="Sellers' return addresses on file."

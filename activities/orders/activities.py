@@ -66,6 +66,12 @@ class OrderActivities:
             order_service(settings),
         )
 
+    async def aclose(self) -> None:
+        """Close the order service's connections (the HTTP adapter holds a pool)."""
+        close = getattr(self._orders, "aclose", None)
+        if close is not None:
+            await close()
+
     @activity.defn
     async def check_eligibility(self, event: RetractEvent) -> EligibilityDecision:
         """Judge the withdrawal under the configured return window, at the notice time."""

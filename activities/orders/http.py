@@ -6,15 +6,21 @@ answer is classified as the carriers' are:
 
 - 201 or 200: the refund or claim recorded (`created` says whether this call recorded it);
 - 409 `idempotency_conflict`: the key was used for another request, `RefundConflict` for good;
-- any other 4xx (bad data, bad credentials): `OrderServiceRejected`, not retried: operations are
-  told (`refund_request_failed`);
-- 429, 5xx, a timeout or no connection: `OrderServiceUnavailable`, retried, after `Retry-After`
-  when the service gives one.
+- 408, 425, 429, 5xx, another 2xx or an unreadable 200/201 (the request may be recorded), a
+  timeout or no connection: `OrderServiceUnavailable`, retried (after `Retry-After` when the
+  service gives one, at most 10 minutes);
+- a 3xx (a wrong URL) or any other 4xx (bad data, bad credentials): `OrderServiceRejected`, not
+  retried: operations are told (`refund_request_failed`, `claim_failed`).
+
+What the service says goes into the failure's message only as its status, its error code and at
+most 100 characters of its JSON error message: never its raw body.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import ssl
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -22,7 +28,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
 
-from activities.carriers.http_errors import retry_after, sandbox_error_text
+from activities.carriers.http_errors import retry_after
 from activities.failures import refund_conflict
 from domain.failures import FailureType
 from domain.inspection import Claim, ClaimRequest
@@ -45,7 +51,7 @@ class HttpOrderService:
             base_url=base_url.rstrip("/"),
             timeout=timeout_seconds,
             headers={"Authorization": f"Bearer {token}"},
-            verify=str(ca_file) if ca_file else True,
+            verify=ssl.create_default_context(cafile=str(ca_file)) if ca_file else True,
             transport=transport,
         )
 
@@ -72,25 +78,53 @@ class HttpOrderService:
         if response.status_code in (200, 201):
             try:
                 return answer.model_validate_json(response.content)
-            except ValidationError as err:
-                raise rejected(f"order service answered {path} unreadably: {err.error_count()} "
-                               "problems") from None  # fmt: skip
+            except ValidationError:
+                # It may well have recorded the request: the same key again is safe.
+                raise unavailable(
+                    f"order service answered {path} {response.status_code} unreadably: the "
+                    "request may be recorded under its key; asked again"
+                ) from None
         _raise_for(response)
 
 
+RETRIED_STATUSES = frozenset({408, 425, 429})
+"""4xx that mean "not now" (besides every 5xx): retried."""
+MAX_RETRY_AFTER = 600.0
+"""The longest `Retry-After` honoured (seconds): the refund has a legal deadline."""
+
+
 def _raise_for(response: httpx.Response) -> NoReturn:
-    message, _field = sandbox_error_text(response)
     status = response.status_code
     code = _error_code(response)
+    said = f"order service HTTP {status}" + (f" {code}" if code else "")
     if status == 409 and code == "idempotency_conflict":
-        raise refund_conflict(f"order service: {message}")
-    if status == 429 or status >= 500:
+        raise refund_conflict(f"{said}: the key was used for another request")
+    if status in RETRIED_STATUSES or status >= 500 or 200 <= status < 300:
         wait = retry_after(response)
-        raise unavailable(
-            f"order service HTTP {status}: {message}",
-            dt.timedelta(seconds=wait) if wait is not None else None,
-        )
-    raise rejected(f"order service refused ({status}): {message}")
+        delay = None
+        if wait is not None and math.isfinite(wait):
+            delay = dt.timedelta(seconds=min(wait, MAX_RETRY_AFTER))
+        raise unavailable(said, delay)
+    if 300 <= status < 400:
+        where = _safe(response.headers.get("location", ""))
+        raise rejected(f"{said}: redirected to {where}: fix RETURNFLOW_ORDER_SERVICE_URL")
+    raise rejected(f"{said}: {_safe(_message(response))}")
+
+
+def _message(response: httpx.Response) -> str:
+    """The service's own message, when its error is JSON; never the raw body (it might echo
+    what was sent)."""
+    try:
+        error: Any = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        return ""
+    return str(error.get("message", "")) if isinstance(error, dict) else ""
+
+
+def _safe(text: str, limit: int = 100) -> str:
+    """At most `limit` printable characters: it goes to the logs and the return's status."""
+    printable = "".join(c if c.isprintable() else " " for c in text)
+    return printable[:limit]
 
 
 def _error_code(response: httpx.Response) -> str | None:
@@ -98,7 +132,8 @@ def _error_code(response: httpx.Response) -> str | None:
         error: Any = response.json().get("error", {})
     except (ValueError, AttributeError):
         return None
-    return str(error.get("code")) if isinstance(error, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return _safe(str(code), 40) if code else None
 
 
 def unavailable(message: str, retry_after: dt.timedelta | None = None) -> ApplicationError:

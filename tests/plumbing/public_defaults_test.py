@@ -144,3 +144,24 @@ def test_every_credential_the_dev_stack_publishes_is_known_as_public() -> None:
     }
 
     assert published <= PUBLIC_SECRETS
+
+
+def test_the_marketplace_token_never_travels_over_plain_http() -> None:
+    settings = Settings(
+        _env_file=None,
+        allow_sandbox_carriers=False,
+        carriers="colissimo",
+        customer_page_url="https://returns.marketplace.example",
+        order_service_url="http://orders.marketplace.example",
+        marketplace_token=SecretStr("a-real-token-0123456789"),
+    )
+
+    with pytest.raises(PublicDefaultsRefused) as refused:
+        refuse_public_defaults(settings)
+
+    assert "RETURNFLOW_ORDER_SERVICE_URL: http://orders.marketplace.example is not" in str(
+        refused.value
+    )
+    refuse_public_defaults(
+        settings.model_copy(update={"order_service_url": "https://orders.marketplace.example"})
+    )

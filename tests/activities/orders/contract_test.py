@@ -167,7 +167,7 @@ async def test_bad_credentials_and_bad_data_are_refused_for_good(sandbox: Sandbo
 
     assert unauthorised.value.type == FailureType.ORDER_SERVICE_REJECTED
     assert unauthorised.value.non_retryable
-    assert "(401)" in unauthorised.value.message
+    assert "HTTP 401 bad_token" in unauthorised.value.message
     assert invalid.status_code == 422
     assert any(p.startswith("amount") for p in invalid.json()["error"]["problems"])
 
@@ -180,3 +180,57 @@ async def test_nobody_listening_is_unavailable_and_retried() -> None:
     await orders.aclose()
 
     assert failed.value.type == FailureType.ORDER_SERVICE_UNAVAILABLE
+
+
+def answering(status: int, body: object = None, **headers: str) -> HttpOrderService:
+    """The adapter before a service that always answers `status` (an in-process transport)."""
+
+    def handler(_request: httpx.Request) -> httpx.Response:
+        if isinstance(body, bytes):
+            return httpx.Response(status, content=body, headers=headers)
+        return httpx.Response(status, json=body, headers=headers)
+
+    return HttpOrderService("https://orders.example", TOKEN, transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "failure", "delay"),
+    [
+        (422, {"error": {"code": "invalid_request", "message": "amount: bad"}}, {},
+         FailureType.ORDER_SERVICE_REJECTED, None),
+        (308, b"", {"location": "https://orders.example/v2/refunds"},
+         FailureType.ORDER_SERVICE_REJECTED, None),
+        (408, b"", {}, FailureType.ORDER_SERVICE_UNAVAILABLE, None),
+        (202, {}, {}, FailureType.ORDER_SERVICE_UNAVAILABLE, None),
+        (200, b"<html>ok</html>", {}, FailureType.ORDER_SERVICE_UNAVAILABLE, None),
+        (503, b"", {"retry-after": "86400"}, FailureType.ORDER_SERVICE_UNAVAILABLE, 600),
+        (503, b"", {"retry-after": "inf"}, FailureType.ORDER_SERVICE_UNAVAILABLE, None),
+    ],
+)  # fmt: skip
+async def test_every_answer_is_classified_as_documented(
+    status: int, body: object, headers: dict[str, str], failure: str, delay: int | None
+) -> None:
+    orders = answering(status, body, **headers)
+
+    with pytest.raises(ApplicationError) as failed:
+        await orders.request_refund(refund_request())
+    await orders.aclose()
+
+    assert failed.value.type == failure
+    assert failed.value.non_retryable is (failure == FailureType.ORDER_SERVICE_REJECTED)
+    expected = dt.timedelta(seconds=delay) if delay is not None else None
+    assert failed.value.next_retry_delay == expected
+
+
+async def test_what_the_service_says_is_kept_short_and_never_its_raw_body() -> None:
+    echoed = {"error": {"code": "invalid_request", "message": "Camille Durand " * 40}}
+    html = answering(400, b"<html>Camille Durand, 12 rue des Lilas</html>")
+    chatty = answering(422, echoed)
+
+    with pytest.raises(ApplicationError) as raw:
+        await html.request_refund(refund_request())
+    with pytest.raises(ApplicationError) as long:
+        await chatty.request_refund(refund_request())
+
+    assert "Camille" not in raw.value.message
+    assert len(long.value.message) < 160
