@@ -8,21 +8,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from activities.notices.customer_facts import BOX_SIZES_CM, MAILBOX_DEPOSIT_BEFORE
+from activities.notices.customer_facts import (
+    MAILBOX_DEPOSIT_BEFORE,
+    label_cost,
+    own_expense,
+    packaging,
+    post_office,
+    way_steps,
+)
 from activities.notices.formats import (
     format_date,
     format_day,
-    format_distance,
     format_moment,
     format_money,
-    format_opening_hours,
     format_time,
     local_zone,
 )
 from activities.notices.wording import WORDINGS
 from customer_page.wording import STAGE_NOW, WORDS
 from domain.addresses import PostalAddress
-from domain.carriers import CarrierOffer, PostOffice, ReturnMethod
+from domain.carriers import CarrierOffer, LabelCostBearer, PostOffice, ReturnMethod
 from domain.events import RetractEvent
 from domain.money import refund_breakdown
 from domain.returns import ReturnStage, ReturnStatus
@@ -49,14 +54,6 @@ class Way:
 
 
 @dataclass(frozen=True)
-class Office:
-    name: str
-    address: str
-    distance: str | None
-    hours: str | None
-
-
-@dataclass(frozen=True)
 class Moment:
     when: str
     what: str
@@ -79,7 +76,7 @@ class ReturnPage:
     may_choose: bool
     may_report: bool
     may_cancel: bool
-    carrier_offices: dict[str, list[Office]]
+    carrier_offices: dict[str, list[dict[str, str | None]]]
     packaging: list[str]
     label_ready: bool
     pickup: str | None
@@ -98,11 +95,12 @@ def return_page(
     return_address: PostalAddress | None,
     pickup_days: Mapping[str, Sequence[dt.date]],
     offices: Mapping[str, Sequence[PostOffice] | None],
-    label_paid_by: str,
+    label_paid_by: LabelCostBearer,
     now: dt.datetime,
 ) -> ReturnPage:
     words = WORDS[lang]
     notice_words = WORDINGS[lang]
+    refunded = status.refund is not None
     zone = local_zone(event.customer.address.country_code)
     stage = status.stage
     may_choose = refusal(stage, Message.CHOOSE) is None and now < (
@@ -135,13 +133,10 @@ def return_page(
     if may_choose or unshipped:
         for offer in status.carriers_offered:
             for method in offer.methods():
-                ways.append(
-                    _way(offer, method, status, values, pickup_days, lang,
-                         label_paid_by)
-                )  # fmt: skip
+                ways.append(_way(offer, method, status, values, pickup_days, lang, label_paid_by))
     names = {offer.code: offer.name for offer in status.carriers_offered}
     carrier_offices = {
-        names.get(code, code): [_office(o, lang) for o in found] if found is not None else []
+        names.get(code, code): [post_office(o, lang) for o in found] if found is not None else []
         for code, found in offices.items()
     }
     page = ReturnPage(
@@ -159,23 +154,21 @@ def return_page(
             if unshipped and status.expires_at
             else None
         ),
-        return_address=_lines(return_address) if return_address else None,
+        return_address=return_address.lines() if return_address else None,
         address_pending=stage is ReturnStage.AWAITING_RETURN_ADDRESS,
-        own_expense=_who_pays(status, label_paid_by, notice_words.own_expense) if ways else None,
+        own_expense=(
+            notice_words.own_expense[
+                own_expense(status.carriers_offered, paid_by=label_paid_by, refunded=refunded)
+            ]
+            if ways
+            else None
+        ),
         ways=ways,
         may_choose=may_choose,
         may_report=may_report,
         may_cancel=may_cancel,
         carrier_offices=carrier_offices if unshipped else {},
-        packaging=[
-            step.format(
-                box=_box(event),
-                device=notice_words.devices[event.order.product.category],
-            )
-            for step in notice_words.packaging
-        ]
-        if unshipped
-        else [],
+        packaging=packaging(event.order.product.category, notice_words) if unshipped else [],
         label_ready=status.label is not None and unshipped,
         pickup=(
             words["pickup_booked"].format(
@@ -209,14 +202,9 @@ def _way(
     values: dict[str, str],
     pickup_days: Mapping[str, Sequence[dt.date]],
     lang: str,
-    label_paid_by: str,
+    paid_by: LabelCostBearer,
 ) -> Way:
     wording = WORDINGS[lang]
-    if method is ReturnMethod.POST_OFFICE_COUNTER and not offer.has_counter_code:
-        steps = wording.counter_steps_without_code
-    else:
-        steps = wording.method_steps[method]
-    filled = [step.format(**{**values, "carrier": offer.name}) for step in steps]
     days = (
         [(d.isoformat(), format_date(d, lang)) for d in pickup_days.get(offer.code, ())]
         if method is ReturnMethod.MAILBOX_PICKUP
@@ -228,60 +216,11 @@ def _way(
         carrier_name=offer.name,
         method=method,
         title=f"{offer.name}: {wording.method_titles[method]}",
-        steps=filled,
-        cost=_cost(offer, method, status, label_paid_by, lang),
+        steps=way_steps(offer, method, wording, values),
+        cost=label_cost(offer, method, lang, paid_by=paid_by, refunded=status.refund is not None),
         chosen=status.method is method and status.carrier == offer.code,
         pickup_days=days,
     )
-
-
-def _cost(
-    offer: CarrierOffer, method: ReturnMethod, status: ReturnStatus, paid_by: str, lang: str
-) -> str | None:
-    """The label's price and who pays it, worded as the return address email words it."""
-    if not offer.buys_label(method):
-        return None
-    costs = WORDINGS[lang].label_costs
-    if paid_by == "seller":
-        return costs["seller"]
-    if offer.label_price is None or status.refund is not None:
-        return costs["free"]
-    return costs["customer"].format(price=format_money(offer.label_price, lang))
-
-
-def _who_pays(status: ReturnStatus, paid_by: str, own_expense: Mapping[str, str]) -> str:
-    if paid_by == "seller":
-        return own_expense["seller"]
-    priced = any(o.label_price is not None for o in status.carriers_offered)
-    return own_expense["customer" if priced and status.refund is None else "free"]
-
-
-def _office(office: PostOffice, lang: str) -> Office:
-    return Office(
-        name=office.name,
-        address=f"{office.line1}, {office.postal_code} {office.city}",
-        distance=format_distance(office.distance_m, lang)
-        if office.distance_m is not None
-        else None,
-        hours=format_opening_hours(office.opening_hours, lang) if office.opening_hours else None,
-    )
-
-
-def _lines(address: PostalAddress) -> list[str]:
-    lines = [address.name]
-    if address.company:
-        lines.append(address.company)
-    lines.append(address.line1)
-    if address.line2:
-        lines.append(address.line2)
-    lines.append(f"{address.postal_code} {address.city}")
-    lines.append(address.country_code)
-    return lines
-
-
-def _box(event: RetractEvent) -> str:
-    sides = BOX_SIZES_CM[event.order.product.category]
-    return " \N{MULTIPLICATION SIGN} ".join(str(side) for side in sides) + " cm"
 
 
 def _refund(status: ReturnStatus, event: RetractEvent, lang: str, zone: ZoneInfo) -> list[str]:

@@ -52,6 +52,7 @@ from customer_page.wording import LANGUAGES, WORDS, language
 from domain.calendar import country_time_zone, pickup_date_problem
 from domain.carriers import (
     CarrierCapability,
+    LabelCostBearer,
     PickupDatesRequest,
     PostOffice,
     PostOfficeQuery,
@@ -266,7 +267,7 @@ async def _render(
         return_address=address,
         pickup_days=pickup_days,
         offices=offices,
-        label_paid_by=pages.settings.return_label_paid_by,
+        label_paid_by=LabelCostBearer(pages.settings.return_label_paid_by),
         now=now,
     )
     words = WORDS[lang]

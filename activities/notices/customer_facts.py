@@ -4,16 +4,25 @@ has made sure the fields a kind needs are there)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from activities.notices.formats import (
     format_date,
     format_distance,
+    format_money,
     format_opening_hours,
     format_time,
 )
 from activities.notices.view import View, carrier_name, refund_facts, scan_facts
-from domain.carriers import CarrierOffer, LabelCostBearer, ReturnMethod, TrackingStatus
+from activities.notices.wording import WORDINGS, Wording
+from domain.carriers import (
+    CarrierOffer,
+    LabelCostBearer,
+    PostOffice,
+    ReturnMethod,
+    TrackingStatus,
+)
 from domain.events import DeviceCategory
 from domain.notices import NoticeRequest
 from domain.returns import AttentionReason
@@ -54,59 +63,82 @@ def return_address(request: NoticeRequest, view: View) -> dict[str, Any]:
     assert request.return_address is not None
     words = view.words
     category = request.order.product.category
-    box = " \N{MULTIPLICATION SIGN} ".join(str(side) for side in BOX_SIZES_CM[category]) + " cm"
-    deposit_before = format_time(MAILBOX_DEPOSIT_BEFORE, view.lang)
+    values = {"deposit_before": format_time(MAILBOX_DEPOSIT_BEFORE, view.lang)}
+    refunded = request.refund is not None
     offers = []
     for offer in request.carriers:
-        methods = []
-        for method in offer.methods():
-            steps = words.method_steps[method]
-            if method is ReturnMethod.POST_OFFICE_COUNTER and not offer.has_counter_code:
-                steps = words.counter_steps_without_code
-            values = {"carrier": offer.name, "deposit_before": deposit_before}
-            methods.append(
-                {
-                    "title": words.method_titles[method],
-                    "steps": [step.format(**values) for step in steps],
-                    "cost": label_cost(request, offer, method, view),
-                }
-            )
+        methods = [
+            {
+                "title": words.method_titles[method],
+                "steps": way_steps(offer, method, words, values),
+                "cost": label_cost(
+                    offer, method, view.lang, paid_by=request.label_paid_by, refunded=refunded
+                ),
+            }
+            for method in offer.methods()
+        ]
         if methods:
             offers.append({"name": offer.name, "methods": methods})
+    who_pays = own_expense(request.carriers, paid_by=request.label_paid_by, refunded=refunded)
     return {
         "acknowledges": request.acknowledges,
         "address_lines": request.return_address.lines(),
         "offers": offers,
-        "own_expense": words.own_expense[_who_pays(request)],
-        "packaging": [
-            tip.format(box=box, device=words.devices[category]) for tip in words.packaging
-        ],
+        "own_expense": words.own_expense[who_pays],
+        "packaging": packaging(category, words),
         **nearby(request, view),
     }
 
 
+def box_size(category: DeviceCategory) -> str:
+    """A box that fits the device, its three sides in centimetres."""
+    return " \N{MULTIPLICATION SIGN} ".join(str(side) for side in BOX_SIZES_CM[category]) + " cm"
+
+
+def packaging(category: DeviceCategory, words: Wording) -> list[str]:
+    """How to pack a device of `category`."""
+    device = words.devices[category]
+    return [tip.format(box=box_size(category), device=device) for tip in words.packaging]
+
+
+def way_steps(
+    offer: CarrierOffer, method: ReturnMethod, words: Wording, values: dict[str, str]
+) -> list[str]:
+    """How sending with `offer` by `method` works, step by step, before the customer chooses;
+    `values` fill the steps' other fields (`deposit_before`, ...)."""
+    steps = words.method_steps[method]
+    if method is ReturnMethod.POST_OFFICE_COUNTER and not offer.has_counter_code:
+        steps = words.counter_steps_without_code
+    return [step.format(**{**values, "carrier": offer.name}) for step in steps]
+
+
 def label_cost(
-    request: NoticeRequest, offer: CarrierOffer, method: ReturnMethod, view: View
+    offer: CarrierOffer,
+    method: ReturnMethod,
+    lang: str,
+    *,
+    paid_by: LabelCostBearer,
+    refunded: bool,
 ) -> str | None:
     """What the label of `method` costs the customer, shown before they choose (Art. 14(1));
-    nothing for a way of sending that buys none. Once the refund is requested, nothing more
-    comes off it: every label is free."""
+    nothing for a way of sending that buys none. Once the refund is requested (`refunded`),
+    nothing more comes off it: every label is free."""
     if not offer.buys_label(method):
         return None
-    costs = view.words.label_costs
-    if request.label_paid_by is LabelCostBearer.SELLER:
+    costs = WORDINGS[lang].label_costs
+    if paid_by is LabelCostBearer.SELLER:
         return costs["seller"]
-    if offer.label_price is None or request.refund is not None:
+    if offer.label_price is None or refunded:
         return costs["free"]
-    return costs["customer"].format(price=view.money(offer.label_price))
+    return costs["customer"].format(price=format_money(offer.label_price, lang))
 
 
-def _who_pays(request: NoticeRequest) -> str:
+def own_expense(offers: Sequence[CarrierOffer], *, paid_by: LabelCostBearer, refunded: bool) -> str:
     """Whose expense the labels on offer are: `own_expense`'s key."""
-    if request.label_paid_by is LabelCostBearer.SELLER:
+    if paid_by is LabelCostBearer.SELLER:
         return "seller"
-    priced = any(offer.label_price is not None for offer in request.carriers)
-    return "customer" if priced and request.refund is None else "free"
+    priced = any(offer.label_price is not None for offer in offers)
+    return "customer" if priced and not refunded else "free"
 
 
 def return_label(request: NoticeRequest, view: View) -> dict[str, Any]:
@@ -295,19 +327,19 @@ def nearby(request: NoticeRequest, view: View) -> dict[str, Any]:
     code = request.locator_carrier
     return {
         "locator_name": carrier_name(request, code) if code else None,
-        "post_offices": [
-            {
-                "name": office.name,
-                "address": f"{office.line1}, {office.postal_code} {office.city}",
-                "distance": (
-                    format_distance(office.distance_m, view.lang)
-                    if office.distance_m is not None
-                    else None
-                ),
-                "hours": format_opening_hours(office.opening_hours, view.lang) or None,
-            }
-            for office in view.post_offices
-        ],
+        "post_offices": [post_office(office, view.lang) for office in view.post_offices],
+    }
+
+
+def post_office(office: PostOffice, lang: str) -> dict[str, str | None]:
+    """A counter as the customer reads it: name, address, distance, opening hours."""
+    return {
+        "name": office.name,
+        "address": f"{office.line1}, {office.postal_code} {office.city}",
+        "distance": (
+            format_distance(office.distance_m, lang) if office.distance_m is not None else None
+        ),
+        "hours": format_opening_hours(office.opening_hours, lang) or None,
     }
 
 
