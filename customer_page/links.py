@@ -29,9 +29,13 @@ class PageLinks:
 
     def return_page(self, return_id: str, now: dt.datetime | None = None) -> str:
         """A link to the return's page, opening it for `customer_page_link_days`."""
+        return self._settings.customer_page_url.rstrip("/") + self.return_path(return_id, now)
+
+    def return_path(self, return_id: str, now: dt.datetime | None = None) -> str:
+        """The path of such a link, for a page on this site to link to."""
         issued = now or dt.datetime.now(dt.UTC)
         expires = issued + dt.timedelta(days=self._settings.customer_page_link_days)
-        return f"{self.base}/returns/{self.tokens.seal(Purpose.RETURN, return_id, expires)}"
+        return f"{PREFIX}/returns/{self.tokens.seal(Purpose.RETURN, return_id, expires)}"
 
     def withdrawal(self, withdrawal_id: str, expires_at: dt.datetime) -> str:
         """A link to an order's withdrawal function, opening it until `expires_at` (its

@@ -49,6 +49,7 @@ from customer_page.refusals import customer_words
 from customer_page.security import Csrf, secure_headers
 from customer_page.tokens import Claims, Purpose, TokenExpired, TokenRefused
 from customer_page.wording import LANGUAGES, WORDS, language
+from domain.base import field_problems
 from domain.calendar import country_time_zone, pickup_date_problem
 from domain.carriers import (
     CarrierCapability,
@@ -101,11 +102,7 @@ class Pages:
         self.settings = settings
         self.registry = registry
         self.links = PageLinks(settings)
-        self.csrf = Csrf(
-            self.links.tokens.csrf_keys(),
-            https=settings.customer_page_url.startswith("https://"),
-            path=PREFIX,
-        )
+        self.csrf = Csrf(self.links.tokens.csrf_keys(), https=self.https, path=PREFIX)
         self.templates = Environment(
             loader=PackageLoader("customer_page", "templates"),
             autoescape=True,
@@ -186,9 +183,29 @@ def _pages(request: Request) -> Pages:
     return pages
 
 
-def _lang(request: Request, form: dict[str, str] | None = None) -> str | None:
-    asked = (form or {}).get("lang") or request.query_params.get("lang")
+Form = dict[str, list[str]]
+"""A posted form: each field's values, in order."""
+
+
+def asked_language(request: Request, form: Form | None = None) -> str | None:
+    """The language the form or the query asks for, when it is one of the pages'."""
+    asked = field(form or {}, "lang") or request.query_params.get("lang")
     return asked if asked in LANGUAGES else None
+
+
+def field(form: Form, name: str) -> str:
+    """A field's first value ("" when absent)."""
+    return (form.get(name) or [""])[0]
+
+
+async def read_form(request: Request, pages: Pages, max_fields: int = 60) -> Form:
+    """The posted form, read within `FORM_BYTES`; empty when it is too large, too slow or not
+    a form (its CSRF field is then missing, and nothing is done)."""
+    try:
+        body = await read_body(request, FORM_BYTES, pages.settings.http_body_timeout_seconds)
+        return parse_qs(body.decode("ascii"), max_num_fields=max_fields)
+    except (BodyTooLarge, BodyTooSlow, UnicodeDecodeError, ValueError):
+        return {}
 
 
 class _Answer(Exception):
@@ -233,7 +250,7 @@ async def stylesheet(request: Request) -> Response:
 @router.get("/returns/{token}")
 async def return_page(token: str, request: Request) -> Response:
     pages = _pages(request)
-    asked = _lang(request)
+    asked = asked_language(request)
     done_key = request.query_params.get("done")
     try:
         claims = _open(pages, request, token, asked)
@@ -253,7 +270,6 @@ async def _render(
     refused: str | None = None,
     alert_key: str | None = None,
     status_code: int = 200,
-    tracking_error: bool = False,
 ) -> Response:
     status, event = await _read(pages, request, return_id, asked)
     lang = language(asked, event.customer.locale)
@@ -272,8 +288,6 @@ async def _render(
     )
     words = WORDS[lang]
     done = words.get(f"done_{done_key}") if done_key else None
-    if done_key == "still_running":
-        done = words["still_running"]
     return pages.html(
         request,
         "return.html",
@@ -286,7 +300,7 @@ async def _render(
         done=done,
         refused=customer_words(refused, lang) if refused else None,
         alert=words[alert_key] if alert_key else None,
-        tracking_error=tracking_error,
+        tracking_error=bool(refused and refused.startswith("tracking_number")),
         deposit_before=format_time(MAILBOX_DEPOSIT_BEFORE, lang),
     )
 
@@ -396,22 +410,11 @@ async def _within(lookup: Any) -> Any:
         return None
 
 
-async def _form(request: Request, pages: Pages) -> dict[str, str]:
-    try:
-        body = await read_body(request, FORM_BYTES, pages.settings.http_body_timeout_seconds)
-    except (BodyTooLarge, BodyTooSlow):
-        return {}
-    try:
-        parsed = parse_qs(body.decode("ascii"), max_num_fields=10, strict_parsing=False)
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return {name: values[0] for name, values in parsed.items() if values}
-
-
 async def _action(request: Request, token: str, build: Any, update: Any, done: str) -> Response:
     pages = _pages(request)
-    form = await _form(request, pages)
-    asked = _lang(request, form)
+    posted = await read_form(request, pages, max_fields=10)
+    asked = asked_language(request, posted)
+    form = {name: field(posted, name) for name in posted}
     try:
         claims = _open(pages, request, token, asked)
         return_id = claims.subject
@@ -423,10 +426,7 @@ async def _action(request: Request, token: str, build: Any, update: Any, done: s
         try:
             argument = build(form)
         except ValidationError as err:
-            problem = next(
-                (f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()),
-                "the form",
-            )
+            problem = field_problems(err)[0]
             return await _render(
                 pages,
                 request,
@@ -435,7 +435,6 @@ async def _action(request: Request, token: str, build: Any, update: Any, done: s
                 asked,
                 refused=problem,
                 status_code=422,
-                tracking_error=problem.startswith("tracking_number"),
             )
         form_id = form.get("form_id", "")
         update_id = f"customer-page:{done}:{form_id}" if FORM_ID.fullmatch(form_id) else None
@@ -449,7 +448,6 @@ async def _action(request: Request, token: str, build: Any, update: Any, done: s
                 asked,
                 refused=outcome,
                 status_code=422 if _blames_a_field(outcome) else 409,
-                tracking_error=outcome.startswith("tracking_number"),
             )
         query = {"done": done if outcome else "still_running"}
         if asked:
@@ -549,7 +547,7 @@ async def _status(request: Request, token: str) -> tuple[Pages, str, ReturnStatu
     """The pages, the language asked for, and the status of the return the token opens; else
     `_Answer` with the page saying why not."""
     pages = _pages(request)
-    asked = _lang(request)
+    asked = asked_language(request)
     claims = _open(pages, request, token, asked)
     status, _event = await _read(pages, request, claims.subject, asked)
     return pages, asked or LANGUAGES[0], status
@@ -596,8 +594,8 @@ async def counter_code_qr(token: str, request: Request) -> Response:
 async def renew(token: str, request: Request) -> Response:
     """An expired link asks for a new one: emailed to the return's customer, never shown."""
     pages = _pages(request)
-    form = await _form(request, pages)
-    asked = _lang(request, form)
+    form = await read_form(request, pages, max_fields=10)
+    asked = asked_language(request, form)
     lang = asked or LANGUAGES[0]
     try:
         pages.links.tokens.open(token, Purpose.RETURN)
@@ -612,7 +610,7 @@ async def renew(token: str, request: Request) -> Response:
     if claims.expires_at + RENEWABLE_FOR <= dt.datetime.now(dt.UTC):
         return pages.problem(request, lang, 404, "link_invalid_title", "link_invalid")
     mark_authenticated(request)
-    if not pages.csrf.genuine(request, form.get("csrf"), token):
+    if not pages.csrf.genuine(request, field(form, "csrf"), token):
         return pages.problem(
             request, lang, 403, "link_expired_title", "form_expired", renew_token=token
         )

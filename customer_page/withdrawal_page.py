@@ -14,7 +14,7 @@ import asyncio
 import datetime as dt
 import logging
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,7 +29,16 @@ from activities.notices.formats import format_date, format_moment, format_money,
 from activities.notices.wording import WORDINGS
 from client.reading import failure_chain
 from customer_page.links import PREFIX
-from customer_page.routes import FORM_BYTES, FORM_ID, Pages, _Answer, _pages, _unavailable
+from customer_page.routes import (
+    FORM_ID,
+    Pages,
+    _Answer,
+    _pages,
+    _unavailable,
+    asked_language,
+    field,
+    read_form,
+)
 from customer_page.security import secure_headers
 from customer_page.tokens import Purpose, TokenExpired, TokenRefused
 from customer_page.wording import LANGUAGES, WORDS, language
@@ -41,25 +50,12 @@ from domain.withdrawals import (
     WithdrawalReceipt,
     WithdrawalView,
 )
-from gateway.http import BodyTooLarge, BodyTooSlow, is_unreachable, mark_authenticated, read_body
+from gateway.http import is_unreachable, mark_authenticated
 from workflows.withdrawal_workflow import WithdrawalWorkflow
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-
-
-def _asked(request: Request, form: dict[str, list[str]] | None = None) -> str | None:
-    values = (form or {}).get("lang") or [request.query_params.get("lang") or ""]
-    return values[0] if values[0] in LANGUAGES else None
-
-
-async def _form(request: Request, pages: Pages) -> dict[str, list[str]]:
-    try:
-        body = await read_body(request, FORM_BYTES, pages.settings.http_body_timeout_seconds)
-        return parse_qs(body.decode("ascii"), max_num_fields=60)
-    except (BodyTooLarge, BodyTooSlow, UnicodeDecodeError, ValueError):
-        return {}
 
 
 async def _view(pages: Pages, request: Request, token: str, asked: str | None) -> WithdrawalView:
@@ -179,7 +175,7 @@ def _render(
     }
     for line in values["closed_lines"]:
         if line["reason"] == ALREADY_WITHDRAWN:
-            line["link"] = _relative(pages, return_id(line["order_id"], line["line_id"]))
+            line["link"] = pages.links.return_path(return_id(line["order_id"], line["line_id"]))
     if view.submitting and view.receipt is None:
         values["step"] = "submitting"
         values["title"] = words["withdraw_confirm_title"]
@@ -195,12 +191,7 @@ def _render(
         )
         titles = {line.line_id: line.product.title for line in view.offer.request.lines}
         values["return_pages"] = [
-            (
-                titles[line.line_id],
-                pages.links.return_page(line.return_id).removeprefix(
-                    pages.settings.customer_page_url.rstrip("/")
-                ),
-            )
+            (titles[line.line_id], pages.links.return_path(line.return_id))
             for line in receipt.lines
         ]
     elif step == "confirm":
@@ -208,16 +199,10 @@ def _render(
     return pages.html(request, "withdraw.html", status_code, **values)
 
 
-def _relative(pages: Pages, return_id: str) -> str:
-    """A return page's link, as a path on this site."""
-    link = pages.links.return_page(return_id)
-    return link.removeprefix(pages.settings.customer_page_url.rstrip("/"))
-
-
 @router.get("/withdraw/{token}")
 async def withdrawal_page(token: str, request: Request) -> Response:
     pages = _pages(request)
-    asked = _asked(request)
+    asked = asked_language(request)
     try:
         view = await _view(pages, request, token, asked)
     except _Answer as answer:
@@ -236,8 +221,7 @@ async def _chosen_lines(
     if view.receipt is not None:
         raise _Answer(_render(pages, request, token, view, asked))
     words = WORDS[language(asked, view.offer.request.customer.locale)]
-    csrf = (form.get("csrf") or [""])[0]
-    if not pages.csrf.genuine(request, csrf, token):
+    if not pages.csrf.genuine(request, field(form, "csrf"), token):
         refused = words["form_expired"]
         raise _Answer(_render(pages, request, token, view, asked, refused=refused, status_code=403))
     allowed = view.offer.withdrawable(dt.datetime.now(dt.UTC))
@@ -252,8 +236,8 @@ async def _chosen_lines(
 async def review(token: str, request: Request) -> Response:
     """Step one: the lines chosen, shown as the statement to confirm (nothing is sent yet)."""
     pages = _pages(request)
-    form = await _form(request, pages)
-    asked = _asked(request, form)
+    form = await read_form(request, pages)
+    asked = asked_language(request, form)
     try:
         view, chosen = await _chosen_lines(pages, request, token, form, asked)
     except _Answer as answer:
@@ -265,12 +249,12 @@ async def review(token: str, request: Request) -> Response:
 async def confirm(token: str, request: Request) -> Response:
     """Step two: "Confirm withdrawal" submits the statement."""
     pages = _pages(request)
-    form = await _form(request, pages)
-    asked = _asked(request, form)
+    form = await read_form(request, pages)
+    asked = asked_language(request, form)
     try:
         view, chosen = await _chosen_lines(pages, request, token, form, asked)
         lang = language(asked, view.offer.request.customer.locale)
-        form_id = (form.get("form_id") or [""])[0]
+        form_id = field(form, "form_id")
         outcome = await _submit(pages, request, lang, view, chosen, form_id)
         if isinstance(outcome, str):
             logger.info("withdrawal refused", extra={"reason": outcome})
@@ -283,10 +267,8 @@ async def confirm(token: str, request: Request) -> Response:
             return _render(pages, request, token, fresh, asked, refused=refused, status_code=409)
     except _Answer as answer:
         return answer.response
-    query = {"lang": asked} if asked else {}
-    if outcome is False:
-        query["done"] = "still_running"
-    suffix = f"?{urlencode(query)}" if query else ""
+    # Done, or still starting the returns: the page shows which.
+    suffix = f"?{urlencode({'lang': asked})}" if asked else ""
     return secure_headers(
         RedirectResponse(f"{PREFIX}/withdraw/{token}{suffix}", status_code=303),
         https=pages.https,

@@ -114,7 +114,7 @@ WORDS: dict[str, dict[str, str]] = {
         "done_choose_return_method": "Done: your choice is recorded.",
         "done_report_shipment": "Thank you: the tracking number is recorded.",
         "done_cancel": "Your return is cancelled.",
-        "still_running": "Your request is accepted and still being prepared: this page shows "
+        "done_still_running": "Your request is accepted and still being prepared: this page shows "
         "the result in a moment.",
         "refused": "This could not be done",
         "unavailable": "The service is busy right now: nothing was changed. Please try again in "
@@ -234,7 +234,7 @@ WORDS: dict[str, dict[str, str]] = {
         "done_choose_return_method": "C'est fait : votre choix est enregistré.",
         "done_report_shipment": "Merci : le numéro de suivi est enregistré.",
         "done_cancel": "Votre retour est annulé.",
-        "still_running": "Votre demande est acceptée et en cours de préparation : cette page "
+        "done_still_running": "Votre demande est acceptée et en cours de préparation : cette page "
         "en montre le résultat dans un instant.",
         "refused": "Cela n'a pas pu être fait",
         "unavailable": "Le service est très sollicité en ce moment : rien n'a été modifié. "

@@ -40,8 +40,7 @@ async def door(harness: ReturnHarness, tmp_path: Path) -> AsyncIterator[Door]:
 
 def link_path(settings: Settings, return_id: str, **kwargs: dt.datetime) -> str:
     """The path of the return page link an email carries."""
-    url = PageLinks(settings).return_page(return_id, **kwargs)
-    return url.removeprefix(settings.customer_page_url.rstrip("/"))
+    return PageLinks(settings).return_path(return_id, **kwargs)
 
 
 def form_fields(page: str, action_end: str) -> dict[str, str]:
