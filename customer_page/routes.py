@@ -17,9 +17,8 @@ import logging
 import re
 import secrets
 import time
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -37,6 +36,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierRegistry
+from activities.notices.compose import customer_address, email_to
 from activities.notices.customer_facts import MAILBOX_DEPOSIT_BEFORE, label_filename
 from activities.notices.formats import format_time
 from activities.notices.smtp import SmtpNotifier
@@ -659,13 +659,11 @@ def _new_link_email(pages: Pages, event: RetractEvent, return_id: str, lang: str
             f"If you did not ask for this link, you can ignore this email.\n\n"
             f"{pages.settings.marketplace_name}\n"
         )
-    message = EmailMessage()
-    message["From"] = pages.settings.mail_from
-    username, _, domain = event.customer.email.rpartition("@")
-    message["To"] = Address(event.customer.name, username, domain)
-    message["Subject"] = subject
-    message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-    message["Message-ID"] = make_msgid(domain=pages.settings.mail_domain)
-    message["Content-Language"] = lang
-    message.set_content(text)
-    return message
+    return email_to(
+        pages.settings,
+        customer_address(event.customer.name, event.customer.email),
+        subject,
+        text,
+        message_id=make_msgid(domain=pages.settings.mail_domain),
+        lang=lang,
+    )

@@ -132,15 +132,14 @@ class NoticeComposer:
         )
         facts["subject"] = subject
 
-        message = EmailMessage()
-        message["From"] = self._settings.mail_from
-        message["To"] = recipient
-        message["Subject"] = subject
-        message["Date"] = format_datetime(sent_at or dt.datetime.now(dt.UTC))
-        message["Message-ID"] = self.message_id(request)
-        # RFC 3834: tells out-of-office responders not to answer a machine.
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self._render(f"{view.lang}/{request.kind}.txt", facts))
+        message = email_to(
+            self._settings,
+            recipient,
+            subject,
+            self._render(f"{view.lang}/{request.kind}.txt", facts),
+            message_id=self.message_id(request),
+            sent_at=sent_at,
+        )
         html = self._render(f"{view.lang}/{request.kind}.html", facts)
         message.add_alternative(html, subtype="html")
         if request.kind is NoticeKind.RETURN_LABEL:
@@ -195,6 +194,38 @@ def _subject_wording(request: NoticeRequest, words: Wording) -> str:
     if request.kind is NoticeKind.RETURN_LABEL and request.revision > 1:
         return words.replacement_label_subject
     return words.subjects[request.kind]
+
+
+def email_to(
+    settings: Settings,
+    recipient: Address,
+    subject: str,
+    text: str,
+    *,
+    message_id: str,
+    sent_at: dt.datetime | None = None,
+    lang: str | None = None,
+) -> EmailMessage:
+    """An email from returnflow (`mail_from`): its headers and its text part. With `lang`, it
+    is complete (`Content-Language` set); without, the caller adds its other parts first."""
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = recipient
+    message["Subject"] = _one_line(subject)
+    message["Date"] = format_datetime(sent_at or dt.datetime.now(dt.UTC))
+    message["Message-ID"] = message_id
+    # RFC 3834: tells out-of-office responders not to answer a machine.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    if lang is not None:
+        message["Content-Language"] = lang
+    return message
+
+
+def customer_address(name: str, email: str) -> Address:
+    """The customer as a recipient (`InvalidNoticeRequest` naming the field, never the address,
+    when it is not one mail can go to)."""
+    return _address(name, email, "customer.email")
 
 
 def _seller_zone(request: NoticeRequest, seller: SellerContact) -> ZoneInfo:

@@ -4,10 +4,9 @@ of Directive 2011/83/EU asks; in the customer's language."""
 
 from __future__ import annotations
 
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
 
+from activities.notices.compose import customer_address, email_to
 from activities.notices.formats import format_date, format_moment, format_money, local_zone
 from activities.notices.wording import language_of
 from domain.withdrawals import WithdrawalOffer, WithdrawalReceipt
@@ -119,14 +118,13 @@ def acknowledgement(
             "",
         ]
     )
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    username, _, domain = customer.email.rpartition("@")
-    message["To"] = Address(customer.name, username, domain)
-    message["Subject"] = words["subject"].format(order_id=request.order_id)
-    message["Date"] = format_datetime(receipt.submitted_at)
     # The same acknowledgement, the same ID: a retried send is the same email.
-    message["Message-ID"] = f"<{receipt.withdrawal_id}.acknowledgement@{settings.mail_domain}>"
-    message["Content-Language"] = lang
-    message.set_content(body)
-    return message
+    return email_to(
+        settings,
+        customer_address(customer.name, customer.email),
+        words["subject"].format(order_id=request.order_id),
+        body,
+        message_id=f"<{receipt.withdrawal_id}.acknowledgement@{settings.mail_domain}>",
+        sent_at=receipt.submitted_at,
+        lang=lang,
+    )

@@ -162,6 +162,7 @@ async def test_a_customer_withdraws_in_two_steps_and_gets_the_acknowledgement(
     assert not await harness_has_return(harness, request.order_id, "2")
 
     mail = await acknowledgement(sink, request.order_id)
+    assert mail["Auto-Submitted"] == "auto-generated"  # as every email returnflow sends
     text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "I hereby give notice that I withdraw from my contract of sale" in text
     assert "iPhone 13 128 Go bleu" in text
