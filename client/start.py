@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -20,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain import search_attributes as sa
 from domain.base import field_problems
 from domain.eligibility import return_calendar
-from domain.events import RetractEvent
+from domain.events import Order, RetractEvent
 from domain.ids import return_id
 from domain.returns import ReturnStage, ReturnStatus
 from plumbing.settings import Settings
@@ -49,27 +50,37 @@ def parse_event(raw: bytes | str, now: dt.datetime | None = None) -> RetractEven
         event = RetractEvent.model_validate_json(raw)
     except ValidationError as err:
         raise EventRejected(field_problems(err)) from None
-    latest = (now or dt.datetime.now(dt.UTC)) + CLOCK_SKEW
-    minutes_ahead = CLOCK_SKEW.seconds // 60
-    facts = {
-        "occurred_at": event.occurred_at,
-        "order.ordered_at": event.order.ordered_at,
-        "order.shipped_at": event.order.shipped_at,
-        "order.delivered_at": event.order.delivered_at,
-    }
-    future = [
-        f"{name}: in the future, more than {minutes_ahead} minutes ahead of our clock: "
-        + (
-            "a withdrawal notice is given before it is sent"
-            if name == "occurred_at"
-            else "the order service reports what has happened"
-        )
-        for name, moment in facts.items()
-        if moment is not None and moment > latest
-    ]
+    future = in_the_future({"occurred_at": event.occurred_at}, now, NOTICE_SENT)
+    future += in_the_future(order_times(event.order, "order."), now)
     if future:
         raise EventRejected(future)
     return event
+
+
+NOTICE_SENT = "a withdrawal notice is given before it is sent"
+REPORTED = "the order service reports what has happened"
+
+
+def order_times(order: Order, prefix: str) -> dict[str, dt.datetime | None]:
+    """An order line's times, by the name of their field under `prefix`."""
+    return {
+        f"{prefix}ordered_at": order.ordered_at,
+        f"{prefix}shipped_at": order.shipped_at,
+        f"{prefix}delivered_at": order.delivered_at,
+    }
+
+
+def in_the_future(
+    times: Mapping[str, dt.datetime | None], now: dt.datetime | None, why: str = REPORTED
+) -> list[str]:
+    """A problem naming each time more than `CLOCK_SKEW` ahead of our clock."""
+    latest = (now or dt.datetime.now(dt.UTC)) + CLOCK_SKEW
+    minutes_ahead = CLOCK_SKEW.seconds // 60
+    return [
+        f"{name}: in the future, more than {minutes_ahead} minutes ahead of our clock: {why}"
+        for name, moment in times.items()
+        if moment is not None and moment > latest
+    ]
 
 
 class Arrival(StrEnum):

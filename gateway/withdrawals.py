@@ -25,7 +25,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.start import CLOCK_SKEW
+from client.start import in_the_future, order_times
 from customer_page.links import PageLinks
 from domain.base import field_problems
 from domain.eligibility import EligibilityPolicy, WindowStart
@@ -109,7 +109,11 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
             problems=field_problems(err),
         )
     now = dt.datetime.now(dt.UTC)
-    future = _in_the_future(link_request, now)
+    future = [
+        problem
+        for index, line in enumerate(link_request.lines)
+        for problem in in_the_future(order_times(line, f"lines.{index}."), now)
+    ]
     if future:
         return error(
             422,
@@ -156,17 +160,6 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
         },
         status_code=201,
     )
-
-
-def _in_the_future(request: WithdrawalLinkRequest, now: dt.datetime) -> list[str]:
-    """The order's times ahead of our clock (beyond the skew an event may have), by field."""
-    latest = now + CLOCK_SKEW
-    return [
-        f"lines.{index}.{name}: in the future: the order service reports what has happened"
-        for index, line in enumerate(request.lines)
-        for name in ("ordered_at", "shipped_at", "delivered_at")
-        if (moment := getattr(line, name)) is not None and moment > latest
-    ]
 
 
 async def _offer(
