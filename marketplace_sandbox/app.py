@@ -87,7 +87,7 @@ def _routes() -> FastAPI:
     async def request_refund(request: Request) -> JSONResponse:
         """Refund an order line (the price and the delivery refunded, less what the customer
         owes), at most once per `Idempotency-Key`."""
-        return await _idempotent(request, RefundRequest, _refund)
+        return await _idempotent(request, RefundRequest, FileOrderService.request_refund)
 
     @app.post(
         "/v1/claims",
@@ -100,7 +100,7 @@ def _routes() -> FastAPI:
     async def file_claim(request: Request) -> JSONResponse:
         """Claim an approved deduction back from a line's refund, at most once per
         `Idempotency-Key`."""
-        return await _idempotent(request, ClaimRequest, _claim)
+        return await _idempotent(request, ClaimRequest, FileOrderService.file_claim)
 
     @app.get("/sandbox/refunds", tags=["sandbox"], include_in_schema=False)
     async def refunds(request: Request) -> list[dict[str, Any]]:
@@ -188,11 +188,3 @@ async def _idempotent(request: Request, model: type[BaseModel], record: Any) -> 
     except ApplicationError as err:
         return _error(409, "idempotency_conflict", err.message)
     return JSONResponse(answer.model_dump(mode="json"), status_code=201 if answer.created else 200)
-
-
-async def _refund(orders: FileOrderService, request: RefundRequest) -> Refund:
-    return await orders.request_refund(request)
-
-
-async def _claim(orders: FileOrderService, request: ClaimRequest) -> Claim:
-    return await orders.file_claim(request)
