@@ -29,7 +29,6 @@ from activities.orders import OrderActivities
 from activities.parcels import ParcelActivities
 from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
-from activities.sellers.directory import FileSellerDirectory
 from activities.withdrawals.activities import WithdrawalActivities
 from plumbing import logs, temporal, versioning
 from plumbing.encryption import PayloadKeyError
@@ -67,16 +66,16 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """A worker with every activity wired to its adapter; the adapters close with it."""
     carriers = CarrierRegistry.from_settings(settings)
+    orders = OrderActivities.from_settings(settings)
+    sellers = SellerActivities.from_settings(settings)
     try:
         notices = NoticeActivities(
             SmtpNotifier(settings),
             NoticeComposer(settings),
             carriers,
-            FileSellerDirectory(settings.sellers_file),
+            sellers.directory,
             CarrierPostOffices(carriers),
         )
-        orders = OrderActivities.from_settings(settings)
-        sellers = SellerActivities.from_settings(settings)
         carrier_activities = CarrierActivities(carriers)
         intake = IntakeActivities(orders, sellers, carrier_activities)
         reminders = ReminderActivities.from_settings(client, settings)
@@ -115,6 +114,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
     finally:
         await carriers.aclose()
         await orders.aclose()
+        await sellers.aclose()
 
 
 async def main() -> None:

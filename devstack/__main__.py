@@ -29,8 +29,8 @@ def banner(stack: DevStack) -> str:
             f"  Web UI          {c.web_ui_url} (decrypts through the codec server)",
             f"  codec server    {c.codec_url} (serves the Web UI's origin without a token)",
             f"  carrier sandbox {c.sandbox_url} (carriers under /carriers/<code>/)",
-            f"  marketplace     {c.marketplace_url} (the order service; what it received: "
-            "/sandbox/refunds, /sandbox/claims)",
+            f"  marketplace     {c.marketplace_url} (the order service and the sellers; what "
+            "it received: /sandbox/refunds, /sandbox/claims, /sandbox/sellers/<id>/messages)",
             f"  gateway         {c.gateway_url} (order events, carriers' webhooks, actions; "
             "the customer's pages under /my/)",
             f"  SMTP sink       {c.host}:{c.smtp_port} -> {c.mail_dir}/",

@@ -25,7 +25,8 @@ class StackConfig(BaseSettings):
     ui_port: int = Field(8233, description="Temporal Web UI.")
     sandbox_port: int = Field(8081, description="The carrier sandbox.")
     marketplace_port: int = Field(
-        8082, description="The marketplace sandbox: the order service's refunds and claims."
+        8082,
+        description="The marketplace sandbox: the order service, the seller directory and chat.",
     )
     smtp_port: int = Field(1025, description="The SMTP sink the notices are sent to.")
     gateway_port: int = Field(
@@ -130,8 +131,9 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_VAR_DIR": str(self.var_dir),
             "RETURNFLOW_WEB_UI_URL": self.web_ui_url,
             "RETURNFLOW_CARRIER_SANDBOX_URL": self.sandbox_url,
-            # The marketplace's order service: the marketplace sandbox, over HTTP.
+            # The marketplace's order service and seller service: the marketplace sandbox.
             "RETURNFLOW_ORDER_SERVICE_URL": self.marketplace_url,
+            "RETURNFLOW_SELLER_SERVICE_URL": self.marketplace_url,
             "RETURNFLOW_MARKETPLACE_TOKEN": self.marketplace_token,
             # The sandbox's carriers and this stack's public credentials: a dev stack's only.
             "RETURNFLOW_ALLOW_SANDBOX_CARRIERS": "true",

@@ -43,6 +43,11 @@ class FailureType(StrEnum):
     """The order service refused a request for good (a 4xx other than a key conflict)."""
     ORDER_SERVICE_UNAVAILABLE = "OrderServiceUnavailable"
     """The order service is down, slow or throttling: retried, after `Retry-After` when given."""
+    SELLER_SERVICE_REJECTED = "SellerServiceRejected"
+    """The seller directory or chat refused a request (a 4xx): a chat message is not retried;
+    a directory lookup is, as every return needs it once operations fix the configuration."""
+    SELLER_SERVICE_UNAVAILABLE = "SellerServiceUnavailable"
+    """The seller directory or chat is down, slow or throttling: retried."""
 
 
 class NoticesUndelivered(DomainModel):

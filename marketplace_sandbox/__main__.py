@@ -10,7 +10,7 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-from marketplace_sandbox.app import create_app
+from marketplace_sandbox.app import SELLERS_FILE, create_app
 from plumbing import logs
 from plumbing.serving import HostedApp
 
@@ -22,7 +22,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m marketplace_sandbox",
         description=(
-            "The marketplace sandbox: the order service's refunds and claims over HTTP, as "
+            "The marketplace sandbox: the order service, the seller directory and the seller "
+            "chat over HTTP, as "
             "schemas/marketplace-openapi.json describes them, with fault injection "
             "(PUT /sandbox/faults). Defaults come from the environment variables named."
         ),
@@ -50,6 +51,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         required=env("RETURNFLOW_MARKETPLACE_TOKEN") is None,
         help="the bearer token callers show (RETURNFLOW_MARKETPLACE_TOKEN)",
     )
+    parser.add_argument(
+        "--sellers",
+        type=Path,
+        default=Path(env("RETURNFLOW_SELLERS_FILE", str(SELLERS_FILE))),
+        help="the sellers the directory knows (RETURNFLOW_SELLERS_FILE; default: the samples')",
+    )
     return parser.parse_args(argv)
 
 
@@ -58,7 +65,7 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    app = create_app(args.dir, args.token)
+    app = create_app(args.dir, args.token, args.sellers)
     async with HostedApp(app, host=args.host, port=args.port) as server:
         logger.info("marketplace sandbox listening", extra={"url": server.url})
         await stop.wait()

@@ -1,17 +1,22 @@
-"""The marketplace sandbox's HTTP API: the order service's refunds and claims.
+"""The marketplace sandbox's HTTP API: the order service, the seller directory and the seller
+chat, as schemas/marketplace-openapi.json describes them.
 
 - `POST /v1/refunds`: refund an order line. `Idempotency-Key` (required) is the request's
   `idempotency_key`: the same request again is answered 200 with the refund recorded first
   (`created: false`); another request under a used key is refused 409 `idempotency_conflict`.
   A new refund is answered 201.
 - `POST /v1/claims`: claim an approved deduction back, idempotent in the same way.
+- `GET /v1/sellers/{seller_id}`: the seller's record; 404 `unknown_seller`.
+- `POST /v1/sellers/{seller_id}/messages`: post in the seller's chat; `Idempotency-Key` is the
+  message's `message_id`: 201 posted, 200 posted before (the first text kept).
 - Every `/v1/` request carries `Authorization: Bearer <token>` (401 `bad_token` otherwise). A
   body that does not fit is refused 422 `invalid_request`, naming each field.
-- `GET /sandbox/refunds`, `GET /sandbox/claims`: what it recorded; `PUT /sandbox/faults`: the
-  fault plan (`marketplace_sandbox.faults`); `GET /healthz`.
+- `GET /sandbox/refunds`, `GET /sandbox/claims`, `GET /sandbox/sellers/{seller_id}/messages`:
+  what it recorded; `PUT /sandbox/faults`: the fault plan (`marketplace_sandbox.faults`);
+  `GET /healthz`.
 
-It records through `FileOrderService`, the dev stack's file adapter, so both keep a key's
-promise the same way.
+It records through the file adapters (`FileOrderService`, `FileSellerChat`) and reads the
+sellers file (`FileSellerDirectory`), so a key's promise is kept the same way by both.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import hmac
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -27,23 +32,34 @@ from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from activities.orders.service import FileOrderService
+from activities.sellers.chat import ChatPost, ChatPosted, FileSellerChat
+from activities.sellers.directory import FileSellerDirectory, SellerRecord
 from domain.base import field_problems
 from domain.inspection import Claim, ClaimRequest
+from domain.notices import SellerChatMessage
 from domain.returns import Refund, RefundRequest
 from marketplace_sandbox.faults import FaultInjected, FaultPlan, Faults
+
+B = TypeVar("B", bound=BaseModel)
 
 OPENAPI_PATH = Path(__file__).resolve().parents[1] / "schemas" / "marketplace-openapi.json"
 """The contract a marketplace implements, as committed (`python starter.py schema` writes it):
 the `/v1/` routes only, not the sandbox's own."""
 
+SELLERS_FILE = Path(__file__).resolve().parents[1] / "examples" / "sellers.json"
+"""The sellers the sandbox knows unless told otherwise: the samples' sellers."""
+
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(directory: Path, token: str) -> FastAPI:
-    """The sandbox recording under `directory`, answering callers that show `token`."""
+def create_app(directory: Path, token: str, sellers_file: Path = SELLERS_FILE) -> FastAPI:
+    """The sandbox recording under `directory`, answering callers that show `token`, with the
+    sellers of `sellers_file`."""
     app = _routes()
     faults = Faults()
     app.state.orders = FileOrderService(directory)
+    app.state.sellers = FileSellerDirectory(sellers_file)
+    app.state.chat = FileSellerChat(directory / "seller-chat")
     app.state.token = token.encode()
     app.state.faults = faults
     app.add_middleware(FaultInjected, faults=faults)
@@ -69,7 +85,8 @@ def _routes() -> FastAPI:
     app = FastAPI(
         title="marketplace services for returnflow",
         description=(
-            "What returnflow calls on the marketplace: the order service's refunds and claims. "
+            "What returnflow calls on the marketplace: the order service's refunds and claims, "
+            "the seller directory's addresses and contacts, and the seller chat. "
             "Every operation is idempotent by its key; returnflow retries 429, 5xx and "
             "timeouts, and stops on any other 4xx (operations are told)."
         ),
@@ -102,6 +119,72 @@ def _routes() -> FastAPI:
         `Idempotency-Key`."""
         return await _idempotent(request, ClaimRequest, FileOrderService.file_claim)
 
+    @app.get(
+        "/v1/sellers/{seller_id}",
+        response_model=SellerRecord,
+        responses={
+            401: _ANSWERS[401],
+            404: {"description": "unknown_seller: the marketplace has no such seller."},
+            429: _ANSWERS[429],
+            503: _ANSWERS[503],
+        },
+        openapi_extra={"parameters": [_AUTHORIZATION]},
+        tags=["seller directory"],
+    )
+    async def seller(seller_id: str, request: Request) -> JSONResponse:
+        """The seller's return address (absent until the seller gives one) and contact.
+        returnflow keeps an answer for `RETURNFLOW_SELLER_CACHE_SECONDS`."""
+        if (refused := _unauthorized(request)) is not None:
+            return refused
+        sellers: FileSellerDirectory = request.app.state.sellers
+        record = await sellers.record(seller_id)
+        if record is None:
+            return _error(404, "unknown_seller", "The marketplace has no such seller.")
+        return JSONResponse(record.model_dump(mode="json"))
+
+    @app.post(
+        "/v1/sellers/{seller_id}/messages",
+        status_code=201,
+        response_model=ChatPosted,
+        responses={
+            200: {"description": "Posted before under this message_id: nothing posted again."},
+            404: {"description": "unknown_seller: the marketplace has no such seller."},
+            **{status: _ANSWERS[status] for status in (401, 413, 422, 429, 503)},
+        },
+        openapi_extra=_operation(ChatPost, "The body's message_id: posted at most once."),
+        tags=["seller chat"],
+    )
+    async def post_message(seller_id: str, request: Request) -> JSONResponse:
+        """Post a message in the seller's chat (an address request or reminder), at most once
+        per `Idempotency-Key`."""
+        if (refused := _unauthorized(request)) is not None:
+            return refused
+        parsed = await _body(request, ChatPost, "message_id")
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        sellers: FileSellerDirectory = request.app.state.sellers
+        if await sellers.record(seller_id) is None:
+            return _error(404, "unknown_seller", "The marketplace has no such seller.")
+        message = SellerChatMessage(
+            message_id=parsed.message_id,
+            kind=parsed.kind,
+            return_id=parsed.return_id,
+            seller_id=seller_id,
+            order_id=parsed.order_id,
+            line_id=parsed.line_id,
+            reply_by=parsed.reply_by,
+        )
+        chat: FileSellerChat = request.app.state.chat
+        entry, created = await chat.record(message, parsed.text)
+        answer = ChatPosted(message_id=entry.message_id, posted_at=entry.posted_at, created=created)
+        return JSONResponse(answer.model_dump(mode="json"), status_code=201 if created else 200)
+
+    @app.get("/sandbox/sellers/{seller_id}/messages", tags=["sandbox"], include_in_schema=False)
+    async def messages(seller_id: str, request: Request) -> list[dict[str, Any]]:
+        """The seller's chat as posted, oldest first."""
+        chat: FileSellerChat = request.app.state.chat
+        return [m.model_dump(mode="json") for m in await chat.messages(seller_id)]
+
     @app.get("/sandbox/refunds", tags=["sandbox"], include_in_schema=False)
     async def refunds(request: Request) -> list[dict[str, Any]]:
         """Every refund recorded, oldest first."""
@@ -133,7 +216,19 @@ def _routes() -> FastAPI:
     return app
 
 
-def _operation(model: type[BaseModel]) -> dict[str, Any]:
+_AUTHORIZATION = {
+    "name": "Authorization",
+    "in": "header",
+    "required": True,
+    "description": "Bearer <token> (RETURNFLOW_MARKETPLACE_TOKEN).",
+    "schema": {"type": "string"},
+}
+
+
+def _operation(
+    model: type[BaseModel],
+    key: str = "The body's idempotency_key: the same key, the same answer.",
+) -> dict[str, Any]:
     """The request body, and the headers every operation takes."""
     return {
         "requestBody": {
@@ -145,16 +240,10 @@ def _operation(model: type[BaseModel]) -> dict[str, Any]:
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": True,
-                "description": "The body's idempotency_key: the same key, the same answer.",
+                "description": key,
                 "schema": {"type": "string"},
             },
-            {
-                "name": "Authorization",
-                "in": "header",
-                "required": True,
-                "description": "Bearer <token> (RETURNFLOW_MARKETPLACE_TOKEN).",
-                "schema": {"type": "string"},
-            },
+            _AUTHORIZATION,
         ],
     }
 
@@ -166,11 +255,16 @@ def _error(status: int, code: str, message: str, problems: list[str] | None = No
     return JSONResponse({"error": error}, status_code=status)
 
 
-async def _idempotent(request: Request, model: type[BaseModel], record: Any) -> JSONResponse:
+def _unauthorized(request: Request) -> JSONResponse | None:
     presented = request.headers.get("authorization", "")
     token: bytes = request.app.state.token
     if not hmac.compare_digest(presented.encode(), b"Bearer " + token):
         return _error(401, "bad_token", "A valid bearer token is required.")
+    return None
+
+
+async def _body(request: Request, model: type[B], key_field: str) -> B | JSONResponse:
+    """The body as `model`, its `key_field` shown as the Idempotency-Key; or the refusal."""
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         return _error(413, "body_too_large", f"A body is at most {MAX_BODY_BYTES} bytes.")
@@ -179,10 +273,18 @@ async def _idempotent(request: Request, model: type[BaseModel], record: Any) -> 
     except ValidationError as err:
         problems = field_problems(err)
         return _error(422, "invalid_request", "The body does not fit.", problems)
-    key = request.headers.get("idempotency-key")
-    if key != getattr(parsed, "idempotency_key", None):
-        problem = "Idempotency-Key: required, and the body's idempotency_key"
+    if request.headers.get("idempotency-key") != getattr(parsed, key_field):
+        problem = f"Idempotency-Key: required, and the body's {key_field}"
         return _error(422, "invalid_request", "The idempotency key is missing.", [problem])
+    return parsed
+
+
+async def _idempotent(request: Request, model: type[BaseModel], record: Any) -> JSONResponse:
+    if (refused := _unauthorized(request)) is not None:
+        return refused
+    parsed = await _body(request, model, "idempotency_key")
+    if isinstance(parsed, JSONResponse):
+        return parsed
     try:
         answer: Refund | Claim = await record(request.app.state.orders, parsed)
     except ApplicationError as err:

@@ -69,11 +69,15 @@ def refuse_public_defaults(settings: Settings) -> None:
     for name, value in secrets.items():
         if value is not None and _holds_public_secret(value):
             problems.append(f"{name}: holds a public default secret, known to everyone")
-    if settings.order_service_url is not None and not _public_https(settings.order_service_url):
-        problems.append(
-            f"RETURNFLOW_ORDER_SERVICE_URL: {settings.order_service_url} is not a public "
-            "https:// address, and the marketplace token travels with every call"
-        )
+    for name, url in (
+        ("RETURNFLOW_ORDER_SERVICE_URL", settings.order_service_url),
+        ("RETURNFLOW_SELLER_SERVICE_URL", settings.seller_service_url),
+    ):
+        if url is not None and not _public_https(url):
+            problems.append(
+                f"{name}: {url} is not a public https:// address, and the marketplace token "
+                "travels with every call"
+            )
     if not _public_https(settings.customer_page_url):
         problems.append(
             f"RETURNFLOW_CUSTOMER_PAGE_URL: {settings.customer_page_url} is not a public https:// "

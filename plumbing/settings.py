@@ -396,7 +396,22 @@ class Settings(BaseSettings):
         "against (default: certifi's bundle, as httpx ships it).",
     )
     sellers_file: Path = Field(
-        Path("examples/sellers.json"), description="Sellers' return addresses on file."
+        Path("examples/sellers.json"),
+        description="Sellers' return addresses and contacts, when no seller service URL is set.",
+    )
+    seller_service_url: str | None = Field(
+        None,
+        description="The marketplace's seller directory and seller chat "
+        "(schemas/marketplace-openapi.json): sellers' addresses and contacts are looked up, "
+        "and sellers asked, there over HTTP. Unset: the sellers file and a local chat outbox "
+        "(seller_chat_dir).",
+    )
+    seller_cache_seconds: int = Field(
+        300,
+        ge=0,
+        le=3600,
+        description="How long a seller's record from the seller service is used before it is "
+        "asked again (a seller's new address is seen within this time).",
     )
 
     carriers: str = Field(
@@ -517,12 +532,16 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _order_service_has_a_token(self) -> Settings:
-        if self.order_service_url is not None and self.marketplace_token is None:
-            raise ValueError(
-                "RETURNFLOW_ORDER_SERVICE_URL is set: RETURNFLOW_MARKETPLACE_TOKEN, the bearer "
-                "token returnflow shows the order service, is needed too"
-            )
+    def _marketplace_services_have_a_token(self) -> Settings:
+        for name, url in (
+            ("RETURNFLOW_ORDER_SERVICE_URL", self.order_service_url),
+            ("RETURNFLOW_SELLER_SERVICE_URL", self.seller_service_url),
+        ):
+            if url is not None and self.marketplace_token is None:
+                raise ValueError(
+                    f"{name} is set: RETURNFLOW_MARKETPLACE_TOKEN, the bearer token returnflow "
+                    "shows the marketplace's services, is needed too"
+                )
         return self
 
     def payload_keyring(self) -> Keyring:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.sellers.chat import FileSellerChat, SellerChat
 from activities.sellers.directory import FileSellerDirectory, SellerDirectory, SellerDirectoryError
+from activities.sellers.http import HttpSellerChat, HttpSellerDirectory
 from activities.sellers.wording import chat_text
 from domain.addresses import PostalAddress
+from domain.failures import FailureType
 from domain.notices import SellerChatMessage
 
 if TYPE_CHECKING:
@@ -18,15 +21,44 @@ if TYPE_CHECKING:
 
 class SellerActivities:
     def __init__(self, directory: SellerDirectory, chat: SellerChat) -> None:
-        self._directory = directory
+        self.directory = directory
         self._chat = chat
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SellerActivities:
-        """The sellers file of the settings, the seller chat under `seller_chat_path`."""
+        """The marketplace's seller service when `seller_service_url` is set; else the sellers
+        file and the chat outbox under `seller_chat_path`."""
+        if settings.seller_service_url is None:
+            return cls(
+                FileSellerDirectory(settings.sellers_file),
+                FileSellerChat(settings.seller_chat_path),
+            )
+        if settings.marketplace_token is None:
+            raise ValueError(
+                "RETURNFLOW_SELLER_SERVICE_URL is set: set RETURNFLOW_MARKETPLACE_TOKEN too"
+            )
+        token = settings.marketplace_token.get_secret_value()
         return cls(
-            FileSellerDirectory(settings.sellers_file), FileSellerChat(settings.seller_chat_path)
+            HttpSellerDirectory(
+                settings.seller_service_url,
+                token,
+                cache_seconds=settings.seller_cache_seconds,
+                # The lookup is a local activity of 10 s: each phase gets less than half.
+                timeout_seconds=min(settings.marketplace_timeout_seconds, 4.0),
+                ca_file=settings.marketplace_ca_file,
+            ),
+            HttpSellerChat(
+                settings.seller_service_url,
+                token,
+                timeout_seconds=settings.marketplace_timeout_seconds,
+                ca_file=settings.marketplace_ca_file,
+            ),
         )
+
+    async def aclose(self) -> None:
+        for adapter in (self.directory, self._chat):
+            if isinstance(adapter, HttpSellerDirectory | HttpSellerChat):
+                await adapter.aclose()
 
     @activity.defn
     async def get_seller_return_address(self, seller_id: str) -> PostalAddress | None:
@@ -36,9 +68,12 @@ class SellerActivities:
         fixes the file, and goes on by itself once it is readable.
         """
         try:
-            return await self._directory.return_address(seller_id)
+            return await self.directory.return_address(seller_id)
         except SellerDirectoryError as err:
             activity.logger.error("sellers file unreadable", extra={"reason": str(err)})
+            raise
+        except ApplicationError as err:
+            _log_refusal(err)
             raise
 
     @activity.defn
@@ -47,9 +82,12 @@ class SellerActivities:
         (French when the directory has no contact for the seller). True if posted now, False
         if an earlier attempt had posted it already (same `message_id`)."""
         try:
-            contact = await self._directory.contact(message.seller_id)
+            contact = await self.directory.contact(message.seller_id)
         except SellerDirectoryError as err:
             activity.logger.error("sellers file unreadable", extra={"reason": str(err)})
+            raise
+        except ApplicationError as err:
+            _log_refusal(err)
             raise
         posted = await self._chat.post(message, chat_text(message, contact))
         activity.logger.info(
@@ -61,3 +99,9 @@ class SellerActivities:
             },
         )
         return posted
+
+
+def _log_refusal(err: ApplicationError) -> None:
+    """A seller directory refusing us is the configuration's problem: every return waits on it."""
+    if err.type == FailureType.SELLER_SERVICE_REJECTED:
+        activity.logger.error("seller directory refused the lookup", extra={"reason": err.message})

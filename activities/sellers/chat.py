@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import fcntl
-import json
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import AwareDatetime, ValidationError
+from pydantic import AwareDatetime, Field, ValidationError
 
 from domain.base import DomainModel, Identifier
 from domain.notices import SellerChatKind, SellerChatMessage
@@ -31,6 +30,44 @@ class SellerChat(Protocol):
     async def post(self, message: SellerChatMessage, text: str) -> bool:
         """Post `text` as `message`: True if posted now, False if its message_id already was."""
         ...
+
+
+class ChatPost(DomainModel):
+    """A message posted in a seller's chat (`POST /v1/sellers/{seller_id}/messages`)."""
+
+    message_id: str = Field(
+        min_length=1, max_length=200, description="The Idempotency-Key: posted at most once."
+    )
+    kind: SellerChatKind
+    return_id: str = Field(min_length=1, max_length=200)
+    order_id: Identifier
+    line_id: Identifier
+    reply_by: AwareDatetime | None = Field(
+        default=None, description="When the ask goes to operations if the seller has not answered."
+    )
+    text: str = Field(
+        min_length=1, max_length=4000, description="The message, in the seller's language."
+    )
+
+    @classmethod
+    def of(cls, message: SellerChatMessage, text: str) -> ChatPost:
+        return cls(
+            message_id=message.message_id,
+            kind=message.kind,
+            return_id=message.return_id,
+            order_id=message.order_id,
+            line_id=message.line_id,
+            reply_by=message.reply_by,
+            text=text,
+        )
+
+
+class ChatPosted(DomainModel):
+    """The chat's answer to a post: `created` is false when the message_id was posted before."""
+
+    message_id: str
+    posted_at: AwareDatetime
+    created: bool
 
 
 class ChatEntry(DomainModel):
@@ -63,13 +100,18 @@ class FileSellerChat:
         return self.directory / f"{seller_id}.jsonl"
 
     async def post(self, message: SellerChatMessage, text: str) -> bool:
+        _, created = await self.record(message, text)
+        return created
+
+    async def record(self, message: SellerChatMessage, text: str) -> tuple[ChatEntry, bool]:
+        """The message as the conversation holds it, and whether this call posted it."""
         return await asyncio.to_thread(self._post, message, text)
 
     async def messages(self, seller_id: str) -> list[ChatEntry]:
         """The seller's conversation, oldest first (for tests, demos and operators)."""
         return await asyncio.to_thread(self._messages, seller_id)
 
-    def _post(self, message: SellerChatMessage, text: str) -> bool:
+    def _post(self, message: SellerChatMessage, text: str) -> tuple[ChatEntry, bool]:
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
             fd = os.open(
@@ -79,8 +121,9 @@ class FileSellerChat:
                 # Other workers may share the directory: the check and the append are one step.
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 content = _read_all(fd)
-                if message.message_id in _posted_ids(content):
-                    return False
+                posted = _posted(content, message.message_id)
+                if posted is not None:
+                    return posted, False
                 entry = ChatEntry(
                     message_id=message.message_id,
                     kind=message.kind,
@@ -96,7 +139,7 @@ class FileSellerChat:
                     line = b"\n" + line  # after a torn last line, start ours on a line of its own
                 _write_all(fd, line)
                 os.fsync(fd)
-                return True
+                return entry, True
             finally:
                 os.close(fd)  # releases the lock
 
@@ -131,13 +174,13 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _posted_ids(content: bytes) -> set[str]:
-    ids = set()
+def _posted(content: bytes, message_id: str) -> ChatEntry | None:
+    """The entry posted under `message_id`, if any (a line torn by a crash was never posted)."""
     for line in content.splitlines():
         try:
-            posted = json.loads(line)
-        except ValueError:
+            entry = ChatEntry.model_validate_json(line)
+        except ValidationError:
             continue
-        if isinstance(posted, dict) and isinstance(posted.get("message_id"), str):
-            ids.add(posted["message_id"])
-    return ids
+        if entry.message_id == message_id:
+            return entry
+    return None

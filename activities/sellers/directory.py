@@ -57,6 +57,10 @@ class FileSellerDirectory:
         record = self._load().get(seller_id)
         return record.return_address if record else None
 
+    async def record(self, seller_id: str) -> SellerRecord | None:
+        """The seller's record as the file has it; None for a seller not in it."""
+        return self._load().get(seller_id)
+
     async def contact(self, seller_id: str) -> SellerContact | None:
         record = self._load().get(seller_id)
         if record is None or record.email is None:

@@ -146,22 +146,25 @@ def test_every_credential_the_dev_stack_publishes_is_known_as_public() -> None:
     assert published <= PUBLIC_SECRETS
 
 
-def test_the_marketplace_token_never_travels_over_plain_http() -> None:
+@pytest.mark.parametrize("service", ["order_service_url", "seller_service_url"])
+def test_the_marketplace_token_never_travels_over_plain_http(service: str) -> None:
     settings = Settings(
         _env_file=None,
         allow_sandbox_carriers=False,
         carriers="colissimo",
         customer_page_url="https://returns.marketplace.example",
-        order_service_url="http://orders.marketplace.example",
         marketplace_token=SecretStr("a-real-token-0123456789"),
-    )
+    ).model_copy(update={service: "http://api.marketplace.example"})
 
     with pytest.raises(PublicDefaultsRefused) as refused:
         refuse_public_defaults(settings)
 
-    assert "RETURNFLOW_ORDER_SERVICE_URL: http://orders.marketplace.example is not" in str(
-        refused.value
-    )
-    refuse_public_defaults(
-        settings.model_copy(update={"order_service_url": "https://orders.marketplace.example"})
-    )
+    named = f"RETURNFLOW_{service.upper()}: http://api.marketplace.example is not"
+    assert named in str(refused.value)
+    refuse_public_defaults(settings.model_copy(update={service: "https://api.marketplace.example"}))
+
+
+@pytest.mark.parametrize("service", ["order_service_url", "seller_service_url"])
+def test_a_marketplace_service_needs_the_marketplace_token(service: str) -> None:
+    with pytest.raises(ValueError, match=f"RETURNFLOW_{service.upper()} is set"):
+        Settings.model_validate({service: "https://api.marketplace.example"})

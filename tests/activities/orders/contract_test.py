@@ -19,33 +19,14 @@ from activities.orders.http import HttpOrderService
 from activities.orders.service import FileOrderService, OrderService
 from domain.base import Money
 from domain.failures import FailureType
-from marketplace_sandbox.app import create_app
-from plumbing.serving import HostedApp
 from tests.activities.orders.orders_test import claim_request, refund_request
-
-TOKEN = "marketplace-token-for-tests"
-
-
-class Sandbox:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    async def faults(self, **plan: Any) -> None:
-        async with httpx.AsyncClient(base_url=self.url) as http:
-            (await http.put("/sandbox/faults", json=plan)).raise_for_status()
-
-    async def recorded(self, what: str) -> list[dict[str, Any]]:
-        async with httpx.AsyncClient(base_url=self.url) as http:
-            answer = await http.get(f"/sandbox/{what}")
-            answer.raise_for_status()
-            records: list[dict[str, Any]] = answer.json()
-            return records
+from tests.marketplace import TOKEN, Sandbox, marketplace_sandbox
 
 
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    async with HostedApp(create_app(tmp_path / "marketplace", TOKEN)) as server:
-        yield Sandbox(server.url)
+    async with marketplace_sandbox(tmp_path / "marketplace") as running:
+        yield running
 
 
 @pytest.fixture(params=["file", "http"])
