@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: demo stack test lint typecheck format schema venv clean bench-carriers histories bench-actions \
+.PHONY: demo stack test lint typecheck format schema venv clean bench-carriers bench-marketplace histories bench-actions \
 	chromium compose-tool bench-gateway bench-flood bench-codec bench-plots fuzz-workflow fuzz-api mutation mutation-stages
 
 # Create the virtual environment (or refresh it when the dependencies change).
@@ -64,6 +64,11 @@ compose-tool:
 ## make bench-carriers: 50 returns through a carrier failing on purpose (see benchmarks/).
 bench-carriers: $(STAMP)
 	BENCH_COMMAND='make $@' $(PY) -m benchmarks.carrier_faults
+
+## make bench-marketplace: 100 returns against a marketplace failing 20 % and slowing 20 % of its
+## answers on every endpoint: exactly one refund each, every event feed complete and in sequence.
+bench-marketplace: $(STAMP)
+	BENCH_COMMAND='make $@' $(PY) -m benchmarks.marketplace_faults
 
 ## make bench-gateway: 1,000 signed order events (10 % redeliveries) through the gateway (see benchmarks/).
 bench-gateway: $(STAMP)

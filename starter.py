@@ -8,6 +8,8 @@
     python starter.py schema [--check]
     python starter.py serve
     python starter.py dead-letters list|show|replay|discard|seal
+    python starter.py feed parked | show ORDER_ID-LINE | replay ORDER_ID-LINE --subscriber NAME \
+        --by operations:NAME
     python starter.py schedule install|show|trigger|pause|unpause [--note TEXT]
     python starter.py codec-server
     python starter.py keys new [--id KEY_ID] | show
@@ -36,6 +38,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierRegistry
+from client import feed_commands
 from client.reading import StatusUnreadable, failure_chain, how_it_ended, status_of
 from client.start import EventRejected, parse_event, start_return
 from client.status_view import render_status
@@ -45,6 +48,7 @@ from dead_letters import commands as dead_letter_commands
 from domain.addresses import PostalAddress
 from domain.base import field_problems
 from domain.events import RetractEvent
+from domain.feed_schemas import event_schema_files
 from domain.ids import PREFIX
 from domain.returns import ReturnAddressReply, ReturnMethodChoice, ReturnStatus
 from gateway.app import OPENAPI_PATH, create_app, openapi_document
@@ -62,6 +66,8 @@ from workflows.return_workflow import ReturnWorkflow
 
 HERE = Path(__file__).resolve().parent
 SCHEMA_PATH = HERE / "schemas" / "retract-event.json"
+EVENT_SCHEMAS = HERE / "schemas" / "events"
+"""The JSON Schema of each event of the event feed (domain.feed_schemas)."""
 OK, REFUSED, BAD_INPUT = 0, 1, 2
 
 Connect = Callable[[], Awaitable[Client]]
@@ -121,7 +127,8 @@ def settings_groups() -> list[settings_reference.Group]:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """The generated files: the retract event's JSON Schema, the OpenAPI descriptions of the
-    gateway, the codec server and the marketplace's services, the configuration reference.
+    gateway, the codec server and the marketplace's services, the event feed's JSON Schemas,
+    the configuration reference.
     Written, or (`--check`) compared with what is committed."""
     groups = settings_groups()
     files = {
@@ -129,11 +136,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
         OPENAPI_PATH: openapi_document(),
         codec_openapi.OPENAPI_PATH: codec_openapi.openapi_document(),
         marketplace.OPENAPI_PATH: marketplace.openapi_document(),
+        **{EVENT_SCHEMAS / name: text for name, text in event_schema_files().items()},
     }
     if args.check:
         stale = [path for path, text in files.items() if _text(path) != text]
         if not settings_reference.is_current(CONFIGURATION_PAGE, groups):
             stale.append(CONFIGURATION_PAGE)
+        extra = sorted(set(EVENT_SCHEMAS.glob("*.json")) - set(files))
+        stale += extra
         if stale:
             names = ", ".join(str(path.relative_to(HERE)) for path in stale)
             raise CommandError(f"stale: {names}: run `python starter.py schema`")
@@ -496,7 +506,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "schema",
         help="write the generated files: the retract event's JSON Schema, the OpenAPI "
-        "descriptions of the gateway and the codec server, the configuration reference",
+        "descriptions of the gateway, the codec server and the marketplace, the event feed's "
+        "JSON Schemas, the configuration reference",
     )
     p.add_argument("--check", action="store_true", help="only check they are up to date")
 
@@ -505,6 +516,7 @@ def parser() -> argparse.ArgumentParser:
         help="run the gateway (events, webhooks, actions) on RETURNFLOW_GATEWAY_HOST:PORT",
     )
     dead_letter_commands.add_parser(sub)
+    feed_commands.add_parser(sub)
     sub.add_parser(
         "codec-server",
         help="run the Web UI's codec server (decrypts payloads for authorised staff) on "
@@ -571,6 +583,13 @@ async def cmd_dead_letters(args: argparse.Namespace, connect: Connect, settings:
         raise CommandError(str(err), err.code) from err
 
 
+async def cmd_feed(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
+    try:
+        return await feed_commands.run(args, connect)
+    except feed_commands.FeedCommandError as err:
+        raise CommandError(str(err), err.code) from err
+
+
 async def cmd_schedule(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
     try:
         return await reminder_schedule.run_command(args, connect, settings)
@@ -585,6 +604,7 @@ COMMANDS = {
     "give-address": cmd_give_address,
     "serve": cmd_serve,
     "dead-letters": cmd_dead_letters,
+    "feed": cmd_feed,
     "schedule": cmd_schedule,
     "codec-server": cmd_codec_server,
     "search-attributes": cmd_search_attributes,

@@ -20,6 +20,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.carriers.activities import CarrierActivities
 from activities.carriers.registry import CarrierRegistry
+from activities.feed.activities import FeedActivities
+from activities.feed.publisher import FeedPublisher
 from activities.intake import IntakeActivities
 from activities.notices.activities import NoticeActivities
 from activities.notices.compose import NoticeComposer
@@ -34,6 +36,7 @@ from plumbing import logs, temporal, versioning
 from plumbing.encryption import PayloadKeyError
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
+from workflows.event_feed import EventFeedWorkflow
 from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
 from workflows.withdrawal_workflow import WithdrawalWorkflow
@@ -48,6 +51,7 @@ PASSTHROUGH_MODULES = (
     "workflows.return_view",
     "workflows.failures",
     "workflows.policies",
+    "workflows.feed_changes",
     "reminders.models",
 )
 """Pure modules imported once, outside the sandbox, instead of on every workflow run (the
@@ -68,6 +72,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
     carriers = CarrierRegistry.from_settings(settings)
     orders = OrderActivities.from_settings(settings)
     sellers = SellerActivities.from_settings(settings)
+    feed = FeedActivities.from_settings(settings)
     try:
         notices = NoticeActivities(
             SmtpNotifier(settings),
@@ -77,14 +82,20 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
             CarrierPostOffices(carriers),
         )
         carrier_activities = CarrierActivities(carriers)
-        intake = IntakeActivities(orders, sellers, carrier_activities)
+        intake = IntakeActivities(orders, sellers, carrier_activities, feed.plan())
         reminders = ReminderActivities.from_settings(client, settings)
         parcels = ParcelActivities(client)
         withdrawals = WithdrawalActivities(client, settings, SmtpNotifier(settings))
+        publisher = FeedPublisher(client)
         yield Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[ReturnWorkflow, UnshippedReturnsSweep, WithdrawalWorkflow],
+            workflows=[
+                ReturnWorkflow,
+                UnshippedReturnsSweep,
+                WithdrawalWorkflow,
+                EventFeedWorkflow,
+            ],
             activities=[
                 intake.take_in,
                 intake.lookups_for_acceptance,
@@ -105,6 +116,8 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
                 reminders.remind_unshipped_returns,
                 withdrawals.start_withdrawn_returns,
                 withdrawals.acknowledge_withdrawal,
+                feed.deliver_event,
+                publisher.publish_events,
             ],
             workflow_runner=workflow_runner(),
             deployment_config=versioning.deployment_config(settings),
@@ -115,6 +128,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
         await carriers.aclose()
         await orders.aclose()
         await sellers.aclose()
+        await feed.aclose()
 
 
 async def main() -> None:

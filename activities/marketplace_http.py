@@ -37,14 +37,15 @@ Rejected = Callable[[str], ApplicationError]
 
 
 class MarketplaceHttp:
-    """Calls one marketplace service; `service` and `setting` name it in failures."""
+    """Calls one marketplace service; `service` and `setting` name it in failures. Without a
+    token, no Authorization header (an event feed's subscriber checks signatures instead)."""
 
     def __init__(
         self,
         service: str,
         setting: str,
         base_url: str,
-        token: str,
+        token: str | None,
         *,
         unavailable: Unavailable,
         rejected: Rejected,
@@ -59,7 +60,7 @@ class MarketplaceHttp:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout_seconds,
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}"} if token else {},
             verify=ssl.create_default_context(cafile=str(ca_file)) if ca_file else True,
             transport=transport,
         )

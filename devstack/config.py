@@ -54,6 +54,11 @@ class StackConfig(BaseSettings):
         "devstack-marketplace-token",
         description="The token returnflow shows the marketplace sandbox.",
     )
+    feed_secret: str = Field(
+        "whsec_ZGV2c3RhY2stZXZlbnQtZmVlZC1zZWNyZXQtMjAyNg==",
+        description="The Standard Webhooks secret the event feed signs its deliveries to the "
+        "marketplace sandbox with (subscriber `marketplace`).",
+    )
     codec_token: str = Field(
         "devstack-codec-token", description="The codec server's token, for the temporal CLI."
     )
@@ -87,6 +92,11 @@ class StackConfig(BaseSettings):
     @property
     def marketplace_url(self) -> str:
         return f"http://{self.host}:{self.marketplace_port}"
+
+    @property
+    def feed_url(self) -> str:
+        """Where the event feed delivers (the marketplace sandbox, as subscriber `marketplace`)."""
+        return f"{self.marketplace_url}/webhooks/marketplace"
 
     @property
     def sandbox_url(self) -> str:
@@ -135,6 +145,10 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_ORDER_SERVICE_URL": self.marketplace_url,
             "RETURNFLOW_SELLER_SERVICE_URL": self.marketplace_url,
             "RETURNFLOW_MARKETPLACE_TOKEN": self.marketplace_token,
+            # The event feed: every return's events to the marketplace sandbox, which shows them.
+            "RETURNFLOW_EVENT_SUBSCRIBERS": f"marketplace={self.feed_url}",
+            "RETURNFLOW_EVENT_SUBSCRIBER_SECRETS": f"marketplace={self.feed_secret}",
+            "RETURNFLOW_EVENT_SUBSCRIBERS_PERSONAL": "marketplace",
             # The sandbox's carriers and this stack's public credentials: a dev stack's only.
             "RETURNFLOW_ALLOW_SANDBOX_CARRIERS": "true",
             "RETURNFLOW_SMTP_HOST": self.host,

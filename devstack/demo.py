@@ -9,7 +9,9 @@ reads with the customer app's bearer token; the carrier
 sandbox is told to scan each parcel, and its signed tracking webhooks reach the returns through
 the gateway too; once a parcel is delivered, the seller portal reports what came back (or stays
 silent, and the sample's return waits out its inspection period), and operations decide on a
-deduction with their token.
+deduction with their token. Each return's events go to the marketplace sandbox as signed
+webhooks (the event feed): the demo prints what it received, and a sample whose events did not
+all come, once each and in sequence, is not ok.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from activities.notices.compose import notice_key
 from client.start import parse_event
@@ -41,6 +45,7 @@ from domain.withdrawals import WithdrawalLinkRequest
 from mail_sink import read_mailbox
 from plumbing.signing import signed_headers
 from plumbing.temporal import exit_process, web_ui_link
+from workflows.event_feed import EventFeedWorkflow, feed_id
 
 EXAMPLES = Path("examples")
 PAGE_LINK = re.compile(r"https?://\S+/my/returns/[A-Za-z0-9._-]+")
@@ -88,6 +93,10 @@ class Sample:
     status: ReturnStatus | None = None
     link: str = ""
     mail: list[str] = field(default_factory=list)
+    events: list[tuple[int, str]] = field(default_factory=list)
+    """The event feed as the marketplace sandbox received it: (sequence, type), first
+    deliveries in order of arrival."""
+    events_published: int = 0
     error: str | None = None
 
     @property
@@ -104,9 +113,16 @@ class Sample:
         return mail
 
     @property
+    def feed_ok(self) -> bool:
+        """The marketplace received every event the return published, once each, in order."""
+        sequences = [sequence for sequence, _ in self.events]
+        return bool(sequences) and sequences == list(range(1, self.events_published + 1))
+
+    @property
     def ok(self) -> bool:
         reached = self.status is not None and self.status.stage is self.expected
-        return reached and self.error is None and self.mail == self.expected_mail
+        mailed = self.mail == self.expected_mail
+        return reached and self.error is None and mailed and self.feed_ok
 
 
 def redate(event: RetractEvent, now: dt.datetime, suffix: str) -> RetractEvent:
@@ -347,6 +363,18 @@ def table(samples: list[Sample]) -> str:
         if not s.ok:
             rows.append(f"{'':<28} expected {s.expected.value}, mail {s.expected_mail}")
             rows.append(f"{'':<28} got mail {s.mail}" + (f", error: {s.error}" if s.error else ""))
+            rows.append(f"{'':<28} events {len(s.events)} of {s.events_published} received")
+    return "\n".join(rows)
+
+
+def feed_table(samples: list[Sample], config: StackConfig) -> str:
+    """What the marketplace learnt of each sample return, from its event feed."""
+    rows = [
+        f"\nthe event feed, as the marketplace received it ({config.marketplace_url}/sandbox/feed):"
+    ]
+    for s in samples:
+        told = " > ".join(f"{n} {kind.removeprefix('return.')}" for n, kind in s.events)
+        rows.append(f"  {s.name:<26} {told or '(nothing)'}")
     return "\n".join(rows)
 
 
@@ -358,6 +386,7 @@ def demo(exit_after: bool) -> Callable[[DevStack, Interrupts], Awaitable[int]]:
         print(f"\nplaying {len(samples)} sample returns (events in var/demo/events/) ...")
         await interrupts.guard(play_all(stack, samples))
         print("\n" + table(samples))
+        print(feed_table(samples, config))
         print(f"\nemails (.eml, label PDFs attached) are in {config.mail_dir}/")
         print(await customer_pages(stack, samples, now))
         all_ok = all(s.ok for s in samples)
@@ -401,6 +430,38 @@ async def play_all(stack: DevStack, samples: list[Sample]) -> None:
             sample.error = f"{type(result).__name__}: {result}"
         if sample.return_id is not None:
             sample.mail = mail_kinds(stack.config.mail_dir, sample.return_id)
+    await asyncio.gather(*(feed_received(stack, s) for s in samples if s.return_id and s.status))
+
+
+async def feed_received(stack: DevStack, sample: Sample, within: float = 30.0) -> None:
+    """The sample's events, once its feed has delivered all the return has published: up to
+    its end, or (a return still open: a rejection operations may override, a parcel in its
+    inspection period) up to the event of the stage it has reached."""
+    assert sample.return_id is not None and sample.status is not None
+    feed = stack.client.get_workflow_handle_for(EventFeedWorkflow.run, feed_id(sample.return_id))
+    returned = stack.client.get_workflow_handle(sample.return_id)
+    url = f"{stack.config.marketplace_url}/sandbox/events"
+    query = {"subscriber": "marketplace", "return_id": sample.return_id}
+    received: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(timeout=10) as http:
+        try:
+            async with asyncio.timeout(within):
+                while True:
+                    view = await feed.query(EventFeedWorkflow.view)
+                    received = (await http.get(url, params=query)).raise_for_status().json()
+                    described = await returned.describe()
+                    if described.status is WorkflowExecutionStatus.RUNNING:
+                        last = received[-1]["data"]["stage"] if received else None
+                        ended = last == sample.status.stage
+                    else:
+                        ended = view.ended
+                    if ended and all(s.delivered == view.published for s in view.subscribers):
+                        sample.events_published = view.published
+                        break
+                    await asyncio.sleep(0.2)
+        except (TimeoutError, RPCError):
+            pass  # reported: the events received fall short of those published
+    sample.events = [(e["sequence"], e["type"]) for e in received if not e["duplicate"]]
 
 
 def main() -> None:

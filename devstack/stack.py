@@ -121,6 +121,8 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
                 config.marketplace_token,
                 "--sellers",
                 str(config.sellers_file),
+                "--webhook-secret",
+                config.feed_secret,
             ],
             ready=lambda stack, _p: probes.http_ok(f"{config.marketplace_url}/healthz"),
             ports=(config.marketplace_port,),

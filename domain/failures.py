@@ -48,6 +48,10 @@ class FailureType(StrEnum):
     a directory lookup is, as every return needs it once operations fix the configuration."""
     SELLER_SERVICE_UNAVAILABLE = "SellerServiceUnavailable"
     """The seller directory or chat is down, slow or throttling: retried."""
+    FEED_SUBSCRIBER_REJECTED = "FeedSubscriberRejected"
+    """An event feed's subscriber refused a delivery (a 3xx or 4xx): parked for operations."""
+    FEED_SUBSCRIBER_UNAVAILABLE = "FeedSubscriberUnavailable"
+    """An event feed's subscriber is down, slow or throttling: retried, then parked."""
 
 
 class NoticesUndelivered(DomainModel):

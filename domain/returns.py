@@ -12,6 +12,7 @@ from domain.addresses import PostalAddress
 from domain.base import OPERATIONS_ACTOR, DomainModel, Identifier, Money
 from domain.carriers import CarrierOffer, CounterCode, Label, Pickup, ReturnMethod, TrackingScan
 from domain.events import DeviceCategory
+from domain.feed_plan import FeedPlan
 from domain.inspection import Inspection
 from domain.money import RefundBreakdown
 from domain.periods import LegalCalendar
@@ -441,6 +442,9 @@ class ReturnIntake(DomainModel):
     calendar: LegalCalendar | None = Field(
         default=None,
         description="The customer's country's working days, for the return's legal periods.",
+    )
+    feed: FeedPlan | None = Field(
+        default=None, description="Who the return's events go to; none: no event feed."
     )
 
 

@@ -19,6 +19,9 @@ TRACKING_NUMBER = SearchAttributeKey.for_keyword("TrackingNumber")
 """The parcel's number, as printed on it: how a carrier's webhook that does not echo our
 reference finds its return, and how staff find the return a caller quotes."""
 
+FEED_PARKED = SearchAttributeKey.for_bool("FeedParked")
+"""Set on a return's event feed while a delivery waits for operations to replay it."""
+
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     RETURN_STAGE,
     ORDER_ID,
@@ -27,5 +30,6 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     SHIP_BY,
     NEEDS_ATTENTION,
     TRACKING_NUMBER,
+    FEED_PARKED,
 )
 """Every custom attribute, to register on a server (`--search-attribute Name=Type`)."""

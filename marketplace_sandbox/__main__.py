@@ -57,6 +57,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=Path(env("RETURNFLOW_SELLERS_FILE", str(SELLERS_FILE))),
         help="the sellers the directory knows (RETURNFLOW_SELLERS_FILE; default: the samples')",
     )
+    parser.add_argument(
+        "--webhook-secret",
+        action="append",
+        default=[
+            v.strip()
+            for v in (env("RETURNFLOW_MARKETPLACE_SANDBOX_WEBHOOK_SECRET") or "").split(",")
+            if v.strip()
+        ],
+        help="a secret the event feed's deliveries are signed with: NAME=whsec_... for the "
+        "subscriber NAME's, whsec_... for any; repeat for several "
+        "(RETURNFLOW_MARKETPLACE_SANDBOX_WEBHOOK_SECRET, comma-separated)",
+    )
     return parser.parse_args(argv)
 
 
@@ -65,7 +77,7 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    app = create_app(args.dir, args.token, args.sellers)
+    app = create_app(args.dir, args.token, args.sellers, args.webhook_secret)
     async with HostedApp(app, host=args.host, port=args.port) as server:
         logger.info("marketplace sandbox listening", extra={"url": server.url})
         await stop.wait()

@@ -11,6 +11,9 @@ chat, as schemas/marketplace-openapi.json describes them.
   message's `message_id`: 201 posted, 200 posted before (the first text kept).
 - Every `/v1/` request carries `Authorization: Bearer <token>` (401 `bad_token` otherwise). A
   body that does not fit is refused 422 `invalid_request`, naming each field.
+- `POST /webhooks/{subscriber}`: the event feed, received as that subscriber (Standard Webhooks
+  signatures checked): `GET /sandbox/events` lists what came, `GET /sandbox/feed` says, per
+  subscriber and return, whether it came complete and in sequence.
 - `GET /sandbox/refunds`, `GET /sandbox/claims`, `GET /sandbox/sellers/{seller_id}/messages`:
   what it recorded; `PUT /sandbox/faults`: the fault plan (`marketplace_sandbox.faults`);
   `GET /healthz`.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,10 +39,13 @@ from activities.orders.service import FileOrderService
 from activities.sellers.chat import ChatPost, ChatPosted, FileSellerChat
 from activities.sellers.directory import FileSellerDirectory, SellerRecord
 from domain.base import field_problems
+from domain.feed import Webhook
 from domain.inspection import Claim, ClaimRequest
 from domain.notices import SellerChatMessage
 from domain.returns import Refund, RefundRequest
 from marketplace_sandbox.faults import FaultInjected, FaultPlan, Faults
+from marketplace_sandbox.feed import FeedInbox, secrets_for
+from plumbing import standard_webhooks
 
 B = TypeVar("B", bound=BaseModel)
 
@@ -52,11 +59,18 @@ SELLERS_FILE = Path(__file__).resolve().parents[1] / "examples" / "sellers.json"
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(directory: Path, token: str, sellers_file: Path = SELLERS_FILE) -> FastAPI:
+def create_app(
+    directory: Path,
+    token: str,
+    sellers_file: Path = SELLERS_FILE,
+    webhook_secrets: Sequence[str] = (),
+) -> FastAPI:
     """The sandbox recording under `directory`, answering callers that show `token`, with the
-    sellers of `sellers_file`."""
+    sellers of `sellers_file`, receiving the event feed signed with one of `webhook_secrets`."""
     app = _routes()
     faults = Faults()
+    app.state.inbox = FeedInbox(directory)
+    app.state.webhook_secrets = tuple(webhook_secrets)
     app.state.orders = FileOrderService(directory)
     app.state.sellers = FileSellerDirectory(sellers_file)
     app.state.chat = FileSellerChat(directory / "seller-chat")
@@ -184,6 +198,40 @@ def _routes() -> FastAPI:
         """The seller's chat as posted, oldest first."""
         chat: FileSellerChat = request.app.state.chat
         return [m.model_dump(mode="json") for m in await chat.messages(seller_id)]
+
+    @app.post("/webhooks/{subscriber}", tags=["sandbox"], include_in_schema=False)
+    async def webhook(subscriber: str, request: Request) -> JSONResponse:
+        """Receive one event of the feed, as the subscriber `subscriber`: 204 once its
+        signature is checked; 401 `bad_signature`; 422 `invalid_request`."""
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _error(413, "body_too_large", f"A body is at most {MAX_BODY_BYTES} bytes.")
+        try:
+            secrets = secrets_for(subscriber, request.app.state.webhook_secrets)
+            webhook_id = standard_webhooks.verify(request.headers, body, secrets)
+        except standard_webhooks.SignatureRejected as err:
+            return _error(401, "bad_signature", str(err))
+        try:
+            parsed = Webhook.model_validate_json(body)
+        except ValidationError as err:
+            return _error(422, "invalid_request", "The body does not fit.", field_problems(err))
+        inbox: FeedInbox = request.app.state.inbox
+        await inbox.receive(subscriber, webhook_id, parsed.model_dump(mode="json"))
+        return JSONResponse(None, status_code=204)
+
+    @app.get("/sandbox/events", tags=["sandbox"], include_in_schema=False)
+    async def events(
+        request: Request, subscriber: str | None = None, return_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every delivery received, in order of arrival (duplicates marked)."""
+        inbox: FeedInbox = request.app.state.inbox
+        return [r.model_dump(mode="json") for r in inbox.events(subscriber, return_id)]
+
+    @app.get("/sandbox/feed", tags=["sandbox"], include_in_schema=False)
+    async def feed(request: Request) -> list[dict[str, Any]]:
+        """Per subscriber and return: what came, and whether it came whole and in order."""
+        inbox: FeedInbox = request.app.state.inbox
+        return [r.model_dump(mode="json") for r in inbox.report()]
 
     @app.get("/sandbox/refunds", tags=["sandbox"], include_in_schema=False)
     async def refunds(request: Request) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Fault injection on the marketplace sandbox's `/v1/` routes: errors, rate limits and slowness.
+"""Fault injection on the marketplace sandbox's `/v1/` and `/webhooks/` routes: errors, rate
+limits and slowness.
 
 Off by default; `PUT /sandbox/faults` sets the plan. Each request to a `/v1/` route draws, from
 a seedable RNG, whether it is rate-limited (429 with `Retry-After`), slow, or fails with a 5xx;
@@ -18,6 +19,9 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+
+FAULTY = ("/v1/", "/webhooks/")
+"""The routes faults apply to: the marketplace's services, and the event feed it receives."""
 
 
 class FaultPlan(BaseModel):
@@ -53,14 +57,14 @@ class Faults:
 
 
 class FaultInjected:
-    """ASGI middleware applying the plan to every `/v1/` request."""
+    """ASGI middleware applying the plan to every `/v1/` and `/webhooks/` request."""
 
     def __init__(self, app: ASGIApp, faults: Faults) -> None:
         self.app = app
         self.faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/v1/"):
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(FAULTY):
             await self.app(scope, receive, send)
             return
         faults, plan = self.faults, self.faults.plan

@@ -31,6 +31,7 @@ PUBLIC_SECRETS = frozenset(
         "devstack-operations-token",
         "devstack-codec-token",
         "devstack-marketplace-token",
+        "whsec_ZGV2c3RhY2stZXZlbnQtZmVlZC1zZWNyZXQtMjAyNg==",  # the dev stack's event feed
     }
 )
 """Secrets published with the code: anyone can sign or authenticate with them."""
@@ -60,6 +61,7 @@ def refuse_public_defaults(settings: Settings) -> None:
         "RETURNFLOW_GATEWAY_OPERATIONS_TOKENS": settings.gateway_operations_tokens,
         "RETURNFLOW_CODEC_TOKENS": settings.codec_tokens,
         "RETURNFLOW_MARKETPLACE_TOKEN": settings.marketplace_token,
+        "RETURNFLOW_EVENT_SUBSCRIBER_SECRETS": settings.event_subscriber_secrets,
     }
     if sandbox:
         secrets["RETURNFLOW_CARRIER_SANDBOX_API_KEY"] = settings.carrier_sandbox_api_key
@@ -78,6 +80,12 @@ def refuse_public_defaults(settings: Settings) -> None:
                 f"{name}: {url} is not a public https:// address, and the marketplace token "
                 "travels with every call"
             )
+    for name, subscriber in settings.subscribers().items():
+        if not _public_https(subscriber.url):
+            problems.append(
+                f"RETURNFLOW_EVENT_SUBSCRIBERS: {name}'s {subscriber.url} is not a public "
+                "https:// address, and every return's events travel there"
+            )
     if not _public_https(settings.customer_page_url):
         problems.append(
             f"RETURNFLOW_CUSTOMER_PAGE_URL: {settings.customer_page_url} is not a public https:// "
@@ -94,8 +102,10 @@ def _holds_public_secret(value: SecretStr) -> bool:
     """A secret setting holds a public one: comma-separated values, each `SECRET` or
     `NAME=SECRET`."""
     for part in value.get_secret_value().split(","):
-        secret = part.rpartition("=")[2].strip()
-        if secret in PUBLIC_SECRETS:
+        # `NAME=SECRET`, where the secret may hold `=` itself (base64): the name is up to the
+        # first one.
+        candidates = {part.strip(), part.partition("=")[2].strip()}
+        if candidates & PUBLIC_SECRETS:
             return True
     return False
 

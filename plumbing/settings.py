@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plumbing.encryption import Keyring, PayloadKeyError
+from plumbing.subscribers import Subscriber, parse_subscribers
 
 DEV_KEY_FILE = Path("keys") / "payload.keys"
 """The dev stack's payload key file, under the var directory."""
@@ -395,6 +396,28 @@ class Settings(BaseSettings):
         description="CA bundle the marketplace's services' TLS certificates are checked "
         "against (default: certifi's bundle, as httpx ships it).",
     )
+    event_subscribers: str | None = Field(
+        None,
+        description="Where each return's events go (docs/event-feed.md): comma-separated "
+        "NAME=URL. Unset: no event feed.",
+    )
+    event_subscriber_secrets: SecretStr | None = Field(
+        None,
+        description="Each subscriber's Standard Webhooks signing secret: comma-separated "
+        "NAME=whsec_... (a name twice while its secret is rotated: both sign).",
+    )
+    event_subscribers_personal: str = Field(
+        "",
+        description="Comma-separated names of the subscribers that receive the events' personal "
+        "fields (the customer's contact, the pickup address); the others never do.",
+    )
+    event_delivery_attempts: int = Field(
+        12,
+        ge=1,
+        le=100,
+        description="Deliveries of one event to one subscriber, with backoff from 1 s to 10 "
+        "minutes, before it is parked for operations (12: about half an hour).",
+    )
     sellers_file: Path = Field(
         Path("examples/sellers.json"),
         description="Sellers' return addresses and contacts, when no seller service URL is set.",
@@ -543,6 +566,20 @@ class Settings(BaseSettings):
                     "shows the marketplace's services, is needed too"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _event_subscribers_read(self) -> Settings:
+        self.subscribers()
+        return self
+
+    def subscribers(self) -> dict[str, Subscriber]:
+        """The event feed's subscribers by name (none when unset)."""
+        secrets = self.event_subscriber_secrets
+        return parse_subscribers(
+            self.event_subscribers,
+            secrets.get_secret_value() if secrets else None,
+            self.event_subscribers_personal,
+        )
 
     def payload_keyring(self) -> Keyring:
         """The payload encryption keys; a clear error when none is configured."""

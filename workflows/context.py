@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnStage,
     )
     from workflows import failures, policies, return_view
+    from workflows.feed import ReturnFeed
     from workflows.return_state import CHOICE_PROBLEMS, SHIPMENT_NOTICES, ReturnState
     from workflows.transitions import Message, Moment, Phase
 
@@ -75,6 +76,7 @@ class ReturnContext:
         self._last_phase: Phase = state.stage
         self._shown: dict[str, object] = {}
         """The search attributes' values as last set: an upsert sends only what changed."""
+        self.feed = ReturnFeed()
 
     # --- Time and waiting ----------------------------------------------------------------
 

@@ -74,6 +74,7 @@ async def run(ctx: ReturnContext) -> None:
     """From the intake until the return has ended with no problem left."""
     await intake.take_in(ctx)
     while True:
+        await ctx.feed.publish(ctx)
         if await reminders.act(ctx):
             continue
         step = STEPS.get(ctx.phase)

@@ -128,3 +128,27 @@ def polling(interval: timedelta) -> RetryPolicy:
         maximum_interval=interval,
         non_retryable_error_types=list(CARRIER_FAILURES_FOR_GOOD),
     )
+
+
+FEED_PUBLISH = ActivityPolicy(
+    # A local activity: one signal-with-start to Temporal, which the return waits for. Retried
+    # for as long as Temporal does not answer (the return cannot go on without it either).
+    start_to_close_timeout=timedelta(seconds=10),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+
+
+def feed_delivery(attempts: int) -> ActivityPolicy:
+    """One event to one subscriber: one HTTP call within 25 s; `attempts` with backoff from 1 s
+    to 10 minutes, then the delivery is parked for operations. A refusal (3xx, 4xx) is parked
+    at once: retrying sends the same request."""
+    return ActivityPolicy(
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=RetryPolicy(
+            initial_interval=timedelta(seconds=1),
+            backoff_coefficient=2.0,
+            maximum_interval=timedelta(minutes=10),
+            maximum_attempts=attempts,
+            non_retryable_error_types=[FailureType.FEED_SUBSCRIBER_REJECTED],
+        ),
+    )

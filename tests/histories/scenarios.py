@@ -15,9 +15,10 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,6 +27,9 @@ from domain.base import Money
 from domain.calendar import next_pickup_date
 from domain.carriers import ParcelDestination, ReturnMethod, TrackingStatus
 from domain.events import OrderStatus
+from domain.failures import FailureType
+from domain.feed import FeedView, ReplayRequest
+from domain.feed_plan import FeedPlan
 from domain.inspection import InspectionOutcome, InspectionReport
 from domain.notices import NoticeKind
 from domain.returns import (
@@ -44,6 +48,7 @@ from domain.timings import RefundTrigger, ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, charger_missing, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, time_to
+from workflows.event_feed import EventFeedWorkflow, feed_id
 from workflows.return_workflow import ReturnWorkflow
 
 Drive = Callable[[ReturnHarness, WorkflowEnvironment], Awaitable[ReturnHandle]]
@@ -841,4 +846,58 @@ async def polling_refused_closed_by_operations(
         ReturnWorkflow.resolve_attention, _ops(AttentionAction.CLOSE, "settled with the carrier")
     )
     await handle.result()
+    return handle
+
+
+# --- The event feed ---------------------------------------------------------------------------
+
+
+def _subscribed(
+    faults: Callable[[str, str], ApplicationError | None] | None = None,
+) -> Doubles:
+    return Doubles(feed=FeedPlan(subscribers=["analytics", "marketplace"]), faults=faults)
+
+
+def _analytics_refuses(activity_name: str, key: str) -> ApplicationError | None:
+    if activity_name == "deliver_event" and key.startswith("analytics:"):
+        return ApplicationError(
+            "subscriber analytics HTTP 410", type=FailureType.FEED_SUBSCRIBER_REJECTED,
+            non_retryable=True,
+        )  # fmt: skip
+    return None
+
+
+def feed_of(harness: ReturnHarness, handle: ReturnHandle) -> WorkflowHandle[Any, FeedView]:
+    """The return's event feed (recorded beside the return's history)."""
+    return harness.client.get_workflow_handle_for(EventFeedWorkflow.run, feed_id(handle.id))
+
+
+@scenario(_subscribed)
+async def event_feed(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """A mailbox pickup told to two subscribers: the return hands each step's events to its
+    feed, which delivers them in sequence and ends once both had the last."""
+    handle = await happy_mailbox_pickup(harness, env)
+    await feed_of(harness, handle).result()
+    return handle
+
+
+@scenario(lambda: _subscribed(_analytics_refuses))
+async def event_feed_parked_and_replayed(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """One subscriber refuses the first event: its delivery is parked while the other gets
+    every event; once the subscriber is fixed, operations replay it and the rest follows."""
+    handle = await happy_mailbox_pickup(harness, env)
+    feed = feed_of(harness, handle)
+
+    async def parked() -> bool:
+        view = await feed.query(EventFeedWorkflow.view)
+        return view.ended and any(s.parked for s in view.subscribers)
+
+    await _until(parked)
+    harness.doubles.faults = None
+    await feed.execute_update(
+        EventFeedWorkflow.replay, ReplayRequest(subscriber="analytics", by="ops:ana")
+    )
+    await feed.result()
     return handle

@@ -139,6 +139,7 @@ def test_every_credential_the_dev_stack_publishes_is_known_as_public() -> None:
         stack.operations_token,
         stack.codec_token,
         stack.marketplace_token,
+        stack.feed_secret,
         Settings(_env_file=None).carrier_sandbox_api_key.get_secret_value(),
         Settings(_env_file=None).carrier_sandbox_webhook_secret.get_secret_value(),
     }
@@ -168,3 +169,26 @@ def test_the_marketplace_token_never_travels_over_plain_http(service: str) -> No
 def test_a_marketplace_service_needs_the_marketplace_token(service: str) -> None:
     with pytest.raises(ValueError, match=f"RETURNFLOW_{service.upper()} is set"):
         Settings.model_validate({service: "https://api.marketplace.example"})
+
+
+def test_the_event_feed_refuses_a_public_secret_and_plain_http_outside_a_trial() -> None:
+    stack = StackConfig()
+    env = stack.service_env()
+    settings = Settings(
+        _env_file=None,
+        allow_sandbox_carriers=False,
+        carriers="colissimo",
+        customer_page_url="https://returns.marketplace.example",
+        event_subscribers=env["RETURNFLOW_EVENT_SUBSCRIBERS"],
+        event_subscriber_secrets=SecretStr(env["RETURNFLOW_EVENT_SUBSCRIBER_SECRETS"]),
+    )
+
+    with pytest.raises(PublicDefaultsRefused) as refused:
+        refuse_public_defaults(settings)
+
+    assert "RETURNFLOW_EVENT_SUBSCRIBER_SECRETS: holds a public default secret" in str(
+        refused.value
+    )
+    assert f"RETURNFLOW_EVENT_SUBSCRIBERS: marketplace's {stack.feed_url} is not a public" in str(
+        refused.value
+    )

@@ -49,6 +49,8 @@ from domain.carriers import (
 from domain.eligibility import EligibilityPolicy, return_calendar
 from domain.events import RetractEvent
 from domain.failures import FailureType
+from domain.feed import Delivery, DeliveryOutcome
+from domain.feed_plan import FeedPlan
 from domain.ids import idempotency_key
 from domain.inspection import Claim, ClaimRequest
 from domain.notices import (
@@ -154,6 +156,10 @@ class Doubles:
     test, e.g. from a seed, so a sequence of calls fails the same way every time."""
     undeliverable_when: Callable[[NoticeRequest], bool] | None = None
     """Notices the relay refuses for good, beyond the kinds in `undeliverable`."""
+    feed: FeedPlan | None = None
+    """The event feed's subscribers the intake names (none: no feed)."""
+    delivered: list[Delivery] = field(default_factory=list)
+    """Events delivered to the feed's subscribers, in the order they were acknowledged."""
 
     def _fault(self, activity_name: str, key: str) -> None:
         failure = self.faults(activity_name, key) if self.faults else None
@@ -207,6 +213,7 @@ class Doubles:
             self.request_refund,
             self.file_claim,
             self.running_holders,
+            self.deliver_event,
         ]
 
     def carrier_scanned(
@@ -231,14 +238,34 @@ class Doubles:
         decision = EligibilityPolicy().evaluate(event)
         calendar = return_calendar(event)
         if not decision.accepted or decision.cancellation:
-            return ReturnIntake(timings=self.timings, decision=decision, calendar=calendar)
+            return ReturnIntake(
+                timings=self.timings, decision=decision, calendar=calendar, feed=self.feed
+            )
         return ReturnIntake(
             timings=self.timings,
             decision=decision,
             calendar=calendar,
+            feed=self.feed,
             return_address=self._address_of(event.order.seller_id),
             offers=self.offers,
         )
+
+    @activity.defn(name="deliver_event")
+    async def deliver_event(self, delivery: Delivery) -> DeliveryOutcome:
+        """The subscriber acknowledges the event, unless `faults` says otherwise for
+        ("deliver_event", "{subscriber}:{event_id}")."""
+        await self._slow("deliver_event")
+        self._fault("deliver_event", f"{delivery.subscriber}:{delivery.event.event_id}")
+        self.delivered.append(delivery)
+        return DeliveryOutcome.DELIVERED
+
+    def delivered_to(self, subscriber: str) -> list[tuple[int, str]]:
+        """(sequence, type) of each event the subscriber acknowledged, in order."""
+        return [
+            (d.event.sequence, d.event.data.type)
+            for d in self.delivered
+            if d.subscriber == subscriber
+        ]
 
     @activity.defn(name="lookups_for_acceptance")
     async def lookups_for_acceptance(self, seller_id: str) -> AcceptanceLookups:

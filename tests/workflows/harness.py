@@ -7,12 +7,15 @@ import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
+from activities.feed.activities import FeedActivities
+from activities.feed.publisher import FeedPublisher
 from activities.notices.smtp import SmtpNotifier
 from activities.reminders.activities import ReminderActivities
 from activities.withdrawals.activities import WithdrawalActivities
@@ -25,6 +28,7 @@ from plumbing.settings import Settings
 from tests.keys import converter_for_tests
 from tests.workflows.doubles import Doubles
 from worker import workflow_runner
+from workflows.event_feed import EventFeedWorkflow
 from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
 from workflows.withdrawal_workflow import WithdrawalWorkflow
@@ -183,17 +187,25 @@ async def return_harness(
     task_queue: str | None = None,
     deployment: WorkerDeploymentConfig | None = None,
     withdrawals: Settings | None = None,
+    feed: FeedActivities | None = None,
 ) -> AsyncIterator[ReturnHarness]:
     """A worker running `ReturnWorkflow` with `doubles` for every activity; with `sweep`, also
     the reminder sweep and its real activity, over this worker's returns (as worker.py does).
     A task queue of its own, unless `task_queue` names one (a worker taking over); with
     `deployment`, a version of that Worker Deployment (returns pinned to its build); with
     `withdrawals` (settings naming the SMTP relay), also the withdrawal function's workflow and
-    its real activities, which start returns on this worker."""
+    its real activities, which start returns on this worker; with `feed`, the real delivery of
+    the event feed instead of its double."""
     doubles = doubles or Doubles()
     task_queue = task_queue or f"returns-test-{uuid.uuid4().hex[:8]}"
-    workflows: list[type] = [ReturnWorkflow]
-    activities = doubles.activities()
+    workflows: list[type] = [ReturnWorkflow, EventFeedWorkflow]
+    activities: list[Callable[..., Any]] = [
+        *doubles.activities(),
+        FeedPublisher(client).publish_events,
+    ]
+    if feed is not None:
+        activities = [a for a in activities if a != doubles.deliver_event]
+        activities.append(feed.deliver_event)
     if sweep:
         reminders = ReminderActivities.from_settings(client, Settings(task_queue=task_queue))
         workflows.append(UnshippedReturnsSweep)

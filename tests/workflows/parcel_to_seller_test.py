@@ -212,7 +212,10 @@ async def test_a_device_still_locked_is_left_to_operations_with_both_sides(
     async with return_harness(time_skipping_env.client) as harness:
         handle = await delivered(harness)
         answer = await handle.execute_update(ReturnWorkflow.report_inspection, locked)
-        left = await harness.until_status(handle, lambda s: bool(s.attention))
+        # The return has ended, with the dispute left for operations to settle.
+        left = await harness.until_status(
+            handle, lambda s: any(e.event.endswith("→ ended_with_problems") for e in s.timeline)
+        )
         await handle.execute_update(ReturnWorkflow.resolve_attention, ops(AttentionAction.CLOSE))
         done = await handle.result()
 

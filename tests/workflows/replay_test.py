@@ -27,6 +27,7 @@ from tests.histories import (
 )
 from tests.keys import converter_for_tests
 from worker import workflow_runner
+from workflows.event_feed import EventFeedWorkflow
 from workflows.return_workflow import ReturnWorkflow
 from workflows.withdrawal_workflow import WithdrawalWorkflow
 
@@ -93,6 +94,23 @@ async def test_a_recorded_withdrawal_history_replays_without_nondeterminism(path
     )
     result = await replayer.replay_workflow(load_history(path))
     assert result.replay_failure is None
+
+
+@pytest.mark.parametrize("path", sorted((HISTORIES / "feeds").glob("*.json")), ids=lambda p: p.stem)
+async def test_a_recorded_event_feed_history_replays_without_nondeterminism(path: Path) -> None:
+    replayer = Replayer(
+        workflows=[EventFeedWorkflow],
+        data_converter=converter_for_tests(),
+        workflow_runner=workflow_runner(),
+    )
+    result = await replayer.replay_workflow(load_history(path))
+    assert result.replay_failure is None
+
+
+def test_every_path_with_an_event_feed_has_the_feeds_history() -> None:
+    with_feed = {n for n, s in scenarios.SCENARIOS.items() if s.doubles().feed is not None}
+    recorded = {p.stem for p in (HISTORIES / "feeds").glob("*.json")}
+    assert with_feed and recorded == with_feed
 
 
 def test_every_withdrawal_path_has_a_recorded_history() -> None:

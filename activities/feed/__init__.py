@@ -1,0 +1,1 @@
+"""The event feed's deliveries to its subscribers."""

@@ -1,0 +1,117 @@
+"""Temporal activity delivering one event to one subscriber, as a signed Standard Webhook.
+
+The body is the event's `Webhook` (its personal fields only for a subscriber configured to
+receive them), signed with each of the subscriber's secrets. The answer is classified as the
+marketplace's services' are (`activities.marketplace_http`): a 2xx is delivered; 408, 425,
+429, 5xx, a timeout or no connection is `FeedSubscriberUnavailable`, retried after
+`Retry-After` when given; a 3xx or another 4xx is `FeedSubscriberRejected`, not retried: the
+feed parks the delivery for operations. A subscriber this worker does not know (a rolling change
+of the settings, or one removed) is unavailable: retried, then parked, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.marketplace_http import MarketplaceHttp
+from domain.failures import FailureType
+from domain.feed import Delivery, DeliveryOutcome, webhook_body
+from domain.feed_plan import FeedPlan
+from plumbing.standard_webhooks import signed_headers
+from plumbing.subscribers import Subscriber
+
+if TYPE_CHECKING:
+    from plumbing.settings import Settings
+
+
+def unavailable(message: str, retry_after: dt.timedelta | None = None) -> ApplicationError:
+    return ApplicationError(
+        message, type=FailureType.FEED_SUBSCRIBER_UNAVAILABLE, next_retry_delay=retry_after
+    )
+
+
+def rejected(message: str) -> ApplicationError:
+    return ApplicationError(message, type=FailureType.FEED_SUBSCRIBER_REJECTED, non_retryable=True)
+
+
+class FeedActivities:
+    def __init__(
+        self,
+        subscribers: dict[str, Subscriber],
+        *,
+        attempts: int = 12,
+        timeout_seconds: float = 10.0,
+        ca_file: Path | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._subscribers = subscribers
+        self._attempts = attempts
+        self._clock = clock
+        self._http = {
+            name: MarketplaceHttp(
+                f"subscriber {name}",
+                "RETURNFLOW_EVENT_SUBSCRIBERS",
+                sub.url,
+                None,
+                unavailable=unavailable,
+                rejected=rejected,
+                timeout_seconds=timeout_seconds,
+                ca_file=ca_file,
+                transport=transport,
+            )
+            for name, sub in subscribers.items()
+        }
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeedActivities:
+        return cls(
+            settings.subscribers(),
+            attempts=settings.event_delivery_attempts,
+            timeout_seconds=settings.marketplace_timeout_seconds,
+            ca_file=settings.marketplace_ca_file,
+        )
+
+    async def aclose(self) -> None:
+        for http in self._http.values():
+            await http.aclose()
+
+    def plan(self) -> FeedPlan | None:
+        """Who a return starting now sends its events to; None when nobody subscribes."""
+        if not self._subscribers:
+            return None
+        return FeedPlan(subscribers=sorted(self._subscribers), attempts=self._attempts)
+
+    @activity.defn
+    async def deliver_event(self, delivery: Delivery) -> DeliveryOutcome:
+        """POST the event to the subscriber, signed; once per attempt, the same webhook-id."""
+        subscriber = self._subscribers.get(delivery.subscriber)
+        http = self._http.get(delivery.subscriber)
+        event = delivery.event
+        fields = {"subscriber": delivery.subscriber, "event_id": event.event_id}
+        if subscriber is None or http is None:
+            # A worker configured otherwise (a rolling change), or a subscriber removed: retried,
+            # then parked, where operations see it.
+            raise unavailable(
+                f"subscriber {delivery.subscriber} is not in RETURNFLOW_EVENT_SUBSCRIBERS of this "
+                "worker"
+            )
+        body = webhook_body(event, personal_data=subscriber.personal_data)
+        raw = body.model_dump_json().encode()
+        headers = signed_headers(
+            subscriber.secrets, event.event_id, raw, timestamp=int(self._clock())
+        )
+        headers |= {"User-Agent": "returnflow"}
+        response = await http.send("POST", subscriber.url, json_body=raw.decode(), headers=headers)
+        if not 200 <= response.status_code < 300:
+            http.fail(response)
+        activity.logger.info("event delivered", extra=fields | {"type": body.type})
+        return DeliveryOutcome.DELIVERED

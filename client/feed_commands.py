@@ -1,0 +1,128 @@
+"""`python starter.py feed parked|show|replay`: the event feed's deliveries, as operations see
+them and set them going again.
+
+- `parked` lists every feed with a parked delivery (the `FeedParked` search attribute): the
+  return, the subscriber, the event and why its last attempt failed;
+- `show ORDER_ID-LINE` prints one return's feed: events published, each subscriber's progress;
+- `replay ORDER_ID-LINE --subscriber NAME --by operations:NAME` delivers the parked event again,
+  once the subscriber is fixed; the subscriber's later events follow in sequence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from client.reading import failure_chain
+from domain import search_attributes as sa
+from domain.base import field_problems
+from domain.feed import FeedView, ReplayRequest
+from domain.ids import PREFIX
+from workflows.event_feed import EventFeedWorkflow, feed_id
+
+REFUSED, BAD_INPUT = 1, 2
+PARKED_QUERY = f"{sa.FEED_PARKED.name} = true"
+
+
+class FeedCommandError(Exception):
+    def __init__(self, message: str, code: int = REFUSED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    top = sub.add_parser(
+        "feed",
+        help="the event feed's deliveries: list the parked ones, show a return's, replay",
+        description="Each return's events go to the subscribers of RETURNFLOW_EVENT_SUBSCRIBERS; "
+        "a delivery that failed its every attempt is parked until it is replayed.",
+    )
+    verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
+    p = verbs.add_parser("parked", help="every return whose feed has a parked delivery")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p = verbs.add_parser("show", help="one return's feed: events published, each subscriber's")
+    p.add_argument("ref", metavar="ORDER_ID-LINE", help="the order line or return ID")
+    p.add_argument("--json", action="store_true", help="print the feed as JSON")
+    p = verbs.add_parser("replay", help="deliver a parked event again; the later ones follow")
+    p.add_argument("ref", metavar="ORDER_ID-LINE", help="the order line or return ID")
+    p.add_argument("--subscriber", required=True, help="whose parked delivery")
+    p.add_argument("--by", required=True, help="who asks: operations:<name>")
+
+
+def _feed(client: Client, ref: str) -> WorkflowHandle[EventFeedWorkflow, FeedView]:
+    return_id = ref if ref.startswith(PREFIX) else f"{PREFIX}{ref}"
+    return client.get_workflow_handle_for(EventFeedWorkflow.run, feed_id(return_id))
+
+
+async def _view(handle: WorkflowHandle[EventFeedWorkflow, FeedView], ref: str) -> FeedView:
+    try:
+        return await handle.query(EventFeedWorkflow.view)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            raise FeedCommandError(f"no event feed for {ref!r}") from err
+        raise
+
+
+def render(view: FeedView) -> str:
+    state = "ended" if view.ended else "running"
+    lines = [f"{view.return_id}: {view.published} events published, return {state}"]
+    for s in view.subscribers:
+        line = f"  {s.subscriber}: {s.delivered} of {view.published} delivered"
+        if s.parked is not None:
+            p = s.parked
+            line += (
+                f", PARKED at #{p.sequence} {p.type} since {p.parked_at:%Y-%m-%d %H:%M} UTC: "
+                f"{p.reason}"
+            )
+        lines.append(line)
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace, connect: Callable[[], Awaitable[Client]]) -> int:
+    if args.verb == "replay":
+        try:
+            request = ReplayRequest(subscriber=args.subscriber, by=args.by)
+        except ValidationError as err:
+            raise FeedCommandError("; ".join(field_problems(err)), BAD_INPUT) from err
+        client = await connect()
+        handle = _feed(client, args.ref)
+        await _view(handle, args.ref)
+        try:
+            result = await handle.execute_update(EventFeedWorkflow.replay, request)
+        except WorkflowUpdateFailedError as err:
+            raise FeedCommandError(f"refused: {failure_chain(err.cause) or err}") from err
+        print(
+            f"replaying {result.subscriber}'s deliveries from #{result.from_sequence}: "
+            f"see `feed show {args.ref}`"
+        )
+        return 0
+    client = await connect()
+    if args.verb == "show":
+        view = await _view(_feed(client, args.ref), args.ref)
+        print(view.model_dump_json(indent=2) if args.json else render(view))
+        return 0
+    found = 0
+    async for execution in client.list_workflows(PARKED_QUERY):
+        handle = client.get_workflow_handle_for(EventFeedWorkflow.run, execution.id)
+        view = await handle.query(EventFeedWorkflow.view)
+        for s in view.subscribers:
+            if s.parked is None:
+                continue
+            found += 1
+            if args.json:
+                row: dict[str, Any] = {"return_id": view.return_id}
+                print(json.dumps(row | s.parked.model_dump(mode="json")))
+            else:
+                print(
+                    f"{view.return_id}  {s.subscriber}  #{s.parked.sequence} {s.parked.type}  "
+                    f"{s.parked.parked_at:%Y-%m-%d %H:%M}  {s.parked.reason}"
+                )
+    if not found and not args.json:
+        print("no parked delivery")
+    return 0

@@ -1,0 +1,156 @@
+"""One event to one subscriber over real HTTP (the marketplace sandbox as the subscriber): signed
+as Standard Webhooks, the same webhook-id on every delivery, personal fields only for whom they
+are configured, and every answer classified as docs/event-feed.md says."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.feed.activities import FeedActivities
+from domain.events import DeviceCategory
+from domain.failures import FailureType
+from domain.feed import CustomerContact, Delivery, DeliveryOutcome, FeedEvent, Started
+from domain.returns import ReturnStage
+from plumbing.standard_webhooks import make_secret
+from plumbing.subscribers import Subscriber
+from tests.marketplace import Sandbox, marketplace_sandbox
+
+SECRET = make_secret(b"subscriber-secret-for-tests-01")
+AT = dt.datetime(2026, 12, 6, 9, 30, tzinfo=dt.UTC)
+STARTED = FeedEvent(
+    data=Started(
+        event_id="return-ORD-1-1:1",
+        sequence=1,
+        return_id="return-ORD-1-1",
+        order_id="ORD-1",
+        line_id="1",
+        seller_id="SELLER-REFURBPRO",
+        stage=ReturnStage.CHECKING_ELIGIBILITY,
+        occurred_at=AT,
+        product_category=DeviceCategory.SMARTPHONE,
+        notice_at=AT,
+        customer=CustomerContact(
+            customer_id="CUST-1", name="Camille Durand", email="camille@example.org", locale="fr"
+        ),
+    )
+)
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    async with marketplace_sandbox(tmp_path, webhook_secrets=[SECRET]) as running:
+        yield running
+
+
+def feed_to(**urls: tuple[str, bool, str]) -> FeedActivities:
+    """Subscribers by name: (URL, receives personal data, secret)."""
+    subscribers = {
+        name: Subscriber(name, url, (secret,), personal)
+        for name, (url, personal, secret) in urls.items()
+    }
+    return FeedActivities(subscribers, timeout_seconds=2)
+
+
+async def deliver(feed: FeedActivities, subscriber: str) -> DeliveryOutcome:
+    try:
+        outcome: DeliveryOutcome = await ActivityEnvironment().run(
+            feed.deliver_event, Delivery(subscriber=subscriber, event=STARTED)
+        )
+        return outcome
+    finally:
+        await feed.aclose()
+
+
+async def failure(feed: FeedActivities, subscriber: str) -> ApplicationError:
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(feed, subscriber)
+    return raised.value
+
+
+async def test_a_subscriber_with_personal_data_receives_the_whole_event_signed(
+    sandbox: Sandbox,
+) -> None:
+    feed = feed_to(crm=(f"{sandbox.url}/webhooks/crm", True, SECRET))
+
+    assert await deliver(feed, "crm") is DeliveryOutcome.DELIVERED
+
+    [got] = await sandbox.recorded("events?subscriber=crm")
+    assert got["webhook_id"] == "return-ORD-1-1:1" and got["type"] == "return.started"
+    assert got["data"]["customer"]["email"] == "camille@example.org"
+
+
+async def test_a_subscriber_without_personal_data_never_sees_the_customer(
+    sandbox: Sandbox,
+) -> None:
+    feed = feed_to(bi=(f"{sandbox.url}/webhooks/bi", False, SECRET))
+
+    await deliver(feed, "bi")
+
+    [got] = await sandbox.recorded("events?subscriber=bi")
+    assert "customer" not in got["data"] and "Camille" not in str(got)
+    assert got["data"]["product_category"] == "smartphone"
+
+
+async def test_a_redelivery_carries_the_same_webhook_id_and_is_seen_as_a_duplicate(
+    sandbox: Sandbox,
+) -> None:
+    for _ in range(2):
+        await deliver(feed_to(crm=(f"{sandbox.url}/webhooks/crm", True, SECRET)), "crm")
+
+    [report] = await sandbox.recorded("feed")
+    assert report["received"] == 2 and report["duplicates"] == 1 and report["in_sequence"]
+
+
+async def test_a_signature_the_subscriber_cannot_check_is_refused_for_good(
+    sandbox: Sandbox,
+) -> None:
+    other = make_secret(b"not-the-subscribers-secret-0")
+    feed = feed_to(crm=(f"{sandbox.url}/webhooks/crm", True, other))
+
+    err = await failure(feed, "crm")
+
+    assert err.type == FailureType.FEED_SUBSCRIBER_REJECTED and err.non_retryable
+    assert "401" in err.message and await sandbox.recorded("events") == []
+
+
+async def test_an_unknown_endpoint_is_refused_for_good(sandbox: Sandbox) -> None:
+    err = await failure(feed_to(crm=(f"{sandbox.url}/nowhere", True, SECRET)), "crm")
+
+    assert err.type == FailureType.FEED_SUBSCRIBER_REJECTED and "404" in err.message
+
+
+async def test_a_rate_limited_delivery_is_retried_after_the_time_asked(sandbox: Sandbox) -> None:
+    await sandbox.faults(rate_limit_rate=1.0, retry_after_seconds=7)
+
+    err = await failure(feed_to(crm=(f"{sandbox.url}/webhooks/crm", True, SECRET)), "crm")
+
+    assert err.type == FailureType.FEED_SUBSCRIBER_UNAVAILABLE and not err.non_retryable
+    assert err.next_retry_delay == dt.timedelta(seconds=7)
+
+
+async def test_a_failing_or_unreachable_subscriber_is_retried(sandbox: Sandbox) -> None:
+    await sandbox.faults(error_rate=1.0, error_status=502)
+
+    failing = await failure(feed_to(crm=(f"{sandbox.url}/webhooks/crm", True, SECRET)), "crm")
+    gone = await failure(feed_to(crm=("http://127.0.0.1:9/webhooks/crm", True, SECRET)), "crm")
+
+    assert failing.type == gone.type == FailureType.FEED_SUBSCRIBER_UNAVAILABLE
+    assert "502" in failing.message and "unreachable" in gone.message
+
+
+async def test_a_subscriber_this_worker_does_not_know_is_retried_not_dropped(
+    sandbox: Sandbox,
+) -> None:
+    feed = feed_to(crm=(f"{sandbox.url}/webhooks/crm", True, SECRET))
+
+    err = await failure(feed, "retired")
+
+    assert err.type == FailureType.FEED_SUBSCRIBER_UNAVAILABLE and not err.non_retryable
+    assert "retired is not in RETURNFLOW_EVENT_SUBSCRIBERS" in err.message
+    assert await sandbox.recorded("events") == []

@@ -1,0 +1,255 @@
+"""The event feed: each return tells its subscribers what happens to it, every event once
+acknowledged, in sequence, each subscriber at its own pace; a delivery that keeps failing is
+parked for operations, who replay it once the subscriber is fixed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import jsonschema_rs
+import pytest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+import starter
+from activities.feed.activities import FeedActivities
+from client import feed_commands
+from domain import search_attributes as sa
+from domain.failures import FailureType
+from domain.feed import FeedEvent, FeedEventType, FeedNews, FeedStart, FeedView, ReplayRequest
+from domain.feed_plan import FeedPlan
+from domain.returns import ReturnStage
+from plumbing.standard_webhooks import make_secret
+from plumbing.subscribers import Subscriber
+from starter import EVENT_SCHEMAS
+from tests.histories.scenarios import SCENARIOS
+from tests.marketplace import marketplace_sandbox
+from tests.workflows.doubles import Doubles
+from tests.workflows.harness import return_harness
+from workflows.event_feed import EventFeedWorkflow, feed_id
+
+T = FeedEventType
+HAPPY_PATH = [
+    T.STARTED,
+    T.ACCEPTED,
+    T.ADDRESS_SENT,
+    T.METHOD_CHOSEN,
+    T.LABEL_CREATED,
+    T.PICKUP_BOOKED,
+    T.PICKED_UP,
+    T.REFUND_REQUESTED,
+    T.DELIVERED,
+]
+SECRET = make_secret(b"feed-secret-for-the-tests-0123")
+
+
+def feed_of(
+    env: WorkflowEnvironment, return_id: str
+) -> WorkflowHandle[EventFeedWorkflow, FeedView]:
+    return env.client.get_workflow_handle_for(EventFeedWorkflow.run, feed_id(return_id))
+
+
+async def until(check: object, within: float = 15) -> None:
+    async with asyncio.timeout(within):
+        while not await check():  # type: ignore[operator]
+            await asyncio.sleep(0.1)
+
+
+async def test_every_subscriber_receives_the_returns_events_in_sequence(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(feed=FeedPlan(subscribers=["marketplace", "analytics"]))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, time_skipping_env)
+        view = await feed_of(time_skipping_env, handle.id).result()
+
+    for subscriber in ("marketplace", "analytics"):
+        got = doubles.delivered_to(subscriber)
+        assert [sequence for sequence, _ in got] == list(range(1, len(got) + 1))
+        assert [kind for _, kind in got] == HAPPY_PATH
+    assert view.ended and view.published == len(HAPPY_PATH)
+    assert all(s.delivered == len(HAPPY_PATH) and s.parked is None for s in view.subscribers)
+
+
+async def test_a_return_started_again_goes_on_in_the_same_feed_numbered_on(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Its first run was terminated after three events; the run started again under the same ID
+    numbers its own from 1: the feed tells them as 4 and 5, so no number is told twice."""
+    env = time_skipping_env
+    doubles = Doubles(feed=FeedPlan(subscribers=["marketplace"]))
+    async with return_harness(env.client, doubles) as harness:
+        first = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+        view = await feed_of(env, first.id).result()
+        told = [d.event for d in doubles.delivered]
+        plan = FeedPlan(subscribers=["marketplace"])
+
+        async def news(run: str, events: list[FeedEvent], ended: bool) -> None:
+            await env.client.start_workflow(
+                EventFeedWorkflow.run,
+                FeedStart(return_id="return-AGAIN-1", run_id=run, plan=plan),
+                id=feed_id("return-AGAIN-1"),
+                task_queue=harness.settings.task_queue,
+                start_signal="publish",
+                start_signal_args=[
+                    FeedNews(
+                        start=FeedStart(return_id="return-AGAIN-1", run_id=run, plan=plan),
+                        events=events,
+                        published=events[-1].sequence,
+                        ended=ended,
+                    )
+                ],
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+
+        doubles.delivered.clear()
+        await news("run-1", told[:3], ended=False)
+        await news("run-2", told[:2], ended=True)
+        again = await feed_of(env, "return-AGAIN-1").result()
+
+    assert view.published == len(HAPPY_PATH)
+    got = [(d.event.sequence, d.event.event_id) for d in doubles.delivered]
+    assert got == [(n, f"return-AGAIN-1:{n}") for n in range(1, 6)]
+    assert [d.event.data.type for d in doubles.delivered][3:] == HAPPY_PATH[:2]
+    assert again.published == 5 and again.subscribers[0].delivered == 5
+
+
+async def test_a_return_without_subscribers_starts_no_feed(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles()
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await SCENARIOS["rejected"].drive(harness, time_skipping_env)
+        history = await handle.fetch_history()
+
+    assert doubles.delivered == []
+    assert "EventFeedWorkflow" not in history.to_json()
+
+
+async def test_a_refused_delivery_is_parked_until_operations_replay_it_and_others_go_on(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    refusing = {"on": True}
+
+    def faults(activity: str, key: str) -> ApplicationError | None:
+        if activity == "deliver_event" and key.startswith("analytics:") and refusing["on"]:
+            return ApplicationError(
+                "subscriber analytics HTTP 410", type=FailureType.FEED_SUBSCRIBER_REJECTED,
+                non_retryable=True,
+            )  # fmt: skip
+        return None
+
+    doubles = Doubles(feed=FeedPlan(subscribers=["analytics", "marketplace"]), faults=faults)
+    env = time_skipping_env
+    async with return_harness(env.client, doubles) as harness:
+        handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+        feed = feed_of(env, handle.id)
+
+        async def parked() -> bool:
+            view = await feed.query(EventFeedWorkflow.view)
+            described = await feed.describe()
+            marked = described.typed_search_attributes.get(sa.FEED_PARKED)
+            return bool(view.ended and view.subscribers[0].parked and marked)
+
+        await until(parked)
+        view = await feed.query(EventFeedWorkflow.view)
+        with pytest.raises(WorkflowUpdateFailedError) as nothing_parked:
+            await feed.execute_update(
+                EventFeedWorkflow.replay, ReplayRequest(subscriber="marketplace", by="ops:ana")
+            )
+        refusing["on"] = False
+        replayed = await feed.execute_update(
+            EventFeedWorkflow.replay, ReplayRequest(subscriber="analytics", by="ops:ana")
+        )
+        done = await feed.result()
+        described = await feed.describe()
+
+    analytics, marketplace = view.subscribers
+    assert analytics.parked is not None and analytics.delivered == 0
+    assert analytics.parked.sequence == 1 and analytics.parked.type is T.STARTED
+    assert "HTTP 410" in analytics.parked.reason
+    assert marketplace.delivered == len(HAPPY_PATH)  # not held up by the other
+    assert "no delivery to marketplace is parked" in str(nothing_parked.value.cause)
+    assert replayed.from_sequence == 1
+    assert [kind for _, kind in doubles.delivered_to("analytics")] == HAPPY_PATH
+    assert all(s.delivered == len(HAPPY_PATH) for s in done.subscribers)
+    assert described.typed_search_attributes.get(sa.FEED_PARKED) is False
+
+
+async def test_over_http_a_faulty_subscriber_still_gets_every_event_in_sequence(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with marketplace_sandbox(tmp_path, webhook_secrets=[SECRET]) as sandbox:
+        await sandbox.faults(error_rate=0.3, error_status=503, retry_after_seconds=0, seed=11)
+        subscribers = {
+            name: Subscriber(name, f"{sandbox.url}/webhooks/{name}", (SECRET,), personal)
+            for name, personal in (("marketplace", True), ("analytics", False))
+        }
+        feed = FeedActivities(subscribers, timeout_seconds=5)
+        doubles = Doubles(feed=FeedPlan(subscribers=sorted(subscribers), attempts=20))
+        env = time_skipping_env
+        async with return_harness(env.client, doubles, feed=feed) as harness:
+            handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+            await feed_of(env, handle.id).result()
+        await feed.aclose()
+        report = await sandbox.recorded("feed")
+        started = await sandbox.recorded("events?subscriber=marketplace")
+        private = await sandbox.recorded("events?subscriber=analytics")
+
+    assert {(r["subscriber"], r["in_sequence"]) for r in report} == {
+        ("analytics", True),
+        ("marketplace", True),
+    }
+    assert all(r["sequences"] == list(range(1, len(HAPPY_PATH) + 1)) for r in report)
+    assert sum(r["duplicates"] for r in report) > 0  # answers lost after the work: sent again
+    assert "customer" in started[0]["data"]
+    assert all("customer" not in e["data"] and "pickup_address" not in e["data"] for e in private)
+    assert started[0]["data"]["stage"] == ReturnStage.CHECKING_ELIGIBILITY
+    for received in started + private:  # every body as its type's published schema says
+        body = {k: received[k] for k in ("type", "timestamp", "data")}
+        schema = json.loads((EVENT_SCHEMAS / f"{received['type']}.json").read_text())
+        jsonschema_rs.validate(schema, body)
+
+
+async def test_operations_list_a_parked_delivery_and_replay_it_from_the_command_line(
+    time_skipping_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = time_skipping_env
+    doubles = SCENARIOS["event_feed_parked_and_replayed"].doubles()
+    parser = starter.parser()
+
+    async def feed_command(*argv: str) -> str:
+        await feed_commands.run(parser.parse_args(["feed", *argv]), connect)
+        return capsys.readouterr().out
+
+    async def connect() -> Client:
+        return env.client
+
+    async with return_harness(env.client, doubles) as harness:
+        handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+        ref = handle.id.removeprefix("return-")
+
+        async def listed() -> bool:
+            return handle.id in await feed_command("parked")
+
+        await until(listed)
+        parked = await feed_command("parked")
+        with pytest.raises(feed_commands.FeedCommandError) as nothing_parked:
+            await feed_command("replay", ref, "--subscriber", "marketplace", "--by", "ops:ana")
+        doubles.faults = None
+        replayed = await feed_command(
+            "replay", ref, "--subscriber", "analytics", "--by", "operations:ana"
+        )
+        await feed_of(env, handle.id).result()
+        shown = await feed_command("show", ref)
+
+    [line] = [row for row in parked.splitlines() if handle.id in row]
+    assert "analytics  #1 return.started" in line and "HTTP 410" in line
+    assert "no delivery to marketplace is parked" in str(nothing_parked.value)
+    assert "replaying analytics's deliveries from #1" in replayed
+    assert f"analytics: {len(HAPPY_PATH)} of {len(HAPPY_PATH)} delivered" in shown
+    assert "marketplace: 9 of 9 delivered" in shown and "PARKED" not in shown
