@@ -44,6 +44,7 @@ from temporalio.client import WorkflowHandle
 
 from benchmarks.carrier_faults import count_attempts, until_settled
 from benchmarks.record import measured
+from benchmarks.running import publish, run_to_exit
 from client.start import parse_event, start_return
 from devstack.config import StackConfig
 from devstack.demo import redate
@@ -52,7 +53,6 @@ from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod
 from domain.returns import ReturnMethodChoice, ReturnStage, ReturnStatus
 from plumbing.standard_webhooks import make_secret
-from plumbing.temporal import exit_process
 from workflows.event_feed import EventFeedWorkflow, feed_id
 from workflows.return_workflow import ReturnWorkflow
 
@@ -250,11 +250,7 @@ async def main_async(args: argparse.Namespace) -> int:
     async with stack:
         await run_batch(stack, args, report)
     out = Path("var/bench/marketplace-faults.json")
-    text = json.dumps({"measured": stamp, **asdict(report), "passed": report.passed}, indent=2)
-    await asyncio.to_thread(out.write_text, text + "\n")
-    print(summary(report))
-    print(f"report: {out}")
-    return 0 if report.passed else 1
+    return await publish(out, stamp, asdict(report), report.passed, summary(report))
 
 
 def main() -> None:
@@ -268,12 +264,7 @@ def main() -> None:
     parser.add_argument("--marketplace-timeout", type=float, default=3.0)
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds to wait for each")
     args = parser.parse_args()
-    try:
-        code = asyncio.run(main_async(args))
-    except KeyboardInterrupt:
-        code = 130
-    sys.stdout.flush()
-    exit_process(code)
+    run_to_exit(lambda: main_async(args))
 
 
 if __name__ == "__main__":

@@ -66,24 +66,36 @@ def verify(
         raise SignatureRejected(
             f"the {timestamp_header} and {signature_header} headers are missing"
         )
+    signed_at = recent_timestamp(stamp, timestamp_header, tolerance_seconds, now)
+    # Bytes, not str: compare_digest refuses non-ASCII str, which anyone can send.
+    candidates = [part.strip().encode("utf-8", "replace") for part in offered.split(",")]
+    expected = [signature(secret, signed_at, body).encode() for secret in secrets]
+    if not any_matches(expected, candidates):
+        raise SignatureRejected(f"{signature_header} does not match the body")
+    return signed_at
+
+
+def recent_timestamp(stamp: str, header: str, tolerance_seconds: float, now: float | None) -> int:
+    """The Unix seconds of a timestamp header, if within the tolerance of `now` (default: the
+    real time); else `SignatureRejected` naming the header."""
     # Unix seconds: a handful of digits (a long number would overflow the comparison).
     if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
-        raise SignatureRejected(f"{timestamp_header} is not a number of seconds")
+        raise SignatureRejected(f"{header} is not a number of seconds")
     signed_at = int(stamp)
     current = time.time() if now is None else now
     if abs(current - signed_at) > tolerance_seconds:
         raise SignatureRejected(
-            f"{timestamp_header} is stale or in the future (more than "
-            f"{tolerance_seconds:.0f} s from now: a replayed request, or a clock gone wrong)"
+            f"{header} is stale or in the future (more than {tolerance_seconds:.0f} s off: a "
+            "replayed request, or a clock gone wrong)"
         )
-    # Bytes, not str: compare_digest refuses non-ASCII str, which anyone can send.
-    candidates = [part.strip().encode("utf-8", "replace") for part in offered.split(",")]
-    expected = [signature(secret, signed_at, body).encode() for secret in secrets]
-    # Every pair is compared, so the time taken does not tell which one matched.
+    return signed_at
+
+
+def any_matches(expected: Sequence[bytes], candidates: Sequence[bytes]) -> bool:
+    """Whether a candidate signature is one expected; every pair is compared, so the time
+    taken does not tell which one matched."""
     matched = False
     for wanted in expected:
         for candidate in candidates:
             matched |= hmac.compare_digest(wanted, candidate)
-    if not matched:
-        raise SignatureRejected(f"{signature_header} does not match the body")
-    return signed_at
+    return matched

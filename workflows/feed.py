@@ -17,6 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.feed.publisher import FeedPublisher
     from domain.feed import FeedEvent, FeedNews, FeedStart
+    from domain.feed_plan import FeedPlan
     from workflows import policies
     from workflows.feed_changes import Snapshot, changes, events, snapshot
 
@@ -29,6 +30,8 @@ EVENT_FEED = "event-feed"
 
 class ReturnFeed:
     def __init__(self) -> None:
+        self.plan: FeedPlan | None = None
+        """Who the return's events go to, from its intake (none: no event feed)."""
         self._on: bool | None = None
         """Whether this return publishes: decided at its first look, kept for its life."""
         self._closed = False
@@ -40,7 +43,7 @@ class ReturnFeed:
         """Publish what changed since the last call (the first: that the return started)."""
         state = ctx.state
         if self._on is None:
-            self._on = state.feed_plan is not None and workflow.patched(EVENT_FEED)
+            self._on = self.plan is not None and workflow.patched(EVENT_FEED)
         if not self._on or self._closed:
             return
         after = snapshot(state)
@@ -58,10 +61,10 @@ class ReturnFeed:
 
     async def _hand_over(self, ctx: ReturnContext, made: list[FeedEvent], ended: bool) -> None:
         state = ctx.state
-        assert state.feed_plan is not None
+        assert self.plan is not None
         news = FeedNews(
             start=FeedStart(
-                return_id=state.return_id, run_id=workflow.info().run_id, plan=state.feed_plan
+                return_id=state.return_id, run_id=workflow.info().run_id, plan=self.plan
             ),
             events=made,
             published=self.published,

@@ -23,7 +23,6 @@ from domain.carriers import (
     ReturnMethod,
 )
 from domain.events import RetractEvent
-from domain.feed_plan import FeedPlan
 from domain.ids import return_id
 from domain.inspection import Claim, InspectionReport
 from domain.money import RefundBreakdown, refund_breakdown
@@ -96,8 +95,6 @@ class ReturnState(ParcelScans):
         """The customer's working days, from the intake: the legal periods are counted in them
         (a return whose intake had none counts them as instants, as its history recorded)."""
         self.offers: list[CarrierOffer] = []
-        self.feed_plan: FeedPlan | None = None
-        """Who the return's events go to, from its intake (none: no event feed)."""
 
         # The seller's address.
         self.return_address: PostalAddress | None = None

@@ -51,7 +51,7 @@ async def take_in(ctx: ReturnContext) -> None:
     state.timings = intake.timings
     state.calendar = intake.calendar
     state.decision = intake.decision
-    state.feed_plan = intake.feed
+    ctx.feed.plan = intake.feed
     if state.calendar is not None:
         # Counted in the customer's days now: a starter that could not count them set another.
         ctx.upsert([sa.SHIP_BY.value_set(state.ship_by)])
