@@ -29,6 +29,7 @@ COPY carrier_sandbox/ carrier_sandbox/
 COPY marketplace_sandbox/ marketplace_sandbox/
 COPY mail_sink/ mail_sink/
 COPY devstack/ devstack/
+COPY monitoring/ monitoring/
 COPY examples/ examples/
 COPY schemas/ schemas/
 RUN pip install -c constraints.txt .

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo stack test lint typecheck format schema venv clean bench-carriers bench-marketplace histories bench-actions \
-	chromium compose-tool bench-gateway bench-flood bench-codec bench-plots fuzz-workflow fuzz-api mutation mutation-stages
+	chromium compose-tool prometheus bench-gateway bench-telemetry bench-flood bench-codec bench-plots fuzz-workflow fuzz-api mutation mutation-stages
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -28,9 +28,9 @@ demo: $(STAMP)
 stack: $(STAMP)
 	$(PY) -m devstack up
 
-## make test: lint, types, then the whole test suite (Debian's chromium and docker-compose
-## installed if missing).
-test: lint typecheck chromium compose-tool
+## make test: lint, types, then the whole test suite (Debian's chromium, docker-compose and
+## prometheus installed if missing).
+test: lint typecheck chromium compose-tool prometheus
 	$(PY) -m pytest
 
 # $(call debian_package,COMMAND,PACKAGE,WHY): install PACKAGE with apt when COMMAND is missing
@@ -59,6 +59,12 @@ DOCKER_COMPOSE := /usr/bin/docker-compose
 compose-tool:
 	$(call debian_package,$(DOCKER_COMPOSE),docker-compose,the docker-compose.yml check)
 
+## make prometheus: Debian's prometheus, whose promtool checks and tests the alert rules
+## (tests/monitoring/) and which the dev stack runs to scrape every service.
+PROMETHEUS := /usr/bin/prometheus
+prometheus:
+	$(call debian_package,$(PROMETHEUS),prometheus,the alert rules' tests and the dev stack's metrics)
+
 # Each benchmark's JSON says when, how and where it was measured: BENCH_COMMAND is the how
 # (benchmarks/record.py).
 ## make bench-carriers: 50 returns through a carrier failing on purpose (see benchmarks/).
@@ -73,6 +79,11 @@ bench-marketplace: $(STAMP)
 ## make bench-gateway: 1,000 signed order events (10 % redeliveries) through the gateway (see benchmarks/).
 bench-gateway: $(STAMP)
 	BENCH_COMMAND='make $@' $(PY) -m benchmarks.gateway_load
+
+## make bench-telemetry [ROUNDS=3]: the gateway load with metrics and traces off, metrics on,
+## and both on, ROUNDS times each (docs/telemetry.md#what-it-costs).
+bench-telemetry: $(STAMP)
+	BENCH_COMMAND='make $@' $(PY) -m benchmarks.telemetry_cost $(if $(ROUNDS),--rounds $(ROUNDS))
 
 ## make bench-flood: 10,000 unsigned 256 KiB POSTs from a stranger while signed events flow.
 bench-flood: $(STAMP)

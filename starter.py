@@ -55,7 +55,7 @@ from gateway.app import OPENAPI_PATH, create_app, openapi_document
 from gateway.auth import TokenBook
 from gateway.guard import proxies
 from marketplace_sandbox import app as marketplace
-from plumbing import encryption, logs, settings_reference, temporal, versioning
+from plumbing import encryption, logs, settings_reference, telemetry, temporal, versioning
 from plumbing.bearer import TokenConfigError
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
@@ -308,14 +308,17 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
         log.warning("RETURNFLOW_GATEWAY_EVENT_SECRETS is not set: every event will be refused")
     if not len(tokens):
         log.warning("no RETURNFLOW_GATEWAY_*_TOKENS are set: every action will be refused")
+    exported = telemetry.from_settings(settings, "gateway")
     try:
-        client = await temporal.connect(lazy=True)
+        client = await temporal.connect(lazy=True, **exported.connect_options())
     except PayloadKeyError as err:
+        exported.close()
         raise CommandError(str(err), BAD_INPUT) from err
     registry = CarrierRegistry.from_settings(settings)
+    app = create_app(client, settings, registry)
     try:
         async with HostedApp(
-            create_app(client, settings, registry),
+            exported.serve(app, app.routes),
             host=settings.gateway_host,
             port=settings.gateway_port,
             access_log=True,
@@ -329,6 +332,7 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
             await server.wait_stopped()
     finally:
         await registry.aclose()
+        exported.close()
     return OK
 
 
@@ -419,20 +423,24 @@ async def cmd_codec_server(args: argparse.Namespace, connect: Connect, settings:
         app = create_codec_app(
             codec, access, settings.codec_max_body_bytes, settings.http_body_timeout_seconds
         )
-        async with HostedApp(
-            app,
-            host=settings.codec_host,
-            port=settings.codec_port,
-            limits=ConnectionLimits.from_settings(settings),
-        ) as server:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, server.request_stop)
-            log.info(
-                "codec server listening",
-                extra={"url": server.url, "namespaces": access.namespaces},
-            )
-            await server.wait_stopped()
+        exported = telemetry.from_settings(settings, "codec-server")
+        try:
+            async with HostedApp(
+                exported.serve(app, app.routes),
+                host=settings.codec_host,
+                port=settings.codec_port,
+                limits=ConnectionLimits.from_settings(settings),
+            ) as server:
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, server.request_stop)
+                log.info(
+                    "codec server listening",
+                    extra={"url": server.url, "namespaces": access.namespaces},
+                )
+                await server.wait_stopped()
+        finally:
+            exported.close()
     return OK
 
 

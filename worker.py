@@ -7,6 +7,7 @@ python worker.py            # connects with TEMPORAL_ADDRESS / TEMPORAL_NAMESPAC
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -32,8 +33,9 @@ from activities.parcels import ParcelActivities
 from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
 from activities.withdrawals.activities import WithdrawalActivities
-from plumbing import logs, temporal, versioning
-from plumbing.encryption import PayloadKeyError
+from monitoring.return_counts import ReturnCounts
+from plumbing import logs, metrics, telemetry, temporal, versioning
+from plumbing.encryption import EncryptionCodec, PayloadKeyError
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
 from workflows.event_feed import EventFeedWorkflow
@@ -53,6 +55,9 @@ PASSTHROUGH_MODULES = (
     "workflows.policies",
     "workflows.feed_changes",
     "reminders.models",
+    "plumbing.metrics",
+    # The tracing interceptor's workflow side (when traces are on).
+    "opentelemetry",
 )
 """Pure modules imported once, outside the sandbox, instead of on every workflow run (the
 ones that call the workflow API, or hold the workflow classes, are the sandbox's to check)."""
@@ -147,17 +152,37 @@ async def main() -> None:
         print(f"error: {err}", file=sys.stderr)
         temporal.exit_process(2)
     log.info("payload encryption", current_key=codec.keyring.current, keys=codec.keyring.key_ids)
-    client = await temporal.connect(codec)
+    exported = telemetry.from_settings(settings, "worker")
+    try:
+        await _run(settings, codec, exported)
+    finally:
+        exported.close()
+    log.info("worker stopped")
+
+
+async def _run(settings: Settings, codec: EncryptionCodec, exported: telemetry.Telemetry) -> None:
+    client = await temporal.connect(codec, **exported.connect_options())
+    workflow_labels = {
+        "namespace": client.namespace,
+        "task_queue": settings.task_queue,
+        "workflow_type": "ReturnWorkflow",
+    }
+    metrics.announce("worker", workflow_labels)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with build_worker(client, settings) as worker, worker:
+    # The counts feed only the metrics: without them, nothing is asked of visibility.
+    counting = (
+        ReturnCounts(client, settings.task_queue, settings.returns_count_seconds)
+        if settings.metrics_address
+        else contextlib.nullcontext()
+    )
+    async with build_worker(client, settings) as worker, worker, counting:
         log.info("worker started", task_queue=settings.task_queue, namespace=client.namespace)
         await _say_if_not_current(client, settings)
         await stop.wait()
         log.info("worker stopping: finishing the tasks in hand")
-    log.info("worker stopped")
 
 
 async def _say_if_not_current(client: Client, settings: Settings) -> None:

@@ -507,6 +507,45 @@ def actions(data: dict[str, Any]) -> Figure:
     return figure
 
 
+def telemetry_cost(data: dict[str, Any]) -> Figure:
+    medians = data["medians"]
+    modes = list(medians)
+    rounds = max(run["round"] for run in data["runs"])
+    figure = Figure(
+        f"What metrics and traces cost the gateway: {data['events']:,} order events per run"
+    )
+    figure.vertical_bars(
+        f"Gateway CPU per event (median of {rounds} rounds)",
+        "CPU (ms per event)",
+        modes,
+        "what the processes export",
+        [Series("gateway CPU", [medians[m]["gateway_cpu_ms_per_event"] for m in modes])],
+        plot_height=140,
+    )
+    figure.vertical_bars(
+        f"Acknowledgement latency, {data['concurrency']} in flight (median of {rounds} rounds)",
+        "latency (ms)",
+        modes,
+        "what the processes export",
+        [
+            Series("p50", [medians[m]["p50_ms"] for m in modes]),
+            Series("p99", [medians[m]["p99_ms"] for m in modes]),
+        ],
+    )
+    spans = [run["spans_exported"] for run in data["runs"] if run["spans_exported"]]
+    figure.paragraph(
+        "Throughput (events/s): "
+        + ", ".join(f"{m} {number(medians[m]['events_per_second'])}" for m in modes)
+        + ". Gateway peak RSS (MB): "
+        + ", ".join(f"{m} {number(medians[m]['gateway_rss_mb'])}" for m in modes)
+        + ". Spans received by the OTLP collector per traced run: "
+        + ", ".join(f"{n:,}" for n in spans)
+        + f". {verdict(data)}"
+    )
+    figure.caption(data.get("measured"))
+    return figure
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -521,6 +560,7 @@ BENCHMARKS = (
     Benchmark("codec", "make bench-codec", codec),
     Benchmark("carrier-faults", "make bench-carriers", carrier_faults),
     Benchmark("actions", "make bench-actions", actions),
+    Benchmark("telemetry-cost", "make bench-telemetry", telemetry_cost),
 )
 
 

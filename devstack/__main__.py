@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from devstack.config import StackConfig
 from devstack.interrupts import Interrupted, Interrupts
 from devstack.stack import DevStack, StackError
+from monitoring import scraping
 from plumbing import logs
 from plumbing.temporal import exit_process
 
@@ -18,6 +19,19 @@ def log_to_file(config: StackConfig) -> None:
     """The launcher's own JSON log goes to var/log/devstack.log; the terminal gets prose."""
     config.log_dir.mkdir(parents=True, exist_ok=True)
     logs.configure("devstack", "INFO", stream=(config.log_dir / "devstack.log").open("a"))
+
+
+def where_to_watch(config: StackConfig) -> list[str]:
+    """Where each service serves its metrics, and where Prometheus shows them all."""
+    if not config.metrics:
+        return []
+    served = ", ".join(f"{s} http://{a}/metrics" for s, a in config.metrics_addresses().items())
+    prometheus = (
+        f"{config.prometheus_url} (scrapes every service; alert rules loaded)"
+        if scraping.PROMETHEUS.exists()
+        else "not installed: `make prometheus` (Debian's), and the stack runs it"
+    )
+    return [f"  metrics         {served}", f"  Prometheus      {prometheus}"]
 
 
 def banner(stack: DevStack) -> str:
@@ -34,6 +48,7 @@ def banner(stack: DevStack) -> str:
             f"  gateway         {c.gateway_url} (order events, carriers' webhooks, actions; "
             "the customer's pages under /my/)",
             f"  SMTP sink       {c.host}:{c.smtp_port} -> {c.mail_dir}/",
+            *where_to_watch(c),
             f"  logs            {c.log_dir}/",
             "Ctrl-C stops everything.",
         ]

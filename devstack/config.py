@@ -33,6 +33,20 @@ class StackConfig(BaseSettings):
         8000, description="The gateway: order events, carriers' webhooks, actions."
     )
     codec_port: int = Field(8234, description="The codec server the Web UI decrypts through.")
+    worker_metrics_port: int = Field(9464, description="The worker's metrics (Prometheus).")
+    gateway_metrics_port: int = Field(9465, description="The gateway's metrics (Prometheus).")
+    codec_metrics_port: int = Field(9466, description="The codec server's metrics (Prometheus).")
+    temporal_metrics_port: int = Field(
+        9467, description="The Temporal dev server's own metrics (Prometheus)."
+    )
+    prometheus_port: int = Field(
+        9490,
+        description="Prometheus, scraping every service (when Debian's is installed; not its "
+        "usual 9090, which the Debian package's own service may hold).",
+    )
+    metrics: bool = Field(
+        True, description="The services serve their metrics, and Prometheus scrapes them."
+    )
     var_dir: Path = Field(
         Path("var"), description="The stack's files: logs, mail, Temporal's database, keys."
     )
@@ -69,8 +83,23 @@ class StackConfig(BaseSettings):
     @classmethod
     def on_free_ports(cls, var_dir: Path, **overrides: Any) -> Self:
         """A stack of its own beside any other (tests, benchmarks): every port free now."""
-        temporal, ui, sandbox, smtp, gateway, codec, marketplace = free_ports(7)
+        found = free_ports(12)
+        temporal, ui, sandbox, smtp, gateway, codec, marketplace = found[:7]
+        metrics = dict(
+            zip(
+                (
+                    "worker_metrics_port",
+                    "gateway_metrics_port",
+                    "codec_metrics_port",
+                    "temporal_metrics_port",
+                    "prometheus_port",
+                ),
+                found[7:],
+                strict=True,
+            )
+        )
         ports = {
+            **metrics,
             "temporal_port": temporal,
             "ui_port": ui,
             "sandbox_port": sandbox,
@@ -109,6 +138,20 @@ class StackConfig(BaseSettings):
     @property
     def codec_url(self) -> str:
         return f"http://{self.host}:{self.codec_port}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{self.host}:{self.prometheus_port}"
+
+    def metrics_addresses(self) -> dict[str, str]:
+        """Where each service serves its metrics (HOST:PORT), by the `service` label it sets."""
+        ports = {
+            "worker": self.worker_metrics_port,
+            "gateway": self.gateway_metrics_port,
+            "codec-server": self.codec_metrics_port,
+            "temporal": self.temporal_metrics_port,
+        }
+        return {service: f"{self.host}:{port}" for service, port in ports.items()}
 
     @property
     def web_ui_origins(self) -> list[str]:

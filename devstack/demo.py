@@ -33,7 +33,7 @@ from temporalio.service import RPCError
 from activities.notices.compose import notice_key
 from client.start import parse_event
 from customer_page.links import PageLinks
-from devstack.__main__ import run_stack, serve
+from devstack.__main__ import run_stack, serve, where_to_watch
 from devstack.config import StackConfig
 from devstack.customer import Browser
 from devstack.interrupts import Interrupts
@@ -388,6 +388,7 @@ def demo(exit_after: bool) -> Callable[[DevStack, Interrupts], Awaitable[int]]:
         print("\n" + table(samples))
         print(feed_table(samples, config))
         print(f"\nemails (.eml, label PDFs attached) are in {config.mail_dir}/")
+        print("\n".join(["the figures of the run:", *where_to_watch(config)]))
         print(await customer_pages(stack, samples, now))
         all_ok = all(s.ok for s in samples)
         print("every sample reached its expected stage" if all_ok else "SOME SAMPLES FAILED")

@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 from devstack import probes
 from devstack.config import StackConfig
 from devstack.process import ManagedProcess
+from monitoring import scraping
 from plumbing import temporal, versioning
 from plumbing.encryption import EncryptionCodec, write_key_file
 from plumbing.settings import Settings
@@ -51,12 +52,18 @@ class ServiceSpec:
 def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpec]:
     py = sys.executable
     host = config.host
+    metrics = config.metrics_addresses()
+
+    def exporting(service: str) -> dict[str, str]:
+        return {"RETURNFLOW_METRICS_ADDRESS": metrics[service]} if config.metrics else {}
+
     return [
         ServiceSpec(
             name="codec-server",
             argv=[py, "starter.py", "codec-server"],
             ready=lambda stack, _p: probes.http_ok(f"{config.codec_url}/healthz"),
-            ports=(config.codec_port,),
+            ports=(config.codec_port, config.codec_metrics_port),
+            env=exporting("codec-server"),
         ),
         ServiceSpec(
             name="temporal",
@@ -82,10 +89,12 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
                 "json",
                 "--log-level",
                 "warn",
+                "--metrics-port",
+                str(config.temporal_metrics_port),
                 *temporal.search_attribute_args(),
             ],
             ready=_temporal_ready,
-            ports=(config.temporal_port, config.ui_port),
+            ports=(config.temporal_port, config.ui_port, config.temporal_metrics_port),
         ),
         ServiceSpec(
             name="carrier-sandbox",
@@ -147,6 +156,8 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
             name="worker",
             argv=[py, "worker.py"],
             ready=_worker_ready,
+            ports=(config.worker_metrics_port,),
+            env=exporting("worker"),
             # More than the worker's own graceful shutdown, so activities in hand can finish.
             stop_grace=settings.worker_shutdown_seconds + 5,
             after_ready=_promote_and_schedule,
@@ -155,9 +166,35 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
             name="gateway",
             argv=[py, "starter.py", "serve"],
             ready=lambda stack, _p: probes.http_ok(f"{config.gateway_url}/readyz"),
-            ports=(config.gateway_port,),
+            ports=(config.gateway_port, config.gateway_metrics_port),
+            env=exporting("gateway"),
         ),
+        *([prometheus_service(config)] if config.metrics and scraping.PROMETHEUS.exists() else []),
     ]
+
+
+def prometheus_service(config: StackConfig) -> ServiceSpec:
+    """Debian's Prometheus scraping every service of the stack, with the alert rules."""
+    home = config.var_dir / "prometheus"
+    config_file = home / "prometheus.yml"
+
+    def ready(stack: DevStack, _proc: ManagedProcess) -> Awaitable[bool]:
+        return probes.http_ok(f"{config.prometheus_url}/-/ready")
+
+    home.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(scraping.prometheus_config(config.metrics_addresses()))
+    return ServiceSpec(
+        name="prometheus",
+        argv=[
+            str(scraping.PROMETHEUS),
+            f"--config.file={config_file}",
+            f"--storage.tsdb.path={home / 'data'}",
+            "--storage.tsdb.retention.time=7d",
+            f"--web.listen-address={config.host}:{config.prometheus_port}",
+        ],
+        ready=ready,
+        ports=(config.prometheus_port,),
+    )
 
 
 async def _temporal_ready(stack: DevStack, _proc: ManagedProcess) -> bool:

@@ -294,6 +294,13 @@ class AttentionReason(StrEnum):
         reason = code.partition(":")[0]
         return cls(reason) if reason in cls._value2member_map_ else None
 
+    @classmethod
+    def label(cls, code: str) -> str:
+        """A listed code's reason without its detail, `other` for one not known here: what the
+        `AttentionReasons` attribute and the metrics show."""
+        reason = cls.of(code)
+        return reason.value if reason is not None else "other"
+
 
 class AttentionAction(StrEnum):
     """What operations can do about a return that needs them (update `resolve_attention`)."""

@@ -19,6 +19,10 @@ TRACKING_NUMBER = SearchAttributeKey.for_keyword("TrackingNumber")
 """The parcel's number, as printed on it: how a carrier's webhook that does not echo our
 reference finds its return, and how staff find the return a caller quotes."""
 
+ATTENTION_REASONS = SearchAttributeKey.for_keyword_list("AttentionReasons")
+"""Why a return needs operations (the reasons' codes, without their detail): what the worker
+counts for the attention metrics, and how staff list the returns waiting on one reason."""
+
 FEED_PARKED = SearchAttributeKey.for_bool("FeedParked")
 """Set on a return's event feed while a delivery waits for operations to replay it."""
 
@@ -31,5 +35,6 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     NEEDS_ATTENTION,
     TRACKING_NUMBER,
     FEED_PARKED,
+    ATTENTION_REASONS,
 )
 """Every custom attribute, to register on a server (`--search-attribute Name=Type`)."""

@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from customer_page.links import PREFIX as PAGES_PREFIX
 from customer_page.security import too_many_requests_page
 from gateway.http import AUTHENTICATED, error_body
+from plumbing import metrics
 from plumbing.settings import Settings, address_networks
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class RateLimits:
 
     def _wait(self, item: RateLimitItem, *keys: str) -> int:
         self.limited += 1
+        metrics.count(metrics.RATE_LIMITED, {"limit": keys[0]})
         reset_at = self._limiter.get_window_stats(item, *keys).reset_time
         return max(1, math.ceil(reset_at - time.time()))
 

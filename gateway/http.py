@@ -20,6 +20,7 @@ from gateway.auth import TokenBook
 
 if TYPE_CHECKING:
     from gateway.guard import Samples
+from plumbing import metrics
 from plumbing.settings import Settings
 
 
@@ -125,7 +126,15 @@ def temporal_unavailable() -> JSONResponse:
 
 
 def is_unreachable(err: BaseException) -> bool:
-    """Temporal did not answer (down, restarting, too slow), as opposed to refusing."""
+    """Temporal did not answer (down, restarting, too slow), as opposed to refusing; each time it
+    did not is counted (`returnflow_temporal_unreachable_total`)."""
+    unreachable = _unreachable(err)
+    if unreachable:
+        metrics.count(metrics.TEMPORAL_UNREACHABLE)
+    return unreachable
+
+
+def _unreachable(err: BaseException) -> bool:
     if isinstance(err, TimeoutError | asyncio.TimeoutError):
         return True
     if isinstance(err, RPCError):
@@ -228,6 +237,8 @@ async def receive(request: Request, gateway: Gateway, source: str, take: Take) -
         authenticated=outcome.authenticated,
         truncated=truncated,
     )
+    # The door, not the carrier a stranger's path names: the label's values stay bounded.
+    metrics.count(metrics.DEAD_LETTERS, {"source": source.partition(":")[0]})
     logger.warning(
         "payload refused and kept",
         extra={

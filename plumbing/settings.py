@@ -75,6 +75,31 @@ class Settings(BaseSettings):
         description="This build's ID in the deployment (default: the package version).",
     )
 
+    metrics_address: str | None = Field(
+        None,
+        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
+        description="HOST:PORT where this process serves its metrics in Prometheus format "
+        "(GET /metrics); unset: none are served. Each process needs its own port.",
+    )
+    otlp_endpoint: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="OTLP/HTTP endpoint the traces go to (e.g. "
+        "http://collector:4318/v1/traces); unset: nothing is traced.",
+    )
+    trace_sample_ratio: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of the traces kept, applied to the trace ID: every process keeps or "
+        "drops the same traces whole, whatever a caller's traceparent asks.",
+    )
+    returns_count_seconds: float = Field(
+        60.0,
+        ge=5,
+        description="How often a worker counts the running returns in each stage and needing "
+        "attention, for its metrics (s).",
+    )
     gateway_host: str = Field("127.0.0.1", description="Interface the gateway listens on.")
     gateway_port: int = Field(8000, ge=0, le=65535, description="The gateway's TCP port.")
     gateway_event_secrets: SecretStr | None = Field(

@@ -28,9 +28,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import failures, policies, return_view
     from workflows.feed import ReturnFeed
+    from workflows.feed_changes import Change, Snapshot, changes, snapshot
+    from workflows.metrics import ReturnMetrics
     from workflows.return_state import CHOICE_PROBLEMS, SHIPMENT_NOTICES, ReturnState
     from workflows.transitions import Message, Moment, Phase
 
+
+ATTENTION_REASONS = "attention-reasons"
+"""Patch: the reasons a return needs attention are shown in the `AttentionReasons` attribute."""
 
 MAX_BATCH = 5
 """Notices in one `send_notices` activity (`NoticeBatch`)."""
@@ -77,6 +82,20 @@ class ReturnContext:
         self._shown: dict[str, object] = {}
         """The search attributes' values as last set: an upsert sends only what changed."""
         self.feed = ReturnFeed()
+        self.metrics = ReturnMetrics()
+        self._looked: Snapshot | None = None
+
+    def patched(self, patch_id: str) -> bool:
+        """Whether this return runs the code of the change `patch_id` (`workflow.patched`)."""
+        return workflow.patched(patch_id)
+
+    def look(self) -> list[Change]:
+        """What changed since the last look (at the first: that the return started), for the
+        event feed and the metrics."""
+        after = snapshot(self.state)
+        found = changes(self.state, self._looked, after)
+        self._looked = after
+        return found
 
     # --- Time and waiting ----------------------------------------------------------------
 
@@ -164,16 +183,22 @@ class ReturnContext:
         self._shown.update(values)
 
     def attention_updates(self, code: str, needed: bool) -> list[SearchAttributeUpdate[Any]]:
-        """Raise or clear one reason; the `NeedsAttention` update for the next upsert, if any."""
+        """Raise or clear one reason; the `NeedsAttention` and `AttentionReasons` updates for
+        the next upsert, if any."""
         reasons = self.state.attention
         before = bool(reasons)
+        shown_before = attention_reasons(reasons)
         if needed and code not in reasons:
             reasons.append(code)
         if not needed and code in reasons:
             reasons.remove(code)
-        if bool(reasons) == before:
-            return []
-        return [sa.NEEDS_ATTENTION.value_set(bool(reasons))]
+        updates: list[SearchAttributeUpdate[Any]] = []
+        if bool(reasons) != before:
+            updates.append(sa.NEEDS_ATTENTION.value_set(bool(reasons)))
+        shown = attention_reasons(reasons)
+        if shown != shown_before and self.patched(ATTENTION_REASONS):
+            updates.append(sa.ATTENTION_REASONS.value_set(shown))
+        return updates
 
     def attention(self, code: str, needed: bool) -> None:
         self.upsert(self.attention_updates(code, needed))
@@ -309,3 +334,8 @@ class ReturnContext:
             start_to_close_timeout=policies.LOOKUP.start_to_close_timeout,
             retry_policy=policies.LOOKUP.retry_policy,
         )
+
+
+def attention_reasons(codes: list[str]) -> list[str]:
+    """The distinct reasons of the listed codes, sorted: the `AttentionReasons` attribute."""
+    return sorted({AttentionReason.label(code) for code in codes})

@@ -74,7 +74,9 @@ async def run(ctx: ReturnContext) -> None:
     """From the intake until the return has ended with no problem left."""
     await intake.take_in(ctx)
     while True:
-        await ctx.feed.publish(ctx)
+        found = ctx.look()
+        ctx.metrics.record(ctx, found)
+        await ctx.feed.publish(ctx, found)
         if await reminders.act(ctx):
             continue
         step = STEPS.get(ctx.phase)

@@ -85,7 +85,9 @@ class ReturnWorkflow:
         self._ensure_search_attributes(ctx)
         await loop.run(ctx)
         self._done = True
-        await ctx.feed.end(ctx)
+        found = ctx.look()
+        ctx.metrics.ended(ctx, found)
+        await ctx.feed.end(ctx, found)
         carrier.stop_polling(ctx)
         for intent in ctx.inbox:
             ctx.refuse(intent, f"the return has ended (stage: {ctx.state.stage})")

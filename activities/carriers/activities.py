@@ -7,7 +7,7 @@ import datetime as dt
 
 from temporalio import activity
 
-from activities.carriers.classify import classified
+from activities.carriers.classify import classified, counted
 from activities.carriers.protocol import CarrierError
 from activities.carriers.registry import CarrierRegistry
 from activities.failures import no_scan_yet
@@ -61,7 +61,8 @@ class CarrierActivities:
             parcel=request.parcel,
         )
         try:
-            price = await self._registry.get(offer.code).quote_return_label(quote)
+            with counted(offer.code, "quote_return_label"):
+                price = await self._registry.get(offer.code).quote_return_label(quote)
         except CarrierError as err:
             activity.logger.warning(
                 "label price not quoted", extra={"carrier": offer.code, "error": err.message}

@@ -8,6 +8,7 @@ and everything else is retried by Temporal, after `Retry-After` when the carrier
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,12 +16,39 @@ from temporalio import activity
 
 from activities.carriers.protocol import CarrierAuthFailed, CarrierRejected, CarrierUnavailable
 from activities.failures import carrier_auth_failed, carrier_rejected, carrier_unavailable
+from plumbing import metrics
+
+
+@contextmanager
+def counted(carrier: str, operation: str | None = None) -> Iterator[None]:
+    """Count and time a call to `carrier` (`returnflow_carrier_calls_total`) under `operation`,
+    by default the activity's name, with the outcome its error says."""
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        yield
+        outcome = "ok"
+    except CarrierRejected:
+        outcome = "rejected"
+        raise
+    except CarrierAuthFailed:
+        outcome = "auth_failed"
+        raise
+    except CarrierUnavailable:
+        outcome = "unavailable"
+        raise
+    finally:
+        labels = {"carrier": carrier, "operation": operation or activity.info().activity_type}
+        metrics.observe(metrics.CARRIER_CALL_SECONDS, time.perf_counter() - started, labels)
+        metrics.count(metrics.CARRIER_CALLS, labels | {"outcome": outcome})
 
 
 @contextmanager
 def classified(carrier: str) -> Iterator[None]:
+    """A call to `carrier`, counted, its failures classified."""
     try:
-        yield
+        with counted(carrier):
+            yield
     except CarrierRejected as err:
         raise carrier_rejected(err.message, err.field) from err
     except CarrierAuthFailed as err:

@@ -25,6 +25,7 @@ from activities.marketplace_http import MarketplaceHttp
 from domain.failures import FailureType
 from domain.feed import Delivery, DeliveryOutcome, webhook_body
 from domain.feed_plan import FeedPlan
+from plumbing import metrics
 from plumbing.standard_webhooks import signed_headers
 from plumbing.subscribers import Subscriber
 
@@ -110,8 +111,16 @@ class FeedActivities:
             subscriber.secrets, event.event_id, raw, timestamp=int(self._clock())
         )
         headers |= {"User-Agent": "returnflow"}
-        response = await http.send("POST", subscriber.url, json_body=raw.decode(), headers=headers)
-        if not 200 <= response.status_code < 300:
-            http.fail(response)
+        labels = {"subscriber": delivery.subscriber}
+        try:
+            response = await http.send(
+                "POST", subscriber.url, json_body=raw.decode(), headers=headers
+            )
+            if not 200 <= response.status_code < 300:
+                http.fail(response)
+        except BaseException:
+            metrics.count(metrics.EVENT_DELIVERIES, labels | {"outcome": "failed"})
+            raise
+        metrics.count(metrics.EVENT_DELIVERIES, labels | {"outcome": "delivered"})
         activity.logger.info("event delivered", extra=fields | {"type": body.type})
         return DeliveryOutcome.DELIVERED

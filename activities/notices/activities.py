@@ -28,6 +28,7 @@ from domain.notices import (
     NoticeRequest,
     SellerContact,
 )
+from plumbing import metrics
 
 LOCATOR_TIMEOUT_SECONDS = 10.0
 """How long a notice waits for the nearest post offices before it goes without them."""
@@ -92,7 +93,20 @@ class NoticeActivities:
 
     async def _send(self, request: NoticeRequest, sent: list[str]) -> NoticeReceipt:
         """Send `request` unless its Message-ID is in `sent`; once sent, add it and heartbeat
-        the whole list."""
+        the whole list. Counted by kind and outcome (`returnflow_emails_total`)."""
+        outcome = "failed"
+        try:
+            receipt = await self._send_once(request, sent)
+            outcome = "sent" if receipt.sent else "already_sent"
+            return receipt
+        except ApplicationError as error:
+            if error.non_retryable:
+                outcome = "undeliverable"
+            raise
+        finally:
+            metrics.count(metrics.EMAILS, {"kind": str(request.kind), "outcome": outcome})
+
+    async def _send_once(self, request: NoticeRequest, sent: list[str]) -> NoticeReceipt:
         message_id = self._composer.message_id(request)
         # Logs name the notice, never its reader. The key is the Message-ID without its
         # domain: the log redactor masks anything shaped like an email address.

@@ -15,6 +15,7 @@ from domain.events import RetractEvent
 from domain.inspection import Claim, ClaimRequest
 from domain.returns import EligibilityDecision, Refund, RefundRequest
 from domain.timings import RefundTrigger, ReturnTimings
+from plumbing import metrics
 
 if TYPE_CHECKING:
     from plumbing.settings import Settings
@@ -94,6 +95,7 @@ class OrderActivities:
         with the refund already recorded (`created=False`). A key reused for a different
         request fails for good (`RefundConflict`)."""
         refund = await self._orders.request_refund(request)
+        metrics.count(metrics.REFUNDS_REQUESTED, {"created": str(refund.created).lower()})
         activity.logger.info(
             "refund requested" if refund.created else "refund already requested",
             extra={

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.reminders.query import unshipped_returns_query
 from domain.base import DomainModel
 from domain.returns import ShippingReminder
+from plumbing import metrics
 from reminders.models import ReminderSweep, SweepResult
 from workflows.return_workflow import ReturnWorkflow
 
@@ -109,6 +111,9 @@ class ReminderActivities:
             activity.heartbeat(progress.model_dump_json())
             if token is None:
                 break
+        metrics.count(metrics.REMINDER_SWEEPS)
+        metrics.add(metrics.REMINDERS_SENT, progress.signalled)
+        metrics.set_gauge(metrics.REMINDER_SWEEP_DONE_AT, time.time())
         activity.logger.info(
             "reminder sweep done",
             extra={"found": progress.found, "signalled": progress.signalled, "day": reminder.day},

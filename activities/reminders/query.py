@@ -10,6 +10,14 @@ from domain.returns import REMINDABLE_STAGES
 RETURN_WORKFLOW_TYPE = "ReturnWorkflow"
 
 
+def running_returns(task_queue: str) -> str:
+    """Running returns of `task_queue`: the start of every query over a deployment's returns."""
+    return (
+        f'WorkflowType = "{RETURN_WORKFLOW_TYPE}" AND ExecutionStatus = "Running" '
+        f'AND TaskQueue = "{quoted(task_queue)}"'
+    )
+
+
 def unshipped_returns_query(task_queue: str, ship_by_until: dt.datetime) -> str:
     """Running returns of `task_queue` waiting for the customer, with ShipBy up to
     `ship_by_until` — those already past ShipBy too: they are open until they expire.
@@ -20,13 +28,12 @@ def unshipped_returns_query(task_queue: str, ship_by_until: dt.datetime) -> str:
     stages = ", ".join(f'"{stage.value}"' for stage in sorted(REMINDABLE_STAGES))
     until = ship_by_until.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return (
-        f'WorkflowType = "{RETURN_WORKFLOW_TYPE}" AND ExecutionStatus = "Running" '
-        f'AND TaskQueue = "{_quoted(task_queue)}" '
+        f"{running_returns(task_queue)} "
         f"AND {sa.RETURN_STAGE.name} IN ({stages}) "
         f'AND {sa.SHIP_BY.name} <= "{until}"'
     )
 
 
-def _quoted(value: str) -> str:
+def quoted(value: str) -> str:
     """A value inside a double-quoted visibility string."""
     return value.replace("\\", "\\\\").replace('"', '\\"')

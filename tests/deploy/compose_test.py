@@ -4,6 +4,7 @@ image, with the environment Compose would give each container."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -30,6 +31,12 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKER_COMPOSE = Path("/usr/bin/docker-compose")
 OPERATOR_TOKEN = "ops-cli-0123456789abcdef"
 UI = "http://localhost:8080"
+SECRETS = {
+    "POSTGRES_PASSWORD": "a-database-password",
+    "GRAFANA_ADMIN_PASSWORD": "a-grafana-password",
+    "GRAFANA_SECRET_KEY": "a-grafana-secret-key",
+}
+"""What the operator sets beside the compose file: the secrets it has no default for."""
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +84,7 @@ def compose_config(
 @pytest.fixture(scope="module")
 def resolved(env_file: Path) -> dict[str, Any]:
     """docker-compose.yml as Compose resolves it (schema checked, variables interpolated)."""
-    result = compose_config(env_file, POSTGRES_PASSWORD="a-database-password")
+    result = compose_config(env_file, **SECRETS)
     assert result.returncode == 0, result.stderr
     config: dict[str, Any] = yaml.safe_load(result.stdout)
     return config
@@ -97,6 +104,15 @@ def test_compose_refuses_to_start_without_the_database_password(env_file: Path) 
     assert "set POSTGRES_PASSWORD" in result.stderr
 
 
+@pytest.mark.parametrize("missing", ["GRAFANA_ADMIN_PASSWORD", "GRAFANA_SECRET_KEY"])
+def test_compose_refuses_to_start_without_grafana_s_secrets(env_file: Path, missing: str) -> None:
+    """Grafana's built-in admin password and secret key are public: no default replaces them."""
+    given = {name: value for name, value in SECRETS.items() if name != missing}
+    result = compose_config(env_file, **given)
+    assert result.returncode != 0
+    assert f"set {missing}" in result.stderr
+
+
 def test_the_stack_has_temporal_its_ui_and_every_returnflow_process(
     resolved: dict[str, Any],
 ) -> None:
@@ -112,6 +128,8 @@ def test_the_stack_has_temporal_its_ui_and_every_returnflow_process(
         "codec-server",
         "carrier-sandbox",
         "mail-sink",
+        "prometheus",
+        "grafana",
     }
     assert services["temporal"]["environment"]["DB"] == "postgres12"
     assert services["worker"]["deploy"]["replicas"] >= 2
@@ -285,7 +303,7 @@ def test_the_codec_server_cannot_reach_temporal(resolved: dict[str, Any]) -> Non
     assert "codec-server" not in neighbours(resolved, "temporal")
 
 
-def test_what_the_host_publishes_is_the_gateway_the_codec_server_and_the_web_ui_on_loopback(
+def test_what_the_host_publishes_is_the_gateway_the_codec_server_the_web_ui_and_grafana(
     resolved: dict[str, Any],
 ) -> None:
     publishing = {
@@ -297,6 +315,7 @@ def test_what_the_host_publishes_is_the_gateway_the_codec_server_and_the_web_ui_
         "gateway": [("127.0.0.1", 8000)],
         "codec-server": [("127.0.0.1", 8234)],
         "temporal-ui": [("127.0.0.1", 8080)],
+        "grafana": [("127.0.0.1", 3000)],
     }
 
 
@@ -307,7 +326,7 @@ def test_the_operator_door_opens_temporal_on_loopback_only_when_asked_for(
         env_file,
         "docker-compose.yml",
         "deploy/compose.operator.yml",
-        POSTGRES_PASSWORD="a-database-password",
+        **SECRETS,
         RETURNFLOW_PUBLISH_HOST="192.0.2.10",  # a LAN address for the other services
     )
     assert result.returncode == 0, result.stderr
@@ -323,6 +342,105 @@ def test_the_operator_door_opens_temporal_on_loopback_only_when_asked_for(
             assert "operator" not in networks_of(service), name
     assert neighbours(opened, "codec-server") & {"temporal"} == set()
     assert neighbours(opened, "postgresql") == {"temporal"}
+
+
+# --- monitoring: Prometheus scrapes each process, Grafana shows the dashboard ------------------
+
+SCRAPED = {"worker", "gateway", "codec-server"}
+
+
+def mounts_of(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """Each container path a service mounts: (its source, read-only)."""
+    mounts = {}
+    for volume in service["volumes"]:
+        source, target, *mode = volume.split(":")
+        mounts[target] = (source, mode == ["ro"])
+    return mounts
+
+
+def project_file(service: dict[str, Any], container_path: str) -> Path:
+    """The project's file or directory mounted read-only where the container reads
+    `container_path` (a path in a mounted directory too)."""
+    for target, (source, read_only) in mounts_of(service).items():
+        if container_path == target or container_path.startswith(target + "/"):
+            assert read_only, f"{target} is mounted writable"
+            path = Path(source) / container_path.removeprefix(target).lstrip("/")
+            assert path.resolve().is_relative_to(ROOT), path
+            return path
+    raise AssertionError(f"nothing is mounted at {container_path}")
+
+
+def test_prometheus_scrapes_each_process_on_its_metrics_port_and_loads_the_alert_rules(
+    resolved: dict[str, Any],
+) -> None:
+    services = resolved["services"]
+    prometheus = services["prometheus"]
+    flags = dict(flag.removeprefix("--").split("=", 1) for flag in prometheus["command"])
+    config = yaml.safe_load(project_file(prometheus, flags["config.file"]).read_text())
+
+    serving = {
+        name
+        for name, service in returnflow_services(resolved).items()
+        if service["environment"].get("RETURNFLOW_METRICS_ADDRESS")
+    }
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == serving == SCRAPED
+    for name in SCRAPED:
+        host, _, port = services[name]["environment"]["RETURNFLOW_METRICS_ADDRESS"].rpartition(":")
+        # On the container's networks, not on its loopback alone.
+        assert host == "0.0.0.0", name  # noqa: S104
+        # Every replica, by the service's name in Docker's DNS, on the port it serves.
+        [lookup] = jobs[name]["dns_sd_configs"]
+        assert (lookup["names"], lookup["type"], lookup["port"]) == ([name], "A", int(port))
+        assert name in neighbours(resolved, "prometheus"), name
+    rules = [project_file(prometheus, path) for path in config["rule_files"]]
+    assert rules == [ROOT / "monitoring" / "prometheus" / "alerts.yml"]
+    # Its API has no authentication: nothing published, no route out.
+    assert published_ports(prometheus) == []
+    for network in networks_of(prometheus):
+        assert is_internal(resolved, network), network
+
+
+def test_grafana_shows_the_dashboard_on_prometheus_with_the_operator_s_password(
+    resolved: dict[str, Any],
+) -> None:
+    grafana = resolved["services"]["grafana"]
+    provisioning = project_file(grafana, "/etc/grafana/provisioning")
+    assert provisioning == ROOT / "deploy" / "grafana" / "provisioning"
+
+    [source] = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    url = urlsplit(source["url"])
+    assert (source["type"], source["uid"], url.hostname) == (
+        "prometheus",
+        "prometheus",
+        "prometheus",
+    )
+    assert "prometheus" in neighbours(resolved, "grafana")
+    # Prometheus listens on its default port: its command names no other.
+    assert url.port == 9090
+    flags = resolved["services"]["prometheus"]["command"]
+    assert not [flag for flag in flags if flag.startswith("--web.listen-address")]
+
+    [provider] = yaml.safe_load((provisioning / "dashboards" / "returnflow.yml").read_text())[
+        "providers"
+    ]
+    assert provider["type"] == "file"
+    dashboards = project_file(grafana, provider["options"]["path"])
+    assert dashboards == ROOT / "monitoring" / "grafana"
+    board = json.loads((dashboards / "returnflow.json").read_text())
+    [variable] = [v for v in board["templating"]["list"] if v["name"] == "datasource"]
+    assert variable["current"]["value"] == source["uid"]
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert project_file(grafana, home) == dashboards / "returnflow.json"
+
+    # The operator's secrets, nothing public; nobody in without signing in.
+    env = grafana["environment"]
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == SECRETS["GRAFANA_ADMIN_PASSWORD"]
+    assert env["GF_SECURITY_SECRET_KEY"] == SECRETS["GRAFANA_SECRET_KEY"]
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
 
 
 # --- the image, without Docker -----------------------------------------------------------------
@@ -419,12 +537,13 @@ def codec_server(
 ) -> Iterator[tuple[str, str]]:
     """The codec-server container's command, environment and files, on this machine."""
     service = resolved["services"]["codec-server"]
-    port, nowhere = free_ports(2)
+    port, nowhere, metrics_port = free_ports(3)
     env, mounts = container_env(
         service,
         tmp_path,
         RETURNFLOW_CODEC_HOST="127.0.0.1",
         RETURNFLOW_CODEC_PORT=str(port),
+        RETURNFLOW_METRICS_ADDRESS=f"127.0.0.1:{metrics_port}",
         TEMPORAL_ADDRESS=f"127.0.0.1:{nowhere}",
     )
     Path(mounts["/var/lib/returnflow"]).mkdir(parents=True, exist_ok=True)

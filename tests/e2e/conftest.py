@@ -33,6 +33,11 @@ def stack_env(config: StackConfig) -> dict[str, str]:
         "smtp_port",
         "gateway_port",
         "codec_port",
+        "worker_metrics_port",
+        "gateway_metrics_port",
+        "codec_metrics_port",
+        "temporal_metrics_port",
+        "prometheus_port",
     )
     for name in (*names, "var_dir"):
         env[f"RETURNFLOW_STACK_{name.upper()}"] = str(getattr(config, name))

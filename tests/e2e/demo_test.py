@@ -72,6 +72,9 @@ def test_demo_plays_every_sample_to_its_expected_stage_and_mails_the_customers(
     # The customers' pages to try in a browser: each return's, and a withdrawal function.
     assert demo.stdout.count("/my/returns/") == 4
     assert "/my/withdraw/" in demo.stdout
+    # Where to see the run's figures: each service's metrics, and Prometheus.
+    assert f"worker http://{config.host}:{config.worker_metrics_port}/metrics" in demo.stdout
+    assert "Prometheus" in demo.stdout
     assert (config.var_dir / "demo" / "events" / "01-mailbox-pickup.json").exists()
     # The refunds and the claim went to the order service over HTTP: the marketplace sandbox
     # recorded them.

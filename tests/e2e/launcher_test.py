@@ -60,9 +60,13 @@ def test_ctrl_c_stops_every_service_cleanly(tmp_path: Path) -> None:
     assert "returnflow dev stack is up" in text, text + rest
     assert f"Web UI          {config.web_ui_url}" in text
     assert f"marketplace     {config.marketplace_url}" in text
-    assert len(pids) == 7 and all(not alive(pid) for pid in pids)
+    # Where to look at the figures: each service's metrics, and Prometheus scraping them all.
+    assert f"gateway http://{config.host}:{config.gateway_metrics_port}/metrics" in text
+    assert f"Prometheus      {config.prometheus_url}" in text
+    assert len(pids) == 8 and all(not alive(pid) for pid in pids)
     assert launcher.returncode == 0
-    for name in ("codec-server", "temporal", "carrier-sandbox", "mail-sink", "worker", "gateway"):
+    services = ("codec-server", "temporal", "carrier-sandbox", "mail-sink", "worker", "gateway")
+    for name in (*services, "prometheus"):
         assert f"{name:<16} stopped" in rest
         assert (config.log_dir / f"{name}.log").exists()
     assert (config.var_dir / "temporal.sqlite").exists()

@@ -21,6 +21,7 @@ from gateway.app import create_app
 from plumbing.serving import ConnectionLimits, HostedApp
 from plumbing.settings import Settings
 from plumbing.signing import signed_headers
+from plumbing.telemetry import Telemetry
 from tests.keys import codec_for_tests
 
 EVENT_SECRET = "order-events-secret-for-tests"
@@ -101,14 +102,19 @@ class Door:
 
 @asynccontextmanager
 async def open_door(
-    client: Client, settings: Settings, registry: CarrierRegistry | None = None
+    client: Client,
+    settings: Settings,
+    registry: CarrierRegistry | None = None,
+    telemetry: Telemetry | None = None,
 ) -> AsyncIterator[Door]:
+    """The gateway as `starter.py serve` serves it: the same connection limits, and (given
+    `telemetry`) its requests counted and traced."""
     registry = registry or CarrierRegistry([])
+    app = create_app(client, settings, registry)
     try:
         async with (
-            # As `starter.py serve` serves it: the same connection limits.
             HostedApp(
-                create_app(client, settings, registry),
+                telemetry.serve(app, app.routes) if telemetry else app,
                 limits=ConnectionLimits.from_settings(settings),
             ) as server,
             httpx.AsyncClient(base_url=server.url, timeout=30) as http,

@@ -374,6 +374,13 @@ async def parcel_lost(harness: ReturnHarness, env: WorkflowEnvironment) -> Retur
     return handle
 
 
+@scenario()
+async def attention_reasons_shown(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """A parcel lost, its reason shown in the `AttentionReasons` search attribute while
+    operations look into it, and cleared when they close it."""
+    return await parcel_lost(harness, env)
+
+
 # --- Eligibility ------------------------------------------------------------------------------
 
 

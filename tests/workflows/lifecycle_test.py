@@ -293,6 +293,7 @@ async def test_an_unknown_order_status_waits_for_operations_reminding_them_never
     assert waiting.eligibility.reason is RejectionReason.UNKNOWN_ORDER_STATUS
     assert waiting.attention == ["eligibility_unknown_order_status"]
     assert flagged.get(sa.NEEDS_ATTENTION) is True
+    assert flagged.get(sa.ATTENTION_REASONS) == ["eligibility_unknown_order_status"]
     assert flagged.get(sa.RETURN_STAGE) == "awaiting_review"
     assert later.stage is ReturnStage.AWAITING_REVIEW, "no timer turns it into a rejection"
     assert running.status is not None and running.status.name == "RUNNING"
@@ -402,6 +403,8 @@ async def test_a_silent_seller_is_asked_reminded_then_escalated_to_operations(
     assert escalated.attention == ["seller_return_address_missing"]
     assert said(escalated, "system", "the seller has not answered: escalated to operations")
     assert flagged.get(sa.NEEDS_ATTENTION) is True
+    # Staff list the returns waiting on one reason: AttentionReasons = "...".
+    assert flagged.get(sa.ATTENTION_REASONS) == ["seller_return_address_missing"]
     assert waiting.attention == []
     assert doubles.notice_kinds == [
         NoticeKind.ACKNOWLEDGEMENT,  # at once, whatever the seller does (Art. 11(3))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
@@ -291,7 +292,10 @@ async def test_expiry_cancels_the_booked_pickup_and_voids_the_label_at_the_carri
 ) -> None:
     # No polling before the deadline: time skipping waits while an activity is retried. No
     # watch for a late parcel after it (the workflow tests show it).
-    quiet = {"scan_overdue_after": dt.timedelta(days=30), "late_parcel_watch": dt.timedelta(0)}
+    quiet: dict[str, Any] = {
+        "scan_overdue_after": dt.timedelta(days=30),
+        "late_parcel_watch": dt.timedelta(0),
+    }
     async with real_stack(time_skipping_env, tmp_path, **quiet) as stack:
         handle = await choosing(stack)
         booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())

@@ -208,10 +208,12 @@ class RealStack:
 
 @asynccontextmanager
 async def real_stack(
-    env: WorkflowEnvironment, var_dir: Path, **settings: Any
+    env: WorkflowEnvironment, var_dir: Path, *, client: Client | None = None, **settings: Any
 ) -> AsyncIterator[RealStack]:
     """The worker of `worker.py` on a task queue of its own, with a fresh sandbox (its rounds
-    off: the carrier acts only when the test says), SMTP sink, order service and sellers file."""
+    off: the carrier acts only when the test says), SMTP sink, order service and sellers file;
+    its client is `client` if given (one with interceptors), else the environment's."""
+    client = client or env.client
     sandbox = SandboxServer(var_dir / "carrier-sandbox.sqlite", rounds=False)
     await sandbox.start()
     stack: RealStack | None = None
@@ -237,10 +239,10 @@ async def real_stack(
             )
             stack = RealStack(env, config, sandbox, bench)
             stack.sellers_file(seller_entry(), TECHREVIVE)
-            async with build_worker(env.client, config) as worker, worker:
+            async with build_worker(client, config) as worker, worker:
                 # As after a deploy: this build of the Worker Deployment takes new returns.
                 await versioning.promote(
-                    env.client, name, versioning.build_id(config), wait=dt.timedelta(seconds=30)
+                    client, name, versioning.build_id(config), wait=dt.timedelta(seconds=30)
                 )
                 yield stack
     finally:

@@ -1,0 +1,208 @@
+"""A process's metrics and traces (docs/telemetry.md).
+
+Metrics: the Temporal runtime of the process serves them in Prometheus format on
+`RETURNFLOW_METRICS_ADDRESS` (off when unset): the SDK's own (`temporal_*`: worker slots,
+schedule-to-start, task and activity latencies, failures, client requests) and the product's
+(`plumbing.metrics`), with a `service` label naming the process.
+
+Traces: with `RETURNFLOW_OTLP_ENDPOINT` set, spans go over OTLP/HTTP: the gateway's requests
+(`HttpTelemetry`), the SDK's client and worker interceptor (start, update, signal, workflow,
+activity) and every outgoing HTTP call of httpx, all in one trace. Off by default: then no
+interceptor, no instrumentation, nothing is spent on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.client import Interceptor
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from plumbing import metrics
+from plumbing.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TRACER_NAME = "returnflow"
+
+
+@dataclass
+class Telemetry:
+    """What one process exports: its Temporal runtime (metrics) and its tracer provider."""
+
+    service: str
+    runtime: Runtime
+    tracer_provider: TracerProvider | None = None
+    _instrumented: bool = field(default=False, repr=False)
+
+    @property
+    def tracing(self) -> bool:
+        return self.tracer_provider is not None
+
+    def client_interceptors(self) -> list[Interceptor]:
+        """The SDK's tracing interceptor when tracing (a worker takes it from its client)."""
+        if self.tracer_provider is None:
+            return []
+        from temporalio.contrib.opentelemetry import TracingInterceptor
+
+        return [TracingInterceptor(self.tracer_provider.get_tracer(TRACER_NAME))]
+
+    def connect_options(self) -> dict[str, Any]:
+        """`Client.connect` arguments: this runtime, and the interceptor when tracing."""
+        return {"runtime": self.runtime, "interceptors": self.client_interceptors()}
+
+    def instrument_http_clients(self) -> None:
+        """Trace every outgoing httpx request of the process (carriers, the marketplace)."""
+        if self.tracer_provider is None or self._instrumented:
+            return
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        HTTPXClientInstrumentor().instrument(tracer_provider=self.tracer_provider)
+        self._instrumented = True
+
+    def serve(self, app: ASGIApp, routes: Iterable[BaseRoute]) -> ASGIApp:
+        """`app` with its requests counted, timed and (when tracing) traced."""
+        tracer = self.tracer_provider.get_tracer(TRACER_NAME) if self.tracer_provider else None
+        return HttpTelemetry(app, list(routes), tracer)
+
+    def close(self) -> None:
+        """Send the spans still buffered and stop instrumenting."""
+        if self._instrumented:
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+            HTTPXClientInstrumentor().uninstrument()
+            self._instrumented = False
+        if self.tracer_provider is not None:
+            self.tracer_provider.shutdown()
+
+
+def from_settings(settings: Settings, service: str) -> Telemetry:
+    """The process's telemetry as configured, its meter made the process's
+    (`plumbing.metrics`)."""
+    runtime = _runtime(settings.metrics_address, service)
+    provider = None
+    if settings.otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider = tracer_provider(service, settings.trace_sample_ratio)
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(settings.otlp_endpoint)))
+    telemetry = Telemetry(service, runtime, provider)
+    metrics.use_meter(runtime.metric_meter)
+    metrics.announce(service)
+    telemetry.instrument_http_clients()
+    if settings.metrics_address or provider is not None:
+        log.info(
+            "telemetry",
+            extra={"metrics": settings.metrics_address, "traces": settings.otlp_endpoint},
+        )
+    return telemetry
+
+
+def tracer_provider(service: str, sample_ratio: float = 1.0) -> TracerProvider:
+    """A tracer provider naming `service`, keeping `sample_ratio` of the traces. The ratio is
+    applied to the trace ID, so every process keeps or drops the same traces whole; a caller's
+    `traceparent` joins its trace but cannot ask for it to be kept."""
+    ratio = TraceIdRatioBased(sample_ratio)
+    return TracerProvider(
+        resource=Resource.create({"service.name": f"returnflow-{service}"}),
+        sampler=ParentBased(ratio, remote_parent_sampled=ratio, remote_parent_not_sampled=ratio),
+    )
+
+
+def _runtime(address: str | None, service: str) -> Runtime:
+    if not address:
+        return Runtime.default()
+    prometheus = PrometheusConfig(
+        bind_address=address,
+        durations_as_seconds=True,
+        histogram_bucket_overrides=metrics.bucket_overrides(),
+    )
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus, global_tags={"service": service}))
+
+
+class HttpTelemetry:
+    """ASGI middleware: each request counted and timed by its route's template (never its
+    path, which may hold an ID), and a server span continuing the caller's trace."""
+
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute], tracer: trace.Tracer | None) -> None:
+        self.app = app
+        self.routes = routes
+        self.tracer = tracer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        method = _method(scope.get("method", ""))
+
+        async def noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        span = None
+        token = None
+        if self.tracer is not None:
+            carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            parent = propagate.extract(carrier)
+            span = self.tracer.start_span(
+                f"{method} {self._route(scope)}", context=parent, kind=trace.SpanKind.SERVER
+            )
+            token = otel_context.attach(trace.set_span_in_context(span, parent))
+        try:
+            await self.app(scope, receive, noting_status)
+        finally:
+            route = self._route(scope)
+            labels = {"route": route, "method": method, "status": str(status)}
+            metrics.count(metrics.HTTP_REQUESTS, labels)
+            metrics.observe(
+                metrics.HTTP_REQUEST_SECONDS,
+                time.perf_counter() - started,
+                {"route": route, "method": method},
+            )
+            if span is not None and token is not None:
+                span.update_name(f"{method} {route}")
+                span.set_attribute("http.request.method", method)
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(trace.Status(trace.StatusCode.ERROR))
+                span.end()
+                otel_context.detach(token)
+
+    def _route(self, scope: Scope) -> str:
+        """The template of the route that took (or would take) the request; `other` for a
+        path no route matches."""
+        route = scope.get("route")
+        path = getattr(route, "path", None)
+        if isinstance(path, str):
+            return path
+        for candidate in self.routes:
+            matched, _ = candidate.matches(scope)
+            if matched is Match.FULL:
+                template = getattr(candidate, "path", None)
+                if isinstance(template, str):
+                    return template
+        return "other"
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(method: str) -> str:
+    return method if method in _METHODS else "other"
