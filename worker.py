@@ -33,7 +33,7 @@ from activities.parcels import ParcelActivities
 from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
 from activities.withdrawals.activities import WithdrawalActivities
-from monitoring.return_counts import ReturnCounts
+from monitoring.return_counts import counting
 from plumbing import logs, metrics, telemetry, temporal, versioning
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
@@ -173,12 +173,12 @@ async def _run(settings: Settings, codec: EncryptionCodec, exported: telemetry.T
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     # The counts feed only the metrics: without them, nothing is asked of visibility.
-    counting = (
-        ReturnCounts(client, settings.task_queue, settings.returns_count_seconds)
+    counted = (
+        counting(client, settings.task_queue, settings.returns_count_seconds)
         if settings.metrics_address
         else contextlib.nullcontext()
     )
-    async with build_worker(client, settings) as worker, worker, counting:
+    async with build_worker(client, settings) as worker, worker, counted:
         log.info("worker started", task_queue=settings.task_queue, namespace=client.namespace)
         await _say_if_not_current(client, settings)
         await stop.wait()

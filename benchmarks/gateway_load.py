@@ -364,12 +364,8 @@ async def main_async(args: argparse.Namespace) -> int:
     return await publish(REPORT, stamp, asdict(report), report.passed, summary(report))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.gateway_load",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of one load (`run_load`), for this script and those that play it."""
     parser.add_argument("--events", type=int, default=1000, help="POSTs to send in all")
     parser.add_argument(
         "--duplicates", type=float, default=0.1, help="share of the POSTs that are redeliveries"
@@ -385,6 +381,15 @@ def main() -> None:
         default=120.0,
         help="seconds to wait for visibility to count every return",
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.gateway_load",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    load_arguments(parser)
     args = parser.parse_args()
     run_to_exit(lambda: main_async(args))
 

@@ -34,7 +34,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from starlette.requests import Request
 from starlette.responses import Response
 
-from benchmarks.gateway_load import Report, run_load
+from benchmarks.gateway_load import Report, load_arguments, run_load
 from benchmarks.record import measured
 from benchmarks.running import publish, run_to_exit
 from devstack.config import StackConfig
@@ -208,13 +208,8 @@ def main() -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--events", type=int, default=1000, help="POSTs to send per run")
-    parser.add_argument("--concurrency", type=int, default=20, help="requests in flight at most")
+    load_arguments(parser)
     parser.add_argument("--rounds", type=int, default=3, help="times each mode is run, in turn")
-    parser.add_argument("--duplicates", type=float, default=0.1, help=argparse.SUPPRESS)
-    parser.add_argument("--retry-pause", type=float, default=1.0, help=argparse.SUPPRESS)
-    parser.add_argument("--seed", type=int, default=5, help=argparse.SUPPRESS)
-    parser.add_argument("--visibility-timeout", type=float, default=120.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     shutil.rmtree(VAR_DIR, ignore_errors=True)
     VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from types import TracebackType
-from typing import Self
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from temporalio.client import Client
 
@@ -25,13 +25,12 @@ log = logging.getLogger(__name__)
 
 
 class ReturnCounts:
-    """Counts the returns of `task_queue` every `every` seconds while its context is open."""
+    """Counts the running returns of `task_queue` (`count_once`), every `every` seconds (`run`)."""
 
     def __init__(self, client: Client, task_queue: str, every: float) -> None:
         self._client = client
         self._running = running_returns(task_queue)
         self._every = every
-        self._task: asyncio.Task[None] | None = None
 
     async def count_once(self) -> None:
         """Count every stage and reason now, and set the gauges."""
@@ -46,7 +45,8 @@ class ReturnCounts:
             metrics.set_gauge(metrics.RETURNS_NEEDING_ATTENTION, found.count, labels)
         metrics.set_gauge(metrics.RETURNS_COUNTED_AT, time.time())
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """Count now, then every `every` seconds, until cancelled."""
         while True:
             try:
                 await self.count_once()
@@ -54,17 +54,14 @@ class ReturnCounts:
                 log.warning("returns not counted", extra={"error": str(err)})
             await asyncio.sleep(self._every)
 
-    async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._run(), name="return-counts")
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+@asynccontextmanager
+async def counting(client: Client, task_queue: str, every: float) -> AsyncIterator[ReturnCounts]:
+    """The returns of `task_queue` counted every `every` seconds while the context is open."""
+    counts = ReturnCounts(client, task_queue, every)
+    task = asyncio.create_task(counts.run(), name="return-counts")
+    try:
+        yield counts
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
