@@ -33,6 +33,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -69,6 +70,8 @@ class Report:
     redeliveries: int
     concurrency: int
     order_prefix: str
+    sqlite_pragmas: str = ""
+    """The dev server's SQLite pragmas during the run (empty: SQLite's own defaults)."""
     answers: dict[str, int] = field(default_factory=dict)
     retried_503: int = 0
     retried_transport: int = 0
@@ -256,8 +259,14 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
+def stack_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The stack's settings the options change (the dev server's SQLite pragmas)."""
+    return {} if args.sqlite_pragmas is None else {"sqlite_pragmas": args.sqlite_pragmas}
+
+
 async def run_load(stack: DevStack, args: argparse.Namespace, report: Report) -> None:
     rng = random.Random(args.seed)
+    report.sqlite_pragmas = stack.config.sqlite_pragmas
     stamp = dt.datetime.now(dt.UTC).strftime("%y%m%d%H%M%S")
     sends, report.order_prefix = build_sends(args.events, args.duplicates, stamp, rng)
     report.distinct = len({s.index for s in sends})
@@ -337,6 +346,7 @@ def summary(report: Report) -> str:
         f"(must be {report.distinct}; {report.visibility_seconds:.1f} s after the last answer)",
         f"worker's progress at the count      {report.past_intake_at_count} returns past "
         f"intake, {report.notices_sent_at_count} emails sent",
+        "the dev server's SQLite pragmas     " + (report.sqlite_pragmas or "SQLite's defaults"),
         f"wall time, stack start and stop     {report.wall_seconds:.1f} s",
     ]
     for failure in report.failures[:20]:
@@ -358,7 +368,7 @@ async def main_async(args: argparse.Namespace) -> int:
         order_prefix="",
     )
     began = time.monotonic()
-    async with DevStack(StackConfig.on_free_ports(VAR_DIR)) as stack:
+    async with DevStack(StackConfig.on_free_ports(VAR_DIR, **stack_options(args))) as stack:
         await run_load(stack, args, report)
     report.wall_seconds = round(time.monotonic() - began, 1)
     return await publish(REPORT, stamp, asdict(report), report.passed, summary(report))
@@ -380,6 +390,11 @@ def load_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=120.0,
         help="seconds to wait for visibility to count every return",
+    )
+    parser.add_argument(
+        "--sqlite-pragmas",
+        default=None,
+        help="the dev server's SQLite pragmas (default: the dev stack's; '' for SQLite's own)",
     )
 
 

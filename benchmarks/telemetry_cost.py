@@ -34,7 +34,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from starlette.requests import Request
 from starlette.responses import Response
 
-from benchmarks.gateway_load import Report, load_arguments, run_load
+from benchmarks.gateway_load import Report, load_arguments, run_load, stack_options
 from benchmarks.record import measured
 from benchmarks.running import publish, run_to_exit
 from devstack.config import StackConfig
@@ -111,7 +111,7 @@ async def scrape_meanwhile(stack: DevStack, stop: asyncio.Event) -> int:
 
 async def one_run(mode: str, round_: int, args: argparse.Namespace) -> Run:
     var_dir = VAR_DIR / f"{mode.replace('+', '-')}-{round_}"
-    config = StackConfig.on_free_ports(var_dir, metrics=mode != "off")
+    config = StackConfig.on_free_ports(var_dir, metrics=mode != "off", **stack_options(args))
     stack = DevStack(config)
     collector = Collector()
     async with HostedApp(collector) as otlp:

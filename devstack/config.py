@@ -47,6 +47,11 @@ class StackConfig(BaseSettings):
     metrics: bool = Field(
         True, description="The services serve their metrics, and Prometheus scrapes them."
     )
+    sqlite_pragmas: str = Field(
+        "journal_mode=wal,synchronous=normal",
+        description="The dev server's SQLite pragmas, comma-separated PRAGMA=VALUE (empty: "
+        "SQLite's own defaults). What each gives up: docs/benchmarks.md, The dev server's SQLite.",
+    )
     var_dir: Path = Field(
         Path("var"), description="The stack's files: logs, mail, Temporal's database, keys."
     )
@@ -109,6 +114,11 @@ class StackConfig(BaseSettings):
             "codec_port": codec,
         }
         return cls(var_dir=var_dir, **{**ports, **overrides})
+
+    def sqlite_pragma_args(self) -> list[str]:
+        """The dev server's `--sqlite-pragma` arguments."""
+        pragmas = [p.strip() for p in self.sqlite_pragmas.split(",") if p.strip()]
+        return [arg for pragma in pragmas for arg in ("--sqlite-pragma", pragma)]
 
     @property
     def temporal_address(self) -> str:

@@ -79,6 +79,7 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
                 str(config.ui_port),
                 "--db-filename",
                 str(config.var_dir / "temporal.sqlite"),
+                *config.sqlite_pragma_args(),
                 "--namespace",
                 config.namespace,
                 "--ui-disable-news-fetch",

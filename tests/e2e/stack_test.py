@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import io
 import json
 import re
+import sqlite3
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -238,3 +240,18 @@ def personal_data_of_the_samples() -> set[str]:
         customer = RetractEvent.model_validate_json(path.read_bytes()).customer
         found |= {customer.name, customer.email, customer.address.line1}
     return found
+
+
+async def test_the_dev_server_keeps_its_sqlite_file_in_wal_mode(stack: DevStack) -> None:
+    database = stack.config.var_dir / "temporal.sqlite"
+    # Read-only, beside the running server: WAL lets a reader in while it writes.
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        (journal_mode,) = db.execute("PRAGMA journal_mode").fetchone()
+
+    assert journal_mode == "wal"
+    assert stack.config.sqlite_pragma_args() == [
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+    ]
