@@ -35,6 +35,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from benchmarks.record import measured
+from benchmarks.running import publish, run_to_exit
 from client.start import parse_event, start_return
 from devstack.config import StackConfig
 from devstack.demo import redate
@@ -42,7 +43,6 @@ from devstack.stack import DevStack
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod
 from domain.returns import ReturnMethodChoice, ReturnStage, ReturnStatus
-from plumbing.temporal import exit_process
 from workflows.return_workflow import ReturnWorkflow
 
 EVENT = Path("examples/events/01-mailbox-pickup.json")
@@ -209,11 +209,7 @@ async def main_async(args: argparse.Namespace) -> int:
     async with DevStack(StackConfig.on_free_ports(var_dir)) as stack:
         await run_batch(stack, args, report)
     out = Path("var/bench/carrier-faults.json")
-    text = json.dumps({"measured": stamp, **asdict(report), "passed": report.passed}, indent=2)
-    await asyncio.to_thread(out.write_text, text + "\n")
-    print(summary(report))
-    print(f"report: {out}")
-    return 0 if report.passed else 1
+    return await publish(out, stamp, asdict(report), report.passed, summary(report))
 
 
 def main() -> None:
@@ -227,12 +223,7 @@ def main() -> None:
     parser.add_argument("--carrier-timeout", type=float, default=3.0)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for pickups")
     args = parser.parse_args()
-    try:
-        code = asyncio.run(main_async(args))
-    except KeyboardInterrupt:
-        code = 130
-    sys.stdout.flush()
-    exit_process(code)
+    run_to_exit(lambda: main_async(args))
 
 
 if __name__ == "__main__":

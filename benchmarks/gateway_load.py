@@ -96,6 +96,17 @@ class Report:
     def passed(self) -> bool:
         return self.returns_found == self.distinct and not self.failures
 
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> Report:
+        """An empty report of a load run with `args` (`load_arguments`)."""
+        return cls(
+            events_sent=args.events,
+            distinct=0,
+            redeliveries=0,
+            concurrency=args.concurrency,
+            order_prefix="",
+        )
+
 
 def build_sends(
     count: int, duplicates: float, stamp: str, rng: random.Random
@@ -360,13 +371,7 @@ def summary(report: Report) -> str:
 async def main_async(args: argparse.Namespace) -> int:
     stamp = measured("benchmarks.gateway_load", sys.argv[1:])
     shutil.rmtree(VAR_DIR, ignore_errors=True)
-    report = Report(
-        events_sent=args.events,
-        distinct=0,
-        redeliveries=0,
-        concurrency=args.concurrency,
-        order_prefix="",
-    )
+    report = Report.of(args)
     began = time.monotonic()
     async with DevStack(StackConfig.on_free_ports(VAR_DIR, **stack_options(args))) as stack:
         await run_load(stack, args, report)

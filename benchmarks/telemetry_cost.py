@@ -117,13 +117,7 @@ async def one_run(mode: str, round_: int, args: argparse.Namespace) -> Run:
     async with HostedApp(collector) as otlp:
         if mode == "metrics+traces":
             stack.env["RETURNFLOW_OTLP_ENDPOINT"] = f"{otlp.url}/v1/traces"
-        report = Report(
-            events_sent=args.events,
-            distinct=0,
-            redeliveries=0,
-            concurrency=args.concurrency,
-            order_prefix="",
-        )
+        report = Report.of(args)
         scrapes = 0
         async with stack:
             stop = asyncio.Event()

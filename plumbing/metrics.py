@@ -54,8 +54,6 @@ class Metric:
     help: str
     labels: tuple[str, ...] = ()
     buckets: tuple[float, ...] = ()
-    service: str = "worker"
-    """The process that exports it: worker, gateway or codec-server (http: both of those)."""
     in_workflow: bool = False
     """Recorded by the return workflow on its meter, which adds `namespace`, `task_queue` and
     `workflow_type` to the labels."""
@@ -173,7 +171,6 @@ HTTP_REQUESTS = Metric(
     "Requests answered, by route (its template), method and status; 429 is a rate-limited "
     "request, 503 Temporal not answering.",
     ("route", "method", "status"),
-    service="http",
 )
 HTTP_REQUEST_SECONDS = Metric(
     "returnflow_http_request_seconds",
@@ -181,7 +178,6 @@ HTTP_REQUEST_SECONDS = Metric(
     "From a request's arrival to its answer's last byte.",
     ("route", "method"),
     LATENCY_BUCKETS,
-    service="http",
 )
 RATE_LIMITED = Metric(
     "returnflow_rate_limited_total",
@@ -189,7 +185,6 @@ RATE_LIMITED = Metric(
     "Requests refused for their source's rate: `requests` (too many) or `refusals` (too many "
     "refused before).",
     ("limit",),
-    service="gateway",
 )
 DEAD_LETTERS = Metric(
     "returnflow_dead_letters_filed_total",
@@ -197,14 +192,12 @@ DEAD_LETTERS = Metric(
     "Requests kept as dead letters for operations, by the door they came through (`events`, "
     "`carrier`).",
     ("source",),
-    service="gateway",
 )
 TEMPORAL_UNREACHABLE = Metric(
     "returnflow_temporal_unreachable_total",
     "counter",
     "Requests the gateway could not hand to Temporal because it did not answer (each answered "
     "503).",
-    service="gateway",
 )
 CATALOGUE: tuple[Metric, ...] = tuple(v for v in dict(globals()).values() if isinstance(v, Metric))
 """Every metric of the product (the SDK's own are named `temporal_*`)."""
@@ -258,10 +251,6 @@ def use_meter(meter: MetricMeter) -> None:
     _counters.clear()
     _histograms.clear()
     _gauges.clear()
-
-
-def meter() -> MetricMeter:
-    return _process_meter
 
 
 _counters: dict[str, MetricCounter] = {}
