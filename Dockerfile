@@ -20,6 +20,7 @@ COPY plumbing/ plumbing/
 COPY client/ client/
 COPY codec_server/ codec_server/
 COPY dead_letters/ dead_letters/
+COPY store/ store/
 COPY reminders/ reminders/
 COPY workflows/ workflows/
 COPY activities/ activities/

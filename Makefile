@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo stack test lint typecheck format schema venv clean bench-carriers bench-marketplace histories bench-actions \
-	chromium compose-tool prometheus bench-gateway bench-telemetry bench-flood bench-codec bench-plots fuzz-workflow fuzz-api mutation mutation-stages
+	chromium compose-tool prometheus postgresql bench-gateway bench-telemetry bench-flood bench-codec bench-returns bench-plots fuzz-workflow fuzz-api mutation mutation-stages
 
 # Create the virtual environment (or refresh it when the dependencies change).
 $(STAMP): pyproject.toml constraints.txt
@@ -30,7 +30,7 @@ stack: $(STAMP)
 
 ## make test: lint, types, then the whole test suite (Debian's chromium, docker-compose and
 ## prometheus installed if missing).
-test: lint typecheck chromium compose-tool prometheus
+test: lint typecheck chromium compose-tool prometheus postgresql
 	$(PY) -m pytest
 
 # $(call debian_package,COMMAND,PACKAGE,WHY): install PACKAGE with apt when COMMAND is missing
@@ -65,6 +65,12 @@ PROMETHEUS := /usr/bin/prometheus
 prometheus:
 	$(call debian_package,$(PROMETHEUS),prometheus,the alert rules' tests and the dev stack's metrics)
 
+## make postgresql: Debian's PostgreSQL server, which the tests of the product's store on
+## PostgreSQL start on a port of their own (tests/postgres.py); no cluster is set up or started.
+POSTGRES := $(firstword $(wildcard /usr/lib/postgresql/*/bin/postgres) /usr/lib/postgresql/15/bin/postgres)
+postgresql:
+	$(call debian_package,$(POSTGRES),postgresql,the tests of the store on PostgreSQL)
+
 # Each benchmark's JSON says when, how and where it was measured: BENCH_COMMAND is the how
 # (benchmarks/record.py).
 ## make bench-carriers: 50 returns through a carrier failing on purpose (see benchmarks/).
@@ -92,6 +98,13 @@ bench-flood: $(STAMP)
 ## make bench-codec: what payload encryption costs, in process and through the codec server.
 bench-codec: $(STAMP)
 	BENCH_COMMAND='make $@' $(PY) -m benchmarks.codec
+
+## make bench-returns [MODE=throughput|in-flight|crash] [RETURNS=300]: happy-path returns end
+## to end through the gateway against a bare workflow of the same shape; with MODE=in-flight,
+## 10,000 more left waiting; with MODE=crash, the worker killed 5 times mid-batch.
+bench-returns: $(STAMP)
+	BENCH_COMMAND='make $@' $(PY) -m benchmarks.returns_load \
+		$(if $(MODE),--mode $(MODE)) $(if $(RETURNS),--returns $(RETURNS))
 
 ## make histories [SCENARIOS="name ..."]: record the history of every workflow path (replay tests);
 ## without SCENARIOS, the withdrawal function's paths too.

@@ -62,6 +62,8 @@ from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaul
 from plumbing.serving import ConnectionLimits, HostedApp
 from plumbing.settings import Settings
 from reminders import schedule as reminder_schedule
+from store import StoreError, open_store
+from store import commands as store_commands
 from workflows.return_workflow import ReturnWorkflow
 
 HERE = Path(__file__).resolve().parent
@@ -314,8 +316,13 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
     except PayloadKeyError as err:
         exported.close()
         raise CommandError(str(err), BAD_INPUT) from err
-    registry = CarrierRegistry.from_settings(settings)
-    app = create_app(client, settings, registry)
+    try:
+        store = open_store(settings)
+    except StoreError as err:
+        exported.close()
+        raise CommandError(str(err), BAD_INPUT) from err
+    registry = CarrierRegistry.from_settings(settings, store)
+    app = create_app(client, settings, registry, store)
     try:
         async with HostedApp(
             exported.serve(app, app.routes),
@@ -332,6 +339,7 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
             await server.wait_stopped()
     finally:
         await registry.aclose()
+        store.close()
         exported.close()
     return OK
 
@@ -525,6 +533,7 @@ def parser() -> argparse.ArgumentParser:
     )
     dead_letter_commands.add_parser(sub)
     feed_commands.add_parser(sub)
+    store_commands.add_parser(sub)
     sub.add_parser(
         "codec-server",
         help="run the Web UI's codec server (decrypts payloads for authorised staff) on "
@@ -598,6 +607,13 @@ async def cmd_feed(args: argparse.Namespace, connect: Connect, settings: Setting
         raise CommandError(str(err), err.code) from err
 
 
+async def cmd_store(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
+    try:
+        return store_commands.run(args, settings)
+    except StoreError as err:
+        raise CommandError(str(err), BAD_INPUT) from err
+
+
 async def cmd_schedule(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
     try:
         return await reminder_schedule.run_command(args, connect, settings)
@@ -613,6 +629,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "dead-letters": cmd_dead_letters,
     "feed": cmd_feed,
+    "store": cmd_store,
     "schedule": cmd_schedule,
     "codec-server": cmd_codec_server,
     "search-attributes": cmd_search_attributes,
@@ -626,11 +643,24 @@ async def run(argv: Sequence[str]) -> int:
         if args.command == "schema":
             return cmd_schema(args)
         if args.command == "keys":
-            return cmd_keys(args, Settings())
-        return await COMMANDS[args.command](args, _connect, Settings())
+            return cmd_keys(args, _settings())
+        return await COMMANDS[args.command](args, _connect, _settings())
     except CommandError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.code
+
+
+def _settings() -> Settings:
+    """The settings from the environment; one naming each setting it refuses, and why."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = [
+            f"RETURNFLOW_{'_'.join(map(str, e['loc'])).upper()}: "
+            + e["msg"].removeprefix("Value error, ")
+            for e in err.errors()
+        ]
+        raise CommandError("invalid settings: " + "; ".join(problems), BAD_INPUT) from None
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.carriers.activities import CarrierActivities
+from activities.carriers.ledger import CarrierLedger
 from activities.carriers.registry import CarrierRegistry
 from activities.feed.activities import FeedActivities
 from activities.feed.publisher import FeedPublisher
@@ -27,6 +28,7 @@ from activities.intake import IntakeActivities
 from activities.notices.activities import NoticeActivities
 from activities.notices.compose import NoticeComposer
 from activities.notices.post_offices import CarrierPostOffices
+from activities.notices.sent import SentNotices
 from activities.notices.smtp import SmtpNotifier
 from activities.orders import OrderActivities
 from activities.parcels import ParcelActivities
@@ -38,6 +40,7 @@ from plumbing import logs, metrics, telemetry, temporal, versioning
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
+from store import StoreError, open_store
 from workflows.event_feed import EventFeedWorkflow
 from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
@@ -74,7 +77,15 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 @asynccontextmanager
 async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """A worker with every activity wired to its adapter; the adapters close with it."""
-    carriers = CarrierRegistry.from_settings(settings)
+    store = open_store(settings)
+    try:
+        imported = CarrierLedger(store).import_file(settings.carrier_ledger_path)
+        if imported is not None:
+            log.info("carrier ledger file imported", rows=imported, store=store.describe())
+        carriers = CarrierRegistry.from_settings(settings, store)
+    except BaseException:
+        store.close()
+        raise
     orders = OrderActivities.from_settings(settings)
     sellers = SellerActivities.from_settings(settings)
     feed = FeedActivities.from_settings(settings)
@@ -85,6 +96,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
             carriers,
             sellers.directory,
             CarrierPostOffices(carriers),
+            SentNotices(store),
         )
         carrier_activities = CarrierActivities(carriers)
         intake = IntakeActivities(orders, sellers, carrier_activities, feed.plan())
@@ -134,6 +146,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
         await orders.aclose()
         await sellers.aclose()
         await feed.aclose()
+        store.close()
 
 
 async def main() -> None:
@@ -155,6 +168,11 @@ async def main() -> None:
     exported = telemetry.from_settings(settings, "worker")
     try:
         await _run(settings, codec, exported)
+    except StoreError as err:
+        log.error("cannot start: store", error=str(err))
+        print(f"error: {err}", file=sys.stderr)
+        exported.close()
+        temporal.exit_process(2)
     finally:
         exported.close()
     log.info("worker stopped")

@@ -10,8 +10,8 @@ alone for `--baseline-seconds`, then during the flood: `--flood` unsigned POSTs 
 process of their own, half to the event door, half to webhook doors of carriers that do not
 exist, ignoring every Retry-After.
 
-Reports the flood's answers by status, how much the dead-letter directory grew (the pass mark:
-no more than the quota, plus the signed senders' letters, of which there are none), whether
+Reports the flood's answers by status, how much the unauthenticated senders' dead letters grew
+in the store (their documents' sizes; the pass mark: no more than the quota), whether
 every signed event was acknowledged, and the signed events' acknowledgement latency without and
 with the flood. Writes the report as JSON to var/bench/gateway-flood.json with when, how and
 where it was measured (benchmarks/record.py); exit status 0 on a pass.
@@ -44,10 +44,13 @@ from benchmarks.gateway_load import (
 from benchmarks.record import measured
 from benchmarks.running import publish, run_to_exit
 from client.start import parse_event
+from dead_letters.store import DeadLetterStore
 from devstack.config import StackConfig
 from devstack.demo import redate
 from devstack.stack import DevStack
+from plumbing.settings import Settings
 from plumbing.signing import signed_headers
+from store import open_store
 
 SAMPLES = sorted(Path("examples/events").glob("*.json"))
 VAR_DIR = Path("var/bench/gateway-flood")
@@ -95,8 +98,15 @@ class Report:
         )
 
 
-def directory_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+def dead_letters_kept(settings: Settings) -> tuple[int, int]:
+    """The size the unauthenticated senders' dead letters take in the stack's store, and how
+    many letters it holds."""
+    store = open_store(settings)
+    try:
+        letters = DeadLetterStore(store, None)
+        return letters.unauthenticated_bytes(), sum(1 for _ in letters.letters())
+    finally:
+        store.close()
 
 
 class SignedEvents:
@@ -201,8 +211,7 @@ async def flood_elsewhere(stack: DevStack, args: argparse.Namespace, report: Rep
 
 
 async def run(stack: DevStack, args: argparse.Namespace, report: Report) -> None:
-    dead_letters = stack.config.var_dir / "dead-letters"
-    report.dead_letters_bytes_before = directory_bytes(dead_letters)
+    report.dead_letters_bytes_before, _ = dead_letters_kept(stack.settings)
     signed = SignedEvents(stack, args.rate)
     baseline: list[float] = []
     during: list[float] = []
@@ -238,8 +247,9 @@ async def run(stack: DevStack, args: argparse.Namespace, report: Report) -> None
     busy = machine_after[0] - machine_before[0]
     report.machine_cpu_busy_percent = round(100 * busy / (machine_after[1] - machine_before[1]))
     report.flood_requests_per_second = round(args.flood / report.flood_seconds, 1)
-    report.dead_letters_bytes_after = directory_bytes(dead_letters)
-    report.dead_letters_kept_from_flood = len(list(dead_letters.rglob("dl-*.json")))
+    report.dead_letters_bytes_after, report.dead_letters_kept_from_flood = dead_letters_kept(
+        stack.settings
+    )
     report.signed_answers = {str(code): n for code, n in sorted(signed.answers.items())}
     report.signed_failures = signed.failures
     report.latency_ms_baseline = percentiles(baseline)

@@ -12,7 +12,8 @@ import argparse
 import asyncio
 import getpass
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from temporalio.client import Client
@@ -27,6 +28,7 @@ from plumbing import terminal
 from plumbing.encryption import PayloadKeyError
 from plumbing.settings import Settings
 from plumbing.temporal import codec_from_settings
+from store import StoreError, open_store
 
 
 class DeadLetterCommandError(Exception):
@@ -42,8 +44,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     top = sub.add_parser(
         "dead-letters",
         help="what the gateway refused or could not process: list, show, replay, discard, seal",
-        description="Payloads the gateway refused (bad signature, unknown type, invalid, too "
-        "large) or could not deliver (unknown parcel), kept under RETURNFLOW_DEAD_LETTER_DIR.",
+        description="Payloads the gateways refused (bad signature, unknown type, invalid, too "
+        "large) or could not deliver (unknown parcel), kept in the product's store "
+        "(RETURNFLOW_STORE_URL).",
     )
     verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
     p = verbs.add_parser("list", help="the letters waiting (or all with --all)")
@@ -72,16 +75,31 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
 
 
-def _store(settings: Settings, *, keys: bool = True) -> DeadLetterStore:
-    """The dead letters, with the payload keys to seal and open bodies (or without, for what
-    never opens a body)."""
-    if not keys:
-        return DeadLetterStore(settings.dead_letter_path, None)
+@contextmanager
+def _store(settings: Settings, *, keys: bool = True) -> Iterator[DeadLetterStore]:
+    """The dead letters of the configured store, with the payload keys to seal and open bodies
+    (or without, for what never opens a body); letters still kept as files under
+    RETURNFLOW_DEAD_LETTER_DIR are copied into the store first."""
+    codec = None
+    if keys:
+        try:
+            codec = codec_from_settings(settings)
+        except PayloadKeyError as err:
+            raise DeadLetterCommandError(str(err), BAD_INPUT) from err
     try:
-        codec = codec_from_settings(settings)
-    except PayloadKeyError as err:
+        store = open_store(settings)
+    except StoreError as err:
         raise DeadLetterCommandError(str(err), BAD_INPUT) from err
-    return DeadLetterStore(settings.dead_letter_path, codec)
+    try:
+        letters = DeadLetterStore(
+            store,
+            codec,
+            unauthenticated_quota_bytes=settings.dead_letter_unauthenticated_quota_bytes,
+        )
+        letters.import_directory(settings.dead_letter_path)
+        yield letters
+    finally:
+        store.close()
 
 
 def _body(store: DeadLetterStore, letter: DeadLetter) -> bytes:
@@ -108,8 +126,9 @@ def _line(letter: DeadLetter) -> str:
 
 
 def list_letters(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings, keys=False)
-    letters = list(store.letters(None if args.all else LetterState.PENDING))
+    with _store(settings, keys=False) as store:
+        letters = list(store.letters(None if args.all else LetterState.PENDING))
+        where = store.describe()
     for letter in letters:
         if args.json:
             hidden = {"body_sealed", "body_base64", "headers"}
@@ -119,16 +138,16 @@ def list_letters(args: argparse.Namespace, settings: Settings) -> int:
             print(_line(letter))
     if not args.json:
         what = "letters" if args.all else "letters pending"
-        print(f"{len(letters)} {what} in {store.directory}")
+        print(f"{len(letters)} {what} in {where}")
     return 0
 
 
 def show_letter(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings, keys=args.body)
-    letter = _letter(store, args.letter_id)
-    if args.body:
-        print(terminal.block(_body(store, letter).decode("utf-8", "replace")))
-        return 0
+    with _store(settings, keys=args.body) as store:
+        letter = _letter(store, args.letter_id)
+        if args.body:
+            print(terminal.block(_body(store, letter).decode("utf-8", "replace")))
+            return 0
     print(_line(letter))
     print(f"  received {letter.received_at:%Y-%m-%d %H:%M:%S} UTC", end="")
     if letter.times_received > 1:
@@ -155,21 +174,22 @@ def show_letter(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def discard_letter(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
-    letter = _letter(store, args.letter_id)
-    if letter.state is not LetterState.PENDING:
-        raise DeadLetterCommandError(f"{letter.letter_id} is {letter.state} already", REFUSED)
-    store.discard(letter, args.by or getpass.getuser(), args.reason)
+    with _store(settings) as store:
+        letter = _letter(store, args.letter_id)
+        if letter.state is not LetterState.PENDING:
+            raise DeadLetterCommandError(f"{letter.letter_id} is {letter.state} already", REFUSED)
+        store.discard(letter, args.by or getpass.getuser(), args.reason)
     print(f"{letter.letter_id} discarded")
     return 0
 
 
 def seal_letters(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
-    sealed, failed = store.seal_all()
+    with _store(settings) as store:
+        sealed, failed = store.seal_all()
+        where = store.describe()
     for letter in sealed:
         print(f"{letter.letter_id}: sealed under key {letter.body_key_id}")
-    print(f"{len(sealed)} letters sealed in {store.directory}")
+    print(f"{len(sealed)} letters sealed in {where}")
     if failed:
         raise DeadLetterCommandError("; ".join(str(err) for err in failed), BAD_INPUT)
     return 0
@@ -178,9 +198,18 @@ def seal_letters(args: argparse.Namespace, settings: Settings) -> int:
 async def replay_letters(
     args: argparse.Namespace, connect: Callable[[], Awaitable[Client]], settings: Settings
 ) -> int:
-    store = _store(settings)
     if args.all_pending == bool(args.letter_ids):
         raise DeadLetterCommandError("give LETTER_ID(s) or --all-pending", BAD_INPUT)
+    with _store(settings) as store:
+        return await _replay_letters(args, connect, settings, store)
+
+
+async def _replay_letters(
+    args: argparse.Namespace,
+    connect: Callable[[], Awaitable[Client]],
+    settings: Settings,
+    store: DeadLetterStore,
+) -> int:
     letters = (
         list(store.letters(LetterState.PENDING))
         if args.all_pending
@@ -200,7 +229,7 @@ async def replay_letters(
     if unopened and not letters:
         raise DeadLetterCommandError("; ".join(unopened.values()), BAD_INPUT)
     client = await connect()
-    registry = CarrierRegistry.from_settings(settings)
+    registry = CarrierRegistry.from_settings(settings, store.store)
     gateway = Gateway(client, settings, registry, store, TokenBook([]), Samples(settings))
     by = args.by or getpass.getuser()
     failed = 0

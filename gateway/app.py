@@ -39,25 +39,32 @@ from gateway.openapi import describe_errors
 from plumbing.encryption import EncryptionCodec
 from plumbing.settings import Settings
 from plumbing.temporal import codec_from_settings
+from store import Store, open_store
 
 OPENAPI_PATH = Path(__file__).resolve().parents[1] / "schemas" / "gateway-openapi.json"
 """The gateway's OpenAPI description, as committed (`python starter.py schema` writes it)."""
 
 
-def create_app(client: Client, settings: Settings, registry: CarrierRegistry) -> FastAPI:
-    """The gateway serving with `client`, `settings` and the carriers of `registry`."""
+def create_app(
+    client: Client, settings: Settings, registry: CarrierRegistry, store: Store | None = None
+) -> FastAPI:
+    """The gateway serving with `client`, `settings` and the carriers of `registry`, keeping
+    its dead letters in `store` (the configured one, opened here, when not given)."""
+    store = store or open_store(settings)
     app = _routes()
     app.add_middleware(RateLimited, limits=RateLimits(settings))
     app.state.pages = Pages(client, settings, registry)
+    dead_letters = DeadLetterStore(
+        store,
+        _payload_codec(client, settings),
+        unauthenticated_quota_bytes=settings.dead_letter_unauthenticated_quota_bytes,
+    )
+    dead_letters.import_directory(settings.dead_letter_path)
     app.state.gateway = Gateway(
         client=client,
         settings=settings,
         registry=registry,
-        dead_letters=DeadLetterStore(
-            settings.dead_letter_path,
-            _payload_codec(client, settings),
-            unauthenticated_quota_bytes=settings.dead_letter_unauthenticated_quota_bytes,
-        ),
+        dead_letters=dead_letters,
         tokens=TokenBook.from_settings(settings),
         samples=Samples(settings),
     )

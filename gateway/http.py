@@ -227,7 +227,9 @@ async def receive(request: Request, gateway: Gateway, source: str, take: Take) -
         return JSONResponse(outcome.body, status_code=outcome.status)
     if not outcome.authenticated and not gateway.samples.take(source, outcome.reason):
         return JSONResponse(outcome.body, status_code=outcome.status)
-    letter = gateway.dead_letters.keep(
+    # The store may be another host's (PostgreSQL): its round trips wait off the event loop.
+    letter = await asyncio.to_thread(
+        gateway.dead_letters.keep,
         source=source,
         body=body,
         headers=headers,

@@ -43,6 +43,10 @@ def address_networks(value: str) -> list[Network]:
     return found
 
 
+STORE_SCHEMES = ("postgresql", "postgres", "sqlite")
+"""The stores `RETURNFLOW_STORE_URL` may name."""
+
+
 class Settings(BaseSettings):
     """Everything a returnflow process can be told, each with a default for the dev stack."""
 
@@ -233,14 +237,19 @@ class Settings(BaseSettings):
     )
     dead_letter_dir: Path | None = Field(
         None,
-        description="Where refused and unprocessed payloads are kept (default: var/dead-letters).",
+        description=(
+            "Dead letters kept as files in a directory of their own (default: var/dead-letters): "
+            "a gateway or `starter.py dead-letters` finding it copies them into the store, then "
+            "renames it *.imported."
+        ),
     )
     dead_letter_unauthenticated_quota_bytes: int = Field(
         64 * 1024 * 1024,
         gt=0,
         description=(
-            "Disk the dead letters of unauthenticated senders may take; the oldest are removed "
-            "to make room (letters from authenticated senders are never removed)."
+            "Bytes the dead letters of unauthenticated senders may take in the store, all "
+            "gateways together; the oldest are removed to make room (letters from "
+            "authenticated senders are never removed)."
         ),
     )
     dead_letter_unauthenticated_samples_per_minute: int = Field(
@@ -491,10 +500,26 @@ class Settings(BaseSettings):
     carrier_ledger: Path | None = Field(
         None,
         description=(
-            "SQLite file where the Colissimo and EasyPost adapters keep what they bought, by "
-            "idempotency key, and Colissimo's label PDFs (default: var/carrier-ledger.sqlite). "
-            "Workers running these adapters must share it."
+            "A carrier ledger kept in a SQLite file of its own (default: "
+            "var/carrier-ledger.sqlite): a worker finding it at start copies what it holds into "
+            "the store, then renames it *.imported."
         ),
+    )
+
+    store_url: SecretStr | None = Field(
+        None,
+        description=(
+            "Where the product keeps what lives outside Temporal (the carrier ledger, the "
+            "sent-notices ledger, the dead letters): postgresql://USER:PASSWORD@HOST:PORT/DB "
+            "for workers and gateways on several hosts, or sqlite:///PATH for one host "
+            "(default: sqlite:///var/returnflow.sqlite). See docs/store.md."
+        ),
+    )
+    store_pool_size: int = Field(
+        10, ge=1, le=200, description="Connections to PostgreSQL each process may hold at most."
+    )
+    store_connect_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long a process waits for the store at start."
     )
 
     smtp_host: str = Field("127.0.0.1", description="The SMTP relay notices are sent through.")
@@ -565,6 +590,18 @@ class Settings(BaseSettings):
     def _addresses(cls, value: str) -> str:
         address_networks(value)
         return value
+
+    @field_validator("store_url")
+    @classmethod
+    def _store_scheme(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None:
+            scheme = url.get_secret_value().partition("://")[0]
+            if scheme not in STORE_SCHEMES:
+                raise ValueError(
+                    f"{scheme or 'no scheme'!r} is not a store: postgresql://USER:PASSWORD@HOST/DB"
+                    " or sqlite:///PATH"
+                )
+        return url
 
     @model_validator(mode="after")
     def _customer_binding_has_secrets(self) -> Settings:
@@ -649,6 +686,11 @@ class Settings(BaseSettings):
     @property
     def carrier_ledger_path(self) -> Path:
         return self.carrier_ledger or self.var_dir / "carrier-ledger.sqlite"
+
+    @property
+    def store_path(self) -> Path:
+        """The embedded store's SQLite file, when no PostgreSQL is configured."""
+        return self.var_dir / "returnflow.sqlite"
 
     @property
     def seller_chat_path(self) -> Path:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
 from domain import search_attributes as sa
+from plumbing.settings import Settings
 from plumbing.temporal import (
     cli_path,
     register_search_attributes,
     test_server_path,
 )
+from store import Store, open_store
 from tests.keys import PAGE_KEYS, converter_for_tests
+from tests.postgres import PostgresServer, postgres_server
 
 # The tests run the carrier sandbox's carriers, as the dev stack does; a test of the refusal
 # sets `allow_sandbox_carriers=False` itself.
@@ -53,3 +58,30 @@ async def java_test_server_env() -> AsyncIterator[WorkflowEnvironment]:
     await register_search_attributes(env.client)
     async with env:
         yield env
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """PostgreSQL from Debian's package, started once for the tests that ask for it."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings whose store is the embedded SQLite file, then a new PostgreSQL database: a
+    test taking it runs on each."""
+    if request.param == "sqlite":
+        return Settings(var_dir=tmp_path)
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return Settings(var_dir=tmp_path, store_url=SecretStr(server.new_database()))
+
+
+@pytest.fixture
+def product_store(store_settings: Settings) -> Iterator[Store]:
+    """The product's store on each database (`store_settings`), migrated."""
+    store = open_store(store_settings)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,58 +1,37 @@
-"""What this worker remembers of carriers that forget: results by idempotency key, label PDFs.
+"""What the workers remember of carriers that forget: results by idempotency key, label PDFs.
 
 The sandbox honours `Idempotency-Key`; Colissimo and EasyPost do not. For them the adapter
 records what a creating call returned under the step's key before answering, and a retry of the
 step finds it here instead of buying a second label. Colissimo hands the label PDF over once,
 inside the label response, so the PDF is kept here until the label email fetches it.
 
-One SQLite file (`RETURNFLOW_CARRIER_LEDGER`). Several workers must share it: put it on storage
-they all mount, or run the adapters of these carriers on one worker's task queue.
+The ledger lives in the product's store (`store`): on PostgreSQL every worker of every host
+finds what any of them bought; on the embedded SQLite file, the workers of one host.
 """
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 import json
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
-    carrier TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    result TEXT NOT NULL,
-    PRIMARY KEY (carrier, idempotency_key)
-);
-CREATE TABLE IF NOT EXISTS label_documents (
-    carrier TEXT NOT NULL,
-    label_id TEXT NOT NULL,
-    pdf BLOB NOT NULL,
-    PRIMARY KEY (carrier, label_id)
-);
-"""
+from store import Store
+from store.database import as_timestamp
 
 
 class CarrierLedger:
     """Durable memory for carrier adapters; every method is safe to call from any task."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            # What was bought must survive a crash of the worker that bought it.
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.executescript(_SCHEMA)
+    def __init__(self, store: Store) -> None:
+        self._db = store.database
 
     async def recall(self, carrier: str, key: str) -> dict[str, Any] | None:
         """What was recorded under `key` for `carrier`, or None."""
-        row = await asyncio.to_thread(
-            self._fetch,
-            "SELECT result FROM results WHERE carrier = ? AND idempotency_key = ?",
+        row = await self._db.run(
+            self._db.fetch_one,
+            "SELECT result FROM carrier_results WHERE carrier = ? AND idempotency_key = ?",
             (carrier, key),
         )
         if row is None:
@@ -62,37 +41,65 @@ class CarrierLedger:
 
     async def remember(self, carrier: str, key: str, result: dict[str, Any]) -> None:
         """Record (or update) what the step under `key` has achieved so far."""
-        await asyncio.to_thread(
-            self._write,
-            "INSERT INTO results VALUES (?, ?, ?) ON CONFLICT (carrier, idempotency_key)"
-            " DO UPDATE SET result = excluded.result",
-            (carrier, key, json.dumps(result, sort_keys=True)),
+        await self._db.run(
+            self._db.execute,
+            "INSERT INTO carrier_results (carrier, idempotency_key, result, recorded_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (carrier, idempotency_key)"
+            " DO UPDATE SET result = excluded.result, recorded_at = excluded.recorded_at",
+            (carrier, key, json.dumps(result, sort_keys=True), self._now()),
         )
 
     async def keep_label(self, carrier: str, label_id: str, pdf: bytes) -> None:
-        await asyncio.to_thread(
-            self._write,
-            "INSERT OR REPLACE INTO label_documents VALUES (?, ?, ?)",
-            (carrier, label_id, pdf),
+        await self._db.run(
+            self._db.execute,
+            "INSERT INTO carrier_label_documents (carrier, label_id, pdf, kept_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (carrier, label_id)"
+            " DO UPDATE SET pdf = excluded.pdf, kept_at = excluded.kept_at",
+            (carrier, label_id, pdf, self._now()),
         )
 
     async def label(self, carrier: str, label_id: str) -> bytes | None:
-        row = await asyncio.to_thread(
-            self._fetch,
-            "SELECT pdf FROM label_documents WHERE carrier = ? AND label_id = ?",
+        row = await self._db.run(
+            self._db.fetch_one,
+            "SELECT pdf FROM carrier_label_documents WHERE carrier = ? AND label_id = ?",
             (carrier, label_id),
         )
         return bytes(row[0]) if row is not None else None
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    def import_file(self, path: Path) -> int | None:
+        """Copy a ledger kept in a SQLite file of its own (`RETURNFLOW_CARRIER_LEDGER`) into
+        the store, keeping what the store already holds, then rename the file `*.imported`:
+        the rows copied, or None when there is no such file."""
+        if not path.is_file():
+            return None
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            results = source.execute(
+                "SELECT carrier, idempotency_key, result FROM results"
+            ).fetchall()
+            labels = source.execute("SELECT carrier, label_id, pdf FROM label_documents").fetchall()
+        finally:
+            source.close()
+        now = self._now()
+        with self._db.transaction() as session:
+            for carrier, key, result in results:
+                session.execute(
+                    "INSERT INTO carrier_results (carrier, idempotency_key, result, recorded_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (carrier, idempotency_key) DO NOTHING",
+                    (carrier, key, result, now),
+                )
+            for carrier, label_id, pdf in labels:
+                session.execute(
+                    "INSERT INTO carrier_label_documents (carrier, label_id, pdf, kept_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (carrier, label_id) DO NOTHING",
+                    (carrier, label_id, bytes(pdf), now),
+                )
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{path}{suffix}")
+            if part.exists():
+                # Beside its file under the new name, as SQLite looks for them.
+                part.rename(f"{path}.imported{suffix}")
+        return len(results) + len(labels)
 
-    def _fetch(self, query: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        with self._lock:
-            row: tuple[Any, ...] | None = self._db.execute(query, args).fetchone()
-            return row
-
-    def _write(self, query: str, args: tuple[Any, ...]) -> None:
-        with self._lock:
-            self._db.execute(query, args)
+    def _now(self) -> Any:
+        return as_timestamp(self._db.dialect, dt.datetime.now(dt.UTC))

@@ -19,6 +19,7 @@ from activities.carriers.sandbox import SandboxCarrier
 from domain.carriers import CarrierOffer, Label
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
+from store import Store, open_store
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -30,14 +31,14 @@ class CarrierConfigurationError(ValueError):
 class CarrierRegistry:
     """Looks carriers up by code; also hands out label PDFs (`LabelDocuments`)."""
 
-    def __init__(self, carriers: Iterable[Carrier], ledger: CarrierLedger | None = None) -> None:
+    def __init__(self, carriers: Iterable[Carrier]) -> None:
         self._carriers = {c.code: c for c in carriers}
-        self._ledger = ledger
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CarrierRegistry:
+    def from_settings(cls, settings: Settings, store: Store | None = None) -> CarrierRegistry:
         """The configured carriers; the sandbox's only where they are allowed
-        (`plumbing.public_defaults`)."""
+        (`plumbing.public_defaults`). Colissimo and EasyPost keep their ledger in `store` (the
+        configured one, opened here, when not given)."""
         try:
             refuse_public_defaults(settings)
         except PublicDefaultsRefused as err:
@@ -47,9 +48,9 @@ class CarrierRegistry:
             raise CarrierConfigurationError("RETURNFLOW_CARRIERS: name at least one carrier")
         ledger = None
         if {"colissimo", "easypost"} & set(codes):
-            ledger = CarrierLedger(settings.carrier_ledger_path)
+            ledger = CarrierLedger(store or open_store(settings))
         carriers = [_carrier(code, settings, ledger) for code in codes]
-        return cls(carriers, ledger)
+        return cls(carriers)
 
     async def offers(self) -> list[CarrierOffer]:
         return list(await asyncio.gather(*(c.describe() for c in self._carriers.values())))
@@ -67,8 +68,6 @@ class CarrierRegistry:
     async def aclose(self) -> None:
         for carrier in self._carriers.values():
             await carrier.aclose()
-        if self._ledger is not None:
-            self._ledger.close()
 
 
 def _carrier(code: str, settings: Settings, ledger: CarrierLedger | None) -> Carrier:

@@ -4,6 +4,7 @@ from activities.notices.activities import NoticeActivities
 from activities.notices.compose import NoticeComposer
 from activities.notices.post_offices import CarrierPostOffices
 from activities.notices.protocol import LabelDocuments, Notifier, PostOfficeFinder
+from activities.notices.sent import SentNotices
 from activities.notices.smtp import SmtpNotifier
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "NoticeComposer",
     "Notifier",
     "PostOfficeFinder",
+    "SentNotices",
     "SmtpNotifier",
 ]

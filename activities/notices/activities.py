@@ -18,6 +18,7 @@ from activities.notices.protocol import (
     Notifier,
     PostOfficeFinder,
 )
+from activities.notices.sent import SentNotices
 from activities.sellers.directory import SellerDirectory, SellerDirectoryError
 from domain.carriers import CarrierCapability, PostOffice, PostOfficeQuery
 from domain.notices import (
@@ -36,9 +37,13 @@ LOCATOR_TIMEOUT_SECONDS = 10.0
 _LISTS_POST_OFFICES = frozenset({NoticeKind.RETURN_ADDRESS, NoticeKind.COUNTER_INSTRUCTIONS})
 
 
+RECORD_ATTEMPTS = 5
+"""How many times the ledger write after an accepted send is tried before the attempt fails."""
+
+
 class NoticeActivities:
     """Notice activities, holding the mail adapter, the composer, the label source, the seller
-    directory (sellers' contacts) and the post-office finder."""
+    directory (sellers' contacts), the post-office finder and the sent-notices ledger."""
 
     def __init__(
         self,
@@ -47,22 +52,25 @@ class NoticeActivities:
         documents: LabelDocuments,
         sellers: SellerDirectory,
         post_offices: PostOfficeFinder,
+        sent: SentNotices,
     ) -> None:
         self._notifier = notifier
         self._composer = composer
         self._documents = documents
         self._sellers = sellers
         self._post_offices = post_offices
+        self._sent = sent
 
     @activity.defn
     async def send_notice(self, request: NoticeRequest) -> NoticeReceipt:
         """Compose and send one notice; a retry after a successful send sends nothing.
 
         SMTP has no idempotency key: a relay that accepted a message cannot be asked whether
-        it did. So the moment the relay accepts, the Message-ID is recorded as this activity's
-        heartbeat, which the next attempt sees in `heartbeat_details` and stops at. Only a
-        crash between the relay's acceptance and the heartbeat can still send twice; both
-        copies then carry the same deterministic Message-ID, which mail clients use to
+        it did. So the moment the relay accepts, the Message-ID is written to the sent-notices
+        ledger (`activities.notices.sent`, in the store every worker shares) and this
+        activity's heartbeat; any later attempt, on any worker, finds it there and stops. Only
+        a crash between the relay's acceptance and the ledger's write can still send twice;
+        both copies then carry the same deterministic Message-ID, which mail clients use to
         collapse duplicates.
         """
         return await self._send(request, _sent_by_earlier_attempts())
@@ -71,8 +79,9 @@ class NoticeActivities:
     async def send_notices(self, batch: NoticeBatch) -> list[NoticeReceipt]:
         """Send the notices of one moment of a return, in order, each at most once.
 
-        The heartbeat guard of `send_notice`, for several: after each acceptance by the relay
-        the heartbeat holds every Message-ID sent so far, so a retry sends only the others.
+        The guard of `send_notice`, for several: after each acceptance by the relay the ledger
+        has its Message-ID and the heartbeat every one sent so far, so a retry sends only the
+        others.
         A notice that cannot be sent for good (its recipient refused, a fact missing) does not
         hold back the others: once every other one is sent, the activity fails for good as
         `NoticesUndelivered`, whose detail names the kinds not delivered and the first reason.
@@ -115,7 +124,7 @@ class NoticeActivities:
             "kind": str(request.kind),
             "message_key": self._composer.message_key(request),
         }
-        if message_id in sent:
+        if message_id in sent or await self._sent.sent_at(message_id) is not None:
             activity.logger.info("notice already sent by an earlier attempt", extra=fields)
             return NoticeReceipt(message_id=message_id, sent=False)
 
@@ -146,8 +155,25 @@ class NoticeActivities:
         await self._notifier.send(message)
         sent.append(message_id)
         activity.heartbeat(*sent)
+        await self._record_sent(message_id, request)
         activity.logger.info("notice sent", extra=fields)
         return NoticeReceipt(message_id=message_id, sent=True)
+
+    async def _record_sent(self, message_id: str, request: NoticeRequest) -> None:
+        """Write the accepted notice to the ledger; a store that does not answer is tried
+        again a few times (a retry of the activity would send the notice again)."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                await self._sent.record(message_id, request.return_id, request.kind)
+                return
+            except Exception as error:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                activity.logger.warning(
+                    "sent-notices ledger not written: trying again",
+                    extra={"return_id": request.return_id, "error": type(error).__name__},
+                )
+                await asyncio.sleep(0.2 * 2**attempt)
 
     async def _seller_contact(self, request: NoticeRequest) -> SellerContact | None:
         """The seller's contact for a seller notice; a broken sellers file is retried."""

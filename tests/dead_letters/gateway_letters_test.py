@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,10 @@ from domain.events import RetractEvent
 from domain.ids import return_id
 from domain.returns import ReturnStage
 from plumbing.encryption import EncryptionCodec, Keyring
+from plumbing.settings import Settings
 from starter import run
+from store import open_store
+from tests.dead_letters.files import remove, stored, write_legacy
 from tests.factories import CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_STREET, retract_event
 from tests.gateway.door import EVENT_SECRET, event_body, gateway_settings, open_door
 from tests.keys import NEXT_KEY, NEXT_KEY_ID, TEST_KEYRING, TEST_KEYS, codec_for_tests
@@ -31,18 +33,30 @@ async def harness(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Retur
         yield harness
 
 
+@contextmanager
+def letters_of(var_dir: Path, codec: EncryptionCodec) -> Iterator[DeadLetterStore]:
+    """The dead letters of the store the gateway and the commands open under `var_dir`."""
+    store = open_store(Settings(var_dir=var_dir))
+    try:
+        yield DeadLetterStore(store, codec)
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def operator_env(
     harness: ReturnHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> DeadLetterStore:
-    """The operator's shell: the same Temporal, task queue, var dir and secret as the gateway."""
+) -> Iterator[DeadLetterStore]:
+    """The operator's shell: the same Temporal, task queue, var dir (and so store) and secret as
+    the gateway."""
     target = harness.client.service_client.config.target_host
     monkeypatch.setenv("TEMPORAL_ADDRESS", target)
     monkeypatch.setenv("RETURNFLOW_TASK_QUEUE", harness.settings.task_queue)
     monkeypatch.setenv("RETURNFLOW_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("RETURNFLOW_GATEWAY_EVENT_SECRETS", EVENT_SECRET)
     monkeypatch.setenv("RETURNFLOW_PAYLOAD_KEYS", TEST_KEYS)
-    return DeadLetterStore(tmp_path / "dead-letters", codec_for_tests())
+    with letters_of(tmp_path, codec_for_tests()) as letters:
+        yield letters
 
 
 async def reached_choice(harness: ReturnHarness, order_id: str) -> ReturnStage:
@@ -102,8 +116,7 @@ async def test_an_invalid_event_is_replayed_with_its_corrected_body(
     async with open_door(harness.client, settings) as door:
         refused = await door.send_event(json.dumps(raw).encode())
     letter_id = refused.json()["dead_letter_id"]
-    on_disk = (tmp_path / "dead-letters" / f"{letter_id}.json").read_bytes()
-    body_base64 = base64.b64encode(json.dumps(raw).encode())
+    in_store = stored(operator_env, letter_id)
 
     as_it_came = await run(["dead-letters", "replay", letter_id])
     refused_again = capsys.readouterr().out
@@ -117,8 +130,8 @@ async def test_an_invalid_event_is_replayed_with_its_corrected_body(
 
     assert refused.status_code == 422
     for personal in (CUSTOMER_NAME, CUSTOMER_EMAIL, CUSTOMER_STREET):
-        assert personal.encode() not in on_disk
-    assert body_base64 not in on_disk and b"body_base64" not in on_disk
+        assert personal.encode() not in in_store
+    assert b"body_base64" not in in_store and json.loads(in_store)["body_sealed"]
     assert as_it_came == 1 and "order.line_id" in refused_again
     assert shown == 0 and json.loads(body) == raw
     assert corrected == 0
@@ -205,13 +218,13 @@ async def test_a_letter_kept_in_clear_before_bodies_were_sealed_still_replays_an
 ) -> None:
     event = retract_event()
     letter_id = await refused_for_a_wrong_secret(harness, tmp_path, event)
-    # As the store wrote it before bodies were sealed: the body in clear, a plain SHA-256.
-    (path,) = (tmp_path / "dead-letters").rglob(f"{letter_id}.json")
-    stored = json.loads(path.read_text())
-    stored.pop("body_sealed"), stored.pop("body_key_id")
-    stored["body_base64"] = base64.b64encode(event_body(event)).decode()
-    stored["body_sha256"] = hashlib.sha256(event_body(event)).hexdigest()
-    path.write_text(json.dumps(stored))
+    # The letter as a file kept before bodies were sealed (the body in clear, a plain SHA-256),
+    # not yet in the store: the commands import it.
+    came = operator_env.get(letter_id).model_dump(
+        mode="json", include={"received_at", "last_received_at", "status_code", "reason", "headers"}
+    )
+    remove(operator_env, letter_id)
+    write_legacy(tmp_path / "dead-letters", event_body(event), letter_id, **came)
 
     shown = await run(["dead-letters", "show", letter_id])
     said = capsys.readouterr().out
@@ -223,8 +236,9 @@ async def test_a_letter_kept_in_clear_before_bodies_were_sealed_still_replays_an
     assert (
         await reached_choice(harness, event.order.order_id) is ReturnStage.AWAITING_CUSTOMER_CHOICE
     )
-    after = path.read_bytes()
+    after = stored(operator_env, letter_id)
     assert CUSTOMER_EMAIL.encode() not in after and b"body_base64" not in after
+    assert (tmp_path / "dead-letters.imported" / f"{letter_id}.json").is_file()
     assert operator_env.get(letter_id).state is LetterState.REPLAYED
     assert operator_env.body(operator_env.get(letter_id)) == event_body(event)
 
@@ -233,14 +247,15 @@ async def test_a_letter_under_a_key_the_operator_lacks_is_a_clear_error_naming_i
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     other = EncryptionCodec(Keyring.parse(f"{NEXT_KEY_ID}={NEXT_KEY}", source="test"))
-    letter = DeadLetterStore(tmp_path / "dead-letters", other).keep(
-        source="events",
-        body=event_body(retract_event()),
-        headers={},
-        status_code=401,
-        reason="bad_signature",
-        authenticated=False,
-    )
+    with letters_of(tmp_path, other) as letters:
+        letter = letters.keep(
+            source="events",
+            body=event_body(retract_event()),
+            headers={},
+            status_code=401,
+            reason="bad_signature",
+            authenticated=False,
+        )
     # Nothing listens there: a replay that went as far as Temporal would fail otherwise.
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:9")
     monkeypatch.setenv("RETURNFLOW_VAR_DIR", str(tmp_path))
@@ -258,15 +273,17 @@ async def test_a_letter_under_a_key_the_operator_lacks_is_a_clear_error_naming_i
         assert code == 2
         assert f"sealed under key {NEXT_KEY_ID!r}" in error and letter.letter_id in error
         assert TEST_KEYRING.current in error  # the keys it has, by ID
-    assert DeadLetterStore(tmp_path / "dead-letters", other).get(letter.letter_id).replays == []
+    with letters_of(tmp_path, other) as letters:
+        assert letters.get(letter.letter_id).replays == []
 
 
 async def test_listing_needs_no_key_and_showing_a_body_says_which_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    letter = DeadLetterStore(tmp_path / "dead-letters", codec_for_tests()).keep(
-        source="events", body=b"{}", headers={}, status_code=400, reason="x", authenticated=True
-    )
+    with letters_of(tmp_path, codec_for_tests()) as letters:
+        letter = letters.keep(
+            source="events", body=b"{}", headers={}, status_code=400, reason="x", authenticated=True
+        )
     monkeypatch.setenv("RETURNFLOW_VAR_DIR", str(tmp_path))
     monkeypatch.delenv("RETURNFLOW_PAYLOAD_KEYS", raising=False)
     monkeypatch.delenv("RETURNFLOW_PAYLOAD_KEY_FILE", raising=False)
@@ -282,3 +299,20 @@ async def test_listing_needs_no_key_and_showing_a_body_says_which_is_missing(
     assert "body_sealed" not in listing
     assert shown == 0
     assert body == 2 and "RETURNFLOW_PAYLOAD_KEYS" in error
+
+
+async def test_the_gateway_imports_the_letters_kept_as_files_when_it_starts(
+    harness: ReturnHarness, tmp_path: Path, operator_env: DeadLetterStore
+) -> None:
+    body = b'{"type": "order.test_ping"}'
+    letter_id = write_legacy(tmp_path / "dead-letters", body)
+
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    async with open_door(harness.client, settings) as door:
+        retried = await door.send_event(body)
+
+    assert retried.json()["dead_letter_id"] == letter_id, "found by its body, counted on it"
+    letter = operator_env.get(letter_id)
+    assert (letter.times_received, letter.sealed, letter.body) == (2, True, body)
+    assert not (tmp_path / "dead-letters").exists()
+    assert (tmp_path / "dead-letters.imported" / f"{letter_id}.json").is_file()

@@ -1,6 +1,6 @@
-"""What strangers' refusals cost: a sample of them is kept within a disk quota, oldest removed
-first, the rest counted; letters of authenticated senders are never removed, and a stranger
-cannot add to their count."""
+"""What strangers' refusals cost: a sample of them is kept within a quota of the store, oldest
+removed first, the rest counted; letters of authenticated senders are never removed, and a
+stranger cannot add to their count. The store's tests run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from dead_letters.store import DeadLetter, DeadLetterStore
 from gateway.guard import Samples
 from plumbing.settings import Settings
+from store import Store
 from tests.gateway.door import gateway_settings, open_door
 from tests.keys import codec_for_tests
 from tests.workflows.harness import ReturnHarness, return_harness
@@ -32,11 +33,9 @@ def refused(store: DeadLetterStore, body: bytes, *, authenticated: bool) -> Dead
 
 
 def test_strangers_letters_stay_within_their_quota_and_the_oldest_go_first(
-    tmp_path: Path,
+    product_store: Store,
 ) -> None:
-    store = DeadLetterStore(
-        tmp_path / "dead-letters", codec_for_tests(), unauthenticated_quota_bytes=20_000
-    )
+    store = DeadLetterStore(product_store, codec_for_tests(), unauthenticated_quota_bytes=20_000)
     signed = [refused(store, b'{"signed": %d}' % n, authenticated=True) for n in range(3)]
     strangers = [
         refused(store, os.urandom(1500).hex().encode(), authenticated=False) for _ in range(40)
@@ -52,9 +51,9 @@ def test_strangers_letters_stay_within_their_quota_and_the_oldest_go_first(
 
 
 def test_a_stranger_sending_a_refused_body_again_does_not_count_on_its_letter(
-    tmp_path: Path,
+    product_store: Store,
 ) -> None:
-    store = DeadLetterStore(tmp_path / "dead-letters", codec_for_tests())
+    store = DeadLetterStore(product_store, codec_for_tests())
     body = b'{"event_id": "EVT-1"}'
     original = refused(store, body, authenticated=True)
 
@@ -102,11 +101,10 @@ async def test_unsigned_events_beyond_the_sample_are_refused_alike_but_not_kept(
     )
     async with open_door(harness.client, settings) as door:
         answers = [await door.send_event(b'{"n": %d}' % n, signed=False) for n in range(5)]
+        kept = sorted(letter.letter_id for letter in door.dead_letters.letters())
 
     assert [a.status_code for a in answers] == [401] * 5
     assert {a.json()["error"]["code"] for a in answers} == {"bad_signature"}
     letter_ids = [a.json().get("dead_letter_id") for a in answers]
     assert letter_ids[2:] == [None, None, None]
-    assert sorted(letter.letter_id for letter in door.dead_letters.letters()) == sorted(
-        letter_ids[:2]
-    )
+    assert kept == sorted(letter_ids[:2])

@@ -33,6 +33,7 @@ OPERATOR_TOKEN = "ops-cli-0123456789abcdef"
 UI = "http://localhost:8080"
 SECRETS = {
     "POSTGRES_PASSWORD": "a-database-password",
+    "RETURNFLOW_STORE_PASSWORD": "a-store-password",
     "GRAFANA_ADMIN_PASSWORD": "a-grafana-password",
     "GRAFANA_SECRET_KEY": "a-grafana-secret-key",
 }
@@ -104,6 +105,13 @@ def test_compose_refuses_to_start_without_the_database_password(env_file: Path) 
     assert "set POSTGRES_PASSWORD" in result.stderr
 
 
+def test_compose_refuses_to_start_without_the_store_password(env_file: Path) -> None:
+    given = {name: value for name, value in SECRETS.items() if name != "RETURNFLOW_STORE_PASSWORD"}
+    result = compose_config(env_file, **given)
+    assert result.returncode != 0
+    assert "set RETURNFLOW_STORE_PASSWORD" in result.stderr
+
+
 @pytest.mark.parametrize("missing", ["GRAFANA_ADMIN_PASSWORD", "GRAFANA_SECRET_KEY"])
 def test_compose_refuses_to_start_without_grafana_s_secrets(env_file: Path, missing: str) -> None:
     """Grafana's built-in admin password and secret key are public: no default replaces them."""
@@ -119,6 +127,7 @@ def test_the_stack_has_temporal_its_ui_and_every_returnflow_process(
     services = resolved["services"]
     assert set(services) == {
         "postgresql",
+        "store",
         "temporal",
         "temporal-ui",
         "setup",
@@ -295,6 +304,29 @@ def test_the_database_is_reachable_only_by_temporal(resolved: dict[str, Any]) ->
     assert published_ports(postgresql) == []
     for network in networks_of(postgresql):
         assert is_internal(resolved, network), network
+
+
+def test_the_store_is_shared_by_the_set_up_job_the_workers_and_the_gateway_alone(
+    resolved: dict[str, Any],
+) -> None:
+    services = resolved["services"]
+    store = services["store"]
+    assert neighbours(resolved, "store") == {"setup", "worker", "gateway"}
+    assert published_ports(store) == []
+    for network in networks_of(store):
+        assert is_internal(resolved, network), network
+    # Every process using it is told where it is, with the operator's password.
+    for name in ("setup", "worker", "gateway"):
+        url = urlsplit(services[name]["environment"]["RETURNFLOW_STORE_URL"])
+        assert (url.scheme, url.hostname, url.port) == ("postgresql", "store", 5432), name
+        assert url.password == SECRETS["RETURNFLOW_STORE_PASSWORD"], name
+        assert url.path == "/" + store["environment"]["POSTGRES_DB"], name
+        assert url.username == store["environment"]["POSTGRES_USER"], name
+    # The schema is migrated before the workers and the gateway start.
+    assert services["setup"]["command"][2].startswith("python starter.py store migrate")
+    assert services["gateway"]["depends_on"]["setup"]["condition"] == (
+        "service_completed_successfully"
+    )
 
 
 def test_the_codec_server_cannot_reach_temporal(resolved: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from plumbing.serving import ConnectionLimits, HostedApp
 from plumbing.settings import Settings
 from plumbing.signing import signed_headers
 from plumbing.telemetry import Telemetry
+from store import Store, open_store
 from tests.keys import codec_for_tests
 
 EVENT_SECRET = "order-events-secret-for-tests"
@@ -54,14 +55,17 @@ def event_body(event: RetractEvent | dict[str, Any]) -> bytes:
 
 @dataclass
 class Door:
-    """An HTTP client of the gateway, and what it keeps."""
+    """An HTTP client of the gateway, and what it keeps (in `store`, open while `open_door`'s
+    block runs)."""
 
     http: httpx.AsyncClient
     settings: Settings
+    store: Store | None = None
 
     @property
     def dead_letters(self) -> DeadLetterStore:
-        return DeadLetterStore(self.settings.dead_letter_path, codec_for_tests())
+        assert self.store is not None, "the gateway's store: a door of open_door"
+        return DeadLetterStore(self.store, codec_for_tests())
 
     async def send_event(
         self,
@@ -110,7 +114,8 @@ async def open_door(
     """The gateway as `starter.py serve` serves it: the same connection limits, and (given
     `telemetry`) its requests counted and traced."""
     registry = registry or CarrierRegistry([])
-    app = create_app(client, settings, registry)
+    store = open_store(settings)
+    app = create_app(client, settings, registry, store)
     try:
         async with (
             HostedApp(
@@ -119,6 +124,7 @@ async def open_door(
             ) as server,
             httpx.AsyncClient(base_url=server.url, timeout=30) as http,
         ):
-            yield Door(http, settings)
+            yield Door(http, settings, store)
     finally:
         await registry.aclose()
+        store.close()

@@ -20,6 +20,7 @@ from devstack.process import ManagedProcess
 from domain import search_attributes as sa
 from plumbing.settings import Settings
 from plumbing.temporal import cli_path
+from store import open_store
 from tests.factories import retract_event, unique_order_id
 from tests.gateway.door import EVENT_SECRET, event_body
 from tests.gateway.door import Door as Sender
@@ -106,4 +107,8 @@ async def test_events_sent_while_temporal_is_down_are_all_taken_once_it_is_back(
     assert answers == [202, 202, 202, 202, 202, 200]
     assert count == 5
     # Nothing refused for what it is: nothing to replay, the senders' retries were enough.
-    assert list(DeadLetterStore(tmp_path / "dead-letters", None).letters()) == []
+    store = open_store(Settings(var_dir=tmp_path))
+    try:
+        assert list(DeadLetterStore(store, None).letters()) == []
+    finally:
+        store.close()

@@ -37,6 +37,7 @@ from domain.returns import ReturnStage
 from gateway.app import create_app
 from plumbing.serving import HostedApp
 from plumbing.settings import Settings
+from store import open_store
 from tests.factories import retract_event
 from tests.keys import codec_for_tests
 from tests.workflows.doubles import Doubles
@@ -229,8 +230,11 @@ async def test_scans_from_a_carrier_the_parcel_is_not_with_are_refused_and_kept(
     assert answer.json()["error"]["problems"] == [
         "carrier: not the carrier of the return's shipment"
     ]
-    letters = DeadLetterStore(Settings(var_dir=tmp_path).dead_letter_path, codec_for_tests())
-    letter = letters.get(answer.json()["dead_letter_id"])
+    store = open_store(Settings(var_dir=tmp_path))
+    try:
+        letter = DeadLetterStore(store, codec_for_tests()).get(answer.json()["dead_letter_id"])
+    finally:
+        store.close()
     assert (letter.source, letter.reason) == ("carrier:relay", "wrong_carrier")
     assert not [
         e

@@ -18,6 +18,7 @@ from activities.notices import (
     SmtpNotifier,
 )
 from activities.notices.partner_facts import SUGGESTED_ACTIONS
+from activities.notices.sent import SentNotices
 from activities.sellers.directory import FileSellerDirectory
 from domain.notices import NoticeKind
 from domain.returns import AttentionReason
@@ -133,6 +134,7 @@ async def test_operations_notice_goes_to_the_operations_team_with_a_web_ui_link(
     sellers: FileSellerDirectory,
     post_offices: CarrierPostOffices,
     french_return: ReturnStory,
+    sent_notices: SentNotices,
 ) -> None:
     settings = Settings(
         smtp_host=sink.host,
@@ -142,7 +144,12 @@ async def test_operations_notice_goes_to_the_operations_team_with_a_web_ui_link(
         web_ui_url="https://temporal.marketplace.example/",
     )
     notices = NoticeActivities(
-        SmtpNotifier(settings), NoticeComposer(settings), labels, sellers, post_offices
+        SmtpNotifier(settings),
+        NoticeComposer(settings),
+        labels,
+        sellers,
+        post_offices,
+        sent_notices,
     )
     env = ActivityEnvironment()
     env.info = dataclasses.replace(env.info, namespace="returns-prod")

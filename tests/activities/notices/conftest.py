@@ -3,7 +3,7 @@ with a real sellers file and the real carrier sandbox's post-office locator."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,10 +11,12 @@ import pytest
 from activities.carriers.registry import CarrierRegistry
 from activities.carriers.sandbox import SandboxCarrier
 from activities.notices import CarrierPostOffices, NoticeActivities, NoticeComposer, SmtpNotifier
+from activities.notices.sent import SentNotices
 from activities.sellers.directory import FileSellerDirectory
 from carrier_sandbox.server import SandboxServer
 from mail_sink import MailSink
 from plumbing.settings import Settings
+from store import open_store
 
 from .labels import PrintedLabels
 from .stories import ReturnStory, english_return, french_return, sellers_file
@@ -90,5 +92,16 @@ def notice_activities(
     labels: PrintedLabels,
     sellers: FileSellerDirectory,
     post_offices: CarrierPostOffices,
+    sent_notices: SentNotices,
 ) -> NoticeActivities:
-    return NoticeActivities(SmtpNotifier(settings), composer, labels, sellers, post_offices)
+    return NoticeActivities(
+        SmtpNotifier(settings), composer, labels, sellers, post_offices, sent_notices
+    )
+
+
+@pytest.fixture
+def sent_notices(tmp_path: Path) -> Iterator[SentNotices]:
+    """The sent-notices ledger, in the embedded store of the test's own directory."""
+    store = open_store(Settings(var_dir=tmp_path))
+    yield SentNotices(store)
+    store.close()

@@ -10,6 +10,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.carriers.registry import CarrierRegistry
 from activities.notices import CarrierPostOffices, NoticeActivities, NoticeComposer, SmtpNotifier
+from activities.notices.sent import SentNotices
 from activities.sellers.directory import FileSellerDirectory
 from domain.carriers import Label
 from domain.notices import NoticeKind
@@ -25,6 +26,7 @@ async def test_a_label_the_carrier_does_not_have_is_a_final_failure_and_sends_no
     settings: Settings,
     sellers: FileSellerDirectory,
     french_return: ReturnStory,
+    sent_notices: SentNotices,
 ) -> None:
     activities = NoticeActivities(
         SmtpNotifier(settings),
@@ -32,6 +34,7 @@ async def test_a_label_the_carrier_does_not_have_is_a_final_failure_and_sends_no
         carriers,
         sellers,
         CarrierPostOffices(carriers),
+        sent_notices,
     )
     unknown = Label(
         carrier="sandbox",

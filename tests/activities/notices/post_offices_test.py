@@ -17,6 +17,7 @@ from activities.notices import (
     NoticeComposer,
     SmtpNotifier,
 )
+from activities.notices.sent import SentNotices
 from activities.sellers.directory import FileSellerDirectory
 from domain.carriers import CarrierCapability, PostOffice, PostOfficeQuery
 from domain.notices import NoticeKind
@@ -103,6 +104,7 @@ async def test_a_locator_that_does_not_answer_in_time_does_not_hold_the_email(
     sink: MailSink,
     french_return: ReturnStory,
     monkeypatch: pytest.MonkeyPatch,
+    sent_notices: SentNotices,
 ) -> None:
     monkeypatch.setattr("activities.notices.activities.LOCATOR_TIMEOUT_SECONDS", 0.3)
     async with silent_server() as port:
@@ -115,6 +117,7 @@ async def test_a_locator_that_does_not_answer_in_time_does_not_hold_the_email(
             labels,
             sellers,
             CarrierPostOffices(stuck),
+            sent_notices,
         )
         started = time.monotonic()
         receipt = await ActivityEnvironment().run(
@@ -181,9 +184,12 @@ async def test_the_post_offices_listed_are_those_of_the_carrier_the_notice_names
     sink: MailSink,
     english_return: ReturnStory,
     kind: NoticeKind,
+    sent_notices: SentNotices,
 ) -> None:
     locators = TwoLocators()
-    activities = NoticeActivities(SmtpNotifier(settings), composer, labels, sellers, locators)
+    activities = NoticeActivities(
+        SmtpNotifier(settings), composer, labels, sellers, locators, sent_notices
+    )
     colissimo = COLISSIMO.model_copy(
         update={"capabilities": COLISSIMO.capabilities | {CarrierCapability.POST_OFFICE_LOCATOR}}
     )

@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.notices import CarrierPostOffices, NoticeActivities, NoticeComposer, SmtpNotifier
+from activities.notices.sent import SentNotices
 from activities.sellers.directory import FileSellerDirectory
 from domain.notices import NoticeKind
 from mail_sink import MailSink, read_mailbox
@@ -161,11 +162,14 @@ async def test_unreachable_relay_fails_the_attempt_and_leaves_no_heartbeat(
     post_offices: CarrierPostOffices,
     english_return: ReturnStory,
     tmp_path: Path,
+    sent_notices: SentNotices,
 ) -> None:
     async with MailSink(tmp_path) as stopped:
         pass  # once stopped, nothing listens on its port
     relay = Settings(smtp_host=stopped.host, smtp_port=stopped.port)
-    activities = NoticeActivities(SmtpNotifier(relay), composer, labels, sellers, post_offices)
+    activities = NoticeActivities(
+        SmtpNotifier(relay), composer, labels, sellers, post_offices, sent_notices
+    )
     beats = heartbeats_of(env)
 
     with pytest.raises(ApplicationError) as caught:

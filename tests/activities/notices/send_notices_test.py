@@ -22,6 +22,7 @@ from activities.notices import (
     NoticeComposer,
     SmtpNotifier,
 )
+from activities.notices.sent import SentNotices
 from activities.sellers.directory import FileSellerDirectory
 from domain.failures import FailureType, NoticesUndelivered
 from domain.notices import NoticeBatch, NoticeKind, NoticeReceipt
@@ -130,11 +131,17 @@ async def test_a_relay_refusing_every_recipient_names_every_kind_not_delivered(
     sellers: FileSellerDirectory,
     post_offices: CarrierPostOffices,
     french_return: ReturnStory,
+    sent_notices: SentNotices,
 ) -> None:
     async with ScriptedRelay({"RCPT": "550 5.1.1 No such mailbox"}) as relay:
         settings = Settings(smtp_host="127.0.0.1", smtp_port=relay.port)
         notices = NoticeActivities(
-            SmtpNotifier(settings), NoticeComposer(settings), labels, sellers, post_offices
+            SmtpNotifier(settings),
+            NoticeComposer(settings),
+            labels,
+            sellers,
+            post_offices,
+            sent_notices,
         )
 
         with pytest.raises(ApplicationError) as caught:

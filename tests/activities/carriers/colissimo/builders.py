@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from activities.carriers.colissimo import ColissimoCarrier, ColissimoConfig
-from activities.carriers.ledger import CarrierLedger
 from domain.addresses import PostalAddress
 from domain.carriers import LabelRequest, Parcel, PickupDatesRequest
+from tests.activities.carriers.ledgers import FileLedger
 from tests.activities.carriers.replay.colissimo import PARIS, ColissimoReplay, replay_config
 from tests.factories import HOME, SELLER_ADDRESS
 
@@ -39,13 +39,13 @@ MILAN = PostalAddress(
 class Colissimo:
     carrier: ColissimoCarrier
     replay: ColissimoReplay
-    ledger: CarrierLedger
+    ledger: FileLedger
 
 
 async def open_colissimo(tmp_path: Path, config: ColissimoConfig | None = None) -> Colissimo:
     config = config or replay_config()
     replay = ColissimoReplay(config)
-    ledger = CarrierLedger(tmp_path / "ledger.sqlite")
+    ledger = FileLedger(tmp_path)
     return Colissimo(ColissimoCarrier(config, ledger, transport=replay.transport), replay, ledger)
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from activities.carriers.colissimo import ColissimoCarrier
 from activities.carriers.colissimo.wire import our_field
-from activities.carriers.ledger import CarrierLedger
 from activities.carriers.protocol import CarrierAuthFailed, CarrierRejected, CarrierUnavailable
 from domain.carriers import PostOfficeQuery
 from tests.activities.carriers.colissimo.builders import (
@@ -18,6 +17,7 @@ from tests.activities.carriers.colissimo.builders import (
     label_request,
     open_colissimo,
 )
+from tests.activities.carriers.ledgers import FileLedger
 from tests.activities.carriers.replay.colissimo import replay_config
 from tests.factories import HOME
 
@@ -109,7 +109,7 @@ async def test_no_answer_is_an_outage_to_retry(tmp_path: Path, failure: Exceptio
     def fail(request: httpx.Request) -> httpx.Response:
         raise failure
 
-    ledger = CarrierLedger(tmp_path / "ledger.sqlite")
+    ledger = FileLedger(tmp_path)
     carrier = ColissimoCarrier(replay_config(), ledger, transport=httpx.MockTransport(fail))
     try:
         with pytest.raises(CarrierUnavailable):

@@ -11,7 +11,6 @@ from pydantic import SecretStr
 
 from activities.carriers.colissimo import ColissimoCarrier
 from activities.carriers.colissimo.wire import split_multipart
-from activities.carriers.ledger import CarrierLedger
 from activities.carriers.protocol import CarrierRejected
 from domain.carriers import CancellationOutcome, PostOfficeQuery
 from tests.activities.carriers.colissimo.builders import (
@@ -23,6 +22,7 @@ from tests.activities.carriers.colissimo.builders import (
     paris_today,
     sent,
 )
+from tests.activities.carriers.ledgers import FileLedger
 from tests.activities.carriers.replay.colissimo import (
     CONTRACT_NUMBER,
     PASSWORD,
@@ -100,7 +100,7 @@ async def test_a_retried_label_step_makes_one_generate_label_call(
     first = await colissimo.carrier.create_return_label(label_request())
     again = await colissimo.carrier.create_return_label(label_request())
     # A worker restarted mid-step: a new adapter over the same ledger file.
-    reopened = CarrierLedger(tmp_path / "ledger.sqlite")
+    reopened = FileLedger(tmp_path)
     restarted = ColissimoCarrier(
         colissimo.replay.config, reopened, transport=colissimo.replay.transport
     )

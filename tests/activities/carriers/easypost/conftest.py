@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from activities.carriers.easypost import EasyPostCarrier
-from activities.carriers.ledger import CarrierLedger
 from tests.activities.carriers.easypost.builders import easypost
+from tests.activities.carriers.ledgers import FileLedger
 from tests.activities.carriers.replay.easypost import EasyPostReplay
 
 
@@ -32,15 +32,15 @@ def replay(pdf_labels: bool) -> EasyPostReplay:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[CarrierLedger]:
-    ledger = CarrierLedger(tmp_path / "ledger.sqlite3")
+def ledger(tmp_path: Path) -> Iterator[FileLedger]:
+    ledger = FileLedger(tmp_path)
     yield ledger
     ledger.close()
 
 
 @pytest.fixture
 async def carrier(
-    replay: EasyPostReplay, ledger: CarrierLedger, settings: dict[str, Any]
+    replay: EasyPostReplay, ledger: FileLedger, settings: dict[str, Any]
 ) -> AsyncIterator[EasyPostCarrier]:
     carrier = easypost(replay, ledger, **settings)
     yield carrier

@@ -28,8 +28,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from activities.carriers.colissimo import ColissimoCarrier, ColissimoConfig
-from activities.carriers.ledger import CarrierLedger
 from domain.carriers import CarrierCapability, Parcel
+from tests.activities.carriers.ledgers import FileLedger
 from tests.activities.carriers.subject import ContractSubject
 from tests.factories import HOME, SELLER_ADDRESS
 
@@ -305,7 +305,7 @@ async def colissimo_subject(tmp_path: Path) -> AsyncIterator[ContractSubject]:
     """Colissimo for the carrier contract suite: a customer in Lyon, a seller near Bordeaux."""
     config = replay_config()
     replay = ColissimoReplay(config)
-    ledger = CarrierLedger(tmp_path / "colissimo-ledger.sqlite")
+    ledger = FileLedger(tmp_path)
     carrier = ColissimoCarrier(config, ledger, transport=replay.transport)
 
     async def accept_parcel(tracking_number: str) -> None:

@@ -33,9 +33,9 @@ import httpx
 from pydantic import SecretStr
 
 from activities.carriers.easypost import EASYPOST_CAPABILITIES, EasyPostCarrier, EasyPostConfig
-from activities.carriers.ledger import CarrierLedger
 from domain.addresses import PostalAddress
 from domain.carriers import Parcel
+from tests.activities.carriers.ledgers import FileLedger
 from tests.activities.carriers.replay.easypost_fixtures import (
     FILES,
     Json,
@@ -367,7 +367,7 @@ class EasyPostReplay:
 async def easypost_subject(tmp_path: Path) -> AsyncIterator[ContractSubject]:
     """The EasyPost adapter over the replay, for the carrier contract suite."""
     replay = EasyPostReplay()
-    ledger = CarrierLedger(tmp_path / "easypost-ledger.sqlite3")
+    ledger = FileLedger(tmp_path)
     config = EasyPostConfig(api_key=SecretStr(API_KEY), webhook_secret=SecretStr(WEBHOOK_SECRET))
     carrier = EasyPostCarrier(config, ledger, transport=replay.transport)
 

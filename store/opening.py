@@ -1,0 +1,61 @@
+"""Opening the store a process is configured with, its schema migrated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from plumbing.settings import Settings
+from store.database import Database, StoreError
+from store.migrations import migrate
+from store.postgres import PostgresDatabase
+from store.sqlite import SqliteDatabase
+
+
+@dataclass
+class Store:
+    """The product's store: one database, shared by the ledgers and the dead letters that
+    each keep their own tables in it."""
+
+    database: Database
+
+    def close(self) -> None:
+        self.database.close()
+
+    def describe(self) -> str:
+        return self.database.describe()
+
+
+def store_url(settings: Settings) -> str:
+    """The configured store's URL (the embedded SQLite file unless one is set)."""
+    if settings.store_url is None:
+        return f"sqlite:///{settings.store_path.resolve()}"
+    return settings.store_url.get_secret_value()
+
+
+def open_database(settings: Settings) -> Database:
+    url = store_url(settings)
+    scheme, _, rest = url.partition("://")
+    if scheme == "sqlite":
+        if not rest.startswith("/") or rest == "/":
+            raise StoreError(f"RETURNFLOW_STORE_URL: {url!r}: give a file, sqlite:///PATH")
+        # As SQLAlchemy spells it: sqlite:///relative/path, sqlite:////absolute/path.
+        return SqliteDatabase(Path(rest[1:]))
+    if scheme in ("postgresql", "postgres"):
+        return PostgresDatabase(
+            url,
+            pool_size=settings.store_pool_size,
+            connect_timeout=settings.store_connect_timeout_seconds,
+        )
+    raise StoreError(f"RETURNFLOW_STORE_URL: {scheme!r} is not a store")
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured store, its schema at this build's version."""
+    database = open_database(settings)
+    try:
+        migrate(database)
+    except BaseException:
+        database.close()
+        raise
+    return Store(database)

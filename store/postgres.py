@@ -1,0 +1,95 @@
+"""The store on PostgreSQL: every worker and gateway of every host shares it.
+
+Each process keeps a pool of connections (`RETURNFLOW_STORE_POOL_SIZE` at most, one opened at
+start); a statement borrows one for its transaction. A connection lost (a restart of the
+server, a failover) is noticed when borrowed and replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from store.database import Database, Dialect, Row, StoreError
+
+
+def _placeholders(sql: str) -> str:
+    """`?` placeholders as psycopg's `%s` (a literal `%` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _PostgresSession:
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        self._cursor.execute(_placeholders(sql), tuple(args))
+        return self._cursor.rowcount
+
+    def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        self._cursor.execute(_placeholders(sql), tuple(args))
+        row: Row | None = self._cursor.fetchone()
+        return row
+
+    def fetch_all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        self._cursor.execute(_placeholders(sql), tuple(args))
+        return list(self._cursor.fetchall())
+
+
+class PostgresDatabase(Database):
+    dialect = Dialect.POSTGRESQL
+
+    def __init__(self, url: str, *, pool_size: int, connect_timeout: float) -> None:
+        self.url = url
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            timeout=connect_timeout,
+            # A connection is checked when borrowed: one the server dropped is replaced.
+            check=ConnectionPool.check_connection,
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
+            name="returnflow-store",
+            open=False,
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+        except PoolTimeout:
+            self._pool.close()
+            raise StoreError(
+                f"RETURNFLOW_STORE_URL: no connection to {self.describe()} within "
+                f"{connect_timeout:g} s: is PostgreSQL running there, and are the user, "
+                "password and database right?"
+            ) from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[_PostgresSession]:
+        with (
+            self._pool.connection() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            yield _PostgresSession(cursor)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def describe(self) -> str:
+        return without_password(self.url)
+
+    def pool_stats(self) -> dict[str, int]:
+        return dict(self._pool.get_stats())
+
+
+def without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

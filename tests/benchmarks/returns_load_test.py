@@ -1,0 +1,176 @@
+"""`make bench-returns` in small: real and bare returns through a stack of their own, the report
+they make, its verdict and its drawing."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks import plots, returns_load
+from benchmarks.returns_paths import MailWatch
+from benchmarks.returns_report import Report, summary
+from domain.notices import NoticeKind
+from mail_sink.mailbox import Mailbox
+from tests.benchmarks.plots_test import MEASURED, parse, texts
+
+PROCESSES = {
+    "temporal",
+    "worker",
+    "gateway",
+    "carrier-sandbox",
+    "marketplace-sandbox",
+    "mail-sink",
+    "codec-server",
+    "bare worker",
+    "benchmark script",
+}
+SAME_COMMANDS = ("start", "local activities", "activities", "signals", "updates", "upserts")
+
+
+@pytest.mark.e2e
+async def test_three_real_and_three_bare_returns_reach_the_proof_of_dispatch(
+    tmp_path: Path,
+) -> None:
+    args = returns_load.parser().parse_args(
+        ["--returns", "3", "--concurrency", "3", "--warmup", "0", "--histories", "3"]
+    )
+
+    report = await returns_load.run_mode(args, tmp_path / "var")
+
+    assert report.passed, summary(report)
+    real, bare = report.real, report.bare
+    for batch in (real, bare):
+        assert batch["completed"] == 3
+        assert batch["failures"] == []
+        assert batch["seconds"] > 0
+        assert batch["returns_per_second"] == pytest.approx(3 / batch["seconds"], rel=0.02)
+        assert len(batch["workflow_ids"]) == 3
+    assert all(w.startswith("return-") for w in real["workflow_ids"])
+    assert all(w.startswith("bare-") for w in bare["workflow_ids"])
+    choice = real["choice_ms"]
+    assert 0 < choice["p50"] <= choice["p90"] <= choice["p99"] <= choice["max"]
+    assert real["history"]["workflows"] == real["feed_history"]["workflows"] == 3
+    for kind in SAME_COMMANDS:
+        assert real["history"]["by_kind"][kind] == bare["history"]["by_kind"][kind], kind
+    assert real["history"]["by_kind"]["activities"] == 7
+    assert bare["history"]["actions"] == 24
+    assert real["cpu_seconds"]["worker"] > 0
+    assert bare["cpu_seconds"]["bare worker"] > 0
+    assert report.ratio == pytest.approx(
+        real["returns_per_second"] / bare["returns_per_second"], abs=0.001
+    )
+    assert report.peak_rss_mb.keys() >= PROCESSES
+    assert all(mb > 5 for mb in report.peak_rss_mb.values())
+    figures = json.loads(json.dumps(report.as_json()))
+    assert figures["ratio_goal"] == 0.9
+    assert figures["reached"].startswith("picked_up")
+
+
+def batch(kind: str, per_second: float) -> dict[str, Any]:
+    def cost(events: float, actions: float) -> dict[str, Any]:
+        return {
+            "workflows": 3,
+            "events": events,
+            "history_kb": 20.0,
+            "actions": actions,
+            "actions_min": 22,
+            "actions_max": 24,
+            "by_kind": {"start": 1, "activities": 7},
+        }
+
+    return {
+        "kind": kind,
+        "returns": 3,
+        "completed": 3,
+        "failures": [],
+        "seconds": round(3 / per_second, 2),
+        "returns_per_second": per_second,
+        "seconds_per_return": {"p50": 900.0, "p90": 950.0, "p99": 990.0, "max": 990.0},
+        "choice_ms": {"p50": 320.5, "p90": 410.0, "p99": 480.0, "max": 480.0, "mean": 330.0},
+        "choice_retries": 0,
+        "choice_answered_later": 0,
+        "workflow_ids": [f"{kind}-{n}" for n in range(3)],
+        "cpu_seconds": {"temporal": 1.5, "worker": 2.0},
+        "machine_cpu_busy_percent": 80,
+        "cpu_seconds_elsewhere": 0.1,
+        "history": cost(75.0, 24.0) if kind == "real" else cost(70.0, 24.0),
+        "feed_history": cost(60.0, 12.5) if kind == "real" else {},
+    }
+
+
+def report(mode: str = "throughput") -> Report:
+    made = Report(mode, 3, 3, 0, real=batch("real", 2.5), bare=batch("bare", 10.0))
+    made.peak_rss_mb = {"temporal": 230.0, "worker": 160.0, "bare worker": 120.0}
+    return made
+
+
+def test_the_verdict_needs_every_return_at_the_end_of_its_path() -> None:
+    assert report().passed
+    short = report()
+    short.real["completed"] = 2
+    assert not short.passed
+    assert "FAIL" in summary(short)
+
+
+def test_a_crash_run_fails_on_anything_made_twice() -> None:
+    crashed = report("crash")
+    clean = {
+        "labels_bought_twice": 0,
+        "pickups_booked_twice": 0,
+        "refunds_requested_twice": 0,
+        "emails_sent_twice": 0,
+    }
+    crashed.crash = {"kills": [], "duplicates": clean}
+    assert crashed.passed
+
+    crashed.crash["duplicates"] = clean | {"emails_sent_twice": 1}
+    assert not crashed.passed
+
+
+def test_the_ratio_is_real_over_bare_against_its_goal() -> None:
+    shown = summary(report())
+
+    assert report().ratio == 0.25
+    assert "real / bare                      0.25 (goal ≥ 0.9: not met)" in shown
+
+
+async def test_the_mail_watch_knows_each_return_s_notices_by_their_files(tmp_path: Path) -> None:
+    mailbox = Mailbox(tmp_path)
+    for message_id in (
+        "<return-O1-1.return_address.1@returns.example>",
+        "<return-O1-1.return_label.1@returns.example>",
+        "<return-O2-1.return_address.1@returns.example>",
+        "<not-a-notice@elsewhere.example>",
+    ):
+        mailbox.store(f"Message-ID: {message_id}\r\nSubject: x\r\n\r\nbody\r\n".encode())
+    watch = MailWatch(tmp_path)
+
+    await watch.read()
+    await watch.read()
+
+    assert watch.had("return-O1-1") == {NoticeKind.RETURN_ADDRESS, NoticeKind.RETURN_LABEL}
+    assert watch.count(NoticeKind.RETURN_ADDRESS, "return-O") == 2
+    assert watch.count(NoticeKind.RETURN_LABEL, "return-O2") == 0
+    await watch.until("return-O1-1", frozenset({NoticeKind.RETURN_LABEL}))
+
+
+def test_the_drawing_shows_both_rates_the_choice_and_the_processes() -> None:
+    data = report().as_json() | {"measured": {**MEASURED, "command": "make bench-returns"}}
+    benchmark = next(b for b in plots.BENCHMARKS if b.name == "returns-load")
+
+    svg = plots.render(benchmark, data)
+
+    assert svg == plots.render(benchmark, copy.deepcopy(data))
+    assert parse(svg).tag == "{http://www.w3.org/2000/svg}svg"
+    shown = texts(svg)
+    assert {"bare (the ceiling)", "real, through the gateway", "10.0", "2.5"} <= set(shown)
+    assert {"p50", "p99", "320", "480"} <= set(shown)
+    assert {"history events", "billable actions", "real's event feed"} <= set(shown)
+    assert {"temporal", "worker", "bare worker", "230"} <= set(shown)
+    prose = " ".join(shown)
+    assert "Real over bare: 0.25 (goal 0.9: not met)" in prose
+    assert "command: make bench-returns" in prose

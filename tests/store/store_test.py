@@ -1,0 +1,175 @@
+"""The product's store on SQLite and on PostgreSQL: its schema migrated once whoever starts
+first, a newer schema refused, lost connections replaced, and the carrier ledger shared by
+workers on different hosts."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+from pydantic import SecretStr
+
+from activities.carriers.ledger import CarrierLedger
+from plumbing.settings import Settings
+from store import Store, StoreError, open_store
+from store.migrations import MIGRATIONS, latest, migrate, version
+from store.opening import open_database, store_url
+from store.postgres import PostgresDatabase
+from tests.postgres import PostgresServer
+
+
+def test_a_new_store_is_brought_to_this_builds_schema_once(store_settings: Settings) -> None:
+    first = open_store(store_settings)
+    again = open_store(store_settings)
+    try:
+        assert version(first.database) == latest()
+        assert migrate(again.database) == []
+        rows = first.database.fetch_all("SELECT version, name FROM returnflow_schema")
+        assert sorted(rows) == [(m.version, m.name) for m in MIGRATIONS]
+    finally:
+        first.close()
+        again.close()
+
+
+def test_processes_starting_together_migrate_the_store_once(postgres: PostgresServer) -> None:
+    settings = Settings(store_url=SecretStr(postgres.new_database()))
+    opened: list[Store] = []
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            opened.append(open_store(settings))
+        except BaseException as err:
+            failures.append(err)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    rows = opened[0].database.fetch_all("SELECT version FROM returnflow_schema")
+    assert sorted(r[0] for r in rows) == [m.version for m in MIGRATIONS]
+    for store in opened:
+        store.close()
+
+
+def test_a_store_migrated_by_a_newer_build_is_refused_naming_both_versions(
+    store_settings: Settings,
+) -> None:
+    store = open_store(store_settings)
+    newer = latest() + 1
+    store.database.execute(
+        "INSERT INTO returnflow_schema (version, name, applied_at) VALUES (?, ?, ?)",
+        (newer, "from a newer build", "2026-12-06T00:00:00+00:00"),
+    )
+    store.close()
+
+    with pytest.raises(StoreError) as refused:
+        open_store(store_settings)
+
+    assert f"schema version {newer}" in str(refused.value)
+    assert f"up to {latest()}" in str(refused.value)
+
+
+def test_a_connection_the_server_dropped_is_replaced_unnoticed(postgres: PostgresServer) -> None:
+    url = postgres.new_database()
+    store = open_store(Settings(store_url=SecretStr(url), store_pool_size=2))
+    try:
+        # PostgreSQL ends every session of the store, as a restart or a failover would.
+        with psycopg.connect(postgres.url(), autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
+                (url.rsplit("/", 1)[1],),
+            ).fetchone()
+        assert ended is not None and ended[0] >= 1
+
+        written = store.database.execute(
+            "INSERT INTO carrier_results (carrier, idempotency_key, result, recorded_at)"
+            " VALUES (?, ?, ?, now())",
+            ("easypost", "return-1:label:1", '{"shipment": "shp_1"}'),
+        )
+
+        assert written == 1
+        assert isinstance(store.database, PostgresDatabase)
+        assert store.database.pool_stats().get("connections_lost", 0) >= 1
+    finally:
+        store.close()
+
+
+async def test_workers_on_two_hosts_find_what_either_bought(postgres: PostgresServer) -> None:
+    settings = Settings(store_url=SecretStr(postgres.new_database()))
+    host_a, host_b = open_store(settings), open_store(settings)
+    try:
+        await CarrierLedger(host_a).remember("easypost", "r-1:label:1", {"shipment": "shp_9"})
+        await CarrierLedger(host_a).keep_label("colissimo", "6A1", b"%PDF-1.4 label")
+
+        assert await CarrierLedger(host_b).recall("easypost", "r-1:label:1") == {
+            "shipment": "shp_9"
+        }
+        assert await CarrierLedger(host_b).label("colissimo", "6A1") == b"%PDF-1.4 label"
+    finally:
+        host_a.close()
+        host_b.close()
+
+
+async def test_a_ledger_file_of_its_own_is_imported_once_and_set_aside(
+    product_store: Store, tmp_path: Path
+) -> None:
+    old = tmp_path / "carrier-ledger.sqlite"
+    with sqlite3.connect(old) as db:
+        db.execute("CREATE TABLE results (carrier, idempotency_key, result)")
+        db.execute("CREATE TABLE label_documents (carrier, label_id, pdf BLOB)")
+        db.execute("INSERT INTO results VALUES ('easypost', 'r-2:label:1', '{\"shipment\": 1}')")
+        db.execute("INSERT INTO label_documents VALUES ('colissimo', '6A2', x'25504446')")
+    db.close()
+    ledger = CarrierLedger(product_store)
+    await ledger.remember("easypost", "r-3:label:1", {"shipment": 3})
+
+    assert ledger.import_file(old) == 2
+    assert ledger.import_file(old) is None
+
+    assert await ledger.recall("easypost", "r-2:label:1") == {"shipment": 1}
+    assert await ledger.recall("easypost", "r-3:label:1") == {"shipment": 3}
+    assert await ledger.label("colissimo", "6A2") == b"%PDF"
+    assert not old.exists()
+    assert (tmp_path / "carrier-ledger.sqlite.imported").is_file()
+
+
+def test_the_embedded_store_is_a_file_for_this_user_only(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)
+    open_store(settings).close()
+
+    assert store_url(settings) == f"sqlite:///{tmp_path.resolve()}/returnflow.sqlite"
+    assert (tmp_path / "returnflow.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_store_url_is_read_as_sqlalchemy_spells_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = open_database(Settings(store_url=SecretStr("sqlite:///var/elsewhere.sqlite")))
+    absolute = open_database(Settings(store_url=SecretStr(f"sqlite:////{tmp_path}/a.sqlite")))
+    try:
+        assert relative.describe() == f"sqlite:///{Path('var/elsewhere.sqlite').resolve()}"
+        assert absolute.describe() == f"sqlite:///{tmp_path}/a.sqlite"
+    finally:
+        relative.close()
+        absolute.close()
+
+
+def test_an_unknown_store_or_an_unreachable_one_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match="store_url"):
+        Settings(store_url=SecretStr("mysql://db/returns"))
+    unreachable = Settings(
+        store_url=SecretStr("postgresql://returnflow:secret@127.0.0.1:9/returns"),
+        store_connect_timeout_seconds=0.5,
+    )
+    with pytest.raises(StoreError) as refused:
+        open_store(unreachable)
+    assert "RETURNFLOW_STORE_URL" in str(refused.value)
+    assert "secret" not in str(refused.value)
