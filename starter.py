@@ -321,9 +321,10 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
     except StoreError as err:
         exported.close()
         raise CommandError(str(err), BAD_INPUT) from err
-    registry = CarrierRegistry.from_settings(settings, store)
-    app = create_app(client, settings, registry, store)
+    registry: CarrierRegistry | None = None
     try:
+        registry = CarrierRegistry.from_settings(settings, store)
+        app = create_app(client, settings, registry, store)
         async with HostedApp(
             exported.serve(app, app.routes),
             host=settings.gateway_host,
@@ -338,7 +339,8 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
             log.info("gateway listening", extra={"url": server.url})
             await server.wait_stopped()
     finally:
-        await registry.aclose()
+        if registry is not None:
+            await registry.aclose()
         store.close()
         exported.close()
     return OK

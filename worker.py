@@ -77,19 +77,20 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 @asynccontextmanager
 async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """A worker with every activity wired to its adapter; the adapters close with it."""
-    store = open_store(settings)
-    try:
+    async with contextlib.AsyncExitStack() as adapters:
+        store = open_store(settings)
+        adapters.callback(store.close)
         imported = CarrierLedger(store).import_file(settings.carrier_ledger_path)
         if imported is not None:
             log.info("carrier ledger file imported", rows=imported, store=store.describe())
         carriers = CarrierRegistry.from_settings(settings, store)
-    except BaseException:
-        store.close()
-        raise
-    orders = OrderActivities.from_settings(settings)
-    sellers = SellerActivities.from_settings(settings)
-    feed = FeedActivities.from_settings(settings)
-    try:
+        adapters.push_async_callback(carriers.aclose)
+        orders = OrderActivities.from_settings(settings)
+        adapters.push_async_callback(orders.aclose)
+        sellers = SellerActivities.from_settings(settings)
+        adapters.push_async_callback(sellers.aclose)
+        feed = FeedActivities.from_settings(settings)
+        adapters.push_async_callback(feed.aclose)
         notices = NoticeActivities(
             SmtpNotifier(settings),
             NoticeComposer(settings),
@@ -141,12 +142,6 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
             # Carrier calls and emails in hand finish rather than being retried elsewhere.
             graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
         )
-    finally:
-        await carriers.aclose()
-        await orders.aclose()
-        await sellers.aclose()
-        await feed.aclose()
-        store.close()
 
 
 async def main() -> None:

@@ -39,18 +39,17 @@ from gateway.openapi import describe_errors
 from plumbing.encryption import EncryptionCodec
 from plumbing.settings import Settings
 from plumbing.temporal import codec_from_settings
-from store import Store, open_store
+from store import Store
 
 OPENAPI_PATH = Path(__file__).resolve().parents[1] / "schemas" / "gateway-openapi.json"
 """The gateway's OpenAPI description, as committed (`python starter.py schema` writes it)."""
 
 
 def create_app(
-    client: Client, settings: Settings, registry: CarrierRegistry, store: Store | None = None
+    client: Client, settings: Settings, registry: CarrierRegistry, store: Store
 ) -> FastAPI:
     """The gateway serving with `client`, `settings` and the carriers of `registry`, keeping
-    its dead letters in `store` (the configured one, opened here, when not given)."""
-    store = store or open_store(settings)
+    its dead letters in `store` (which its caller closes)."""
     app = _routes()
     app.add_middleware(RateLimited, limits=RateLimits(settings))
     app.state.pages = Pages(client, settings, registry)

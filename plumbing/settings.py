@@ -51,7 +51,12 @@ class Settings(BaseSettings):
     """Everything a returnflow process can be told, each with a default for the dev stack."""
 
     model_config = SettingsConfigDict(
-        env_prefix="RETURNFLOW_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="RETURNFLOW_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        # A refused value is never repeated: it may be a secret (a token, a store's password).
+        hide_input_in_errors=True,
     )
 
     task_queue: str = Field("returns", description="Task queue of the return workflows.")
@@ -595,11 +600,11 @@ class Settings(BaseSettings):
     @classmethod
     def _store_scheme(cls, url: SecretStr | None) -> SecretStr | None:
         if url is not None:
-            scheme = url.get_secret_value().partition("://")[0]
-            if scheme not in STORE_SCHEMES:
+            scheme, found, _ = url.get_secret_value().partition("://")
+            if not found or scheme not in STORE_SCHEMES:
+                # The value is never repeated: it may hold a password.
                 raise ValueError(
-                    f"{scheme or 'no scheme'!r} is not a store: postgresql://USER:PASSWORD@HOST/DB"
-                    " or sqlite:///PATH"
+                    "not a store URL: postgresql://USER:PASSWORD@HOST/DB or sqlite:///PATH"
                 )
         return url
 

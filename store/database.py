@@ -59,9 +59,10 @@ class Database(ABC):
 
     @abstractmethod
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
         """A session whose statements commit together when the block ends, or not at all when
-        it raises. Writers wait for one another (SQLite) or lock rows (PostgreSQL)."""
+        it raises. Writers wait for one another (SQLite) or lock rows (PostgreSQL); `write`
+        False promises reads only (SQLite then takes no write lock)."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -75,11 +76,11 @@ class Database(ABC):
             return session.execute(sql, args)
 
     def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        with self.transaction() as session:
+        with self.transaction(write=False) as session:
             return session.fetch_one(sql, args)
 
     def fetch_all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        with self.transaction() as session:
+        with self.transaction(write=False) as session:
             return session.fetch_all(sql, args)
 
     async def run(self, call: Callable[..., T], *args: Any) -> T:

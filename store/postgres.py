@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from store.database import Database, Dialect, Row, StoreError
@@ -46,6 +46,15 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str, *, pool_size: int, connect_timeout: float) -> None:
         self.url = url
+        try:
+            self._parts = conninfo_to_dict(url)
+        except psycopg.ProgrammingError:
+            # The parser's message quotes the URL, password included: never repeat it.
+            raise StoreError(
+                "RETURNFLOW_STORE_URL: not a PostgreSQL URL that can be read: "
+                "postgresql://USER:PASSWORD@HOST:PORT/DATABASE, with any @ : / ? # % in the "
+                "user or password percent-encoded (%40 for @)"
+            ) from None
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -68,7 +77,7 @@ class PostgresDatabase(Database):
             ) from None
 
     @contextmanager
-    def transaction(self) -> Iterator[_PostgresSession]:
+    def transaction(self, *, write: bool = True) -> Iterator[_PostgresSession]:
         with (
             self._pool.connection() as connection,
             connection.transaction(),
@@ -80,16 +89,13 @@ class PostgresDatabase(Database):
         self._pool.close()
 
     def describe(self) -> str:
-        return without_password(self.url)
+        """The URL without its password (wherever the URL gave it)."""
+        parts = self._parts
+        host = str(parts.get("host", "localhost"))
+        host = f"[{host}]" if ":" in host else host
+        port = f":{parts['port']}" if parts.get("port") else ""
+        user = f"{parts['user']}@" if parts.get("user") else ""
+        return f"postgresql://{user}{host}{port}/{parts.get('dbname', '')}"
 
     def pool_stats(self) -> dict[str, int]:
         return dict(self._pool.get_stats())
-
-
-def without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,9 +1,9 @@
 """The store on one SQLite file: the embedded default, for the processes of one host.
 
-WAL, so readers never wait for the writer; `synchronous=FULL`, so what a carrier sold or a relay
-accepted is on disk before the caller goes on (a crash of the process or of the host loses
-nothing committed). Processes sharing the file wait for one another's writes up to
-`busy_timeout`. SQLite's locks need a local disk: on network storage, or across hosts, use
+WAL, so other processes' readers never wait for a writer; `synchronous=FULL`, so what a
+carrier sold or a relay accepted is on disk before the caller goes on (a crash of the process or
+of the host loses nothing committed). Processes sharing the file wait for one another's writes
+up to `busy_timeout`. SQLite's locks need a local disk: on network storage, or across hosts, use
 PostgreSQL.
 """
 
@@ -49,27 +49,31 @@ class SqliteDatabase(Database):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Sealed dead-letter bodies and what was bought: readable by this user only.
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-            self._connection = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False
-            )
+        except OSError as err:
+            raise StoreError(f"RETURNFLOW_STORE_URL: cannot open {self.path}: {err}") from None
+        self._connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
             self._connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._connection.execute("PRAGMA journal_mode = WAL")
             self._connection.execute("PRAGMA synchronous = FULL")
-        except (OSError, sqlite3.Error) as err:
+        except sqlite3.Error as err:
+            self._connection.close()
             raise StoreError(f"RETURNFLOW_STORE_URL: cannot open {self.path}: {err}") from None
         self._lock = threading.RLock()
 
     @contextmanager
-    def transaction(self) -> Iterator[_SqliteSession]:
+    def transaction(self, *, write: bool = True) -> Iterator[_SqliteSession]:
         with self._lock:
-            # IMMEDIATE: take the write lock now, so a read-then-write cannot be overtaken.
-            self._connection.execute("BEGIN IMMEDIATE")
+            # IMMEDIATE: take the write lock now, so a read-then-write cannot be overtaken; a
+            # read alone takes none and never waits for another process's write.
+            self._connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield _SqliteSession(self._connection)
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+                self._connection.execute("COMMIT")
+            finally:
+                # Whatever failed (the block, or COMMIT itself: a full disk), nothing stays open.
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
 
     def close(self) -> None:
         with self._lock:

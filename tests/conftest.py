@@ -78,6 +78,16 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def embedded_store(tmp_path: Path) -> Iterator[Store]:
+    """The embedded store in the test's own directory (`Settings(var_dir=tmp_path)`'s)."""
+    store = open_store(Settings(var_dir=tmp_path))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
 def product_store(store_settings: Settings) -> Iterator[Store]:
     """The product's store on each database (`store_settings`), migrated."""
     store = open_store(store_settings)

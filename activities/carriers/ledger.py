@@ -11,6 +11,7 @@ finds what any of them bought; on the embedded SQLite file, the workers of one h
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -72,14 +73,21 @@ class CarrierLedger:
         the rows copied, or None when there is no such file."""
         if not path.is_file():
             return None
-        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            results = source.execute(
-                "SELECT carrier, idempotency_key, result FROM results"
-            ).fetchall()
-            labels = source.execute("SELECT carrier, label_id, pdf FROM label_documents").fetchall()
-        finally:
-            source.close()
+            source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                results = source.execute(
+                    "SELECT carrier, idempotency_key, result FROM results"
+                ).fetchall()
+                labels = source.execute(
+                    "SELECT carrier, label_id, pdf FROM label_documents"
+                ).fetchall()
+            finally:
+                source.close()
+        except sqlite3.OperationalError:
+            if not path.exists():
+                return None  # another worker, starting at the same time, imported it
+            raise
         now = self._now()
         with self._db.transaction() as session:
             for carrier, key, result in results:
@@ -95,10 +103,10 @@ class CarrierLedger:
                     (carrier, label_id, bytes(pdf), now),
                 )
         for suffix in ("", "-wal", "-shm"):
-            part = Path(f"{path}{suffix}")
-            if part.exists():
-                # Beside its file under the new name, as SQLite looks for them.
-                part.rename(f"{path}.imported{suffix}")
+            # Beside its file under the new name, as SQLite looks for them; a part another
+            # worker has already moved is left to it.
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{path}{suffix}").rename(f"{path}.imported{suffix}")
         return len(results) + len(labels)
 
     def _now(self) -> Any:

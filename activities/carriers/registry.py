@@ -19,7 +19,7 @@ from activities.carriers.sandbox import SandboxCarrier
 from domain.carriers import CarrierOffer, Label
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
-from store import Store, open_store
+from store import Store
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,10 +35,9 @@ class CarrierRegistry:
         self._carriers = {c.code: c for c in carriers}
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: Store | None = None) -> CarrierRegistry:
+    def from_settings(cls, settings: Settings, store: Store) -> CarrierRegistry:
         """The configured carriers; the sandbox's only where they are allowed
-        (`plumbing.public_defaults`). Colissimo and EasyPost keep their ledger in `store` (the
-        configured one, opened here, when not given)."""
+        (`plumbing.public_defaults`). Colissimo and EasyPost keep their ledger in `store`."""
         try:
             refuse_public_defaults(settings)
         except PublicDefaultsRefused as err:
@@ -48,7 +47,7 @@ class CarrierRegistry:
             raise CarrierConfigurationError("RETURNFLOW_CARRIERS: name at least one carrier")
         ledger = None
         if {"colissimo", "easypost"} & set(codes):
-            ledger = CarrierLedger(store or open_store(settings))
+            ledger = CarrierLedger(store)
         carriers = [_carrier(code, settings, ledger) for code in codes]
         return cls(carriers)
 

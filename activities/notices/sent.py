@@ -3,8 +3,9 @@
 SMTP has no idempotency key: a relay that accepted a message cannot be asked whether it did.
 So a notice's Message-ID is written here the moment the relay accepts it, and looked up before
 any attempt composes it, by whichever worker runs the attempt. A notice is sent twice only when
-the sending process dies between the relay's acceptance and this write: a window of one local
-write, which `make bench-returns`'s crash mode measures.
+the sending process dies between the relay's acceptance and this write: one round trip to the
+store (longer while the store does not answer and the write is tried again), which `make
+bench-returns`'s crash mode measures.
 
 Rows name the return, the notice's kind and when it went; never its reader.
 """

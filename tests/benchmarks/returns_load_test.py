@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from benchmarks import plots, returns_load
+from benchmarks.returns_measure import Duplicates
 from benchmarks.returns_paths import MailWatch
 from benchmarks.returns_report import Report, summary
 from domain.notices import NoticeKind
@@ -116,16 +118,19 @@ def test_the_verdict_needs_every_return_at_the_end_of_its_path() -> None:
     assert "FAIL" in summary(short)
 
 
-def test_a_crash_run_fails_on_anything_made_twice() -> None:
+def test_a_crash_run_fails_on_anything_made_twice_or_a_kill_missed() -> None:
     crashed = report("crash")
-    clean = {
-        "labels_bought_twice": 0,
-        "pickups_booked_twice": 0,
-        "refunds_requested_twice": 0,
-        "emails_sent_twice": 0,
-    }
-    crashed.crash = {"kills": [], "duplicates": clean}
+    clean = asdict(Duplicates(returns=3, labels=3, pickups=3, refunds=3, emails=12))
+    kills = [{"at_notices": 5, "seconds_to_polling": 1.0}]
+    crashed.crash = {"kills_asked": 1, "kills": kills, "batch_emails": 12, "duplicates": clean}
     assert crashed.passed
+    assert "worker killed                    1 of 1 times, with 5 of the batch's 12" in summary(
+        crashed
+    )
+
+    crashed.crash["kills"] = []
+    assert not crashed.passed
+    crashed.crash["kills"] = kills
 
     crashed.crash["duplicates"] = clean | {"emails_sent_twice": 1}
     assert not crashed.passed

@@ -23,6 +23,7 @@ from activities.carriers.registry import CarrierRegistry
 from gateway.app import create_app, openapi_document
 from plumbing.serving import HostedApp
 from plumbing.signing import signed_headers
+from store import open_store
 from tests.api_fuzz import CONFORMANCE, fuzz_settings, pick, timeout
 from tests.factories import retract_event
 from tests.gateway.door import (
@@ -90,10 +91,14 @@ class ServedGateway:
                 for _ in range(2):
                     handle = await ready_for_choice(harness)
                     self.return_ids.append(handle.id)
-                async with HostedApp(create_app(client, settings, registry)) as server:
-                    self.url = server.url
-                    self._ready.set()
-                    await self._stop.wait()
+                store = open_store(settings)
+                try:
+                    async with HostedApp(create_app(client, settings, registry, store)) as server:
+                        self.url = server.url
+                        self._ready.set()
+                        await self._stop.wait()
+                finally:
+                    store.close()
             await registry.aclose()
         except BaseException as err:
             self._failed.append(err)

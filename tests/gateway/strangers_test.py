@@ -20,6 +20,7 @@ from gateway.guard import RateLimits
 from plumbing.serving import ConnectionLimits, HostedApp
 from plumbing.settings import Settings
 from plumbing.signing import signed_headers
+from store import open_store
 from tests.factories import retract_event
 from tests.gateway.door import EVENT_SECRET, event_body, gateway_settings
 from tests.workflows.harness import ReturnHarness, return_harness
@@ -39,14 +40,16 @@ async def gateway(harness: ReturnHarness, tmp_path: Path, **settings: Any) -> As
     """The gateway, served as `starter.py serve` serves it, on 127.0.0.1; its URL."""
     config = gateway_settings(harness.settings.task_queue, tmp_path, **settings)
     registry = CarrierRegistry([])
+    store = open_store(config)
     try:
         async with HostedApp(
-            create_app(harness.client, config, registry),
+            create_app(harness.client, config, registry, store),
             limits=ConnectionLimits.from_settings(config),
         ) as s:
             yield s.url
     finally:
         await registry.aclose()
+        store.close()
 
 
 def from_address(url: str, address: str) -> httpx.AsyncClient:

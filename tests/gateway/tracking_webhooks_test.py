@@ -37,7 +37,7 @@ from domain.returns import ReturnStage
 from gateway.app import create_app
 from plumbing.serving import HostedApp
 from plumbing.settings import Settings
-from store import open_store
+from store import Store, open_store
 from tests.factories import retract_event
 from tests.keys import codec_for_tests
 from tests.workflows.doubles import Doubles
@@ -63,13 +63,16 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[SandboxServer]:
 
 @pytest.fixture
 async def gateway(
-    time_skipping_env: WorkflowEnvironment, sandbox: SandboxServer, tmp_path: Path
+    time_skipping_env: WorkflowEnvironment,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    embedded_store: Store,
 ) -> AsyncIterator[httpx.AsyncClient]:
     registry = CarrierRegistry(
         SandboxCarrier(sandbox.url, code, sandbox.api_key, webhook_secret=SECRET)
         for code in ("sandbox", "relay")
     )
-    app = create_app(time_skipping_env.client, Settings(var_dir=tmp_path), registry)
+    app = create_app(time_skipping_env.client, Settings(var_dir=tmp_path), registry, embedded_store)
     async with HostedApp(app) as server, httpx.AsyncClient(base_url=server.url) as http:
         yield http
     await registry.aclose()
@@ -131,11 +134,14 @@ class ResendingHistory(SandboxCarrier):
 
 
 async def test_a_webhook_resending_the_history_is_one_signal_with_each_scan_once(
-    time_skipping_env: WorkflowEnvironment, sandbox: SandboxServer, tmp_path: Path
+    time_skipping_env: WorkflowEnvironment,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    embedded_store: Store,
 ) -> None:
     carrier = ResendingHistory(sandbox.url, "sandbox", sandbox.api_key, webhook_secret=SECRET)
     registry = CarrierRegistry([carrier])
-    app = create_app(time_skipping_env.client, Settings(var_dir=tmp_path), registry)
+    app = create_app(time_skipping_env.client, Settings(var_dir=tmp_path), registry, embedded_store)
     async with (
         return_harness(time_skipping_env.client, numbered_apart()) as harness,
         HostedApp(app) as server,

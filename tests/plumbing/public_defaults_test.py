@@ -20,6 +20,7 @@ from plumbing.public_defaults import (
     refuse_public_defaults,
 )
 from plumbing.settings import Settings
+from store import Store
 from tests.keys import TEST_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,11 +72,13 @@ def test_a_gateway_with_the_dev_stack_s_public_token_refuses_to_start(tmp_path: 
     assert "RETURNFLOW_GATEWAY_EVENT_SECRETS" not in started.stderr
 
 
-def test_the_sandbox_s_default_webhook_secret_is_named_with_its_carriers() -> None:
+def test_the_sandbox_s_default_webhook_secret_is_named_with_its_carriers(
+    embedded_store: Store,
+) -> None:
     settings = Settings(_env_file=None, allow_sandbox_carriers=False, carriers="sandbox")
 
     with pytest.raises(CarrierConfigurationError) as refused:
-        CarrierRegistry.from_settings(settings)
+        CarrierRegistry.from_settings(settings, embedded_store)
 
     assert "RETURNFLOW_CARRIERS: sandbox is a carrier of the embedded" in str(refused.value)
     assert "RETURNFLOW_CARRIER_SANDBOX_WEBHOOK_SECRET: holds a public" in str(refused.value)

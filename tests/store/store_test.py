@@ -4,6 +4,7 @@ workers on different hosts."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import threading
 from pathlib import Path
@@ -15,10 +16,11 @@ from pydantic import SecretStr
 from activities.carriers.ledger import CarrierLedger
 from plumbing.settings import Settings
 from store import Store, StoreError, open_store
+from store.database import as_timestamp
 from store.migrations import MIGRATIONS, latest, migrate, version
 from store.opening import open_database, store_url
 from store.postgres import PostgresDatabase
-from tests.postgres import PostgresServer
+from tests.postgres import PASSWORD, USER, PostgresServer
 
 
 def test_a_new_store_is_brought_to_this_builds_schema_once(store_settings: Settings) -> None:
@@ -153,7 +155,7 @@ def test_a_store_url_is_read_as_sqlalchemy_spells_it(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     relative = open_database(Settings(store_url=SecretStr("sqlite:///var/elsewhere.sqlite")))
-    absolute = open_database(Settings(store_url=SecretStr(f"sqlite:////{tmp_path}/a.sqlite")))
+    absolute = open_database(Settings(store_url=SecretStr(f"sqlite:///{tmp_path}/a.sqlite")))
     try:
         assert relative.describe() == f"sqlite:///{Path('var/elsewhere.sqlite').resolve()}"
         assert absolute.describe() == f"sqlite:///{tmp_path}/a.sqlite"
@@ -165,6 +167,12 @@ def test_a_store_url_is_read_as_sqlalchemy_spells_it(
 def test_an_unknown_store_or_an_unreachable_one_is_refused_naming_the_setting() -> None:
     with pytest.raises(ValueError, match="store_url"):
         Settings(store_url=SecretStr("mysql://db/returns"))
+    with pytest.raises(ValueError, match="not a store URL") as no_scheme:
+        Settings(store_url=SecretStr("returnflow:s3cret@db.example/returnflow"))
+    assert "store_url" in str(no_scheme.value) and "s3cret" not in str(no_scheme.value)
+    with pytest.raises(StoreError) as unreadable:
+        open_store(Settings(store_url=SecretStr("postgresql://returnflow:p%zzs3cret@db/r")))
+    assert "percent-encoded" in str(unreadable.value) and "s3cret" not in str(unreadable.value)
     unreachable = Settings(
         store_url=SecretStr("postgresql://returnflow:secret@127.0.0.1:9/returns"),
         store_connect_timeout_seconds=0.5,
@@ -173,3 +181,55 @@ def test_an_unknown_store_or_an_unreachable_one_is_refused_naming_the_setting() 
         open_store(unreachable)
     assert "RETURNFLOW_STORE_URL" in str(refused.value)
     assert "secret" not in str(refused.value)
+
+
+def test_where_a_store_is_is_said_without_its_password(postgres: PostgresServer) -> None:
+    url = postgres.new_database()
+    in_query = url.replace(f":{PASSWORD}@", "@") + f"?password={PASSWORD}"
+    store = open_store(Settings(store_url=SecretStr(in_query)))
+    try:
+        assert (
+            store.describe()
+            == f"postgresql://{USER}@127.0.0.1:{postgres.port}/" + (url.rsplit("/", 1)[1])
+        )
+    finally:
+        store.close()
+
+
+def test_a_read_does_not_wait_for_another_process_writing_the_embedded_store(
+    tmp_path: Path,
+) -> None:
+    store = open_store(Settings(var_dir=tmp_path))
+    ledger_row = (
+        "INSERT INTO carrier_results (carrier, idempotency_key, result, recorded_at)"
+        " VALUES ('easypost', 'r-4:label:1', '{}', '2026-12-06T00:00:00+00:00')"
+    )
+    store.database.execute(ledger_row)
+    other_process = sqlite3.connect(tmp_path / "returnflow.sqlite", isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")  # holds the write lock
+    try:
+        row = store.database.fetch_one("SELECT count(*) FROM carrier_results")
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+        store.close()
+    assert row == (1,)
+
+
+def test_a_transaction_that_failed_leaves_nothing_open_behind_it(product_store: Store) -> None:
+    database = product_store.database
+
+    def half_done() -> None:
+        with database.transaction() as session:
+            session.execute(
+                "INSERT INTO sent_notices (message_id, return_id, kind, sent_at)"
+                " VALUES ('<m1>', 'r-5', 'acknowledgement', ?)",
+                (as_timestamp(database.dialect, dt.datetime.now(dt.UTC)),),
+            )
+            raise RuntimeError("the step failed")
+
+    with pytest.raises(RuntimeError):
+        half_done()
+
+    assert database.fetch_one("SELECT count(*) FROM sent_notices") == (0,)
+    assert database.execute("DELETE FROM sent_notices") == 0

@@ -54,6 +54,7 @@ from domain.inspection import Claim
 from domain.notices import NoticeBatch, NoticeKind, NoticeReceipt, SellerChatKind, SellerChatMessage
 from domain.returns import AcceptanceLookups, Refund, ReturnIntake
 from plumbing.settings import Settings
+from store import Store
 from tests.activities.carriers.activities_test import label_request, pickup_request
 from tests.activities.carriers.activities_test import sandbox as sandbox
 from tests.activities.notices.conftest import (  # the mail fixtures: sink, activities, story
@@ -66,6 +67,7 @@ from tests.activities.notices.conftest import (  # the mail fixtures: sink, acti
     post_offices,
     sellers,
     sellers_path,
+    sent_notices,
     settings,
     sink,
     stories,
@@ -89,6 +91,7 @@ __all__ = [
     "sandbox",
     "sellers",
     "sellers_path",
+    "sent_notices",
     "settings",
     "sink",
     "stories",
@@ -431,7 +434,7 @@ async def test_notices_are_answered_with_the_same_message_ids_in_both(
 
 
 async def test_a_new_return_is_taken_in_alike_by_both(
-    sandbox: SandboxServer, tmp_path: Path
+    sandbox: SandboxServer, tmp_path: Path, embedded_store: Store
 ) -> None:
     settings = Settings(
         var_dir=tmp_path,
@@ -443,7 +446,7 @@ async def test_a_new_return_is_taken_in_alike_by_both(
     settings.sellers_file.write_text(
         json.dumps({"sellers": [seller_entry(), unaddressed]}), encoding="utf-8"
     )
-    registry = CarrierRegistry.from_settings(settings)
+    registry = CarrierRegistry.from_settings(settings, embedded_store)
     carriers = CarrierActivities(registry)
     real = IntakeActivities(
         OrderActivities.from_settings(settings), SellerActivities.from_settings(settings), carriers
