@@ -546,6 +546,62 @@ def telemetry_cost(data: dict[str, Any]) -> Figure:
     return figure
 
 
+def returns_load(data: dict[str, Any]) -> Figure:
+    real, bare = data["real"], data["bare"]
+    figure = Figure(
+        f"Returns end to end: {data['returns']:,} real and {data['returns']:,} bare, "
+        f"{data['concurrency']} at a time"
+    )
+    figure.horizontal_bars(
+        "Returns per second to the proof of dispatch (picked_up, refund requested)",
+        "returns per second",
+        ["bare (the ceiling)", "real, through the gateway"],
+        [Series("returns/s", [bare["returns_per_second"], real["returns_per_second"]])],
+    )
+    series = percentile_series("real returns", real["choice_ms"])
+    if series is not None:
+        figure.vertical_bars(
+            "The customer's choice through the gateway: request sent → label and pickup",
+            "latency (ms)",
+            PERCENTILES,
+            "percentile of the choices",
+            [series],
+            plot_height=160,
+        )
+    shown = [("bare", bare["history"]), ("real", real["history"])]
+    if real.get("feed_history", {}).get("workflows"):
+        shown.append(("real's event feed", real["feed_history"]))
+    figure.vertical_bars(
+        "History per return (mean of a sample)",
+        "per return",
+        ["history events", "billable actions"],
+        "",
+        [Series(name, [float(h["events"]), float(h["actions"])]) for name, h in shown],
+        plot_height=140,
+    )
+    rss = data["peak_rss_mb"]
+    figure.horizontal_bars(
+        "Peak RSS of each process",
+        "MB",
+        list(rss),
+        [Series("peak RSS", [float(v) for v in rss.values()])],
+    )
+    ratio = data.get("ratio")
+    goal = data.get("ratio_goal", 0.9)
+    met = "met" if ratio is not None and ratio >= goal else "not met"
+    figure.paragraph(
+        f"Real over bare: {number(ratio or 0.0)} (goal {number(goal)}: {met}). Completed: real "
+        f"{real['completed']:,} of {real['returns']:,} in {number(real['seconds'])} s, bare "
+        f"{bare['completed']:,} of {bare['returns']:,} in {number(bare['seconds'])} s. The bare "
+        "return gives Temporal the real one's commands with activities that do nothing. CPU "
+        "seconds during the real batch: "
+        + ", ".join(f"{name} {number(s)}" for name, s in real.get("cpu_seconds", {}).items())
+        + f"; the machine {real.get('machine_cpu_busy_percent', 0)} % busy. {verdict(data)}"
+    )
+    figure.caption(data.get("measured"))
+    return figure
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -561,6 +617,7 @@ BENCHMARKS = (
     Benchmark("carrier-faults", "make bench-carriers", carrier_faults),
     Benchmark("actions", "make bench-actions", actions),
     Benchmark("telemetry-cost", "make bench-telemetry", telemetry_cost),
+    Benchmark("returns-load", "make bench-returns", returns_load),
 )
 
 

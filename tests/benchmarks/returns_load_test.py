@@ -93,7 +93,7 @@ def batch(kind: str, per_second: float) -> dict[str, Any]:
         "returns_per_second": per_second,
         "seconds_per_return": {"p50": 900.0, "p90": 950.0, "p99": 990.0, "max": 990.0},
         "choice_ms": {"p50": 320.5, "p90": 410.0, "p99": 480.0, "max": 480.0, "mean": 330.0},
-        "choice_retries": 0,
+        "retried": {},
         "choice_answered_later": 0,
         "workflow_ids": [f"{kind}-{n}" for n in range(3)],
         "cpu_seconds": {"temporal": 1.5, "worker": 2.0},

@@ -1,0 +1,246 @@
+"""The ceiling of `benchmarks.returns_load`: a return-shaped workflow whose activities do nothing.
+
+    python -m benchmarks.bare_return        (a worker on task queue `bare-returns`)
+
+`BareReturnWorkflow` gives Temporal the commands `ReturnWorkflow` gives it on the happy path of
+the dev stack, up to the proof of dispatch (a mailbox pickup, the carrier's acceptance scan, the
+refund requested and the pickup notice sent), in the same order:
+
+- the intake: two patch markers (each upserting `TemporalChangeVersion`), one local activity,
+  the carriers' prices (an activity), `ReturnStage` upserted, the address email (an activity),
+  a third patch marker, the event feed's hand-over (a local activity), the wait for the choice
+  under the expiry timer;
+- the customer's choice (an update): the label and the pickup (two activities), `ReturnStage`,
+  `Carrier` and `TrackingNumber` upserted, the answer, the label email (an activity), the feed
+  (a local activity), the expiry timer replaced by the polling timer;
+- the carrier's scans (a signal): `ReturnStage` upserted, a fourth patch marker, the refund and
+  the pickup notice (two activities), the feed (a local activity), the polling timer replaced by
+  the delivery wait.
+
+The activities and local activities take the return's ID and return nothing, with the real
+ones' names and timeouts; no event feed is started. The workflow then completes, where a real
+return waits for the delivery. Its search attributes are the real ones, so that visibility does
+the same writes. Its clocks are started and replaced where the real ones are, whenever the
+messages come: its player sends the choice as soon as it has started it (no customer waits for
+an email), so the update is accepted in a workflow task the return has anyway, where a real
+return's customer wakes it once more. The worker runs in a process of its own (`run_worker`),
+with the stack's data converter and workflow sandbox, on a task queue of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import signal
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import RawValue, SearchAttributePair, TypedSearchAttributes
+
+with workflow.unsafe.imports_passed_through():
+    from domain import search_attributes as sa
+    from domain.events import RetractEvent
+    from domain.returns import ReturnStage
+    from workflows import policies
+
+TASK_QUEUE = "bare-returns"
+CHOOSE = "choose_return_method"
+SCANS = "carrier_scans"
+"""The update and the signal, named as the real return's."""
+CARRIER = "sandbox"
+TRACKING_NUMBER = "SB000000000FR"
+"""A tracking number of the sandbox carrier's shape (UPU S10)."""
+PATCHES = ("bare-intake", "bare-label-prices", "bare-event-feed", "bare-follow-parcel")
+"""Patch IDs of its own: each `patched` records the marker and upsert a real patch does."""
+EXPIRY_WAIT = dt.timedelta(days=18)
+POLLING_WAIT = dt.timedelta(hours=22)
+DELIVERY_WAIT = dt.timedelta(days=21)
+"""The three clocks the happy path sets, about as long: none of them fires."""
+
+
+@activity.defn(name="take_in")
+async def take_in(return_id: str) -> None:
+    """The intake's lookups (a local activity)."""
+
+
+@activity.defn(name="publish_events")
+async def publish_events(return_id: str) -> None:
+    """The hand-over to the event feed (a local activity)."""
+
+
+@activity.defn(name="price_return_labels")
+async def price_return_labels(return_id: str) -> None:
+    """The carriers' label prices."""
+
+
+@activity.defn(name="send_notices")
+async def send_notices(return_id: str) -> None:
+    """A batch of emails."""
+
+
+@activity.defn(name="create_return_label")
+async def create_return_label(return_id: str) -> None:
+    """The label bought on the carrier."""
+
+
+@activity.defn(name="book_mailbox_pickup")
+async def book_mailbox_pickup(return_id: str) -> None:
+    """The mailbox pickup booked on the carrier."""
+
+
+@activity.defn(name="request_refund")
+async def request_refund(return_id: str) -> None:
+    """The refund requested from the order service."""
+
+
+ACTIVITIES = (
+    take_in,
+    publish_events,
+    price_return_labels,
+    send_notices,
+    create_return_label,
+    book_mailbox_pickup,
+    request_refund,
+)
+
+
+@workflow.defn
+class BareReturnWorkflow:
+    def __init__(self) -> None:
+        self._chosen = False
+        self._booked = False
+        self._scanned = False
+
+    @workflow.run
+    async def run(self, event: RawValue) -> str:
+        return_id = workflow.info().workflow_id
+        workflow.patched(PATCHES[0])
+        workflow.patched(PATCHES[1])
+        await self._local(take_in, return_id, policies.LOOKUP)
+        await self._activity(price_return_labels, return_id, policies.LABEL_PRICES)
+        _upsert(stage=ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await self._activity(send_notices, return_id, policies.NOTICE)
+        workflow.patched(PATCHES[2])
+        await self._local(publish_events, return_id, policies.FEED_PUBLISH)
+        clock = _start_timer(EXPIRY_WAIT)
+        await workflow.wait_condition(lambda: self._chosen)
+
+        await self._activity(create_return_label, return_id, policies.CARRIER)
+        await self._activity(book_mailbox_pickup, return_id, policies.CARRIER)
+        _upsert(stage=ReturnStage.AWAITING_PICKUP, carrier=CARRIER, tracking=TRACKING_NUMBER)
+        self._booked = True  # the update answers as the label email is scheduled
+        await self._activity(send_notices, return_id, policies.NOTICE)
+        await self._local(publish_events, return_id, policies.FEED_PUBLISH)
+        clock.cancel()
+        clock = _start_timer(POLLING_WAIT)
+        await workflow.wait_condition(lambda: self._scanned)
+
+        _upsert(stage=ReturnStage.PICKED_UP)
+        workflow.patched(PATCHES[3])
+        await self._activity(request_refund, return_id, policies.ORDER_SERVICE)
+        await self._activity(send_notices, return_id, policies.NOTICE)
+        await self._local(publish_events, return_id, policies.FEED_PUBLISH)
+        clock.cancel()
+        _start_timer(DELIVERY_WAIT)
+        # One turn of the loop, so that the delivery wait's timer is started with the end.
+        await workflow.wait_condition(lambda: True)
+        return return_id
+
+    @workflow.update(name=CHOOSE)
+    async def choose_return_method(self, choice: RawValue) -> str:
+        self._chosen = True
+        await workflow.wait_condition(lambda: self._booked)
+        return ReturnStage.AWAITING_PICKUP.value
+
+    @workflow.signal(name=SCANS)
+    def carrier_scans(self, report: RawValue) -> None:
+        self._scanned = True
+
+    @staticmethod
+    async def _activity(run: Any, return_id: str, policy: policies.ActivityPolicy) -> None:
+        await workflow.execute_activity(
+            run,
+            return_id,
+            start_to_close_timeout=policy.start_to_close_timeout,
+            retry_policy=policy.retry_policy,
+        )
+
+    @staticmethod
+    async def _local(run: Any, return_id: str, policy: policies.ActivityPolicy) -> None:
+        await workflow.execute_local_activity(
+            run,
+            return_id,
+            start_to_close_timeout=policy.start_to_close_timeout,
+            retry_policy=policy.retry_policy,
+        )
+
+
+def _start_timer(duration: dt.timedelta) -> asyncio.Task[None]:
+    """A clock as the run loop keeps one: started now, cancelled when the next clock changes
+    (not when a message arrives), so it lasts at least one workflow task."""
+    return asyncio.create_task(workflow.sleep(duration))
+
+
+def _upsert(*, stage: ReturnStage, carrier: str | None = None, tracking: str | None = None) -> None:
+    updates = [sa.RETURN_STAGE.value_set(stage.value)]
+    if carrier is not None:
+        updates.append(sa.CARRIER.value_set(carrier))
+    if tracking is not None:
+        updates.append(sa.TRACKING_NUMBER.value_set(tracking))
+    workflow.upsert_search_attributes(updates)
+
+
+async def start_bare(
+    client: Client, event: RetractEvent, ship_by: dt.datetime
+) -> WorkflowHandle[Any, Any]:
+    """Start the bare return of `event` as the gateway starts a real one: the withdrawal event
+    as its input, the same search attributes with the start."""
+    order = event.order
+    return await client.start_workflow(
+        # By name, as the gateway starts a real return: the workflow takes its input raw.
+        BareReturnWorkflow.__name__,
+        event,
+        id=f"bare-{order.order_id}-{order.line_id}",
+        task_queue=TASK_QUEUE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.RETURN_STAGE, ReturnStage.CHECKING_ELIGIBILITY.value),
+                SearchAttributePair(sa.ORDER_ID, order.order_id),
+                SearchAttributePair(sa.SELLER_ID, order.seller_id),
+                SearchAttributePair(sa.SHIP_BY, ship_by),
+                SearchAttributePair(sa.NEEDS_ATTENTION, False),
+            ]
+        ),
+    )
+
+
+async def run_worker() -> None:
+    """The bare returns' worker, configured as the real worker is (environment, payload keys,
+    sandbox), until SIGTERM or SIGINT."""
+    from temporalio.worker import Worker
+
+    from plumbing import temporal
+    from worker import workflow_runner
+
+    client = await temporal.connect()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = Worker(
+        client,
+        task_queue=TASK_QUEUE,
+        workflows=[BareReturnWorkflow],
+        activities=list(ACTIVITIES),
+        workflow_runner=workflow_runner(),
+    )
+    async with worker:
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    from plumbing.temporal import exit_process
+
+    asyncio.run(run_worker())
+    exit_process(0)

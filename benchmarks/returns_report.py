@@ -1,0 +1,211 @@
+"""The report of `benchmarks.returns_load`: its figures, its verdict, and its printed summary."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+REACHED = (
+    "picked_up: the carrier's acceptance scan taken, the refund requested, the customer's "
+    "pickup notice and the seller's inbound notice sent"
+)
+RATIO_GOAL = 0.9
+"""Real returns per second against bare ones: what the product aims at."""
+
+
+@dataclass
+class Batch:
+    """One batch of returns, each played to the end of its path."""
+
+    kind: str
+    """`real` (through the gateway) or `bare` (benchmarks/bare_return.py)."""
+    returns: int
+    completed: int
+    failures: list[str]
+    seconds: float
+    """From the first return's start to the last one's end."""
+    returns_per_second: float
+    seconds_per_return: dict[str, float]
+    """Percentiles of each return's time from start to end, in ms."""
+    choice_ms: dict[str, float]
+    """The choice's latency: for a real return, as the customer app sees it (request sent →
+    answer, retries included); for a bare one, from its start (it is chosen at once)."""
+    retried: dict[str, int]
+    """Requests the players sent again, by request and answer (`choice: 503`)."""
+    choice_answered_later: int
+    workflow_ids: list[str]
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    machine_cpu_busy_percent: int = 0
+    cpu_seconds_elsewhere: float = 0.0
+    """CPU the machine spent outside the stack and the benchmark meanwhile."""
+    history: dict[str, Any] = field(default_factory=dict)
+    """The mean history of a sample (benchmarks.returns_measure.Cost)."""
+    feed_history: dict[str, Any] = field(default_factory=dict)
+    """The same of the real returns' event feeds (a workflow each)."""
+
+
+@dataclass
+class Report:
+    mode: str
+    returns: int
+    concurrency: int
+    warmup: int
+    reached: str = REACHED
+    sqlite_pragmas: str = ""
+    """The dev server's SQLite pragmas during the run (empty: SQLite's own defaults)."""
+    real: dict[str, Any] = field(default_factory=dict)
+    bare: dict[str, Any] = field(default_factory=dict)
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    in_flight: dict[str, Any] = field(default_factory=dict)
+    crash: dict[str, Any] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> Report:
+        return cls(args.mode, args.returns, args.concurrency, args.warmup)
+
+    @property
+    def ratio(self) -> float | None:
+        """Real returns per second over bare ones."""
+        if not self.real or not self.bare or not self.bare["returns_per_second"]:
+            return None
+        real, bare = float(self.real["returns_per_second"]), float(self.bare["returns_per_second"])
+        return round(real / bare, 3)
+
+    @property
+    def passed(self) -> bool:
+        batches = [self.real, self.bare] if self.mode == "throughput" else [self.real]
+        if self.mode == "in-flight":
+            batches.append(self.in_flight.get("alone", {}))
+            waiting = self.in_flight.get("waiting_for_choice")
+            if waiting != self.in_flight.get("returns"):
+                return False
+        if self.mode == "crash":
+            if len(self.crash.get("kills", [])) != self.crash.get("kills_asked"):
+                return False
+            duplicates = self.crash.get("duplicates", {})
+            made_twice = (
+                "labels_bought_twice",
+                "pickups_booked_twice",
+                "refunds_requested_twice",
+                "emails_sent_twice",
+            )
+            if any(duplicates.get(name, 1) for name in made_twice):
+                return False
+        return all(b and b["completed"] == b["returns"] and not b["failures"] for b in batches)
+
+    def as_json(self) -> dict[str, Any]:
+        figures = asdict(self)
+        figures["ratio"] = self.ratio
+        figures["ratio_goal"] = RATIO_GOAL
+        return figures
+
+
+def _latency(figures: dict[str, float]) -> str:
+    if not figures:
+        return "-"
+    return " / ".join(f"{figures[k]:.0f}" for k in ("p50", "p90", "p99", "max")) + " ms"
+
+
+def _cost(history: dict[str, Any]) -> str:
+    if not history or not history.get("workflows"):
+        return "-"
+    kinds = ", ".join(f"{k} {n:g}" for k, n in history["by_kind"].items())
+    spread = (
+        f" ({history['actions_min']} to {history['actions_max']})"
+        if history["actions_min"] != history["actions_max"]
+        else ""
+    )
+    return (
+        f"{history['events']:g} events, {history['history_kb']:g} KiB, "
+        f"{history['actions']:g} actions{spread}: {kinds} "
+        f"(mean of {history['workflows']})"
+    )
+
+
+def _mb(figures: dict[str, float]) -> str:
+    return ", ".join(f"{name} {mb:.0f}" for name, mb in figures.items())
+
+
+def batch_lines(title: str, batch: dict[str, Any]) -> list[str]:
+    if not batch:
+        return []
+    cpu = ", ".join(f"{n} {s:.1f}" for n, s in batch["cpu_seconds"].items())
+    lines = [
+        f"{title}",
+        f"  completed                    {batch['completed']}/{batch['returns']} in "
+        f"{batch['seconds']:.1f} s: {batch['returns_per_second']:.2f} returns/s",
+        f"  each, p50 / p90 / p99 / max  {_latency(batch['seconds_per_return'])}",
+        f"  choice, p50 / p90 / p99 / max {_latency(batch['choice_ms'])}"
+        + (" (sent at its start)" if batch["kind"] == "bare" else "")
+        + (
+            f" ({batch['choice_answered_later']} answered 202)"
+            if batch["choice_answered_later"]
+            else ""
+        ),
+        f"  history per return           {_cost(batch['history'])}",
+    ]
+    if batch["retried"]:
+        sent_again = ", ".join(f"{what} x {n}" for what, n in sorted(batch["retried"].items()))
+        lines.append(f"  sent again after             {sent_again}")
+    if batch["feed_history"]:
+        lines.append(f"  its event feed               {_cost(batch['feed_history'])}")
+    if cpu:
+        lines.append(
+            f"  CPU seconds                  {cpu}; anything else "
+            f"{batch['cpu_seconds_elsewhere']:.1f} (machine "
+            f"{batch['machine_cpu_busy_percent']} % busy)"
+        )
+    lines += [f"  failure: {failure}" for failure in batch["failures"][:10]]
+    return lines
+
+
+def summary(report: Report) -> str:
+    lines = [
+        f"mode {report.mode}, {report.returns} returns a batch, {report.concurrency} at a time, "
+        f"{report.warmup} first not counted",
+        f"a return is complete at          {report.reached}",
+        *batch_lines("bare returns (the ceiling)", report.bare),
+    ]
+    if report.in_flight:
+        flight = report.in_flight
+        lines += batch_lines("real returns alone, first", flight["alone"])
+        lines += [
+            f"left waiting for the choice      {flight['waiting_for_choice']} of "
+            f"{flight['returns']} ({flight['withdrawn']} withdrawn; all waiting after "
+            f"{flight['seconds_to_all_waiting']:.0f} s)",
+            f"RSS before them (MB)             {_mb(flight['rss_mb_before'])}",
+            f"RSS with them waiting (MB)       {_mb(flight['rss_mb_while_waiting'])}",
+            f"RSS after the batch (MB)         {_mb(flight['rss_mb_after'])}",
+        ]
+        lines += batch_lines(f"real returns while the {flight['returns']} wait", report.real)
+    else:
+        lines += batch_lines("real returns", report.real)
+    if report.ratio is not None:
+        met = "met" if report.ratio >= RATIO_GOAL else "not met"
+        lines.append(f"real / bare                      {report.ratio:.2f} (goal ≥ 0.9: {met})")
+    if report.crash:
+        kills = report.crash["kills"]
+        found = report.crash["duplicates"]
+        lines += [
+            f"worker killed                    {len(kills)} of {report.crash['kills_asked']} "
+            "times, with "
+            + ", ".join(str(k["at_notices"]) for k in kills)
+            + f" of the batch's {report.crash['batch_emails']} emails sent; polling again after "
+            + ", ".join(f"{k['seconds_to_polling']:.1f}" for k in kills)
+            + " s",
+            f"made twice                       labels {found['labels_bought_twice']}, pickups "
+            f"{found['pickups_booked_twice']}, refunds {found['refunds_requested_twice']}, "
+            f"emails (same Message-ID) {found['emails_sent_twice']}",
+            f"made in all                      {found['labels']} labels, {found['pickups']} "
+            f"pickups, {found['refunds']} refunds, {found['emails']} emails",
+            *(f"  {example}" for example in found["examples"]),
+        ]
+    lines += [
+        f"peak RSS (MB)                    {_mb(report.peak_rss_mb)}",
+        "the dev server's SQLite pragmas  " + (report.sqlite_pragmas or "SQLite's defaults"),
+        f"wall time, stack start and stop  {report.wall_seconds:.1f} s",
+        "PASS" if report.passed else "FAIL",
+    ]
+    return "\n".join(lines)
