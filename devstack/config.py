@@ -55,6 +55,11 @@ class StackConfig(BaseSettings):
     var_dir: Path = Field(
         Path("var"), description="The stack's files: logs, mail, Temporal's database, keys."
     )
+    store_url: str | None = Field(
+        None,
+        description="The product's store the stack's worker and gateway share "
+        "(RETURNFLOW_STORE_URL; unset: the SQLite file returnflow.sqlite in the var directory).",
+    )
     sellers_file: Path = Field(
         Path("examples/sellers.json"), description="The sellers' directory the stack reads."
     )
@@ -225,6 +230,7 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_CODEC_TRUSTED_ORIGINS": ",".join(self.web_ui_origins),
             "RETURNFLOW_CODEC_TOKENS": f"ops-demo={self.codec_token}",
             "RETURNFLOW_CODEC_NAMESPACES": self.namespace,
+            **({"RETURNFLOW_STORE_URL": self.store_url} if self.store_url else {}),
         }
 
 

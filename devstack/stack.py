@@ -156,7 +156,7 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
         ServiceSpec(
             name="worker",
             argv=[py, "worker.py"],
-            ready=_worker_ready,
+            ready=worker_ready,
             ports=(config.worker_metrics_port,),
             env=exporting("worker"),
             # More than the worker's own graceful shutdown, so activities in hand can finish.
@@ -212,7 +212,7 @@ async def _temporal_ready(stack: DevStack, _proc: ManagedProcess) -> bool:
     return ready and await probes.http_ok(stack.config.web_ui_url)
 
 
-async def _worker_ready(stack: DevStack, proc: ManagedProcess) -> bool:
+async def worker_ready(stack: DevStack, proc: ManagedProcess) -> bool:
     assert proc.pid is not None
     return await probes.worker_polling(stack.client, stack.settings.task_queue, proc.pid)
 
@@ -305,6 +305,12 @@ class DevStack:
         except BaseException:
             await self.stop()
             raise
+
+    async def add(self, spec: ServiceSpec) -> ManagedProcess:
+        """Start one more service beside the stack's (another worker, another gateway), with the
+        stack's environment under `spec.env`; it stops with the stack."""
+        await self._start(spec)
+        return self.processes[-1]
 
     async def _start(self, spec: ServiceSpec) -> None:
         for port in spec.ports:
