@@ -336,8 +336,12 @@ async def _read(
     return status, event
 
 
-def _unavailable(pages: Pages, request: Request, lang: str) -> Response:
-    response = pages.problem(request, lang, 503, "refused", "unavailable")
+def _unavailable(
+    pages: Pages, request: Request, lang: str, message_key: str = "unavailable"
+) -> Response:
+    """503 with `Retry-After`; `not_taken` when a form's action may yet be taken (not accepted
+    in time): sent again, the form joins it."""
+    response = pages.problem(request, lang, 503, "refused", message_key)
     response.headers["Retry-After"] = "30"
     return response
 
@@ -467,7 +471,9 @@ async def _run(
     argument: Any,
     update_id: str | None,
 ) -> str | bool:
-    """The update's refusal (its words), True once done, False while it still runs."""
+    """The update's refusal (its words), True once done, False while it still runs; the 503
+    page when the return did not accept it in time (Temporal, or every worker, down or slow:
+    the form sent again carries the same form ID, so it joins the first if that was taken)."""
     handle = pages.client.get_workflow_handle(return_id)
     rpc = dt.timedelta(seconds=pages.timeout)
     try:
@@ -479,6 +485,21 @@ async def _run(
             result_type=ActionResult,
             rpc_timeout=rpc,
         )
+    except WorkflowUpdateFailedError as err:
+        return failure_chain(err.cause) or str(err)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return "the return has ended"
+        if is_unreachable(err):
+            raise _Answer(_unavailable(pages, request, asked or LANGUAGES[0])) from None
+        raise
+    except Exception as err:
+        # Among them `WorkflowUpdateRPCTimeoutOrCancelledError`: not accepted in time.
+        if is_unreachable(err):
+            lang = asked or LANGUAGES[0]
+            raise _Answer(_unavailable(pages, request, lang, "not_taken")) from None
+        raise
+    try:
         await started.result(
             rpc_timeout=dt.timedelta(seconds=pages.settings.gateway_update_wait_seconds)
         )
@@ -490,7 +511,12 @@ async def _run(
         if err.status is RPCStatusCode.NOT_FOUND:
             return "the return has ended"
         if is_unreachable(err):
-            raise _Answer(_unavailable(pages, request, asked or LANGUAGES[0])) from None
+            return False
+        raise
+    except Exception as err:
+        # Accepted by the return, which carries on: only the wait for its answer failed.
+        if is_unreachable(err):
+            return False
         raise
     return True
 

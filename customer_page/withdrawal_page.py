@@ -283,7 +283,9 @@ async def _submit(
     chosen: list[str],
     form_id: str,
 ) -> WithdrawalReceipt | str | bool:
-    """The receipt; the refusal's words; False while the returns are still being started."""
+    """The receipt; the refusal's words; False while the returns are still being started; the
+    503 page when the withdrawal did not accept the confirmation in time (Temporal, or every
+    worker, down or slow: the form sent again carries the same form ID and joins the first)."""
     handle = pages.client.get_workflow_handle(view.offer.withdrawal_id)
     try:
         started = await handle.start_update(
@@ -293,6 +295,20 @@ async def _submit(
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             rpc_timeout=dt.timedelta(seconds=pages.timeout),
         )
+    except WorkflowUpdateFailedError as err:
+        return failure_chain(err.cause) or str(err)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return "the withdrawal link has expired"
+        if is_unreachable(err):
+            raise _Answer(_unavailable(pages, request, lang)) from None
+        raise
+    except Exception as err:
+        # Among them `WorkflowUpdateRPCTimeoutOrCancelledError`: not accepted in time.
+        if is_unreachable(err):
+            raise _Answer(_unavailable(pages, request, lang, "not_taken")) from None
+        raise
+    try:
         return await started.result(
             rpc_timeout=dt.timedelta(seconds=pages.settings.gateway_update_wait_seconds)
         )
@@ -304,5 +320,10 @@ async def _submit(
         if err.status is RPCStatusCode.NOT_FOUND:
             return "the withdrawal link has expired"
         if is_unreachable(err):
-            raise _Answer(_unavailable(pages, request, lang)) from None
+            return False
+        raise
+    except Exception as err:
+        # Accepted, and carried on: only the wait for its answer failed.
+        if is_unreachable(err):
+            return False
         raise

@@ -119,6 +119,8 @@ WORDS: dict[str, dict[str, str]] = {
         "refused": "This could not be done",
         "unavailable": "The service is busy right now: nothing was changed. Please try again in "
         "a minute.",
+        "not_taken": "The service is busy right now: your request may not be recorded yet. "
+        "Please send it again in a minute.",
         "form_expired": "This form has expired: the page is shown again, please send it once more.",
         "link_invalid_title": "This link does not work",
         "link_invalid": "The link is incomplete or was altered. Open your return page from the "
@@ -239,6 +241,8 @@ WORDS: dict[str, dict[str, str]] = {
         "refused": "Cela n'a pas pu être fait",
         "unavailable": "Le service est très sollicité en ce moment : rien n'a été modifié. "
         "Réessayez dans une minute.",
+        "not_taken": "Le service est très sollicité en ce moment : votre demande n'est peut-être "
+        "pas encore enregistrée. Renvoyez-la dans une minute.",
         "form_expired": "Ce formulaire a expiré : la page est affichée à nouveau, envoyez-le "
         "encore une fois.",
         "link_invalid_title": "Ce lien ne fonctionne pas",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
-from temporalio.client import Client
+from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierRegistry
@@ -127,7 +127,9 @@ def temporal_unavailable() -> JSONResponse:
 
 def is_unreachable(err: BaseException) -> bool:
     """Temporal did not answer (down, restarting, too slow), as opposed to refusing; each time it
-    did not is counted (`returnflow_temporal_unreachable_total`)."""
+    did not is counted (`returnflow_temporal_unreachable_total`). Too slow includes an update
+    no worker accepted within its RPC timeout (`WorkflowUpdateRPCTimeoutOrCancelledError`):
+    Temporal is up, but nothing takes the workflow's task."""
     unreachable = _unreachable(err)
     if unreachable:
         metrics.count(metrics.TEMPORAL_UNREACHABLE)
@@ -135,7 +137,7 @@ def is_unreachable(err: BaseException) -> bool:
 
 
 def _unreachable(err: BaseException) -> bool:
-    if isinstance(err, TimeoutError | asyncio.TimeoutError):
+    if isinstance(err, TimeoutError | asyncio.TimeoutError | RPCTimeoutOrCancelledError):
         return True
     if isinstance(err, RPCError):
         return err.status in (

@@ -4,7 +4,10 @@ Each action is a workflow update. Its validator answers at once: a refusal comes
 it blames a field of the request, 409 when the return is not in a state to take it. Once the
 return has accepted the action, the answer waits for its result (the status after it, 200) up
 to `gateway_update_wait_seconds`; an action still running then (a carrier slow to make the
-label) is answered 202 with its update ID, and carries on. The answer is the action's result
+label) is answered 202 with its update ID, and carries on. One not accepted within
+`gateway_temporal_timeout_seconds` (Temporal unreachable or slow, or no worker running) is
+answered 503 with `Retry-After`: Temporal may still hand it to the return once a worker runs,
+and a retry with the same `Idempotency-Key` joins it. The answer is the action's result
 (the stage after it, and what the customer needs from a choice); the whole state is
 `GET /v1/returns/{return_id}`. An `Idempotency-Key` header makes a
 retried request join the first one instead of acting twice. With
@@ -235,11 +238,14 @@ async def _run_update(
         if err.status is RPCStatusCode.NOT_FOUND:
             return await _not_found_or_ended(gateway, return_id)
         if is_unreachable(err):
-            return temporal_unavailable()
+            return _not_taken()
         raise
     except Exception as err:
+        # Among them the update not accepted within its RPC timeout
+        # (`WorkflowUpdateRPCTimeoutOrCancelledError`): Temporal is up, but no worker takes
+        # the return's task (every worker stopped, or all too busy).
         if is_unreachable(err):
-            return temporal_unavailable()
+            return _not_taken()
         raise
     logger.info(
         "action accepted",
@@ -272,6 +278,20 @@ async def _run_update(
     return JSONResponse(result.model_dump(mode="json"), status_code=200)
 
 
+ACTION_NOT_TAKEN = (
+    "The return did not take this action in time: Temporal, or the workers behind it, are down "
+    "or too slow. It may still take it once they are back: send the same request again after "
+    "Retry-After, with the same Idempotency-Key so that it joins this one instead of acting "
+    "twice."
+)
+
+
+def _not_taken() -> JSONResponse:
+    """503: the action was not accepted in time. Temporal may have admitted it, and the return
+    then takes it once a worker runs: a retry with the same `Idempotency-Key` joins it."""
+    return error(503, "temporal_unavailable", ACTION_NOT_TAKEN, retry_later=True)
+
+
 def _refusal(err: WorkflowUpdateFailedError, summary: str) -> JSONResponse:
     message = failure_chain(err.cause) or str(err)
     blamed = FIELD_BLAMED.match(message)
@@ -289,6 +309,10 @@ async def _not_found_or_ended(gateway: Gateway, return_id: str) -> JSONResponse:
         if err.status is RPCStatusCode.NOT_FOUND:
             return error(404, "unknown_return", "No return has this ID.")
         return temporal_unavailable()
+    except Exception as err:
+        if is_unreachable(err):
+            return temporal_unavailable()
+        raise
     return error(409, "return_ended", "The return has ended: it takes no more actions.")
 
 
@@ -334,7 +358,11 @@ _ACTION_ANSWERS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The return is not in a state to take this action, or has ended."},
     413: {"description": "Body over the size limit."},
     422: {"description": "The request, or the return's validator, blames a field."},
-    503: {"description": "Temporal unreachable: nothing done, retry after Retry-After."},
+    503: {
+        "description": "Not taken in time: Temporal unreachable or too slow, or no worker "
+        "accepted the action within RETURNFLOW_GATEWAY_TEMPORAL_TIMEOUT_SECONDS. Send it again "
+        "after Retry-After with the same Idempotency-Key: the return acts once."
+    },
 }
 
 

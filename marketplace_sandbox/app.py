@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
 
@@ -199,10 +199,16 @@ def _routes() -> FastAPI:
         chat: FileSellerChat = request.app.state.chat
         return [m.model_dump(mode="json") for m in await chat.messages(seller_id)]
 
-    @app.post("/webhooks/{subscriber}", tags=["sandbox"], include_in_schema=False)
-    async def webhook(subscriber: str, request: Request) -> JSONResponse:
-        """Receive one event of the feed, as the subscriber `subscriber`: 204 once its
-        signature is checked; 401 `bad_signature`; 422 `invalid_request`."""
+    @app.post(
+        "/webhooks/{subscriber}",
+        status_code=204,
+        response_class=Response,
+        tags=["sandbox"],
+        include_in_schema=False,
+    )
+    async def webhook(subscriber: str, request: Request) -> Response:
+        """Receive one event of the feed, as the subscriber `subscriber`: 204 (no body) once
+        its signature is checked; 401 `bad_signature`; 422 `invalid_request`."""
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return _error(413, "body_too_large", f"A body is at most {MAX_BODY_BYTES} bytes.")
@@ -217,7 +223,8 @@ def _routes() -> FastAPI:
             return _error(422, "invalid_request", "The body does not fit.", field_problems(err))
         inbox: FeedInbox = request.app.state.inbox
         await inbox.receive(subscriber, webhook_id, parsed.model_dump(mode="json"))
-        return JSONResponse(None, status_code=204)
+        # A 204 has no body: not even JSON's `null` (the server would break the connection).
+        return Response(status_code=204)
 
     @app.get("/sandbox/events", tags=["sandbox"], include_in_schema=False)
     async def events(

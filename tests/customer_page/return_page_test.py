@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from mail_sink import MailSink, read_mailbox
 from plumbing.settings import Settings
 from tests.factories import CUSTOMER_EMAIL
 from tests.gateway.door import Door, gateway_settings, open_door
+from tests.workflows.doubles import Doubles
 from tests.workflows.harness import ReturnHarness, return_harness
 from tests.workflows.return_workflow_test import ready_for_choice
 from workflows.return_workflow import ReturnWorkflow
@@ -281,3 +283,34 @@ async def test_an_expired_link_emails_a_new_one_to_the_customer_once(
             opened = await door.http.get(new_link[0].removeprefix(settings.customer_page_url))
             assert opened.status_code == 200
             assert (await handle.query(ReturnWorkflow.status)).order_id in opened.text
+
+
+async def test_a_choice_no_worker_takes_in_time_gets_the_busy_page_and_its_resend_acts_once(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    task_queue = f"returns-no-worker-{uuid.uuid4().hex[:8]}"
+    doubles = Doubles()
+    settings = gateway_settings(task_queue, tmp_path, gateway_temporal_timeout_seconds=1)
+    async with open_door(time_skipping_env.client, settings) as door:
+        async with return_harness(
+            time_skipping_env.client, doubles, task_queue=task_queue
+        ) as harness:
+            handle = await ready_for_choice(harness, locale="en")
+            path = link_path(door.settings, handle.id)
+            fields = form_fields((await door.http.get(path)).text, "choice")
+        # Every worker is gone: Temporal answers, but nothing accepts the update in time.
+        form = {**fields, "way": "sandbox:post_office_drop_off"}
+        busy = await door.http.post(f"{path}/choice", data=form)
+        async with return_harness(
+            time_skipping_env.client, doubles, task_queue=task_queue
+        ) as harness:
+            sent_again = await door.http.post(f"{path}/choice", data=form)
+            status = await harness.stage_reached(handle, ReturnStage.AWAITING_DROP_OFF)
+
+    assert busy.status_code == 503
+    assert busy.headers["Retry-After"] == "30"
+    assert "your request may not be recorded yet" in busy.text
+    assert sent_again.status_code == 303
+    assert "done=choose_return_method" in sent_again.headers["location"]
+    assert status.label is not None
+    assert len(doubles.labels) == 1

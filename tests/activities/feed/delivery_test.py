@@ -4,10 +4,13 @@ are configured, and every answer classified as docs/event-feed.md says."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -15,9 +18,16 @@ from temporalio.testing import ActivityEnvironment
 from activities.feed.activities import FeedActivities
 from domain.events import DeviceCategory
 from domain.failures import FailureType
-from domain.feed import CustomerContact, Delivery, DeliveryOutcome, FeedEvent, Started
+from domain.feed import (
+    CustomerContact,
+    Delivery,
+    DeliveryOutcome,
+    FeedEvent,
+    Started,
+    webhook_body,
+)
 from domain.returns import ReturnStage
-from plumbing.standard_webhooks import make_secret
+from plumbing.standard_webhooks import make_secret, signed_headers
 from plumbing.subscribers import Subscriber
 from tests.marketplace import Sandbox, marketplace_sandbox
 
@@ -154,3 +164,46 @@ async def test_a_subscriber_this_worker_does_not_know_is_retried_not_dropped(
     assert err.type == FailureType.FEED_SUBSCRIBER_UNAVAILABLE and not err.non_retryable
     assert "retired is not in RETURNFLOW_EVENT_SUBSCRIBERS" in err.message
     assert await sandbox.recorded("events") == []
+
+
+async def read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 answer as the bytes came: its status, its headers (lower-case names) and
+    its body, read as far as its Content-Length says (none for a 204)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")[:-2]
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+    length = int(headers.get("content-length", "0"))
+    return int(status_line.split()[1]), headers, await reader.readexactly(length)
+
+
+async def test_a_delivery_is_answered_204_without_a_body_and_the_connection_carries_on(
+    sandbox: Sandbox,
+) -> None:
+    raw = webhook_body(STARTED, personal_data=True).model_dump_json().encode()
+    headers = signed_headers([SECRET], STARTED.event_id, raw)
+    url = httpx.URL(sandbox.url)
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    try:
+        request = (
+            f"POST /webhooks/crm HTTP/1.1\r\nHost: {url.host}\r\n"
+            "Content-Type: application/json\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            + f"Content-Length: {len(raw)}\r\n\r\n"
+        )
+        writer.write(request.encode() + raw)
+        await writer.drain()
+        async with asyncio.timeout(5):
+            status, answer_headers, body = await read_answer(reader)
+            # The same connection takes the next request: nothing of the 204 is left on it.
+            writer.write(f"GET /healthz HTTP/1.1\r\nHost: {url.host}\r\n\r\n".encode())
+            await writer.drain()
+            next_status, _, next_body = await read_answer(reader)
+    finally:
+        writer.close()
+
+    assert status == 204 and body == b""
+    assert int(answer_headers.get("content-length", "0")) == 0
+    assert "content-type" not in answer_headers
+    assert next_status == 200 and json.loads(next_body) == {"status": "ok"}
+    [got] = await sandbox.recorded("events?subscriber=crm")
+    assert got["webhook_id"] == STARTED.event_id
