@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.carriers.activities import CarrierActivities
@@ -139,6 +139,16 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
             ],
             workflow_runner=workflow_runner(),
             deployment_config=versioning.deployment_config(settings),
+            # Measured, not guessed: docs/benchmarks.md, Worker tuning.
+            workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(
+                settings.worker_workflow_task_pollers
+            ),
+            activity_task_poller_behavior=PollerBehaviorSimpleMaximum(
+                settings.worker_activity_task_pollers
+            ),
+            max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
+            max_cached_workflows=settings.worker_max_cached_workflows,
             # Carrier calls and emails in hand finish rather than being retried elsewhere.
             graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
         )

@@ -33,6 +33,7 @@ was made twice).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import sys
@@ -233,6 +234,11 @@ async def run_mode(args: argparse.Namespace, var_dir: Path) -> Report:
     config = StackConfig.on_free_ports(var_dir, **stack_options(args))
     async with DevStack(config) as stack, real_players(stack, args.concurrency) as real:
         report.sqlite_pragmas = stack.config.sqlite_pragmas
+        report.worker_settings = {
+            name: value
+            for name, value in sorted(os.environ.items())
+            if name.startswith("RETURNFLOW_WORKER_")
+        }
         run = Run(stack, args, time.strftime("%y%m%d%H%M%S"))
         await MODES[args.mode](run, real, report)
     report.wall_seconds = round(time.monotonic() - began, 1)

@@ -68,6 +68,26 @@ class Settings(BaseSettings):
     worker_shutdown_seconds: float = Field(
         30.0, gt=0, description="On shutdown, how long activities in hand get to finish."
     )
+    worker_workflow_task_pollers: int = Field(
+        5, ge=2, le=100, description="Workflow task polls a worker keeps open at once."
+    )
+    worker_activity_task_pollers: int = Field(
+        5, ge=1, le=100, description="Activity task polls a worker keeps open at once."
+    )
+    worker_max_concurrent_workflow_tasks: int = Field(
+        100, ge=2, le=2000, description="Workflow tasks a worker runs at once."
+    )
+    worker_max_concurrent_activities: int = Field(
+        100, ge=1, le=2000, description="Activities a worker runs at once."
+    )
+    worker_max_cached_workflows: int = Field(
+        1000,
+        ge=0,
+        le=100_000,
+        description="Returns a worker keeps in memory between their workflow tasks (its sticky "
+        "cache); one not in it is replayed from its history on its next task. Measured in "
+        "docs/benchmarks.md, Worker tuning.",
+    )
     worker_versioning: bool = Field(
         True,
         description="Workers are versions of a Worker Deployment and pin each return to their "
@@ -162,7 +182,12 @@ class Settings(BaseSettings):
         256 * 1024, gt=0, description="Largest request body the gateway reads (413 beyond)."
     )
     gateway_temporal_timeout_seconds: float = Field(
-        5.0, gt=0, description="How long the gateway waits for Temporal before answering 503."
+        5.0,
+        gt=0,
+        description=(
+            "How long the gateway waits for Temporal before answering 503; for an action, for "
+            "the return to accept it (no worker running: 503 too)."
+        ),
     )
     gateway_update_wait_seconds: float = Field(
         20.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -35,6 +36,8 @@ class SmtpNotifier:
             settings.smtp_password.get_secret_value() if settings.smtp_password else None
         )
         self._timeout = settings.smtp_timeout_seconds
+        # The name this host gives in EHLO, looked up once rather than on every connection.
+        self._local_hostname = socket.getfqdn()
 
     async def send(self, message: EmailMessage) -> None:
         try:
@@ -47,6 +50,7 @@ class SmtpNotifier:
                 username=self._username,
                 password=self._password,
                 timeout=self._timeout,
+                local_hostname=self._local_hostname,
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise _classify(error) from None
