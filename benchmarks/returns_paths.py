@@ -54,7 +54,8 @@ NOTICES_PER_RETURN = len({CHOSEN_ON, LABELLED} | DISPATCHED)
 """The emails of a return on its way to the proof of dispatch."""
 MAX_ATTEMPTS = 30
 """A player gives a request up after this many answers to send it again in a row."""
-SERVER_ERRORS = (500, 502, 503, 504)
+SERVER_ERRORS = (429, 500, 502, 503, 504)
+"""Answers a client sends its request again after (a pause, the same key)."""
 """Answers after which a request that carries its key (an event, a choice) is sent again, as
 a client does: the key makes the second one the first one's duplicate."""
 
