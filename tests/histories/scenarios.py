@@ -191,16 +191,6 @@ async def happy_mailbox_pickup(harness: ReturnHarness, env: WorkflowEnvironment)
 
 
 @scenario()
-async def happy_mailbox_pickup_0_3(
-    harness: ReturnHarness, env: WorkflowEnvironment
-) -> ReturnHandle:
-    """The happy path as release 0.3 records it, every patch of that release taken (the
-    event feed's hand-overs, the attention reasons): the happy path's action budget is read
-    from this recording."""
-    return await happy_mailbox_pickup(harness, env)
-
-
-@scenario()
 async def post_office_drop_off(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
     handle = await _choosing(harness)
     ready = await _choose(handle, DROP_OFF)
