@@ -13,6 +13,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from temporalio.client import Client
@@ -72,6 +73,37 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
     )
+
+
+TUNING = (
+    "worker_workflow_task_pollers",
+    "worker_activity_task_pollers",
+    "worker_max_concurrent_workflow_tasks",
+    "worker_max_concurrent_activities",
+    "worker_max_cached_workflows",
+)
+"""The settings that tune a worker."""
+
+
+def worker_tuning_of(settings: Settings) -> dict[str, int]:
+    """The worker's tuning as `settings` give it, by setting."""
+    return {name: getattr(settings, name) for name in TUNING}
+
+
+def worker_tuning(settings: Settings) -> dict[str, Any]:
+    """The worker's pollers, slots and sticky cache (`RETURNFLOW_WORKER_*`; what each changes:
+    docs/benchmarks.md, Worker tuning), as `Worker` arguments."""
+    return {
+        "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(
+            settings.worker_workflow_task_pollers
+        ),
+        "activity_task_poller_behavior": PollerBehaviorSimpleMaximum(
+            settings.worker_activity_task_pollers
+        ),
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        "max_concurrent_activities": settings.worker_max_concurrent_activities,
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+    }
 
 
 @asynccontextmanager
@@ -139,16 +171,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
             ],
             workflow_runner=workflow_runner(),
             deployment_config=versioning.deployment_config(settings),
-            # Measured, not guessed: docs/benchmarks.md, Worker tuning.
-            workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(
-                settings.worker_workflow_task_pollers
-            ),
-            activity_task_poller_behavior=PollerBehaviorSimpleMaximum(
-                settings.worker_activity_task_pollers
-            ),
-            max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
-            max_concurrent_activities=settings.worker_max_concurrent_activities,
-            max_cached_workflows=settings.worker_max_cached_workflows,
+            **worker_tuning(settings),
             # Carrier calls and emails in hand finish rather than being retried elsewhere.
             graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
         )

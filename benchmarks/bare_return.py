@@ -221,7 +221,8 @@ async def run_worker() -> None:
     from temporalio.worker import Worker
 
     from plumbing import temporal
-    from worker import workflow_runner
+    from plumbing.settings import Settings
+    from worker import worker_tuning, workflow_runner
 
     client = await temporal.connect()
     stop = asyncio.Event()
@@ -234,6 +235,7 @@ async def run_worker() -> None:
         workflows=[BareReturnWorkflow],
         activities=list(ACTIVITIES),
         workflow_runner=workflow_runner(),
+        **worker_tuning(Settings()),
     )
     async with worker:
         await stop.wait()

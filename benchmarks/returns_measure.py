@@ -141,15 +141,6 @@ class Duplicates:
     emails: int = 0
     examples: list[str] = field(default_factory=list)
 
-    @property
-    def none(self) -> bool:
-        return not (
-            self.labels_bought_twice
-            or self.pickups_booked_twice
-            or self.refunds_requested_twice
-            or self.emails_sent_twice
-        )
-
 
 async def duplicates(stack: DevStack, return_ids: list[str]) -> Duplicates:
     """Labels and pickups per return as the carrier sandbox created them (per idempotency key),
@@ -236,6 +227,8 @@ class WorkerKiller:
         self.stack = stack
         self.spec = next(s for s in stack.specs if s.name == "worker")
         self.crashes: list[Crash] = []
+        self.peak_mb = 0.0
+        """The highest peak RSS of the workers it killed."""
         self._restarting: asyncio.Task[Crash] | None = None
 
     async def kill_and_restart(self, at_notices: int) -> None:
@@ -254,6 +247,8 @@ class WorkerKiller:
         stack = self.stack
         old = next(p for p in stack.processes if p.name == self.spec.name)
         assert old.pid is not None
+        peak = rss_mb({"worker": old.pid}).get("worker", 0.0)
+        self.peak_mb = max(self.peak_mb, peak)
         began = time.monotonic()
         os.kill(old.pid, signal.SIGKILL)
         await old.wait()

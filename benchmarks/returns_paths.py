@@ -54,8 +54,7 @@ NOTICES_PER_RETURN = len({CHOSEN_ON, LABELLED} | DISPATCHED)
 """The emails of a return on its way to the proof of dispatch."""
 MAX_ATTEMPTS = 30
 """A player gives a request up after this many answers to send it again in a row."""
-SERVER_ERRORS = (429, 500, 502, 503, 504)
-"""Answers a client sends its request again after (a pause, the same key)."""
+SENT_AGAIN_AFTER = (429, 500, 502, 503, 504)
 """Answers after which a request that carries its key (an event, a choice) is sent again, as
 a client does: the key makes the second one the first one's duplicate."""
 
@@ -229,7 +228,7 @@ class RealReturns:
             headers |= signed_headers(self.config.event_secret, body)
             return await self.gateway.post("/v1/events", content=body, headers=headers)
 
-        answer = await self._until_taken(send, (200, 202), "event", played, SERVER_ERRORS)
+        answer = await self._until_taken(send, (200, 202), "event", played, SENT_AGAIN_AFTER)
         return_id: str = answer.json()["return_id"]
         return return_id
 
@@ -245,7 +244,7 @@ class RealReturns:
         async def send() -> httpx.Response:
             return await self.gateway.post(path, json=body, headers=headers)
 
-        answer = await self._until_taken(send, (200, 202), "choice", played, SERVER_ERRORS)
+        answer = await self._until_taken(send, (200, 202), "choice", played, SENT_AGAIN_AFTER)
         played.choice_seconds = time.monotonic() - began
         if answer.status_code == 202:
             played.choice_answered_later = True
@@ -254,7 +253,7 @@ class RealReturns:
             async def read() -> httpx.Response:
                 return await self.gateway.get(f"/v1/returns/{played.return_id}", headers=headers)
 
-            answer = await self._until_taken(read, (200,), "status", played, SERVER_ERRORS)
+            answer = await self._until_taken(read, (200,), "status", played, SENT_AGAIN_AFTER)
         tracking: str = answer.json()["tracking_number"]
         return tracking
 

@@ -491,7 +491,9 @@ async def _run(
         if err.status is RPCStatusCode.NOT_FOUND:
             return "the return has ended"
         if is_unreachable(err):
-            raise _Answer(_unavailable(pages, request, asked or LANGUAGES[0])) from None
+            # The request may have reached Temporal before the answer was lost.
+            lang = asked or LANGUAGES[0]
+            raise _Answer(_unavailable(pages, request, lang, "not_taken")) from None
         raise
     except Exception as err:
         # Among them `WorkflowUpdateRPCTimeoutOrCancelledError`: not accepted in time.

@@ -301,7 +301,8 @@ async def _submit(
         if err.status is RPCStatusCode.NOT_FOUND:
             return "the withdrawal link has expired"
         if is_unreachable(err):
-            raise _Answer(_unavailable(pages, request, lang)) from None
+            # The request may have reached Temporal before the answer was lost.
+            raise _Answer(_unavailable(pages, request, lang, "not_taken")) from None
         raise
     except Exception as err:
         # Among them `WorkflowUpdateRPCTimeoutOrCancelledError`: not accepted in time.

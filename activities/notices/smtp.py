@@ -36,7 +36,7 @@ class SmtpNotifier:
             settings.smtp_password.get_secret_value() if settings.smtp_password else None
         )
         self._timeout = settings.smtp_timeout_seconds
-        # The name this host gives in EHLO, looked up once rather than on every connection.
+        # The name this host gives in EHLO, looked up once, when the adapter is made.
         self._local_hostname = socket.getfqdn()
 
     async def send(self, message: EmailMessage) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -41,15 +42,18 @@ async def test_three_real_and_three_bare_returns_reach_the_proof_of_dispatch(
         ["--returns", "3", "--concurrency", "3", "--warmup", "0", "--histories", "3"]
     )
 
+    began = time.monotonic()
     report = await returns_load.run_mode(args, tmp_path / "var")
+    wall = time.monotonic() - began
 
     assert report.passed, summary(report)
     real, bare = report.real, report.bare
     for batch in (real, bare):
         assert batch["completed"] == 3
         assert batch["failures"] == []
-        assert batch["seconds"] > 0
-        assert batch["returns_per_second"] == pytest.approx(3 / batch["seconds"], rel=0.02)
+        # Each batch is timed inside the run, and its rate is of the returns it completed.
+        assert 0 < batch["seconds"] < wall
+        assert batch["returns_per_second"] >= 3 / wall
         assert len(batch["workflow_ids"]) == 3
     assert all(w.startswith("return-") for w in real["workflow_ids"])
     assert all(w.startswith("bare-") for w in bare["workflow_ids"])
