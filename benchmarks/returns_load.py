@@ -222,6 +222,7 @@ async def crash(run: Run, real: RealReturns, report: Report) -> None:
         "kills": [asdict(c) for c in killer.crashes],
         "batch_emails": emails,
         "duplicates": asdict(found),
+        "send_window_ms": measure.send_window_ms(run.stack, batch.workflow_ids),
     }
     report.peak_rss_mb = measure.rss_mb(measure.pids(run.stack))
     # The worker's: the highest of the killed ones and the one running now.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import random
 import resource
@@ -15,20 +16,25 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHandle
 
 from activities.notices.compose import notice_key
 from benchmarks import actions, bare_return
-from benchmarks.gateway_load import CLOCK_TICKS, proc_status
+from benchmarks.gateway_load import CLOCK_TICKS, percentiles, proc_status
 from benchmarks.returns_paths import MailWatch
 from devstack import probes
 from devstack.process import ManagedProcess
 from devstack.stack import DevStack, StackError
 from mail_sink import read_mailbox
+from plumbing.settings import Settings
+from store import open_store
+from store.database import as_datetime
 
 SCRIPT = "benchmark script"
 
@@ -183,6 +189,35 @@ async def duplicates(stack: DevStack, return_ids: list[str]) -> Duplicates:
         *(f"{m}: received {n} times" for m, n in twice.items()),
     ][:20]
     return found
+
+
+def send_window_ms(stack: DevStack, return_ids: list[str]) -> dict[str, float]:
+    """For each notice of `return_ids` in both, the time from its arrival in the mail sink (the
+    relay accepting it) to its Message-ID in the sent-notices ledger: the window in which a
+    worker that dies sends the notice again. Percentiles in milliseconds, and how many."""
+    ours = set(return_ids)
+    received: dict[str, dt.datetime] = {}
+    for path in sorted(stack.config.mail_dir.glob("*.eml")):
+        with path.open("rb") as file:
+            message_id = str(BytesHeaderParser().parse(file)["Message-ID"] or "").strip()
+        key = notice_key(message_id)
+        if key is None or key.return_id not in ours or message_id in received:
+            continue
+        stamp = path.name.split("-", 1)[0]
+        received[message_id] = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=dt.UTC)
+    url = stack.config.store_url
+    settings = Settings(var_dir=stack.config.var_dir, store_url=SecretStr(url) if url else None)
+    store = open_store(settings)
+    try:
+        rows = store.database.fetch_all("SELECT message_id, sent_at FROM sent_notices")
+    finally:
+        store.close()
+    windows = [
+        (as_datetime(sent_at) - received[message_id]).total_seconds()
+        for message_id, sent_at in rows
+        if message_id in received
+    ]
+    return {**percentiles(windows), "notices": len(windows)}
 
 
 async def start_bare_worker(stack: DevStack) -> ManagedProcess:

@@ -107,6 +107,16 @@ def _latency(figures: dict[str, float]) -> str:
     return " / ".join(f"{figures[k]:.0f}" for k in ("p50", "p90", "p99", "max")) + " ms"
 
 
+def _window(window: dict[str, float]) -> str:
+    """The sent-notices window: from the relay's acceptance to the ledger's write."""
+    if not window.get("notices"):
+        return "-"
+    return (
+        f"{window['p50']:.1f} / {window['p99']:.1f} / {window['max']:.1f} ms "
+        f"({window['notices']:.0f} notices)"
+    )
+
+
 def _cost(history: dict[str, Any]) -> str:
     if not history or not history.get("workflows"):
         return "-"
@@ -199,6 +209,7 @@ def summary(report: Report) -> str:
             f"emails (same Message-ID) {found['emails_sent_twice']}",
             f"made in all                      {found['labels']} labels, {found['pickups']} "
             f"pickups, {found['refunds']} refunds, {found['emails']} emails",
+            f"relay → ledger, p50 / p99 / max  {_window(report.crash.get('send_window_ms', {}))}",
             *(f"  {example}" for example in found["examples"]),
         ]
     lines += [
