@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
+from unittest import mock
 
 from benchmarks import returns_measure as measure
 from benchmarks.gateway_load import machine_cpu_seconds, percentiles, stack_options
@@ -236,20 +237,21 @@ async def run_mode(args: argparse.Namespace, var_dir: Path) -> Report:
     """The run `args` ask for, on a stack of its own under `var_dir`."""
     report = Report.of(args)
     began = time.monotonic()
+    config = StackConfig.on_free_ports(var_dir, **stack_options(args))
     # The order service, the customer app and the carrier all reach the gateway from loopback
     # here: exempt from the per-source rate limits, as production exempts the order service's
-    # egress (RETURNFLOW_GATEWAY_RATE_LIMIT_EXEMPT).
-    os.environ["RETURNFLOW_GATEWAY_RATE_LIMIT_EXEMPT"] = "127.0.0.1"
-    config = StackConfig.on_free_ports(var_dir, **stack_options(args))
-    async with DevStack(config) as stack, real_players(stack, args.concurrency) as real:
-        report.sqlite_pragmas = stack.config.sqlite_pragmas
-        # What the stack's workers read (the environment, then .env), as they read it.
-        report.worker_settings = {
-            f"RETURNFLOW_{name.upper()}": str(value)
-            for name, value in worker_tuning_of(Settings()).items()
-        }
-        run = Run(stack, args, time.strftime("%y%m%d%H%M%S"))
-        await MODES[args.mode](run, real, report)
+    # egress. The stack's processes (a restarted worker too) inherit it for the run.
+    exempt = {"RETURNFLOW_GATEWAY_RATE_LIMIT_EXEMPT": "127.0.0.1"}
+    with mock.patch.dict(os.environ, exempt):
+        async with DevStack(config) as stack, real_players(stack, args.concurrency) as real:
+            report.sqlite_pragmas = stack.config.sqlite_pragmas
+            # What the stack's workers read (the environment, then .env), as they read it.
+            report.worker_settings = {
+                f"RETURNFLOW_{name.upper()}": str(value)
+                for name, value in worker_tuning_of(Settings()).items()
+            }
+            run = Run(stack, args, time.strftime("%y%m%d%H%M%S"))
+            await MODES[args.mode](run, real, report)
     report.wall_seconds = round(time.monotonic() - began, 1)
     return report
 
