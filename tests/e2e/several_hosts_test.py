@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from benchmarks.returns_measure import duplicates
 from benchmarks.returns_paths import MailWatch, RealReturns, play_all, withdrawals
@@ -129,6 +130,9 @@ def service(stack: DevStack, name: str) -> ManagedProcess:
     return next(p for p in stack.processes if p.name == name)
 
 
+# An activity in hand on the killed worker is retried after its start-to-close timeout (up to
+# 90 s for the emails): the test may take that long beyond the batch.
+@pytest.mark.timeout(300)
 async def test_returns_complete_once_each_when_a_worker_and_a_gateway_die_mid_batch(
     postgres: PostgresServer, tmp_path: Path
 ) -> None:

@@ -15,7 +15,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.reminders.query import unshipped_returns_query
 from domain.carriers import ReturnMethod
 from domain.notices import NoticeKind
-from domain.returns import ReturnMethodChoice, ReturnStage
+from domain.periods import calendar_for, period_end
+from domain.returns import SHIPPING_DAYS, ReturnMethodChoice, ReturnStage
+from domain.timings import ReturnTimings
 from reminders.models import SweepRequest, SweepResult
 from tests.factories import SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
@@ -27,12 +29,34 @@ HORIZON = 3 * DAY
 DROP_OFF = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox")
 
 
+MARGIN = dt.timedelta(minutes=10)
+"""Longer than the test takes."""
+
+
+def late_notice_at() -> dt.datetime:
+    """A withdrawal whose ShipBy has passed and whose expiry has not, now: its 14 days end on a
+    working day (Regulation 1182/71), so how long ago depends on today's weekday and holidays."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    for hours_ago in range(15 * 24, 21 * 24):
+        notice_at = now - dt.timedelta(hours=hours_ago)
+        calendar = calendar_for("FR", notice_at - 30 * DAY, notice_at)
+        ship_by = period_end(notice_at, SHIPPING_DAYS, calendar)
+        expires_at = ship_by + ReturnTimings().expiry_grace
+        if ship_by < now - MARGIN and now + MARGIN < expires_at:
+            return notice_at
+    raise AssertionError("no withdrawal in the last three weeks is late without expiring now")
+
+
 async def withdrawn(
-    harness: ReturnHarness, days_ago: int, stage: ReturnStage, **event_args: Any
+    harness: ReturnHarness,
+    days_ago: int,
+    stage: ReturnStage,
+    notice_at: dt.datetime | None = None,
+    **event_args: Any,
 ) -> ReturnHandle:
-    """A return whose customer withdrew `days_ago` days ago (ShipBy: 14 days after), in
-    `stage`."""
-    notice_at = dt.datetime.now(dt.UTC).replace(microsecond=0) - days_ago * DAY
+    """A return whose customer withdrew `days_ago` days ago (or at `notice_at`; ShipBy: 14 days
+    after), in `stage`."""
+    notice_at = notice_at or dt.datetime.now(dt.UTC).replace(microsecond=0) - days_ago * DAY
     handle = await harness.start(retract_event(notice_at=notice_at, **event_args))
     if stage is ReturnStage.AWAITING_DROP_OFF:
         await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
@@ -72,7 +96,9 @@ async def test_the_sweep_reminds_only_unshipped_returns_whose_ship_by_is_near(
     async with return_harness(time_skipping_env.client, sweep=True) as harness:
         choosing = await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE)
         dropping_off = await withdrawn(harness, 12, ReturnStage.AWAITING_DROP_OFF)
-        late = await withdrawn(harness, 16, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        late = await withdrawn(
+            harness, 0, ReturnStage.AWAITING_CUSTOMER_CHOICE, notice_at=late_notice_at()
+        )
         # Not reminded: ShipBy two weeks ahead; no address to send to; already sent.
         await withdrawn(harness, 0, ReturnStage.AWAITING_CUSTOMER_CHOICE)
         await withdrawn(
