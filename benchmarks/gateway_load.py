@@ -230,15 +230,19 @@ def proc_status(pid: int, key: str) -> float:
     return 0.0
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process `pid` has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def cpu_seconds(stack: DevStack) -> dict[str, float]:
     """User + system CPU seconds each service of the stack has used so far."""
     used = {}
     for proc in stack.processes:
         if proc.pid is None or proc.exited:
             continue
-        stat = Path(f"/proc/{proc.pid}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()
-        used[proc.name] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        used[proc.name] = process_cpu_seconds(proc.pid)
     own = resource.getrusage(resource.RUSAGE_SELF)
     used["load script"] = own.ru_utime + own.ru_stime
     return used

@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +25,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.notices.compose import notice_key
 from benchmarks import actions, bare_return
-from benchmarks.gateway_load import CLOCK_TICKS, percentiles, proc_status
+from benchmarks.gateway_load import percentiles, proc_status, process_cpu_seconds
 from benchmarks.returns_paths import MailWatch
 from devstack import probes
 from devstack.process import ManagedProcess
@@ -63,10 +62,9 @@ def cpu_seconds(processes: dict[str, int]) -> dict[str, float]:
     used = {}
     for name, pid in processes.items():
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[name] = process_cpu_seconds(pid)
         except OSError:
-            continue
-        used[name] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            continue  # gone meanwhile
     own = resource.getrusage(resource.RUSAGE_SELF)
     used[SCRIPT] = own.ru_utime + own.ru_stime
     return used
