@@ -167,6 +167,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
                 withdrawals.start_withdrawn_returns,
                 withdrawals.acknowledge_withdrawal,
                 feed.deliver_event,
+                feed.deliver_events,
                 publisher.publish_events,
             ],
             workflow_runner=workflow_runner(),

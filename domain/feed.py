@@ -315,6 +315,27 @@ class DeliveryOutcome(StrEnum):
     """The subscriber answered 2xx."""
 
 
+DELIVERY_BATCH = 20
+"""The most events one delivery activity sends one subscriber, in sequence."""
+
+
+class DeliveryBatch(DomainModel):
+    """The next events for one subscriber, in sequence: the batch delivery activity's input."""
+
+    subscriber: Identifier
+    events: list[FeedEvent] = Field(min_length=1, max_length=DELIVERY_BATCH)
+
+
+class BatchDelivered(DomainModel):
+    """What came of a batch: its first `delivered` events were acknowledged, in sequence."""
+
+    delivered: int = Field(ge=1)
+    stopped_by: str | None = Field(
+        default=None,
+        description="Why the batch stopped before its end (the rest go in the next batch).",
+    )
+
+
 class ParkedDelivery(DomainModel):
     """A delivery that failed its every attempt: waiting for operations to replay it."""
 

@@ -3,10 +3,11 @@
 The return's run loop publishes its events here as they happen, and says when it has ended:
 `publish` signals, sent with the feed's start by the `publish_events` activity
 (`activities.feed.publisher`). The history of this workflow is the feed's outbox. Its run loop, the
-only writer, delivers to each subscriber the next event it has not had, one at a time, with the
-`deliver_event` activity: subscribers are served side by side, and each receives event n+1
-only once event n was acknowledged. A delivery that fails its every attempt (or is refused) is
-parked: the subscriber's deliveries wait, the `FeedParked` search attribute is set, and
+only writer, delivers to each subscriber the events it has not had, in sequence, with the
+`deliver_events` activity (up to `DELIVERY_BATCH` events a batch; a feed started before batches
+sends one event per `deliver_event`): subscribers are served side by side, and each receives
+event n+1 only once event n was acknowledged. A delivery that fails its every attempt (or is
+refused) is parked: the subscriber's deliveries wait, the `FeedParked` search attribute is set, and
 operations replay it (`replay` update, `python starter.py feed replay`) once the subscriber is
 fixed. The feed ends when the return has ended and every subscriber has had every event.
 
@@ -30,7 +31,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.feed.activities import FeedActivities
     from domain import search_attributes as sa
     from domain.feed import (
+        DELIVERY_BATCH,
+        BatchDelivered,
         Delivery,
+        DeliveryBatch,
         DeliveryOutcome,
         FeedEvent,
         FeedNews,
@@ -43,6 +47,10 @@ with workflow.unsafe.imports_passed_through():
         event_id,
     )
     from workflows import failures, policies
+
+FEED_DELIVERY_BATCHES = "feed-delivery-batches"
+"""The change that delivers a subscriber's pending events in one activity, not one each."""
+Outcome = DeliveryOutcome | BatchDelivered
 
 
 def feed_id(return_id: str) -> str:
@@ -71,7 +79,7 @@ class EventFeedWorkflow:
     @workflow.run
     async def run(self, start: FeedStart) -> FeedView:
         policy = policies.feed_delivery(start.plan.attempts)
-        in_flight: dict[str, asyncio.Task[DeliveryOutcome]] = {}
+        in_flight: dict[str, asyncio.Task[Outcome]] = {}
         while True:
             self._take_replays()
             for subscriber in start.plan.subscribers:
@@ -82,8 +90,9 @@ class EventFeedWorkflow:
                     or next_one > self._published
                 ):
                     continue
-                delivery = Delivery(subscriber=subscriber, event=self._events[next_one])
-                in_flight[subscriber] = asyncio.create_task(self._deliver(delivery, policy))
+                in_flight[subscriber] = asyncio.create_task(
+                    self._deliver(subscriber, next_one, policy)
+                )
             if not in_flight and self._ended and self._all_delivered():
                 break
             await workflow.wait_condition(functools.partial(self._news, self._changes, in_flight))
@@ -95,23 +104,38 @@ class EventFeedWorkflow:
         return self.view()
 
     async def _deliver(
-        self, delivery: Delivery, policy: policies.ActivityPolicy
-    ) -> DeliveryOutcome:
-        outcome: DeliveryOutcome = await workflow.execute_activity_method(
-            FeedActivities.deliver_event,
-            delivery,
+        self, subscriber: str, first: int, policy: policies.ActivityPolicy
+    ) -> Outcome:
+        if not workflow.patched(FEED_DELIVERY_BATCHES):
+            event = self._events[first]
+            one: DeliveryOutcome = await workflow.execute_activity_method(
+                FeedActivities.deliver_event,
+                Delivery(subscriber=subscriber, event=event),
+                start_to_close_timeout=policy.start_to_close_timeout,
+                retry_policy=policy.retry_policy,
+                summary=f"{event.data.type} #{event.sequence} to {subscriber}",
+            )
+            return one
+        last = min(self._published, first + DELIVERY_BATCH - 1)
+        batch = DeliveryBatch(
+            subscriber=subscriber, events=[self._events[n] for n in range(first, last + 1)]
+        )
+        kinds = ", ".join(event.data.type for event in batch.events)
+        numbers = f"#{first}" if last == first else f"#{first}-{last}"
+        delivered: BatchDelivered = await workflow.execute_activity_method(
+            FeedActivities.deliver_events,
+            batch,
             start_to_close_timeout=policy.start_to_close_timeout,
             retry_policy=policy.retry_policy,
-            summary=f"{delivery.event.data.type} #{delivery.event.sequence} to "
-            f"{delivery.subscriber}",
+            summary=f"{numbers} to {subscriber}: {kinds}"[:200],
         )
-        return outcome
+        return delivered
 
-    def _news(self, seen: int, in_flight: dict[str, asyncio.Task[DeliveryOutcome]]) -> bool:
+    def _news(self, seen: int, in_flight: dict[str, asyncio.Task[Outcome]]) -> bool:
         """Something arrived since `seen`, or a delivery has finished."""
         return self._changes != seen or any(task.done() for task in in_flight.values())
 
-    def _settle(self, subscriber: str, task: asyncio.Task[DeliveryOutcome]) -> None:
+    def _settle(self, subscriber: str, task: asyncio.Task[Outcome]) -> None:
         try:
             outcome = task.result()
         except ActivityError as err:
@@ -130,7 +154,14 @@ class EventFeedWorkflow:
             )
             self._show_parked()
             return
-        if outcome is DeliveryOutcome.DELIVERED:
+        if isinstance(outcome, BatchDelivered):
+            self._delivered[subscriber] += outcome.delivered
+            if outcome.stopped_by is not None:
+                workflow.logger.info(
+                    "event delivery batch stopped early",
+                    extra={"subscriber": subscriber, "reason": outcome.stopped_by},
+                )
+        elif outcome is DeliveryOutcome.DELIVERED:
             self._delivered[subscriber] += 1
 
     def _take_replays(self) -> None:

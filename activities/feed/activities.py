@@ -1,6 +1,8 @@
-"""Temporal activity delivering one event to one subscriber, as a signed Standard Webhook.
+"""Temporal activities delivering a return's events to one subscriber, each as a signed
+Standard Webhook: `deliver_events` the subscriber's next events in sequence, `deliver_event` one
+(the feeds started before batches).
 
-The body is the event's `Webhook` (its personal fields only for a subscriber configured to
+Each event's body is the event's `Webhook` (its personal fields only for a subscriber configured to
 receive them), signed with each of the subscriber's secrets. The answer is classified as the
 marketplace's services' are (`activities.marketplace_http`): a 2xx is delivered; 408, 425,
 429, 5xx, a timeout or no connection is `FeedSubscriberUnavailable`, retried after
@@ -23,7 +25,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities.marketplace_http import MarketplaceHttp
 from domain.failures import FailureType
-from domain.feed import Delivery, DeliveryOutcome, webhook_body
+from domain.feed import (
+    BatchDelivered,
+    Delivery,
+    DeliveryBatch,
+    DeliveryOutcome,
+    FeedEvent,
+    webhook_body,
+)
 from domain.feed_plan import FeedPlan
 from plumbing import metrics
 from plumbing.standard_webhooks import signed_headers
@@ -43,6 +52,11 @@ def rejected(message: str) -> ApplicationError:
     return ApplicationError(message, type=FailureType.FEED_SUBSCRIBER_REJECTED, non_retryable=True)
 
 
+BATCH_ENDS_BY = 25.0
+"""Seconds within which a batch ends, its last post included: inside the delivery activity's
+start-to-close timeout (30 s, `workflows.policies.feed_delivery`)."""
+
+
 class FeedActivities:
     def __init__(
         self,
@@ -53,10 +67,17 @@ class FeedActivities:
         ca_file: Path | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        batch_seconds: float | None = None,
     ) -> None:
         self._subscribers = subscribers
         self._attempts = attempts
         self._clock = clock
+        self._monotonic = monotonic
+        self._batch_seconds = (
+            max(0.0, BATCH_ENDS_BY - timeout_seconds) if batch_seconds is None else batch_seconds
+        )
+        """A batch starts no post after this long, so that its last one ends by BATCH_ENDS_BY."""
         self._http = {
             name: MarketplaceHttp(
                 f"subscriber {name}",
@@ -94,15 +115,38 @@ class FeedActivities:
     @activity.defn
     async def deliver_event(self, delivery: Delivery) -> DeliveryOutcome:
         """POST the event to the subscriber, signed; once per attempt, the same webhook-id."""
-        subscriber = self._subscribers.get(delivery.subscriber)
-        http = self._http.get(delivery.subscriber)
-        event = delivery.event
-        fields = {"subscriber": delivery.subscriber, "event_id": event.event_id}
+        await self._post(delivery.subscriber, delivery.event)
+        return DeliveryOutcome.DELIVERED
+
+    @activity.defn
+    async def deliver_events(self, batch: DeliveryBatch) -> BatchDelivered:
+        """POST the subscriber's next events one after the other, each as `deliver_event` does.
+
+        A failure on the first event fails the activity (retried, then parked by the feed).
+        A failure on a later one, or the batch's time spent, ends the batch with what was
+        acknowledged: the feed sends the rest in its next batch, where a failure that lasts
+        comes first and is retried and parked like any other."""
+        started = self._monotonic()
+        for done, event in enumerate(batch.events):
+            if done and self._monotonic() - started > self._batch_seconds:
+                return BatchDelivered(delivered=done, stopped_by="the batch's time was spent")
+            try:
+                await self._post(batch.subscriber, event)
+            except ApplicationError as err:
+                if not done:
+                    raise
+                return BatchDelivered(delivered=done, stopped_by=err.message)
+        return BatchDelivered(delivered=len(batch.events))
+
+    async def _post(self, subscriber_name: str, event: FeedEvent) -> None:
+        subscriber = self._subscribers.get(subscriber_name)
+        http = self._http.get(subscriber_name)
+        fields = {"subscriber": subscriber_name, "event_id": event.event_id}
         if subscriber is None or http is None:
             # A worker configured otherwise (a rolling change), or a subscriber removed: retried,
             # then parked, where operations see it.
             raise unavailable(
-                f"subscriber {delivery.subscriber} is not in RETURNFLOW_EVENT_SUBSCRIBERS of this "
+                f"subscriber {subscriber_name} is not in RETURNFLOW_EVENT_SUBSCRIBERS of this "
                 "worker"
             )
         body = webhook_body(event, personal_data=subscriber.personal_data)
@@ -111,7 +155,7 @@ class FeedActivities:
             subscriber.secrets, event.event_id, raw, timestamp=int(self._clock())
         )
         headers |= {"User-Agent": "returnflow"}
-        labels = {"subscriber": delivery.subscriber}
+        labels = {"subscriber": subscriber_name}
         try:
             response = await http.send(
                 "POST", subscriber.url, json_body=raw.decode(), headers=headers
@@ -123,4 +167,3 @@ class FeedActivities:
             raise
         metrics.count(metrics.EVENT_DELIVERIES, labels | {"outcome": "delivered"})
         activity.logger.info("event delivered", extra=fields | {"type": body.type})
-        return DeliveryOutcome.DELIVERED

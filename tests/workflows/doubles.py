@@ -49,7 +49,7 @@ from domain.carriers import (
 from domain.eligibility import EligibilityPolicy, return_calendar
 from domain.events import RetractEvent
 from domain.failures import FailureType
-from domain.feed import Delivery, DeliveryOutcome
+from domain.feed import BatchDelivered, Delivery, DeliveryBatch, DeliveryOutcome
 from domain.feed_plan import FeedPlan
 from domain.ids import idempotency_key
 from domain.inspection import Claim, ClaimRequest
@@ -160,6 +160,8 @@ class Doubles:
     """The event feed's subscribers the intake names (none: no feed)."""
     delivered: list[Delivery] = field(default_factory=list)
     """Events delivered to the feed's subscribers, in the order they were acknowledged."""
+    cut_short: list[BatchDelivered] = field(default_factory=list)
+    """Batches of events a failure ended before their last."""
 
     def _fault(self, activity_name: str, key: str) -> None:
         failure = self.faults(activity_name, key) if self.faults else None
@@ -214,6 +216,7 @@ class Doubles:
             self.file_claim,
             self.running_holders,
             self.deliver_event,
+            self.deliver_events,
         ]
 
     def carrier_scanned(
@@ -258,6 +261,23 @@ class Doubles:
         self._fault("deliver_event", f"{delivery.subscriber}:{delivery.event.event_id}")
         self.delivered.append(delivery)
         return DeliveryOutcome.DELIVERED
+
+    @activity.defn(name="deliver_events")
+    async def deliver_events(self, batch: DeliveryBatch) -> BatchDelivered:
+        """The subscriber acknowledges the events in sequence, unless `faults` says otherwise for
+        ("deliver_event", "{subscriber}:{event_id}") of one: a failure on the first fails the
+        batch, a later one ends it with those before."""
+        await self._slow("deliver_event")
+        for done, event in enumerate(batch.events):
+            try:
+                self._fault("deliver_event", f"{batch.subscriber}:{event.event_id}")
+            except ApplicationError as err:
+                if not done:
+                    raise
+                self.cut_short.append(BatchDelivered(delivered=done, stopped_by=err.message))
+                return self.cut_short[-1]
+            self.delivered.append(Delivery(subscriber=batch.subscriber, event=event))
+        return BatchDelivered(delivered=len(batch.events))
 
     def delivered_to(self, subscriber: str) -> list[tuple[int, str]]:
         """(sequence, type) of each event the subscriber acknowledged, in order."""

@@ -20,7 +20,15 @@ from activities.feed.activities import FeedActivities
 from client import feed_commands
 from domain import search_attributes as sa
 from domain.failures import FailureType
-from domain.feed import FeedEvent, FeedEventType, FeedNews, FeedStart, FeedView, ReplayRequest
+from domain.feed import (
+    BatchDelivered,
+    FeedEvent,
+    FeedEventType,
+    FeedNews,
+    FeedStart,
+    FeedView,
+    ReplayRequest,
+)
 from domain.feed_plan import FeedPlan
 from domain.returns import ReturnStage
 from plumbing.standard_webhooks import make_secret
@@ -73,6 +81,58 @@ async def test_every_subscriber_receives_the_returns_events_in_sequence(
         assert [kind for _, kind in got] == HAPPY_PATH
     assert view.ended and view.published == len(HAPPY_PATH)
     assert all(s.delivered == len(HAPPY_PATH) and s.parked is None for s in view.subscribers)
+
+
+async def deliveries_in(feed: WorkflowHandle[EventFeedWorkflow, FeedView]) -> list[str]:
+    """The activities the feed scheduled, by type, in order."""
+    history = await feed.fetch_history()
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+
+
+async def test_each_steps_events_reach_a_subscriber_in_one_delivery(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    doubles = Doubles(feed=FeedPlan(subscribers=["marketplace"]))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, time_skipping_env)
+        feed = feed_of(time_skipping_env, handle.id)
+        await feed.result()
+        scheduled = await deliveries_in(feed)
+
+    assert [kind for _, kind in doubles.delivered_to("marketplace")] == HAPPY_PATH
+    # The intake's three events, the choice's three, the scans' two, the delivery: 4 batches,
+    # not 9 deliveries.
+    assert scheduled == ["deliver_events"] * 4
+
+
+async def test_a_batch_cut_short_goes_on_from_the_first_event_not_acknowledged(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    failed: set[str] = set()
+
+    def faults(activity: str, key: str) -> ApplicationError | None:
+        # The subscriber fails once on the third event (the address sent), then takes it.
+        if activity == "deliver_event" and key.endswith(":3") and key not in failed:
+            failed.add(key)
+            return ApplicationError(
+                "subscriber HTTP 503", type=FailureType.FEED_SUBSCRIBER_UNAVAILABLE
+            )
+        return None
+
+    doubles = Doubles(feed=FeedPlan(subscribers=["marketplace"]), faults=faults)
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, time_skipping_env)
+        view = await feed_of(time_skipping_env, handle.id).result()
+
+    got = doubles.delivered_to("marketplace")
+    assert [sequence for sequence, _ in got] == list(range(1, len(HAPPY_PATH) + 1))
+    assert [kind for _, kind in got] == HAPPY_PATH
+    assert doubles.cut_short == [BatchDelivered(delivered=2, stopped_by="subscriber HTTP 503")]
+    assert view.subscribers[0].delivered == len(HAPPY_PATH) and view.subscribers[0].parked is None
 
 
 async def test_a_return_started_again_goes_on_in_the_same_feed_numbered_on(

@@ -204,8 +204,9 @@ async def return_harness(
         FeedPublisher(client).publish_events,
     ]
     if feed is not None:
-        activities = [a for a in activities if a != doubles.deliver_event]
-        activities.append(feed.deliver_event)
+        doubled = (doubles.deliver_event, doubles.deliver_events)
+        activities = [a for a in activities if a not in doubled]
+        activities += [feed.deliver_event, feed.deliver_events]
     if sweep:
         reminders = ReminderActivities.from_settings(client, Settings(task_queue=task_queue))
         workflows.append(UnshippedReturnsSweep)

@@ -111,7 +111,8 @@ async def test_a_recorded_event_feed_history_replays_without_nondeterminism(path
 
 def test_every_path_with_an_event_feed_has_the_feeds_history() -> None:
     with_feed = {n for n, s in scenarios.SCENARIOS.items() if s.doubles().feed is not None}
-    recorded = {p.stem for p in (HISTORIES / "feeds").glob("*.json")}
+    # A feed's history recorded before a change of its commands is kept as {scenario}.before-*.
+    recorded = {p.stem for p in (HISTORIES / "feeds").glob("*.json") if ".before-" not in p.name}
     assert with_feed and recorded == with_feed
 
 
