@@ -91,7 +91,7 @@ class Telemetry:
 def from_settings(settings: Settings, service: str) -> Telemetry:
     """The process's telemetry as configured, its meter made the process's
     (`plumbing.metrics`)."""
-    runtime = _runtime(settings.metrics_address, service)
+    runtime = runtime_for(settings.metrics_address, service)
     provider = None
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -121,7 +121,9 @@ def tracer_provider(service: str, sample_ratio: float = 1.0) -> TracerProvider:
     )
 
 
-def _runtime(address: str | None, service: str) -> Runtime:
+def runtime_for(address: str | None, service: str) -> Runtime:
+    """A runtime serving its metrics on `address` (HOST:PORT), each series tagged `service`;
+    without an address, the default runtime, which serves none."""
     if not address:
         return Runtime.default()
     prometheus = PrometheusConfig(

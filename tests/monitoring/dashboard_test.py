@@ -4,7 +4,16 @@ services export each metric it reads is checked after a run: tests/e2e/telemetry
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from typing import Any
+
+# Each panel type's and data source's options register with the model as their module loads.
+import grafana_foundation_sdk.models.prometheus
+import grafana_foundation_sdk.models.stat
+import grafana_foundation_sdk.models.timeseries  # noqa: F401
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from plumbing import metrics
 from tests.monitoring.references import dashboard, dashboard_expressions, metric_names, panels
@@ -34,6 +43,61 @@ def test_the_dashboard_is_a_grafana_dashboard_model() -> None:
         assert panel["targets"], panel["title"]
         refs = [t["refId"] for t in panel["targets"]]
         assert len(refs) == len(set(refs)), panel["title"]
+
+
+def lost(written: Any, read_back: Any, path: str = "") -> list[str]:
+    """What of `written` is missing or different in `read_back`, by JSON path."""
+    if isinstance(written, dict):
+        if not isinstance(read_back, dict):
+            return [f"{path}: not an object"]
+        return [
+            found
+            for key, value in written.items()
+            for found in (
+                lost(value, read_back[key], f"{path}.{key}")
+                if key in read_back
+                else [f"{path}.{key}: unknown to Grafana's model"]
+            )
+        ]
+    if isinstance(written, list):
+        if not isinstance(read_back, list) or len(read_back) != len(written):
+            return [f"{path}: not the same list"]
+        return [
+            f
+            for i, (w, r) in enumerate(zip(written, read_back, strict=True))
+            for f in lost(w, r, f"{path}[{i}]")
+        ]
+    return [] if written == read_back else [f"{path}: {written!r} read as {read_back!r}"]
+
+
+# Grafana gives the dashboard its `id` on import (null in a file); `builtIn` marks Grafana's own
+# annotation query, which its model leaves to Grafana.
+NOT_IN_THE_MODEL = [
+    ".id: unknown to Grafana's model",
+    ".annotations.list[0].builtIn: unknown to Grafana's model",
+]
+
+
+def test_grafanas_own_dashboard_model_reads_every_field_of_it() -> None:
+    board = dashboard()
+
+    read_back = json.loads(json.dumps(Dashboard.from_json(board), cls=JSONEncoder))
+
+    assert board["id"] is None and board["annotations"]["list"][0]["builtIn"] == 1
+    assert lost(board, read_back) == NOT_IN_THE_MODEL
+
+
+def test_a_field_grafana_does_not_know_would_show() -> None:
+    board = dashboard()
+    board["panels"][1]["fieldConfig"]["defaults"]["colour"] = "red"
+    board["panels"][1]["gridpos"] = board["panels"][1]["gridPos"]
+
+    read_back = json.loads(json.dumps(Dashboard.from_json(board), cls=JSONEncoder))
+
+    assert set(lost(board, read_back)) - set(NOT_IN_THE_MODEL) == {
+        ".panels[1].fieldConfig.defaults.colour: unknown to Grafana's model",
+        ".panels[1].gridpos: unknown to Grafana's model",
+    }
 
 
 def test_the_dashboard_shows_returns_carriers_notices_the_gateway_and_the_workers() -> None:

@@ -68,9 +68,15 @@ async def test_a_gateway_request_its_workflow_activities_and_carrier_call_make_o
         and str(url_of(s)).startswith(sandbox)
     ]
     assert carrier_calls, sorted(names)
-    # The customer's choice is traced too, linked to the workflow it updated.
+    # The customer's choice is traced too: its request sends the update, whose handling on the
+    # worker is in the return's trace, linked to the request.
     choice = one(spans, "POST /v1/returns/{return_id}/method", SpanKind.SERVER)
     assert choice.attributes is not None and choice.attributes["http.response.status_code"] == 200
+    sent = [s for s in spans if s.name == "StartWorkflowUpdate:choose_return_method"]
+    assert [s.context.trace_id for s in sent] == [choice.context.trace_id]
+    handled = one(spans, "HandleUpdate:choose_return_method", SpanKind.SERVER)
+    assert handled.context.trace_id == request.context.trace_id
+    assert [link.context.trace_id for link in handled.links] == [choice.context.trace_id]
 
 
 def one(
