@@ -33,7 +33,9 @@ COPY devstack/ devstack/
 COPY monitoring/ monitoring/
 COPY examples/ examples/
 COPY schemas/ schemas/
-RUN pip install -c constraints.txt .
+# Compiled here, where the files are writable: the workflow sandbox imports the workflow modules
+# again for every workflow run, and PYTHONDONTWRITEBYTECODE would have it compile them each time.
+RUN pip install -c constraints.txt . && python -m compileall -q /app
 
 USER returnflow
 ENV RETURNFLOW_VAR_DIR=/var/lib/returnflow

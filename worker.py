@@ -37,7 +37,7 @@ from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
 from activities.withdrawals.activities import WithdrawalActivities
 from monitoring.return_counts import counting
-from plumbing import logs, metrics, telemetry, temporal, versioning
+from plumbing import bytecode, logs, metrics, telemetry, temporal, versioning
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
@@ -65,6 +65,10 @@ PASSTHROUGH_MODULES = (
 )
 """Pure modules imported once, outside the sandbox, instead of on every workflow run (the
 ones that call the workflow API, or hold the workflow classes, are the sandbox's to check)."""
+
+SANDBOXED = ("workflows",)
+"""The package the workflow sandbox imports again for every workflow run (less the modules
+passed through): its bytecode is kept (`plumbing.bytecode`)."""
 
 log = structlog.get_logger("worker")
 
@@ -194,6 +198,7 @@ async def main() -> None:
         print(f"error: {err}", file=sys.stderr)
         temporal.exit_process(2)
     log.info("payload encryption", current_key=codec.keyring.current, keys=codec.keyring.key_ids)
+    bytecode.compile_for_sandbox(SANDBOXED)
     exported = telemetry.from_settings(settings, "worker")
     try:
         await _run(settings, codec, exported)

@@ -220,10 +220,13 @@ async def run_worker() -> None:
     sandbox), until SIGTERM or SIGINT."""
     from temporalio.worker import Worker
 
-    from plumbing import temporal
+    from plumbing import bytecode, temporal
     from plumbing.settings import Settings
-    from worker import worker_tuning, workflow_runner
+    from worker import SANDBOXED, worker_tuning, workflow_runner
 
+    bytecode.compile_for_sandbox(
+        [*SANDBOXED, __name__ if __name__ != "__main__" else __spec__.name]
+    )
     client = await temporal.connect()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
