@@ -218,6 +218,33 @@ def send_window_ms(stack: DevStack, return_ids: list[str]) -> dict[str, float]:
     return {**percentiles(windows), "notices": len(windows)}
 
 
+DELIVERED = "returnflow_event_deliveries_total"
+
+
+async def events_delivered(stack: DevStack) -> int:
+    """Events the worker has delivered to the feeds' subscribers (its metrics)."""
+    address = stack.config.metrics_addresses()["worker"]
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(f"http://{address}/metrics")).text
+    return round(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(DELIVERED + "{") and 'outcome="delivered"' in line
+        )
+    )
+
+
+async def until_delivered(stack: DevStack, expected: int, within: float) -> int:
+    """`events_delivered` once it reaches `expected`, or when `within` seconds are up."""
+    deadline = time.monotonic() + within
+    found = await events_delivered(stack)
+    while found < expected and time.monotonic() < deadline:
+        await asyncio.sleep(2)  # a scrape of the worker's metrics, every 2 s
+        found = await events_delivered(stack)
+    return found
+
+
 async def start_bare_worker(stack: DevStack) -> ManagedProcess:
     """The bare returns' worker (benchmarks/bare_return.py) in a process of its own, with the
     stack's environment, once it polls its task queue."""

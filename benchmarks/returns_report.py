@@ -83,6 +83,9 @@ class Report:
             waiting = self.in_flight.get("waiting_for_choice")
             if waiting != self.in_flight.get("returns"):
                 return False
+            # Their feeds' first three events each out before the batch is timed.
+            if self.in_flight.get("events_delivered", 0) < 3 * (waiting or 0):
+                return False
         if self.mode == "crash":
             if len(self.crash.get("kills", [])) != self.crash.get("kills_asked"):
                 return False
@@ -184,6 +187,9 @@ def summary(report: Report) -> str:
             f"left waiting for the choice      {flight['waiting_for_choice']} of "
             f"{flight['returns']} ({flight['withdrawn']} withdrawn; all waiting after "
             f"{flight['seconds_to_all_waiting']:.0f} s)",
+            f"their feeds' first events        {flight.get('events_delivered', 0)} delivered "
+            f"after {flight.get('seconds_to_feeds_delivered', 0):.0f} s; the batch below is "
+            "timed after them",
             f"RSS before them (MB)             {_mb(flight['rss_mb_before'])}",
             f"RSS with them waiting (MB)       {_mb(flight['rss_mb_while_waiting'])}",
             f"RSS after the batch (MB)         {_mb(flight['rss_mb_after'])}",

@@ -17,6 +17,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import structlog
 
@@ -25,8 +26,9 @@ log = structlog.get_logger("bytecode")
 
 def compile_for_sandbox(modules: Iterable[str]) -> list[str]:
     """Write the missing or stale bytecode of `modules` (a package: every module in it) into
-    their `__pycache__`, when Python would not write it itself. The modules it could not write
-    for (a read-only directory), which then compile on every import as before."""
+    their `__pycache__`, when Python would not write it itself. The modules left without it
+    (a read-only directory not compiled when it was installed), which then compile on every
+    import as before, are named in a warning."""
     if not sys.dont_write_bytecode:
         return []  # each first import writes it
     unwritten = []
@@ -35,13 +37,16 @@ def compile_for_sandbox(modules: Iterable[str]) -> list[str]:
         if spec is None or spec.origin is None:
             continue
         places = list(spec.submodule_search_locations or [])
-        where = places[0] if places else os.path.dirname(spec.origin)
-        if not os.access(where, os.W_OK):
-            unwritten.append(name)
-        elif places:
-            if not all(compileall.compile_dir(place, quiet=2, workers=1) for place in places):
-                unwritten.append(name)
-        elif not compileall.compile_file(spec.origin, quiet=2):
+        sources = (
+            [spec.origin]
+            if not places
+            else [str(path) for place in places for path in Path(place).rglob("*.py")]
+        )
+        stale = [source for source in sources if not _compiled(source)]
+        if not stale:
+            continue  # an image compiled when it was built, or an earlier start
+        writable = all(os.access(os.path.dirname(source), os.W_OK) for source in stale)
+        if not writable or not all(compileall.compile_file(s, quiet=1) for s in stale):
             unwritten.append(name)
     if unwritten:
         log.warning(
@@ -50,3 +55,21 @@ def compile_for_sandbox(modules: Iterable[str]) -> list[str]:
             modules=unwritten,
         )
     return unwritten
+
+
+def _compiled(source: str) -> bool:
+    """Whether `source` has bytecode that imports take, where they look for it: its header
+    names this Python and the source's modification time and size as they are now."""
+    try:
+        with open(importlib.util.cache_from_source(source), "rb") as compiled:
+            header = compiled.read(16)
+        stat = os.stat(source)
+    except OSError:
+        return False
+    if len(header) < 16 or header[:4] != importlib.util.MAGIC_NUMBER:
+        return False
+    if int.from_bytes(header[4:8], "little"):
+        return True  # checked against the source's hash by the import itself
+    mtime = int.from_bytes(header[8:12], "little")
+    size = int.from_bytes(header[12:16], "little")
+    return mtime == int(stat.st_mtime) & 0xFFFFFFFF and size == stat.st_size & 0xFFFFFFFF

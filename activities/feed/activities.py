@@ -13,6 +13,7 @@ of the settings, or one removed) is unavailable: retried, then parked, never sil
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -55,6 +56,7 @@ def rejected(message: str) -> ApplicationError:
 BATCH_ENDS_BY = 25.0
 """Seconds within which a batch ends, its last post included: inside the delivery activity's
 start-to-close timeout (30 s, `workflows.policies.feed_delivery`)."""
+TIME_SPENT = "the batch's time was spent"
 
 
 class FeedActivities:
@@ -68,16 +70,14 @@ class FeedActivities:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
-        batch_seconds: float | None = None,
+        batch_ends_by: float = BATCH_ENDS_BY,
     ) -> None:
         self._subscribers = subscribers
         self._attempts = attempts
         self._clock = clock
         self._monotonic = monotonic
-        self._batch_seconds = (
-            max(0.0, BATCH_ENDS_BY - timeout_seconds) if batch_seconds is None else batch_seconds
-        )
-        """A batch starts no post after this long, so that its last one ends by BATCH_ENDS_BY."""
+        self._batch_ends_by = batch_ends_by
+        self._post_seconds = timeout_seconds
         self._http = {
             name: MarketplaceHttp(
                 f"subscriber {name}",
@@ -123,19 +123,29 @@ class FeedActivities:
         """POST the subscriber's next events one after the other, each as `deliver_event` does.
 
         A failure on the first event fails the activity (retried, then parked by the feed).
-        A failure on a later one, or the batch's time spent, ends the batch with what was
-        acknowledged: the feed sends the rest in its next batch, where a failure that lasts
-        comes first and is retried and parked like any other."""
-        started = self._monotonic()
+        A failure on a later one ends the batch with the events acknowledged before it, and so
+        does the batch's time: a later post starts only while one post's timeout is left before
+        `batch_ends_by` seconds, and is cut off there. The feed's next batch starts with the
+        event that failed, at once: a subscriber that refused it, or asked to wait, gets it once
+        more before the retry policy applies (and the feed parks it)."""
+        ends_at = self._monotonic() + self._batch_ends_by
         for done, event in enumerate(batch.events):
-            if done and self._monotonic() - started > self._batch_seconds:
-                return BatchDelivered(delivered=done, stopped_by="the batch's time was spent")
-            try:
+            if not done:
                 await self._post(batch.subscriber, event)
-            except ApplicationError as err:
-                if not done:
-                    raise
-                return BatchDelivered(delivered=done, stopped_by=err.message)
+                continue
+            left = ends_at - self._monotonic()
+            if left < self._post_seconds:
+                return BatchDelivered(delivered=done, stopped_by=TIME_SPENT)
+            try:
+                async with asyncio.timeout(left):
+                    await self._post(batch.subscriber, event)
+            except TimeoutError:
+                return BatchDelivered(delivered=done, stopped_by=TIME_SPENT)
+            except Exception as err:
+                # Whatever stops it, the events before are acknowledged: the next batch goes
+                # on from this one, which the feed parks if it keeps failing.
+                reason = err.message if isinstance(err, ApplicationError) else type(err).__name__
+                return BatchDelivered(delivered=done, stopped_by=reason)
         return BatchDelivered(delivered=len(batch.events))
 
     async def _post(self, subscriber_name: str, event: FeedEvent) -> None:

@@ -148,6 +148,28 @@ def test_a_crash_run_fails_on_a_label_pickup_or_refund_made_twice_or_a_kill_miss
         assert not crashed.passed, made_twice
 
 
+def test_an_in_flight_run_times_its_batch_only_once_the_waiting_returns_feeds_are_out() -> None:
+    flying = report("in-flight")
+    rss = {"worker": 200.0}
+    flying.in_flight = {
+        "returns": 100,
+        "withdrawn": 100,
+        "waiting_for_choice": 100,
+        "seconds_to_all_waiting": 9.5,
+        "events_delivered": 300,
+        "seconds_to_feeds_delivered": 12.0,
+        "rss_mb_before": rss,
+        "rss_mb_while_waiting": rss,
+        "rss_mb_after": rss,
+        "alone": batch("real", 2.5),
+    }
+    assert flying.passed
+    assert "their feeds' first events        300 delivered after 12 s" in summary(flying)
+
+    flying.in_flight["events_delivered"] = 299  # the backlog still going out
+    assert not flying.passed
+
+
 def test_the_ratio_is_real_over_bare_against_its_goal() -> None:
     shown = summary(report())
 

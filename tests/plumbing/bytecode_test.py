@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import compileall
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +49,29 @@ def test_a_read_only_package_is_named_and_left_to_compile_as_before(
 
     assert unwritten == ["returns_wf"]
     assert not (package / "__pycache__").exists()
+
+
+def test_a_read_only_package_compiled_when_installed_is_left_as_it_is(
+    package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The image compiled its source when it was built; its user cannot write there.
+    assert compileall.compile_dir(str(package), quiet=1)
+    monkeypatch.setattr("plumbing.bytecode.os.access", lambda path, mode: False)
+
+    assert compile_for_sandbox(["returns_wf"]) == []
+
+
+def test_a_module_changed_since_it_was_compiled_is_compiled_again(package: Path) -> None:
+    assert compile_for_sandbox(["returns_wf"]) == []
+    compiled = Path(importlib.util.cache_from_source(str(package / "loop.py")))
+    source = package / "loop.py"
+    source.write_text("STAGES = ('awaiting_choice', 'picked_up', 'delivered')\n")
+    later = compiled.stat().st_mtime + 10
+    os.utime(source, (later, later))
+
+    assert compile_for_sandbox(["returns_wf"]) == []
+    # The bytecode now names the source as it is: imports take it.
+    assert int.from_bytes(compiled.read_bytes()[8:12], "little") == int(later)
 
 
 def test_a_process_that_writes_bytecode_itself_is_left_to_it(

@@ -104,9 +104,9 @@ async def test_each_steps_events_reach_a_subscriber_in_one_delivery(
         scheduled = await deliveries_in(feed)
 
     assert [kind for _, kind in doubles.delivered_to("marketplace")] == HAPPY_PATH
-    # The intake's three events, the choice's three, the scans' two, the delivery: 4 batches,
-    # not 9 deliveries.
-    assert scheduled == ["deliver_events"] * 4
+    # The intake's three events, the choice's three, the scans' two, the delivery: 4 batches
+    # (3 when two steps' events arrive while one batch is out), not 9 deliveries.
+    assert set(scheduled) == {"deliver_events"} and 3 <= len(scheduled) <= 4
 
 
 async def test_a_batch_cut_short_goes_on_from_the_first_event_not_acknowledged(

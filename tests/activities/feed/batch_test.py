@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.feed.activities import BATCH_ENDS_BY, FeedActivities
+from activities.feed.activities import BATCH_ENDS_BY, TIME_SPENT, FeedActivities
 from domain.failures import FailureType
 from domain.feed import BatchDelivered, DeliveryBatch, FeedEvent
 from plumbing.subscribers import Subscriber
 from tests.activities.feed.delivery_test import SECRET, STARTED
 from tests.marketplace import Sandbox, marketplace_sandbox
+from workflows import policies
 
 
 def events(count: int) -> list[FeedEvent]:
@@ -52,9 +55,12 @@ async def deliver(feed: FeedActivities, batch: list[FeedEvent]) -> BatchDelivere
 
 
 @asynccontextmanager
-async def subscriber_answering(statuses: Iterator[int]) -> AsyncIterator[tuple[str, list[str]]]:
+async def subscriber_answering(
+    statuses: Iterator[int], *, trickle: bool = False
+) -> AsyncIterator[tuple[str, list[str]]]:
     """A subscriber on a real socket that answers each POST with the next status, and the
-    webhook-ids it was sent, in order."""
+    webhook-ids it was sent, in order. With `trickle`, an answer with a body (200) sends its
+    ten bytes one a second."""
     seen: list[str] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -69,8 +75,15 @@ async def subscriber_answering(statuses: Iterator[int]) -> AsyncIterator[tuple[s
                 await reader.readexactly(int(headers.get("content-length", "0")))
                 seen.append(headers["webhook-id"])
                 status = next(statuses)
-                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n".encode())
+                body = b"0123456789" if status == 200 else b""
+                head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n\r\n"
+                writer.write(head.encode())
                 await writer.drain()
+                for byte in body:
+                    if trickle:
+                        await asyncio.sleep(1)
+                    writer.write(bytes([byte]))
+                    await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -125,5 +138,40 @@ async def test_a_batch_starts_no_post_once_its_time_is_spent(sandbox: Sandbox) -
 
     # 2 s of timeout a post: a batch starts none after 23 s, and ends by 25 s.
     assert BATCH_ENDS_BY == 25.0
-    assert outcome.delivered == 4 and outcome.stopped_by == "the batch's time was spent"
+    assert outcome.delivered == 4 and outcome.stopped_by == TIME_SPENT
     assert len(await sandbox.recorded("events?subscriber=crm")) == 4
+
+
+def test_a_batch_ends_inside_its_activitys_start_to_close_timeout() -> None:
+    policy = policies.feed_delivery(attempts=12)
+
+    assert policy.start_to_close_timeout is not None
+    assert policy.start_to_close_timeout.total_seconds() > BATCH_ENDS_BY
+
+
+async def test_a_post_trickling_past_the_batchs_end_is_cut_off_there() -> None:
+    # The second answer comes a byte a second: each read is within the post's own timeout
+    # (2 s), the whole of it is not within the batch's time (3 s).
+    async with subscriber_answering(iter([204, 200]), trickle=True) as (url, seen):
+        began = time.monotonic()
+        outcome = await deliver(feed_to(url, batch_ends_by=3.0), events(3))
+        took = time.monotonic() - began
+
+    assert outcome == BatchDelivered(delivered=1, stopped_by=TIME_SPENT)
+    assert seen == ["return-ORD-1-1:1", "return-ORD-1-1:2"] and took < 5
+
+
+async def test_any_failure_after_the_first_event_ends_the_batch_with_those_before() -> None:
+    posted: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        posted.append(request.headers["webhook-id"])
+        if len(posted) == 2:
+            raise RuntimeError("the subscriber's answer could not be read")
+        return httpx.Response(204)
+
+    feed = feed_to("https://crm.example/webhooks", transport=httpx.MockTransport(answer))
+    outcome = await deliver(feed, events(3))
+
+    assert outcome == BatchDelivered(delivered=1, stopped_by="RuntimeError")
+    assert posted == ["return-ORD-1-1:1", "return-ORD-1-1:2"]
