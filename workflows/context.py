@@ -293,6 +293,7 @@ class ReturnContext:
                 NoticeActivities.send_notices,
                 NoticeBatch(notices=notices),
                 start_to_close_timeout=policies.NOTICE.start_to_close_timeout,
+                heartbeat_timeout=policies.NOTICE.heartbeat_timeout,
                 retry_policy=policies.NOTICE.retry_policy,
             )
         except ActivityError as err:

@@ -46,8 +46,10 @@ LABEL_PRICES = ActivityPolicy(
 
 NOTICE = ActivityPolicy(
     # Fetching a label PDF and one SMTP transaction. A relay that is down is retried for as long
-    # as it takes; a recipient the relay refuses is not.
+    # as it takes; a recipient the relay refuses is not. The activity heartbeats every 5 s while
+    # it works: an attempt on a worker that died is retried after 20 s without one.
     start_to_close_timeout=timedelta(seconds=90),
+    heartbeat_timeout=timedelta(seconds=20),
     retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=5),
         backoff_coefficient=2.0,

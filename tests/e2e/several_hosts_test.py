@@ -131,7 +131,8 @@ def service(stack: DevStack, name: str) -> ManagedProcess:
 
 
 # An activity in hand on the killed worker is retried after its start-to-close timeout (up to
-# 90 s for the emails): the test may take that long beyond the batch.
+# 60 s for the carriers; the emails after 20 s without a heartbeat): the test may take that long
+# beyond the batch.
 @pytest.mark.timeout(300)
 async def test_returns_complete_once_each_when_a_worker_and_a_gateway_die_mid_batch(
     postgres: PostgresServer, tmp_path: Path

@@ -50,6 +50,7 @@ async def act(ctx: ReturnContext) -> bool:
             NoticeActivities.send_notices,
             NoticeBatch(notices=[notice]),
             start_to_close_timeout=policies.NOTICE.start_to_close_timeout,
+            heartbeat_timeout=policies.NOTICE.heartbeat_timeout,
             retry_policy=policies.NOTICE.retry_policy,
         )
     except ActivityError as err:
