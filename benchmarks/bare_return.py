@@ -224,9 +224,7 @@ async def run_worker() -> None:
     from plumbing.settings import Settings
     from worker import SANDBOXED, worker_tuning, workflow_runner
 
-    bytecode.compile_for_sandbox(
-        [*SANDBOXED, __name__ if __name__ != "__main__" else __spec__.name]
-    )
+    bytecode.compile_for_sandbox([*SANDBOXED, "benchmarks.bare_return"])
     client = await temporal.connect()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -56,7 +56,7 @@ from benchmarks.returns_paths import (
     real_players,
 )
 from benchmarks.returns_paths import withdrawals as make_withdrawals
-from benchmarks.returns_report import Batch, Report, summary
+from benchmarks.returns_report import FIRST_EVENTS, Batch, Report, summary
 from benchmarks.running import publish, run_to_exit
 from devstack.config import StackConfig
 from devstack.stack import DevStack
@@ -237,10 +237,6 @@ async def crash(run: Run, real: RealReturns, report: Report) -> None:
     # The worker's: the highest of the killed ones and the one running now.
     report.peak_rss_mb["worker"] = max(report.peak_rss_mb.get("worker", 0.0), killer.peak_mb)
 
-
-FIRST_EVENTS = 3
-"""Events a return waiting for its customer's choice has published: started, accepted and its
-address sent."""
 
 MODES = {"throughput": throughput, "in-flight": in_flight, "crash": crash}
 

@@ -31,6 +31,7 @@ from devstack import probes
 from devstack.process import ManagedProcess
 from devstack.stack import DevStack, StackError
 from mail_sink import read_mailbox
+from plumbing import metrics
 from plumbing.settings import Settings
 from store import open_store
 from store.database import as_datetime
@@ -218,9 +219,6 @@ def send_window_ms(stack: DevStack, return_ids: list[str]) -> dict[str, float]:
     return {**percentiles(windows), "notices": len(windows)}
 
 
-DELIVERED = "returnflow_event_deliveries_total"
-
-
 async def events_delivered(stack: DevStack) -> int:
     """Events the worker has delivered to the feeds' subscribers (its metrics)."""
     address = stack.config.metrics_addresses()["worker"]
@@ -230,7 +228,8 @@ async def events_delivered(stack: DevStack) -> int:
         sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
-            if line.startswith(DELIVERED + "{") and 'outcome="delivered"' in line
+            if line.startswith(metrics.EVENT_DELIVERIES.name + "{")
+            and 'outcome="delivered"' in line
         )
     )
 

@@ -14,6 +14,11 @@ RATIO_GOAL = 0.9
 """Real returns per second against bare ones: what the product aims at."""
 
 
+FIRST_EVENTS = 3
+"""Events a return waiting for its customer's choice has published: started, accepted and its
+address sent."""
+
+
 @dataclass
 class Batch:
     """One batch of returns, each played to the end of its path."""
@@ -83,8 +88,8 @@ class Report:
             waiting = self.in_flight.get("waiting_for_choice")
             if waiting != self.in_flight.get("returns"):
                 return False
-            # Their feeds' first three events each out before the batch is timed.
-            if self.in_flight.get("events_delivered", 0) < 3 * (waiting or 0):
+            # Their feeds' first events each out before the batch is timed.
+            if self.in_flight.get("events_delivered", 0) < FIRST_EVENTS * (waiting or 0):
                 return False
         if self.mode == "crash":
             if len(self.crash.get("kills", [])) != self.crash.get("kills_asked"):

@@ -67,6 +67,8 @@ class WithdrawalWorkflow:
             submitted_at=submitted_at,
             lines=lines,
         )
+        # One SMTP transaction, which sends no heartbeat: the notices' start-to-close timeout and
+        # retries, without their heartbeat timeout.
         notice = policies.NOTICE
         await workflow.execute_activity_method(
             WithdrawalActivities.acknowledge_withdrawal,

@@ -161,7 +161,7 @@ async def test_returns_complete_once_each_when_a_worker_and_a_gateway_die_mid_ba
                 players = RealReturns(config, http, sandbox, mail, retry_pause=0.5)
                 events = withdrawals(PREFIX, RETURNS)
                 playing = asyncio.create_task(play_all(players.play, events, RETURNS, within=300))
-                # Every customer has their address email; none has chosen yet.
+                # Every customer has their address email; the first are choosing.
                 addressed = await mail.count_until(
                     NoticeKind.RETURN_ADDRESS, f"return-{PREFIX}", RETURNS, within=120
                 )

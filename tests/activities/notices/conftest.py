@@ -3,7 +3,7 @@ with a real sellers file and the real carrier sandbox's post-office locator."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ import pytest
 from activities.carriers.registry import CarrierRegistry
 from activities.carriers.sandbox import SandboxCarrier
 from activities.notices import CarrierPostOffices, NoticeActivities, NoticeComposer, SmtpNotifier
+from activities.notices.protocol import Notifier
 from activities.notices.sent import SentNotices
 from activities.sellers.directory import FileSellerDirectory
 from carrier_sandbox.server import SandboxServer
@@ -86,17 +87,28 @@ def sellers(sellers_path: Path) -> FileSellerDirectory:
 
 
 @pytest.fixture
-def notice_activities(
-    settings: Settings,
+def notices_through(
     composer: NoticeComposer,
     labels: PrintedLabels,
     sellers: FileSellerDirectory,
     post_offices: CarrierPostOffices,
     sent_notices: SentNotices,
+) -> Callable[..., NoticeActivities]:
+    """The notice activities sending through a relay of the test's (with their options)."""
+
+    def make(relay: Notifier, **options: float) -> NoticeActivities:
+        return NoticeActivities(
+            relay, composer, labels, sellers, post_offices, sent_notices, **options
+        )
+
+    return make
+
+
+@pytest.fixture
+def notice_activities(
+    settings: Settings, notices_through: Callable[..., NoticeActivities]
 ) -> NoticeActivities:
-    return NoticeActivities(
-        SmtpNotifier(settings), composer, labels, sellers, post_offices, sent_notices
-    )
+    return notices_through(SmtpNotifier(settings))
 
 
 @pytest.fixture

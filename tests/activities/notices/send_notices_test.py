@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -258,20 +259,13 @@ class SlowRelay:
 
 async def test_a_slow_batch_tells_temporal_it_is_alive_with_what_it_has_sent(
     settings: Settings,
-    composer: NoticeComposer,
-    labels: PrintedLabels,
-    sellers: FileSellerDirectory,
-    post_offices: CarrierPostOffices,
-    sent_notices: SentNotices,
+    notices_through: Callable[..., NoticeActivities],
     sink: MailSink,
     french_return: ReturnStory,
 ) -> None:
     # A relay taking 0.3 s a message, a heartbeat every 0.1 s: a worker that died mid-batch is
     # noticed by the heartbeat timeout, not the start-to-close timeout.
-    slow = SlowRelay(settings, 0.3)
-    activities = NoticeActivities(
-        slow, composer, labels, sellers, post_offices, sent_notices, heartbeat_every=0.1
-    )
+    activities = notices_through(SlowRelay(settings, 0.3), heartbeat_every=0.1)
     env = ActivityEnvironment()
     beats = heartbeats_of(env)
 
