@@ -163,6 +163,7 @@ class BareReturnWorkflow:
             run,
             return_id,
             start_to_close_timeout=policy.start_to_close_timeout,
+            heartbeat_timeout=policy.heartbeat_timeout,
             retry_policy=policy.retry_policy,
         )
 
@@ -221,6 +222,7 @@ async def run_worker() -> None:
     from temporalio.worker import Worker
 
     from plumbing import bytecode, temporal
+    from plumbing.keepalive import KeepAlive
     from plumbing.settings import Settings
     from worker import SANDBOXED, worker_tuning, workflow_runner
 
@@ -236,6 +238,7 @@ async def run_worker() -> None:
         workflows=[BareReturnWorkflow],
         activities=list(ACTIVITIES),
         workflow_runner=workflow_runner(),
+        interceptors=[KeepAlive()],
         **worker_tuning(Settings()),
     )
     async with worker:

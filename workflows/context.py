@@ -323,6 +323,7 @@ class ReturnContext:
             activity,
             request,
             start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
+            heartbeat_timeout=policies.CARRIER.heartbeat_timeout,
             schedule_to_close_timeout=within,
             retry_policy=policies.CARRIER.retry_policy,
         )

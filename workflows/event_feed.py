@@ -112,6 +112,7 @@ class EventFeedWorkflow:
                 FeedActivities.deliver_event,
                 Delivery(subscriber=subscriber, event=event),
                 start_to_close_timeout=policy.start_to_close_timeout,
+                heartbeat_timeout=policy.heartbeat_timeout,
                 retry_policy=policy.retry_policy,
                 summary=f"{event.data.type} #{event.sequence} to {subscriber}",
             )
@@ -126,6 +127,7 @@ class EventFeedWorkflow:
             FeedActivities.deliver_events,
             batch,
             start_to_close_timeout=policy.start_to_close_timeout,
+            heartbeat_timeout=policy.heartbeat_timeout,
             retry_policy=policy.retry_policy,
             summary=f"{numbers} to {subscriber}: {kinds}"[:200],
         )

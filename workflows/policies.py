@@ -3,6 +3,10 @@
 A return's retries never give up on a transient failure: a return must outlive a carrier's or a
 mail relay's outage. What retrying cannot fix is a non-retryable error type, handled by the
 workflow. Only the reminder sweep gives up (the next day's sweep does its work).
+
+Every activity that calls another service is given a heartbeat timeout (`KEPT_ALIVE`), and the
+worker heartbeats for it while it runs (`plumbing.keepalive`): an attempt on a worker that died
+is retried elsewhere within that timeout, not after its start-to-close timeout.
 """
 
 from __future__ import annotations
@@ -20,14 +24,20 @@ class ActivityPolicy:
     start_to_close_timeout: timedelta
     retry_policy: RetryPolicy
     heartbeat_timeout: timedelta | None = None
-    """For a long activity that reports its progress: a lost worker is noticed this soon."""
+    """A lost worker's attempt is retried elsewhere this soon (the worker heartbeats for
+    every activity it runs, `plumbing.keepalive`)."""
     schedule_to_close_timeout: timedelta | None = None
     """All attempts together: past it, the activity gives up."""
 
 
+KEPT_ALIVE = timedelta(seconds=20)
+"""The heartbeat timeout of the activities calling other services: the worker heartbeats for
+them every 5 s, so an attempt on a worker that died is retried 20 s after its last heartbeat."""
+
 CARRIER = ActivityPolicy(
     # One HTTP call with its own 20 s timeout; carriers have outages of minutes to hours.
     start_to_close_timeout=timedelta(seconds=60),
+    heartbeat_timeout=KEPT_ALIVE,
     retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=2),
         backoff_coefficient=2.0,
@@ -41,15 +51,16 @@ LABEL_PRICES = ActivityPolicy(
     # fails is offered without a price inside the activity. Retries only cover a lost worker:
     # the address email does not wait long for prices.
     start_to_close_timeout=timedelta(seconds=60),
+    heartbeat_timeout=KEPT_ALIVE,
     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=3),
 )
 
 NOTICE = ActivityPolicy(
     # Fetching a label PDF and one SMTP transaction. A relay that is down is retried for as long
-    # as it takes; a recipient the relay refuses is not. The activity heartbeats every 5 s while
-    # it works: an attempt on a worker that died is retried after 20 s without one.
+    # as it takes; a recipient the relay refuses is not. Its heartbeats carry the Message-IDs
+    # sent so far.
     start_to_close_timeout=timedelta(seconds=90),
-    heartbeat_timeout=timedelta(seconds=20),
+    heartbeat_timeout=KEPT_ALIVE,
     retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=5),
         backoff_coefficient=2.0,
@@ -68,6 +79,7 @@ LOOKUP = ActivityPolicy(
 SELLER_CHAT = ActivityPolicy(
     # One message in the seller chat; the chat may be down for a while.
     start_to_close_timeout=timedelta(seconds=30),
+    heartbeat_timeout=KEPT_ALIVE,
     retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
 )
 
@@ -75,6 +87,7 @@ ORDER_SERVICE = ActivityPolicy(
     # The refund request: idempotent by key, retried through the order service's outages;
     # a conflicting request under the same key is a bug for operations, not retried.
     start_to_close_timeout=timedelta(seconds=30),
+    heartbeat_timeout=KEPT_ALIVE,
     retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=2),
         maximum_interval=timedelta(minutes=10),
@@ -86,6 +99,7 @@ WITHDRAWN_RETURNS = ActivityPolicy(
     # A confirmed withdrawal starts its lines' returns: one start per line, each idempotent by
     # its event ID. Retried until Temporal takes them: the customer has withdrawn.
     start_to_close_timeout=timedelta(seconds=60),
+    heartbeat_timeout=KEPT_ALIVE,
     retry_policy=RetryPolicy(
         initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
     ),
@@ -94,6 +108,7 @@ WITHDRAWN_RETURNS = ActivityPolicy(
 POLLING = ActivityPolicy(
     # One tracking call per attempt; the waiting happens between attempts.
     start_to_close_timeout=timedelta(seconds=60),
+    heartbeat_timeout=KEPT_ALIVE,
     retry_policy=RetryPolicy(),
 )
 
@@ -146,6 +161,7 @@ def feed_delivery(attempts: int) -> ActivityPolicy:
     at once: retrying sends the same request."""
     return ActivityPolicy(
         start_to_close_timeout=timedelta(seconds=30),
+        heartbeat_timeout=KEPT_ALIVE,
         retry_policy=RetryPolicy(
             initial_interval=timedelta(seconds=1),
             backoff_coefficient=2.0,

@@ -59,6 +59,7 @@ class WithdrawalWorkflow:
             WithdrawalActivities.start_withdrawn_returns,
             StartWithdrawnReturns(offer=offer, line_ids=chosen, submitted_at=submitted_at),
             start_to_close_timeout=policy.start_to_close_timeout,
+            heartbeat_timeout=policy.heartbeat_timeout,
             retry_policy=policy.retry_policy,
         )
         self._receipt = WithdrawalReceipt(
@@ -67,13 +68,12 @@ class WithdrawalWorkflow:
             submitted_at=submitted_at,
             lines=lines,
         )
-        # One SMTP transaction, which sends no heartbeat: the notices' start-to-close timeout and
-        # retries, without their heartbeat timeout.
         notice = policies.NOTICE
         await workflow.execute_activity_method(
             WithdrawalActivities.acknowledge_withdrawal,
             WithdrawalAcknowledgement(offer=offer, receipt=self._receipt),
             start_to_close_timeout=notice.start_to_close_timeout,
+            heartbeat_timeout=notice.heartbeat_timeout,
             retry_policy=notice.retry_policy,
         )
         self._receipt = self._receipt.model_copy(update={"acknowledged": True})

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 from temporalio import activity
@@ -42,11 +40,6 @@ _LISTS_POST_OFFICES = frozenset({NoticeKind.RETURN_ADDRESS, NoticeKind.COUNTER_I
 RECORD_ATTEMPTS = 5
 """How many times the ledger write after an accepted send is tried before the attempt fails."""
 
-HEARTBEAT_EVERY_SECONDS = 5.0
-"""How often a notice activity tells Temporal it is still at work, well within the notices'
-heartbeat timeout (20 s, `workflows.policies.NOTICE`): the attempt of a worker that died is
-retried once that timeout has passed, not after the start-to-close timeout (90 s)."""
-
 
 class NoticeActivities:
     """Notice activities, holding the mail adapter, the composer, the label source, the seller
@@ -60,10 +53,7 @@ class NoticeActivities:
         sellers: SellerDirectory,
         post_offices: PostOfficeFinder,
         sent: SentNotices,
-        *,
-        heartbeat_every: float = HEARTBEAT_EVERY_SECONDS,
     ) -> None:
-        self._heartbeat_every = heartbeat_every
         self._notifier = notifier
         self._composer = composer
         self._documents = documents
@@ -84,8 +74,7 @@ class NoticeActivities:
         collapse duplicates.
         """
         sent = _sent_by_earlier_attempts()
-        async with self._alive(sent):
-            return await self._send(request, sent)
+        return await self._send(request, sent)
 
     @activity.defn
     async def send_notices(self, batch: NoticeBatch) -> list[NoticeReceipt]:
@@ -101,35 +90,16 @@ class NoticeActivities:
         sent = _sent_by_earlier_attempts()
         receipts: list[NoticeReceipt] = []
         undelivered: list[tuple[NoticeKind, ApplicationError]] = []
-        async with self._alive(sent):
-            for request in batch.notices:
-                try:
-                    receipts.append(await self._send(request, sent))
-                except ApplicationError as error:
-                    if not error.non_retryable:
-                        raise  # retried: the notices sent so far are in the heartbeat
-                    undelivered.append((request.kind, error))
+        for request in batch.notices:
+            try:
+                receipts.append(await self._send(request, sent))
+            except ApplicationError as error:
+                if not error.non_retryable:
+                    raise  # retried: the notices sent so far are in the heartbeat
+                undelivered.append((request.kind, error))
         if undelivered:
             raise notices_undelivered(undelivered)
         return receipts
-
-    @contextlib.asynccontextmanager
-    async def _alive(self, sent: list[str]) -> AsyncIterator[None]:
-        """While the body runs, a heartbeat every `heartbeat_every` seconds, carrying the
-        Message-IDs sent so far (as each send's own heartbeat does)."""
-
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self._heartbeat_every)
-                activity.heartbeat(*sent)
-
-        beating = asyncio.create_task(beat())
-        try:
-            yield
-        finally:
-            beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beating
 
     async def _send(self, request: NoticeRequest, sent: list[str]) -> NoticeReceipt:
         """Send `request` unless its Message-ID is in `sent`; once sent, add it and heartbeat

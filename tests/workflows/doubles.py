@@ -7,7 +7,6 @@ fail the way the real ones fail (a carrier refusing, a relay refusing a recipien
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -521,7 +520,7 @@ class Doubles:
         undelivered: list[tuple[NoticeKind, ApplicationError]] = []
         for request in batch.notices:
             if request.kind in self.held:
-                await _beating_until(self.held[request.kind])
+                await self.held[request.kind].wait()  # the worker heartbeats meanwhile
             try:
                 check_complete(request)
             except InvalidNoticeRequest as error:
@@ -546,12 +545,3 @@ class Doubles:
         if undelivered:
             raise notices_undelivered(undelivered)
         return receipts
-
-
-async def _beating_until(released: asyncio.Event) -> None:
-    """Wait for `released`, heartbeating as the real notice activity does while it works (the
-    notices' heartbeat timeout is 20 s)."""
-    while not released.is_set():
-        activity.heartbeat()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(released.wait(), 5)

@@ -159,6 +159,7 @@ async def price_labels(ctx: ReturnContext) -> None:
             CarrierActivities.price_return_labels,
             request,
             start_to_close_timeout=policies.LABEL_PRICES.start_to_close_timeout,
+            heartbeat_timeout=policies.LABEL_PRICES.heartbeat_timeout,
             retry_policy=policies.LABEL_PRICES.retry_policy,
         )
     except ActivityError as err:
@@ -193,6 +194,7 @@ async def ask_seller(
             SellerActivities.message_seller,
             message,
             start_to_close_timeout=policies.SELLER_CHAT.start_to_close_timeout,
+            heartbeat_timeout=policies.SELLER_CHAT.heartbeat_timeout,
             retry_policy=policies.SELLER_CHAT.retry_policy,
         )
     except ActivityError as err:

@@ -63,6 +63,7 @@ async def _poll(ctx: ReturnContext, query: TrackingQuery) -> None:
             CarrierActivities.poll_parcel_scans,
             query,
             start_to_close_timeout=policies.POLLING.start_to_close_timeout,
+            heartbeat_timeout=policies.POLLING.heartbeat_timeout,
             retry_policy=policies.polling(ctx.state.timings.poll_interval),
         )
     except ActivityError as err:

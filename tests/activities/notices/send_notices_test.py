@@ -3,10 +3,8 @@ sending only those not sent yet, a notice refused for good not holding back the 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,14 +22,12 @@ from activities.notices import (
     NoticeComposer,
     SmtpNotifier,
 )
-from activities.notices.activities import HEARTBEAT_EVERY_SECONDS
 from activities.notices.sent import SentNotices
 from activities.sellers.directory import FileSellerDirectory
 from domain.failures import FailureType, NoticesUndelivered
 from domain.notices import NoticeBatch, NoticeKind, NoticeReceipt
 from mail_sink import MailSink, read_mailbox
 from plumbing.settings import Settings
-from workflows import policies
 
 from .labels import PrintedLabels
 from .servers import ScriptedRelay
@@ -243,45 +239,3 @@ async def test_a_batch_sent_before_its_attempt_was_lost_is_not_sent_again(
     assert attempts == [1, 2]
     assert [r.sent for r in receipts] == [False, False]
     assert sent_ids(sink) == [CUSTOMER_ID, SELLER_ID]
-
-
-class SlowRelay:
-    """The sink's relay, taking `seconds` to accept each message."""
-
-    def __init__(self, settings: Settings, seconds: float) -> None:
-        self._relay = SmtpNotifier(settings)
-        self._seconds = seconds
-
-    async def send(self, message: Any) -> None:
-        await asyncio.sleep(self._seconds)
-        await self._relay.send(message)
-
-
-async def test_a_slow_batch_tells_temporal_it_is_alive_with_what_it_has_sent(
-    settings: Settings,
-    notices_through: Callable[..., NoticeActivities],
-    sink: MailSink,
-    french_return: ReturnStory,
-) -> None:
-    # A relay taking 0.3 s a message, a heartbeat every 0.1 s: a worker that died mid-batch is
-    # noticed by the heartbeat timeout, not the start-to-close timeout.
-    activities = notices_through(SlowRelay(settings, 0.3), heartbeat_every=0.1)
-    env = ActivityEnvironment()
-    beats = heartbeats_of(env)
-
-    await env.run(activities.send_notices, picked_up(french_return))
-
-    assert sent_ids(sink) == [CUSTOMER_ID, SELLER_ID]
-    assert len(beats) >= 4
-    # While the first is with the relay, nothing sent yet; then the first, then both.
-    assert beats[0] == ()
-    assert (CUSTOMER_ID,) in beats
-    assert beats[-1] in {(CUSTOMER_ID,), (CUSTOMER_ID, SELLER_ID)}
-    assert all(beat in {(), (CUSTOMER_ID,), (CUSTOMER_ID, SELLER_ID)} for beat in beats)
-
-
-def test_the_notices_heartbeat_well_within_their_heartbeat_timeout() -> None:
-    timeout = policies.NOTICE.heartbeat_timeout
-
-    assert timeout is not None and timeout < policies.NOTICE.start_to_close_timeout
-    assert timeout.total_seconds() >= HEARTBEAT_EVERY_SECONDS * 3
