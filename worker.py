@@ -30,7 +30,7 @@ from activities.notices.activities import NoticeActivities
 from activities.notices.compose import NoticeComposer
 from activities.notices.post_offices import CarrierPostOffices
 from activities.notices.sent import SentNotices
-from activities.notices.smtp import SmtpNotifier
+from activities.notices.smtp import KEEP_OPEN, SmtpNotifier
 from activities.orders import OrderActivities
 from activities.parcels import ParcelActivities
 from activities.reminders.activities import ReminderActivities
@@ -128,8 +128,11 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
         adapters.push_async_callback(sellers.aclose)
         feed = FeedActivities.from_settings(settings)
         adapters.push_async_callback(feed.aclose)
+        # One notifier for every email the worker sends, its connections kept open between them.
+        mail = SmtpNotifier(settings, keep_open=KEEP_OPEN)
+        adapters.push_async_callback(mail.aclose)
         notices = NoticeActivities(
-            SmtpNotifier(settings),
+            mail,
             NoticeComposer(settings),
             carriers,
             sellers.directory,
@@ -140,7 +143,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
         intake = IntakeActivities(orders, sellers, carrier_activities, feed.plan())
         reminders = ReminderActivities.from_settings(client, settings)
         parcels = ParcelActivities(client)
-        withdrawals = WithdrawalActivities(client, settings, SmtpNotifier(settings))
+        withdrawals = WithdrawalActivities(client, settings, mail)
         publisher = FeedPublisher(client)
         yield Worker(
             client,

@@ -1,8 +1,11 @@
-"""The SMTP adapter: one connection per notice to the configured relay (or the local sink)."""
+"""The SMTP adapter: notices sent to the configured relay (or the local sink), over a connection
+kept open between them on the worker."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import time
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -16,16 +19,34 @@ from activities.notices.protocol import (
 from plumbing.logs import redact_text
 from plumbing.settings import Settings
 
+KEEP_OPEN = 4
+"""How many connections the worker's notifier keeps open between notices: as many as send at
+once on a busy worker, each saving the next notice a connection, greeting, TLS handshake and
+login."""
+
+IDLE_SECONDS = 30.0
+"""A connection unused for longer is closed rather than reused: well under the minutes after
+which relays and firewalls drop an idle session."""
+
+NOOP_TIMEOUT_SECONDS = 5.0
+"""How long a kept connection may take to answer the NOOP that checks it before it is reused."""
+
 
 class SmtpNotifier:
     """Sends notices through an SMTP relay, classifying every failure as retryable or not.
+
+    With `keep_open`, up to that many connections stay open between notices (the worker's
+    notifier, closed by `aclose`); each is checked with a NOOP before it is reused, and any
+    failure closes it. Without, each notice has its own connection (a page sending one email).
 
     Error messages never carry the recipient's address: a relay's reply often quotes it, and
     the message of an activity failure is stored in the workflow history and shown in the Web
     UI. Errors are raised `from None` for the same reason: the cause would be serialised too.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, keep_open: int = 0) -> None:
+        self._keep_open = keep_open
+        self._idle: list[tuple[float, aiosmtplib.SMTP]] = []
         self._host = settings.smtp_host
         self._port = settings.smtp_port
         self._use_tls = settings.smtp_security == "tls"
@@ -40,20 +61,58 @@ class SmtpNotifier:
         self._local_hostname = socket.getfqdn()
 
     async def send(self, message: EmailMessage) -> None:
+        smtp: aiosmtplib.SMTP | None = None
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self._host,
-                port=self._port,
-                use_tls=self._use_tls,
-                start_tls=self._start_tls,
-                username=self._username,
-                password=self._password,
-                timeout=self._timeout,
-                local_hostname=self._local_hostname,
-            )
+            smtp = await self._connection()
+            await smtp.send_message(message)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            if smtp is not None:
+                await _quit(smtp)
             raise _classify(error) from None
+        if len(self._idle) < self._keep_open:
+            self._idle.append((time.monotonic(), smtp))
+        else:
+            await _quit(smtp)
+
+    async def aclose(self) -> None:
+        """Close the connections kept open (the worker's shutdown)."""
+        idle, self._idle = self._idle, []
+        for _, smtp in idle:
+            await _quit(smtp)
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        """The most recently used open connection that still answers, or a new one."""
+        while self._idle:
+            since, smtp = self._idle.pop()
+            if time.monotonic() - since > IDLE_SECONDS:
+                await _quit(smtp)
+                continue
+            try:
+                await smtp.noop(timeout=min(self._timeout, NOOP_TIMEOUT_SECONDS))
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                smtp.close()
+                continue
+            return smtp
+        smtp = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            use_tls=self._use_tls,
+            start_tls=self._start_tls,
+            username=self._username,
+            password=self._password,
+            timeout=self._timeout,
+            local_hostname=self._local_hostname,
+        )
+        await smtp.connect()
+        return smtp
+
+
+async def _quit(smtp: aiosmtplib.SMTP) -> None:
+    """Say goodbye if the relay still listens; close in any case."""
+    if smtp.is_connected:
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+            await smtp.quit(timeout=NOOP_TIMEOUT_SECONDS)
+    smtp.close()
 
 
 def _classify(error: Exception) -> ApplicationError:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.notices import NoticeComposer, SmtpNotifier
+from activities.notices import NoticeComposer, SmtpNotifier, smtp
 from domain.notices import NoticeKind
 from mail_sink import MailSink, read_mailbox
 from plumbing.settings import Settings
@@ -123,3 +124,104 @@ async def test_relay_refusals_are_final_only_when_retrying_cannot_help(
 
     assert caught.value.type == error_type
     assert caught.value.non_retryable is final
+
+
+def kept_open_at(port: int, keep_open: int = 1) -> SmtpNotifier:
+    return SmtpNotifier(
+        Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_timeout_seconds=5.0),
+        keep_open=keep_open,
+    )
+
+
+async def test_the_workers_notifier_sends_one_notice_after_another_on_one_connection(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
+
+    async with ScriptedRelay({}) as relay:
+        notifier = kept_open_at(relay.port)
+        for _ in range(3):
+            await notifier.send(message)
+        await notifier.aclose()
+
+    assert relay.accepted == 3
+    assert relay.connections == 1
+    # Each reuse is checked first; the connection is closed politely at the worker's stop.
+    assert relay.verbs.count("NOOP") == 2
+    assert relay.verbs[-1] == "QUIT"
+
+
+async def test_without_keeping_connections_each_notice_has_its_own(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    async with ScriptedRelay({}) as relay:
+        notifier = relay_at(relay.port)
+        for _ in range(3):
+            await notifier.send(composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT)))
+
+    assert (relay.accepted, relay.connections) == (3, 3)
+    assert "NOOP" not in relay.verbs
+
+
+async def test_a_relay_that_ended_the_session_gets_the_next_notice_on_a_new_connection(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
+
+    async with ScriptedRelay({}, hang_up_after=1) as relay:
+        notifier = kept_open_at(relay.port)
+        for _ in range(3):
+            await notifier.send(message)
+        await notifier.aclose()
+
+    # The NOOP meets the relay's 421: the notice goes on a new connection, nothing fails.
+    assert relay.accepted == 3
+    assert relay.connections == 3
+
+
+async def test_a_connection_left_idle_too_long_is_not_reused(
+    composer: NoticeComposer, english_return: ReturnStory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(smtp, "IDLE_SECONDS", 0.0)
+    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
+
+    async with ScriptedRelay({}) as relay:
+        notifier = kept_open_at(relay.port)
+        await notifier.send(message)
+        await notifier.send(message)
+        goodbyes = relay.verbs.count("QUIT")
+        await notifier.aclose()
+
+    assert (relay.accepted, relay.connections) == (2, 2)
+    assert goodbyes == 1  # the stale one, closed politely before the new one opened
+
+
+async def test_a_refused_notice_does_not_leave_its_connection_for_the_next(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
+
+    async with ScriptedRelay({"RCPT": "550 5.1.1 Recipient address rejected"}) as relay:
+        notifier = kept_open_at(relay.port)
+        for _ in range(2):
+            with pytest.raises(ApplicationError):
+                await notifier.send(message)
+
+    assert relay.connections == 2
+    assert "NOOP" not in relay.verbs
+
+
+async def test_no_more_connections_are_kept_than_asked(
+    composer: NoticeComposer, english_return: ReturnStory
+) -> None:
+    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
+
+    async with ScriptedRelay({}) as relay:
+        notifier = kept_open_at(relay.port, keep_open=2)
+        await asyncio.gather(*(notifier.send(message) for _ in range(4)))
+        await asyncio.gather(*(notifier.send(message) for _ in range(4)))
+        await notifier.aclose()
+
+    # Four at once open four; two stay open for the next four, which open two more.
+    assert relay.accepted == 8
+    assert relay.connections == 6
