@@ -37,9 +37,8 @@ from activities.reminders.activities import ReminderActivities
 from activities.sellers.activities import SellerActivities
 from activities.withdrawals.activities import WithdrawalActivities
 from monitoring.return_counts import counting
-from plumbing import bytecode, logs, metrics, telemetry, temporal, versioning
+from plumbing import bytecode, keepalive, logs, metrics, telemetry, temporal, versioning
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
-from plumbing.keepalive import KeepAlive
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
 from store import StoreError, open_store
@@ -181,7 +180,7 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
             workflow_runner=workflow_runner(),
             # Heartbeats for every activity given a heartbeat timeout: a lost worker's calls
             # are retried elsewhere within that timeout.
-            interceptors=[KeepAlive()],
+            **keepalive.worker_options(),
             deployment_config=versioning.deployment_config(settings),
             **worker_tuning(settings),
             # Carrier calls and emails in hand finish rather than being retried elsewhere.

@@ -221,8 +221,7 @@ async def run_worker() -> None:
     sandbox), until SIGTERM or SIGINT."""
     from temporalio.worker import Worker
 
-    from plumbing import bytecode, temporal
-    from plumbing.keepalive import KeepAlive
+    from plumbing import bytecode, keepalive, temporal
     from plumbing.settings import Settings
     from worker import SANDBOXED, worker_tuning, workflow_runner
 
@@ -238,7 +237,7 @@ async def run_worker() -> None:
         workflows=[BareReturnWorkflow],
         activities=list(ACTIVITIES),
         workflow_runner=workflow_runner(),
-        interceptors=[KeepAlive()],
+        **keepalive.worker_options(),
         **worker_tuning(Settings()),
     )
     async with worker:

@@ -6,18 +6,21 @@ heartbeat timeout when it has one. `KeepAlive` lets every activity have one with
 activity's code sending heartbeats: while an attempt runs, the worker heartbeats for it every
 `every` seconds (and at least four times per heartbeat timeout), so a lost worker is noticed
 within the heartbeat timeout (`workflows.policies.KEPT_ALIVE`, 20 s) rather than the
-start-to-close timeout.
+start-to-close timeout. The SDK holds heartbeats back for up to 0.8 of the heartbeat timeout
+unless told otherwise, which would leave a 20 s timeout 4 s of slack; `worker_options` tells it
+to send one every `EVERY_SECONDS` at most, leaving 15 s. An attempt shorter than that sends none.
 
 An activity that reports its progress in its heartbeats (the notices' Message-IDs, the reminder
 sweep's last page) still does so: the worker's heartbeats repeat the details the activity last
-gave, never replacing them with nothing. An activity that hangs is still ended by its
-start-to-close timeout: the heartbeat says the worker is alive, not that the call is moving.
+gave, or else those the attempt inherited from the one before, never replacing them with
+nothing. An activity that hangs is still ended by its start-to-close timeout: the heartbeat says
+the worker is alive, not that the call is moving.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
@@ -30,6 +33,14 @@ from temporalio.worker import (
 
 EVERY_SECONDS = 5.0
 """How often the worker heartbeats for an activity at most: well within a 20 s timeout."""
+
+
+def worker_options() -> dict[str, Any]:
+    """`Worker` arguments: the interceptor, and heartbeats sent on as often as it beats."""
+    return {
+        "interceptors": [KeepAlive()],
+        "max_heartbeat_throttle_interval": timedelta(seconds=EVERY_SECONDS),
+    }
 
 
 class KeepAlive(Interceptor):
@@ -70,6 +81,8 @@ class _Inbound(ActivityInboundInterceptor):
         if not timeout or outbound is None:
             return await super().execute_activity(input)
         every = min(self._every, timeout.total_seconds() / 4)
+        # Until the activity heartbeats itself, what the attempt before it left is kept.
+        outbound.latest = tuple(activity.info().heartbeat_details)
 
         async def beat() -> None:
             while True:
@@ -82,5 +95,5 @@ class _Inbound(ActivityInboundInterceptor):
             return await super().execute_activity(input)
         finally:
             beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beating
+            # Waits for the beat to end without taking a cancellation meant for the activity.
+            await asyncio.gather(beating, return_exceptions=True)

@@ -25,8 +25,8 @@ once on a busy worker, each saving the next notice a connection, greeting, TLS h
 login."""
 
 IDLE_SECONDS = 30.0
-"""A connection unused for longer is closed rather than reused: well under the minutes after
-which relays and firewalls drop an idle session."""
+"""A connection unused for longer is not used again (it is closed when the next email comes):
+well under the minutes after which relays and firewalls drop an idle session."""
 
 NOOP_TIMEOUT_SECONDS = 5.0
 """How long a kept connection may take to answer the NOOP that checks it before it is reused."""
@@ -36,7 +36,8 @@ class SmtpNotifier:
     """Sends notices through an SMTP relay, classifying every failure as retryable or not.
 
     With `keep_open`, up to that many connections stay open between notices (the worker's
-    notifier, closed by `aclose`); each is checked with a NOOP before it is reused, and any
+    notifier, closed by `aclose`); each is checked with a NOOP before it is reused, a kept one
+    whose MAIL the relay answers 421 is replaced by a new one for the same email, and any
     failure closes it. Without, each notice has its own connection (a page sending one email).
 
     Error messages never carry the recipient's address: a relay's reply often quotes it, and
@@ -61,14 +62,27 @@ class SmtpNotifier:
         self._local_hostname = socket.getfqdn()
 
     async def send(self, message: EmailMessage) -> None:
-        smtp: aiosmtplib.SMTP | None = None
         try:
-            smtp = await self._connection()
-            await smtp.send_message(message)
+            smtp, kept = await self._connection()
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-            if smtp is not None:
-                await _quit(smtp)
             raise _classify(error) from None
+        try:
+            try:
+                await smtp.send_message(message)
+            except aiosmtplib.SMTPSenderRefused as refused:
+                # A kept session the relay ends at the next MAIL (a limit of messages per
+                # session, a shutdown): nothing was sent; once more on a new connection.
+                if not (kept and refused.code == 421):
+                    raise
+                smtp.close()
+                smtp = await self._connect()
+                await smtp.send_message(message)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            await _quit(smtp)
+            raise _classify(error) from None
+        except BaseException:
+            smtp.close()  # cancelled mid-conversation: the session is in an unknown state
+            raise
         if len(self._idle) < self._keep_open:
             self._idle.append((time.monotonic(), smtp))
         else:
@@ -80,19 +94,31 @@ class SmtpNotifier:
         for _, smtp in idle:
             await _quit(smtp)
 
-    async def _connection(self) -> aiosmtplib.SMTP:
-        """The most recently used open connection that still answers, or a new one."""
+    async def _connection(self) -> tuple[aiosmtplib.SMTP, bool]:
+        """The most recently used kept connection that still answers (and True), or a new one.
+
+        Those idle too long are closed without a word: a relay or firewall may have dropped
+        them already, and a goodbye to each would only make this email wait."""
+        now = time.monotonic()
+        fresh = [(since, smtp) for since, smtp in self._idle if now - since <= IDLE_SECONDS]
+        for since, smtp in self._idle:
+            if now - since > IDLE_SECONDS:
+                smtp.close()
+        self._idle = fresh
         while self._idle:
-            since, smtp = self._idle.pop()
-            if time.monotonic() - since > IDLE_SECONDS:
-                await _quit(smtp)
-                continue
+            _, smtp = self._idle.pop()
             try:
                 await smtp.noop(timeout=min(self._timeout, NOOP_TIMEOUT_SECONDS))
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 smtp.close()
                 continue
-            return smtp
+            except BaseException:
+                smtp.close()
+                raise
+            return smtp, True
+        return await self._connect(), False
+
+    async def _connect(self) -> aiosmtplib.SMTP:
         smtp = aiosmtplib.SMTP(
             hostname=self._host,
             port=self._port,
@@ -103,7 +129,11 @@ class SmtpNotifier:
             timeout=self._timeout,
             local_hostname=self._local_hostname,
         )
-        await smtp.connect()
+        try:
+            await smtp.connect()
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
 

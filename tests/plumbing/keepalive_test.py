@@ -22,12 +22,13 @@ from workflows import policies
 
 @dataclasses.dataclass
 class Call:
-    """An activity's work: `seconds` long, reporting `progress` in a heartbeat first, and
-    failing its first attempt when asked (the retry reads the heartbeat it inherits)."""
+    """An activity's work: `seconds` long, its first attempt reporting `progress` in a
+    heartbeat, its first `failing` attempts failing (each retry reads the heartbeat it
+    inherits)."""
 
     seconds: float
     progress: str | None = None
-    fail_first: bool = False
+    failing: int = 0
 
 
 @activity.defn
@@ -36,7 +37,7 @@ async def slow_call(call: Call) -> list[str]:
     if call.progress is not None and activity.info().attempt == 1:
         activity.heartbeat(call.progress)
     await asyncio.sleep(call.seconds)
-    if call.fail_first and activity.info().attempt == 1:
+    if activity.info().attempt <= call.failing:
         raise RuntimeError("the carrier closed the connection")
     return inherited
 
@@ -116,7 +117,19 @@ async def test_the_worker_heartbeat_repeats_the_progress_the_activity_reported(
 ) -> None:
     # The first attempt reports its page, works on under the worker's heartbeats, then fails:
     # the retry inherits the page, not the worker's empty heartbeats.
-    call = Call(seconds=2.0, progress="page 3", fail_first=True)
+    call = Call(seconds=2.0, progress="page 3", failing=1)
+
+    answer = await run_call(time_skipping_env, call, [KeepAlive(every=0.2)])
+
+    assert answer == ["page 3"]
+
+
+async def test_a_retry_that_reports_nothing_passes_the_progress_it_inherited_on(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    # The first attempt reports its page and fails; the second works a second under the
+    # worker's heartbeats alone and fails too: the third still finds the first one's page.
+    call = Call(seconds=1.0, progress="page 3", failing=2)
 
     answer = await run_call(time_skipping_env, call, [KeepAlive(every=0.2)])
 

@@ -24,7 +24,7 @@ from domain.carriers import TrackingScan, TrackingStatus
 from domain.events import RetractEvent
 from domain.notices import NoticeKind
 from domain.returns import ReturnStage, ReturnStatus
-from plumbing.keepalive import KeepAlive
+from plumbing import keepalive
 from plumbing.settings import Settings
 from tests.keys import converter_for_tests
 from tests.workflows.doubles import Doubles
@@ -223,7 +223,7 @@ async def return_harness(
         workflows=workflows,
         activities=activities,
         workflow_runner=workflow_runner(),
-        interceptors=[KeepAlive()],
+        **keepalive.worker_options(),
         deployment_config=deployment,
     ):
         yield ReturnHarness(client, doubles, task_queue)

@@ -14,13 +14,20 @@ class ScriptedRelay:
     `replies` maps a verb (EHLO, MAIL, RCPT, DATA, ...) to its reply line; the others get a
     plain 250, and a DATA that is not scripted takes the message in (`accepted` counts them).
     `hang_up_after` plays a relay that ends a session after that many messages: the next
-    command is answered 421 and the connection closed. `connections` counts the sessions and
-    `verbs` lists every command received.
+    command (or the next `hang_up_at`, say MAIL) is answered 421 and the connection closed.
+    `connections` counts the sessions and `verbs` lists every command received.
     """
 
-    def __init__(self, replies: dict[str, str], *, hang_up_after: int | None = None) -> None:
+    def __init__(
+        self,
+        replies: dict[str, str],
+        *,
+        hang_up_after: int | None = None,
+        hang_up_at: str | None = None,
+    ) -> None:
         self.replies = replies
         self.hang_up_after = hang_up_after
+        self.hang_up_at = hang_up_at
         self.port = 0
         self.connections = 0
         self.accepted = 0
@@ -44,7 +51,8 @@ class ScriptedRelay:
         while line := await reader.readline():
             verb = line.decode("ascii", "replace").split(" ", 1)[0].strip().upper()
             self.verbs.append(verb)
-            if self.hang_up_after is not None and taken >= self.hang_up_after:
+            over = self.hang_up_after is not None and taken >= self.hang_up_after
+            if over and self.hang_up_at in (None, verb):
                 writer.write(b"421 4.4.2 relay.test closing: too many messages\r\n")
                 await writer.drain()
                 break
