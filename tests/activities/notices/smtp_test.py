@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from email.message import EmailMessage
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -133,16 +134,25 @@ def kept_open_at(port: int, keep_open: int = 1) -> SmtpNotifier:
     )
 
 
-async def test_the_workers_notifier_sends_one_notice_after_another_on_one_connection(
-    composer: NoticeComposer, english_return: ReturnStory
-) -> None:
-    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
+@pytest.fixture
+def acknowledgement(composer: NoticeComposer, english_return: ReturnStory) -> EmailMessage:
+    return composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
 
+
+async def three_through_the_workers_notifier(relay: ScriptedRelay, message: EmailMessage) -> None:
+    """Three notices one after another through a notifier that keeps its connection, then the
+    worker's stop."""
+    notifier = kept_open_at(relay.port)
+    for _ in range(3):
+        await notifier.send(message)
+    await notifier.aclose()
+
+
+async def test_the_workers_notifier_sends_one_notice_after_another_on_one_connection(
+    acknowledgement: EmailMessage,
+) -> None:
     async with ScriptedRelay({}) as relay:
-        notifier = kept_open_at(relay.port)
-        for _ in range(3):
-            await notifier.send(message)
-        await notifier.aclose()
+        await three_through_the_workers_notifier(relay, acknowledgement)
 
     assert relay.accepted == 3
     assert relay.connections == 1
@@ -152,27 +162,22 @@ async def test_the_workers_notifier_sends_one_notice_after_another_on_one_connec
 
 
 async def test_without_keeping_connections_each_notice_has_its_own(
-    composer: NoticeComposer, english_return: ReturnStory
+    acknowledgement: EmailMessage,
 ) -> None:
     async with ScriptedRelay({}) as relay:
         notifier = relay_at(relay.port)
         for _ in range(3):
-            await notifier.send(composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT)))
+            await notifier.send(acknowledgement)
 
     assert (relay.accepted, relay.connections) == (3, 3)
     assert "NOOP" not in relay.verbs
 
 
 async def test_a_relay_that_ended_the_session_gets_the_next_notice_on_a_new_connection(
-    composer: NoticeComposer, english_return: ReturnStory
+    acknowledgement: EmailMessage,
 ) -> None:
-    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
-
     async with ScriptedRelay({}, hang_up_after=1) as relay:
-        notifier = kept_open_at(relay.port)
-        for _ in range(3):
-            await notifier.send(message)
-        await notifier.aclose()
+        await three_through_the_workers_notifier(relay, acknowledgement)
 
     # The NOOP meets the relay's 421: the notice goes on a new connection, nothing fails.
     assert relay.accepted == 3
@@ -180,16 +185,11 @@ async def test_a_relay_that_ended_the_session_gets_the_next_notice_on_a_new_conn
 
 
 async def test_a_relay_that_refuses_the_next_mail_on_a_kept_session_gets_it_on_a_new_one(
-    composer: NoticeComposer, english_return: ReturnStory
+    acknowledgement: EmailMessage,
 ) -> None:
-    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
-
     # The relay's limit of one message a session shows only at the next MAIL, after the NOOP.
     async with ScriptedRelay({}, hang_up_after=1, hang_up_at="MAIL") as relay:
-        notifier = kept_open_at(relay.port)
-        for _ in range(3):
-            await notifier.send(message)
-        await notifier.aclose()
+        await three_through_the_workers_notifier(relay, acknowledgement)
 
     assert relay.accepted == 3
     assert relay.connections == 3
@@ -197,13 +197,11 @@ async def test_a_relay_that_refuses_the_next_mail_on_a_kept_session_gets_it_on_a
 
 
 async def test_a_new_session_that_refuses_the_mail_is_not_tried_again(
-    composer: NoticeComposer, english_return: ReturnStory
+    acknowledgement: EmailMessage,
 ) -> None:
-    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
-
     async with ScriptedRelay({"MAIL": "421 4.3.2 relay.test shutting down"}) as relay:
         with pytest.raises(ApplicationError) as caught:
-            await kept_open_at(relay.port).send(message)
+            await kept_open_at(relay.port).send(acknowledgement)
 
     assert caught.value.type == "MailRelayUnavailable"
     assert not caught.value.non_retryable
@@ -211,9 +209,8 @@ async def test_a_new_session_that_refuses_the_mail_is_not_tried_again(
 
 
 async def test_a_send_cancelled_mid_conversation_leaves_no_connection_behind(
-    composer: NoticeComposer, english_return: ReturnStory
+    acknowledgement: EmailMessage,
 ) -> None:
-    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
     hung_up = asyncio.Event()
 
     async def stall_at_mail(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -228,7 +225,7 @@ async def test_a_send_cancelled_mid_conversation_leaves_no_connection_behind(
     server = await asyncio.start_server(stall_at_mail, "127.0.0.1", 0)
     try:
         notifier = kept_open_at(server.sockets[0].getsockname()[1])
-        sending = asyncio.create_task(notifier.send(message))
+        sending = asyncio.create_task(notifier.send(acknowledgement))
         await asyncio.sleep(0.3)
         sending.cancel()  # the activity is cancelled, or the worker stops
         with pytest.raises(asyncio.CancelledError):
@@ -240,15 +237,14 @@ async def test_a_send_cancelled_mid_conversation_leaves_no_connection_behind(
 
 
 async def test_a_connection_left_idle_too_long_is_not_reused(
-    composer: NoticeComposer, english_return: ReturnStory, monkeypatch: pytest.MonkeyPatch
+    acknowledgement: EmailMessage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(smtp, "IDLE_SECONDS", 0.0)
-    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
 
     async with ScriptedRelay({}) as relay:
         notifier = kept_open_at(relay.port)
-        await notifier.send(message)
-        await notifier.send(message)
+        await notifier.send(acknowledgement)
+        await notifier.send(acknowledgement)
         await notifier.aclose()
 
     assert (relay.accepted, relay.connections) == (2, 2)
@@ -258,29 +254,25 @@ async def test_a_connection_left_idle_too_long_is_not_reused(
 
 
 async def test_a_refused_notice_does_not_leave_its_connection_for_the_next(
-    composer: NoticeComposer, english_return: ReturnStory
+    acknowledgement: EmailMessage,
 ) -> None:
-    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
-
     async with ScriptedRelay({"RCPT": "550 5.1.1 Recipient address rejected"}) as relay:
         notifier = kept_open_at(relay.port)
         for _ in range(2):
             with pytest.raises(ApplicationError):
-                await notifier.send(message)
+                await notifier.send(acknowledgement)
 
     assert relay.connections == 2
     assert "NOOP" not in relay.verbs
 
 
 async def test_no_more_connections_are_kept_than_asked(
-    composer: NoticeComposer, english_return: ReturnStory
+    acknowledgement: EmailMessage,
 ) -> None:
-    message = composer.compose(english_return.notice(NoticeKind.ACKNOWLEDGEMENT))
-
     async with ScriptedRelay({}) as relay:
         notifier = kept_open_at(relay.port, keep_open=2)
-        await asyncio.gather(*(notifier.send(message) for _ in range(4)))
-        await asyncio.gather(*(notifier.send(message) for _ in range(4)))
+        await asyncio.gather(*(notifier.send(acknowledgement) for _ in range(4)))
+        await asyncio.gather(*(notifier.send(acknowledgement) for _ in range(4)))
         await notifier.aclose()
 
     # Four at once open four; two stay open for the next four, which open two more.
