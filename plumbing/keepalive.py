@@ -8,7 +8,8 @@ activity's code sending heartbeats: while an attempt runs, the worker heartbeats
 within the heartbeat timeout (`workflows.policies.KEPT_ALIVE`, 20 s) rather than the
 start-to-close timeout. The SDK holds heartbeats back for up to 0.8 of the heartbeat timeout
 unless told otherwise, which would leave a 20 s timeout 4 s of slack; `worker_options` tells it
-to send one every `EVERY_SECONDS` at most, leaving 15 s. An attempt shorter than that sends none.
+to send one every `EVERY_SECONDS` at most, leaving 15 s. An attempt shorter than
+`EVERY_SECONDS` gets none of the worker's heartbeats.
 
 An activity that reports its progress in its heartbeats (the notices' Message-IDs, the reminder
 sweep's last page) still does so: the worker's heartbeats repeat the details the activity last

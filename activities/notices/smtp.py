@@ -91,8 +91,12 @@ class SmtpNotifier:
     async def aclose(self) -> None:
         """Close the connections kept open (the worker's shutdown)."""
         idle, self._idle = self._idle, []
-        for _, smtp in idle:
-            await _quit(smtp)
+        try:
+            for _, smtp in idle:
+                await _quit(smtp)
+        finally:
+            for _, smtp in idle:
+                smtp.close()
 
     async def _connection(self) -> tuple[aiosmtplib.SMTP, bool]:
         """The most recently used kept connection that still answers (and True), or a new one.
@@ -138,11 +142,13 @@ class SmtpNotifier:
 
 
 async def _quit(smtp: aiosmtplib.SMTP) -> None:
-    """Say goodbye if the relay still listens; close in any case."""
-    if smtp.is_connected:
-        with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
-            await smtp.quit(timeout=NOOP_TIMEOUT_SECONDS)
-    smtp.close()
+    """Say goodbye if the relay still listens; close in any case, cancelled or not."""
+    try:
+        if smtp.is_connected:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                await smtp.quit(timeout=NOOP_TIMEOUT_SECONDS)
+    finally:
+        smtp.close()
 
 
 def _classify(error: Exception) -> ApplicationError:
