@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import sys
 
 from plumbing.settings import Settings
-from store import open_store
+from store import Store
 from store.database import Database, as_timestamp
-from tests.e2e.conftest import ROOT
+from tests.starter.starter_test import starter
 
 DAY = dt.timedelta(days=1)
 
@@ -20,15 +19,7 @@ def store_command(settings: Settings, *args: str) -> subprocess.CompletedProcess
     env = {**os.environ, "RETURNFLOW_VAR_DIR": str(settings.var_dir)}
     if settings.store_url is not None:
         env["RETURNFLOW_STORE_URL"] = settings.store_url.get_secret_value()
-    return subprocess.run(
-        [sys.executable, str(ROOT / "starter.py"), "store", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
+    return starter("store", *args, env=env)
 
 
 def written(database: Database, age: dt.timedelta, n: int) -> None:
@@ -59,18 +50,14 @@ def counts(database: Database) -> dict[str, int]:
 
 
 def test_prune_removes_the_ledgers_rows_older_than_asked_and_keeps_the_rest(
-    store_settings: Settings,
+    store_settings: Settings, product_store: Store
 ) -> None:
-    store = open_store(store_settings)
-    try:
-        written(store.database, 400 * DAY, 1)
-        written(store.database, 120 * DAY, 2)
-        written(store.database, DAY, 3)
+    written(product_store.database, 400 * DAY, 1)
+    written(product_store.database, 120 * DAY, 2)
+    written(product_store.database, DAY, 3)
 
-        pruned = store_command(store_settings, "prune", "--older-than", "100")
-        left = counts(store.database)
-    finally:
-        store.close()
+    pruned = store_command(store_settings, "prune", "--older-than", "100")
+    left = counts(product_store.database)
 
     assert pruned.returncode == 0, pruned.stderr
     assert left == {"carrier_results": 1, "carrier_label_documents": 1, "sent_notices": 1}
@@ -84,17 +71,13 @@ def test_prune_removes_the_ledgers_rows_older_than_asked_and_keeps_the_rest(
 
 
 def test_prune_keeps_a_year_unless_told_otherwise_and_status_counts_what_is_left(
-    store_settings: Settings,
+    store_settings: Settings, product_store: Store
 ) -> None:
-    store = open_store(store_settings)
-    try:
-        written(store.database, 400 * DAY, 1)
-        written(store.database, 200 * DAY, 2)
+    written(product_store.database, 400 * DAY, 1)
+    written(product_store.database, 200 * DAY, 2)
 
-        pruned = store_command(store_settings, "prune")
-        status = store_command(store_settings, "status")
-    finally:
-        store.close()
+    pruned = store_command(store_settings, "prune")
+    status = store_command(store_settings, "status")
 
     assert pruned.returncode == 0, pruned.stderr
     assert "(365 days ago)" in pruned.stdout
@@ -104,15 +87,13 @@ def test_prune_keeps_a_year_unless_told_otherwise_and_status_counts_what_is_left
     assert rows["dead_letters"] == "0"
 
 
-def test_prune_refuses_to_remove_what_a_retry_may_still_need(store_settings: Settings) -> None:
-    store = open_store(store_settings)
-    try:
-        written(store.database, 60 * DAY, 1)
+def test_prune_refuses_to_remove_what_a_retry_may_still_need(
+    store_settings: Settings, product_store: Store
+) -> None:
+    written(product_store.database, 60 * DAY, 1)
 
-        refused = store_command(store_settings, "prune", "--older-than", "30")
-        left = counts(store.database)
-    finally:
-        store.close()
+    refused = store_command(store_settings, "prune", "--older-than", "30")
+    left = counts(product_store.database)
 
     assert refused.returncode == 2
     assert "--older-than: 30 days is too recent" in refused.stderr
