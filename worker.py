@@ -130,19 +130,20 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
         # One notifier for every email the worker sends, its connections kept open between them.
         mail = SmtpNotifier(settings, keep_open=KEEP_OPEN)
         adapters.push_async_callback(mail.aclose)
+        sent = SentNotices(store)
         notices = NoticeActivities(
             mail,
             NoticeComposer(settings),
             carriers,
             sellers.directory,
             CarrierPostOffices(carriers),
-            SentNotices(store),
+            sent,
         )
         carrier_activities = CarrierActivities(carriers)
         intake = IntakeActivities(orders, sellers, carrier_activities, feed.plan())
         reminders = ReminderActivities.from_settings(client, settings)
         parcels = ParcelActivities(client)
-        withdrawals = WithdrawalActivities(client, settings, mail)
+        withdrawals = WithdrawalActivities(client, settings, mail, sent)
         publisher = FeedPublisher(client)
         yield Worker(
             client,

@@ -37,10 +37,6 @@ LOCATOR_TIMEOUT_SECONDS = 10.0
 _LISTS_POST_OFFICES = frozenset({NoticeKind.RETURN_ADDRESS, NoticeKind.COUNTER_INSTRUCTIONS})
 
 
-RECORD_ATTEMPTS = 5
-"""How many times the ledger write after an accepted send is tried before the attempt fails."""
-
-
 class NoticeActivities:
     """Notice activities, holding the mail adapter, the composer, the label source, the seller
     directory (sellers' contacts), the post-office finder and the sent-notices ledger."""
@@ -156,25 +152,9 @@ class NoticeActivities:
         await self._notifier.send(message)
         sent.append(message_id)
         activity.heartbeat(*sent)
-        await self._record_sent(message_id, request)
+        await self._sent.record_accepted(message_id, request.return_id, request.kind)
         activity.logger.info("notice sent", extra=fields)
         return NoticeReceipt(message_id=message_id, sent=True)
-
-    async def _record_sent(self, message_id: str, request: NoticeRequest) -> None:
-        """Write the accepted notice to the ledger; a store that does not answer is tried
-        again a few times (a retry of the activity would send the notice again)."""
-        for attempt in range(1, RECORD_ATTEMPTS + 1):
-            try:
-                await self._sent.record(message_id, request.return_id, request.kind)
-                return
-            except Exception as error:
-                if attempt == RECORD_ATTEMPTS:
-                    raise
-                activity.logger.warning(
-                    "sent-notices ledger not written: trying again",
-                    extra={"return_id": request.return_id, "error": type(error).__name__},
-                )
-                await asyncio.sleep(0.2 * 2**attempt)
 
     async def _seller_contact(self, request: NoticeRequest) -> SellerContact | None:
         """The seller's contact for a seller notice; a broken sellers file is retried."""

@@ -12,11 +12,20 @@ Rows name the return, the notice's kind and when it went; never its reader.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+
+from temporalio import activity
 
 from domain.notices import NoticeKind
 from store import Store
 from store.database import as_datetime, as_timestamp
+
+RECORD_ATTEMPTS = 5
+"""How many times the ledger write after an accepted send is tried before the attempt fails."""
+
+WITHDRAWAL_ACKNOWLEDGEMENT = "withdrawal_acknowledgement"
+"""The kind of the one email sent outside a return: the acknowledgement of a withdrawal."""
 
 
 class SentNotices:
@@ -32,9 +41,26 @@ class SentNotices:
         )
         return as_datetime(row[0]) if row is not None else None
 
-    async def record(self, message_id: str, return_id: str, kind: NoticeKind) -> None:
+    async def record_accepted(self, message_id: str, return_id: str, kind: str) -> None:
+        """`record`, from the activity that has just seen the relay accept: a store that does
+        not answer is tried again a few times (a retry of the activity would send again)."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                await self.record(message_id, return_id, kind)
+                return
+            except Exception as error:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                activity.logger.warning(
+                    "sent-notices ledger not written: trying again",
+                    extra={"return_id": return_id, "error": type(error).__name__},
+                )
+                await asyncio.sleep(0.2 * 2**attempt)
+
+    async def record(self, message_id: str, return_id: str, kind: str) -> None:
         """Note that the relay accepted the notice of `message_id` (again: the first time
-        stays)."""
+        stays). `return_id` is the workflow the email is about (a withdrawal's acknowledgement:
+        the withdrawal's), `kind` its `NoticeKind` or `WITHDRAWAL_ACKNOWLEDGEMENT`."""
         at = as_timestamp(self._db.dialect, dt.datetime.now(dt.UTC))
         await self._db.run(
             self._db.execute,

@@ -7,6 +7,7 @@ import hashlib
 from temporalio import activity
 from temporalio.client import Client
 
+from activities.notices.sent import WITHDRAWAL_ACKNOWLEDGEMENT, SentNotices
 from activities.notices.smtp import SmtpNotifier
 from activities.withdrawals.acknowledgement import acknowledgement
 from client.start import Arrival, start_return
@@ -21,7 +22,10 @@ from plumbing.settings import Settings
 
 
 class WithdrawalActivities:
-    def __init__(self, client: Client, settings: Settings, notifier: SmtpNotifier) -> None:
+    def __init__(
+        self, client: Client, settings: Settings, notifier: SmtpNotifier, sent: SentNotices
+    ) -> None:
+        self._sent = sent
         self._client = client
         self._settings = settings
         self._notifier = notifier
@@ -65,10 +69,21 @@ class WithdrawalActivities:
 
     @activity.defn
     async def acknowledge_withdrawal(self, ack: WithdrawalAcknowledgement) -> None:
-        """The acknowledgement email: the statement's content and when it was submitted."""
+        """The acknowledgement email: the statement's content and when it was submitted. Sent
+        once, as the returns' notices are: its Message-ID is looked up in the sent-notices
+        ledger first and written there as soon as the relay accepts it."""
         receipt = ack.receipt
         pages = {line.line_id: self._links.return_page(line.return_id) for line in receipt.lines}
-        await self._notifier.send(acknowledgement(ack.offer, receipt, self._settings, pages))
+        message = acknowledgement(ack.offer, receipt, self._settings, pages)
+        message_id = str(message["Message-ID"])
+        fields = {"withdrawal_id": receipt.withdrawal_id}
+        if await self._sent.sent_at(message_id) is not None:
+            activity.logger.info("acknowledgement already sent by an earlier attempt", extra=fields)
+            return
+        await self._notifier.send(message)
+        withdrawal = activity.info().workflow_id or receipt.withdrawal_id
+        await self._sent.record_accepted(message_id, withdrawal, WITHDRAWAL_ACKNOWLEDGEMENT)
+        activity.logger.info("acknowledgement sent", extra=fields)
 
 
 def withdrawn_event_id(withdrawal_id: str, line_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.feed.activities import FeedActivities
 from activities.feed.publisher import FeedPublisher
+from activities.notices.sent import SentNotices
 from activities.notices.smtp import SmtpNotifier
 from activities.reminders.activities import ReminderActivities
 from activities.withdrawals.activities import WithdrawalActivities
@@ -26,6 +28,7 @@ from domain.notices import NoticeKind
 from domain.returns import ReturnStage, ReturnStatus
 from plumbing import keepalive
 from plumbing.settings import Settings
+from store import open_store
 from tests.keys import converter_for_tests
 from tests.workflows.doubles import Doubles
 from worker import workflow_runner
@@ -212,18 +215,25 @@ async def return_harness(
         reminders = ReminderActivities.from_settings(client, Settings(task_queue=task_queue))
         workflows.append(UnshippedReturnsSweep)
         activities.append(reminders.remind_unshipped_returns)
-    if withdrawals is not None:
-        settings = withdrawals.model_copy(update={"task_queue": task_queue})
-        actions = WithdrawalActivities(client, settings, SmtpNotifier(settings))
-        workflows.append(WithdrawalWorkflow)
-        activities += [actions.start_withdrawn_returns, actions.acknowledge_withdrawal]
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=workflows,
-        activities=activities,
-        workflow_runner=workflow_runner(),
-        **keepalive.worker_options(),
-        deployment_config=deployment,
-    ):
+    async with contextlib.AsyncExitStack() as stack:
+        if withdrawals is not None:
+            settings = withdrawals.model_copy(update={"task_queue": task_queue})
+            store = open_store(settings)
+            stack.callback(store.close)
+            actions = WithdrawalActivities(
+                client, settings, SmtpNotifier(settings), SentNotices(store)
+            )
+            workflows.append(WithdrawalWorkflow)
+            activities += [actions.start_withdrawn_returns, actions.acknowledge_withdrawal]
+        await stack.enter_async_context(
+            Worker(
+                client,
+                task_queue=task_queue,
+                workflows=workflows,
+                activities=activities,
+                workflow_runner=workflow_runner(),
+                **keepalive.worker_options(),
+                deployment_config=deployment,
+            )
+        )
         yield ReturnHarness(client, doubles, task_queue)

@@ -101,7 +101,7 @@ class Flaky(SentNotices):
         super().__init__(store)
         self.failures = failures
 
-    async def record(self, message_id: str, return_id: str, kind: NoticeKind) -> None:
+    async def record(self, message_id: str, return_id: str, kind: str) -> None:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("store restarting")

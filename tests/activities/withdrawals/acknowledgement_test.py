@@ -1,0 +1,90 @@
+"""The acknowledgement of a withdrawal is sent once, as the returns' notices are: an attempt
+that runs again, on this worker or another, finds it in the sent-notices ledger and sends
+nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.notices.sent import WITHDRAWAL_ACKNOWLEDGEMENT, SentNotices
+from activities.notices.smtp import SmtpNotifier
+from activities.withdrawals.activities import WithdrawalActivities
+from domain.withdrawals import WithdrawalAcknowledgement, WithdrawalReceipt, WithdrawnLine
+from mail_sink import MailSink, read_mailbox
+from plumbing.settings import Settings
+from store import Store, open_store
+from tests.histories.record_withdrawals import offer
+
+
+@pytest.fixture
+async def sink(tmp_path: Path) -> AsyncIterator[MailSink]:
+    async with MailSink(tmp_path / "mail") as running:
+        yield running
+
+
+@pytest.fixture
+def settings(sink: MailSink, tmp_path: Path) -> Settings:
+    return Settings(var_dir=tmp_path, smtp_host=sink.host, smtp_port=sink.port)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    opened = open_store(settings)
+    yield opened
+    opened.close()
+
+
+def withdrawn() -> WithdrawalAcknowledgement:
+    offered = offer(dt.timedelta(hours=1))
+    line = offered.request.lines[0]
+    receipt = WithdrawalReceipt(
+        withdrawal_id=offered.withdrawal_id,
+        order_id=offered.request.order_id,
+        submitted_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        lines=[
+            WithdrawnLine(
+                line_id=line.line_id,
+                return_id=f"return-{line.order_id}-{line.line_id}",
+                started=True,
+            )
+        ],
+    )
+    return WithdrawalAcknowledgement(offer=offered, receipt=receipt)
+
+
+async def test_an_acknowledgement_sent_by_an_attempt_is_not_sent_again_by_the_next(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink, store: Store
+) -> None:
+    ack = withdrawn()
+    # Two workers sharing the store: the first sends, then dies before its completion
+    # reaches Temporal; the retry runs on the second.
+    first, second = (
+        WithdrawalActivities(
+            time_skipping_env.client, settings, SmtpNotifier(settings), SentNotices(store)
+        )
+        for _ in range(2)
+    )
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, workflow_id=ack.offer.withdrawal_id)
+
+    await env.run(first.acknowledge_withdrawal, ack)
+    retry = ActivityEnvironment()
+    retry.info = dataclasses.replace(env.info, attempt=2)
+    await retry.run(second.acknowledge_withdrawal, ack)
+
+    received = [
+        m for m in read_mailbox(sink.directory) if ack.receipt.order_id in str(m["Subject"])
+    ]
+    assert len(received) == 1
+    message_id = str(received[0]["Message-ID"])
+    assert await SentNotices(store).sent_at(message_id) is not None
+    row = store.database.fetch_one(
+        "SELECT return_id, kind FROM sent_notices WHERE message_id = ?", (message_id,)
+    )
+    assert row is not None and tuple(row) == (ack.offer.withdrawal_id, WITHDRAWAL_ACKNOWLEDGEMENT)
