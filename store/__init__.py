@@ -5,8 +5,8 @@ before or beyond a workflow's own history, and by every worker and gateway alike
 
 - the carrier ledger (`activities.carriers.ledger`): what a carrier without idempotency keys
   sold under a step's key, and the label PDFs Colissimo hands over once;
-- the sent-notices ledger (`activities.notices.sent`): each email's Message-ID once the relay
-  accepted it, so no worker sends it again;
+- the sent-notices ledger (`activities.notices.sent`): each notice's (and each withdrawal
+  acknowledgement's) Message-ID once the relay accepted it, so no worker sends it again;
 - the dead letters (`dead_letters.store`): payloads the gateways refused, with why.
 
 `open_store(settings)` gives a `Store` on SQLite (one file, the embedded default: one host) or

@@ -3,8 +3,7 @@ and how long it keeps what it keeps.
 
 Every process migrates the store at start; `migrate` does it ahead of a rollout (a release
 whose migration takes a while, say) and says what it applied. `prune` removes the ledgers' rows
-older than a number of days: a row is only read by a retry of the activity that wrote it, and no
-attempt lives that long.
+older than a number of days, once no return can still use them.
 """
 
 from __future__ import annotations
@@ -36,8 +35,22 @@ PRUNE_AFTER_DAYS = 365
 """What `prune` keeps unless told otherwise: a year, the span of any return and its disputes."""
 
 KEEP_AT_LEAST_DAYS = 90
-"""`prune` refuses to remove rows younger than this: a carrier or relay down for weeks still
-finds, on its next attempt, what an earlier one bought or sent."""
+"""The least `prune` keeps, whatever the timings. A return uses its carrier results and its label
+(the label email, the return page's download, a later choice reusing a call left in doubt) from
+the withdrawal until it ends: within 14 days to ship, the expiry grace and the late-parcel watch
+(47 days with the defaults), and a sent notice is looked up only by retries within that span."""
+
+MARGIN = dt.timedelta(days=30)
+"""Added to a return's longest span: a deadline moved by operations, a relay down for weeks."""
+
+LONGEST_DAYS = 36_500
+"""A span beyond this is a typing error."""
+
+
+def keep_at_least(settings: Settings) -> int:
+    """The fewest days `prune` keeps with these timings: at least `KEEP_AT_LEAST_DAYS`."""
+    span = dt.timedelta(days=14) + settings.expiry_grace + settings.late_parcel_watch + MARGIN
+    return max(KEEP_AT_LEAST_DAYS, span.days + (1 if span % dt.timedelta(days=1) else 0))
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,18 +71,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=int,
         default=PRUNE_AFTER_DAYS,
         metavar="DAYS",
-        help=f"rows written more than DAYS days ago (default {PRUNE_AFTER_DAYS}, "
-        f"at least {KEEP_AT_LEAST_DAYS})",
+        help=f"rows written more than DAYS days ago (default {PRUNE_AFTER_DAYS}; at least "
+        f"{KEEP_AT_LEAST_DAYS}, more with a longer expiry grace or late-parcel watch)",
     )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Raises `StoreError` for a store that cannot be opened or is newer than this build."""
-    if args.verb == "prune" and args.older_than < KEEP_AT_LEAST_DAYS:
-        raise StoreError(
-            f"--older-than: {args.older_than} days is too recent; rows are kept at least "
-            f"{KEEP_AT_LEAST_DAYS} days, for the retries of a carrier or relay down for weeks"
-        )
+    """Raises `StoreError` for a store that cannot be opened or is newer than this build, and
+    for a prune that would remove what a return may still use."""
+    if args.verb == "prune":
+        least = keep_at_least(settings)
+        if args.older_than < least:
+            raise StoreError(
+                f"--older-than: {args.older_than} days is too recent; rows are kept at least "
+                f"{least} days (14 days to ship, RETURNFLOW_EXPIRY_GRACE, "
+                "RETURNFLOW_LATE_PARCEL_WATCH and 30 days of margin)"
+            )
+        if args.older_than > LONGEST_DAYS:
+            raise StoreError(f"--older-than: {args.older_than} days is more than a century")
     database = open_database(settings)
     try:
         if args.verb == "prune":
@@ -100,7 +119,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _prune(database: Database, days: int) -> int:
-    known = {m.version for m in MIGRATIONS if m.version <= version(database)}
+    at = version(database)
+    if at == 0:
+        raise StoreError(
+            f"the store at {database.describe()} has no schema: nothing has run on it (is "
+            "RETURNFLOW_STORE_URL or RETURNFLOW_VAR_DIR the workers' own?)"
+        )
+    if at > latest():
+        raise StoreError(
+            f"the store at {database.describe()} has schema version {at}; this build knows "
+            f"versions up to {latest()}: prune with the newer build"
+        )
+    known = {m.version for m in MIGRATIONS if m.version <= at}
     before = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     cutoff = as_timestamp(database.dialect, before)
     print(f"store:   {database.describe()}")

@@ -25,7 +25,7 @@ RECORD_ATTEMPTS = 5
 """How many times the ledger write after an accepted send is tried before the attempt fails."""
 
 WITHDRAWAL_ACKNOWLEDGEMENT = "withdrawal_acknowledgement"
-"""The kind of the one email sent outside a return: the acknowledgement of a withdrawal."""
+"""The kind under which the acknowledgement of a withdrawal is kept (it is no return's notice)."""
 
 
 class SentNotices:
@@ -73,8 +73,8 @@ class SentNotices:
         """The notices sent for `return_id`, oldest first: Message-ID, kind, when."""
         rows = await self._db.run(
             self._db.fetch_all,
-            "SELECT message_id, kind, sent_at FROM sent_notices WHERE return_id = ?"
+            "SELECT message_id, kind, sent_at FROM sent_notices WHERE return_id = ? AND kind <> ?"
             " ORDER BY sent_at, message_id",
-            (return_id,),
+            (return_id, WITHDRAWAL_ACKNOWLEDGEMENT),
         )
         return [(row[0], NoticeKind(row[1]), as_datetime(row[2])) for row in rows]

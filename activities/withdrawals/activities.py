@@ -81,8 +81,9 @@ class WithdrawalActivities:
             activity.logger.info("acknowledgement already sent by an earlier attempt", extra=fields)
             return
         await self._notifier.send(message)
-        withdrawal = activity.info().workflow_id or receipt.withdrawal_id
-        await self._sent.record_accepted(message_id, withdrawal, WITHDRAWAL_ACKNOWLEDGEMENT)
+        await self._sent.record_accepted(
+            message_id, receipt.withdrawal_id, WITHDRAWAL_ACKNOWLEDGEMENT
+        )
         activity.logger.info("acknowledgement sent", extra=fields)
 
 

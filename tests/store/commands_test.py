@@ -6,17 +6,23 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
+from pathlib import Path
 
 from plumbing.settings import Settings
 from store import Store
+from store.commands import keep_at_least
 from store.database import Database, as_timestamp
+from store.migrations import latest
 from tests.starter.starter_test import starter
 
 DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
 
 
-def store_command(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RETURNFLOW_VAR_DIR": str(settings.var_dir)}
+def store_command(settings: Settings, *args: str, **more: str) -> subprocess.CompletedProcess[str]:
+    """`starter.py store ARGS` on the store of `settings`, with `more` settings in its
+    environment."""
+    env = {**os.environ, **more, "RETURNFLOW_VAR_DIR": str(settings.var_dir)}
     if settings.store_url is not None:
         env["RETURNFLOW_STORE_URL"] = settings.store_url.get_secret_value()
     return starter("store", *args, env=env)
@@ -53,14 +59,16 @@ def test_prune_removes_the_ledgers_rows_older_than_asked_and_keeps_the_rest(
     store_settings: Settings, product_store: Store
 ) -> None:
     written(product_store.database, 400 * DAY, 1)
-    written(product_store.database, 120 * DAY, 2)
-    written(product_store.database, DAY, 3)
+    written(product_store.database, 100 * DAY + HOUR, 2)
+    # Within an hour of the limit, on the side kept: the stored times compare as times.
+    written(product_store.database, 100 * DAY - HOUR, 3)
+    written(product_store.database, DAY, 4)
 
     pruned = store_command(store_settings, "prune", "--older-than", "100")
     left = counts(product_store.database)
 
     assert pruned.returncode == 0, pruned.stderr
-    assert left == {"carrier_results": 1, "carrier_label_documents": 1, "sent_notices": 1}
+    assert left == {"carrier_results": 2, "carrier_label_documents": 2, "sent_notices": 2}
     lines = pruned.stdout.splitlines()
     assert lines[1].endswith("(100 days ago)")
     assert [line.split() for line in lines[2:]] == [
@@ -83,7 +91,8 @@ def test_prune_keeps_a_year_unless_told_otherwise_and_status_counts_what_is_left
     assert "(365 days ago)" in pruned.stdout
     assert status.returncode == 0, status.stderr
     rows = {line.split()[0]: line.split()[1] for line in status.stdout.splitlines()[2:]}
-    assert rows["carrier_results"] == rows["sent_notices"] == "1"
+    assert rows["carrier_results"] == rows["carrier_label_documents"] == "1"
+    assert rows["sent_notices"] == "1"
     assert rows["dead_letters"] == "0"
 
 
@@ -99,3 +108,58 @@ def test_prune_refuses_to_remove_what_a_retry_may_still_need(
     assert "--older-than: 30 days is too recent" in refused.stderr
     assert "at least 90 days" in refused.stderr
     assert left == {"carrier_results": 1, "carrier_label_documents": 1, "sent_notices": 1}
+
+
+def test_a_longer_late_parcel_watch_keeps_the_rows_longer(
+    store_settings: Settings, product_store: Store
+) -> None:
+    written(product_store.database, 160 * DAY, 1)
+    watch = {"RETURNFLOW_LATE_PARCEL_WATCH": "P120D"}
+
+    refused = store_command(store_settings, "prune", "--older-than", "150", **watch)
+    allowed = store_command(store_settings, "prune", "--older-than", "170", **watch)
+
+    # 14 days to ship, 3 of grace, 120 of watch and 30 of margin: 167.
+    assert keep_at_least(Settings(late_parcel_watch=dt.timedelta(days=120))) == 167
+    assert refused.returncode == 2
+    assert "at least 167 days" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
+    assert counts(product_store.database)["sent_notices"] == 1
+
+
+def test_prune_refuses_a_store_nothing_has_run_on(tmp_path: Path) -> None:
+    # The URL or directory of no deployment: a monthly job pruning it would do nothing, unseen.
+    refused = store_command(Settings(var_dir=tmp_path), "prune")
+
+    assert refused.returncode == 2
+    assert "has no schema: nothing has run on it" in refused.stderr
+
+
+def test_prune_leaves_a_store_of_a_newer_build_alone(
+    store_settings: Settings, product_store: Store
+) -> None:
+    written(product_store.database, 400 * DAY, 1)
+    product_store.database.execute(
+        "INSERT INTO returnflow_schema (version, name, applied_at) VALUES (?, ?, ?)",
+        (
+            latest() + 1,
+            "a newer build's",
+            as_timestamp(product_store.database.dialect, dt.datetime.now(dt.UTC)),
+        ),
+    )
+
+    refused = store_command(store_settings, "prune")
+    left = counts(product_store.database)
+
+    assert refused.returncode == 2
+    assert f"schema version {latest() + 1}; this build knows versions up to {latest()}" in (
+        refused.stderr
+    )
+    assert left == {"carrier_results": 1, "carrier_label_documents": 1, "sent_notices": 1}
+
+
+def test_a_span_of_centuries_is_a_typing_error_said_so(tmp_path: Path) -> None:
+    refused = store_command(Settings(var_dir=tmp_path), "prune", "--older-than", "800000")
+
+    assert refused.returncode == 2
+    assert "--older-than: 800000 days is more than a century" in refused.stderr
