@@ -162,9 +162,7 @@ class BareReturnWorkflow:
         await workflow.execute_activity(
             run,
             return_id,
-            start_to_close_timeout=policy.start_to_close_timeout,
-            heartbeat_timeout=policy.heartbeat_timeout,
-            retry_policy=policy.retry_policy,
+            **policy.options(),
         )
 
     @staticmethod

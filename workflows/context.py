@@ -292,9 +292,7 @@ class ReturnContext:
             await workflow.execute_activity_method(
                 NoticeActivities.send_notices,
                 NoticeBatch(notices=notices),
-                start_to_close_timeout=policies.NOTICE.start_to_close_timeout,
-                heartbeat_timeout=policies.NOTICE.heartbeat_timeout,
-                retry_policy=policies.NOTICE.retry_policy,
+                **policies.NOTICE.options(),
             )
         except ActivityError as err:
             failed = failures.undelivered_kinds(err, notices)
@@ -322,10 +320,7 @@ class ReturnContext:
         return await workflow.execute_activity_method(
             activity,
             request,
-            start_to_close_timeout=policies.CARRIER.start_to_close_timeout,
-            heartbeat_timeout=policies.CARRIER.heartbeat_timeout,
-            schedule_to_close_timeout=within,
-            retry_policy=policies.CARRIER.retry_policy,
+            **policies.CARRIER.options(schedule_to_close_timeout=within),
         )
 
     async def local(self, activity: Callable[..., Any], *args: Any) -> Any:

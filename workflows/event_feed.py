@@ -111,9 +111,7 @@ class EventFeedWorkflow:
             one: DeliveryOutcome = await workflow.execute_activity_method(
                 FeedActivities.deliver_event,
                 Delivery(subscriber=subscriber, event=event),
-                start_to_close_timeout=policy.start_to_close_timeout,
-                heartbeat_timeout=policy.heartbeat_timeout,
-                retry_policy=policy.retry_policy,
+                **policy.options(),
                 summary=f"{event.data.type} #{event.sequence} to {subscriber}",
             )
             return one
@@ -126,9 +124,7 @@ class EventFeedWorkflow:
         delivered: BatchDelivered = await workflow.execute_activity_method(
             FeedActivities.deliver_events,
             batch,
-            start_to_close_timeout=policy.start_to_close_timeout,
-            heartbeat_timeout=policy.heartbeat_timeout,
-            retry_policy=policy.retry_policy,
+            **policy.options(),
             summary=f"{numbers} to {subscriber}: {kinds}"[:200],
         )
         return delivered

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio.common import RetryPolicy
 
@@ -28,6 +29,17 @@ class ActivityPolicy:
     every activity it runs, `plumbing.keepalive`)."""
     schedule_to_close_timeout: timedelta | None = None
     """All attempts together: past it, the activity gives up."""
+
+    def options(self, **overrides: Any) -> dict[str, Any]:
+        """`workflow.execute_activity` arguments: every timeout and the retry policy, with
+        `overrides` (a deadline of the call's own, another retry policy)."""
+        return {
+            "start_to_close_timeout": self.start_to_close_timeout,
+            "heartbeat_timeout": self.heartbeat_timeout,
+            "schedule_to_close_timeout": self.schedule_to_close_timeout,
+            "retry_policy": self.retry_policy,
+            **overrides,
+        }
 
 
 KEPT_ALIVE = timedelta(seconds=20)

@@ -29,13 +29,9 @@ class UnshippedReturnsSweep:
             origin=f"{info.workflow_id}/{info.run_id}",
             horizon=request.horizon,
         )
-        policy = policies.REMINDER_SWEEP
         # Its result (found, signalled, already ended) is the sweep's, in the Web UI.
         return await workflow.execute_activity_method(
             ReminderActivities.remind_unshipped_returns,
             sweep,
-            start_to_close_timeout=policy.start_to_close_timeout,
-            heartbeat_timeout=policy.heartbeat_timeout,
-            schedule_to_close_timeout=policy.schedule_to_close_timeout,
-            retry_policy=policy.retry_policy,
+            **policies.REMINDER_SWEEP.options(),
         )

@@ -54,13 +54,10 @@ class WithdrawalWorkflow:
             return None
         submitted_at = workflow.now()
         chosen = self._confirmation.line_ids
-        policy = policies.WITHDRAWN_RETURNS
         lines = await workflow.execute_activity_method(
             WithdrawalActivities.start_withdrawn_returns,
             StartWithdrawnReturns(offer=offer, line_ids=chosen, submitted_at=submitted_at),
-            start_to_close_timeout=policy.start_to_close_timeout,
-            heartbeat_timeout=policy.heartbeat_timeout,
-            retry_policy=policy.retry_policy,
+            **policies.WITHDRAWN_RETURNS.options(),
         )
         self._receipt = WithdrawalReceipt(
             withdrawal_id=offer.withdrawal_id,
@@ -68,13 +65,10 @@ class WithdrawalWorkflow:
             submitted_at=submitted_at,
             lines=lines,
         )
-        notice = policies.NOTICE
         await workflow.execute_activity_method(
             WithdrawalActivities.acknowledge_withdrawal,
             WithdrawalAcknowledgement(offer=offer, receipt=self._receipt),
-            start_to_close_timeout=notice.start_to_close_timeout,
-            heartbeat_timeout=notice.heartbeat_timeout,
-            retry_policy=notice.retry_policy,
+            **policies.NOTICE.options(),
         )
         self._receipt = self._receipt.model_copy(update={"acknowledged": True})
         # An update still being answered finishes before the run does.

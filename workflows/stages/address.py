@@ -158,9 +158,7 @@ async def price_labels(ctx: ReturnContext) -> None:
         state.offers = await workflow.execute_activity_method(
             CarrierActivities.price_return_labels,
             request,
-            start_to_close_timeout=policies.LABEL_PRICES.start_to_close_timeout,
-            heartbeat_timeout=policies.LABEL_PRICES.heartbeat_timeout,
-            retry_policy=policies.LABEL_PRICES.retry_policy,
+            **policies.LABEL_PRICES.options(),
         )
     except ActivityError as err:
         ctx.record("system", f"label prices not quoted: {failures.message(err)}")
@@ -193,9 +191,7 @@ async def ask_seller(
         await workflow.execute_activity_method(
             SellerActivities.message_seller,
             message,
-            start_to_close_timeout=policies.SELLER_CHAT.start_to_close_timeout,
-            heartbeat_timeout=policies.SELLER_CHAT.heartbeat_timeout,
-            retry_policy=policies.SELLER_CHAT.retry_policy,
+            **policies.SELLER_CHAT.options(),
         )
     except ActivityError as err:
         ctx.record("system", f"seller chat failed: {failures.message(err)}")

@@ -62,9 +62,9 @@ async def _poll(ctx: ReturnContext, query: TrackingQuery) -> None:
         scans = await workflow.execute_activity_method(
             CarrierActivities.poll_parcel_scans,
             query,
-            start_to_close_timeout=policies.POLLING.start_to_close_timeout,
-            heartbeat_timeout=policies.POLLING.heartbeat_timeout,
-            retry_policy=policies.polling(ctx.state.timings.poll_interval),
+            **policies.POLLING.options(
+                retry_policy=policies.polling(ctx.state.timings.poll_interval)
+            ),
         )
     except ActivityError as err:
         if failures.cancelled(err):

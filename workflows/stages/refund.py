@@ -56,9 +56,7 @@ async def order_service(activity: Callable[..., Awaitable[T]], request: object) 
     return await workflow.execute_activity_method(
         activity,
         request,
-        start_to_close_timeout=policies.ORDER_SERVICE.start_to_close_timeout,
-        heartbeat_timeout=policies.ORDER_SERVICE.heartbeat_timeout,
-        retry_policy=policies.ORDER_SERVICE.retry_policy,
+        **policies.ORDER_SERVICE.options(),
     )
 
 

@@ -49,9 +49,7 @@ async def act(ctx: ReturnContext) -> bool:
         await workflow.execute_activity_method(
             NoticeActivities.send_notices,
             NoticeBatch(notices=[notice]),
-            start_to_close_timeout=policies.NOTICE.start_to_close_timeout,
-            heartbeat_timeout=policies.NOTICE.heartbeat_timeout,
-            retry_policy=policies.NOTICE.retry_policy,
+            **policies.NOTICE.options(),
         )
     except ActivityError as err:
         # A courtesy, not a step of the return: no attention raised, nothing for operations
