@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 
 from plumbing.settings import Settings
 from store.database import Database, StoreError, as_timestamp
-from store.migrations import MIGRATIONS, latest, migrate, version
+from store.migrations import MIGRATIONS, latest, migrate, refuse_newer, version
 from store.opening import open_database
 
 TABLES = (
@@ -50,7 +51,7 @@ LONGEST_DAYS = 36_500
 def keep_at_least(settings: Settings) -> int:
     """The fewest days `prune` keeps with these timings: at least `KEEP_AT_LEAST_DAYS`."""
     span = dt.timedelta(days=14) + settings.expiry_grace + settings.late_parcel_watch + MARGIN
-    return max(KEEP_AT_LEAST_DAYS, span.days + (1 if span % dt.timedelta(days=1) else 0))
+    return max(KEEP_AT_LEAST_DAYS, math.ceil(span / dt.timedelta(days=1)))
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -125,11 +126,7 @@ def _prune(database: Database, days: int) -> int:
             f"the store at {database.describe()} has no schema: nothing has run on it (is "
             "RETURNFLOW_STORE_URL or RETURNFLOW_VAR_DIR the workers' own?)"
         )
-    if at > latest():
-        raise StoreError(
-            f"the store at {database.describe()} has schema version {at}; this build knows "
-            f"versions up to {latest()}: prune with the newer build"
-        )
+    refuse_newer(database, at)
     known = {m.version for m in MIGRATIONS if m.version <= at}
     before = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     cutoff = as_timestamp(database.dialect, before)

@@ -103,13 +103,7 @@ def migrate(database: Database) -> list[Migration]:
             )
         )
         done = _applied(session)
-        newest = max(done, default=0)
-        if newest > latest():
-            raise StoreError(
-                f"the store at {database.describe()} has schema version {newest}; this build "
-                f"knows versions up to {latest()}: run a build at least as new as the one "
-                "that migrated it"
-            )
+        refuse_newer(database, max(done, default=0))
         applied = []
         now = as_timestamp(dialect, dt.datetime.now(dt.UTC))
         for migration in MIGRATIONS:
@@ -123,6 +117,16 @@ def migrate(database: Database) -> list[Migration]:
             )
             applied.append(migration)
         return applied
+
+
+def refuse_newer(database: Database, at: int) -> None:
+    """Raises `StoreError` when the store's schema version `at` is newer than this build's."""
+    if at > latest():
+        raise StoreError(
+            f"the store at {database.describe()} has schema version {at}; this build "
+            f"knows versions up to {latest()}: run a build at least as new as the one "
+            "that migrated it"
+        )
 
 
 def version(database: Database) -> int:
