@@ -69,8 +69,7 @@ class NoticeActivities:
         both copies then carry the same deterministic Message-ID, which mail clients use to
         collapse duplicates.
         """
-        sent = _sent_by_earlier_attempts()
-        return await self._send(request, sent)
+        return await self._send(request, _sent_by_earlier_attempts())
 
     @activity.defn
     async def send_notices(self, batch: NoticeBatch) -> list[NoticeReceipt]:

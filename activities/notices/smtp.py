@@ -104,11 +104,12 @@ class SmtpNotifier:
         Those idle too long are closed without a word: a relay or firewall may have dropped
         them already, and a goodbye to each would only make this email wait."""
         now = time.monotonic()
-        fresh = [(since, smtp) for since, smtp in self._idle if now - since <= IDLE_SECONDS]
-        for since, smtp in self._idle:
+        kept, self._idle = self._idle, []
+        for since, smtp in kept:
             if now - since > IDLE_SECONDS:
                 smtp.close()
-        self._idle = fresh
+            else:
+                self._idle.append((since, smtp))
         while self._idle:
             _, smtp = self._idle.pop()
             try:

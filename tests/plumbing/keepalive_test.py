@@ -11,13 +11,17 @@ from datetime import timedelta
 
 import pytest
 from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Interceptor, Worker
 
 from plumbing.keepalive import EVERY_SECONDS, KeepAlive, worker_options
+from tests.workflows.harness import return_harness
+from tests.workflows.lifecycle_test import choosing, mailbox_pickup
 from workflows import policies
+from workflows.return_workflow import ReturnWorkflow
 
 
 @dataclasses.dataclass
@@ -136,12 +140,17 @@ async def test_a_retry_that_reports_nothing_passes_the_progress_it_inherited_on(
     assert answer == ["page 3"]
 
 
+def activity_policies() -> dict[str, policies.ActivityPolicy]:
+    """Every activity policy the workflows use, by name."""
+    return {
+        name: value
+        for name, value in vars(policies).items()
+        if isinstance(value, policies.ActivityPolicy)
+    }
+
+
 def test_every_heartbeat_timeout_leaves_room_for_three_of_the_worker_heartbeats() -> None:
-    given = [
-        value.heartbeat_timeout
-        for value in vars(policies).values()
-        if isinstance(value, policies.ActivityPolicy) and value.heartbeat_timeout is not None
-    ]
+    given = [p.heartbeat_timeout for p in activity_policies().values() if p.heartbeat_timeout]
     # What reaches Temporal: the beats, unless the SDK holds them back longer.
     options = worker_options()
     sent_every = options["max_heartbeat_throttle_interval"]
@@ -154,11 +163,30 @@ def test_every_heartbeat_timeout_leaves_room_for_three_of_the_worker_heartbeats(
 
 def test_every_activity_policy_but_the_local_lookups_is_kept_alive() -> None:
     local = {"LOOKUP", "FEED_PUBLISH"}
-    remote = {
-        name: value
-        for name, value in vars(policies).items()
-        if isinstance(value, policies.ActivityPolicy) and name not in local
-    }
+    remote = {name: p for name, p in activity_policies().items() if name not in local}
 
     assert {name for name, p in remote.items() if p.heartbeat_timeout is None} == set()
     assert policies.feed_delivery(3).heartbeat_timeout == policies.KEPT_ALIVE
+
+
+async def test_every_activity_a_return_schedules_on_its_way_is_given_the_heartbeat_timeout(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        assert booked.label is not None
+        await harness.scan(handle, booked.label.tracking_number)
+        await harness.in_transit(handle)
+        history = await handle.fetch_history()
+
+    scheduled = {
+        event.activity_task_scheduled_event_attributes.activity_type.name: (
+            event.activity_task_scheduled_event_attributes.heartbeat_timeout.ToTimedelta()
+        )
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    # The label, the pickup, the prices, the emails and the refund: each noticed lost in 20 s.
+    assert {"create_return_label", "book_mailbox_pickup", "send_notices"} <= set(scheduled)
+    assert scheduled == dict.fromkeys(scheduled, policies.KEPT_ALIVE)
