@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,11 @@ WIDTH, HEIGHT = A6
 MARGIN = 14.0
 INNER = WIDTH - 2 * MARGIN
 
+_PRINTING = threading.Lock()
+"""One label printed at a time: reportlab reads the typeface's file through one shared read
+position when it embeds the letters a label uses, so two labels printed at once (the API prints
+them in threads) can read each other's letters and fail."""
+
 
 @dataclass(frozen=True)
 class LabelSheet:
@@ -37,7 +43,13 @@ class LabelSheet:
 
 
 def render_label(sheet: LabelSheet) -> bytes:
-    """The label's PDF; the same sheet always gives the same bytes (no creation timestamp)."""
+    """The label's PDF; the same sheet always gives the same bytes (no creation timestamp).
+    Safe to call from several threads at once."""
+    with _PRINTING:
+        return _render(sheet)
+
+
+def _render(sheet: LabelSheet) -> bytes:
     buffer = io.BytesIO()
     pdf = Canvas(buffer, pagesize=A6, invariant=True, pageCompression=1)
     pdf.setTitle(f"{sheet.carrier_name} return label {sheet.tracking_number}")
