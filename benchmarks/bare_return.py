@@ -18,8 +18,12 @@ refund requested and the pickup notice sent), in the same order:
   the delivery wait.
 
 The activities and local activities take the return's ID and return nothing, with the real
-ones' names and timeouts; no event feed is started. The workflow then completes, where a real
-return waits for the delivery. Its search attributes are the real ones, so that visibility does
+ones' names and timeouts. Started `with_feed`, its hand-overs do what the real ones do to
+Temporal: a signal-with-start of `BareFeedWorkflow` (ID `feed-{return ID}`), which gives
+Temporal the commands of the real return's `EventFeedWorkflow` on that path (a patch marker
+and its upsert, one delivery activity per hand-over, doing nothing) and completes after the
+third; without, no feed is started. The workflow then completes, where a real return waits
+for the delivery. Its search attributes are the real ones, so that visibility does
 the same writes. Its clocks are started and replaced where the real ones are, whenever the
 messages come: its player sends the choice as soon as it has started it (no customer waits for
 an email), so the update is accepted in a workflow task the return has anyway, where a real
@@ -36,7 +40,12 @@ from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import RawValue, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    RawValue,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 
 with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
@@ -52,6 +61,7 @@ CARRIER = "sandbox"
 TRACKING_NUMBER = "SB000000000FR"
 """A tracking number of the sandbox carrier's shape (UPU S10)."""
 PATCHES = ("bare-intake", "bare-label-prices", "bare-event-feed", "bare-follow-parcel")
+FEED_PATCH = "bare-feed-delivery-batches"
 """Patch IDs of its own: each `patched` records the marker and upsert a real patch does."""
 EXPIRY_WAIT = dt.timedelta(days=18)
 POLLING_WAIT = dt.timedelta(hours=22)
@@ -64,9 +74,47 @@ async def take_in(return_id: str) -> None:
     """The intake's lookups (a local activity)."""
 
 
-@activity.defn(name="publish_events")
-async def publish_events(return_id: str) -> None:
-    """The hand-over to the event feed (a local activity)."""
+DELIVERY_ATTEMPTS = 12
+"""A subscriber's attempts per delivery, the setting's default."""
+HAND_OVERS = 3
+"""The event feed's hand-overs on the path: after the address email, the label, the scan."""
+
+
+class FeedHandOver:
+    """The hand-over to the event feed (a local activity), with the worker's client."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @activity.defn(name="publish_events")
+    async def publish_events(self, hand_over: list[Any]) -> None:
+        """`[return ID, with its feed]`: signal the return's bare feed, starting it if need
+        be, as the real hand-over does; nothing without its feed."""
+        return_id, with_feed = hand_over
+        if not with_feed:
+            return
+        await self._client.start_workflow(
+            BareFeedWorkflow.run,
+            id=bare_feed_id(return_id),
+            task_queue=activity.info().task_queue,
+            start_signal=PUBLISH,
+            start_signal_args=[return_id],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+
+PUBLISH = "publish"
+"""The signal of the hand-over, named as the real feed's."""
+
+
+def bare_feed_id(return_id: str) -> str:
+    """Named as a real return's feed is (`feed-{return ID}`)."""
+    return f"feed-{return_id}"
+
+
+@activity.defn(name="deliver_events")
+async def deliver_events(return_id: str) -> None:
+    """A batch of events to the subscriber."""
 
 
 @activity.defn(name="price_return_labels")
@@ -96,13 +144,14 @@ async def request_refund(return_id: str) -> None:
 
 ACTIVITIES = (
     take_in,
-    publish_events,
     price_return_labels,
     send_notices,
     create_return_label,
     book_mailbox_pickup,
     request_refund,
+    deliver_events,
 )
+"""The activities besides the hand-over (`FeedHandOver`, which needs a client)."""
 
 
 @workflow.defn
@@ -113,8 +162,9 @@ class BareReturnWorkflow:
         self._scanned = False
 
     @workflow.run
-    async def run(self, event: RawValue) -> str:
+    async def run(self, event: RawValue, with_feed: bool = False) -> str:
         return_id = workflow.info().workflow_id
+        hand_over = [return_id, with_feed]
         workflow.patched(PATCHES[0])
         workflow.patched(PATCHES[1])
         await self._local(take_in, return_id, policies.LOOKUP)
@@ -122,7 +172,7 @@ class BareReturnWorkflow:
         _upsert(stage=ReturnStage.AWAITING_CUSTOMER_CHOICE)
         await self._activity(send_notices, return_id, policies.NOTICE)
         workflow.patched(PATCHES[2])
-        await self._local(publish_events, return_id, policies.FEED_PUBLISH)
+        await self._local(FeedHandOver.publish_events, hand_over, policies.FEED_PUBLISH)
         clock = _start_timer(EXPIRY_WAIT)
         await workflow.wait_condition(lambda: self._chosen)
 
@@ -131,7 +181,7 @@ class BareReturnWorkflow:
         _upsert(stage=ReturnStage.AWAITING_PICKUP, carrier=CARRIER, tracking=TRACKING_NUMBER)
         self._booked = True  # the update answers as the label email is scheduled
         await self._activity(send_notices, return_id, policies.NOTICE)
-        await self._local(publish_events, return_id, policies.FEED_PUBLISH)
+        await self._local(FeedHandOver.publish_events, hand_over, policies.FEED_PUBLISH)
         clock.cancel()
         clock = _start_timer(POLLING_WAIT)
         await workflow.wait_condition(lambda: self._scanned)
@@ -140,7 +190,7 @@ class BareReturnWorkflow:
         workflow.patched(PATCHES[3])
         await self._activity(request_refund, return_id, policies.ORDER_SERVICE)
         await self._activity(send_notices, return_id, policies.NOTICE)
-        await self._local(publish_events, return_id, policies.FEED_PUBLISH)
+        await self._local(FeedHandOver.publish_events, hand_over, policies.FEED_PUBLISH)
         clock.cancel()
         _start_timer(DELIVERY_WAIT)
         # One turn of the loop, so that the delivery wait's timer is started with the end.
@@ -166,13 +216,37 @@ class BareReturnWorkflow:
         )
 
     @staticmethod
-    async def _local(run: Any, return_id: str, policy: policies.ActivityPolicy) -> None:
+    async def _local(run: Any, arg: Any, policy: policies.ActivityPolicy) -> None:
         await workflow.execute_local_activity(
             run,
-            return_id,
+            arg,
             start_to_close_timeout=policy.start_to_close_timeout,
             retry_policy=policy.retry_policy,
         )
+
+
+@workflow.defn
+class BareFeedWorkflow:
+    """A return's event feed on the happy path: each hand-over (a `publish` signal) delivered
+    by one activity, after the one before it; done after the third."""
+
+    def __init__(self) -> None:
+        self._published = 0
+        self._delivered = 0
+
+    @workflow.run
+    async def run(self) -> None:
+        return_id = workflow.info().workflow_id
+        workflow.patched(FEED_PATCH)
+        policy = policies.feed_delivery(DELIVERY_ATTEMPTS)
+        while self._delivered < HAND_OVERS:
+            await workflow.wait_condition(lambda: self._published > self._delivered)
+            await workflow.execute_activity(deliver_events, return_id, **policy.options())
+            self._delivered += 1
+
+    @workflow.signal(name=PUBLISH)
+    def publish(self, return_id: str) -> None:
+        self._published += 1
 
 
 def _start_timer(duration: dt.timedelta) -> asyncio.Task[None]:
@@ -191,15 +265,16 @@ def _upsert(*, stage: ReturnStage, carrier: str | None = None, tracking: str | N
 
 
 async def start_bare(
-    client: Client, event: RetractEvent, ship_by: dt.datetime
+    client: Client, event: RetractEvent, ship_by: dt.datetime, *, with_feed: bool = False
 ) -> WorkflowHandle[Any, Any]:
     """Start the bare return of `event` as the gateway starts a real one: the withdrawal event
-    as its input, the same search attributes with the start."""
+    as its input, the same search attributes with the start; `with_feed`, its hand-overs
+    start and signal its bare event feed."""
     order = event.order
     return await client.start_workflow(
         # By name, as the gateway starts a real return: the workflow takes its input raw.
         BareReturnWorkflow.__name__,
-        event,
+        args=[event, with_feed],
         id=f"bare-{order.order_id}-{order.line_id}",
         task_queue=TASK_QUEUE,
         search_attributes=TypedSearchAttributes(
@@ -232,8 +307,8 @@ async def run_worker() -> None:
     worker = Worker(
         client,
         task_queue=TASK_QUEUE,
-        workflows=[BareReturnWorkflow],
-        activities=list(ACTIVITIES),
+        workflows=[BareReturnWorkflow, BareFeedWorkflow],
+        activities=[*ACTIVITIES, FeedHandOver(client).publish_events],
         workflow_runner=workflow_runner(),
         **keepalive.worker_options(),
         **worker_tuning(Settings()),

@@ -269,6 +269,10 @@ def telemetry_cost(data: dict[str, Any]) -> Figure:
 
 def returns_load(data: dict[str, Any]) -> Figure:
     real, bare = data["real"], data["bare"]
+    with_feed = data.get("bare_with_feed") or {}
+    ceilings = [("bare (the ceiling)", bare)]
+    if with_feed:
+        ceilings.append(("bare with its event feed", with_feed))
     figure = Figure(
         f"Returns end to end: {data['returns']:,} real and {data['returns']:,} bare, "
         f"{data['concurrency']} at a time"
@@ -276,8 +280,13 @@ def returns_load(data: dict[str, Any]) -> Figure:
     figure.horizontal_bars(
         "Returns per second to the proof of dispatch (picked_up, refund requested)",
         "returns per second",
-        ["bare (the ceiling)", "real, through the gateway"],
-        [Series("returns/s", [bare["returns_per_second"], real["returns_per_second"]])],
+        [name for name, _ in ceilings] + ["real, through the gateway"],
+        [
+            Series(
+                "returns/s",
+                [b["returns_per_second"] for _, b in ceilings] + [real["returns_per_second"]],
+            )
+        ],
     )
     series = percentile_series("real returns", real["choice_ms"])
     if series is not None:
@@ -290,6 +299,8 @@ def returns_load(data: dict[str, Any]) -> Figure:
             plot_height=160,
         )
     shown = [("bare", bare["history"]), ("real", real["history"])]
+    if with_feed.get("feed_history", {}).get("workflows"):
+        shown.append(("bare's event feed", with_feed["feed_history"]))
     if real.get("feed_history", {}).get("workflows"):
         shown.append(("real's event feed", real["feed_history"]))
     figure.vertical_bars(
@@ -310,8 +321,15 @@ def returns_load(data: dict[str, Any]) -> Figure:
     ratio = data.get("ratio")
     goal = data.get("ratio_goal", 0.9)
     met = "met" if ratio is not None and ratio >= goal else "not met"
+    against_feed = data.get("ratio_with_feed")
     figure.paragraph(
-        f"Real over bare: {number(ratio or 0.0)} (goal {number(goal)}: {met}). Completed: real "
+        f"Real over bare: {number(ratio or 0.0)} (goal {number(goal)}: {met})"
+        + (
+            f"; over bare with its event feed: {number(against_feed)}"
+            if against_feed is not None
+            else ""
+        )
+        + ". Completed: real "
         f"{real['completed']:,} of {real['returns']:,} in {number(real['seconds'])} s, bare "
         f"{bare['completed']:,} of {bare['returns']:,} in {number(bare['seconds'])} s. The bare "
         "return gives Temporal the real one's commands with activities that do nothing. CPU "

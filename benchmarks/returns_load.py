@@ -9,14 +9,16 @@ refund requested, the pickup notice and the seller's inbound notice sent. Each r
 through the gateway over HTTP as in production: the order service's signed event, the customer's
 choice of a mailbox pickup once the address email is in the mail sink, the carrier sandbox's
 acceptance scan and its signed webhook. `--concurrency` returns are on their way at a time;
-`--warmup` returns of each kind are played first and not counted.
+`--warmup` returns of each kind are played first and not counted, and each measured batch
+waits `--settle` seconds first.
 
 - `throughput` (the default): `--returns` bare returns (benchmarks/bare_return.py: the same
-  commands, activities that do nothing, a worker process of their own), then `--returns` real
-  ones, on the same dev server. Reports returns per second of each and their ratio (the goal:
-  real at least 0.9 of bare), the choice's latency as the customer app sees it (p50/p90/p99), the
-  history events and billable actions per return (and of each real return's event feed), the
-  CPU each process used and the peak RSS of every process.
+  commands, activities that do nothing, a worker process of their own), `--returns` bare ones
+  with a bare event feed each, then `--returns` real ones, on the same dev server. Reports
+  returns per second of each and the ratios (the goal: real at least 0.9 of bare), the choice's
+  latency as the customer app sees it (p50/p90/p99), the history events and billable actions
+  per return (and of each event feed), the requests Temporal served per return, the CPU each
+  process used and the peak RSS of every process.
 - `in-flight`: `--returns` real returns alone; then `--in-flight` returns withdrawn and left
   waiting for their customer's choice; the worker's RSS with them; `--returns` real returns
   again while they wait.
@@ -33,6 +35,7 @@ pickup or refund was made twice; an email sent twice is shown, not failed).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import shutil
@@ -104,8 +107,12 @@ class Run:
         args = self.args
         if args.warmup:
             await play_all(play, self.withdrawals(f"{tag}W", args.warmup), args.concurrency, 120)
+        # Temporal checks the timeouts of what came before (a workflow task's 10 s, an
+        # activity's heartbeat's 20 s) when they fall due: not on this batch's clock.
+        await asyncio.sleep(args.settle)
         events = self.withdrawals(tag, args.returns)
         processes = measure.pids(self.stack, self.bare_worker)
+        requests_before = await measure.temporal_requests(self.stack)
         cpu_before = measure.cpu_seconds(processes)
         machine_before = machine_cpu_seconds()
         print(f"{args.returns} {kind} returns, {args.concurrency} at a time ...")
@@ -113,6 +120,11 @@ class Run:
         played = await play_all(play, events, args.concurrency, args.timeout)
         ended = time.monotonic()
         machine_after = machine_cpu_seconds()
+        # The dev server's counters reach its metrics once a second.
+        await asyncio.sleep(measure.METRICS_EVERY)
+        requests = measure.per_return(
+            requests_before, await measure.temporal_requests(self.stack), args.returns
+        )
         done = [p for p in played if p.done is not None]
         seconds = max((p.done or began for p in done), default=ended) - began
         batch = Batch(
@@ -127,6 +139,7 @@ class Run:
             retried=dict(sum((p.retried for p in played), Counter[str]())),
             choice_answered_later=sum(p.choice_answered_later for p in played),
             workflow_ids=sorted(p.return_id for p in done),
+            temporal_requests=requests,
         )
         if count_cpu:
             used = measure.cpu_used(cpu_before, measure.cpu_seconds(processes))
@@ -151,21 +164,28 @@ class Run:
             feeds = [feed_id(r) for r in batch.workflow_ids]
             batch.feed_history = asdict(await measure.history_cost(client, feeds, sample))
 
-    async def bare(self) -> Batch:
+    async def bare(self) -> tuple[Batch, Batch]:
+        """The bare returns, then the bare returns with their event feeds."""
         worker = await measure.start_bare_worker(self.stack)
         self.bare_worker = {"bare worker": worker.pid or 0}
+        client = self.stack.client
         try:
-            batch = await self.batch("bare", lambda e: play_bare(self.stack.client, e), "B")
+            alone = await self.batch("bare", lambda e: play_bare(client, e), "B")
+            fed = await self.batch(
+                "bare with feed", lambda e: play_bare(client, e, with_feed=True), "BF"
+            )
             self.bare_peak_mb = measure.rss_mb(self.bare_worker).get("bare worker", 0.0)
         finally:
             self.bare_worker = {}
             await worker.stop()
-        await self.costs(batch, with_feed=False)
-        return batch
+        await self.costs(alone, with_feed=False)
+        await self.costs(fed, with_feed=True)
+        return alone, fed
 
 
 async def throughput(run: Run, real: RealReturns, report: Report) -> None:
-    report.bare = asdict(await run.bare())
+    alone, fed = await run.bare()
+    report.bare, report.bare_with_feed = asdict(alone), asdict(fed)
     batch = await run.batch("real", real.play, "R")
     await run.costs(batch, with_feed=True)
     report.real = asdict(batch)
@@ -291,6 +311,12 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--kills", type=int, default=5, help="worker kills (mode crash)")
     parser.add_argument("--seed", type=int, default=11, help="when each kill falls (mode crash)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds each return may take")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=25.0,
+        help="seconds of pause before each measured batch, for the timeouts of the one before",
+    )
     parser.add_argument(
         "--in-flight-timeout",
         type=float,

@@ -118,6 +118,36 @@ async def history_cost(client: Client, workflow_ids: list[str], sample: int) -> 
     )
 
 
+METRICS_EVERY = 1.5
+"""Seconds after which a request Temporal served is in its metrics (it reports them every
+second)."""
+
+
+async def temporal_requests(stack: DevStack) -> Counter[str]:
+    """The requests Temporal's frontend has served so far, by operation (its own metrics,
+    `service_requests`): those of the workers, the gateway and the benchmark's client."""
+    port = stack.config.temporal_metrics_port
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(f"http://{stack.config.host}:{port}/metrics")).text
+    served: Counter[str] = Counter()
+    for line in text.splitlines():
+        if not line.startswith("service_requests{") or 'service_name="frontend"' not in line:
+            continue
+        labels, _, value = line.rpartition(" ")
+        operation = labels.partition('operation="')[2].partition('"')[0]
+        served[operation] += int(float(value))
+    return served
+
+
+def per_return(before: Counter[str], after: Counter[str], returns: int) -> dict[str, float]:
+    """What was served between `before` and `after`, per return (0 when none was)."""
+    return {
+        operation: round((after[operation] - before[operation]) / max(returns, 1), 2)
+        for operation in sorted(after)
+        if after[operation] > before[operation]
+    }
+
+
 async def settled(handle: WorkflowHandle[Any, Any], within: float = 5.0) -> None:
     """Once the workflow has no workflow task nor activity pending (its work at the end of the
     path is done; it may wait for more), or after `within` seconds."""

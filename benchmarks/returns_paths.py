@@ -294,11 +294,13 @@ class RealReturns:
         raise RuntimeError(f"{what}: given up after {MAX_ATTEMPTS} attempts (last: {last})")
 
 
-async def play_bare(client: Client, event: RetractEvent) -> Played:
-    """A bare return: started, chosen for at once, scanned once answered, completed."""
+async def play_bare(client: Client, event: RetractEvent, *, with_feed: bool = False) -> Played:
+    """A bare return (`with_feed`: and its bare event feed): started, chosen for at once,
+    scanned once answered, completed."""
     order = event.order
     played = Played(f"bare-{order.order_id}-{order.line_id}", time.monotonic())
-    handle = await start_bare(client, event, event.occurred_at + dt.timedelta(days=14))
+    ship_by = event.occurred_at + dt.timedelta(days=14)
+    handle = await start_bare(client, event, ship_by, with_feed=with_feed)
     began = time.monotonic()
     await handle.execute_update(CHOOSE, mailbox_pickup(), result_type=str)
     played.choice_seconds = time.monotonic() - began

@@ -24,7 +24,7 @@ class Batch:
     """One batch of returns, each played to the end of its path."""
 
     kind: str
-    """`real` (through the gateway) or `bare` (benchmarks/bare_return.py)."""
+    """`real` (through the gateway), `bare` or `bare with feed` (benchmarks/bare_return.py)."""
     returns: int
     completed: int
     failures: list[str]
@@ -48,6 +48,9 @@ class Batch:
     """The mean history of a sample (benchmarks.returns_measure.Cost)."""
     feed_history: dict[str, Any] = field(default_factory=dict)
     """The same of the real returns' event feeds (a workflow each)."""
+    temporal_requests: dict[str, float] = field(default_factory=dict)
+    """Requests Temporal's frontend served during the batch, per return, by operation (the
+    dev server's own metrics): what the engine was asked to do for each."""
 
 
 @dataclass
@@ -63,6 +66,9 @@ class Report:
     """The worker's tuning given in the environment (`RETURNFLOW_WORKER_*`; the rest default)."""
     real: dict[str, Any] = field(default_factory=dict)
     bare: dict[str, Any] = field(default_factory=dict)
+    bare_with_feed: dict[str, Any] = field(default_factory=dict)
+    """Bare returns each with a bare event feed: the real return's Temporal work, feed and
+    all, with nothing in it."""
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     in_flight: dict[str, Any] = field(default_factory=dict)
     crash: dict[str, Any] = field(default_factory=dict)
@@ -75,14 +81,18 @@ class Report:
     @property
     def ratio(self) -> float | None:
         """Real returns per second over bare ones."""
-        if not self.real or not self.bare or not self.bare["returns_per_second"]:
-            return None
-        real, bare = float(self.real["returns_per_second"]), float(self.bare["returns_per_second"])
-        return round(real / bare, 3)
+        return _ratio(self.real, self.bare)
+
+    @property
+    def ratio_with_feed(self) -> float | None:
+        """Real returns per second over bare ones with their feeds."""
+        return _ratio(self.real, self.bare_with_feed)
 
     @property
     def passed(self) -> bool:
         batches = [self.real, self.bare] if self.mode == "throughput" else [self.real]
+        if self.bare_with_feed:
+            batches.append(self.bare_with_feed)
         if self.mode == "in-flight":
             batches.append(self.in_flight.get("alone", {}))
             waiting = self.in_flight.get("waiting_for_choice")
@@ -105,8 +115,21 @@ class Report:
     def as_json(self) -> dict[str, Any]:
         figures = asdict(self)
         figures["ratio"] = self.ratio
+        figures["ratio_with_feed"] = self.ratio_with_feed
         figures["ratio_goal"] = RATIO_GOAL
         return figures
+
+
+def _ratio(real: dict[str, Any], bare: dict[str, Any]) -> float | None:
+    if not real or not bare or not bare["returns_per_second"]:
+        return None
+    return round(float(real["returns_per_second"]) / float(bare["returns_per_second"]), 3)
+
+
+def _requests(figures: dict[str, float]) -> str:
+    """The requests made of Temporal per return, most first (those of at least 0.1)."""
+    shown = sorted(((n, op) for op, n in figures.items() if n >= 0.1), reverse=True)
+    return ", ".join(f"{op} {n:g}" for n, op in shown) or "-"
 
 
 def _latency(figures: dict[str, float]) -> str:
@@ -155,7 +178,7 @@ def batch_lines(title: str, batch: dict[str, Any]) -> list[str]:
         f"{batch['seconds']:.1f} s: {batch['returns_per_second']:.2f} returns/s",
         f"  each, p50 / p90 / p99 / max  {_latency(batch['seconds_per_return'])}",
         f"  choice, p50 / p90 / p99 / max {_latency(batch['choice_ms'])}"
-        + (" (sent at its start)" if batch["kind"] == "bare" else "")
+        + (" (sent at its start)" if batch["kind"].startswith("bare") else "")
         + (
             f" ({batch['choice_answered_later']} answered 202)"
             if batch["choice_answered_later"]
@@ -168,6 +191,8 @@ def batch_lines(title: str, batch: dict[str, Any]) -> list[str]:
         lines.append(f"  sent again after             {sent_again}")
     if batch["feed_history"]:
         lines.append(f"  its event feed               {_cost(batch['feed_history'])}")
+    if batch.get("temporal_requests"):
+        lines.append(f"  Temporal requests per return {_requests(batch['temporal_requests'])}")
     if cpu:
         lines.append(
             f"  CPU seconds                  {cpu}; anything else "
@@ -184,6 +209,7 @@ def summary(report: Report) -> str:
         f"{report.warmup} first not counted",
         f"a return is complete at          {report.reached}",
         *batch_lines("bare returns (the ceiling)", report.bare),
+        *batch_lines("bare returns with their event feeds", report.bare_with_feed),
     ]
     if report.in_flight:
         flight = report.in_flight
@@ -205,6 +231,8 @@ def summary(report: Report) -> str:
     if report.ratio is not None:
         met = "met" if report.ratio >= RATIO_GOAL else "not met"
         lines.append(f"real / bare                      {report.ratio:.2f} (goal ≥ 0.9: {met})")
+    if report.ratio_with_feed is not None:
+        lines.append(f"real / bare with feeds           {report.ratio_with_feed:.2f}")
     if report.crash:
         kills = report.crash["kills"]
         found = report.crash["duplicates"]

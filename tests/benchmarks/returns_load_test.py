@@ -32,6 +32,8 @@ PROCESSES = {
     "bare worker",
     "benchmark script",
 }
+QUICK = "--returns 3 --concurrency 3 --warmup 0 --histories 3 --settle 0"
+"""Three returns of each kind, at once, none first, no pause between the batches."""
 SAME_COMMANDS = ("start", "local activities", "activities", "signals", "updates", "upserts")
 
 
@@ -39,9 +41,7 @@ SAME_COMMANDS = ("start", "local activities", "activities", "signals", "updates"
 async def test_three_real_and_three_bare_returns_reach_the_proof_of_dispatch(
     tmp_path: Path,
 ) -> None:
-    args = returns_load.parser().parse_args(
-        ["--returns", "3", "--concurrency", "3", "--warmup", "0", "--histories", "3"]
-    )
+    args = returns_load.parser().parse_args(QUICK.split())
 
     environment = dict(os.environ)
     began = time.monotonic()
@@ -51,8 +51,8 @@ async def test_three_real_and_three_bare_returns_reach_the_proof_of_dispatch(
     # The stack's exemption from the rate limits was its own: this process's is as it was.
     assert dict(os.environ) == environment
     assert report.passed, summary(report)
-    real, bare = report.real, report.bare
-    for batch in (real, bare):
+    real, bare, fed = report.real, report.bare, report.bare_with_feed
+    for batch in (real, bare, fed):
         assert batch["completed"] == 3
         assert batch["failures"] == []
         # Each batch is timed inside the run, and its rate is of the returns it completed.
@@ -60,7 +60,7 @@ async def test_three_real_and_three_bare_returns_reach_the_proof_of_dispatch(
         assert batch["returns_per_second"] >= 3 / wall
         assert len(batch["workflow_ids"]) == 3
     assert all(w.startswith("return-") for w in real["workflow_ids"])
-    assert all(w.startswith("bare-") for w in bare["workflow_ids"])
+    assert all(w.startswith("bare-") for w in bare["workflow_ids"] + fed["workflow_ids"])
     choice = real["choice_ms"]
     assert 0 < choice["p50"] <= choice["p90"] <= choice["p99"] <= choice["max"]
     assert real["history"]["workflows"] == real["feed_history"]["workflows"] == 3
@@ -68,11 +68,33 @@ async def test_three_real_and_three_bare_returns_reach_the_proof_of_dispatch(
         assert real["history"]["by_kind"][kind] == bare["history"]["by_kind"][kind], kind
     assert real["history"]["by_kind"]["activities"] == 7
     assert bare["history"]["actions"] == 24
+    # The bare feed gives Temporal what the real one does on this path: started by the first
+    # hand-over, signalled by each, one delivery each.
+    assert fed["history"]["by_kind"] == bare["history"]["by_kind"]
+    assert not bare["feed_history"]
+    for kind in ("start", "activities", "signals", "upserts"):
+        assert fed["feed_history"]["by_kind"][kind] == real["feed_history"]["by_kind"][kind], kind
+    # What Temporal was asked per return: the hand-overs to a feed are signals-with-start
+    # (a real return's last one comes after its last notice: it may fall after the batch);
+    # the bare return alone makes none.
+    assert fed["temporal_requests"]["SignalWithStartWorkflowExecution"] == 3
+    assert 2 <= real["temporal_requests"]["SignalWithStartWorkflowExecution"] <= 3
+    assert "SignalWithStartWorkflowExecution" not in bare["temporal_requests"]
+    assert real["temporal_requests"]["StartWorkflowExecution"] == 1
+    assert real["temporal_requests"]["UpdateWorkflowExecution"] == 1
+    assert (
+        real["temporal_requests"]["RespondWorkflowTaskCompleted"]
+        > (bare["temporal_requests"]["RespondWorkflowTaskCompleted"])
+    )
     assert real["cpu_seconds"]["worker"] > 0
     assert bare["cpu_seconds"]["bare worker"] > 0
     assert report.ratio == pytest.approx(
         real["returns_per_second"] / bare["returns_per_second"], abs=0.001
     )
+    assert report.ratio_with_feed == pytest.approx(
+        real["returns_per_second"] / fed["returns_per_second"], abs=0.001
+    )
+    assert "real / bare with feeds" in summary(report)
     assert report.peak_rss_mb.keys() >= PROCESSES
     assert all(mb > 5 for mb in report.peak_rss_mb.values())
     figures = json.loads(json.dumps(report.as_json()))
