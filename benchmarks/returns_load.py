@@ -2,6 +2,7 @@
 
     python -m benchmarks.returns_load [--mode throughput|in-flight|crash] [--returns 300]
         [--concurrency 20] [--in-flight 10000] [--kills 5] [--sqlite-pragmas "…"]
+        [--without-feed]
 
 Starts its own embedded stack on free ports under var/bench/returns-load/ and plays returns of
 the happy path (benchmarks/returns_paths.py) up to the proof of dispatch: `picked_up`, the
@@ -71,6 +72,12 @@ from worker import worker_tuning_of
 from workflows.event_feed import feed_id
 
 VAR_DIR = Path("var/bench/returns-load")
+FEED_SETTINGS = (
+    "RETURNFLOW_EVENT_SUBSCRIBERS",
+    "RETURNFLOW_EVENT_SUBSCRIBER_SECRETS",
+    "RETURNFLOW_EVENT_SUBSCRIBERS_PERSONAL",
+)
+"""What gives the stack's returns their event feed (`--without-feed` leaves them out)."""
 REPORTS = {
     "throughput": Path("var/bench/returns-load.json"),
     "in-flight": Path("var/bench/returns-in-flight.json"),
@@ -187,7 +194,7 @@ async def throughput(run: Run, real: RealReturns, report: Report) -> None:
     alone, fed = await run.bare()
     report.bare, report.bare_with_feed = asdict(alone), asdict(fed)
     batch = await run.batch("real", real.play, "R")
-    await run.costs(batch, with_feed=True)
+    await run.costs(batch, with_feed=report.event_feed)
     report.real = asdict(batch)
     report.peak_rss_mb = measure.rss_mb(measure.pids(run.stack))
     report.peak_rss_mb["bare worker"] = run.bare_peak_mb
@@ -261,6 +268,16 @@ async def crash(run: Run, real: RealReturns, report: Report) -> None:
 MODES = {"throughput": throughput, "in-flight": in_flight, "crash": crash}
 
 
+def stack_for(args: argparse.Namespace, config: StackConfig) -> DevStack:
+    """The run's stack, not started yet: its workers without event feed subscribers when
+    `args` ask for it."""
+    stack = DevStack(config)
+    if args.without_feed:
+        for setting in FEED_SETTINGS:
+            stack.env.pop(setting, None)
+    return stack
+
+
 async def run_mode(args: argparse.Namespace, var_dir: Path) -> Report:
     """The run `args` ask for, on a stack of its own under `var_dir`."""
     report = Report.of(args)
@@ -270,8 +287,10 @@ async def run_mode(args: argparse.Namespace, var_dir: Path) -> Report:
     # here: exempt from the per-source rate limits, as production exempts the order service's
     # egress. The stack's processes (a restarted worker too) inherit it for the run.
     exempt = {"RETURNFLOW_GATEWAY_RATE_LIMIT_EXEMPT": "127.0.0.1"}
+    stack = stack_for(args, config)
+    report.event_feed = "RETURNFLOW_EVENT_SUBSCRIBERS" in stack.env
     with mock.patch.dict(os.environ, exempt):
-        async with DevStack(config) as stack, real_players(stack, args.concurrency) as real:
+        async with stack, real_players(stack, args.concurrency) as real:
             report.sqlite_pragmas = stack.config.sqlite_pragmas
             # What the stack's workers read (the environment, then .env), as they read it.
             report.worker_settings = {
@@ -327,6 +346,12 @@ def parser() -> argparse.ArgumentParser:
         "--histories", type=int, default=30, help="histories read per batch for their cost"
     )
     parser.add_argument(
+        "--without-feed",
+        action="store_true",
+        help="the stack's workers with no event feed subscriber: real returns start no feed "
+        "(mode throughput)",
+    )
+    parser.add_argument(
         "--sqlite-pragmas",
         default=None,
         help="the dev server's SQLite pragmas (default: the dev stack's; '' for SQLite's own)",
@@ -334,8 +359,17 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    options = parser()
+    args = options.parse_args(argv)
+    if args.without_feed and args.mode != "throughput":
+        # The other modes wait for the feeds' deliveries or count on them.
+        options.error("--without-feed: only with --mode throughput")
+    return args
+
+
 def main() -> None:
-    args = parser().parse_args()
+    args = arguments()
     run_to_exit(lambda: main_async(args))
 
 

@@ -62,6 +62,8 @@ class Report:
     reached: str = REACHED
     sqlite_pragmas: str = ""
     """The dev server's SQLite pragmas during the run (empty: SQLite's own defaults)."""
+    event_feed: bool = True
+    """Whether the stack's returns had an event feed subscriber (`--without-feed`: not)."""
     worker_settings: dict[str, str] = field(default_factory=dict)
     """The worker's tuning given in the environment (`RETURNFLOW_WORKER_*`; the rest default)."""
     real: dict[str, Any] = field(default_factory=dict)
@@ -254,6 +256,8 @@ def summary(report: Report) -> str:
     lines += [
         f"peak RSS (MB)                    {_mb(report.peak_rss_mb)}",
         "the dev server's SQLite pragmas  " + (report.sqlite_pragmas or "SQLite's defaults"),
+        "the real returns' event feed     "
+        + ("to the marketplace sandbox" if report.event_feed else "none (no subscriber)"),
         "the worker's tuning              "
         + (", ".join(f"{k}={v}" for k, v in report.worker_settings.items()) or "the defaults"),
         f"wall time, stack start and stop  {report.wall_seconds:.1f} s",

@@ -17,6 +17,7 @@ from benchmarks import plots, returns_load
 from benchmarks.returns_measure import Duplicates
 from benchmarks.returns_paths import MailWatch
 from benchmarks.returns_report import Report, summary
+from devstack.config import StackConfig
 from domain.notices import NoticeKind
 from mail_sink.mailbox import Mailbox
 from tests.benchmarks.plots_test import MEASURED, parse, texts
@@ -235,3 +236,26 @@ def test_the_drawing_shows_both_rates_the_choice_and_the_processes() -> None:
     prose = " ".join(shown)
     assert "Real over bare: 0.25 (goal 0.9: not met)" in prose
     assert "command: make bench-returns" in prose
+
+
+def test_without_feed_the_stacks_workers_have_no_subscriber(tmp_path: Path) -> None:
+    config = StackConfig.on_free_ports(tmp_path / "var")
+
+    with_feed = returns_load.stack_for(returns_load.arguments([]), config)
+    without = returns_load.stack_for(returns_load.arguments(["--without-feed"]), config)
+
+    assert with_feed.env["RETURNFLOW_EVENT_SUBSCRIBERS"].startswith("marketplace=")
+    assert not set(returns_load.FEED_SETTINGS) & without.env.keys()
+    # Everything else the workers read is the same.
+    assert without.env == {
+        k: v for k, v in with_feed.env.items() if k not in returns_load.FEED_SETTINGS
+    }
+
+
+def test_without_feed_is_refused_where_a_mode_counts_on_the_feeds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for mode in ("in-flight", "crash"):
+        with pytest.raises(SystemExit):
+            returns_load.arguments(["--mode", mode, "--without-feed"])
+        assert "--without-feed: only with --mode throughput" in capsys.readouterr().err
