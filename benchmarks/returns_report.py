@@ -87,8 +87,9 @@ class Report:
 
     @property
     def ratio_with_feed(self) -> float | None:
-        """Real returns per second over bare ones with their feeds."""
-        return _ratio(self.real, self.bare_with_feed)
+        """Real returns per second over bare ones with their feeds (when the real ones had
+        theirs)."""
+        return _ratio(self.real, self.bare_with_feed) if self.event_feed else None
 
     @property
     def passed(self) -> bool:

@@ -29,7 +29,7 @@ WRAP_WIDTH = 0.56
 INK = "#1f2328"
 MUTED = "#57606a"
 GRID = "#d8dee4"
-PALETTE = ("#2f6db5", "#e0892b", "#4b9a52")
+PALETTE = ("#2f6db5", "#e0892b", "#4b9a52", "#8a5cb8")
 
 
 def text_width(text: str, size: float) -> float:

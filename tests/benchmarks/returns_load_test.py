@@ -200,6 +200,19 @@ def test_the_ratio_is_real_over_bare_against_its_goal() -> None:
     assert "real / bare                      0.25 (goal ≥ 0.9: not met)" in shown
 
 
+def test_the_ratio_to_bare_returns_with_feeds_is_of_real_returns_with_theirs() -> None:
+    fed = report()
+    fed.bare_with_feed = batch("bare with feed", 5.0)
+    assert fed.ratio_with_feed == 0.5
+    assert "real / bare with feeds           0.50" in summary(fed)
+    assert "the real returns' event feed     to the marketplace sandbox" in summary(fed)
+
+    fed.event_feed = False
+    assert fed.ratio_with_feed is None
+    assert "real / bare with feeds" not in summary(fed)
+    assert "the real returns' event feed     none (no subscriber)" in summary(fed)
+
+
 async def test_the_mail_watch_knows_each_return_s_notices_by_their_files(tmp_path: Path) -> None:
     mailbox = Mailbox(tmp_path)
     for message_id in (
@@ -220,8 +233,11 @@ async def test_the_mail_watch_knows_each_return_s_notices_by_their_files(tmp_pat
     await watch.until("return-O1-1", frozenset({NoticeKind.RETURN_LABEL}))
 
 
-def test_the_drawing_shows_both_rates_the_choice_and_the_processes() -> None:
-    data = report().as_json() | {"measured": {**MEASURED, "command": "make bench-returns"}}
+def test_the_drawing_shows_every_rate_the_choice_and_the_processes() -> None:
+    fed = report()
+    fed.bare_with_feed = batch("bare with feed", 5.0)
+    fed.bare_with_feed["feed_history"] = fed.real["feed_history"]
+    data = fed.as_json() | {"measured": {**MEASURED, "command": "make bench-returns"}}
     benchmark = next(b for b in plots.BENCHMARKS if b.name == "returns-load")
 
     svg = plots.render(benchmark, data)
@@ -230,11 +246,12 @@ def test_the_drawing_shows_both_rates_the_choice_and_the_processes() -> None:
     assert parse(svg).tag == "{http://www.w3.org/2000/svg}svg"
     shown = texts(svg)
     assert {"bare (the ceiling)", "real, through the gateway", "10.0", "2.5"} <= set(shown)
+    assert {"bare with its event feed", "5.0", "bare's event feed"} <= set(shown)
     assert {"p50", "p99", "320", "480"} <= set(shown)
     assert {"history events", "billable actions", "real's event feed"} <= set(shown)
     assert {"temporal", "worker", "bare worker", "230"} <= set(shown)
     prose = " ".join(shown)
-    assert "Real over bare: 0.25 (goal 0.9: not met)" in prose
+    assert "Real over bare: 0.25 (goal 0.9: not met); over bare with its event feed: 0.5" in prose
     assert "command: make bench-returns" in prose
 
 
