@@ -21,14 +21,15 @@ The activities and local activities take the return's ID and return nothing, wit
 ones' names and timeouts. Started `with_feed`, its hand-overs do what the real ones do to
 Temporal: a signal-with-start of `BareFeedWorkflow` (ID `feed-{return ID}`), which gives
 Temporal the commands of the real return's `EventFeedWorkflow` on that path (a patch marker
-and its upsert, one delivery activity per hand-over, doing nothing) and completes after the
-third; without, no feed is started. The workflow then completes, where a real return waits
-for the delivery. Its search attributes are the real ones, so that visibility does
-the same writes. Its clocks are started and replaced where the real ones are, whenever the
-messages come: its player sends the choice as soon as it has started it (no customer waits for
-an email), so the update is accepted in a workflow task the return has anyway, where a real
-return's customer wakes it once more. The worker runs in a process of its own (`run_worker`),
-with the stack's data converter and workflow sandbox, on a task queue of its own.
+and its upsert, one delivery activity per hand-over, doing nothing) and then waits, as a real
+feed waits for its return to end; without, no feed is started. The bare return then completes,
+where a real return waits for the delivery. Its search attributes are the real ones, so that
+visibility does the same writes. Its clocks are started and replaced where the real ones are,
+whenever the messages come: its player sends the choice as soon as it has started it (no
+customer waits for an email), so the update is accepted in a workflow task the return has
+anyway, where a real return's customer wakes it once more. The worker runs in a process of its
+own (`run_worker`), with the stack's data converter and workflow sandbox, on a task queue of
+its own.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -61,8 +63,9 @@ CARRIER = "sandbox"
 TRACKING_NUMBER = "SB000000000FR"
 """A tracking number of the sandbox carrier's shape (UPU S10)."""
 PATCHES = ("bare-intake", "bare-label-prices", "bare-event-feed", "bare-follow-parcel")
-FEED_PATCH = "bare-feed-delivery-batches"
 """Patch IDs of its own: each `patched` records the marker and upsert a real patch does."""
+FEED_PATCH = "bare-feed-delivery-batches"
+"""The bare feed's, as the real feed's `feed-delivery-batches`."""
 EXPIRY_WAIT = dt.timedelta(days=18)
 POLLING_WAIT = dt.timedelta(hours=22)
 DELIVERY_WAIT = dt.timedelta(days=21)
@@ -78,38 +81,6 @@ DELIVERY_ATTEMPTS = 12
 """A subscriber's attempts per delivery, the setting's default."""
 HAND_OVERS = 3
 """The event feed's hand-overs on the path: after the address email, the label, the scan."""
-
-
-class FeedHandOver:
-    """The hand-over to the event feed (a local activity), with the worker's client."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    @activity.defn(name="publish_events")
-    async def publish_events(self, hand_over: list[Any]) -> None:
-        """`[return ID, with its feed]`: signal the return's bare feed, starting it if need
-        be, as the real hand-over does; nothing without its feed."""
-        return_id, with_feed = hand_over
-        if not with_feed:
-            return
-        await self._client.start_workflow(
-            BareFeedWorkflow.run,
-            id=bare_feed_id(return_id),
-            task_queue=activity.info().task_queue,
-            start_signal=PUBLISH,
-            start_signal_args=[return_id],
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-
-
-PUBLISH = "publish"
-"""The signal of the hand-over, named as the real feed's."""
-
-
-def bare_feed_id(return_id: str) -> str:
-    """Named as a real return's feed is (`feed-{return ID}`)."""
-    return f"feed-{return_id}"
 
 
 @activity.defn(name="deliver_events")
@@ -152,6 +123,67 @@ ACTIVITIES = (
     deliver_events,
 )
 """The activities besides the hand-over (`FeedHandOver`, which needs a client)."""
+
+
+PUBLISH = "publish"
+"""The signal of the hand-over, named as the real feed's."""
+
+
+def bare_feed_id(return_id: str) -> str:
+    """Named as a real return's feed is (`feed-{return ID}`)."""
+    return f"feed-{return_id}"
+
+
+@workflow.defn
+class BareFeedWorkflow:
+    """A return's event feed on the happy path: each hand-over (a `publish` signal) delivered
+    by one activity, after the one before it; then it waits, as a real feed waits for its
+    return to end."""
+
+    def __init__(self) -> None:
+        self._published = 0
+        self._delivered = 0
+
+    @workflow.run
+    async def run(self) -> None:
+        return_id = workflow.info().workflow_id
+        workflow.patched(FEED_PATCH)
+        policy = policies.feed_delivery(DELIVERY_ATTEMPTS)
+        while self._delivered < HAND_OVERS:
+            await workflow.wait_condition(lambda: self._published > self._delivered)
+            await workflow.execute_activity(deliver_events, return_id, **policy.options())
+            self._delivered += 1
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.signal(name=PUBLISH)
+    def publish(self, return_id: str) -> None:
+        self._published += 1
+
+
+class FeedHandOver:
+    """The hand-over to the event feed (a local activity), with the worker's client."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @activity.defn(name="publish_events")
+    async def publish_events(self, hand_over: list[Any]) -> None:
+        """`[return ID, with its feed]`: signal the return's bare feed, starting it if need
+        be, as the real hand-over does; nothing without its feed."""
+        return_id, with_feed = hand_over
+        if not with_feed:
+            return
+        await self._client.start_workflow(
+            # By name, as `start_bare` starts the bare return.
+            BareFeedWorkflow.__name__,
+            id=bare_feed_id(return_id),
+            task_queue=activity.info().task_queue,
+            start_signal=PUBLISH,
+            start_signal_args=[return_id],
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"event feed of {return_id}",
+        )
 
 
 @workflow.defn
@@ -223,30 +255,6 @@ class BareReturnWorkflow:
             start_to_close_timeout=policy.start_to_close_timeout,
             retry_policy=policy.retry_policy,
         )
-
-
-@workflow.defn
-class BareFeedWorkflow:
-    """A return's event feed on the happy path: each hand-over (a `publish` signal) delivered
-    by one activity, after the one before it; done after the third."""
-
-    def __init__(self) -> None:
-        self._published = 0
-        self._delivered = 0
-
-    @workflow.run
-    async def run(self) -> None:
-        return_id = workflow.info().workflow_id
-        workflow.patched(FEED_PATCH)
-        policy = policies.feed_delivery(DELIVERY_ATTEMPTS)
-        while self._delivered < HAND_OVERS:
-            await workflow.wait_condition(lambda: self._published > self._delivered)
-            await workflow.execute_activity(deliver_events, return_id, **policy.options())
-            self._delivered += 1
-
-    @workflow.signal(name=PUBLISH)
-    def publish(self, return_id: str) -> None:
-        self._published += 1
 
 
 def _start_timer(duration: dt.timedelta) -> asyncio.Task[None]:

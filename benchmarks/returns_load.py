@@ -127,6 +127,7 @@ class Run:
         played = await play_all(play, events, args.concurrency, args.timeout)
         ended = time.monotonic()
         machine_after = machine_cpu_seconds()
+        cpu_after = measure.cpu_seconds(processes)
         # The dev server's counters reach its metrics once a second.
         await asyncio.sleep(measure.METRICS_EVERY)
         requests = measure.per_return(
@@ -149,7 +150,7 @@ class Run:
             temporal_requests=requests,
         )
         if count_cpu:
-            used = measure.cpu_used(cpu_before, measure.cpu_seconds(processes))
+            used = measure.cpu_used(cpu_before, cpu_after)
             busy = machine_after[0] - machine_before[0]
             batch.cpu_seconds = used
             batch.machine_cpu_busy_percent = round(

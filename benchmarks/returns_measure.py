@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import os
 import random
+import re
 import resource
 import signal
 import statistics
@@ -129,14 +130,25 @@ async def temporal_requests(stack: DevStack) -> Counter[str]:
     port = stack.config.temporal_metrics_port
     async with httpx.AsyncClient(timeout=10) as http:
         text = (await http.get(f"http://{stack.config.host}:{port}/metrics")).text
+    return served_by_frontend(text)
+
+
+def served_by_frontend(text: str) -> Counter[str]:
+    """The frontend's `service_requests` in a Prometheus text exposition, by operation."""
     served: Counter[str] = Counter()
     for line in text.splitlines():
-        if not line.startswith("service_requests{") or 'service_name="frontend"' not in line:
+        found = _SERVED.match(line)
+        if found is None:
             continue
-        labels, _, value = line.rpartition(" ")
-        operation = labels.partition('operation="')[2].partition('"')[0]
-        served[operation] += int(float(value))
+        labels = dict(_LABEL.findall(found["labels"]))
+        if labels.get("service_name") == "frontend" and "operation" in labels:
+            served[labels["operation"]] += int(float(found["value"]))
     return served
+
+
+_SERVED = re.compile(r"^service_requests\{(?P<labels>[^}]*)\} (?P<value>\S+)")
+"""A sample of the counter (`name{labels} value [timestamp]`)."""
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 def per_return(before: Counter[str], after: Counter[str], returns: int) -> dict[str, float]:

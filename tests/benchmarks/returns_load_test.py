@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from benchmarks import plots, returns_load
-from benchmarks.returns_measure import Duplicates
+from benchmarks.returns_measure import Duplicates, per_return, served_by_frontend
 from benchmarks.returns_paths import MailWatch
 from benchmarks.returns_report import Report, summary
 from devstack.config import StackConfig
@@ -276,3 +277,31 @@ def test_without_feed_is_refused_where_a_mode_counts_on_the_feeds(
         with pytest.raises(SystemExit):
             returns_load.arguments(["--mode", mode, "--without-feed"])
         assert "--without-feed: only with --mode throughput" in capsys.readouterr().err
+
+
+def test_temporal_s_requests_are_read_by_operation_from_its_frontend_alone() -> None:
+    exposition = "\n".join(
+        [
+            "# HELP service_requests service_requests counter",
+            "# TYPE service_requests counter",
+            'service_requests{namespace="default",operation="StartWorkflowExecution",'
+            'service_name="frontend"} 300',
+            'service_requests{service_name="frontend",operation="RespondWorkflowTaskCompleted",'
+            'namespace="default"} 1.2345e+06',
+            'service_requests{namespace="other",operation="StartWorkflowExecution",'
+            'service_name="frontend"} 5 1765100000000',
+            'service_requests{namespace="default",operation="StartWorkflowExecution",'
+            'service_name="history"} 300',
+            'service_requests_latency_count{operation="StartWorkflowExecution",'
+            'service_name="frontend"} 300',
+            'persistence_requests{operation="CreateWorkflowExecution"} 300',
+        ]
+    )
+
+    served = served_by_frontend(exposition)
+
+    assert served == {"StartWorkflowExecution": 305, "RespondWorkflowTaskCompleted": 1234500}
+    assert per_return(Counter(StartWorkflowExecution=5), served, 100) == {
+        "RespondWorkflowTaskCompleted": 12345.0,
+        "StartWorkflowExecution": 3.0,
+    }

@@ -55,6 +55,5 @@ def test_labels_printed_at_once_are_each_the_label_printed_alone() -> None:
     with ThreadPoolExecutor(8) as printers:
         printed = list(printers.map(render_label, sheets))
 
-    assert all(pdf.startswith(b"%PDF-") for pdf in printed)
-    for n in (0, 1, 2, 3, 4, 499):
-        assert printed[n] == render_label(sheets[n]), n
+    alone = [render_label(one) for one in sheets]
+    assert [n for n, pdf in enumerate(printed) if pdf != alone[n]] == []
