@@ -91,10 +91,10 @@ async def test_three_real_and_three_bare_returns_reach_the_proof_of_dispatch(
     assert real["cpu_seconds"]["worker"] > 0
     assert bare["cpu_seconds"]["bare worker"] > 0
     assert report.ratio == pytest.approx(
-        real["returns_per_second"] / bare["returns_per_second"], abs=0.001
+        real["returns_per_second"] / bare["returns_per_second"], abs=0.005
     )
     assert report.ratio_with_feed == pytest.approx(
-        real["returns_per_second"] / fed["returns_per_second"], abs=0.001
+        real["returns_per_second"] / fed["returns_per_second"], abs=0.005
     )
     assert "real / bare with feeds" in summary(report)
     assert report.peak_rss_mb.keys() >= PROCESSES
@@ -199,6 +199,12 @@ def test_the_ratio_is_real_over_bare_against_its_goal() -> None:
 
     assert report().ratio == 0.25
     assert "real / bare                      0.25 (goal ≥ 0.9: not met)" in shown
+
+    # Rounded once: the report's figure and the printed one agree.
+    near_half = Report("throughput", 3, 3, 0, real=batch("real", 6.11), bare=batch("bare", 14.03))
+    assert near_half.ratio == 0.44
+    assert near_half.as_json()["ratio"] == 0.44
+    assert "real / bare                      0.44" in summary(near_half)
 
 
 def test_the_ratio_to_bare_returns_with_feeds_is_of_real_returns_with_theirs() -> None:
