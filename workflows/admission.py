@@ -54,6 +54,9 @@ SHIPPING = frozenset(
 )
 """Phases the shipping deadline runs in, and a proof of dispatch ends."""
 
+WINDING_DOWN = frozenset({ReturnStage.CANCELLED, ReturnStage.CLOSED})
+"""Stages a return is in, not finished yet, while what was booked is undone at the carrier."""
+
 OVERTAKEN = frozenset({Message.CHOOSE, Message.REPORT_SHIPMENT, Message.CANCEL, Message.CLOSE})
 """Messages a recorded proof of dispatch, or the expiry instant, overtakes before the loop has
 acted on it: refused at once, as they would be in the loop's next turn."""
@@ -66,6 +69,11 @@ def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool
     state = ctx.state
     if state.finished and phase is not Moment.ENDED_WITH_PROBLEMS:
         return f"the return has ended (stage: {state.stage})"
+    if message is Message.CLOSE and phase in WINDING_DOWN:
+        return (
+            "the return is ending: what was booked is being undone; if a problem is left "
+            f"once it has ended, send close again to settle it (stage: {phase})"
+        )
     refused = refusal(phase, message)
     if refused:
         return refused

@@ -120,6 +120,20 @@ def test_an_ended_return_with_a_problem_left_takes_operations_retry() -> None:
     )
 
 
+def test_a_close_sent_while_the_return_is_ending_says_when_to_send_it_again() -> None:
+    state = choosing()
+    state.stage = ReturnStage.CLOSED  # the first close's undoing at the carrier is under way
+
+    assert problem(state, Message.CLOSE) == (
+        "the return is ending: what was booked is being undone; if a problem is left once it "
+        "has ended, send close again to settle it (stage: closed)"
+    )
+    assert problem(state, Message.CANCEL) == "operations closed the return (stage: closed)"
+
+    state.finished = True
+    assert problem(state, Message.CLOSE) == "the return has ended (stage: closed)"
+
+
 def test_a_message_the_stage_does_not_take_is_refused_naming_the_stage() -> None:
     assert problem(choosing(), Message.REPORT_SHIPMENT) == (
         "the return is waiting for the customer's choice (stage: awaiting_customer_choice)"
