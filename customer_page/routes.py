@@ -109,6 +109,8 @@ class Pages:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            # The templates ship with the code: compiled once, not checked on disk per page.
+            auto_reload=False,
         )
         self.css = (STATIC / "page.css").read_bytes()
         self.renewed: dict[str, float] = {}

@@ -76,6 +76,8 @@ class NoticeComposer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # The templates ship with the code: compiled once, not checked on disk per email.
+            auto_reload=False,
         )
 
     def message_key(self, request: NoticeRequest) -> str:
