@@ -251,7 +251,10 @@ async def _say_if_not_current(client: Client, settings: Settings) -> None:
     build = versioning.build_id(settings)
     try:
         await asyncio.sleep(1)  # the server learns of the version from its first poll
-        state = await versioning.describe(client, settings.deployment_name)
+        # Asked again while the server is busy: at a stack's start, promoting the build.
+        state = await versioning.describe_patiently(
+            client, settings.deployment_name, wait=timedelta(seconds=15)
+        )
     except Exception as err:  # informational only
         log.warning("deployment not described", error=str(err))
         return

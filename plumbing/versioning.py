@@ -116,6 +116,21 @@ async def describe(client: Client, name: str) -> DeploymentState | None:
     return DeploymentState(name=name, current=current, versions=versions)
 
 
+async def describe_patiently(
+    client: Client, name: str, *, wait: dt.timedelta
+) -> DeploymentState | None:
+    """`describe`, asked again for up to `wait` while the server answers that it is busy, as it
+    does while a promotion of the same deployment is under way."""
+    deadline = time.monotonic() + wait.total_seconds()
+    while True:
+        try:
+            return await describe(client, name)
+        except RPCError as err:
+            if err.status not in _TRANSIENT or time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(0.5)
+
+
 async def with_running_counts(
     client: Client, settings: Settings, state: DeploymentState
 ) -> DeploymentState:

@@ -1,4 +1,5 @@
-"""Promoting a build rides out the server's busy answers and still refuses what is wrong."""
+"""Promoting a build, and describing its deployment, ride out the server's busy answers and
+still refuse what is wrong."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ from plumbing import versioning
 class Service:
     """A frontend that answers each call with the next of its scripted answers."""
 
-    def __init__(self, *answers: Any) -> None:
+    def __init__(self, *answers: Any, descriptions: tuple[Any, ...] = ()) -> None:
         self.answers = list(answers)
         self.calls = 0
+        self.descriptions = list(descriptions)
+        self.described = 0
 
     async def set_worker_deployment_current_version(
         self, _request: object
@@ -41,6 +44,9 @@ class Service:
     async def describe_worker_deployment(
         self, _request: object
     ) -> DescribeWorkerDeploymentResponse:
+        self.described += 1
+        if self.descriptions and isinstance(refusal := self.descriptions.pop(0), RPCError):
+            raise refusal
         return DescribeWorkerDeploymentResponse(
             worker_deployment_info=WorkerDeploymentInfo(
                 routing_config=RoutingConfig(
@@ -96,3 +102,40 @@ async def test_a_refusal_that_asking_again_cannot_mend_is_not_retried() -> None:
             client(service), "returnflow", "0.2.0", wait=dt.timedelta(seconds=10)
         )
     assert service.calls == 1
+
+
+BUSY = "too many requests issued to Worker Deployment 'returnflow'. Please try again later"
+
+
+async def test_a_deployment_busy_with_a_promotion_is_described_once_it_is_free() -> None:
+    service = Service(
+        descriptions=(
+            refused(RPCStatusCode.RESOURCE_EXHAUSTED, BUSY),
+            refused(RPCStatusCode.RESOURCE_EXHAUSTED, BUSY),
+            "answered",
+        )
+    )
+    state = await versioning.describe_patiently(
+        client(service), "returnflow", wait=dt.timedelta(seconds=10)
+    )
+    assert state is not None
+    assert state.current == "0.2.0"
+    assert service.described == 3
+
+
+async def test_a_deployment_still_busy_past_the_wait_is_reported_as_the_server_answered() -> None:
+    service = Service(descriptions=(refused(RPCStatusCode.RESOURCE_EXHAUSTED, BUSY),) * 3)
+    with pytest.raises(RPCError, match="too many requests"):
+        await versioning.describe_patiently(client(service), "returnflow", wait=dt.timedelta(0))
+    assert service.described == 1
+
+
+async def test_a_description_refused_for_good_is_not_asked_again() -> None:
+    service = Service(
+        descriptions=(refused(RPCStatusCode.PERMISSION_DENIED, "permission denied"), "answered")
+    )
+    with pytest.raises(RPCError, match="permission denied"):
+        await versioning.describe_patiently(
+            client(service), "returnflow", wait=dt.timedelta(seconds=10)
+        )
+    assert service.described == 1
