@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -239,9 +239,20 @@ async def _run(settings: Settings, codec: EncryptionCodec, exported: telemetry.T
     )
     async with build_worker(client, settings) as worker, worker, counted:
         log.info("worker started", task_queue=settings.task_queue, namespace=client.namespace)
-        await _say_if_not_current(client, settings)
-        await stop.wait()
+        await until_stopped(stop, _say_if_not_current(client, settings))
         log.info("worker stopping: finishing the tasks in hand")
+
+
+async def until_stopped(stop: asyncio.Event, beside: Coroutine[Any, Any, None]) -> None:
+    """Until `stop` is set, with `beside` running meanwhile; a stop cancels what is left of it
+    (the worker says whether its build is current for up to 16 s: a stop is not kept waiting)."""
+    task = asyncio.create_task(beside)
+    try:
+        await stop.wait()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _say_if_not_current(client: Client, settings: Settings) -> None:

@@ -3,7 +3,9 @@ still refuse what is wrong."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,6 +22,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from plumbing import versioning
+from worker import until_stopped
 
 
 class Service:
@@ -139,3 +142,26 @@ async def test_a_description_refused_for_good_is_not_asked_again() -> None:
             client(service), "returnflow", wait=dt.timedelta(seconds=10)
         )
     assert service.described == 1
+
+
+async def test_a_stop_sent_while_the_worker_describes_its_deployment_is_acted_on_at_once() -> None:
+    stop = asyncio.Event()
+    describing = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async def describe_a_busy_deployment() -> None:
+        describing.set()
+        try:
+            await asyncio.sleep(16)  # asking again while the server is busy
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    waiting = asyncio.create_task(until_stopped(stop, describe_a_busy_deployment()))
+    await describing.wait()
+    began = time.monotonic()
+    stop.set()
+    await asyncio.wait_for(waiting, timeout=2)
+
+    assert time.monotonic() - began < 1
+    assert cancelled.is_set()
