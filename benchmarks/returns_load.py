@@ -274,8 +274,10 @@ def stack_for(args: argparse.Namespace, config: StackConfig) -> DevStack:
     `args` ask for it."""
     stack = DevStack(config)
     if args.without_feed:
+        # Set empty rather than left out: the workers inherit the shell's environment and
+        # read `.env`, where a subscriber could otherwise come back.
         for setting in FEED_SETTINGS:
-            stack.env.pop(setting, None)
+            stack.env[setting] = ""
     return stack
 
 
@@ -289,7 +291,7 @@ async def run_mode(args: argparse.Namespace, var_dir: Path) -> Report:
     # egress. The stack's processes (a restarted worker too) inherit it for the run.
     exempt = {"RETURNFLOW_GATEWAY_RATE_LIMIT_EXEMPT": "127.0.0.1"}
     stack = stack_for(args, config)
-    report.event_feed = "RETURNFLOW_EVENT_SUBSCRIBERS" in stack.env
+    report.event_feed = bool(stack.env.get("RETURNFLOW_EVENT_SUBSCRIBERS"))
     with mock.patch.dict(os.environ, exempt):
         async with stack, real_players(stack, args.concurrency) as real:
             report.sqlite_pragmas = stack.config.sqlite_pragmas

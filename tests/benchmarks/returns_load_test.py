@@ -21,6 +21,7 @@ from benchmarks.returns_report import Report, summary
 from devstack.config import StackConfig
 from domain.notices import NoticeKind
 from mail_sink.mailbox import Mailbox
+from plumbing.settings import Settings
 from tests.benchmarks.plots_test import MEASURED, parse, texts
 
 PROCESSES = {
@@ -262,18 +263,29 @@ def test_the_drawing_shows_every_rate_the_choice_and_the_processes() -> None:
     assert "command: make bench-returns" in prose
 
 
-def test_without_feed_the_stacks_workers_have_no_subscriber(tmp_path: Path) -> None:
+def test_without_feed_the_stacks_workers_have_no_subscriber(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = StackConfig.on_free_ports(tmp_path / "var")
 
     with_feed = returns_load.stack_for(returns_load.arguments([]), config)
     without = returns_load.stack_for(returns_load.arguments(["--without-feed"]), config)
 
     assert with_feed.env["RETURNFLOW_EVENT_SUBSCRIBERS"].startswith("marketplace=")
-    assert not set(returns_load.FEED_SETTINGS) & without.env.keys()
     # Everything else the workers read is the same.
-    assert without.env == {
+    assert {k: v for k, v in without.env.items() if k not in returns_load.FEED_SETTINGS} == {
         k: v for k, v in with_feed.env.items() if k not in returns_load.FEED_SETTINGS
     }
+    # A subscriber in the shell the workers inherit does not come back: the stack's
+    # environment comes after the inherited one, as the stack starts its processes.
+    monkeypatch.chdir(tmp_path)  # and no `.env` of the project's
+    for setting, value in with_feed.env.items():
+        if setting in returns_load.FEED_SETTINGS:
+            monkeypatch.setenv(setting, value)
+    assert Settings().subscribers()
+    for setting in returns_load.FEED_SETTINGS:
+        monkeypatch.setenv(setting, without.env[setting])
+    assert Settings().subscribers() == {}
 
 
 def test_without_feed_is_refused_where_a_mode_counts_on_the_feeds(
