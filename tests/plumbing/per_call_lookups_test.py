@@ -1,5 +1,5 @@
 """What a call costs is the call: once warm, an HTTP request searches no module on the import
-path, and a notice checks no template on disk."""
+path, and a notice or a customer's page checks no template on disk."""
 
 from __future__ import annotations
 
@@ -8,25 +8,32 @@ import importlib.abc
 import importlib.machinery
 import os.path
 import sys
+import threading
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any, cast
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from activities.notices import NoticeComposer
+from customer_page.routes import Pages
 from domain.notices import NoticeKind
 from plumbing.settings import Settings
 from tests.activities.notices.stories import english_return
+from tests.keys import PAGE_KEYS
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
 
 class Lookups(importlib.abc.MetaPathFinder):
-    """Every module name searched for on the import path while it is installed."""
+    """Every module name this thread searches for on the import path while it is installed
+    (another thread's imports are its own business)."""
 
     def __init__(self) -> None:
         self.names: list[str] = []
+        self.thread = threading.get_ident()
 
     def find_spec(
         self,
@@ -34,7 +41,8 @@ class Lookups(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        self.names.append(fullname)
+        if threading.get_ident() == self.thread:
+            self.names.append(fullname)
         return None
 
 
@@ -65,18 +73,35 @@ async def test_an_http_request_on_a_kept_connection_searches_no_module() -> None
     assert lookups.names == []
 
 
-def test_a_second_notice_checks_no_template_on_disk(monkeypatch: pytest.MonkeyPatch) -> None:
-    composer = NoticeComposer(Settings())
-    story = english_return()
-    composer.compose(story.notice(NoticeKind.RETURN_ADDRESS))
+def templates_checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The template files looked at on disk from now on."""
     checked: list[str] = []
     mtime = os.path.getmtime
 
     def recorded(path: str | os.PathLike[str]) -> float:
-        checked.append(os.fspath(path))
+        if "templates" in os.fspath(path):
+            checked.append(os.fspath(path))
         return mtime(path)
 
     monkeypatch.setattr(os.path, "getmtime", recorded)
+    return checked
+
+
+def test_a_second_notice_checks_no_template_on_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    composer = NoticeComposer(Settings())
+    story = english_return()
+    composer.compose(story.notice(NoticeKind.RETURN_ADDRESS))
+    checked = templates_checked(monkeypatch)
     message = composer.compose(story.notice(NoticeKind.RETURN_ADDRESS))
     assert message["To"]
-    assert [path for path in checked if "templates" in path] == []
+    assert checked == []
+
+
+def test_a_second_page_checks_no_template_on_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rendering a template needs neither Temporal nor the carriers.
+    settings = Settings(customer_page_keys=SecretStr(PAGE_KEYS))
+    pages = Pages(cast(Any, None), settings, cast(Any, None))
+    pages.templates.get_template("withdraw.html")
+    checked = templates_checked(monkeypatch)
+    assert pages.templates.get_template("withdraw.html").name == "withdraw.html"
+    assert checked == []
