@@ -134,6 +134,16 @@ def test_a_close_sent_while_the_return_is_ending_says_when_to_send_it_again() ->
     assert problem(state, Message.CLOSE) == "the return has ended (stage: closed)"
 
 
+def test_a_close_sent_while_a_cancel_is_undoing_the_booking_says_when_to_send_it_again() -> None:
+    state = choosing()
+    state.stage = ReturnStage.CANCELLED  # the cancel's undoing at the carrier is under way
+
+    assert problem(state, Message.CLOSE) == (
+        "the return is ending: what was booked is being undone; if a problem is left once it "
+        "has ended, send close again to settle it (stage: cancelled)"
+    )
+
+
 def test_a_message_the_stage_does_not_take_is_refused_naming_the_stage() -> None:
     assert problem(choosing(), Message.REPORT_SHIPMENT) == (
         "the return is waiting for the customer's choice (stage: awaiting_customer_choice)"
