@@ -130,7 +130,8 @@ PUBLISH = "publish"
 
 
 def bare_feed_id(return_id: str) -> str:
-    """Named as a real return's feed is (`feed-{return ID}`)."""
+    """Named as a real return's feed is (`workflows.event_feed.feed_id`, which this workflow
+    module does not import: the workflow sandbox would import it again for every bare run)."""
     return f"feed-{return_id}"
 
 
@@ -146,12 +147,12 @@ class BareFeedWorkflow:
 
     @workflow.run
     async def run(self) -> None:
-        return_id = workflow.info().workflow_id
+        feed = workflow.info().workflow_id
         workflow.patched(FEED_PATCH)
         policy = policies.feed_delivery(DELIVERY_ATTEMPTS)
         while self._delivered < HAND_OVERS:
             await workflow.wait_condition(lambda: self._published > self._delivered)
-            await workflow.execute_activity(deliver_events, return_id, **policy.options())
+            await workflow.execute_activity(deliver_events, feed, **policy.options())
             self._delivered += 1
         await workflow.wait_condition(lambda: False)
 

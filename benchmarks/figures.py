@@ -274,8 +274,7 @@ def returns_load(data: dict[str, Any]) -> Figure:
     if with_feed:
         ceilings.append(("bare with its event feed", with_feed))
     figure = Figure(
-        f"Returns end to end: {data['returns']:,} real and {data['returns']:,} bare, "
-        f"{data['concurrency']} at a time"
+        f"Returns end to end: {data['returns']:,} a batch, {data['concurrency']} at a time"
     )
     figure.horizontal_bars(
         "Returns per second to the proof of dispatch (picked_up, refund requested)",
@@ -329,10 +328,13 @@ def returns_load(data: dict[str, Any]) -> Figure:
             if against_feed is not None
             else ""
         )
-        + ". Completed: real "
-        f"{real['completed']:,} of {real['returns']:,} in {number(real['seconds'])} s, bare "
-        f"{bare['completed']:,} of {bare['returns']:,} in {number(bare['seconds'])} s. The bare "
-        "return gives Temporal the real one's commands with activities that do nothing. CPU "
+        + ". Completed: "
+        + ", ".join(
+            f"{name} {b['completed']:,} of {b['returns']:,} in {number(b['seconds'])} s"
+            for name, b in [("real", real), *ceilings]
+        )
+        + ". The bare return gives Temporal the real one's commands with activities that do "
+        "nothing. CPU "
         "seconds during the real batch: "
         + ", ".join(f"{name} {number(s)}" for name, s in real.get("cpu_seconds", {}).items())
         + f"; the machine {real.get('machine_cpu_busy_percent', 0)} % busy. {verdict(data)}"

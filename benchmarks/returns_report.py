@@ -47,7 +47,7 @@ class Batch:
     history: dict[str, Any] = field(default_factory=dict)
     """The mean history of a sample (benchmarks.returns_measure.Cost)."""
     feed_history: dict[str, Any] = field(default_factory=dict)
-    """The same of the real returns' event feeds (a workflow each)."""
+    """The same of the batch's event feeds (a workflow each), when its returns have them."""
     temporal_requests: dict[str, float] = field(default_factory=dict)
     """Requests Temporal's frontend served during the batch, per return, by operation (the
     dev server's own metrics): what the engine was asked to do for each."""
