@@ -245,7 +245,7 @@ async def _run(settings: Settings, codec: EncryptionCodec, exported: telemetry.T
 
 async def until_stopped(stop: asyncio.Event, beside: Coroutine[Any, Any, None]) -> None:
     """Until `stop` is set, with `beside` running meanwhile; a stop cancels what is left of it
-    (the worker says whether its build is current for up to 16 s: a stop is not kept waiting)."""
+    (the worker's word on its build may wait on a busy server: a stop is not kept waiting)."""
     task = asyncio.create_task(beside)
     try:
         await stop.wait()
@@ -263,7 +263,7 @@ async def _say_if_not_current(client: Client, settings: Settings) -> None:
     try:
         await asyncio.sleep(1)  # the server learns of the version from its first poll
         # Asked again while the server is busy: at a stack's start, promoting the build.
-        state = await versioning.describe_patiently(
+        state = await versioning.describe(
             client, settings.deployment_name, wait=timedelta(seconds=15)
         )
     except Exception as err:  # informational only

@@ -14,7 +14,9 @@ import asyncio
 import datetime as dt
 import importlib.metadata
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from temporalio.api.enums.v1 import (
     RoutingConfigUpdateState,
@@ -33,6 +35,8 @@ from temporalio.worker import WorkerDeploymentConfig
 from plumbing.settings import Settings
 
 IDENTITY = "returnflow"
+
+T = TypeVar("T")
 
 # What the server answers before a worker of the build has polled.
 _NOT_POLLING_YET = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
@@ -91,11 +95,18 @@ class DeploymentState:
     versions: list[VersionState]
 
 
-async def describe(client: Client, name: str) -> DeploymentState | None:
-    """The deployment's current build and its versions; None if no worker of it ever polled."""
+async def describe(
+    client: Client, name: str, *, wait: dt.timedelta = dt.timedelta(0)
+) -> DeploymentState | None:
+    """The deployment's current build and its versions; None if no worker of it ever polled.
+    Asked again for up to `wait` while the server answers that it is busy (as it does while a
+    promotion of the same deployment is under way)."""
     try:
-        response = await client.workflow_service.describe_worker_deployment(
-            DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=name)
+        response = await _asked_again(
+            lambda: client.workflow_service.describe_worker_deployment(
+                DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=name)
+            ),
+            deadline=time.monotonic() + wait.total_seconds(),
         )
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
@@ -114,21 +125,6 @@ async def describe(client: Client, name: str) -> DeploymentState | None:
         for summary in info.version_summaries
     ]
     return DeploymentState(name=name, current=current, versions=versions)
-
-
-async def describe_patiently(
-    client: Client, name: str, *, wait: dt.timedelta
-) -> DeploymentState | None:
-    """`describe`, asked again for up to `wait` while the server answers that it is busy, as it
-    does while a promotion of the same deployment is under way."""
-    deadline = time.monotonic() + wait.total_seconds()
-    while True:
-        try:
-            return await describe(client, name)
-        except RPCError as err:
-            if err.status not in _TRANSIENT or time.monotonic() >= deadline:
-                raise
-        await asyncio.sleep(0.5)
 
 
 async def with_running_counts(
@@ -152,30 +148,25 @@ async def promote(
     """Make `build` the current version: new returns go to it. Waits up to `wait` for a worker
     of that build to poll (the server knows no version before), then for the routing to take
     effect. Returns the build that was current before (None: unversioned)."""
-    deadline = time.monotonic() + wait.total_seconds()
-    while True:
-        try:
-            response = await client.workflow_service.set_worker_deployment_current_version(
+    try:
+        # Besides busy answers, the server cancels the call while the new version is still
+        # reaching the task queues' user data (seen under load); the call is idempotent.
+        response = await _asked_again(
+            lambda: client.workflow_service.set_worker_deployment_current_version(
                 SetWorkerDeploymentCurrentVersionRequest(
                     namespace=client.namespace,
                     deployment_name=name,
                     build_id=build,
                     identity=IDENTITY,
                 )
-            )
-            break
-        except RPCError as err:
-            if err.status in _NOT_POLLING_YET:
-                if time.monotonic() >= deadline:
-                    raise VersionNotPolling(name, build) from err
-            elif err.status in _TRANSIENT:
-                # The server cancels the call while the new version is still reaching the
-                # task queues' user data (seen under load); the call is idempotent.
-                if time.monotonic() >= deadline:
-                    raise
-            else:
-                raise
-            await asyncio.sleep(0.2)
+            ),
+            deadline=time.monotonic() + wait.total_seconds(),
+            retrying=(*_TRANSIENT, *_NOT_POLLING_YET),
+        )
+    except RPCError as err:
+        if err.status in _NOT_POLLING_YET:
+            raise VersionNotPolling(name, build) from err
+        raise
     await _routing_done(client, name, build, deadline=time.monotonic() + 30)
     previous = response.previous_deployment_version.build_id
     return previous or None
@@ -207,6 +198,23 @@ async def _routing_done(client: Client, name: str, build: str, *, deadline: floa
         if current == build and info.routing_config_update_state != in_progress:
             return
         await asyncio.sleep(0.1)
+
+
+async def _asked_again(
+    call: Callable[[], Awaitable[T]],
+    *,
+    deadline: float,
+    retrying: tuple[RPCStatusCode, ...] = _TRANSIENT,
+) -> T:
+    """`call`'s answer, asked again while the server answers with one of `retrying` and the
+    `deadline` (`time.monotonic()`) is not past; then its answer as it is."""
+    while True:
+        try:
+            return await call()
+        except RPCError as err:
+            if err.status not in retrying or time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(0.2)
 
 
 def _status_name(value: WorkerDeploymentVersionStatus.ValueType) -> str:

@@ -118,9 +118,7 @@ async def test_a_deployment_busy_with_a_promotion_is_described_once_it_is_free()
             "answered",
         )
     )
-    state = await versioning.describe_patiently(
-        client(service), "returnflow", wait=dt.timedelta(seconds=10)
-    )
+    state = await versioning.describe(client(service), "returnflow", wait=dt.timedelta(seconds=10))
     assert state is not None
     assert state.current == "0.2.0"
     assert service.described == 3
@@ -129,7 +127,7 @@ async def test_a_deployment_busy_with_a_promotion_is_described_once_it_is_free()
 async def test_a_deployment_still_busy_past_the_wait_is_reported_as_the_server_answered() -> None:
     service = Service(descriptions=(refused(RPCStatusCode.RESOURCE_EXHAUSTED, BUSY),) * 3)
     with pytest.raises(RPCError, match="too many requests"):
-        await versioning.describe_patiently(client(service), "returnflow", wait=dt.timedelta(0))
+        await versioning.describe(client(service), "returnflow", wait=dt.timedelta(0))
     assert service.described == 1
 
 
@@ -138,9 +136,7 @@ async def test_a_description_refused_for_good_is_not_asked_again() -> None:
         descriptions=(refused(RPCStatusCode.PERMISSION_DENIED, "permission denied"), "answered")
     )
     with pytest.raises(RPCError, match="permission denied"):
-        await versioning.describe_patiently(
-            client(service), "returnflow", wait=dt.timedelta(seconds=10)
-        )
+        await versioning.describe(client(service), "returnflow", wait=dt.timedelta(seconds=10))
     assert service.described == 1
 
 
