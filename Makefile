@@ -28,10 +28,12 @@ demo: $(STAMP)
 stack: $(STAMP)
 	$(PY) -m devstack up
 
-## make test: lint, types, then the whole test suite (Debian's chromium, docker-compose and
-## prometheus installed if missing).
+## make test [TEST_PROCESSES=2]: lint, types, then the whole test suite (Debian's chromium,
+## docker-compose, prometheus and postgresql installed if missing), its files shared between
+## TEST_PROCESSES processes, each with its own servers.
+TEST_PROCESSES ?= 2
 test: lint typecheck chromium compose-tool prometheus postgresql
-	$(PY) -m pytest
+	$(PY) -m pytest --numprocesses $(TEST_PROCESSES) --dist loadfile
 
 # $(call debian_package,COMMAND,PACKAGE,WHY): install PACKAGE with apt when COMMAND is missing
 # and we run as root; otherwise say what to install.
