@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import hmac
 import logging
 import re
@@ -201,6 +202,17 @@ async def _parse(
         )
 
 
+def _update_id(principal: Principal, update: Any, argument: BaseModel, key: str) -> str:
+    """The update's ID for an `Idempotency-Key`: a retry of the same request joins the first.
+
+    Scoped by the caller (role and token: two customer apps, or two sellers' portals, never
+    share keys), the action and what it asks (a digest of the update's input): a key sent
+    again with another action or another body is another request, taken or refused as such,
+    and is never answered with the first request's result."""
+    asked = hashlib.sha256(argument.model_dump_json().encode()).hexdigest()[:16]
+    return f"{principal.role.value}:{principal.name}:{update.__name__}:{asked}:{key}"
+
+
 async def _run_update(
     gateway: Gateway,
     return_id: str,
@@ -218,8 +230,7 @@ async def _run_update(
             "Idempotency-Key: 1 to 100 letters, digits, '.', '_', ':' or '-'.",
             problems=["Idempotency-Key: not a valid key"],
         )
-    # Two callers' keys never collide: the key is scoped by who sends it.
-    update_id = f"{principal.actor}:{key}" if key else None
+    update_id = _update_id(principal, update, argument, key) if key else None
     handle: WorkflowHandle[Any, Any] = gateway.client.get_workflow_handle(return_id)
     try:
         await _check_seller(gateway, principal, return_id)

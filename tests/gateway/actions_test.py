@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import next_pickup_date
@@ -171,6 +172,48 @@ async def test_a_retried_request_with_the_same_idempotency_key_acts_once(
 
     assert first.status_code == retry.status_code == 200
     assert [e.event for e in timeline].count("reported the parcel as sent") == 1
+
+
+SECOND_APP_TOKEN = "customer-app-two-token-00005"
+
+
+async def test_two_apps_sending_the_same_key_are_two_requests(
+    harness: ReturnHarness, tmp_path: Path
+) -> None:
+    apps = SecretStr(f"web={CUSTOMER_TOKEN},ios={SECOND_APP_TOKEN}")
+    settings = gateway_settings(harness.settings.task_queue, tmp_path, gateway_customer_tokens=apps)
+    async with open_door(harness.client, settings) as door:
+        handle = await ready_for_choice(harness)
+        chosen = await door.act(handle.id, "method", DROP_OFF, CUSTOMER_TOKEN, idempotency_key="1")
+        cancelled = await door.act(
+            handle.id,
+            "cancel",
+            {"reason": "changed my mind"},
+            SECOND_APP_TOKEN,
+            idempotency_key="1",
+        )
+
+    assert chosen.status_code == 200
+    assert chosen.json()["stage"] == ReturnStage.AWAITING_DROP_OFF
+    assert cancelled.status_code == 200
+    assert cancelled.json()["stage"] == ReturnStage.CANCELLED
+    assert (await handle.query(ReturnWorkflow.status)).stage == ReturnStage.CANCELLED
+
+
+async def test_a_key_sent_again_with_another_action_or_body_is_another_request(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    chosen = await door.act(handle.id, "method", DROP_OFF, CUSTOMER_TOKEN, idempotency_key="k-7")
+    changed = await door.act(handle.id, "method", pickup(), CUSTOMER_TOKEN, idempotency_key="k-7")
+    cancelled = await door.act(handle.id, "cancel", {}, CUSTOMER_TOKEN, idempotency_key="k-7")
+
+    assert chosen.json()["stage"] == ReturnStage.AWAITING_DROP_OFF
+    # The customer changed their mind: their own answer, not the drop-off's.
+    assert changed.status_code == 200
+    assert changed.json()["stage"] == ReturnStage.AWAITING_PICKUP
+    assert cancelled.status_code == 200
+    assert cancelled.json()["stage"] == ReturnStage.CANCELLED
 
 
 async def test_operations_close_a_return_and_the_timeline_names_them(
