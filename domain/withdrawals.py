@@ -119,8 +119,15 @@ class WithdrawalView(DomainModel):
     closed: bool = Field(default=False, description="The link ended without a confirmation.")
 
 
+WITHDRAWAL_ID_SEPARATOR = "~"
+"""Between the order and the request in a withdrawal's ID: a character no identifier holds, so
+that no two (order, request) pairs share an ID (`ORD-1-A` and `1`, `ORD-1` and `A-1`)."""
+
+
 def withdrawal_workflow_id(order_id: str, request_id: str) -> str:
-    return f"withdrawal-{order_id}-{request_id}"
+    """The workflow ID of the withdrawal function for one link request:
+    `withdrawal-{order_id}~{request_id}`."""
+    return f"withdrawal-{order_id}{WITHDRAWAL_ID_SEPARATOR}{request_id}"
 
 
 def still_open(offer: WithdrawalOffer, now: dt.datetime) -> bool:

@@ -272,6 +272,26 @@ async def test_a_retried_link_request_gets_the_same_withdrawal_and_its_time(door
     assert again["url"] != first["url"]  # a fresh token, for the same withdrawal
 
 
+async def test_two_orders_whose_ids_run_together_get_a_withdrawal_each(door: Door) -> None:
+    order_id = unique_order_id()
+
+    def link_request(order: str, request_id: str) -> dict[str, Any]:
+        line = retract_event(order_id=order, line_id="1")
+        request = WithdrawalLinkRequest(
+            request_id=request_id, customer=line.customer, lines=[line.order]
+        )
+        return request.model_dump(mode="json")
+
+    first = (await ask_for_link(door, link_request(f"{order_id}-A", "1"))).json()
+    second = (await ask_for_link(door, link_request(order_id, "A-1"))).json()
+    second_page = await door.http.get(path_of(second["url"]))
+
+    assert first["withdrawal_id"] != second["withdrawal_id"]
+    assert second_page.status_code == 200
+    assert order_id in second_page.text
+    assert f"{order_id}-A" not in second_page.text
+
+
 async def test_an_order_time_ahead_of_our_clock_is_refused_naming_the_field(door: Door) -> None:
     body = order_of_three().model_dump(mode="json")
     ahead = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
