@@ -166,10 +166,20 @@ Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 """A moment with its time zone, within the years returnflow's clocks can count from."""
 
 
+MONEY_DIGITS = 15
+"""An amount's digits in all, cents included: more than any order holds, and few enough that
+the sums and roundings of a refund stay exact within the 28 digits of Python's decimals."""
+
+
 class Money(DomainModel):
     """An amount in a currency."""
 
-    amount: Decimal = Field(ge=0, decimal_places=2, description="Amount, e.g. 249.00.")
+    amount: Decimal = Field(
+        ge=0,
+        max_digits=MONEY_DIGITS,
+        decimal_places=2,
+        description="Amount, e.g. 249.00: at most 13 digits before the point and 2 after.",
+    )
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR.")
 
 

@@ -178,6 +178,22 @@ async def test_a_delivery_dated_in_the_year_9999_is_refused_naming_it_before_any
     assert door.dead_letters.get(answer.json()["dead_letter_id"]).reason == "invalid_event"
 
 
+async def test_a_price_of_more_digits_than_any_order_is_refused_naming_it_and_kept(
+    door: Door,
+) -> None:
+    raw = json.loads(event_body(retract_event()))
+    raw["order"]["product"]["price"]["amount"] = "1E+30"
+    body = json.dumps(raw).encode()
+
+    answer = await door.send_event(body)
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["problems"] == [
+        "order.product.price.amount: Decimal input should have no more than 15 digits in total"
+    ]
+    assert door.dead_letters.get(answer.json()["dead_letter_id"]).body == body
+
+
 async def test_malformed_json_is_refused_422_and_kept(door: Door) -> None:
     answer = await door.send_event(b'{"event_id": "EVT-1", "type": ')
 
