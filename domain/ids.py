@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 PREFIX = "return-"
 MAX_LENGTH = 64
 """A return ID is a carrier's reference too (printed on the label): carriers cap its length."""
@@ -10,6 +12,16 @@ MAX_LENGTH = 64
 def return_id(order_id: str, line_id: str) -> str:
     """The workflow ID of the return of one order line: `return-{order_id}-{line_id}`."""
     return f"{PREFIX}{order_id}-{line_id}"
+
+
+_RETURN_ID = re.compile(r"return-[A-Za-z0-9][A-Za-z0-9._:-]*-[A-Za-z0-9][A-Za-z0-9._:]*")
+"""What `return_id` makes of an order's identifier and a line's (which holds no '-')."""
+
+
+def is_return_id(value: str) -> bool:
+    """Whether `value` can be a return's ID; any other workflow (a withdrawal function, the
+    reminder sweep, an event feed) is not a return's."""
+    return len(value) <= MAX_LENGTH and _RETURN_ID.fullmatch(value) is not None
 
 
 def idempotency_key(return_id: str, step: str, revision: int = 1) -> str:

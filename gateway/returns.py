@@ -43,6 +43,7 @@ from client.start import starting_event
 from domain import search_attributes as sa
 from domain.addresses import PostalAddress
 from domain.base import DomainModel, Money, ShortText, field_problems
+from domain.ids import is_return_id
 from domain.inspection import EvidenceReference, InspectionOutcome, InspectionReport
 from domain.returns import (
     ActionResult,
@@ -311,6 +312,10 @@ def _refusal(err: WorkflowUpdateFailedError, summary: str) -> JSONResponse:
     return error(409, "refused", f"{summary}: {message}")
 
 
+def _unknown_return() -> JSONResponse:
+    return error(404, "unknown_return", "No return has this ID.")
+
+
 async def _not_found_or_ended(gateway: Gateway, return_id: str) -> JSONResponse:
     try:
         await gateway.client.get_workflow_handle(return_id).describe(
@@ -318,7 +323,7 @@ async def _not_found_or_ended(gateway: Gateway, return_id: str) -> JSONResponse:
         )
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            return error(404, "unknown_return", "No return has this ID.")
+            return _unknown_return()
         return temporal_unavailable()
     except Exception as err:
         if is_unreachable(err):
@@ -338,6 +343,8 @@ async def _act(
 ) -> JSONResponse:
     try:
         principal = _principal(gateway, request, roles)
+        if not is_return_id(return_id):
+            return _unknown_return()
         parsed = await _parse(request, gateway, model)
         if isinstance(parsed, JSONResponse):
             return parsed
@@ -490,6 +497,8 @@ async def return_status(return_id: str, request: Request, gateway: GatewayDep) -
     """The return's `status` query: stage, deadlines, label, pickup, timeline."""
     try:
         principal = _principal(gateway, request, (Role.SELLER, Role.CUSTOMER, Role.OPERATIONS))
+        if not is_return_id(return_id):
+            return _unknown_return()
         await _check_seller(gateway, principal, return_id)
         await _check_customer(gateway, principal, request, return_id)
         status = await asyncio.wait_for(
@@ -500,7 +509,7 @@ async def return_status(return_id: str, request: Request, gateway: GatewayDep) -
         return denied.answer
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            return error(404, "unknown_return", "No return has this ID.")
+            return _unknown_return()
         if is_unreachable(err):
             return temporal_unavailable()
         raise

@@ -25,7 +25,14 @@ from domain.withdrawals import OfferedLine, WithdrawalLinkRequest, WithdrawalOff
 from mail_sink import MailSink, read_mailbox
 from plumbing.signing import signed_headers
 from tests.factories import CUSTOMER_EMAIL, CUSTOMER_NAME, retract_event, unique_order_id
-from tests.gateway.door import EVENT_SECRET, Door, gateway_settings, open_door
+from tests.gateway.door import (
+    CUSTOMER_TOKEN,
+    EVENT_SECRET,
+    OPERATIONS_TOKEN,
+    Door,
+    gateway_settings,
+    open_door,
+)
 from tests.workflows.harness import ReturnHarness, return_harness
 from workflows.return_workflow import ReturnWorkflow
 
@@ -290,6 +297,20 @@ async def test_two_orders_whose_ids_run_together_get_a_withdrawal_each(door: Doo
     assert second_page.status_code == 200
     assert order_id in second_page.text
     assert f"{order_id}-A" not in second_page.text
+
+
+async def test_a_withdrawal_is_no_return_to_read_or_act_on_through_the_gateway(
+    door: Door,
+) -> None:
+    withdrawal_id = (await ask_for_link(door, order_of_three().model_dump(mode="json"))).json()[
+        "withdrawal_id"
+    ]
+
+    read = await door.status(withdrawal_id, OPERATIONS_TOKEN)
+    cancel = await door.act(withdrawal_id, "cancel", {}, CUSTOMER_TOKEN)
+
+    assert (read.status_code, cancel.status_code) == (404, 404)
+    assert read.json()["error"]["code"] == cancel.json()["error"]["code"] == "unknown_return"
 
 
 async def test_an_order_time_ahead_of_our_clock_is_refused_naming_the_field(door: Door) -> None:
