@@ -139,6 +139,9 @@ def _printable(value: str) -> str:
     return value
 
 
+OneLine = Annotated[str, AfterValidator(_printable)]
+"""Text of one line of printable characters, its length bounded where it is used."""
+
 ShortText = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),

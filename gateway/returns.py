@@ -42,7 +42,7 @@ from client.reading import StatusUnreadable, failure_chain, status_of
 from client.start import starting_event
 from domain import search_attributes as sa
 from domain.addresses import PostalAddress
-from domain.base import DomainModel, Money, ShortText, field_problems
+from domain.base import DomainModel, Money, OneLine, ShortText, field_problems
 from domain.ids import is_return_id
 from domain.inspection import EvidenceReference, InspectionOutcome, InspectionReport
 from domain.returns import (
@@ -104,8 +104,18 @@ class AttentionBody(DomainModel):
     """An operations action; who did it is taken from the token."""
 
     action: AttentionAction
-    reason: str
+    reason: OneLine = Field(
+        min_length=3, max_length=500, description="Why: kept in the return's timeline."
+    )
     address: PostalAddress | None = None
+
+
+class CancelBody(DomainModel):
+    """The customer no longer wants to send the goods back."""
+
+    reason: OneLine | None = Field(
+        default=None, max_length=500, description="Optional, in the customer's words."
+    )
 
 
 class _Denied(Exception):
@@ -439,8 +449,9 @@ ACTIONS = (
         "cancel",
         "The customer no longer sends the goods back.",
         (Role.CUSTOMER,),
-        CancelRequest,
+        CancelBody,
         ReturnWorkflow.cancel,
+        lambda body, _who: CancelRequest(reason=body.reason),
     ),
     Action(
         "attention",

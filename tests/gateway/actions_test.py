@@ -216,6 +216,24 @@ async def test_a_key_sent_again_with_another_action_or_body_is_another_request(
     assert cancelled.json()["stage"] == ReturnStage.CANCELLED
 
 
+async def test_a_reason_holding_control_characters_is_refused_naming_it(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    reordered = {"reason": "changed my mind \u202e dnim ym degnahc"}
+    cancel = await door.act(handle.id, "cancel", reordered, CUSTOMER_TOKEN)
+    close = await door.act(
+        handle.id, "attention", {"action": "close", "reason": "by phone\x00"}, OPERATIONS_TOKEN
+    )
+
+    assert (cancel.status_code, close.status_code) == (422, 422)
+    (cancel_problem,) = cancel.json()["error"]["problems"]
+    (close_problem,) = close.json()["error"]["problems"]
+    assert cancel_problem.startswith("reason: Value error, holds U+202E at position 17")
+    assert close_problem.startswith("reason: Value error, holds U+0000 at position 9")
+    assert (await handle.query(ReturnWorkflow.status)).stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
+
+
 async def test_operations_close_a_return_and_the_timeline_names_them(
     door: Door, harness: ReturnHarness
 ) -> None:
