@@ -186,12 +186,13 @@ class Money(DomainModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR.")
 
 
-def field_problems(err: ValidationError) -> list[str]:
-    """One line per problem, each starting with the dotted path of the field. Never the value
-    given, which may be personal data."""
+def field_problems(err: ValidationError, whole: str = "(event)") -> list[str]:
+    """One line per problem, each starting with the dotted path of the field, or `whole` when
+    the problem is the whole input (an event, a request's body). Never the value given, which
+    may be personal data."""
     problems = []
     for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(event)"
+        where = ".".join(str(p) for p in e["loc"]) or whole
         problems.append(f"{where}: {e['msg']}")
     return problems
 

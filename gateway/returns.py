@@ -207,7 +207,7 @@ async def _parse(
     try:
         return model.model_validate_json(body or b"{}")
     except ValidationError as err:
-        problems = field_problems(err)
+        problems = field_problems(err, "(body)")
         return error(
             422, "invalid_request", "The request does not fit its schema.", problems=problems
         )
@@ -277,27 +277,29 @@ async def _run_update(
     try:
         result = await started.result(rpc_timeout=wait)
     except WorkflowUpdateRPCTimeoutOrCancelledError:
-        return JSONResponse(
-            {
-                "return_id": return_id,
-                "update_id": started.id,
-                "state": "accepted, still running",
-                "links": {"status": f"/v1/returns/{return_id}"},
-            },
-            status_code=202,
-        )
+        return _still_running(return_id, started.id)
     except WorkflowUpdateFailedError as err:
         return _refusal(err, "the return could not do it")
     except Exception as err:
         if is_unreachable(err):
             # Accepted by the return, which carries on: only the wait for its answer failed.
-            return JSONResponse(
-                {"return_id": return_id, "update_id": started.id, "state": "accepted"},
-                status_code=202,
-            )
+            return _still_running(return_id, started.id)
         raise
     assert isinstance(result, ActionResult)
     return JSONResponse(result.model_dump(mode="json"), status_code=200)
+
+
+def _still_running(return_id: str, update_id: str) -> JSONResponse:
+    """202: the return accepted the action and carries on; its answer was not waited for."""
+    return JSONResponse(
+        {
+            "return_id": return_id,
+            "update_id": update_id,
+            "state": "accepted, still running",
+            "links": {"status": f"/v1/returns/{return_id}"},
+        },
+        status_code=202,
+    )
 
 
 ACTION_NOT_TAKEN = (
@@ -361,7 +363,7 @@ async def _act(
         try:
             argument = build(parsed, principal)
         except ValidationError as err:
-            problems = field_problems(err)
+            problems = field_problems(err, "(body)")
             return error(
                 422, "invalid_request", "The request does not fit its schema.", problems=problems
             )

@@ -106,7 +106,7 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
             422,
             "invalid_request",
             "The request does not fit its schema.",
-            problems=field_problems(err),
+            problems=field_problems(err, "(body)"),
         )
     now = dt.datetime.now(dt.UTC)
     future = [

@@ -220,7 +220,9 @@ def _routes() -> FastAPI:
         try:
             parsed = Webhook.model_validate_json(body)
         except ValidationError as err:
-            return _error(422, "invalid_request", "The body does not fit.", field_problems(err))
+            return _error(
+                422, "invalid_request", "The body does not fit.", field_problems(err, "(body)")
+            )
         inbox: FeedInbox = request.app.state.inbox
         await inbox.receive(subscriber, webhook_id, parsed.model_dump(mode="json"))
         # A 204 has no body: not even JSON's `null` (the server would break the connection).
@@ -326,7 +328,7 @@ async def _body(request: Request, model: type[B], key_field: str) -> B | JSONRes
     try:
         parsed = model.model_validate_json(body)
     except ValidationError as err:
-        problems = field_problems(err)
+        problems = field_problems(err, "(body)")
         return _error(422, "invalid_request", "The body does not fit.", problems)
     if request.headers.get("idempotency-key") != getattr(parsed, key_field):
         problem = f"Idempotency-Key: required, and the body's {key_field}"

@@ -234,6 +234,19 @@ async def test_a_reason_holding_control_characters_is_refused_naming_it(
     assert (await handle.query(ReturnWorkflow.status)).stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
 
 
+async def test_a_body_that_is_not_an_object_is_refused_as_the_body(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+
+    null = await door.act(handle.id, "cancel", b"null", CUSTOMER_TOKEN)
+    not_json = await door.act(handle.id, "cancel", b"{not json", CUSTOMER_TOKEN)
+
+    assert (null.status_code, not_json.status_code) == (422, 422)
+    assert null.json()["error"]["problems"] == ["(body): Input should be an object"]
+    assert not_json.json()["error"]["problems"][0].startswith("(body): Invalid JSON")
+
+
 async def test_operations_close_a_return_and_the_timeline_names_them(
     door: Door, harness: ReturnHarness
 ) -> None:

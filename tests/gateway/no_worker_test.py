@@ -54,4 +54,6 @@ async def test_a_choice_no_worker_takes_in_time_is_503_and_its_retry_acts_once(
     assert again.json()["label"] == retried.json()["label"]
     assert len(doubles.labels) == 1
     assert status.label is not None
-    assert [e.update_id for e in timeline if e.update_id] == ["customer:choice-1"]
+    (update_id,) = [e.update_id for e in timeline if e.update_id]
+    assert update_id.startswith("customer:customer-app:choose_return_method:")
+    assert update_id.endswith(":choice-1")
