@@ -536,6 +536,31 @@ async def late_parcel_after_expiry(
     return handle
 
 
+@scenario(lambda: Doubles(held={NoticeKind.RETURN_EXPIRED: asyncio.Event()}))
+async def dispatched_while_expiring(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """Drop-off chosen, nothing sent by the deadline: the return expires, and the carrier scans
+    the parcel while the expiry emails are being sent. The return listens for its parcel from
+    the expiry on: it is refunded, and operations close the case."""
+    doubles = harness.doubles
+    handle = await _choosing(harness)
+    ready = await _choose(handle, DROP_OFF)
+    await env.fast_forward(handle, await time_to(handle, _expiry) - dt.timedelta(seconds=3))
+    await harness.until_status(handle, lambda s: s.stage is ReturnStage.EXPIRED)
+    await harness.scan(handle, _parcel(ready))
+    await harness.until_status(
+        handle, lambda s: any(e.event.startswith("scan accepted") for e in s.timeline)
+    )
+    doubles.held[NoticeKind.RETURN_EXPIRED].set()
+    await harness.until_status(handle, lambda s: s.refund is not None)
+    await handle.execute_update(
+        ReturnWorkflow.resolve_attention, _ops(AttentionAction.CLOSE, "seller told of the delay")
+    )
+    await handle.result()
+    return handle
+
+
 @scenario()
 async def expired_counted_in_days(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
     """As `expired`, with the deadlines counted in the customer's days (Regulation 1182/71):

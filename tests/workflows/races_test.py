@@ -129,6 +129,45 @@ async def test_a_dispatch_scan_during_a_rebooking_wins_and_the_new_pickup_is_can
     assert doubles.notice_kinds.count(NoticeKind.RETURN_LABEL) == 1
 
 
+async def test_a_proof_of_dispatch_while_the_expiry_tells_both_sides_brings_the_refund(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The return has expired and is undoing its booking and sending its expiry emails when the
+    carrier scans the parcel: the scan is the late parcel the return listens for, not a scan
+    after the end, and the return goes on to the refund."""
+    emails_sent = asyncio.Event()
+    doubles = Doubles(held={NoticeKind.RETURN_EXPIRED: emails_sent})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert booked.label is not None
+        await time_skipping_env.fast_forward(
+            handle, await to_expiry(handle) - dt.timedelta(seconds=3)
+        )
+        # Expired, its emails held: the return has not finished expiring.
+        expired = await harness.until_status(handle, lambda s: s.stage is ReturnStage.EXPIRED)
+        await harness.scan(handle, booked.label.tracking_number)
+        taken = await harness.until_status(
+            handle, lambda s: any(e.event.startswith("scan accepted") for e in s.timeline)
+        )
+        assert [e.event for e in taken.timeline if e.event.startswith("scan")] == [
+            "scan accepted"
+        ], "the scan was taken as a proof of dispatch, not kept apart as after the end"
+        emails_sent.set()
+        refunded = await harness.until_status(handle, lambda s: s.refund is not None)
+
+    events = [e.event for e in refunded.timeline]
+    assert expired.stage is ReturnStage.EXPIRED
+    assert taken.stage is ReturnStage.EXPIRED
+    assert events.index("listening for a late parcel") < events.index(
+        "the parcel was sent after the return expired: refunding"
+    )
+    assert refunded.stage is ReturnStage.PICKED_UP
+    assert refunded.attention == ["late_parcel"]
+    assert len(doubles.refunds) == 1
+    assert await failed_tasks(handle) == []
+
+
 async def test_cancel_and_close_are_refused_once_an_expiry_has_begun(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:

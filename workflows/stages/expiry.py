@@ -21,6 +21,10 @@ with workflow.unsafe.imports_passed_through():
 LATE_PARCEL_WATCH = "late-parcel-watch"
 """Patch: an expired return whose parcel has a tracking number listens for it a while."""
 
+LISTENING_AS_IT_EXPIRES = "late-parcel-watch-from-the-expiry"
+"""Patch: the watch for a late parcel starts as the return expires, before what was booked is
+undone and both sides are told, so that a proof of dispatch arriving meanwhile is taken."""
+
 
 async def expire(ctx: ReturnContext) -> None:
     state = ctx.state
@@ -45,6 +49,19 @@ async def expire(ctx: ReturnContext) -> None:
         await dispatched.enter(ctx)  # the carrier had the parcel after all
         return
     ctx.record("system", "not shipped by the deadline: the return has expired")
+    parcel = state.tracking_number
+    watch = state.timings.late_parcel_watch
+    listening = (
+        parcel is not None
+        and bool(watch)
+        and workflow.patched(LISTENING_AS_IT_EXPIRES)
+        and workflow.patched(LATE_PARCEL_WATCH)
+    )
+    if listening:
+        # Scans of the parcel are taken from now on (`ReturnWorkflow._take_scans`): one that
+        # comes while the expiry undoes the booking brings the return back to the refund.
+        state.late_parcel = parcel
+        state.late_watch_ends = ctx.now() + watch
     ctx.set_stage(ReturnStage.EXPIRED, *ctx.clear_attention(*ctx.choice_problems()))
     if state.refund_reason is not None:
         # Refunded at the refund deadline, before the goods left: they are still with the
@@ -52,7 +69,6 @@ async def expire(ctx: ReturnContext) -> None:
         kept = AttentionReason.REFUNDED_NOT_RETURNED
         ctx.attention(kept, True)
         await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=kept)
-    parcel = state.tracking_number
     await carrier.undo_shipment(ctx)
     await ctx.notify_all(
         [
@@ -60,11 +76,13 @@ async def expire(ctx: ReturnContext) -> None:
             state.notice(NoticeKind.SELLER_RETURN_EXPIRED),
         ]
     )
-    watch = state.timings.late_parcel_watch
-    if parcel is not None and watch and workflow.patched(LATE_PARCEL_WATCH):
-        # Art. 14(1) breached does not cancel the withdrawal: a parcel sent late is refunded.
+    if not listening and parcel is not None and watch and workflow.patched(LATE_PARCEL_WATCH):
+        # Histories from before the watch started at the expiry: it starts here.
         state.late_parcel = parcel
         state.late_watch_ends = ctx.now() + watch
+        listening = True
+    if listening:
+        # Art. 14(1) breached does not cancel the withdrawal: a parcel sent late is refunded.
         ctx.record("system", "listening for a late parcel")
         ctx.refresh()
         return
