@@ -34,6 +34,13 @@ UTC = ZoneInfo("UTC")
 _NOT_ATEXT = re.compile(r"[^A-Za-z0-9._!#$%&'*+/=?^`{|}~-]")
 
 
+def message_id_part(key: str) -> str:
+    """`key` as the left part of a Message-ID: each character a Message-ID may not hold there
+    (`:` of an order's ID, for one) written `=XX`, so that the header reads back whole and two
+    keys never share an ID."""
+    return _NOT_ATEXT.sub(lambda m: "".join(f"={b:02X}" for b in m[0].encode()), key)
+
+
 @dataclass(frozen=True)
 class NoticeKey:
     """Which notice of which return an email is, read back from its Message-ID."""
@@ -82,8 +89,7 @@ class NoticeComposer:
 
     def message_key(self, request: NoticeRequest) -> str:
         """`{return_id}.{kind}.{revision}`: which notice this is, and nothing about whom to."""
-        key = f"{request.return_id}.{request.kind}.{request.revision}"
-        return _NOT_ATEXT.sub(lambda m: "".join(f"={b:02X}" for b in m[0].encode()), key)
+        return message_id_part(f"{request.return_id}.{request.kind}.{request.revision}")
 
     def message_id(self, request: NoticeRequest) -> str:
         """`<{message_key}@{mail_domain}>`: the same notice, the same ID.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from activities.notices.compose import customer_address, email_to
+from activities.notices.compose import customer_address, email_to, message_id_part
 from activities.notices.formats import format_date, format_moment, format_money, local_zone
 from activities.notices.wording import language_of
 from domain.withdrawals import WithdrawalOffer, WithdrawalReceipt
@@ -124,7 +124,13 @@ def acknowledgement(
         customer_address(customer.name, customer.email),
         words["subject"].format(order_id=request.order_id),
         body,
-        message_id=f"<{receipt.withdrawal_id}.acknowledgement@{settings.mail_domain}>",
+        message_id=acknowledgement_message_id(receipt, settings),
         sent_at=receipt.submitted_at,
         lang=lang,
     )
+
+
+def acknowledgement_message_id(receipt: WithdrawalReceipt, settings: Settings) -> str:
+    """The same acknowledgement, the same ID: a retried send is the same email, and the key the
+    sent-notices ledger keeps it under."""
+    return f"<{message_id_part(receipt.withdrawal_id + '.acknowledgement')}@{settings.mail_domain}>"

@@ -9,7 +9,7 @@ from temporalio.client import Client
 
 from activities.notices.sent import WITHDRAWAL_ACKNOWLEDGEMENT, SentNotices
 from activities.notices.smtp import SmtpNotifier
-from activities.withdrawals.acknowledgement import acknowledgement
+from activities.withdrawals.acknowledgement import acknowledgement, acknowledgement_message_id
 from client.start import Arrival, start_return
 from customer_page.links import PageLinks
 from domain.events import RetractEvent
@@ -75,7 +75,7 @@ class WithdrawalActivities:
         receipt = ack.receipt
         pages = {line.line_id: self._links.return_page(line.return_id) for line in receipt.lines}
         message = acknowledgement(ack.offer, receipt, self._settings, pages)
-        message_id = str(message["Message-ID"])
+        message_id = acknowledgement_message_id(receipt, self._settings)
         fields = {"withdrawal_id": receipt.withdrawal_id}
         if await self._sent.sent_at(message_id) is not None:
             activity.logger.info("acknowledgement already sent by an earlier attempt", extra=fields)

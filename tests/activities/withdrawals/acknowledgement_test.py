@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,10 +16,18 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from activities.notices.sent import WITHDRAWAL_ACKNOWLEDGEMENT, SentNotices
 from activities.notices.smtp import SmtpNotifier
 from activities.withdrawals.activities import WithdrawalActivities
-from domain.withdrawals import WithdrawalAcknowledgement, WithdrawalReceipt, WithdrawnLine
+from domain.ids import return_id
+from domain.withdrawals import (
+    WithdrawalAcknowledgement,
+    WithdrawalLinkRequest,
+    WithdrawalReceipt,
+    WithdrawnLine,
+    withdrawal_workflow_id,
+)
 from mail_sink import MailSink, read_mailbox
 from plumbing.settings import Settings
 from store import Store, open_store
+from tests.factories import retract_event, unique_order_id
 from tests.histories.record_withdrawals import offer
 
 
@@ -88,3 +97,52 @@ async def test_an_acknowledgement_sent_by_an_attempt_is_not_sent_again_by_the_ne
         "SELECT return_id, kind FROM sent_notices WHERE message_id = ?", (message_id,)
     )
     assert row is not None and tuple(row) == (ack.offer.withdrawal_id, WITHDRAWAL_ACKNOWLEDGEMENT)
+
+
+def withdrawn_from(order_id: str) -> WithdrawalAcknowledgement:
+    """As `withdrawn`, for an order of this ID."""
+    event = retract_event(order_id=order_id)
+    request = WithdrawalLinkRequest(
+        request_id="help-1", customer=event.customer, lines=[event.order]
+    )
+    ack = withdrawn()
+    offered = ack.offer.model_copy(
+        update={
+            "withdrawal_id": withdrawal_workflow_id(order_id, request.request_id),
+            "request": request,
+        }
+    )
+    receipt = ack.receipt.model_copy(
+        update={
+            "withdrawal_id": offered.withdrawal_id,
+            "order_id": order_id,
+            "lines": [WithdrawnLine(line_id="1", return_id=return_id(order_id, "1"), started=True)],
+        }
+    )
+    return WithdrawalAcknowledgement(offer=offered, receipt=receipt)
+
+
+async def test_orders_whose_ids_hold_a_colon_each_get_their_acknowledgement(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink, store: Store
+) -> None:
+    """`:` may be in an order's ID but not in a Message-ID: written `=3A`, the ID reads back
+    whole, and one order's acknowledgement is never taken for another's."""
+    prefix = unique_order_id("MKT")
+    activities = WithdrawalActivities(
+        time_skipping_env.client, settings, SmtpNotifier(settings), SentNotices(store)
+    )
+    acks = [withdrawn_from(f"{prefix}:1001"), withdrawn_from(f"{prefix}:2002")]
+    for ack in acks:
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(env.info, workflow_id=ack.offer.withdrawal_id)
+        await env.run(activities.acknowledge_withdrawal, ack)
+
+    received = {
+        found.group(): str(m["Message-ID"])
+        for m in read_mailbox(sink.directory)
+        if (found := re.search(rf"{prefix}:\d+", str(m["Subject"]))) is not None
+    }
+    assert sorted(received) == [f"{prefix}:1001", f"{prefix}:2002"]
+    for order_id, message_id in received.items():
+        assert message_id.startswith(f"<withdrawal-{order_id.replace(':', '=3A')}~help-1.")
+        assert await SentNotices(store).sent_at(message_id) is not None
