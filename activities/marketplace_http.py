@@ -16,7 +16,6 @@ most 100 characters of its JSON error message: never its raw body (it might echo
 from __future__ import annotations
 
 import datetime as dt
-import math
 import ssl
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,9 +28,6 @@ from activities.carriers.http_errors import retry_after
 
 RETRIED_STATUSES = frozenset({408, 425, 429})
 """4xx that mean "not now" (besides every 5xx): retried."""
-MAX_RETRY_AFTER = 600.0
-"""The longest `Retry-After` honoured (seconds): refunds and seller asks have deadlines."""
-
 Unavailable = Callable[[str, dt.timedelta | None], ApplicationError]
 Rejected = Callable[[str], ApplicationError]
 
@@ -105,10 +101,7 @@ class MarketplaceHttp:
         said = f"{self.service} HTTP {status}" + (f" {code}" if code else "")
         if status in RETRIED_STATUSES or status >= 500 or 200 <= status < 300:
             wait = retry_after(response)
-            delay = None
-            if wait is not None and math.isfinite(wait):
-                delay = dt.timedelta(seconds=min(wait, MAX_RETRY_AFTER))
-            raise self.unavailable(said, delay)
+            raise self.unavailable(said, None if wait is None else dt.timedelta(seconds=wait))
         if 300 <= status < 400:
             where = safe(response.headers.get("location", ""))
             raise self.rejected(f"{said}: redirected to {where}: fix {self.setting}")

@@ -8,6 +8,7 @@ one) in its carrier's error body.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -88,12 +89,21 @@ def sandbox_error_text(response: httpx.Response) -> tuple[str, str | None]:
     return message, str(field) if field else None
 
 
+MAX_RETRY_AFTER = 600.0
+"""The longest `Retry-After` honoured (seconds), as long as the retry policies' longest wait:
+a choice, a refund and a seller's ask have deadlines."""
+
+
 def retry_after(response: httpx.Response) -> float | None:
-    """`Retry-After` in seconds; the HTTP-date form is rare for APIs and treated as absent."""
+    """`Retry-After` in seconds, at most `MAX_RETRY_AFTER`; the HTTP-date form is rare for APIs
+    and, like a value that is not a finite number, treated as absent."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return None
+    if not math.isfinite(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
