@@ -163,10 +163,18 @@ def _classify(error: Exception) -> ApplicationError:
         reply = _describe([(error.code, error.message)])
         if isinstance(error, aiosmtplib.SMTPDataError) and error.code >= 500:
             return _refused("message", MESSAGE_REJECTED, reply)
+        if _too_large(error):
+            return _refused("message", MESSAGE_REJECTED, reply)
         # A deferral (4xx), or the sender, greeting or login refused: our configuration or the
         # relay's, which an operator fixes; until then retrying with backoff keeps notices waiting.
         return _unavailable(reply)
     return _unavailable(f"{type(error).__name__}: {redact_text(str(error))}")
+
+
+def _too_large(error: aiosmtplib.SMTPResponseException) -> bool:
+    """The relay refuses the message's size for good: 552 (or 5.3.4) to the `SIZE` the sender
+    announces with MAIL FROM (RFC 1870), before any data is sent."""
+    return error.code == 552 or error.message.startswith("5.3.4")
 
 
 def _describe(replies: list[tuple[int, str]]) -> str:

@@ -100,6 +100,10 @@ async def test_sink_bounces_an_address_that_cannot_exist(
             id="refused-content-is-not-retried",
         ),
         pytest.param(
+            "MAIL", "552 5.3.4 Message size exceeds fixed limit", "MessageRejected", True,
+            id="a-message-too-large-is-not-retried",
+        ),
+        pytest.param(
             "MAIL", "530 5.7.0 Authentication required", "MailRelayUnavailable", False,
             id="refused-sender-is-retried-until-the-relay-is-configured",
         ),
