@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
 
 from activities.carriers.http_errors import send
 from activities.carriers.protocol import CarrierRejected, CarrierUnsupported, WebhookRejected
+from activities.carriers.scans import carrier_text, readable_scan
 from domain.addresses import PostalAddress
 from domain.base import Money
 from domain.carriers import (
@@ -256,20 +258,26 @@ class SandboxCarrier:
             raise WebhookRejected(str(err)) from None
 
     def _scans(self, number: str, events: list[dict[str, Any]]) -> list[TrackingScan]:
-        return [
-            TrackingScan(
-                carrier=self._code,
-                tracking_number=number,
-                scan_id=event["scan_id"],
-                status=STATUSES[event["status"]],
-                occurred_at=_datetime(event["occurred_at"]),
-                location=event.get("location"),
-                description=event.get("description"),
-                carrier_code=event["status"],
-            )
+        """The scans of the sandbox's events; one that cannot be a scan is left out
+        (`activities.carriers.scans`)."""
+        found = [
+            readable_scan(self._code, number, partial(self._scan, number, event))
             for event in events
-            if event.get("status") in STATUSES
+            if isinstance(event, dict) and event.get("status") in STATUSES
         ]
+        return [scan for scan in found if scan is not None]
+
+    def _scan(self, number: str, event: dict[str, Any]) -> TrackingScan:
+        return TrackingScan(
+            carrier=self._code,
+            tracking_number=number,
+            scan_id=event["scan_id"],
+            status=STATUSES[event["status"]],
+            occurred_at=_datetime(event["occurred_at"]),
+            location=carrier_text(event.get("location")),
+            description=carrier_text(event.get("description")),
+            carrier_code=event["status"],
+        )
 
     def _post_office(self, site: dict[str, Any]) -> PostOffice:
         return PostOffice(

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from functools import partial
 from typing import Any
 
+from activities.carriers.scans import carrier_text, readable_scan
 from domain.carriers import ParcelDestination, TrackingScan, TrackingStatus
 
 S = TrackingStatus
@@ -64,7 +66,11 @@ def scans(carrier: str, tracking_number: str, data: object) -> list[TrackingScan
     types it) a list of them: the one about `tracking_number` is read."""
     shipment = _shipment(data, tracking_number)
     events = shipment.get("event") or []
-    found = [_scan(carrier, tracking_number, e) for e in events if isinstance(e, dict)]
+    found = [
+        readable_scan(carrier, tracking_number, partial(_scan, carrier, tracking_number, e))
+        for e in (events if isinstance(events, list) else [])
+        if isinstance(e, dict)
+    ]
     # La Poste lists the newest first: reversed, a stable sort keeps same-minute events in
     # the order they happened.
     return sorted((s for s in reversed(found) if s is not None), key=lambda s: s.occurred_at)
@@ -116,6 +122,8 @@ def _shipment(data: object, tracking_number: str) -> dict[str, Any]:
 
 
 def _scan(carrier: str, tracking_number: str, event: dict[str, Any]) -> TrackingScan | None:
+    """One event as a scan; None for an event without a code or a zoned time (ValueError or
+    ValidationError when it holds one no clock can count from)."""
     code, date = str(event.get("code") or ""), str(event.get("date") or "")
     try:
         occurred_at = dt.datetime.fromisoformat(date)
@@ -123,7 +131,7 @@ def _scan(carrier: str, tracking_number: str, event: dict[str, Any]) -> Tracking
         return None
     if not code or occurred_at.tzinfo is None:
         return None
-    label = str(event.get("label") or "").strip()[:200]
+    label = carrier_text(event.get("label"))
     return TrackingScan(
         carrier=carrier,
         tracking_number=tracking_number,

@@ -8,10 +8,14 @@ label is bought; `POST /trackers` makes one for a code EasyPost does not know ye
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from functools import partial
 from typing import Any
 
 from activities.carriers.easypost.wire import EasyPostApi, Json, timestamp
+from activities.carriers.scans import carrier_text, readable_scan
+from domain.base import EARLIEST, LATEST
 from domain.carriers import ParcelDestination, TrackingScan, TrackingStatus
 
 S = TrackingStatus
@@ -60,7 +64,7 @@ class Trackers:
         return ParcelDestination(country_code=country.upper(), postal_code=postal)
 
     async def track(self, tracking_number: str) -> list[TrackingScan]:
-        return scans(self._api.carrier, await self._tracker(tracking_number))
+        return scans(self._api.carrier, await self._tracker(tracking_number), tracking_number)
 
     async def _tracker(self, tracking_number: str) -> Json:
         # The Tracker made when the label was bought is found by its code (`tracking_code`
@@ -79,17 +83,41 @@ class Trackers:
         return tracker
 
 
-def scans(carrier: str, tracker: Json) -> list[TrackingScan]:
-    """Every scan of a Tracker, oldest first, with stable IDs."""
-    code = str(tracker["tracking_code"])
-    listed = tracker.get("tracking_details") or []
-    details = [d for d in listed if isinstance(d, dict) and d.get("datetime")]
-    details.sort(key=lambda d: timestamp(str(d["datetime"])))
+def scans(carrier: str, tracker: Json, tracking_number: str | None = None) -> list[TrackingScan]:
+    """Every scan of a Tracker, oldest first, with stable IDs; a detail that cannot be a scan
+    (its date unreadable, for one) is left out (`activities.carriers.scans`). The Tracker's
+    code, or `tracking_number` when asked for one; a Tracker with neither is unreadable
+    (ValueError)."""
+    code = tracker.get("tracking_code") or tracking_number
+    if not isinstance(code, str) or not code:
+        raise ValueError("a Tracker without its tracking_code")
+    listed = tracker.get("tracking_details")
+    dated = [
+        (when, detail)
+        for detail in (listed if isinstance(listed, list) else [])
+        if isinstance(detail, dict) and (when := _when(detail)) is not None
+    ]
+    dated.sort(key=lambda pair: pair[0])
+    details = [detail for _, detail in dated]
     first_move = next((i for i, d in enumerate(details) if d.get("status") == _ACCEPTANCE), None)
-    return [
-        _scan(carrier, code, detail, accepted=index == first_move)
+    found = [
+        readable_scan(
+            carrier, code, partial(_scan, carrier, code, detail, accepted=index == first_move)
+        )
         for index, detail in enumerate(details)
     ]
+    return [scan for scan in found if scan is not None]
+
+
+def _when(detail: Json) -> dt.datetime | None:
+    """When a detail happened, or None when EasyPost gives no readable time, or one outside the
+    years returnflow counts in (such a detail is no scan, and not the acceptance either)."""
+    try:
+        when = timestamp(str(detail["datetime"])) if detail.get("datetime") else None
+        plausible = when is not None and EARLIEST <= when < LATEST
+    except (ValueError, OverflowError):  # an offset taking the year past 1 or 9999 in UTC
+        return None
+    return when if plausible else None
 
 
 def normalised(status: str) -> TrackingStatus:
@@ -123,5 +151,4 @@ def _location(location: Any) -> str | None:
 
 
 def _text(value: Any) -> str | None:
-    text = str(value).strip() if value is not None else ""
-    return text[:200] or None
+    return carrier_text(value)
