@@ -109,7 +109,9 @@ class JwksVerifier:
                 options={"require": ["exp", "sub"]},
                 leeway=30,
             )
-        except jwt.PyJWTError as err:
+        except (jwt.PyJWTError, TypeError, ValueError) as err:
+            # TypeError and ValueError: the header names an algorithm of another kind than the
+            # key its `kid` names (ES256 on an RSA key), which PyJWT does not raise as its own.
             log.info("codec token refused", reason=type(err).__name__)
             return None
         if self.required is not None:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from google.protobuf import json_format
 from pydantic import SecretStr
@@ -266,7 +266,14 @@ async def test_a_jwt_signed_by_a_key_the_provider_does_not_publish_is_refused(
         headers={"kid": "sso-1"},
     )
 
-    for token in (forged, shared_secret):
+    other_kind = jwt.encode(
+        {"sub": "agent-42", "aud": AUDIENCE, "iss": ISSUER, "exp": now + 300},
+        ec.generate_private_key(ec.SECP256R1()),
+        algorithm="ES256",
+        headers={"kid": "sso-1"},  # an RSA key's
+    )
+
+    for token in (forged, shared_secret, other_kind):
         answer = await codec_server.post(
             "/decode", json=body(await sealed()), headers=headers(origin=UI, token=token)
         )
