@@ -33,20 +33,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierRegistry
 from client import feed_commands
 from client.reading import StatusUnreadable, failure_chain, how_it_ended, status_of
-from client.start import EventRejected, parse_event, start_return
+from client.start import Arrival, EventRejected, parse_event, start_return
 from client.status_view import render_status
 from codec_server import openapi as codec_openapi
 from codec_server.server import CodecAccess, CodecConfigError, create_codec_app
 from dead_letters import commands as dead_letter_commands
 from domain.addresses import PostalAddress
-from domain.base import field_problems
+from domain.base import Identifier, field_problems
 from domain.events import RetractEvent
 from domain.feed_schemas import event_schema_files
 from domain.ids import PREFIX
@@ -74,6 +74,10 @@ OK, REFUSED, BAD_INPUT = 0, 1, 2
 
 Connect = Callable[[], Awaitable[Client]]
 """Commands check their input first and connect to Temporal only then."""
+
+
+ORDER_ID: TypeAdapter[str] = TypeAdapter(Identifier)
+"""An order's ID as the commands take it: nothing that could change a visibility query."""
 
 
 class CommandError(Exception):
@@ -178,6 +182,17 @@ async def cmd_retract(args: argparse.Namespace, connect: Connect, settings: Sett
         raise CommandError(message, BAD_INPUT) from err
     client = await connect()
     started = await start_return(client, settings, event)
+    if started.arrival is Arrival.CONFLICT:
+        fields = ", ".join(started.conflicts)
+        raise CommandError(
+            f"{started.workflow_id}: an event with this event_id came before with other facts "
+            f"({fields}): nothing started\n  {started.link}"
+        )
+    if started.arrival is Arrival.ENDED:
+        raise CommandError(
+            f"{started.workflow_id} has ended: a new withdrawal for its order line starts "
+            f"nothing\n  {started.link}"
+        )
     verdict = "started" if started.created else "already exists (duplicate event, nothing started)"
     print(f"{started.workflow_id} {verdict}")
     print(f"  {started.link}")
@@ -207,7 +222,15 @@ async def _handles(client: Client, ref: str) -> list[WorkflowHandle[Any, Any]]:
             continue
         found.append(handle)
     if not found:
-        query = f'OrderId = "{ref}"'
+        try:
+            order_id = ORDER_ID.validate_python(ref)
+        except ValidationError:
+            raise CommandError(
+                f"no return found for {ref!r}: not a return's ID, ORDER_ID-LINE or an order's "
+                "ID (letters, digits and . _ : -, at most 64)",
+                BAD_INPUT,
+            ) from None
+        query = f'OrderId = "{order_id}"'
         async for execution in client.list_workflows(query):
             found.append(client.get_workflow_handle(execution.id))
     if not found:
@@ -277,9 +300,16 @@ async def cmd_give_address(args: argparse.Namespace, connect: Connect, settings:
         address = PostalAddress.model_validate_json(json.dumps(_json_file(args.file)))
     except ValidationError as err:
         raise CommandError("; ".join(field_problems(err)), BAD_INPUT) from err
+    try:
+        reply = ReturnAddressReply(address=address, given_by=args.by)
+    except ValidationError as err:
+        raise CommandError(
+            f"--by: {args.by!r} is neither 'seller' nor 'operations:<staff id>' (a staff ID: "
+            "letters, digits, '.', '_' or '-')",
+            BAD_INPUT,
+        ) from err
     client = await connect()
     handle = await _single(client, args.ref)
-    reply = ReturnAddressReply(address=address, given_by=args.by)
     try:
         await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
     except WorkflowUpdateFailedError as err:

@@ -90,3 +90,27 @@ def test_temporal_out_of_reach_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert f"cannot reach Temporal at {nowhere}" in result.stderr
+
+
+def test_an_address_given_by_no_staff_id_is_refused_naming_by(tmp_path: Path) -> None:
+    from tests.factories import SELLER_ADDRESS
+
+    address = tmp_path / "address.json"
+    address.write_text(SELLER_ADDRESS.model_dump_json())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{s.getsockname()[1]}"
+
+    result = starter(
+        "give-address",
+        "ORD-1-1",
+        "--file",
+        str(address),
+        "--by",
+        "alice",
+        env={"TEMPORAL_ADDRESS": nowhere, "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS},
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: --by: 'alice' is neither 'seller' nor 'operations:")
+    assert "Traceback" not in result.stderr

@@ -59,3 +59,18 @@ async def test_the_status_of_a_terminated_return_says_it_was_terminated(
         f"{handle.id} is terminated: stuck: restarted by operations; its last status follows\n"
         f"{handle.id}    stage: awaiting_customer_choice\n"
     ), said
+
+
+async def test_a_reference_that_no_order_can_have_is_refused_without_a_query(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    code, said = await status_command(
+        time_skipping_env, "returns", 'x" OR ExecutionStatus = "Running'
+    )
+
+    assert code == 2
+    assert said.strip().endswith(
+        "not a return's ID, ORDER_ID-LINE or an order's ID "
+        "(letters, digits and . _ : -, at most 64)"
+    ), said
+    assert "Traceback" not in said

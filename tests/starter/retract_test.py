@@ -1,0 +1,81 @@
+"""`starter.py retract EVENT.json` as an operator runs it: an event its return already had with
+other facts, or a new withdrawal for a return that has ended, is refused and says why, as the
+gateway refuses them; it is never called a duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from domain.returns import ReturnStage
+from tests.factories import retract_event
+from tests.keys import TEST_KEYS
+from tests.starter.starter_test import ROOT
+from tests.workflows.harness import return_harness
+
+
+async def retract_command(
+    env: WorkflowEnvironment, task_queue: str, event_file: Path
+) -> tuple[int, str]:
+    """Exit status, and output and errors together, of `starter.py retract EVENT.json`."""
+    variables = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "RETURNFLOW_"))
+    }
+    variables |= {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": env.client.namespace,
+        "RETURNFLOW_TASK_QUEUE": task_queue,
+        "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "starter.py"),
+        "retract",
+        str(event_file),
+        cwd=ROOT,
+        env=variables,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_the_same_event_id_with_another_price_is_refused_naming_the_field(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        event = retract_event()
+        handle = await harness.start(event)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        product = event.order.product
+        price = product.price.model_copy(update={"amount": Decimal("999.00")})
+        order = event.order.model_copy(
+            update={"product": product.model_copy(update={"price": price})}
+        )
+        other = tmp_path / "event.json"
+        other.write_text(event.model_copy(update={"order": order}).model_dump_json())
+        same = tmp_path / "same.json"
+        same.write_text(event.model_dump_json())
+
+        conflict_code, conflict = await retract_command(
+            time_skipping_env, harness.settings.task_queue, other
+        )
+        again_code, again = await retract_command(
+            time_skipping_env, harness.settings.task_queue, same
+        )
+
+    assert conflict_code == 1, conflict
+    assert conflict.startswith(
+        f"error: {handle.id}: an event with this event_id came before with other facts ("
+    ), conflict
+    assert "order.product.price" in conflict.splitlines()[0]
+    assert "duplicate" not in conflict
+    assert again_code == 0
+    assert again.startswith(f"{handle.id} already exists (duplicate event, nothing started)")
