@@ -22,6 +22,13 @@ from gateway.http import Gateway, Outcome
 from gateway.tracking import take_webhook
 
 
+UNAVAILABLE = {
+    "temporal_unavailable": "Temporal unreachable",
+    "carrier_unavailable": "the carrier unreachable",
+}
+"""What a 503 says was out of reach, by its error code."""
+
+
 class NotReplayable(ValueError):
     """This letter cannot be replayed this way; the message says what to do instead."""
 
@@ -41,9 +48,10 @@ class ReplayResult:
             return_id = body.get("return_id")
             what = "duplicate, already there" if body.get("created") is False else "accepted"
             return f"{what}" + (f": {return_id}" if return_id else f": {body}")
-        if self.outcome.status == 503:
-            return "Temporal unreachable: nothing done, the letter stays pending"
         error = body.get("error", {})
+        if self.outcome.status == 503:
+            why = UNAVAILABLE.get(error.get("code"), "unavailable")
+            return f"{why}: nothing done, the letter stays pending"
         problems = "; ".join(error.get("problems", []))
         return f"refused again ({self.outcome.status} {error.get('code')}): " + (
             problems or error.get("message", "")
@@ -89,7 +97,7 @@ async def replay(
         label = "duplicate" if outcome.body.get("created") is False else "accepted"
         state = LetterState.REPLAYED
     else:
-        label = outcome.reason or "temporal_unavailable"
+        label = outcome.reason or str(outcome.body.get("error", {}).get("code") or "unavailable")
         state = LetterState.PENDING
     gateway.dead_letters.record_replay(
         letter,

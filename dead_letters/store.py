@@ -216,11 +216,14 @@ class DeadLetterStore:
 
     def record_replay(self, letter: DeadLetter, replay: Replay, state: LetterState) -> None:
         """Add `replay` to the letter and put it in `state` (sealing its body if it is still in
-        clear); `letter` is brought up to date with the store's copy."""
+        clear); `letter` is brought up to date with the store's copy. A letter another replay
+        or a discard took out of `pending` meanwhile is never put back in it: the attempt is
+        recorded, its state kept."""
 
         def replayed(stored: DeadLetter) -> None:
             stored.replays.append(replay)
-            stored.state = state
+            if state is not LetterState.PENDING or stored.state is LetterState.PENDING:
+                stored.state = state
 
         try:
             stored = self._change(letter.letter_id, replayed)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -14,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from dead_letters.store import DeadLetter, DeadLetterStore, LetterKeyError, LetterState
+from dead_letters.replay import ReplayResult
+from dead_letters.store import DeadLetter, DeadLetterStore, LetterKeyError, LetterState, Replay
+from gateway.http import unavailable
 from plumbing.encryption import EncryptionCodec, Keyring
 from store import Store
 from store.sqlite import SqliteDatabase
@@ -207,3 +210,45 @@ def test_a_sealed_body_cannot_be_moved_to_another_letter_nor_altered(
     rewrite(store, second.letter_id, document)
     with pytest.raises(LetterKeyError, match="failed authentication"):
         store.body(store.get(second.letter_id))
+
+
+def test_a_replay_that_failed_never_puts_back_a_letter_another_replay_took(
+    store: DeadLetterStore,
+) -> None:
+    """Two operators replay one letter at once: the first is accepted, the second finds Temporal
+    out of reach. The letter stays replayed, with both attempts on record."""
+    letter = keep(store, event_body())
+    seen_by_bob = store.get(letter.letter_id)
+    now = dt.datetime.now(dt.UTC)
+
+    store.record_replay(
+        letter, Replay(at=now, by="alice", outcome="accepted"), LetterState.REPLAYED
+    )
+    store.record_replay(
+        seen_by_bob,
+        Replay(at=now, by="bob", outcome="temporal_unavailable"),
+        LetterState.PENDING,
+    )
+
+    kept = store.get(letter.letter_id)
+    assert kept.state is LetterState.REPLAYED
+    assert [(r.by, r.outcome) for r in kept.replays] == [
+        ("alice", "accepted"),
+        ("bob", "temporal_unavailable"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        ("temporal_unavailable", "Temporal unreachable: nothing done, the letter stays pending"),
+        ("carrier_unavailable", "the carrier unreachable: nothing done, the letter stays pending"),
+    ],
+)
+def test_a_replay_answered_503_says_what_was_out_of_reach(
+    store: DeadLetterStore, code: str, said: str
+) -> None:
+    letter = keep(store, event_body(), source="carrier:sandbox")
+    outcome = unavailable(code, "try again")
+
+    assert ReplayResult(letter, outcome).describe() == said
