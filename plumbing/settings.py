@@ -9,6 +9,7 @@ into a keyring by `plumbing.encryption`. The standard Temporal variables (`TEMPO
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -45,6 +46,10 @@ def address_networks(value: str) -> list[Network]:
 
 STORE_SCHEMES = ("postgresql", "postgres", "sqlite")
 """The stores `RETURNFLOW_STORE_URL` may name."""
+
+
+CRON_FIELD = re.compile(r"[0-9A-Za-z*?/,#-]+")
+"""One field of a cron expression: numbers, names (MON, JAN), ranges, steps and lists."""
 
 
 class Settings(BaseSettings):
@@ -408,6 +413,8 @@ class Settings(BaseSettings):
     )
     reminder_schedule_id: str = Field(
         "unshipped-returns-reminder",
+        min_length=1,
+        pattern=r"^\S+$",
         description="The Temporal Schedule that runs the reminder sweep (starter.py schedule).",
     )
     reminder_cron: str = Field(
@@ -614,6 +621,20 @@ class Settings(BaseSettings):
             message = f"unknown time zone {zone!r}: an IANA name, e.g. Europe/Paris"
             raise ValueError(message) from None
         return zone
+
+    @field_validator("reminder_cron")
+    @classmethod
+    def _cron(cls, cron: str) -> str:
+        fields = cron.split()
+        descriptor = len(fields) >= 1 and fields[0].startswith("@")
+        if not descriptor and not (
+            5 <= len(fields) <= 7 and all(CRON_FIELD.fullmatch(f) for f in fields)
+        ):
+            raise ValueError(
+                f"not a cron expression: {cron!r}: five fields, minute hour day-of-month month "
+                "day-of-week (e.g. '0 9 * * *'), or a descriptor such as @daily"
+            )
+        return cron
 
     @field_validator("gateway_rate_limit_exempt", "gateway_trusted_proxies")
     @classmethod

@@ -233,7 +233,13 @@ async def _outcome(client: Client, action: object) -> str:
     handle = client.get_workflow_handle_for(
         UnshippedReturnsSweep.run, action.workflow_id, run_id=action.first_execution_run_id
     )
-    status = (await handle.describe()).status
+    try:
+        status = (await handle.describe()).status
+    except RPCError as err:
+        if err.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        # The schedule remembers its runs longer than the namespace's retention keeps them.
+        return f"{action.workflow_id} (no longer kept)"
     name = status.name.lower() if status else "unknown"
     text = f"{action.workflow_id} {name}"
     if name == "completed":

@@ -14,11 +14,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from temporalio.api.common.v1 import Payload
-from temporalio.client import ScheduleActionStartWorkflow, ScheduleRange
+from temporalio.client import (
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleActionStartWorkflow,
+    ScheduleRange,
+)
 from temporalio.testing import WorkflowEnvironment
 
 from domain.notices import NoticeKind
 from domain.returns import ReturnStage
+from reminders import schedule as reminder_schedule
 from tests.factories import retract_event
 from tests.keys import NEXT_KEY, NEXT_KEY_ID, TEST_KEYS
 from tests.workflows.harness import return_harness
@@ -161,6 +166,35 @@ async def test_commands_on_a_schedule_not_installed_say_how_to_install_it(
         code, _out, err = await operator.schedule(action)
         assert code == 1, action
         assert f"error: schedule {operator.schedule_id} is not installed: run " in err
+
+
+async def test_a_cron_that_is_not_one_is_refused_naming_the_setting(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    operator = Operator(time_skipping_env)
+
+    code, _out, err = await operator.schedule("install", reminder_cron="every morning")
+
+    assert code == 2, err
+    assert "RETURNFLOW_REMINDER_CRON: " in err
+    assert "not a cron expression: 'every morning'" in err
+    assert "Traceback" not in err
+    assert (await operator.schedule("show"))[0] == 1  # not installed
+
+
+async def test_a_recent_run_the_namespace_no_longer_keeps_is_shown_as_such(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The schedule remembers its last runs longer than the namespace's retention keeps their
+    workflows: `show` names such a run instead of failing."""
+    gone = ScheduleActionExecutionStartWorkflow(
+        workflow_id="unshipped-returns-reminder-2026-01-05T08:00:00Z",
+        first_execution_run_id=str(uuid.uuid4()),
+    )
+
+    shown = await reminder_schedule._outcome(time_skipping_env.client, gone)
+
+    assert shown == f"{gone.workflow_id} (no longer kept)"
 
 
 async def test_trigger_runs_the_sweep_now(time_skipping_env: WorkflowEnvironment) -> None:
