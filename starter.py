@@ -27,7 +27,8 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -355,13 +356,16 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
     try:
         registry = CarrierRegistry.from_settings(settings, store)
         app = create_app(client, settings, registry, store)
-        async with HostedApp(
-            exported.serve(app, app.routes),
-            host=settings.gateway_host,
-            port=settings.gateway_port,
-            access_log=True,
-            limits=ConnectionLimits.from_settings(settings),
-            trusted_proxies=proxies(settings),
+        async with _listening(
+            HostedApp(
+                exported.serve(app, app.routes),
+                host=settings.gateway_host,
+                port=settings.gateway_port,
+                access_log=True,
+                limits=ConnectionLimits.from_settings(settings),
+                trusted_proxies=proxies(settings),
+            ),
+            "RETURNFLOW_GATEWAY_HOST and RETURNFLOW_GATEWAY_PORT",
         ) as server:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -374,6 +378,22 @@ async def cmd_serve(args: argparse.Namespace, connect: Connect, settings: Settin
         store.close()
         exported.close()
     return OK
+
+
+@asynccontextmanager
+async def _listening(hosted: HostedApp, settings_named: str) -> AsyncIterator[HostedApp]:
+    """`hosted`, serving; an address it cannot listen on (taken, or no such host) is a command
+    error naming the settings, not a traceback."""
+    async with AsyncExitStack() as stack:
+        try:
+            server = await stack.enter_async_context(hosted)
+        except OSError as err:
+            raise CommandError(
+                f"{settings_named}: cannot listen on {hosted.host}:{hosted.port}: "
+                f"{err.strerror or err}",
+                BAD_INPUT,
+            ) from err
+        yield server
 
 
 # --- search attributes -----------------------------------------------------------------------
@@ -465,11 +485,14 @@ async def cmd_codec_server(args: argparse.Namespace, connect: Connect, settings:
         )
         exported = telemetry.from_settings(settings, "codec-server")
         try:
-            async with HostedApp(
-                exported.serve(app, app.routes),
-                host=settings.codec_host,
-                port=settings.codec_port,
-                limits=ConnectionLimits.from_settings(settings),
+            async with _listening(
+                HostedApp(
+                    exported.serve(app, app.routes),
+                    host=settings.codec_host,
+                    port=settings.codec_port,
+                    limits=ConnectionLimits.from_settings(settings),
+                ),
+                "RETURNFLOW_CODEC_HOST and RETURNFLOW_CODEC_PORT",
             ) as server:
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):

@@ -21,7 +21,6 @@ from gateway.events import EVENTS_SOURCE, take_event
 from gateway.http import Gateway, Outcome
 from gateway.tracking import take_webhook
 
-
 UNAVAILABLE = {
     "temporal_unavailable": "Temporal unreachable",
     "carrier_unavailable": "the carrier unreachable",

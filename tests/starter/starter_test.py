@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -113,4 +114,27 @@ def test_an_address_given_by_no_staff_id_is_refused_naming_by(tmp_path: Path) ->
 
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: --by: 'alice' is neither 'seller' nor 'operations:")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_codec_server_on_a_taken_port_says_which_settings_to_change() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = starter(
+            "codec-server",
+            env={
+                **os.environ,
+                "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
+                "RETURNFLOW_CODEC_TOKENS": "staff=codec-token-for-tests-0001",
+                "RETURNFLOW_CODEC_PORT": str(port),
+            },
+        )
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(
+        "error: RETURNFLOW_CODEC_HOST and RETURNFLOW_CODEC_PORT: cannot listen on "
+        f"127.0.0.1:{port}: "
+    ), result.stderr
     assert "Traceback" not in result.stderr
