@@ -711,7 +711,7 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as err:
         problems = [
-            f"RETURNFLOW_{'_'.join(map(str, e['loc'])).upper()}: "
+            (f"RETURNFLOW_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "")
             + e["msg"].removeprefix("Value error, ")
             for e in err.errors()
         ]

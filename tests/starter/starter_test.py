@@ -138,3 +138,10 @@ def test_a_codec_server_on_a_taken_port_says_which_settings_to_change() -> None:
         f"127.0.0.1:{port}: "
     ), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_setting_refused_as_a_whole_is_named_once() -> None:
+    result = starter("store", "status", env={**os.environ, "RETURNFLOW_EVENT_SUBSCRIBERS": "bi"})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: invalid settings: RETURNFLOW_EVENT_SUBSCRIBERS: ")
