@@ -17,7 +17,12 @@ from typing import Any
 import httpx
 
 from activities.carriers.http_errors import send
-from activities.carriers.protocol import CarrierRejected, CarrierUnsupported, WebhookRejected
+from activities.carriers.protocol import (
+    CarrierRejected,
+    CarrierUnavailable,
+    CarrierUnsupported,
+    WebhookRejected,
+)
 from activities.carriers.scans import carrier_text, readable_scan
 from domain.addresses import PostalAddress
 from domain.base import Money
@@ -131,6 +136,9 @@ class SandboxCarrier:
     async def fetch_label_pdf(self, label: Label) -> bytes:
         await self._require(CarrierCapability.ONLINE_RETURN_LABEL, "online return labels")
         response = await self._send("GET", f"/v1/labels/{label.label_id}/pdf")
+        if not response.content.startswith(b"%PDF"):
+            # A page in between (a proxy's) is no label: never attached to the customer's email.
+            raise CarrierUnavailable(self._code, "the label file is not a PDF")
         return response.content
 
     async def void_label(self, label: Label) -> Cancellation:

@@ -16,7 +16,7 @@ import httpx
 
 from activities.carriers.easypost.config import EasyPostConfig
 from activities.carriers.http_errors import send
-from activities.carriers.protocol import CarrierRejected, CarrierUnavailable
+from activities.carriers.protocol import CarrierAuthFailed, CarrierRejected, CarrierUnavailable
 from domain.addresses import PostalAddress
 
 GRAMS_PER_OUNCE = 28.349523125
@@ -58,7 +58,15 @@ class EasyPostApi:
         return self._object(response)
 
     async def download(self, url: str) -> bytes:
-        response = await send(self._files, self.carrier, "GET", url)
+        """A label file from EasyPost's file host. Its refusals (a link expired, a file not
+        there yet: 403, 404) judge the link, not our credentials nor our request: retried, and
+        the next attempt reads the shipment, and a fresh link, again."""
+        try:
+            response = await send(self._files, self.carrier, "GET", url)
+        except (CarrierAuthFailed, CarrierRejected) as err:
+            raise CarrierUnavailable(
+                self.carrier, f"the label file host: {err.message}", status=err.status
+            ) from err
         return response.content
 
     async def aclose(self) -> None:

@@ -3,13 +3,16 @@ within bounds."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
+import httpx
 import pytest
 
-from activities.carriers.protocol import WebhookRejected
+from activities.carriers.protocol import CarrierUnavailable, WebhookRejected
 from activities.carriers.sandbox import SandboxCarrier
 from carrier_sandbox.webhooks import signed_headers
+from domain.carriers import Label
 
 SECRET = "sandbox-webhook-secret-for-tests"
 
@@ -27,3 +30,28 @@ async def test_a_signed_body_no_parser_should_take_is_rejected_not_a_crash(body:
             carrier.read_webhook(headers, body)
     finally:
         await carrier.aclose()
+
+
+async def test_a_label_file_that_is_no_pdf_is_never_handed_on() -> None:
+    """A page from something in between (a proxy's 502, cached) answered 200 in place of the
+    label: it is an outage to try again, not a file to attach to the customer's email."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/v1/carrier"):
+            return httpx.Response(
+                200, json={"name": "Sandbox", "capabilities": ["online_return_label"]}
+            )
+        return httpx.Response(200, text="<html><body>502 Bad Gateway (cached)</body></html>")
+
+    carrier = SandboxCarrier(
+        "http://sandbox.invalid", "sandbox", "key", transport=httpx.MockTransport(answer)
+    )
+    label = Label(
+        carrier="sandbox",
+        label_id="LBL-1",
+        tracking_number="SB000000001",
+        created_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+    )
+
+    with pytest.raises(CarrierUnavailable, match="the label file is not a PDF"):
+        await carrier.fetch_label_pdf(label)

@@ -107,6 +107,20 @@ async def test_the_label_pdf_is_downloaded_without_our_credentials(
     assert replay.calls("shipment.label") == 0
 
 
+async def test_a_label_link_the_file_host_refuses_is_tried_again_not_blamed_on_credentials(
+    carrier: EasyPostCarrier, replay: EasyPostReplay
+) -> None:
+    label = await carrier.create_return_label(label_request())
+    replay.expire_next_file_link()
+
+    with pytest.raises(CarrierUnavailable, match="the label file host") as refused:
+        await carrier.fetch_label_pdf(label)
+    pdf = await carrier.fetch_label_pdf(label)  # the retry reads the shipment's link again
+
+    assert refused.value.status == 403
+    assert pdf.startswith(b"%PDF")
+
+
 @pytest.mark.parametrize("pdf_labels", [False])
 async def test_a_label_the_carrier_made_as_png_is_converted_to_pdf(
     carrier: EasyPostCarrier, replay: EasyPostReplay

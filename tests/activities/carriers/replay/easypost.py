@@ -102,6 +102,7 @@ class EasyPostReplay:
         self._lost_answers: dict[str, int] = {}
         self._time_out = False
         self._credentials_broken = False
+        self._expired_links = 0
         one = "/(?P<id>[^/]+)"
         table: list[tuple[str, str, str, Handler]] = [
             ("POST", "shipments", "shipment.create", self._create_shipment),
@@ -132,6 +133,10 @@ class EasyPostReplay:
 
     def time_out_next(self) -> None:
         self._time_out = True
+
+    def expire_next_file_link(self) -> None:
+        """The next label download is refused by the file host, as a link past its time is."""
+        self._expired_links += 1
 
     def break_credentials(self) -> None:
         self._credentials_broken = True
@@ -180,6 +185,14 @@ class EasyPostReplay:
         )
         self.requests.append(seen)
         if str(request.url).startswith(FILES):
+            if self._expired_links:
+                self._expired_links -= 1
+                return httpx.Response(
+                    403,
+                    text="<?xml version='1.0'?><Error><Code>AccessDenied</Code>"
+                    "<Message>Request has expired</Message></Error>",
+                    headers={"content-type": "application/xml"},
+                )
             return file_answer(request)
         if self._time_out:
             self._time_out = False
