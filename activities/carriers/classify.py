@@ -2,7 +2,8 @@
 
 The carrier refusing our data is a non-retryable `CarrierRejected` (the workflow decides what to
 tell whom), bad credentials are a non-retryable `CarrierAuthFailed` logged loudly for operators,
-and everything else is retried by Temporal, after `Retry-After` when the carrier sent one.
+and everything else is retried by Temporal, after `Retry-After` when the carrier sent one: an
+answer an adapter cannot read too, as an outage, named in the failure.
 """
 
 from __future__ import annotations
@@ -60,3 +61,10 @@ def classified(carrier: str) -> Iterator[None]:
     except CarrierUnavailable as err:
         delay = dt.timedelta(seconds=err.retry_after) if err.retry_after is not None else None
         raise carrier_unavailable(err.message, delay) from err
+    except (KeyError, TypeError, ValueError) as err:
+        # An answer the adapter could not read (a field missing, a list for an object, a page
+        # that is not JSON): the carrier's, or something's in between. Tried again, as an
+        # outage is, and said so in the failure operators read, naming no value.
+        why = f"{type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''}"
+        activity.logger.warning("carrier answer unreadable", extra={"carrier": carrier, "why": why})
+        raise carrier_unavailable(f"{carrier}: an answer it could not read ({why})") from err

@@ -1,0 +1,60 @@
+"""How long a carrier or a marketplace service asks us to wait: honoured up to the retry
+policies' longest wait, and ignored when it is not a number of seconds; and an answer an
+adapter cannot read, tried again as an outage."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.carriers.classify import classified
+from activities.carriers.http_errors import MAX_RETRY_AFTER, retry_after
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("30", 30.0),
+        ("0.5", 0.5),
+        ("-5", 0.0),
+        ("86400", MAX_RETRY_AFTER),  # a day: the choice and the refund cannot wait that long
+        ("1e20", MAX_RETRY_AFTER),
+        ("inf", None),
+        ("nan", None),
+        ("Wed, 21 Oct 2026 07:28:00 GMT", None),
+        ("soon", None),
+    ],
+)
+def test_retry_after_is_a_bounded_number_of_seconds_or_nothing(
+    header: str, seconds: float | None
+) -> None:
+    response = httpx.Response(429, headers={"Retry-After": header})
+
+    assert retry_after(response) == seconds
+
+
+def test_no_retry_after_is_nothing() -> None:
+    assert retry_after(httpx.Response(503)) is None
+
+
+@pytest.mark.parametrize(
+    "unreadable",
+    [KeyError("label_id"), TypeError("list indices must be integers"), ValueError("not JSON")],
+)
+async def test_an_answer_an_adapter_cannot_read_is_an_outage_named_in_the_failure(
+    unreadable: Exception,
+) -> None:
+    async def call_the_carrier() -> None:
+        with classified("sandbox"):
+            raise unreadable
+
+    with pytest.raises(ApplicationError) as failed:
+        await ActivityEnvironment().run(call_the_carrier)
+
+    assert failed.value.type == "CarrierUnavailable"
+    assert not failed.value.non_retryable
+    assert failed.value.message.startswith(
+        f"sandbox: an answer it could not read ({type(unreadable).__name__}: "
+    )
