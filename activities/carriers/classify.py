@@ -12,6 +12,7 @@ import datetime as dt
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import InvalidOperation
 
 from temporalio import activity
 
@@ -61,7 +62,7 @@ def classified(carrier: str) -> Iterator[None]:
     except CarrierUnavailable as err:
         delay = dt.timedelta(seconds=err.retry_after) if err.retry_after is not None else None
         raise carrier_unavailable(err.message, delay) from err
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, InvalidOperation) as err:
         # An answer the adapter could not read (a field missing, a list for an object, a page
         # that is not JSON): the carrier's, or something's in between. Tried again, as an
         # outage is, and said so in the failure operators read, naming no value.

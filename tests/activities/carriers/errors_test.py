@@ -4,6 +4,8 @@ adapter cannot read, tried again as an outage."""
 
 from __future__ import annotations
 
+from decimal import InvalidOperation
+
 import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -41,7 +43,12 @@ def test_no_retry_after_is_nothing() -> None:
 
 @pytest.mark.parametrize(
     "unreadable",
-    [KeyError("label_id"), TypeError("list indices must be integers"), ValueError("not JSON")],
+    [
+        KeyError("label_id"),
+        TypeError("list indices must be integers"),
+        ValueError("not JSON"),
+        InvalidOperation("a rate of null"),
+    ],
 )
 async def test_an_answer_an_adapter_cannot_read_is_an_outage_named_in_the_failure(
     unreadable: Exception,
