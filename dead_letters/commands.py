@@ -54,7 +54,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p = verbs.add_parser("show", help="one letter: why it was refused, its headers and body")
     p.add_argument("letter_id", metavar="LETTER_ID")
-    p.add_argument("--body", action="store_true", help="print only the raw body (to fix it)")
+    p.add_argument(
+        "--body",
+        action="store_true",
+        help="print only the body (to read it: control characters shown escaped)",
+    )
+    p.add_argument(
+        "--output",
+        metavar="FILE",
+        help="with --body: write the body to FILE as it came, byte for byte (to fix it)",
+    )
     p = verbs.add_parser(
         "replay", help="process a letter again, as it came or with a corrected body"
     )
@@ -143,10 +152,24 @@ def list_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def show_letter(args: argparse.Namespace, settings: Settings) -> int:
+    if args.output and not args.body:
+        raise DeadLetterCommandError(
+            "--output goes with --body: the body is what it writes", BAD_INPUT
+        )
     with _store(settings, keys=args.body) as store:
         letter = _letter(store, args.letter_id)
         if args.body:
-            print(terminal.block(_body(store, letter).decode("utf-8", "replace")))
+            body = _body(store, letter)
+            if args.output:
+                try:
+                    Path(args.output).write_bytes(body)
+                except OSError as err:
+                    raise DeadLetterCommandError(
+                        f"{args.output}: {err.strerror}", BAD_INPUT
+                    ) from err
+                print(f"{len(body)} bytes written to {args.output}")
+            else:
+                print(terminal.block(body.decode("utf-8", "replace")))
             return 0
     print(_line(letter))
     print(f"  received {letter.received_at:%Y-%m-%d %H:%M:%S} UTC", end="")

@@ -210,6 +210,29 @@ async def test_what_a_sender_or_operator_wrote_reaches_the_terminal_escaped(
     assert "bob: discarded" in shown and "paste\\x1b[31m" in shown
 
 
+async def test_a_body_is_written_to_a_file_byte_for_byte_to_be_fixed(
+    harness: ReturnHarness,
+    tmp_path: Path,
+    operator_env: DeadLetterStore,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A sender's body with Windows line ends and a byte that is not UTF-8 comes back as it
+    came, not as the terminal is shown it."""
+    raw = b'{\r\n  "type": "order.test_ping",\r\n  "note": "caf\xe9"\r\n}'
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    async with open_door(harness.client, settings) as door:
+        answer = await door.send_event(raw)
+    letter_id = answer.json()["dead_letter_id"]
+    written = tmp_path / "fixed.json"
+
+    code = await run(["dead-letters", "show", letter_id, "--body", "--output", str(written)])
+    said = capsys.readouterr().out
+
+    assert code == 0
+    assert written.read_bytes() == raw
+    assert said == f"{len(raw)} bytes written to {written}\n"
+
+
 async def test_a_letter_kept_in_clear_before_bodies_were_sealed_still_replays_and_is_sealed(
     harness: ReturnHarness,
     tmp_path: Path,
