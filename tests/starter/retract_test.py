@@ -4,9 +4,6 @@ gateway refuses them; it is never called a duplicate."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,37 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.returns import ReturnStage
 from tests.factories import retract_event
-from tests.keys import TEST_KEYS
-from tests.starter.starter_test import ROOT
+from tests.starter.status_test import starter_command
 from tests.workflows.harness import return_harness
-
-
-async def retract_command(
-    env: WorkflowEnvironment, task_queue: str, event_file: Path
-) -> tuple[int, str]:
-    """Exit status, and output and errors together, of `starter.py retract EVENT.json`."""
-    variables = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "RETURNFLOW_"))
-    }
-    variables |= {
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": env.client.namespace,
-        "RETURNFLOW_TASK_QUEUE": task_queue,
-        "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "starter.py"),
-        "retract",
-        str(event_file),
-        cwd=ROOT,
-        env=variables,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
 
 
 async def test_the_same_event_id_with_another_price_is_refused_naming_the_field(
@@ -64,11 +32,11 @@ async def test_the_same_event_id_with_another_price_is_refused_naming_the_field(
         same = tmp_path / "same.json"
         same.write_text(event.model_dump_json())
 
-        conflict_code, conflict = await retract_command(
-            time_skipping_env, harness.settings.task_queue, other
+        conflict_code, conflict = await starter_command(
+            time_skipping_env, harness.settings.task_queue, "retract", str(other)
         )
-        again_code, again = await retract_command(
-            time_skipping_env, harness.settings.task_queue, same
+        again_code, again = await starter_command(
+            time_skipping_env, harness.settings.task_queue, "retract", str(same)
         )
 
     assert conflict_code == 1, conflict

@@ -18,6 +18,12 @@ from tests.workflows.harness import return_harness
 
 async def status_command(env: WorkflowEnvironment, task_queue: str, ref: str) -> tuple[int, str]:
     """Exit status, and output and errors together, of `starter.py status REF`."""
+    return await starter_command(env, task_queue, "status", ref)
+
+
+async def starter_command(env: WorkflowEnvironment, task_queue: str, *args: str) -> tuple[int, str]:
+    """Exit status, and output and errors together, of `starter.py ARGS` against `env`'s
+    Temporal, as an operator of the deployment whose task queue is `task_queue` runs it."""
     variables = {
         k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "RETURNFLOW_"))
     }
@@ -30,8 +36,7 @@ async def status_command(env: WorkflowEnvironment, task_queue: str, ref: str) ->
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "starter.py"),
-        "status",
-        ref,
+        *args,
         cwd=ROOT,
         env=variables,
         stdout=asyncio.subprocess.PIPE,
