@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gateway.guard import Samples
 from plumbing import metrics
 from plumbing.settings import Settings
+from store import StoreUnavailable
 
 
 @dataclass
@@ -101,6 +102,11 @@ def error_body(code: str, message: str, problems: list[str] | None = None) -> di
 
 TEMPORAL_UNAVAILABLE = (
     "Temporal cannot take this now; nothing was done. Send it again after Retry-After."
+)
+
+STORE_UNAVAILABLE = (
+    "This is refused, and the store that keeps refused payloads for operations does not "
+    "answer now; nothing was done. Send it again after Retry-After."
 )
 
 
@@ -230,17 +236,29 @@ async def receive(request: Request, gateway: Gateway, source: str, take: Take) -
     if not outcome.authenticated and not gateway.samples.take(source, outcome.reason):
         return JSONResponse(outcome.body, status_code=outcome.status)
     # The store may be another host's (PostgreSQL): its round trips wait off the event loop.
-    letter = await asyncio.to_thread(
-        gateway.dead_letters.keep,
-        source=source,
-        body=body,
-        headers=headers,
-        status_code=outcome.status,
-        reason=outcome.reason,
-        problems=outcome.problems,
-        authenticated=outcome.authenticated,
-        truncated=truncated,
-    )
+    try:
+        letter = await asyncio.to_thread(
+            gateway.dead_letters.keep,
+            source=source,
+            body=body,
+            headers=headers,
+            status_code=outcome.status,
+            reason=outcome.reason,
+            problems=outcome.problems,
+            authenticated=outcome.authenticated,
+            truncated=truncated,
+        )
+    except StoreUnavailable as err:
+        # Not kept, so not refused for good: the sender sends it again, and it is kept then.
+        logger.warning(
+            "payload refused, but the store is unavailable to keep it",
+            extra={"source": source, "reason": outcome.reason, "why": str(err)},
+        )
+        return JSONResponse(
+            error_body("store_unavailable", STORE_UNAVAILABLE),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_LATER_SECONDS)},
+        )
     # The door, not the carrier a stranger's path names: the label's values stay bounded.
     metrics.count(metrics.DEAD_LETTERS, {"source": source.partition(":")[0]})
     logger.warning(

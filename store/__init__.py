@@ -14,7 +14,16 @@ PostgreSQL (`RETURNFLOW_STORE_URL=postgresql://...`: any number of workers and g
 number of hosts), with its schema brought to this build's version (`store.migrations`).
 """
 
-from store.database import Database, Dialect, Session, StoreError
+from store.database import Database, Dialect, Session, StoreError, StoreUnavailable
 from store.opening import Store, open_store, store_url
 
-__all__ = ["Database", "Dialect", "Session", "Store", "StoreError", "open_store", "store_url"]
+__all__ = [
+    "Database",
+    "Dialect",
+    "Session",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "open_store",
+    "store_url",
+]

@@ -24,6 +24,11 @@ class StoreError(RuntimeError):
     """The store cannot be opened or used as configured; the message says what to change."""
 
 
+class StoreUnavailable(StoreError):
+    """The store is there but does not answer now (SQLite locked past its busy timeout, no
+    PostgreSQL connection within the pool's timeout): worth trying again later."""
+
+
 class Dialect(StrEnum):
     SQLITE = "sqlite"
     POSTGRESQL = "postgresql"

@@ -8,14 +8,14 @@ server, a failover) is noticed when borrowed and replaced.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from store.database import Database, Dialect, Row, StoreError
+from store.database import Database, Dialect, Row, StoreError, StoreUnavailable
 
 
 def _placeholders(sql: str) -> str:
@@ -79,11 +79,21 @@ class PostgresDatabase(Database):
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[_PostgresSession]:
         with (
-            self._pool.connection() as connection,
+            self._connection() as connection,
             connection.transaction(),
             connection.cursor() as cursor,
         ):
             yield _PostgresSession(cursor)
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection from the pool; none within its timeout is `StoreUnavailable`."""
+        with ExitStack() as stack:
+            try:
+                connection = stack.enter_context(self._pool.connection())
+            except (PoolTimeout, psycopg.OperationalError) as err:
+                raise StoreUnavailable(f"{self.describe()}: {err}") from err
+            yield connection
 
     def close(self) -> None:
         self._pool.close()

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from store.database import Database, Dialect, Row, StoreError
+from store.database import Database, Dialect, Row, StoreError, StoreUnavailable
 
 BUSY_TIMEOUT_MS = 15_000
 """How long a write waits for another process's before it fails."""
@@ -66,7 +66,10 @@ class SqliteDatabase(Database):
         with self._lock:
             # IMMEDIATE: take the write lock now, so a read-then-write cannot be overtaken; a
             # read alone takes none and never waits for another process's write.
-            self._connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                self._connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.OperationalError as err:  # locked past the busy timeout
+                raise StoreUnavailable(f"{self.describe()}: {err}") from err
             try:
                 yield _SqliteSession(self._connection)
                 self._connection.execute("COMMIT")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.ids import return_id
 from domain.returns import ReturnStage
 from plumbing.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from store.sqlite import SqliteDatabase
 from tests.factories import retract_event
 from tests.gateway.door import EVENT_SECRET, Door, event_body, gateway_settings, open_door
 from tests.workflows.harness import ReturnHarness, return_harness, runs_of
@@ -192,6 +194,34 @@ async def test_a_price_of_more_digits_than_any_order_is_refused_naming_it_and_ke
         "order.product.price.amount: Decimal input should have no more than 15 digits in total"
     ]
     assert door.dead_letters.get(answer.json()["dead_letter_id"]).body == body
+
+
+async def test_a_refused_event_the_store_cannot_keep_now_is_answered_503_to_be_sent_again(
+    harness: ReturnHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused, but not kept: answered as not taken, so that the sender's retry is kept."""
+    monkeypatch.setattr("store.sqlite.BUSY_TIMEOUT_MS", 200)
+    body = b"{not json"
+    settings = gateway_settings(harness.settings.task_queue, tmp_path)
+    async with open_door(harness.client, settings) as door:
+        assert door.store is not None
+        database = door.store.database
+        assert isinstance(database, SqliteDatabase)
+        another_process = sqlite3.connect(database.path, isolation_level=None)
+        another_process.execute("BEGIN EXCLUSIVE")  # a writer holding the store
+        try:
+            locked = await door.send_event(body)
+        finally:
+            another_process.execute("ROLLBACK")
+            another_process.close()
+        again = await door.send_event(body)
+        kept = door.dead_letters.get(again.json()["dead_letter_id"])
+
+    assert locked.status_code == 503
+    assert locked.headers["Retry-After"] == "30"
+    assert locked.json()["error"]["code"] == "store_unavailable"
+    assert again.status_code == 422
+    assert kept.body == body
 
 
 async def test_malformed_json_is_refused_422_and_kept(door: Door) -> None:
