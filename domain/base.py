@@ -173,6 +173,9 @@ MONEY_DIGITS = 15
 """An amount's digits in all, cents included: more than any order holds, and few enough that
 the sums and roundings of a refund stay exact within the 28 digits of Python's decimals."""
 
+MONEY_LIMIT = Decimal(10) ** (MONEY_DIGITS - 2)
+"""Every amount is below it (13 digits before the point)."""
+
 
 class Money(DomainModel):
     """An amount in a currency."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
@@ -9,6 +10,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from domain.addresses import PostalAddress
 from domain.base import (
+    MONEY_LIMIT,
     DomainModel,
     Email,
     Identifier,
@@ -133,6 +135,16 @@ class Order(DomainModel):
                 raise ValueError(f"order.{name}.currency must be the price's currency ({currency})")
         if self.standard_delivery is not None and self.delivery_paid is None:
             raise ValueError("order.standard_delivery is only given with order.delivery_paid")
+        return self
+
+    @model_validator(mode="after")
+    def _refund_fits_an_amount(self) -> Self:
+        paid = self.delivery_paid.amount if self.delivery_paid else Decimal(0)
+        if self.product.price.amount + paid >= MONEY_LIMIT:
+            raise ValueError(
+                "order.product.price and order.delivery_paid together come to more than 13 "
+                "digits before the point: their refund must fit an amount"
+            )
         return self
 
     @model_validator(mode="after")

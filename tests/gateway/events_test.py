@@ -196,6 +196,23 @@ async def test_a_price_of_more_digits_than_any_order_is_refused_naming_it_and_ke
     assert door.dead_letters.get(answer.json()["dead_letter_id"]).body == body
 
 
+async def test_a_price_and_delivery_whose_refund_would_not_fit_an_amount_are_refused(
+    door: Door,
+) -> None:
+    raw = json.loads(event_body(retract_event()))
+    raw["order"]["product"]["price"]["amount"] = "9999999999999.99"
+    raw["order"]["delivery_paid"] = {"amount": "5.00", "currency": "EUR"}
+    body = json.dumps(raw).encode()
+
+    answer = await door.send_event(body)
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["problems"] == [
+        "order: Value error, order.product.price and order.delivery_paid together come to more "
+        "than 13 digits before the point: their refund must fit an amount"
+    ]
+
+
 async def test_a_refused_event_the_store_cannot_keep_now_is_answered_503_to_be_sent_again(
     harness: ReturnHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
