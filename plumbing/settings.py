@@ -48,8 +48,17 @@ STORE_SCHEMES = ("postgresql", "postgres", "sqlite")
 """The stores `RETURNFLOW_STORE_URL` may name."""
 
 
-CRON_FIELD = re.compile(r"[0-9A-Za-z*?/,#-]+")
-"""One field of a cron expression: numbers, names (MON, JAN), ranges, steps and lists."""
+CRON_FIELD = re.compile(
+    r"(?:[0-9*?/,#LW-]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
+    r"|SUN|MON|TUE|WED|THU|FRI|SAT)+"
+)
+"""One field of a cron expression (in capitals): numbers, months' and days' names, ranges,
+steps and lists."""
+
+CRON_DESCRIPTOR = re.compile(
+    r"@(?:yearly|annually|monthly|weekly|daily|midnight|hourly|every [0-9]+[smhd](?:[0-9]+[smh])*)"
+)
+"""The descriptors Temporal's schedules take instead of fields."""
 
 
 class Settings(BaseSettings):
@@ -626,9 +635,9 @@ class Settings(BaseSettings):
     @classmethod
     def _cron(cls, cron: str) -> str:
         fields = cron.split()
-        descriptor = len(fields) >= 1 and fields[0].startswith("@")
+        descriptor = CRON_DESCRIPTOR.fullmatch(" ".join(fields)) is not None
         if not descriptor and not (
-            5 <= len(fields) <= 7 and all(CRON_FIELD.fullmatch(f) for f in fields)
+            5 <= len(fields) <= 7 and all(CRON_FIELD.fullmatch(f.upper()) for f in fields)
         ):
             raise ValueError(
                 f"not a cron expression: {cron!r}: five fields, minute hour day-of-month month "

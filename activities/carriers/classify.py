@@ -17,6 +17,7 @@ from decimal import InvalidOperation
 from temporalio import activity
 
 from activities.carriers.protocol import CarrierAuthFailed, CarrierRejected, CarrierUnavailable
+from activities.carriers.scans import unreadable
 from activities.failures import carrier_auth_failed, carrier_rejected, carrier_unavailable
 from plumbing import metrics
 
@@ -66,6 +67,6 @@ def classified(carrier: str) -> Iterator[None]:
         # An answer the adapter could not read (a field missing, a list for an object, a page
         # that is not JSON): the carrier's, or something's in between. Tried again, as an
         # outage is, and said so in the failure operators read, naming no value.
-        why = f"{type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''}"
+        why = unreadable(err)
         activity.logger.warning("carrier answer unreadable", extra={"carrier": carrier, "why": why})
         raise carrier_unavailable(f"{carrier}: an answer it could not read ({why})") from err

@@ -271,7 +271,9 @@ class SandboxCarrier:
         found = [
             readable_scan(self._code, number, partial(self._scan, number, event))
             for event in events
-            if isinstance(event, dict) and event.get("status") in STATUSES
+            if isinstance(event, dict)
+            and isinstance(event.get("status"), str)
+            and event["status"] in STATUSES
         ]
         return [scan for scan in found if scan is not None]
 

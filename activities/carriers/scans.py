@@ -35,6 +35,12 @@ def carrier_text(value: Any) -> str | None:
     return text[:TEXT_LIMIT].strip() or None
 
 
+def unreadable(err: Exception) -> str:
+    """What could not be read, naming no value a carrier sent (a person's name or address may be
+    among them): the error's kind, and for a field missing, the field."""
+    return f"{type(err).__name__} {err}" if isinstance(err, KeyError) else type(err).__name__
+
+
 def readable_scan(
     carrier: str, tracking_number: str, build: Callable[[], TrackingScan | None]
 ) -> TrackingScan | None:
@@ -47,7 +53,7 @@ def readable_scan(
             extra={
                 "carrier": carrier,
                 "tracking_number": tracking_number,
-                "why": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}",
+                "why": unreadable(err),
             },
         )
         return None

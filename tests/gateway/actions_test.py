@@ -177,27 +177,25 @@ async def test_a_retried_request_with_the_same_idempotency_key_acts_once(
 SECOND_APP_TOKEN = "customer-app-two-token-00005"
 
 
-async def test_two_apps_sending_the_same_key_are_two_requests(
+async def test_two_apps_sending_the_same_request_and_key_are_two_requests(
     harness: ReturnHarness, tmp_path: Path
 ) -> None:
+    """The same cancel with the same key, from the customer's web app and then its phone app:
+    the second is not answered with the first one's result, but with its own."""
     apps = SecretStr(f"web={CUSTOMER_TOKEN},ios={SECOND_APP_TOKEN}")
     settings = gateway_settings(harness.settings.task_queue, tmp_path, gateway_customer_tokens=apps)
+    cancel = {"reason": "changed my mind"}
     async with open_door(harness.client, settings) as door:
         handle = await ready_for_choice(harness)
-        chosen = await door.act(handle.id, "method", DROP_OFF, CUSTOMER_TOKEN, idempotency_key="1")
-        cancelled = await door.act(
-            handle.id,
-            "cancel",
-            {"reason": "changed my mind"},
-            SECOND_APP_TOKEN,
-            idempotency_key="1",
-        )
+        first = await door.act(handle.id, "cancel", cancel, CUSTOMER_TOKEN, idempotency_key="1")
+        second = await door.act(handle.id, "cancel", cancel, SECOND_APP_TOKEN, idempotency_key="1")
+        retried = await door.act(handle.id, "cancel", cancel, CUSTOMER_TOKEN, idempotency_key="1")
 
-    assert chosen.status_code == 200
-    assert chosen.json()["stage"] == ReturnStage.AWAITING_DROP_OFF
-    assert cancelled.status_code == 200
-    assert cancelled.json()["stage"] == ReturnStage.CANCELLED
-    assert (await handle.query(ReturnWorkflow.status)).stage == ReturnStage.CANCELLED
+    assert first.status_code == retried.status_code == 200
+    assert first.json()["stage"] == ReturnStage.CANCELLED
+    # Its own answer, not the first one's: the return is cancelled already.
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] in {"refused", "return_ended"}
 
 
 async def test_a_key_sent_again_with_another_action_or_body_is_another_request(

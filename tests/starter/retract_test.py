@@ -9,10 +9,11 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.returns import ReturnStage
+from domain.returns import CancelRequest, ReturnStage
 from tests.factories import retract_event
 from tests.starter.status_test import starter_command
 from tests.workflows.harness import return_harness
+from workflows.return_workflow import ReturnWorkflow
 
 
 async def test_the_same_event_id_with_another_price_is_refused_naming_the_field(
@@ -47,3 +48,27 @@ async def test_the_same_event_id_with_another_price_is_refused_naming_the_field(
     assert "duplicate" not in conflict
     assert again_code == 0
     assert again.startswith(f"{handle.id} already exists (duplicate event, nothing started)")
+
+
+async def test_a_new_withdrawal_for_a_return_that_has_ended_is_refused(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        event = retract_event()
+        handle = await harness.start(event)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await handle.execute_update(ReturnWorkflow.cancel, CancelRequest(reason="kept it"))
+        await handle.result()
+        again = tmp_path / "again.json"
+        again.write_text(
+            event.model_copy(update={"event_id": f"{event.event_id}-2"}).model_dump_json()
+        )
+
+        code, said = await starter_command(
+            time_skipping_env, harness.settings.task_queue, "retract", str(again)
+        )
+
+    assert code == 1, said
+    assert said.startswith(
+        f"error: {handle.id} has ended: a new withdrawal for its order line starts nothing"
+    ), said

@@ -98,7 +98,8 @@ class ReturnLabels:
             raise CarrierUnavailable(self._api.carrier, "the label has no PDF yet")
         document = await self._api.download(url)
         if not document.startswith(b"%PDF"):
-            raise CarrierRejected(self._api.carrier, "the label file is not a PDF")
+            # A page from something in between (a proxy's), not the label: tried again.
+            raise CarrierUnavailable(self._api.carrier, "the label file is not a PDF")
         return document
 
     async def void(self, label: Label) -> Cancellation:

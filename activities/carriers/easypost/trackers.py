@@ -127,10 +127,12 @@ def normalised(status: str) -> TrackingStatus:
 def _scan(carrier: str, code: str, detail: Json, *, accepted: bool) -> TrackingScan:
     status = str(detail.get("status") or "unknown")
     status_detail = str(detail.get("status_detail") or "unknown")
-    message = _text(detail.get("message"))
+    written = detail.get("message")
+    as_written = str(written).strip()[:200] if written is not None else ""
     # Details have no ID of their own. The tracking code (not the Tracker's ID: a poll may find
-    # another Tracker than the webhook's) with the detail's own fields names it across calls.
-    fingerprint = "|".join((code, str(detail["datetime"]), status, status_detail, message or ""))
+    # another Tracker than the webhook's) with the detail's own fields names it across calls:
+    # the message as EasyPost wrote it, so that a scan keeps its ID whatever we show of it.
+    fingerprint = "|".join((code, str(detail["datetime"]), status, status_detail, as_written))
     return TrackingScan(
         carrier=carrier,
         tracking_number=code,
@@ -138,7 +140,7 @@ def _scan(carrier: str, code: str, detail: Json, *, accepted: bool) -> TrackingS
         status=S.ACCEPTED if accepted else normalised(status),
         occurred_at=timestamp(str(detail["datetime"])),
         location=_location(detail.get("tracking_location")),
-        description=message,
+        description=carrier_text(detail.get("message")),
         carrier_code=f"{status}/{status_detail}",
     )
 

@@ -4,6 +4,7 @@ of its tracking answer."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,28 @@ def test_easypost_a_message_over_two_lines_and_an_unreadable_date_hide_no_scan()
     assert {s.tracking_number for s in scans} == {EASYPOST_CODE}
 
 
+def test_easypost_a_scan_keeps_its_id_whatever_is_shown_of_its_message() -> None:
+    """The ID names the detail as EasyPost wrote it (code, time, status, message), so that a
+    scan seen again is the same scan, however its message is shown."""
+    tracker = easypost_tracker()
+    detail = tracker["tracking_details"][-1]
+    detail["message"] = "Departed  USPS\tRegional Facility "
+    written = "|".join(
+        (
+            EASYPOST_CODE,
+            detail["datetime"],
+            detail["status"],
+            detail["status_detail"],
+            "Departed  USPS\tRegional Facility",
+        )
+    )
+
+    scan = trackers.scans("easypost", tracker, EASYPOST_CODE)[-1]
+
+    assert scan.scan_id == "ep-" + hashlib.sha256(written.encode()).hexdigest()[:32]
+    assert scan.description == "Departed USPS Regional Facility"
+
+
 def test_easypost_a_tracker_without_its_code_is_unreadable_unless_asked_for_one() -> None:
     tracker = easypost_tracker()
     tracker.pop("tracking_code", None)
@@ -92,9 +115,10 @@ def test_colissimo_a_label_with_a_tab_and_a_date_of_1970_hide_no_scan() -> None:
 
 def test_the_sandbox_an_event_missing_a_field_or_on_two_lines_hides_no_scan() -> None:
     carrier = SandboxCarrier("http://127.0.0.1:9", "sandbox", "key")
-    events = [
+    events: list[dict[str, Any]] = [
         {"scan_id": "s1", "status": "accepted", "occurred_at": "2026-03-01T10:00:00+00:00"},
         {"status": "in_transit", "occurred_at": "2026-03-02T10:00:00+00:00"},
+        {"scan_id": "s2", "status": ["in_transit"], "occurred_at": "2026-03-02T11:00:00+00:00"},
         {
             "scan_id": "s3",
             "status": "in_transit",

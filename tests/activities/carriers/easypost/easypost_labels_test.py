@@ -121,6 +121,17 @@ async def test_a_label_link_the_file_host_refuses_is_tried_again_not_blamed_on_c
     assert pdf.startswith(b"%PDF")
 
 
+async def test_a_page_in_place_of_the_label_file_is_tried_again_never_handed_on(
+    carrier: EasyPostCarrier, replay: EasyPostReplay
+) -> None:
+    label = await carrier.create_return_label(label_request())
+    replay.garble_next_file()
+
+    with pytest.raises(CarrierUnavailable, match="the label file is not a PDF"):
+        await carrier.fetch_label_pdf(label)
+    assert (await carrier.fetch_label_pdf(label)).startswith(b"%PDF")
+
+
 @pytest.mark.parametrize("pdf_labels", [False])
 async def test_a_label_the_carrier_made_as_png_is_converted_to_pdf(
     carrier: EasyPostCarrier, replay: EasyPostReplay

@@ -103,6 +103,7 @@ class EasyPostReplay:
         self._time_out = False
         self._credentials_broken = False
         self._expired_links = 0
+        self._garbled_files = 0
         one = "/(?P<id>[^/]+)"
         table: list[tuple[str, str, str, Handler]] = [
             ("POST", "shipments", "shipment.create", self._create_shipment),
@@ -133,6 +134,11 @@ class EasyPostReplay:
 
     def time_out_next(self) -> None:
         self._time_out = True
+
+    def garble_next_file(self) -> None:
+        """The next label download is answered 200 with a page in place of the file (a
+        proxy's), as something between us and the file host may."""
+        self._garbled_files += 1
 
     def expire_next_file_link(self) -> None:
         """The next label download is refused by the file host, as a link past its time is."""
@@ -185,6 +191,9 @@ class EasyPostReplay:
         )
         self.requests.append(seen)
         if str(request.url).startswith(FILES):
+            if self._garbled_files:
+                self._garbled_files -= 1
+                return httpx.Response(200, text="<html><body>502 Bad Gateway</body></html>")
             if self._expired_links:
                 self._expired_links -= 1
                 return httpx.Response(
