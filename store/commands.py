@@ -90,7 +90,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
         if args.older_than > LONGEST_DAYS:
             raise StoreError(f"--older-than: {args.older_than} days is more than a century")
-    database = open_database(settings)
+    database = open_database(settings, create=args.verb == "migrate")
     try:
         if args.verb == "prune":
             return _prune(database, args.older_than)

@@ -33,14 +33,22 @@ def store_url(settings: Settings) -> str:
     return settings.store_url.get_secret_value()
 
 
-def open_database(settings: Settings) -> Database:
+def open_database(settings: Settings, *, create: bool = True) -> Database:
+    """The configured database; with `create` false, a SQLite file that is not there is a
+    `StoreError` rather than a new, empty store (a path mistyped to read or prune)."""
     url = store_url(settings)
     scheme, _, rest = url.partition("://")
     if scheme == "sqlite":
         if not rest.startswith("/") or rest == "/":
             raise StoreError(f"RETURNFLOW_STORE_URL: {url!r}: give a file, sqlite:///PATH")
         # As SQLAlchemy spells it: sqlite:///relative/path, sqlite:////absolute/path.
-        return SqliteDatabase(Path(rest[1:]))
+        path = Path(rest[1:])
+        if not create and not path.is_file():
+            raise StoreError(
+                f"RETURNFLOW_STORE_URL: no store at {path.resolve()}: a worker or gateway "
+                "creates it at start, and `store migrate` now"
+            )
+        return SqliteDatabase(path)
     if scheme in ("postgresql", "postgres"):
         return PostgresDatabase(
             url,

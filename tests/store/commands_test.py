@@ -8,6 +8,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from plumbing.settings import Settings
 from store import Store
 from store.commands import keep_at_least
@@ -129,10 +131,26 @@ def test_a_longer_late_parcel_watch_keeps_the_rows_longer(
 
 def test_prune_refuses_a_store_nothing_has_run_on(tmp_path: Path) -> None:
     # The URL or directory of no deployment: a monthly job pruning it would do nothing, unseen.
+    (tmp_path / "returnflow.sqlite").touch()
     refused = store_command(Settings(var_dir=tmp_path), "prune")
 
     assert refused.returncode == 2
     assert "has no schema: nothing has run on it" in refused.stderr
+
+
+@pytest.mark.parametrize("verb", ["status", "prune"])
+def test_reading_or_pruning_a_store_that_is_not_there_creates_none(
+    tmp_path: Path, verb: str
+) -> None:
+    typo = tmp_path / "var-typo" / "returnflow.sqlite"
+
+    refused = store_command(
+        Settings(var_dir=tmp_path), verb, RETURNFLOW_STORE_URL=f"sqlite:///{typo}"
+    )
+
+    assert refused.returncode == 2
+    assert f"RETURNFLOW_STORE_URL: no store at {typo}" in refused.stderr
+    assert not typo.parent.exists()
 
 
 def test_prune_leaves_a_store_of_a_newer_build_alone(
