@@ -99,7 +99,10 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
         link_request = WithdrawalLinkRequest.model_validate_json(body)
     except NotJson as err:
         return error(
-            422, "malformed_json", "The body is not JSON.", problems=[f"(body): {err.problem}"]
+            422,
+            "malformed_json",
+            "The body is not JSON.",
+            problems=[f"(body): not JSON ({err.problem})"],
         )
     except ValidationError as err:
         return error(

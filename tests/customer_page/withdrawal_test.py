@@ -131,6 +131,8 @@ async def test_a_link_request_unsigned_or_unfit_is_refused_naming_the_field(door
     assert two_orders.status_code == 422
     assert any(p.startswith("lines") for p in two_orders.json()["error"]["problems"])
     assert not_json.status_code == 422
+    assert not_json.json()["error"]["code"] == "malformed_json"
+    assert not_json.json()["error"]["problems"][0].startswith("(body): not JSON (")
 
 
 async def test_a_customer_withdraws_in_two_steps_and_gets_the_acknowledgement(
