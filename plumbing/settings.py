@@ -71,6 +71,8 @@ class Settings(BaseSettings):
         frozen=True,
         # A refused value is never repeated: it may be a secret (a token, a store's password).
         hide_input_in_errors=True,
+        # `inf` would switch a bound off (the signatures' replay window, a timeout).
+        allow_inf_nan=False,
     )
 
     task_queue: str = Field("returns", description="Task queue of the return workflows.")

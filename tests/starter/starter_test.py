@@ -145,3 +145,19 @@ def test_a_setting_refused_as_a_whole_is_named_once() -> None:
 
     assert result.returncode == 2
     assert result.stderr.startswith("error: invalid settings: RETURNFLOW_EVENT_SUBSCRIBERS: ")
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "GATEWAY_SIGNATURE_TOLERANCE_SECONDS",
+        "HTTP_HEADER_TIMEOUT_SECONDS",
+        "WORKER_SHUTDOWN_SECONDS",
+    ],
+)
+def test_a_bound_set_to_infinity_is_refused_naming_it(setting: str) -> None:
+    # `inf` would switch the bound off: signatures replayed from any time, slow headers let be.
+    result = starter("store", "status", env={**os.environ, f"RETURNFLOW_{setting}": "inf"})
+
+    assert result.returncode == 2
+    assert f"RETURNFLOW_{setting}: Input should be a finite number" in result.stderr
