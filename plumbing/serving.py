@@ -94,6 +94,7 @@ class _GuardedH11(H11Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._body_deadline: asyncio.TimerHandle | None = None
         self._head_bytes = 0
         self._head_tail = b""
         if len(self.connections) > self.limits.max_connections:
@@ -112,6 +113,8 @@ class _GuardedH11(H11Protocol):
             )
             return
         super().data_received(data)
+        if self.conn.their_state is not h11.SEND_BODY:
+            self._stop_waiting_for_body()
         if self.conn.their_state is not h11.IDLE:
             self._stop_waiting()
         elif waiting and self._header_deadline is None:
@@ -122,10 +125,30 @@ class _GuardedH11(H11Protocol):
         # The next request's headers are waited for from its first byte (the keep-alive timer
         # closes an idle connection before that).
         self._stop_waiting()
+        if not self.transport.is_closing() and self.conn.their_state is h11.SEND_BODY:
+            # Answered before the request's body was all read (a refusal): the rest of it has
+            # the headers' deadline to arrive, then the connection closes. Its bytes, which
+            # put the keep-alive timer off each time, do not hold the connection for ever.
+            self._body_deadline = self.loop.call_later(
+                self.limits.header_timeout_seconds, self._body_too_slow
+            )
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_waiting()
+        self._stop_waiting_for_body()
         super().connection_lost(exc)
+
+    def _body_too_slow(self) -> None:
+        self._body_deadline = None
+        if self.conn.their_state is h11.SEND_BODY:
+            logger.info("connection closed: an answered request's body too slow")
+            self.transport.close()
+
+    def _stop_waiting_for_body(self) -> None:
+        deadline = getattr(self, "_body_deadline", None)
+        if deadline is not None:
+            deadline.cancel()
+            self._body_deadline = None
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(400, "bad_http", "Not an HTTP/1.1 request this server reads.")

@@ -81,6 +81,29 @@ async def test_a_client_trickling_its_headers_is_cut_off_while_a_prompt_one_is_a
     assert again == 200, "a kept-alive connection waits for its next request's first byte"
 
 
+async def test_a_client_trickling_a_body_already_answered_is_cut_off() -> None:
+    """The server answered (a refusal) before reading the body; the client goes on sending it a
+    byte at a time, each putting off the keep-alive timer: the headers' deadline closes it."""
+    limits = ConnectionLimits(header_timeout_seconds=0.5, keep_alive_seconds=0.5)
+    async with served(limits) as server:
+        reader, writer = await connect(server)
+        writer.write(b"POST / HTTP/1.1\r\nHost: returnflow\r\ncontent-length: 100000\r\n\r\n")
+        status, _ = await answer_to(reader)
+
+        async def trickle() -> None:
+            while True:
+                writer.write(b"x")
+                await asyncio.sleep(0.1)
+
+        trickling = asyncio.create_task(trickle())
+        cut_off = await closed_by_server(reader)
+        trickling.cancel()
+        writer.close()
+
+    assert status == 405  # refused at once: the route takes no POST
+    assert cut_off
+
+
 async def test_a_silent_connection_is_closed() -> None:
     async with served(ConnectionLimits(header_timeout_seconds=0.3)) as server:
         reader, writer = await connect(server)
