@@ -69,7 +69,11 @@ class Telemetry:
             return
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-        HTTPXClientInstrumentor().instrument(tracer_provider=self.tracer_provider)
+        HTTPXClientInstrumentor().instrument(
+            tracer_provider=self.tracer_provider,
+            request_hook=_url_without_query,
+            async_request_hook=_url_without_query_async,
+        )
         self._instrumented = True
 
     def serve(self, app: ASGIApp, routes: Iterable[BaseRoute]) -> ASGIApp:
@@ -86,6 +90,24 @@ class Telemetry:
             self._instrumented = False
         if self.tracer_provider is not None:
             self.tracer_provider.shutdown()
+
+
+URL_ATTRIBUTES = ("http.url", "url.full")
+"""Where an outgoing call's span holds the URL it called, by semantic-conventions version."""
+
+
+def _url_without_query(span: Any, _request: Any) -> None:
+    """An outgoing call's URL without its query: a carrier's post-office lookup puts the
+    customer's postal code and city there, which no trace may hold."""
+    attributes = getattr(span, "attributes", None) or {}
+    for key in URL_ATTRIBUTES:
+        url = attributes.get(key)
+        if isinstance(url, str) and "?" in url:
+            span.set_attribute(key, url.split("?", 1)[0])
+
+
+async def _url_without_query_async(span: Any, request: Any) -> None:
+    _url_without_query(span, request)
 
 
 def from_settings(settings: Settings, service: str) -> Telemetry:

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
 from domain.returns import ReturnStage
+from plumbing.serving import HostedApp
 from plumbing.telemetry import Telemetry, tracer_provider
 from tests.factories import retract_event
 from tests.gateway.actions_test import pickup
@@ -90,3 +96,31 @@ def one(
 def url_of(span: ReadableSpan) -> object:
     attributes = span.attributes or {}
     return attributes.get("url.full", attributes.get("http.url"))
+
+
+async def test_an_outgoing_calls_span_holds_its_url_without_the_query() -> None:
+    """A carrier's post-office lookup sends the customer's postal code and city as its query:
+    the span names the URL called, never what the query held."""
+    exporter = InMemorySpanExporter()
+    provider = tracer_provider("worker")
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = Telemetry("worker", Runtime.default(), provider)
+    telemetry.instrument_http_clients()
+
+    async def offices(_request: Request) -> JSONResponse:
+        return JSONResponse({"post_offices": []})
+
+    try:
+        app = Starlette(routes=[Route("/v1/post-offices", offices)])
+        async with HostedApp(app) as served, httpx.AsyncClient(base_url=served.url) as http:
+            answer = await http.get(
+                "/v1/post-offices", params={"postal_code": "75011", "city": "Paris"}
+            )
+    finally:
+        telemetry.close()
+
+    (span,) = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.CLIENT]
+    urls = [str(v) for k, v in (span.attributes or {}).items() if k in ("http.url", "url.full")]
+    assert answer.status_code == 200
+    assert urls and all(url.endswith("/v1/post-offices") for url in urls), urls
+    assert "75011" not in str(span.attributes) and "Paris" not in str(span.attributes)
