@@ -62,6 +62,8 @@ from plumbing.encryption import EncryptionCodec, PayloadKeyError
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.serving import ConnectionLimits, HostedApp
 from plumbing.settings import Settings
+from plumbing.settings import refusal as settings_refusal
+from plumbing.telemetry import TelemetryConfigError
 from reminders import schedule as reminder_schedule
 from store import StoreError, open_store
 from store import commands as store_commands
@@ -703,6 +705,9 @@ async def run(argv: Sequence[str]) -> int:
     except CommandError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.code
+    except TelemetryConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return BAD_INPUT
 
 
 def _settings() -> Settings:
@@ -710,12 +715,7 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as err:
-        problems = [
-            (f"RETURNFLOW_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "")
-            + e["msg"].removeprefix("Value error, ")
-            for e in err.errors()
-        ]
-        raise CommandError("invalid settings: " + "; ".join(problems), BAD_INPUT) from None
+        raise CommandError(settings_refusal(err), BAD_INPUT) from None
 
 
 def main() -> None:

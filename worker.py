@@ -13,16 +13,17 @@ import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
+from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.carriers.activities import CarrierActivities
 from activities.carriers.ledger import CarrierLedger
-from activities.carriers.registry import CarrierRegistry
+from activities.carriers.registry import CarrierConfigurationError, CarrierRegistry
 from activities.feed.activities import FeedActivities
 from activities.feed.publisher import FeedPublisher
 from activities.intake import IntakeActivities
@@ -38,9 +39,12 @@ from activities.sellers.activities import SellerActivities
 from activities.withdrawals.activities import WithdrawalActivities
 from monitoring.return_counts import counting
 from plumbing import bytecode, keepalive, logs, metrics, telemetry, temporal, versioning
+from plumbing.bearer import TokenConfigError
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
 from plumbing.settings import Settings
+from plumbing.settings import refusal as settings_refusal
+from plumbing.telemetry import TelemetryConfigError
 from store import StoreError, open_store
 from workflows.event_feed import EventFeedWorkflow
 from workflows.reminder_sweep import UnshippedReturnsSweep
@@ -190,37 +194,62 @@ async def build_worker(client: Client, settings: Settings) -> AsyncIterator[Work
 
 
 async def main() -> None:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as err:
+        _cannot_start("settings", settings_refusal(err))
     logs.configure("worker", settings.log_level)
     try:
         refuse_public_defaults(settings)
     except PublicDefaultsRefused as err:
-        log.error("cannot start: configuration", error=str(err))
-        print(f"error: {err}", file=sys.stderr)
-        temporal.exit_process(2)
+        _cannot_start("configuration", str(err))
     try:
         codec = temporal.codec_from_settings(settings)
     except PayloadKeyError as err:
-        log.error("cannot start: payload keys", error=str(err))
-        print(f"error: {err}", file=sys.stderr)
-        temporal.exit_process(2)
+        _cannot_start("payload keys", str(err))
     log.info("payload encryption", current_key=codec.keyring.current, keys=codec.keyring.key_ids)
     bytecode.compile_for_sandbox(SANDBOXED)
-    exported = telemetry.from_settings(settings, "worker")
+    try:
+        exported = telemetry.from_settings(settings, "worker")
+    except TelemetryConfigError as err:
+        _cannot_start("telemetry", str(err))
     try:
         await _run(settings, codec, exported)
     except StoreError as err:
-        log.error("cannot start: store", error=str(err))
-        print(f"error: {err}", file=sys.stderr)
         exported.close()
-        temporal.exit_process(2)
+        _cannot_start("store", str(err))
+    except (CarrierConfigurationError, TokenConfigError) as err:
+        exported.close()
+        _cannot_start("configuration", str(err))
+    except TemporalUnreachable as err:
+        exported.close()
+        _cannot_start("Temporal", str(err), code=1)
     finally:
         exported.close()
     log.info("worker stopped")
 
 
+def _cannot_start(what: str, why: str, code: int = 2) -> NoReturn:
+    """Say why the worker cannot start, in its log and on stderr, and exit with `code` (2: its
+    configuration, 1: what it needs is out of reach)."""
+    log.error(f"cannot start: {what}", error=why)
+    print(f"error: {why}", file=sys.stderr)
+    temporal.exit_process(code)
+
+
+class TemporalUnreachable(RuntimeError):
+    """Temporal did not answer the worker's connection."""
+
+
 async def _run(settings: Settings, codec: EncryptionCodec, exported: telemetry.Telemetry) -> None:
-    client = await temporal.connect(codec, **exported.connect_options())
+    address = temporal.connect_config()["target_host"]
+    try:
+        client = await temporal.connect(codec, **exported.connect_options())
+    except RuntimeError as err:
+        raise TemporalUnreachable(
+            f"cannot reach Temporal at {address} ({err}); is it running? Set TEMPORAL_ADDRESS "
+            "(and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY) to point elsewhere."
+        ) from err
     workflow_labels = {
         "namespace": client.namespace,
         "task_queue": settings.task_queue,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plumbing.encryption import Keyring, PayloadKeyError
@@ -773,3 +773,13 @@ class Settings(BaseSettings):
     @property
     def mail_dir(self) -> Path:
         return self.var_dir / "mail"
+
+
+def refusal(err: ValidationError) -> str:
+    """Settings refused, as one line naming each environment variable and why (never the value,
+    which may be a secret)."""
+    return "invalid settings: " + "; ".join(
+        (f"RETURNFLOW_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "")
+        + e["msg"].removeprefix("Value error, ")
+        for e in err.errors()
+    )

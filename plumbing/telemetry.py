@@ -153,7 +153,19 @@ def runtime_for(address: str | None, service: str) -> Runtime:
         durations_as_seconds=True,
         histogram_bucket_overrides=metrics.bucket_overrides(),
     )
-    return Runtime(telemetry=TelemetryConfig(metrics=prometheus, global_tags={"service": service}))
+    try:
+        return Runtime(
+            telemetry=TelemetryConfig(metrics=prometheus, global_tags={"service": service})
+        )
+    except ValueError as err:  # not an IP address and port, or the port taken
+        raise TelemetryConfigError(
+            f"RETURNFLOW_METRICS_ADDRESS: cannot serve metrics on {address}: {err} (an IP "
+            "address and a free port, e.g. 127.0.0.1:9464)"
+        ) from None
+
+
+class TelemetryConfigError(ValueError):
+    """Telemetry cannot be set up as configured; the message names the setting."""
 
 
 class HttpTelemetry:

@@ -161,3 +161,19 @@ def test_a_bound_set_to_infinity_is_refused_naming_it(setting: str) -> None:
 
     assert result.returncode == 2
     assert f"RETURNFLOW_{setting}: Input should be a finite number" in result.stderr
+
+
+def test_a_codec_server_with_a_metrics_address_it_cannot_serve_on_names_it() -> None:
+    result = starter(
+        "codec-server",
+        env={
+            **os.environ,
+            "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
+            "RETURNFLOW_CODEC_TOKENS": "staff=codec-token-for-tests-0001",
+            "RETURNFLOW_METRICS_ADDRESS": "localhost:9464",
+        },
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: RETURNFLOW_METRICS_ADDRESS: cannot serve metrics on ")
+    assert "Traceback" not in result.stderr
