@@ -7,6 +7,8 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
+from pydantic import ValidationError
+
 from devstack.config import StackConfig
 from devstack.interrupts import Interrupted, Interrupts
 from devstack.stack import DevStack, StackError
@@ -73,10 +75,19 @@ async def serve(stack: DevStack, interrupts: Interrupts) -> int:
 async def run_stack(after_start: Callable[[DevStack, Interrupts], Awaitable[int]]) -> int:
     """Start the stack, hand it over, stop it whatever happens; Ctrl-C works at any moment."""
     interrupts = Interrupts()
-    config = StackConfig()
+    try:
+        config = StackConfig()
+        stack = DevStack(config, progress=lambda line: print(line, flush=True))
+    except ValidationError as err:
+        # A RETURNFLOW_STACK_* value, or a RETURNFLOW_* one the stack's services would take.
+        prefix = "RETURNFLOW_STACK_" if err.title == StackConfig.__name__ else "RETURNFLOW_"
+        problems = "; ".join(
+            f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors()
+        )
+        print(f"error: invalid settings: {problems}", file=sys.stderr)
+        return 2
     log_to_file(config)
     print("starting the returnflow dev stack ...", flush=True)
-    stack = DevStack(config, progress=lambda line: print(line, flush=True))
     try:
         await interrupts.guard(stack.start())
         return await after_start(stack, interrupts)

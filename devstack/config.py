@@ -5,12 +5,15 @@ from __future__ import annotations
 import random
 import socket
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plumbing.settings import DEV_KEY_FILE
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+"""A TCP port on the stack's host."""
 
 
 class StackConfig(BaseSettings):
@@ -21,25 +24,25 @@ class StackConfig(BaseSettings):
     )
 
     host: str = Field("127.0.0.1", description="The interface every service listens on.")
-    temporal_port: int = Field(7233, description="The Temporal dev server's gRPC port.")
-    ui_port: int = Field(8233, description="Temporal Web UI.")
-    sandbox_port: int = Field(8081, description="The carrier sandbox.")
-    marketplace_port: int = Field(
+    temporal_port: Port = Field(7233, description="The Temporal dev server's gRPC port.")
+    ui_port: Port = Field(8233, description="Temporal Web UI.")
+    sandbox_port: Port = Field(8081, description="The carrier sandbox.")
+    marketplace_port: Port = Field(
         8082,
         description="The marketplace sandbox: the order service, the seller directory and chat.",
     )
-    smtp_port: int = Field(1025, description="The SMTP sink the notices are sent to.")
-    gateway_port: int = Field(
+    smtp_port: Port = Field(1025, description="The SMTP sink the notices are sent to.")
+    gateway_port: Port = Field(
         8000, description="The gateway: order events, carriers' webhooks, actions."
     )
-    codec_port: int = Field(8234, description="The codec server the Web UI decrypts through.")
-    worker_metrics_port: int = Field(9464, description="The worker's metrics (Prometheus).")
-    gateway_metrics_port: int = Field(9465, description="The gateway's metrics (Prometheus).")
-    codec_metrics_port: int = Field(9466, description="The codec server's metrics (Prometheus).")
-    temporal_metrics_port: int = Field(
+    codec_port: Port = Field(8234, description="The codec server the Web UI decrypts through.")
+    worker_metrics_port: Port = Field(9464, description="The worker's metrics (Prometheus).")
+    gateway_metrics_port: Port = Field(9465, description="The gateway's metrics (Prometheus).")
+    codec_metrics_port: Port = Field(9466, description="The codec server's metrics (Prometheus).")
+    temporal_metrics_port: Port = Field(
         9467, description="The Temporal dev server's own metrics (Prometheus)."
     )
-    prometheus_port: int = Field(
+    prometheus_port: Port = Field(
         9490,
         description="Prometheus, scraping every service (when Debian's is installed; not its "
         "usual 9090, which the Debian package's own service may hold).",

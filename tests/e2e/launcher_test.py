@@ -79,3 +79,36 @@ def test_a_stack_of_its_own_takes_ports_no_outgoing_connection_is_given() -> Non
 
     assert len(set(ports)) == 6
     assert not any(low <= port <= high for port in ports)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        (
+            "RETURNFLOW_STACK_GATEWAY_PORT",
+            "70000",
+            "RETURNFLOW_STACK_GATEWAY_PORT: Input should be less than or equal to 65535",
+        ),
+        ("RETURNFLOW_LOG_LEVEL", "LOUD", "RETURNFLOW_LOG_LEVEL: Input should be 'DEBUG'"),
+    ],
+)
+def test_a_stack_setting_refused_is_named_before_anything_starts(
+    tmp_path: Path, variable: str, value: str, said: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNFLOW_STACK_")}
+    env |= {variable: value, "RETURNFLOW_STACK_VAR_DIR": str(tmp_path / "var")}
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "devstack.demo", "--exit"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith(f"error: invalid settings: {said}"), refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "var").exists()
