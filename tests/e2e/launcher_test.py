@@ -13,6 +13,7 @@ import pytest
 
 from devstack.config import free_ports
 from tests.e2e.conftest import ROOT, stack_config, stack_env
+from tests.plumbing.public_defaults_test import run
 
 pytestmark = pytest.mark.e2e
 
@@ -98,15 +99,7 @@ def test_a_stack_setting_refused_is_named_before_anything_starts(
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNFLOW_STACK_")}
     env |= {variable: value, "RETURNFLOW_STACK_VAR_DIR": str(tmp_path / "var")}
 
-    refused = subprocess.run(
-        [sys.executable, "-m", "devstack.demo", "--exit"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    refused = run("-m", "devstack.demo", "--exit", env=env, tmp_path=tmp_path)
 
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr.startswith(f"error: invalid settings: {said}"), refused.stderr

@@ -9,20 +9,27 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from domain.events import RetractEvent
 from domain.returns import CancelRequest, ReturnStage
 from tests.factories import retract_event
 from tests.starter.status_test import starter_command
-from tests.workflows.harness import return_harness
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
 from workflows.return_workflow import ReturnWorkflow
+
+
+async def waiting_for_a_choice(harness: ReturnHarness) -> tuple[RetractEvent, ReturnHandle]:
+    """A return started by its event, waiting for the customer's choice."""
+    event = retract_event()
+    handle = await harness.start(event)
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    return event, handle
 
 
 async def test_the_same_event_id_with_another_price_is_refused_naming_the_field(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     async with return_harness(time_skipping_env.client) as harness:
-        event = retract_event()
-        handle = await harness.start(event)
-        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        event, handle = await waiting_for_a_choice(harness)
         product = event.order.product
         price = product.price.model_copy(update={"amount": Decimal("999.00")})
         order = event.order.model_copy(
@@ -54,9 +61,7 @@ async def test_a_new_withdrawal_for_a_return_that_has_ended_is_refused(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     async with return_harness(time_skipping_env.client) as harness:
-        event = retract_event()
-        handle = await harness.start(event)
-        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        event, handle = await waiting_for_a_choice(harness)
         await handle.execute_update(ReturnWorkflow.cancel, CancelRequest(reason="kept it"))
         await handle.result()
         again = tmp_path / "again.json"
