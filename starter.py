@@ -530,16 +530,12 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _connect() -> Client:
-    address = temporal.connect_config()["target_host"]
     try:
         return await temporal.connect()
     except PayloadKeyError as err:
         raise CommandError(str(err), BAD_INPUT) from err
-    except RuntimeError as err:
-        raise CommandError(
-            f"cannot reach Temporal at {address} ({err}); is it running? "
-            "Set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY) to point elsewhere."
-        ) from err
+    except temporal.TemporalUnreachable as err:
+        raise CommandError(str(err)) from err
 
 
 def parser() -> argparse.ArgumentParser:

@@ -213,19 +213,19 @@ async def main() -> None:
         exported = telemetry.from_settings(settings, "worker")
     except TelemetryConfigError as err:
         _cannot_start("telemetry", str(err))
+    refused: tuple[str, str, int] | None = None
     try:
         await _run(settings, codec, exported)
     except StoreError as err:
-        exported.close()
-        _cannot_start("store", str(err))
+        refused = ("store", str(err), 2)
     except (CarrierConfigurationError, TokenConfigError) as err:
-        exported.close()
-        _cannot_start("configuration", str(err))
-    except TemporalUnreachable as err:
-        exported.close()
-        _cannot_start("Temporal", str(err), code=1)
+        refused = ("configuration", str(err), 2)
+    except temporal.TemporalUnreachable as err:
+        refused = ("Temporal", str(err), 1)
     finally:
         exported.close()
+    if refused is not None:
+        _cannot_start(*refused)
     log.info("worker stopped")
 
 
@@ -237,19 +237,8 @@ def _cannot_start(what: str, why: str, code: int = 2) -> NoReturn:
     temporal.exit_process(code)
 
 
-class TemporalUnreachable(RuntimeError):
-    """Temporal did not answer the worker's connection."""
-
-
 async def _run(settings: Settings, codec: EncryptionCodec, exported: telemetry.Telemetry) -> None:
-    address = temporal.connect_config()["target_host"]
-    try:
-        client = await temporal.connect(codec, **exported.connect_options())
-    except RuntimeError as err:
-        raise TemporalUnreachable(
-            f"cannot reach Temporal at {address} ({err}); is it running? Set TEMPORAL_ADDRESS "
-            "(and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY) to point elsewhere."
-        ) from err
+    client = await temporal.connect(codec, **exported.connect_options())
     workflow_labels = {
         "namespace": client.namespace,
         "task_queue": settings.task_queue,

@@ -14,6 +14,7 @@ from devstack.interrupts import Interrupted, Interrupts
 from devstack.stack import DevStack, StackError
 from monitoring import scraping
 from plumbing import logs
+from plumbing.settings import refusal
 from plumbing.temporal import exit_process
 
 
@@ -81,10 +82,7 @@ async def run_stack(after_start: Callable[[DevStack, Interrupts], Awaitable[int]
     except ValidationError as err:
         # A RETURNFLOW_STACK_* value, or a RETURNFLOW_* one the stack's services would take.
         prefix = "RETURNFLOW_STACK_" if err.title == StackConfig.__name__ else "RETURNFLOW_"
-        problems = "; ".join(
-            f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors()
-        )
-        print(f"error: invalid settings: {problems}", file=sys.stderr)
+        print(f"error: {refusal(err, prefix)}", file=sys.stderr)
         return 2
     log_to_file(config)
     print("starting the returnflow dev stack ...", flush=True)

@@ -83,9 +83,15 @@ class DomainModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
+IDENTIFIER = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}"
+"""An opaque identifier's characters, as a regular expression (`Identifier`)."""
+
+LINE_ID = r"[A-Za-z0-9][A-Za-z0-9._:]{0,15}"
+"""An order line's identifier's characters, as a regular expression (`LineId`)."""
+
 Identifier = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
+    StringConstraints(pattern=rf"^{IDENTIFIER}$"),
     Field(
         description=(
             "An opaque identifier: letters, digits and . _ : - (at most 64 characters, "
@@ -96,7 +102,7 @@ Identifier = Annotated[
 
 LineId = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:]{0,15}$"),
+    StringConstraints(pattern=rf"^{LINE_ID}$"),
     Field(
         description=(
             "An order line's identifier: letters, digits and . _ : (no '-', so that the last "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from domain.base import IDENTIFIER, LINE_ID
+
 PREFIX = "return-"
 MAX_LENGTH = 64
 """A return ID is a carrier's reference too (printed on the label): carriers cap its length."""
@@ -14,7 +16,7 @@ def return_id(order_id: str, line_id: str) -> str:
     return f"{PREFIX}{order_id}-{line_id}"
 
 
-_RETURN_ID = re.compile(r"return-[A-Za-z0-9][A-Za-z0-9._:-]*-[A-Za-z0-9][A-Za-z0-9._:]*")
+_RETURN_ID = re.compile(rf"{PREFIX}{IDENTIFIER}-{LINE_ID}")
 """What `return_id` makes of an order's identifier and a line's (which holds no '-')."""
 
 

@@ -254,11 +254,7 @@ async def receive(request: Request, gateway: Gateway, source: str, take: Take) -
             "payload refused, but the store is unavailable to keep it",
             extra={"source": source, "reason": outcome.reason, "why": str(err)},
         )
-        return JSONResponse(
-            error_body("store_unavailable", STORE_UNAVAILABLE),
-            status_code=503,
-            headers={"Retry-After": str(RETRY_LATER_SECONDS)},
-        )
+        return error(503, "store_unavailable", STORE_UNAVAILABLE, retry_later=True)
     # The door, not the carrier a stranger's path names: the label's values stay bounded.
     metrics.count(metrics.DEAD_LETTERS, {"source": source.partition(":")[0]})
     logger.warning(

@@ -216,10 +216,11 @@ async def _parse(
 def _update_id(principal: Principal, update: Any, argument: BaseModel, key: str) -> str:
     """The update's ID for an `Idempotency-Key`: a retry of the same request joins the first.
 
-    Scoped by the caller (role and token: two customer apps, or two sellers' portals, never
-    share keys), the action and what it asks (a digest of the update's input): a key sent
-    again with another action or another body is another request, taken or refused as such,
-    and is never answered with the first request's result."""
+    Scoped by the caller (its role and the name its token is configured under: two customer
+    apps, or a seller and the sellers' portal, never share keys), the action and what it asks
+    (a digest of the update's input): a key sent again with another action or another body is
+    another request, taken or refused as such, and is never answered with the first request's
+    result."""
     asked = hashlib.sha256(argument.model_dump_json().encode()).hexdigest()[:16]
     return f"{principal.role.value}:{principal.name}:{update.__name__}:{asked}:{key}"
 

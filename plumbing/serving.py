@@ -145,9 +145,8 @@ class _GuardedH11(H11Protocol):
             self.transport.close()
 
     def _stop_waiting_for_body(self) -> None:
-        deadline = getattr(self, "_body_deadline", None)
-        if deadline is not None:
-            deadline.cancel()
+        if self._body_deadline is not None:
+            self._body_deadline.cancel()
             self._body_deadline = None
 
     def send_400_response(self, msg: str) -> None:

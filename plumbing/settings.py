@@ -775,11 +775,11 @@ class Settings(BaseSettings):
         return self.var_dir / "mail"
 
 
-def refusal(err: ValidationError) -> str:
-    """Settings refused, as one line naming each environment variable and why (never the value,
-    which may be a secret)."""
+def refusal(err: ValidationError, prefix: str = "RETURNFLOW_") -> str:
+    """Settings refused, as one line naming each environment variable (`prefix` and the field)
+    and why (never the value, which may be a secret)."""
     return "invalid settings: " + "; ".join(
-        (f"RETURNFLOW_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "")
+        (f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "")
         + e["msg"].removeprefix("Value error, ")
         for e in err.errors()
     )

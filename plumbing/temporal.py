@@ -73,7 +73,17 @@ async def connect(codec: PayloadCodec | None = None, **overrides: Any) -> Client
     config.update(overrides)
     target = config.pop("target_host")
     converter = data_converter(codec or codec_from_settings())
-    return await Client.connect(target, data_converter=converter, **config)
+    try:
+        return await Client.connect(target, data_converter=converter, **config)
+    except RuntimeError as err:
+        raise TemporalUnreachable(
+            f"cannot reach Temporal at {target} ({err}); is it running? Set TEMPORAL_ADDRESS "
+            "(and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY) to point elsewhere."
+        ) from err
+
+
+class TemporalUnreachable(RuntimeError):
+    """Temporal did not answer a connection; the message says where it was looked for."""
 
 
 def web_ui_link(settings: Settings, namespace: str, workflow_id: str) -> str:
