@@ -18,7 +18,7 @@ workflow or activity context as `temporal_workflow` / `temporal_activity`.
   (`12 bis, avenue Jean Jaurès`, `Bd Saint-Germain`, `Hauptstraße 5`, `Karl-Marx-Str. 12`,
   `Kerkstraat 14`, `Calle Mayor 3`, `Via Roma 10`, `Rua Augusta 27`, `221B Baker Street`) with the
   postal code and city that follow them (`, 75011 Paris`, `, 1017 GC Amsterdam`, `, London NW1
-  6XE`).
+  6XE`), and the user and password written into a URL (`http://[redacted]@collector:4318`).
 
 Free text is recognised by shape, so it favours keeping operational content intact: timestamps,
 durations, IDs, tracking numbers, amounts and addresses of hosts are left alone; so are a postal
@@ -199,8 +199,8 @@ _ADDRESS = re.compile(
     rf"(?:{_SEPARATOR}(?:{_POSTCODE}(?:[ \t]+{_CITY})?|{_CAP}[ \t]+{_UK_POSTCODE}))?"
 )
 
-_EMAIL_BODY = r"[^@\s\"'<>(),;:]+@[^@\s\"'<>(),;:]+\.[A-Za-z]{2,}"
-_EMAIL = re.compile(rf"(?<![^\s\"'<>(),;:]){_EMAIL_BODY}")
+_EMAIL_BODY = r"[^@\s\"'<>(),;:\[\]]+@[^@\s\"'<>(),;:\[\]]+\.[A-Za-z]{2,}"
+_EMAIL = re.compile(rf"(?<![^\s\"'<>(),;:\[\]]){_EMAIL_BODY}")
 _NAMED_EMAIL = re.compile(
     rf"(?:(?<![\w\"])\"[^\"\r\n]{{1,100}}\"|(?<![\w'\u2019.-])(?:{_CAP}[ \t]+){{0,3}}{_CAP})"
     r"[ \t]*<[^<>@\s]{1,200}@[^<>\s]{1,200}>"
@@ -248,10 +248,17 @@ _LINK_TOKEN = re.compile(r"(/my/(?:returns|withdraw)/)[^/\s?#\"']+")
 page, so it is a credential."""
 
 
+_URL_CREDENTIALS = re.compile(r"(?<![\w+.-])([A-Za-z][\w+.-]{0,30}://)[^/\s?#@]*(?:@[^/\s?#@]*)*@")
+"""The user and password written into a URL (`http://user:secret@collector:4318`, an OTLP
+endpoint or a JWKS address set that way): the host and path stay, to say where it went."""
+
+
 def redact_text(text: str) -> str:
     """Mask email addresses, phone numbers and street lines in free text, the tokens of the
-    customer's links, and the input a pydantic validation error quotes."""
+    customer's links, the credentials written into a URL, and the input a pydantic validation
+    error quotes."""
     text = _VALIDATION_INPUT.sub("input_value=" + REDACTED, text)
+    text = _URL_CREDENTIALS.sub(lambda m: m.group(1) + REDACTED + "@", text)
     text = _LINK_TOKEN.sub(lambda m: m.group(1) + REDACTED, text)
     text = _ADDRESS_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
     text = _NAMED_EMAIL.sub(REDACTED, text)

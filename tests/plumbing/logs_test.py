@@ -67,6 +67,32 @@ def test_the_token_of_a_customers_link_never_reaches_a_log(captured: io.StringIO
     assert "page-2026-a" not in json.dumps(line)
 
 
+@pytest.mark.parametrize(
+    ("url", "logged"),
+    [
+        ("http://rf:s3cret@collector:4318/v1/traces", "http://[redacted]@collector:4318/v1/traces"),
+        (
+            "https://rf:s3cret@otel.example.com/v1/traces",
+            "https://[redacted]@otel.example.com/v1/traces",
+        ),
+        ("http://admin:p@ss@10.0.0.5:4318", "http://[redacted]@10.0.0.5:4318"),
+        ("https://api-token@jwks.example.com/keys", "https://[redacted]@jwks.example.com/keys"),
+        ("http://collector:4318/v1/traces", "http://collector:4318/v1/traces"),
+    ],
+)
+def test_a_password_written_into_a_url_never_reaches_a_log(
+    captured: io.StringIO, url: str, logged: str
+) -> None:
+    # As the telemetry's start line logs the OTLP endpoint, and the codec server its JWKS URL.
+    structlog.get_logger().info("telemetry", traces=url)
+    logging.getLogger("httpx").warning("cannot reach %s", url)
+
+    structured, standard = lines(captured)
+    assert structured["traces"] == logged
+    assert standard["event"] == f"cannot reach {logged}"
+    assert "s3cret" not in captured.getvalue()
+
+
 def test_personal_fields_and_emails_are_redacted(captured: io.StringIO) -> None:
     structlog.get_logger().warning(
         "notice bounced for camille.durand@example.org",
