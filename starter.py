@@ -672,6 +672,8 @@ async def cmd_schedule(args: argparse.Namespace, connect: Connect, settings: Set
         return await reminder_schedule.run_command(args, connect, settings)
     except reminder_schedule.ScheduleMissing as err:
         raise CommandError(str(err)) from err
+    except reminder_schedule.ScheduleRefused as err:
+        raise CommandError(str(err), BAD_INPUT) from err
 
 
 COMMANDS = {

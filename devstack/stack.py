@@ -229,6 +229,8 @@ async def _promote_and_schedule(stack: DevStack) -> str:
                 stack.client, settings.deployment_name, build, wait=timedelta(seconds=30)
             )
         outcome = await reminder_schedule.install(stack.client, settings)
+    except reminder_schedule.ScheduleRefused as err:
+        raise StackError(str(err)) from err
     except (RPCError, versioning.VersionNotPolling) as err:
         raise StackError(f"the worker's build could not be set up: {err}") from err
     link = reminder_schedule.schedule_link(

@@ -66,6 +66,11 @@ class ScheduleMissing(Exception):
     """The schedule is not installed in the namespace."""
 
 
+class ScheduleRefused(Exception):
+    """Temporal refused the schedule the settings describe (a cron value out of range, such
+    as minute 99, which only the server's calendar checks)."""
+
+
 def reminder_schedule(settings: Settings) -> Schedule:
     """The schedule the settings describe (running, without a note)."""
     return Schedule(
@@ -88,7 +93,20 @@ def reminder_schedule(settings: Settings) -> Schedule:
 
 
 async def install(client: Client, settings: Settings) -> Installed:
-    """Create the schedule, or update it in place to the settings' spec; never a second one."""
+    """Create the schedule, or update it in place to the settings' spec; never a second one.
+    ScheduleRefused, naming the setting, when Temporal refuses the spec."""
+    try:
+        return await _install(client, settings)
+    except RPCError as err:
+        if err.status is not RPCStatusCode.INVALID_ARGUMENT:
+            raise
+        raise ScheduleRefused(
+            f"RETURNFLOW_REMINDER_CRON: Temporal refused {settings.reminder_cron!r} in "
+            f"{settings.reminder_time_zone}: {err.message}"
+        ) from err
+
+
+async def _install(client: Client, settings: Settings) -> Installed:
     wanted = reminder_schedule(settings)
     handle = client.get_schedule_handle(settings.reminder_schedule_id)
     try:

@@ -182,6 +182,29 @@ async def test_a_cron_that_is_not_one_is_refused_naming_the_setting(
     assert (await operator.schedule("show"))[0] == 1  # not installed
 
 
+async def test_a_cron_value_out_of_range_is_refused_naming_the_setting(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Minute 99 has a cron's shape: Temporal's calendar is what refuses it."""
+    operator = Operator(time_skipping_env)
+
+    code, _out, err = await operator.schedule("install", reminder_cron="99 99 * * *")
+
+    assert code == 2, err
+    assert "RETURNFLOW_REMINDER_CRON: Temporal refused '99 99 * * *' in " in err
+    assert "Minute is not in range [0-59]" in err
+    assert "Traceback" not in err
+    assert (await operator.schedule("show"))[0] == 1  # not installed
+
+    assert (await operator.schedule("install", reminder_cron="30 8 * * *"))[0] == 0
+    code, _out, err = await operator.schedule("install", reminder_cron="0 25 * * *")
+    assert code == 2, err
+    assert "Hour is not in range [0-23]" in err
+    code, shown, _err = await operator.schedule("show", reminder_cron="30 8 * * *")
+    assert code == 0
+    assert "  runs         08:30 every day (" in shown  # the schedule in place, as it was
+
+
 async def test_a_recent_run_the_namespace_no_longer_keeps_is_shown_as_such(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
