@@ -73,10 +73,17 @@ async def take_event(
     if not isinstance(raw, dict):
         problem = "(body): an event is a JSON object"
         return Outcome.refused(422, "invalid_event", "The event is not a JSON object.", [problem])
-    kind = raw.get("type")
-    if kind is None:
+    if "type" not in raw:
         return Outcome.refused(
             422, "invalid_event", "The event has no type.", ["type: Field required"]
+        )
+    kind = raw["type"]
+    if not isinstance(kind, str):
+        return Outcome.refused(
+            422,
+            "invalid_event",
+            "The event's type is not text.",
+            ["type: Input should be a string"],
         )
     if kind != RETRACT_REQUESTED:
         return Outcome.refused(

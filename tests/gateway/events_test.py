@@ -127,6 +127,31 @@ async def test_an_unknown_event_type_is_refused_400_and_kept(door: Door) -> None
 
 
 @pytest.mark.parametrize(
+    ("fields", "message", "problem"),
+    [
+        ({}, "The event has no type.", "type: Field required"),
+        ({"type": None}, "The event's type is not text.", "type: Input should be a string"),
+        (
+            {"type": ["order.retract_requested"]},
+            "The event's type is not text.",
+            "type: Input should be a string",
+        ),
+    ],
+    ids=["missing", "null", "list"],
+)
+async def test_an_event_without_a_type_in_text_is_refused_422_naming_the_field(
+    door: Door, fields: dict[str, object], message: str, problem: str
+) -> None:
+    answer = await door.send_event(json.dumps({"event_id": "EVT-1", **fields}).encode())
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "invalid_event"
+    assert answer.json()["error"]["message"] == message
+    assert answer.json()["error"]["problems"] == [problem]
+    assert door.dead_letters.get(answer.json()["dead_letter_id"]).reason == "invalid_event"
+
+
+@pytest.mark.parametrize(
     ("body", "problem"),
     [
         (b'{"a": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "nested more than 64 levels deep"),
