@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -246,6 +246,21 @@ async def _promote_and_schedule(stack: DevStack) -> str:
     )
 
 
+NOT_INHERITED = ("TEMPORAL_", "RETURNFLOW_STORE_URL")
+"""What a stack's services never take from the shell: the stack's own Temporal settings
+replace any the shell has (an API key for a cloud namespace must not reach the local dev
+server), and its store is its own (`RETURNFLOW_STACK_STORE_URL`, else the SQLite file in its
+var directory), never a production store a shell may hold."""
+
+
+def service_environment(shell: Mapping[str, str], stack: Mapping[str, str]) -> dict[str, str]:
+    """The environment of one of the stack's services: the shell's, but for `NOT_INHERITED`
+    (other settings pass, such as `RETURNFLOW_CARRIERS` to try a real carrier), under the
+    stack's own."""
+    inherited = {k: v for k, v in shell.items() if not k.startswith(NOT_INHERITED)}
+    return {**inherited, **stack}
+
+
 class DevStack:
     """`async with DevStack(config) as stack:` — everything up and answering inside."""
 
@@ -321,14 +336,11 @@ class DevStack:
                     f"{spec.name}: port {port} on {self.config.host} is already in use "
                     "(another stack running?). Stop it, or set RETURNFLOW_STACK_* ports."
                 )
-        # The stack's own Temporal settings replace any the shell has (an API key for a
-        # cloud namespace must not reach the local dev server).
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
         proc = ManagedProcess(
             spec.name,
             spec.argv,
             self.config.log_dir / f"{spec.name}.log",
-            {**inherited, **self.env, **spec.env},
+            service_environment(os.environ, {**self.env, **spec.env}),
             stop_grace=spec.stop_grace,
         )
         started = time.monotonic()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack import stack
 from devstack.config import free_ports
 from tests.e2e.conftest import ROOT, stack_config, stack_env
 from tests.plumbing.public_defaults_test import run
@@ -105,3 +106,29 @@ def test_a_stack_setting_refused_is_named_before_anything_starts(
     assert refused.stderr.startswith(f"error: invalid settings: {said}"), refused.stderr
     assert "Traceback" not in refused.stderr
     assert not (tmp_path / "var").exists()
+
+
+def test_the_stacks_services_never_take_the_shells_temporal_or_store(tmp_path: Path) -> None:
+    """A shell set up for production (its Temporal Cloud key, its PostgreSQL store) starts a
+    dev stack whose services reach the dev server and the stack's own store only; the shell's
+    other settings pass, such as a real carrier to try."""
+    shell = {
+        "PATH": "/usr/bin",
+        "TEMPORAL_API_KEY": "production-key",
+        "TEMPORAL_ADDRESS": "returns.a1b2c.tmprl.cloud:7233",
+        "RETURNFLOW_STORE_URL": "postgresql://returnflow:secret@db.internal/returnflow",
+        "RETURNFLOW_CARRIERS": "colissimo",
+    }
+    config = stack_config(tmp_path)
+
+    env = stack.service_environment(shell, config.service_env())
+
+    assert env["TEMPORAL_ADDRESS"] == config.temporal_address
+    assert "TEMPORAL_API_KEY" not in env
+    assert "RETURNFLOW_STORE_URL" not in env  # the SQLite file in the stack's var directory
+    assert env["RETURNFLOW_CARRIERS"] == "colissimo"
+    assert env["PATH"] == "/usr/bin"
+
+    config = config.model_copy(update={"store_url": "postgresql://localhost/returnflow_dev"})
+    env = stack.service_environment(shell, config.service_env())
+    assert env["RETURNFLOW_STORE_URL"] == "postgresql://localhost/returnflow_dev"
