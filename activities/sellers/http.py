@@ -28,7 +28,7 @@ import httpx
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
-from activities.marketplace_http import MarketplaceHttp
+from activities.marketplace_http import MarketplaceHttp, error_code
 from activities.sellers.chat import ChatPost, ChatPosted
 from activities.sellers.directory import SellerRecord
 from domain.addresses import PostalAddress
@@ -141,7 +141,7 @@ class HttpSellerDirectory:
         self.lookups += 1
         path = _seller_path(seller_id)
         response = await self._http.send("GET", path)
-        if response.status_code == 404:
+        if response.status_code == 404 and error_code(response) == "unknown_seller":
             return None
         if response.status_code != 200:
             self._http.fail(response)

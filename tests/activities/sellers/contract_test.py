@@ -260,3 +260,19 @@ async def test_every_directory_answer_is_classified_as_documented(
     assert not failed.value.non_retryable
     if status == 308:
         assert "RETURNFLOW_SELLER_SERVICE_URL" in failed.value.message
+
+
+async def test_a_404_that_is_not_unknown_seller_is_a_lookup_refused_not_a_seller_without_address(
+    sandbox: Sandbox,
+) -> None:
+    """A wrong base path (or a proxy's own 404) must not read as "no address on file": every
+    return would ask its seller in the chat."""
+    directory = HttpSellerDirectory(f"{sandbox.url}/not-the-api", TOKEN, timeout_seconds=5)
+
+    with pytest.raises(ApplicationError) as lookup:
+        await directory.return_address("SELLER-REFURBPRO")
+    await directory.aclose()
+
+    assert lookup.value.type == FailureType.SELLER_SERVICE_REJECTED
+    assert "HTTP 404" in lookup.value.message
+    assert not lookup.value.non_retryable  # retried, slowly, until the setting is fixed
