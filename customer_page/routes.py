@@ -37,6 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierRegistry
 from activities.notices.compose import customer_address, email_to
+from activities.notices.context import InvalidNoticeRequest
 from activities.notices.customer_facts import MAILBOX_DEPOSIT_BEFORE, label_filename
 from activities.notices.formats import format_time
 from activities.notices.smtp import SmtpNotifier
@@ -659,7 +660,11 @@ async def renew(token: str, request: Request) -> Response:
     if event is None:
         return pages.problem(request, lang, 404, "link_invalid_title", "unknown_return")
     email_lang = language(asked, event.customer.locale)
-    message = _new_link_email(pages, event, return_id, email_lang)
+    try:
+        message = _new_link_email(pages, event, return_id, email_lang)
+    except InvalidNoticeRequest:
+        logger.warning("new return page link not sent: address undeliverable")
+        return pages.problem(request, lang, 422, "link_expired_title", "new_link_undeliverable")
     try:
         await SmtpNotifier(pages.settings).send(message)
     except Exception as err:

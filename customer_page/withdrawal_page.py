@@ -186,12 +186,17 @@ def _render(
         values["step"] = "done"
         values["title"] = words["withdraw_done_title"]
         values["chosen"] = [line for line in lines if line["line_id"] in withdrawn]
-        values["done_text"] = words["withdraw_done"].format(
+        done = "withdraw_done_unsent" if receipt.acknowledgement_refused else "withdraw_done"
+        values["done_text"] = words[done].format(
             moment=format_moment(receipt.submitted_at, zone, lang), email=customer.email
         )
         titles = {line.line_id: line.product.title for line in view.offer.request.lines}
         values["return_pages"] = [
-            (titles[line.line_id], pages.links.return_path(line.return_id))
+            (
+                titles[line.line_id],
+                pages.links.return_path(line.return_id),
+                words["withdraw_return_ended"] if line.ended else "",
+            )
             for line in receipt.lines
         ]
     elif step == "confirm":

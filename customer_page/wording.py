@@ -132,6 +132,8 @@ WORDS: dict[str, dict[str, str]] = {
         "new_link_sent": "We have emailed a new link to the address of this return. It may take "
         "a minute to arrive.",
         "new_link_wait": "A new link was sent a moment ago: please check your mailbox.",
+        "new_link_undeliverable": "The email address of this return cannot receive mail, so "
+        "we cannot send you a new link. Please contact customer service.",
         "unknown_return": "We cannot find this return. Please contact customer service.",
         "nothing_here": "There is nothing to download here now: open your return page.",
         "scan_accepted": "The carrier has the parcel",
@@ -166,6 +168,10 @@ WORDS: dict[str, dict[str, str]] = {
         "statement and this date and time is on its way to {email}.",
         "withdraw_return_pages": "Each item has its return page, where you choose how to send "
         "it back:",
+        "withdraw_return_ended": "a return of this item had already ended: its page says how",
+        "withdraw_done_unsent": "We received your withdrawal on {moment}. We could not email its "
+        "acknowledgement to {email}: this page is your record of it. Save or print it, and "
+        "contact customer service to correct your email address.",
         "withdraw_expired_title": "This withdrawal link has expired",
         "withdraw_expired": "For your safety, this link works for a short while only. Open the "
         "withdrawal function again from your order on the marketplace.",
@@ -255,6 +261,8 @@ WORDS: dict[str, dict[str, str]] = {
         "new_link_sent": "Nous avons envoyé un nouveau lien à l'adresse de ce retour. Il peut "
         "mettre une minute à arriver.",
         "new_link_wait": "Un nouveau lien vient d'être envoyé : consultez votre messagerie.",
+        "new_link_undeliverable": "L'adresse e-mail de ce retour ne peut pas recevoir de "
+        "messages : nous ne pouvons pas vous envoyer de nouveau lien. Contactez le service client.",
         "unknown_return": "Nous ne trouvons pas ce retour. Contactez le service client.",
         "nothing_here": "Il n'y a rien à télécharger ici pour l'instant : ouvrez votre page de "
         "retour.",
@@ -292,6 +300,12 @@ WORDS: dict[str, dict[str, str]] = {
         "avec votre déclaration, cette date et cette heure est envoyé à {email}.",
         "withdraw_return_pages": "Chaque article a sa page de retour, où vous choisissez comment "
         "le renvoyer :",
+        "withdraw_return_ended": "un retour de cet article était déjà terminé : sa page dit "
+        "comment",
+        "withdraw_done_unsent": "Nous avons reçu votre rétractation le {moment}. Nous n'avons pas "
+        "pu en envoyer l'accusé de réception à {email} : cette page en est la trace. "
+        "Enregistrez-la ou imprimez-la, et contactez le service client pour corriger votre "
+        "adresse e-mail.",
         "withdraw_expired_title": "Ce lien de rétractation a expiré",
         "withdraw_expired": "Pour votre sécurité, ce lien n'est valable que peu de temps. "
         "Ouvrez à nouveau la fonction de rétractation depuis votre commande sur la place de "

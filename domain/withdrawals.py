@@ -95,6 +95,12 @@ class WithdrawnLine(DomainModel):
     line_id: LineId
     return_id: str
     started: bool = Field(description="False when the line's return existed already.")
+    ended: bool = Field(
+        default=False,
+        description="The line's return had ended when the withdrawal was confirmed (the order "
+        "service's own event started and ended it meanwhile): nothing more acts on it, and its "
+        "page says how it ended.",
+    )
 
 
 class WithdrawalReceipt(DomainModel):
@@ -106,6 +112,11 @@ class WithdrawalReceipt(DomainModel):
     lines: list[WithdrawnLine]
     acknowledged: bool = Field(
         default=False, description="The acknowledgement email has been accepted by the relay."
+    )
+    acknowledgement_refused: str | None = Field(
+        default=None,
+        description="Why the acknowledgement email was refused for good (the relay refused the "
+        "address, or no mail can go to it): the withdrawal page is then the customer's record.",
     )
 
 

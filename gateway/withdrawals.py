@@ -25,7 +25,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.start import in_the_future, order_times
+from client.start import customer_problems, in_the_future, order_times, times_out_of_order
 from customer_page.links import PageLinks
 from domain.base import field_problems
 from domain.eligibility import EligibilityPolicy, WindowStart
@@ -124,6 +124,13 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
             "The order service reports what has happened: no time may be ahead of ours.",
             problems=future,
         )
+    unfit = customer_problems(link_request.customer, "customer.") + [
+        problem
+        for index, line in enumerate(link_request.lines)
+        for problem in times_out_of_order(line, f"lines.{index}.")
+    ]
+    if unfit:
+        return error(422, "invalid_request", "The request does not fit its schema.", problems=unfit)
     try:
         offer = await asyncio.wait_for(
             _offer(gateway.client, settings, link_request, now),

@@ -6,7 +6,9 @@ page reads them with the `view` query. "Confirm withdrawal" is the `confirm` upd
 validator refuses lines that cannot be withdrawn from, a link past its time and a second
 confirmation; the run loop, the only writer, fixes the moment of submission, starts a return per
 withdrawn line through the same path as a signed event, answers the update with the receipt,
-then emails the acknowledgement. A link nobody confirms ends when it stops opening the page.
+then emails the acknowledgement. An acknowledgement refused for good (an address no mail can
+go to) is recorded on the receipt, and the page tells the customer it is their record. A link
+nobody confirms ends when it stops opening the page.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import contextlib
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.withdrawals.activities import WithdrawalActivities
@@ -28,6 +30,11 @@ with workflow.unsafe.imports_passed_through():
         still_open,
     )
     from workflows import policies
+
+
+ACKNOWLEDGEMENT_REFUSED_RECORDED = "withdrawal-acknowledgement-refused-recorded"
+"""The change that records an acknowledgement refused for good on the receipt, where the
+withdrawal's run used to fail."""
 
 
 @workflow.defn
@@ -65,12 +72,27 @@ class WithdrawalWorkflow:
             submitted_at=submitted_at,
             lines=lines,
         )
-        await workflow.execute_activity_method(
-            WithdrawalActivities.acknowledge_withdrawal,
-            WithdrawalAcknowledgement(offer=offer, receipt=self._receipt),
-            **policies.NOTICE.options(),
-        )
-        self._receipt = self._receipt.model_copy(update={"acknowledged": True})
+        try:
+            await workflow.execute_activity_method(
+                WithdrawalActivities.acknowledge_withdrawal,
+                WithdrawalAcknowledgement(offer=offer, receipt=self._receipt),
+                **policies.NOTICE.options(),
+            )
+        except ActivityError as error:
+            # Only a refusal for good gets here (the address, or the message): the returns are
+            # started, and the page the customer confirmed on becomes their record.
+            if not workflow.patched(ACKNOWLEDGEMENT_REFUSED_RECORDED):
+                raise
+            reason = (
+                error.cause.message if isinstance(error.cause, ApplicationError) else str(error)
+            )
+            workflow.logger.warning(
+                "withdrawal acknowledgement refused for good",
+                extra={"withdrawal_id": offer.withdrawal_id, "reason": reason},
+            )
+            self._receipt = self._receipt.model_copy(update={"acknowledgement_refused": reason})
+        else:
+            self._receipt = self._receipt.model_copy(update={"acknowledged": True})
         # An update still being answered finishes before the run does.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._receipt

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -20,6 +21,7 @@ from activities.notices.view import View
 from activities.notices.wording import Wording, language_of
 from customer_page.links import PageLinks
 from domain.carriers import PostOffice
+from domain.emails import NOT_DELIVERABLE, ascii_address
 from domain.notices import Audience, NoticeKind, NoticeRequest, SellerContact
 from plumbing.settings import Settings
 from plumbing.temporal import web_ui_link
@@ -245,10 +247,10 @@ def _seller_zone(request: NoticeRequest, seller: SellerContact) -> ZoneInfo:
 
 def _address(name: str, email: str, field: str) -> Address:
     try:
-        return Address(display_name=_one_line(name), addr_spec=email)
-    except ValueError:
+        return Address(display_name=_one_line(name), addr_spec=ascii_address(email))
+    except (ValueError, HeaderParseError, AttributeError, IndexError):
         # Says which field, never the address itself: this message reaches the workflow history.
-        raise InvalidNoticeRequest(field, "is not an address mail can go to") from None
+        raise InvalidNoticeRequest(field, NOT_DELIVERABLE) from None
 
 
 def _one_line(text: str) -> str:

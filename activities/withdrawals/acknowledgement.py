@@ -30,6 +30,8 @@ WORDS = {
         "next": "What happens next",
         "each": "Each item has its return page, where you choose how to send it back:",
         "page": "- {title}: {link}",
+        "page_ended": "- {title}: a return of this item had already ended; its page says "
+        "how: {link}",
         "sign": "The {marketplace} team",
     },
     "fr": {
@@ -49,6 +51,8 @@ WORDS = {
         "next": "La suite",
         "each": "Chaque article a sa page de retour, où vous choisissez comment le renvoyer :",
         "page": "- {title} : {link}",
+        "page_ended": "- {title} : un retour de cet article était déjà terminé ; sa page dit "
+        "comment : {link}",
         "sign": "L'équipe {marketplace}",
     },
 }
@@ -94,8 +98,11 @@ def acknowledgement(
         words["email"].format(email=customer.email),
         words["submitted"].format(moment=moment),
     ]
+    ended = {line.line_id for line in receipt.lines if line.ended}
     pages = [
-        words["page"].format(title=line.product.title, link=return_pages[line.line_id])
+        words["page_ended" if line.line_id in ended else "page"].format(
+            title=line.product.title, link=return_pages[line.line_id]
+        )
         for line in lines
         if line.line_id in return_pages
     ]

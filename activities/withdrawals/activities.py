@@ -6,7 +6,10 @@ import hashlib
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
+from activities.notices.context import InvalidNoticeRequest
+from activities.notices.protocol import INVALID_NOTICE
 from activities.notices.sent import WITHDRAWAL_ACKNOWLEDGEMENT, SentNotices
 from activities.notices.smtp import SmtpNotifier
 from activities.withdrawals.acknowledgement import acknowledgement, acknowledgement_message_id
@@ -51,18 +54,20 @@ class WithdrawalActivities:
                 customer=request.customer,
             )
             result = await start_return(self._client, self._settings, event)
-            if result.arrival in (Arrival.ENDED, Arrival.CONFLICT):
-                # The line's return ended meanwhile: nothing acts on it, so it is not listed
-                # as withdrawn (the page offered it while the return ran).
+            ended = result.arrival is Arrival.ENDED
+            if ended:
+                # The order service's own event started and ended the line's return meanwhile:
+                # the line is still part of what the customer stated, and its page says how
+                # its return ended.
                 activity.logger.warning(
                     "a withdrawn line's return has ended", extra={"return_id": result.workflow_id}
                 )
-                continue
             started.append(
                 WithdrawnLine(
                     line_id=line.line_id,
                     return_id=result.workflow_id,
                     started=result.arrival is Arrival.CREATED,
+                    ended=ended,
                 )
             )
         return started
@@ -74,7 +79,15 @@ class WithdrawalActivities:
         ledger first and written there as soon as the relay accepts it."""
         receipt = ack.receipt
         pages = {line.line_id: self._links.return_page(line.return_id) for line in receipt.lines}
-        message = acknowledgement(ack.offer, receipt, self._settings, pages)
+        try:
+            message = acknowledgement(ack.offer, receipt, self._settings, pages)
+        except InvalidNoticeRequest as error:
+            raise ApplicationError(
+                f"Cannot send the acknowledgement: {error}",
+                error.field,
+                type=INVALID_NOTICE,
+                non_retryable=True,
+            ) from None
         message_id = acknowledgement_message_id(receipt, self._settings)
         fields = {"withdrawal_id": receipt.withdrawal_id}
         if await self._sent.sent_at(message_id) is not None:

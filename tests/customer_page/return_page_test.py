@@ -19,7 +19,7 @@ from domain.calendar import next_pickup_date
 from domain.returns import ReturnStage
 from mail_sink import MailSink, read_mailbox
 from plumbing.settings import Settings
-from tests.factories import CUSTOMER_EMAIL
+from tests.factories import CUSTOMER_EMAIL, retract_event
 from tests.gateway.door import Door, gateway_settings, open_door
 from tests.workflows.doubles import Doubles
 from tests.workflows.harness import ReturnHarness, return_harness
@@ -283,6 +283,32 @@ async def test_an_expired_link_emails_a_new_one_to_the_customer_once(
             opened = await door.http.get(new_link[0].removeprefix(settings.customer_page_url))
             assert opened.status_code == 200
             assert (await handle.query(ReturnWorkflow.status)).order_id in opened.text
+
+
+async def test_an_address_mail_cannot_go_to_gets_a_page_saying_so_not_an_error(
+    harness: ReturnHarness, tmp_path: Path
+) -> None:
+    """A return taken with an address no mail can go to (a trailing dot), before the doors
+    refused such addresses: asking for a new link says why none can come."""
+    event = retract_event(locale="en")
+    customer = event.customer.model_copy(update={"email": "camille.durand@gmail.com."})
+    handle = await harness.start(event.model_copy(update={"customer": customer}))
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    async with MailSink(tmp_path / "mail") as sink:
+        settings = gateway_settings(
+            harness.settings.task_queue, tmp_path, smtp_host=sink.host, smtp_port=sink.port
+        )
+        async with open_door(harness.client, settings) as door:
+            old = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.customer_page_link_days + 1)
+            path = link_path(settings, handle.id, now=old)
+            fields = form_fields((await door.http.get(path)).text, "renew")
+
+            asked = await door.http.post(f"{path}/renew", data=fields)
+
+            assert asked.status_code == 422
+            assert "cannot receive mail" in asked.text
+            assert "contact customer service" in asked.text
+            assert list(read_mailbox(sink.directory)) == []
 
 
 async def test_a_choice_no_worker_takes_in_time_gets_the_busy_page_and_its_resend_acts_once(

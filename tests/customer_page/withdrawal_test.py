@@ -21,7 +21,12 @@ from customer_page.tokens import PageTokens, Purpose
 from domain.events import OrderStatus
 from domain.ids import return_id
 from domain.returns import ReturnStage
-from domain.withdrawals import OfferedLine, WithdrawalLinkRequest, WithdrawalOffer
+from domain.withdrawals import (
+    OfferedLine,
+    WithdrawalLinkRequest,
+    WithdrawalOffer,
+    WithdrawalReceipt,
+)
 from mail_sink import MailSink, read_mailbox
 from plumbing.signing import signed_headers
 from tests.factories import CUSTOMER_EMAIL, CUSTOMER_NAME, retract_event, unique_order_id
@@ -123,9 +128,19 @@ async def test_a_link_request_unsigned_or_unfit_is_refused_naming_the_field(door
     other = retract_event().order.model_dump(mode="json")
     mixed = {**request, "lines": [*request["lines"], other]}
 
+    bad_email = {**request, "customer": {**request["customer"], "email": "camille@gmail.com."}}
+    delivered_first = {
+        **request,
+        "lines": [
+            {**request["lines"][0], "shipped_at": None, "delivered_at": "2020-01-01T09:00:00Z"}
+        ],
+    }
+
     unsigned = await door.http.post("/v1/withdrawal-links", json=request)
     two_orders = await ask_for_link(door, mixed)
     not_json = await ask_for_link(door, b"{not json")
+    undeliverable = await ask_for_link(door, bad_email)
+    before_ordered = await ask_for_link(door, delivered_first)
 
     assert unsigned.status_code == 401
     assert two_orders.status_code == 422
@@ -133,6 +148,14 @@ async def test_a_link_request_unsigned_or_unfit_is_refused_naming_the_field(door
     assert not_json.status_code == 422
     assert not_json.json()["error"]["code"] == "malformed_json"
     assert not_json.json()["error"]["problems"][0].startswith("(body): not JSON (")
+    assert undeliverable.status_code == 422
+    assert undeliverable.json()["error"]["problems"] == [
+        "customer.email: is not an address mail can go to"
+    ]
+    assert before_ordered.status_code == 422
+    assert before_ordered.json()["error"]["problems"] == [
+        "lines.0.delivered_at: before lines.0.ordered_at"
+    ]
 
 
 async def test_a_customer_withdraws_in_two_steps_and_gets_the_acknowledgement(
@@ -199,6 +222,64 @@ async def test_a_second_confirmation_starts_nothing_more(
     await acknowledgement(sink, request.order_id)
     messages = [m for m in read_mailbox(sink.directory) if request.order_id in str(m["Subject"])]
     assert len(messages) == 1
+
+
+async def test_a_line_whose_return_ended_meanwhile_stays_in_the_statement_with_its_page(
+    door: Door, harness: ReturnHarness, sink: MailSink
+) -> None:
+    request = order_of_three()
+    path = path_of((await ask_for_link(door, request.model_dump(mode="json"))).json()["url"])
+    fields = hidden_fields((await door.http.get(path)).text)
+    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
+    # Meanwhile the order service's own event for the line starts its return, which ends at
+    # once (in its facts the order had not left the seller: cancelled and refunded).
+    late = retract_event(
+        order_id=request.order_id, line_id="1", status=OrderStatus.AWAITING_SHIPMENT
+    )
+    await (await harness.start(late)).result()
+
+    confirmed = await door.http.post(f"{path}/confirm", data=hidden_fields(review.text))
+    done = await door.http.get(confirmed.headers["location"])
+
+    assert "Your withdrawal is received" in done.text
+    assert "a return of this item had already ended: its page says how" in done.text
+    assert "/my/returns/" in done.text
+    text = (
+        (await acknowledgement(sink, request.order_id))
+        .get_body(preferencelist=("plain",))
+        .get_content()
+    )  # type: ignore[union-attr]
+    assert request.lines[0].product.title in text  # what the customer stated, whole
+    assert "a return of this item had already ended; its page says how: http" in text
+
+
+async def test_an_acknowledgement_the_relay_refuses_leaves_the_page_as_the_record(
+    door: Door, harness: ReturnHarness, sink: MailSink
+) -> None:
+    """The relay refuses the address for good (550): the returns are started all the same, the
+    withdrawal ends normally, and the page says no email could be sent."""
+    request = order_of_three()
+    customer = request.customer.model_copy(update={"email": "camille@marketplace.invalid"})
+    request = request.model_copy(update={"customer": customer})
+    link = (await ask_for_link(door, request.model_dump(mode="json"))).json()
+    path = path_of(link["url"])
+    fields = hidden_fields((await door.http.get(path)).text)
+    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
+
+    confirmed = await door.http.post(f"{path}/confirm", data=hidden_fields(review.text))
+    async with asyncio.timeout(20):
+        while "We could not email" not in (done := await door.http.get(path)).text:
+            await asyncio.sleep(0.2)
+
+    assert confirmed.status_code == 303
+    assert "this page is your record of it" in done.text
+    assert "camille@marketplace.invalid" in done.text  # the address to correct
+    assert await harness_has_return(harness, request.order_id, "1")
+    receipt = await harness.client.get_workflow_handle(
+        link["withdrawal_id"], result_type=WithdrawalReceipt
+    ).result()
+    assert receipt is not None and not receipt.acknowledged
+    assert "550" in (receipt.acknowledgement_refused or "")
 
 
 async def test_a_line_that_cannot_be_withdrawn_from_is_not_taken_even_if_posted(

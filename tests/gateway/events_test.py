@@ -205,6 +205,66 @@ async def test_a_delivery_dated_in_the_year_9999_is_refused_naming_it_before_any
     assert door.dead_letters.get(answer.json()["dead_letter_id"]).reason == "invalid_event"
 
 
+@pytest.mark.parametrize(
+    "email",
+    ["camille@gmail..com", "camille@gmail.com.", "camille@[gmail.com", "camille(work)@gmail.com"],
+    ids=["empty-label", "trailing-dot", "bracket", "comment"],
+)
+async def test_an_email_address_no_mail_can_go_to_is_refused_naming_the_field(
+    door: Door, email: str
+) -> None:
+    """Each fits the loose shape of an address; a notice could go to none of them (or, for
+    the comment, to another address than the one given)."""
+    raw = json.loads(event_body(retract_event()))
+    raw["customer"]["email"] = email
+
+    answer = await door.send_event(json.dumps(raw).encode())
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["problems"] == [
+        "customer.email: is not an address mail can go to"
+    ]
+    assert email not in answer.text
+
+
+async def test_an_address_in_another_script_is_taken(door: Door, harness: ReturnHarness) -> None:
+    raw = json.loads(event_body(retract_event()))
+    raw["customer"]["email"] = "jorg@bücher.de"
+
+    answer = await door.send_event(json.dumps(raw).encode())
+
+    assert answer.status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("times", "problem"),
+    [
+        (
+            {"shipped_at": None, "delivered_at": "2026-11-01T10:00:00+00:00"},
+            "order.delivered_at: before order.ordered_at",
+        ),
+        (
+            {"delivered_at": "2026-11-25T10:00:00+00:00"},
+            "order.delivered_at: after the notice (occurred_at): a notice reports what "
+            "happened before it",
+        ),
+    ],
+    ids=["delivered-before-ordered", "delivered-after-the-notice"],
+)
+async def test_order_times_out_of_order_are_refused_naming_the_field(
+    door: Door, times: dict[str, str | None], problem: str
+) -> None:
+    notice = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+    raw = json.loads(event_body(retract_event(notice_at=notice)))  # ordered on 10 November
+    raw["order"] |= times
+
+    answer = await door.send_event(json.dumps(raw).encode())
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["problems"] == [problem]
+    assert door.dead_letters.get(answer.json()["dead_letter_id"]).reason == "invalid_event"
+
+
 async def test_a_price_of_more_digits_than_any_order_is_refused_naming_it_and_kept(
     door: Door,
 ) -> None:

@@ -7,7 +7,9 @@ Plays each path on the time-skipping dev server, with the withdrawal function's 
 and writes the history to tests/histories/withdrawals/{path}.json:
 
 - `confirmed`: the customer confirms one line; its return starts, the acknowledgement is sent;
-- `link_ended_unused`: nobody confirms before the link stops opening the page.
+- `link_ended_unused`: nobody confirms before the link stops opening the page;
+- `acknowledgement_refused`: the customer confirms, the relay refuses their address for good
+  (550); the receipt says so and the withdrawal ends normally.
 """
 
 from __future__ import annotations
@@ -43,11 +45,14 @@ from workflows.withdrawal_workflow import WithdrawalWorkflow
 WITHDRAWAL_HISTORIES = Path(__file__).parent / "withdrawals"
 
 
-def offer(open_for: dt.timedelta) -> WithdrawalOffer:
+def offer(open_for: dt.timedelta, email: str | None = None) -> WithdrawalOffer:
     """An order of one delivered phone, withdrawable, its link open for `open_for`."""
     event = retract_event(order_id=unique_order_id("WDR"))
+    customer = event.customer
+    if email is not None:
+        customer = customer.model_copy(update={"email": email})
     request = WithdrawalLinkRequest(
-        request_id=uuid.uuid4().hex[:12], customer=event.customer, lines=[event.order]
+        request_id=uuid.uuid4().hex[:12], customer=customer, lines=[event.order]
     )
     now = dt.datetime.now(dt.UTC)
     return WithdrawalOffer(
@@ -84,9 +89,22 @@ async def link_ended_unused(client: Client, task_queue: str) -> WorkflowHistory:
     return await handle.fetch_history()
 
 
+async def acknowledgement_refused(client: Client, task_queue: str) -> WorkflowHistory:
+    handle = await client.start_workflow(
+        WithdrawalWorkflow.run,
+        offer(dt.timedelta(minutes=60), email="camille@marketplace.invalid"),
+        id=f"withdrawal-refused-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+    await handle.execute_update(WithdrawalWorkflow.confirm, WithdrawalConfirmation(line_ids=["1"]))
+    await handle.result()
+    return await handle.fetch_history()
+
+
 PATHS: dict[str, Callable[[Client, str], Awaitable[WorkflowHistory]]] = {
     "confirmed": confirmed,
     "link_ended_unused": link_ended_unused,
+    "acknowledgement_refused": acknowledgement_refused,
 }
 
 

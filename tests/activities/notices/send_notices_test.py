@@ -126,6 +126,46 @@ async def test_a_notice_refused_for_good_does_not_hold_back_the_others(
     )
 
 
+@pytest.mark.parametrize(
+    "email",
+    ["elodie@gmail..com", "elodie@gmail.com.", "elodie@[gmail.com", "elodie(home)@gmail.com"],
+    ids=["empty-label", "trailing-dot", "bracket", "comment"],
+)
+async def test_an_address_no_mail_can_go_to_is_refused_for_good_not_retried(
+    notice_activities: NoticeActivities, sink: MailSink, french_return: ReturnStory, email: str
+) -> None:
+    """A return holding such an address (taken before the doors refused them) gets its
+    notice refused for good, which the return records and tells operations, rather than a
+    retry that could never succeed, holding the return at that email."""
+    customer = french_return.customer.model_copy(update={"email": email})
+    story = dataclasses.replace(french_return, customer=customer)
+
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(notice_activities.send_notices, picked_up(story))
+
+    assert caught.value.non_retryable
+    detail = NoticesUndelivered.from_detail(caught.value.details[0])
+    assert detail.first_failure is FailureType.INVALID_NOTICE
+    assert (
+        detail.reason == "Cannot send the notice: customer.email is not an address mail can go to"
+    )
+    assert email not in caught.value.message
+    assert sent_ids(sink) == [SELLER_ID]  # the seller's notice still goes
+
+
+async def test_an_address_in_another_script_goes_to_its_domain_written_in_ascii(
+    sink: MailSink, french_return: ReturnStory, notice_activities: NoticeActivities
+) -> None:
+    """`bücher.de` is written `xn--bcher-kva.de`: no relay needs SMTPUTF8 for it."""
+    customer = french_return.customer.model_copy(update={"email": "jorg@bücher.de"})
+    story = dataclasses.replace(french_return, customer=customer)
+
+    await ActivityEnvironment().run(notice_activities.send_notices, picked_up(story))
+
+    customer_mail, _seller_mail = read_mailbox(sink.directory)
+    assert customer_mail["To"].addresses[0].addr_spec == "jorg@xn--bcher-kva.de"
+
+
 async def test_a_relay_refusing_every_recipient_names_every_kind_not_delivered(
     labels: PrintedLabels,
     sellers: FileSellerDirectory,
