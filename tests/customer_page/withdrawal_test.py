@@ -244,11 +244,9 @@ async def test_a_line_whose_return_ended_meanwhile_stays_in_the_statement_with_i
     assert "Your withdrawal is received" in done.text
     assert "a return of this item had already ended: its page says how" in done.text
     assert "/my/returns/" in done.text
-    text = (
-        (await acknowledgement(sink, request.order_id))
-        .get_body(preferencelist=("plain",))
-        .get_content()
-    )  # type: ignore[union-attr]
+    body = (await acknowledgement(sink, request.order_id)).get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
     assert request.lines[0].product.title in text  # what the customer stated, whole
     assert "a return of this item had already ended; its page says how: http" in text
 
