@@ -247,7 +247,8 @@ def _refund(status: ReturnStatus, event: RetractEvent, lang: str, zone: ZoneInfo
         ReturnStage.AWAITING_REVIEW,
     ):
         return []
-    owed = refund_breakdown(event.order).total
+    # The return's own figure: less the label the customer pays for, as the refund will be.
+    owed = status.refund_owed or refund_breakdown(event.order).total
     return [
         words["refund_pending"].format(
             amount=format_money(owed, lang), day=day(status.refund_due_by)

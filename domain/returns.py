@@ -418,6 +418,12 @@ class ReturnStatus(DomainModel):
         "the seller's address reached the customer late).",
     )
     refund: Refund | None = None
+    refund_owed: Money | None = Field(
+        default=None,
+        description="What the customer is refunded (Art. 13(1)): the price and the standard "
+        "delivery, less the label or counter code they pay for once their choice has one; once "
+        "the refund is requested, what was requested.",
+    )
     inspection: Inspection | None = Field(
         default=None, description="Once the parcel is back: the seller's report and its outcome."
     )

@@ -27,6 +27,7 @@ def status(state: ReturnState) -> ReturnStatus:
         refund_due_by=state.refund_due_by,
         expires_at=state.expires_at if state.address_sent_at else None,
         refund=state.refund,
+        refund_owed=state.refund_owed,
         inspection=_inspection(state),
         eligibility=state.decision,
         carriers_offered=state.offers,

@@ -8,14 +8,18 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.notices.formats import format_money
 from customer_page.links import PageLinks
 from customer_page.tokens import PageTokens, Purpose
+from domain.base import Money
 from domain.calendar import next_pickup_date
+from domain.money import refund_breakdown
 from domain.returns import ReturnStage
 from mail_sink import MailSink, read_mailbox
 from plumbing.settings import Settings
@@ -340,3 +344,33 @@ async def test_a_choice_no_worker_takes_in_time_gets_the_busy_page_and_its_resen
     assert "done=choose_return_method" in sent_again.headers["location"]
     assert status.label is not None
     assert len(doubles.labels) == 1
+
+
+async def test_the_refund_the_page_promises_is_the_one_requested_less_the_label(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The customer pays for their label (the default policy): the page's promise before the
+    carrier has the parcel is the amount the refund then asks for, not the price and delivery."""
+    doubles = Doubles(label_prices={"sandbox": Money(amount=Decimal("6.50"), currency="EUR")})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        settings = gateway_settings(harness.settings.task_queue, tmp_path)
+        async with open_door(harness.client, settings) as door:
+            handle = await ready_for_choice(harness, locale="en")
+            path = link_path(settings, handle.id)
+            fields = form_fields((await door.http.get(path)).text, "choice")
+            chosen = await door.http.post(
+                f"{path}/choice", data={**fields, "way": "sandbox:post_office_drop_off"}
+            )
+            assert chosen.status_code == 303
+            promised = await door.http.get(path)
+            status = await handle.query(ReturnWorkflow.status)
+            assert status.label is not None
+            await harness.scan(handle, status.label.tracking_number)
+            refunded = await harness.in_transit(handle)
+
+    assert refunded.refund is not None
+    event = retract_event()
+    assert refunded.refund.amount.amount == refund_breakdown(event.order).total.amount - Decimal(
+        "6.50"
+    )
+    assert f"the seller refunds you {format_money(refunded.refund.amount, 'en')}" in promised.text
