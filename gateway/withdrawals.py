@@ -31,6 +31,7 @@ from domain.base import field_problems
 from domain.eligibility import EligibilityPolicy, WindowStart
 from domain.events import RetractEvent
 from domain.ids import return_id
+from domain.returns import RejectionReason
 from domain.withdrawals import (
     ALREADY_WITHDRAWN,
     RETURN_ENDED,
@@ -195,7 +196,12 @@ async def _offer(
             customer=request.customer,
         )
         decision = policy.evaluate(event)
-        reason = exists or (decision.reason.value if decision.reason else None)
+        refused = decision.reason
+        if refused is RejectionReason.UNKNOWN_ORDER_STATUS:
+            # Not ours to judge here: the withdrawal is taken, and its return waits for
+            # operations' review (`awaiting_review`), as an event's does.
+            refused = None
+        reason = exists or (refused.value if refused else None)
         lines.append(
             OfferedLine(
                 line_id=line.line_id,

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from customer_page.tokens import PageTokens, Purpose
 from domain.events import OrderStatus
 from domain.ids import return_id
-from domain.returns import ReturnStage
+from domain.returns import RejectionReason, ReturnStage
 from domain.withdrawals import (
     OfferedLine,
     WithdrawalLinkRequest,
@@ -278,6 +278,28 @@ async def test_an_acknowledgement_the_relay_refuses_leaves_the_page_as_the_recor
     ).result()
     assert receipt is not None and not receipt.acknowledged
     assert "550" in (receipt.acknowledgement_refused or "")
+
+
+async def test_a_line_whose_order_status_we_do_not_know_is_withdrawn_and_waits_for_review(
+    door: Door, harness: ReturnHarness, sink: MailSink
+) -> None:
+    """The order service reports a status this build does not know (`in_locker`): the
+    customer can still withdraw, and operations decide, as for an event."""
+    request = order_of_three()
+    unknown = request.lines[0].model_copy(update={"status": "in_locker"})
+    request = request.model_copy(update={"lines": [unknown, *request.lines[1:]]})
+    path = path_of((await ask_for_link(door, request.model_dump(mode="json"))).json()["url"])
+    fields = hidden_fields((await door.http.get(path)).text)
+
+    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
+    confirmed = await door.http.post(f"{path}/confirm", data=hidden_fields(review.text))
+
+    assert confirmed.status_code == 303
+    handle = harness.client.get_workflow_handle(return_id(request.order_id, "1"))
+    status = await harness.until_status(handle, lambda s: s.stage is ReturnStage.AWAITING_REVIEW)
+    assert status.eligibility is not None
+    assert status.eligibility.reason is RejectionReason.UNKNOWN_ORDER_STATUS
+    await acknowledgement(sink, request.order_id)
 
 
 async def test_a_line_that_cannot_be_withdrawn_from_is_not_taken_even_if_posted(
