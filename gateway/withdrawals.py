@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.start import customer_problems, in_the_future, order_times, times_out_of_order
@@ -68,6 +69,10 @@ router = APIRouter(tags=["withdrawal function"])
     responses={
         201: {"description": "The link, and until when it opens the withdrawal function."},
         401: {"description": "Missing, bad or stale signature."},
+        409: {
+            "description": "withdrawal_ended: this request_id's withdrawal has ended and its "
+            "link no longer opens; ask with a new request_id."
+        },
         413: {"description": "Body over the size limit."},
         422: {"description": "Malformed JSON or a schema violation, naming each field."},
         503: {"description": "Temporal unreachable: nothing done, retry after Retry-After."},
@@ -137,18 +142,23 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
             _offer(gateway.client, settings, link_request, now),
             timeout=settings.gateway_temporal_timeout_seconds * 2,
         )
-        handle = await asyncio.wait_for(
-            gateway.client.start_workflow(
-                WithdrawalWorkflow.run,
-                offer,
-                id=offer.withdrawal_id,
-                task_queue=settings.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                static_summary=f"withdrawal function of order {link_request.order_id}",
-            ),
-            timeout=settings.gateway_temporal_timeout_seconds,
-        )
+        try:
+            handle = await asyncio.wait_for(
+                gateway.client.start_workflow(
+                    WithdrawalWorkflow.run,
+                    offer,
+                    id=offer.withdrawal_id,
+                    task_queue=settings.task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    # A withdrawal that has ended is not started again under its ID: its link
+                    # shows what was submitted, and its acknowledgement was sent.
+                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                    static_summary=f"withdrawal function of order {link_request.order_id}",
+                ),
+                timeout=settings.gateway_temporal_timeout_seconds,
+            )
+        except WorkflowAlreadyStartedError:
+            handle = gateway.client.get_workflow_handle(offer.withdrawal_id)
         # A retried request finds the withdrawal its first one started: its offer stands.
         view = await asyncio.wait_for(
             handle.query(WithdrawalWorkflow.view),
@@ -160,6 +170,14 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
         return temporal_unavailable()
     offer = view.offer
     expires_at = offer.open_until
+    if expires_at <= now:
+        return error(
+            409,
+            "withdrawal_ended",
+            "This request's withdrawal has ended and its link no longer opens: ask with a new "
+            "request_id.",
+            problems=["request_id: its withdrawal has ended"],
+        )
     url = PageLinks(settings).withdrawal(offer.withdrawal_id, expires_at)
     logger.info("withdrawal link made", extra={"withdrawal_id": offer.withdrawal_id})
     return JSONResponse(

@@ -26,6 +26,7 @@ from domain.withdrawals import (
     WithdrawalLinkRequest,
     WithdrawalOffer,
     WithdrawalReceipt,
+    withdrawal_workflow_id,
 )
 from mail_sink import MailSink, read_mailbox
 from plumbing.signing import signed_headers
@@ -40,6 +41,7 @@ from tests.gateway.door import (
 )
 from tests.workflows.harness import ReturnHarness, return_harness
 from workflows.return_workflow import ReturnWorkflow
+from workflows.withdrawal_workflow import WithdrawalWorkflow
 
 
 @pytest.fixture
@@ -380,6 +382,58 @@ async def test_a_retried_link_request_gets_the_same_withdrawal_and_its_time(door
     assert again["withdrawal_id"] == first["withdrawal_id"]
     assert again["expires_at"] == first["expires_at"]
     assert again["url"] != first["url"]  # a fresh token, for the same withdrawal
+
+
+async def test_a_request_retried_after_its_withdrawal_ended_starts_no_other(
+    door: Door, harness: ReturnHarness, sink: MailSink
+) -> None:
+    """The first link was confirmed and its withdrawal has ended: a retry of the same request
+    gets that withdrawal (its link shows the receipt), not a new one whose confirmation no
+    acknowledgement would follow; once its link has stopped opening, 409."""
+    request = order_of_three()
+    body = request.model_dump(mode="json")
+    first = (await ask_for_link(door, body)).json()
+    path = path_of(first["url"])
+    fields = hidden_fields((await door.http.get(path)).text)
+    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
+    await door.http.post(f"{path}/confirm", data=hidden_fields(review.text))
+    withdrawal = harness.client.get_workflow_handle(first["withdrawal_id"])
+    await withdrawal.result()
+
+    again = await ask_for_link(door, body)
+
+    assert again.status_code == 201
+    assert again.json()["withdrawal_id"] == first["withdrawal_id"]
+    assert again.json()["expires_at"] == first["expires_at"]
+    assert "Your withdrawal is received" in (await door.http.get(path)).text
+    shown = await door.http.get(path_of(again.json()["url"]))
+    assert "Your withdrawal is received" in shown.text
+    runs = [w async for w in harness.client.list_workflows(f'WorkflowId = "{withdrawal.id}"')]
+    assert len(runs) == 1
+
+
+async def test_a_request_retried_once_its_link_stopped_opening_is_refused_409(
+    door: Door, harness: ReturnHarness
+) -> None:
+    request = order_of_three()
+    now = dt.datetime.now(dt.UTC)
+    gone = WithdrawalOffer(
+        withdrawal_id=withdrawal_workflow_id(request.order_id, request.request_id),
+        request=request,
+        offered_at=now - dt.timedelta(hours=2),
+        open_until=now - dt.timedelta(hours=1),
+        lines=[OfferedLine(line_id="1", withdrawable=True, window_ends_at=now + dt.timedelta(9))],
+    )
+    ended = await harness.client.start_workflow(
+        WithdrawalWorkflow.run, gone, id=gone.withdrawal_id, task_queue=harness.settings.task_queue
+    )
+    await ended.result()  # nobody confirmed: the link stopped opening the page
+
+    again = await ask_for_link(door, request.model_dump(mode="json"))
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "withdrawal_ended"
+    assert again.json()["error"]["problems"] == ["request_id: its withdrawal has ended"]
 
 
 async def test_two_orders_whose_ids_run_together_get_a_withdrawal_each(door: Door) -> None:
