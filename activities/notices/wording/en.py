@@ -202,6 +202,11 @@ ENGLISH = Wording(
             "Bring the packed parcel to a {carrier} post office and show your return code {code} "
             "at the counter: they print the label for you. Keep the receipt.",
         ),
+        "pickup_passed": (
+            "The pickup from your mailbox booked for {pickup_date} has passed, and the carrier "
+            "has not told us it has your parcel.",
+            "If it was not collected, book a new day, or choose another way, on your return page.",
+        ),
         "counter_without_code": (
             "Bring the packed parcel and the seller's address (in our earlier email) to a "
             "{carrier} post office: the counter prints the label for you.",

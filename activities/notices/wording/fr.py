@@ -230,6 +230,12 @@ FRENCH = Wording(
             "Apportez le colis emballé dans un bureau de poste {carrier} et présentez votre code "
             "de retour {code} au guichet : l'étiquette y est imprimée. Gardez le reçu.",
         ),
+        "pickup_passed": (
+            "L'enlèvement dans votre boîte aux lettres réservé pour le {pickup_date} est passé, "
+            "et le transporteur ne nous a pas signalé avoir votre colis.",
+            "S'il n'a pas été enlevé, réservez un autre jour, ou choisissez une autre façon, sur "
+            "votre page de retour.",
+        ),
         "counter_without_code": (
             "Apportez le colis emballé et l'adresse du vendeur (dans notre précédent e-mail) "
             "dans un bureau de poste {carrier} : l'étiquette est imprimée au guichet.",

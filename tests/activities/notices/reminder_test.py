@@ -54,6 +54,40 @@ def test_a_reminder_after_the_deadline_says_the_parcel_is_late(
         assert "d'ici le 11 décembre 2026, votre retour prend fin" in part
 
 
+@pytest.mark.parametrize(
+    ("story", "expected", "not_said"),
+    [
+        (
+            "en",
+            "The pickup from your mailbox booked for 27 November 2026 has passed, and the "
+            "carrier has not told us it has your parcel.",
+            "put the packed parcel",
+        ),
+        (
+            "fr",
+            "S'il n'a pas été enlevé, réservez un autre jour, ou choisissez une autre façon",
+            "déposez-y le colis",
+        ),
+    ],
+)
+def test_a_reminder_after_the_pickup_day_asks_for_a_new_day_not_that_one(
+    composer: NoticeComposer,
+    stories: dict[str, ReturnStory],
+    story: str,
+    expected: str,
+    not_said: str,
+) -> None:
+    """The pickup was booked for 27 November; no scan came, and the reminder goes out on 6
+    December: it must not send the customer to their mailbox on a day gone by."""
+    request = stories[story].notice(NoticeKind.SHIPPING_REMINDER, reminder_day=dt.date(2026, 12, 6))
+
+    text, page = read(composer.compose(request))
+
+    for part in (text, page):
+        assert expected in part
+        assert not_said not in part
+
+
 def test_a_customer_who_has_not_chosen_is_asked_to_choose(
     composer: NoticeComposer, english_return: ReturnStory
 ) -> None:
