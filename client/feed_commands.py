@@ -27,7 +27,9 @@ from domain.ids import PREFIX
 from workflows.event_feed import EventFeedWorkflow, feed_id
 
 REFUSED, BAD_INPUT = 1, 2
-PARKED_QUERY = f"{sa.FEED_PARKED.name} = true"
+PARKED_QUERY = f"{sa.FEED_PARKED.name} = true AND ExecutionStatus = 'Running'"
+"""Feeds holding a parked delivery: a feed operations terminated keeps its search attribute,
+and nothing can be replayed on it."""
 
 
 class FeedCommandError(Exception):

@@ -223,6 +223,9 @@ def _routes() -> FastAPI:
             return _error(
                 422, "invalid_request", "The body does not fit.", field_problems(err, "(body)")
             )
+        problems = _feed_data_problems(parsed.data)
+        if problems:
+            return _error(422, "invalid_request", "The body does not fit.", problems)
         inbox: FeedInbox = request.app.state.inbox
         await inbox.receive(subscriber, webhook_id, parsed.model_dump(mode="json"))
         # A 204 has no body: not even JSON's `null` (the server would break the connection).
@@ -303,6 +306,17 @@ def _operation(
             _AUTHORIZATION,
         ],
     }
+
+
+def _feed_data_problems(data: dict[str, Any]) -> list[str]:
+    """What every event's data holds for the inbox to file it: its return and its number."""
+    problems = []
+    sequence = data.get("sequence")
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:
+        problems.append("data.sequence: a whole number from 1")
+    if not isinstance(data.get("return_id"), str):
+        problems.append("data.return_id: text")
+    return problems
 
 
 def _error(status: int, code: str, message: str, problems: list[str] | None = None) -> JSONResponse:

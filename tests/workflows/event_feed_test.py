@@ -313,3 +313,29 @@ async def test_operations_list_a_parked_delivery_and_replay_it_from_the_command_
     assert "replaying analytics's deliveries from #1" in replayed
     assert f"analytics: {len(HAPPY_PATH)} of {len(HAPPY_PATH)} delivered" in shown
     assert "marketplace: 9 of 9 delivered" in shown and "PARKED" not in shown
+
+
+async def test_a_parked_feed_operations_terminated_is_no_longer_listed(
+    time_skipping_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = time_skipping_env
+    doubles = SCENARIOS["event_feed_parked_and_replayed"].doubles()
+    parser = starter.parser()
+
+    async def parked() -> str:
+        await feed_commands.run(parser.parse_args(["feed", "parked"]), connect)
+        return capsys.readouterr().out
+
+    async def connect() -> Client:
+        return env.client
+
+    async with return_harness(env.client, doubles) as harness:
+        handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+
+        async def listed() -> bool:
+            return handle.id in await parked()
+
+        await until(listed)
+        await feed_of(env, handle.id).terminate("the subscriber is gone for good")
+
+        assert handle.id not in await parked()

@@ -207,3 +207,31 @@ async def test_a_delivery_is_answered_204_without_a_body_and_the_connection_carr
     assert next_status == 200 and json.loads(next_body) == {"status": "ok"}
     [got] = await sandbox.recorded("events?subscriber=crm")
     assert got["webhook_id"] == STARTED.event_id
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (
+            {"sequence": "one", "return_id": "return-ORD-1-1"},
+            "data.sequence: a whole number from 1",
+        ),
+        ({"sequence": 0, "return_id": "return-ORD-1-1"}, "data.sequence: a whole number from 1"),
+        ({"sequence": 1, "return_id": 7}, "data.return_id: text"),
+    ],
+    ids=["sequence-text", "sequence-zero", "return-id-number"],
+)
+async def test_the_sandbox_refuses_an_event_it_cannot_file_422_naming_the_field(
+    sandbox: Sandbox, data: dict[str, object], problem: str
+) -> None:
+    """A signed body whose data the inbox cannot file is the sender's mistake: 422, which the
+    feed parks at once, not a 500 it would retry for half an hour."""
+    raw = json.dumps({"type": "return.started", "timestamp": AT.isoformat(), "data": data}).encode()
+    headers = signed_headers([SECRET], "msg-bad-data", raw)
+
+    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+        answer = await http.post("/webhooks/crm", content=raw, headers=headers)
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["problems"] == [problem]
+    assert await sandbox.recorded("events?subscriber=crm") == []
