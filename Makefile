@@ -109,10 +109,11 @@ bench-returns: $(STAMP)
 		$(if $(MODE),--mode $(MODE)) $(if $(RETURNS),--returns $(RETURNS))
 
 ## make histories [SCENARIOS="name ..."]: record the history of every workflow path (replay tests);
-## without SCENARIOS, the withdrawal function's paths too.
+## without SCENARIOS, the withdrawal function's paths and the event feed's own too.
 histories: $(STAMP)
 	$(PY) -m tests.histories.record $(SCENARIOS)
 	$(if $(SCENARIOS),,$(PY) -m tests.histories.record_withdrawals)
+	$(if $(SCENARIOS),,$(PY) -m tests.histories.record_feeds)
 
 ## make fuzz-workflow [SEQUENCES=5000] [SEED=n]: random message sequences and time jumps against
 ## the workflow, every invariant checked after every step (make test plays 300).

@@ -50,6 +50,9 @@ with workflow.unsafe.imports_passed_through():
 
 FEED_DELIVERY_BATCHES = "feed-delivery-batches"
 """The change that delivers a subscriber's pending events in one activity, not one each."""
+FEED_ENDED_BY_LAST_RUN = "feed-ended-by-last-run"
+"""The change that lets another run of the return reopen a feed an earlier run said had ended,
+instead of the feed completing under the new run once it caught up."""
 Outcome = DeliveryOutcome | BatchDelivered
 
 
@@ -198,6 +201,10 @@ class EventFeedWorkflow:
             known = max(self._expected, max(self._events, default=0))
             self._runs[run] = known - (first - 1)
             workflow.logger.info("event feed goes on from another run", extra={"run_id": run})
+            if self._ended and workflow.patched(FEED_ENDED_BY_LAST_RUN):
+                # The run that said the return ended is not the last one: this one goes on
+                # (a return reset while its feed still delivered), and so does the feed.
+                self._ended = False
         shift = self._runs[run]
         for event in news.events:
             sequence = event.sequence + shift

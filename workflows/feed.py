@@ -79,4 +79,8 @@ class ReturnFeed:
         )
         if not taken:
             self._closed = True
-            ctx.record("system", "event feed closed by hand: this return's events stop here")
+            ctx.record(
+                "system",
+                "event feed closed (it completed before this run, or operations terminated it): "
+                "this return's events stop here",
+            )

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import jsonschema_rs
 import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -176,6 +181,57 @@ async def test_a_return_started_again_goes_on_in_the_same_feed_numbered_on(
     assert got == [(n, f"return-AGAIN-1:{n}") for n in range(1, 6)]
     assert [d.event.data.type for d in doubles.delivered][3:] == HAPPY_PATH[:2]
     assert again.published == 5 and again.subscribers[0].delivered == 5
+
+
+async def test_a_return_reset_after_it_ended_goes_on_in_a_feed_still_delivering(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The first run ended while its subscriber was slow; operations reset the return, and the
+    new run's events follow in the same feed, which completes only when that run ends."""
+    env = time_skipping_env
+    plan = FeedPlan(subscribers=["marketplace"])
+    doubles = Doubles(feed=plan)
+    slow = asyncio.Event()
+    async with return_harness(env.client, doubles) as harness:
+        ended = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+        await feed_of(env, ended.id).result()
+        told = [d.event for d in doubles.delivered]
+        doubles.hold["deliver_event"] = slow
+        return_id = "return-RESET-1"
+        feed = feed_of(env, return_id)
+
+        async def news(run: str, events: list[FeedEvent], ended: bool) -> None:
+            start = FeedStart(return_id=return_id, run_id=run, plan=plan)
+            await env.client.start_workflow(
+                EventFeedWorkflow.run,
+                start,
+                id=feed_id(return_id),
+                task_queue=harness.settings.task_queue,
+                start_signal="publish",
+                start_signal_args=[
+                    FeedNews(start=start, events=events, published=events[-1].sequence, ended=ended)
+                ],
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+
+        doubles.delivered.clear()
+        await news("run-1", told[:2], ended=True)  # ended, its deliveries held up
+        await news("run-2", told[2:3], ended=False)  # the run reset after the second event
+        slow.set()
+
+        async def caught_up() -> bool:
+            view = await feed.query(EventFeedWorkflow.view)
+            return view.subscribers[0].delivered == 3
+
+        await until(caught_up)
+        await asyncio.sleep(1)
+        still = await feed.describe()
+        await news("run-2", told[3:4], ended=True)
+        done = await feed.result()
+
+    assert still.status is WorkflowExecutionStatus.RUNNING  # caught up, but run 2 goes on
+    assert done.ended and done.published == 4 and done.subscribers[0].delivered == 4
+    assert [d.event.sequence for d in doubles.delivered] == [1, 2, 3, 4]
 
 
 async def test_a_return_without_subscribers_starts_no_feed(
