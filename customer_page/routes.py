@@ -222,15 +222,21 @@ def _open(pages: Pages, request: Request, token: str, lang: str | None) -> Claim
     try:
         claims = pages.links.tokens.open(token, Purpose.RETURN)
     except TokenExpired as expired:
-        renewable = expired.claims.expires_at + RENEWABLE_FOR > dt.datetime.now(dt.UTC)
+        if expired.claims.expires_at + RENEWABLE_FOR <= dt.datetime.now(dt.UTC):
+            # Past renewal, a link is treated as one that never worked: it says nothing more.
+            raise _Answer(
+                pages.problem(
+                    request, lang or LANGUAGES[0], 404, "link_invalid_title", "link_invalid"
+                )
+            ) from None
         raise _Answer(
             pages.problem(
                 request,
                 lang or LANGUAGES[0],
                 410,
                 "link_expired_title",
-                "link_expired" if renewable else "link_invalid",
-                renew_token=token if renewable else None,
+                "link_expired",
+                renew_token=token,
             )
         ) from None
     except TokenRefused:

@@ -217,6 +217,20 @@ async def test_an_expired_link_offers_a_new_one_and_changes_nothing(
     assert status.stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
 
 
+async def test_a_link_expired_for_over_a_year_is_one_that_does_not_work(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness, locale="en")
+    days = door.settings.customer_page_link_days + 366
+    path = link_path(door.settings, handle.id, now=dt.datetime.now(dt.UTC) - dt.timedelta(days))
+
+    page = await door.http.get(path)
+
+    assert page.status_code == 404
+    assert "This link does not work" in page.text
+    assert "has expired" not in page.text and "/renew" not in page.text
+
+
 async def test_a_link_opens_its_own_return_only(door: Door, harness: ReturnHarness) -> None:
     first = await ready_for_choice(harness)
     second = await ready_for_choice(harness)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
@@ -73,3 +74,33 @@ def test_keys_rotate_the_new_key_seals_and_the_old_one_still_opens() -> None:
 def test_anything_else_is_refused_without_an_error(garbage: str) -> None:
     with pytest.raises(TokenRefused):
         tokens().open(garbage, Purpose.RETURN, now=NOW)
+
+
+def _alterations(token: str) -> list[str]:
+    """Ways to change a token that base64 decoders forgive: characters outside the alphabet
+    (skipped), or the last character's spare bits (ignored)."""
+    key_id, _, body = token.partition(".")
+    last = body[-1]
+    spelled_otherwise = next(
+        c
+        for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        if c != last
+        and base64.urlsafe_b64decode(body[:-1] + c + "=" * (-len(body) % 4))
+        == base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    )
+    return [
+        f"{key_id}.!!!!{body}",
+        f"{key_id}.{body[:8]}~~~~{body[8:]}",
+        f"{key_id}.{body}....",
+        f"{key_id}.{body[:-1]}{spelled_otherwise}",
+    ]
+
+
+def test_a_token_altered_where_base64_would_forgive_it_is_refused() -> None:
+    token = tokens().seal(Purpose.RETURN, RETURN, LATER)
+    while len(token.partition(".")[2]) % 4 == 0:  # a body whose last character has spare bits
+        token = tokens().seal(Purpose.RETURN, RETURN, LATER)
+
+    for altered in _alterations(token):
+        with pytest.raises(TokenRefused):
+            tokens().open(altered, Purpose.RETURN, now=NOW)
