@@ -52,7 +52,8 @@ async def request(ctx: ReturnContext, reason: RefundReason) -> None:
 
 
 async def order_service(activity: Callable[..., Awaitable[T]], request: object) -> T:
-    """One call to the order service, under its policy (a conflict under a key is final)."""
+    """One call to the order service, under its policy (a conflict under a key, and a request
+    refused for what it is, are final)."""
     return await workflow.execute_activity_method(
         activity,
         request,
