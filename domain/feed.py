@@ -113,6 +113,12 @@ class AddressSent(EventData):
     expires_at: AwareDatetime | None = Field(
         default=None, description="When the return ends expired if nothing is sent."
     )
+    ship_by: AwareDatetime | None = Field(
+        default=None,
+        description="The customer's deadline to send the goods as it stands once they have "
+        "the address: later than `return.accepted`'s when the address reached them late (14 "
+        "days from then). This one counts.",
+    )
 
 
 class MethodChosen(EventData):

@@ -99,7 +99,7 @@ def changes(state: ReturnState, before: Snapshot | None, after: Snapshot) -> lis
         why = decision.reason if decision is not None else None
         found.append((Rejected, {"reason": why.value if why is not None else None}))
     if after.address_sent_at is not None and after.address_sent_at != before.address_sent_at:
-        found.append((AddressSent, {"expires_at": state.expires_at}))
+        found.append((AddressSent, {"expires_at": state.expires_at, "ship_by": state.ship_by}))
     choice, label, pickup, refund = state.choice, state.label, state.pickup, state.refund
     if choice is not None and after.choice != before.choice:
         found.append((MethodChosen, {"method": choice.method, "carrier": choice.carrier}))

@@ -26,6 +26,8 @@ from client import feed_commands
 from domain import search_attributes as sa
 from domain.failures import FailureType
 from domain.feed import (
+    Accepted,
+    AddressSent,
     BatchDelivered,
     FeedEvent,
     FeedEventType,
@@ -232,6 +234,26 @@ async def test_a_return_reset_after_it_ended_goes_on_in_a_feed_still_delivering(
     assert still.status is WorkflowExecutionStatus.RUNNING  # caught up, but run 2 goes on
     assert done.ended and done.published == 4 and done.subscribers[0].delivered == 4
     assert [d.event.sequence for d in doubles.delivered] == [1, 2, 3, 4]
+
+
+async def test_an_address_sent_late_tells_the_subscriber_the_deadline_that_counts(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The seller gave no address for days: the customer's 14 days run from when they got it,
+    later than the deadline `return.accepted` told. `return.address_sent` tells the new one."""
+    scenario = SCENARIOS["seller_silent_escalated"]
+    doubles = scenario.doubles()
+    doubles.feed = FeedPlan(subscribers=["marketplace"])
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await scenario.drive(harness, time_skipping_env)
+        await feed_of(time_skipping_env, handle.id).result()
+        status = await handle.result()
+
+    events = [d.event.data for d in doubles.delivered]
+    accepted = next(e for e in events if isinstance(e, Accepted))
+    sent = next(e for e in events if isinstance(e, AddressSent))
+    assert accepted.ship_by < status.ship_by
+    assert sent.ship_by == status.ship_by
 
 
 async def test_a_return_without_subscribers_starts_no_feed(
