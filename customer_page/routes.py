@@ -190,6 +190,27 @@ Form = dict[str, list[str]]
 """A posted form: each field's values, in order."""
 
 
+_ACTION_PATH = re.compile(rf"({PREFIX}/(?:returns|withdraw)/[^/]+)/[a-z-]+")
+"""A form's action under a page (`/my/returns/<token>/choice`): where the address bar stays
+after a refused form, so a customer may open it again."""
+
+
+def http_error_page(request: Request, status_code: int, allow: str | None) -> Response:
+    """The pages' own answer to what no route takes under `/my/` (an unknown path, a method a
+    route does not take): a page with the pages' headers, never the API's JSON. Opening a
+    form's action again goes back to its page."""
+    pages = _pages(request)
+    action = _ACTION_PATH.fullmatch(request.url.path)
+    if status_code == 405 and request.method in ("GET", "HEAD") and action is not None:
+        back = RedirectResponse(action[1], status_code=303)
+        return secure_headers(back, https=pages.https)
+    lang = asked_language(request) or LANGUAGES[0]
+    page = pages.problem(request, lang, status_code, "link_invalid_title", "link_invalid")
+    if allow:
+        page.headers["Allow"] = allow
+    return page
+
+
 def asked_language(request: Request, form: Form | None = None) -> str | None:
     """The language the form or the query asks for, when it is one of the pages'."""
     asked = field(form or {}, "lang") or request.query_params.get("lang")

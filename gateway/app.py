@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,6 +27,7 @@ from temporalio.client import Client
 from activities.carriers.registry import CarrierRegistry
 from customer_page import routes as customer_pages
 from customer_page import withdrawal_page
+from customer_page.links import PREFIX
 from customer_page.routes import Pages
 from dead_letters.store import DeadLetterStore
 from domain.events import RetractEvent
@@ -126,12 +127,14 @@ HTTP_ERRORS = {
 }
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own answers (unknown path, method not allowed...) in the gateway's one error
-    shape, never quoting what was asked."""
+    shape, never quoting what was asked; under the customer's pages, a page."""
     assert isinstance(exc, StarletteHTTPException)
-    code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", "The request was refused."))
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+    if request.url.path.startswith(f"{PREFIX}/") and exc.status_code in HTTP_ERRORS:
+        return customer_pages.http_error_page(request, exc.status_code, headers.get("Allow"))
+    code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", "The request was refused."))
     return error(exc.status_code, code, message, headers=headers)
 
 

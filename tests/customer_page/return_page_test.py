@@ -231,6 +231,33 @@ async def test_a_link_expired_for_over_a_year_is_one_that_does_not_work(
     assert "has expired" not in page.text and "/renew" not in page.text
 
 
+async def test_what_no_page_takes_under_my_gets_a_page_not_the_apis_json(
+    door: Door, harness: ReturnHarness
+) -> None:
+    """A refused form leaves its action in the address bar: opened again (a new tab, a
+    bookmark), it goes back to the page; an unknown path gets the pages' 404, with their
+    headers."""
+    handle = await ready_for_choice(harness, locale="en")
+    path = link_path(door.settings, handle.id)
+
+    action_again = await door.http.get(f"{path}/choice")
+    unknown = await door.http.get(f"{path}/nope")
+    wrong_method = await door.http.put(path)
+
+    assert action_again.status_code == 303
+    assert action_again.headers["location"] == path
+    assert action_again.headers["cache-control"] == "no-store"
+    for answer, status in ((unknown, 404), (wrong_method, 405)):
+        assert answer.status_code == status
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "default-src 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["cache-control"] == "no-store"
+        assert "This link does not work" in answer.text
+    assert "GET" in wrong_method.headers["allow"]
+    api = await door.http.get("/v1/nope")
+    assert api.json()["error"]["code"] == "not_found"  # the API keeps its own shape
+
+
 async def test_a_link_opens_its_own_return_only(door: Door, harness: ReturnHarness) -> None:
     first = await ready_for_choice(harness)
     second = await ready_for_choice(harness)
