@@ -71,6 +71,11 @@ ENGLISH = Wording(
         "free": "The labels offered below are free of charge; a label printed at the counter "
         "is at your own expense.",
     },
+    acknowledged_expense={
+        "customer": "The return is at your own expense: the cost of sending the parcel is yours.",
+        "seller": "The seller pays for the return labels we will offer you; a label printed at a "
+        "post office counter is at your own expense.",
+    },
     reasons={
         RejectionReason.OUTSIDE_RETURN_WINDOW: (
             "The return window for this order closed on {window_ends}, before your request "

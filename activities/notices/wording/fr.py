@@ -93,6 +93,11 @@ FRENCH = Wording(
         "free": "Les étiquettes proposées ci-dessous sont gratuites ; une étiquette imprimée au "
         "guichet est à vos frais.",
     },
+    acknowledged_expense={
+        "customer": "Le retour est à vos frais : le coût d'envoi du colis est à votre charge.",
+        "seller": "Le vendeur paie les étiquettes de retour que nous vous proposerons ; une "
+        "étiquette imprimée au guichet d'un bureau de poste est à vos frais.",
+    },
     reasons={
         RejectionReason.OUTSIDE_RETURN_WINDOW: (
             "Le délai de retour de cette commande a pris fin le {window_ends}, avant que votre "

@@ -101,3 +101,33 @@ def test_labels_nobody_priced_and_labels_offered_after_the_refund_are_free(
             assert part.count("Label: free of charge.") == 3
             assert "€6.25" not in part and "deducted" not in part
             assert "The labels offered below are free of charge" in part
+
+
+@pytest.mark.parametrize(
+    ("story", "paid_by", "said", "not_said"),
+    [
+        ("en", LabelCostBearer.CUSTOMER, "The return is at your own expense", "The seller pays"),
+        ("en", LabelCostBearer.SELLER, "The seller pays for the return labels", "own expense:"),
+        (
+            "fr",
+            LabelCostBearer.SELLER,
+            "Le vendeur paie les étiquettes de retour",
+            "à votre charge",
+        ),
+    ],
+)
+def test_the_acknowledgement_says_who_pays_for_sending_as_the_policy_does(
+    composer: NoticeComposer,
+    stories: dict[str, ReturnStory],
+    story: str,
+    paid_by: LabelCostBearer,
+    said: str,
+    not_said: str,
+) -> None:
+    """Before any label is offered, the acknowledgement must not tell a customer whose seller
+    pays for labels that the return is at their expense (the address email then says it is not)."""
+    request = stories[story].notice(NoticeKind.ACKNOWLEDGEMENT, label_paid_by=paid_by)
+
+    for part in bodies(composer.compose(request)):
+        assert said in part.replace("&#39;", "'")
+        assert not_said not in part.replace("&#39;", "'")
