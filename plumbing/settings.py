@@ -425,8 +425,11 @@ class Settings(BaseSettings):
     reminder_schedule_id: str = Field(
         "unshipped-returns-reminder",
         min_length=1,
-        pattern=r"^\S+$",
-        description="The Temporal Schedule that runs the reminder sweep (starter.py schedule).",
+        # Its sweeps' workflow IDs (the ID and the time of the run) name each reminder's origin
+        # in the returns' timelines, which takes these characters only (`ShippingReminder`).
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$",
+        description="The Temporal Schedule that runs the reminder sweep (starter.py schedule): "
+        "letters, digits and . _ : @ + -, starting with a letter or digit, at most 100.",
     )
     reminder_cron: str = Field(
         "0 9 * * *",

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     ScheduleActionExecutionStartWorkflow,
@@ -22,7 +23,8 @@ from temporalio.client import (
 from temporalio.testing import WorkflowEnvironment
 
 from domain.notices import NoticeKind
-from domain.returns import ReturnStage
+from domain.returns import ReturnStage, ShippingReminder
+from plumbing.settings import Settings
 from reminders import schedule as reminder_schedule
 from tests.factories import retract_event
 from tests.keys import NEXT_KEY, NEXT_KEY_ID, TEST_KEYS
@@ -180,6 +182,30 @@ async def test_a_cron_that_is_not_one_is_refused_naming_the_setting(
     assert "not a cron expression: 'every morning'" in err
     assert "Traceback" not in err
     assert (await operator.schedule("show"))[0] == 1  # not installed
+
+
+@pytest.mark.parametrize("schedule_id", ["_reminders", "reminders#1", "r" * 101])
+async def test_a_schedule_id_its_sweeps_could_not_sign_reminders_with_is_refused(
+    time_skipping_env: WorkflowEnvironment, schedule_id: str
+) -> None:
+    """Each sweep names itself in the reminders it sends, by its workflow ID (the schedule's
+    ID and the run's time): an ID the reminders cannot carry would fail every sweep."""
+    operator = Operator(time_skipping_env)
+
+    code, _out, err = await operator.schedule("install", reminder_schedule_id=schedule_id)
+
+    assert code == 2, err
+    assert "RETURNFLOW_REMINDER_SCHEDULE_ID" in err
+    assert "Traceback" not in err
+
+
+def test_the_longest_schedule_id_still_fits_a_reminders_origin() -> None:
+    settings = Settings(_env_file=None, reminder_schedule_id="r" * 100)
+    sweep = f"{settings.reminder_schedule_id}-2026-12-07T09:00:00Z"
+
+    reminder = ShippingReminder(day=dt.date(2026, 12, 7), origin=f"{sweep}/{uuid.uuid4()}")
+
+    assert reminder.origin.startswith(settings.reminder_schedule_id)
 
 
 async def test_a_cron_value_out_of_range_is_refused_naming_the_setting(
