@@ -19,6 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.carriers import ReturnMethod
 from domain.notices import NoticeKind
 from domain.returns import (
+    ENDED_STAGES,
+    REMINDABLE_STAGES,
     ReturnMethodChoice,
     ReturnStage,
     ReturnStatus,
@@ -37,6 +39,7 @@ from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
 from tests.workflows.lifecycle_test import DROP_OFF, choosing, mailbox_pickup
 from workflows.return_workflow import ReturnWorkflow
+from workflows.stages.reminders import CANNOT_ACT
 
 DAY = dt.timedelta(days=1)
 SWEEP = "unshipped-returns-reminder-2026-11-25T08:00:00Z/0b9d3c1e"
@@ -256,3 +259,10 @@ async def test_the_details_say_what_a_return_waits_for_and_until_when(
         assert "**Until when:**" in text
         for personal in (CUSTOMER_NAME, CUSTOMER_EMAIL, CUSTOMER_STREET):
             assert personal not in text
+
+
+def test_every_stage_a_reminder_cannot_act_in_says_why_in_its_own_words() -> None:
+    """A stage neither remindable nor one a return ends in names its own reason, never "the
+    return has ended" (docs/operations.md, The reminder schedule)."""
+    live = set(ReturnStage) - REMINDABLE_STAGES - ENDED_STAGES
+    assert live <= set(CANNOT_ACT)

@@ -21,6 +21,7 @@ CANNOT_ACT: dict[ReturnStage, str] = {
     ReturnStage.REJECTED: "the withdrawal was not accepted",
     ReturnStage.AWAITING_REVIEW: "the withdrawal awaits operations' review",
     ReturnStage.AWAITING_RETURN_ADDRESS: "the customer has no return address yet",
+    ReturnStage.PREPARING_SHIPMENT: "the shipment is being prepared",
     ReturnStage.PICKED_UP: "the carrier has the parcel",
     ReturnStage.DELIVERED: "the parcel is back with the seller",
 }
