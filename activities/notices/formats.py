@@ -14,6 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from domain.base import Money
+from domain.calendar import country_time_zone
 from domain.carriers import OpeningHours
 
 MONTHS: dict[str, tuple[str, ...]] = {
@@ -25,26 +26,12 @@ MONTHS: dict[str, tuple[str, ...]] = {
 
 _CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 
-# Where a customer's day starts and ends: a deadline at 23:30 UTC is the next day in Athens.
-# The main time zone of each country the marketplace ships to (EEA, Switzerland, UK).
-_COUNTRY_ZONES = {
-    "AT": "Europe/Vienna", "BE": "Europe/Brussels", "BG": "Europe/Sofia",
-    "CH": "Europe/Zurich", "CY": "Asia/Nicosia", "CZ": "Europe/Prague",
-    "DE": "Europe/Berlin", "DK": "Europe/Copenhagen", "EE": "Europe/Tallinn",
-    "ES": "Europe/Madrid", "FI": "Europe/Helsinki", "FR": "Europe/Paris",
-    "GB": "Europe/London", "GR": "Europe/Athens", "HR": "Europe/Zagreb",
-    "HU": "Europe/Budapest", "IE": "Europe/Dublin", "IS": "Atlantic/Reykjavik",
-    "IT": "Europe/Rome", "LI": "Europe/Vaduz", "LT": "Europe/Vilnius",
-    "LU": "Europe/Luxembourg", "LV": "Europe/Riga", "MC": "Europe/Monaco",
-    "MT": "Europe/Malta", "NL": "Europe/Amsterdam", "NO": "Europe/Oslo",
-    "PL": "Europe/Warsaw", "PT": "Europe/Lisbon", "RO": "Europe/Bucharest",
-    "SE": "Europe/Stockholm", "SI": "Europe/Ljubljana", "SK": "Europe/Bratislava",
-}  # fmt: skip
-
 
 def local_zone(country_code: str) -> ZoneInfo:
-    """The time zone dates are shown in for a customer living in `country_code` (else UTC)."""
-    return ZoneInfo(_COUNTRY_ZONES.get(country_code, "UTC"))
+    """The time zone dates are shown in for someone living in `country_code`: the one the
+    return's legal clocks are counted in (`domain.calendar.country_time_zone`), so an email
+    never shows a deadline on another day than the one the return keeps."""
+    return country_time_zone(country_code)
 
 
 def format_date(day: dt.date, lang: str) -> str:
