@@ -103,7 +103,12 @@ class Pages:
         self.settings = settings
         self.registry = registry
         self.links = PageLinks(settings)
-        self.csrf = Csrf(self.links.tokens.csrf_keys(), https=self.https, path=PREFIX)
+        self.csrf = Csrf(
+            self.links.tokens.csrf_keys(),
+            https=self.https,
+            path=PREFIX,
+            public_origin=settings.customer_page_url,
+        )
         self.templates = Environment(
             loader=PackageLoader("customer_page", "templates"),
             autoescape=True,

@@ -60,10 +60,13 @@ def secure_headers(response: R, *, https: bool) -> R:
 class Csrf:
     """The CSRF cookie and form field of the customer's pages."""
 
-    def __init__(self, keys: list[bytes], *, https: bool, path: str) -> None:
+    def __init__(
+        self, keys: list[bytes], *, https: bool, path: str, public_origin: str | None = None
+    ) -> None:
         self._keys = keys
         self._https = https
         self._path = path
+        self._public_host = urlsplit(public_origin).netloc if public_origin else None
 
     def cookie_of(self, request: Request) -> str | None:
         value = request.cookies.get(CSRF_COOKIE)
@@ -89,7 +92,7 @@ class Csrf:
 
     def genuine(self, request: Request, presented: str | None, token: str) -> bool:
         """The form came from our page, in this browser, for this link."""
-        if not same_site(request):
+        if not same_site(request, self._public_host):
             logger.info("form refused: sent from another site")
             return False
         cookie = self.cookie_of(request)
@@ -104,17 +107,21 @@ class Csrf:
         return good
 
 
-def same_site(request: Request) -> bool:
+def same_site(request: Request, public_host: str | None = None) -> bool:
     """Whether the browser's own words allow the request: not from another site. Browsers say
     where a request comes from in `Sec-Fetch-Site`; an older one in `Origin` (`null` when a
-    referrer policy hides it)."""
+    referrer policy hides it), which names the pages' public host
+    (`RETURNFLOW_CUSTOMER_PAGE_URL`), or the `Host` asked for where no proxy rewrites it."""
     fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site is not None:
         return fetch_site in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return True
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    host = urlsplit(origin).netloc
+    return host == request.headers.get("host", "") or (
+        public_host is not None and host == public_host
+    )
 
 
 def _mac(key: bytes, cookie: str, token: str) -> bytes:

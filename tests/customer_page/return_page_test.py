@@ -152,6 +152,30 @@ async def test_a_form_without_its_csrf_field_or_from_another_site_changes_nothin
     assert status.stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
 
 
+async def test_a_form_from_an_older_browser_behind_a_proxy_rewriting_host_is_taken(
+    door: Door, harness: ReturnHarness
+) -> None:
+    """No `Sec-Fetch-Site`, only `Origin`: the pages' public address, while the proxy in front
+    asked the gateway under its own host name (nginx's `proxy_set_header Host $proxy_host`)."""
+    handle = await ready_for_choice(harness, locale="en")
+    path = link_path(door.settings, handle.id)
+    fields = form_fields((await door.http.get(path)).text, "choice")
+    public = door.settings.customer_page_url.rstrip("/")
+    proxied = {"Origin": public, "Host": "returns-gateway.internal:8000"}
+
+    answer = await door.http.post(
+        f"{path}/choice", data={**fields, "way": "sandbox:post_office_drop_off"}, headers=proxied
+    )
+    elsewhere = await door.http.post(
+        f"{path}/choice",
+        data={**fields, "way": "sandbox:post_office_drop_off"},
+        headers={**proxied, "Origin": "https://evil.example"},
+    )
+
+    assert answer.status_code == 303
+    assert elsewhere.status_code == 403
+
+
 async def test_the_customer_cancels_once_they_confirm_it(
     door: Door, harness: ReturnHarness
 ) -> None:
