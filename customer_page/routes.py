@@ -120,6 +120,7 @@ class Pages:
         )
         self.css = (STATIC / "page.css").read_bytes()
         self.renewed: dict[str, float] = {}
+        """When each return's link was last renewed: kept `RENEW_EVERY_SECONDS`, no longer."""
 
     @property
     def https(self) -> bool:
@@ -128,6 +129,12 @@ class Pages:
     @property
     def timeout(self) -> float:
         return self.settings.gateway_temporal_timeout_seconds
+
+    def note_renewed(self, return_id: str, at: float) -> None:
+        """A link renewed at `at`; the renewals past their wait are forgotten, so the map
+        holds only the last `RENEW_EVERY_SECONDS`' worth, however long the process runs."""
+        self.renewed = {r: t for r, t in self.renewed.items() if at - t < RENEW_EVERY_SECONDS}
+        self.renewed[return_id] = at
 
     def html(
         self,
@@ -702,7 +709,7 @@ async def renew(token: str, request: Request) -> Response:
     except Exception as err:
         logger.warning("new return page link not sent", extra={"error": type(err).__name__})
         return _unavailable(pages, request, lang)
-    pages.renewed[return_id] = time.monotonic()
+    pages.note_renewed(return_id, time.monotonic())
     logger.info("new return page link emailed", extra={"return_id": return_id})
     return pages.problem(request, lang, 200, "link_expired_title", "new_link_sent")
 

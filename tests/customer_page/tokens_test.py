@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from typing import cast
 
 import pytest
+from pydantic import SecretStr
+from temporalio.client import Client
 
+from activities.carriers.registry import CarrierRegistry
+from customer_page.routes import RENEW_EVERY_SECONDS, Pages
 from customer_page.tokens import MAX_TOKEN_LENGTH, PageTokens, Purpose, TokenExpired, TokenRefused
 from plumbing.encryption import Keyring
+from plumbing.settings import Settings
 from tests.keys import NEXT_KEY, NEXT_KEY_ID, PAGE_KEYS
 
 NOW = dt.datetime(2026, 12, 6, 10, tzinfo=dt.UTC)
@@ -104,3 +110,15 @@ def test_a_token_altered_where_base64_would_forgive_it_is_refused() -> None:
     for altered in _alterations(token):
         with pytest.raises(TokenRefused):
             tokens().open(altered, Purpose.RETURN, now=NOW)
+
+
+def test_the_pages_forget_renewals_once_their_wait_is_over() -> None:
+    """However long the gateway runs, it keeps only the renewals of the last ten minutes."""
+    settings = Settings(_env_file=None, customer_page_keys=SecretStr(PAGE_KEYS))
+    pages = Pages(cast(Client, None), settings, cast(CarrierRegistry, None))
+
+    for n in range(1000):
+        pages.note_renewed(f"return-ORD-{n}-1", at=float(n))
+    pages.note_renewed("return-ORD-LAST-1", at=1000.0 + RENEW_EVERY_SECONDS)
+
+    assert set(pages.renewed) == {"return-ORD-LAST-1"}
