@@ -4,9 +4,9 @@ service, the seller directory and the seller chat.
 Every call shows the bearer token and checks TLS against the configured CA bundle; its answer
 is classified as the carriers' are:
 
-- 408, 425, 429, 5xx, a 2xx the caller did not expect or cannot read, a timeout or no
-  connection: *unavailable*, retried (after `Retry-After` when the service gives one, at most
-  10 minutes);
+- 408, 425, 429, 5xx, a 2xx the caller did not expect or cannot read, a timeout (each step
+  within the timeout, the whole answer within twice it) or no connection: *unavailable*,
+  retried (after `Retry-After` when the service gives one, at most 10 minutes);
 - a 3xx (a wrong URL) or any other 4xx (bad data, bad credentials): *rejected*, not retried.
 
 What a service says goes into the failure's message only as its status, its error code and at
@@ -15,6 +15,7 @@ most 100 characters of its JSON error message: never its raw body (it might echo
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ssl
 from collections.abc import Callable, Mapping
@@ -53,6 +54,9 @@ class MarketplaceHttp:
         self.setting = setting
         self.unavailable = unavailable
         self.rejected = rejected
+        # httpx's timeout bounds each step (connect, each write, each read): a service that
+        # answers a byte at a time would hold a call without end. The whole exchange gets two.
+        self._deadline = 2 * timeout_seconds
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout_seconds,
@@ -78,7 +82,12 @@ class MarketplaceHttp:
         if json_body is not None:
             sent["Content-Type"] = "application/json"
         try:
-            return await self._http.request(method, path, content=json_body, headers=sent)
+            async with asyncio.timeout(self._deadline):
+                return await self._http.request(method, path, content=json_body, headers=sent)
+        except TimeoutError:
+            raise self.unavailable(
+                f"{self.service} timed out: no whole answer within {self._deadline:g}s", None
+            ) from None
         except httpx.TimeoutException as err:
             raise self.unavailable(
                 f"{self.service} timed out: {type(err).__name__}", None
@@ -86,6 +95,12 @@ class MarketplaceHttp:
         except httpx.TransportError as err:
             raise self.unavailable(
                 f"{self.service} unreachable: {type(err).__name__}", None
+            ) from None
+        except httpx.RequestError as err:
+            # An answer httpx could not take in (a body its encoding does not decode): asked
+            # again, as an answer that cannot be read is.
+            raise self.unavailable(
+                f"{self.service} answered unreadably: {type(err).__name__}", None
             ) from None
 
     def unreadable(self, path: str, response: httpx.Response) -> ApplicationError:
