@@ -171,7 +171,12 @@ def return_page(
         packaging=packaging(event.order.product.category, notice_words) if unshipped else [],
         label_ready=status.label is not None and unshipped,
         pickup=(
-            words["pickup_booked"].format(
+            words[
+                # Its day gone by with no scan (a missed pickup): not a day to wait for.
+                "pickup_passed"
+                if status.pickup.pickup_date < now.astimezone(zone).date()
+                else "pickup_booked"
+            ].format(
                 day=format_date(status.pickup.pickup_date, lang),
                 time=format_time(status.pickup.deposit_before, lang),
                 confirmation=status.pickup.confirmation,

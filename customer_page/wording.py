@@ -89,6 +89,8 @@ WORDS: dict[str, dict[str, str]] = {
         "pickup_title": "Your mailbox pickup",
         "label_download": "Download the label (PDF)",
         "pickup_booked": "Pickup booked for {day}, before {time} (confirmation {confirmation}).",
+        "pickup_passed": "The pickup booked for {day} has passed, and the carrier has not told "
+        "us it has your parcel. If it was not collected, choose another day or another way.",
         "counter_code": "Your return code",
         "counter_code_help": "Show this code at the counter of a {carrier} post office: they "
         "scan it, print the label and put it on the parcel. The code works until {day}.",
@@ -216,6 +218,9 @@ WORDS: dict[str, dict[str, str]] = {
         "pickup_title": "Votre retrait en boîte aux lettres",
         "label_download": "Télécharger l'étiquette (PDF)",
         "pickup_booked": "Retrait réservé le {day}, avant {time} (confirmation {confirmation}).",
+        "pickup_passed": "Le retrait réservé le {day} est passé, et le transporteur ne nous a pas "
+        "signalé avoir votre colis. S'il n'a pas été enlevé, choisissez un autre jour ou une autre "
+        "façon.",
         "counter_code": "Votre code de retour",
         "counter_code_help": "Présentez ce code au guichet d'un bureau de poste {carrier} : il "
         "le scanne, imprime l'étiquette et la colle sur le colis. Le code est valable jusqu'au "

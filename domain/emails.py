@@ -6,7 +6,8 @@ where an address comes in (the gateway's doors) and again where a notice is comp
 
 - the domain is host names (letters, digits, hyphens inside), at least two, none empty, of at
   most 63 characters once written in ASCII; a domain in other scripts (`bücher.de`) is written
-  as IDNA (`xn--bcher-kva.de`), so that no relay needs SMTPUTF8 for it;
+  as IDNA 2008 (`xn--bcher-kva.de`; `straße.de` stays `ß`, `xn--strae-oqa.de`), so that no relay
+  needs SMTPUTF8 for it;
 - the local part is ASCII, and reads back as written: a comment (`a(b)@x.com`), which a mail
   parser drops, would send the mail to another address than the one given.
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 import re
 from email.errors import HeaderParseError
 from email.headerregistry import Address
+
+import idna
 
 NOT_DELIVERABLE = "is not an address mail can go to"
 
@@ -34,10 +37,14 @@ def ascii_address(email: str) -> str:
     local, at, domain = email.rpartition("@")
     if not at or not local or not local.isascii():
         raise NotDeliverable
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise NotDeliverable from None
+    ascii_domain = domain
+    if not domain.isascii():
+        try:
+            # UTS 46 (IDNA 2008): `straße.de` is its own domain, `xn--strae-oqa.de`, where the
+            # older IDNA 2003 of the standard library's codec would send it to `strasse.de`.
+            ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            raise NotDeliverable from None
     labels = ascii_domain.split(".")
     if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         raise NotDeliverable

@@ -70,8 +70,8 @@ router = APIRouter(tags=["withdrawal function"])
         201: {"description": "The link, and until when it opens the withdrawal function."},
         401: {"description": "Missing, bad or stale signature."},
         409: {
-            "description": "withdrawal_ended: this request_id's withdrawal has ended and its "
-            "link no longer opens; ask with a new request_id."
+            "description": "withdrawal_ended: this request_id's withdrawal link no longer "
+            "opens; ask with a new request_id."
         },
         413: {"description": "Body over the size limit."},
         422: {"description": "Malformed JSON or a schema violation, naming each field."},
@@ -174,9 +174,8 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
         return error(
             409,
             "withdrawal_ended",
-            "This request's withdrawal has ended and its link no longer opens: ask with a new "
-            "request_id.",
-            problems=["request_id: its withdrawal has ended"],
+            "This request's withdrawal link no longer opens: ask with a new request_id.",
+            problems=["request_id: its withdrawal's link no longer opens"],
         )
     url = PageLinks(settings).withdrawal(offer.withdrawal_id, expires_at)
     logger.info("withdrawal link made", extra={"withdrawal_id": offer.withdrawal_id})

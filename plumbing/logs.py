@@ -248,7 +248,10 @@ _LINK_TOKEN = re.compile(r"(/my/(?:returns|withdraw)/)[^/\s?#\"']+")
 page, so it is a credential."""
 
 
-_URL_CREDENTIALS = re.compile(r"(?<![\w+.-])([A-Za-z][\w+.-]{0,30}://)[^/\s?#@]*(?:@[^/\s?#@]*)*@")
+_URL_CREDENTIALS = re.compile(
+    r"(?<![\w+.-])([A-Za-z][\w+.-]{0,30}://)"
+    r"[^/\s?#@\"'<>\\,;]*(?:@[^/\s?#@\"'<>\\,;]*)*@"
+)
 """The user and password written into a URL (`http://user:secret@collector:4318`, an OTLP
 endpoint or a JWKS address set that way): the host and path stay, to say where it went."""
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.emails import email_problem
 from plumbing.encryption import Keyring, PayloadKeyError
 from plumbing.subscribers import Subscriber, parse_subscribers
 
@@ -635,6 +636,16 @@ class Settings(BaseSettings):
             message = f"unknown time zone {zone!r}: an IANA name, e.g. Europe/Paris"
             raise ValueError(message) from None
         return zone
+
+    @field_validator("operations_email")
+    @classmethod
+    def _deliverable(cls, email: str) -> str:
+        # Operations' own notices tell them what failed: an address their notices can never
+        # go to is named at start, not found out at the first escalation.
+        problem = email_problem(email)
+        if problem is not None:
+            raise ValueError(f"{problem}: a mailbox at a domain with a dot, e.g. ops@example.org")
+        return email
 
     @field_validator("reminder_cron")
     @classmethod

@@ -79,13 +79,15 @@ class WithdrawalWorkflow:
                 **policies.NOTICE.options(),
             )
         except ActivityError as error:
-            # Only a refusal for good gets here (the address, or the message): the returns are
-            # started, and the page the customer confirmed on becomes their record.
+            # A refusal for good (the address, or the message): the returns are started, and
+            # the page the customer confirmed on becomes their record. Anything else (the
+            # withdrawal cancelled while the relay was down) goes on as it is.
+            refused = error.cause
+            if not (isinstance(refused, ApplicationError) and refused.non_retryable):
+                raise
             if not workflow.patched(ACKNOWLEDGEMENT_REFUSED_RECORDED):
                 raise
-            reason = (
-                error.cause.message if isinstance(error.cause, ApplicationError) else str(error)
-            )
+            reason = refused.message
             workflow.logger.warning(
                 "withdrawal acknowledgement refused for good",
                 extra={"withdrawal_id": offer.withdrawal_id, "reason": reason},

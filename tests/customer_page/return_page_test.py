@@ -15,10 +15,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notices.formats import format_money
+from client.start import starting_event
+from customer_page import return_view
 from customer_page.links import PageLinks
 from customer_page.tokens import PageTokens, Purpose
 from domain.base import Money
 from domain.calendar import next_pickup_date
+from domain.carriers import LabelCostBearer
 from domain.money import refund_breakdown
 from domain.returns import ReturnStage
 from mail_sink import MailSink, read_mailbox
@@ -27,6 +30,7 @@ from tests.factories import CUSTOMER_EMAIL, retract_event
 from tests.gateway.door import Door, gateway_settings, open_door
 from tests.workflows.doubles import Doubles
 from tests.workflows.harness import ReturnHarness, return_harness
+from tests.workflows.lifecycle_test import mailbox_pickup
 from tests.workflows.return_workflow_test import ready_for_choice
 from workflows.return_workflow import ReturnWorkflow
 
@@ -439,3 +443,35 @@ async def test_the_refund_the_page_promises_is_the_one_requested_less_the_label(
         "6.50"
     )
     assert f"the seller refunds you {format_money(refunded.refund.amount, 'en')}" in promised.text
+
+
+async def test_a_pickup_day_gone_by_with_no_scan_is_not_shown_as_one_to_wait_for(
+    harness: ReturnHarness,
+) -> None:
+    """The carrier missed the pickup and sent no scan: the return still waits for it, and the
+    page, opened two days later, asks for another day rather than pointing to that one."""
+    handle = await ready_for_choice(harness, locale="en")
+    await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+    status = await harness.stage_reached(handle, ReturnStage.AWAITING_PICKUP)
+    assert status.pickup is not None
+    event = await starting_event(harness.client, handle.id)
+    assert event is not None
+
+    def page(now: dt.datetime) -> return_view.ReturnPage:
+        return return_view.return_page(
+            lang="en",
+            status=status,
+            event=event,
+            return_address=None,
+            pickup_days={},
+            offices={},
+            label_paid_by=LabelCostBearer.CUSTOMER,
+            now=now,
+        )
+
+    day = dt.datetime.combine(status.pickup.pickup_date, dt.time(12), tzinfo=dt.UTC)
+    on_the_day, two_days_later = page(day - dt.timedelta(hours=6)), page(day + dt.timedelta(2))
+
+    assert on_the_day.pickup is not None and on_the_day.pickup.startswith("Pickup booked for")
+    assert two_days_later.pickup is not None
+    assert "has passed, and the carrier has not told us it has your parcel" in two_days_later.pickup

@@ -433,7 +433,9 @@ async def test_a_request_retried_once_its_link_stopped_opening_is_refused_409(
 
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "withdrawal_ended"
-    assert again.json()["error"]["problems"] == ["request_id: its withdrawal has ended"]
+    assert again.json()["error"]["problems"] == [
+        "request_id: its withdrawal's link no longer opens"
+    ]
 
 
 async def test_two_orders_whose_ids_run_together_get_a_withdrawal_each(door: Door) -> None:

@@ -117,6 +117,8 @@ def test_the_stacks_services_never_take_the_shells_temporal_or_store(tmp_path: P
         "TEMPORAL_API_KEY": "production-key",
         "TEMPORAL_ADDRESS": "returns.a1b2c.tmprl.cloud:7233",
         "RETURNFLOW_STORE_URL": "postgresql://returnflow:secret@db.internal/returnflow",
+        "RETURNFLOW_CARRIER_LEDGER": "/srv/returnflow/var/carrier-ledger.sqlite",
+        "RETURNFLOW_DEAD_LETTER_DIR": "/srv/returnflow/var/dead-letters",
         "RETURNFLOW_CARRIERS": "colissimo",
     }
     config = stack_config(tmp_path)
@@ -126,6 +128,7 @@ def test_the_stacks_services_never_take_the_shells_temporal_or_store(tmp_path: P
     assert env["TEMPORAL_ADDRESS"] == config.temporal_address
     assert "TEMPORAL_API_KEY" not in env
     assert "RETURNFLOW_STORE_URL" not in env  # the SQLite file in the stack's var directory
+    assert "RETURNFLOW_CARRIER_LEDGER" not in env and "RETURNFLOW_DEAD_LETTER_DIR" not in env
     assert env["RETURNFLOW_CARRIERS"] == "colissimo"
     assert env["PATH"] == "/usr/bin"
 

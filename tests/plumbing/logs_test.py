@@ -78,6 +78,10 @@ def test_the_token_of_a_customers_link_never_reaches_a_log(captured: io.StringIO
         ("http://admin:p@ss@10.0.0.5:4318", "http://[redacted]@10.0.0.5:4318"),
         ("https://api-token@jwks.example.com/keys", "https://[redacted]@jwks.example.com/keys"),
         ("http://collector:4318/v1/traces", "http://collector:4318/v1/traces"),
+        (
+            '{"endpoint":"http://collector:4318","team":"#returns"}',
+            '{"endpoint":"http://collector:4318","team":"#returns"}',
+        ),
     ],
 )
 def test_a_password_written_into_a_url_never_reaches_a_log(

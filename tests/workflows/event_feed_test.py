@@ -416,4 +416,7 @@ async def test_a_parked_feed_operations_terminated_is_no_longer_listed(
         await until(listed)
         await feed_of(env, handle.id).terminate("the subscriber is gone for good")
 
-        assert handle.id not in await parked()
+        async def no_longer_listed() -> bool:
+            return handle.id not in await parked()
+
+        await until(no_longer_listed)  # fails here if it stays listed

@@ -36,11 +36,11 @@ class Wording:
     (return_address): `customer` ({price}, withheld from the refund), `seller`, `free` (no
     price quoted, nothing withheld)."""
     own_expense: Mapping[str, str]
+    """Who pays for sending the parcel back (return_address): `customer` (a label on offer has
+    a price), `seller` (the seller pays for labels), `free` (no label on offer has a price)."""
     acknowledged_expense: Mapping[str, str]
     """Who pays for sending the parcel, as the acknowledgement says it before any label is
     offered: `customer` or `seller` (the policy's `label_paid_by`)."""
-    """Who pays for sending the parcel back (return_address): `customer` (a label on offer has
-    a price), `seller` (the seller pays for labels), `free` (no label on offer has a price)."""
     reasons: Mapping[RejectionReason, str]
     devices: Mapping[DeviceCategory, str]
     next_steps: tuple[str, ...]
