@@ -4,6 +4,7 @@ kept open between them on the worker."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
 from email.message import EmailMessage
@@ -156,7 +157,10 @@ def _classify(error: Exception) -> ApplicationError:
     """A permanent (5xx) refusal of the recipient or the content is final; the rest is retried."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         replies = _describe([(refused.code, refused.message) for refused in error.recipients])
-        if all(refused.code >= 500 for refused in error.recipients):
+        if all(
+            refused.code >= 500 and not _not_ours_to_relay(refused.code, refused.message)
+            for refused in error.recipients
+        ):
             return _refused("recipient", RECIPIENT_REJECTED, replies)
         return _unavailable(replies)
     if isinstance(error, aiosmtplib.SMTPResponseException):
@@ -169,6 +173,17 @@ def _classify(error: Exception) -> ApplicationError:
         # relay's, which an operator fixes; until then retrying with backoff keeps notices waiting.
         return _unavailable(reply)
     return _unavailable(f"{type(error).__name__}: {redact_text(str(error))}")
+
+
+_RELAYING = re.compile(r"\brelay(?:ing)?\b", re.IGNORECASE)
+
+
+def _not_ours_to_relay(code: int, message: str) -> bool:
+    """A recipient refused because the relay will not take mail from us (530: log in first;
+    550 5.7.1 "Relaying denied"): our configuration, which an operator fixes, not the
+    recipient's address. Retried, as a refused sender is, rather than every notice marked
+    undeliverable."""
+    return code == 530 or _RELAYING.search(message) is not None
 
 
 def _too_large(error: aiosmtplib.SMTPResponseException) -> bool:

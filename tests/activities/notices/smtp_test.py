@@ -111,6 +111,14 @@ async def test_sink_bounces_an_address_that_cannot_exist(
             "EHLO", "421 4.3.2 Service shutting down", "MailRelayUnavailable", False,
             id="relay-shutting-down-is-retried",
         ),
+        pytest.param(
+            "RCPT", "550 5.7.1 Relaying denied", "MailRelayUnavailable", False,
+            id="relaying-denied-is-our-configuration-retried",
+        ),
+        pytest.param(
+            "RCPT", "530 5.7.0 Authentication required", "MailRelayUnavailable", False,
+            id="login-required-at-the-recipient-is-retried",
+        ),
     ],
 )  # fmt: skip
 async def test_relay_refusals_are_final_only_when_retrying_cannot_help(
