@@ -208,6 +208,11 @@ RULES: tuple[_Rule, ...] = (
         "Ce n'est pas un numéro de suivi du transporteur choisi : vérifiez le reçu.",
     ),
     _rule(
+        r"^tracking_number: \S+ is reported already: nothing to change$",
+        "This tracking number is already recorded for this return: nothing more to do.",
+        "Ce numéro de suivi est déjà enregistré pour ce retour : rien de plus à faire.",
+    ),
+    _rule(
         r"^tracking_number: \S+ is another running return's parcel$",
         "This tracking number belongs to another return's parcel: check the receipt.",
         "Ce numéro de suivi est celui du colis d'un autre retour : vérifiez le reçu.",

@@ -88,11 +88,15 @@ def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool
             return f"the shipping deadline has passed (stage: {phase})"
     match message:
         case Message.CHOOSE:
+            if queued and (exhausted := changes_exhausted(state)):
+                return exhausted
             return choice_problem(state, argument, now)
         case Message.GIVE_ADDRESS:
             if state.return_address is not None:
                 return f"the return is not waiting for an address (stage: {state.stage})"
         case Message.REPORT_SHIPMENT:
+            if queued and (again := reported_already(state, argument)):
+                return again
             return report_problem(state, argument)
         case Message.REPORT_INSPECTION:
             return inspection_problem(state, argument)
@@ -165,6 +169,39 @@ def choice_problem(state: ReturnState, choice: ReturnMethodChoice, now: dt.datet
         mailbox = choice.pickup_address or state.event.customer.address
         zone = country_time_zone(mailbox.country_code)
         return pickup_date_problem(choice.pickup_date, now, state.ship_by, zone)
+    return None
+
+
+def changes_exhausted(state: ReturnState) -> str | None:
+    """A customer's change of mind past the cap, once operations have been told: refused before
+    it is written to the history, so that asking again and again costs the return nothing. (The
+    first one past the cap reaches the loop, which tells operations.)"""
+    limit = state.timings.max_choice_changes
+    if (
+        state.choice is not None
+        and state.choice_changes >= limit
+        and AttentionReason.CHOICE_CHANGES_EXHAUSTED in state.attention
+    ):
+        return changes_exhausted_words(limit)
+    return None
+
+
+def changes_exhausted_words(limit: int) -> str:
+    return (
+        f"the way of sending the parcel was changed {limit} times already: "
+        "customer service will contact you to change it"
+    )
+
+
+def reported_already(state: ReturnState, report: ShipmentReport) -> str | None:
+    """The same number reported again: nothing would change, so it is refused before it is
+    written to the history (each report taken is a few events: repeated, they would fill it)."""
+    number = report.tracking_number.upper()
+    if state.reported_at is not None and number in (
+        state.tracking_number,
+        state.reported_tracking_number,
+    ):
+        return f"tracking_number: {number} is reported already: nothing to change"
     return None
 
 

@@ -218,7 +218,8 @@ TABLE: dict[Phase, PhaseRules] = {
                 **(
                     {
                         Message.REPORT_SHIPMENT: Rule(
-                            DISPATCHED, "the parcel's number (held scans taken); again: no-op"
+                            DISPATCHED,
+                            "the parcel's number (held scans taken); the same again: refused",
                         )
                     }
                     if stage is not S.AWAITING_PICKUP

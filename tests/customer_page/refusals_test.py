@@ -47,6 +47,7 @@ VALIDATOR_AND_LOOP_REFUSALS = [
     "tracking_number: this return's parcel is 6A12345678901",
     f"tracking_number: {tracking_number_problem('colissimo', 'NOTANUMBER1')}",
     "tracking_number: 6A12345678901 is another running return's parcel",
+    "tracking_number: 6A12345678901 is reported already: nothing to change",
     "tracking_number: sandbox shows the parcel SB12345678 going elsewhere than the seller's "
     "return address",
     "the refund is requested already: the goods are to be sent back (customer service can "

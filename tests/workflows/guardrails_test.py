@@ -90,11 +90,17 @@ async def test_changes_of_mind_are_capped_and_operations_may_put_one_more_throug
         await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
         capped = await refused(handle, ReturnWorkflow.choose_return_method, COUNTER)
         flagged = await handle.query(ReturnWorkflow.status)
+        # Operations are told once; asking again and again is refused before it is written
+        # to the return's history, so it costs the return nothing.
+        events = len((await handle.fetch_history()).events)
+        again = [await refused(handle, ReturnWorkflow.choose_return_method, COUNTER) for _ in "abc"]
+        unchanged = len((await handle.fetch_history()).events) == events
         put_through = await handle.execute_update(
             ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "customer called")
         )
 
     assert capped.startswith("the way of sending the parcel was changed 1 times already")
+    assert again == [capped] * 3 and unchanged
     assert flagged.stage is ReturnStage.AWAITING_DROP_OFF
     assert flagged.attention == ["choice_changes_exhausted"]
     assert NoticeKind.OPERATIONS_ATTENTION in doubles.notice_kinds
@@ -102,7 +108,7 @@ async def test_changes_of_mind_are_capped_and_operations_may_put_one_more_throug
     assert put_through.counter_code is not None and put_through.attention == []
 
 
-async def test_reporting_the_same_number_again_changes_nothing(
+async def test_reporting_the_same_number_again_changes_nothing_not_even_the_history(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     doubles = Doubles(
@@ -118,20 +124,21 @@ async def test_reporting_the_same_number_again_changes_nothing(
         )
         first = await handle.execute_update(ReturnWorkflow.report_shipment, report)
         await time_skipping_env.fast_forward(handle, dt.timedelta(hours=5))
-        again = await handle.execute_update(ReturnWorkflow.report_shipment, report)
+        events = len((await handle.fetch_history()).events)
+        again = [await refused(handle, ReturnWorkflow.report_shipment, report) for _ in "abc"]
+        unchanged = len((await handle.fetch_history()).events) == events
         # Six hours after the first report the carrier is polled: the second did not restart
         # the clock.
         await time_skipping_env.fast_forward(handle, dt.timedelta(hours=2))
         await until(harness, lambda d: len(d.polls) >= 1)
         status = await handle.query(ReturnWorkflow.status)
 
-    assert first.note is None and again.note == "already reported"
-    assert first.tracking_number == again.tracking_number == "6A12345678901"
+    assert first.note is None and first.tracking_number == "6A12345678901"
+    # Refused before it is written to the history: repeated, reports would fill it.
+    assert again == ["tracking_number: 6A12345678901 is reported already: nothing to change"] * 3
+    assert unchanged
     reports = [e for e in status.timeline if e.actor == "customer" and "reported" in e.event]
-    assert [e.event for e in reports] == [
-        "reported the parcel as sent",
-        "reported the parcel as sent again: nothing changes",
-    ]
+    assert [e.event for e in reports] == ["reported the parcel as sent"]
 
 
 async def test_each_email_of_a_kind_has_its_own_message_id(

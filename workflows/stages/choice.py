@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnMethodChoice,
         ReturnStage,
     )
-    from workflows import failures
+    from workflows import admission, failures
     from workflows.context import Intent, ReturnContext
     from workflows.return_state import METHOD_NEEDS_LABEL, SHIPMENT_NOTICES, UnansweredCall
     from workflows.stages import carrier
@@ -113,12 +113,7 @@ async def _too_many_changes(ctx: ReturnContext, intent: Intent, choice: ReturnMe
     limit = state.timings.max_choice_changes
     state.refused_choice = choice
     reason = AttentionReason.CHOICE_CHANGES_EXHAUSTED
-    ctx.refuse(
-        intent,
-        f"the way of sending the parcel was changed {limit} times already: "
-        "customer service will contact you to change it",
-        "ChoiceRefused",
-    )
+    ctx.refuse(intent, admission.changes_exhausted_words(limit), "ChoiceRefused")
     if reason not in state.attention:
         ctx.attention(reason, True)
         await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=reason)
