@@ -521,6 +521,9 @@ class Doubles:
         for request in batch.notices:
             if request.kind in self.held:
                 await self.held[request.kind].wait()  # the worker heartbeats meanwhile
+            # A relay that is down for this kind ("send_notices", kind): retried as the real
+            # activity's unavailable relay is.
+            self._fault("send_notices", str(request.kind))
             try:
                 check_complete(request)
             except InvalidNoticeRequest as error:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.carriers import ReturnMethod
@@ -266,3 +267,40 @@ def test_every_stage_a_reminder_cannot_act_in_says_why_in_its_own_words() -> Non
     return has ended" (docs/operations.md, The reminder schedule)."""
     live = set(ReturnStage) - REMINDABLE_STAGES - ENDED_STAGES
     assert live <= set(CANNOT_ACT)
+
+
+async def test_a_reminder_the_relay_cannot_take_gives_up_and_holds_nothing_up(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The relay is down for the shipping reminder: the courtesy gives up after ten minutes of
+    retries, recorded, and the customer's report queued behind it is then taken, not held for
+    as long as the relay stays down."""
+    env = time_skipping_env
+
+    def relay_down(activity_name: str, key: str) -> ApplicationError | None:
+        if (activity_name, key) != ("send_notices", NoticeKind.SHIPPING_REMINDER):
+            return None
+        return ApplicationError("The mail relay is unavailable", type="MailRelayUnavailable")
+
+    doubles = Doubles(faults=relay_down)
+    async with return_harness(env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await remind(handle, paris_today())
+        await _reminder_email_in_flight(handle)
+        report = asyncio.create_task(
+            handle.execute_update(
+                ReturnWorkflow.report_shipment,
+                ShipmentReport(tracking_number=ready.label.tracking_number),
+            )
+        )
+        await env.fast_forward(handle, dt.timedelta(minutes=11))
+        async with asyncio.timeout(30):
+            reported = await report
+        status = await handle.query(ReturnWorkflow.status)
+
+    assert reported.tracking_number == ready.label.tracking_number
+    assert any(e.event.startswith("shipping reminder 1 not delivered") for e in status.timeline), [
+        e.event for e in status.timeline
+    ]

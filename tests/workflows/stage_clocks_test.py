@@ -102,7 +102,7 @@ def test_a_parcel_on_its_way_wakes_at_the_refund_deadline_until_the_return_ends(
         (ReturnStage.AWAITING_RETURN_ADDRESS, "the customer has no return address yet"),
         (ReturnStage.PICKED_UP, "the carrier has the parcel"),
         (ReturnStage.DELIVERED, "the parcel is back with the seller"),
-        (ReturnStage.PREPARING_SHIPMENT, "the return has ended (preparing_shipment)"),
+        (ReturnStage.PREPARING_SHIPMENT, "the shipment is being prepared"),
     ],
 )
 def test_no_reminder_where_the_customer_cannot_act(stage: ReturnStage, why: str) -> None:

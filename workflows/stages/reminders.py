@@ -28,6 +28,11 @@ CANNOT_ACT: dict[ReturnStage, str] = {
 """Why a reminder is not sent in a stage where the customer cannot act (the others ended)."""
 
 
+REMINDER_GIVES_UP_AFTER = dt.timedelta(minutes=10)
+"""How long a shipping reminder is tried: past it, it is recorded as not delivered, and the next
+day's sweep sends the next one."""
+
+
 async def act(ctx: ReturnContext) -> bool:
     """Take one reminder request; True if there was one."""
     state = ctx.state
@@ -50,7 +55,9 @@ async def act(ctx: ReturnContext) -> bool:
         await workflow.execute_activity_method(
             NoticeActivities.send_notices,
             NoticeBatch(notices=[notice]),
-            **policies.NOTICE.options(),
+            # A courtesy: the loop waits for it, so a relay that is down must not hold the
+            # customer's and operations' requests queued behind it for hours.
+            **policies.NOTICE.options(schedule_to_close_timeout=REMINDER_GIVES_UP_AFTER),
         )
     except ActivityError as err:
         # A courtesy, not a step of the return: no attention raised, nothing for operations
