@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -51,6 +52,23 @@ async def door(harness: ReturnHarness, tmp_path: Path) -> AsyncIterator[Door]:
 def link_path(settings: Settings, return_id: str, **kwargs: dt.datetime) -> str:
     """The path of the return page link an email carries."""
     return PageLinks(settings).return_path(return_id, **kwargs)
+
+
+@asynccontextmanager
+async def expired_link(
+    harness: ReturnHarness, tmp_path: Path, return_id: str
+) -> AsyncIterator[tuple[Door, MailSink, str, dict[str, str]]]:
+    """A gateway whose emails go to a mail sink, and the path of a return page link expired a
+    day ago with the fields of its "email me a new link" form."""
+    async with MailSink(tmp_path / "mail") as sink:
+        settings = gateway_settings(
+            harness.settings.task_queue, tmp_path, smtp_host=sink.host, smtp_port=sink.port
+        )
+        async with open_door(harness.client, settings) as door:
+            old = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.customer_page_link_days + 1)
+            path = link_path(settings, return_id, now=old)
+            fields = form_fields((await door.http.get(path)).text, "renew")
+            yield door, sink, path, fields
 
 
 def form_fields(page: str, action_end: str) -> dict[str, str]:
@@ -330,32 +348,24 @@ async def test_an_expired_link_emails_a_new_one_to_the_customer_once(
     harness: ReturnHarness, tmp_path: Path
 ) -> None:
     handle = await ready_for_choice(harness, locale="en")
-    async with MailSink(tmp_path / "mail") as sink:
-        settings = gateway_settings(
-            harness.settings.task_queue, tmp_path, smtp_host=sink.host, smtp_port=sink.port
-        )
-        async with open_door(harness.client, settings) as door:
-            old = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.customer_page_link_days + 1)
-            path = link_path(settings, handle.id, now=old)
-            expired = await door.http.get(path)
-            fields = form_fields(expired.text, "renew")
+    async with expired_link(harness, tmp_path, handle.id) as (door, sink, path, fields):
+        settings = door.settings
+        asked = await door.http.post(f"{path}/renew", data=fields)
+        again = await door.http.post(f"{path}/renew", data=fields)
 
-            asked = await door.http.post(f"{path}/renew", data=fields)
-            again = await door.http.post(f"{path}/renew", data=fields)
-
-            assert asked.status_code == 200
-            assert "We have emailed a new link" in asked.text
-            assert again.status_code == 429
-            (message,) = list(read_mailbox(sink.directory))
-            assert message["To"].addresses[0].addr_spec == CUSTOMER_EMAIL
-            body = message.get_body(preferencelist=("plain",))
-            assert body is not None
-            new_link = re.search(r"http://\S+/my/returns/\S+", body.get_content())
-            assert new_link
-            assert new_link[0] not in asked.text  # the link goes to the customer only
-            opened = await door.http.get(new_link[0].removeprefix(settings.customer_page_url))
-            assert opened.status_code == 200
-            assert (await handle.query(ReturnWorkflow.status)).order_id in opened.text
+        assert asked.status_code == 200
+        assert "We have emailed a new link" in asked.text
+        assert again.status_code == 429
+        (message,) = list(read_mailbox(sink.directory))
+        assert message["To"].addresses[0].addr_spec == CUSTOMER_EMAIL
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        new_link = re.search(r"http://\S+/my/returns/\S+", body.get_content())
+        assert new_link
+        assert new_link[0] not in asked.text  # the link goes to the customer only
+        opened = await door.http.get(new_link[0].removeprefix(settings.customer_page_url))
+        assert opened.status_code == 200
+        assert (await handle.query(ReturnWorkflow.status)).order_id in opened.text
 
 
 async def test_an_address_mail_cannot_go_to_gets_a_page_saying_so_not_an_error(
@@ -367,21 +377,13 @@ async def test_an_address_mail_cannot_go_to_gets_a_page_saying_so_not_an_error(
     customer = event.customer.model_copy(update={"email": "camille.durand@gmail.com."})
     handle = await harness.start(event.model_copy(update={"customer": customer}))
     await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-    async with MailSink(tmp_path / "mail") as sink:
-        settings = gateway_settings(
-            harness.settings.task_queue, tmp_path, smtp_host=sink.host, smtp_port=sink.port
-        )
-        async with open_door(harness.client, settings) as door:
-            old = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.customer_page_link_days + 1)
-            path = link_path(settings, handle.id, now=old)
-            fields = form_fields((await door.http.get(path)).text, "renew")
+    async with expired_link(harness, tmp_path, handle.id) as (door, sink, path, fields):
+        asked = await door.http.post(f"{path}/renew", data=fields)
 
-            asked = await door.http.post(f"{path}/renew", data=fields)
-
-            assert asked.status_code == 422
-            assert "cannot receive mail" in asked.text
-            assert "contact customer service" in asked.text
-            assert list(read_mailbox(sink.directory)) == []
+        assert asked.status_code == 422
+        assert "cannot receive mail" in asked.text
+        assert "contact customer service" in asked.text
+        assert list(read_mailbox(sink.directory)) == []
 
 
 async def test_a_choice_no_worker_takes_in_time_gets_the_busy_page_and_its_resend_acts_once(

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,28 @@ def path_of(url: str) -> str:
 
 def hidden_fields(page: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
+
+
+@dataclass
+class Reviewing:
+    """A customer at the "confirm withdrawal" step for one line of their order's link."""
+
+    link: dict[str, Any]
+    path: str
+    review: httpx.Response
+
+    @property
+    def form(self) -> dict[str, str]:
+        return hidden_fields(self.review.text)
+
+
+async def reviewing(door: Door, request: WithdrawalLinkRequest, line: str = "1") -> Reviewing:
+    """The order service asks for a link; the customer opens it and picks `line`."""
+    link = (await ask_for_link(door, request.model_dump(mode="json"))).json()
+    path = path_of(link["url"])
+    fields = hidden_fields((await door.http.get(path)).text)
+    review = await door.http.post(f"{path}/review", data={**fields, "line": line})
+    return Reviewing(link, path, review)
 
 
 async def acknowledgement(sink: MailSink, order_id: str) -> EmailMessage:
@@ -210,10 +233,8 @@ async def test_a_second_confirmation_starts_nothing_more(
     door: Door, harness: ReturnHarness, sink: MailSink
 ) -> None:
     request = order_of_three()
-    path = path_of((await ask_for_link(door, request.model_dump(mode="json"))).json()["url"])
-    fields = hidden_fields((await door.http.get(path)).text)
-    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
-    form = hidden_fields(review.text)
+    at = await reviewing(door, request)
+    path, form = at.path, at.form
 
     first = await door.http.post(f"{path}/confirm", data=form)
     again = await door.http.post(f"{path}/confirm", data={**form, "form_id": "x" * 20})
@@ -230,9 +251,7 @@ async def test_a_line_whose_return_ended_meanwhile_stays_in_the_statement_with_i
     door: Door, harness: ReturnHarness, sink: MailSink
 ) -> None:
     request = order_of_three()
-    path = path_of((await ask_for_link(door, request.model_dump(mode="json"))).json()["url"])
-    fields = hidden_fields((await door.http.get(path)).text)
-    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
+    at = await reviewing(door, request)
     # Meanwhile the order service's own event for the line starts its return, which ends at
     # once (in its facts the order had not left the seller: cancelled and refunded).
     late = retract_event(
@@ -240,7 +259,7 @@ async def test_a_line_whose_return_ended_meanwhile_stays_in_the_statement_with_i
     )
     await (await harness.start(late)).result()
 
-    confirmed = await door.http.post(f"{path}/confirm", data=hidden_fields(review.text))
+    confirmed = await door.http.post(f"{at.path}/confirm", data=at.form)
     done = await door.http.get(confirmed.headers["location"])
 
     assert "Your withdrawal is received" in done.text
@@ -261,12 +280,10 @@ async def test_an_acknowledgement_the_relay_refuses_leaves_the_page_as_the_recor
     request = order_of_three()
     customer = request.customer.model_copy(update={"email": "camille@marketplace.invalid"})
     request = request.model_copy(update={"customer": customer})
-    link = (await ask_for_link(door, request.model_dump(mode="json"))).json()
-    path = path_of(link["url"])
-    fields = hidden_fields((await door.http.get(path)).text)
-    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
+    at = await reviewing(door, request)
+    link, path = at.link, at.path
 
-    confirmed = await door.http.post(f"{path}/confirm", data=hidden_fields(review.text))
+    confirmed = await door.http.post(f"{path}/confirm", data=at.form)
     async with asyncio.timeout(20):
         while "We could not email" not in (done := await door.http.get(path)).text:
             await asyncio.sleep(0.2)
@@ -290,11 +307,8 @@ async def test_a_line_whose_order_status_we_do_not_know_is_withdrawn_and_waits_f
     request = order_of_three()
     unknown = request.lines[0].model_copy(update={"status": "in_locker"})
     request = request.model_copy(update={"lines": [unknown, *request.lines[1:]]})
-    path = path_of((await ask_for_link(door, request.model_dump(mode="json"))).json()["url"])
-    fields = hidden_fields((await door.http.get(path)).text)
-
-    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
-    confirmed = await door.http.post(f"{path}/confirm", data=hidden_fields(review.text))
+    at = await reviewing(door, request)
+    confirmed = await door.http.post(f"{at.path}/confirm", data=at.form)
 
     assert confirmed.status_code == 303
     handle = harness.client.get_workflow_handle(return_id(request.order_id, "1"))
@@ -389,14 +403,12 @@ async def test_a_request_retried_after_its_withdrawal_ended_starts_no_other(
 ) -> None:
     """The first link was confirmed and its withdrawal has ended: a retry of the same request
     gets that withdrawal (its link shows the receipt), not a new one whose confirmation no
-    acknowledgement would follow; once its link has stopped opening, 409."""
+    acknowledgement would follow."""
     request = order_of_three()
     body = request.model_dump(mode="json")
-    first = (await ask_for_link(door, body)).json()
-    path = path_of(first["url"])
-    fields = hidden_fields((await door.http.get(path)).text)
-    review = await door.http.post(f"{path}/review", data={**fields, "line": "1"})
-    await door.http.post(f"{path}/confirm", data=hidden_fields(review.text))
+    at = await reviewing(door, request)
+    first, path = at.link, at.path
+    await door.http.post(f"{path}/confirm", data=at.form)
     withdrawal = harness.client.get_workflow_handle(first["withdrawal_id"])
     await withdrawal.result()
 

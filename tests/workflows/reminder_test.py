@@ -17,7 +17,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.carriers import ReturnMethod
+from domain.carriers import Label, ReturnMethod
 from domain.notices import NoticeKind
 from domain.returns import (
     ENDED_STAGES,
@@ -198,13 +198,9 @@ async def test_a_scan_during_a_slow_reminder_is_acted_on_once_the_reminder_is_ou
 ) -> None:
     doubles = Doubles(held={NoticeKind.SHIPPING_REMINDER: asyncio.Event()})
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
-        assert ready.label is not None
-        await remind(handle, paris_today())
-        await _reminder_email_in_flight(handle)
+        handle, label = await dropping_off_while_reminded(harness)
         # The carrier scans the parcel meanwhile: recorded at once, acted on in turn.
-        await harness.scan(handle, ready.label.tracking_number)
+        await harness.scan(handle, label.tracking_number)
         async with asyncio.timeout(10):
             while not (while_sending := await handle.query(ReturnWorkflow.status)).scans:
                 await asyncio.sleep(0.05)
@@ -215,6 +211,16 @@ async def test_a_scan_during_a_slow_reminder_is_acted_on_once_the_reminder_is_ou
     assert done.stage is ReturnStage.PICKED_UP and done.refund is not None
     assert reminders_sent(doubles) == [(1, paris_today())]
     assert any(e.event.startswith("shipping reminder 1 sent") for e in done.timeline)
+
+
+async def dropping_off_while_reminded(harness: ReturnHarness) -> tuple[ReturnHandle, Label]:
+    """A customer who chose a drop-off, and today's shipping reminder on its way to them."""
+    handle = await choosing(harness)
+    ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+    assert ready.label is not None
+    await remind(handle, paris_today())
+    await _reminder_email_in_flight(handle)
+    return handle, ready.label
 
 
 async def _reminder_email_in_flight(handle: ReturnHandle) -> None:
@@ -284,15 +290,11 @@ async def test_a_reminder_the_relay_cannot_take_gives_up_and_holds_nothing_up(
 
     doubles = Doubles(faults=relay_down)
     async with return_harness(env.client, doubles) as harness:
-        handle = await choosing(harness)
-        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
-        assert ready.label is not None
-        await remind(handle, paris_today())
-        await _reminder_email_in_flight(handle)
+        handle, label = await dropping_off_while_reminded(harness)
         report = asyncio.create_task(
             handle.execute_update(
                 ReturnWorkflow.report_shipment,
-                ShipmentReport(tracking_number=ready.label.tracking_number),
+                ShipmentReport(tracking_number=label.tracking_number),
             )
         )
         await env.fast_forward(handle, dt.timedelta(minutes=11))
@@ -300,7 +302,7 @@ async def test_a_reminder_the_relay_cannot_take_gives_up_and_holds_nothing_up(
             reported = await report
         status = await handle.query(ReturnWorkflow.status)
 
-    assert reported.tracking_number == ready.label.tracking_number
+    assert reported.tracking_number == label.tracking_number
     assert any(e.event.startswith("shipping reminder 1 not delivered") for e in status.timeline), [
         e.event for e in status.timeline
     ]
