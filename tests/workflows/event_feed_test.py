@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import jsonschema_rs
@@ -353,19 +354,28 @@ async def test_over_http_a_faulty_subscriber_still_gets_every_event_in_sequence(
         jsonschema_rs.validate(schema, body)
 
 
-async def test_operations_list_a_parked_delivery_and_replay_it_from_the_command_line(
-    time_skipping_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
-) -> None:
-    env = time_skipping_env
-    doubles = SCENARIOS["event_feed_parked_and_replayed"].doubles()
+def feed_command_line(
+    env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Awaitable[str]]:
+    """`python starter.py feed ARGS` against the test's Temporal: what it printed."""
     parser = starter.parser()
+
+    async def connect() -> Client:
+        return env.client
 
     async def feed_command(*argv: str) -> str:
         await feed_commands.run(parser.parse_args(["feed", *argv]), connect)
         return capsys.readouterr().out
 
-    async def connect() -> Client:
-        return env.client
+    return feed_command
+
+
+async def test_operations_list_a_parked_delivery_and_replay_it_from_the_command_line(
+    time_skipping_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = time_skipping_env
+    doubles = SCENARIOS["event_feed_parked_and_replayed"].doubles()
+    feed_command = feed_command_line(env, capsys)
 
     async with return_harness(env.client, doubles) as harness:
         handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
@@ -398,14 +408,10 @@ async def test_a_parked_feed_operations_terminated_is_no_longer_listed(
 ) -> None:
     env = time_skipping_env
     doubles = SCENARIOS["event_feed_parked_and_replayed"].doubles()
-    parser = starter.parser()
+    feed_command = feed_command_line(env, capsys)
 
     async def parked() -> str:
-        await feed_commands.run(parser.parse_args(["feed", "parked"]), connect)
-        return capsys.readouterr().out
-
-    async def connect() -> Client:
-        return env.client
+        return await feed_command("parked")
 
     async with return_harness(env.client, doubles) as harness:
         handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
