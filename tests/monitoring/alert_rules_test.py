@@ -4,6 +4,7 @@ with its runbook in the docs."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from monitoring.scraping import prometheus_config
+from plumbing.telemetry import SDK_BUCKETS
 from tests.monitoring.references import ALERT_RULES, ALERT_TESTS, alert_rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +67,32 @@ def test_every_alert_names_a_runbook_paragraph_of_the_docs() -> None:
 def _anchor(heading: str) -> str:
     """The anchor a Markdown renderer gives a heading."""
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_alerts_tests_use_only_the_buckets_the_worker_exports() -> None:
+    """A bucket boundary the worker does not export would test a quantile no worker gives
+    (the SDK's own buckets jump from 10 s to 100 s: the worker sets its own, SDK_BUCKETS)."""
+    cases = yaml.safe_load(ALERT_TESTS.read_text(encoding="utf-8"))["tests"]
+    used: set[tuple[str, str]] = set()
+    for case in cases:
+        for series in case.get("input_series", []):
+            name, _, labels = series["series"].partition("{")
+            if name.endswith("_bucket") and name.startswith("temporal_"):
+                (le,) = re.findall(r'le="([^"]+)"', labels)
+                used.add((name.removesuffix("_bucket"), le))
+
+    assert used
+    for histogram, le in used:
+        assert le == "+Inf" or float(le) in SDK_BUCKETS[histogram], (histogram, le)
+
+
+def test_the_dev_stacks_prometheus_keeps_the_servers_own_metrics_not_its_sdk_series() -> None:
+    """The dev server's system workers export the SDK's series under the worker's names."""
+    config = json.loads(
+        prometheus_config({"worker": "127.0.0.1:9464", "temporal": "127.0.0.1:9467"})
+    )
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+
+    assert "metric_relabel_configs" not in jobs["worker"]
+    (dropped,) = jobs["temporal"]["metric_relabel_configs"]
+    assert dropped == {"source_labels": ["__name__"], "regex": "temporal_.*", "action": "drop"}

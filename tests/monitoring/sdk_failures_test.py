@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from devstack.config import free_ports
-from plumbing.telemetry import runtime_for
+from plumbing.telemetry import SDK_BUCKETS, runtime_for
 from tests.monitoring import exposition
 from tests.monitoring.references import SDK_ON_FAILURE
 
@@ -80,5 +80,9 @@ async def test_each_failure_the_alerts_read_is_exported_under_its_name(
                 await asyncio.sleep(0.5)
 
     assert scrape.values("temporal_workflow_task_execution_failed", service="worker")
+    # The buckets the alerts' thresholds need (30 s for an activity waiting for a worker).
+    for histogram, buckets in SDK_BUCKETS.items():
+        exported = scrape.label_values(f"{histogram}_bucket", "le")
+        assert {float(le) for le in exported if le != "+Inf"} == set(buckets), histogram
     assert scrape.total("temporal_activity_execution_failed", activity_type="always_fails") == 1
     assert scrape.total("temporal_request_failure", operation="DescribeWorkflowExecution") >= 1
