@@ -69,7 +69,12 @@ def raise_for_status(
     if status in (401, 403):
         refused = f"credentials refused ({status}): {message}"
         raise CarrierAuthFailed(carrier, refused, status=status)
-    if status == 429 or status >= 500:
+    if status == 402:
+        # The account's billing or funds (EasyPost's Payment Required): operations' to fix,
+        # as credentials are, never the customer's data.
+        refused = f"account refused (402, billing or funds): {message}"
+        raise CarrierAuthFailed(carrier, refused, status=status)
+    if status in (408, 429) or status >= 500:
         raise CarrierUnavailable(
             carrier, f"HTTP {status}: {message}", retry_after=retry_after, status=status
         )

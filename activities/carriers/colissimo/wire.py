@@ -245,17 +245,40 @@ def address(where: PostalAddress, *, company_required: bool = False) -> dict[str
     unless the postcode is a Cedex); `companyName` is mandatory for the addressee of a
     return (CORE/CORI), where the person's name stands in when there is no company.
     """
+    street, street_rest = _split(where.line1)
     block: dict[str, Any] = {
-        "lastName": where.name,
-        "line2": where.line1,
+        "lastName": where.name[:SLS_TEXT],
+        "line2": street,
         "zipCode": where.postal_code,
-        "city": where.city,
+        "city": where.city[:SLS_TEXT],
         "countryCode": where.country_code,
     }
+    if street_rest:
+        block["line3"] = street_rest[:SLS_TEXT]
     if where.company or company_required:
-        block["companyName"] = where.company or where.name
+        block["companyName"] = (where.company or where.name)[:SLS_TEXT]
     if where.line2:
-        block["line1"] = where.line2
+        block["line1"] = where.line2[:SLS_TEXT]
     if where.phone:
-        block["phoneNumber"] = re.sub(r"[^0-9+]", "", where.phone)
+        number = re.sub(r"[^0-9+]", "", where.phone)
+        # The Swagger: `phoneNumber` 10 to 12 characters, `mobileNumber` at most 15 (a
+        # number from abroad, +49 151 12345678, is 14); an optional field is better left out
+        # than refused.
+        if 10 <= len(number) <= 12:
+            block["phoneNumber"] = number
+        elif len(number) <= 15:
+            block["mobileNumber"] = number
     return block
+
+
+SLS_TEXT = 35
+"""The SLS's longest name, company, street line and city (the Swagger's `Address`: AN1…35)."""
+
+
+def _split(line: str) -> tuple[str, str]:
+    """A street line in the SLS's 35 characters, and what did not fit (cut at a space)."""
+    if len(line) <= SLS_TEXT:
+        return line, ""
+    cut = line.rfind(" ", 0, SLS_TEXT + 1)
+    cut = cut if cut > 0 else SLS_TEXT
+    return line[:cut].rstrip(), line[cut:].strip()

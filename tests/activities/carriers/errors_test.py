@@ -12,7 +12,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.carriers.classify import classified
-from activities.carriers.http_errors import MAX_RETRY_AFTER, retry_after
+from activities.carriers.http_errors import MAX_RETRY_AFTER, raise_for_status, retry_after
+from activities.carriers.protocol import CarrierAuthFailed, CarrierRejected, CarrierUnavailable
 
 
 @pytest.mark.parametrize(
@@ -66,3 +67,26 @@ async def test_an_answer_an_adapter_cannot_read_is_an_outage_named_in_the_failur
     assert said.startswith(f"sandbox: an answer it could not read ({type(unreadable).__name__}")
     if not isinstance(unreadable, KeyError):
         assert str(unreadable) not in said  # what the carrier sent is not repeated
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, CarrierRejected),
+        (422, CarrierRejected),
+        (401, CarrierAuthFailed),
+        (403, CarrierAuthFailed),
+        # EasyPost's Payment Required: the account's billing, operations' to fix.
+        (402, CarrierAuthFailed),
+        # A request the carrier gave up waiting for: its outcome unknown, asked again (a
+        # purchase is safe to retry: the adapter reads the shipment back first).
+        (408, CarrierUnavailable),
+        (429, CarrierUnavailable),
+        (503, CarrierUnavailable),
+    ],
+)
+def test_each_status_is_the_carrier_error_that_tells_who_must_act(
+    status: int, kind: type[Exception]
+) -> None:
+    with pytest.raises(kind):
+        raise_for_status("easypost", status, "the carrier's words")

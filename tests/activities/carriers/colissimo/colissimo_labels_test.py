@@ -10,8 +10,9 @@ import pytest
 from pydantic import SecretStr
 
 from activities.carriers.colissimo import ColissimoCarrier
-from activities.carriers.colissimo.wire import split_multipart
+from activities.carriers.colissimo.wire import address, split_multipart
 from activities.carriers.protocol import CarrierRejected
+from domain.addresses import PostalAddress
 from domain.carriers import CancellationOutcome, PostOfficeQuery
 from tests.activities.carriers.colissimo.builders import (
     BRUSSELS,
@@ -197,3 +198,28 @@ def test_a_multipart_answer_with_bare_line_feeds_or_base64_parts_is_read() -> No
     parts = split_multipart(body, "uuid:b2")
 
     assert parts[1] == ("label", "", b"%PDF-")
+
+
+def test_an_address_is_sent_within_the_sls_field_lengths() -> None:
+    """The SLS refuses a name, company, street line or city over 35 characters and a
+    `phoneNumber` outside 10 to 12: a German mobile, a long street, a long company name are
+    sent so that the label is not refused for them."""
+    long_street = "Residence Les Jardins de la Vallee, 117 avenue du General Leclerc"
+    where = PostalAddress(
+        name="Marie-Christine de La Fontaine-Beaumont",
+        company="Reconditionnement Electronique du Sud-Ouest SARL",
+        line1=long_street,
+        postal_code="33000",
+        city="Saint-Remy-de-Provence-sur-les-Collines",
+        country_code="FR",
+        phone="+49 151 12345678",
+    )
+
+    block = address(where, company_required=True)
+
+    for field in ("lastName", "companyName", "line2", "line3", "city"):
+        assert len(block[field]) <= 35, field
+    assert f"{block['line2']} {block['line3']}" == long_street  # cut at a space, nothing lost
+    assert "phoneNumber" not in block and block["mobileNumber"] == "+4915112345678"
+    french = address(where.model_copy(update={"phone": "06 12 34 56 78"}))
+    assert french["phoneNumber"] == "0612345678" and "mobileNumber" not in french
