@@ -370,8 +370,16 @@ async def test_prometheus_scrapes_every_service_and_loads_the_alert_rules(
                 "/api/v1/query", params={"query": f"sum({metrics.RETURNS_STARTED.name})"}
             )
         ).json()["data"]["result"]
+        # The dev server's own system workers export the SDK's series too: not taken.
+        sdk_jobs = (
+            await http.get(
+                "/api/v1/query", params={"query": 'count by (job) ({__name__=~"temporal_.*"})'}
+            )
+        ).json()["data"]["result"]
 
     assert set(health) == {"worker", "gateway", "codec-server", "temporal"}
+    assert {r["metric"]["job"] for r in sdk_jobs} <= {"worker", "gateway", "codec-server"}
+    assert "worker" in {r["metric"]["job"] for r in sdk_jobs}
     assert sum(len(g["rules"]) for g in rules) >= 10
     assert started[0]["value"][1] == str(
         sum(1 for s in played.samples if s.return_id) + len(played.more)
