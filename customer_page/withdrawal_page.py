@@ -25,7 +25,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.notices.formats import format_date, format_moment, format_money, local_zone
+from activities.notices.formats import format_date, format_moment, format_money
 from activities.notices.wording import WORDINGS
 from client.reading import failure_chain
 from customer_page.links import PREFIX
@@ -42,6 +42,7 @@ from customer_page.routes import (
 from customer_page.security import secure_headers
 from customer_page.tokens import Purpose, TokenExpired, TokenRefused
 from customer_page.wording import LANGUAGES, WORDS, language
+from domain.calendar import country_time_zone
 from domain.ids import return_id
 from domain.returns import RejectionReason
 from domain.withdrawals import (
@@ -95,7 +96,7 @@ def _lines(view: WithdrawalView, lang: str) -> list[dict[str, Any]]:
     """Each line of the order as the page lists it."""
     words = WORDS[lang]
     customer = view.offer.request.customer
-    zone = local_zone(customer.address.country_code)
+    zone = country_time_zone(customer.address.country_code)
     reasons = WORDINGS[lang].reasons
     shown = []
     for line, offered in zip(view.offer.request.lines, view.offer.lines, strict=True):
@@ -134,7 +135,7 @@ def _lines(view: WithdrawalView, lang: str) -> list[dict[str, Any]]:
 
 def _contract(view: WithdrawalView, lang: str) -> str:
     first = view.offer.request.lines[0]
-    zone = local_zone(view.offer.request.customer.address.country_code)
+    zone = country_time_zone(view.offer.request.customer.address.country_code)
     return WORDS[lang]["withdraw_contract"].format(
         order_id=first.order_id, day=format_date(first.ordered_at.astimezone(zone).date(), lang)
     )
@@ -181,7 +182,7 @@ def _render(
         values["title"] = words["withdraw_confirm_title"]
     if view.receipt is not None:
         receipt = view.receipt
-        zone = local_zone(customer.address.country_code)
+        zone = country_time_zone(customer.address.country_code)
         withdrawn = [line.line_id for line in receipt.lines]
         values["step"] = "done"
         values["title"] = words["withdraw_done_title"]

@@ -16,10 +16,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from activities.notices.context import InvalidNoticeRequest, check_complete, template_context
 from activities.notices.customer_facts import label_filename
-from activities.notices.formats import local_zone
 from activities.notices.view import View
 from activities.notices.wording import Wording, language_of
 from customer_page.links import PageLinks
+from domain.calendar import country_time_zone
 from domain.carriers import PostOffice
 from domain.emails import NOT_DELIVERABLE, ascii_address
 from domain.notices import Audience, NoticeKind, NoticeRequest, SellerContact
@@ -177,7 +177,7 @@ class NoticeComposer:
         match request.kind.audience:
             case Audience.CUSTOMER:
                 customer = request.customer
-                zone = local_zone(customer.address.country_code)
+                zone = country_time_zone(customer.address.country_code)
                 view = View(language_of(customer.locale), zone, customer.name, post_offices)
                 return _address(customer.name, customer.email, "customer.email"), view
             case Audience.SELLER:
@@ -241,8 +241,8 @@ def customer_address(name: str, email: str) -> Address:
 def _seller_zone(request: NoticeRequest, seller: SellerContact) -> ZoneInfo:
     """The seller's clock: where their returns go, else the country of their locale."""
     if request.return_address is not None:
-        return local_zone(request.return_address.country_code)
-    return local_zone(seller.locale.rpartition("-")[2].upper())
+        return country_time_zone(request.return_address.country_code)
+    return country_time_zone(seller.locale.rpartition("-")[2].upper())
 
 
 def _address(name: str, email: str, field: str) -> Address:

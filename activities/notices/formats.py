@@ -14,7 +14,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from domain.base import Money
-from domain.calendar import country_time_zone
 from domain.carriers import OpeningHours
 
 MONTHS: dict[str, tuple[str, ...]] = {
@@ -25,13 +24,6 @@ MONTHS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 _CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
-
-
-def local_zone(country_code: str) -> ZoneInfo:
-    """The time zone dates are shown in for someone living in `country_code`: the one the
-    return's legal clocks are counted in (`domain.calendar.country_time_zone`), so an email
-    never shows a deadline on another day than the one the return keeps."""
-    return country_time_zone(country_code)
 
 
 def format_date(day: dt.date, lang: str) -> str:
