@@ -174,7 +174,7 @@ def return_page(
             words[
                 # Its day gone by with no scan (a missed pickup): not a day to wait for.
                 "pickup_passed"
-                if status.pickup.pickup_date < now.astimezone(zone).date()
+                if status.pickup.gone_by(now.astimezone(zone).date())
                 else "pickup_booked"
             ].format(
                 day=format_date(status.pickup.pickup_date, lang),

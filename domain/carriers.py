@@ -167,6 +167,11 @@ class Pickup(DomainModel):
     deposit_before: dt.time = Field(description="Local time by which the parcel must be in.")
     confirmation: ShortText = Field(description="The carrier's confirmation number.")
 
+    def gone_by(self, today: dt.date) -> bool:
+        """Its day is behind `today` (the customer's): with no scan, a missed pickup, not a day
+        to send the customer to their mailbox."""
+        return self.pickup_date < today
+
 
 class CounterCodeRequest(DomainModel):
     """Ask a carrier for a code the post office counter turns into a label."""

@@ -326,7 +326,7 @@ def reminder_way(request: NoticeRequest) -> str:
         request.method is ReturnMethod.MAILBOX_PICKUP
         and pickup is not None
         and request.reminder_day is not None
-        and pickup.pickup_date < request.reminder_day
+        and pickup.gone_by(request.reminder_day)
     ):
         return "pickup_passed"
     if request.method is ReturnMethod.POST_OFFICE_COUNTER and request.counter_code is None:
