@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.failures import FailureType
     from domain.notices import NoticeKind
     from domain.returns import RefundReason, ShipmentReport
-    from workflows import failures
+    from workflows import admission, failures
     from workflows.context import Intent, ReturnContext
     from workflows.return_state import ReturnState
     from workflows.stages import carrier, dispatched, expiry, problems, refund
@@ -81,14 +81,13 @@ def _collection_refund_at(state: ReturnState) -> dt.datetime | None:
 
 
 async def report(ctx: ReturnContext, intent: Intent) -> None:
-    """The customer sent the parcel and gives the number on the receipt (again: no-op)."""
+    """The customer sent the parcel and gives the number on the receipt. The same number again
+    is refused by the update's validator; it reaches the loop only in the histories of returns
+    started before that (taken, it changes nothing)."""
     state = ctx.state
     report: ShipmentReport = intent.argument
     number = report.tracking_number.upper()
-    if state.reported_at is not None and number in (
-        state.tracking_number,
-        state.reported_tracking_number,
-    ):
+    if admission.reported_already(state, report):
         ctx.record("customer", "reported the parcel as sent again: nothing changes", intent)
         ctx.answer(intent, "already reported")
         return
