@@ -45,6 +45,17 @@ def no_scan_yet(carrier: str) -> ApplicationError:
     )
 
 
+def invalid_notice(what: str, error: Exception, field: str) -> ApplicationError:
+    """A notice that cannot be composed (`what`: "notice", "acknowledgement"): final, naming
+    the field, never its value; sending it again cannot help."""
+    return ApplicationError(
+        f"Cannot send the {what}: {error}",
+        field,
+        type=FailureType.INVALID_NOTICE,
+        non_retryable=True,
+    )
+
+
 def notices_undelivered(undelivered: list[tuple[NoticeKind, ApplicationError]]) -> ApplicationError:
     """Some notices of a batch could not be delivered for good (the others were sent)."""
     kinds = [kind for kind, _ in undelivered]

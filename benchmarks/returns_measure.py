@@ -30,7 +30,7 @@ from benchmarks.gateway_load import percentiles, proc_status, process_cpu_second
 from benchmarks.returns_paths import MailWatch
 from devstack import probes
 from devstack.process import ManagedProcess
-from devstack.stack import DevStack, StackError
+from devstack.stack import DevStack, StackError, service_environment
 from mail_sink import read_mailbox
 from plumbing import metrics
 from plumbing.settings import Settings
@@ -289,12 +289,11 @@ async def until_delivered(stack: DevStack, expected: int, within: float) -> int:
 async def start_bare_worker(stack: DevStack) -> ManagedProcess:
     """The bare returns' worker (benchmarks/bare_return.py) in a process of its own, with the
     stack's environment, once it polls its task queue."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
     worker = ManagedProcess(
         "bare-worker",
         [sys.executable, "-m", "benchmarks.bare_return"],
         stack.config.log_dir / "bare-worker.log",
-        {**inherited, **stack.env},
+        service_environment(os.environ, stack.env),
     )
     await worker.start()
     deadline = time.monotonic() + stack.config.startup_timeout_seconds
@@ -353,12 +352,11 @@ class WorkerKiller:
         began = time.monotonic()
         os.kill(old.pid, signal.SIGKILL)
         await old.wait()
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
         new = ManagedProcess(
             self.spec.name,
             self.spec.argv,
             stack.config.log_dir / f"{self.spec.name}.log",
-            {**inherited, **stack.env, **self.spec.env},
+            service_environment(os.environ, {**stack.env, **self.spec.env}),
             stop_grace=self.spec.stop_grace,
         )
         await new.start()

@@ -9,11 +9,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.carriers.classify import classified
-from activities.failures import notices_undelivered
+from activities.failures import invalid_notice, notices_undelivered
 from activities.notices.compose import NoticeComposer
 from activities.notices.context import InvalidNoticeRequest, check_complete
 from activities.notices.protocol import (
-    INVALID_NOTICE,
     LabelDocuments,
     Notifier,
     PostOfficeFinder,
@@ -141,12 +140,7 @@ class NoticeActivities:
                 namespace=activity.info().namespace,
             )
         except InvalidNoticeRequest as error:
-            raise ApplicationError(
-                f"Cannot send the notice: {error}",
-                error.field,
-                type=INVALID_NOTICE,
-                non_retryable=True,
-            ) from None
+            raise invalid_notice("notice", error, error.field) from None
 
         await self._notifier.send(message)
         sent.append(message_id)

@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -248,7 +247,7 @@ def _seller_zone(request: NoticeRequest, seller: SellerContact) -> ZoneInfo:
 def _address(name: str, email: str, field: str) -> Address:
     try:
         return Address(display_name=_one_line(name), addr_spec=ascii_address(email))
-    except (ValueError, HeaderParseError, AttributeError, IndexError):
+    except ValueError:  # NotDeliverable: `ascii_address` parsed it already
         # Says which field, never the address itself: this message reaches the workflow history.
         raise InvalidNoticeRequest(field, NOT_DELIVERABLE) from None
 

@@ -16,7 +16,6 @@ from domain.failures import FailureType
 RECIPIENT_REJECTED = FailureType.RECIPIENT_REJECTED
 MESSAGE_REJECTED = FailureType.MESSAGE_REJECTED
 MAIL_RELAY_UNAVAILABLE = FailureType.MAIL_RELAY_UNAVAILABLE
-INVALID_NOTICE = FailureType.INVALID_NOTICE
 
 
 class Notifier(Protocol):

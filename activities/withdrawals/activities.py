@@ -6,10 +6,9 @@ import hashlib
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
 
+from activities.failures import invalid_notice
 from activities.notices.context import InvalidNoticeRequest
-from activities.notices.protocol import INVALID_NOTICE
 from activities.notices.sent import WITHDRAWAL_ACKNOWLEDGEMENT, SentNotices
 from activities.notices.smtp import SmtpNotifier
 from activities.withdrawals.acknowledgement import acknowledgement, acknowledgement_message_id
@@ -82,12 +81,7 @@ class WithdrawalActivities:
         try:
             message = acknowledgement(ack.offer, receipt, self._settings, pages)
         except InvalidNoticeRequest as error:
-            raise ApplicationError(
-                f"Cannot send the acknowledgement: {error}",
-                error.field,
-                type=INVALID_NOTICE,
-                non_retryable=True,
-            ) from None
+            raise invalid_notice("acknowledgement", error, error.field) from None
         message_id = acknowledgement_message_id(receipt, self._settings)
         fields = {"withdrawal_id": receipt.withdrawal_id}
         if await self._sent.sent_at(message_id) is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from devstack.config import StackConfig
-from devstack.stack import DevStack
+from devstack.stack import DevStack, service_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,8 +22,7 @@ def stack_config(var_dir: Path) -> StackConfig:
 
 def stack_env(config: StackConfig) -> dict[str, str]:
     """The environment a user's shell has when pointed at this stack."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
-    env.update(config.service_env())
+    env = service_environment(os.environ, config.service_env())
     names = (
         "host",
         "temporal_port",
