@@ -10,6 +10,7 @@ from typing import Annotated, Any, Self
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from monitoring import scraping
 from plumbing.settings import DEV_KEY_FILE
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -167,7 +168,7 @@ class StackConfig(BaseSettings):
             "worker": self.worker_metrics_port,
             "gateway": self.gateway_metrics_port,
             "codec-server": self.codec_metrics_port,
-            "temporal": self.temporal_metrics_port,
+            scraping.TEMPORAL_JOB: self.temporal_metrics_port,
         }
         return {service: f"{self.host}:{port}" for service, port in ports.items()}
 

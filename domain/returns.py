@@ -147,6 +147,12 @@ class EligibilityDecision(DomainModel):
         default=None, description="The operations staff member who overrode a rejection."
     )
 
+    @property
+    def awaits_review(self) -> bool:
+        """Nothing decided: an order status this version does not know, for operations to
+        review (the withdrawal is taken, its return waits in `awaiting_review`)."""
+        return self.reason is RejectionReason.UNKNOWN_ORDER_STATUS
+
     @model_validator(mode="after")
     def _reason_iff_rejected(self) -> Self:
         if self.accepted == (self.reason is not None):

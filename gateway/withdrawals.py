@@ -32,7 +32,6 @@ from domain.base import field_problems
 from domain.eligibility import EligibilityPolicy, WindowStart
 from domain.events import RetractEvent
 from domain.ids import return_id
-from domain.returns import RejectionReason
 from domain.withdrawals import (
     ALREADY_WITHDRAWN,
     RETURN_ENDED,
@@ -213,11 +212,9 @@ async def _offer(
             customer=request.customer,
         )
         decision = policy.evaluate(event)
-        refused = decision.reason
-        if refused is RejectionReason.UNKNOWN_ORDER_STATUS:
-            # Not ours to judge here: the withdrawal is taken, and its return waits for
-            # operations' review (`awaiting_review`), as an event's does.
-            refused = None
+        # A decision awaiting review is not a refusal: the withdrawal is taken, and its return
+        # waits for operations, as an event's does.
+        refused = None if decision.awaits_review else decision.reason
         reason = exists or (refused.value if refused else None)
         lines.append(
             OfferedLine(

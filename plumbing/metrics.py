@@ -236,9 +236,20 @@ def announce(service: str, workflow_labels: Mapping[str, str] | None = None) -> 
             add(metric, 0, labels)
 
 
+SDK_BUCKETS: dict[str, tuple[float, ...]] = {
+    # The alerts' thresholds (2 s, 30 s) are bucket boundaries: the SDK's own buckets (0.1, 0.5,
+    # 1, 5, 10, 100, 1000) would put 30 s between 10 and 100, and the quantile anywhere there.
+    "temporal_workflow_task_schedule_to_start_latency": (0.1, 0.5, 1, 2, 5, 10, 100, 1000),
+    "temporal_activity_schedule_to_start_latency": (0.1, 0.5, 1, 5, 10, 30, 60, 100, 1000),
+}
+"""The buckets, in seconds, of the SDK's histograms the alerts read a quantile of."""
+
+
 def bucket_overrides() -> dict[str, list[float]]:
-    """The buckets of each histogram, for the runtime's Prometheus exporter."""
-    return {m.name: list(m.buckets) for m in CATALOGUE if m.kind == "histogram"}
+    """The buckets of each histogram, the product's and the SDK's the alerts read, for the
+    runtime's Prometheus exporter."""
+    product = {m.name: list(m.buckets) for m in CATALOGUE if m.kind == "histogram"}
+    return product | {name: list(buckets) for name, buckets in SDK_BUCKETS.items()}
 
 
 _process_meter: MetricMeter = MetricMeter.noop

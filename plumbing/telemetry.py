@@ -143,15 +143,6 @@ def tracer_provider(service: str, sample_ratio: float = 1.0) -> TracerProvider:
     )
 
 
-SDK_BUCKETS: dict[str, tuple[float, ...]] = {
-    # The alerts' thresholds (2 s, 30 s) are bucket boundaries: the SDK's own buckets (0.1, 0.5,
-    # 1, 5, 10, 100, 1000) would put 30 s between 10 and 100, and the quantile anywhere there.
-    "temporal_workflow_task_schedule_to_start_latency": (0.1, 0.5, 1, 2, 5, 10, 100, 1000),
-    "temporal_activity_schedule_to_start_latency": (0.1, 0.5, 1, 5, 10, 30, 60, 100, 1000),
-}
-"""The buckets, in seconds, of the SDK's histograms the alerts read a quantile of."""
-
-
 def runtime_for(address: str | None, service: str) -> Runtime:
     """A runtime serving its metrics on `address` (HOST:PORT), each series tagged `service`;
     without an address, the default runtime, which serves none."""
@@ -160,10 +151,7 @@ def runtime_for(address: str | None, service: str) -> Runtime:
     prometheus = PrometheusConfig(
         bind_address=address,
         durations_as_seconds=True,
-        histogram_bucket_overrides={
-            **metrics.bucket_overrides(),
-            **{name: list(buckets) for name, buckets in SDK_BUCKETS.items()},
-        },
+        histogram_bucket_overrides=metrics.bucket_overrides(),
     )
     try:
         return Runtime(

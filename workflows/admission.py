@@ -176,14 +176,15 @@ def changes_exhausted(state: ReturnState) -> str | None:
     """A customer's change of mind past the cap, once operations have been told: refused before
     it is written to the history, so that asking again and again costs the return nothing. (The
     first one past the cap reaches the loop, which tells operations.)"""
-    limit = state.timings.max_choice_changes
-    if (
-        state.choice is not None
-        and state.choice_changes >= limit
-        and AttentionReason.CHOICE_CHANGES_EXHAUSTED in state.attention
-    ):
-        return changes_exhausted_words(limit)
+    if at_change_cap(state) and AttentionReason.CHOICE_CHANGES_EXHAUSTED in state.attention:
+        return changes_exhausted_words(state.timings.max_choice_changes)
     return None
+
+
+def at_change_cap(state: ReturnState) -> bool:
+    """A customer's new choice would be a change of mind past the cap (operations' are not
+    counted)."""
+    return state.choice is not None and state.choice_changes >= state.timings.max_choice_changes
 
 
 def changes_exhausted_words(limit: int) -> str:

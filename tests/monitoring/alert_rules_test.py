@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from monitoring.scraping import prometheus_config
-from plumbing.telemetry import SDK_BUCKETS
+from plumbing.metrics import SDK_BUCKETS
 from tests.monitoring.references import ALERT_RULES, ALERT_TESTS, alert_rules
 
 ROOT = Path(__file__).resolve().parents[2]

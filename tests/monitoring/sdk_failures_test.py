@@ -19,7 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from devstack.config import free_ports
-from plumbing.telemetry import SDK_BUCKETS, runtime_for
+from plumbing.metrics import SDK_BUCKETS
+from plumbing.telemetry import runtime_for
 from tests.monitoring import exposition
 from tests.monitoring.references import SDK_ON_FAILURE
 

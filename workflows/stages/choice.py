@@ -69,7 +69,7 @@ async def choose(ctx: ReturnContext, intent: Intent, choice: ReturnMethodChoice)
     state = ctx.state
     change = state.choice is not None
     by_operations = intent.actor.startswith("operations:")
-    if change and not by_operations and state.choice_changes >= state.timings.max_choice_changes:
+    if not by_operations and admission.at_change_cap(state):
         await _too_many_changes(ctx, intent, choice)
         return
     previous = state.stage

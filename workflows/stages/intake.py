@@ -18,7 +18,6 @@ with workflow.unsafe.imports_passed_through():
         AttentionReason,
         AttentionResolution,
         RefundReason,
-        RejectionReason,
         ReturnIntake,
         ReturnStage,
     )
@@ -100,7 +99,7 @@ async def _reject(ctx: ReturnContext) -> None:
     state = ctx.state
     decision = state.decision
     assert decision is not None and decision.reason is not None
-    unknown = decision.reason is RejectionReason.UNKNOWN_ORDER_STATUS
+    unknown = decision.awaits_review
     state.rejected_at = ctx.now()
     reason = AttentionReason.UNKNOWN_ORDER_STATUS
     if unknown and state.intake_patched:
