@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from activities.carriers.http_errors import retry_after
+from activities.carriers.http_errors import answer_deadline, retry_after
 
 RETRIED_STATUSES = frozenset({408, 425, 429})
 """4xx that mean "not now" (besides every 5xx): retried."""
@@ -54,9 +54,6 @@ class MarketplaceHttp:
         self.setting = setting
         self.unavailable = unavailable
         self.rejected = rejected
-        # httpx's timeout bounds each step (connect, each write, each read): a service that
-        # answers a byte at a time would hold a call without end. The whole exchange gets two.
-        self._deadline = 2 * timeout_seconds
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout_seconds,
@@ -64,6 +61,7 @@ class MarketplaceHttp:
             verify=ssl.create_default_context(cafile=str(ca_file)) if ca_file else True,
             transport=transport,
         )
+        self._deadline = answer_deadline(self._http)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -8,6 +8,7 @@ one) in its carrier's error body.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -20,6 +21,15 @@ ErrorReader = Callable[[httpx.Response], tuple[str, str | None]]
 """The carrier's message and the field it blames (or None), from an error response."""
 
 
+def answer_deadline(http: httpx.AsyncClient) -> float | None:
+    """How long a whole answer may take: twice the client's longest timeout. httpx's timeout
+    bounds each step (connect, each write, each read): a service answering a byte at a time
+    would otherwise hold a call for as long as it likes."""
+    steps = http.timeout
+    known = [t for t in (steps.connect, steps.read, steps.write, steps.pool) if t is not None]
+    return 2 * max(known) if known else None
+
+
 async def send(
     http: httpx.AsyncClient,
     carrier: str,
@@ -30,8 +40,12 @@ async def send(
     **kwargs: Any,
 ) -> httpx.Response:
     """One HTTP call to a carrier; any failure is raised as a classified carrier error."""
+    deadline = answer_deadline(http)
     try:
-        response = await http.request(method, url, **kwargs)
+        async with asyncio.timeout(deadline):
+            response = await http.request(method, url, **kwargs)
+    except TimeoutError:
+        raise_for_carrier(carrier, None, f"timed out: no whole answer within {deadline:g}s")
     except httpx.TimeoutException as err:
         raise_for_carrier(carrier, None, f"timed out: {type(err).__name__}")
     except httpx.TransportError as err:
