@@ -4,7 +4,6 @@ adapter cannot read, tried again as an outage."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from decimal import InvalidOperation
 
@@ -16,6 +15,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.carriers.classify import classified
 from activities.carriers.http_errors import MAX_RETRY_AFTER, raise_for_status, retry_after, send
 from activities.carriers.protocol import CarrierAuthFailed, CarrierRejected, CarrierUnavailable
+from tests.trickle import trickling
 
 
 @pytest.mark.parametrize(
@@ -98,27 +98,13 @@ async def test_a_carrier_answering_a_byte_at_a_time_is_cut_off_and_retried() -> 
     """Each byte within the timeout, so no step of httpx's times out: the whole answer must
     still come within twice the timeout, or the call is an outage, asked again."""
 
-    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        body = b'{"name": "Sandbox Post", "capabilities": []}'
-        writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode())
-        try:
-            for byte in body:
-                writer.write(bytes([byte]))
-                await writer.drain()
-                await asyncio.sleep(0.2)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=0.5) as http:
+    async with (
+        trickling(b'{"name": "Sandbox Post", "capabilities": []}') as url,
+        httpx.AsyncClient(timeout=0.5) as http,
+    ):
         with pytest.raises(CarrierUnavailable) as cut_off:
-            await send(http, "sandbox", "GET", f"http://127.0.0.1:{port}/v1/carrier")
-    server.close()
+            await send(http, "sandbox", "GET", f"{url}/v1/carrier")
 
     assert "no whole answer within 1s" in str(cut_off.value)
     assert time.monotonic() - started < 3

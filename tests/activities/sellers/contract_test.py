@@ -5,7 +5,6 @@ HTTP every documented error is classified as documented (docs/marketplace.md).""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from activities.sellers.http import HttpSellerChat, HttpSellerDirectory
 from domain.failures import FailureType
 from domain.notices import SellerChatKind, SellerChatMessage
 from tests.marketplace import TOKEN, Sandbox, marketplace_sandbox
+from tests.trickle import trickling
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "sellers.json"
 
@@ -283,32 +283,15 @@ async def test_a_404_that_is_not_unknown_seller_is_a_lookup_refused_not_a_seller
 async def test_a_directory_answering_a_byte_at_a_time_is_cut_off_and_retried() -> None:
     """Each byte comes within the timeout, so no step of httpx's times out: the whole answer
     must still come within twice the timeout, or the lookup is retried."""
-
-    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        body = b'{"seller_id": "SELLER-REFURBPRO", "return_address": null}'
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-        writer.write(f"Content-Length: {len(body)}\r\n\r\n".encode())
-        try:
-            for byte in body:
-                writer.write(bytes([byte]))
-                await writer.drain()
-                await asyncio.sleep(0.2)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    directory = HttpSellerDirectory(f"http://127.0.0.1:{port}", TOKEN, timeout_seconds=0.5)
     started = time.monotonic()
-    try:
-        with pytest.raises(ApplicationError) as lookup:
-            await directory.return_address("SELLER-REFURBPRO")
-    finally:
-        await directory.aclose()
-        server.close()
+    body = b'{"seller_id": "SELLER-REFURBPRO", "return_address": null}'
+    async with trickling(body) as url:
+        directory = HttpSellerDirectory(url, TOKEN, timeout_seconds=0.5)
+        try:
+            with pytest.raises(ApplicationError) as lookup:
+                await directory.return_address("SELLER-REFURBPRO")
+        finally:
+            await directory.aclose()
 
     assert lookup.value.type == FailureType.SELLER_SERVICE_UNAVAILABLE
     assert "no whole answer within 1s" in lookup.value.message
