@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkerDeploymentConfig
@@ -162,13 +162,19 @@ async def time_to(
 
 async def failed_tasks(handle: ReturnHandle) -> list[str]:
     """Why the return's workflow tasks failed, if any did, decrypted (failures are stored
-    encoded): a return must never have one."""
+    encoded): a return must never have one.
+
+    Not counted: the server's own `UnhandledCommand`, which it records when a task would close
+    the workflow while a message it has not seen yet arrived (a signal or an update during the
+    task): no code of the workflow failed, and the next task, at once, takes the message in."""
     history = await handle.fetch_history()
     converter = converter_for_tests()
+    unhandled = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
     return [
         str(await converter.decode_failure(e.workflow_task_failed_event_attributes.failure))
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+        and e.workflow_task_failed_event_attributes.cause != unhandled
     ]
 
 
