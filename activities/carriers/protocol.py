@@ -118,7 +118,8 @@ class Carrier(Protocol):
         ...
 
     async def fetch_label_pdf(self, label: Label) -> bytes:
-        """The label made by `create_return_label`, as a PDF to print."""
+        """The label made by `create_return_label`, as the carrier hands the file over; callers
+        go through `CarrierRegistry.label_pdf`, which refuses a file that is not a PDF."""
         ...
 
     async def void_label(self, label: Label) -> Cancellation:

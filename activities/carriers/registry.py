@@ -14,7 +14,7 @@ from activities.carriers.colissimo.config import ColissimoConfig
 from activities.carriers.easypost.adapter import EasyPostCarrier
 from activities.carriers.easypost.config import EasyPostConfig
 from activities.carriers.ledger import CarrierLedger
-from activities.carriers.protocol import Carrier, CarrierRejected
+from activities.carriers.protocol import Carrier, CarrierRejected, CarrierUnavailable
 from activities.carriers.sandbox import SandboxCarrier
 from domain.carriers import CarrierOffer, Label
 from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
@@ -62,7 +62,15 @@ class CarrierRegistry:
             raise CarrierRejected(code, f"unknown carrier (configured: {known})") from None
 
     async def label_pdf(self, label: Label) -> bytes:
-        return await self.get(label.carrier).fetch_label_pdf(label)
+        """The label's PDF from its carrier, for the label email and the return page alike.
+
+        A file that is not a PDF (a page from something in between, a proxy's cached 502,
+        answered 200 in place of the label) is an outage to try again, never a file handed to
+        the customer."""
+        document = await self.get(label.carrier).fetch_label_pdf(label)
+        if not document.startswith(b"%PDF"):
+            raise CarrierUnavailable(label.carrier, "the label file is not a PDF")
+        return document
 
     async def aclose(self) -> None:
         for carrier in self._carriers.values():

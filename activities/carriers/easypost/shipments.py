@@ -96,11 +96,7 @@ class ReturnLabels:
             url = _pdf_url(shipment)
         if url is None:
             raise CarrierUnavailable(self._api.carrier, "the label has no PDF yet")
-        document = await self._api.download(url)
-        if not document.startswith(b"%PDF"):
-            # A page from something in between (a proxy's), not the label: tried again.
-            raise CarrierUnavailable(self._api.carrier, "the label file is not a PDF")
-        return document
+        return await self._api.download(url)
 
     async def void(self, label: Label) -> Cancellation:
         path = f"shipments/{label.label_id}"

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from activities.carriers.protocol import CarrierUnavailable, WebhookRejected
+from activities.carriers.registry import CarrierRegistry
 from activities.carriers.sandbox import SandboxCarrier
 from carrier_sandbox.webhooks import signed_headers
 from domain.carriers import Label
@@ -53,5 +54,9 @@ async def test_a_label_file_that_is_no_pdf_is_never_handed_on() -> None:
         created_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
     )
 
-    with pytest.raises(CarrierUnavailable, match="the label file is not a PDF"):
-        await carrier.fetch_label_pdf(label)
+    registry = CarrierRegistry([carrier])
+    try:
+        with pytest.raises(CarrierUnavailable, match="the label file is not a PDF"):
+            await registry.label_pdf(label)
+    finally:
+        await registry.aclose()
