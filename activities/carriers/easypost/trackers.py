@@ -98,13 +98,12 @@ def scans(carrier: str, tracker: Json, tracking_number: str | None = None) -> li
         if isinstance(detail, dict) and (when := _when(detail)) is not None
     ]
     dated.sort(key=lambda pair: pair[0])
-    details = [detail for _, detail in dated]
-    first_move = next((i for i, d in enumerate(details) if d.get("status") == _ACCEPTANCE), None)
+    first_move = next((i for i, (_, d) in enumerate(dated) if d.get("status") == _ACCEPTANCE), None)
     found = [
         readable_scan(
-            carrier, code, partial(_scan, carrier, code, detail, accepted=index == first_move)
+            carrier, code, partial(_scan, carrier, code, when, detail, accepted=i == first_move)
         )
-        for index, detail in enumerate(details)
+        for i, (when, detail) in enumerate(dated)
     ]
     return [scan for scan in found if scan is not None]
 
@@ -124,21 +123,24 @@ def normalised(status: str) -> TrackingStatus:
     return EASYPOST_STATUSES.get(status, S.EXCEPTION)
 
 
-def _scan(carrier: str, code: str, detail: Json, *, accepted: bool) -> TrackingScan:
+def _scan(
+    carrier: str, code: str, when: dt.datetime, detail: Json, *, accepted: bool
+) -> TrackingScan:
     status = str(detail.get("status") or "unknown")
     status_detail = str(detail.get("status_detail") or "unknown")
     written = detail.get("message")
     as_written = str(written).strip()[:200] if written is not None else ""
     # Details have no ID of their own. The tracking code (not the Tracker's ID: a poll may find
     # another Tracker than the webhook's) with the detail's own fields names it across calls:
-    # the message as EasyPost wrote it, so that a scan keeps its ID whatever we show of it.
+    # the message as EasyPost wrote it (its first 200 characters, as scan IDs have always been
+    # made), so that a scan keeps its ID whatever we show of it.
     fingerprint = "|".join((code, str(detail["datetime"]), status, status_detail, as_written))
     return TrackingScan(
         carrier=carrier,
         tracking_number=code,
         scan_id="ep-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:32],
         status=S.ACCEPTED if accepted else normalised(status),
-        occurred_at=timestamp(str(detail["datetime"])),
+        occurred_at=when,
         location=_location(detail.get("tracking_location")),
         description=carrier_text(detail.get("message")),
         carrier_code=f"{status}/{status_detail}",
@@ -149,8 +151,4 @@ def _location(location: Any) -> str | None:
     if not isinstance(location, dict):
         return None
     parts = [location.get(key) for key in ("city", "state", "zip", "country")]
-    return _text(" ".join(str(part) for part in parts if part))
-
-
-def _text(value: Any) -> str | None:
-    return carrier_text(value)
+    return carrier_text(" ".join(str(part) for part in parts if part))
