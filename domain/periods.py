@@ -25,7 +25,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from domain.base import CountryCode, DomainModel
+from domain.base import EARLIEST, LATEST, CountryCode, DomainModel
 from domain.calendar import country_time_zone
 
 SATURDAY = 5
@@ -114,9 +114,13 @@ def calendar_for(
     country_code: str, ordered_at: dt.datetime, notice_at: dt.datetime
 ) -> LegalCalendar:
     """The calendar a return counts its periods with, from its order to `YEARS_AHEAD` years past
-    the withdrawal notice."""
-    first = min(ordered_at.year, notice_at.year)
-    return legal_calendar(country_code, first, min(notice_at.year + YEARS_AHEAD, 2099))
+    the withdrawal notice, within the years returnflow counts in. A time is checked in UTC
+    (`domain.base.Instant`), so the year written with its offset may be one outside them
+    (`1999-12-31T23:30:00-01:00` is 2000 in UTC): such a year is the span's nearest."""
+    first_year, last_year = EARLIEST.year, LATEST.year - 1
+    first = min(max(min(ordered_at.year, notice_at.year), first_year), last_year)
+    last = max(min(notice_at.year + YEARS_AHEAD, last_year), first)
+    return legal_calendar(country_code, first, last)
 
 
 def legal_calendar(country_code: str, first_year: int, last_year: int) -> LegalCalendar:

@@ -24,7 +24,7 @@ import holidays
 import pytest
 from pydantic import ValidationError
 
-from domain.periods import LegalCalendar, last_day, legal_calendar, period_end
+from domain.periods import LegalCalendar, calendar_for, last_day, legal_calendar, period_end
 
 D = dt.date
 ZONES = {
@@ -437,3 +437,23 @@ def test_a_calendar_holds_the_holidays_of_its_last_year_too() -> None:
 
     assert dt.date(2027, 12, 25) in calendar.public_holidays
     assert dt.date(2026, 1, 1) in calendar.public_holidays
+
+
+@pytest.mark.parametrize(
+    ("ordered_at", "notice_at", "years"),
+    [
+        ("1999-12-31T23:30:00-01:00", "2000-01-05T10:00:00+00:00", (2000, 2002)),
+        ("2100-01-01T00:10:00+01:00", "2100-01-01T00:30:00+01:00", (2099, 2099)),
+    ],
+    ids=["order-written-in-1999", "notice-written-in-2100"],
+)
+def test_a_time_written_in_a_year_outside_the_span_counts_on_the_spans_nearest(
+    ordered_at: str, notice_at: str, years: tuple[int, int]
+) -> None:
+    """Each time is within the years 2000 to 2099 in UTC, as the models check it; written with
+    its offset it falls in the year before or after."""
+    calendar = calendar_for(
+        "FR", dt.datetime.fromisoformat(ordered_at), dt.datetime.fromisoformat(notice_at)
+    )
+
+    assert (calendar.first_year, calendar.last_year) == years

@@ -205,6 +205,16 @@ async def test_a_delivery_dated_in_the_year_9999_is_refused_naming_it_before_any
     assert door.dead_letters.get(answer.json()["dead_letter_id"]).reason == "invalid_event"
 
 
+async def test_an_order_written_in_1999_that_is_2000_in_utc_is_taken(door: Door) -> None:
+    """The first hour the clocks count from, written with an offset behind UTC."""
+    raw = json.loads(event_body(retract_event()))
+    raw["order"] |= {"ordered_at": "1999-12-31T23:30:00-01:00", "shipped_at": None}
+
+    answer = await door.send_event(json.dumps(raw).encode())
+
+    assert answer.status_code == 202, answer.text
+
+
 @pytest.mark.parametrize(
     "email",
     ["camille@gmail..com", "camille@gmail.com.", "camille@[gmail.com", "camille(work)@gmail.com"],
