@@ -60,6 +60,10 @@ class RateLimits:
             address = ipaddress.ip_address(client[0])
         except ValueError:
             return None
+        if address.version == 6 and address.ipv4_mapped is not None:
+            # A gateway listening on `::` takes IPv4 peers as `::ffff:a.b.c.d`: each is its
+            # IPv4 address, not one /64 shared by every IPv4 peer.
+            address = address.ipv4_mapped
         if any(address in network for network in self.exempt):
             return None
         if address.version == 6:
@@ -194,5 +198,13 @@ def _state(scope: Scope) -> dict[str, Any]:
 
 
 def proxies(settings: Settings) -> list[str]:
-    """The trusted proxies, as uvicorn's `forwarded_allow_ips` takes them."""
-    return [str(n) for n in address_networks(settings.gateway_trusted_proxies)]
+    """The trusted proxies, as uvicorn's `forwarded_allow_ips` takes them. Each IPv4 network
+    comes with its IPv4-mapped IPv6 form too, which is how a gateway listening on `::` sees an
+    IPv4 proxy."""
+    found: list[str] = []
+    for network in address_networks(settings.gateway_trusted_proxies):
+        found.append(str(network))
+        if network.version == 4:
+            mapped = ipaddress.ip_address(f"::ffff:{network.network_address}")
+            found.append(f"{mapped}/{96 + network.prefixlen}")
+    return found

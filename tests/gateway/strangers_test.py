@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.carriers.registry import CarrierRegistry
 from gateway.app import create_app
-from gateway.guard import RateLimits
+from gateway.guard import RateLimits, proxies
 from plumbing.serving import ConnectionLimits, HostedApp
 from plumbing.settings import Settings
 from plumbing.signing import signed_headers
@@ -36,17 +36,21 @@ async def harness(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Retur
 
 
 @asynccontextmanager
-async def gateway(harness: ReturnHarness, tmp_path: Path, **settings: Any) -> AsyncIterator[str]:
-    """The gateway, served as `starter.py serve` serves it, on 127.0.0.1; its URL."""
+async def gateway(
+    harness: ReturnHarness, tmp_path: Path, host: str = "127.0.0.1", **settings: Any
+) -> AsyncIterator[str]:
+    """The gateway, served as `starter.py serve` serves it, on `host`; its URL on 127.0.0.1."""
     config = gateway_settings(harness.settings.task_queue, tmp_path, **settings)
     registry = CarrierRegistry([])
     store = open_store(config)
     try:
         async with HostedApp(
             create_app(harness.client, config, registry, store),
+            host=host,
             limits=ConnectionLimits.from_settings(config),
+            trusted_proxies=proxies(config),
         ) as s:
-            yield s.url
+            yield f"http://127.0.0.1:{s.port}"
     finally:
         await registry.aclose()
         store.close()
@@ -166,6 +170,60 @@ async def test_a_source_over_its_requests_a_minute_gets_429_and_an_exempt_one_ne
 
     assert busy_answers == [200, 200, 200, 429]
     assert exempt_answers == [200] * 6
+
+
+async def test_on_every_address_each_ipv4_peer_is_a_source_of_its_own(
+    harness: ReturnHarness, tmp_path: Path
+) -> None:
+    """Listening on `::` (IPv6 and IPv4), an IPv4 peer arrives as `::ffff:a.b.c.d`: a
+    stranger's refusals must not block the order service, nor an exempt address be limited."""
+    event = event_body(retract_event())
+    async with (
+        gateway(
+            harness,
+            tmp_path,
+            host="::",
+            gateway_refusals_per_minute=3,
+            gateway_rate_limit_exempt="127.0.0.9",
+        ) as url,
+        from_address(url, "127.0.0.2") as stranger,
+        from_address(url, "127.0.0.3") as order_service,
+        from_address(url, "127.0.0.9") as exempt,
+    ):
+        refused = [(await stranger.post("/v1/events", content=b"{}")).status_code for _ in range(4)]
+        served = await order_service.post("/v1/events", content=event, headers=signed(event))
+        exempt_answers = [
+            (await exempt.post("/v1/events", content=b"{}")).status_code for _ in range(5)
+        ]
+
+    assert refused == [401, 401, 401, 429]
+    assert served.status_code == 202
+    assert exempt_answers == [401] * 5
+
+
+async def test_behind_a_trusted_ipv4_proxy_on_every_address_each_client_is_a_source(
+    harness: ReturnHarness, tmp_path: Path
+) -> None:
+    async with (
+        gateway(
+            harness,
+            tmp_path,
+            host="::",
+            gateway_refusals_per_minute=2,
+            gateway_trusted_proxies="127.0.0.7",
+        ) as url,
+        from_address(url, "127.0.0.7") as proxy,
+    ):
+        stranger = {"X-Forwarded-For": "203.0.113.5"}
+        customer = {"X-Forwarded-For": "198.51.100.20"}
+        refused = [
+            (await proxy.post("/v1/events", content=b"{}", headers=stranger)).status_code
+            for _ in range(3)
+        ]
+        served = await proxy.get("/healthz", headers=customer)
+
+    assert refused == [401, 401, 429]
+    assert served.status_code == 200
 
 
 def test_a_source_already_refused_may_have_no_more_requests_in_flight_than_refusals_left() -> None:
