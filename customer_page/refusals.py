@@ -1,6 +1,6 @@
 """Every refusal a customer's action can get from the return, in the customer's words.
 
-The return's validators and run loop refuse in words for the API's callers (`pickup_date must
+The return's validators and run loop refuse in words for the API's callers (`pickup_date: must
 be after today (2026-12-06): booking closes the day before`); the page says the same thing to a
 person, in English or French. `customer_words` finds the rule for a refusal; a refusal no rule
 knows is shown with a general sentence and the return's own words (a test checks that every
@@ -145,22 +145,22 @@ RULES: tuple[_Rule, ...] = (
         "Ce transporteur ne propose pas cette façon d'envoyer.",
     ),
     _rule(
-        r"^pickup_date must be after today",
+        r"^pickup_date: must be after today",
         "Pickups are booked the day before at the latest: choose a later day.",
         "Un retrait se réserve au plus tard la veille : choisissez un jour plus tard.",
     ),
     _rule(
-        r"^pickup_date \S+ is a Sunday",
+        r"^pickup_date: \S+ is a Sunday",
         "Carriers do not collect on Sundays: choose another day.",
         "Les transporteurs ne passent pas le dimanche : choisissez un autre jour.",
     ),
     _rule(
-        r"^pickup_date \S+ is a public holiday",
+        r"^pickup_date: \S+ is a public holiday",
         "Carriers do not collect on public holidays: choose another day.",
         "Les transporteurs ne passent pas les jours fériés : choisissez un autre jour.",
     ),
     _rule(
-        r"^pickup_date must be on or before the shipping deadline",
+        r"^pickup_date: must be on or before the shipping deadline",
         "Choose a pickup day on or before your deadline to send the parcel.",
         "Choisissez un jour de retrait au plus tard à votre date limite d'envoi.",
     ),

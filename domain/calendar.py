@@ -147,19 +147,19 @@ def pickup_date_problem(
     today = local_date(now)
     if pickup_date <= today:
         return (
-            f"pickup_date must be after today ({today.isoformat()}): booking closes the day before"
+            f"pickup_date: must be after today ({today.isoformat()}): booking closes the day before"
         )
     if pickup_date.weekday() == SUNDAY:
-        return f"pickup_date {pickup_date.isoformat()} is a Sunday: no collection on Sundays"
+        return f"pickup_date: {pickup_date.isoformat()} is a Sunday: no collection on Sundays"
     holiday = public_holiday_name(pickup_date)
     if holiday is not None:
         return (
-            f"pickup_date {pickup_date.isoformat()} is a public holiday ({holiday}): no collection"
+            f"pickup_date: {pickup_date.isoformat()} is a public holiday ({holiday}): no collection"
         )
     last_day = ship_by.astimezone(zone).date()
     if pickup_date > last_day:
         deadline = last_day.isoformat()
-        return f"pickup_date must be on or before the shipping deadline {deadline}"
+        return f"pickup_date: must be on or before the shipping deadline {deadline}"
     return None
 
 

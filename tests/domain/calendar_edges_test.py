@@ -40,7 +40,7 @@ def test_a_pickup_on_the_shipping_deadlines_day_is_in_time() -> None:
 
     assert pickup_date_problem(dt.date(2026, 11, 20), now, ship_by) is None
     assert pickup_date_problem(dt.date(2026, 11, 21), now, ship_by) == (
-        "pickup_date must be on or before the shipping deadline 2026-11-20"
+        "pickup_date: must be on or before the shipping deadline 2026-11-20"
     )
 
 
@@ -53,7 +53,7 @@ def test_the_shipping_deadlines_day_is_the_mailboxs_own() -> None:
 
     assert pickup_date_problem(dt.date(2026, 12, 8), now, ship_by, lisbon) is None
     assert pickup_date_problem(dt.date(2026, 12, 9), now, ship_by, lisbon) == (
-        "pickup_date must be on or before the shipping deadline 2026-12-08"
+        "pickup_date: must be on or before the shipping deadline 2026-12-08"
     )
     assert pickup_date_problem(dt.date(2026, 12, 9), now, ship_by) is None, "Paris's day"
 

@@ -20,7 +20,7 @@ SHIP_BY = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 
 def test_booking_closes_the_day_before() -> None:
     problem = pickup_date_problem(dt.date(2026, 11, 14), SATURDAY_NIGHT_UTC, SHIP_BY)
-    assert problem is not None and problem.startswith("pickup_date must be after today")
+    assert problem is not None and problem.startswith("pickup_date: must be after today")
 
 
 def test_no_collection_on_sundays() -> None:
@@ -80,7 +80,7 @@ def test_no_collection_on_a_public_holiday_naming_it() -> None:
 
     problem = pickup_date_problem(dt.date(2026, 12, 25), before_christmas, ship_by)
 
-    assert problem == "pickup_date 2026-12-25 is a public holiday (Christmas Day): no collection"
+    assert problem == "pickup_date: 2026-12-25 is a public holiday (Christmas Day): no collection"
 
 
 def test_the_next_pickup_skips_a_holiday_after_a_sunday() -> None:

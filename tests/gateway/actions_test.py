@@ -105,19 +105,23 @@ async def test_a_seller_gives_the_address_of_its_own_returns_only(
     assert ("seller", "gave the return address") in entries
 
 
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"carrier": "pigeon"}, "carrier: unknown carrier 'pigeon'"),
+        ({"pickup_date": "2001-01-01"}, "pickup_date: must be after today"),
+        ({"pickup_date": "2099-12-31"}, "pickup_date: must be on or before the shipping deadline"),
+    ],
+    ids=["unknown-carrier", "pickup-day-gone", "pickup-day-past-the-deadline"],
+)
 async def test_a_choice_the_return_refuses_comes_back_422_naming_the_field(
-    door: Door, harness: ReturnHarness
+    door: Door, harness: ReturnHarness, change: dict[str, str], problem: str
 ) -> None:
     handle = await ready_for_choice(harness)
-    answer = await door.act(
-        handle.id,
-        "method",
-        {"method": "mailbox_pickup", "carrier": "pigeon", "pickup_date": pickup()["pickup_date"]},
-        CUSTOMER_TOKEN,
-    )
+    answer = await door.act(handle.id, "method", pickup() | change, CUSTOMER_TOKEN)
 
     assert answer.status_code == 422
-    assert answer.json()["error"]["problems"][0].startswith("carrier: unknown carrier 'pigeon'")
+    assert answer.json()["error"]["problems"][0].startswith(problem)
 
 
 async def test_a_request_breaking_the_schema_is_422_naming_the_field(

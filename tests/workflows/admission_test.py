@@ -240,7 +240,7 @@ def test_a_pickup_is_judged_by_the_carrier_calendar_against_the_ship_by() -> Non
     tuesday = sunday.model_copy(update={"pickup_date": dt.date(2026, 11, 17)})
 
     assert admission.choice_problem(state, sunday, SOON) == (
-        "pickup_date 2026-11-22 is a Sunday: no collection on Sundays"
+        "pickup_date: 2026-11-22 is a Sunday: no collection on Sundays"
     )
     assert admission.choice_problem(state, tuesday, SOON) is None
 

@@ -313,5 +313,5 @@ def test_a_pickup_date_is_judged_against_the_shipping_deadline_where_the_mailbox
     assert state.ship_by == dt.datetime(2026, 11, 30, 22, 30, tzinfo=UTC)
     assert admission.choice_problem(state, pickup(helsinki), now) is None
     assert admission.choice_problem(state, pickup(None), now) == (
-        "pickup_date must be on or before the shipping deadline 2026-11-30"
+        "pickup_date: must be on or before the shipping deadline 2026-11-30"
     )

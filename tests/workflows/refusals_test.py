@@ -66,7 +66,7 @@ async def test_a_pickup_after_the_shipping_deadline_is_refused_naming_it(
             ),
         )
 
-    assert late.startswith("pickup_date must be on or before the shipping deadline")
+    assert late.startswith("pickup_date: must be on or before the shipping deadline")
 
 
 async def test_a_reported_number_that_is_not_the_returns_parcel_is_refused_naming_it(

@@ -220,7 +220,7 @@ async def test_time_passing_makes_a_chosen_pickup_date_stale(
         tomorrow = next_pickup_date(dt.datetime.now(dt.UTC))
         await time_skipping_env.fast_forward(handle, dt.timedelta(days=3))
         message = await refusal(handle, mailbox_pickup(day=tomorrow))
-    assert message.startswith("pickup_date must be after today")
+    assert message.startswith("pickup_date: must be after today")
 
 
 async def test_carrier_refusing_the_pickup_date_lets_the_customer_choose_again(
