@@ -12,8 +12,13 @@ import threading
 
 from carrier_sandbox.rules import Clock, local, utc_now
 from carrier_sandbox.store import SandboxStore
+from domain.base import LATEST
 
 _OFFSET = "clock_offset_seconds"
+
+FURTHEST = LATEST.replace(year=LATEST.year - 3)
+"""The clock moves no further: a pickup's days, a parcel's journey and the calendars of the
+returns it serves must all still fall within the years the product counts in."""
 
 
 class SandboxClock:
@@ -44,13 +49,26 @@ class SandboxClock:
     def move_to(self, moment: dt.datetime) -> dt.datetime:
         """Move the clock forward to `moment`; ValueError for a time it has already passed."""
         with self._lock:
-            gap = local(moment) - self.now()
+            # In UTC: two times in the same zone subtract as wall clocks, an hour off across a
+            # summer time change.
+            try:
+                gap = moment.astimezone(dt.UTC) - self.now().astimezone(dt.UTC)
+            except OverflowError:  # an offset taking the year past 9999 in UTC
+                raise ValueError(
+                    f"the sandbox clock moves no further than {FURTHEST.date()}"
+                ) from None
             if gap < dt.timedelta(0):
                 raise ValueError("the sandbox clock only moves forward")
             self._save(self._offset + gap)
         return self.now()
 
     def _save(self, offset: dt.timedelta) -> None:
+        try:
+            beyond = local(self._base()).astimezone(dt.UTC) + offset >= FURTHEST
+        except OverflowError:
+            beyond = True
+        if beyond:
+            raise ValueError(f"the sandbox clock moves no further than {FURTHEST.date()}")
         value = repr(offset.total_seconds())
         self._store.run(lambda db: SandboxStore.set_state(db, _OFFSET, value))
         self._offset = offset

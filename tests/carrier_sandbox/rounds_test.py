@@ -242,3 +242,50 @@ def test_each_step_of_the_journey_is_due_at_its_time(
 @pytest.mark.parametrize("status", ["delivered", "exception", "returned_to_sender"])
 def test_a_parcel_at_rest_has_no_next_step(status: str) -> None:
     assert next_step(TrackingStatus(status), dt.datetime.now(dt.UTC)) is None
+
+
+async def test_the_clock_moved_across_the_end_of_summer_time_is_at_the_time_asked(
+    db_path: Path,
+) -> None:
+    """Paris leaves summer time on 26 October 2025: a move to 08:30 on the 27th must land at
+    08:30, after the 08:00 mailbox round, not at 07:30."""
+    clock = SettableClock(dt.datetime(2025, 10, 24, 10, 0, tzinfo=dt.UTC))
+    async with (
+        SandboxServer(db_path, clock=clock, rounds=False) as sandbox,
+        httpx.AsyncClient(base_url=sandbox.url) as http,
+    ):
+        moved = await move_clock(http, now="2025-10-27T08:30:00+01:00")
+        earlier = await http.post("/sandbox/clock", json={"now": "2025-10-27T08:00:00+01:00"})
+
+    assert moved["now"] == "2025-10-27T08:30:00+01:00"
+    assert earlier.status_code == 422 and error_of(earlier)["field"] == "now"
+
+
+@pytest.mark.parametrize(
+    "move",
+    [
+        {"now": "9999-12-31T20:00:00+00:00"},
+        {"now": "9999-12-31T23:30:00-05:00"},
+        {"advance_seconds": 10 * 366 * 86400},
+    ],
+    ids=["to-9999", "past-9999-in-utc", "ten-years-at-a-time"],
+)
+async def test_the_clock_goes_no_further_than_the_years_the_product_counts_in(
+    db_path: Path, clock: SettableClock, move: dict[str, object]
+) -> None:
+    async with (
+        SandboxServer(db_path, clock=clock, rounds=False) as sandbox,
+        httpx.AsyncClient(base_url=sandbox.url, headers={"X-Api-Key": sandbox.api_key}) as http,
+    ):
+        for _ in range(8):  # ten years at a time reaches the limit in eight moves
+            answer = await http.post("/sandbox/clock", json=move)
+            if answer.status_code != 200:
+                break
+        dates = await http.get(
+            f"{SANDBOX}/pickup-dates",
+            params={"postal_code": "75011", "country_code": "FR"},
+        )
+
+    assert answer.status_code == 422 and error_of(answer)["field"] == "now"
+    assert "no further than 2097-01-01" in error_of(answer)["message"]
+    assert dates.status_code == 200, "the carrier still answers at the furthest time"
