@@ -123,24 +123,34 @@ class JwksVerifier:
         return f"jwt:{claims['sub']}"
 
     async def _key(self, kid: str) -> jwt.PyJWK | None:
-        age = time.monotonic() - self._fetched_at
-        stale = age > JWKS_REFRESH_SECONDS
-        rotated = kid not in self._keys and age > JWKS_MIN_REFETCH_SECONDS
-        if stale or rotated:
+        if self._due(kid):
+            # Every request that finds the keys due waits for one fetch: the Web UI asks for
+            # several payloads at once, and none may be refused while the keys are on their way.
             async with self._lock:
-                await self._fetch()
+                if self._due(kid):
+                    await self._fetch()
         return self._keys.get(kid)
 
+    def _due(self, kid: str) -> bool:
+        """The keys are old, or lack `kid` and were last fetched long enough ago to ask again."""
+        age = time.monotonic() - self._fetched_at
+        rotated = kid not in self._keys and age > JWKS_MIN_REFETCH_SECONDS
+        return age > JWKS_REFRESH_SECONDS or rotated
+
     async def _fetch(self) -> None:
-        self._fetched_at = time.monotonic()
         try:
             answer = await self.http.get(self.url)
             answer.raise_for_status()
-            keyset = jwt.PyJWKSet.from_dict(answer.json())
+            document = answer.json()
+            if not isinstance(document, dict):
+                raise ValueError("the key set is not a JSON object")
+            keyset = jwt.PyJWKSet.from_dict(document)
         except (httpx.HTTPError, ValueError, jwt.PyJWTError) as err:
             # Keep the keys we had: a provider's outage must not lock staff out at once.
             log.warning("JWKS unavailable", url=self.url, error=str(err))
             return
+        finally:
+            self._fetched_at = time.monotonic()
         self._keys = {k.key_id: k for k in keyset.keys if k.key_id}
 
 

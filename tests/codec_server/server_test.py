@@ -3,6 +3,7 @@ to the configured UI origins and to bearer tokens (static or SSO JWTs), refused 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import AsyncIterator
@@ -47,6 +48,10 @@ class IdentityProvider:
 
     url: str
     keys: dict[str, RSAPrivateKey]
+    slow: float = 0.0
+    """Seconds the JWKS endpoint takes to answer."""
+    document: Any = None
+    """What the JWKS endpoint answers in place of the key set, when set."""
 
     def rotate(self, kid: str) -> None:
         self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -68,8 +73,13 @@ class IdentityProvider:
 @pytest.fixture
 async def identity_provider() -> AsyncIterator[IdentityProvider]:
     keys = {"sso-1": rsa.generate_private_key(public_exponent=65537, key_size=2048)}
+    provider: IdentityProvider | None = None
 
     async def jwks(_request: Request) -> JSONResponse:
+        assert provider is not None
+        await asyncio.sleep(provider.slow)
+        if provider.document is not None:
+            return JSONResponse(provider.document)
         published = []
         for kid, key in keys.items():
             jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
@@ -78,7 +88,8 @@ async def identity_provider() -> AsyncIterator[IdentityProvider]:
 
     app = Starlette(routes=[Route("/.well-known/jwks.json", jwks)])
     async with HostedApp(app) as served:
-        yield IdentityProvider(f"{served.url}/.well-known/jwks.json", keys)
+        provider = IdentityProvider(f"{served.url}/.well-known/jwks.json", keys)
+        yield provider
 
 
 @pytest.fixture
@@ -298,6 +309,41 @@ async def test_a_key_the_provider_rotated_in_is_fetched_when_first_seen(
     )
 
     assert first.status_code == 200 and second.status_code == 200
+
+
+async def test_the_web_uis_first_requests_at_once_all_wait_for_the_keys(
+    codec_server: httpx.AsyncClient, identity_provider: IdentityProvider
+) -> None:
+    """A workflow's page asks for several payloads at once, just after the codec server
+    started: none may be refused for the keys not being there yet."""
+    identity_provider.slow = 0.3
+    sent = [
+        codec_server.post(
+            "/decode",
+            json=body(await sealed()),
+            headers=headers(origin=UI, token=identity_provider.token()),
+        )
+        for _ in range(5)
+    ]
+
+    answers = await asyncio.gather(*sent)
+
+    assert [a.status_code for a in answers] == [200] * 5
+
+
+@pytest.mark.parametrize("document", [[], "keys", {"keys": "none"}], ids=["list", "text", "keys"])
+async def test_a_key_set_that_is_no_key_set_refuses_the_token_not_the_server(
+    codec_server: httpx.AsyncClient, identity_provider: IdentityProvider, document: Any
+) -> None:
+    identity_provider.document = document
+
+    answer = await codec_server.post(
+        "/decode",
+        json=body(await sealed()),
+        headers=headers(origin=UI, token=identity_provider.token()),
+    )
+
+    assert answer.status_code == 401
 
 
 # --- The protocol ------------------------------------------------------------------------------
