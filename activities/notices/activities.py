@@ -17,7 +17,7 @@ from activities.notices.protocol import (
     Notifier,
     PostOfficeFinder,
 )
-from activities.notices.sent import SentNotices
+from activities.notices.sent import SentNotices, sent_by_earlier_attempts
 from activities.sellers.directory import SellerDirectory, SellerDirectoryError
 from domain.carriers import CarrierCapability, PostOffice, PostOfficeQuery
 from domain.notices import (
@@ -68,7 +68,7 @@ class NoticeActivities:
         both copies then carry the same deterministic Message-ID, which mail clients use to
         collapse duplicates.
         """
-        return await self._send(request, _sent_by_earlier_attempts())
+        return await self._send(request, sent_by_earlier_attempts())
 
     @activity.defn
     async def send_notices(self, batch: NoticeBatch) -> list[NoticeReceipt]:
@@ -81,7 +81,7 @@ class NoticeActivities:
         hold back the others: once every other one is sent, the activity fails for good as
         `NoticesUndelivered`, whose detail names the kinds not delivered and the first reason.
         """
-        sent = _sent_by_earlier_attempts()
+        sent = sent_by_earlier_attempts()
         receipts: list[NoticeReceipt] = []
         undelivered: list[tuple[NoticeKind, ApplicationError]] = []
         for request in batch.notices:
@@ -184,8 +184,3 @@ class NoticeActivities:
                 extra={**fields, "carrier": code, "error": type(error).__name__},
             )
             return []
-
-
-def _sent_by_earlier_attempts() -> list[str]:
-    """The Message-IDs an earlier attempt recorded as sent (its last heartbeat's details)."""
-    return [detail for detail in activity.info().heartbeat_details if isinstance(detail, str)]

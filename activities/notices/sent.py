@@ -78,3 +78,9 @@ class SentNotices:
             (return_id, WITHDRAWAL_ACKNOWLEDGEMENT),
         )
         return [(row[0], NoticeKind(row[1]), as_datetime(row[2])) for row in rows]
+
+
+def sent_by_earlier_attempts() -> list[str]:
+    """The Message-IDs an earlier attempt of this activity saw the relay accept: its last
+    heartbeat's details. They hold even when that attempt could not write the ledger."""
+    return [detail for detail in activity.info().heartbeat_details if isinstance(detail, str)]

@@ -9,7 +9,11 @@ from temporalio.client import Client
 
 from activities.failures import invalid_notice
 from activities.notices.context import InvalidNoticeRequest
-from activities.notices.sent import WITHDRAWAL_ACKNOWLEDGEMENT, SentNotices
+from activities.notices.sent import (
+    WITHDRAWAL_ACKNOWLEDGEMENT,
+    SentNotices,
+    sent_by_earlier_attempts,
+)
 from activities.notices.smtp import SmtpNotifier
 from activities.withdrawals.acknowledgement import acknowledgement, acknowledgement_message_id
 from client.start import Arrival, start_return
@@ -84,10 +88,13 @@ class WithdrawalActivities:
             raise invalid_notice("acknowledgement", error, error.field) from None
         message_id = acknowledgement_message_id(receipt, self._settings)
         fields = {"withdrawal_id": receipt.withdrawal_id}
-        if await self._sent.sent_at(message_id) is not None:
+        earlier = sent_by_earlier_attempts()
+        if message_id in earlier or await self._sent.sent_at(message_id) is not None:
             activity.logger.info("acknowledgement already sent by an earlier attempt", extra=fields)
             return
         await self._notifier.send(message)
+        # The next attempt finds it here if the ledger cannot be written now.
+        activity.heartbeat(message_id)
         await self._sent.record_accepted(
             message_id, receipt.withdrawal_id, WITHDRAWAL_ACKNOWLEDGEMENT
         )

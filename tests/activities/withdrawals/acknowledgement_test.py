@@ -26,7 +26,7 @@ from domain.withdrawals import (
 )
 from mail_sink import MailSink, read_mailbox
 from plumbing.settings import Settings
-from store import Store, open_store
+from store import Store, StoreUnavailable, open_store
 from tests.factories import retract_event, unique_order_id
 from tests.histories.record_withdrawals import offer
 
@@ -97,6 +97,44 @@ async def test_an_acknowledgement_sent_by_an_attempt_is_not_sent_again_by_the_ne
         "SELECT return_id, kind FROM sent_notices WHERE message_id = ?", (message_id,)
     )
     assert row is not None and tuple(row) == (ack.offer.withdrawal_id, WITHDRAWAL_ACKNOWLEDGEMENT)
+
+
+class StoreDownWhileRecording(SentNotices):
+    """The ledger of a store that stops answering just after the relay has accepted."""
+
+    async def record(self, message_id: str, return_id: str, kind: str) -> None:
+        raise StoreUnavailable("postgresql://returnflow@db/returnflow: connection refused")
+
+
+async def test_an_acknowledgement_the_ledger_could_not_record_is_not_sent_again(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    sink: MailSink,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store stops answering once the relay has accepted: the attempt fails, and the
+    retry, with the store back, finds the acknowledgement in the attempt's heartbeat."""
+    monkeypatch.setattr("activities.notices.sent.RECORD_ATTEMPTS", 1)
+    ack = withdrawn()
+    notifier = SmtpNotifier(settings)
+    client = time_skipping_env.client
+    env = ActivityEnvironment()
+    beats: list[tuple[object, ...]] = []
+    env.on_heartbeat = lambda *details: beats.append(details)
+    down = WithdrawalActivities(client, settings, notifier, StoreDownWhileRecording(store))
+    with pytest.raises(StoreUnavailable):
+        await env.run(down.acknowledge_withdrawal, ack)
+
+    retry = ActivityEnvironment()
+    retry.info = dataclasses.replace(env.info, attempt=2, heartbeat_details=list(beats[-1]))
+    back = WithdrawalActivities(client, settings, notifier, SentNotices(store))
+    await retry.run(back.acknowledge_withdrawal, ack)
+
+    received = [
+        m for m in read_mailbox(sink.directory) if ack.receipt.order_id in str(m["Subject"])
+    ]
+    assert len(received) == 1
 
 
 def withdrawn_from(order_id: str) -> WithdrawalAcknowledgement:
