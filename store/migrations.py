@@ -91,7 +91,14 @@ def latest() -> int:
 
 
 def migrate(database: Database) -> list[Migration]:
-    """Bring the store's schema to this build's version; the migrations it applied."""
+    """Bring the store's schema to this build's version; the migrations it applied.
+
+    A store already at this version is only read: a role with rights on the tables alone (a
+    worker's or a gateway's, where `store migrate` runs as the schema's owner) opens it."""
+    at = version(database)
+    refuse_newer(database, at)
+    if at == latest():
+        return []
     dialect = database.dialect
     with database.transaction() as session:
         if dialect is Dialect.POSTGRESQL:

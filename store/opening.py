@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 from plumbing.settings import Settings
-from store.database import Database, StoreError
-from store.migrations import migrate
+from store.database import Database, StoreError, first_line
+from store.migrations import latest, migrate
 from store.postgres import PostgresDatabase
 from store.sqlite import SqliteDatabase
 
@@ -63,6 +66,18 @@ def open_store(settings: Settings) -> Store:
     database = open_database(settings)
     try:
         migrate(database)
+    except StoreError:
+        database.close()
+        raise
+    except (psycopg.Error, sqlite3.Error) as err:
+        database.close()
+        # A role that may not create the tables, a server read-only: said, not a traceback.
+        raise StoreError(
+            f"RETURNFLOW_STORE_URL: {database.describe()} could not be brought to schema "
+            f"version {latest()}: {first_line(err)} (`starter.py store migrate` as the "
+            "owner of the store's schema creates the tables; then any role that may read and "
+            "write them can start)"
+        ) from None
     except BaseException:
         database.close()
         raise

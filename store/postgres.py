@@ -15,7 +15,14 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from store.database import Database, Dialect, Row, StoreError, StoreUnavailable
+from store.database import (
+    Database,
+    Dialect,
+    Row,
+    StoreError,
+    StoreUnavailable,
+    first_line,
+)
 
 
 def _placeholders(sql: str) -> str:
@@ -78,12 +85,17 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[_PostgresSession]:
-        with (
-            self._connection() as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            yield _PostgresSession(cursor)
+        try:
+            with (
+                self._connection() as connection,
+                connection.transaction(),
+                connection.cursor() as cursor,
+            ):
+                yield _PostgresSession(cursor)
+        except psycopg.OperationalError as err:
+            # The connection was lost mid-transaction (a restart, a failover): nothing was
+            # committed, and the caller may try again, as when no connection could be had.
+            raise StoreUnavailable(f"{self.describe()}: {first_line(err)}") from err
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from activities.carriers.ledger import CarrierLedger
 from plumbing.settings import Settings
-from store import Store, StoreError, open_store
+from store import Store, StoreError, StoreUnavailable, open_store
 from store.database import as_timestamp
 from store.migrations import MIGRATIONS, latest, migrate, version
 from store.opening import open_database, store_url
@@ -233,3 +233,66 @@ def test_a_transaction_that_failed_leaves_nothing_open_behind_it(product_store: 
 
     assert database.fetch_one("SELECT count(*) FROM sent_notices") == (0,)
     assert database.execute("DELETE FROM sent_notices") == 0
+
+
+def test_a_role_with_rights_on_the_tables_alone_opens_a_migrated_store(
+    postgres: PostgresServer,
+) -> None:
+    """Production migrates as the schema's owner (`starter.py store migrate`) and runs workers
+    and gateways as a role that may read and write the tables but create nothing."""
+    url = postgres.new_database()
+    open_store(Settings(store_url=SecretStr(url))).close()
+    database = url.rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True) as owner:
+        owner.execute("CREATE ROLE app_rw LOGIN PASSWORD 'app-only-password'")
+        owner.execute("CREATE ROLE app_none LOGIN PASSWORD 'app-only-password'")
+        owner.execute(f"GRANT CONNECT ON DATABASE {database} TO app_rw, app_none")
+        owner.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        owner.execute("GRANT USAGE ON SCHEMA public TO app_rw")
+        owner.execute(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO app_rw"
+        )
+    as_role = url.replace(f"{USER}:{PASSWORD}@", "{role}:app-only-password@")
+
+    store = open_store(Settings(store_url=SecretStr(as_role.format(role="app_rw"))))
+    try:
+        written = store.database.execute(
+            "INSERT INTO carrier_results (carrier, idempotency_key, result, recorded_at)"
+            " VALUES (?, ?, ?, now())",
+            ("easypost", "return-7:label:1", '{"shipment": "shp_7"}'),
+        )
+    finally:
+        store.close()
+    with pytest.raises(StoreError) as refused:
+        open_store(Settings(store_url=SecretStr(as_role.format(role="app_none"))))
+
+    assert written == 1
+    message = str(refused.value)
+    assert message.startswith("RETURNFLOW_STORE_URL: postgresql://app_none@")
+    assert "permission denied" in message and "store migrate" in message
+    assert "app-only-password" not in message
+
+
+def test_a_connection_lost_mid_transaction_is_the_store_unavailable_not_an_error(
+    postgres: PostgresServer,
+) -> None:
+    """A restart or a failover during a statement: nothing committed, and the caller (the
+    gateway answering 503, an activity retried) may try again."""
+    store = open_store(Settings(store_url=SecretStr(postgres.new_database())))
+
+    def ended_by_the_server() -> None:
+        with (
+            psycopg.connect(postgres.url(), autocommit=True) as admin,
+            store.database.transaction() as session,
+        ):
+            row = session.fetch_one("SELECT pg_backend_pid()")
+            assert row is not None
+            admin.execute("SELECT pg_terminate_backend(%s)", (row[0],))
+            session.execute("SELECT 1")
+
+    try:
+        with pytest.raises(StoreUnavailable):
+            ended_by_the_server()
+        assert store.database.fetch_one("SELECT 1") == (1,), "the next call has a connection"
+    finally:
+        store.close()
