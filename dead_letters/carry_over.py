@@ -3,14 +3,13 @@
 Such a directory (`RETURNFLOW_DEAD_LETTER_DIR`, var/dead-letters by default) holds the letters of
 authenticated senders as `dl-*.json`, those of unauthenticated senders as
 `unauthenticated/dl-*.json`, and the dedupe index as `index/<name>` files, each holding the ID of
-the letter its name points to. `read` gathers them; `set_aside` renames the directory
-`*.imported` (`*.imported-2`, ... when that name is taken), so it is read once and stays as it
-was until an operator removes it.
+the letter its name points to. `read` gathers them; `store.imported.set_aside` then renames
+the directory `*.imported` (`*.imported-2`, ... when that name is taken), so it is read once and
+stays as it was until an operator removes it.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,22 +53,3 @@ def read(directory: Path) -> Found | None:
         if _LETTER_ID.fullmatch(letter_id):
             found.index.append((path.name, letter_id))
     return found
-
-
-def set_aside(directory: Path) -> Path | None:
-    """Rename `directory` `*.imported` (or the first such name free): its new path, or None
-    when another process set it aside first."""
-    for n in itertools.count(1):
-        target = directory.with_name(directory.name + (".imported" if n == 1 else f".imported-{n}"))
-        if target.exists():
-            continue
-        try:
-            directory.rename(target)
-        except FileNotFoundError:
-            return None
-        except OSError:
-            if not target.exists():
-                raise
-            continue  # taken meanwhile
-        break
-    return target

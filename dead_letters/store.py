@@ -56,6 +56,7 @@ from dead_letters.sealing import (
 from plumbing.encryption import EncryptionCodec
 from store import Dialect, Session, Store
 from store.database import as_timestamp
+from store.imported import set_aside
 
 __all__ = [
     "KEPT_HEADERS",
@@ -281,7 +282,7 @@ class DeadLetterStore:
                     " ON CONFLICT (name) DO NOTHING",
                     (name, letter_id),
                 )
-        renamed = carry_over.set_aside(directory)
+        renamed = set_aside(directory)
         logger.warning(
             "dead letters imported into the store",
             extra={

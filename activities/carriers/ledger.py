@@ -11,7 +11,6 @@ finds what any of them bought; on the embedded SQLite file, the workers of one h
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -20,6 +19,7 @@ from typing import Any
 
 from store import Store
 from store.database import as_timestamp
+from store.imported import set_aside
 
 
 class CarrierLedger:
@@ -102,11 +102,8 @@ class CarrierLedger:
                     " VALUES (?, ?, ?, ?) ON CONFLICT (carrier, label_id) DO NOTHING",
                     (carrier, label_id, bytes(pdf), now),
                 )
-        for suffix in ("", "-wal", "-shm"):
-            # Beside its file under the new name, as SQLite looks for them; a part another
-            # worker has already moved is left to it.
-            with contextlib.suppress(FileNotFoundError):
-                Path(f"{path}{suffix}").rename(f"{path}.imported{suffix}")
+        # Its -wal and -shm beside it under the new name, as SQLite looks for them.
+        set_aside(path, companions=("-wal", "-shm"))
         return len(results) + len(labels)
 
     def _now(self) -> Any:

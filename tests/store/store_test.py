@@ -142,6 +142,33 @@ async def test_a_ledger_file_of_its_own_is_imported_once_and_set_aside(
     assert (tmp_path / "carrier-ledger.sqlite.imported").is_file()
 
 
+async def test_a_ledger_file_made_again_after_an_import_is_imported_beside_the_first_copy(
+    product_store: Store, tmp_path: Path
+) -> None:
+    """A worker of the earlier build, restarted during a rollout, makes the file again: its
+    import keeps the first copy, and the store holds both."""
+    ledger = CarrierLedger(product_store)
+    old = tmp_path / "carrier-ledger.sqlite"
+    for n in (1, 2):
+        with sqlite3.connect(old) as db:
+            db.execute("CREATE TABLE results (carrier, idempotency_key, result)")
+            db.execute("CREATE TABLE label_documents (carrier, label_id, pdf BLOB)")
+            db.execute(f"INSERT INTO results VALUES ('easypost', 'r-{n}:label:1', '{{}}')")
+        db.close()
+        Path(f"{old}-wal").write_bytes(b"")  # as a file still open beside it would have
+        assert ledger.import_file(old) == 1
+
+    assert await ledger.recall("easypost", "r-1:label:1") == {}
+    assert await ledger.recall("easypost", "r-2:label:1") == {}
+    kept = sorted(p.name for p in tmp_path.glob("carrier-ledger.sqlite*"))
+    assert kept == [
+        "carrier-ledger.sqlite.imported",
+        "carrier-ledger.sqlite.imported-2",
+        "carrier-ledger.sqlite.imported-2-wal",
+        "carrier-ledger.sqlite.imported-wal",
+    ]
+
+
 def test_the_embedded_store_is_a_file_for_this_user_only(tmp_path: Path) -> None:
     settings = Settings(var_dir=tmp_path)
     open_store(settings).close()
