@@ -153,7 +153,7 @@ async def test_a_ledger_file_made_again_after_an_import_is_imported_beside_the_f
         with sqlite3.connect(old) as db:
             db.execute("CREATE TABLE results (carrier, idempotency_key, result)")
             db.execute("CREATE TABLE label_documents (carrier, label_id, pdf BLOB)")
-            db.execute(f"INSERT INTO results VALUES ('easypost', 'r-{n}:label:1', '{{}}')")
+            db.execute("INSERT INTO results VALUES ('easypost', ?, '{}')", (f"r-{n}:label:1",))
         db.close()
         Path(f"{old}-wal").write_bytes(b"")  # as a file still open beside it would have
         assert ledger.import_file(old) == 1
