@@ -69,6 +69,12 @@ class ReturnTimings(DomainModel):
         description="How long before the refund deadline operations are asked to decide on a "
         "return whose seller has still given no address.",
     )
+    refund_request_ahead: dt.timedelta = Field(
+        gt=dt.timedelta(0),
+        default=dt.timedelta(days=1),
+        description="How long before the refund deadline a refund the deadline itself calls "
+        "for is requested, so that it is paid within it (Art. 13(1)).",
+    )
     delivery_overdue: dt.timedelta = Field(
         gt=dt.timedelta(0),
         default=dt.timedelta(days=21),

@@ -395,6 +395,14 @@ class Settings(BaseSettings):
         description="How long before the refund deadline operations are asked to give a "
         "fallback address or refund without a return, when the seller has given none (P3D).",
     )
+    refund_request_ahead: timedelta = Field(
+        timedelta(days=1),
+        gt=timedelta(0),
+        description="How long before the refund deadline a refund the deadline calls for (no "
+        "address, a booked collection still to come, a parcel not delivered yet) is requested, "
+        "so that the order service pays it within the deadline (P1D); less than "
+        "RETURNFLOW_REFUND_DECISION_BEFORE.",
+    )
     delivery_overdue: timedelta = Field(
         timedelta(days=21),
         gt=timedelta(0),
@@ -689,6 +697,16 @@ class Settings(BaseSettings):
                 "RETURNFLOW_GATEWAY_CUSTOMER_BINDING=required needs "
                 "RETURNFLOW_GATEWAY_CUSTOMER_ASSERTION_SECRETS, the secrets the customer apps "
                 "sign X-Returnflow-Customer with"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _operations_decide_before_the_refund_goes(self) -> Settings:
+        if self.refund_request_ahead >= self.refund_decision_before:
+            raise ValueError(
+                "RETURNFLOW_REFUND_REQUEST_AHEAD must be less than "
+                "RETURNFLOW_REFUND_DECISION_BEFORE: operations decide on a return without an "
+                "address before its refund is requested"
             )
         return self
 

@@ -119,6 +119,10 @@ class ReturnState(ParcelScans):
         """The return took the patch `label-prices` as it started: the carriers quote their
         label's price once the seller's address is known, the address email shows it, and the
         customer's refund is less the label they chose when they pay for it."""
+        self.refund_ahead_patched = False
+        """The return took the patch `refund-requested-ahead-of-deadline` as it started: a
+        refund the deadline calls for is requested `timings.refund_request_ahead` before it,
+        not at its last moment, when the order service could no longer pay it in time."""
         self.refund_decision_asked = False
         self.reviews_asked = 0
         """Emails to operations about a return awaiting their review (the first, then one per
@@ -217,6 +221,14 @@ class ReturnState(ParcelScans):
     def refund_due_by(self) -> dt.datetime:
         """Art. 13(1): the end of the 14 days after the withdrawal notice."""
         return self.days_after(self.notice_at, REFUND_DAYS, REFUND_PERIOD)
+
+    @property
+    def refund_request_at(self) -> dt.datetime:
+        """When a refund the deadline calls for is requested: ahead of the deadline, for the
+        order service to pay it within it."""
+        if not self.refund_ahead_patched:
+            return self.refund_due_by
+        return self.refund_due_by - self.timings.refund_request_ahead
 
     @property
     def refund_decision_at(self) -> dt.datetime:

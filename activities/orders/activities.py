@@ -41,6 +41,7 @@ def timings_from_settings(settings: Settings) -> ReturnTimings:
         refund_trigger=RefundTrigger(settings.refund_trigger),
         label_paid_by=LabelCostBearer(settings.return_label_paid_by),
         refund_decision_before=settings.refund_decision_before,
+        refund_request_ahead=settings.refund_request_ahead,
         delivery_overdue=settings.delivery_overdue,
         inspection_period=settings.inspection_period,
         rejection_review=settings.rejection_review,

@@ -483,6 +483,26 @@ async def address_missing_near_refund_deadline(
     return await _scanned_to_the_end(harness, env, handle, ready)
 
 
+def _collection_never_polled() -> Doubles:
+    return Doubles(timings=ReturnTimings(scan_overdue_after=dt.timedelta(days=30)))
+
+
+@scenario(_collection_never_polled)
+async def refund_ahead_of_a_collection_still_to_come(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """A mailbox pickup booked whose parcel has not left a day before the refund deadline: the
+    refund is requested then (the marketplace offered to collect); the parcel leaves after."""
+    handle = await _choosing(harness)
+    booked = await _choose(handle, _pickup())
+    ahead = harness.doubles.timings.refund_request_ahead
+    await env.fast_forward(
+        handle, await time_to(handle, lambda s: s.refund_due_by) - ahead + DAY / 24
+    )
+    await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
+    return await _scanned_to_the_end(harness, env, handle, booked)
+
+
 # --- Changing one's mind, cancelling, the deadline --------------------------------------------
 
 
@@ -499,6 +519,22 @@ async def change_of_mind(harness: ReturnHarness, env: WorkflowEnvironment) -> Re
 async def customer_cancelled(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
     handle = await _choosing(harness)
     await _choose(handle, _pickup())
+    await handle.execute_update(ReturnWorkflow.cancel, CancelRequest(reason="I'll keep it"))
+    await handle.result()
+    return handle
+
+
+@scenario()
+async def cancelled_while_the_seller_is_silent(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """No address on file, the seller escalated to operations; the customer cancels: the
+    address is no longer needed, and the return completes with nothing left."""
+    timings = harness.doubles.timings
+    handle = await _started(harness, seller_id=SELLER_WITHOUT_ADDRESS)
+    await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+    await env.fast_forward(handle, timings.seller_reminder_after + timings.escalate_after + DAY)
+    await harness.until_status(handle, lambda s: "seller_return_address_missing" in s.attention)
     await handle.execute_update(ReturnWorkflow.cancel, CancelRequest(reason="I'll keep it"))
     await handle.result()
     return handle

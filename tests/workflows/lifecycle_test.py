@@ -191,20 +191,24 @@ async def test_the_refund_asked_for_is_the_price_and_the_standard_delivery_part_
     assert told.refund == done.refund and told.order.delivery_paid is not None
 
 
-async def test_refund_on_delivery_is_still_paid_at_the_legal_deadline(
+async def test_refund_on_delivery_is_requested_in_time_to_be_paid_by_the_legal_deadline(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
+    timings = ReturnTimings(refund_trigger=RefundTrigger.DELIVERY)
+    doubles = Doubles(timings=timings)
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle, _parcel = await on_its_way_to_the_seller(harness)
         refund_deadline = await time_to(handle, lambda s: s.refund_due_by)
-        await time_skipping_env.fast_forward(handle, refund_deadline + MINUTE)
+        ahead = refund_deadline - timings.refund_request_ahead
+        await time_skipping_env.fast_forward(handle, ahead + MINUTE)
         done = await harness.told(handle, NoticeKind.REFUND_REQUESTED)
 
     assert done.stage is ReturnStage.PICKED_UP, "dispatch proven, goods not back yet"
     assert done.refund is not None
     assert doubles.notice_kinds[-1] is NoticeKind.REFUND_REQUESTED
-    assert any("refund deadline" in e.event for e in done.timeline)
+    [asked] = [e for e in done.timeline if "refund deadline" in e.event]
+    assert asked.at <= done.refund_due_by - timings.refund_request_ahead + MINUTE
+    assert doubles.refunds[-1].due_by == done.refund_due_by, "the order service knows the day"
 
 
 # --- Eligibility ----------------------------------------------------------------------------

@@ -116,8 +116,9 @@ async def test_nobody_deciding_the_refund_is_requested_at_its_deadline_and_the_r
 ) -> None:
     async with return_harness(time_skipping_env.client) as harness:
         handle = await near_the_refund_deadline(time_skipping_env, harness)
+        timings = ReturnTimings()
         await time_skipping_env.fast_forward(
-            handle, ReturnTimings().refund_decision_before + MINUTE
+            handle, timings.refund_decision_before - timings.refund_request_ahead + MINUTE
         )
         refunded = await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
         # The seller answers at last: the customer gets the address and sends the goods.
@@ -133,8 +134,11 @@ async def test_nobody_deciding_the_refund_is_requested_at_its_deadline_and_the_r
     doubles = harness.doubles
     assert refunded.stage is ReturnStage.AWAITING_RETURN_ADDRESS
     assert refunded.refund is not None
-    assert any("refund deadline reached without" in e.event for e in refunded.timeline)
-    assert len(doubles.refunds) == 1, "the dispatch asks again under the same key: one refund"
+    [asked] = [e for e in refunded.timeline if "refund deadline reached without" in e.event]
+    assert asked.at < refunded.refund_due_by, "requested in time for it to be paid"
+    assert len(doubles.refunds) == 1, "one refund"
+    asked_again = [e for e in on_its_way.timeline if e.event.startswith("refund requested")]
+    assert len(asked_again) == 1, "the dispatch does not ask for a refund already requested"
     assert on_its_way.refund is not None and refunded.refund is not None
     assert on_its_way.refund.refund_id == refunded.refund.refund_id
     told = next(n for n in doubles.notices if n.kind is NoticeKind.REFUND_BEFORE_RETURN)
@@ -159,13 +163,16 @@ async def test_a_booked_collection_still_to_come_does_not_hold_the_refund_past_i
                 pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
             ),
         )
-        # The pickup's scan never comes, and the refund deadline passes.
-        await time_skipping_env.fast_forward(handle, await time_to(handle, refund_due) + MINUTE)
+        # The pickup's scan never comes, and the refund deadline nears.
+        ahead = quiet.refund_request_ahead
+        await time_skipping_env.fast_forward(
+            handle, await time_to(handle, refund_due) - ahead + MINUTE
+        )
         refunded = await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
         with pytest.raises(WorkflowUpdateFailedError) as cancelling:
             await handle.execute_update(ReturnWorkflow.cancel, CancelRequest())
         # Nothing ever leaves: the return expires with the goods still at home.
-        await time_skipping_env.fast_forward(handle, ReturnTimings().expiry_grace + MINUTE)
+        await time_skipping_env.fast_forward(handle, ahead + quiet.expiry_grace + MINUTE)
         expired = await harness.until_status(
             handle, lambda s: AttentionReason.REFUNDED_NOT_RETURNED in s.attention
         )
@@ -179,3 +186,24 @@ async def test_a_booked_collection_still_to_come_does_not_hold_the_refund_past_i
     assert cause.message.startswith("the refund is requested already")
     assert expired.stage is ReturnStage.EXPIRED
     assert doubles.notices_to("operations")[-1:] == [NoticeKind.OPERATIONS_ATTENTION]
+
+
+async def test_a_customer_cancelling_while_the_seller_is_silent_ends_the_return_with_nothing_left(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Operations were told the seller gives no address; the customer cancels: the address is
+    no longer needed, and nothing is left for operations."""
+    timings = ReturnTimings()
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await without_an_address(harness)
+        await time_skipping_env.fast_forward(
+            handle, timings.seller_reminder_after + timings.escalate_after + MINUTE
+        )
+        await harness.until_status(
+            handle, lambda s: AttentionReason.SELLER_ADDRESS_MISSING in s.attention
+        )
+        await handle.execute_update(ReturnWorkflow.cancel, CancelRequest(reason="changed my mind"))
+        done = await handle.result()
+
+    assert done.stage is ReturnStage.CANCELLED
+    assert done.attention == []

@@ -52,7 +52,7 @@ async def act(ctx: ReturnContext) -> bool:
     state = ctx.state
     now = ctx.now()
     if state.intake_patched and state.refund_reason is None:
-        if now >= state.refund_due_by:
+        if now >= state.refund_request_at:
             ctx.record(
                 "system",
                 "refund deadline reached without the seller's return address: refunding",
@@ -88,7 +88,7 @@ def wakes_at(ctx: ReturnContext) -> dt.datetime | None:
         clocks.append(state.escalation_at)
     if state.intake_patched and state.refund_reason is None:
         decided = state.refund_decision_asked
-        clocks.append(state.refund_due_by if decided else state.refund_decision_at)
+        clocks.append(state.refund_request_at if decided else state.refund_decision_at)
     return min((c for c in clocks if c is not None), default=None)
 
 

@@ -4,6 +4,7 @@ run loop's one activity in the background, whose answer is a fact the loop takes
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -19,10 +20,21 @@ with workflow.unsafe.imports_passed_through():
     from workflows.return_state import ReturnState
 
 
+UNDO_TIME_LIMITED = "carrier-undo-time-limited"
+"""Patch: cancelling a pickup or voiding a label is tried for `UNDO_WITHIN` at most, then left
+to operations; before, a carrier's outage held the return (its refund, its notices, its
+expiry) for as long as it lasted."""
+
+UNDO_WITHIN = dt.timedelta(hours=1)
+"""How long a cancellation at the carrier is tried, retries included."""
+
+
 async def undo(ctx: ReturnContext, activity: Callable[..., Any], thing: Any, what: str) -> None:
-    """Cancel a pickup or void a label; one that cannot be undone is for operations."""
+    """Cancel a pickup or void a label; one that cannot be undone, or not within `UNDO_WITHIN`,
+    is for operations."""
+    by = ctx.now() + UNDO_WITHIN if workflow.patched(UNDO_TIME_LIMITED) else None
     try:
-        result = await ctx.carrier(activity, thing)
+        result = await ctx.carrier(activity, thing, by=by)
     except ActivityError as err:
         ctx.record(f"carrier:{thing.carrier}", f"{what} not cancelled: {failures.message(err)}")
         ctx.attention(AttentionReason.CARRIER_CANCELLATION_FAILED, True)

@@ -20,6 +20,11 @@ FOLLOW_PARCEL_TO_SELLER = "follow-parcel-to-seller"
 """Patch: after the proof of dispatch, the return follows the parcel to the seller and the
 seller's inspection, instead of ending at the refund."""
 
+DISPATCH_SETTLES_FIRST = "dispatch-settles-first"
+"""Patch: at the proof of dispatch, the refund and both notices come before an unused label is
+voided (a carrier's outage no longer holds them), and a refund already requested (at its
+deadline) is not requested again."""
+
 
 async def enter(ctx: ReturnContext) -> None:
     """The proof of dispatch: the return is `picked_up` (or `delivered` if the scans show it)."""
@@ -34,7 +39,12 @@ async def enter(ctx: ReturnContext) -> None:
         ReturnStage.DELIVERED if delivered else ReturnStage.PICKED_UP,
         *ctx.clear_attention(*ctx.choice_problems()),
     )
-    await carrier.void_spare_label(ctx)
+    # Asked only where it changes something: a spare label to void, a refund already asked.
+    settles_first = (
+        state.spare_label is not None or state.refund_reason is not None
+    ) and workflow.patched(DISPATCH_SETTLES_FIRST)
+    if not settles_first:
+        await carrier.void_spare_label(ctx)
     seller = NoticeKind.SELLER_PARCEL_DELIVERED if delivered else NoticeKind.SELLER_PARCEL_INBOUND
     on_dispatch = delivered or state.timings.refund_trigger is RefundTrigger.DISPATCH_PROOF
     if workflow.patched(FOLLOW_PARCEL_TO_SELLER):
@@ -42,10 +52,12 @@ async def enter(ctx: ReturnContext) -> None:
         state.dispatched_at = ctx.now()
         if delivered:
             inspection.begin(ctx)
-        if on_dispatch:
+        if on_dispatch and not (settles_first and state.refund_reason is not None):
             # Art. 13(3): proof of dispatch is all the trader may wait for.
             await refund.request(ctx, RefundReason.WITHDRAWAL)
         await ctx.notify_all([state.notice(NoticeKind.PICKUP_CONFIRMED), state.notice(seller)])
+        if settles_first:
+            await carrier.void_spare_label(ctx)
         return
     if on_dispatch:
         await refund.request_and_end(
@@ -86,7 +98,7 @@ async def act(ctx: ReturnContext) -> bool:
         await problems.tell(ctx)
         return True
     now = ctx.now()
-    if state.refund_reason is None and now >= state.refund_due_by:
+    if state.refund_reason is None and now >= state.refund_request_at:
         ctx.record("system", "refund deadline reached before delivery: refunding")
         if state.following:
             await refund.request(ctx, RefundReason.WITHDRAWAL)
@@ -129,7 +141,7 @@ def wakes_at(ctx: ReturnContext) -> dt.datetime | None:
         return None
     clocks = [state.delivery_overdue_at]
     if state.refund_reason is None:
-        clocks.append(state.refund_due_by)
+        clocks.append(state.refund_request_at)
     if ctx.polled_number is None:
         clocks.append(state.delivery_poll_at())
     return min((c for c in clocks if c is not None), default=None)

@@ -13,6 +13,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.transitions import DISPATCHED, Moment
 
 CLOSE_SETTLES_WHAT_IS_LISTED = "close-settles-what-is-listed"
+
+CANCEL_SETTLES_THE_ADDRESS = "cancel-settles-the-address"
+"""Patch: a cancelled return no longer needs the seller's address, nor operations' decision
+on a refund without one: the reasons listed for them are moot."""
+
+_ABOUT_THE_ADDRESS = (
+    AttentionReason.SELLER_ADDRESS_MISSING,
+    AttentionReason.REFUND_DUE_WITHOUT_ADDRESS,
+)
 """Patch: operations closing a live return clear the reasons the close makes moot."""
 
 OUTLIVE_A_CLOSE = frozenset(
@@ -62,6 +71,12 @@ async def _wind_down(ctx: ReturnContext, stage: ReturnStage, intent: Intent) -> 
         moot = _moot_on_close(ctx)
     else:
         moot = [*ctx.choice_problems(), AttentionReason.UNKNOWN_ORDER_STATUS]
+        about_the_address = [
+            c for c in state.attention if AttentionReason.of(c) in _ABOUT_THE_ADDRESS
+        ]
+        cancelled = stage is ReturnStage.CANCELLED
+        if cancelled and about_the_address and workflow.patched(CANCEL_SETTLES_THE_ADDRESS):
+            moot += about_the_address
     ctx.set_stage(stage, *ctx.clear_attention(*moot))
     ctx.answer(intent)
     await carrier.undo_shipment(ctx)

@@ -34,6 +34,10 @@ collection the marketplace booked is still to come; a parcel on a carrier withou
 webhooks is polled though nobody reported it sent, and a carrier that cannot be polled never
 is."""
 
+REFUND_REQUESTED_AHEAD = "refund-requested-ahead-of-deadline"
+"""Patch: a refund the deadline calls for is requested `refund_request_ahead` before it
+(`ReturnState.refund_request_at`)."""
+
 LABEL_PRICES = "label-prices"
 """Patch, taken beside `INTAKE_RULES`: the offered carriers quote their label's price once the
 seller's address is known, the address email shows each, and a label the customer pays for
@@ -46,6 +50,7 @@ async def take_in(ctx: ReturnContext) -> None:
     ctx.record("customer", "withdrawal notice received")
     state.intake_patched = workflow.patched(INTAKE_RULES)
     state.label_prices_patched = workflow.patched(LABEL_PRICES)
+    state.refund_ahead_patched = workflow.patched(REFUND_REQUESTED_AHEAD)
     intake: ReturnIntake = await ctx.local(IntakeActivities.take_in, state.event)
     state.timings = intake.timings
     state.calendar = intake.calendar

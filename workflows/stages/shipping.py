@@ -71,13 +71,13 @@ def wakes_at(ctx: ReturnContext) -> dt.datetime:
 
 
 def _collection_refund_at(state: ReturnState) -> dt.datetime | None:
-    """The refund deadline of a return whose collection the marketplace booked (a mailbox
-    pickup), while the refund is not requested yet."""
+    """When the refund of a return whose collection the marketplace booked (a mailbox pickup)
+    is requested, ahead of its deadline, while it is not requested yet."""
     booked = state.pickup is not None and state.choice is not None
     if not booked or not state.intake_patched or state.refund_reason is not None:
         return None
     assert state.choice is not None
-    return state.refund_due_by if state.choice.method is ReturnMethod.MAILBOX_PICKUP else None
+    return state.refund_request_at if state.choice.method is ReturnMethod.MAILBOX_PICKUP else None
 
 
 async def report(ctx: ReturnContext, intent: Intent) -> None:
