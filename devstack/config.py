@@ -234,7 +234,12 @@ class StackConfig(BaseSettings):
             "RETURNFLOW_CODEC_TRUSTED_ORIGINS": ",".join(self.web_ui_origins),
             "RETURNFLOW_CODEC_TOKENS": f"ops-demo={self.codec_token}",
             "RETURNFLOW_CODEC_NAMESPACES": self.namespace,
-            **({"RETURNFLOW_STORE_URL": self.store_url} if self.store_url else {}),
+            # Named, not left to defaults: a `.env` in the project directory, which the
+            # services read too, must not point them at another store (or at files to import).
+            "RETURNFLOW_STORE_URL": self.store_url
+            or f"sqlite:///{(self.var_dir / 'returnflow.sqlite').resolve()}",
+            "RETURNFLOW_CARRIER_LEDGER": str(self.var_dir / "carrier-ledger.sqlite"),
+            "RETURNFLOW_DEAD_LETTER_DIR": str(self.var_dir / "dead-letters"),
         }
 
 

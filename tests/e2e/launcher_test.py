@@ -13,6 +13,7 @@ import pytest
 
 from devstack import stack
 from devstack.config import free_ports
+from plumbing.settings import Settings
 from tests.e2e.conftest import ROOT, stack_config, stack_env
 from tests.plumbing.public_defaults_test import run
 
@@ -127,11 +128,38 @@ def test_the_stacks_services_never_take_the_shells_temporal_or_store(tmp_path: P
 
     assert env["TEMPORAL_ADDRESS"] == config.temporal_address
     assert "TEMPORAL_API_KEY" not in env
-    assert "RETURNFLOW_STORE_URL" not in env  # the SQLite file in the stack's var directory
-    assert "RETURNFLOW_CARRIER_LEDGER" not in env and "RETURNFLOW_DEAD_LETTER_DIR" not in env
+    own = config.var_dir
+    assert env["RETURNFLOW_STORE_URL"] == f"sqlite:///{(own / 'returnflow.sqlite').resolve()}"
+    assert env["RETURNFLOW_CARRIER_LEDGER"] == str(own / "carrier-ledger.sqlite")
+    assert env["RETURNFLOW_DEAD_LETTER_DIR"] == str(own / "dead-letters")
     assert env["RETURNFLOW_CARRIERS"] == "colissimo"
     assert env["PATH"] == "/usr/bin"
 
     config = config.model_copy(update={"store_url": "postgresql://localhost/returnflow_dev"})
     env = stack.service_environment(shell, config.service_env())
     assert env["RETURNFLOW_STORE_URL"] == "postgresql://localhost/returnflow_dev"
+
+
+def test_a_dotenv_in_the_project_never_points_the_stacks_services_at_another_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The services run in the project directory and read its `.env`, kept there for commands
+    against a real store: the stack's own settings win over it."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".env").write_text(
+        "RETURNFLOW_STORE_URL=sqlite:////srv/returnflow/production.sqlite\n"
+        "RETURNFLOW_DEAD_LETTER_DIR=/srv/returnflow/var/dead-letters\n"
+        "RETURNFLOW_CARRIER_LEDGER=/srv/returnflow/var/carrier-ledger.sqlite\n"
+    )
+    config = stack_config(tmp_path / "var")
+    for name, value in stack.service_environment({}, config.service_env()).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(project)
+
+    settings = Settings()
+
+    assert settings.store_url is not None
+    assert "production" not in settings.store_url.get_secret_value()
+    assert settings.dead_letter_path.is_relative_to(config.var_dir)
+    assert settings.carrier_ledger_path.is_relative_to(config.var_dir)
