@@ -13,6 +13,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -673,6 +674,26 @@ class Settings(BaseSettings):
     @classmethod
     def _addresses(cls, value: str) -> str:
         address_networks(value)
+        return value
+
+    @field_validator(
+        "web_ui_url",
+        "customer_page_url",
+        "carrier_sandbox_url",
+        "order_service_url",
+        "seller_service_url",
+        "codec_jwks_url",
+    )
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        # An empty value (a line left blank in an env file) would make every link relative.
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "not an absolute http:// or https:// URL, e.g. https://returns.marketplace.example"
+            )
         return value
 
     @field_validator("store_url")

@@ -31,8 +31,20 @@ from tests.plumbing.public_defaults_test import production_env, run
             1,
             "error: cannot reach Temporal at 127.0.0.1:",
         ),
+        (
+            # A trial's env file with the line left blank: every email would link to /my/...
+            {"RETURNFLOW_ALLOW_SANDBOX_CARRIERS": "true", "RETURNFLOW_CUSTOMER_PAGE_URL": ""},
+            2,
+            "error: invalid settings: RETURNFLOW_CUSTOMER_PAGE_URL: not an "
+            "absolute http:// or https:// URL",
+        ),
     ],
-    ids=["a setting refused", "a metrics address not served", "Temporal out of reach"],
+    ids=[
+        "a setting refused",
+        "a metrics address not served",
+        "Temporal out of reach",
+        "a link base left blank",
+    ],
 )
 def test_a_worker_that_cannot_start_says_why(
     tmp_path: Path, variables: dict[str, str], code: int, said: str
