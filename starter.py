@@ -38,7 +38,7 @@ from pydantic import TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.carriers.registry import CarrierRegistry
+from activities.carriers.registry import CarrierConfigurationError, CarrierRegistry
 from client import feed_commands
 from client.reading import StatusUnreadable, failure_chain, how_it_ended, status_of
 from client.start import Arrival, EventRejected, parse_event, start_return
@@ -276,6 +276,19 @@ def _update_refusal(err: WorkflowUpdateFailedError) -> str:
     return failure_chain(err.cause) or str(err)
 
 
+async def _update(handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> None:
+    """Send `update`; a refusal, or a return that has ended, is a `CommandError` (exit 1)."""
+    try:
+        await handle.execute_update(update, arg)
+    except WorkflowUpdateFailedError as err:
+        raise CommandError(f"refused: {_update_refusal(err)}") from err
+    except RPCError as err:
+        if err.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        status = await handle.query(ReturnWorkflow.status)
+        raise CommandError(f"{handle.id} has ended ({status.stage}): nothing to change") from err
+
+
 async def cmd_choose(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
     raw: dict[str, Any] = {"method": args.method, "carrier": args.carrier}
     if args.pickup_date:
@@ -288,10 +301,7 @@ async def cmd_choose(args: argparse.Namespace, connect: Connect, settings: Setti
         raise CommandError("; ".join(field_problems(err)), BAD_INPUT) from err
     client = await connect()
     handle = await _single(client, args.ref)
-    try:
-        await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
-    except WorkflowUpdateFailedError as err:
-        raise CommandError(f"refused: {_update_refusal(err)}") from err
+    await _update(handle, ReturnWorkflow.choose_return_method, choice)
     # The update answers the action's result; the whole state is the status query's.
     status = await handle.query(ReturnWorkflow.status)
     print(render_status(status, temporal.web_ui_link(settings, client.namespace, handle.id)))
@@ -313,10 +323,7 @@ async def cmd_give_address(args: argparse.Namespace, connect: Connect, settings:
         ) from err
     client = await connect()
     handle = await _single(client, args.ref)
-    try:
-        await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
-    except WorkflowUpdateFailedError as err:
-        raise CommandError(f"refused: {_update_refusal(err)}") from err
+    await _update(handle, ReturnWorkflow.provide_return_address, reply)
     # The update answers the action's result; the whole state is the status query's.
     status = await handle.query(ReturnWorkflow.status)
     print(render_status(status, temporal.web_ui_link(settings, client.namespace, handle.id)))
@@ -703,7 +710,7 @@ async def run(argv: Sequence[str]) -> int:
     except CommandError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.code
-    except TelemetryConfigError as err:
+    except (TelemetryConfigError, temporal.TemporalConfigError, CarrierConfigurationError) as err:
         print(f"error: {err}", file=sys.stderr)
         return BAD_INPUT
 

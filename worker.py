@@ -222,6 +222,8 @@ async def main() -> None:
         refused = ("configuration", str(err), 2)
     except temporal.TemporalUnreachable as err:
         refused = ("Temporal", str(err), 1)
+    except temporal.TemporalConfigError as err:
+        refused = ("configuration", str(err), 2)
     finally:
         exported.close()
     if refused is not None:

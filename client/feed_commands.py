@@ -99,6 +99,12 @@ async def run(args: argparse.Namespace, connect: Callable[[], Awaitable[Client]]
             result = await handle.execute_update(EventFeedWorkflow.replay, request)
         except WorkflowUpdateFailedError as err:
             raise FeedCommandError(f"refused: {failure_chain(err.cause) or err}") from err
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            raise FeedCommandError(
+                f"the event feed of {args.ref!r} has ended: its deliveries are over"
+            ) from err
         print(
             f"replaying {result.subscriber}'s deliveries from #{result.from_sequence}: "
             f"see `feed show {args.ref}`"

@@ -55,11 +55,22 @@ def connect_config(env: dict[str, str] | None = None) -> dict[str, Any]:
     `TEMPORAL_PROFILE` and the `temporal.toml` profile file, as every Temporal tool does.
     """
     environ = dict(os.environ if env is None else env)
-    config: dict[str, Any] = dict(
-        ClientConfig.load_client_connect_config(
+    try:
+        loaded = ClientConfig.load_client_connect_config(
             profile=environ.get("TEMPORAL_PROFILE"), override_env_vars=environ
         )
-    )
+    except OSError as err:  # a certificate or key file named but not there, or unreadable
+        raise TemporalConfigError(
+            f"{err.filename}: {err.strerror}: check the TEMPORAL_TLS_*_PATH settings (or the "
+            "profile of TEMPORAL_CONFIG_FILE that names it)"
+        ) from None
+    except RuntimeError as err:  # the SDK's ConfigError: a profile missing, a file unreadable
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise TemporalConfigError(
+            f"Temporal's client configuration: {first}: check TEMPORAL_PROFILE and "
+            "TEMPORAL_CONFIG_FILE (temporal.toml)"
+        ) from None
+    config: dict[str, Any] = dict(loaded)
     config.setdefault("target_host", DEFAULT_ADDRESS)
     if not config.get("target_host"):
         config["target_host"] = DEFAULT_ADDRESS
@@ -84,6 +95,11 @@ async def connect(codec: PayloadCodec | None = None, **overrides: Any) -> Client
 
 class TemporalUnreachable(RuntimeError):
     """Temporal did not answer a connection; the message says where it was looked for."""
+
+
+class TemporalConfigError(ValueError):
+    """Temporal's connection settings (`TEMPORAL_*`, a `temporal.toml` profile) cannot be
+    used as they are; the message names what to check."""
 
 
 def web_ui_link(settings: Settings, namespace: str, workflow_id: str) -> str:

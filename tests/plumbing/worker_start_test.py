@@ -38,12 +38,18 @@ from tests.plumbing.public_defaults_test import production_env, run
             "error: invalid settings: RETURNFLOW_CUSTOMER_PAGE_URL: not an "
             "absolute http:// or https:// URL",
         ),
+        (
+            {"RETURNFLOW_ALLOW_SANDBOX_CARRIERS": "true", "TEMPORAL_PROFILE": "production"},
+            2,
+            "error: Temporal's client configuration: Profile 'production' not found",
+        ),
     ],
     ids=[
         "a setting refused",
         "a metrics address not served",
         "Temporal out of reach",
         "a link base left blank",
+        "a Temporal profile that is none",
     ],
 )
 def test_a_worker_that_cannot_start_says_why(

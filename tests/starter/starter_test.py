@@ -93,6 +93,64 @@ def test_temporal_out_of_reach_is_a_clear_error(tmp_path: Path) -> None:
     assert f"cannot reach Temporal at {nowhere}" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variables", "said"),
+    [
+        (
+            {"TEMPORAL_CONFIG_FILE": "{profile}", "TEMPORAL_PROFILE": "production"},
+            "error: Temporal's client configuration: Profile 'production' not found: check "
+            "TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE",
+        ),
+        (
+            {"TEMPORAL_CONFIG_FILE": "{not_toml}"},
+            "error: Temporal's client configuration: Configuration loading error: TOML parse error",
+        ),
+        (
+            {
+                "TEMPORAL_TLS_CLIENT_CERT_PATH": "/nonexistent/client.pem",
+                "TEMPORAL_TLS_CLIENT_KEY_PATH": "/nonexistent/client.key",
+            },
+            "error: /nonexistent/client.pem: No such file or directory: check the "
+            "TEMPORAL_TLS_*_PATH settings",
+        ),
+    ],
+    ids=["a profile not in the file", "a file that is not TOML", "a certificate not there"],
+)
+def test_temporal_settings_that_cannot_be_used_are_named_not_a_traceback(
+    tmp_path: Path, variables: dict[str, str], said: str
+) -> None:
+    (tmp_path / "temporal.toml").write_text('[profile.default]\naddress = "127.0.0.1:9"\n')
+    (tmp_path / "broken.toml").write_text("not toml [[[\n")
+    paths = {"profile": str(tmp_path / "temporal.toml"), "not_toml": str(tmp_path / "broken.toml")}
+    env = {
+        "PATH": os.environ["PATH"],
+        "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
+        **{k: v.format(**paths) for k, v in variables.items()},
+    }
+
+    result = starter("status", "ORD-1", env=env)
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(said), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_gateway_whose_carriers_are_not_configured_names_the_setting(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "RETURNFLOW_VAR_DIR": str(tmp_path / "var"),
+        "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
+        "RETURNFLOW_ALLOW_SANDBOX_CARRIERS": "true",
+        "RETURNFLOW_CARRIERS": "colissimo",
+    }
+
+    result = starter("serve", env=env)
+
+    assert result.returncode == 2, result.stderr
+    assert "error: RETURNFLOW_COLISSIMO_" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_an_address_given_by_no_staff_id_is_refused_naming_by(tmp_path: Path) -> None:
     from tests.factories import SELLER_ADDRESS
 

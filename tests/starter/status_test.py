@@ -79,3 +79,27 @@ async def test_a_reference_that_no_order_can_have_is_refused_without_a_query(
         "(letters, digits and . _ : -, at most 64)"
     ), said
     assert "Traceback" not in said
+
+
+async def test_choosing_for_a_return_that_has_ended_says_so_not_a_traceback(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        event = retract_event()
+        handle = await harness.start(event)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await handle.terminate(reason="stuck: restarted by operations")
+        code, said = await starter_command(
+            time_skipping_env,
+            harness.settings.task_queue,
+            "choose",
+            f"{event.order.order_id}-1",
+            "--method",
+            "post_office_drop_off",
+            "--carrier",
+            "sandbox",
+        )
+
+    assert code == 1, said
+    assert f"error: {handle.id} has ended (awaiting_customer_choice): nothing to change" in said
+    assert "Traceback" not in said
