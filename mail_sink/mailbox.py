@@ -25,7 +25,9 @@ def message_key(content: bytes) -> str:
     logs and puts in file names. (A whole Message-ID looks like an email address to the log
     redactor, which would mask it.)
     """
-    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(content)
+    # As written, not parsed into a structured header: a malformed Message-ID (`<a@[b`), which
+    # a relay takes, makes the structured parser raise, and the message must still be kept.
+    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(content)
     message_id = str(headers.get("Message-ID", "")).strip().strip("<>")
     left = message_id.rpartition("@")[0] or message_id
     return left or NO_MESSAGE_ID

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aiosmtplib
+import pytest
 
 from activities.notices import NoticeComposer
 from domain.notices import NoticeKind
@@ -49,6 +50,22 @@ async def test_sink_keeps_every_message_even_with_same_message_id(
     mailbox = read_mailbox(sink.directory)
     assert len(mailbox) == 2
     assert mailbox[0]["Message-ID"] == mailbox[1]["Message-ID"] == message["Message-ID"]
+
+
+@pytest.mark.parametrize("message_id", ["<", "<a@", "<a@[b>"], ids=["open", "no-domain", "bracket"])
+async def test_a_message_whose_message_id_is_malformed_is_kept_as_a_relay_keeps_it(
+    sink: MailSink, message_id: str
+) -> None:
+    raw = (
+        f"From: a@example.com\r\nTo: b@example.com\r\nMessage-ID: {message_id}\r\n"
+        "Subject: malformed\r\n\r\nbody\r\n"
+    ).encode()
+
+    async with aiosmtplib.SMTP(hostname=sink.host, port=sink.port) as smtp:
+        await smtp.sendmail("a@example.com", ["b@example.com"], raw)
+
+    [stored] = read_mailbox(sink.directory)
+    assert stored["Subject"] == "malformed"
 
 
 async def test_mailbox_keeps_arrival_order_across_restarts(
