@@ -156,7 +156,13 @@ class FaultInjector:
             await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
 
 
-_CODES = {429: "rate_limited", 500: "internal_error", 502: "bad_gateway", 503: "unavailable"}
+_CODES = {
+    429: "rate_limited",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "unavailable",
+    504: "timeout",
+}
 
 
 def _injected(status: int, rule: FaultRule, what: str) -> Response:
@@ -182,7 +188,7 @@ def install_faults(app: FastAPI, injector: FaultInjector) -> None:
             return await call_next(request)
         if kind is FaultKind.HANG:
             await injector.pause(HANG_SECONDS)
-            return error_response(ApiError(504, "timeout", "No answer (injected by the sandbox)."))
+            return _injected(504, rule, "No answer")
         if kind is FaultKind.RATE_LIMIT:
             return _injected(429, rule, "Too many requests: slow down")
         if kind is FaultKind.ERROR_BEFORE:

@@ -111,6 +111,21 @@ async def test_a_forced_status_with_retry_after(client: httpx.AsyncClient) -> No
     assert response.headers["Retry-After"] == "7"
 
 
+async def test_a_504_forced_or_ending_a_hang_is_a_timeout_told_when_to_come_back(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("carrier_sandbox.faults.HANG_SECONDS", 0.05)
+    await inject(client, error_rate=1.0, error_status=504, retry_after_seconds=3, count=1)
+    forced = await client.get(f"{SANDBOX}/carrier")
+    await inject(client, hang_rate=1.0, retry_after_seconds=3, count=1)
+    hung = await client.get(f"{SANDBOX}/carrier")
+
+    for answer in (forced, hung):
+        assert answer.status_code == 504
+        assert error_of(answer)["code"] == "timeout"
+        assert answer.headers["Retry-After"] == "3"
+
+
 async def test_a_rate_limited_request_is_told_when_to_come_back_and_does_nothing(
     client: httpx.AsyncClient, sandbox: SandboxServer
 ) -> None:
