@@ -46,7 +46,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(env("RETURNFLOW_SANDBOX_PORT", "8081")),
+        default=env("RETURNFLOW_SANDBOX_PORT", "8081"),
         help="TCP port, 0 for any free one (RETURNFLOW_SANDBOX_PORT; default %(default)s)",
     )
     parser.add_argument(
@@ -92,7 +92,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--webhook-attempts",
         type=int,
-        default=int(env("RETURNFLOW_SANDBOX_WEBHOOK_ATTEMPTS", "10")),
+        default=env("RETURNFLOW_SANDBOX_WEBHOOK_ATTEMPTS", "10"),
         help="attempts per webhook before giving up (RETURNFLOW_SANDBOX_WEBHOOK_ATTEMPTS; "
         "default %(default)s)",
     )
@@ -109,7 +109,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--tick",
         type=float,
-        default=float(env("RETURNFLOW_SANDBOX_TICK_SECONDS", str(DEFAULT_TICK_SECONDS))),
+        default=env("RETURNFLOW_SANDBOX_TICK_SECONDS", str(DEFAULT_TICK_SECONDS)),
         help="real seconds between rounds and webhook passes "
         "(RETURNFLOW_SANDBOX_TICK_SECONDS; default %(default)s)",
     )
@@ -123,7 +123,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--fault-seed",
         type=_optional_int,
-        default=_optional_int(env("RETURNFLOW_SANDBOX_FAULT_SEED")),
+        default=env("RETURNFLOW_SANDBOX_FAULT_SEED"),
         help="seed of the fault injection's RNG, for a repeatable run "
         "(RETURNFLOW_SANDBOX_FAULT_SEED; default: random)",
     )

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from marketplace_sandbox.app import SELLERS_FILE, create_app
+from marketplace_sandbox.feed import secret_problem
 from plumbing import logs
 from plumbing.serving import HostedApp
 
@@ -36,7 +37,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(env("RETURNFLOW_MARKETPLACE_SANDBOX_PORT", "8082")),
+        default=env("RETURNFLOW_MARKETPLACE_SANDBOX_PORT", "8082"),
         help="TCP port (RETURNFLOW_MARKETPLACE_SANDBOX_PORT; default %(default)s)",
     )
     parser.add_argument(
@@ -69,7 +70,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "subscriber NAME's, whsec_... for any; repeat for several "
         "(RETURNFLOW_MARKETPLACE_SANDBOX_WEBHOOK_SECRET, comma-separated)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    problems = [p for p in map(secret_problem, args.webhook_secret) if p is not None]
+    if problems:
+        parser.error(f"argument --webhook-secret: {'; '.join(problems)}")
+    return args
 
 
 async def serve(args: argparse.Namespace) -> None:

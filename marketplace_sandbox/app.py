@@ -44,7 +44,7 @@ from domain.inspection import Claim, ClaimRequest
 from domain.notices import SellerChatMessage
 from domain.returns import Refund, RefundRequest
 from marketplace_sandbox.faults import FaultInjected, FaultPlan, Faults
-from marketplace_sandbox.feed import FeedInbox, secrets_for
+from marketplace_sandbox.feed import FeedInbox, secret_problem, secrets_for
 from plumbing import standard_webhooks
 
 B = TypeVar("B", bound=BaseModel)
@@ -67,6 +67,9 @@ def create_app(
 ) -> FastAPI:
     """The sandbox recording under `directory`, answering callers that show `token`, with the
     sellers of `sellers_file`, receiving the event feed signed with one of `webhook_secrets`."""
+    problems = [p for p in map(secret_problem, webhook_secrets) if p is not None]
+    if problems:
+        raise ValueError(f"webhook secrets: {'; '.join(problems)}")
     app = _routes()
     faults = Faults()
     app.state.inbox = FeedInbox(directory)
@@ -344,7 +347,8 @@ async def _body(request: Request, model: type[B], key_field: str) -> B | JSONRes
     except ValidationError as err:
         problems = field_problems(err, "(body)")
         return _error(422, "invalid_request", "The body does not fit.", problems)
-    if request.headers.get("idempotency-key") != getattr(parsed, key_field):
+    key = getattr(parsed, key_field)
+    if not key or request.headers.get("idempotency-key") != key:
         problem = f"Idempotency-Key: required, and the body's {key_field}"
         return _error(422, "invalid_request", "The idempotency key is missing.", [problem])
     return parsed

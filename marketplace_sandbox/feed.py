@@ -15,6 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from plumbing import standard_webhooks
+from plumbing.standard_webhooks import PREFIX
+
 
 class Received(BaseModel):
     """One delivery as the sandbox received it."""
@@ -115,6 +118,17 @@ def secrets_for(subscriber: str, configured: Sequence[str]) -> list[str]:
         elif sep and name == subscriber:
             found.append(secret)
     return found
+
+
+def secret_problem(entry: str) -> str | None:
+    """Why a configured entry (`NAME=whsec_...` or `whsec_...`) cannot sign anything, naming
+    the subscriber, never the secret; None when it can."""
+    name, _, secret = ("", "", entry) if entry.startswith(PREFIX) else entry.partition("=")
+    try:
+        standard_webhooks.key(secret)
+    except standard_webhooks.BadSecret as err:
+        return f"{name or 'any subscriber'}: {err}"
+    return None
 
 
 def load(directory: Path) -> list[dict[str, Any]]:

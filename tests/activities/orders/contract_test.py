@@ -19,6 +19,7 @@ from activities.orders.http import HttpOrderService
 from activities.orders.service import FileOrderService, OrderService
 from domain.base import Money
 from domain.failures import FailureType
+from marketplace_sandbox.app import create_app
 from tests.activities.orders.orders_test import claim_request, refund_request
 from tests.marketplace import TOKEN, Sandbox, marketplace_sandbox
 
@@ -151,6 +152,25 @@ async def test_bad_credentials_and_bad_data_are_refused_for_good(sandbox: Sandbo
     assert "HTTP 401 bad_token" in unauthorised.value.message
     assert invalid.status_code == 422
     assert any(p.startswith("amount") for p in invalid.json()["error"]["problems"])
+
+
+async def test_a_refund_without_an_idempotency_key_is_refused_naming_it(sandbox: Sandbox) -> None:
+    body = refund_request().model_dump(mode="json") | {"idempotency_key": ""}
+    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+        answer = await http.post(
+            "/v1/refunds",
+            json=body,
+            headers={"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": ""},
+        )
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["problems"][0].startswith("Idempotency-Key: required")
+    assert await sandbox.recorded("refunds") == []
+
+
+def test_a_webhook_secret_that_can_sign_nothing_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="webhook secrets: acme: a webhook secret is whsec_"):
+        create_app(tmp_path, TOKEN, webhook_secrets=["acme=whsec_short"])
 
 
 async def test_nobody_listening_is_unavailable_and_retried() -> None:
