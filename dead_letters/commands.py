@@ -201,7 +201,10 @@ def discard_letter(args: argparse.Namespace, settings: Settings) -> int:
         letter = _letter(store, args.letter_id)
         if letter.state is not LetterState.PENDING:
             raise DeadLetterCommandError(f"{letter.letter_id} is {letter.state} already", REFUSED)
-        store.discard(letter, args.by or getpass.getuser(), args.reason)
+        if not store.discard(letter, args.by or getpass.getuser(), args.reason):
+            raise DeadLetterCommandError(
+                f"{letter.letter_id} became {letter.state} meanwhile: not discarded", REFUSED
+            )
     print(f"{letter.letter_id} discarded")
     return 0
 

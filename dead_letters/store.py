@@ -219,11 +219,13 @@ class DeadLetterStore:
         """Add `replay` to the letter and put it in `state` (sealing its body if it is still in
         clear); `letter` is brought up to date with the store's copy. A letter another replay
         or a discard took out of `pending` meanwhile is never put back in it: the attempt is
-        recorded, its state kept."""
+        recorded, its state kept; nor is a discard applied to a letter no longer pending (a
+        replay that went through meanwhile stays the letter's state)."""
 
         def replayed(stored: DeadLetter) -> None:
             stored.replays.append(replay)
-            if state is not LetterState.PENDING or stored.state is LetterState.PENDING:
+            only_if_pending = state in (LetterState.PENDING, LetterState.DISCARDED)
+            if not only_if_pending or stored.state is LetterState.PENDING:
                 stored.state = state
 
         try:
@@ -235,10 +237,13 @@ class DeadLetterStore:
             return
         self._refresh(letter, stored)
 
-    def discard(self, letter: DeadLetter, by: str, why: str) -> None:
-        """Drop a letter on purpose; it stays on file, marked, with who and why."""
+    def discard(self, letter: DeadLetter, by: str, why: str) -> bool:
+        """Drop a pending letter on purpose; it stays on file, marked, with who and why. False
+        when it was no longer pending (replayed meanwhile): the attempt is recorded, the letter
+        keeps its state."""
         replay = Replay(at=dt.datetime.now(dt.UTC), by=by, outcome="discarded", detail=why)
         self.record_replay(letter, replay, LetterState.DISCARDED)
+        return letter.state is LetterState.DISCARDED
 
     def seal_all(self) -> tuple[list[DeadLetter], list[LetterKeyError]]:
         """Seal every letter still in clear (kept before bodies were sealed) and re-seal those

@@ -238,6 +238,29 @@ def test_a_replay_that_failed_never_puts_back_a_letter_another_replay_took(
     ]
 
 
+def test_a_discard_never_hides_a_letter_another_operator_replayed_meanwhile(
+    store: DeadLetterStore,
+) -> None:
+    """Bob reads a pending letter to discard it; Alice's replay goes through first. The letter
+    stays replayed, the discard is recorded and said not to have happened."""
+    letter = keep(store, event_body())
+    seen_by_bob = store.get(letter.letter_id)
+    now = dt.datetime.now(dt.UTC)
+    store.record_replay(
+        letter, Replay(at=now, by="alice", outcome="accepted"), LetterState.REPLAYED
+    )
+
+    discarded = store.discard(seen_by_bob, "bob", "a test ping")
+
+    kept = store.get(letter.letter_id)
+    assert discarded is False
+    assert kept.state is LetterState.REPLAYED
+    assert [(r.by, r.outcome) for r in kept.replays] == [
+        ("alice", "accepted"),
+        ("bob", "discarded"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("code", "said"),
     [
