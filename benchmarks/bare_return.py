@@ -62,7 +62,13 @@ SCANS = "carrier_scans"
 CARRIER = "sandbox"
 TRACKING_NUMBER = "SB000000000FR"
 """A tracking number of the sandbox carrier's shape (UPU S10)."""
-PATCHES = ("bare-intake", "bare-label-prices", "bare-event-feed", "bare-follow-parcel")
+PATCHES = (
+    "bare-intake",
+    "bare-label-prices",
+    "bare-refund-ahead",
+    "bare-event-feed",
+    "bare-follow-parcel",
+)
 """Patch IDs of its own: each `patched` records the marker and upsert a real patch does."""
 FEED_PATCH = "bare-feed-delivery-batches"
 """The bare feed's, as the real feed's `feed-delivery-batches`."""
@@ -200,11 +206,12 @@ class BareReturnWorkflow:
         hand_over = [return_id, with_feed]
         workflow.patched(PATCHES[0])
         workflow.patched(PATCHES[1])
+        workflow.patched(PATCHES[2])
         await self._local(take_in, return_id, policies.LOOKUP)
         await self._activity(price_return_labels, return_id, policies.LABEL_PRICES)
         _upsert(stage=ReturnStage.AWAITING_CUSTOMER_CHOICE)
         await self._activity(send_notices, return_id, policies.NOTICE)
-        workflow.patched(PATCHES[2])
+        workflow.patched(PATCHES[4])
         await self._local(FeedHandOver.publish_events, hand_over, policies.FEED_PUBLISH)
         clock = _start_timer(EXPIRY_WAIT)
         await workflow.wait_condition(lambda: self._chosen)
