@@ -39,7 +39,9 @@ class _SqliteSession:
 
 
 class SqliteDatabase(Database):
-    """One connection, one statement at a time (SQLite writes one at a time anyway)."""
+    """One connection for writes, one statement at a time (SQLite writes one at a time anyway);
+    a connection of its own for each thread's reads, which never wait for a write, this
+    process's or another's."""
 
     dialect = Dialect.SQLITE
 
@@ -51,36 +53,79 @@ class SqliteDatabase(Database):
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         except OSError as err:
             raise StoreError(f"RETURNFLOW_STORE_URL: cannot open {self.path}: {err}") from None
-        self._connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._connection = self._connect()
         try:
-            self._connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._connection.execute("PRAGMA journal_mode = WAL")
-            self._connection.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as err:
             self._connection.close()
             raise StoreError(f"RETURNFLOW_STORE_URL: cannot open {self.path}: {err}") from None
         self._lock = threading.RLock()
+        self._thread = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as err:
+            connection.close()
+            raise StoreError(f"RETURNFLOW_STORE_URL: cannot open {self.path}: {err}") from None
+        return connection
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[_SqliteSession]:
-        with self._lock:
-            # IMMEDIATE: take the write lock now, so a read-then-write cannot be overtaken; a
-            # read alone takes none and never waits for another process's write.
-            try:
-                self._connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.OperationalError as err:  # locked past the busy timeout
-                raise StoreUnavailable(f"{self.describe()}: {err}") from err
-            try:
-                yield _SqliteSession(self._connection)
-                self._connection.execute("COMMIT")
-            finally:
-                # Whatever failed (the block, or COMMIT itself: a full disk), nothing stays open.
-                if self._connection.in_transaction:
-                    self._connection.execute("ROLLBACK")
+        # A read inside this thread's own write sees that write: it goes on the same connection.
+        if write or getattr(self._thread, "writing", False):
+            with self._lock:
+                writing, self._thread.writing = getattr(self._thread, "writing", False), True
+                try:
+                    # IMMEDIATE: take the write lock now, so a read-then-write cannot be
+                    # overtaken.
+                    with self._in(self._connection, "BEGIN IMMEDIATE" if write else "BEGIN") as s:
+                        yield s
+                finally:
+                    self._thread.writing = writing
+            return
+        # A read alone takes no lock, and never waits for a write (WAL).
+        with self._in(self._reader(), "BEGIN") as session:
+            yield session
+
+    @contextmanager
+    def _in(self, connection: sqlite3.Connection, begin: str) -> Iterator[_SqliteSession]:
+        if connection.in_transaction:  # a transaction within this thread's own
+            yield _SqliteSession(connection)
+            return
+        try:
+            connection.execute(begin)
+        except sqlite3.OperationalError as err:  # locked past the busy timeout
+            raise StoreUnavailable(f"{self.describe()}: {err}") from err
+        try:
+            yield _SqliteSession(connection)
+            connection.execute("COMMIT")
+        finally:
+            # Whatever failed (the block, or COMMIT itself: a full disk), nothing stays open.
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's connection for reads, opened on its first."""
+        reader: sqlite3.Connection | None = getattr(self._thread, "reader", None)
+        if reader is None:
+            reader = self._connect()
+            with self._readers_lock:
+                self._readers.append(reader)
+            self._thread.reader = reader
+        return reader
 
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+        with self._readers_lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
 
     def describe(self) -> str:
         return f"sqlite:///{self.path.resolve()}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -241,6 +242,41 @@ def test_a_read_does_not_wait_for_another_process_writing_the_embedded_store(
         other_process.close()
         store.close()
     assert row == (1,)
+
+
+def test_a_read_does_not_wait_behind_a_write_of_its_own_process_that_waits(
+    tmp_path: Path,
+) -> None:
+    """Another process holds the write lock (a `store prune`, say); a thread of this one waits
+    to write. A read on another thread (a sent notice looked up, a label downloaded) answers
+    at once."""
+    store = open_store(Settings(var_dir=tmp_path))
+    other_process = sqlite3.connect(tmp_path / "returnflow.sqlite", isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")
+    written = threading.Event()
+
+    def write() -> None:
+        store.database.execute(
+            "INSERT INTO carrier_results (carrier, idempotency_key, result, recorded_at)"
+            " VALUES ('easypost', 'r-6:label:1', '{}', '2026-12-07T00:00:00+00:00')"
+        )
+        written.set()
+
+    writer = threading.Thread(target=write)
+    try:
+        writer.start()
+        time.sleep(0.3)  # the writer is waiting for the lock
+        row = store.database.fetch_one("SELECT count(*) FROM carrier_results")
+        read_while_waiting = not written.is_set()
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+        writer.join(timeout=30)
+        store.close()
+
+    assert row == (0,)
+    assert read_while_waiting, "the read answered while the write still waited"
+    assert written.is_set()
 
 
 def test_a_transaction_that_failed_leaves_nothing_open_behind_it(product_store: Store) -> None:

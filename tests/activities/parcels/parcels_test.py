@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -34,7 +35,11 @@ async def test_only_the_running_returns_holding_a_number_are_listed(
     await client.get_workflow_handle(ids[0]).terminate("ended")
     query = f'{sa.TRACKING_NUMBER.name} = "{number}"'
     async with asyncio.timeout(10):
-        while len([w async for w in client.list_workflows(query)]) < 2:
+        # Visibility lags: both listed, and the first one's end recorded there too.
+        while {w.id: w.status async for w in client.list_workflows(query)} != {
+            ids[0]: WorkflowExecutionStatus.TERMINATED,
+            ids[1]: WorkflowExecutionStatus.RUNNING,
+        }:
             await asyncio.sleep(0.1)
 
     parcels = ParcelActivities(client)
