@@ -35,6 +35,7 @@ into the store by `DeadLetterStore.import_directory`, then renamed `*.imported`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -267,8 +268,9 @@ class DeadLetterStore:
     def import_directory(self, directory: Path) -> int | None:
         """Copy the letter files of `directory` (and its `unauthenticated/` ones and `index/`
         names) into the store, keeping what the store already holds under the same IDs and
-        names, then rename the directory `*.imported`: how many letters it held, or None when
-        there is no such directory. Unreadable files are logged and left in it."""
+        names, sealing the bodies still in clear (with the keys), then rename the directory
+        `*.imported`: how many letters it held, or None when there is no such directory.
+        Unreadable files are logged and left in it."""
         found = carry_over.read(directory)
         if found is None:
             return None
@@ -287,6 +289,13 @@ class DeadLetterStore:
                     " ON CONFLICT (name) DO NOTHING",
                     (name, letter_id),
                 )
+        if self.codec is not None:
+            # Letters kept before bodies were sealed are sealed now, not when next touched:
+            # the store (and its backups) holds no body in clear.
+            for letter in letters:
+                if letter.body_base64 is not None:
+                    with contextlib.suppress(KeyError, LetterKeyError):
+                        self._change(letter.letter_id, None)
         renamed = set_aside(directory)
         logger.warning(
             "dead letters imported into the store",
