@@ -98,6 +98,8 @@ class Sample:
     deliveries in order of arrival."""
     events_published: int = 0
     error: str | None = None
+    sample: RetractEvent | None = None
+    """The event as `examples/` has it, before it was re-dated for this run."""
 
     @property
     def option(self) -> str:
@@ -156,7 +158,8 @@ def load_samples(now: dt.datetime, out_dir: Path) -> list[Sample]:
     samples = []
     for entry in plan["samples"]:
         path = EXAMPLES / entry["event"]
-        event = redate(parse_event(path.read_bytes()), now, suffix)
+        sample = parse_event(path.read_bytes())
+        event = redate(sample, now, suffix)
         (out_dir / path.name).write_text(event.model_dump_json(indent=2) + "\n")
         samples.append(
             Sample(
@@ -167,6 +170,7 @@ def load_samples(now: dt.datetime, out_dir: Path) -> list[Sample]:
                 withdraws_on_page=entry.get("withdraws_on") == "page",
                 seller_reports=entry.get("seller_reports"),
                 operations=entry.get("operations"),
+                sample=sample,
             )
         )
     return samples
@@ -408,7 +412,7 @@ async def customer_pages(stack: DevStack, samples: list[Sample], now: dt.datetim
     for sample in samples:
         if sample.return_id is not None:
             rows.append(f"  {sample.name:<26} {links.return_page(sample.return_id)}")
-    untouched = next((s.event for s in samples if s.choice), None)
+    untouched = next((s.sample for s in samples if s.choice and s.sample), None)
     if untouched is not None:
         fresh = redate(untouched, now, f"{now:%y%m%d%H%M%S}W")
         async with httpx.AsyncClient(base_url=stack.config.gateway_url, timeout=60) as http:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,8 @@ def test_demo_plays_every_sample_to_its_expected_stage_and_mails_the_customers(
     # The customers' pages to try in a browser: each return's, and a withdrawal function.
     assert demo.stdout.count("/my/returns/") == 4
     assert "/my/withdraw/" in demo.stdout
+    # A fresh order of the first sample, numbered once for this run.
+    assert re.search(r"withdrawal function of order ORD-2026-10231-\d{12}W ", demo.stdout)
     # Where to see the run's figures: each service's metrics, and Prometheus.
     assert f"worker http://{config.host}:{config.worker_metrics_port}/metrics" in demo.stdout
     assert "Prometheus" in demo.stdout
