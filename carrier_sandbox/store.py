@@ -100,6 +100,8 @@ CREATE TABLE IF NOT EXISTS webhook_events (
     failed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS webhooks_by_parcel ON webhook_events (tracking_number, seq);
+CREATE INDEX IF NOT EXISTS webhooks_pending ON webhook_events (tracking_number, seq)
+    WHERE delivered_at IS NULL AND failed_at IS NULL;
 CREATE TABLE IF NOT EXISTS sandbox_state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL

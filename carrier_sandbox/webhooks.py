@@ -157,6 +157,20 @@ class _Due:
     attempts: int
 
 
+DUE = (
+    "SELECT e.seq, e.event_id, e.carrier, e.tracking_number, e.body, e.attempts"
+    " FROM webhook_events e INDEXED BY webhooks_pending"
+    " WHERE e.delivered_at IS NULL AND e.failed_at IS NULL"
+    " AND e.seq = (SELECT MIN(f.seq) FROM webhook_events f"
+    "   WHERE f.tracking_number = e.tracking_number"
+    "   AND f.delivered_at IS NULL AND f.failed_at IS NULL)"
+    " AND e.next_attempt_at <= ? ORDER BY e.seq LIMIT ?"
+)
+"""Each parcel's first event still to deliver, once due. It reads the pending events alone (an
+index of their own, `webhooks_pending`): what was delivered or given up on piles up, and is
+never read again here."""
+
+
 class WebhookSender:
     """Delivers due events, every `poll_seconds` or when woken after a scan."""
 
@@ -202,15 +216,7 @@ class WebhookSender:
         return len(due)
 
     def _due(self, db: sqlite3.Connection) -> list[_Due]:
-        rows = db.execute(
-            "SELECT e.seq, e.event_id, e.carrier, e.tracking_number, e.body, e.attempts"
-            " FROM webhook_events e"
-            " WHERE e.seq = (SELECT MIN(f.seq) FROM webhook_events f"
-            "   WHERE f.tracking_number = e.tracking_number"
-            "   AND f.delivered_at IS NULL AND f.failed_at IS NULL)"
-            " AND e.next_attempt_at <= ? ORDER BY e.seq LIMIT ?",
-            (time.time(), _BATCH),
-        ).fetchall()
+        rows = db.execute(DUE, (time.time(), _BATCH)).fetchall()
         return [
             _Due(
                 r["seq"],

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import socket
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -17,7 +18,8 @@ import httpx
 import pytest
 
 from carrier_sandbox.server import SandboxServer
-from carrier_sandbox.webhooks import WebhookPolicy
+from carrier_sandbox.store import SCHEMA
+from carrier_sandbox.webhooks import DUE, WebhookPolicy
 from tests.activities.carriers.webhook_receiver import Answer, Received, WebhookReceiver
 from tests.carrier_sandbox.builders import RELAY, create_label, scan
 from tests.carrier_sandbox.conftest import FAST_TICK, SettableClock
@@ -272,3 +274,15 @@ async def test_the_deliveries_can_be_listed_for_one_parcel(
 )
 def test_the_backoff_doubles_up_to_a_minute(attempts: int, delay: float) -> None:
     assert WebhookPolicy(url="http://x").retry_delay(attempts) == delay
+
+
+def test_the_due_events_are_found_among_the_pending_ones_alone(tmp_path: Path) -> None:
+    """The events delivered or given up on pile up for as long as the sandbox's file lives (a
+    benchmark makes hundreds of thousands): the pass every tick never reads them."""
+    db = sqlite3.connect(tmp_path / "sandbox.sqlite")
+    db.executescript(SCHEMA)
+
+    plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {DUE}", (0.0, 10)))
+    db.close()
+
+    assert "SCAN e USING INDEX webhooks_pending" in plan, plan
