@@ -26,19 +26,22 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.exceptions import ApplicationError
 
 from activities.orders.service import FileOrderService
 from activities.sellers.chat import ChatPost, ChatPosted, FileSellerChat
 from activities.sellers.directory import FileSellerDirectory, SellerRecord
-from domain.base import field_problems
+from domain.base import IDENTIFIER, field_problems
 from domain.feed import Webhook
 from domain.inspection import Claim, ClaimRequest
 from domain.notices import SellerChatMessage
@@ -110,6 +113,21 @@ def _routes() -> FastAPI:
         version="1",
     )
 
+    # Every answer in the one error shape, also those of FastAPI itself: an unknown path, a
+    # method a path does not take, a body the bench's own routes cannot read.
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or '(body)'}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        return _error(422, "invalid_request", "The body does not fit.", problems)
+
     @app.post(
         "/v1/refunds",
         status_code=201,
@@ -149,7 +167,7 @@ def _routes() -> FastAPI:
         tags=["seller directory"],
     )
     async def seller(seller_id: str, request: Request) -> JSONResponse:
-        """The seller's return address (absent until the seller gives one) and contact.
+        """The seller's return address (`null` until the seller gives one) and contact.
         returnflow keeps an answer for `RETURNFLOW_SELLER_CACHE_SECONDS`."""
         if (refused := _unauthorized(request)) is not None:
             return refused
@@ -197,10 +215,12 @@ def _routes() -> FastAPI:
         return JSONResponse(answer.model_dump(mode="json"), status_code=201 if created else 200)
 
     @app.get("/sandbox/sellers/{seller_id}/messages", tags=["sandbox"], include_in_schema=False)
-    async def messages(seller_id: str, request: Request) -> list[dict[str, Any]]:
+    async def messages(seller_id: str, request: Request) -> JSONResponse:
         """The seller's chat as posted, oldest first."""
+        if not re.fullmatch(IDENTIFIER, seller_id):
+            return _error(404, "unknown_seller", "No seller has this ID.")
         chat: FileSellerChat = request.app.state.chat
-        return [m.model_dump(mode="json") for m in await chat.messages(seller_id)]
+        return JSONResponse([m.model_dump(mode="json") for m in await chat.messages(seller_id)])
 
     @app.post(
         "/webhooks/{subscriber}",

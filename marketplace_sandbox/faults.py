@@ -25,7 +25,7 @@ FAULTY = ("/v1/", "/webhooks/")
 
 
 class FaultPlan(BaseModel):
-    """What goes wrong on the `/v1/` routes, and how often."""
+    """What goes wrong on the `/v1/` routes and the event feed's deliveries, and how often."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -168,6 +168,25 @@ async def test_a_refund_without_an_idempotency_key_is_refused_naming_it(sandbox:
     assert await sandbox.recorded("refunds") == []
 
 
+async def test_the_sandboxs_every_refusal_comes_in_the_one_error_shape(sandbox: Sandbox) -> None:
+    async with httpx.AsyncClient(base_url=sandbox.url) as http:
+        answers = [
+            await http.get("/v2/refunds"),
+            await http.delete("/v1/refunds"),
+            await http.put("/sandbox/faults", json={"error_rate": 2}),
+            await http.get("/sandbox/sellers/a%00b/messages"),
+        ]
+
+    assert [a.status_code for a in answers] == [404, 405, 422, 404]
+    assert [a.json()["error"]["code"] for a in answers] == [
+        "not_found",
+        "method_not_allowed",
+        "invalid_request",
+        "unknown_seller",
+    ]
+    assert answers[2].json()["error"]["problems"][0].startswith("error_rate: ")
+
+
 def test_a_webhook_secret_that_can_sign_nothing_is_refused_at_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="webhook secrets: acme: a webhook secret is whsec_"):
         create_app(tmp_path, TOKEN, webhook_secrets=["acme=whsec_short"])
