@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from plumbing import standard_webhooks
 from plumbing.standard_webhooks import PREFIX
@@ -47,11 +47,22 @@ class SubscriberFeed(BaseModel):
 
 
 class FeedInbox:
+    """What the subscribers received, kept in `events.jsonl` and read back at start: a restarted
+    sandbox still knows a redelivery for one, and where each return's sequence stands."""
+
     def __init__(self, directory: Path) -> None:
         self._path = directory / "events.jsonl"
         self._lock = asyncio.Lock()
         self.received: list[Received] = []
         self._seen: dict[str, set[str]] = defaultdict(set)
+        lines = self._path.read_text(encoding="utf-8").splitlines() if self._path.exists() else []
+        for line in lines:
+            try:
+                entry = Received.model_validate_json(line)
+            except ValidationError:  # a line cut short when the process was killed
+                continue
+            self.received.append(entry)
+            self._seen[entry.subscriber].add(entry.webhook_id)
 
     async def receive(self, subscriber: str, webhook_id: str, body: dict[str, Any]) -> Received:
         data = body.get("data", {})

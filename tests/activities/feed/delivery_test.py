@@ -117,6 +117,17 @@ async def test_a_redelivery_carries_the_same_webhook_id_and_is_seen_as_a_duplica
     assert report["received"] == 2 and report["duplicates"] == 1 and report["in_sequence"]
 
 
+async def test_a_redelivery_to_a_restarted_sandbox_is_still_seen_as_a_duplicate(
+    tmp_path: Path,
+) -> None:
+    for _ in range(2):  # the sandbox stops between the deliveries, its directory kept
+        async with marketplace_sandbox(tmp_path, webhook_secrets=[SECRET]) as sandbox:
+            await deliver(feed_to(crm=(f"{sandbox.url}/webhooks/crm", True, SECRET)), "crm")
+            [report] = await sandbox.recorded("feed")
+
+    assert report["received"] == 2 and report["duplicates"] == 1 and report["in_sequence"]
+
+
 async def test_a_signature_the_subscriber_cannot_check_is_refused_for_good(
     sandbox: Sandbox,
 ) -> None:
