@@ -15,6 +15,7 @@ from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
@@ -85,12 +86,30 @@ async def connect(codec: PayloadCodec | None = None, **overrides: Any) -> Client
     target = config.pop("target_host")
     converter = data_converter(codec or codec_from_settings())
     try:
-        return await Client.connect(target, data_converter=converter, **config)
+        client = await Client.connect(target, data_converter=converter, **config)
     except RuntimeError as err:
         raise TemporalUnreachable(
             f"cannot reach Temporal at {target} ({err}); is it running? Set TEMPORAL_ADDRESS "
             "(and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY) to point elsewhere."
         ) from err
+    if not config.get("lazy"):
+        await _namespace_there(client, target)
+    return client
+
+
+async def _namespace_there(client: Client, target: str) -> None:
+    """A namespace the server does not have is a setting to fix, said once, before any call
+    for it fails with the server's words."""
+    try:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=client.namespace)
+        )
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            raise TemporalConfigError(
+                f"TEMPORAL_NAMESPACE: Temporal at {target} has no namespace {client.namespace!r}"
+            ) from None
+        # Anything else (a key allowed fewer calls, say) is for the calls themselves to say.
 
 
 class TemporalUnreachable(RuntimeError):

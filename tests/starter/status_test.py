@@ -21,15 +21,18 @@ async def status_command(env: WorkflowEnvironment, task_queue: str, ref: str) ->
     return await starter_command(env, task_queue, "status", ref)
 
 
-async def starter_command(env: WorkflowEnvironment, task_queue: str, *args: str) -> tuple[int, str]:
+async def starter_command(
+    env: WorkflowEnvironment, task_queue: str, *args: str, namespace: str | None = None
+) -> tuple[int, str]:
     """Exit status, and output and errors together, of `starter.py ARGS` against `env`'s
-    Temporal, as an operator of the deployment whose task queue is `task_queue` runs it."""
+    Temporal, as an operator of the deployment whose task queue is `task_queue` runs it (in
+    `namespace`, else `env`'s)."""
     variables = {
         k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "RETURNFLOW_"))
     }
     variables |= {
         "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": env.client.namespace,
+        "TEMPORAL_NAMESPACE": namespace or env.client.namespace,
         "RETURNFLOW_TASK_QUEUE": task_queue,
         "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
     }
@@ -102,4 +105,17 @@ async def test_choosing_for_a_return_that_has_ended_says_so_not_a_traceback(
 
     assert code == 1, said
     assert f"error: {handle.id} has ended (awaiting_customer_choice): nothing to change" in said
+    assert "Traceback" not in said
+
+
+async def test_a_namespace_the_server_does_not_have_is_named_not_a_traceback(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    code, said = await starter_command(
+        time_skipping_env, "returns", "status", "ORD-1", namespace="returns-typo"
+    )
+
+    assert code == 2, said
+    assert "error: TEMPORAL_NAMESPACE: Temporal at " in said
+    assert "has no namespace 'returns-typo'" in said
     assert "Traceback" not in said
