@@ -50,6 +50,12 @@ class SweepResult(DomainModel):
     already_ended: int = Field(
         ge=0, description="Listed, but ended before the signal reached them."
     )
+    refused: int = Field(
+        default=0,
+        ge=0,
+        description="Listed, but Temporal refused that return's signal (its history at a limit, "
+        "say): logged, and the others still reminded.",
+    )
     pages: int = Field(ge=0, description="Visibility pages read.")
     resumed: bool = Field(
         default=False,

@@ -46,6 +46,7 @@ class _Progress(DomainModel):
     found: int = 0
     signalled: int = 0
     already_ended: int = 0
+    refused: int = 0
     pages: int = 0
 
 
@@ -106,6 +107,7 @@ class ReminderActivities:
                 found=progress.found + len(page),
                 signalled=progress.signalled + outcomes.count(True),
                 already_ended=progress.already_ended + outcomes.count(False),
+                refused=progress.refused + outcomes.count(None),
                 pages=progress.pages + 1,
             )
             activity.heartbeat(progress.model_dump_json())
@@ -116,7 +118,12 @@ class ReminderActivities:
         metrics.set_gauge(metrics.REMINDER_SWEEP_DONE_AT, time.time())
         activity.logger.info(
             "reminder sweep done",
-            extra={"found": progress.found, "signalled": progress.signalled, "day": reminder.day},
+            extra={
+                "found": progress.found,
+                "signalled": progress.signalled,
+                "refused": progress.refused,
+                "day": reminder.day,
+            },
         )
         return SweepResult(
             day=reminder.day,
@@ -124,19 +131,37 @@ class ReminderActivities:
             found=progress.found,
             signalled=progress.signalled,
             already_ended=progress.already_ended,
+            refused=progress.refused,
             pages=progress.pages,
             resumed=resumed,
         )
 
 
+EVERY_RETURN = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.UNAUTHENTICATED,
+        RPCStatusCode.PERMISSION_DENIED,
+        RPCStatusCode.INTERNAL,
+        RPCStatusCode.UNKNOWN,
+    }
+)
+"""Refusals that would be the same for every return (Temporal out of reach or overloaded, the
+worker's credentials): the attempt fails, retried from its page. Any other is that return's
+own (its history at a limit, say): counted and logged, and the sweep goes on."""
+
+
 async def _signal_all(
     client: Client, page: Sequence[WorkflowExecution], reminder: ShippingReminder
-) -> list[bool]:
+) -> list[bool | None]:
     """Signal each return of a page, a few at a time: True if signalled, False if it had
-    ended. Any other failure fails the attempt, retried from this page."""
+    ended, None if Temporal refused that return alone."""
     gate = asyncio.Semaphore(SIGNALS_AT_ONCE)
 
-    async def signal(execution: WorkflowExecution) -> bool:
+    async def signal(execution: WorkflowExecution) -> bool | None:
         handle = client.get_workflow_handle_for(
             ReturnWorkflow.run, execution.id, run_id=execution.run_id
         )
@@ -146,7 +171,13 @@ async def _signal_all(
             except RPCError as err:
                 if err.status is RPCStatusCode.NOT_FOUND:
                     return False  # completed (or closed) since it was listed
-                raise
+                if err.status in EVERY_RETURN:
+                    raise
+                activity.logger.warning(
+                    "a return refused its reminder signal",
+                    extra={"return_id": execution.id, "status": err.status.name},
+                )
+                return None
         return True
 
     return list(await asyncio.gather(*(signal(e) for e in page)))

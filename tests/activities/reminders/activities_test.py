@@ -9,6 +9,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.reminders.activities import ReminderActivities
@@ -66,3 +68,44 @@ async def test_a_retried_sweep_goes_on_from_the_last_page_it_finished(
     assert (result.found, result.signalled, result.pages, result.resumed) == (5, 5, 3, True)
     assert reminded(harness) == sorted(h.id for h in returns)
     assert signalled == [1] * 5, "the pages done before the loss were not signalled again"
+
+
+async def test_a_return_temporal_refuses_a_signal_for_is_counted_and_the_others_reminded(
+    time_skipping_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One return's history is at Temporal's limit of signals: the sweep reminds the others
+    (a failure of the whole attempt would be retried from the same page, for ever)."""
+    client = time_skipping_env.client
+    async with return_harness(client) as harness:
+        returns = [
+            await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE) for _ in range(3)
+        ]
+        await visible(client, harness.settings.task_queue, 3)
+        at_its_limit = returns[1].id
+        signal = WorkflowHandle.signal
+
+        async def refusing(self: WorkflowHandle[Any, Any], *args: Any, **kwargs: Any) -> None:
+            if self.id == at_its_limit:
+                raise RPCError(
+                    "exceeded workflow execution limit for signal events",
+                    RPCStatusCode.INVALID_ARGUMENT,
+                    b"",
+                )
+            await signal(self, *args, **kwargs)
+
+        monkeypatch.setattr(WorkflowHandle, "signal", refusing)
+        activities = ReminderActivities(
+            client,
+            task_queue=harness.settings.task_queue,
+            horizon=HORIZON,
+            time_zone="Europe/Paris",
+            page_size=2,
+        )
+        run = ReminderSweep(as_of=dt.datetime.now(dt.UTC), origin="sweep-test/run-2")
+        result = await ActivityEnvironment().run(activities.remind_unshipped_returns, run)
+        async with asyncio.timeout(10):
+            while len(reminded(harness)) < 2:
+                await asyncio.sleep(0.05)
+
+    assert (result.found, result.signalled, result.refused) == (3, 2, 1)
+    assert reminded(harness) == sorted(h.id for h in returns if h.id != at_its_limit)
