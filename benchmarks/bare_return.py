@@ -211,7 +211,7 @@ class BareReturnWorkflow:
         await self._activity(price_return_labels, return_id, policies.LABEL_PRICES)
         _upsert(stage=ReturnStage.AWAITING_CUSTOMER_CHOICE)
         await self._activity(send_notices, return_id, policies.NOTICE)
-        workflow.patched(PATCHES[4])
+        workflow.patched(PATCHES[3])
         await self._local(FeedHandOver.publish_events, hand_over, policies.FEED_PUBLISH)
         clock = _start_timer(EXPIRY_WAIT)
         await workflow.wait_condition(lambda: self._chosen)
@@ -227,7 +227,7 @@ class BareReturnWorkflow:
         await workflow.wait_condition(lambda: self._scanned)
 
         _upsert(stage=ReturnStage.PICKED_UP)
-        workflow.patched(PATCHES[3])
+        workflow.patched(PATCHES[4])
         await self._activity(request_refund, return_id, policies.ORDER_SERVICE)
         await self._activity(send_notices, return_id, policies.NOTICE)
         await self._local(FeedHandOver.publish_events, hand_over, policies.FEED_PUBLISH)

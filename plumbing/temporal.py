@@ -28,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain import search_attributes as sa
 from plumbing.encryption import EncryptionCodec
+from plumbing.errors import first_line
 from plumbing.settings import Settings
 
 DEFAULT_ADDRESS = "localhost:7233"
@@ -66,9 +67,8 @@ def connect_config(env: dict[str, str] | None = None) -> dict[str, Any]:
             "profile of TEMPORAL_CONFIG_FILE that names it)"
         ) from None
     except RuntimeError as err:  # the SDK's ConfigError: a profile missing, a file unreadable
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise TemporalConfigError(
-            f"Temporal's client configuration: {first}: check TEMPORAL_PROFILE and "
+            f"Temporal's client configuration: {first_line(err)}: check TEMPORAL_PROFILE and "
             "TEMPORAL_CONFIG_FILE (temporal.toml)"
         ) from None
     config: dict[str, Any] = dict(loaded)

@@ -29,11 +29,6 @@ class StoreUnavailable(StoreError):
     PostgreSQL connection within the pool's timeout): worth trying again later."""
 
 
-def first_line(err: Exception) -> str:
-    """The first line of a database driver's message (PostgreSQL's go on with details)."""
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
-
-
 class Dialect(StrEnum):
     SQLITE = "sqlite"
     POSTGRESQL = "postgresql"

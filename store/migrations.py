@@ -138,7 +138,7 @@ def refuse_newer(database: Database, at: int) -> None:
 
 def version(database: Database) -> int:
     """The schema version the store is at (0: never migrated)."""
-    with database.transaction() as session:
+    with database.transaction(write=False) as session:
         if database.dialect is Dialect.POSTGRESQL:
             found = session.fetch_one("SELECT to_regclass(?)", (SCHEMA_TABLE,))
         else:

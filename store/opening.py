@@ -8,8 +8,9 @@ from pathlib import Path
 
 import psycopg
 
+from plumbing.errors import first_line
 from plumbing.settings import Settings
-from store.database import Database, StoreError, first_line
+from store.database import Database, StoreError
 from store.migrations import latest, migrate
 from store.postgres import PostgresDatabase
 from store.sqlite import SqliteDatabase
@@ -73,11 +74,11 @@ def open_store(settings: Settings) -> Store:
         database.close()
         # A role that may not create the tables, a server read-only: said, not a traceback.
         raise StoreError(
-            f"RETURNFLOW_STORE_URL: {database.describe()} could not be brought to schema "
-            f"version {latest()}: {first_line(err)} (`starter.py store migrate` as the "
-            "owner of the store's schema creates the tables; then any role that may read and "
-            "write them can start)"
-        ) from None
+            f"RETURNFLOW_STORE_URL: {database.describe()} could not be opened at schema "
+            f"version {latest()}: {first_line(err)} (the tables are created by `starter.py "
+            "store migrate` run as the owner of the store's schema; every process's role must "
+            "be able to read and write them)"
+        ) from err
     except BaseException:
         database.close()
         raise

@@ -15,13 +15,13 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from plumbing.errors import first_line
 from store.database import (
     Database,
     Dialect,
     Row,
     StoreError,
     StoreUnavailable,
-    first_line,
 )
 
 
@@ -93,6 +93,8 @@ class PostgresDatabase(Database):
             ):
                 yield _PostgresSession(cursor)
         except psycopg.OperationalError as err:
+            if not connection_lost(err):
+                raise
             # The connection was lost mid-transaction (a restart, a failover): nothing was
             # committed, and the caller may try again, as when no connection could be had.
             raise StoreUnavailable(f"{self.describe()}: {first_line(err)}") from err
@@ -121,3 +123,14 @@ class PostgresDatabase(Database):
 
     def pool_stats(self) -> dict[str, int]:
         return dict(self._pool.get_stats())
+
+
+SERVER_GONE = frozenset({"57P01", "57P02", "57P03"})
+"""SQLSTATEs of a server shutting down (administrator, crash, not yet accepting connections)."""
+
+
+def connection_lost(err: psycopg.OperationalError) -> bool:
+    """The error is the connection's end, not the statement's (a limit, a value): none is
+    what a connection dropped without a word from the server gives."""
+    state = err.sqlstate
+    return state is None or state.startswith("08") or state in SERVER_GONE

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,16 @@ class _SqliteSession:
         return list(self._connection.execute(sql, tuple(args)).fetchall())
 
 
+class _Reader:
+    """A thread's read connection, closed with the thread's locals when the thread ends."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def __del__(self) -> None:
+        self.connection.close()
+
+
 class SqliteDatabase(Database):
     """One connection for writes, one statement at a time (SQLite writes one at a time anyway);
     a connection of its own for each thread's reads, which never wait for a write, this
@@ -61,7 +72,7 @@ class SqliteDatabase(Database):
             raise StoreError(f"RETURNFLOW_STORE_URL: cannot open {self.path}: {err}") from None
         self._lock = threading.RLock()
         self._thread = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
@@ -110,22 +121,22 @@ class SqliteDatabase(Database):
                 connection.execute("ROLLBACK")
 
     def _reader(self) -> sqlite3.Connection:
-        """This thread's connection for reads, opened on its first."""
-        reader: sqlite3.Connection | None = getattr(self._thread, "reader", None)
+        """This thread's connection for reads, opened on its first (and closed when the thread
+        ends, or the database is)."""
+        reader: _Reader | None = getattr(self._thread, "reader", None)
         if reader is None:
-            reader = self._connect()
+            reader = _Reader(self._connect())
             with self._readers_lock:
-                self._readers.append(reader)
+                self._readers.add(reader)
             self._thread.reader = reader
-        return reader
+        return reader.connection
 
     def close(self) -> None:
         with self._lock:
             self._connection.close()
         with self._readers_lock:
-            for reader in self._readers:
-                reader.close()
-            self._readers.clear()
+            for reader in list(self._readers):
+                reader.connection.close()
 
     def describe(self) -> str:
         return f"sqlite:///{self.path.resolve()}"

@@ -5,6 +5,9 @@ workers on different hosts."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -359,3 +362,40 @@ def test_a_connection_lost_mid_transaction_is_the_store_unavailable_not_an_error
         assert store.database.fetch_one("SELECT 1") == (1,), "the next call has a connection"
     finally:
         store.close()
+
+
+def test_a_statement_the_server_refuses_is_an_error_not_the_store_unavailable(
+    postgres: PostgresServer,
+) -> None:
+    """A value past one of PostgreSQL's limits is no outage: retrying it would fail the same
+    way, for ever."""
+    store = open_store(Settings(store_url=SecretStr(postgres.new_database())))
+    try:
+        with pytest.raises(psycopg.OperationalError) as refused:
+            store.database.execute(
+                "INSERT INTO carrier_results (carrier, idempotency_key, result, recorded_at)"
+                " VALUES (?, ?, ?, now())",
+                ("easypost", secrets.token_hex(8_000), "{}"),
+            )
+    finally:
+        store.close()
+
+    assert not isinstance(refused.value, StoreUnavailable)
+
+
+def test_the_read_connection_of_a_thread_that_ended_is_closed(tmp_path: Path) -> None:
+    store = open_store(Settings(var_dir=tmp_path))
+    opened_before = len(os.listdir("/proc/self/fd"))
+
+    def read() -> None:
+        store.database.fetch_one("SELECT count(*) FROM carrier_results")
+
+    for _ in range(20):
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join()
+    gc.collect()
+    opened_after = len(os.listdir("/proc/self/fd"))
+    store.close()
+
+    assert opened_after - opened_before <= 2, "at most one reader's files still open"

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.transitions import DISPATCHED, Moment
 
 CLOSE_SETTLES_WHAT_IS_LISTED = "close-settles-what-is-listed"
+"""Patch: operations closing a live return clear the reasons the close makes moot."""
 
 CANCEL_SETTLES_THE_ADDRESS = "cancel-settles-the-address"
 """Patch: a cancelled return no longer needs the seller's address, nor operations' decision
@@ -22,7 +23,6 @@ _ABOUT_THE_ADDRESS = (
     AttentionReason.SELLER_ADDRESS_MISSING,
     AttentionReason.REFUND_DUE_WITHOUT_ADDRESS,
 )
-"""Patch: operations closing a live return clear the reasons the close makes moot."""
 
 OUTLIVE_A_CLOSE = frozenset(
     {
