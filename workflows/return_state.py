@@ -176,7 +176,9 @@ class ReturnState(ParcelScans):
         self.notice_counts: dict[NoticeKind, int] = {}
         self.failed_notices: list[NoticeRequest] = []
         """Notices the relay refused for good: operations may retry them."""
-        self.reminder_requests: list[ShippingReminder] = []
+        self.reminder_requests: list[tuple[ShippingReminder, bool]] = []
+        """The shipping reminders asked for, each with whether it came while the shipment was
+        being prepared."""
         self.reminded_on: dt.date | None = None
         self.reminders_sent = 0
         self.last_reminder_at: dt.datetime | None = None

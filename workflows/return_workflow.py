@@ -204,7 +204,10 @@ class ReturnWorkflow:
         ctx = self._ctx
         if ctx is None or len(ctx.state.reminder_requests) >= MAX_PENDING_REMINDERS:
             return
-        ctx.state.reminder_requests.append(reminder)
+        # The stage it came in: one that came while the shipment was prepared is taken after,
+        # when the label email has just gone out.
+        preparing = ctx.state.stage is ReturnStage.PREPARING_SHIPMENT
+        ctx.state.reminder_requests.append((reminder, preparing))
         ctx.wake()
 
     def _take_scans(self, scans: Sequence[TrackingScan]) -> None:

@@ -717,6 +717,26 @@ async def reminded_to_ship(harness: ReturnHarness, env: WorkflowEnvironment) -> 
     return await _scanned_to_the_end(harness, env, handle, ready)
 
 
+@scenario(lambda: Doubles(hold={"create_return_label": asyncio.Event()}))
+async def reminded_while_the_label_was_made(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The sweep's reminder comes while the carrier makes the label: skipped, not sent just
+    after the label email; then the parcel goes."""
+    doubles = harness.doubles
+    handle = await _choosing(harness)
+    choice = await handle.start_update(
+        ReturnWorkflow.choose_return_method, DROP_OFF, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+    )
+    await _until(lambda: doubles.in_flight("create_return_label").is_set())
+    sweep = "unshipped-returns-reminder-2026-11-25T08:00:00Z/0b9d3c1e"
+    today = dt.datetime.now(PARIS).date()
+    await handle.signal(ReturnWorkflow.remind_to_ship, ShippingReminder(day=today, origin=sweep))
+    doubles.hold["create_return_label"].set()
+    ready = await choice.result()
+    return await _scanned_to_the_end(harness, env, handle, ready)
+
+
 # --- Two things at once, and the guardrails ---------------------------------------------------
 
 

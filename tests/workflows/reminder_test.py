@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -191,6 +192,35 @@ async def test_a_reminder_where_the_customer_cannot_act_is_recorded_and_ignored(
         e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
     ]
     assert failed == []
+
+
+async def test_a_reminder_that_came_while_the_label_was_made_is_not_sent_after_it(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The sweep still lists the return as choosing while its label is being made: the
+    customer is not reminded seconds after the label email."""
+    label_made = asyncio.Event()
+    doubles = Doubles(hold={"create_return_label": label_made})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        choice = await handle.start_update(
+            ReturnWorkflow.choose_return_method,
+            DROP_OFF,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        async with asyncio.timeout(10):
+            await doubles.in_flight("create_return_label").wait()
+        await remind(handle, paris_today())
+        label_made.set()
+        await choice.result()
+        (entry,) = await reminder_entries(handle, 1)
+
+    assert entry == (
+        f"shipping reminder skipped (for {paris_today()}, asked by {SWEEP}): "
+        "the shipment is being prepared"
+    )
+    assert NoticeKind.RETURN_LABEL in doubles.notice_kinds
+    assert reminders_sent(doubles) == []
 
 
 async def test_a_scan_during_a_slow_reminder_is_acted_on_once_the_reminder_is_out(

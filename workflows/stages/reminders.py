@@ -28,6 +28,11 @@ CANNOT_ACT: dict[ReturnStage, str] = {
 """Why a reminder is not sent in a stage where the customer cannot act (the others ended)."""
 
 
+REMINDER_SKIPPED_WHILE_PREPARING = "reminder-skipped-while-preparing"
+"""Patch: a reminder that came while the shipment was being prepared is skipped, as one that
+came then is documented to be; before, it was taken once the label was out, and the customer
+got the reminder seconds after the label email."""
+
 REMINDER_GIVES_UP_AFTER = dt.timedelta(minutes=10)
 """How long a shipping reminder is tried: past it, it is recorded as not delivered, and the next
 day's sweep sends the next one."""
@@ -38,9 +43,12 @@ async def act(ctx: ReturnContext) -> bool:
     state = ctx.state
     if not state.reminder_requests:
         return False
-    reminder = state.reminder_requests.pop(0)
+    reminder, while_preparing = state.reminder_requests.pop(0)
     asked = f"for {reminder.day}, asked by {reminder.origin}"
-    refusal = _refusal(ctx, reminder.day, ctx.now())
+    if while_preparing and ctx.patched(REMINDER_SKIPPED_WHILE_PREPARING):
+        refusal: str | None = CANNOT_ACT[ReturnStage.PREPARING_SHIPMENT]
+    else:
+        refusal = _refusal(ctx, reminder.day, ctx.now())
     if refusal:
         ctx.record("system", f"shipping reminder skipped ({asked}): {refusal}")
         return True
