@@ -213,6 +213,10 @@ class CancelRequest(DomainModel):
     )
 
 
+ORIGIN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$"
+"""Who asks for a shipping reminder, as a return's timeline records it: IDs only."""
+
+
 class ShippingReminder(DomainModel):
     """Remind the customer to send the parcel (signal `remind_to_ship`, from the reminder
     sweep). A return sends at most one reminder a day, and none where the customer cannot act."""
@@ -222,7 +226,7 @@ class ShippingReminder(DomainModel):
         "(RETURNFLOW_REMINDER_TIME_ZONE): a second reminder for the same day is skipped."
     )
     origin: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$",
+        pattern=ORIGIN_PATTERN,
         description="Who asks, recorded in the return's timeline: the sweep's "
         "'<workflow id>/<run id>', or 'operations:<staff id>' (IDs only, no names).",
     )

@@ -9,26 +9,60 @@ only while the customer can act), so a sweep run twice, or retried, reminds nobo
 
 from __future__ import annotations
 
+import re
+
 from temporalio import workflow
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
     from activities.reminders.activities import ReminderActivities
+    from domain.base import field_problems
+    from domain.returns import ORIGIN_PATTERN
     from reminders.models import ReminderSweep, SweepRequest, SweepResult
     from workflows import policies
+
+INVALID_SWEEP = "InvalidSweepRequest"
+"""The failure type of a sweep started with a request it cannot take (by hand: the schedule
+sends an empty one), or under a workflow ID no return's timeline can record."""
 
 
 @workflow.defn
 class UnshippedReturnsSweep:
     @workflow.run
-    async def run(self, request: SweepRequest) -> SweepResult:
+    async def run(self, request: RawValue) -> SweepResult:
+        # Taken raw and validated here: a request that does not fit fails the sweep at once,
+        # naming the field, rather than its workflow task on every retry.
+        try:
+            asked = workflow.payload_converter().from_payload(request.payload, SweepRequest)
+        except ValidationError as err:
+            problems = field_problems(err)
+            raise ApplicationError(
+                "the sweep's request does not fit: " + "; ".join(problems),
+                *problems,
+                type=INVALID_SWEEP,
+                non_retryable=True,
+            ) from None
+        except Exception as err:  # not JSON, not an object
+            raise ApplicationError(
+                f"the sweep's request cannot be read ({type(err).__name__})",
+                type=INVALID_SWEEP,
+                non_retryable=True,
+            ) from None
         info = workflow.info()
+        origin = f"{info.workflow_id}/{info.run_id}"
+        if not re.fullmatch(ORIGIN_PATTERN, origin):
+            raise ApplicationError(
+                f"the workflow ID {info.workflow_id!r} cannot name the sweep in a return's "
+                "timeline: letters, digits and . _ : / @ + - only, at most 160 characters",
+                type=INVALID_SWEEP,
+                non_retryable=True,
+            )
         # Fixed here, in the history: every retry of the activity looks for the same returns
         # and reminds them for the same day, even one that crosses midnight.
-        sweep = ReminderSweep(
-            as_of=workflow.now(),
-            origin=f"{info.workflow_id}/{info.run_id}",
-            horizon=request.horizon,
-        )
+        sweep = ReminderSweep(as_of=workflow.now(), origin=origin, horizon=asked.horizon)
         # Its result (found, signalled, already ended) is the sweep's, in the Web UI.
         return await workflow.execute_activity_method(
             ReminderActivities.remind_unshipped_returns,

@@ -8,8 +8,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.reminders.query import unshipped_returns_query
@@ -156,3 +158,33 @@ async def said(handle: ReturnHandle, ending: str) -> list[str]:
             if any(e.endswith(ending) for e in entries):
                 return entries
             await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("request_body", "workflow_id", "said"),
+    [
+        ({"horizon": "-P1D"}, "unshipped-returns-reminder-by-hand", "horizon: "),
+        ({"horizon": "soon"}, "unshipped-returns-reminder-by-hand", "horizon: "),
+        ({"horizon": "P1D", "by": "me"}, "unshipped-returns-reminder-by-hand", "by: "),
+        ({}, "a sweep by hand", "cannot name the sweep in a return's timeline"),
+    ],
+    ids=["negative", "not-a-duration", "unknown-field", "id-with-spaces"],
+)
+async def test_a_sweep_started_by_hand_with_what_it_cannot_take_fails_naming_it(
+    time_skipping_env: WorkflowEnvironment,
+    request_body: dict[str, str],
+    workflow_id: str,
+    said: str,
+) -> None:
+    async with return_harness(time_skipping_env.client, sweep=True) as harness:
+        with pytest.raises(WorkflowFailureError) as failed:
+            await harness.client.execute_workflow(
+                "UnshippedReturnsSweep",
+                request_body,
+                id=f"{workflow_id}-{uuid.uuid4().hex[:8]}",
+                task_queue=harness.settings.task_queue,
+            )
+
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.non_retryable
+    assert said in cause.message
