@@ -75,7 +75,8 @@ def reminder_schedule(settings: Settings) -> Schedule:
     """The schedule the settings describe (running, without a note)."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            UnshippedReturnsSweep.run,
+            # By name: the workflow takes its input raw and validates it itself.
+            UnshippedReturnsSweep.__name__,
             SweepRequest(),
             # Temporal appends each run's scheduled time: one workflow ID per run.
             id=settings.reminder_schedule_id,

@@ -77,12 +77,14 @@ async def visible(client: Client, task_queue: str, count: int) -> None:
 
 async def sweep(harness: ReturnHarness) -> SweepResult:
     """One run of the sweep, as the schedule starts it."""
-    return await harness.client.execute_workflow(
-        UnshippedReturnsSweep.run,
+    result: SweepResult = await harness.client.execute_workflow(
+        UnshippedReturnsSweep.__name__,
         SweepRequest(),
+        result_type=SweepResult,
         id=f"unshipped-returns-reminder-test-{uuid.uuid4().hex[:8]}",
         task_queue=harness.settings.task_queue,
     )
+    return result
 
 
 def reminded(harness: ReturnHarness) -> list[str]:
