@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-from temporalio.client import WorkflowUpdateStage
 from temporalio.testing import WorkflowEnvironment
 
 from domain.carriers import ReturnMethod, TrackingStatus
@@ -14,7 +13,7 @@ from domain.notices import NoticeKind
 from domain.returns import ReturnMethodChoice, ReturnStage, ShipmentReport
 from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
 from tests.workflows.harness import return_harness
-from tests.workflows.lifecycle_test import DROP_OFF, choosing
+from tests.workflows.lifecycle_test import choosing, label_being_made
 from workflows.return_workflow import ReturnWorkflow
 
 COUNTER = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo")
@@ -52,14 +51,7 @@ async def test_a_scan_racing_the_label_answer_is_kept_and_proves_dispatch_once_t
     label_made = asyncio.Event()
     doubles = Doubles(hold={"create_return_label": label_made})
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        choice = await handle.start_update(
-            ReturnWorkflow.choose_return_method,
-            DROP_OFF,
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        )
-        async with asyncio.timeout(10):
-            await doubles.in_flight("create_return_label").wait()
+        handle, choice = await label_being_made(harness)
         # The carrier has made the label (its first, so its number is known here) and the
         # customer drops the parcel off before the answer reaches the return.
         await harness.scan(handle, "SB000000001FR", TrackingStatus.ACCEPTED, scan_id="SC-EARLY")

@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateHandle, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -24,6 +24,7 @@ from domain.events import OrderStatus, RetractEvent
 from domain.notices import NoticeKind, SellerChatKind
 from domain.periods import calendar_for, period_end
 from domain.returns import (
+    ActionResult,
     AttentionAction,
     AttentionResolution,
     CancelRequest,
@@ -87,6 +88,20 @@ async def choosing(harness: ReturnHarness, **event_args: object) -> ReturnHandle
     handle = await harness.start(retract_event(**event_args))  # type: ignore[arg-type]
     await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
     return handle
+
+
+async def label_being_made(
+    harness: ReturnHarness,
+) -> tuple[ReturnHandle, WorkflowUpdateHandle[ActionResult]]:
+    """A return whose customer chose a drop-off, its label in the carrier's hands: the doubles
+    hold `create_return_label` (`Doubles(hold=...)`) until the test lets it answer."""
+    handle = await choosing(harness)
+    choice = await handle.start_update(
+        ReturnWorkflow.choose_return_method, DROP_OFF, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+    )
+    async with asyncio.timeout(10):
+        await harness.doubles.in_flight("create_return_label").wait()
+    return handle, choice
 
 
 # --- The happy path and its notices ---------------------------------------------------------

@@ -30,6 +30,7 @@ from tests.workflows.harness import ReturnHandle, failed_tasks, return_harness, 
 from tests.workflows.lifecycle_test import (
     DROP_OFF,
     choosing,
+    label_being_made,
     mailbox_pickup,
     on_its_way_to_the_seller,
     ops,
@@ -206,13 +207,7 @@ async def test_a_cancel_during_a_choice_waits_for_the_carrier_then_undoes_the_ne
     label_made = asyncio.Event()
     doubles = Doubles(hold={"create_return_label": label_made})
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        choice = await handle.start_update(
-            ReturnWorkflow.choose_return_method,
-            DROP_OFF,
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        )
-        await in_flight(doubles, "create_return_label")
+        handle, choice = await label_being_made(harness)
         cancel = await handle.start_update(
             ReturnWorkflow.cancel, CancelRequest(), wait_for_stage=WorkflowUpdateStage.ACCEPTED
         )

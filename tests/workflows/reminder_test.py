@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -39,7 +38,7 @@ from tests.factories import (
 )
 from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
-from tests.workflows.lifecycle_test import DROP_OFF, choosing, mailbox_pickup
+from tests.workflows.lifecycle_test import DROP_OFF, choosing, label_being_made, mailbox_pickup
 from workflows.return_workflow import ReturnWorkflow
 from workflows.stages.reminders import CANNOT_ACT
 
@@ -202,14 +201,7 @@ async def test_a_reminder_that_came_while_the_label_was_made_is_not_sent_after_i
     label_made = asyncio.Event()
     doubles = Doubles(hold={"create_return_label": label_made})
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        choice = await handle.start_update(
-            ReturnWorkflow.choose_return_method,
-            DROP_OFF,
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        )
-        async with asyncio.timeout(10):
-            await doubles.in_flight("create_return_label").wait()
+        handle, choice = await label_being_made(harness)
         await remind(handle, paris_today())
         label_made.set()
         await choice.result()
