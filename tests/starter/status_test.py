@@ -9,11 +9,12 @@ import sys
 
 from temporalio.testing import WorkflowEnvironment
 
+from domain.events import RetractEvent
 from domain.returns import ReturnStage
 from tests.factories import retract_event
 from tests.keys import TEST_KEYS
 from tests.starter.starter_test import ROOT
-from tests.workflows.harness import return_harness
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
 
 
 async def status_command(env: WorkflowEnvironment, task_queue: str, ref: str) -> tuple[int, str]:
@@ -50,14 +51,20 @@ async def starter_command(
     return proc.returncode, out.decode()
 
 
+async def terminated_while_choosing(harness: ReturnHarness) -> tuple[RetractEvent, ReturnHandle]:
+    """A return operations terminated while its customer was choosing: its event and handle."""
+    event = retract_event()
+    handle = await harness.start(event)
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    await handle.terminate(reason="stuck: restarted by operations")
+    return event, handle
+
+
 async def test_the_status_of_a_terminated_return_says_it_was_terminated(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     async with return_harness(time_skipping_env.client) as harness:
-        event = retract_event()
-        handle = await harness.start(event)
-        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        await handle.terminate(reason="stuck: restarted by operations")
+        event, handle = await terminated_while_choosing(harness)
         code, said = await status_command(
             time_skipping_env, harness.settings.task_queue, f"{event.order.order_id}-1"
         )
@@ -88,10 +95,7 @@ async def test_choosing_for_a_return_that_has_ended_says_so_not_a_traceback(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     async with return_harness(time_skipping_env.client) as harness:
-        event = retract_event()
-        handle = await harness.start(event)
-        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        await handle.terminate(reason="stuck: restarted by operations")
+        event, handle = await terminated_while_choosing(harness)
         code, said = await starter_command(
             time_skipping_env,
             harness.settings.task_queue,
