@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from activities.reminders.activities import ReminderActivities
 from domain.returns import ReturnStage
 from reminders.models import ReminderSweep
-from tests.workflows.harness import return_harness
+from tests.workflows.harness import ReturnHarness, return_harness
 from tests.workflows.reminder_sweep_test import (
     HORIZON,
     reminded,
@@ -24,6 +24,17 @@ from tests.workflows.reminder_sweep_test import (
     visible,
     withdrawn,
 )
+
+
+def two_a_page(harness: ReturnHarness) -> ReminderActivities:
+    """The sweep's activity on the harness's returns, reading visibility two returns a page."""
+    return ReminderActivities(
+        harness.client,
+        task_queue=harness.settings.task_queue,
+        horizon=HORIZON,
+        time_zone="Europe/Paris",
+        page_size=2,
+    )
 
 
 async def test_a_retried_sweep_goes_on_from_the_last_page_it_finished(
@@ -35,13 +46,7 @@ async def test_a_retried_sweep_goes_on_from_the_last_page_it_finished(
             await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE) for _ in range(5)
         ]
         await visible(client, harness.settings.task_queue, 5)
-        activities = ReminderActivities(
-            client,
-            task_queue=harness.settings.task_queue,
-            horizon=HORIZON,
-            time_zone="Europe/Paris",
-            page_size=2,
-        )
+        activities = two_a_page(harness)
         run = ReminderSweep(as_of=dt.datetime.now(dt.UTC), origin="sweep-test/run-1")
 
         # The first attempt's worker is lost right after its first page.
@@ -94,13 +99,7 @@ async def test_a_return_temporal_refuses_a_signal_for_is_counted_and_the_others_
             await signal(self, *args, **kwargs)
 
         monkeypatch.setattr(WorkflowHandle, "signal", refusing)
-        activities = ReminderActivities(
-            client,
-            task_queue=harness.settings.task_queue,
-            horizon=HORIZON,
-            time_zone="Europe/Paris",
-            page_size=2,
-        )
+        activities = two_a_page(harness)
         run = ReminderSweep(as_of=dt.datetime.now(dt.UTC), origin="sweep-test/run-2")
         result = await ActivityEnvironment().run(activities.remind_unshipped_returns, run)
         async with asyncio.timeout(10):
