@@ -1,4 +1,5 @@
-"""What a return knows about itself: the facts its run loop keeps, and the notices they make.
+"""What a return knows about itself: the facts its run loop keeps, its clocks and its timeline;
+the notices they make are `workflows.return_notices`.
 
 Plain deterministic code. Only the run loop writes these facts, except for the ones a signal
 records as it arrives (the carrier's scans, a reminder asked for), which the loop then acts on.
@@ -44,6 +45,7 @@ from domain.returns import (
 )
 from domain.timings import ReturnTimings
 from workflows.parcel_scans import ParcelScans
+from workflows.return_notices import notice_request
 
 MAX_PENDING_REMINDERS = 3
 """Reminder requests waiting for the loop: one a day is sent, the rest are noise."""
@@ -375,39 +377,5 @@ class ReturnState(ParcelScans):
         self.timeline.append(TimelineEntry(at=at, actor=actor, event=event, update_id=update_id))
 
     def notice(self, kind: NoticeKind, **facts: object) -> NoticeRequest:
-        """A new notice with every fact this return has so far (`facts` add the moment's own).
-
-        Each is the next of its kind for this return (`revision`), so two different emails
-        never share a Message-ID; a retry of the same notice sends the same request again.
-        """
-        revision = self.notice_counts.get(kind, 0) + 1
-        self.notice_counts[kind] = revision
-        known: dict[str, object] = {
-            "return_address": self.return_address,
-            "carriers": self.offers,
-            "method": self.choice.method if self.choice else None,
-            "label": self.label,
-            "pickup": self.pickup,
-            "counter_code": self.counter_code,
-            "scan": self.dispatch_scan,
-            "expires_at": self.expires_at if self.address_sent_at else None,
-            "refund": self.refund,
-            "refund_due_by": self.refund_due_by,
-            "inspection_due_by": self.inspection_due_by,
-            "inspection": self.inspection_report,
-            "label_paid_by": self.timings.label_paid_by,
-            "label_withheld": self.label_withheld,
-        }
-        return NoticeRequest.model_validate(
-            {
-                "kind": kind,
-                "return_id": self.return_id,
-                "customer": self.event.customer,
-                "order": self.event.order,
-                "ship_by": self.ship_by,
-                "decision": self.decision,
-                **known,
-                **facts,
-                "revision": revision,
-            }
-        )
+        """The next notice of `kind`, with every fact so far (`workflows.return_notices`)."""
+        return notice_request(self, kind, **facts)
