@@ -20,9 +20,9 @@ from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod
 from domain.notices import NoticeKind
 from domain.returns import AttentionReason, ReturnMethodChoice, ReturnStage
-from tests.factories import retract_event
 from tests.workflows.doubles import Doubles
 from tests.workflows.harness import return_harness
+from tests.workflows.lifecycle_test import choosing
 from workflows.return_workflow import ReturnWorkflow
 from workflows.stages.carrier import UNDO_WITHIN
 
@@ -52,8 +52,7 @@ async def test_a_spare_label_the_carrier_cannot_void_holds_neither_the_refund_no
     voids = VoidsDown()
     doubles = Doubles(refused_pickup_dates={refused_day}, faults=voids)
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await harness.start(retract_event())
-        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        handle = await choosing(harness)
         dropped = await handle.execute_update(
             ReturnWorkflow.choose_return_method,
             ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="dropoff-only"),
