@@ -16,13 +16,11 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     from activities.reminders.activities import ReminderActivities
-    from domain.base import field_problems
     from domain.returns import ORIGIN_PATTERN
     from reminders.models import ReminderSweep, SweepRequest, SweepResult
     from workflows import policies
+    from workflows.inputs import read_input
 
 INVALID_SWEEP = "InvalidSweepRequest"
 """The failure type of a sweep started with a request it cannot take (by hand: the schedule
@@ -35,22 +33,14 @@ class UnshippedReturnsSweep:
     async def run(self, request: RawValue) -> SweepResult:
         # Taken raw and validated here: a request that does not fit fails the sweep at once,
         # naming the field, rather than its workflow task on every retry.
-        try:
-            asked = workflow.payload_converter().from_payload(request.payload, SweepRequest)
-        except ValidationError as err:
-            problems = field_problems(err)
+        asked = read_input(request, SweepRequest, "request")
+        if isinstance(asked, list):
             raise ApplicationError(
-                "the sweep's request does not fit: " + "; ".join(problems),
-                *problems,
+                "the sweep's request does not fit: " + "; ".join(asked),
+                *asked,
                 type=INVALID_SWEEP,
                 non_retryable=True,
-            ) from None
-        except Exception as err:  # not JSON, not an object
-            raise ApplicationError(
-                f"the sweep's request cannot be read ({type(err).__name__})",
-                type=INVALID_SWEEP,
-                non_retryable=True,
-            ) from None
+            )
         info = workflow.info()
         origin = f"{info.workflow_id}/{info.run_id}"
         if not re.fullmatch(ORIGIN_PATTERN, origin):

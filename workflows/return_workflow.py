@@ -22,11 +22,8 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     from domain import search_attributes as sa
     from domain.addresses import PostalAddress
-    from domain.base import field_problems
     from domain.carriers import TrackingScan, WebhookScans
     from domain.events import RetractEvent
     from domain.inspection import InspectionReport
@@ -44,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import admission, loop, return_view
     from workflows.context import Intent, ReturnContext
+    from workflows.inputs import read_input
     from workflows.return_state import MAX_PENDING_REMINDERS, ReturnState
     from workflows.stages import carrier
     from workflows.transitions import Message
@@ -62,14 +60,9 @@ class ReturnWorkflow:
     def __init__(self, event: RawValue) -> None:
         # The input is taken raw and validated here, so that a bad event fails the return at
         # once with the field's name instead of failing its first workflow task forever.
-        self._problems: list[str] = []
-        try:
-            parsed = workflow.payload_converter().from_payload(event.payload, RetractEvent)
-        except ValidationError as err:
-            self._problems = field_problems(err)
-        except Exception as err:  # not JSON, not an object: no field to name
-            self._problems = [f"(event): cannot be read ({type(err).__name__})"]
-        self._ctx = ReturnContext(ReturnState(parsed)) if not self._problems else None
+        parsed = read_input(event, RetractEvent, "event")
+        self._problems = parsed if isinstance(parsed, list) else []
+        self._ctx = None if isinstance(parsed, list) else ReturnContext(ReturnState(parsed))
         self._done = False
 
     @workflow.run
