@@ -218,12 +218,10 @@ async def main() -> None:
         await _run(settings, codec, exported)
     except StoreError as err:
         refused = ("store", str(err), 2)
-    except (CarrierConfigurationError, TokenConfigError) as err:
+    except (CarrierConfigurationError, TokenConfigError, temporal.TemporalConfigError) as err:
         refused = ("configuration", str(err), 2)
     except temporal.TemporalUnreachable as err:
         refused = ("Temporal", str(err), 1)
-    except temporal.TemporalConfigError as err:
-        refused = ("configuration", str(err), 2)
     finally:
         exported.close()
     if refused is not None:

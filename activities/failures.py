@@ -7,11 +7,15 @@ reads one shape whichever of them failed.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from domain.failures import CarrierRefusal, FailureType, NoticesUndelivered
 from domain.notices import NoticeKind
+
+if TYPE_CHECKING:
+    from activities.notices.context import InvalidNoticeRequest
 
 
 def carrier_rejected(message: str, field: str | None = None) -> ApplicationError:
@@ -45,12 +49,12 @@ def no_scan_yet(carrier: str) -> ApplicationError:
     )
 
 
-def invalid_notice(what: str, error: Exception, field: str) -> ApplicationError:
+def invalid_notice(what: str, error: InvalidNoticeRequest) -> ApplicationError:
     """A notice that cannot be composed (`what`: "notice", "acknowledgement"): final, naming
     the field, never its value; sending it again cannot help."""
     return ApplicationError(
         f"Cannot send the {what}: {error}",
-        field,
+        error.field,
         type=FailureType.INVALID_NOTICE,
         non_retryable=True,
     )

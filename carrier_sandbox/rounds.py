@@ -64,7 +64,9 @@ def carrier_round(
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
     """One round of every carrier up to `now`; the scans it made, in order."""
-    work = _Round(db, carriers, outbox, now)
+    # In UTC: two times in the carriers' zone compare as wall clocks, wrong in the hour a
+    # summer time change repeats.
+    work = _Round(db, carriers, outbox, now.astimezone(dt.UTC))
     return work.collect_mailboxes() + work.move_parcels()
 
 
@@ -93,7 +95,7 @@ class _Round:
             if carrier is None or not carrier.offers(CarrierCapability.MAILBOX_PICKUP):
                 continue
             # A label rebooked after a missed day has two due pickups: one collection.
-            if collected_at > self.now.astimezone(dt.UTC) or number in collected:
+            if collected_at > self.now or number in collected:
                 continue
             collected.add(number)
             scan = record_scan(
@@ -125,7 +127,7 @@ class _Round:
                 continue
             last = dt.datetime.fromisoformat(row["occurred_at"])
             step = next_step(TrackingStatus(row["status"]), last)
-            while step is not None and step[1] <= self.now.astimezone(dt.UTC):
+            while step is not None and step[1] <= self.now:
                 status, due = step
                 made.append(record_scan(self.db, carrier, self.outbox, parcel, status, due))
                 step = next_step(status, due)

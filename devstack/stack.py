@@ -246,18 +246,12 @@ async def _promote_and_schedule(stack: DevStack) -> str:
     )
 
 
-NOT_INHERITED = (
-    "TEMPORAL_",
-    "RETURNFLOW_STORE_URL",
-    "RETURNFLOW_CARRIER_LEDGER",
-    "RETURNFLOW_DEAD_LETTER_DIR",
-)
+NOT_INHERITED = ("TEMPORAL_",)
 """What a stack's services never take from the shell: the stack's own Temporal settings
 replace any the shell has (an API key for a cloud namespace must not reach the local dev
-server), and its store is its own (`RETURNFLOW_STACK_STORE_URL`, else the SQLite file in its
-var directory), never a production store a shell may hold, nor the older carrier ledger and
-dead-letter directory a store is filled from at start (which would be carried into the dev
-store and marked imported)."""
+server). The store, the carrier ledger and the dead-letter directory need no entry here: the
+stack names its own to every service (`StackConfig.service_env`), over the shell's and a
+`.env`'s."""
 
 
 def service_environment(shell: Mapping[str, str], stack: Mapping[str, str]) -> dict[str, str]:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from marketplace_sandbox.app import SELLERS_FILE, create_app
-from marketplace_sandbox.feed import secret_problem
 from plumbing import logs
 from plumbing.serving import HostedApp
 
@@ -71,9 +70,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "(RETURNFLOW_MARKETPLACE_SANDBOX_WEBHOOK_SECRET, comma-separated)",
     )
     args = parser.parse_args(argv)
-    problems = [p for p in map(secret_problem, args.webhook_secret) if p is not None]
-    if problems:
-        parser.error(f"argument --webhook-secret: {'; '.join(problems)}")
+    try:
+        # Checked as the app is made, before it serves: said as a bad argument is.
+        args.app = create_app(args.dir, args.token, args.sellers, args.webhook_secret)
+    except ValueError as err:
+        parser.error(f"argument --webhook-secret: {err}")
     return args
 
 
@@ -82,8 +83,7 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    app = create_app(args.dir, args.token, args.sellers, args.webhook_secret)
-    async with HostedApp(app, host=args.host, port=args.port) as server:
+    async with HostedApp(args.app, host=args.host, port=args.port) as server:
         logger.info("marketplace sandbox listening", extra={"url": server.url})
         await stop.wait()
     logger.info("marketplace sandbox stopped")

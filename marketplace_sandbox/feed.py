@@ -121,20 +121,21 @@ class FeedInbox:
 def secrets_for(subscriber: str, configured: Sequence[str]) -> list[str]:
     """The secrets a subscriber's deliveries may be signed with: each configured entry is
     `NAME=whsec_...` (that subscriber's) or `whsec_...` (any subscriber's)."""
-    found = []
-    for entry in configured:
-        name, sep, secret = entry.partition("=")
-        if entry.startswith("whsec_"):
-            found.append(entry)
-        elif sep and name == subscriber:
-            found.append(secret)
-    return found
+    return [secret for name, secret in map(_entry, configured) if name in (None, subscriber)]
+
+
+def _entry(entry: str) -> tuple[str | None, str]:
+    """A configured entry as (the subscriber it is for, None for any; its secret)."""
+    if entry.startswith(PREFIX):
+        return None, entry
+    name, _, secret = entry.partition("=")
+    return name, secret
 
 
 def secret_problem(entry: str) -> str | None:
     """Why a configured entry (`NAME=whsec_...` or `whsec_...`) cannot sign anything, naming
     the subscriber, never the secret; None when it can."""
-    name, _, secret = ("", "", entry) if entry.startswith(PREFIX) else entry.partition("=")
+    name, secret = _entry(entry)
     try:
         standard_webhooks.key(secret)
     except standard_webhooks.BadSecret as err:

@@ -67,9 +67,6 @@ def open_store(settings: Settings) -> Store:
     database = open_database(settings)
     try:
         migrate(database)
-    except StoreError:
-        database.close()
-        raise
     except (psycopg.Error, sqlite3.Error) as err:
         database.close()
         # A role that may not create the tables, a server read-only: said, not a traceback.

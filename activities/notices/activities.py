@@ -140,7 +140,7 @@ class NoticeActivities:
                 namespace=activity.info().namespace,
             )
         except InvalidNoticeRequest as error:
-            raise invalid_notice("notice", error, error.field) from None
+            raise invalid_notice("notice", error) from None
 
         await self._notifier.send(message)
         sent.append(message_id)

@@ -49,10 +49,9 @@ PROBLEM_STATUSES = frozenset({TrackingStatus.EXCEPTION, TrackingStatus.RETURNED_
 
 
 def acknowledgement(request: NoticeRequest, view: View) -> dict[str, Any]:
-    paid_by = "seller" if request.label_paid_by is LabelCostBearer.SELLER else "customer"
     return {
         "steps": list(view.words.next_steps),
-        "expense": view.words.acknowledged_expense[paid_by],
+        "expense": view.words.acknowledged_expense[request.label_paid_by],
     }
 
 

@@ -85,7 +85,7 @@ class WithdrawalActivities:
         try:
             message = acknowledgement(ack.offer, receipt, self._settings, pages)
         except InvalidNoticeRequest as error:
-            raise invalid_notice("acknowledgement", error, error.field) from None
+            raise invalid_notice("acknowledgement", error) from None
         message_id = acknowledgement_message_id(receipt, self._settings)
         fields = {"withdrawal_id": receipt.withdrawal_id}
         earlier = sent_by_earlier_attempts()
