@@ -96,7 +96,8 @@ def _store(settings: Settings, *, keys: bool = True) -> Iterator[DeadLetterStore
         except PayloadKeyError as err:
             raise DeadLetterCommandError(str(err), BAD_INPUT) from err
     try:
-        store = open_store(settings)
+        # The gateways create the store; a command run where there is none creates nothing.
+        store = open_store(settings, create=False)
     except StoreError as err:
         raise DeadLetterCommandError(str(err), BAD_INPUT) from err
     try:

@@ -62,9 +62,10 @@ def open_database(settings: Settings, *, create: bool = True) -> Database:
     raise StoreError(f"RETURNFLOW_STORE_URL: {scheme!r} is not a store")
 
 
-def open_store(settings: Settings) -> Store:
-    """The configured store, its schema at this build's version."""
-    database = open_database(settings)
+def open_store(settings: Settings, *, create: bool = True) -> Store:
+    """The configured store, its schema at this build's version; with `create` false, as
+    `open_database` says."""
+    database = open_database(settings, create=create)
     try:
         migrate(database)
     except (psycopg.Error, sqlite3.Error) as err:

@@ -181,3 +181,22 @@ def test_a_span_of_centuries_is_a_typing_error_said_so(tmp_path: Path) -> None:
 
     assert refused.returncode == 2
     assert "--older-than: 800000 days is more than a century" in refused.stderr
+
+
+@pytest.mark.parametrize("verb", [["list"], ["list", "--all"], ["show", "dl-1"]])
+def test_dead_letter_commands_where_there_is_no_store_create_none(
+    tmp_path: Path, verb: list[str]
+) -> None:
+    # An operator in the wrong directory is told there is no store, not shown an empty one.
+    elsewhere = tmp_path / "not-a-deployment"
+    elsewhere.mkdir()
+
+    refused = starter(
+        "dead-letters",
+        *verb,
+        env={**os.environ, "RETURNFLOW_VAR_DIR": str(elsewhere / "var")},
+    )
+
+    assert refused.returncode == 2, refused.stderr
+    assert f"RETURNFLOW_STORE_URL: no store at {elsewhere / 'var'}" in refused.stderr
+    assert not (elsewhere / "var").exists()
