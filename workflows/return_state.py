@@ -181,6 +181,9 @@ class ReturnState(ParcelScans):
         self.reminder_requests: list[tuple[ShippingReminder, bool]] = []
         """The shipping reminders asked for, each with whether it came while the shipment was
         being prepared."""
+        self.reminders_not_taken: list[ShippingReminder] = []
+        """Requests that came while `MAX_PENDING_REMINDERS` waited: recorded by the loop, not
+        acted on (as many as could wait, kept)."""
         self.reminded_on: dt.date | None = None
         self.reminders_sent = 0
         self.last_reminder_at: dt.datetime | None = None

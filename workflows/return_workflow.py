@@ -195,7 +195,12 @@ class ReturnWorkflow:
         """The reminder sweep asks to remind the customer; the loop sends it or records why
         not (at most one email a day, none where the customer cannot act)."""
         ctx = self._ctx
-        if ctx is None or len(ctx.state.reminder_requests) >= MAX_PENDING_REMINDERS:
+        if ctx is None:
+            return
+        if len(ctx.state.reminder_requests) >= MAX_PENDING_REMINDERS:
+            # A flood of signals costs nothing kept: the first few are said in the timeline.
+            if len(ctx.state.reminders_not_taken) < MAX_PENDING_REMINDERS:
+                ctx.state.reminders_not_taken.append(reminder)
             return
         # The stage it came in: one that came while the shipment was prepared is taken after,
         # when the label email has just gone out.

@@ -328,3 +328,31 @@ async def test_a_reminder_the_relay_cannot_take_gives_up_and_holds_nothing_up(
     assert any(e.event.startswith("shipping reminder 1 not delivered") for e in status.timeline), [
         e.event for e in status.timeline
     ]
+
+
+async def test_reminders_beyond_those_waiting_are_said_in_the_timeline_not_sent(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """A sweep started again and again while the relay is slow: three requests wait behind the
+    reminder being sent; the others are recorded as not taken."""
+    today = paris_today()
+    held = asyncio.Event()
+    doubles = Doubles(held={NoticeKind.SHIPPING_REMINDER: held})
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        await remind(handle, today, origin="sweep-1")
+        await _reminder_email_in_flight(handle)
+        for n in range(2, 7):
+            await remind(handle, today, origin=f"sweep-{n}")
+        held.set()
+        entries = await reminder_entries(handle, 7)
+
+    assert reminders_sent(doubles) == [(1, today)]
+    assert [e for e in entries if "not taken" in e] == [
+        f"shipping reminder not taken (for {today}, asked by sweep-{n}): 3 were already waiting"
+        for n in (5, 6)
+    ]
+    assert [e for e in entries if "skipped" in e] == [
+        f"shipping reminder skipped (for {today}, asked by sweep-{n}): already reminded on {today}"
+        for n in (2, 3, 4)
+    ]

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.returns import REMINDABLE_STAGES, ReturnStage
     from workflows import failures, policies
     from workflows.context import ReturnContext
-    from workflows.return_state import ReturnState
+    from workflows.return_state import MAX_PENDING_REMINDERS, ReturnState
 
 CANNOT_ACT: dict[ReturnStage, str] = {
     ReturnStage.CHECKING_ELIGIBILITY: "the withdrawal is being checked",
@@ -43,6 +43,13 @@ async def act(ctx: ReturnContext) -> bool:
     state = ctx.state
     if not state.reminder_requests:
         return False
+    for dropped in state.reminders_not_taken:
+        ctx.record(
+            "system",
+            f"shipping reminder not taken (for {dropped.day}, asked by {dropped.origin}): "
+            f"{MAX_PENDING_REMINDERS} were already waiting",
+        )
+    state.reminders_not_taken.clear()
     reminder, while_preparing = state.reminder_requests.pop(0)
     asked = f"for {reminder.day}, asked by {reminder.origin}"
     if while_preparing and ctx.patched(REMINDER_SKIPPED_WHILE_PREPARING):
