@@ -94,7 +94,10 @@ class ReminderActivities:
         progress = _earlier_progress()
         resumed = progress.pages > 0
         token = base64.b64decode(progress.next_page) if progress.next_page else None
-        while True:
+        # An attempt that heartbeated its last page had signalled every return: its retry
+        # reports that, rather than listing and counting them all again.
+        listed = resumed and token is None
+        while not listed:
             listing = self._client.list_workflows(
                 query, page_size=self._page_size, next_page_token=token
             )
@@ -111,8 +114,7 @@ class ReminderActivities:
                 pages=progress.pages + 1,
             )
             activity.heartbeat(progress.model_dump_json())
-            if token is None:
-                break
+            listed = token is None
         metrics.count(metrics.REMINDER_SWEEPS)
         metrics.add(metrics.REMINDERS_SENT, progress.signalled)
         metrics.set_gauge(metrics.REMINDER_SWEEP_DONE_AT, time.time())

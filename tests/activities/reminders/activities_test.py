@@ -75,6 +75,43 @@ async def test_a_retried_sweep_goes_on_from_the_last_page_it_finished(
     assert signalled == [1] * 5, "the pages done before the loss were not signalled again"
 
 
+async def test_a_sweep_lost_after_its_last_page_is_not_done_again_by_its_retry(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = time_skipping_env.client
+    async with return_harness(client) as harness:
+        returns = [
+            await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE) for _ in range(3)
+        ]
+        await visible(client, harness.settings.task_queue, 3)
+        activities = two_a_page(harness)
+        run = ReminderSweep(as_of=dt.datetime.now(dt.UTC), origin="sweep-test/run-1")
+
+        # The worker is lost between the last page's heartbeat and the attempt's result.
+        heartbeats: list[Any] = []
+
+        def lost_after_last_page(*details: Any) -> None:
+            heartbeats.append(details)
+            if len(heartbeats) == 2:
+                raise ConnectionError("worker lost")
+
+        first = ActivityEnvironment()
+        first.on_heartbeat = lost_after_last_page
+        with pytest.raises(ConnectionError):
+            await first.run(activities.remind_unshipped_returns, run)
+        retry = ActivityEnvironment()
+        retry.info = dataclasses.replace(retry.info, attempt=2, heartbeat_details=heartbeats[-1])
+        result = await retry.run(activities.remind_unshipped_returns, run)
+
+        async with asyncio.timeout(10):
+            while len(reminded(harness)) < 3:
+                await asyncio.sleep(0.05)
+        signalled = [await reminders_signalled(h) for h in returns]
+
+    assert (result.found, result.signalled, result.pages, result.resumed) == (3, 3, 2, True)
+    assert signalled == [1] * 3, "no return was signalled twice"
+
+
 async def test_a_return_temporal_refuses_a_signal_for_is_counted_and_the_others_reminded(
     time_skipping_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
