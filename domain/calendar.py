@@ -77,14 +77,21 @@ _EASTER_HOLIDAYS: tuple[tuple[int, str], ...] = (
 """The movable ones, in days after Easter Sunday."""
 
 
+def known_time_zone(country_code: str) -> ZoneInfo | None:
+    """The local time of an address in `country_code`, if the country has one zone known here."""
+    return _COUNTRY_ZONES.get(country_code)
+
+
 def country_time_zone(country_code: str) -> ZoneInfo:
     """The local time of an address in `country_code`; the carrier's own for other countries."""
-    return _COUNTRY_ZONES.get(country_code, CARRIER_TZ)
+    return known_time_zone(country_code) or CARRIER_TZ
 
 
 def deposit_deadline(pickup: Pickup, country_code: str) -> dt.datetime:
-    """The instant by which the parcel must be in the mailbox: the pickup day at its deposit
-    time (08:00), in the local time of the mailbox's country."""
+    """The instant by which the parcel must be in the mailbox: the one the carrier booked, or
+    the pickup day at its deposit time (08:00) in the local time of the mailbox's country."""
+    if pickup.deposit_by is not None:
+        return pickup.deposit_by
     zone = country_time_zone(country_code)
     return dt.datetime.combine(pickup.pickup_date, pickup.deposit_before, tzinfo=zone)
 

@@ -166,6 +166,12 @@ class Pickup(DomainModel):
     pickup_date: dt.date
     deposit_before: dt.time = Field(description="Local time by which the parcel must be in.")
     confirmation: ShortText = Field(description="The carrier's confirmation number.")
+    deposit_by: Instant | None = Field(
+        default=None,
+        description="The instant the carrier booked the collection from, where its local time "
+        "is not that of the mailbox's country as returnflow knows it (an EasyPost pickup "
+        "outside Europe); unset, `deposit_before` on `pickup_date` in the country's time.",
+    )
 
     def gone_by(self, today: dt.date) -> bool:
         """Its day is behind `today` (the customer's): with no scan, a missed pickup, not a day

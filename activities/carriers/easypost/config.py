@@ -49,7 +49,9 @@ class EasyPostConfig(BaseModel):
     )
     pickup_timezone: str = Field(
         default="America/New_York",
-        description="Where pickup days and windows are counted: the customers' time zone.",
+        description="Where pickup days and windows are counted for customers in a country "
+        "with no single time zone known to returnflow (the United States); in Europe, their "
+        "country's.",
     )
     pickup_ready_time: dt.time = Field(
         default=dt.time(8, 0),

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from activities.carriers.easypost.config import EasyPostConfig
 from activities.carriers.easypost.purchases import Purchase, buy_once
 from activities.carriers.easypost.wire import EasyPostApi, Json, address
 from activities.carriers.ledger import CarrierLedger
 from activities.carriers.protocol import CarrierUnavailable
+from domain.addresses import PostalAddress
+from domain.calendar import known_time_zone
 from domain.carriers import (
     Cancellation,
     CancellationOutcome,
@@ -48,7 +51,7 @@ class MailboxPickups:
         holidays are not known here; the carrier refuses such a day when the pickup is bought
         (CarrierRejected, so the customer is asked to choose again)."""
         days: list[dt.date] = []
-        day = self._clock().astimezone(self._config.zone).date()
+        day = self._clock().astimezone(self._zone(request.address)).date()
         while len(days) < self._config.pickup_days_ahead:
             day += dt.timedelta(days=1)
             if day.isoweekday() <= 5:
@@ -78,14 +81,17 @@ class MailboxPickups:
         if found.get("status") != _SCHEDULED or not found.get("confirmation"):
             status = found.get("status")
             raise CarrierUnavailable(self._api.carrier, f"pickup not confirmed (status {status})")
+        opens, _ = self._window(request)
         return Pickup(
             carrier=self._api.carrier,
             pickup_id=str(found["id"]),
             pickup_date=request.pickup_date,
             # EasyPost has no deposit deadline: the parcel must be in the mailbox when the
-            # window we asked for opens (`min_datetime`), so that is the deposit-before time.
+            # window we asked for opens (`min_datetime`), so that is the deposit-before time,
+            # and the instant the return counts from.
             deposit_before=self._config.pickup_ready_time,
             confirmation=str(found["confirmation"]),
+            deposit_by=opens,
         )
 
     async def cancel(self, pickup: Pickup) -> Cancellation:
@@ -97,10 +103,19 @@ class MailboxPickups:
             raise CarrierUnavailable(self._api.carrier, f"pickup still {status} after cancel")
         return self._cancellation(pickup, CancellationOutcome.DONE)
 
-    def _pickup(self, request: PickupRequest) -> Json:
-        zone = self._config.zone
+    def _zone(self, address: PostalAddress) -> ZoneInfo:
+        """The customer's local time: their country's, as every carrier's return counts it, or
+        `PICKUP_TIMEZONE` for a country with no single zone known here."""
+        return known_time_zone(address.country_code) or self._config.zone
+
+    def _window(self, request: PickupRequest) -> tuple[dt.datetime, dt.datetime]:
+        zone = self._zone(request.address)
         opens = dt.datetime.combine(request.pickup_date, self._config.pickup_ready_time, zone)
         closes = dt.datetime.combine(request.pickup_date, self._config.pickup_close_time, zone)
+        return opens, closes
+
+    def _pickup(self, request: PickupRequest) -> Json:
+        opens, closes = self._window(request)
         return {
             "reference": request.reference,
             "address": address(request.address),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr, ValidationError
 
 from activities.carriers.easypost import EasyPostCarrier, EasyPostConfig
 from activities.carriers.protocol import CarrierUnavailable, CarrierUnsupported
+from domain.calendar import deposit_deadline
 from domain.carriers import CounterCodeRequest, PickupDatesRequest, PostOfficeQuery
 from tests.activities.carriers.easypost.builders import NEW_YORK, label_request, pickup_request
 from tests.activities.carriers.replay.easypost import API_KEY, US_CUSTOMER, EasyPostReplay
@@ -48,6 +50,9 @@ async def test_a_mailbox_pickup_is_booked_once_and_called_off_once(
     assert again == pickup and pickup.pickup_id == replay.pickups[pickup.pickup_id]["id"]
     assert pickup.confirmation == replay.pickups[pickup.pickup_id]["confirmation"]
     assert (pickup.pickup_date, pickup.deposit_before) == (dt.date(2026, 2, 16), dt.time(8, 0))
+    assert pickup.deposit_by == opens and deposit_deadline(pickup, "US") == opens, (
+        "the return counts from the window it booked, not from 08:00 in Paris"
+    )
     cancelled, repeated = await carrier.cancel_pickup(pickup), await carrier.cancel_pickup(pickup)
     assert (cancelled.outcome, repeated.outcome) == ("done", "already_done")
     assert replay.calls("pickup.cancel") == 1
@@ -67,3 +72,19 @@ async def test_counter_codes_and_post_offices_are_refused_without_a_request(
 def test_an_unknown_pickup_time_zone_is_refused() -> None:
     with pytest.raises(ValidationError):
         EasyPostConfig(api_key=SecretStr(API_KEY), pickup_timezone="America/Nowhere")
+
+
+async def test_a_customer_in_europe_has_the_pickup_window_of_their_own_country(
+    carrier: EasyPostCarrier,
+) -> None:
+    berlin = US_CUSTOMER.model_copy(
+        update={"line2": None, "postal_code": "10115", "city": "Berlin", "country_code": "DE"}
+    )
+    label = await carrier.create_return_label(label_request())
+    pickup = await carrier.book_mailbox_pickup(
+        pickup_request(label).model_copy(update={"address": berlin})
+    )
+
+    # PICKUP_TIMEZONE (New York) is for countries with no single zone known: 08:00 in Berlin.
+    assert pickup.deposit_by == dt.datetime(2026, 2, 16, 8, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert deposit_deadline(pickup, "DE") == pickup.deposit_by
