@@ -99,7 +99,8 @@ class PageTokens:
         `TokenExpired` for a genuine one past its time."""
         if len(token) > MAX_TOKEN_LENGTH or not token.isascii():
             raise TokenRefused("not a link token")
-        key_id, sep, body = token.partition(".")
+        # The body is base64url, which has no ".": a key ID may have some (`page.2027`).
+        key_id, sep, body = token.rpartition(".")
         key = self._keys.get(key_id)
         if not sep or key is None:
             raise TokenRefused("not a link token")

@@ -72,6 +72,16 @@ def test_keys_rotate_the_new_key_seals_and_the_old_one_still_opens() -> None:
         tokens(f"{NEXT_KEY_ID}={NEXT_KEY}").open(before, Purpose.RETURN, now=NOW)
 
 
+def test_a_key_id_with_dots_seals_tokens_that_open() -> None:
+    # `starter.py keys new --id page.2027` hands out such an ID.
+    dotted = tokens(f"page.2027.a={NEXT_KEY}")
+
+    token = dotted.seal(Purpose.RETURN, RETURN, LATER)
+
+    assert token.startswith("page.2027.a.")
+    assert dotted.open(token, Purpose.RETURN, now=NOW).subject == RETURN
+
+
 @pytest.mark.parametrize(
     "garbage",
     ["", ".", "page-2026-a.", "page-2026-a.!!!", "page-2026-a.AAAA", "x" * (MAX_TOKEN_LENGTH + 1),
