@@ -124,7 +124,7 @@ class Pages:
 
     @property
     def https(self) -> bool:
-        return self.settings.customer_page_url.startswith("https://")
+        return self.settings.customer_pages_over_https
 
     @property
     def timeout(self) -> float:
@@ -175,8 +175,11 @@ class Pages:
         message_key: str,
         *,
         renew_token: str | None = None,
+        renew_lang: str | None = None,
         notice: str | None = None,
     ) -> Response:
+        """A page saying what is wrong with a link; with `renew_token`, a button emailing a new
+        one, in `renew_lang` if the customer asked for a language, else in their own."""
         words = WORDS[lang]
         return self.html(
             request,
@@ -187,6 +190,7 @@ class Pages:
             message=words[message_key],
             notice=notice,
             token=renew_token or "",
+            renew_lang=renew_lang,
             renew_action=(
                 f"{PREFIX}/returns/{renew_token}/renew" if renew_token is not None else None
             ),
@@ -270,6 +274,7 @@ def _open(pages: Pages, request: Request, token: str, lang: str | None) -> Claim
                 "link_expired_title",
                 "link_expired",
                 renew_token=token,
+                renew_lang=lang,
             )
         ) from None
     except TokenRefused:
@@ -680,12 +685,34 @@ async def renew(token: str, request: Request) -> Response:
     mark_authenticated(request)
     if not pages.csrf.genuine(request, field(form, "csrf"), token):
         return pages.problem(
-            request, lang, 403, "link_expired_title", "form_expired", renew_token=token
+            request,
+            lang,
+            403,
+            "link_expired_title",
+            "form_expired",
+            renew_token=token,
+            renew_lang=asked,
         )
     return_id = claims.subject
     last = pages.renewed.get(return_id)
     if last is not None and time.monotonic() - last < RENEW_EVERY_SECONDS:
         return pages.problem(request, lang, 429, "link_expired_title", "new_link_wait")
+    # Taken before the first wait, so that requests arriving together send one email; given
+    # back when none went out.
+    pages.note_renewed(return_id, time.monotonic())
+    sent = False
+    try:
+        sent, answer = await _email_new_link(pages, request, return_id, asked, lang)
+    finally:
+        if not sent:
+            pages.renewed.pop(return_id, None)
+    return answer
+
+
+async def _email_new_link(
+    pages: Pages, request: Request, return_id: str, asked: str | None, lang: str
+) -> tuple[bool, Response]:
+    """Email the return's customer a new link: whether it went out, and the page saying so."""
     try:
         event = await asyncio.wait_for(
             starting_event(pages.client, return_id), timeout=pages.timeout
@@ -693,23 +720,23 @@ async def renew(token: str, request: Request) -> Response:
     except Exception as err:
         if not is_unreachable(err):
             raise
-        return _unavailable(pages, request, lang)
+        return False, _unavailable(pages, request, lang)
     if event is None:
-        return pages.problem(request, lang, 404, "link_invalid_title", "unknown_return")
+        return False, pages.problem(request, lang, 404, "link_invalid_title", "unknown_return")
     email_lang = language(asked, event.customer.locale)
     try:
         message = _new_link_email(pages, event, return_id, email_lang)
     except InvalidNoticeRequest:
         logger.warning("new return page link not sent: address undeliverable")
-        return pages.problem(request, lang, 422, "link_expired_title", "new_link_undeliverable")
+        problem = pages.problem(request, lang, 422, "link_expired_title", "new_link_undeliverable")
+        return False, problem
     try:
         await SmtpNotifier(pages.settings).send(message)
     except Exception as err:
         logger.warning("new return page link not sent", extra={"error": type(err).__name__})
-        return _unavailable(pages, request, lang)
-    pages.note_renewed(return_id, time.monotonic())
+        return False, _unavailable(pages, request, lang)
     logger.info("new return page link emailed", extra={"return_id": return_id})
-    return pages.problem(request, lang, 200, "link_expired_title", "new_link_sent")
+    return True, pages.problem(request, lang, 200, "link_expired_title", "new_link_sent")
 
 
 def _new_link_email(pages: Pages, event: RetractEvent, return_id: str, lang: str) -> EmailMessage:

@@ -118,7 +118,10 @@ def same_site(request: Request, public_host: str | None = None) -> bool:
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return True
-    host = urlsplit(origin).netloc
+    try:
+        host = urlsplit(origin).netloc
+    except ValueError:  # `http://[`: no origin a browser sends, so no site of ours
+        return False
     return host == request.headers.get("host", "") or (
         public_host is not None and host == public_host
     )
@@ -143,9 +146,9 @@ TOO_MANY_REQUESTS = """<!doctype html>
 """
 
 
-def too_many_requests_page(headers: dict[str, str]) -> HTMLResponse:
+def too_many_requests_page(headers: dict[str, str], *, https: bool) -> HTMLResponse:
     """The rate limit's answer to a customer's page, in both languages (their locale is not
-    known before the request is read)."""
+    known before the request is read), with the pages' headers (`https`: served over it)."""
     return secure_headers(
-        HTMLResponse(TOO_MANY_REQUESTS, status_code=429, headers=headers), https=False
+        HTMLResponse(TOO_MANY_REQUESTS, status_code=429, headers=headers), https=https
     )

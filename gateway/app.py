@@ -85,6 +85,9 @@ def _routes() -> FastAPI:
             "operations' actions on returns. Answers 202 only once Temporal has accepted."
         ),
         version="1",
+        # A path with a slash too many is not found: a redirect would leave the pages' headers
+        # out, and build its Location from what the proxy asked under.
+        redirect_slashes=False,
     )
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
@@ -132,7 +135,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     shape, never quoting what was asked; under the customer's pages, a page."""
     assert isinstance(exc, StarletteHTTPException)
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
-    if request.url.path.startswith(f"{PREFIX}/") and exc.status_code in HTTP_ERRORS:
+    path = request.url.path
+    if (path == PREFIX or path.startswith(f"{PREFIX}/")) and exc.status_code in HTTP_ERRORS:
         return customer_pages.http_error_page(request, exc.status_code, headers.get("Allow"))
     code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", "The request was refused."))
     return error(exc.status_code, code, message, headers=headers)

@@ -46,6 +46,7 @@ class RateLimits:
         self.requests: RateLimitItem = RateLimitItemPerMinute(settings.gateway_requests_per_minute)
         self.refusals: RateLimitItem = RateLimitItemPerMinute(settings.gateway_refusals_per_minute)
         self.exempt = address_networks(settings.gateway_rate_limit_exempt)
+        self.pages_https = settings.customer_pages_over_https
         self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
         self.limited = 0
         """Requests answered 429 since the process started."""
@@ -125,7 +126,7 @@ class RateLimited:
             headers = {"Retry-After": str(wait), "Connection": "close"}
             answer: Response
             if str(scope.get("path", "")).startswith(PAGES_PREFIX):
-                answer = too_many_requests_page(headers)
+                answer = too_many_requests_page(headers, https=self.limits.pages_https)
             else:
                 answer = JSONResponse(
                     error_body(

@@ -557,7 +557,12 @@ class Settings(BaseSettings):
             "stack, the tests and a trial only. Unset, they refuse to start, naming the setting."
         ),
     )
-    carrier_timeout_seconds: float = Field(20.0, gt=0, description="Per HTTP call to a carrier.")
+    carrier_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="Per HTTP call to a carrier, for those whose own timeout "
+        "(RETURNFLOW_EASYPOST_TIMEOUT_SECONDS, RETURNFLOW_COLISSIMO_TIMEOUT) is not set.",
+    )
     carrier_ledger: Path | None = Field(
         None,
         description=(
@@ -793,6 +798,11 @@ class Settings(BaseSettings):
     def dev_key_file(self) -> Path:
         """Where the dev stack keeps the key it makes on its first start (mode 600)."""
         return self.var_dir / DEV_KEY_FILE
+
+    @property
+    def customer_pages_over_https(self) -> bool:
+        """The customer's pages are served over HTTPS: they carry HSTS."""
+        return self.customer_page_url.startswith("https://")
 
     @property
     def carrier_codes(self) -> list[str]:

@@ -121,10 +121,13 @@ def carrier_config(model: type[M], prefix: str, settings: Settings) -> M:
             "__module__": __name__,
         },
     )
-    # The adapters name their timeout differently; RETURNFLOW_CARRIER_TIMEOUT_SECONDS sets both.
+    # The adapters name their timeout differently; RETURNFLOW_CARRIER_TIMEOUT_SECONDS sets it
+    # for a carrier whose own variable is not set.
     timeout = "timeout_seconds" if "timeout_seconds" in model.model_fields else "timeout"
     try:
-        read = reader(**{timeout: settings.carrier_timeout_seconds})
+        read = reader()
+        if timeout not in read.model_fields_set:
+            read = reader(**{timeout: settings.carrier_timeout_seconds})
     except ValidationError as err:
         problems = "; ".join(
             f"{prefix}{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"

@@ -4,6 +4,7 @@ cancellation through the return's own updates, and says a refusal in the custome
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import uuid
@@ -174,6 +175,26 @@ async def test_a_form_without_its_csrf_field_or_from_another_site_changes_nothin
     assert status.stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
 
 
+@pytest.mark.parametrize("origin", ["http://[", "http://[::1", "https://a]b"])
+async def test_a_form_with_an_origin_no_browser_sends_is_refused_as_from_another_site(
+    door: Door, harness: ReturnHarness, origin: str
+) -> None:
+    handle = await ready_for_choice(harness, locale="en")
+    path = link_path(door.settings, handle.id)
+    fields = form_fields((await door.http.get(path)).text, "choice")
+
+    answer = await door.http.post(
+        f"{path}/choice",
+        data={**fields, "way": "sandbox:post_office_drop_off"},
+        headers={"Origin": origin},
+    )
+
+    assert answer.status_code == 403
+    assert "This form has expired" in answer.text
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
+
+
 async def test_a_form_from_an_older_browser_behind_a_proxy_rewriting_host_is_taken(
     door: Door, harness: ReturnHarness
 ) -> None:
@@ -288,12 +309,14 @@ async def test_what_no_page_takes_under_my_gets_a_page_not_the_apis_json(
 
     action_again = await door.http.get(f"{path}/choice")
     unknown = await door.http.get(f"{path}/nope")
+    slash_too_many = await door.http.get(f"{path}/")
+    bare = await door.http.get("/my")
     wrong_method = await door.http.put(path)
 
     assert action_again.status_code == 303
     assert action_again.headers["location"] == path
     assert action_again.headers["cache-control"] == "no-store"
-    for answer, status in ((unknown, 404), (wrong_method, 405)):
+    for answer, status in ((unknown, 404), (slash_too_many, 404), (bare, 404), (wrong_method, 405)):
         assert answer.status_code == status
         assert answer.headers["content-type"].startswith("text/html")
         assert "default-src 'none'" in answer.headers["content-security-policy"]
@@ -331,7 +354,10 @@ async def test_a_stranger_guessing_links_is_rate_limited(
     harness: ReturnHarness, tmp_path: Path
 ) -> None:
     settings = gateway_settings(
-        harness.settings.task_queue, tmp_path, gateway_refusals_per_minute=3
+        harness.settings.task_queue,
+        tmp_path,
+        gateway_refusals_per_minute=3,
+        customer_page_url="https://returns.example.test",
     )
     async with open_door(harness.client, settings) as door:
         pages = [await door.http.get(f"/my/returns/page-2026-a.guess{n:04d}") for n in range(5)]
@@ -342,6 +368,10 @@ async def test_a_stranger_guessing_links_is_rate_limited(
     assert "Too many requests" in pages[-1].text
     assert pages[-1].headers["content-type"].startswith("text/html")
     assert "retry-after" in pages[-1].headers
+    assert (
+        pages[-1].headers["strict-transport-security"]
+        == pages[0].headers["strict-transport-security"]
+    ), "the pages' headers, HSTS included, on the limit's page too"
 
 
 async def test_an_expired_link_emails_a_new_one_to_the_customer_once(
@@ -350,8 +380,11 @@ async def test_an_expired_link_emails_a_new_one_to_the_customer_once(
     handle = await ready_for_choice(harness, locale="en")
     async with expired_link(harness, tmp_path, handle.id) as (door, sink, path, fields):
         settings = door.settings
-        asked = await door.http.post(f"{path}/renew", data=fields)
-        again = await door.http.post(f"{path}/renew", data=fields)
+        # Asked twice at once (a double click): one email.
+        asked, again = sorted(
+            await asyncio.gather(*(door.http.post(f"{path}/renew", data=fields) for _ in "12")),
+            key=lambda answer: answer.status_code,
+        )
 
         assert asked.status_code == 200
         assert "We have emailed a new link" in asked.text
@@ -366,6 +399,22 @@ async def test_an_expired_link_emails_a_new_one_to_the_customer_once(
         opened = await door.http.get(new_link[0].removeprefix(settings.customer_page_url))
         assert opened.status_code == 200
         assert (await handle.query(ReturnWorkflow.status)).order_id in opened.text
+
+
+async def test_a_new_link_is_emailed_in_the_customers_language_unless_they_asked_another(
+    harness: ReturnHarness, tmp_path: Path
+) -> None:
+    # The expired page cannot know the customer's language: it is in English, and its form
+    # leaves the email's to the customer's locale.
+    handle = await ready_for_choice(harness, locale="fr-FR")
+    async with expired_link(harness, tmp_path, handle.id) as (door, sink, path, fields):
+        asked = await door.http.post(f"{path}/renew", data=fields)
+        (message,) = list(read_mailbox(sink.directory))
+
+    assert asked.status_code == 200
+    assert "lang" not in fields
+    assert message["Content-Language"] == "fr"
+    assert message["Subject"].startswith("Votre nouveau lien de retour")
 
 
 async def test_an_address_mail_cannot_go_to_gets_a_page_saying_so_not_an_error(

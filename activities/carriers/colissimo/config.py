@@ -39,7 +39,9 @@ class ColissimoConfig(BaseModel):
     sls_url: str = Field(SLS_URL, description="Base URL of the SLS label web service.")
     pointretrait_url: str = Field(POINT_RETRAIT_URL, description="Base URL of Point Retrait.")
     tracking_url: str = Field(TRACKING_URL, description="Base URL of La Poste Suivi v2.")
-    timeout: float = Field(20.0, gt=0, description="Seconds per HTTP call.")
+    timeout: float = Field(
+        20.0, gt=0, description="Seconds per HTTP call (unset: RETURNFLOW_CARRIER_TIMEOUT_SECONDS)."
+    )
     label_format: str = Field(
         "PDF_A4_300dpi",
         description=(

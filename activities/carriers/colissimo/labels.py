@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,8 +68,9 @@ def label_body(request: LabelRequest, carrier: str, output: str, today: dt.date)
         "outputFormat": {"x": 0, "y": 0, "outputPrintingType": output},
         "letter": {
             "service": service,
-            # Kilograms, at least 0.01, at most two decimals.
-            "parcel": {"weight": max(round(request.parcel.weight_grams / 1000, 2), 0.01)},
+            # Kilograms, at least 0.01, at most two decimals: rounded up, never declared
+            # lighter than it is (2,004 g is 2.01 kg, in the band above 2 kg).
+            "parcel": {"weight": max(math.ceil(request.parcel.weight_grams / 10) / 100, 0.01)},
             "sender": {
                 # AN1..17, printed on the label only: the return ID without its prefix.
                 "senderParcelRef": printed[-17:],

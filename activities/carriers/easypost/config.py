@@ -74,7 +74,7 @@ class EasyPostConfig(BaseModel):
         default=20.0,
         gt=0,
         description="How long one call to EasyPost may take "
-        "(RETURNFLOW_CARRIER_TIMEOUT_SECONDS sets it for every carrier).",
+        "(unset: RETURNFLOW_CARRIER_TIMEOUT_SECONDS).",
     )
 
     @field_validator("pickup_timezone")

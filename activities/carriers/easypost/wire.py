@@ -9,6 +9,7 @@ EasyPost/examples (`official/docs/curl`, `official/docs/responses`).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -134,8 +135,10 @@ def address(address: PostalAddress) -> Json:
 
 
 def ounces(grams: int) -> float:
-    """Parcel weight for EasyPost: ounces, one decimal (as in every documented example)."""
-    return max(0.1, round(grams / GRAMS_PER_OUNCE, 1))
+    """Parcel weight for EasyPost: ounces, one decimal (as in every documented example),
+    rounded up: never declared lighter than it is. (The tenths are rounded to a millionth
+    first, so that float noise on an exact tenth does not add one.)"""
+    return max(0.1, math.ceil(round(grams / GRAMS_PER_OUNCE * 10, 6)) / 10)
 
 
 def timestamp(value: str) -> dt.datetime:

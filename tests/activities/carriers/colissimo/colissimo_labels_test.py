@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -10,10 +11,11 @@ import pytest
 from pydantic import SecretStr
 
 from activities.carriers.colissimo import ColissimoCarrier
+from activities.carriers.colissimo.labels import label_body
 from activities.carriers.colissimo.wire import address, split_multipart
 from activities.carriers.protocol import CarrierRejected
 from domain.addresses import PostalAddress
-from domain.carriers import CancellationOutcome, PostOfficeQuery
+from domain.carriers import CancellationOutcome, Parcel, PostOfficeQuery
 from tests.activities.carriers.colissimo.builders import (
     BRUSSELS,
     MILAN,
@@ -223,3 +225,17 @@ def test_an_address_is_sent_within_the_sls_field_lengths() -> None:
     assert "phoneNumber" not in block and block["mobileNumber"] == "+4915112345678"
     french = address(where.model_copy(update={"phone": "06 12 34 56 78"}))
     assert french["phoneNumber"] == "0612345678" and "mobileNumber" not in french
+
+
+@pytest.mark.parametrize(
+    ("grams", "kilograms"), [(1, 0.01), (450, 0.45), (2004, 2.01), (2010, 2.01)]
+)
+def test_a_parcel_is_never_declared_lighter_than_it_is(grams: int, kilograms: float) -> None:
+    # 2,004 g declared 2.0 kg would fall in the price band below 2 kg.
+    request = label_request().model_copy(
+        update={"parcel": Parcel(weight_grams=grams, description="Smartphone")}
+    )
+
+    body = label_body(request, "colissimo", "PDF_A4_300dpi", dt.date(2026, 12, 7))
+
+    assert body["letter"]["parcel"] == {"weight": kilograms}

@@ -39,7 +39,7 @@ async def test_a_return_label_goes_from_the_customer_back_to_the_seller(
     assert shipment["to_address"]["street1"] == US_CUSTOMER.line1
     assert shipment["to_address"]["street2"] == US_CUSTOMER.line2
     assert shipment["from_address"]["company"] == US_SELLER.company
-    assert shipment["parcel"] == {"weight": 16.9}
+    assert shipment["parcel"] == {"weight": 17.0}
     assert shipment["reference"] == "return-ORD1-1"
     assert shipment["options"] == {"label_format": "PDF"}
     bought = replay.shipments[label.label_id]
@@ -174,8 +174,10 @@ async def test_a_voided_label_is_refunded_once(
     assert voided.object_id == label.label_id and replay.calls("shipment.refund") == 1
 
 
-def test_grams_become_ounces_to_a_tenth() -> None:
-    assert [ounces(g) for g in (1, 480, 1000, 30_000)] == [0.1, 16.9, 35.3, 1058.2]
+def test_grams_become_ounces_to_a_tenth_never_lighter_than_the_parcel() -> None:
+    # 455 g is 16.05 oz: declared 16.1, not 16.0; 2,835 g is 100.0016 oz.
+    grams = (1, 455, 480, 1000, 2835, 30_000)
+    assert [ounces(g) for g in grams] == [0.1, 16.1, 17.0, 35.3, 100.1, 1058.3]
 
 
 async def test_a_quote_is_the_rate_a_label_would_be_bought_at_and_buys_nothing(
