@@ -124,7 +124,8 @@ class MarketplaceHttp:
 def _error(response: httpx.Response) -> dict[str, Any]:
     try:
         error: Any = response.json().get("error", {})
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
+        # Not JSON, not an object, or nested past what the decoder follows: no message.
         return {}
     return error if isinstance(error, dict) else {}
 

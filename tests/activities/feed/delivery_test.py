@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.feed.activities import FeedActivities
+from activities.marketplace_http import error_code, error_message
 from domain.events import DeviceCategory
 from domain.failures import FailureType
 from domain.feed import (
@@ -246,3 +247,12 @@ async def test_the_sandbox_refuses_an_event_it_cannot_file_422_naming_the_field(
     assert answer.status_code == 422
     assert answer.json()["error"]["problems"] == [problem]
     assert await sandbox.recorded("events?subscriber=crm") == []
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"error": ' * 50_000], ids=["array", "object"])
+def test_an_error_nested_past_what_json_follows_is_an_error_without_a_message(body: bytes) -> None:
+    # A subscriber's 410 with such a body is still a 410: refused for good, not retried for
+    # half an hour on a Python error.
+    gone = httpx.Response(410, content=body, headers={"Content-Type": "application/json"})
+
+    assert error_message(gone) == "" and error_code(gone) is None
