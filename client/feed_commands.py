@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.reading import failure_chain
@@ -24,6 +30,7 @@ from domain import search_attributes as sa
 from domain.base import field_problems
 from domain.feed import FeedView, ReplayRequest
 from domain.ids import PREFIX
+from plumbing.errors import first_line
 from workflows.event_feed import EventFeedWorkflow, feed_id
 
 REFUSED, BAD_INPUT = 1, 2
@@ -115,10 +122,16 @@ async def run(args: argparse.Namespace, connect: Callable[[], Awaitable[Client]]
         view = await _view(_feed(client, args.ref), args.ref)
         print(view.model_dump_json(indent=2) if args.json else render(view))
         return 0
-    found = 0
+    found = unread = 0
     async for execution in client.list_workflows(PARKED_QUERY):
         handle = client.get_workflow_handle_for(EventFeedWorkflow.run, execution.id)
-        view = await handle.query(EventFeedWorkflow.view)
+        try:
+            view = await handle.query(EventFeedWorkflow.view)
+        except (RPCError, WorkflowQueryFailedError) as err:
+            # A feed whose build no worker runs any more, say: said, and the others listed.
+            unread += 1
+            print(f"{execution.id}: not read: {first_line(err)}", file=sys.stderr)
+            continue
         for s in view.subscribers:
             if s.parked is None:
                 continue
@@ -131,6 +144,6 @@ async def run(args: argparse.Namespace, connect: Callable[[], Awaitable[Client]]
                     f"{view.return_id}  {s.subscriber}  #{s.parked.sequence} {s.parked.type}  "
                     f"{s.parked.parked_at:%Y-%m-%d %H:%M}  {s.parked.reason}"
                 )
-    if not found and not args.json:
+    if not found and not unread and not args.json:
         print("no parked delivery")
-    return 0
+    return 1 if unread else 0

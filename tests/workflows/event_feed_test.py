@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import jsonschema_rs
 import pytest
@@ -19,6 +20,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 import starter
@@ -426,3 +428,46 @@ async def test_a_parked_feed_operations_terminated_is_no_longer_listed(
             return handle.id not in await parked()
 
         await until(no_longer_listed)  # fails here if it stays listed
+
+
+async def test_a_parked_feed_that_cannot_be_read_is_said_and_the_others_still_listed(
+    time_skipping_env: WorkflowEnvironment,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = time_skipping_env
+    doubles = SCENARIOS["event_feed_parked_and_replayed"].doubles()
+    feed_command = feed_command_line(env, capsys)
+    async with return_harness(env.client, doubles) as harness:
+        first = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+        second = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+
+        async def both_listed() -> bool:
+            listed = await feed_command("parked")
+            return first.id in listed and second.id in listed
+
+        await until(both_listed)
+        # The first's feed is on a build no worker runs any more: Temporal cannot query it.
+        query = WorkflowHandle.query
+
+        async def no_worker_for_the_first(
+            handle: WorkflowHandle[Any, Any], *args: Any, **kw: Any
+        ) -> Any:
+            if handle.id == feed_id(first.id):
+                raise RPCError(
+                    "no poller seen for task queue recently", RPCStatusCode.FAILED_PRECONDITION, b""
+                )
+            return await query(handle, *args, **kw)
+
+        monkeypatch.setattr(WorkflowHandle, "query", no_worker_for_the_first)
+        parser = starter.parser()
+
+        async def connect() -> Client:
+            return env.client
+
+        status = await feed_commands.run(parser.parse_args(["feed", "parked"]), connect)
+        said = capsys.readouterr()
+
+    assert status == 1
+    assert f"{feed_id(first.id)}: not read: no poller seen" in said.err
+    assert second.id in said.out and first.id not in said.out
