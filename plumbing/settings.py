@@ -13,7 +13,6 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -21,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.emails import email_problem
 from plumbing.encryption import Keyring, PayloadKeyError
-from plumbing.subscribers import Subscriber, parse_subscribers
+from plumbing.subscribers import Subscriber, is_http_url, parse_subscribers
 
 DEV_KEY_FILE = Path("keys") / "payload.keys"
 """The dev stack's payload key file, under the var directory."""
@@ -694,8 +693,7 @@ class Settings(BaseSettings):
         # An empty value (a line left blank in an env file) would make every link relative.
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not is_http_url(value):
             raise ValueError(
                 "not an absolute http:// or https:// URL, e.g. https://returns.marketplace.example"
             )

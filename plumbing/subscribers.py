@@ -38,15 +38,26 @@ def _pairs(setting: str, text: str | None) -> list[tuple[str, str]]:
     return pairs
 
 
+def is_http_url(url: str) -> bool:
+    """An absolute http(s) URL with a host, and a port if any that is a number in range."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (read to check it: a port that is not one raises)
+    except ValueError:  # `http://[`, `https://host:abc`
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def parse_subscribers(
     subscribers: str | None, secrets: str | None, personal: str | None
 ) -> dict[str, Subscriber]:
     """The subscribers, or a `ValueError` naming the setting at fault."""
     urls: dict[str, str] = {}
     for name, url in _pairs("RETURNFLOW_EVENT_SUBSCRIBERS", subscribers):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"RETURNFLOW_EVENT_SUBSCRIBERS: {name}'s URL is not http(s)://host")
+        if not is_http_url(url):
+            raise ValueError(
+                f"RETURNFLOW_EVENT_SUBSCRIBERS: {name}'s URL is not http(s)://host[:port]"
+            )
         if name in urls:
             raise ValueError(f"RETURNFLOW_EVENT_SUBSCRIBERS: {name} is named twice")
         urls[name] = url

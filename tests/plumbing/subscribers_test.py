@@ -35,6 +35,15 @@ def test_no_subscriber_no_feed() -> None:
     [
         ({"event_subscribers": "marketplace"}, "RETURNFLOW_EVENT_SUBSCRIBERS: each entry is NAME"),
         ({"event_subscribers": "m=ftp://x"}, "RETURNFLOW_EVENT_SUBSCRIBERS: m's URL is not http"),
+        (
+            {"event_subscribers": "m=https://hooks.example:abc/in"},
+            "RETURNFLOW_EVENT_SUBSCRIBERS: m's URL is not http",
+        ),
+        ({"event_subscribers": "m=http://[/in"}, "RETURNFLOW_EVENT_SUBSCRIBERS: m's URL is not"),
+        (
+            {"customer_page_url": "https://returns.example:99999"},
+            "customer_page_url\n.*not an absolute http:// or https:// URL",
+        ),
         ({"event_subscribers": "m=https://x"}, "RETURNFLOW_EVENT_SUBSCRIBER_SECRETS: no secret"),
         (
             {"event_subscribers": "m=https://x", "event_subscriber_secrets": "m=whsec_xyz"},
