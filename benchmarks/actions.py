@@ -5,11 +5,15 @@
 Reads the recorded histories under tests/histories/ (`make histories` records them) and counts,
 for each path, the events and the actions as Temporal Cloud bills them:
 
-- the workflow's start: 1;
+- the workflow's start: 1 (with its first signal, for a workflow signalled with start: a
+  signal-with-start is one action, whether it starts the workflow or not);
 - each activity scheduled: 1, and 1 more per retry (the attempt number of its start event);
-- local activities: 1 for all the markers one workflow task completion recorded;
+- markers: 1 for all the markers one workflow task completion recorded, local activities and
+  patches alike (the Cloud counts a task's `RecordMarker` commands as one);
 - each timer started, signal received, update accepted, search attribute upsert, memo upsert,
-  child workflow started, and signal or cancellation sent to another workflow: 1.
+  and signal or cancellation sent to another workflow: 1; an upsert of `TemporalChangeVersion`
+  alone (a patch's) is not billed;
+- each child workflow started: 2 (its start and its execution).
 
 Prints a markdown table and writes it as JSON to var/bench/actions.json: each path's counts
 under its name, and under `measured` when, how and where they were counted (benchmarks/record.py).
@@ -30,7 +34,8 @@ from benchmarks.record import measured
 
 HISTORIES = Path("tests/histories")
 OUTPUT = Path("var/bench/actions.json")
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
+CHANGE_VERSION = "TemporalChangeVersion"
+"""The search attribute the SDK upserts for each patch taken: exempt from action counting."""
 
 _ONE_ACTION_EACH: dict[EventType.ValueType, str] = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: "start",
@@ -38,7 +43,6 @@ _ONE_ACTION_EACH: dict[EventType.ValueType, str] = {
     EventType.EVENT_TYPE_TIMER_STARTED: "timers",
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: "signals",
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: "updates",
-    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: "upserts",
     EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: "memo upserts",
     EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: "child workflows",
     EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: "signals sent",
@@ -47,7 +51,7 @@ _ONE_ACTION_EACH: dict[EventType.ValueType, str] = {
 
 KINDS = (
     "start",
-    "local activities",
+    "markers",
     "activities",
     "activity retries",
     "timers",
@@ -82,7 +86,7 @@ def count(history_json: str) -> Counts:
     or of the CLI's and the Web UI's export)."""
     events = WorkflowHistory.from_json("counted", history_json).events
     kinds: Counter[str] = Counter()
-    local_activity_tasks: set[int] = set()
+    marker_tasks: set[int] = set()
     for event in events:
         kind = _ONE_ACTION_EACH.get(event.event_type)
         if kind is not None:
@@ -92,9 +96,16 @@ def count(history_json: str) -> Counts:
             kinds["activity retries"] += max(attempt - 1, 0)
         elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
             marker = event.marker_recorded_event_attributes
-            if marker.marker_name == LOCAL_ACTIVITY_MARKER:
-                local_activity_tasks.add(marker.workflow_task_completed_event_id)
-    kinds["local activities"] = len(local_activity_tasks)
+            marker_tasks.add(marker.workflow_task_completed_event_id)
+        elif event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+            if set(fields.indexed_fields) - {CHANGE_VERSION}:
+                kinds["upserts"] += 1
+        elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            kinds["child workflows"] += 1  # its execution, besides its start (counted above)
+    if len(events) > 1 and events[1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+        kinds["signals"] -= 1  # signalled with its start: one action for both
+    kinds["markers"] = len(marker_tasks)
     return Counts(events=len(events), by_kind={kind: kinds[kind] for kind in KINDS})
 
 
@@ -118,7 +129,8 @@ def table(counted: dict[str, Counts]) -> str:
 def main(argv: list[str] | None = None) -> int:
     stamp = measured("benchmarks.actions", argv or [])
     histories = Path(argv[0]) if argv else HISTORIES
-    files = sorted(histories.glob("*.json"))
+    # The `.before-<patch>` copies are the paths of builds before, kept to replay.
+    files = sorted(p for p in histories.glob("*.json") if ".before-" not in p.name)
     if not files:
         print(f"no history under {histories}/: record them with `make histories`")
         return 1

@@ -6,14 +6,15 @@
 the dev stack, up to the proof of dispatch (a mailbox pickup, the carrier's acceptance scan, the
 refund requested and the pickup notice sent), in the same order:
 
-- the intake: two patch markers (each upserting `TemporalChangeVersion`), one local activity,
-  the carriers' prices (an activity), `ReturnStage` upserted, the address email (an activity),
-  a third patch marker, the event feed's hand-over (a local activity), the wait for the choice
-  under the expiry timer;
-- the customer's choice (an update): the label and the pickup (two activities), `ReturnStage`,
+- the intake: three patch markers (each upserting `TemporalChangeVersion`), one local
+  activity, the carriers' prices (an activity), `ReturnStage` upserted, the address email (an
+  activity), a fourth patch marker, the event feed's hand-over (a local activity), the wait for
+  the choice under the expiry timer;
+- the customer's choice (an update): the label and the pickup (two activities, within the
+  choice's bound on the carrier's answers), `ReturnStage`,
   `Carrier` and `TrackingNumber` upserted, the answer, the label email (an activity), the feed
   (a local activity), the expiry timer replaced by the polling timer;
-- the carrier's scans (a signal): `ReturnStage` upserted, a fourth patch marker, the refund and
+- the carrier's scans (a signal): `ReturnStage` upserted, a fifth patch marker, the refund and
   the pickup notice (two activities), the feed (a local activity), the polling timer replaced by
   the delivery wait.
 
@@ -53,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.events import RetractEvent
     from domain.returns import ReturnStage
+    from domain.timings import ReturnTimings
     from workflows import policies
 
 TASK_QUEUE = "bare-returns"
@@ -216,8 +218,10 @@ class BareReturnWorkflow:
         clock = _start_timer(EXPIRY_WAIT)
         await workflow.wait_condition(lambda: self._chosen)
 
-        await self._activity(create_return_label, return_id, policies.CARRIER)
-        await self._activity(book_mailbox_pickup, return_id, policies.CARRIER)
+        # The choice's carrier calls, all of them within the bound a real choice has.
+        within = ReturnTimings().carrier_answer_within
+        await self._activity(create_return_label, return_id, policies.CARRIER, within)
+        await self._activity(book_mailbox_pickup, return_id, policies.CARRIER, within)
         _upsert(stage=ReturnStage.AWAITING_PICKUP, carrier=CARRIER, tracking=TRACKING_NUMBER)
         self._booked = True  # the update answers as the label email is scheduled
         await self._activity(send_notices, return_id, policies.NOTICE)
@@ -248,11 +252,20 @@ class BareReturnWorkflow:
         self._scanned = True
 
     @staticmethod
-    async def _activity(run: Any, return_id: str, policy: policies.ActivityPolicy) -> None:
+    async def _activity(
+        run: Any,
+        return_id: str,
+        policy: policies.ActivityPolicy,
+        within: dt.timedelta | None = None,
+    ) -> None:
         await workflow.execute_activity(
             run,
             return_id,
-            **policy.options(),
+            **(
+                policy.options()
+                if within is None
+                else policy.options(schedule_to_close_timeout=within)
+            ),
         )
 
     @staticmethod

@@ -220,9 +220,9 @@ def actions(data: dict[str, Any]) -> Figure:
     )
     figure.paragraph(
         "One action each for the start, an activity scheduled and each of its retries, the "
-        "local activities of one workflow task, a timer, a signal received, an update accepted, "
-        "a search attribute or memo upsert, a child workflow, and a signal or cancellation sent "
-        "(benchmarks/actions.py)."
+        "markers (local activities, patches) of one workflow task, a timer, a signal received, "
+        "an update accepted, a search attribute upsert other than a patch's, a memo upsert, and "
+        "a signal or cancellation sent; two for a child workflow (benchmarks/actions.py)."
     )
     figure.caption(data.get("measured"))
     return figure

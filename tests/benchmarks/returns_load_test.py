@@ -37,7 +37,9 @@ PROCESSES = {
 }
 QUICK = "--returns 3 --concurrency 3 --warmup 0 --histories 3 --settle 0"
 """Three returns of each kind, at once, none first, no pause between the batches."""
-SAME_COMMANDS = ("start", "local activities", "activities", "signals", "updates", "upserts")
+SAME_COMMANDS = ("start", "activities", "signals", "updates", "upserts")
+"""The kinds of billable action the bare return gives Temporal as many of as a real one. (Its
+markers are as many, but the workflow tasks they come in, each one action, differ.)"""
 
 
 @pytest.mark.e2e
@@ -70,13 +72,15 @@ async def test_three_real_and_three_bare_returns_reach_the_proof_of_dispatch(
     for kind in SAME_COMMANDS:
         assert real["history"]["by_kind"][kind] == bare["history"]["by_kind"][kind], kind
     assert real["history"]["by_kind"]["activities"] == 7
-    assert bare["history"]["actions"] == 25
+    # Its markers come in 4 or 5 workflow tasks, as the messages come: one action each.
+    assert 20 <= bare["history"]["actions"] <= 21, bare["history"]["by_kind"]
     # The bare feed gives Temporal what the real one does on this path: started by the first
     # hand-over, signalled by each, one delivery each.
     assert fed["history"]["by_kind"] == bare["history"]["by_kind"]
     assert not bare["feed_history"]
     for kind in ("start", "activities", "signals", "upserts"):
-        assert fed["feed_history"]["by_kind"][kind] == real["feed_history"]["by_kind"][kind], kind
+        bare_feed, real_feed = fed["feed_history"]["by_kind"], real["feed_history"]["by_kind"]
+        assert bare_feed.get(kind, 0) == real_feed.get(kind, 0), kind
     # What Temporal was asked per return: the hand-overs to a feed are signals-with-start
     # (a real return's last one comes after its last notice: it may fall after the batch);
     # the bare return alone makes none.

@@ -32,9 +32,10 @@ from workflows.event_feed import EventFeedWorkflow
 from workflows.return_workflow import ReturnWorkflow
 from workflows.withdrawal_workflow import WithdrawalWorkflow
 
-HAPPY_PATH_ACTION_BUDGET = 23
+HAPPY_PATH_ACTION_BUDGET = 20
 """The billable actions of the happy path to its end as recorded (`happy_mailbox_pickup`,
-recorded again with each change of its commands): one more fails here (docs/benchmarks.md)."""
+recorded again with each change of its commands), as Temporal Cloud counts them
+(`benchmarks/actions.py`): one more fails here (docs/benchmarks.md)."""
 
 
 @pytest.mark.parametrize("path", history_files(), ids=lambda p: p.stem)
