@@ -9,7 +9,9 @@ pickups (a Pickup) are bought the same way:
 2. before buying, a retry reads the object back (`GET /{objects}/{id}`): if it is bought, the
    purchase went through and only its answer was lost -- it is not bought again;
 3. `POST /{objects}/{id}/buy` with the cheapest fitting rate -> the result is recorded and given
-   back as is on any later retry, without asking EasyPost.
+   back as is on any later retry, without asking EasyPost. A purchase EasyPost refuses is read
+   back too: an attempt that overlapped this one (timed out while its purchase was on its way)
+   may have bought it, and EasyPost buys an object once.
 
 A retry can still make a second, unbought object when the very first answer was lost; it costs
 nothing and is never bought.
@@ -25,6 +27,7 @@ from pydantic import BaseModel
 
 from activities.carriers.easypost.wire import EasyPostApi, Json, cheapest
 from activities.carriers.ledger import CarrierLedger
+from activities.carriers.protocol import CarrierRejected
 
 Result = TypeVar("Result", bound=BaseModel)
 
@@ -74,7 +77,14 @@ async def buy_once(
             messages=list(found.get("messages") or []),
             what=purchase.rates.removesuffix("s"),
         )
-        found = await api.post(f"{purchase.objects}/{object_id}/buy", purchase.buy_body(rate))
+        try:
+            found = await api.post(f"{purchase.objects}/{object_id}/buy", purchase.buy_body(rate))
+        except CarrierRejected:
+            # Another attempt of the step (one Temporal timed out while its purchase was on
+            # its way) may have bought it meanwhile: EasyPost then refuses a second purchase.
+            found = await api.get(f"{purchase.objects}/{object_id}")
+            if not purchase.is_bought(found):
+                raise
     made = read(found)
     await ledger.remember(
         api.carrier, key, {"object_id": object_id, "result": made.model_dump_json()}

@@ -28,10 +28,18 @@ NEW_YORK = ZoneInfo("America/New_York")
 FRIDAY_EVENING = dt.datetime(2026, 2, 13, 23, 30, tzinfo=NEW_YORK)
 
 
-def easypost(replay: EasyPostReplay, ledger: CarrierLedger, **settings: Any) -> EasyPostCarrier:
+def easypost_config(**settings: Any) -> EasyPostConfig:
     secrets = {"api_key": SecretStr(API_KEY), "webhook_secret": SecretStr(WEBHOOK_SECRET)}
-    config = EasyPostConfig(**{**secrets, **settings})
-    return EasyPostCarrier(config, ledger, transport=replay.transport, clock=lambda: FRIDAY_EVENING)
+    return EasyPostConfig(**{**secrets, **settings})
+
+
+def easypost(replay: EasyPostReplay, ledger: CarrierLedger, **settings: Any) -> EasyPostCarrier:
+    return EasyPostCarrier(
+        easypost_config(**settings),
+        ledger,
+        transport=replay.transport,
+        clock=lambda: FRIDAY_EVENING,
+    )
 
 
 def label_request(key: str = "return-ORD1-1:label:1") -> LabelRequest:

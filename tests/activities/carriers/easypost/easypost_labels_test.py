@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pypdf
 import pytest
 
@@ -15,7 +17,7 @@ from activities.carriers.ledger import CarrierLedger
 from activities.carriers.protocol import CarrierRejected, CarrierUnavailable
 from activities.carriers.registry import CarrierRegistry
 from domain.base import Money
-from tests.activities.carriers.easypost.builders import easypost, label_request
+from tests.activities.carriers.easypost.builders import easypost, easypost_config, label_request
 from tests.activities.carriers.replay.easypost import US_CUSTOMER, US_SELLER, EasyPostReplay
 from tests.factories import quote_of
 
@@ -71,6 +73,45 @@ async def test_a_label_whose_answer_was_lost_is_never_bought_twice(
     assert replay.calls("shipment.create") == shipments and replay.calls("shipment.buy") == 1
     assert replay.calls("shipment.get") == (1 if lost == "shipment.buy" else 0)
     assert label.tracking_number == replay.shipments[label.label_id]["tracking_code"]
+
+
+class HeldPurchase(httpx.AsyncBaseTransport):
+    """The replay, with this attempt's purchase held on its way until `go` is set."""
+
+    def __init__(self, replay: EasyPostReplay) -> None:
+        self.replay = replay
+        self.at_purchase, self.go = asyncio.Event(), asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/buy"):
+            self.at_purchase.set()
+            await self.go.wait()
+        return await self.replay.transport.handle_async_request(request)
+
+
+async def test_two_attempts_of_one_label_that_overlap_buy_it_once_and_both_give_it(
+    replay: EasyPostReplay, ledger: CarrierLedger
+) -> None:
+    """Temporal timed the first attempt out while its purchase was on its way: the retry read
+    the shipment unbought, and EasyPost refuses its purchase once the first one lands."""
+    first, retry = HeldPurchase(replay), HeldPurchase(replay)
+    lost, again = (EasyPostCarrier(easypost_config(), ledger, transport=t) for t in (first, retry))
+    try:
+        lost_attempt = asyncio.create_task(lost.create_return_label(label_request()))
+        await first.at_purchase.wait()
+        retried = asyncio.create_task(again.create_return_label(label_request()))
+        await retry.at_purchase.wait()
+        first.go.set()
+        bought = await lost_attempt
+        retry.go.set()
+        given = await retried
+    finally:
+        await lost.aclose()
+        await again.aclose()
+
+    assert given == bought
+    assert replay.calls("shipment.create") == 1 and replay.calls("shipment.buy") == 2
+    assert [s["postage_label"] is not None for s in replay.shipments.values()] == [True]
 
 
 @pytest.mark.parametrize(
