@@ -191,7 +191,7 @@ def _render(
         values["done_text"] = words[done].format(
             moment=format_moment(receipt.submitted_at, zone, lang), email=customer.email
         )
-        titles = {line.line_id: line.product.title for line in view.offer.request.lines}
+        titles = view.offer.request.titles
         values["return_pages"] = [
             (
                 titles[line.line_id],
@@ -231,7 +231,15 @@ async def _chosen_lines(
         refused = words["form_expired"]
         raise _Answer(_render(pages, request, token, view, asked, refused=refused, status_code=403))
     allowed = view.offer.withdrawable(dt.datetime.now(dt.UTC))
-    chosen = [line for line in dict.fromkeys(form.get("line", [])) if line in allowed]
+    posted = list(dict.fromkeys(form.get("line", [])))
+    titles = view.offer.request.titles
+    gone = [titles[line] for line in posted if line not in allowed and line in titles]
+    if gone:
+        # The statement the customer read names them (their period ended since, say): nothing
+        # is sent but what they read, so they choose again.
+        refused = words["withdraw_no_longer"].format(items=", ".join(gone))
+        raise _Answer(_render(pages, request, token, view, asked, refused=refused, status_code=422))
+    chosen = [line for line in posted if line in allowed]
     if not chosen:
         refused = words["withdraw_pick_one"]
         raise _Answer(_render(pages, request, token, view, asked, refused=refused, status_code=422))

@@ -154,6 +154,8 @@ WORDS: dict[str, dict[str, str]] = {
         "withdraw_contract": "Order {order_id}, placed on {day}",
         "withdraw_button": "Withdraw from contract here",
         "withdraw_pick_one": "Select at least one item to withdraw from.",
+        "withdraw_no_longer": "You can no longer withdraw from {items} here: nothing was sent. "
+        "Check the items and confirm again.",
         "withdraw_none": "No item of this order can be withdrawn from here any more.",
         "withdraw_confirm_title": "Confirm your withdrawal",
         "withdraw_confirm_intro": "Check your statement, then confirm it. Your withdrawal is "
@@ -288,6 +290,8 @@ WORDS: dict[str, dict[str, str]] = {
         "withdraw_contract": "Commande {order_id}, passée le {day}",
         "withdraw_button": "Se rétracter du contrat ici",
         "withdraw_pick_one": "Sélectionnez au moins un article.",
+        "withdraw_no_longer": "Vous ne pouvez plus vous rétracter ici de : {items}. Rien n'a été "
+        "envoyé. Vérifiez les articles et confirmez à nouveau.",
         "withdraw_none": "Aucun article de cette commande ne peut plus faire l'objet d'une "
         "rétractation ici.",
         "withdraw_confirm_title": "Confirmez votre rétractation",

@@ -52,6 +52,11 @@ class WithdrawalLinkRequest(DomainModel):
         return lines
 
     @property
+    def titles(self) -> dict[str, str]:
+        """Each line's product title, by line ID."""
+        return {line.line_id: line.product.title for line in self.lines}
+
+    @property
     def order_id(self) -> str:
         return self.lines[0].order_id
 

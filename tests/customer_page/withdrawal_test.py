@@ -18,6 +18,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from customer_page.links import PageLinks
 from customer_page.tokens import PageTokens, Purpose
 from domain.events import OrderStatus
 from domain.ids import return_id
@@ -328,8 +329,57 @@ async def test_a_line_that_cannot_be_withdrawn_from_is_not_taken_even_if_posted(
     forged = await door.http.post(f"{path}/confirm", data={**fields, "line": "2"})
 
     assert forged.status_code == 422
-    assert "Select at least one item" in forged.text
+    title = request.titles["2"]
+    assert f"You can no longer withdraw from {title} here: nothing was sent" in forged.text
     assert not await harness_has_return(harness, request.order_id, "2")
+
+
+async def test_a_statement_with_an_item_whose_period_ended_since_is_not_sent_in_part(
+    door: Door, harness: ReturnHarness
+) -> None:
+    """The customer read and confirms a statement of two items; the second's period ended
+    while they read it: nothing is sent, and the page says which item and why."""
+    order_id = unique_order_id()
+    phone, case = (retract_event(order_id=order_id, line_id=n, locale="en") for n in "12")
+    request = WithdrawalLinkRequest(
+        request_id="help-1", customer=phone.customer, lines=[phone.order, case.order]
+    )
+    now = dt.datetime.now(dt.UTC)
+    offer = WithdrawalOffer(
+        withdrawal_id=withdrawal_workflow_id(request.order_id, request.request_id),
+        request=request,
+        offered_at=now,
+        open_until=now + dt.timedelta(hours=1),
+        lines=[
+            OfferedLine(line_id="1", withdrawable=True, window_ends_at=now + dt.timedelta(days=9)),
+            OfferedLine(
+                line_id="2", withdrawable=True, window_ends_at=now + dt.timedelta(seconds=2)
+            ),
+        ],
+    )
+    await harness.client.start_workflow(
+        WithdrawalWorkflow.run,
+        offer,
+        id=offer.withdrawal_id,
+        task_queue=harness.settings.task_queue,
+    )
+    path = path_of(PageLinks(door.settings).withdrawal(offer.withdrawal_id, offer.open_until))
+    fields = hidden_fields((await door.http.get(path)).text)
+    review = await door.http.post(f"{path}/review", data={**fields, "line": ["1", "2"]})
+    await asyncio.sleep(2.5)
+
+    confirmed = await door.http.post(
+        f"{path}/confirm", data={**hidden_fields(review.text), "line": ["1", "2"]}
+    )
+
+    assert review.status_code == 200
+    assert confirmed.status_code == 422
+    assert f"You can no longer withdraw from {request.titles['2']} here" in confirmed.text
+    view = await harness.client.get_workflow_handle(offer.withdrawal_id).query(
+        WithdrawalWorkflow.view
+    )
+    assert view.receipt is None
+    assert not await harness_has_return(harness, request.order_id, "1")
 
 
 async def test_the_function_speaks_french_to_a_french_customer(door: Door) -> None:
