@@ -582,7 +582,8 @@ def _blames_a_field(refusal: str) -> bool:
 def _choice(form: dict[str, str]) -> ReturnMethodChoice:
     carrier, _, method = form.get("way", "").partition(":")
     fields: dict[str, Any] = {"method": method, "carrier": carrier}
-    if form.get("pickup_date"):
+    # A day is the mailbox pickup's alone: sent with another way (a form made by hand), unused.
+    if form.get("pickup_date") and method == ReturnMethod.MAILBOX_PICKUP:
         fields["pickup_date"] = form["pickup_date"]
     return ReturnMethodChoice.model_validate_json(json.dumps(fields))
 
@@ -624,8 +625,8 @@ async def _status(request: Request, token: str) -> tuple[Pages, str, ReturnStatu
     pages = _pages(request)
     asked = asked_language(request)
     claims = _open(pages, request, token, asked)
-    status, _event = await _read(pages, request, claims.subject, asked)
-    return pages, asked or LANGUAGES[0], status
+    status, event = await _read(pages, request, claims.subject, asked)
+    return pages, language(asked, event.customer.locale), status
 
 
 @router.get("/returns/{token}/label.pdf")

@@ -155,6 +155,40 @@ async def test_a_refused_pickup_day_is_said_in_the_customers_words_and_changes_n
     assert status.stage == ReturnStage.AWAITING_CUSTOMER_CHOICE
 
 
+async def test_a_pickup_day_sent_with_another_way_is_not_the_choices(
+    door: Door, harness: ReturnHarness
+) -> None:
+    # A form made by hand: the page sends a day with the mailbox pickup only.
+    handle = await ready_for_choice(harness, locale="en")
+    path = link_path(door.settings, handle.id)
+    fields = form_fields((await door.http.get(path)).text, "choice")
+    day = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)).isoformat()
+
+    answer = await door.http.post(
+        f"{path}/choice",
+        data={**fields, "way": "sandbox:post_office_drop_off", "pickup_date": day},
+    )
+
+    assert answer.status_code == 303
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.stage == ReturnStage.AWAITING_DROP_OFF
+
+
+async def test_a_file_not_there_yet_is_said_in_the_customers_language(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness, locale="fr-FR")
+    path = link_path(door.settings, handle.id)
+
+    label = await door.http.get(f"{path}/label.pdf")
+    code = await door.http.get(f"{path}/counter-code.svg")
+
+    for answer in (label, code):
+        assert answer.status_code == 404
+        assert '<html lang="fr">' in answer.text
+        assert "Il n&#39;y a rien à télécharger ici pour l&#39;instant" in answer.text
+
+
 async def test_a_form_without_its_csrf_field_or_from_another_site_changes_nothing(
     door: Door, harness: ReturnHarness
 ) -> None:
