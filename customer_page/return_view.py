@@ -49,8 +49,9 @@ class Way:
     steps: list[str]
     cost: str | None
     chosen: bool
-    pickup_days: list[tuple[str, str]] = field(default_factory=list)
-    """(ISO date, the day as the customer reads it) a pickup can be booked for."""
+    pickup_days: list[tuple[str, str]] | None = field(default_factory=list)
+    """(ISO date, the day as the customer reads it) a pickup can be booked for; None: the
+    carrier could not be asked just now."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ class ReturnPage:
     may_choose: bool
     may_report: bool
     may_cancel: bool
-    carrier_offices: dict[str, list[dict[str, str | None]]]
+    carrier_offices: dict[str, list[dict[str, str | None]] | None]
+    """Each carrier's nearest counters; None: the carrier could not be asked just now."""
     packaging: list[str]
     label_ready: bool
     pickup: str | None
@@ -93,7 +95,7 @@ def return_page(
     status: ReturnStatus,
     event: RetractEvent,
     return_address: PostalAddress | None,
-    pickup_days: Mapping[str, Sequence[dt.date]],
+    pickup_days: Mapping[str, Sequence[dt.date] | None],
     offices: Mapping[str, Sequence[PostOffice] | None],
     label_paid_by: LabelCostBearer,
     now: dt.datetime,
@@ -136,7 +138,7 @@ def return_page(
                 ways.append(_way(offer, method, status, values, pickup_days, lang, label_paid_by))
     names = {offer.code: offer.name for offer in status.carriers_offered}
     carrier_offices = {
-        names.get(code, code): [post_office(o, lang) for o in found] if found is not None else []
+        names.get(code, code): [post_office(o, lang) for o in found] if found is not None else None
         for code, found in offices.items()
     }
     page = ReturnPage(
@@ -205,13 +207,16 @@ def _way(
     method: ReturnMethod,
     status: ReturnStatus,
     values: dict[str, str],
-    pickup_days: Mapping[str, Sequence[dt.date]],
+    pickup_days: Mapping[str, Sequence[dt.date] | None],
     lang: str,
     paid_by: LabelCostBearer,
 ) -> Way:
     wording = WORDINGS[lang]
+    offered = pickup_days.get(offer.code, ())
     days = (
-        [(d.isoformat(), format_date(d, lang)) for d in pickup_days.get(offer.code, ())]
+        None
+        if offered is None
+        else [(d.isoformat(), format_date(d, lang)) for d in offered]
         if method is ReturnMethod.MAILBOX_PICKUP
         else []
     )

@@ -45,19 +45,15 @@ from client.reading import StatusUnreadable, failure_chain, status_of
 from client.start import starting_event
 from customer_page import return_view
 from customer_page.links import PREFIX, PageLinks
+from customer_page.lookups import CarrierAnswers
 from customer_page.qr import qr_svg
 from customer_page.refusals import customer_words
 from customer_page.security import Csrf, secure_headers
 from customer_page.tokens import Claims, Purpose, TokenExpired, TokenRefused
 from customer_page.wording import LANGUAGES, WORDS, language
 from domain.base import field_problems
-from domain.calendar import country_time_zone, pickup_date_problem
 from domain.carriers import (
-    CarrierCapability,
     LabelCostBearer,
-    PickupDatesRequest,
-    PostOffice,
-    PostOfficeQuery,
     ReturnMethod,
 )
 from domain.events import RetractEvent
@@ -77,7 +73,6 @@ from gateway.http import (
 )
 from plumbing.settings import Settings
 from workflows.return_workflow import ReturnWorkflow
-from workflows.transitions import Message, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +80,6 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 STATIC = Path(__file__).resolve().parent / "static"
 FORM_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-LOOKUP_SECONDS = 5.0
-"""How long the page waits for a carrier's pickup days or post offices before doing without."""
 RENEW_EVERY_SECONDS = 600
 """At most one new link emailed per return in this long (per gateway process)."""
 RENEWABLE_FOR = dt.timedelta(days=365)
@@ -102,6 +95,7 @@ class Pages:
         self.client = client
         self.settings = settings
         self.registry = registry
+        self.answers = CarrierAnswers(registry)
         self.links = PageLinks(settings)
         self.csrf = Csrf(
             self.links.tokens.csrf_keys(),
@@ -321,7 +315,7 @@ async def _render(
     status, event = await _read(pages, request, return_id, asked)
     lang = language(asked, event.customer.locale)
     address = await _return_address(pages, return_id)
-    pickup_days, offices = await _lookups(pages, status, event)
+    pickup_days, offices = await pages.answers.for_page(status, event)
     now = dt.datetime.now(dt.UTC)
     page = return_view.return_page(
         lang=lang,
@@ -401,63 +395,6 @@ async def _return_address(pages: Pages, return_id: str) -> Any:
         )
     except Exception as err:
         logger.warning("return address not read", extra={"error": type(err).__name__})
-        return None
-
-
-async def _lookups(
-    pages: Pages, status: ReturnStatus, event: RetractEvent
-) -> tuple[dict[str, list[dt.date]], dict[str, list[PostOffice] | None]]:
-    """The pickup days of each carrier offering pickups, and the nearest counters of each
-    carrier offering a post office, while the customer may still choose or send."""
-    choosing = refusal(status.stage, Message.CHOOSE) is None and status.refund is None
-    if not choosing:
-        return {}, {}
-    home = event.customer.address
-    now = dt.datetime.now(dt.UTC)
-    zone = country_time_zone(home.country_code)
-
-    async def days(code: str) -> list[dt.date]:
-        carrier = pages.registry.get(code)
-        offered = await carrier.mailbox_pickup_dates(PickupDatesRequest(carrier=code, address=home))
-        return [d for d in offered if pickup_date_problem(d, now, status.ship_by, zone) is None]
-
-    async def nearest(code: str) -> list[PostOffice]:
-        query = PostOfficeQuery(carrier=code, near=home, limit=3)
-        return await pages.registry.get(code).find_post_offices(query)
-
-    day_codes = [
-        o.code for o in status.carriers_offered if ReturnMethod.MAILBOX_PICKUP in o.methods()
-    ]
-    # Where a post office is part of the way: the carriers that can say which are nearest.
-    office_codes = [
-        o.code
-        for o in status.carriers_offered
-        if CarrierCapability.POST_OFFICE_LOCATOR in o.capabilities
-        and {ReturnMethod.POST_OFFICE_DROP_OFF, ReturnMethod.POST_OFFICE_COUNTER} & set(o.methods())
-    ]
-    found = await asyncio.gather(
-        *(_within(days(code)) for code in day_codes),
-        *(_within(nearest(code)) for code in office_codes),
-    )
-    pickup_days = {
-        code: list(answer) if answer is not None else []
-        for code, answer in zip(day_codes, found[: len(day_codes)], strict=True)
-    }
-    offices = {
-        code: list(answer) if answer is not None else None
-        for code, answer in zip(office_codes, found[len(day_codes) :], strict=True)
-    }
-    return pickup_days, offices
-
-
-async def _within(lookup: Any) -> Any:
-    """A carrier lookup's answer, or None when it failed or was too slow."""
-    try:
-        return await asyncio.wait_for(lookup, timeout=LOOKUP_SECONDS)
-    except Exception as err:
-        logger.warning(
-            "carrier lookup for the return page failed", extra={"error": type(err).__name__}
-        )
         return None
 
 

@@ -80,10 +80,14 @@ WORDS: dict[str, dict[str, str]] = {
         "carrier collects it in the morning, and a parcel put in later waits for another day.",
         "no_pickup_days": "{carrier} offers no pickup day before your deadline: choose another "
         "way.",
+        "pickup_days_unknown": "We could not ask {carrier} for its pickup days just now: open "
+        "this page again in a moment, or choose another way.",
         "book_pickup": "Book this pickup",
         "nearest": "Nearest post offices",
         "nearest_none": "We could not look up the nearest post offices just now: any {carrier} "
         "post office will do.",
+        "nearest_empty": "{carrier} lists no post office near your address: any {carrier} post "
+        "office will do.",
         "opening": "Opening hours",
         "label": "Your return label",
         "pickup_title": "Your mailbox pickup",
@@ -211,10 +215,14 @@ WORDS: dict[str, dict[str, str]] = {
         "jour.",
         "no_pickup_days": "{carrier} ne propose aucun jour de retrait avant votre date limite : "
         "choisissez une autre façon.",
+        "pickup_days_unknown": "Nous n'avons pas pu demander à {carrier} ses jours de retrait pour "
+        "l'instant : rouvrez cette page dans un moment, ou choisissez une autre façon.",
         "book_pickup": "Réserver ce retrait",
         "nearest": "Bureaux de poste les plus proches",
         "nearest_none": "Nous n'avons pas pu chercher les bureaux de poste les plus proches pour "
         "l'instant : n'importe quel bureau de poste {carrier} convient.",
+        "nearest_empty": "{carrier} n'indique aucun bureau de poste près de votre adresse : "
+        "n'importe quel bureau de poste {carrier} convient.",
         "opening": "Horaires",
         "label": "Votre étiquette de retour",
         "pickup_title": "Votre retrait en boîte aux lettres",

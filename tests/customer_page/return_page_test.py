@@ -189,6 +189,19 @@ async def test_a_file_not_there_yet_is_said_in_the_customers_language(
         assert "Il n&#39;y a rien à télécharger ici pour l&#39;instant" in answer.text
 
 
+async def test_a_carrier_that_cannot_be_asked_is_said_so_not_said_to_offer_nothing(
+    door: Door, harness: ReturnHarness
+) -> None:
+    # The door's carrier registry has no carrier: none of the offered ones can be asked.
+    handle = await ready_for_choice(harness, locale="en")
+
+    page = (await door.http.get(link_path(door.settings, handle.id))).text
+
+    assert "We could not ask Sandbox Post for its pickup days just now" in page
+    assert "offers no pickup day" not in page
+    assert "We could not look up the nearest post offices just now" in page
+
+
 async def test_a_form_without_its_csrf_field_or_from_another_site_changes_nothing(
     door: Door, harness: ReturnHarness
 ) -> None:
