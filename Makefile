@@ -91,7 +91,8 @@ bench-gateway: $(STAMP)
 ## make bench-telemetry [ROUNDS=3]: the gateway load with metrics and traces off, metrics on,
 ## and both on, ROUNDS times each (docs/telemetry.md#what-it-costs).
 bench-telemetry: $(STAMP)
-	BENCH_COMMAND='make $@' $(PY) -m benchmarks.telemetry_cost $(if $(ROUNDS),--rounds $(ROUNDS))
+	BENCH_COMMAND='make $@$(if $(ROUNDS), ROUNDS=$(ROUNDS))' \
+		$(PY) -m benchmarks.telemetry_cost $(if $(ROUNDS),--rounds $(ROUNDS))
 
 ## make bench-flood: 10,000 unsigned 256 KiB POSTs from a stranger while signed events flow.
 bench-flood: $(STAMP)
@@ -105,7 +106,8 @@ bench-codec: $(STAMP)
 ## to end through the gateway against a bare workflow of the same shape; with MODE=in-flight,
 ## 10,000 more left waiting; with MODE=crash, the worker killed 5 times mid-batch.
 bench-returns: $(STAMP)
-	BENCH_COMMAND='make $@' $(PY) -m benchmarks.returns_load \
+	BENCH_COMMAND='make $@$(if $(MODE), MODE=$(MODE))$(if $(RETURNS), RETURNS=$(RETURNS))' \
+		$(PY) -m benchmarks.returns_load \
 		$(if $(MODE),--mode $(MODE)) $(if $(RETURNS),--returns $(RETURNS))
 
 ## make histories [SCENARIOS="name ..."]: record the history of every workflow path (replay tests);

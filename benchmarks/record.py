@@ -37,8 +37,12 @@ def measured(module: str, args: Sequence[str]) -> dict[str, Any]:
 
 
 def command(module: str, args: Sequence[str]) -> str:
-    """The command line as typed: `make bench-<x>` or `python -m <module>`, then `args`."""
-    typed = os.environ.get(COMMAND_VARIABLE, "").strip() or f"python -m {module}"
+    """The command line as typed: `make bench-<x> [VARIABLE=value ...]` as make ran it (the
+    arguments are its variables'), or `python -m <module>` and `args`."""
+    made = os.environ.get(COMMAND_VARIABLE, "").strip()
+    if made:
+        return made
+    typed = f"python -m {module}"
     return " ".join([typed, shlex.join(args)]) if args else typed
 
 

@@ -253,13 +253,18 @@ async def crash(run: Run, real: RealReturns, report: Report) -> None:
         await measure.stop_killing(killing, killer)
     await run.costs(batch, with_feed=False)
     report.real = asdict(batch)
-    found = await measure.duplicates(run.stack, batch.workflow_ids)
+    # Every return the batch played, those a kill kept from completing too: what was made
+    # twice is likeliest there.
+    played = [
+        ids.return_id(e.order.order_id, e.order.line_id) for e in run.withdrawals("C", args.returns)
+    ]
+    found = await measure.duplicates(run.stack, played)
     report.crash = {
         "kills_asked": args.kills,
         "kills": [asdict(c) for c in killer.crashes],
         "batch_emails": emails,
         "duplicates": asdict(found),
-        "send_window_ms": measure.send_window_ms(run.stack, batch.workflow_ids),
+        "send_window_ms": measure.send_window_ms(run.stack, played),
     }
     report.peak_rss_mb = measure.rss_mb(measure.pids(run.stack))
     # The worker's: the highest of the killed ones and the one running now.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,12 +40,26 @@ def test_the_machine_is_read_from_proc_and_os_release(tmp_path: Path) -> None:
 
 
 def test_the_command_is_make_s_target_when_make_ran_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(record.COMMAND_VARIABLE, "make bench-gateway")
-    assert record.command("benchmarks.gateway_load", []) == "make bench-gateway"
+    # The arguments make passed are its variables', given as typed: `make --mode` is no command.
+    monkeypatch.setenv(record.COMMAND_VARIABLE, "make bench-returns MODE=in-flight RETURNS=100")
     assert (
-        record.command("benchmarks.gateway_load", ["--events", "200"])
-        == "make bench-gateway --events 200"
+        record.command("benchmarks.returns_load", ["--mode", "in-flight", "--returns", "100"])
+        == "make bench-returns MODE=in-flight RETURNS=100"
     )
+
+
+def test_make_names_the_variables_it_was_given() -> None:
+    make = shutil.which("make")
+    assert make is not None
+    ran = subprocess.run(
+        [make, "-n", "bench-returns", "MODE=crash", "RETURNS=20"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+    assert "BENCH_COMMAND='make bench-returns MODE=crash RETURNS=20'" in ran.stdout
 
 
 def test_the_command_is_the_module_with_its_arguments_otherwise(
