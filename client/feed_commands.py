@@ -11,6 +11,7 @@ them and set them going again.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -28,7 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from client.reading import failure_chain
 from domain import search_attributes as sa
 from domain.base import field_problems
-from domain.feed import FeedView, ReplayRequest
+from domain.feed import FeedView, ForgetRequest, ReplayRequest
 from domain.ids import PREFIX
 from plumbing.errors import first_line
 from workflows.event_feed import EventFeedWorkflow, feed_id
@@ -37,6 +38,11 @@ REFUSED, BAD_INPUT = 1, 2
 PARKED_QUERY = f"{sa.FEED_PARKED.name} = true AND ExecutionStatus = 'Running'"
 """Feeds holding a parked delivery: a feed operations terminated keeps its search attribute,
 and nothing can be replayed on it."""
+
+
+QUERY_TIMEOUT = dt.timedelta(seconds=10)
+"""How long `feed parked` waits for one feed's view: a feed whose workers are gone is named as
+not read, and the others listed."""
 
 
 class FeedCommandError(Exception):
@@ -48,7 +54,8 @@ class FeedCommandError(Exception):
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     top = sub.add_parser(
         "feed",
-        help="the event feed's deliveries: list the parked ones, show a return's, replay",
+        help="the event feed's deliveries: list the parked ones, show a return's, replay, "
+        "forget a subscriber",
         description="Each return's events go to the subscribers of RETURNFLOW_EVENT_SUBSCRIBERS; "
         "a delivery that failed its every attempt is parked until it is replayed.",
     )
@@ -61,6 +68,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = verbs.add_parser("replay", help="deliver a parked event again; the later ones follow")
     p.add_argument("ref", metavar="ORDER_ID-LINE", help="the order line or return ID")
     p.add_argument("--subscriber", required=True, help="whose parked delivery")
+    p.add_argument("--by", required=True, help="who asks: operations:<name>")
+    p = verbs.add_parser(
+        "forget",
+        help="take a subscriber removed for good off a feed where its delivery is parked",
+        description="The feed delivers nothing more to that subscriber and ends without it; "
+        "the other subscribers' deliveries go on.",
+    )
+    p.add_argument("ref", metavar="ORDER_ID-LINE", help="the order line or return ID")
+    p.add_argument("--subscriber", required=True, help="the subscriber removed for good")
+    p.add_argument("--reason", required=True, help="why, kept in the feed's view")
     p.add_argument("--by", required=True, help="who asks: operations:<name>")
 
 
@@ -83,7 +100,9 @@ def render(view: FeedView) -> str:
     lines = [f"{view.return_id}: {view.published} events published, return {state}"]
     for s in view.subscribers:
         line = f"  {s.subscriber}: {s.delivered} of {view.published} delivered"
-        if s.parked is not None:
+        if s.forgotten is not None:
+            line += f", taken off by {s.forgotten.by}: {s.forgotten.reason}"
+        elif s.parked is not None:
             p = s.parked
             line += (
                 f", PARKED at #{p.sequence} {p.type} since {p.parked_at:%Y-%m-%d %H:%M} UTC: "
@@ -93,29 +112,44 @@ def render(view: FeedView) -> str:
     return "\n".join(lines)
 
 
+async def _ask(
+    handle: WorkflowHandle[EventFeedWorkflow, FeedView], update: Any, request: Any, ref: str
+) -> Any:
+    """An operations update of a feed: its result, or `FeedCommandError` saying why not."""
+    try:
+        return await handle.execute_update(update, request)
+    except WorkflowUpdateFailedError as err:
+        raise FeedCommandError(f"refused: {failure_chain(err.cause) or err}") from err
+    except RPCError as err:
+        if err.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        raise FeedCommandError(
+            f"the event feed of {ref!r} has ended: its deliveries are over"
+        ) from err
+
+
 async def run(args: argparse.Namespace, connect: Callable[[], Awaitable[Client]]) -> int:
-    if args.verb == "replay":
+    if args.verb in ("replay", "forget"):
         try:
-            request = ReplayRequest(subscriber=args.subscriber, by=args.by)
+            request: ReplayRequest | ForgetRequest = (
+                ReplayRequest(subscriber=args.subscriber, by=args.by)
+                if args.verb == "replay"
+                else ForgetRequest(subscriber=args.subscriber, by=args.by, reason=args.reason)
+            )
         except ValidationError as err:
             raise FeedCommandError("; ".join(field_problems(err)), BAD_INPUT) from err
         client = await connect()
         handle = _feed(client, args.ref)
         await _view(handle, args.ref)
-        try:
-            result = await handle.execute_update(EventFeedWorkflow.replay, request)
-        except WorkflowUpdateFailedError as err:
-            raise FeedCommandError(f"refused: {failure_chain(err.cause) or err}") from err
-        except RPCError as err:
-            if err.status is not RPCStatusCode.NOT_FOUND:
-                raise
-            raise FeedCommandError(
-                f"the event feed of {args.ref!r} has ended: its deliveries are over"
-            ) from err
-        print(
-            f"replaying {result.subscriber}'s deliveries from #{result.from_sequence}: "
-            f"see `feed show {args.ref}`"
-        )
+        if isinstance(request, ReplayRequest):
+            result = await _ask(handle, EventFeedWorkflow.replay, request, args.ref)
+            print(
+                f"replaying {result.subscriber}'s deliveries from #{result.from_sequence}: "
+                f"see `feed show {args.ref}`"
+            )
+        else:
+            view = await _ask(handle, EventFeedWorkflow.forget, request, args.ref)
+            print(render(view))
         return 0
     client = await connect()
     if args.verb == "show":
@@ -126,7 +160,7 @@ async def run(args: argparse.Namespace, connect: Callable[[], Awaitable[Client]]
     async for execution in client.list_workflows(PARKED_QUERY):
         handle = client.get_workflow_handle_for(EventFeedWorkflow.run, execution.id)
         try:
-            view = await handle.query(EventFeedWorkflow.view)
+            view = await handle.query(EventFeedWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
         except (RPCError, WorkflowQueryFailedError) as err:
             # A feed whose build no worker runs any more, say: said, and the others listed.
             unread += 1

@@ -353,10 +353,21 @@ class ParkedDelivery(DomainModel):
     reason: str = Field(description="The last attempt's failure.")
 
 
+class ForgetRequest(DomainModel):
+    subscriber: Identifier
+    by: ShortText = Field(description="Who in operations asked for it.")
+    reason: ShortText = Field(description="Why, kept in the feed's view.")
+
+
 class SubscriberProgress(DomainModel):
     subscriber: Identifier
     delivered: int = Field(description="Events delivered, in sequence: 1 to this number.")
     parked: ParkedDelivery | None = None
+    forgotten: ForgetRequest | None = Field(
+        default=None,
+        description="Operations took the subscriber off this feed (it was removed for good): "
+        "nothing more is delivered to it, and the feed ends without it.",
+    )
 
 
 class FeedView(DomainModel):

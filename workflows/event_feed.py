@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         FeedNews,
         FeedStart,
         FeedView,
+        ForgetRequest,
         ParkedDelivery,
         ReplayRequest,
         ReplayResult,
@@ -77,6 +78,9 @@ class EventFeedWorkflow:
         """Per run of the return: what its own sequence numbers are moved on by here."""
         self._parked: dict[str, ParkedDelivery] = {}
         self._replays: list[ReplayRequest] = []
+        self._forgetting: list[ForgetRequest] = []
+        self._forgotten: dict[str, ForgetRequest] = {}
+        """Subscribers operations took off this feed: delivered nothing more."""
         self._changes = 0
 
     @workflow.run
@@ -85,11 +89,13 @@ class EventFeedWorkflow:
         in_flight: dict[str, asyncio.Task[Outcome]] = {}
         while True:
             self._take_replays()
+            self._take_forgets()
             for subscriber in start.plan.subscribers:
                 next_one = self._delivered[subscriber] + 1
                 if (
                     subscriber in in_flight
                     or subscriber in self._parked
+                    or subscriber in self._forgotten
                     or next_one > self._published
                 ):
                     continue
@@ -178,6 +184,18 @@ class EventFeedWorkflow:
         self._replays.clear()
         self._show_parked()
 
+    def _take_forgets(self) -> None:
+        if not self._forgetting:
+            return
+        for request in self._forgetting:
+            self._parked.pop(request.subscriber, None)
+            self._forgotten[request.subscriber] = request
+            workflow.logger.info(
+                "subscriber taken off the event feed", extra={"subscriber": request.subscriber}
+            )
+        self._forgetting.clear()
+        self._show_parked()
+
     def _show_parked(self) -> None:
         workflow.upsert_search_attributes([sa.FEED_PARKED.value_set(bool(self._parked))])
 
@@ -185,7 +203,11 @@ class EventFeedWorkflow:
         return (
             not self._parked
             and self._published >= self._expected
-            and all(delivered >= self._published for delivered in self._delivered.values())
+            and all(
+                delivered >= self._published
+                for subscriber, delivered in self._delivered.items()
+                if subscriber not in self._forgotten
+            )
         )
 
     # --- What the return and operations send ---------------------------------------------
@@ -243,6 +265,35 @@ class EventFeedWorkflow:
                 f"subscriber: no delivery to {request.subscriber} is parked", non_retryable=True
             )
 
+    @workflow.update
+    async def forget(self, request: ForgetRequest) -> FeedView:
+        """Operations take a subscriber removed for good off this feed: its parked delivery
+        is dropped, nothing more is delivered to it, and the feed ends without it."""
+        self._forgetting.append(request)
+        self._changes += 1
+        await workflow.wait_condition(lambda: request not in self._forgetting)
+        return self.view()
+
+    @forget.validator
+    def _may_forget(self, request: ForgetRequest) -> None:
+        if request.subscriber not in self._delivered:
+            raise ApplicationError(
+                f"subscriber: {request.subscriber} does not receive this return's events",
+                non_retryable=True,
+            )
+        if request.subscriber in self._forgotten or any(
+            r.subscriber == request.subscriber for r in self._forgetting
+        ):
+            raise ApplicationError(
+                f"subscriber: {request.subscriber} is off this feed already", non_retryable=True
+            )
+        if request.subscriber not in self._parked:
+            raise ApplicationError(
+                f"subscriber: {request.subscriber}'s deliveries are not parked: only a "
+                "subscriber whose deliveries failed for good is taken off",
+                non_retryable=True,
+            )
+
     @workflow.query
     def view(self) -> FeedView:
         return FeedView(
@@ -254,6 +305,7 @@ class EventFeedWorkflow:
                     subscriber=subscriber,
                     delivered=delivered,
                     parked=self._parked.get(subscriber),
+                    forgotten=self._forgotten.get(subscriber),
                 )
                 for subscriber, delivered in self._delivered.items()
             ],

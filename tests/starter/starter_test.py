@@ -53,7 +53,7 @@ def test_the_installed_returnflow_command_is_the_same_command_line() -> None:
         ["deployment"],
         ["deployment", "show"],
         ["deployment", "promote"],
-        *(["feed", verb] for verb in ("parked", "show", "replay")),
+        *(["feed", verb] for verb in ("parked", "show", "replay", "forget")),
         *(["schedule", action] for action in ("install", "show", "trigger", "pause", "unpause")),
     ],
 )

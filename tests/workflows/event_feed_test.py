@@ -467,7 +467,46 @@ async def test_a_parked_feed_that_cannot_be_read_is_said_and_the_others_still_li
 
         status = await feed_commands.run(parser.parse_args(["feed", "parked"]), connect)
         said = capsys.readouterr()
+        monkeypatch.undo()
+        for ended in (first, second):  # no parked feed left for the tests after
+            await feed_of(env, ended.id).terminate("test over")
 
     assert status == 1
     assert f"{feed_id(first.id)}: not read: no poller seen" in said.err
     assert second.id in said.out and first.id not in said.out
+
+
+async def test_operations_take_a_subscriber_removed_for_good_off_a_feed_and_it_ends(
+    time_skipping_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = time_skipping_env
+    doubles = SCENARIOS["event_feed_parked_and_replayed"].doubles()
+    feed_command = feed_command_line(env, capsys)
+
+    async with return_harness(env.client, doubles) as harness:
+        handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+        ref = handle.id.removeprefix("return-")
+
+        async def listed() -> bool:
+            return handle.id in await feed_command("parked")
+
+        await until(listed)
+        with pytest.raises(feed_commands.FeedCommandError) as not_parked:
+            await feed_command(
+                "forget", ref, "--subscriber", "marketplace", "--by", "operations:ana",
+                "--reason", "gone",
+            )  # fmt: skip
+        forgotten = await feed_command(
+            "forget", ref, "--subscriber", "analytics", "--by", "operations:ana",
+            "--reason", "the BI endpoint was retired",
+        )  # fmt: skip
+        view = await feed_of(env, handle.id).result()
+        listed_after = await feed_command("parked")
+
+    assert "marketplace's deliveries are not parked" in str(not_parked.value)
+    assert "analytics: 0 of" in forgotten
+    assert "taken off by operations:ana: the BI endpoint was retired" in forgotten
+    by_name = {s.subscriber: s for s in view.subscribers}
+    assert by_name["marketplace"].delivered == view.published and view.ended
+    assert by_name["analytics"].parked is None and by_name["analytics"].forgotten is not None
+    assert handle.id not in listed_after
