@@ -14,17 +14,19 @@ interceptor, no instrumentation, nothing is spent on them.
 from __future__ import annotations
 
 import logging
+import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Interceptor
@@ -38,6 +40,10 @@ log = logging.getLogger(__name__)
 TRACER_NAME = "returnflow"
 
 
+TRACE_CONTEXT = TraceContextTextMapPropagator()
+"""How a caller's trace is read: `traceparent` and `tracestate`, nothing else."""
+
+
 @dataclass
 class Telemetry:
     """What one process exports: its Temporal runtime (metrics) and its tracer provider."""
@@ -45,6 +51,8 @@ class Telemetry:
     service: str
     runtime: Runtime
     tracer_provider: TracerProvider | None = None
+    sample_ratio: float = 1.0
+    """The share of the traces of requests from outside kept (RETURNFLOW_TRACE_SAMPLE_RATIO)."""
     _instrumented: bool = field(default=False, repr=False)
 
     @property
@@ -79,7 +87,7 @@ class Telemetry:
     def serve(self, app: ASGIApp, routes: Iterable[BaseRoute]) -> ASGIApp:
         """`app` with its requests counted, timed and (when tracing) traced."""
         tracer = self.tracer_provider.get_tracer(TRACER_NAME) if self.tracer_provider else None
-        return HttpTelemetry(app, list(routes), tracer)
+        return HttpTelemetry(app, list(routes), tracer, self.sample_ratio)
 
     def close(self) -> None:
         """Send the spans still buffered and stop instrumenting."""
@@ -120,7 +128,7 @@ def from_settings(settings: Settings, service: str) -> Telemetry:
 
         provider = tracer_provider(service, settings.trace_sample_ratio)
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(settings.otlp_endpoint)))
-    telemetry = Telemetry(service, runtime, provider)
+    telemetry = Telemetry(service, runtime, provider, settings.trace_sample_ratio)
     metrics.use_meter(runtime.metric_meter)
     metrics.announce(service)
     telemetry.instrument_http_clients()
@@ -133,13 +141,13 @@ def from_settings(settings: Settings, service: str) -> Telemetry:
 
 
 def tracer_provider(service: str, sample_ratio: float = 1.0) -> TracerProvider:
-    """A tracer provider naming `service`, keeping `sample_ratio` of the traces. The ratio is
-    applied to the trace ID, so every process keeps or drops the same traces whole; a caller's
-    `traceparent` joins its trace but cannot ask for it to be kept."""
-    ratio = TraceIdRatioBased(sample_ratio)
+    """A tracer provider naming `service`, keeping `sample_ratio` of the traces it starts (by
+    the trace ID), and following the decision a parent carries: the processes of one trace keep
+    or drop it whole. A caller's own decision never reaches it: the door it calls decides
+    afresh (`HttpTelemetry`)."""
     return TracerProvider(
         resource=Resource.create({"service.name": f"returnflow-{service}"}),
-        sampler=ParentBased(ratio, remote_parent_sampled=ratio, remote_parent_not_sampled=ratio),
+        sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
     )
 
 
@@ -172,10 +180,17 @@ class HttpTelemetry:
     """ASGI middleware: each request counted and timed by its route's template (never its
     path, which may hold an ID), and a server span continuing the caller's trace."""
 
-    def __init__(self, app: ASGIApp, routes: list[BaseRoute], tracer: trace.Tracer | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        routes: list[BaseRoute],
+        tracer: trace.Tracer | None,
+        sample_ratio: float = 1.0,
+    ) -> None:
         self.app = app
-        self.routes = routes
+        self.routes = list(_flat(routes))
         self.tracer = tracer
+        self.sample_ratio = sample_ratio
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -195,7 +210,9 @@ class HttpTelemetry:
         token = None
         if self.tracer is not None:
             carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            parent = propagate.extract(carrier)
+            # The trace context only: a caller's `baggage` would ride in every Temporal header
+            # and outgoing request, in clear.
+            parent = self._decided_here(TRACE_CONTEXT.extract(carrier))
             span = self.tracer.start_span(
                 f"{method} {self._route(scope)}", context=parent, kind=trace.SpanKind.SERVER
             )
@@ -221,6 +238,22 @@ class HttpTelemetry:
                 span.end()
                 otel_context.detach(token)
 
+    def _decided_here(self, parent: otel_context.Context) -> otel_context.Context:
+        """The caller's trace, kept or not as this door decides: its `sampled` flag is the
+        caller's to set, and so is its trace ID, on which a ratio would decide."""
+        caller = trace.get_current_span(parent).get_span_context()
+        if not caller.is_valid:
+            return parent
+        keep = random.random() < self.sample_ratio  # a share, not a secret
+        decided = trace.SpanContext(
+            caller.trace_id,
+            caller.span_id,
+            is_remote=True,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED if keep else 0),
+            trace_state=caller.trace_state,
+        )
+        return trace.set_span_in_context(trace.NonRecordingSpan(decided), parent)
+
     def _route(self, scope: Scope) -> str:
         """The template of the route that took (or would take) the request; `other` for a
         path no route matches."""
@@ -235,6 +268,17 @@ class HttpTelemetry:
                 if isinstance(template, str):
                     return template
         return "other"
+
+
+def _flat(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes a request can take, those of the routers included in an app among them
+    (FastAPI keeps an included router as one entry, whose routes carry their full paths)."""
+    for route in routes:
+        included = getattr(getattr(route, "original_router", None), "routes", None)
+        if isinstance(included, list):
+            yield from _flat(included)
+        else:
+            yield route
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi import APIRouter, FastAPI
+from opentelemetry import baggage, trace
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -108,3 +110,72 @@ def test_a_telemetry_setting_that_does_not_fit_is_refused_by_name(field: str, va
         Settings.model_validate({field: value})
 
     assert field in str(refused.value)
+
+
+async def test_a_request_answered_before_routing_is_counted_by_its_included_routes_template(
+    buffer: MetricBuffer,
+) -> None:
+    # The gateway's doors are FastAPI routers included in its app.
+    router = APIRouter(prefix="/v1")
+
+    @router.get("/returns/{return_id}")
+    async def a_return(return_id: str) -> dict[str, str]:
+        return {"return_id": return_id}
+
+    app = FastAPI()
+    app.include_router(router)
+    served = telemetry.Telemetry("test", Runtime.default()).serve(RefusesTeapots(app), app.routes)
+    async with HostedApp(served) as server, httpx.AsyncClient(base_url=server.url) as http:
+        assert (await http.get("/v1/returns/ORD-1-1?teapot=1")).status_code == 429
+
+    assert requests_counted(buffer) == [
+        {"route": "/v1/returns/{return_id}", "method": "GET", "status": "429"}
+    ]
+
+
+async def test_a_callers_baggage_is_not_carried_only_its_trace() -> None:
+    seen: dict[str, object] = {}
+
+    async def look(request: Request) -> Response:
+        seen["baggage"] = dict(baggage.get_all())
+        seen["trace_id"] = trace.get_current_span().get_span_context().trace_id
+        return Response(status_code=204)
+
+    app = Starlette(routes=[Route("/look", look)])
+    provider = telemetry.tracer_provider("test")
+    served = telemetry.Telemetry("test", Runtime.default(), provider).serve(app, app.routes)
+    caller = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {
+        "traceparent": f"00-{caller}-00f067aa0ba902b7-01",
+        "baggage": "customer.email=camille%40example.org",
+    }
+    async with HostedApp(served) as server, httpx.AsyncClient(base_url=server.url) as http:
+        assert (await http.get("/look", headers=headers)).status_code == 204
+
+    assert seen["baggage"] == {}
+    assert seen["trace_id"] == int(caller, 16)
+
+
+@pytest.mark.parametrize(("drawn", "kept"), [(0.5, False), (0.005, True)])
+async def test_the_door_decides_whether_a_callers_trace_is_kept_not_the_caller(
+    monkeypatch: pytest.MonkeyPatch, drawn: float, kept: bool
+) -> None:
+    """A trace ID whose low bits are 0 would pass any ratio on the trace ID, and a caller
+    sets the `sampled` flag as it likes: 1 % of the requests are kept, whatever they say."""
+    seen: dict[str, object] = {}
+
+    async def look(request: Request) -> Response:
+        span = trace.get_current_span().get_span_context()
+        seen["kept"], seen["trace_id"] = span.trace_flags.sampled, span.trace_id
+        return Response(status_code=204)
+
+    monkeypatch.setattr(telemetry.random, "random", lambda: drawn)
+    app = Starlette(routes=[Route("/look", look)])
+    provider = telemetry.tracer_provider("test", 0.01)
+    served = telemetry.Telemetry("test", Runtime.default(), provider, 0.01).serve(app, app.routes)
+    caller = "4bf92f3577b34da60000000000000000"
+    async with HostedApp(served) as server, httpx.AsyncClient(base_url=server.url) as http:
+        headers = {"traceparent": f"00-{caller}-00f067aa0ba902b7-01"}
+        assert (await http.get("/look", headers=headers)).status_code == 204
+
+    assert seen == {"kept": kept, "trace_id": int(caller, 16)}
