@@ -169,7 +169,7 @@ async def test_the_door_decides_whether_a_callers_trace_is_kept_not_the_caller(
         seen["kept"], seen["trace_id"] = span.trace_flags.sampled, span.trace_id
         return Response(status_code=204)
 
-    monkeypatch.setattr(telemetry.random, "random", lambda: drawn)
+    monkeypatch.setattr("plumbing.telemetry.random.random", lambda: drawn)
     app = Starlette(routes=[Route("/look", look)])
     provider = telemetry.tracer_provider("test", 0.01)
     served = telemetry.Telemetry("test", Runtime.default(), provider, 0.01).serve(app, app.routes)
