@@ -255,8 +255,10 @@ async def receive(request: Request, gateway: Gateway, source: str, take: Take) -
             extra={"source": source, "reason": outcome.reason, "why": str(err)},
         )
         return error(503, "store_unavailable", STORE_UNAVAILABLE, retry_later=True)
-    # The door, not the carrier a stranger's path names: the label's values stay bounded.
-    metrics.count(metrics.DEAD_LETTERS, {"source": source.partition(":")[0]})
+    if letter.times_received == 1:
+        # Filed now, not a sender's retry counted on its letter. The door, not the carrier a
+        # stranger's path names: the label's values stay bounded.
+        metrics.count(metrics.DEAD_LETTERS, {"source": source.partition(":")[0]})
     logger.warning(
         "payload refused and kept",
         extra={

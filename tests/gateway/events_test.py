@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.common import MetricMeter
+from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from domain.ids import return_id
 from domain.returns import ReturnStage
+from plumbing import metrics
 from plumbing.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from store.sqlite import SqliteDatabase
 from tests.factories import retract_event
@@ -375,11 +378,18 @@ async def test_a_body_over_the_limit_is_refused_413_and_its_start_kept(
 
 async def test_a_sender_retrying_a_refused_event_fills_one_letter_not_many(door: Door) -> None:
     body = json.dumps({"event_id": "EVT-2", "type": "order.refunded"}).encode()
-    answers = [await door.send_event(body) for _ in range(3)]
+    kept = MetricBuffer(1000)
+    metrics.use_meter(Runtime(telemetry=TelemetryConfig(metrics=kept)).metric_meter)
+    try:
+        answers = [await door.send_event(body) for _ in range(3)]
+    finally:
+        metrics.use_meter(MetricMeter.noop)
 
     ids = {a.json()["dead_letter_id"] for a in answers}
     assert len(ids) == 1
     assert door.dead_letters.get(ids.pop()).times_received == 3
+    filed = [u.value for u in kept.retrieve_updates() if u.metric.name == metrics.DEAD_LETTERS.name]
+    assert sum(filed) == 1, "one letter filed, whatever the retries"
 
 
 async def test_events_from_a_sender_rotating_its_secret_are_taken_under_either(
