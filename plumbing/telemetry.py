@@ -30,7 +30,14 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Interceptor
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from plumbing import metrics
 from plumbing.settings import Settings
@@ -151,11 +158,30 @@ def tracer_provider(service: str, sample_ratio: float = 1.0) -> TracerProvider:
     )
 
 
+CORE_LOGGER = "temporalio.core"
+"""Where the SDK's core (in Rust) logs: through the process's JSON lines and their redaction,
+like every other line, not straight to the console."""
+
+
+def _core_logging() -> LoggingConfig:
+    return LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger(CORE_LOGGER)),
+    )
+
+
+_quiet_runtime: Runtime | None = None
+
+
 def runtime_for(address: str | None, service: str) -> Runtime:
     """A runtime serving its metrics on `address` (HOST:PORT), each series tagged `service`;
-    without an address, the default runtime, which serves none."""
+    without an address, one that serves none (one per process). Either logs through
+    `CORE_LOGGER`."""
+    global _quiet_runtime
     if not address:
-        return Runtime.default()
+        if _quiet_runtime is None:
+            _quiet_runtime = Runtime(telemetry=TelemetryConfig(logging=_core_logging()))
+        return _quiet_runtime
     prometheus = PrometheusConfig(
         bind_address=address,
         durations_as_seconds=True,
@@ -163,7 +189,9 @@ def runtime_for(address: str | None, service: str) -> Runtime:
     )
     try:
         return Runtime(
-            telemetry=TelemetryConfig(metrics=prometheus, global_tags={"service": service})
+            telemetry=TelemetryConfig(
+                metrics=prometheus, global_tags={"service": service}, logging=_core_logging()
+            )
         )
     except ValueError as err:  # not an IP address and port, or the port taken
         raise TelemetryConfigError(

@@ -3,6 +3,9 @@ default; its settings checked."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -15,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from temporalio import workflow
+from temporalio.client import Client
 from temporalio.common import MetricMeter
 from temporalio.runtime import (
     BufferedMetricUpdate,
@@ -23,6 +28,8 @@ from temporalio.runtime import (
     Runtime,
     TelemetryConfig,
 )
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from plumbing import metrics, telemetry
 from plumbing.serving import HostedApp
@@ -89,7 +96,8 @@ def test_by_default_nothing_is_served_and_nothing_traced() -> None:
         assert settings.metrics_address is None and settings.otlp_endpoint is None
         assert not exported.tracing
         assert exported.client_interceptors() == []
-        assert exported.runtime is Runtime.default()
+        # One runtime per process, serving no metrics.
+        assert exported.runtime is telemetry.runtime_for(None, "another")
     finally:
         exported.close()
         metrics.use_meter(MetricMeter.noop)
@@ -179,3 +187,31 @@ async def test_the_door_decides_whether_a_callers_trace_is_kept_not_the_caller(
         assert (await http.get("/look", headers=headers)).status_code == 204
 
     assert seen == {"kept": kept, "trace_id": int(caller, 16)}
+
+
+@workflow.defn(sandboxed=False)
+class FailsItsTask:
+    @workflow.run
+    async def run(self, why: str) -> None:
+        raise RuntimeError("a bug in the workflow's code")
+
+
+async def test_the_sdk_cores_own_log_lines_go_through_the_processs_logging(
+    time_skipping_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not straight to the console, where the JSON lines and their redaction never see them."""
+    target = time_skipping_env.client.service_client.config.target_host
+    client = await Client.connect(target, runtime=telemetry.runtime_for(None, "worker"))
+    queue = f"core-logs-{uuid.uuid4()}"
+    caplog.set_level(logging.WARNING)
+    async with Worker(client, task_queue=queue, workflows=[FailsItsTask]):
+        await client.start_workflow(
+            FailsItsTask.run, "a bug", id=f"fails-{uuid.uuid4()}", task_queue=queue
+        )
+        async with asyncio.timeout(20):
+            while not any(r.name.startswith(telemetry.CORE_LOGGER) for r in caplog.records):
+                await asyncio.sleep(0.1)
+
+    # The SDK names each record's logger after ours and the core's module.
+    (line, *_) = [r for r in caplog.records if r.name.startswith(telemetry.CORE_LOGGER)]
+    assert "Failing workflow task" in line.getMessage()
