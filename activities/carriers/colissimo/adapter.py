@@ -214,12 +214,23 @@ class ColissimoCarrier:
         return locator.offices_from(self.code, status, data, query)
 
     async def track(self, tracking_number: str) -> list[TrackingScan]:
-        data = await self._web.suivi(tracking_number)
-        return tracking.scans(self.code, tracking_number, data)
+        data = await self._suivi_if_shown(tracking_number)
+        return [] if data is None else tracking.scans(self.code, tracking_number, data)
 
     async def parcel_destination(self, tracking_number: str) -> ParcelDestination | None:
-        data = await self._web.suivi(tracking_number)
-        return tracking.destination(tracking_number, data)
+        data = await self._suivi_if_shown(tracking_number)
+        return None if data is None else tracking.destination(tracking_number, data)
+
+    async def _suivi_if_shown(self, tracking_number: str) -> object | None:
+        """Suivi's answer; None while it does not show the number (404): a label printed at a
+        counter appears there hours later, and is polled again. A malformed number (400)
+        stays refused."""
+        try:
+            return await self._web.suivi(tracking_number)
+        except CarrierRejected as err:
+            if err.status == tracking.NOT_SHOWN:
+                return None
+            raise
 
     def read_webhook(
         self,

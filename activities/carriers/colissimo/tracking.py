@@ -54,7 +54,11 @@ UNKNOWN_EVENT_STATUS = S.IN_TRANSIT
 """A code La Poste adds later: the parcel moved, but nothing is known to have gone wrong."""
 
 NO_SUCH_PARCEL = frozenset({400, 404})
-"""returnCode (and HTTP status) of a malformed or unknown number: the number is wrong."""
+"""returnCode (and HTTP status) of a malformed or unknown number: the number is blamed."""
+
+NOT_SHOWN = 404
+"""An unknown number: one La Poste does not show yet (a counter's label appears later), taken
+as no scans rather than refused."""
 
 
 def status_of(code: str) -> TrackingStatus:

@@ -52,13 +52,28 @@ async def test_an_unknown_number_is_a_rejection_naming_the_tracking_number(
 
 async def test_an_error_return_code_inside_a_200_is_classified(colissimo: Colissimo) -> None:
     colissimo.replay.queue(
-        httpx.Response(200, json={"returnCode": 404, "returnMessage": "Numéro non trouvé"})
+        httpx.Response(200, json={"returnCode": 400, "returnMessage": "Numéro invalide"})
     )
 
     with pytest.raises(CarrierRejected) as refused:
         await colissimo.carrier.track("8R00000000001")
 
     assert refused.value.field == "tracking_number"
+
+
+@pytest.mark.parametrize("status", [200, 404])
+async def test_a_number_la_poste_does_not_show_yet_has_no_scans_and_no_destination(
+    colissimo: Colissimo, status: int
+) -> None:
+    """A label printed at a counter appears in Suivi hours later: polled again, not refused."""
+    unknown = {"returnCode": 404, "returnMessage": "Numéro non trouvé"}
+    colissimo.replay.queue(httpx.Response(status, json=unknown))
+    colissimo.replay.queue(httpx.Response(status, json=unknown))
+
+    scans = await colissimo.carrier.track("8R00000000001")
+    destination = await colissimo.carrier.parcel_destination("8R00000000001")
+
+    assert scans == [] and destination is None
 
 
 def test_an_answer_listing_several_shipments_gives_the_parcels_own_events() -> None:
