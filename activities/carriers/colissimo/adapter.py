@@ -168,7 +168,8 @@ class ColissimoCarrier:
                 f"no mailbox pickup on {request.pickup_date.isoformat()} (offered: {days})",
                 field="pickup_date",
             )
-        body = pickups.plan_body(request.tracking_number, request.pickup_date, request.address)
+        with wire.address_fits(self.code, "address"):
+            body = pickups.plan_body(request.tracking_number, request.pickup_date, request.address)
         await self._web.sls("planPickup", body)
         pickup = Pickup(
             carrier=self.code,
@@ -198,7 +199,9 @@ class ColissimoCarrier:
         )
 
     async def _picking_dates(self, where: PostalAddress) -> pickups.PickingDates:
-        answer = await self._web.sls("getListMailBoxPickingDates", pickups.dates_body(where))
+        with wire.address_fits(self.code, "address"):
+            body = pickups.dates_body(where)
+        answer = await self._web.sls("getListMailBoxPickingDates", body)
         try:
             return pickups.picking_dates(answer)
         except wire.UnreadableAnswer as err:

@@ -7,7 +7,12 @@ import math
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from activities.carriers.colissimo.wire import SlsAnswer, UnreadableAnswer, address
+from activities.carriers.colissimo.wire import (
+    SlsAnswer,
+    UnreadableAnswer,
+    address,
+    address_fits,
+)
 from activities.carriers.protocol import CarrierRejected
 from domain.carriers import LabelRequest
 
@@ -56,6 +61,10 @@ def label_body(request: LabelRequest, carrier: str, output: str, today: dt.date)
     then answers with an error naming the customsDeclarations block.
     """
     printed = request.reference.removeprefix(REFERENCE_PREFIX)
+    with address_fits(carrier, "sender"):
+        sender = address(request.sender)
+    with address_fits(carrier, "recipient"):
+        addressee = address(request.recipient, company_required=True)
     service: dict[str, Any] = {
         "productCode": product_code(request, carrier),
         # "Scheduled deposit date"; before today is refused (message 30002).
@@ -74,9 +83,9 @@ def label_body(request: LabelRequest, carrier: str, output: str, today: dt.date)
             "sender": {
                 # AN1..17, printed on the label only: the return ID without its prefix.
                 "senderParcelRef": printed[-17:],
-                "address": address(request.sender),
+                "address": sender,
             },
-            "addressee": {"address": address(request.recipient, company_required=True)},
+            "addressee": {"address": addressee},
         },
     }
 

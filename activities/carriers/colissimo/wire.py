@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -54,7 +56,7 @@ _ADDRESS_FIELDS = {
     "line0": "line2",
     "line1": "line2",
     "line2": "line1",
-    "line3": "line2",
+    "line3": "line1",  # the rest of our street line (see `address`)
     "zipCode": "postal_code",
     "city": "city",
     "countryCode": "country_code",
@@ -246,6 +248,10 @@ def address(where: PostalAddress, *, company_required: bool = False) -> dict[str
     return (CORE/CORI), where the person's name stands in when there is no company.
     """
     street, street_rest = _split(where.line1)
+    # A street cut short could send the parcel astray: refused, naming the field, where a
+    # name, company, building or city is shortened (the postal code routes the parcel).
+    if len(street_rest) > SLS_TEXT:
+        raise TooLongForColissimo("line1", 2 * SLS_TEXT)
     block: dict[str, Any] = {
         "lastName": where.name[:SLS_TEXT],
         "line2": street,
@@ -254,7 +260,7 @@ def address(where: PostalAddress, *, company_required: bool = False) -> dict[str
         "countryCode": where.country_code,
     }
     if street_rest:
-        block["line3"] = street_rest[:SLS_TEXT]
+        block["line3"] = street_rest
     if where.company or company_required:
         block["companyName"] = (where.company or where.name)[:SLS_TEXT]
     if where.line2:
@@ -273,6 +279,23 @@ def address(where: PostalAddress, *, company_required: bool = False) -> dict[str
 
 SLS_TEXT = 35
 """The SLS's longest name, company, street line and city (the Swagger's `Address`: AN1…35)."""
+
+
+class TooLongForColissimo(ValueError):
+    """An address field longer than the SLS takes (`field`: ours, in `PostalAddress`)."""
+
+    def __init__(self, field: str, limit: int) -> None:
+        super().__init__(f"{field}: longer than Colissimo's {limit} characters")
+        self.field = field
+
+
+@contextmanager
+def address_fits(carrier: str, block: str) -> Iterator[None]:
+    """An address the SLS cannot take whole, refused naming our field (`block.field`)."""
+    try:
+        yield
+    except TooLongForColissimo as err:
+        raise CarrierRejected(carrier, str(err), field=f"{block}.{err.field}") from None
 
 
 def _split(line: str) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from activities.carriers.colissimo import ColissimoCarrier
 from activities.carriers.colissimo.labels import label_body
-from activities.carriers.colissimo.wire import address, split_multipart
+from activities.carriers.colissimo.wire import Message, address, blamed_field, split_multipart
 from activities.carriers.protocol import CarrierRejected
 from domain.addresses import PostalAddress
 from domain.carriers import CancellationOutcome, Parcel, PostOfficeQuery
@@ -32,7 +32,7 @@ from tests.activities.carriers.replay.colissimo import (
     label_pdf,
     replay_config,
 )
-from tests.factories import CUSTOMER_NAME, CUSTOMER_STREET, HOME
+from tests.factories import CUSTOMER_NAME, CUSTOMER_STREET, HOME, SELLER_ADDRESS
 
 # --- Return labels ----------------------------------------------------------------------------
 
@@ -225,6 +225,26 @@ def test_an_address_is_sent_within_the_sls_field_lengths() -> None:
     assert "phoneNumber" not in block and block["mobileNumber"] == "+4915112345678"
     french = address(where.model_copy(update={"phone": "06 12 34 56 78"}))
     assert french["phoneNumber"] == "0612345678" and "mobileNumber" not in french
+
+
+async def test_a_street_longer_than_colissimo_takes_is_refused_naming_it_not_cut_short(
+    colissimo: Colissimo,
+) -> None:
+    """Cut short, the seller's street could send the parcel astray: another carrier takes it."""
+    street = "Zone Artisanale des Grands Champs Fleuris, Batiment C, 117 avenue du General Leclerc"
+    far = SELLER_ADDRESS.model_copy(update={"line1": street})
+
+    with pytest.raises(CarrierRejected) as refused:
+        await colissimo.carrier.create_return_label(label_request(recipient=far))
+
+    assert refused.value.field == "recipient.line1"
+    assert colissimo.replay.requests == [], "refused before any call"
+
+
+def test_an_error_on_the_street_s_overflow_line_names_our_street_line() -> None:
+    said = Message(id="30221", type="ERROR", content="letter.addressee.address.line3 trop long")
+
+    assert blamed_field(said) == "recipient.line1"
 
 
 @pytest.mark.parametrize(
