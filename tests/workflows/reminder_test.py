@@ -240,12 +240,18 @@ async def dropping_off_while_reminded(harness: ReturnHarness) -> tuple[ReturnHan
     handle = await choosing(harness)
     ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
     assert ready.label is not None
+    # The choice is answered as the label email goes out: a reminder then would be skipped
+    # ("the shipment is being prepared").
+    await harness.stage_reached(handle, ReturnStage.AWAITING_DROP_OFF)
     await remind(handle, paris_today())
     await _reminder_email_in_flight(handle)
     return handle, ready.label
 
 
 async def _reminder_email_in_flight(handle: ReturnHandle) -> None:
+    # Recorded as the loop takes it, before it is sent (not skipped).
+    (taken,) = await reminder_entries(handle, 1)
+    assert taken.startswith("shipping reminder 1 for"), taken
     async with asyncio.timeout(10):
         while not (await handle.describe()).raw_description.pending_activities:
             await asyncio.sleep(0.05)
