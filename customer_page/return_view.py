@@ -212,14 +212,10 @@ def _way(
     paid_by: LabelCostBearer,
 ) -> Way:
     wording = WORDINGS[lang]
-    offered = pickup_days.get(offer.code, ())
-    days = (
-        None
-        if offered is None
-        else [(d.isoformat(), format_date(d, lang)) for d in offered]
-        if method is ReturnMethod.MAILBOX_PICKUP
-        else []
-    )
+    days: list[tuple[str, str]] | None = []
+    if method is ReturnMethod.MAILBOX_PICKUP:
+        offered = pickup_days.get(offer.code, ())
+        days = None if offered is None else [(d.isoformat(), format_date(d, lang)) for d in offered]
     return Way(
         key=f"{offer.code}:{method.value}",
         carrier=offer.code,

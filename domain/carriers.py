@@ -168,9 +168,8 @@ class Pickup(DomainModel):
     confirmation: ShortText = Field(description="The carrier's confirmation number.")
     deposit_by: Instant | None = Field(
         default=None,
-        description="The instant the carrier booked the collection from, where its local time "
-        "is not that of the mailbox's country as returnflow knows it (an EasyPost pickup "
-        "outside Europe); unset, `deposit_before` on `pickup_date` in the country's time.",
+        description="The instant the carrier booked the collection from (EasyPost's window "
+        "opening); unset, `deposit_before` on `pickup_date` in the mailbox's country's time.",
     )
 
     def gone_by(self, today: dt.date) -> bool:

@@ -300,7 +300,9 @@ class HttpTelemetry:
 
 def _flat(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
     """The routes a request can take, those of the routers included in an app among them
-    (FastAPI keeps an included router as one entry, whose routes carry their full paths)."""
+    (FastAPI keeps an included router as one entry). An included router's routes carry the
+    prefix of its `APIRouter`, as the gateway's do; a prefix given to `include_router` is not
+    in them, and its requests would count as `other`."""
     for route in routes:
         included = getattr(getattr(route, "original_router", None), "routes", None)
         if isinstance(included, list):

@@ -258,9 +258,8 @@ class EventFeedWorkflow:
                 f"subscriber: {request.subscriber} does not receive this return's events",
                 non_retryable=True,
             )
-        if request.subscriber not in self._parked or any(
-            r.subscriber == request.subscriber for r in self._replays
-        ):
+        pending = {r.subscriber for r in self._replays} | {r.subscriber for r in self._forgetting}
+        if request.subscriber not in self._parked or request.subscriber in pending:
             raise ApplicationError(
                 f"subscriber: no delivery to {request.subscriber} is parked", non_retryable=True
             )
@@ -287,7 +286,9 @@ class EventFeedWorkflow:
             raise ApplicationError(
                 f"subscriber: {request.subscriber} is off this feed already", non_retryable=True
             )
-        if request.subscriber not in self._parked:
+        if request.subscriber not in self._parked or any(
+            r.subscriber == request.subscriber for r in self._replays
+        ):
             raise ApplicationError(
                 f"subscriber: {request.subscriber}'s deliveries are not parked: only a "
                 "subscriber whose deliveries failed for good is taken off",

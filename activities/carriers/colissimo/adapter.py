@@ -225,13 +225,13 @@ class ColissimoCarrier:
         return None if data is None else tracking.destination(tracking_number, data)
 
     async def _suivi_if_shown(self, tracking_number: str) -> object | None:
-        """Suivi's answer; None while it does not show the number (404): a label printed at a
-        counter appears there hours later, and is polled again. A malformed number (400)
-        stays refused."""
+        """Suivi's answer; None while it does not show the number (its own answer, code 404):
+        a label printed at a counter appears there hours later, and is polled again. A
+        malformed number (400), or a 404 that is not Suivi's, stays refused."""
         try:
             return await self._web.suivi(tracking_number)
         except CarrierRejected as err:
-            if err.status == tracking.NOT_SHOWN:
+            if err.status == tracking.NOT_SHOWN and err.field == "tracking_number":
                 return None
             raise
 

@@ -123,7 +123,9 @@ class ColissimoWeb:
             data = response.json()
         except ValueError:
             return response.text[:200] or response.reason_phrase, None
-        returned = tracking.return_code(data) or response.status_code
+        # Blamed on the number only where Suivi's own answer says so: a 404 page of a
+        # mistyped URL or of a gateway in front is no word on the parcel.
+        returned = tracking.return_code(data)
         blamed = "tracking_number" if returned in tracking.NO_SUCH_PARCEL else None
         return tracking.return_message(data), blamed
 

@@ -250,7 +250,7 @@ def address(where: PostalAddress, *, company_required: bool = False) -> dict[str
     street, street_rest = _split(where.line1)
     # A street cut short could send the parcel astray: refused, naming the field, where a
     # name, company, building or city is shortened (the postal code routes the parcel).
-    if len(street_rest) > SLS_TEXT:
+    if len(where.line1) > 2 * SLS_TEXT:
         raise TooLongForColissimo("line1", 2 * SLS_TEXT)
     block: dict[str, Any] = {
         "lastName": where.name[:SLS_TEXT],
@@ -299,9 +299,11 @@ def address_fits(carrier: str, block: str) -> Iterator[None]:
 
 
 def _split(line: str) -> tuple[str, str]:
-    """A street line in the SLS's 35 characters, and what did not fit (cut at a space)."""
+    """A street line of at most 70 characters in the SLS's two lines of 35: cut at a space
+    where what follows fits the second, else at the 35th character."""
     if len(line) <= SLS_TEXT:
         return line, ""
     cut = line.rfind(" ", 0, SLS_TEXT + 1)
-    cut = cut if cut > 0 else SLS_TEXT
+    if cut <= 0 or len(line[cut:].strip()) > SLS_TEXT:
+        cut = SLS_TEXT
     return line[:cut].rstrip(), line[cut:].strip()

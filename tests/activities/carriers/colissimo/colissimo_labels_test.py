@@ -227,6 +227,17 @@ def test_an_address_is_sent_within_the_sls_field_lengths() -> None:
     assert french["phoneNumber"] == "0612345678" and "mobileNumber" not in french
 
 
+def test_a_street_of_70_characters_or_fewer_fits_whole_whatever_its_words() -> None:
+    # Cut at its last space, this one would leave 52 characters for the second line.
+    street = "3 allée Marie-Thérèse-de-la-Croix-Rousse-Saint-Jean-Baptiste"
+    where = SELLER_ADDRESS.model_copy(update={"line1": street})
+
+    block = address(where)
+
+    assert len(block["line2"]) <= 35 and len(block["line3"]) <= 35
+    assert block["line2"] + block["line3"] == street
+
+
 async def test_a_street_longer_than_colissimo_takes_is_refused_naming_it_not_cut_short(
     colissimo: Colissimo,
 ) -> None:

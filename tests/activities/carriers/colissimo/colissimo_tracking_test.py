@@ -76,6 +76,19 @@ async def test_a_number_la_poste_does_not_show_yet_has_no_scans_and_no_destinati
     assert scans == [] and destination is None
 
 
+async def test_a_404_that_is_not_suivis_answer_is_an_error_not_a_parcel_not_shown(
+    colissimo: Colissimo,
+) -> None:
+    """A mistyped RETURNFLOW_COLISSIMO_TRACKING_URL answers a page, not Suivi's JSON: every
+    return would poll on, silent, with no scans."""
+    colissimo.replay.queue(httpx.Response(404, text="<html>Not Found</html>"))
+
+    with pytest.raises(CarrierRejected) as refused:
+        await colissimo.carrier.track("8R00000000001")
+
+    assert refused.value.status == 404 and refused.value.field is None
+
+
 def test_an_answer_listing_several_shipments_gives_the_parcels_own_events() -> None:
     accepted = fixture("tracking_accepted.json")
     other = json.loads(json.dumps(accepted))
