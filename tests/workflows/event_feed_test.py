@@ -47,7 +47,7 @@ from starter import EVENT_SCHEMAS
 from tests.histories.scenarios import SCENARIOS
 from tests.marketplace import marketplace_sandbox
 from tests.workflows.doubles import Doubles
-from tests.workflows.harness import return_harness
+from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
 from workflows.event_feed import EventFeedWorkflow, feed_id
 
 T = FeedEventType
@@ -372,6 +372,20 @@ def feed_command_line(
     return feed_command
 
 
+async def parked_and_listed(
+    env: WorkflowEnvironment, harness: ReturnHarness, feed_command: Callable[..., Awaitable[str]]
+) -> ReturnHandle:
+    """A happy-path return whose feed's delivery to `analytics` is parked, once `feed parked`
+    lists it."""
+    handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+
+    async def listed() -> bool:
+        return handle.id in await feed_command("parked")
+
+    await until(listed)
+    return handle
+
+
 async def test_operations_list_a_parked_delivery_and_replay_it_from_the_command_line(
     time_skipping_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -380,13 +394,8 @@ async def test_operations_list_a_parked_delivery_and_replay_it_from_the_command_
     feed_command = feed_command_line(env, capsys)
 
     async with return_harness(env.client, doubles) as harness:
-        handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+        handle = await parked_and_listed(env, harness, feed_command)
         ref = handle.id.removeprefix("return-")
-
-        async def listed() -> bool:
-            return handle.id in await feed_command("parked")
-
-        await until(listed)
         parked = await feed_command("parked")
         with pytest.raises(feed_commands.FeedCommandError) as nothing_parked:
             await feed_command("replay", ref, "--subscriber", "marketplace", "--by", "ops:ana")
@@ -439,14 +448,8 @@ async def test_a_parked_feed_that_cannot_be_read_is_said_and_the_others_still_li
     doubles = SCENARIOS["event_feed_parked_and_replayed"].doubles()
     feed_command = feed_command_line(env, capsys)
     async with return_harness(env.client, doubles) as harness:
-        first = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
-        second = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
-
-        async def both_listed() -> bool:
-            listed = await feed_command("parked")
-            return first.id in listed and second.id in listed
-
-        await until(both_listed)
+        first = await parked_and_listed(env, harness, feed_command)
+        second = await parked_and_listed(env, harness, feed_command)
         # The first's feed is on a build no worker runs any more: Temporal cannot query it.
         query = WorkflowHandle.query
 
@@ -484,13 +487,8 @@ async def test_operations_take_a_subscriber_removed_for_good_off_a_feed_and_it_e
     feed_command = feed_command_line(env, capsys)
 
     async with return_harness(env.client, doubles) as harness:
-        handle = await SCENARIOS["happy_mailbox_pickup"].drive(harness, env)
+        handle = await parked_and_listed(env, harness, feed_command)
         ref = handle.id.removeprefix("return-")
-
-        async def listed() -> bool:
-            return handle.id in await feed_command("parked")
-
-        await until(listed)
         with pytest.raises(feed_commands.FeedCommandError) as not_parked:
             await feed_command(
                 "forget", ref, "--subscriber", "marketplace", "--by", "operations:ana",

@@ -15,7 +15,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.reminders.activities import ReminderActivities
 from domain.returns import ReturnStage
-from reminders.models import ReminderSweep
+from reminders.models import ReminderSweep, SweepResult
 from tests.workflows.harness import ReturnHarness, return_harness
 from tests.workflows.reminder_sweep_test import (
     HORIZON,
@@ -37,76 +37,55 @@ def two_a_page(harness: ReturnHarness) -> ReminderActivities:
     )
 
 
+async def swept_with_a_lost_attempt(
+    harness: ReturnHarness, waiting: int, lost_at_page: int
+) -> tuple[SweepResult, list[int]]:
+    """`waiting` returns, swept two a page by an attempt whose worker is lost right after its
+    page `lost_at_page`'s heartbeat, then by its retry: the retry's result, and how many
+    reminders each return was signalled in all."""
+    client = harness.client
+    returns = [
+        await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE) for _ in range(waiting)
+    ]
+    await visible(client, harness.settings.task_queue, waiting)
+    activities = two_a_page(harness)
+    run = ReminderSweep(as_of=dt.datetime.now(dt.UTC), origin="sweep-test/run-1")
+    heartbeats: list[Any] = []
+
+    def lost(*details: Any) -> None:
+        heartbeats.append(details)
+        if len(heartbeats) == lost_at_page:
+            raise ConnectionError("worker lost")
+
+    first = ActivityEnvironment()
+    first.on_heartbeat = lost
+    with pytest.raises(ConnectionError):
+        await first.run(activities.remind_unshipped_returns, run)
+    retry = ActivityEnvironment()
+    retry.info = dataclasses.replace(retry.info, attempt=2, heartbeat_details=heartbeats[-1])
+    result = await retry.run(activities.remind_unshipped_returns, run)
+    async with asyncio.timeout(10):
+        while len(reminded(harness)) < waiting:
+            await asyncio.sleep(0.05)
+    # Every signal the two attempts sent is in the returns' histories by now.
+    return result, [await reminders_signalled(h) for h in returns]
+
+
 async def test_a_retried_sweep_goes_on_from_the_last_page_it_finished(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    client = time_skipping_env.client
-    async with return_harness(client) as harness:
-        returns = [
-            await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE) for _ in range(5)
-        ]
-        await visible(client, harness.settings.task_queue, 5)
-        activities = two_a_page(harness)
-        run = ReminderSweep(as_of=dt.datetime.now(dt.UTC), origin="sweep-test/run-1")
-
-        # The first attempt's worker is lost right after its first page.
-        heartbeats: list[Any] = []
-
-        def lost_after_first_page(*details: Any) -> None:
-            heartbeats.append(details)
-            raise ConnectionError("worker lost")
-
-        first = ActivityEnvironment()
-        first.on_heartbeat = lost_after_first_page
-        with pytest.raises(ConnectionError):
-            await first.run(activities.remind_unshipped_returns, run)
-        retry = ActivityEnvironment()
-        retry.info = dataclasses.replace(retry.info, attempt=2, heartbeat_details=heartbeats[-1])
-        result = await retry.run(activities.remind_unshipped_returns, run)
-
-        async with asyncio.timeout(10):
-            while len(reminded(harness)) < 5:
-                await asyncio.sleep(0.05)
-        # Every signal the two attempts sent is in the returns' histories by now.
-        signalled = [await reminders_signalled(h) for h in returns]
+    async with return_harness(time_skipping_env.client) as harness:
+        result, signalled = await swept_with_a_lost_attempt(harness, 5, lost_at_page=1)
 
     assert (result.found, result.signalled, result.pages, result.resumed) == (5, 5, 3, True)
-    assert reminded(harness) == sorted(h.id for h in returns)
     assert signalled == [1] * 5, "the pages done before the loss were not signalled again"
 
 
 async def test_a_sweep_lost_after_its_last_page_is_not_done_again_by_its_retry(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    client = time_skipping_env.client
-    async with return_harness(client) as harness:
-        returns = [
-            await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE) for _ in range(3)
-        ]
-        await visible(client, harness.settings.task_queue, 3)
-        activities = two_a_page(harness)
-        run = ReminderSweep(as_of=dt.datetime.now(dt.UTC), origin="sweep-test/run-1")
-
-        # The worker is lost between the last page's heartbeat and the attempt's result.
-        heartbeats: list[Any] = []
-
-        def lost_after_last_page(*details: Any) -> None:
-            heartbeats.append(details)
-            if len(heartbeats) == 2:
-                raise ConnectionError("worker lost")
-
-        first = ActivityEnvironment()
-        first.on_heartbeat = lost_after_last_page
-        with pytest.raises(ConnectionError):
-            await first.run(activities.remind_unshipped_returns, run)
-        retry = ActivityEnvironment()
-        retry.info = dataclasses.replace(retry.info, attempt=2, heartbeat_details=heartbeats[-1])
-        result = await retry.run(activities.remind_unshipped_returns, run)
-
-        async with asyncio.timeout(10):
-            while len(reminded(harness)) < 3:
-                await asyncio.sleep(0.05)
-        signalled = [await reminders_signalled(h) for h in returns]
+    async with return_harness(time_skipping_env.client) as harness:
+        result, signalled = await swept_with_a_lost_attempt(harness, 3, lost_at_page=2)
 
     assert (result.found, result.signalled, result.pages, result.resumed) == (3, 3, 2, True)
     assert signalled == [1] * 3, "no return was signalled twice"
