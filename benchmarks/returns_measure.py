@@ -276,6 +276,19 @@ async def events_delivered(stack: DevStack) -> int:
     )
 
 
+async def settled_deliveries(stack: DevStack, within: float, quiet: float = 6.0) -> int:
+    """`events_delivered` once it has not moved for `quiet` seconds (or `within` is up): the
+    feeds of returns done at their last email still deliver their last events after it."""
+    deadline = time.monotonic() + within
+    found, since = await events_delivered(stack), time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        await asyncio.sleep(2)
+        now = await events_delivered(stack)
+        if now != found:
+            found, since = now, time.monotonic()
+    return found
+
+
 async def until_delivered(stack: DevStack, expected: int, within: float) -> int:
     """`events_delivered` once it reaches `expected`, or when `within` seconds are up."""
     deadline = time.monotonic() + within
