@@ -23,6 +23,7 @@ from domain.addresses import PostalAddress
 from domain.calendar import country_time_zone, pickup_date_problem
 from domain.carriers import (
     CarrierCapability,
+    Label,
     PickupDatesRequest,
     PostOffice,
     PostOfficeQuery,
@@ -40,6 +41,8 @@ KEPT_FOR_SECONDS = 300.0
 """How long a carrier's answer for an address is shown again without asking."""
 KEPT_AT_MOST = 10_000
 """Answers kept at most (the oldest go first): a few MB, however many returns are open."""
+PDFS_KEPT = 64
+"""Label PDFs kept at most among them (the oldest go first): a few MB."""
 
 PickupDays = dict[str, list[dt.date] | None]
 """Each carrier's days a pickup can be booked for; None: it could not be asked."""
@@ -107,6 +110,28 @@ class CarrierAnswers:
             lambda: self._registry.get(code).find_post_offices(query),
         )
 
+    async def label_pdf(self, label: Label) -> bytes:
+        """The label's PDF from its carrier, kept as the other answers are (at most
+        `PDFS_KEPT` of them): a customer downloading it again, or a link holder asking for it
+        again and again, does not fetch it from the carrier each time."""
+        key = ("label", label.carrier, label.label_id)
+        kept = self._kept.get(key)
+        if kept is not None and self._clock() - kept[0] < KEPT_FOR_SECONDS:
+            pdf: bytes = kept[1]
+            return pdf
+        pdf = await self._registry.label_pdf(label)
+        self._keep(key, pdf)
+        labels = [k for k in self._kept if k[0] == "label"]
+        for old in labels[: max(0, len(labels) - PDFS_KEPT)]:
+            del self._kept[old]
+        return pdf
+
+    def _keep(self, key: tuple[str, str, str], value: Any) -> None:
+        self._kept[key] = (self._clock(), value)
+        self._kept.move_to_end(key)
+        while len(self._kept) > KEPT_AT_MOST:
+            self._kept.popitem(last=False)
+
     async def _answer(
         self, key: tuple[str, str, str], ask: Callable[[], Awaitable[Any]]
     ) -> Any | None:
@@ -121,8 +146,5 @@ class CarrierAnswers:
                 "carrier lookup for the return page failed", extra={"error": type(err).__name__}
             )
             return None
-        self._kept[key] = (now, list(answer))
-        self._kept.move_to_end(key)
-        while len(self._kept) > KEPT_AT_MOST:
-            self._kept.popitem(last=False)
+        self._keep(key, list(answer))
         return list(answer)

@@ -576,7 +576,7 @@ async def label_pdf(token: str, request: Request) -> Response:
     if label is None:
         return pages.problem(request, lang, 404, "label", "nothing_here")
     try:
-        pdf = await asyncio.wait_for(pages.registry.label_pdf(label), timeout=pages.timeout * 2)
+        pdf = await asyncio.wait_for(pages.answers.label_pdf(label), timeout=pages.timeout * 2)
     except Exception as err:
         logger.warning("label not fetched for the return page", extra={"error": type(err).__name__})
         return _unavailable(pages, request, lang)

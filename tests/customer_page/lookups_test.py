@@ -7,8 +7,8 @@ import datetime as dt
 from typing import Any, cast
 
 from activities.carriers.registry import CarrierRegistry
-from customer_page.lookups import KEPT_FOR_SECONDS, CarrierAnswers
-from domain.carriers import PickupDatesRequest, PostOfficeQuery
+from customer_page.lookups import KEPT_FOR_SECONDS, PDFS_KEPT, CarrierAnswers
+from domain.carriers import Label, PickupDatesRequest, PostOfficeQuery
 from tests.factories import HOME
 
 MONDAY = dt.date(2026, 12, 14)
@@ -33,9 +33,14 @@ class Carrier:
 class Registry:
     def __init__(self, **carriers: Carrier) -> None:
         self.carriers = carriers
+        self.pdfs_fetched: list[str] = []
 
     def get(self, code: str) -> Carrier:
         return self.carriers[code]
+
+    async def label_pdf(self, label: Label) -> bytes:
+        self.pdfs_fetched.append(label.label_id)
+        return b"%PDF-1.7 " + label.label_id.encode()
 
 
 def answers_of(registry: Registry, clock: list[float]) -> CarrierAnswers:
@@ -66,3 +71,26 @@ async def test_a_carrier_that_could_not_be_asked_is_none_and_asked_again_next_ti
 
     assert first is None and again is None and down.asked == 3
     assert offices == [], "no post office near: an answer, not a failure"
+
+
+def label(n: int) -> Label:
+    return Label(
+        carrier="post",
+        label_id=f"L{n}",
+        tracking_number=f"SB{n:09d}FR",
+        created_at=dt.datetime(2026, 12, 7, tzinfo=dt.UTC),
+    )
+
+
+async def test_a_label_downloaded_again_is_not_fetched_from_the_carrier_again() -> None:
+    registry, clock = Registry(post=Carrier()), [0.0]
+    answers = answers_of(registry, clock)
+
+    first = await answers.label_pdf(label(1))
+    again = await answers.label_pdf(label(1))
+    for n in range(2, PDFS_KEPT + 2):  # as many others as are kept: the first goes
+        await answers.label_pdf(label(n))
+    after_many = await answers.label_pdf(label(1))
+
+    assert first == again == after_many == b"%PDF-1.7 L1"
+    assert registry.pdfs_fetched.count("L1") == 2 and len(registry.pdfs_fetched) == PDFS_KEPT + 2
