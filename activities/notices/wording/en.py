@@ -168,19 +168,21 @@ ENGLISH = Wording(
         ),
         ReturnMethod.POST_OFFICE_DROP_OFF: (
             _PRINT_LABEL,
-            "Drop the parcel at any {carrier} post office before {ship_by}, and keep the receipt.",
+            "Drop the parcel at any {carrier} post office by {ship_by} at the latest, and keep the "
+            "receipt.",
         ),
     },
     counter_steps=(
         "Pack the device as described in our previous email.",
-        "Bring the packed parcel and this code to a {carrier} post office before {ship_by}.",
+        "Bring the packed parcel and this code to a {carrier} post office by {ship_by} at the "
+        "latest.",
         "Show the code at the counter: they print the label and put it on the parcel. Keep the "
         "receipt.",
     ),
     counter_label_steps=(
         "Pack the device as described in our previous email, and close the box well.",
-        "Bring the packed parcel and the seller's address below to a {carrier} post office "
-        "before {ship_by}.",
+        "Bring the packed parcel and the seller's address below to a {carrier} post office by "
+        "{ship_by} at the latest.",
         "At the counter, give the seller's address: they print the label and put it on the "
         "parcel. You pay the postage there.",
         "Keep the receipt: it shows the parcel's tracking number and proves that you sent it.",

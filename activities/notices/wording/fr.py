@@ -192,21 +192,21 @@ FRENCH = Wording(
         ),
         ReturnMethod.POST_OFFICE_DROP_OFF: (
             _PRINT_LABEL,
-            "Déposez le colis dans n'importe quel bureau de poste {carrier} avant le {ship_by}, "
-            "et gardez le reçu.",
+            "Déposez le colis dans n'importe quel bureau de poste {carrier} au plus tard le "
+            "{ship_by}, et gardez le reçu.",
         ),
     },
     counter_steps=(
         "Emballez l'appareil comme indiqué dans notre précédent e-mail.",
-        "Apportez le colis emballé et ce code dans un bureau de poste {carrier} avant le "
-        "{ship_by}.",
+        "Apportez le colis emballé et ce code dans un bureau de poste {carrier} au plus tard "
+        "le {ship_by}.",
         "Présentez le code au guichet : l'étiquette est imprimée et collée sur le colis. "
         "Gardez le reçu.",
     ),
     counter_label_steps=(
         "Emballez l'appareil comme indiqué dans notre précédent e-mail, et fermez bien le carton.",
         "Apportez le colis emballé et l'adresse du vendeur ci-dessous dans un bureau de poste "
-        "{carrier} avant le {ship_by}.",
+        "{carrier} au plus tard le {ship_by}.",
         "Au guichet, donnez l'adresse du vendeur : l'étiquette est imprimée et collée sur le "
         "colis. Vous réglez l'affranchissement sur place.",
         "Gardez le reçu : il porte le numéro de suivi du colis et prouve votre envoi.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from email.message import EmailMessage
 
 import pytest
@@ -155,6 +156,9 @@ def test_every_kind_renders_in_both_languages(
     for fact in key_facts(story, kind, lang):
         assert fact in text, f"{fact!r} missing from the text part"
         assert fact in page, f"{fact!r} missing from the HTML part"
+    # A block tag at a line's end takes its newline: no sentence runs into the next line's.
+    words = re.sub(r"\S+://\S+", "", text)  # the links' tokens are not sentences
+    assert not re.search(r"[.!?][A-ZÀ-Ý]", words), "two lines run together in the text part"
     assert message["Content-Language"] == lang
     assert message["Message-ID"] == f"<{story.return_id}.{kind}.1@returns.marketplace.example>"
     # The address is in the To header only: a forwarded or printed email does not spread it.
@@ -254,9 +258,8 @@ def test_drop_off_label_says_where_and_by_when(
 
     text, page = bodies(composer.compose(request, label_pdf=b"%PDF-1.4"))
 
-    sentence = (
-        "Déposez le colis dans n'importe quel bureau de poste Sandbox Post avant le 8 décembre"
-    )
+    where = "Déposez le colis dans n'importe quel bureau de poste Sandbox Post"
+    sentence = f"{where} au plus tard le 8 décembre"
     assert sentence in text
     assert sentence in page
     assert "boîte aux lettres" not in text
