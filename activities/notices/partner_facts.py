@@ -65,8 +65,9 @@ def seller_parcel_delivered(request: NoticeRequest, view: View) -> dict[str, Any
     return {
         **scan_facts(request, view),
         **refund_facts(request, view),
-        # The seller reports what came back by then (silence means as sold).
-        "inspection_due_by": view.day(due) if due else None,
+        # The seller reports what came back by then (silence means as sold): an instant, at
+        # the delivery's time of day, not the whole day.
+        "inspection_due_by": view.moment(due) if due else None,
     }
 
 

@@ -30,7 +30,8 @@ BOX = {
 }
 PRICE = {"en": "€1,149.00", "fr": "389,00\u00a0€"}
 LINE = {"en": "line 1", "fr": "ligne 1"}
-INSPECTION_DUE = {"en": "7 December 2026", "fr": "7 décembre 2026"}
+INSPECTION_DUE = {"en": "7 December 2026 at 14:05", "fr": "7 décembre 2026 à 14 h 05"}
+"""Seven days after the delivery, to the minute: the report is refused after it."""
 DEDUCTION = {"en": "€25.00", "fr": "25,00\u00a0€"}
 
 
