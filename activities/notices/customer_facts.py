@@ -89,6 +89,8 @@ def return_address(request: NoticeRequest, view: View) -> dict[str, Any]:
         "offers": offers,
         "own_expense": words.own_expense[who_pays],
         "packaging": packaging(category, words),
+        # What the customer is owed, its delivery included (Art. 13(1)).
+        "refund_owed": refund_facts(request, view)["refund_owed"],
         **nearby(request, view),
     }
 

@@ -104,6 +104,24 @@ def test_return_address_that_acknowledges_reads_as_the_acknowledgement(
         assert opening not in bodies(plain)[0]
 
 
+def test_the_acknowledgement_gives_the_whole_refund_owed_its_delivery_included(
+    composer: NoticeComposer, stories: dict[str, ReturnStory]
+) -> None:
+    """Art. 13(1): the standard delivery is refunded with the goods, and the email says so."""
+    owed = {
+        "en": "The seller refunds you €1,158.90 (€1,149.00 for the device and €9.90 for its "
+        "delivery) within the legal time limit.",
+        "fr": "Le vendeur vous rembourse 393,90\u00a0€ (389,00\u00a0€ pour l'appareil et "
+        "4,90\u00a0€ pour sa livraison) dans le délai légal.",
+    }
+    for lang, sentence in owed.items():
+        story = stories[lang]
+        message = composer.compose(story.notice(NoticeKind.RETURN_ADDRESS, acknowledges=True))
+
+        for part in bodies(message):
+            assert sentence in part
+
+
 def test_a_new_label_says_the_earlier_one_no_longer_works(
     composer: NoticeComposer, english_return: ReturnStory
 ) -> None:
