@@ -290,7 +290,8 @@ def return_cancelled(request: NoticeRequest, view: View) -> dict[str, Any]:
 
 def return_expired(request: NoticeRequest, view: View) -> dict[str, Any]:
     assert request.expires_at is not None
-    return {"expired_on": view.day(request.expires_at)}
+    # A refund already requested (its deadline came before the goods left) is said, not denied.
+    return {"expired_on": view.day(request.expires_at), **refund_facts(request, view)}
 
 
 def shipping_reminder(request: NoticeRequest, view: View) -> dict[str, Any]:

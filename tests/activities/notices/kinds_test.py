@@ -13,7 +13,7 @@ from domain.notices import NoticeKind
 from mail_sink import MailSink, read_mailbox
 
 from .compose_test import bodies
-from .stories import ReturnStory
+from .stories import REFUND_DUE_BY, ReturnStory
 
 
 def test_every_kind_says_what_it_needs() -> None:
@@ -268,3 +268,28 @@ def test_a_refund_before_the_goods_left_says_what_the_customer_still_does(
 
     assert said in text and said in page
     assert "We have requested your refund of" in text
+
+
+@pytest.mark.parametrize("kind", [NoticeKind.RETURN_EXPIRED, NoticeKind.SELLER_RETURN_EXPIRED])
+def test_a_return_that_expires_after_its_refund_was_requested_says_so(
+    composer: NoticeComposer, stories: dict[str, ReturnStory], kind: NoticeKind
+) -> None:
+    """The refund's deadline came before the goods left: its refund was requested, and the
+    return then expired. Neither the customer nor the seller is told there is no refund."""
+    said = {
+        (NoticeKind.RETURN_EXPIRED, "en"): "Your refund of €1,158.90",
+        (NoticeKind.RETURN_EXPIRED, "fr"): "Votre remboursement de 393,90\u00a0€",
+        (NoticeKind.SELLER_RETURN_EXPIRED, "en"): "The customer's refund of €1,158.90",
+        (NoticeKind.SELLER_RETURN_EXPIRED, "fr"): "Le remboursement du client, 393,90\u00a0€",
+    }
+    for lang in ("en", "fr"):
+        story = stories[lang]
+        refunded = story.notice(kind, refund=story.refund, refund_due_by=REFUND_DUE_BY)
+        message = composer.compose(refunded, seller=story.seller)
+        plain = composer.compose(story.notice(kind), seller=story.seller)
+
+        for part in bodies(message):
+            assert said[kind, lang] in part
+            assert "no refund" not in part and "aucun remboursement" not in part
+            assert "pas de remboursement" not in part
+        assert "no refund" in bodies(plain)[0] or "remboursement." in bodies(plain)[0]
