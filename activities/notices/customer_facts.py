@@ -236,7 +236,13 @@ def problem_key(request: NoticeRequest) -> str:
 
 
 def refund_requested(request: NoticeRequest, view: View) -> dict[str, Any]:
-    return refund_facts(request, view)
+    """The refund requested once the parcel reached the seller, or at its legal deadline while
+    the parcel is still on its way (`delivered` false)."""
+    scan = request.scan
+    return {
+        "delivered": scan is not None and scan.status is TrackingStatus.DELIVERED,
+        **refund_facts(request, view),
+    }
 
 
 def parcel_not_delivered(request: NoticeRequest, view: View) -> dict[str, Any]:

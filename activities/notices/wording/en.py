@@ -31,8 +31,7 @@ ENGLISH = Wording(
         ),
         NoticeKind.SHIPMENT_PROBLEM: "{carrier} reported a problem with your parcel (order "
         "{order_id})",
-        NoticeKind.REFUND_REQUESTED: "The seller has your parcel: your refund for order "
-        "{order_id} is on its way",
+        NoticeKind.REFUND_REQUESTED: "Your refund for order {order_id} is on its way",
         NoticeKind.CANCELLATION_CONFIRMED: "Your order {order_id} is cancelled",
         NoticeKind.RETURN_CANCELLED: "Your return for order {order_id} is cancelled",
         NoticeKind.RETURN_EXPIRED: "Your return for order {order_id} has ended",

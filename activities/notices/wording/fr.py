@@ -41,8 +41,7 @@ FRENCH = Wording(
             "{carrier} signale un problème avec votre colis (commande {order_id})"
         ),
         NoticeKind.REFUND_REQUESTED: (
-            "Le vendeur a reçu votre colis : votre remboursement pour la commande {order_id} "
-            "est en cours"
+            "Votre remboursement pour la commande {order_id} est en cours"
         ),
         NoticeKind.CANCELLATION_CONFIRMED: "Votre commande {order_id} est annulée",
         NoticeKind.RETURN_CANCELLED: "Votre retour pour la commande {order_id} est annulé",

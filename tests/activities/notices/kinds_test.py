@@ -293,3 +293,24 @@ def test_a_return_that_expires_after_its_refund_was_requested_says_so(
             assert "no refund" not in part and "aucun remboursement" not in part
             assert "pas de remboursement" not in part
         assert "no refund" in bodies(plain)[0] or "remboursement." in bodies(plain)[0]
+
+
+def test_a_refund_requested_at_its_deadline_does_not_say_the_seller_has_the_parcel(
+    composer: NoticeComposer, stories: dict[str, ReturnStory]
+) -> None:
+    """The refund's deadline came while the parcel was on its way: the seller has not got it."""
+    on_its_way = {
+        "en": "is on its way to the seller, and the legal time limit for your refund has come",
+        "fr": "est en route vers le vendeur, et le délai légal de votre remboursement est arrivé",
+    }
+    for lang, said in on_its_way.items():
+        story = stories[lang]
+        accepted = story.scan(TrackingStatus.ACCEPTED)
+        message = composer.compose(story.notice(NoticeKind.REFUND_REQUESTED, scan=accepted))
+
+        for part in bodies(message):
+            assert said in part
+            assert "has received" not in part and "a bien reçu" not in part
+        assert "reçu" not in str(message["Subject"]) and "has your parcel" not in str(
+            message["Subject"]
+        )
