@@ -32,14 +32,19 @@ UTC = ZoneInfo("UTC")
 # The left part of a Message-ID must be a dot-atom (RFC 5322 3.6.4): letters, digits and a few
 # symbols. A return ID may hold a ':' (allowed in identifiers); write such characters as =XX so
 # that the ID stays valid and still maps one-to-one to its notice.
-_NOT_ATEXT = re.compile(r"[^A-Za-z0-9._!#$%&'*+/=?^`{|}~-]")
+_NOT_ATEXT = re.compile(r"[^A-Za-z0-9_!#$%&'*+/=?^`{|}~-]")
+"""What a word of a Message-ID's left part may not hold: its words are joined by single dots
+(a dot-atom), so a dot inside one is escaped too."""
 
 
-def message_id_part(key: str) -> str:
-    """`key` as the left part of a Message-ID: each character a Message-ID may not hold there
-    (`:` of an order's ID, for one) written `=XX`, so that the header reads back whole and two
-    keys never share an ID."""
-    return _NOT_ATEXT.sub(lambda m: "".join(f"={b:02X}" for b in m[0].encode()), key)
+def message_id_part(*words: str) -> str:
+    """`words` as the left part of a Message-ID, joined by dots: each character a Message-ID may
+    not hold there (`:` of an order's ID, a dot of its own: a line `1.` would end a word on a
+    dot) written `=XX`, so that the header reads back whole and two keys never share an ID."""
+    return ".".join(
+        _NOT_ATEXT.sub(lambda m: "".join(f"={b:02X}" for b in m[0].encode()), word)
+        for word in words
+    )
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class NoticeComposer:
 
     def message_key(self, request: NoticeRequest) -> str:
         """`{return_id}.{kind}.{revision}`: which notice this is, and nothing about whom to."""
-        return message_id_part(f"{request.return_id}.{request.kind}.{request.revision}")
+        return message_id_part(request.return_id, request.kind, str(request.revision))
 
     def message_id(self, request: NoticeRequest) -> str:
         """`<{message_key}@{mail_domain}>`: the same notice, the same ID.

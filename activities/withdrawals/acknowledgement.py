@@ -141,4 +141,4 @@ def acknowledgement(
 def acknowledgement_message_id(receipt: WithdrawalReceipt, settings: Settings) -> str:
     """The same acknowledgement, the same ID: a retried send is the same email, and the key the
     sent-notices ledger keeps it under."""
-    return f"<{message_id_part(receipt.withdrawal_id + '.acknowledgement')}@{settings.mail_domain}>"
+    return f"<{message_id_part(receipt.withdrawal_id, 'acknowledgement')}@{settings.mail_domain}>"

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 import pytest
 
 from activities.notices import NoticeComposer
+from activities.notices.compose import NoticeKey, notice_key
 from activities.notices.wording import WORDINGS
 from domain.carriers import ReturnMethod
 from domain.notices import Audience, NoticeKind
@@ -232,6 +233,20 @@ def test_message_id_is_the_idempotency_key_of_a_notice(
     assert composer.message_id(colon) == (
         "<return-O=3A7731-1.return_label.1@returns.marketplace.example>"
     )
+
+
+def test_a_dot_of_a_return_id_is_escaped_so_that_the_message_id_is_valid_and_reads_back(
+    composer: NoticeComposer, french_return: ReturnStory
+) -> None:
+    # A line `1.` would end a word of the dot-atom on a dot, and make `..` before the kind.
+    dotted = french_return.notice(NoticeKind.RETURN_LABEL, return_id="return-O.7731-1.")
+
+    message = composer.compose(dotted, label_pdf=b"%PDF-1.4")
+    header = message["Message-ID"]
+
+    assert header == "<return-O=2E7731-1=2E.return_label.1@returns.marketplace.example>"
+    assert not header.defects
+    assert notice_key(header) == NoticeKey("return-O.7731-1.", NoticeKind.RETURN_LABEL, 1)
 
 
 def test_return_address_offers_only_what_each_carrier_can_do(
