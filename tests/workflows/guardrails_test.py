@@ -29,7 +29,7 @@ from domain.returns import (
     ReturnStage,
     ShipmentReport,
 )
-from domain.timings import ReturnTimings
+from domain.timings import RefundTrigger, ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, failed_tasks, return_harness
@@ -355,3 +355,33 @@ async def test_a_return_accepted_late_by_operations_gets_its_fourteen_days_from_
 
     assert status.ship_by >= status.notice_at + dt.timedelta(days=24)
     assert shown == status.ship_by
+
+
+async def test_the_refund_email_held_back_by_a_refused_refund_goes_out_once_it_is_requested(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Refund on delivery: the parcel arrives, the order service refuses the refund, so its
+    email has no refund to tell and is held back. Operations retry the refund, then the email:
+    it tells the refund requested since."""
+    doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        held = doubles.order_service_holds(handle.id)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await harness.scan(handle, ready.label.tracking_number)
+        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+        await harness.scan(handle, ready.label.tracking_number, TrackingStatus.DELIVERED)
+        stuck = await harness.until_status(
+            handle, lambda s: "notice_undeliverable:refund_requested" in s.attention
+        )
+        doubles.refunds_on_file.remove(held)
+        retry = ops(AttentionAction.RETRY, "the order service is fixed")
+        await handle.execute_update(ReturnWorkflow.resolve_attention, retry)
+        await handle.execute_update(ReturnWorkflow.resolve_attention, retry)
+        done = await handle.query(ReturnWorkflow.status)
+
+    assert stuck.refund is None and "refund_request_failed" in stuck.attention
+    assert done.refund is not None and done.attention == []
+    (told,) = [n for n in doubles.notices if n.kind is NoticeKind.REFUND_REQUESTED]
+    assert told.refund == done.refund and told.revision == 1

@@ -30,7 +30,15 @@ async def retry(ctx: ReturnContext, intent: Intent) -> None:
             ctx.refuse(intent, state.problem or "the claim was refused again", "RetryFailed")
             return
     elif state.failed_notices:
-        failed, state.failed_notices = state.failed_notices, []
+        # A notice of the refund made while the refund was refused had no refund to tell:
+        # it tells the one requested since (the same notice, the same Message-ID).
+        failed = [
+            n.model_copy(update={"refund": state.refund, "label_withheld": state.label_withheld})
+            if n.refund is None and state.refund is not None
+            else n
+            for n in state.failed_notices
+        ]
+        state.failed_notices = []
         for notice in failed:
             ctx.attention(AttentionReason.NOTICE_UNDELIVERABLE.about(notice.kind), False)
         await ctx.notify_all(failed)
