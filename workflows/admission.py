@@ -158,6 +158,13 @@ def choice_problem(state: ReturnState, choice: ReturnMethodChoice, now: dt.datet
         return f"the shipping deadline has passed (stage: {state.stage})"
     if choice == state.choice:
         return "method: this is already the chosen way of sending the parcel"
+    if state.refund_asked is not None and state.refund_asked.label is not None:
+        # The refund was asked less this label's price: another way would void the label the
+        # customer paid for, and have them pay again.
+        return (
+            "method: your refund was requested less the price of the label you have: send the "
+            "parcel with that label"
+        )
     offer = state.offer(choice.carrier)
     if offer is None:
         known = ", ".join(o.code for o in state.offers)

@@ -9,12 +9,14 @@ to operations' decision and to the refund deadline.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.base import Money
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod
 from domain.notices import NoticeKind
@@ -31,11 +33,17 @@ from domain.returns import (
 )
 from domain.timings import ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
-from tests.workflows.doubles import Doubles
+from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, time_to
 from workflows.return_workflow import ReturnWorkflow
 
 MINUTE = dt.timedelta(minutes=1)
+
+
+def eur(amount: str) -> Money:
+    return Money(amount=Decimal(amount), currency="EUR")
+
+
 DECIDE = AttentionReason.REFUND_DUE_WITHOUT_ADDRESS
 DROP_OFF = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox")
 
@@ -207,3 +215,46 @@ async def test_a_customer_cancelling_while_the_seller_is_silent_ends_the_return_
 
     assert done.stage is ReturnStage.CANCELLED
     assert done.attention == []
+
+
+async def test_a_label_whose_price_the_refund_withheld_is_not_voided_by_another_choice(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The refund was asked less the price of the label the customer has: another way of
+    sending would void that label, and have them pay again at the counter."""
+    quiet = ReturnTimings(
+        scan_overdue_after=dt.timedelta(days=30), late_parcel_watch=dt.timedelta(0)
+    )
+    doubles = Doubles(
+        offers=[SANDBOX_OFFER, DROP_OFF_ONLY, COUNTER_LABEL_POST],
+        label_prices={"sandbox": eur("6.25")},
+        timings=quiet,
+    )
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await harness.start(retract_event())
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(
+                method=ReturnMethod.MAILBOX_PICKUP,
+                carrier="sandbox",
+                pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
+            ),
+        )
+        ahead = quiet.refund_request_ahead
+        await time_skipping_env.fast_forward(
+            handle, await time_to(handle, refund_due) - ahead + MINUTE
+        )
+        await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
+        with pytest.raises(WorkflowUpdateFailedError) as changing:
+            await handle.execute_update(
+                ReturnWorkflow.choose_return_method,
+                ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo"),
+            )
+
+    cause = changing.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.message.startswith("method: your refund was requested less the price")
+    assert doubles.voided == []
+    (refund,) = doubles.refunds
+    assert refund.breakdown is not None and refund.breakdown.label == eur("6.25")
