@@ -135,6 +135,12 @@ RULES: tuple[_Rule, ...] = (
         "C'est déjà votre choix.",
     ),
     _rule(
+        r"^method: your refund was requested less the price of the label you have",
+        "Your refund was requested less the price of your label: send the parcel with that label.",
+        "Votre remboursement a été demandé moins le prix de votre étiquette : envoyez le colis "
+        "avec cette étiquette.",
+    ),
+    _rule(
         r"^carrier: unknown carrier",
         "This carrier is not offered for this return.",
         "Ce transporteur n'est pas proposé pour ce retour.",

@@ -36,6 +36,8 @@ VALIDATOR_AND_LOOP_REFUSALS = [
     "the shipping deadline passed while the carrier prepared the shipment",
     "the carrier already has the parcel sent with the previous choice",
     "method: this is already the chosen way of sending the parcel",
+    "method: your refund was requested less the price of the label you have: send the parcel "
+    "with that label",
     "carrier: unknown carrier 'dhl' (offered: sandbox, colissimo)",
     "method: sandbox does not offer post_office_counter (it offers: mailbox_pickup)",
     *(
@@ -79,3 +81,15 @@ def test_a_refusal_nobody_foresaw_is_still_shown_with_its_reason() -> None:
     words = customer_words("a reason this version has never given", "fr")
 
     assert words == GENERAL["fr"].format(reason="a reason this version has never given")
+
+
+def test_a_change_refused_for_a_withheld_label_says_why_not_pick_another_way() -> None:
+    why = (
+        "method: your refund was requested less the price of the label you have: send the "
+        "parcel with that label"
+    )
+
+    assert customer_words(why, "fr") == (
+        "Votre remboursement a été demandé moins le prix de votre étiquette : envoyez le colis "
+        "avec cette étiquette."
+    )
