@@ -88,7 +88,11 @@ class SellerActivities:
             raise
         except ApplicationError as err:
             _log_refusal(err)
-            raise
+            if err.type != FailureType.SELLER_SERVICE_REJECTED:
+                raise
+            # The contact only chooses the language and the greeting: a directory refusing
+            # the lookup (a token it no longer takes) does not hold the request back.
+            contact = None
         posted = await self._chat.post(message, chat_text(message, contact))
         activity.logger.info(
             "seller chat message posted" if posted else "seller chat message already posted",

@@ -15,6 +15,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.sellers.activities import SellerActivities
 from activities.sellers.chat import FileSellerChat
 from activities.sellers.directory import FileSellerDirectory, SellerDirectoryError
+from activities.sellers.http import lookup_refused
 from domain.base import PERSONAL
 from domain.ids import idempotency_key, return_id
 from domain.notices import SellerChatKind, SellerChatMessage
@@ -275,3 +276,23 @@ async def test_the_seller_activities_from_the_settings(
     assert (tmp_path / "var" / "seller-chat" / "SELLER-REFURBPRO.jsonl").exists()
     address = await ActivityEnvironment().run(sellers.get_seller_return_address, "SELLER-REFURBPRO")
     assert address is not None
+
+
+class RefusingDirectory(FileSellerDirectory):
+    """A seller directory that no longer takes our token."""
+
+    async def contact(self, seller_id: str) -> None:
+        raise lookup_refused("seller directory HTTP 401 bad_token")
+
+
+async def test_a_directory_refusing_the_lookup_does_not_hold_the_request_back(
+    sellers_file: Path, chat: FileSellerChat
+) -> None:
+    # The contact only chooses the language and greeting: the request goes out in French.
+    sellers = SellerActivities(RefusingDirectory(sellers_file), chat)
+
+    posted = await post(sellers, chat_message())
+
+    assert posted is True
+    [entry] = await chat.messages("SELLER-NEWCOMER")
+    assert entry.text.startswith("Bonjour,")
