@@ -82,7 +82,8 @@ class SellerActivities:
         (French when the directory has no contact for the seller). True if posted now, False
         if an earlier attempt had posted it already (same `message_id`)."""
         try:
-            contact = await self.directory.contact(message.seller_id)
+            # The seller's record, email or not: its language and name are the message's.
+            record = await self.directory.record(message.seller_id)
         except SellerDirectoryError as err:
             activity.logger.error("sellers file unreadable", extra={"reason": str(err)})
             raise
@@ -90,10 +91,11 @@ class SellerActivities:
             _log_refusal(err)
             if err.type != FailureType.SELLER_SERVICE_REJECTED:
                 raise
-            # The contact only chooses the language and the greeting: a directory refusing
+            # The record only chooses the language and the greeting: a directory refusing
             # the lookup (a token it no longer takes) does not hold the request back.
-            contact = None
-        posted = await self._chat.post(message, chat_text(message, contact))
+            record = None
+        locale, name = (record.locale, record.display_name) if record else (None, None)
+        posted = await self._chat.post(message, chat_text(message, locale, name))
         activity.logger.info(
             "seller chat message posted" if posted else "seller chat message already posted",
             extra={

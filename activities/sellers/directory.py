@@ -20,6 +20,8 @@ class SellerDirectory(Protocol):
 
     async def contact(self, seller_id: str) -> SellerContact | None: ...
 
+    async def record(self, seller_id: str) -> SellerRecord | None: ...
+
 
 class SellerRecord(DomainModel):
     """A seller as the marketplace knows it."""

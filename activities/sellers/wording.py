@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from domain.notices import SellerChatKind, SellerChatMessage, SellerContact
+from domain.notices import SellerChatKind, SellerChatMessage
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LOCALE = "fr"
@@ -43,10 +43,10 @@ def format_deadline(at: dt.datetime, language: str) -> str:
     return f"{local.day} {month} {local.year} at {local.hour:02d}:{local.minute:02d} (Paris time)"
 
 
-def chat_text(message: SellerChatMessage, contact: SellerContact | None) -> str:
-    """The message posted in the seller chat, in the language of the seller's locale."""
-    language = chat_language(contact.locale if contact else None)
-    name = contact.display_name if contact else None
+def chat_text(message: SellerChatMessage, locale: str | None, name: str | None) -> str:
+    """The message posted in the seller chat, in the language of the seller's locale (French
+    when none is known), greeting the seller by `name` when known."""
+    language = chat_language(locale)
     if language == "fr":
         return _french(message, name)
     return _english(message, name)

@@ -281,7 +281,7 @@ async def test_the_seller_activities_from_the_settings(
 class RefusingDirectory(FileSellerDirectory):
     """A seller directory that no longer takes our token."""
 
-    async def contact(self, seller_id: str) -> None:
+    async def record(self, seller_id: str) -> None:
         raise lookup_refused("seller directory HTTP 401 bad_token")
 
 
@@ -296,3 +296,19 @@ async def test_a_directory_refusing_the_lookup_does_not_hold_the_request_back(
     assert posted is True
     [entry] = await chat.messages("SELLER-NEWCOMER")
     assert entry.text.startswith("Bonjour,")
+
+
+async def test_a_seller_with_no_email_on_file_is_still_asked_in_their_language_and_name(
+    sellers_file: Path, sellers: SellerActivities, chat: FileSellerChat
+) -> None:
+    # The email is for notices; the chat needs only the seller's language and name.
+    data = json.loads(sellers_file.read_text())
+    for seller in data["sellers"]:
+        if seller["seller_id"] == "SELLER-TECHREVIVE":
+            seller["email"] = None
+    sellers_file.write_text(json.dumps(data))
+
+    await post(sellers, chat_message(seller_id="SELLER-TECHREVIVE"))
+
+    [entry] = await chat.messages("SELLER-TECHREVIVE")
+    assert entry.text.startswith("Hello TechRevive,")
