@@ -56,7 +56,16 @@ class HttpOrderService:
         await self._http.aclose()
 
     async def request_refund(self, request: RefundRequest) -> Refund:
-        return await self._post("/v1/refunds", request, request.idempotency_key, Refund)
+        refund = await self._post("/v1/refunds", request, request.idempotency_key, Refund)
+        if refund.amount != request.amount:
+            # Another request recorded under the key, or a service that changed the amount:
+            # not the refund asked for, and never told to the customer as theirs.
+            raise refund_conflict(
+                f"order service answered a refund of {refund.amount.amount} "
+                f"{refund.amount.currency} for the {request.amount.amount} "
+                f"{request.amount.currency} asked under the key"
+            )
+        return refund
 
     async def file_claim(self, request: ClaimRequest) -> Claim:
         return await self._post("/v1/claims", request, request.idempotency_key, Claim)

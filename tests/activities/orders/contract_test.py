@@ -254,3 +254,23 @@ async def test_what_the_service_says_is_kept_short_and_never_its_raw_body() -> N
 
     assert "Camille" not in raw.value.message
     assert len(long.value.message) < 160
+
+
+async def test_a_refund_answered_for_another_amount_is_a_conflict_never_the_customers() -> None:
+    # Another request recorded under the key, or a service that changed it: never told to the
+    # customer as their refund.
+    asked = refund_request()
+    other = {
+        "refund_id": "RF-1",
+        "requested_at": "2026-12-07T10:00:00Z",
+        "amount": {"amount": "99.00", "currency": "USD"},
+        "created": True,
+    }
+    orders = answering(201, other)
+
+    with pytest.raises(ApplicationError) as failed:
+        await orders.request_refund(asked)
+    await orders.aclose()
+
+    assert failed.value.type == FailureType.REFUND_CONFLICT and failed.value.non_retryable
+    assert "99.00 USD" in failed.value.message
