@@ -116,8 +116,8 @@ ENGLISH = Wording(
         "and how to pack it.",
         "You choose how to send it on your return page: from your mailbox, at a post office or "
         "at the post office counter, with the carrier you prefer.",
-        "Once the carrier has your parcel, we confirm it by email. The seller refunds you when "
-        "they get it back, within the legal time limit.",
+        "Once the carrier has your parcel, we confirm it by email. Your refund follows, within "
+        "the legal time limit.",
     ),
     method_titles={
         ReturnMethod.MAILBOX_PICKUP: "Pickup from your mailbox",

@@ -138,8 +138,8 @@ FRENCH = Wording(
         "renvoyer le colis et les conseils pour l'emballer.",
         "Vous choisissez comment l'envoyer sur votre page de retour : depuis votre boîte aux "
         "lettres, dans un bureau de poste ou au guichet, avec le transporteur de votre choix.",
-        "Dès que le transporteur a votre colis, nous vous le confirmons par e-mail. Le vendeur "
-        "vous rembourse à sa réception, dans le délai légal.",
+        "Dès que le transporteur a votre colis, nous vous le confirmons par e-mail. Votre "
+        "remboursement suit, dans le délai légal.",
     ),
     method_titles={
         ReturnMethod.MAILBOX_PICKUP: "Enlèvement dans votre boîte aux lettres",

@@ -314,3 +314,15 @@ def test_a_refund_requested_at_its_deadline_does_not_say_the_seller_has_the_parc
         assert "reçu" not in str(message["Subject"]) and "has your parcel" not in str(
             message["Subject"]
         )
+
+
+def test_the_acknowledgement_does_not_promise_the_refund_only_once_the_seller_has_the_parcel(
+    composer: NoticeComposer, stories: dict[str, ReturnStory]
+) -> None:
+    # By default the refund is requested on the proof of dispatch, before the seller has it.
+    follows = {"en": "Your refund follows, within", "fr": "Votre remboursement suit, dans"}
+    for lang, said in follows.items():
+        text, page = bodies(composer.compose(stories[lang].notice(NoticeKind.ACKNOWLEDGEMENT)))
+
+        assert said in text and said in page
+        assert "get it back" not in text and "à sa réception" not in text
