@@ -22,6 +22,7 @@ from domain.returns import SHIPPING_DAYS, ReturnMethodChoice, ReturnStage
 from domain.timings import ReturnTimings
 from reminders.models import SweepRequest, SweepResult
 from tests.factories import SELLER_WITHOUT_ADDRESS, retract_event
+from tests.workflows.doubles import Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
 from workflows.reminder_sweep import UnshippedReturnsSweep
 from workflows.return_workflow import ReturnWorkflow
@@ -34,6 +35,11 @@ DROP_OFF = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier=
 MARGIN = dt.timedelta(minutes=10)
 """Longer than the test takes."""
 
+LONG_GRACE = ReturnTimings(expiry_grace=7 * DAY)
+"""A grace longer than a weekend and a day: whatever the hour, some withdrawal of the last
+three weeks is late and not expiring (with the 3 days' default, none is in the minutes about
+midnight after a Monday deadline)."""
+
 
 def late_notice_at() -> dt.datetime:
     """A withdrawal whose ShipBy has passed and whose expiry has not, now: its 14 days end on a
@@ -43,7 +49,7 @@ def late_notice_at() -> dt.datetime:
         notice_at = now - dt.timedelta(hours=hours_ago)
         calendar = calendar_for("FR", notice_at - 30 * DAY, notice_at)
         ship_by = period_end(notice_at, SHIPPING_DAYS, calendar)
-        expires_at = ship_by + ReturnTimings().expiry_grace
+        expires_at = ship_by + LONG_GRACE.expiry_grace
         if ship_by < now - MARGIN and now + MARGIN < expires_at:
             return notice_at
     raise AssertionError("no withdrawal in the last three weeks is late without expiring now")
@@ -97,7 +103,8 @@ def reminded(harness: ReturnHarness) -> list[str]:
 async def test_the_sweep_reminds_only_unshipped_returns_whose_ship_by_is_near(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    async with return_harness(time_skipping_env.client, sweep=True) as harness:
+    doubles = Doubles(timings=LONG_GRACE)
+    async with return_harness(time_skipping_env.client, doubles, sweep=True) as harness:
         choosing = await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE)
         dropping_off = await withdrawn(harness, 12, ReturnStage.AWAITING_DROP_OFF)
         late = await withdrawn(
