@@ -131,7 +131,16 @@ class FeedActivities:
         ends_at = self._monotonic() + self._batch_ends_by
         for done, event in enumerate(batch.events):
             if not done:
-                await self._post(batch.subscriber, event)
+                # Cut off at the batch's end too: a post's own deadline (twice the timeout
+                # setting) could outlast the activity's.
+                try:
+                    async with asyncio.timeout(self._batch_ends_by):
+                        await self._post(batch.subscriber, event)
+                except TimeoutError:
+                    raise unavailable(
+                        f"subscriber {batch.subscriber} timed out: no whole answer within "
+                        f"{self._batch_ends_by:g}s"
+                    ) from None
                 continue
             left = ends_at - self._monotonic()
             if left < self._post_seconds:

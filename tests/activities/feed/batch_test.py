@@ -161,6 +161,20 @@ async def test_a_post_trickling_past_the_batchs_end_is_cut_off_there() -> None:
     assert seen == ["return-ORD-1-1:1", "return-ORD-1-1:2"] and took < 5
 
 
+async def test_a_first_post_trickling_past_the_batchs_end_is_cut_off_there_and_retried() -> None:
+    # Its own deadline is twice the post's timeout (4 s): the batch's (1.5 s) comes first, and
+    # the activity is failed as unavailable (retried) before its start-to-close timeout.
+    async with subscriber_answering(iter([200]), trickle=True) as (url, seen):
+        began = time.monotonic()
+        with pytest.raises(ApplicationError) as failed:
+            await deliver(feed_to(url, batch_ends_by=1.5), events(2))
+        took = time.monotonic() - began
+
+    assert failed.value.type == FailureType.FEED_SUBSCRIBER_UNAVAILABLE
+    assert "within 1.5s" in failed.value.message
+    assert seen == ["return-ORD-1-1:1"] and took < 3
+
+
 async def test_any_failure_after_the_first_event_ends_the_batch_with_those_before() -> None:
     posted: list[str] = []
 
