@@ -137,8 +137,8 @@ RULES: tuple[_Rule, ...] = (
     _rule(
         r"^method: your refund was requested less the price of the label you have",
         "Your refund was requested less the price of your label: send the parcel with that label.",
-        "Votre remboursement a été demandé moins le prix de votre étiquette : envoyez le colis "
-        "avec cette étiquette.",
+        "Votre remboursement a été demandé déduction faite du prix de votre étiquette : envoyez "
+        "le colis avec cette étiquette.",
     ),
     _rule(
         r"^carrier: unknown carrier",

@@ -22,7 +22,7 @@ from domain.returns import (
     ShipmentReport,
 )
 from workflows.context import ReturnContext
-from workflows.return_state import CHOICE_PROBLEMS, ReturnState
+from workflows.return_state import CHOICE_PROBLEMS, METHOD_NEEDS_LABEL, ReturnState
 from workflows.transitions import (
     AWAITING_SHIPMENT,
     DISPATCHED,
@@ -90,6 +90,8 @@ def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool
         case Message.CHOOSE:
             if queued and (exhausted := changes_exhausted(state)):
                 return exhausted
+            if queued and (voided := voids_withheld_label(state, argument)):
+                return voided
             return choice_problem(state, argument, now)
         case Message.GIVE_ADDRESS:
             if state.return_address is not None:
@@ -158,13 +160,6 @@ def choice_problem(state: ReturnState, choice: ReturnMethodChoice, now: dt.datet
         return f"the shipping deadline has passed (stage: {state.stage})"
     if choice == state.choice:
         return "method: this is already the chosen way of sending the parcel"
-    if state.refund_asked is not None and state.refund_asked.label is not None:
-        # The refund was asked less this label's price: another way would void the label the
-        # customer paid for, and have them pay again.
-        return (
-            "method: your refund was requested less the price of the label you have: send the "
-            "parcel with that label"
-        )
     offer = state.offer(choice.carrier)
     if offer is None:
         known = ", ".join(o.code for o in state.offers)
@@ -177,6 +172,27 @@ def choice_problem(state: ReturnState, choice: ReturnMethodChoice, now: dt.datet
         zone = country_time_zone(mailbox.country_code)
         return pickup_date_problem(choice.pickup_date, now, state.ship_by, zone)
     return None
+
+
+def voids_withheld_label(state: ReturnState, choice: ReturnMethodChoice) -> str | None:
+    """A choice that would void the label whose price the refund withheld (and have the
+    customer pay again): refused before it is written to the history. One that reuses it (a
+    pickup or a drop-off with its carrier) is taken."""
+    asked = state.refund_asked
+    if asked is None or asked.label is None:
+        return None
+    label = state.label
+    if (
+        label is not None
+        and choice.method in METHOD_NEEDS_LABEL
+        and choice.carrier == label.carrier
+    ):
+        return None
+    with_it = f" (a pickup or a drop-off with {label.carrier})" if label is not None else ""
+    return (
+        "method: your refund was requested less the price of the label you have: send the "
+        f"parcel with that label{with_it}"
+    )
 
 
 def changes_exhausted(state: ReturnState) -> str | None:

@@ -28,7 +28,8 @@ def notice_request(state: ReturnState, kind: NoticeKind, **facts: object) -> Not
         "label": state.label,
         "pickup": state.pickup,
         "counter_code": state.counter_code,
-        "scan": state.dispatch_scan,
+        # Once the parcel is delivered, the delivery is the scan a notice tells of.
+        "scan": state.delivery_scan or state.dispatch_scan,
         "expires_at": state.expires_at if state.address_sent_at else None,
         "refund": state.refund,
         "refund_due_by": state.refund_due_by,

@@ -32,17 +32,23 @@ UTC = ZoneInfo("UTC")
 # The left part of a Message-ID must be a dot-atom (RFC 5322 3.6.4): letters, digits and a few
 # symbols. A return ID may hold a ':' (allowed in identifiers); write such characters as =XX so
 # that the ID stays valid and still maps one-to-one to its notice.
-_NOT_ATEXT = re.compile(r"[^A-Za-z0-9_!#$%&'*+/=?^`{|}~-]")
-"""What a word of a Message-ID's left part may not hold: its words are joined by single dots
-(a dot-atom), so a dot inside one is escaped too."""
+_NOT_ATEXT = re.compile(r"[^A-Za-z0-9._!#$%&'*+/=?^`{|}~-]")
+_LOOSE_DOT = re.compile(r"^\.|\.$|(?<=\.)\.")
+"""A dot a dot-atom may not hold: first, last, or after another (a line `1.` joined to what
+follows would make `1..`)."""
+
+
+def _escaped(text: str) -> str:
+    return "".join(f"={b:02X}" for b in text.encode())
 
 
 def message_id_part(*words: str) -> str:
     """`words` as the left part of a Message-ID, joined by dots: each character a Message-ID may
-    not hold there (`:` of an order's ID, a dot of its own: a line `1.` would end a word on a
-    dot) written `=XX`, so that the header reads back whole and two keys never share an ID."""
+    not hold there (`:` of an order's ID, for one), and each dot that would start or end a word
+    or follow another, written `=XX`, so that the header reads back whole and two keys never
+    share an ID. (A dot inside a word stays: the IDs of such returns are as they were.)"""
     return ".".join(
-        _NOT_ATEXT.sub(lambda m: "".join(f"={b:02X}" for b in m[0].encode()), word)
+        _LOOSE_DOT.sub(lambda m: _escaped(m[0]), _NOT_ATEXT.sub(lambda m: _escaped(m[0]), word))
         for word in words
     )
 

@@ -37,7 +37,7 @@ VALIDATOR_AND_LOOP_REFUSALS = [
     "the carrier already has the parcel sent with the previous choice",
     "method: this is already the chosen way of sending the parcel",
     "method: your refund was requested less the price of the label you have: send the parcel "
-    "with that label",
+    "with that label (a pickup or a drop-off with sandbox)",
     "carrier: unknown carrier 'dhl' (offered: sandbox, colissimo)",
     "method: sandbox does not offer post_office_counter (it offers: mailbox_pickup)",
     *(
@@ -90,6 +90,6 @@ def test_a_change_refused_for_a_withheld_label_says_why_not_pick_another_way() -
     )
 
     assert customer_words(why, "fr") == (
-        "Votre remboursement a été demandé moins le prix de votre étiquette : envoyez le colis "
-        "avec cette étiquette."
+        "Votre remboursement a été demandé déduction faite du prix de votre étiquette : envoyez "
+        "le colis avec cette étiquette."
     )

@@ -385,3 +385,22 @@ async def test_the_refund_email_held_back_by_a_refused_refund_goes_out_once_it_i
     assert done.refund is not None and done.attention == []
     (told,) = [n for n in doubles.notices if n.kind is NoticeKind.REFUND_REQUESTED]
     assert told.refund == done.refund and told.revision == 1
+
+
+async def test_the_emails_of_a_delivery_tell_the_delivery_scan_not_the_dispatch(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Refund on delivery: the customer is told the seller has the parcel, and the seller
+    when it was delivered, not when it was posted."""
+    doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+        assert ready.label is not None
+        await harness.scan(handle, ready.label.tracking_number)
+        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+        await harness.scan(handle, ready.label.tracking_number, TrackingStatus.DELIVERED)
+        await until(harness, lambda d: NoticeKind.REFUND_REQUESTED in d.notice_kinds)
+
+    (refunded,) = [n for n in doubles.notices if n.kind is NoticeKind.REFUND_REQUESTED]
+    assert refunded.scan is not None and refunded.scan.status is TrackingStatus.DELIVERED

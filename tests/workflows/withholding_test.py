@@ -233,7 +233,7 @@ async def test_a_label_whose_price_the_refund_withheld_is_not_voided_by_another_
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await harness.start(retract_event())
         await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        await handle.execute_update(
+        booked = await handle.execute_update(
             ReturnWorkflow.choose_return_method,
             ReturnMethodChoice(
                 method=ReturnMethod.MAILBOX_PICKUP,
@@ -251,10 +251,16 @@ async def test_a_label_whose_price_the_refund_withheld_is_not_voided_by_another_
                 ReturnWorkflow.choose_return_method,
                 ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo"),
             )
+        # With the same label, at a post office: taken, the label kept.
+        dropped_off = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
 
     cause = changing.value.cause
     assert isinstance(cause, ApplicationError)
-    assert cause.message.startswith("method: your refund was requested less the price")
+    assert cause.message == (
+        "method: your refund was requested less the price of the label you have: send the "
+        "parcel with that label (a pickup or a drop-off with sandbox)"
+    )
+    assert dropped_off.label is not None and dropped_off.label == booked.label
     assert doubles.voided == []
     (refund,) = doubles.refunds
     assert refund.breakdown is not None and refund.breakdown.label == eur("6.25")

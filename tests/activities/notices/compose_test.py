@@ -244,7 +244,7 @@ def test_a_dot_of_a_return_id_is_escaped_so_that_the_message_id_is_valid_and_rea
     message = composer.compose(dotted, label_pdf=b"%PDF-1.4")
     header = message["Message-ID"]
 
-    assert header == "<return-O=2E7731-1=2E.return_label.1@returns.marketplace.example>"
+    assert header == "<return-O.7731-1=2E.return_label.1@returns.marketplace.example>"
     assert not header.defects
     assert notice_key(header) == NoticeKey("return-O.7731-1.", NoticeKind.RETURN_LABEL, 1)
 

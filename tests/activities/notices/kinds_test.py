@@ -301,7 +301,8 @@ def test_a_refund_requested_at_its_deadline_does_not_say_the_seller_has_the_parc
     """The refund's deadline came while the parcel was on its way: the seller has not got it."""
     on_its_way = {
         "en": "is on its way to the seller, and the legal time limit for your refund has come",
-        "fr": "est en route vers le vendeur, et le délai légal de votre remboursement est arrivé",
+        "fr": "est en route vers le vendeur, et le délai légal de votre remboursement arrive à "
+        "échéance",
     }
     for lang, said in on_its_way.items():
         story = stories[lang]
