@@ -36,6 +36,7 @@ from tests.workflows.harness import ReturnHandle, ReturnHarness, failed_tasks, r
 from tests.workflows.lifecycle_test import (
     DROP_OFF,
     choosing,
+    dropped_off,
     mailbox_pickup,
     ops,
     refused,
@@ -365,13 +366,9 @@ async def test_the_refund_email_held_back_by_a_refused_refund_goes_out_once_it_i
     it tells the refund requested since."""
     doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        held = doubles.order_service_holds(handle.id)
-        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
-        assert ready.label is not None
-        await harness.scan(handle, ready.label.tracking_number)
-        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
-        await harness.scan(handle, ready.label.tracking_number, TrackingStatus.DELIVERED)
+        handle, label = await dropped_off(harness)
+        held = doubles.order_service_holds(handle.id)  # the refund is asked at the delivery
+        await harness.scan(handle, label.tracking_number, TrackingStatus.DELIVERED)
         stuck = await harness.until_status(
             handle, lambda s: "notice_undeliverable:refund_requested" in s.attention
         )
@@ -394,12 +391,8 @@ async def test_the_emails_of_a_delivery_tell_the_delivery_scan_not_the_dispatch(
     when it was delivered, not when it was posted."""
     doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
-        assert ready.label is not None
-        await harness.scan(handle, ready.label.tracking_number)
-        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
-        await harness.scan(handle, ready.label.tracking_number, TrackingStatus.DELIVERED)
+        handle, label = await dropped_off(harness)
+        await harness.scan(handle, label.tracking_number, TrackingStatus.DELIVERED)
         await until(harness, lambda d: NoticeKind.REFUND_REQUESTED in d.notice_kinds)
 
     (refunded,) = [n for n in doubles.notices if n.kind is NoticeKind.REFUND_REQUESTED]

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.failures import carrier_unavailable
 from domain import search_attributes as sa
 from domain.calendar import next_pickup_date
-from domain.carriers import ReturnMethod, TrackingStatus
+from domain.carriers import Label, ReturnMethod, TrackingStatus
 from domain.events import OrderStatus, RetractEvent
 from domain.notices import NoticeKind, SellerChatKind
 from domain.periods import calendar_for, period_end
@@ -640,16 +640,22 @@ async def test_the_customer_cancels_before_sending_and_nothing_is_left_booked(
     assert doubles.refunds == []
 
 
+async def dropped_off(harness: ReturnHarness) -> tuple[ReturnHandle, Label]:
+    """A return whose customer dropped the parcel off: the carrier has it (`picked_up`)."""
+    handle = await choosing(harness)
+    ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+    assert ready.label is not None
+    await harness.scan(handle, ready.label.tracking_number)
+    await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+    return handle, ready.label
+
+
 async def test_a_parcel_already_with_the_carrier_cannot_be_cancelled(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     doubles = Doubles(timings=ReturnTimings(refund_trigger=RefundTrigger.DELIVERY))
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
-        assert ready.label is not None
-        await harness.scan(handle, ready.label.tracking_number)
-        await harness.stage_reached(handle, ReturnStage.PICKED_UP)
+        handle, _ = await dropped_off(harness)
         message = await refused(handle, ReturnWorkflow.cancel, CancelRequest())
 
     assert message.startswith("the carrier has the parcel")

@@ -21,6 +21,7 @@ from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod
 from domain.notices import NoticeKind
 from domain.returns import (
+    ActionResult,
     AttentionAction,
     AttentionReason,
     AttentionResolution,
@@ -153,34 +154,40 @@ async def test_nobody_deciding_the_refund_is_requested_at_its_deadline_and_the_r
     assert told.keeps_goods is False and told.return_address is None
 
 
+QUIET = ReturnTimings(scan_overdue_after=dt.timedelta(days=30), late_parcel_watch=dt.timedelta(0))
+"""No polling (time skipping waits while an activity is retried), no watch after expiry."""
+
+
+async def refunded_before_its_collection(
+    env: WorkflowEnvironment, harness: ReturnHarness
+) -> tuple[ReturnHandle, ActionResult, ReturnStatus]:
+    """A mailbox pickup booked whose scan never comes: the refund is requested ahead of its
+    deadline, before the collection (the customer told so)."""
+    handle = await harness.start(retract_event())
+    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+    booked = await handle.execute_update(
+        ReturnWorkflow.choose_return_method,
+        ReturnMethodChoice(
+            method=ReturnMethod.MAILBOX_PICKUP,
+            carrier="sandbox",
+            pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
+        ),
+    )
+    ahead = QUIET.refund_request_ahead
+    await env.fast_forward(handle, await time_to(handle, refund_due) - ahead + MINUTE)
+    return handle, booked, await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
+
+
 async def test_a_booked_collection_still_to_come_does_not_hold_the_refund_past_its_deadline(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    # No polling (time skipping waits while an activity is retried), no watch after expiry.
-    quiet = ReturnTimings(
-        scan_overdue_after=dt.timedelta(days=30), late_parcel_watch=dt.timedelta(0)
-    )
-    async with return_harness(time_skipping_env.client, Doubles(timings=quiet)) as harness:
-        handle = await harness.start(retract_event())
-        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        booked = await handle.execute_update(
-            ReturnWorkflow.choose_return_method,
-            ReturnMethodChoice(
-                method=ReturnMethod.MAILBOX_PICKUP,
-                carrier="sandbox",
-                pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
-            ),
-        )
-        # The pickup's scan never comes, and the refund deadline nears.
-        ahead = quiet.refund_request_ahead
-        await time_skipping_env.fast_forward(
-            handle, await time_to(handle, refund_due) - ahead + MINUTE
-        )
-        refunded = await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
+    async with return_harness(time_skipping_env.client, Doubles(timings=QUIET)) as harness:
+        handle, booked, refunded = await refunded_before_its_collection(time_skipping_env, harness)
         with pytest.raises(WorkflowUpdateFailedError) as cancelling:
             await handle.execute_update(ReturnWorkflow.cancel, CancelRequest())
         # Nothing ever leaves: the return expires with the goods still at home.
-        await time_skipping_env.fast_forward(handle, ahead + quiet.expiry_grace + MINUTE)
+        ahead = QUIET.refund_request_ahead
+        await time_skipping_env.fast_forward(handle, ahead + QUIET.expiry_grace + MINUTE)
         expired = await harness.until_status(
             handle, lambda s: AttentionReason.REFUNDED_NOT_RETURNED in s.attention
         )
@@ -222,30 +229,13 @@ async def test_a_label_whose_price_the_refund_withheld_is_not_voided_by_another_
 ) -> None:
     """The refund was asked less the price of the label the customer has: another way of
     sending would void that label, and have them pay again at the counter."""
-    quiet = ReturnTimings(
-        scan_overdue_after=dt.timedelta(days=30), late_parcel_watch=dt.timedelta(0)
-    )
     doubles = Doubles(
         offers=[SANDBOX_OFFER, DROP_OFF_ONLY, COUNTER_LABEL_POST],
         label_prices={"sandbox": eur("6.25")},
-        timings=quiet,
+        timings=QUIET,
     )
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await harness.start(retract_event())
-        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        booked = await handle.execute_update(
-            ReturnWorkflow.choose_return_method,
-            ReturnMethodChoice(
-                method=ReturnMethod.MAILBOX_PICKUP,
-                carrier="sandbox",
-                pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
-            ),
-        )
-        ahead = quiet.refund_request_ahead
-        await time_skipping_env.fast_forward(
-            handle, await time_to(handle, refund_due) - ahead + MINUTE
-        )
-        await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
+        handle, booked, _ = await refunded_before_its_collection(time_skipping_env, harness)
         with pytest.raises(WorkflowUpdateFailedError) as changing:
             await handle.execute_update(
                 ReturnWorkflow.choose_return_method,
