@@ -40,7 +40,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierConfigurationError, CarrierRegistry
 from client import feed_commands
-from client.reading import StatusUnreadable, failure_chain, how_it_ended, status_of
+from client.reading import StatusUnreadable, how_it_ended, status_of, update_refusal
 from client.start import Arrival, EventRejected, parse_event, start_return
 from client.status_view import render_status
 from codec_server import openapi as codec_openapi
@@ -272,16 +272,12 @@ async def _single(client: Client, ref: str) -> WorkflowHandle[Any, Any]:
     return handles[0]
 
 
-def _update_refusal(err: WorkflowUpdateFailedError) -> str:
-    return failure_chain(err.cause) or str(err)
-
-
 async def _update(handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> None:
     """Send `update`; a refusal, or a return that has ended, is a `CommandError` (exit 1)."""
     try:
         await handle.execute_update(update, arg)
     except WorkflowUpdateFailedError as err:
-        raise CommandError(f"refused: {_update_refusal(err)}") from err
+        raise CommandError(f"refused: {update_refusal(err)}") from err
     except RPCError as err:
         if err.status is not RPCStatusCode.NOT_FOUND:
             raise

@@ -26,7 +26,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.reading import failure_chain
+from client.reading import update_refusal
 from domain import search_attributes as sa
 from domain.base import field_problems
 from domain.feed import FeedView, ForgetRequest, ReplayRequest
@@ -119,7 +119,7 @@ async def _ask(
     try:
         return await handle.execute_update(update, request)
     except WorkflowUpdateFailedError as err:
-        raise FeedCommandError(f"refused: {failure_chain(err.cause) or err}") from err
+        raise FeedCommandError(f"refused: {update_refusal(err)}") from err
     except RPCError as err:
         if err.status is not RPCStatusCode.NOT_FOUND:
             raise

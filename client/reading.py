@@ -8,6 +8,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError
@@ -31,6 +32,11 @@ def failure_chain(cause: BaseException | None) -> str:
             messages.append(cause.message)
         cause = cause.__cause__
     return ": ".join(m for m in messages if m)
+
+
+def update_refusal(err: WorkflowUpdateFailedError) -> str:
+    """Why a return (or a feed) refused an update, as its validator or handler said it."""
+    return failure_chain(err.cause) or str(err)
 
 
 async def status_of(client: Client, workflow_id: str) -> ReturnStatus:

@@ -42,7 +42,10 @@ KEPT_FOR_SECONDS = 300.0
 KEPT_AT_MOST = 10_000
 """Answers kept at most (the oldest go first): a few MB, however many returns are open."""
 PDFS_KEPT = 64
-"""Label PDFs kept at most among them (the oldest go first): a few MB."""
+"""Label PDFs kept at most, apart from the other answers (the oldest go first): a few MB."""
+
+Key = tuple[str, str, str]
+"""What an answer is kept under: its kind, the carrier, and the address or label."""
 
 PickupDays = dict[str, list[dt.date] | None]
 """Each carrier's days a pickup can be booked for; None: it could not be asked."""
@@ -58,7 +61,8 @@ class CarrierAnswers:
     ) -> None:
         self._registry = registry
         self._clock = clock
-        self._kept: OrderedDict[tuple[str, str, str], tuple[float, Any]] = OrderedDict()
+        self._kept: OrderedDict[Key, tuple[float, Any]] = OrderedDict()
+        self._pdfs: OrderedDict[Key, tuple[float, Any]] = OrderedDict()
 
     async def for_page(
         self, status: ReturnStatus, event: RetractEvent
@@ -115,36 +119,36 @@ class CarrierAnswers:
         `PDFS_KEPT` of them): a customer downloading it again, or a link holder asking for it
         again and again, does not fetch it from the carrier each time."""
         key = ("label", label.carrier, label.label_id)
-        kept = self._kept.get(key)
-        if kept is not None and self._clock() - kept[0] < KEPT_FOR_SECONDS:
-            pdf: bytes = kept[1]
+        kept = self._fresh(self._pdfs, key)
+        if kept is not None:
+            pdf: bytes = kept
             return pdf
         pdf = await self._registry.label_pdf(label)
-        self._keep(key, pdf)
-        labels = [k for k in self._kept if k[0] == "label"]
-        for old in labels[: max(0, len(labels) - PDFS_KEPT)]:
-            del self._kept[old]
+        self._keep(self._pdfs, key, pdf, PDFS_KEPT)
         return pdf
 
-    def _keep(self, key: tuple[str, str, str], value: Any) -> None:
-        self._kept[key] = (self._clock(), value)
-        self._kept.move_to_end(key)
-        while len(self._kept) > KEPT_AT_MOST:
-            self._kept.popitem(last=False)
+    def _fresh(self, store: OrderedDict[Key, tuple[float, Any]], key: Key) -> Any | None:
+        kept = store.get(key)
+        return kept[1] if kept is not None and self._clock() - kept[0] < KEPT_FOR_SECONDS else None
 
-    async def _answer(
-        self, key: tuple[str, str, str], ask: Callable[[], Awaitable[Any]]
-    ) -> Any | None:
-        now = self._clock()
-        kept = self._kept.get(key)
-        if kept is not None and now - kept[0] < KEPT_FOR_SECONDS:
-            return kept[1]
+    def _keep(
+        self, store: OrderedDict[Key, tuple[float, Any]], key: Key, value: Any, most: int
+    ) -> None:
+        store[key] = (self._clock(), value)
+        store.move_to_end(key)
+        while len(store) > most:
+            store.popitem(last=False)
+
+    async def _answer(self, key: Key, ask: Callable[[], Awaitable[Any]]) -> Any | None:
+        kept = self._fresh(self._kept, key)
+        if kept is not None:
+            return kept
         try:
-            answer = await asyncio.wait_for(ask(), timeout=LOOKUP_SECONDS)
+            answer = list(await asyncio.wait_for(ask(), timeout=LOOKUP_SECONDS))
         except Exception as err:
             logger.warning(
                 "carrier lookup for the return page failed", extra={"error": type(err).__name__}
             )
             return None
-        self._keep(key, list(answer))
-        return list(answer)
+        self._keep(self._kept, key, answer, KEPT_AT_MOST)
+        return answer

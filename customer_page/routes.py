@@ -41,7 +41,7 @@ from activities.notices.context import InvalidNoticeRequest
 from activities.notices.customer_facts import MAILBOX_DEPOSIT_BEFORE, label_filename
 from activities.notices.formats import format_time
 from activities.notices.smtp import SmtpNotifier
-from client.reading import StatusUnreadable, failure_chain, status_of
+from client.reading import StatusUnreadable, status_of, update_refusal
 from client.start import starting_event
 from customer_page import return_view
 from customer_page.links import PREFIX, PageLinks
@@ -470,7 +470,7 @@ async def _run(
             rpc_timeout=rpc,
         )
     except WorkflowUpdateFailedError as err:
-        return failure_chain(err.cause) or str(err)
+        return update_refusal(err)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             return "the return has ended"
@@ -490,7 +490,7 @@ async def _run(
             rpc_timeout=dt.timedelta(seconds=pages.settings.gateway_update_wait_seconds)
         )
     except WorkflowUpdateFailedError as err:
-        return failure_chain(err.cause) or str(err)
+        return update_refusal(err)
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         return False
     except RPCError as err:

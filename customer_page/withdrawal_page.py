@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.notices.formats import format_date, format_moment, format_money
 from activities.notices.wording import WORDINGS
-from client.reading import failure_chain
+from client.reading import update_refusal
 from customer_page.links import PREFIX
 from customer_page.routes import (
     FORM_ID,
@@ -310,7 +310,7 @@ async def _submit(
             rpc_timeout=dt.timedelta(seconds=pages.timeout),
         )
     except WorkflowUpdateFailedError as err:
-        return failure_chain(err.cause) or str(err)
+        return update_refusal(err)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             return "the withdrawal link has expired"
@@ -328,7 +328,7 @@ async def _submit(
             rpc_timeout=dt.timedelta(seconds=pages.settings.gateway_update_wait_seconds)
         )
     except WorkflowUpdateFailedError as err:
-        return failure_chain(err.cause) or str(err)
+        return update_refusal(err)
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         return False
     except RPCError as err:

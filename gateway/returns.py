@@ -38,7 +38,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.reading import StatusUnreadable, failure_chain, status_of
+from client.reading import StatusUnreadable, status_of, update_refusal
 from client.start import starting_event
 from domain import search_attributes as sa
 from domain.addresses import PostalAddress
@@ -318,7 +318,7 @@ def _not_taken() -> JSONResponse:
 
 
 def _refusal(err: WorkflowUpdateFailedError, summary: str) -> JSONResponse:
-    message = failure_chain(err.cause) or str(err)
+    message = update_refusal(err)
     blamed = FIELD_BLAMED.match(message)
     if blamed:
         return error(422, "refused", f"{summary}: {message}", problems=[message])

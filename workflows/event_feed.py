@@ -253,16 +253,7 @@ class EventFeedWorkflow:
 
     @replay.validator
     def _may_replay(self, request: ReplayRequest) -> None:
-        if request.subscriber not in self._delivered:
-            raise ApplicationError(
-                f"subscriber: {request.subscriber} does not receive this return's events",
-                non_retryable=True,
-            )
-        pending = {r.subscriber for r in self._replays} | {r.subscriber for r in self._forgetting}
-        if request.subscriber not in self._parked or request.subscriber in pending:
-            raise ApplicationError(
-                f"subscriber: no delivery to {request.subscriber} is parked", non_retryable=True
-            )
+        self._parked_and_free(request.subscriber, f"no delivery to {request.subscriber} is parked")
 
     @workflow.update
     async def forget(self, request: ForgetRequest) -> FeedView:
@@ -275,25 +266,27 @@ class EventFeedWorkflow:
 
     @forget.validator
     def _may_forget(self, request: ForgetRequest) -> None:
-        if request.subscriber not in self._delivered:
-            raise ApplicationError(
-                f"subscriber: {request.subscriber} does not receive this return's events",
-                non_retryable=True,
-            )
-        if request.subscriber in self._forgotten or any(
-            r.subscriber == request.subscriber for r in self._forgetting
-        ):
+        if request.subscriber in self._forgotten:
             raise ApplicationError(
                 f"subscriber: {request.subscriber} is off this feed already", non_retryable=True
             )
-        if request.subscriber not in self._parked or any(
-            r.subscriber == request.subscriber for r in self._replays
-        ):
+        self._parked_and_free(
+            request.subscriber,
+            f"{request.subscriber}'s deliveries are not parked: only a subscriber whose "
+            "deliveries failed for good is taken off",
+        )
+
+    def _parked_and_free(self, subscriber: str, not_parked: str) -> None:
+        """Operations' replay or forget may act on `subscriber`: one of this feed's, its
+        delivery parked, and no other request of operations for it waiting."""
+        if subscriber not in self._delivered:
             raise ApplicationError(
-                f"subscriber: {request.subscriber}'s deliveries are not parked: only a "
-                "subscriber whose deliveries failed for good is taken off",
+                f"subscriber: {subscriber} does not receive this return's events",
                 non_retryable=True,
             )
+        waiting = {r.subscriber for r in self._replays} | {r.subscriber for r in self._forgetting}
+        if subscriber not in self._parked or subscriber in waiting:
+            raise ApplicationError(f"subscriber: {not_parked}", non_retryable=True)
 
     @workflow.query
     def view(self) -> FeedView:

@@ -47,6 +47,18 @@ class SellerDirectoryError(Exception):
     """The sellers file cannot be read: an operator must fix it."""
 
 
+def contact_of(record: SellerRecord | None) -> SellerContact | None:
+    """How the seller gets email notices: none for a seller unknown or without an email."""
+    if record is None or record.email is None:
+        return None
+    return SellerContact(
+        seller_id=record.seller_id,
+        display_name=record.display_name,
+        email=record.email,
+        locale=record.locale,
+    )
+
+
 class FileSellerDirectory:
     """Sellers from a JSON file, re-read when it changes (no restart to add a seller)."""
 
@@ -64,15 +76,7 @@ class FileSellerDirectory:
         return self._load().get(seller_id)
 
     async def contact(self, seller_id: str) -> SellerContact | None:
-        record = self._load().get(seller_id)
-        if record is None or record.email is None:
-            return None
-        return SellerContact(
-            seller_id=record.seller_id,
-            display_name=record.display_name,
-            email=record.email,
-            locale=record.locale,
-        )
+        return contact_of(self._load().get(seller_id))
 
     def _load(self) -> dict[str, SellerRecord]:
         try:

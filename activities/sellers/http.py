@@ -30,7 +30,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.marketplace_http import MarketplaceHttp, error_code
 from activities.sellers.chat import ChatPost, ChatPosted
-from activities.sellers.directory import SellerRecord
+from activities.sellers.directory import SellerRecord, contact_of
 from domain.addresses import PostalAddress
 from domain.failures import FailureType
 from domain.notices import SellerChatMessage, SellerContact
@@ -113,15 +113,7 @@ class HttpSellerDirectory:
         return record.return_address if record else None
 
     async def contact(self, seller_id: str) -> SellerContact | None:
-        record = await self.record(seller_id)
-        if record is None or record.email is None:
-            return None
-        return SellerContact(
-            seller_id=record.seller_id,
-            display_name=record.display_name,
-            email=record.email,
-            locale=record.locale,
-        )
+        return contact_of(await self.record(seller_id))
 
     async def record(self, seller_id: str) -> SellerRecord | None:
         """The seller's record, from the cache while it is fresh; None for an unknown seller."""
