@@ -50,8 +50,13 @@ def unique_order_id(prefix: str = "ORD") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
 
 
+def eur(amount: str) -> Money:
+    """An amount in euros, as written: "6.25"."""
+    return Money(amount=Decimal(amount), currency="EUR")
+
+
 def _eur(amount: str | None) -> Money | None:
-    return Money(amount=Decimal(amount), currency="EUR") if amount is not None else None
+    return eur(amount) if amount is not None else None
 
 
 def retract_event(

@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import WorkflowHistory
 
 from benchmarks import actions
 from benchmarks.actions import CHANGE_VERSION, count_file
+from tests.histories import load_history
 
 HISTORIES = Path("tests/histories")
 
 
 def events_of(path: Path) -> list[HistoryEvent]:
-    return list(WorkflowHistory.from_json("counted", path.read_text()).events)
+    return list(load_history(path).events)
 
 
 def test_a_patchs_change_version_upsert_is_not_billed_and_the_others_are() -> None:

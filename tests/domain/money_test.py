@@ -12,11 +12,7 @@ from pydantic import ValidationError
 from domain.base import Money
 from domain.events import RetractEvent
 from domain.money import refund_breakdown
-from tests.factories import retract_event
-
-
-def eur(amount: str) -> Money:
-    return Money(amount=Decimal(amount), currency="EUR")
+from tests.factories import eur, retract_event
 
 
 def with_delivery(**delivery: object) -> RetractEvent:

@@ -9,21 +9,15 @@ from decimal import Decimal
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from domain.base import Money
 from domain.carriers import LabelCostBearer, ReturnMethod
 from domain.notices import NoticeKind
 from domain.returns import ReturnMethodChoice, ReturnStatus, ShipmentReport
 from domain.timings import ReturnTimings
-from tests.factories import SELLER_ADDRESS, retract_event
+from tests.factories import SELLER_ADDRESS, eur, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, failed_tasks, return_harness
 from tests.workflows.lifecycle_test import DROP_OFF, choosing
 from workflows.return_workflow import ReturnWorkflow
-
-
-def eur(amount: str) -> Money:
-    return Money(amount=Decimal(amount), currency="EUR")
-
 
 PRICES = {"sandbox": eur("6.25"), "colissimo": eur("5.40")}
 """What the carriers quote; Drop-off Only Post quotes nothing."""

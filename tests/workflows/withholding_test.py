@@ -9,14 +9,12 @@ to operations' decision and to the refund deadline.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.base import Money
 from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod
 from domain.notices import NoticeKind
@@ -33,16 +31,12 @@ from domain.returns import (
     ReturnStatus,
 )
 from domain.timings import ReturnTimings
-from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, retract_event
+from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, eur, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, time_to
 from workflows.return_workflow import ReturnWorkflow
 
 MINUTE = dt.timedelta(minutes=1)
-
-
-def eur(amount: str) -> Money:
-    return Money(amount=Decimal(amount), currency="EUR")
 
 
 DECIDE = AttentionReason.REFUND_DUE_WITHOUT_ADDRESS

@@ -5,7 +5,6 @@ the pricing activity never fails for it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,6 @@ from activities.carriers.activities import CarrierActivities
 from activities.carriers.registry import CarrierRegistry
 from activities.carriers.sandbox import SandboxCarrier
 from carrier_sandbox.server import SandboxServer
-from domain.base import Money
 from domain.carriers import (
     CarrierOffer,
     LabelPricesRequest,
@@ -26,7 +24,7 @@ from domain.carriers import (
     ParcelDestination,
     TrackingQuery,
 )
-from tests.factories import HOME, SELLER_ADDRESS
+from tests.factories import HOME, SELLER_ADDRESS, eur
 
 
 @pytest.fixture
@@ -59,10 +57,6 @@ def prices_request(
         parcel=Parcel(weight_grams=weight_grams, description="smartphone"),
         currency=currency,
     )
-
-
-def eur(amount: str) -> Money:
-    return Money(amount=Decimal(amount), currency="EUR")
 
 
 async def test_every_carrier_quotes_its_price_for_this_parcel(carriers: CarrierActivities) -> None:
