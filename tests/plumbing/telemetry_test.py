@@ -7,6 +7,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -141,27 +142,44 @@ async def test_a_request_answered_before_routing_is_counted_by_its_included_rout
     ]
 
 
-async def test_a_callers_baggage_is_not_carried_only_its_trace() -> None:
-    seen: dict[str, object] = {}
+@dataclass
+class Seen:
+    """What a route saw of the caller's trace."""
+
+    trace_id: int
+    kept: bool
+    baggage: dict[str, object]
+
+
+async def seen_by_a_route(headers: dict[str, str], ratio: float = 1.0) -> Seen:
+    """A request with `headers` to a gateway-like app traced at `ratio`: what its route saw."""
+    seen: list[Seen] = []
 
     async def look(request: Request) -> Response:
-        seen["baggage"] = dict(baggage.get_all())
-        seen["trace_id"] = trace.get_current_span().get_span_context().trace_id
+        span = trace.get_current_span().get_span_context()
+        seen.append(Seen(span.trace_id, span.trace_flags.sampled, dict(baggage.get_all())))
         return Response(status_code=204)
 
     app = Starlette(routes=[Route("/look", look)])
-    provider = telemetry.tracer_provider("test")
-    served = telemetry.Telemetry("test", Runtime.default(), provider).serve(app, app.routes)
-    caller = "4bf92f3577b34da6a3ce929d0e0e4736"
-    headers = {
-        "traceparent": f"00-{caller}-00f067aa0ba902b7-01",
-        "baggage": "customer.email=camille%40example.org",
-    }
+    provider = telemetry.tracer_provider("test", ratio)
+    served = telemetry.Telemetry("test", Runtime.default(), provider, ratio).serve(app, app.routes)
     async with HostedApp(served) as server, httpx.AsyncClient(base_url=server.url) as http:
         assert (await http.get("/look", headers=headers)).status_code == 204
+    return seen[0]
 
-    assert seen["baggage"] == {}
-    assert seen["trace_id"] == int(caller, 16)
+
+async def test_a_callers_baggage_is_not_carried_only_its_trace() -> None:
+    caller = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    seen = await seen_by_a_route(
+        {
+            "traceparent": f"00-{caller}-00f067aa0ba902b7-01",
+            "baggage": "customer.email=camille%40example.org",
+        }
+    )
+
+    assert seen.baggage == {}
+    assert seen.trace_id == int(caller, 16)
 
 
 @pytest.mark.parametrize(("drawn", "kept"), [(0.5, False), (0.005, True)])
@@ -170,23 +188,12 @@ async def test_the_door_decides_whether_a_callers_trace_is_kept_not_the_caller(
 ) -> None:
     """A trace ID whose low bits are 0 would pass any ratio on the trace ID, and a caller
     sets the `sampled` flag as it likes: 1 % of the requests are kept, whatever they say."""
-    seen: dict[str, object] = {}
-
-    async def look(request: Request) -> Response:
-        span = trace.get_current_span().get_span_context()
-        seen["kept"], seen["trace_id"] = span.trace_flags.sampled, span.trace_id
-        return Response(status_code=204)
-
     monkeypatch.setattr("plumbing.telemetry.random.random", lambda: drawn)
-    app = Starlette(routes=[Route("/look", look)])
-    provider = telemetry.tracer_provider("test", 0.01)
-    served = telemetry.Telemetry("test", Runtime.default(), provider, 0.01).serve(app, app.routes)
     caller = "4bf92f3577b34da60000000000000000"
-    async with HostedApp(served) as server, httpx.AsyncClient(base_url=server.url) as http:
-        headers = {"traceparent": f"00-{caller}-00f067aa0ba902b7-01"}
-        assert (await http.get("/look", headers=headers)).status_code == 204
 
-    assert seen == {"kept": kept, "trace_id": int(caller, 16)}
+    seen = await seen_by_a_route({"traceparent": f"00-{caller}-00f067aa0ba902b7-01"}, 0.01)
+
+    assert (seen.kept, seen.trace_id) == (kept, int(caller, 16))
 
 
 @workflow.defn(sandboxed=False)
