@@ -22,7 +22,7 @@ from domain.notices import NoticeKind
 from domain.returns import AttentionReason, ReturnMethodChoice, ReturnStage
 from tests.workflows.doubles import Doubles
 from tests.workflows.harness import return_harness
-from tests.workflows.lifecycle_test import choosing
+from tests.workflows.lifecycle_test import choosing, until
 from workflows.return_workflow import ReturnWorkflow
 from workflows.stages.carrier import UNDO_WITHIN
 
@@ -68,7 +68,8 @@ async def test_a_spare_label_the_carrier_cannot_void_holds_neither_the_refund_no
         voids.down = True
         await harness.scan(handle, dropped.label.tracking_number)
         settled = await harness.told(handle, NoticeKind.SELLER_PARCEL_INBOUND)
-        assert voids.tried >= 1, "the spare label's void was tried"
+        # The notices go out first; the void is tried after them.
+        await until(harness, lambda _: voids.tried >= 1)
         await time_skipping_env.fast_forward(handle, UNDO_WITHIN + MINUTE)
         left = await harness.until_status(
             handle, lambda s: AttentionReason.CARRIER_CANCELLATION_FAILED in s.attention, within=30
