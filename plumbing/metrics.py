@@ -126,7 +126,7 @@ CARRIER_CALLS = Metric(
     "returnflow_carrier_calls_total",
     "counter",
     "Calls to a carrier, by carrier, operation and outcome (ok, rejected, auth_failed, "
-    "unavailable, error).",
+    "unavailable, error, or cancelled by the return or a worker's shutdown).",
     ("carrier", "operation", "outcome"),
 )
 CARRIER_CALL_SECONDS = Metric(

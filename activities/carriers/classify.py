@@ -8,6 +8,7 @@ answer an adapter cannot read too, as an outage, named in the failure.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Iterator
@@ -39,6 +40,11 @@ def counted(carrier: str, operation: str | None = None) -> Iterator[None]:
         raise
     except CarrierUnavailable:
         outcome = "unavailable"
+        raise
+    except asyncio.CancelledError:
+        # The return stopped the call (a poll it no longer needs) or the worker is shutting
+        # down: nothing the carrier did.
+        outcome = "cancelled"
         raise
     finally:
         labels = {"carrier": carrier, "operation": operation or activity.info().activity_type}

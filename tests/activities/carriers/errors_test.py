@@ -4,17 +4,21 @@ adapter cannot read, tried again as an outage."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import InvalidOperation
 
 import httpx
 import pytest
+from temporalio.common import MetricMeter
 from temporalio.exceptions import ApplicationError
+from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.testing import ActivityEnvironment
 
 from activities.carriers.classify import classified
 from activities.carriers.http_errors import MAX_RETRY_AFTER, raise_for_status, retry_after, send
 from activities.carriers.protocol import CarrierAuthFailed, CarrierRejected, CarrierUnavailable
+from plumbing import metrics
 from tests.trickle import trickling
 
 
@@ -108,3 +112,29 @@ async def test_a_carrier_answering_a_byte_at_a_time_is_cut_off_and_retried() -> 
 
     assert "no whole answer within 1s" in str(cut_off.value)
     assert time.monotonic() - started < 3
+
+
+async def test_a_call_cancelled_by_the_return_is_counted_cancelled_not_as_a_carrier_error() -> None:
+    """A poll the return stops, or a call cut by a worker's shutdown, says nothing of the
+    carrier: `CarrierErrorRate` must not read it as a failure."""
+    kept = MetricBuffer(1000)
+    metrics.use_meter(Runtime(telemetry=TelemetryConfig(metrics=kept)).metric_meter)
+    environment = ActivityEnvironment()
+
+    async def poll_the_carrier() -> None:
+        with classified("sandbox"):
+            environment.cancel()
+            await asyncio.sleep(10)
+
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await environment.run(poll_the_carrier)
+    finally:
+        metrics.use_meter(MetricMeter.noop)
+
+    outcomes = [
+        dict(u.attributes)["outcome"]
+        for u in kept.retrieve_updates()
+        if u.metric.name == metrics.CARRIER_CALLS.name
+    ]
+    assert outcomes == ["cancelled"]
