@@ -101,6 +101,7 @@ def order_times(order: Order, prefix: str) -> dict[str, dt.datetime | None]:
         f"{prefix}ordered_at": order.ordered_at,
         f"{prefix}shipped_at": order.shipped_at,
         f"{prefix}delivered_at": order.delivered_at,
+        f"{prefix}contract_delivered_at": order.contract_delivered_at,
     }
 
 

@@ -41,17 +41,20 @@ class EligibilityPolicy(DomainModel):
         """The last moment a withdrawal is in time: never before the end of the 14 days after
         delivery, counted in the customer's days.
 
-        Goods not delivered yet can always be withdrawn from (the legal period has not even
-        started); the window then runs at least 14 days past the notice.
+        Goods not delivered yet, or whose contract's other goods are still to come, can always
+        be withdrawn from (the legal period has not even started); the window then runs at
+        least 14 days past the notice.
         """
         order = event.order
         calendar = return_calendar(event)
+        # Goods of one contract delivered separately: the period runs from the last of them
+        # (Art. 9(2)(b)(i)), and has not begun while some are still to come.
+        delivered = order.legal_delivery() or event.occurred_at
         start = order.ordered_at
         if self.window_starts is WindowStart.DELIVERY_DATE:
-            start = order.delivered_at or event.occurred_at
+            start = delivered
         end = period_end(start, self.window_days, calendar)
-        legal_start = order.delivered_at or event.occurred_at
-        return max(end, period_end(legal_start, LEGAL_MINIMUM_DAYS, calendar))
+        return max(end, period_end(delivered, LEGAL_MINIMUM_DAYS, calendar))
 
     def evaluate(self, event: RetractEvent) -> EligibilityDecision:
         """Judge the withdrawal at the time it was given, not at the time it is processed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -94,6 +95,17 @@ class Order(DomainModel):
     ordered_at: Instant
     shipped_at: Instant | None = None
     delivered_at: Instant | None = None
+    contract_delivered_at: Instant | None = Field(
+        default=None,
+        description="When the customer received the last goods of this line's contract (the "
+        "order's goods sold by this seller) when they came in several deliveries: the legal 14 "
+        "days run from it (Directive 2011/83/EU Art. 9(2)(b)(i)). Absent: from delivered_at.",
+    )
+    contract_goods_pending: bool = Field(
+        default=False,
+        description="Other goods of this line's contract are still to be delivered: the legal "
+        "period has not begun (Art. 9(2)(b)(i)).",
+    )
     product: Product
     delivery_paid: Money | None = Field(
         default=None,
@@ -155,7 +167,29 @@ class Order(DomainModel):
             raise ValueError("order.delivered_at is before order.shipped_at")
         if self.status is OrderStatus.DELIVERED and self.delivered_at is None:
             raise ValueError("order.delivered_at is required when order.status is 'delivered'")
+        if self.contract_delivered_at is not None:
+            if self.delivered_at is None:
+                raise ValueError(
+                    "order.contract_delivered_at is only given with order.delivered_at"
+                )
+            if self.contract_delivered_at < self.delivered_at:
+                raise ValueError(
+                    "order.contract_delivered_at is before order.delivered_at: it is the "
+                    "last delivery of the contract"
+                )
+            if self.contract_goods_pending:
+                raise ValueError(
+                    "order.contract_delivered_at is given while order.contract_goods_pending "
+                    "says goods of the contract are still to be delivered"
+                )
         return self
+
+    def legal_delivery(self) -> dt.datetime | None:
+        """When the customer received the goods as the withdrawal period counts it: the last
+        delivery of the line's contract (Art. 9(2)(b)(i)); None while goods are to come."""
+        if self.contract_goods_pending:
+            return None
+        return self.contract_delivered_at or self.delivered_at
 
 
 class Customer(DomainModel):

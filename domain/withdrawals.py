@@ -15,7 +15,7 @@ import datetime as dt
 from pydantic import Field, field_validator
 
 from domain.base import DomainModel, Identifier, Instant, LineId
-from domain.events import Customer, Order
+from domain.events import Customer, Order, OrderStatus
 
 MAX_LINES = 50
 
@@ -50,6 +50,32 @@ class WithdrawalLinkRequest(DomainModel):
         if len(set(ids)) != len(ids):
             raise ValueError("each line_id is listed once")
         return lines
+
+    def with_contracts(self) -> WithdrawalLinkRequest:
+        """Each line with what the other lines say of its contract (the order's goods sold by
+        its seller), unless the order service said it: the last delivery when they came
+        separately, or goods still to come (Art. 9(2)(b)(i)). A cancelled line is no longer
+        part of the contract."""
+        lines = []
+        for line in self.lines:
+            told = line.contract_delivered_at is not None or line.contract_goods_pending
+            others = [
+                other
+                for other in self.lines
+                if other.seller_id == line.seller_id
+                and other.line_id != line.line_id
+                and other.status is not OrderStatus.CANCELLED
+            ]
+            if told or line.delivered_at is None or not others:
+                lines.append(line)
+            elif any(other.delivered_at is None for other in others):
+                lines.append(line.model_copy(update={"contract_goods_pending": True}))
+            else:
+                last = max(other.delivered_at for other in others if other.delivered_at)
+                if last > line.delivered_at:
+                    line = line.model_copy(update={"contract_delivered_at": last})
+                lines.append(line)
+        return self.model_copy(update={"lines": lines})
 
     @property
     def titles(self) -> dict[str, str]:

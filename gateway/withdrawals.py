@@ -136,6 +136,7 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
     ]
     if unfit:
         return error(422, "invalid_request", "The request does not fit its schema.", problems=unfit)
+    link_request = link_request.with_contracts()
     try:
         offer = await asyncio.wait_for(
             _offer(gateway.client, settings, link_request, now),

@@ -319,6 +319,36 @@ async def test_a_line_whose_order_status_we_do_not_know_is_withdrawn_and_waits_f
     await acknowledgement(sink, request.order_id)
 
 
+async def test_goods_of_one_seller_delivered_separately_are_withdrawn_from_the_last_delivery(
+    door: Door, harness: ReturnHarness
+) -> None:
+    """Art. 9(2)(b)(i): a phone delivered 42 days ago, its charger from the same seller 5 days
+    ago: both can be withdrawn from. A case from another seller, delivered with the phone, is
+    another contract: its period has ended."""
+    order_id = unique_order_id()
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    phone = retract_event(order_id=order_id, line_id="1", ordered_days_before_notice=45).order
+    charger = phone.model_copy(update={"line_id": "2", "delivered_at": now - dt.timedelta(days=5)})
+    case = phone.model_copy(update={"line_id": "3", "seller_id": "SELLER-OTHER"})
+    request = WithdrawalLinkRequest(
+        request_id="help-click-1",
+        customer=retract_event().customer,
+        lines=[phone, charger, case],
+    )
+
+    at = await reviewing(door, request, line="1")
+    confirmed = await door.http.post(f"{at.path}/confirm", data=at.form)
+
+    offered = {line["line_id"]: line for line in at.link["lines"]}
+    assert offered["1"]["withdrawable"] and offered["2"]["withdrawable"]
+    assert offered["1"]["window_ends_at"] == offered["2"]["window_ends_at"]
+    assert offered["3"]["reason"] == RejectionReason.OUTSIDE_RETURN_WINDOW
+    assert confirmed.status_code == 303
+    handle = harness.client.get_workflow_handle(return_id(order_id, "1"))
+    status = await harness.until_status(handle, lambda s: s.eligibility is not None)
+    assert status.eligibility is not None and status.eligibility.accepted
+
+
 async def test_a_line_that_cannot_be_withdrawn_from_is_not_taken_even_if_posted(
     door: Door, harness: ReturnHarness
 ) -> None:

@@ -170,6 +170,71 @@ def test_a_parcel_still_in_transit_after_the_window_can_still_be_withdrawn_from(
     assert decision.window_ends_at == end_of(dt.date(2026, 12, 4))  # 14 days after the notice
 
 
+def test_goods_of_one_contract_delivered_separately_count_from_the_last_delivery() -> None:
+    """Art. 9(2)(b)(i): a phone delivered 43 days before the notice, its charger from the same
+    seller 5 days before: the phone's 14 days run from the charger's delivery too."""
+    event = retract_event(notice_at=NOTICE, ordered_days_before_notice=45)
+    phone = with_order(event, delivered_at=(NOTICE - dt.timedelta(days=43)).isoformat())
+    with_the_charger = with_order(
+        phone,
+        delivered_at=(NOTICE - dt.timedelta(days=43)).isoformat(),
+        contract_delivered_at=(NOTICE - dt.timedelta(days=5)).isoformat(),
+    )
+
+    assert EligibilityPolicy().evaluate(phone).reason is RejectionReason.OUTSIDE_RETURN_WINDOW
+    decision = EligibilityPolicy().evaluate(with_the_charger)
+    assert decision.accepted
+    # The charger came Sunday 15 November: its 14 days end Sunday 29, moved to Monday 30.
+    assert decision.window_ends_at == end_of(dt.date(2026, 11, 30))
+
+
+def test_goods_of_the_contract_still_to_come_keep_the_period_from_starting() -> None:
+    event = retract_event(notice_at=NOTICE, ordered_days_before_notice=45)
+    waiting = with_order(
+        event,
+        delivered_at=(NOTICE - dt.timedelta(days=43)).isoformat(),
+        contract_goods_pending=True,
+    )
+
+    for policy in (EligibilityPolicy(), FROM_DELIVERY):
+        decision = policy.evaluate(waiting)
+        assert decision.accepted
+        assert decision.window_ends_at >= end_of(dt.date(2026, 12, 4))  # 14 days past the notice
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        (
+            {
+                "contract_delivered_at": "2026-11-15T10:00:00Z",
+                "delivered_at": None,
+                "status": "shipped",
+            },
+            "contract_delivered_at is only given with order.delivered_at",
+        ),
+        (
+            {
+                "delivered_at": "2026-11-15T10:00:00Z",
+                "contract_delivered_at": "2026-11-10T10:00:00Z",
+            },
+            "contract_delivered_at is before order.delivered_at",
+        ),
+        (
+            {"contract_delivered_at": "2026-11-19T10:00:00Z", "contract_goods_pending": True},
+            "contract_goods_pending",
+        ),
+    ],
+    ids=["without-its-own-delivery", "before-its-own-delivery", "and-goods-to-come"],
+)
+def test_a_contract_delivery_that_contradicts_the_line_is_refused_naming_it(
+    changes: dict[str, object], says: str
+) -> None:
+    event = retract_event(notice_at=NOTICE, ordered_days_before_notice=45)
+    with pytest.raises(ValidationError, match=says):
+        with_order(event, **changes)
+
+
 # --- judged at the notice --------------------------------------------------------------------
 
 

@@ -212,7 +212,13 @@ class ReturnStory:
         )
 
 
-def _delivered_order(order_id: str, product: Product, seller_id: str, **delivery: Money) -> Order:
+def _delivered_order(
+    order_id: str,
+    product: Product,
+    seller_id: str,
+    delivery_paid: Money,
+    standard_delivery: Money | None = None,
+) -> Order:
     return Order(
         order_id=order_id,
         line_id="1",
@@ -222,7 +228,8 @@ def _delivered_order(order_id: str, product: Product, seller_id: str, **delivery
         shipped_at=dt.datetime(2026, 11, 2, 15, 0, tzinfo=UTC),
         delivered_at=dt.datetime(2026, 11, 4, 11, 30, tzinfo=UTC),
         product=product,
-        **delivery,
+        delivery_paid=delivery_paid,
+        standard_delivery=standard_delivery,
     )
 
 
