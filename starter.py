@@ -59,7 +59,11 @@ from marketplace_sandbox import app as marketplace
 from plumbing import encryption, logs, settings_reference, telemetry, temporal, versioning
 from plumbing.bearer import TokenConfigError
 from plumbing.encryption import EncryptionCodec, PayloadKeyError
-from plumbing.public_defaults import PublicDefaultsRefused, refuse_public_defaults
+from plumbing.public_defaults import (
+    PublicDefaultsRefused,
+    refuse_public_codec_tokens,
+    refuse_public_defaults,
+)
 from plumbing.serving import ConnectionLimits, HostedApp
 from plumbing.settings import Settings
 from plumbing.settings import refusal as settings_refusal
@@ -476,9 +480,10 @@ async def cmd_codec_server(args: argparse.Namespace, connect: Connect, settings:
     namespace = temporal.connect_config().get("namespace") or "default"
     async with httpx.AsyncClient(timeout=10.0) as http:
         try:
+            refuse_public_codec_tokens(settings)
             codec = EncryptionCodec(settings.payload_keyring())
             access = CodecAccess.from_settings(settings, namespace, http)
-        except (PayloadKeyError, CodecConfigError, TokenConfigError) as err:
+        except (PayloadKeyError, CodecConfigError, TokenConfigError, PublicDefaultsRefused) as err:
             raise CommandError(str(err), BAD_INPUT) from err
         if access.trusted_origins:
             log.warning(

@@ -1,7 +1,8 @@
 """What no real deployment runs with: the embedded carrier sandbox's carriers, and secrets
 everyone knows (the sandbox's defaults, the dev stack's own credentials, written in its code).
 
-The worker and the gateway refuse at start to use either, naming the setting, unless
+The worker and the gateway refuse at start to use either, and the codec server a public token,
+naming the setting, unless
 `RETURNFLOW_ALLOW_SANDBOX_CARRIERS=true` (the dev stack and the tests set it).
 """
 
@@ -68,9 +69,7 @@ def refuse_public_defaults(settings: Settings) -> None:
         secrets["RETURNFLOW_CARRIER_SANDBOX_WEBHOOK_SECRET"] = (
             settings.carrier_sandbox_webhook_secret
         )
-    for name, value in secrets.items():
-        if value is not None and _holds_public_secret(value):
-            problems.append(f"{name}: holds a public default secret, known to everyone")
+    problems += _public_secrets(secrets)
     for name, url in (
         ("RETURNFLOW_ORDER_SERVICE_URL", settings.order_service_url),
         ("RETURNFLOW_SELLER_SERVICE_URL", settings.seller_service_url),
@@ -91,6 +90,25 @@ def refuse_public_defaults(settings: Settings) -> None:
             f"RETURNFLOW_CUSTOMER_PAGE_URL: {settings.customer_page_url} is not a public https:// "
             "address, and every customer email links there"
         )
+    _refuse(problems)
+
+
+def refuse_public_codec_tokens(settings: Settings) -> None:
+    """The codec server's share of `refuse_public_defaults`: it decrypts every payload for
+    whoever holds one of its tokens, so none may be published with the code."""
+    if not settings.allow_sandbox_carriers:
+        _refuse(_public_secrets({"RETURNFLOW_CODEC_TOKENS": settings.codec_tokens}))
+
+
+def _public_secrets(secrets: dict[str, SecretStr | None]) -> list[str]:
+    return [
+        f"{name}: holds a public default secret, known to everyone"
+        for name, value in secrets.items()
+        if value is not None and _holds_public_secret(value)
+    ]
+
+
+def _refuse(problems: list[str]) -> None:
     if problems:
         raise PublicDefaultsRefused(
             "; ".join(problems)

@@ -552,8 +552,9 @@ class Settings(BaseSettings):
         False,
         description=(
             "Let the worker and the gateway start with carriers of the embedded carrier sandbox "
-            "or with a public default secret (the sandbox's, the dev stack's): true for the dev "
-            "stack, the tests and a trial only. Unset, they refuse to start, naming the setting."
+            "or with a public default secret (the sandbox's, the dev stack's), and the codec "
+            "server with the dev stack's token: true for the dev stack, the tests and a trial "
+            "only. Unset, they refuse to start, naming the setting."
         ),
     )
     carrier_timeout_seconds: float = Field(

@@ -235,3 +235,23 @@ def test_a_codec_server_with_a_metrics_address_it_cannot_serve_on_names_it() -> 
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: RETURNFLOW_METRICS_ADDRESS: cannot serve metrics on ")
     assert "Traceback" not in result.stderr
+
+
+def test_a_codec_server_with_the_dev_stacks_published_token_refuses_to_start() -> None:
+    """Whoever holds a codec token reads every customer's data in clear: the dev stack's,
+    written in the code, is refused outside a dev stack or a trial."""
+    result = starter(
+        "codec-server",
+        env={
+            **os.environ,
+            "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
+            "RETURNFLOW_CODEC_TOKENS": "ops-demo=devstack-codec-token",
+            "RETURNFLOW_ALLOW_SANDBOX_CARRIERS": "false",
+        },
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(
+        "error: RETURNFLOW_CODEC_TOKENS: holds a public default secret, known to everyone"
+    ), result.stderr
+    assert "Traceback" not in result.stderr
