@@ -35,12 +35,24 @@ from typing import Any
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.carriers.registry import CarrierConfigurationError, CarrierRegistry
 from client import feed_commands
-from client.reading import StatusUnreadable, how_it_ended, status_of, update_refusal
+from client.reading import (
+    StatusUnreadable,
+    UpdateNotTaken,
+    execute_taken_update,
+    how_it_ended,
+    status_of,
+    update_refusal,
+)
 from client.start import Arrival, EventRejected, parse_event, start_return
 from client.status_view import render_status
 from codec_server import openapi as codec_openapi
@@ -238,8 +250,9 @@ async def _handles(client: Client, ref: str) -> list[WorkflowHandle[Any, Any]]:
                 BAD_INPUT,
             ) from None
         query = f'OrderId = "{order_id}"'
-        async for execution in client.list_workflows(query):
-            found.append(client.get_workflow_handle(execution.id))
+        # Every run is listed: a return restarted under its ID is one return, its current run.
+        ids = [execution.id async for execution in client.list_workflows(query)]
+        found = [client.get_workflow_handle(workflow_id) for workflow_id in dict.fromkeys(ids)]
     if not found:
         raise CommandError(f"no return found for {ref!r}")
     return found
@@ -261,7 +274,7 @@ async def cmd_status(args: argparse.Namespace, connect: Connect, settings: Setti
         if ended:
             print(f"{handle.id} is {ended}; its last status follows", file=sys.stderr)
         if args.json:
-            print(status.model_dump_json(indent=2))
+            print(status.model_dump_json())  # one object a line, a line a return
         else:
             link = temporal.web_ui_link(settings, client.namespace, handle.id)
             print(render_status(status, link))
@@ -279,14 +292,19 @@ async def _single(client: Client, ref: str) -> WorkflowHandle[Any, Any]:
 async def _update(handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> None:
     """Send `update`; a refusal, or a return that has ended, is a `CommandError` (exit 1)."""
     try:
-        await handle.execute_update(update, arg)
+        await execute_taken_update(handle, update, arg)
     except WorkflowUpdateFailedError as err:
         raise CommandError(f"refused: {update_refusal(err)}") from err
+    except UpdateNotTaken as err:
+        raise CommandError(f"{handle.id}: {err}") from err
     except RPCError as err:
         if err.status is not RPCStatusCode.NOT_FOUND:
             raise
-        status = await handle.query(ReturnWorkflow.status)
-        raise CommandError(f"{handle.id} has ended ({status.stage}): nothing to change") from err
+        try:
+            stage = f" ({(await handle.query(ReturnWorkflow.status)).stage})"
+        except (RPCError, WorkflowQueryFailedError):
+            stage = ""  # no worker to read it back: what matters is said
+        raise CommandError(f"{handle.id} has ended{stage}: nothing to change") from err
 
 
 async def cmd_choose(args: argparse.Namespace, connect: Connect, settings: Settings) -> int:
@@ -560,7 +578,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="show a return: stage, deadlines, label, pickup, timeline")
     p.add_argument("ref", metavar="ORDER_ID[-LINE]", help="an order, an order line or a return ID")
-    p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.add_argument(
+        "--json", action="store_true", help="print each return's status as JSON, one a line"
+    )
 
     p = sub.add_parser("choose", help="give the customer's choice of return method (an update)")
     p.add_argument("ref", metavar="ORDER_ID-LINE", help="the order line or return ID")

@@ -26,7 +26,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.reading import update_refusal
+from client.reading import UpdateNotTaken, execute_taken_update, update_refusal
 from domain import search_attributes as sa
 from domain.base import field_problems
 from domain.feed import FeedView, ForgetRequest, ReplayRequest
@@ -92,7 +92,9 @@ async def _view(handle: WorkflowHandle[EventFeedWorkflow, FeedView], ref: str) -
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise FeedCommandError(f"no event feed for {ref!r}") from err
-        raise
+        # No worker to answer the query (one stopped, a deploy under way), or Temporal's own
+        # refusal: said as `status` says it.
+        raise FeedCommandError(f"the event feed of {ref!r} cannot be read ({err.message})") from err
 
 
 def render(view: FeedView) -> str:
@@ -117,9 +119,11 @@ async def _ask(
 ) -> Any:
     """An operations update of a feed: its result, or `FeedCommandError` saying why not."""
     try:
-        return await handle.execute_update(update, request)
+        return await execute_taken_update(handle, update, request)
     except WorkflowUpdateFailedError as err:
         raise FeedCommandError(f"refused: {update_refusal(err)}") from err
+    except UpdateNotTaken as err:
+        raise FeedCommandError(f"the event feed of {ref!r}: {err}") from err
     except RPCError as err:
         if err.status is not RPCStatusCode.NOT_FOUND:
             raise

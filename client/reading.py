@@ -3,12 +3,18 @@ shared by the command line and the gateway."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowFailureError,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError
@@ -20,8 +26,16 @@ ENCODED_FAILURE = "Encoded failure"
 """What Temporal shows of a failure whose message is encrypted (encoded common attributes)."""
 
 
+TAKEN_WITHIN = 60.0
+"""Seconds an operator's update waits for a worker to take it (its validator to run)."""
+
+
 class StatusUnreadable(Exception):
     """The return exists but its status cannot be read (it failed before it had one, ...)."""
+
+
+class UpdateNotTaken(Exception):
+    """No worker took an update in time: none is running, or all are far behind."""
 
 
 def failure_chain(cause: BaseException | None) -> str:
@@ -37,6 +51,27 @@ def failure_chain(cause: BaseException | None) -> str:
 def update_refusal(err: WorkflowUpdateFailedError) -> str:
     """Why a return (or a feed) refused an update, as its validator or handler said it."""
     return failure_chain(err.cause) or str(err)
+
+
+async def execute_taken_update(
+    handle: WorkflowHandle[Any, Any], update: Any, arg: Any, within: float = TAKEN_WITHIN
+) -> Any:
+    """`update`'s result, once a worker has taken it within `within` seconds: then it is
+    waited for as long as it runs (a label bought, a refund asked). Raises what
+    `execute_update` raises, and `UpdateNotTaken`."""
+    try:
+        taken = await handle.start_update(
+            update,
+            arg,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            rpc_timeout=dt.timedelta(seconds=within),
+        )
+    except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+        raise UpdateNotTaken(
+            f"no worker took it within {within:.0f} s (is a worker running?): it may still be "
+            "taken once one is; read the status before sending it again"
+        ) from err
+    return await taken.result()
 
 
 async def status_of(client: Client, workflow_id: str) -> ReturnStatus:

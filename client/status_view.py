@@ -38,8 +38,11 @@ def render_status(status: ReturnStatus, link: str) -> str:
         f"  ship by     {_when(status.ship_by)}",
         f"  refund by   {_when(status.refund_due_by)}",
     ]
-    if status.eligibility and not status.eligibility.accepted:
-        rows.append(f"  rejected    {status.eligibility.reason}: {status.eligibility.explanation}")
+    decision = status.eligibility
+    if decision and decision.awaits_review:
+        rows.append(f"  review      {decision.reason}: nothing decided, for operations to review")
+    elif decision and not decision.accepted:
+        rows.append(f"  rejected    {decision.reason}: {decision.explanation}")
     if status.method:
         rows.append(f"  method      {status.method.value} with {status.carrier}")
     if status.label:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from client.status_view import render_status
 from domain.base import Money
 from domain.inspection import InspectionOutcome, InspectionReport
-from domain.returns import Refund
+from domain.returns import EligibilityDecision, Refund, RejectionReason
 from tests.factories import retract_event
 from workflows import return_view
 from workflows.return_state import ReturnState
@@ -62,3 +62,19 @@ def test_the_status_shows_the_refund_and_what_the_seller_found() -> None:
     assert "  inspection  report due by 2026-12-08 09:30 UTC (silence: as sold)" in waiting
     assert "  inspection  damaged, deduction 60.00 EUR (seller)" in decided
     assert "  deduction   approved by operations:agent-42" in decided
+
+
+def test_a_return_awaiting_review_is_not_shown_rejected() -> None:
+    """An order status this build does not know: nothing is decided, operations review it."""
+    state = ReturnState(retract_event(notice_at=NOTICE, order_id="ORD-42", line_id="3"))
+    state.decision = EligibilityDecision(
+        accepted=False,
+        reason=RejectionReason.UNKNOWN_ORDER_STATUS,
+        explanation="We could not check this order automatically.",
+        window_ends_at=NOTICE + dt.timedelta(days=30),
+    )
+
+    shown = render_status(return_view.status(state), "http://ui/return-ORD-42-3")
+
+    assert "rejected" not in shown
+    assert "  review      unknown_order_status: nothing decided, for operations to review" in shown

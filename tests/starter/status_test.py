@@ -4,6 +4,7 @@ says how the return ended instead of showing it as if it were still going on."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 
@@ -123,3 +124,31 @@ async def test_a_namespace_the_server_does_not_have_is_named_not_a_traceback(
     assert "error: TEMPORAL_NAMESPACE: Temporal at " in said
     assert "has no namespace 'returns-typo'" in said
     assert "Traceback" not in said
+
+
+async def test_a_return_restarted_under_its_id_is_shown_once_as_json_a_program_reads(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Both runs carry the order's ID; the status is the current run's, once, one JSON object
+    per line."""
+    async with return_harness(time_skipping_env.client) as harness:
+        event, handle = await terminated_while_choosing(harness)
+        restarted = await harness.start(event.model_copy(update={"event_id": "EVT-AGAIN-1"}))
+        await harness.stage_reached(restarted, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        query = f'OrderId = "{event.order.order_id}"'
+        async with asyncio.timeout(20):
+            while len([r async for r in time_skipping_env.client.list_workflows(query)]) < 2:
+                await asyncio.sleep(0.2)
+        code, said = await starter_command(
+            time_skipping_env,
+            harness.settings.task_queue,
+            "status",
+            event.order.order_id,
+            "--json",
+        )
+
+    assert code == 0, said
+    (line,) = said.splitlines()
+    shown = json.loads(line)
+    assert shown["return_id"] == handle.id
+    assert shown["stage"] == ReturnStage.AWAITING_CUSTOMER_CHOICE

@@ -439,7 +439,7 @@ async def test_a_parked_feed_operations_terminated_is_no_longer_listed(
         await until(no_longer_listed)  # fails here if it stays listed
 
 
-async def test_a_parked_feed_that_cannot_be_read_is_said_and_the_others_still_listed(
+async def test_a_parked_feed_that_cannot_be_read_is_said_and_the_others_still_listed_or_shown(
     time_skipping_env: WorkflowEnvironment,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -470,12 +470,17 @@ async def test_a_parked_feed_that_cannot_be_read_is_said_and_the_others_still_li
 
         status = await feed_commands.run(parser.parse_args(["feed", "parked"]), connect)
         said = capsys.readouterr()
+        with pytest.raises(feed_commands.FeedCommandError) as unread:
+            await feed_commands.run(parser.parse_args(["feed", "show", first.id]), connect)
         monkeypatch.undo()
         for ended in (first, second):  # no parked feed left for the tests after
             await feed_of(env, ended.id).terminate("test over")
 
     assert status == 1
     assert f"{feed_id(first.id)}: not read: no poller seen" in said.err
+    assert str(unread.value) == (
+        f"the event feed of {first.id!r} cannot be read (no poller seen for task queue recently)"
+    )
     assert second.id in said.out and first.id not in said.out
 
 
