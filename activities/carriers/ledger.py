@@ -50,6 +50,17 @@ class CarrierLedger:
             (carrier, key, json.dumps(result, sort_keys=True), self._now()),
         )
 
+    async def claim(self, carrier: str, key: str, progress: dict[str, Any]) -> dict[str, Any]:
+        """Record `progress` under `key` unless something is recorded there already: what is
+        recorded once the claim is made, ours or an overlapping attempt's."""
+        await self._db.run(
+            self._db.execute,
+            "INSERT INTO carrier_results (carrier, idempotency_key, result, recorded_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (carrier, idempotency_key) DO NOTHING",
+            (carrier, key, json.dumps(progress, sort_keys=True), self._now()),
+        )
+        return await self.recall(carrier, key) or progress
+
     async def keep_label(self, carrier: str, label_id: str, pdf: bytes) -> None:
         await self._db.run(
             self._db.execute,

@@ -5,7 +5,9 @@ step's progress is kept in the `CarrierLedger` under the step's key. Labels (a S
 pickups (a Pickup) are bought the same way:
 
 1. `POST /{objects}` (free: EasyPost charges only the purchase) -> the object's ID is recorded
-   at once, so a retry never makes a second object once the first answer was read;
+   at once, so a retry never makes a second object once the first answer was read; of two
+   attempts that overlap (one timed out with its answer on its way), the object recorded first
+   is the one both go on with, and the other stays unbought;
 2. before buying, a retry reads the object back (`GET /{objects}/{id}`): if it is bought, the
    purchase went through and only its answer was lost -- it is not bought again;
 3. `POST /{objects}/{id}/buy` with the cheapest fitting rate -> the result is recorded and given
@@ -65,7 +67,14 @@ async def buy_once(
     if object_id is None:
         found = await api.post(purchase.objects, body())
         object_id = str(found["id"])
-        await ledger.remember(api.carrier, key, {"object_id": object_id})
+        # An overlapping attempt (one Temporal timed out while its creation was on its way)
+        # may have recorded its own object meanwhile: the first recorded is the one bought.
+        progress = await ledger.claim(api.carrier, key, {"object_id": object_id})
+        if "result" in progress:
+            return result.model_validate_json(progress["result"])
+        if progress["object_id"] != object_id:
+            object_id = str(progress["object_id"])
+            found = await api.get(f"{purchase.objects}/{object_id}")
     else:
         found = await api.get(f"{purchase.objects}/{object_id}")
     if not purchase.is_bought(found):

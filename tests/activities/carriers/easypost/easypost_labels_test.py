@@ -114,6 +114,49 @@ async def test_two_attempts_of_one_label_that_overlap_buy_it_once_and_both_give_
     assert [s["postage_label"] is not None for s in replay.shipments.values()] == [True]
 
 
+class HeldCreation(httpx.AsyncBaseTransport):
+    """The replay, with this attempt's shipment creation answered but its answer held until
+    `go` is set (Temporal timed the attempt out meanwhile)."""
+
+    def __init__(self, replay: EasyPostReplay) -> None:
+        self.replay = replay
+        self.created, self.go = asyncio.Event(), asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = await self.replay.transport.handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith("/shipments"):
+            self.created.set()
+            await self.go.wait()
+        return answer
+
+
+async def test_two_attempts_that_overlap_from_the_creation_buy_one_label_and_both_give_it(
+    replay: EasyPostReplay, ledger: CarrierLedger
+) -> None:
+    """The first attempt's shipment is made but its answer is late; the retry makes its own
+    and buys it. The late attempt then finds the retry's shipment recorded: its own stays
+    unbought (free), and nothing is bought twice."""
+    held = HeldCreation(replay)
+    late, again = (
+        EasyPostCarrier(easypost_config(), ledger, transport=held),
+        easypost(replay, ledger),
+    )
+    try:
+        late_attempt = asyncio.create_task(late.create_return_label(label_request()))
+        await held.created.wait()
+        given = await again.create_return_label(label_request())
+        held.go.set()
+        bought = await late_attempt
+        recalled = await again.create_return_label(label_request())
+    finally:
+        await late.aclose()
+        await again.aclose()
+
+    assert bought == given == recalled
+    assert replay.calls("shipment.create") == 2
+    assert [s["id"] for s in replay.shipments.values() if s["postage_label"]] == [given.label_id]
+
+
 @pytest.mark.parametrize(
     ("settings", "service"),
     [
