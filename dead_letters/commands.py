@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import json
 from collections.abc import Awaitable, Callable, Iterator
@@ -88,7 +89,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _store(settings: Settings, *, keys: bool = True) -> Iterator[DeadLetterStore]:
     """The dead letters of the configured store, with the payload keys to seal and open bodies
     (or without, for what never opens a body); letters still kept as files under
-    RETURNFLOW_DEAD_LETTER_DIR are copied into the store first."""
+    RETURNFLOW_DEAD_LETTER_DIR are copied into the store first, sealed, where the keys are
+    configured."""
     codec = None
     if keys:
         try:
@@ -101,12 +103,18 @@ def _store(settings: Settings, *, keys: bool = True) -> Iterator[DeadLetterStore
     except StoreError as err:
         raise DeadLetterCommandError(str(err), BAD_INPUT) from err
     try:
-        letters = DeadLetterStore(
-            store,
-            codec,
-            unauthenticated_quota_bytes=settings.dead_letter_unauthenticated_quota_bytes,
-        )
-        letters.import_directory(settings.dead_letter_path)
+        quota = settings.dead_letter_unauthenticated_quota_bytes
+        letters = DeadLetterStore(store, codec, unauthenticated_quota_bytes=quota)
+        # Files are copied with their bodies sealed, so with the keys though this command
+        # opens no body; without them they are left to a gateway or a command that has them.
+        sealing = codec
+        if sealing is None:
+            with contextlib.suppress(PayloadKeyError):
+                sealing = codec_from_settings(settings)
+        if sealing is not None:
+            DeadLetterStore(store, sealing, unauthenticated_quota_bytes=quota).import_directory(
+                settings.dead_letter_path
+            )
         yield letters
     finally:
         store.close()

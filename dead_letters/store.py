@@ -118,6 +118,9 @@ class DeadLetterStore:
     ) -> DeadLetter:
         """File a refused payload (or count it again on its pending letter); its letter."""
         codec = self._codec()
+        # The source names what the path named (a stranger's `/v1/carriers/%00x/webhooks`):
+        # PostgreSQL's text refuses the NUL character, which is kept written out.
+        source = source.replace("\x00", "\\x00")
         at = now or dt.datetime.now(dt.UTC)
         letter_id = f"dl-{at:%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}"
         sealed, key_id = seal_body(codec, letter_id, source, body)

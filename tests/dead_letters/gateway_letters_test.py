@@ -254,7 +254,7 @@ async def test_a_letter_kept_in_clear_before_bodies_were_sealed_still_replays_an
     replayed = await run(["dead-letters", "replay", letter_id])
     replay_said = capsys.readouterr().out
 
-    assert shown == 0 and "in clear" in said
+    assert shown == 0 and "sealed under key" in said, "sealed as the command imports it"
     assert replayed == 0 and "accepted" in replay_said
     assert (
         await reached_choice(harness, event.order.order_id) is ReturnStage.AWAITING_CUSTOMER_CHOICE
@@ -339,3 +339,30 @@ async def test_the_gateway_imports_the_letters_kept_as_files_when_it_starts(
     assert (letter.times_received, letter.sealed, letter.body) == (2, True, body)
     assert not (tmp_path / "dead-letters").exists()
     assert (tmp_path / "dead-letters.imported" / f"{letter_id}.json").is_file()
+
+
+async def test_listing_imports_the_letter_files_sealed_or_leaves_them_without_the_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A host still holding letter files: `dead-letters list` copies them into the store with
+    their bodies sealed where the keys are configured, and leaves them where they are not."""
+    body = b'{"type": "order.test_ping"}'
+    letter_id = write_legacy(tmp_path / "dead-letters", body)
+    monkeypatch.setenv("RETURNFLOW_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("RETURNFLOW_PAYLOAD_KEYS", raising=False)
+    monkeypatch.delenv("RETURNFLOW_PAYLOAD_KEY_FILE", raising=False)
+    with letters_of(tmp_path, codec_for_tests()):
+        pass  # the store, as a gateway made it
+
+    without_keys = await run(["dead-letters", "list"])
+    listed_without = capsys.readouterr().out
+    monkeypatch.setenv("RETURNFLOW_PAYLOAD_KEYS", TEST_KEYS)
+    with_keys = await run(["dead-letters", "list"])
+    listed_with = capsys.readouterr().out
+
+    assert (without_keys, with_keys) == (0, 0)
+    assert letter_id not in listed_without and letter_id in listed_with
+    with letters_of(tmp_path, codec_for_tests()) as letters:
+        kept = letters.get(letter_id)
+        assert kept.sealed and kept.body_base64 is None and letters.body(kept) == body
+        assert body not in stored(letters, letter_id)

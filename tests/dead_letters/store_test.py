@@ -276,3 +276,11 @@ def test_a_replay_answered_503_says_what_was_out_of_reach(
     outcome = unavailable(code, "try again")
 
     assert ReplayResult(letter, outcome).describe() == said
+
+
+def test_a_source_with_a_nul_character_is_kept_as_any_other(store: DeadLetterStore) -> None:
+    """A stranger's `POST /v1/carriers/%00ups/webhooks`: PostgreSQL's text refuses NUL."""
+    letter = keep(store, b"{}", source="carrier:\x00ups")
+
+    assert store.get(letter.letter_id).source == "carrier:\\x00ups"
+    assert [kept.letter_id for kept in store.letters()] == [letter.letter_id]
