@@ -18,6 +18,8 @@ from domain.events import (
     RetractEvent,
 )
 from domain.inspection import InspectionOutcome, InspectionReport
+from domain.periods import calendar_for, period_end
+from domain.returns import SHIPPING_DAYS
 
 CUSTOMER_NAME = "Camille Durand"
 CUSTOMER_EMAIL = "camille.durand@example.org"
@@ -135,3 +137,30 @@ def quote_of(request: LabelRequest) -> LabelQuoteRequest:
         recipient=request.recipient,
         parcel=request.parcel,
     )
+
+
+def reminded_notice_at(
+    within: dt.timedelta = dt.timedelta(days=3),
+    grace: dt.timedelta = dt.timedelta(days=3),
+    country_code: str = "FR",
+    now: dt.datetime | None = None,
+) -> dt.datetime:
+    """A withdrawal, about 12 days ago, that the reminder sweep reminds now: its days to ship
+    end within `within` (the sweep's horizon, which a sweep started later only widens), or, on
+    the rare days none does (a Friday night, Christmas Day), ended less than `grace` (the
+    expiry grace) ago. Regulation 1182/71 moves a last day off weekends and public holidays, so
+    how long ago depends on today's weekday and holidays."""
+    now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    margin = dt.timedelta(minutes=10)
+    late: dt.datetime | None = None
+    for hours_ago in sorted(range(9 * 24, 21 * 24), key=lambda h: abs(h - 12 * 24)):
+        notice_at = now - dt.timedelta(hours=hours_ago)
+        calendar = calendar_for(country_code, notice_at - dt.timedelta(days=30), notice_at)
+        ship_by = period_end(notice_at, SHIPPING_DAYS, calendar)
+        if now + margin < ship_by <= now + within:
+            return notice_at
+        if late is None and now - grace + margin < ship_by < now - margin:
+            late = notice_at
+    if late is None:
+        raise AssertionError(f"no withdrawal of the last three weeks is reminded now ({now})")
+    return late

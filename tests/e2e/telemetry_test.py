@@ -23,6 +23,7 @@ from monitoring import scraping
 from plumbing import metrics
 from plumbing.signing import signed_headers
 from tests.e2e.conftest import ROOT, stack_config
+from tests.factories import reminded_notice_at
 from tests.gateway.tracking_webhooks_test import webhook
 from tests.monitoring import exposition
 from tests.monitoring.exposition import Scrape
@@ -53,7 +54,7 @@ def sample_event(name: str, withdrawn: dt.datetime, suffix: str) -> RetractEvent
 async def more_returns(apps: Apps, now: dt.datetime) -> list[str]:
     """A customer who withdrew 12 days ago and has not shipped (this morning's sweep reminds
     them), and an order whose status this version does not know (operations must review it)."""
-    late = sample_event("02-post-office-drop-off.json", now - dt.timedelta(days=12), "LATE")
+    late = sample_event("02-post-office-drop-off.json", reminded_notice_at(now=now), "LATE")
     unknown = sample_event("01-mailbox-pickup.json", now, "REVIEW")
     unknown = unknown.model_copy(
         update={"order": unknown.order.model_copy(update={"status": "lost_in_warehouse"})}

@@ -21,7 +21,7 @@ from domain.periods import calendar_for, period_end
 from domain.returns import SHIPPING_DAYS, ReturnMethodChoice, ReturnStage
 from domain.timings import ReturnTimings
 from reminders.models import SweepRequest, SweepResult
-from tests.factories import SELLER_WITHOUT_ADDRESS, retract_event
+from tests.factories import SELLER_WITHOUT_ADDRESS, reminded_notice_at, retract_event
 from tests.workflows.doubles import Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
 from workflows.reminder_sweep import UnshippedReturnsSweep
@@ -105,17 +105,18 @@ async def test_the_sweep_reminds_only_unshipped_returns_whose_ship_by_is_near(
 ) -> None:
     doubles = Doubles(timings=LONG_GRACE)
     async with return_harness(time_skipping_env.client, doubles, sweep=True) as harness:
-        choosing = await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        dropping_off = await withdrawn(harness, 12, ReturnStage.AWAITING_DROP_OFF)
+        due = reminded_notice_at(HORIZON, LONG_GRACE.expiry_grace)
+        choosing = await withdrawn(harness, 12, ReturnStage.AWAITING_CUSTOMER_CHOICE, due)
+        dropping_off = await withdrawn(harness, 12, ReturnStage.AWAITING_DROP_OFF, due)
         late = await withdrawn(
             harness, 0, ReturnStage.AWAITING_CUSTOMER_CHOICE, notice_at=late_notice_at()
         )
         # Not reminded: ShipBy two weeks ahead; no address to send to; already sent.
         await withdrawn(harness, 0, ReturnStage.AWAITING_CUSTOMER_CHOICE)
         await withdrawn(
-            harness, 12, ReturnStage.AWAITING_RETURN_ADDRESS, seller_id=SELLER_WITHOUT_ADDRESS
+            harness, 12, ReturnStage.AWAITING_RETURN_ADDRESS, due, seller_id=SELLER_WITHOUT_ADDRESS
         )
-        shipped = await withdrawn(harness, 12, ReturnStage.AWAITING_DROP_OFF)
+        shipped = await withdrawn(harness, 12, ReturnStage.AWAITING_DROP_OFF, due)
         ready = await shipped.query(ReturnWorkflow.status)
         assert ready.label is not None
         await harness.scan(shipped, ready.label.tracking_number)
@@ -197,3 +198,19 @@ async def test_a_sweep_started_by_hand_with_what_it_cannot_take_fails_naming_it(
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.non_retryable
     assert said in cause.message
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        dt.datetime(2026, 12, 10, 8, 0, tzinfo=dt.UTC),  # a Thursday: 12 days ago is too early
+        dt.datetime(2026, 12, 11, 22, 30, tzinfo=dt.UTC),  # a Friday night in Paris
+        dt.datetime(2026, 12, 25, 2, 30, tzinfo=dt.UTC),  # Christmas Day
+        dt.datetime(2027, 1, 1, 12, 0, tzinfo=dt.UTC),  # New Year's Day
+    ],
+)
+def test_the_tests_find_a_withdrawal_the_sweep_reminds_whatever_the_day(now: dt.datetime) -> None:
+    notice_at = reminded_notice_at(HORIZON, LONG_GRACE.expiry_grace, now=now)
+    ship_by = period_end(notice_at, SHIPPING_DAYS, calendar_for("FR", notice_at - 30 * DAY, now))
+
+    assert now - LONG_GRACE.expiry_grace < ship_by <= now + HORIZON
