@@ -325,8 +325,9 @@ def shipping_reminder(request: NoticeRequest, view: View) -> dict[str, Any]:
 
 def reminder_way(request: NoticeRequest) -> str:
     """Which steps a shipping reminder gives: `choose`, the chosen method,
-    `counter_without_code`, or `pickup_passed` (the mailbox pickup's day is behind the reminder's,
-    and no scan has come: the return still waits in `awaiting_pickup`)."""
+    `counter_without_code`, `pickup_today` (the reminder's day is the pickup's: its deposit time
+    may have passed when the sweep runs), or `pickup_passed` (the mailbox pickup's day is behind
+    the reminder's, and no scan has come: the return still waits in `awaiting_pickup`)."""
     if request.method is None:
         return "choose"
     pickup = request.pickup
@@ -334,9 +335,11 @@ def reminder_way(request: NoticeRequest) -> str:
         request.method is ReturnMethod.MAILBOX_PICKUP
         and pickup is not None
         and request.reminder_day is not None
-        and pickup.gone_by(request.reminder_day)
     ):
-        return "pickup_passed"
+        if pickup.gone_by(request.reminder_day):
+            return "pickup_passed"
+        if pickup.pickup_date == request.reminder_day:
+            return "pickup_today"
     if request.method is ReturnMethod.POST_OFFICE_COUNTER and request.counter_code is None:
         return "counter_without_code"
     return request.method.value

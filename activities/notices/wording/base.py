@@ -59,8 +59,8 @@ class Wording:
     """At the counter without a code: what to bring, what to report (counter_instructions)."""
     reminder_steps: Mapping[str, tuple[str, ...]]
     """What to do now, in a shipping_reminder, by `reminder_way`: `choose` (nothing chosen yet),
-    a `ReturnMethod` value, or `counter_without_code`. {carrier}, {pickup_date},
-    {deposit_before} and {code} are filled in."""
+    a `ReturnMethod` value, `counter_without_code`, `pickup_today` or `pickup_passed`.
+    {carrier}, {pickup_date}, {deposit_before} and {code} are filled in."""
     problem_steps: Mapping[str, tuple[str, ...]]
     """What to do after a carrier's problem scan (shipment_problem), by `problem_key`."""
     attention: Mapping[AttentionReason, str]

@@ -208,6 +208,13 @@ ENGLISH = Wording(
             "Bring the packed parcel to a {carrier} post office and show your return code {code} "
             "at the counter: they print the label for you. Keep the receipt.",
         ),
+        "pickup_today": (
+            "Your pickup from your mailbox is booked for today, {pickup_date}: the packed "
+            "parcel, label stuck on, must be in your mailbox by {deposit_before} for the "
+            "carrier to collect it.",
+            "If that time has passed and the parcel is not in, book a new day, or choose another "
+            "way, on your return page.",
+        ),
         "pickup_passed": (
             "The pickup from your mailbox booked for {pickup_date} has passed, and the carrier "
             "has not told us it has your parcel.",

@@ -234,6 +234,13 @@ FRENCH = Wording(
             "Apportez le colis emballé dans un bureau de poste {carrier} et présentez votre code "
             "de retour {code} au guichet : l'étiquette y est imprimée. Gardez le reçu.",
         ),
+        "pickup_today": (
+            "L'enlèvement dans votre boîte aux lettres est réservé pour aujourd'hui, le "
+            "{pickup_date} : le colis emballé, étiquette collée, doit y être avant "
+            "{deposit_before} pour que le transporteur l'enlève.",
+            "Si cette heure est passée sans que le colis y soit, réservez un autre jour, ou "
+            "choisissez une autre façon, sur votre page de retour.",
+        ),
         "pickup_passed": (
             "L'enlèvement dans votre boîte aux lettres réservé pour le {pickup_date} est passé, "
             "et le transporteur ne nous a pas signalé avoir votre colis.",

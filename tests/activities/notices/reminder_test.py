@@ -88,6 +88,35 @@ def test_a_reminder_after_the_pickup_day_asks_for_a_new_day_not_that_one(
         assert not_said not in part
 
 
+@pytest.mark.parametrize(
+    ("story", "expected"),
+    [
+        (
+            "en",
+            (
+                "must be in your mailbox by 08:00 for the carrier to collect it.",
+                "If that time has passed and the parcel is not in, book a new day",
+            ),
+        ),
+        ("fr", ("Si cette heure est passée sans que le colis y soit, réservez un autre jour",)),
+    ],
+)
+def test_a_reminder_on_the_pickup_day_says_what_to_do_if_its_deposit_time_has_passed(
+    composer: NoticeComposer, stories: dict[str, ReturnStory], story: str, expected: tuple[str, ...]
+) -> None:
+    """The sweep runs at 09:00 by default, after the 08:00 deposit time: the reminder on the
+    pickup's day must not only send the customer to their mailbox "before 08:00 that day"."""
+    request = stories[story].notice(
+        NoticeKind.SHIPPING_REMINDER, reminder_day=dt.date(2026, 11, 27)
+    )
+
+    text, page = read(composer.compose(request))
+
+    for part in (text, page):
+        assert all(said in " ".join(part.split()) for said in expected), part
+        assert "that day" not in part and "ce jour-là" not in part
+
+
 def test_a_customer_who_has_not_chosen_is_asked_to_choose(
     composer: NoticeComposer, english_return: ReturnStory
 ) -> None:
