@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
@@ -27,13 +28,21 @@ INVALID_SWEEP = "InvalidSweepRequest"
 sends an empty one), or under a workflow ID no return's timeline can record."""
 
 
+NO_REQUEST = RawValue(Payload())
+"""What a sweep started by hand with no input gets: the schedule's empty request."""
+
+
 @workflow.defn
 class UnshippedReturnsSweep:
     @workflow.run
-    async def run(self, request: RawValue) -> SweepResult:
+    async def run(self, request: RawValue = NO_REQUEST) -> SweepResult:
         # Taken raw and validated here: a request that does not fit fails the sweep at once,
         # naming the field, rather than its workflow task on every retry.
-        asked = read_input(request, SweepRequest, "request")
+        asked = (
+            SweepRequest()
+            if request is NO_REQUEST
+            else read_input(request, SweepRequest, "request")
+        )
         if isinstance(asked, list):
             raise ApplicationError(
                 "the sweep's request does not fit: " + "; ".join(asked),
@@ -46,7 +55,8 @@ class UnshippedReturnsSweep:
         if not re.fullmatch(ORIGIN_PATTERN, origin):
             raise ApplicationError(
                 f"the workflow ID {info.workflow_id!r} cannot name the sweep in a return's "
-                "timeline: letters, digits and . _ : / @ + - only, at most 160 characters",
+                "timeline: letters, digits and . _ : / @ + - only, at most 200 characters with "
+                "its run ID",
                 type=INVALID_SWEEP,
                 non_retryable=True,
             )
