@@ -447,6 +447,11 @@ async def cmd_search_attributes(
             if loop.time() >= deadline:
                 raise CommandError(f"cannot register the search attributes: {err.message}") from err
             reason = err.message
+        except temporal.NamespaceMissing as err:
+            # A cluster's setup creates the namespace once its frontend answers.
+            if loop.time() >= deadline:
+                raise
+            reason = str(err)
         print(f"waiting for Temporal: {reason}", file=sys.stderr)
         await asyncio.sleep(2)
     namespace = client.namespace

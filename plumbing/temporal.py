@@ -106,7 +106,7 @@ async def _namespace_there(client: Client, target: str) -> None:
         )
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            raise TemporalConfigError(
+            raise NamespaceMissing(
                 f"TEMPORAL_NAMESPACE: Temporal at {target} has no namespace {client.namespace!r}"
             ) from None
         # Anything else (a key allowed fewer calls, say) is for the calls themselves to say.
@@ -119,6 +119,11 @@ class TemporalUnreachable(RuntimeError):
 class TemporalConfigError(ValueError):
     """Temporal's connection settings (`TEMPORAL_*`, a `temporal.toml` profile) cannot be
     used as they are; the message names what to check."""
+
+
+class NamespaceMissing(TemporalConfigError):
+    """The server has no namespace `TEMPORAL_NAMESPACE` names: a typo, or one still being
+    created (a cluster's setup job)."""
 
 
 def web_ui_link(settings: Settings, namespace: str, workflow_id: str) -> str:

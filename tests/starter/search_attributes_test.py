@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.config import free_ports
@@ -16,14 +18,20 @@ from tests.keys import TEST_KEYS
 from tests.starter.starter_test import ROOT
 
 
-async def starter(address: str, *args: str) -> asyncio.subprocess.Process:
+async def starter(
+    address: str, *args: str, namespace: str = "default"
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "starter.py"),
         "search-attributes",
         *args,
         cwd=ROOT,
-        env={"TEMPORAL_ADDRESS": address, "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS},
+        env={
+            "TEMPORAL_ADDRESS": address,
+            "TEMPORAL_NAMESPACE": namespace,
+            "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -76,3 +84,29 @@ async def test_a_cluster_that_never_answers_is_a_clear_error_when_the_wait_ends(
     code, _out, err = await finished(await starter(address, "--wait", "3"))
     assert code == 1
     assert f"cannot reach Temporal at {address}" in err
+
+
+async def test_a_namespace_still_being_created_is_waited_for() -> None:
+    """A cluster's set-up creates the namespace once its frontend answers: the job asks again
+    rather than give up at the first answer."""
+    port = free_ports(1)[0]
+    env = await WorkflowEnvironment.start_local(
+        port=port, dev_server_existing_path=str(cli_path()), ui=False
+    )
+    async with env:
+        waiting = await starter(f"127.0.0.1:{port}", "--wait", "60", namespace="returns-new")
+        assert waiting.stderr is not None
+        async with asyncio.timeout(30):
+            said = (await waiting.stderr.readline()).decode()
+        await env.client.workflow_service.register_namespace(
+            RegisterNamespaceRequest(
+                namespace="returns-new",
+                workflow_execution_retention_period=Duration(seconds=86_400),
+            )
+        )
+        code, out, err = await finished(waiting)
+
+    assert said.startswith("waiting for Temporal: TEMPORAL_NAMESPACE: "), said
+    assert "has no namespace 'returns-new'" in said
+    assert code == 0, err
+    assert out.startswith("registered in returns-new: ")
