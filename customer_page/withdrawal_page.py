@@ -42,7 +42,7 @@ from customer_page.routes import (
 from customer_page.security import secure_headers
 from customer_page.tokens import Purpose, TokenExpired, TokenRefused
 from customer_page.wording import LANGUAGES, WORDS, language
-from domain.calendar import country_time_zone
+from domain.calendar import local_time_zone
 from domain.ids import return_id
 from domain.returns import RejectionReason
 from domain.withdrawals import (
@@ -96,7 +96,7 @@ def _lines(view: WithdrawalView, lang: str) -> list[dict[str, Any]]:
     """Each line of the order as the page lists it."""
     words = WORDS[lang]
     customer = view.offer.request.customer
-    zone = country_time_zone(customer.address.country_code)
+    zone = local_time_zone(customer.address.country_code)
     reasons = WORDINGS[lang].reasons
     shown = []
     for line, offered in zip(view.offer.request.lines, view.offer.lines, strict=True):
@@ -135,7 +135,7 @@ def _lines(view: WithdrawalView, lang: str) -> list[dict[str, Any]]:
 
 def _contract(view: WithdrawalView, lang: str) -> str:
     first = view.offer.request.lines[0]
-    zone = country_time_zone(view.offer.request.customer.address.country_code)
+    zone = local_time_zone(view.offer.request.customer.address.country_code)
     return WORDS[lang]["withdraw_contract"].format(
         order_id=first.order_id, day=format_date(first.ordered_at.astimezone(zone).date(), lang)
     )
@@ -182,7 +182,7 @@ def _render(
         values["title"] = words["withdraw_confirm_title"]
     if view.receipt is not None:
         receipt = view.receipt
-        zone = country_time_zone(customer.address.country_code)
+        zone = local_time_zone(customer.address.country_code)
         withdrawn = [line.line_id for line in receipt.lines]
         values["step"] = "done"
         values["title"] = words["withdraw_done_title"]

@@ -77,6 +77,39 @@ _EASTER_HOLIDAYS: tuple[tuple[int, str], ...] = (
 """The movable ones, in days after Easter Sunday."""
 
 
+_OUTERMOST_ZONES: dict[str, ZoneInfo] = {
+    country: ZoneInfo(zone)
+    for country, zone in {
+        "GF": "America/Cayenne",
+        "GP": "America/Guadeloupe",
+        "MF": "America/Marigot",
+        "MQ": "America/Martinique",
+        "RE": "Indian/Reunion",
+        "YT": "Indian/Mayotte",
+    }.items()
+}
+"""The EU's outermost regions with a country code of their own (TFEU Art. 349): the Directive
+applies there, in their own time. (The Canaries, the Azores and Madeira share Spain's and
+Portugal's codes: their addresses count in the mainland's zone.)"""
+
+_ZONES_BY_NAME: dict[str, ZoneInfo] = {
+    zone.key: zone for zone in (*_COUNTRY_ZONES.values(), *_OUTERMOST_ZONES.values(), CARRIER_TZ)
+}
+
+
+def local_time_zone(country_code: str) -> ZoneInfo:
+    """The local time of a person in `country_code`, the outermost regions' own included: a
+    customer's legal days, and the times emails and pages show. (A carrier's pickup days are
+    counted by `country_time_zone`.)"""
+    return _OUTERMOST_ZONES.get(country_code) or country_time_zone(country_code)
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """One of the zones this module loaded, by its name (KeyError for another): a workflow
+    uses it without reading the time zone database."""
+    return _ZONES_BY_NAME[name]
+
+
 def known_time_zone(country_code: str) -> ZoneInfo | None:
     """The local time of an address in `country_code`, if the country has one zone known here."""
     return _COUNTRY_ZONES.get(country_code)

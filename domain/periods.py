@@ -10,11 +10,12 @@ refund). Regulation 1182/71 says how such a period runs:
 - Art. 3(3): the days counted include Saturdays, Sundays and public holidays;
 - Art. 3(5): a period of two days or more includes at least two working days.
 
-The days are the customer's: their country's calendar day and time zone, their country's
-public holidays (Art. 2(1): those of the Member State where the act is done). A `LegalCalendar`
-holds those holidays for the years a return can reach; it is made once, on the worker, when the
-return starts (`legal_calendar`), so a running return's deadlines never change with a new
-release of the holidays library. `period_end` is pure: the return workflow calls it.
+The days are the customer's: their country's (or outermost region's) calendar day and time
+zone, their country's public holidays (Art. 2(1): those of the Member State where the act is
+done). A `LegalCalendar` holds those holidays for the years a return can reach, and the zone; it
+is made once, on the worker, when the return starts (`legal_calendar`), so a running return's
+deadlines never change with a new release of the holidays library or of the zones known here.
+`period_end` is pure: the return workflow calls it.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import datetime as dt
 from functools import cached_property
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from domain.base import EARLIEST, LATEST, CountryCode, DomainModel
-from domain.calendar import country_time_zone
+from domain.calendar import country_time_zone, local_time_zone, zone_named
 
 SATURDAY = 5
 LAST_MOMENT = dt.time.max
@@ -43,6 +44,21 @@ class LegalCalendar(DomainModel):
         default_factory=list,
         description="The country's national public holidays in those years, sorted.",
     )
+    time_zone: str | None = Field(
+        default=None,
+        description="The customer's time zone, fixed when the return starts. Absent: their "
+        "country's mainland zone, Paris for a country with none known.",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone_known(cls, name: str | None) -> str | None:
+        if name is not None:
+            try:
+                zone_named(name)
+            except KeyError:
+                raise ValueError(f"time_zone: {name!r} is not a customer's time zone") from None
+        return name
 
     @model_validator(mode="after")
     def _years_in_order(self) -> Self:
@@ -58,6 +74,8 @@ class LegalCalendar(DomainModel):
 
     @property
     def zone(self) -> dt.tzinfo:
+        if self.time_zone is not None:
+            return zone_named(self.time_zone)
         return country_time_zone(self.country_code)
 
     def is_working_day(self, day: dt.date) -> bool:
@@ -139,4 +157,5 @@ def legal_calendar(country_code: str, first_year: int, last_year: int) -> LegalC
         first_year=first_year,
         last_year=last_year,
         public_holidays=found,
+        time_zone=local_time_zone(country_code).key,
     )

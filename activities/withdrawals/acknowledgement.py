@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from activities.notices.compose import customer_address, email_to, message_id_part
 from activities.notices.formats import format_date, format_moment, format_money
 from activities.notices.wording import language_of
-from domain.calendar import country_time_zone
+from domain.calendar import local_time_zone
 from domain.withdrawals import WithdrawalOffer, WithdrawalReceipt
 from plumbing.settings import Settings
 
@@ -70,7 +70,7 @@ def acknowledgement(
     customer = request.customer
     lang = language_of(customer.locale)
     words = WORDS[lang]
-    zone = country_time_zone(customer.address.country_code)
+    zone = local_time_zone(customer.address.country_code)
     moment = format_moment(receipt.submitted_at, zone, lang)
     withdrawn = [line.line_id for line in receipt.lines]
     lines = [line for line in request.lines if line.line_id in withdrawn]

@@ -457,3 +457,28 @@ def test_a_time_written_in_a_year_outside_the_span_counts_on_the_spans_nearest(
     )
 
     assert (calendar.first_year, calendar.last_year) == years
+
+
+def test_a_customer_in_guadeloupe_has_the_whole_of_their_last_day() -> None:
+    """Delivered Friday 20 November 2026 in Guadeloupe (UTC-4): the 14th day is Friday
+    4 December, to its last moment there, not Paris's (18:59 local)."""
+    guadeloupe = legal_calendar("GP", 2026, 2027)
+    end = period_end(dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC), 14, guadeloupe)
+
+    assert guadeloupe.time_zone == "America/Guadeloupe"
+    assert end == dt.datetime.combine(
+        D(2026, 12, 4), dt.time.max, tzinfo=ZoneInfo("America/Guadeloupe")
+    )
+
+
+def test_a_calendar_made_before_its_zone_was_kept_counts_as_it_did() -> None:
+    """A running return's calendar, recorded without a zone: its deadlines do not move."""
+    kept = legal_calendar("GP", 2026, 2027).model_dump(exclude={"time_zone"})
+    before = LegalCalendar.model_validate(kept)
+
+    assert before.zone == ZoneInfo("Europe/Paris")
+
+
+def test_a_zone_no_customer_has_is_refused_naming_it() -> None:
+    with pytest.raises(ValidationError, match="time_zone: 'Mars/Olympus' is not a customer's"):
+        LegalCalendar(country_code="FR", first_year=2026, last_year=2027, time_zone="Mars/Olympus")
