@@ -74,7 +74,10 @@ router = APIRouter(tags=["withdrawal function"])
         },
         413: {"description": "Body over the size limit."},
         422: {"description": "Malformed JSON or a schema violation, naming each field."},
-        503: {"description": "Temporal unreachable: nothing done, retry after Retry-After."},
+        503: {
+            "description": "Temporal unreachable, or no worker answering for the withdrawal "
+            "it started: ask again with the same request_id after Retry-After."
+        },
     },
 )
 async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse:
@@ -159,6 +162,11 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
             )
         except WorkflowAlreadyStartedError:
             handle = gateway.client.get_workflow_handle(offer.withdrawal_id)
+    except Exception as err:
+        if not is_unreachable(err):
+            raise
+        return temporal_unavailable()
+    try:
         # A retried request finds the withdrawal its first one started: its offer stands.
         view = await asyncio.wait_for(
             handle.query(WithdrawalWorkflow.view),
@@ -167,7 +175,14 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
     except Exception as err:
         if not is_unreachable(err):
             raise
-        return temporal_unavailable()
+        # Started, but no worker answers for it yet: the same request_id finds it again.
+        return error(
+            503,
+            "temporal_unavailable",
+            "The withdrawal is started, but cannot be shown now: ask again with the same "
+            "request_id after Retry-After.",
+            retry_later=True,
+        )
     offer = view.offer
     expires_at = offer.open_until
     if expires_at <= now:

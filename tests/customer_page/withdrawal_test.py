@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -590,3 +591,21 @@ def test_a_line_whose_window_closes_after_the_offer_is_no_longer_withdrawable() 
 
     assert offer.withdrawable(now) == {"1"}
     assert offer.withdrawable(now + dt.timedelta(seconds=1)) == set()
+
+
+async def test_a_link_asked_while_no_worker_answers_says_it_was_started_and_to_ask_again(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The withdrawal is started, but no worker reads it back in time: not "nothing was done",
+    which would have the order service ask under a new request_id, a second withdrawal."""
+    request = order_of_three()
+    settings = gateway_settings(f"no-worker-{uuid.uuid4().hex[:8]}", tmp_path)
+    async with open_door(time_skipping_env.client, settings) as nobody:
+        answer = await ask_for_link(nobody, request.model_dump(mode="json"))
+        started = await time_skipping_env.client.get_workflow_handle(
+            withdrawal_workflow_id(request.order_id, request.request_id)
+        ).describe()
+        await time_skipping_env.client.get_workflow_handle(started.id).terminate("test over")
+
+    assert answer.status_code == 503 and "Retry-After" in answer.headers
+    assert "ask again with the same request_id" in answer.json()["error"]["message"]
