@@ -97,6 +97,9 @@ class Sample:
     """The event feed as the marketplace sandbox received it: (sequence, type), first
     deliveries in order of arrival."""
     events_published: int = 0
+    """The events the return's feed had published when last asked."""
+    feed_settled: bool = False
+    """The feed delivered every event of the stage the return reached, within the wait."""
     error: str | None = None
     sample: RetractEvent | None = None
     """The event as `examples/` has it, before it was re-dated for this run."""
@@ -118,7 +121,11 @@ class Sample:
     def feed_ok(self) -> bool:
         """The marketplace received every event the return published, once each, in order."""
         sequences = [sequence for sequence, _ in self.events]
-        return bool(sequences) and sequences == list(range(1, self.events_published + 1))
+        return (
+            self.feed_settled
+            and bool(sequences)
+            and sequences == list(range(1, self.events_published + 1))
+        )
 
     @property
     def ok(self) -> bool:
@@ -453,6 +460,7 @@ async def feed_received(stack: DevStack, sample: Sample, within: float = 30.0) -
             async with asyncio.timeout(within):
                 while True:
                     view = await feed.query(EventFeedWorkflow.view)
+                    sample.events_published = view.published  # what a shortfall is said against
                     received = (await http.get(url, params=query)).raise_for_status().json()
                     described = await returned.describe()
                     if described.status is WorkflowExecutionStatus.RUNNING:
@@ -461,10 +469,10 @@ async def feed_received(stack: DevStack, sample: Sample, within: float = 30.0) -
                     else:
                         ended = view.ended
                     if ended and all(s.delivered == view.published for s in view.subscribers):
-                        sample.events_published = view.published
+                        sample.feed_settled = True
                         break
                     await asyncio.sleep(0.2)
-        except (TimeoutError, RPCError):
+        except (TimeoutError, RPCError, httpx.HTTPError):
             pass  # reported: the events received fall short of those published
     sample.events = [(e["sequence"], e["type"]) for e in received if not e["duplicate"]]
 

@@ -57,12 +57,16 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
     def exporting(service: str) -> dict[str, str]:
         return {"RETURNFLOW_METRICS_ADDRESS": metrics[service]} if config.metrics else {}
 
+    def serving(port: int) -> tuple[int, ...]:
+        """A metrics port, which must be free only when the stack serves metrics."""
+        return (port,) if config.metrics else ()
+
     return [
         ServiceSpec(
             name="codec-server",
             argv=[py, "starter.py", "codec-server"],
             ready=lambda stack, _p: probes.http_ok(f"{config.codec_url}/healthz"),
-            ports=(config.codec_port, config.codec_metrics_port),
+            ports=(config.codec_port, *serving(config.codec_metrics_port)),
             env=exporting("codec-server"),
         ),
         ServiceSpec(
@@ -157,7 +161,7 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
             name="worker",
             argv=[py, "worker.py"],
             ready=worker_ready,
-            ports=(config.worker_metrics_port,),
+            ports=serving(config.worker_metrics_port),
             env=exporting("worker"),
             # More than the worker's own graceful shutdown, so activities in hand can finish.
             stop_grace=settings.worker_shutdown_seconds + 5,
@@ -167,7 +171,7 @@ def default_services(config: StackConfig, settings: Settings) -> list[ServiceSpe
             name="gateway",
             argv=[py, "starter.py", "serve"],
             ready=lambda stack, _p: probes.http_ok(f"{config.gateway_url}/readyz"),
-            ports=(config.gateway_port, config.gateway_metrics_port),
+            ports=(config.gateway_port, *serving(config.gateway_metrics_port)),
             env=exporting("gateway"),
         ),
         *([prometheus_service(config)] if config.metrics and scraping.PROMETHEUS.exists() else []),
