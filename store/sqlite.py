@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -89,26 +90,42 @@ class SqliteDatabase(Database):
     def transaction(self, *, write: bool = True) -> Iterator[_SqliteSession]:
         # A read inside this thread's own write sees that write: it goes on the same connection.
         if write or getattr(self._thread, "writing", False):
-            with self._lock:
+            # The wait for this process's other writers and another process's counts against
+            # one busy timeout: a writer waits that long at most, however many are in line.
+            waited = time.monotonic()
+            if not self._lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+                raise StoreUnavailable(
+                    f"{self.describe()}: this process's writes held the file past the "
+                    f"{BUSY_TIMEOUT_MS // 1000} s it waits for a write"
+                )
+            try:
                 writing, self._thread.writing = getattr(self._thread, "writing", False), True
+                left = BUSY_TIMEOUT_MS - int((time.monotonic() - waited) * 1000)
                 try:
                     # IMMEDIATE: take the write lock now, so a read-then-write cannot be
                     # overtaken.
-                    with self._in(self._connection, "BEGIN IMMEDIATE" if write else "BEGIN") as s:
+                    begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+                    with self._in(self._connection, begin, wait_ms=max(left, 1)) as s:
                         yield s
                 finally:
                     self._thread.writing = writing
+            finally:
+                self._lock.release()
             return
         # A read alone takes no lock, and never waits for a write (WAL).
         with self._in(self._reader(), "BEGIN") as session:
             yield session
 
     @contextmanager
-    def _in(self, connection: sqlite3.Connection, begin: str) -> Iterator[_SqliteSession]:
+    def _in(
+        self, connection: sqlite3.Connection, begin: str, wait_ms: int | None = None
+    ) -> Iterator[_SqliteSession]:
         if connection.in_transaction:  # a transaction within this thread's own
             yield _SqliteSession(connection)
             return
         try:
+            if wait_ms is not None:  # a write: what is left of its wait
+                connection.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
             connection.execute(begin)
         except sqlite3.OperationalError as err:  # locked past the busy timeout
             raise StoreUnavailable(f"{self.describe()}: {err}") from err

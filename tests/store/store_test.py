@@ -4,6 +4,7 @@ workers on different hosts."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import os
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 from activities.carriers.ledger import CarrierLedger
 from plumbing.settings import Settings
 from store import Store, StoreError, StoreUnavailable, open_store
+from store import sqlite as sqlite_store
 from store.database import as_timestamp
 from store.migrations import MIGRATIONS, latest, migrate, version
 from store.opening import open_database, store_url
@@ -280,6 +282,41 @@ def test_a_read_does_not_wait_behind_a_write_of_its_own_process_that_waits(
     assert row == (0,)
     assert read_while_waiting, "the read answered while the write still waited"
     assert written.is_set()
+
+
+def test_writers_in_line_behind_another_process_each_wait_one_busy_timeout_at_most(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the write lock past the wait: each of this process's writers
+    gives up after the busy timeout, not the third after three of them."""
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 500)
+    store = open_store(Settings(var_dir=tmp_path))
+    other_process = sqlite3.connect(tmp_path / "returnflow.sqlite", isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")
+    waits: list[float] = []
+
+    def write(n: int) -> None:
+        began = time.monotonic()
+        with contextlib.suppress(StoreUnavailable):
+            store.database.execute(
+                "INSERT INTO carrier_results (carrier, idempotency_key, result, recorded_at)"
+                " VALUES ('easypost', ?, '{}', '2026-12-07T00:00:00+00:00')",
+                (f"r-{n}:label:1",),
+            )
+        waits.append(time.monotonic() - began)
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    try:
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join(timeout=30)
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+        store.close()
+
+    assert len(waits) == 4 and max(waits) < 1.5, waits
 
 
 def test_a_transaction_that_failed_leaves_nothing_open_behind_it(product_store: Store) -> None:
