@@ -30,6 +30,15 @@ def _placeholders(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+_PASSING = (
+    psycopg.errors.TransactionRollback,
+    psycopg.errors.ReadOnlySqlTransaction,
+    psycopg.errors.CannotConnectNow,
+    psycopg.errors.AdminShutdown,
+)
+"""What the server answers for a while and not for ever: retried, as a lost connection is."""
+
+
 class _PostgresSession:
     def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
         self._cursor = cursor
@@ -92,6 +101,12 @@ class PostgresDatabase(Database):
                 connection.cursor() as cursor,
             ):
                 yield _PostgresSession(cursor)
+        except _PASSING as err:
+            # A deadlock or a serialization failure rolled the transaction back; a primary
+            # demoted in a failover refuses writes until the client finds the new one; a server
+            # starting or stopping refuses connections: nothing was committed, and the caller
+            # may try again, as when no connection could be had.
+            raise StoreUnavailable(f"{self.describe()}: {first_line(err)}") from err
         except psycopg.OperationalError as err:
             if not connection_lost(err):
                 raise

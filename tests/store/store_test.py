@@ -401,6 +401,27 @@ def test_a_connection_lost_mid_transaction_is_the_store_unavailable_not_an_error
         store.close()
 
 
+def test_a_primary_refusing_writes_in_a_failover_is_the_store_unavailable(
+    postgres: PostgresServer,
+) -> None:
+    """A primary demoted in a failover answers read-only until the client finds the new one:
+    nothing committed, and worth trying again (the gateway answers 503, an activity retries)."""
+    url = postgres.new_database()
+    database = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    open_store(Settings(store_url=SecretStr(url))).close()  # migrated while it could write
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+    store = open_store(Settings(store_url=SecretStr(url)))
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.database.execute(
+                "INSERT INTO sent_notices (message_id, return_id, kind, sent_at)"
+                " VALUES ('<m1>', 'r-7', 'acknowledgement', now())"
+            )
+    finally:
+        store.close()
+
+
 def test_a_statement_the_server_refuses_is_an_error_not_the_store_unavailable(
     postgres: PostgresServer,
 ) -> None:
