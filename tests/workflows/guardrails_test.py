@@ -213,6 +213,7 @@ async def test_the_ship_by_moves_once_and_everything_follows_it(
         booked = await handle.execute_update(
             ReturnWorkflow.choose_return_method, mailbox_pickup(day=day)
         )
+        await harness.told(handle, NoticeKind.RETURN_LABEL)
 
     assert status.ship_by > status.notice_at + dt.timedelta(days=15)
     assert shown == status.ship_by
@@ -300,7 +301,10 @@ async def test_operations_retry_many_undelivered_emails_in_batches(
             await harness.scan(
                 handle, booked.label.tracking_number, TrackingStatus.EXCEPTION, scan_id=f"X{n}"
             )
-        await until(harness, lambda d: d.notice_kinds.count(NoticeKind.OPERATIONS_ATTENTION) == 7)
+        # Seven batches of notices, one after the other.
+        await until(
+            harness, lambda d: d.notice_kinds.count(NoticeKind.OPERATIONS_ATTENTION) == 7, within=30
+        )
         again = await refused(
             handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "relay fixed?")
         )

@@ -361,6 +361,7 @@ async def test_operations_can_override_a_rejection_with_a_reason(
             ReturnWorkflow.resolve_attention, ops(AttentionAction.OVERRIDE_ELIGIBILITY, reason)
         )
         waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await harness.told(handle, NoticeKind.RETURN_ADDRESS)
 
     assert status.stage is not ReturnStage.REJECTED
     assert waiting.eligibility is not None and waiting.eligibility.accepted
@@ -412,6 +413,7 @@ async def test_a_silent_seller_is_asked_reminded_then_escalated_to_operations(
             ReturnAddressReply(address=SELLER_ADDRESS, given_by="seller"),
         )
         waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await harness.told(handle, NoticeKind.RETURN_ADDRESS)
 
     doubles = harness.doubles
     assert [m.kind for m in doubles.chat] == [
@@ -451,6 +453,7 @@ async def test_operations_give_the_address_on_the_sellers_behalf(
             ops(AttentionAction.GIVE_ADDRESS, "seller sent it by email", address=SELLER_ADDRESS),
         )
         waiting = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await harness.told(handle, NoticeKind.RETURN_ADDRESS)
 
     assert harness.doubles.notices[-1].return_address == SELLER_ADDRESS
     assert any(e.actor == "operations:agent-42" for e in waiting.timeline)
@@ -604,6 +607,7 @@ async def test_the_same_choice_again_is_refused_and_changes_nothing(
     async with return_harness(time_skipping_env.client) as harness:
         handle = await choosing(harness)
         first = await handle.execute_update(ReturnWorkflow.choose_return_method, choice)
+        await harness.told(handle, NoticeKind.RETURN_LABEL)
         again = await refused(handle, ReturnWorkflow.choose_return_method, choice)
         after = await handle.query(ReturnWorkflow.status)
 
@@ -953,11 +957,15 @@ async def test_operations_retry_a_notice_once_the_address_is_fixed(
     doubles = Doubles(undeliverable={NoticeKind.RETURN_ADDRESS})
     async with return_harness(time_skipping_env.client, doubles) as harness:
         handle = await choosing(harness)
-        stuck = await handle.query(ReturnWorkflow.status)
+        # The stage moves on before the relay's refusal comes back: wait for it to be recorded.
+        stuck = await harness.until_status(
+            handle, lambda s: s.attention == ["notice_undeliverable:return_address"]
+        )
         doubles.undeliverable.clear()
         retried = await handle.execute_update(
             ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, "relay fixed")
         )
+        await harness.told(handle, NoticeKind.RETURN_ADDRESS)
         nothing_left = await refused(
             handle, ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY)
         )

@@ -241,7 +241,7 @@ async def test_carrier_refusing_the_pickup_date_lets_the_customer_choose_again(
             ReturnWorkflow.choose_return_method, mailbox_pickup(day=day_after)
         )
         cleared = (await handle.describe()).typed_search_attributes
-        after = await handle.query(ReturnWorkflow.status)
+        after = await harness.told(handle, NoticeKind.RETURN_LABEL)
 
     assert "public holiday" in message
     assert refused.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
@@ -302,12 +302,14 @@ async def test_seller_without_address_on_file_waits_for_it(
     async with return_harness(time_skipping_env.client) as harness:
         handle = await harness.start(retract_event(seller_id=SELLER_WITHOUT_ADDRESS))
         await harness.stage_reached(handle, ReturnStage.AWAITING_RETURN_ADDRESS)
+        await harness.told(handle, NoticeKind.ACKNOWLEDGEMENT)
         sent_while_waiting = list(harness.doubles.notice_kinds)
         early = await refusal(handle, mailbox_pickup())
 
         reply = ReturnAddressReply(address=SELLER_ADDRESS, given_by="operations:ops-042")
         await handle.execute_update(ReturnWorkflow.provide_return_address, reply)
-        ready = await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        ready = await harness.told(handle, NoticeKind.RETURN_ADDRESS)
         again = await refused_address(handle, reply)
 
     assert sent_while_waiting == [NoticeKind.ACKNOWLEDGEMENT]
@@ -333,6 +335,7 @@ async def test_an_undeliverable_notice_is_recorded_and_the_return_goes_on(
             ReturnWorkflow.choose_return_method,
             ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="sandbox"),
         )
+        await harness.told(handle, NoticeKind.RETURN_LABEL)
 
     assert status.problem is not None and "refused the recipient" in status.problem
     assert ("system", "return_address notice could not be delivered") in [
@@ -493,7 +496,9 @@ async def test_a_second_address_is_refused_while_the_first_is_being_sent(
         )
         relay.set()
         await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        await harness.told(handle, NoticeKind.RETURN_ADDRESS)
         ready = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        await harness.told(handle, NoticeKind.RETURN_LABEL)
 
     assert second == "the return is not waiting for an address (stage: awaiting_customer_choice)"
     assert ready.stage is ReturnStage.AWAITING_PICKUP
@@ -549,6 +554,8 @@ async def end_without_completing(harness: ReturnHarness, event: RetractEvent, ho
     if how == "terminated":
         handle = await harness.start(event)
         await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        # Ended once its address email is out: the test checks the fresh run sends it again.
+        await harness.told(handle, NoticeKind.RETURN_ADDRESS)
         await handle.terminate("stuck: restarted by operations")
     elif how == "failed":
         broken = event.model_dump(mode="json")
@@ -594,6 +601,7 @@ async def test_a_return_that_failed_or_was_terminated_is_started_afresh_by_its_e
         status = await harness.stage_reached(fresh, ReturnStage.AWAITING_CUSTOMER_CHOICE)
         fresh_run = (await fresh.describe()).run_id
         runs = await runs_of(harness.client, started.workflow_id, at_least=2)
+        await harness.told(fresh, NoticeKind.RETURN_ADDRESS)  # before it is ended
         await fresh.terminate("test over")
 
     assert started.created is True

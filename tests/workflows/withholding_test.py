@@ -80,7 +80,7 @@ async def test_operations_are_asked_to_decide_before_the_refund_deadline_and_giv
             ReturnWorkflow.resolve_attention,
             ops(AttentionAction.GIVE_ADDRESS, address=SELLER_ADDRESS),
         )
-        done = await handle.query(ReturnWorkflow.status)
+        done = await harness.told(handle, NoticeKind.RETURN_ADDRESS)
 
     doubles = harness.doubles
     told = [n for n in doubles.notices if n.kind is NoticeKind.OPERATIONS_ATTENTION]
