@@ -376,6 +376,8 @@ async def test_a_statement_with_an_item_whose_period_ended_since_is_not_sent_in_
         request_id="help-1", customer=phone.customer, lines=[phone.order, case.order]
     )
     now = dt.datetime.now(dt.UTC)
+    # Long enough for the page and the review on a loaded machine, then waited out.
+    closes = now + dt.timedelta(seconds=6)
     offer = WithdrawalOffer(
         withdrawal_id=withdrawal_workflow_id(request.order_id, request.request_id),
         request=request,
@@ -383,9 +385,7 @@ async def test_a_statement_with_an_item_whose_period_ended_since_is_not_sent_in_
         open_until=now + dt.timedelta(hours=1),
         lines=[
             OfferedLine(line_id="1", withdrawable=True, window_ends_at=now + dt.timedelta(days=9)),
-            OfferedLine(
-                line_id="2", withdrawable=True, window_ends_at=now + dt.timedelta(seconds=2)
-            ),
+            OfferedLine(line_id="2", withdrawable=True, window_ends_at=closes),
         ],
     )
     await harness.client.start_workflow(
@@ -397,7 +397,7 @@ async def test_a_statement_with_an_item_whose_period_ended_since_is_not_sent_in_
     path = path_of(PageLinks(door.settings).withdrawal(offer.withdrawal_id, offer.open_until))
     fields = hidden_fields((await door.http.get(path)).text)
     review = await door.http.post(f"{path}/review", data={**fields, "line": ["1", "2"]})
-    await asyncio.sleep(2.5)
+    await asyncio.sleep((closes - dt.datetime.now(dt.UTC)).total_seconds() + 0.5)
 
     confirmed = await door.http.post(
         f"{path}/confirm", data={**hidden_fields(review.text), "line": ["1", "2"]}
