@@ -10,15 +10,20 @@ from plumbing.settings import Settings
 from tests.factories import retract_event
 
 
-def test_a_feed_that_fell_short_says_how_many_events_of_how_many_published() -> None:
-    sample = Sample(
+def pickup_sample(events: list[tuple[int, str]], published: int) -> Sample:
+    """The mailbox pickup sample, its feed having delivered `events` of `published`."""
+    return Sample(
         name="01-mailbox-pickup",
         event=retract_event(),
         choice={"method": "mailbox_pickup"},
         expected=ReturnStage.PICKED_UP,
-        events=[(1, "return.started"), (2, "return.stage_changed")],
-        events_published=5,
+        events=events,
+        events_published=published,
     )
+
+
+def test_a_feed_that_fell_short_says_how_many_events_of_how_many_published() -> None:
+    sample = pickup_sample([(1, "return.started"), (2, "return.stage_changed")], published=5)
 
     shown = table([sample])
 
@@ -27,14 +32,7 @@ def test_a_feed_that_fell_short_says_how_many_events_of_how_many_published() -> 
 
 
 def test_every_event_published_but_the_stage_not_reached_is_no_complete_feed() -> None:
-    sample = Sample(
-        name="01-mailbox-pickup",
-        event=retract_event(),
-        choice={"method": "mailbox_pickup"},
-        expected=ReturnStage.PICKED_UP,
-        events=[(1, "return.started")],
-        events_published=1,
-    )
+    sample = pickup_sample([(1, "return.started")], published=1)
 
     assert not sample.feed_ok
     sample.feed_settled = True

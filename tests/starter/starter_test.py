@@ -221,16 +221,22 @@ def test_a_bound_set_to_infinity_is_refused_naming_it(setting: str) -> None:
     assert f"RETURNFLOW_{setting}: Input should be a finite number" in result.stderr
 
 
-def test_a_codec_server_with_a_metrics_address_it_cannot_serve_on_names_it() -> None:
-    result = starter(
+def codec_server(**settings: str) -> subprocess.CompletedProcess[str]:
+    """`starter.py codec-server` with the test keys and a token, and `settings`: what it said
+    when it stopped (it stops at once when refusing)."""
+    return starter(
         "codec-server",
         env={
             **os.environ,
             "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
             "RETURNFLOW_CODEC_TOKENS": "staff=codec-token-for-tests-0001",
-            "RETURNFLOW_METRICS_ADDRESS": "localhost:9464",
+            **settings,
         },
     )
+
+
+def test_a_codec_server_with_a_metrics_address_it_cannot_serve_on_names_it() -> None:
+    result = codec_server(RETURNFLOW_METRICS_ADDRESS="localhost:9464")
 
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: RETURNFLOW_METRICS_ADDRESS: cannot serve metrics on ")
@@ -240,14 +246,9 @@ def test_a_codec_server_with_a_metrics_address_it_cannot_serve_on_names_it() -> 
 def test_a_codec_server_with_the_dev_stacks_published_token_refuses_to_start() -> None:
     """Whoever holds a codec token reads every customer's data in clear: the dev stack's,
     written in the code, is refused outside a dev stack or a trial."""
-    result = starter(
-        "codec-server",
-        env={
-            **os.environ,
-            "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
-            "RETURNFLOW_CODEC_TOKENS": "ops-demo=devstack-codec-token",
-            "RETURNFLOW_ALLOW_SANDBOX_CARRIERS": "false",
-        },
+    result = codec_server(
+        RETURNFLOW_CODEC_TOKENS="ops-demo=devstack-codec-token",
+        RETURNFLOW_ALLOW_SANDBOX_CARRIERS="false",
     )
 
     assert result.returncode == 2, result.stderr
