@@ -101,6 +101,12 @@ async def take_webhook(
                 "operations, not given to either.",
                 ["tracking_number: held by more than one running return"],
             )
+        if isinstance(found, _Ended):
+            logger.info(
+                "tracking webhook for an ended return",
+                extra={"carrier": carrier, "return_id": found.return_id},
+            )
+            return Outcome(200, {"ignored": "the parcel's return has ended"}, authenticated=True)
         if found is None:
             logger.warning(
                 "tracking webhook for an unknown parcel",
@@ -193,7 +199,12 @@ class _Ambiguous:
     return_ids: list[str]
 
 
-async def _return_of(client: Client, report: WebhookScans) -> _Found | _Ambiguous | None:
+@dataclass(frozen=True)
+class _Ended:
+    return_id: str
+
+
+async def _return_of(client: Client, report: WebhookScans) -> _Found | _Ambiguous | _Ended | None:
     """The return the parcel belongs to, and its carrier: the reference the carrier echoes
     (described; `RPCError` NOT_FOUND when no such return is kept), else the one running
     return visibility lists with the parcel's number (a number is reused by carriers after a
@@ -211,4 +222,14 @@ async def _return_of(client: Client, report: WebhookScans) -> _Found | _Ambiguou
     ]
     if len({f.return_id for f in found}) > 1:
         return _Ambiguous(sorted({f.return_id for f in found}))
-    return found[0] if found else None
+    if found:
+        return found[0]
+    # No running return: one that has ended with the number (a carrier that never echoes our
+    # reference, EasyPost, goes on scanning the parcel after its return ended) is acknowledged
+    # as the echoed reference of an ended return is.
+    ended = (
+        f'{sa.TRACKING_NUMBER.name} = "{report.tracking_number}" AND ExecutionStatus != "Running"'
+    )
+    async for execution in client.list_workflows(ended, limit=1):
+        return _Ended(execution.id)
+    return None

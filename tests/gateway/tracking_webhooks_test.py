@@ -281,9 +281,11 @@ async def test_a_webhook_waits_while_the_carrier_cannot_say_who_it_is(
     assert once_back.status_code == 404, "then judged on its merits (here: an unknown parcel)"
 
 
+@pytest.mark.parametrize("echoes_reference", [True, False], ids=["sandbox", "like-easypost"])
 async def test_later_scans_of_a_return_that_has_ended_are_acknowledged(
-    time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient
+    time_skipping_env: WorkflowEnvironment, gateway: httpx.AsyncClient, echoes_reference: bool
 ) -> None:
+    """Whether the carrier echoes our reference or, as EasyPost, only the tracking number."""
     async with return_harness(time_skipping_env.client, numbered_apart()) as harness:
         handle = await ready_for_choice(harness)
         tracking = await awaiting_pickup(handle)
@@ -292,7 +294,8 @@ async def test_later_scans_of_a_return_that_has_ended_are_acknowledged(
             "/v1/carriers/sandbox/webhooks", content=accepted[1], headers=accepted[0]
         )
         await harness.to_the_end(time_skipping_env, handle)
-        headers, body = webhook(tracking, handle.id)
+        await listed(time_skipping_env.client, tracking, 1, running=0)
+        headers, body = webhook(tracking, handle.id if echoes_reference else None)
         later = await gateway.post("/v1/carriers/sandbox/webhooks", content=body, headers=headers)
 
     assert later.status_code == 200, "else the carrier would resend it forever"
