@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 from temporalio import workflow
-from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
@@ -28,21 +27,13 @@ INVALID_SWEEP = "InvalidSweepRequest"
 sends an empty one), or under a workflow ID no return's timeline can record."""
 
 
-NO_REQUEST = RawValue(Payload())
-"""What a sweep started by hand with no input gets: the schedule's empty request."""
-
-
 @workflow.defn
 class UnshippedReturnsSweep:
     @workflow.run
-    async def run(self, request: RawValue = NO_REQUEST) -> SweepResult:
+    async def run(self, request: RawValue) -> SweepResult:
         # Taken raw and validated here: a request that does not fit fails the sweep at once,
         # naming the field, rather than its workflow task on every retry.
-        asked = (
-            SweepRequest()
-            if request is NO_REQUEST
-            else read_input(request, SweepRequest, "request")
-        )
+        asked = read_input(request, SweepRequest, "request")
         if isinstance(asked, list):
             raise ApplicationError(
                 "the sweep's request does not fit: " + "; ".join(asked),

@@ -214,19 +214,3 @@ def test_the_tests_find_a_withdrawal_the_sweep_reminds_whatever_the_day(now: dt.
     ship_by = period_end(notice_at, SHIPPING_DAYS, calendar_for("FR", notice_at - 30 * DAY, now))
 
     assert now - LONG_GRACE.expiry_grace < ship_by <= now + HORIZON
-
-
-async def test_a_sweep_started_by_hand_with_no_input_runs_as_the_schedules(
-    time_skipping_env: WorkflowEnvironment,
-) -> None:
-    """`temporal workflow start --type UnshippedReturnsSweep` without `--input`."""
-    async with return_harness(time_skipping_env.client, sweep=True) as harness:
-        handle = await harness.client.start_workflow(
-            "UnshippedReturnsSweep",
-            id=f"unshipped-returns-reminder-by-hand-{uuid.uuid4().hex[:8]}",
-            task_queue=harness.settings.task_queue,
-            result_type=SweepResult,
-        )
-        result = await asyncio.wait_for(handle.result(), timeout=30)
-
-    assert isinstance(result, SweepResult) and result.signalled == 0
