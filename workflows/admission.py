@@ -62,6 +62,12 @@ OVERTAKEN = frozenset({Message.CHOOSE, Message.REPORT_SHIPMENT, Message.CANCEL, 
 acted on it: refused at once, as they would be in the loop's next turn."""
 
 
+WITHHELD_LABEL_KEPT_IN_TURN = "withheld-label-kept-in-turn"
+"""Patch: a change of way that would void the label whose price the refund withheld is refused
+in its turn as by the validator; before, one the validator took before the refund was asked
+went through, and the customer paid for a label voided."""
+
+
 def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool) -> str | None:
     """Why the return does not take `message` now; None when it does. `queued`: the update is
     being validated (others may be waiting before it), not acted on by the loop."""
@@ -90,7 +96,11 @@ def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool
         case Message.CHOOSE:
             if queued and (exhausted := changes_exhausted(state)):
                 return exhausted
-            if queued and (voided := voids_withheld_label(state, argument)):
+            voided = voids_withheld_label(state, argument)
+            # In its turn too: the refund, less the label, may have been asked since the
+            # validator took the choice (its deadline came first). Asked only when it refuses,
+            # so that no other history records the patch.
+            if voided and (queued or ctx.patched(WITHHELD_LABEL_KEPT_IN_TURN)):
                 return voided
             return choice_problem(state, argument, now)
         case Message.GIVE_ADDRESS:

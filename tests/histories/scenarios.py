@@ -46,7 +46,7 @@ from domain.returns import (
 )
 from domain.timings import RefundTrigger, ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, charger_missing, retract_event
-from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
+from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, time_to
 from workflows.event_feed import EventFeedWorkflow, feed_id
 from workflows.return_workflow import ReturnWorkflow
@@ -499,6 +499,54 @@ async def refund_ahead_of_a_collection_still_to_come(
     await env.fast_forward(
         handle, await time_to(handle, lambda s: s.refund_due_by) - ahead + DAY / 24
     )
+    await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
+    return await _scanned_to_the_end(harness, env, handle, booked)
+
+
+def _label_priced_and_reminders_held_up() -> Doubles:
+    def relay_down(activity_name: str, key: str) -> ApplicationError | None:
+        if (activity_name, key) != ("send_notices", NoticeKind.SHIPPING_REMINDER):
+            return None
+        return ApplicationError("The mail relay is unavailable", type="MailRelayUnavailable")
+
+    return Doubles(
+        offers=[SANDBOX_OFFER, DROP_OFF_ONLY, COUNTER_LABEL_POST],
+        label_prices={"sandbox": Money(amount=Decimal("6.25"), currency="EUR")},
+        timings=ReturnTimings(scan_overdue_after=dt.timedelta(days=30)),
+        faults=relay_down,
+    )
+
+
+@scenario(_label_priced_and_reminders_held_up)
+async def change_refused_once_the_label_was_withheld(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """A change of way taken by the validator while the loop sends a reminder the relay holds
+    up; the refund deadline comes first, the refund is asked less the label's price, and the
+    change is refused in its turn: the parcel leaves with the label booked."""
+    handle = await _choosing(harness)
+    booked = await _choose(handle, _pickup())
+    ahead = harness.doubles.timings.refund_request_ahead
+    minutes = dt.timedelta(minutes=5)
+    await env.fast_forward(
+        handle, await time_to(handle, lambda s: s.refund_due_by) - ahead - minutes
+    )
+    status = await handle.query(ReturnWorkflow.status)
+    today = (status.refund_due_by - ahead - minutes).astimezone(dt.UTC).date()
+    await handle.signal(
+        ReturnWorkflow.remind_to_ship, ShippingReminder(day=today, origin="operations:ana")
+    )
+    async with asyncio.timeout(10):  # the loop is busy sending the reminder
+        while not (await handle.describe()).raw_description.pending_activities:
+            await asyncio.sleep(0.05)
+    change = await handle.start_update(
+        ReturnWorkflow.choose_return_method,
+        ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo"),
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+    )
+    await env.fast_forward(handle, 3 * minutes)  # the reminder gives up after 10 minutes
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await asyncio.wait_for(change.result(), timeout=30)
     await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
     return await _scanned_to_the_end(harness, env, handle, booked)
 

@@ -8,10 +8,11 @@ to operations' decision and to the refund deadline.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,6 +30,7 @@ from domain.returns import (
     ReturnMethodChoice,
     ReturnStage,
     ReturnStatus,
+    ShippingReminder,
 )
 from domain.timings import ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, eur, retract_event
@@ -248,3 +250,62 @@ async def test_a_label_whose_price_the_refund_withheld_is_not_voided_by_another_
     assert doubles.voided == []
     (refund,) = doubles.refunds
     assert refund.breakdown is not None and refund.breakdown.label == eur("6.25")
+
+
+async def test_a_change_taken_before_the_refund_but_acted_on_after_it_keeps_the_label(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The validator takes the customer's change while no refund is asked; the loop, busy with
+    a reminder the relay holds up, reaches the refund deadline first and asks the refund less
+    the label. In its turn the change is refused, as the validator would now refuse it."""
+    env = time_skipping_env
+
+    def relay_down(activity_name: str, key: str) -> ApplicationError | None:
+        if (activity_name, key) != ("send_notices", NoticeKind.SHIPPING_REMINDER):
+            return None
+        return ApplicationError("The mail relay is unavailable", type="MailRelayUnavailable")
+
+    doubles = Doubles(
+        offers=[SANDBOX_OFFER, DROP_OFF_ONLY, COUNTER_LABEL_POST],
+        label_prices={"sandbox": eur("6.25")},
+        timings=QUIET,
+        faults=relay_down,
+    )
+    async with return_harness(env.client, doubles) as harness:
+        handle = await harness.start(retract_event())
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        booked = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(
+                method=ReturnMethod.MAILBOX_PICKUP,
+                carrier="sandbox",
+                pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
+            ),
+        )
+        ahead = QUIET.refund_request_ahead
+        await env.fast_forward(handle, await time_to(handle, refund_due) - ahead - 5 * MINUTE)
+        status = await handle.query(ReturnWorkflow.status)
+        today = (status.refund_due_by - ahead - 5 * MINUTE).astimezone(dt.UTC).date()
+        await handle.signal(
+            ReturnWorkflow.remind_to_ship, ShippingReminder(day=today, origin="operations:x")
+        )
+        async with asyncio.timeout(10):  # the loop is busy sending the reminder
+            while not (await handle.describe()).raw_description.pending_activities:
+                await asyncio.sleep(0.05)
+        change = await handle.start_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo"),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        await env.fast_forward(handle, 11 * MINUTE)  # the reminder gives up after 10
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await asyncio.wait_for(change.result(), timeout=30)
+        after = await handle.query(ReturnWorkflow.status)
+
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.message.startswith("method: your refund was requested less the price")
+    (refund,) = doubles.refunds
+    assert refund.breakdown is not None and refund.breakdown.label == eur("6.25")
+    assert doubles.voided == [] and after.label == booked.label
+    assert after.stage is ReturnStage.AWAITING_PICKUP
