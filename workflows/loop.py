@@ -97,6 +97,8 @@ async def _process(ctx: ReturnContext, intent: Intent) -> None:
     why = why or admission.changed_meaning(intent.accepted_in, intent.message, ctx.phase)
     if why:
         ctx.refuse(intent, why)
+        if intent.message in (Message.CANCEL, Message.CLOSE):
+            await choice.send_held_email(ctx)
         return
     await HANDLERS[intent.message](ctx, intent)
     ctx.answer(intent)

@@ -148,6 +148,9 @@ class ReturnState(ParcelScans):
         """The last choice that could not be prepared: operations may retry it."""
         self.shipment_ready_at: dt.datetime | None = None
         """When the label, pickup or code of the committed choice was handed over."""
+        self.shipment_email_held: tuple[NoticeKind, str] | None = None
+        """The committed choice's email (its kind and carrier) not sent because a cancel or a
+        close was queued behind it: sent if that ending is refused in its turn."""
         self.reported_tracking_number: str | None = None
         self.reported_at: dt.datetime | None = None
 

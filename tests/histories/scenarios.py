@@ -551,6 +551,49 @@ async def change_refused_once_the_label_was_withheld(
     return await _scanned_to_the_end(harness, env, handle, booked)
 
 
+def _booking_held() -> Doubles:
+    return Doubles(
+        timings=ReturnTimings(scan_overdue_after=dt.timedelta(days=30)),
+        hold={"book_mailbox_pickup": asyncio.Event()},
+    )
+
+
+@scenario(_booking_held)
+async def cancel_refused_after_the_refund_sends_the_held_label(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """A cancel queued while the pickup is booked holds the label email; the refund deadline
+    passes meanwhile and the refund is asked, so the cancel is refused in its turn: the held
+    email goes out, and the parcel leaves with it."""
+    doubles = harness.doubles
+    handle = await _choosing(harness)
+    ahead = doubles.timings.refund_request_ahead
+    await env.fast_forward(
+        handle,
+        await time_to(handle, lambda s: s.refund_due_by) - ahead - dt.timedelta(seconds=15),
+    )
+    status = await handle.query(ReturnWorkflow.status)
+    choose = await handle.start_update(
+        ReturnWorkflow.choose_return_method,
+        _pickup(status.ship_by.astimezone(PARIS).date()),
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+    )
+    async with asyncio.timeout(10):
+        await doubles.in_flight("book_mailbox_pickup").wait()
+    cancel = await handle.start_update(
+        ReturnWorkflow.cancel,
+        CancelRequest(reason="changed my mind"),
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+    )
+    await asyncio.sleep(16)  # the workflow's clock moves in real time while the booking runs
+    doubles.hold["book_mailbox_pickup"].set()
+    booked = await choose.result()
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await cancel.result()
+    await harness.told(handle, NoticeKind.RETURN_LABEL)
+    return await _scanned_to_the_end(harness, env, handle, booked)
+
+
 # --- Changing one's mind, cancelling, the deadline --------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
@@ -309,3 +310,52 @@ async def test_a_change_taken_before_the_refund_but_acted_on_after_it_keeps_the_
     assert refund.breakdown is not None and refund.breakdown.label == eur("6.25")
     assert doubles.voided == [] and after.label == booked.label
     assert after.stage is ReturnStage.AWAITING_PICKUP
+
+
+async def test_a_cancel_refused_once_the_refund_was_asked_lets_the_held_label_email_go(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The customer books a pickup, then cancels while it is being booked: the label email is
+    held for the cancel. The refund deadline comes meanwhile and the refund is asked, so the
+    cancel is refused ("the goods are to be sent back"): the customer gets the label email."""
+    env = time_skipping_env
+    booking = asyncio.Event()
+    doubles = Doubles(timings=QUIET, hold={"book_mailbox_pickup": booking})
+    async with return_harness(env.client, doubles) as harness:
+        handle = await harness.start(retract_event())
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        ahead = QUIET.refund_request_ahead
+        await env.fast_forward(
+            handle, await time_to(handle, refund_due) - ahead - dt.timedelta(seconds=15)
+        )
+        status = await handle.query(ReturnWorkflow.status)
+        pickup_day = status.ship_by.astimezone(ZoneInfo("Europe/Paris")).date()
+        choose = await handle.start_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(
+                method=ReturnMethod.MAILBOX_PICKUP, carrier="sandbox", pickup_date=pickup_day
+            ),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        async with asyncio.timeout(10):
+            await doubles.in_flight("book_mailbox_pickup").wait()
+        cancel = await handle.start_update(
+            ReturnWorkflow.cancel,
+            CancelRequest(reason="changed my mind"),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        # The refund's moment passes while the pickup is booked: the workflow's clock does
+        # not move while its activity runs, so real seconds pass.
+        await asyncio.sleep(16)
+        booking.set()
+        booked = await asyncio.wait_for(choose.result(), timeout=30)
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await asyncio.wait_for(cancel.result(), timeout=30)
+        emailed = await harness.told(handle, NoticeKind.RETURN_LABEL)
+
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.message.startswith("the refund is requested already")
+    assert emailed.stage is ReturnStage.AWAITING_PICKUP and emailed.label == booked.label
+    sent = next(n for n in doubles.notices if n.kind is NoticeKind.RETURN_LABEL)
+    assert sent.label == booked.label

@@ -309,13 +309,16 @@ async def _commit(
     for scan in state.replay_unmatched_scans():
         ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
     ctx.answer(intent)
-    if not ctx.ending_queued():
-        if choice.method is ReturnMethod.POST_OFFICE_COUNTER:
-            kind = (
-                NoticeKind.COUNTER_CODE if state.counter_code else NoticeKind.COUNTER_INSTRUCTIONS
-            )
-        else:
-            kind = NoticeKind.RETURN_LABEL
+    if choice.method is ReturnMethod.POST_OFFICE_COUNTER:
+        kind = NoticeKind.COUNTER_CODE if state.counter_code else NoticeKind.COUNTER_INSTRUCTIONS
+    else:
+        kind = NoticeKind.RETURN_LABEL
+    if ctx.ending_queued():
+        # The ending queued behind the choice undoes it: its email would send the customer to
+        # a label voided. Held, in case the ending is refused in its turn.
+        state.shipment_email_held = (kind, choice.carrier)
+    else:
+        state.shipment_email_held = None
         # Counter instructions list the chosen carrier's nearest counters.
         await ctx.notify(kind, locator_carrier=choice.carrier)
     # What the previous choice booked and this one does not use.
@@ -326,3 +329,24 @@ async def _commit(
         await carrier.undo(ctx, CarrierActivities.void_label, old_label, "previous label")
     if old_spare is not None and old_spare != state.label:
         await carrier.void_spare_label(ctx)
+
+
+HELD_EMAIL_SENT_ON_REFUSED_ENDING = "held-email-sent-on-refused-ending"
+"""Patch: the email of a choice held for a cancel or a close queued behind it is sent when that
+ending is refused in its turn (the refund was asked meanwhile, say); before, it was never sent."""
+
+
+async def send_held_email(ctx: ReturnContext) -> None:
+    """A cancel or a close was refused in its turn: the email its queueing held goes out, while
+    the return still waits for that shipment and nothing else is queued to end it."""
+    state = ctx.state
+    held = state.shipment_email_held
+    if held is None or ctx.ending_queued():
+        return
+    if state.stage not in AWAITING_SHIPMENT_STAGE.values():
+        return
+    if not ctx.patched(HELD_EMAIL_SENT_ON_REFUSED_ENDING):
+        return
+    state.shipment_email_held = None
+    kind, chosen_carrier = held
+    await ctx.notify(kind, locator_carrier=chosen_carrier)
