@@ -594,6 +594,54 @@ async def cancel_refused_after_the_refund_sends_the_held_label(
     return await _scanned_to_the_end(harness, env, handle, booked)
 
 
+def _label_priced_and_a_drop_off_refused_once() -> Doubles:
+    refusing = {"on": False}
+
+    def faults(activity_name: str, key: str) -> ApplicationError | None:
+        if refusing["on"] and activity_name == "create_return_label":
+            refusing["on"] = False
+            return carrier_rejected("address refused", "address")
+        return None
+
+    doubles = Doubles(
+        offers=[SANDBOX_OFFER, DROP_OFF_ONLY, COUNTER_LABEL_POST],
+        label_prices={"sandbox": Money(amount=Decimal("6.25"), currency="EUR")},
+        timings=ReturnTimings(scan_overdue_after=dt.timedelta(days=30)),
+        faults=faults,
+    )
+    doubles.refusing = refusing  # type: ignore[attr-defined]
+    return doubles
+
+
+@scenario(_label_priced_and_a_drop_off_refused_once)
+async def retry_refused_once_the_label_was_withheld(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """A change to a drop-off the carrier refuses waits for operations; the refund is asked
+    less the booked label's price meanwhile, so operations' retry is refused: the parcel leaves
+    with the label booked."""
+    handle = await _choosing(harness)
+    booked = await _choose(handle, _pickup())
+    await harness.told(handle, NoticeKind.RETURN_LABEL)
+    harness.doubles.refusing["on"] = True  # type: ignore[attr-defined]
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="dropoff-only"),
+        )
+    await harness.until_status(handle, lambda s: bool(s.attention))
+    ahead = harness.doubles.timings.refund_request_ahead
+    await env.fast_forward(
+        handle, await time_to(handle, lambda s: s.refund_due_by) - ahead + DAY / 24
+    )
+    await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            ReturnWorkflow.resolve_attention, _ops(AttentionAction.RETRY, "carrier fixed")
+        )
+    return await _scanned_to_the_end(harness, env, handle, booked)
+
+
 # --- Changing one's mind, cancelling, the deadline --------------------------------------------
 
 

@@ -359,3 +359,60 @@ async def test_a_cancel_refused_once_the_refund_was_asked_lets_the_held_label_em
     assert emailed.stage is ReturnStage.AWAITING_PICKUP and emailed.label == booked.label
     sent = next(n for n in doubles.notices if n.kind is NoticeKind.RETURN_LABEL)
     assert sent.label == booked.label
+
+
+async def test_operations_retrying_a_refused_change_once_the_label_was_withheld_are_refused(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """A change the carrier refused waits for operations' retry; meanwhile the refund is asked
+    less the price of the label the customer has: the retry would void that label, and is
+    refused, as the customer's own change would be."""
+    env = time_skipping_env
+    failing = {"on": False}
+
+    def faults(activity_name: str, key: str) -> ApplicationError | None:
+        if failing["on"] and activity_name == "create_return_label":
+            return ApplicationError("address refused", type="CarrierRejected", non_retryable=True)
+        return None
+
+    doubles = Doubles(
+        offers=[SANDBOX_OFFER, DROP_OFF_ONLY, COUNTER_LABEL_POST],
+        label_prices={"sandbox": eur("6.25")},
+        timings=QUIET,
+        faults=faults,
+    )
+    async with return_harness(env.client, doubles) as harness:
+        handle = await harness.start(retract_event())
+        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
+        booked = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(
+                method=ReturnMethod.MAILBOX_PICKUP,
+                carrier="sandbox",
+                pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
+            ),
+        )
+        await harness.told(handle, NoticeKind.RETURN_LABEL)
+        failing["on"] = True
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(
+                ReturnWorkflow.choose_return_method,
+                ReturnMethodChoice(
+                    method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="dropoff-only"
+                ),
+            )
+        await harness.until_status(handle, lambda s: bool(s.attention))
+        failing["on"] = False
+        ahead = QUIET.refund_request_ahead
+        await env.fast_forward(handle, await time_to(handle, refund_due) - ahead + MINUTE)
+        await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
+        with pytest.raises(WorkflowUpdateFailedError) as retried:
+            await handle.execute_update(
+                ReturnWorkflow.resolve_attention, ops(AttentionAction.RETRY, reason="carrier fixed")
+            )
+        after = await handle.query(ReturnWorkflow.status)
+
+    cause = retried.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert "your refund was requested less the price of the label you have" in cause.message
+    assert doubles.voided == [] and after.label == booked.label
