@@ -89,6 +89,8 @@ def _feed(client: Client, ref: str) -> WorkflowHandle[EventFeedWorkflow, FeedVie
 async def _view(handle: WorkflowHandle[EventFeedWorkflow, FeedView], ref: str) -> FeedView:
     try:
         return await handle.query(EventFeedWorkflow.view)
+    except WorkflowQueryFailedError as err:
+        raise FeedCommandError(f"the event feed of {ref!r} cannot be read ({err})") from err
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise FeedCommandError(f"no event feed for {ref!r}") from err

@@ -3,7 +3,7 @@ shared by the command line and the gateway."""
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 from typing import Any
 
 from temporalio.client import (
@@ -60,13 +60,13 @@ async def execute_taken_update(
     waited for as long as it runs (a label bought, a refund asked). Raises what
     `execute_update` raises, and `UpdateNotTaken`."""
     try:
-        taken = await handle.start_update(
-            update,
-            arg,
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            rpc_timeout=dt.timedelta(seconds=within),
-        )
-    except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+        # The whole wait: Temporal answers each of its 20 s polls "admitted, not yet taken",
+        # and the SDK asks again, each call with a bound of its own.
+        async with asyncio.timeout(within):
+            taken = await handle.start_update(
+                update, arg, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+            )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
         raise UpdateNotTaken(
             f"no worker took it within {within:.0f} s (is a worker running?): it may still be "
             "taken once one is; read the status before sending it again"

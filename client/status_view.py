@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain.returns import ReturnStatus
+from domain.returns import ReturnStage, ReturnStatus
 from plumbing import terminal
 
 
@@ -40,7 +40,9 @@ def render_status(status: ReturnStatus, link: str) -> str:
     ]
     decision = status.eligibility
     if decision and decision.awaits_review:
-        rows.append(f"  review      {decision.reason}: nothing decided, for operations to review")
+        waits = status.stage is ReturnStage.AWAITING_REVIEW
+        said = "nothing decided, for operations to review" if waits else "never decided here"
+        rows.append(f"  review      {decision.reason}: {said}")
     elif decision and not decision.accepted:
         rows.append(f"  rejected    {decision.reason}: {decision.explanation}")
     if status.method:

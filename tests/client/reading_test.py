@@ -31,8 +31,9 @@ async def test_an_update_no_worker_takes_is_given_up_saying_why(
 
     began = time.monotonic()
     with pytest.raises(UpdateNotTaken) as waited:
-        await execute_taken_update(handle, ReturnWorkflow.choose_return_method, choice, within=2)
+        # Longer than one of Temporal's 20 s polls, which answers "admitted" and is asked again.
+        await execute_taken_update(handle, ReturnWorkflow.choose_return_method, choice, within=25)
     await handle.terminate("test over")
 
-    assert time.monotonic() - began < 10
-    assert str(waited.value).startswith("no worker took it within 2 s (is a worker running?)")
+    assert time.monotonic() - began < 35
+    assert str(waited.value).startswith("no worker took it within 25 s (is a worker running?)")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from client.status_view import render_status
 from domain.base import Money
 from domain.inspection import InspectionOutcome, InspectionReport
-from domain.returns import EligibilityDecision, Refund, RejectionReason
+from domain.returns import EligibilityDecision, Refund, RejectionReason, ReturnStage
 from tests.factories import retract_event
 from workflows import return_view
 from workflows.return_state import ReturnState
@@ -74,7 +74,13 @@ def test_a_return_awaiting_review_is_not_shown_rejected() -> None:
         window_ends_at=NOTICE + dt.timedelta(days=30),
     )
 
-    shown = render_status(return_view.status(state), "http://ui/return-ORD-42-3")
+    state.stage = ReturnStage.AWAITING_REVIEW
+    waiting = render_status(return_view.status(state), "http://ui/return-ORD-42-3")
+    state.stage = ReturnStage.CLOSED  # operations closed it
+    closed = render_status(return_view.status(state), "http://ui/return-ORD-42-3")
 
-    assert "rejected" not in shown
-    assert "  review      unknown_order_status: nothing decided, for operations to review" in shown
+    assert "rejected" not in waiting and "rejected" not in closed
+    assert (
+        "  review      unknown_order_status: nothing decided, for operations to review" in waiting
+    )
+    assert "  review      unknown_order_status: never decided here" in closed
