@@ -145,6 +145,11 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
             _offer(gateway.client, settings, link_request, now),
             timeout=settings.gateway_temporal_timeout_seconds * 2,
         )
+    except Exception as err:
+        if not is_unreachable(err):
+            raise
+        return temporal_unavailable()
+    try:
         try:
             handle = await asyncio.wait_for(
                 gateway.client.start_workflow(
@@ -162,11 +167,6 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
             )
         except WorkflowAlreadyStartedError:
             handle = gateway.client.get_workflow_handle(offer.withdrawal_id)
-    except Exception as err:
-        if not is_unreachable(err):
-            raise
-        return temporal_unavailable()
-    try:
         # A retried request finds the withdrawal its first one started: its offer stands.
         view = await asyncio.wait_for(
             handle.query(WithdrawalWorkflow.view),
@@ -175,11 +175,12 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
     except Exception as err:
         if not is_unreachable(err):
             raise
-        # Started, but no worker answers for it yet: the same request_id finds it again.
+        # Started, or perhaps (a start whose answer did not come in time), and not read back:
+        # the same request_id finds it again; a new one would start a second withdrawal.
         return error(
             503,
             "temporal_unavailable",
-            "The withdrawal is started, but cannot be shown now: ask again with the same "
+            "The withdrawal may be started, but cannot be shown now: ask again with the same "
             "request_id after Retry-After.",
             retry_later=True,
         )
