@@ -26,7 +26,7 @@ from activities.notices.formats import (
 from activities.notices.wording import WORDINGS
 from customer_page.wording import STAGE_NOW, WORDS
 from domain.addresses import PostalAddress
-from domain.calendar import local_time_zone
+from domain.calendar import counted_zone
 from domain.carriers import CarrierOffer, LabelCostBearer, PostOffice, ReturnMethod
 from domain.events import RetractEvent
 from domain.money import refund_breakdown
@@ -103,7 +103,7 @@ def return_page(
     words = WORDS[lang]
     notice_words = WORDINGS[lang]
     refunded = status.refund is not None
-    zone = local_time_zone(event.customer.address.country_code)
+    zone = counted_zone(status.time_zone, event.customer.address.country_code)
     stage = status.stage
     may_choose = refusal(stage, Message.CHOOSE) is None and now < (
         status.expires_at or status.ship_by

@@ -104,6 +104,14 @@ def local_time_zone(country_code: str) -> ZoneInfo:
     return _OUTERMOST_ZONES.get(country_code) or country_time_zone(country_code)
 
 
+def counted_zone(time_zone: str | None, country_code: str) -> ZoneInfo:
+    """The zone a return counts its customer's days in: its calendar's (`time_zone`), or, for a
+    return whose calendar has none, `country_time_zone`'s, as it was counted."""
+    if time_zone is not None:
+        return zone_named(time_zone)
+    return country_time_zone(country_code)
+
+
 def zone_named(name: str) -> ZoneInfo:
     """One of the zones this module loaded, by its name (KeyError for another): a workflow
     uses it without reading the time zone database."""

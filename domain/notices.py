@@ -106,6 +106,11 @@ class NoticeRequest(DomainModel):
     customer: Customer
     order: Order
     ship_by: AwareDatetime
+    time_zone: str | None = Field(
+        default=None,
+        description="The customer's time zone as the return counts their days (its calendar's); "
+        "absent: their country's mainland zone.",
+    )
     decision: EligibilityDecision | None = None
     return_address: PostalAddress | None = None
     carriers: list[CarrierOffer] = Field(default_factory=list)

@@ -422,6 +422,11 @@ class ReturnStatus(DomainModel):
     notice_at: AwareDatetime = Field(description="When the customer withdrew.")
     ship_by: AwareDatetime = Field(description="Customer's deadline to send the goods (Art. 14).")
     refund_due_by: AwareDatetime = Field(description="Refund deadline (Art. 13(1)).")
+    time_zone: str | None = Field(
+        default=None,
+        description="The customer's time zone as the return counts their days; absent: their "
+        "country's mainland zone.",
+    )
     expires_at: AwareDatetime | None = Field(
         default=None,
         description="When an unshipped return ends expired: ShipBy plus the grace (later when "

@@ -45,6 +45,7 @@ def notice_request(state: ReturnState, kind: NoticeKind, **facts: object) -> Not
             "customer": state.event.customer,
             "order": state.event.order,
             "ship_by": state.ship_by,
+            "time_zone": state.calendar.time_zone if state.calendar else None,
             "decision": state.decision,
             **known,
             **facts,

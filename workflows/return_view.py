@@ -24,6 +24,7 @@ def status(state: ReturnState) -> ReturnStatus:
         stage=state.stage,
         notice_at=state.notice_at,
         ship_by=state.ship_by,
+        time_zone=state.calendar.time_zone if state.calendar else None,
         refund_due_by=state.refund_due_by,
         expires_at=state.expires_at if state.address_sent_at else None,
         refund=state.refund,

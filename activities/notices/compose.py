@@ -18,7 +18,7 @@ from activities.notices.customer_facts import label_filename
 from activities.notices.view import View
 from activities.notices.wording import Wording, language_of
 from customer_page.links import PageLinks
-from domain.calendar import local_time_zone
+from domain.calendar import counted_zone, country_time_zone
 from domain.carriers import PostOffice
 from domain.emails import NOT_DELIVERABLE, ascii_address
 from domain.notices import Audience, NoticeKind, NoticeRequest, SellerContact
@@ -187,7 +187,7 @@ class NoticeComposer:
         match request.kind.audience:
             case Audience.CUSTOMER:
                 customer = request.customer
-                zone = local_time_zone(customer.address.country_code)
+                zone = counted_zone(request.time_zone, customer.address.country_code)
                 view = View(language_of(customer.locale), zone, customer.name, post_offices)
                 return _address(customer.name, customer.email, "customer.email"), view
             case Audience.SELLER:
@@ -251,8 +251,8 @@ def customer_address(name: str, email: str) -> Address:
 def _seller_zone(request: NoticeRequest, seller: SellerContact) -> ZoneInfo:
     """The seller's clock: where their returns go, else the country of their locale."""
     if request.return_address is not None:
-        return local_time_zone(request.return_address.country_code)
-    return local_time_zone(seller.locale.rpartition("-")[2].upper())
+        return country_time_zone(request.return_address.country_code)
+    return country_time_zone(seller.locale.rpartition("-")[2].upper())
 
 
 def _address(name: str, email: str, field: str) -> Address:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -186,3 +187,32 @@ def test_a_reminder_of_a_choice_names_its_carrier(
 
     with pytest.raises(InvalidNoticeRequest, match="chosen_carrier is required"):
         composer.compose(request)
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "said"),
+    [(None, "please send it by 15 December 2026."), ("Indian/Reunion", "by 16 December 2026.")],
+    ids=["calendar-without-a-zone", "calendar-in-reunion"],
+)
+def test_a_deadline_is_told_in_the_zone_the_return_counted_it_in(
+    composer: NoticeComposer, english_return: ReturnStory, time_zone: str | None, said: str
+) -> None:
+    """A customer in Réunion whose return's calendar has no zone counted their days in Paris:
+    its deadline, the end of 15 December there, is told as that day, not as the 16th it is in
+    Réunion. One counted in Réunion is told in Réunion."""
+    home = english_return.customer.address.model_copy(update={"country_code": "RE"})
+    customer = english_return.customer.model_copy(update={"address": home})
+    ship_by = dt.datetime(2026, 12, 15, 23, 59, 59, tzinfo=ZoneInfo("Europe/Paris"))
+    if time_zone is not None:
+        ship_by = dt.datetime(2026, 12, 16, 23, 59, 59, tzinfo=ZoneInfo(time_zone))
+    request = english_return.notice(
+        NoticeKind.SHIPPING_REMINDER,
+        customer=customer,
+        ship_by=ship_by,
+        time_zone=time_zone,
+        reminder_day=dt.date(2026, 12, 14),
+    )
+
+    text, _page = read(composer.compose(request))
+
+    assert said in text
