@@ -208,7 +208,9 @@ async def _return_of(client: Client, report: WebhookScans) -> _Found | _Ambiguou
     """The return the parcel belongs to, and its carrier: the reference the carrier echoes
     (described; `RPCError` NOT_FOUND when no such return is kept), else the one running
     return visibility lists with the parcel's number (a number is reused by carriers after a
-    while: an ended return's is not a match; two running ones are not one)."""
+    while: a running return's wins over an ended one's; two running ones are not one), else
+    `_Ended` when only ended returns hold it (their later scans change nothing; a running
+    return the scan was for, not listed yet, polls the carrier for it)."""
     if report.reference and report.reference.startswith(PREFIX):
         description = await client.get_workflow_handle(report.reference).describe()
         return _Found(report.reference, description.typed_search_attributes.get(sa.CARRIER))
