@@ -46,8 +46,14 @@ from domain.returns import (
 )
 from domain.timings import RefundTrigger, ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, charger_missing, retract_event
-from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER, Doubles
+from tests.workflows.doubles import COUNTER_LABEL_POST, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, time_to
+from tests.workflows.withheld import (
+    cancelled_while_booking,
+    change_taken_while_reminding,
+    priced_label_doubles,
+    relay_refuses_reminders,
+)
 from workflows.event_feed import EventFeedWorkflow, feed_id
 from workflows.return_workflow import ReturnWorkflow
 
@@ -504,16 +510,8 @@ async def refund_ahead_of_a_collection_still_to_come(
 
 
 def _label_priced_and_reminders_held_up() -> Doubles:
-    def relay_down(activity_name: str, key: str) -> ApplicationError | None:
-        if (activity_name, key) != ("send_notices", NoticeKind.SHIPPING_REMINDER):
-            return None
-        return ApplicationError("The mail relay is unavailable", type="MailRelayUnavailable")
-
-    return Doubles(
-        offers=[SANDBOX_OFFER, DROP_OFF_ONLY, COUNTER_LABEL_POST],
-        label_prices={"sandbox": Money(amount=Decimal("6.25"), currency="EUR")},
-        timings=ReturnTimings(scan_overdue_after=dt.timedelta(days=30)),
-        faults=relay_down,
+    return priced_label_doubles(
+        ReturnTimings(scan_overdue_after=dt.timedelta(days=30)), relay_refuses_reminders
     )
 
 
@@ -527,24 +525,8 @@ async def change_refused_once_the_label_was_withheld(
     handle = await _choosing(harness)
     booked = await _choose(handle, _pickup())
     ahead = harness.doubles.timings.refund_request_ahead
-    minutes = dt.timedelta(minutes=5)
-    await env.fast_forward(
-        handle, await time_to(handle, lambda s: s.refund_due_by) - ahead - minutes
-    )
-    status = await handle.query(ReturnWorkflow.status)
-    today = (status.refund_due_by - ahead - minutes).astimezone(dt.UTC).date()
-    await handle.signal(
-        ReturnWorkflow.remind_to_ship, ShippingReminder(day=today, origin="operations:ana")
-    )
-    async with asyncio.timeout(10):  # the loop is busy sending the reminder
-        while not (await handle.describe()).raw_description.pending_activities:
-            await asyncio.sleep(0.05)
-    change = await handle.start_update(
-        ReturnWorkflow.choose_return_method,
-        ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo"),
-        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-    )
-    await env.fast_forward(handle, 3 * minutes)  # the reminder gives up after 10 minutes
+    change = await change_taken_while_reminding(env, handle, ahead)
+    await env.fast_forward(handle, dt.timedelta(minutes=15))  # the reminder gives up after 10
     with contextlib.suppress(WorkflowUpdateFailedError):
         await asyncio.wait_for(change.result(), timeout=30)
     await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
@@ -573,18 +555,8 @@ async def cancel_refused_after_the_refund_sends_the_held_label(
         await time_to(handle, lambda s: s.refund_due_by) - ahead - dt.timedelta(seconds=15),
     )
     status = await handle.query(ReturnWorkflow.status)
-    choose = await handle.start_update(
-        ReturnWorkflow.choose_return_method,
-        _pickup(status.ship_by.astimezone(PARIS).date()),
-        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-    )
-    async with asyncio.timeout(10):
-        await doubles.in_flight("book_mailbox_pickup").wait()
-    cancel = await handle.start_update(
-        ReturnWorkflow.cancel,
-        CancelRequest(reason="changed my mind"),
-        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-    )
+    pickup_day = status.ship_by.astimezone(PARIS).date()
+    choose, cancel = await cancelled_while_booking(handle, doubles, pickup_day)
     await asyncio.sleep(16)  # the workflow's clock moves in real time while the booking runs
     doubles.hold["book_mailbox_pickup"].set()
     booked = await choose.result()
@@ -603,12 +575,7 @@ def _label_priced_and_a_drop_off_refused_once() -> Doubles:
             return carrier_rejected("address refused", "address")
         return None
 
-    doubles = Doubles(
-        offers=[SANDBOX_OFFER, DROP_OFF_ONLY, COUNTER_LABEL_POST],
-        label_prices={"sandbox": Money(amount=Decimal("6.25"), currency="EUR")},
-        timings=ReturnTimings(scan_overdue_after=dt.timedelta(days=30)),
-        faults=faults,
-    )
+    doubles = priced_label_doubles(ReturnTimings(scan_overdue_after=dt.timedelta(days=30)), faults)
     doubles.refusing = refusing  # type: ignore[attr-defined]
     return doubles
 

@@ -13,11 +13,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.calendar import next_pickup_date
 from domain.carriers import ReturnMethod
 from domain.notices import NoticeKind
 from domain.returns import (
@@ -31,12 +30,18 @@ from domain.returns import (
     ReturnMethodChoice,
     ReturnStage,
     ReturnStatus,
-    ShippingReminder,
 )
 from domain.timings import ReturnTimings
 from tests.factories import SELLER_ADDRESS, SELLER_WITHOUT_ADDRESS, eur, retract_event
 from tests.workflows.doubles import COUNTER_LABEL_POST, DROP_OFF_ONLY, SANDBOX_OFFER, Doubles
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness, time_to
+from tests.workflows.withheld import (
+    cancelled_while_booking,
+    change_taken_while_reminding,
+    pickup_booked,
+    priced_label_doubles,
+    relay_refuses_reminders,
+)
 from workflows.return_workflow import ReturnWorkflow
 
 MINUTE = dt.timedelta(minutes=1)
@@ -160,16 +165,7 @@ async def refunded_before_its_collection(
 ) -> tuple[ReturnHandle, ActionResult, ReturnStatus]:
     """A mailbox pickup booked whose scan never comes: the refund is requested ahead of its
     deadline, before the collection (the customer told so)."""
-    handle = await harness.start(retract_event())
-    await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-    booked = await handle.execute_update(
-        ReturnWorkflow.choose_return_method,
-        ReturnMethodChoice(
-            method=ReturnMethod.MAILBOX_PICKUP,
-            carrier="sandbox",
-            pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
-        ),
-    )
+    handle, booked = await pickup_booked(harness)
     ahead = QUIET.refund_request_ahead
     await env.fast_forward(handle, await time_to(handle, refund_due) - ahead + MINUTE)
     return handle, booked, await harness.told(handle, NoticeKind.REFUND_BEFORE_RETURN)
@@ -260,44 +256,10 @@ async def test_a_change_taken_before_the_refund_but_acted_on_after_it_keeps_the_
     a reminder the relay holds up, reaches the refund deadline first and asks the refund less
     the label. In its turn the change is refused, as the validator would now refuse it."""
     env = time_skipping_env
-
-    def relay_down(activity_name: str, key: str) -> ApplicationError | None:
-        if (activity_name, key) != ("send_notices", NoticeKind.SHIPPING_REMINDER):
-            return None
-        return ApplicationError("The mail relay is unavailable", type="MailRelayUnavailable")
-
-    doubles = Doubles(
-        offers=[SANDBOX_OFFER, DROP_OFF_ONLY, COUNTER_LABEL_POST],
-        label_prices={"sandbox": eur("6.25")},
-        timings=QUIET,
-        faults=relay_down,
-    )
+    doubles = priced_label_doubles(QUIET, relay_refuses_reminders)
     async with return_harness(env.client, doubles) as harness:
-        handle = await harness.start(retract_event())
-        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        booked = await handle.execute_update(
-            ReturnWorkflow.choose_return_method,
-            ReturnMethodChoice(
-                method=ReturnMethod.MAILBOX_PICKUP,
-                carrier="sandbox",
-                pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
-            ),
-        )
-        ahead = QUIET.refund_request_ahead
-        await env.fast_forward(handle, await time_to(handle, refund_due) - ahead - 5 * MINUTE)
-        status = await handle.query(ReturnWorkflow.status)
-        today = (status.refund_due_by - ahead - 5 * MINUTE).astimezone(dt.UTC).date()
-        await handle.signal(
-            ReturnWorkflow.remind_to_ship, ShippingReminder(day=today, origin="operations:x")
-        )
-        async with asyncio.timeout(10):  # the loop is busy sending the reminder
-            while not (await handle.describe()).raw_description.pending_activities:
-                await asyncio.sleep(0.05)
-        change = await handle.start_update(
-            ReturnWorkflow.choose_return_method,
-            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="colissimo"),
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        )
+        handle, booked = await pickup_booked(harness)
+        change = await change_taken_while_reminding(env, handle, QUIET.refund_request_ahead)
         await env.fast_forward(handle, 11 * MINUTE)  # the reminder gives up after 10
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await asyncio.wait_for(change.result(), timeout=30)
@@ -330,20 +292,7 @@ async def test_a_cancel_refused_once_the_refund_was_asked_lets_the_held_label_em
         )
         status = await handle.query(ReturnWorkflow.status)
         pickup_day = status.ship_by.astimezone(ZoneInfo("Europe/Paris")).date()
-        choose = await handle.start_update(
-            ReturnWorkflow.choose_return_method,
-            ReturnMethodChoice(
-                method=ReturnMethod.MAILBOX_PICKUP, carrier="sandbox", pickup_date=pickup_day
-            ),
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        )
-        async with asyncio.timeout(10):
-            await doubles.in_flight("book_mailbox_pickup").wait()
-        cancel = await handle.start_update(
-            ReturnWorkflow.cancel,
-            CancelRequest(reason="changed my mind"),
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        )
+        choose, cancel = await cancelled_while_booking(handle, doubles, pickup_day)
         # The refund's moment passes while the pickup is booked: the workflow's clock does
         # not move while its activity runs, so real seconds pass.
         await asyncio.sleep(16)
@@ -375,23 +324,9 @@ async def test_operations_retrying_a_refused_change_once_the_label_was_withheld_
             return ApplicationError("address refused", type="CarrierRejected", non_retryable=True)
         return None
 
-    doubles = Doubles(
-        offers=[SANDBOX_OFFER, DROP_OFF_ONLY, COUNTER_LABEL_POST],
-        label_prices={"sandbox": eur("6.25")},
-        timings=QUIET,
-        faults=faults,
-    )
+    doubles = priced_label_doubles(QUIET, faults)
     async with return_harness(env.client, doubles) as harness:
-        handle = await harness.start(retract_event())
-        await harness.stage_reached(handle, ReturnStage.AWAITING_CUSTOMER_CHOICE)
-        booked = await handle.execute_update(
-            ReturnWorkflow.choose_return_method,
-            ReturnMethodChoice(
-                method=ReturnMethod.MAILBOX_PICKUP,
-                carrier="sandbox",
-                pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
-            ),
-        )
+        handle, booked = await pickup_booked(harness)
         await harness.told(handle, NoticeKind.RETURN_LABEL)
         failing["on"] = True
         with pytest.raises(WorkflowUpdateFailedError):
