@@ -16,9 +16,14 @@ from domain.carriers import Pickup
 CARRIER_TZ = ZoneInfo("Europe/Paris")
 SUNDAY = 6
 
-_COUNTRY_ZONES: dict[str, ZoneInfo] = {
-    country: ZoneInfo(zone)
-    for country, zone in {
+
+def _loaded(zones: dict[str, str]) -> dict[str, ZoneInfo]:
+    """Each country's zone, loaded now (at import)."""
+    return {country: ZoneInfo(zone) for country, zone in zones.items()}
+
+
+_COUNTRY_ZONES: dict[str, ZoneInfo] = _loaded(
+    {
         "AT": "Europe/Vienna",
         "BE": "Europe/Brussels",
         "BG": "Europe/Sofia",
@@ -52,8 +57,8 @@ _COUNTRY_ZONES: dict[str, ZoneInfo] = {
         "SE": "Europe/Stockholm",
         "SI": "Europe/Ljubljana",
         "SK": "Europe/Bratislava",
-    }.items()
-}
+    }
+)
 """The local time of a mailbox, by its country (the mainland's zone), loaded once at import: a
 workflow uses them without reading the time zone database."""
 
@@ -77,17 +82,16 @@ _EASTER_HOLIDAYS: tuple[tuple[int, str], ...] = (
 """The movable ones, in days after Easter Sunday."""
 
 
-_OUTERMOST_ZONES: dict[str, ZoneInfo] = {
-    country: ZoneInfo(zone)
-    for country, zone in {
+_OUTERMOST_ZONES: dict[str, ZoneInfo] = _loaded(
+    {
         "GF": "America/Cayenne",
         "GP": "America/Guadeloupe",
         "MF": "America/Marigot",
         "MQ": "America/Martinique",
         "RE": "Indian/Reunion",
         "YT": "Indian/Mayotte",
-    }.items()
-}
+    }
+)
 """The EU's outermost regions with a country code of their own (TFEU Art. 349): the Directive
 applies there, in their own time. (The Canaries, the Azores and Madeira share Spain's and
 Portugal's codes: their addresses count in the mainland's zone.)"""

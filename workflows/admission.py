@@ -96,11 +96,7 @@ def problem(ctx: ReturnContext, message: Message, argument: Any, *, queued: bool
         case Message.CHOOSE:
             if queued and (exhausted := changes_exhausted(state)):
                 return exhausted
-            voided = voids_withheld_label(state, argument)
-            # In its turn too: the refund, less the label, may have been asked since the
-            # validator took the choice (its deadline came first). Asked only when it refuses,
-            # so that no other history records the patch.
-            if voided and (queued or ctx.patched(WITHHELD_LABEL_KEPT_IN_TURN)):
+            if voided := withheld_label_refusal(ctx, argument, queued=queued):
                 return voided
             return choice_problem(state, argument, now)
         case Message.GIVE_ADDRESS:
@@ -181,6 +177,19 @@ def choice_problem(state: ReturnState, choice: ReturnMethodChoice, now: dt.datet
         mailbox = choice.pickup_address or state.event.customer.address
         zone = country_time_zone(mailbox.country_code)
         return pickup_date_problem(choice.pickup_date, now, state.ship_by, zone)
+    return None
+
+
+def withheld_label_refusal(
+    ctx: ReturnContext, choice: ReturnMethodChoice, *, queued: bool
+) -> str | None:
+    """`voids_withheld_label`'s refusal: the validator's, and in the loop's turn too (the
+    refund, less the label, may have been asked since the validator took the choice, or
+    since a refused one waits for operations' retry). The patch is asked only when it
+    refuses, so that no other history records it."""
+    voided = voids_withheld_label(ctx.state, choice)
+    if voided and (queued or ctx.patched(WITHHELD_LABEL_KEPT_IN_TURN)):
+        return voided
     return None
 
 

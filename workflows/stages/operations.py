@@ -50,11 +50,9 @@ async def retry(ctx: ReturnContext, intent: Intent) -> None:
     else:
         refused = state.refused_choice
         assert refused is not None
-        why = admission.choice_problem(state, refused, ctx.now())
-        voided = admission.voids_withheld_label(state, refused)
-        # Asked only when it refuses, so that no other history records the patch.
-        if not why and voided and ctx.patched(admission.WITHHELD_LABEL_KEPT_IN_TURN):
-            why = voided
+        why = admission.choice_problem(
+            state, refused, ctx.now()
+        ) or admission.withheld_label_refusal(ctx, refused, queued=False)
         if why:
             ctx.refuse(intent, f"the refused choice cannot be made now: {why}", "RetryFailed")
             return
