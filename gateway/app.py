@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.carriers.registry import CarrierRegistry
 from customer_page import routes as customer_pages
@@ -104,7 +105,11 @@ def _routes() -> FastAPI:
         """The gateway process answers (whatever Temporal does)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "Temporal is not."}})
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={503: {"description": "Temporal does not answer, or refuses the gateway."}},
+    )
     async def readyz(gateway: GatewayDep) -> JSONResponse:
         """Ready to take requests: Temporal answers."""
         timeout = gateway.settings.gateway_temporal_timeout_seconds
@@ -113,6 +118,16 @@ def _routes() -> FastAPI:
                 gateway.client.service_client.check_health(timeout=dt.timedelta(seconds=timeout)),
                 timeout=timeout,
             )
+        except RPCError as err:
+            if not is_unreachable(err):
+                # Temporal answers, but refuses the gateway: its credentials, or its namespace.
+                return error(
+                    503,
+                    "temporal_refuses",
+                    f"Temporal refuses the gateway ({err.status.name}): "
+                    "check its credentials and namespace.",
+                )
+            healthy = False
         except Exception as err:
             if not is_unreachable(err):
                 raise

@@ -320,7 +320,9 @@ def _not_taken() -> JSONResponse:
 def _refusal(err: WorkflowUpdateFailedError, summary: str) -> JSONResponse:
     message = update_refusal(err)
     blamed = FIELD_BLAMED.match(message)
-    if blamed:
+    # "action: nothing to retry": the action is one the request may send, refused in the
+    # return's state, not a field at fault.
+    if blamed and blamed.group(1) != "action":
         return error(422, "refused", f"{summary}: {message}", problems=[message])
     return error(409, "refused", f"{summary}: {message}")
 

@@ -73,7 +73,10 @@ router = APIRouter(tags=["withdrawal function"])
             "opens; ask with a new request_id."
         },
         413: {"description": "Body over the size limit."},
-        422: {"description": "Malformed JSON or a schema violation, naming each field."},
+        422: {
+            "description": "Malformed JSON or a schema violation, naming each field; or "
+            "request_id_reused: this request_id was sent before with another body."
+        },
         503: {
             "description": "Temporal unreachable, or no worker answering for the withdrawal "
             "it started: ask again with the same request_id after Retry-After."
@@ -192,6 +195,16 @@ async def withdrawal_link(request: Request, gateway: GatewayDep) -> JSONResponse
             "withdrawal_ended",
             "This request's withdrawal link no longer opens: ask with a new request_id.",
             problems=["request_id: its withdrawal's link no longer opens"],
+        )
+    if offer.request != link_request:
+        # A retry sends what it sent before: another body under the same request_id is
+        # another request, which its first one's link would not show.
+        return error(
+            422,
+            "request_id_reused",
+            "This request_id was sent before with another body: a retry sends the same body, "
+            "another request a new request_id.",
+            problems=["request_id: sent before with another body"],
         )
     url = PageLinks(settings).withdrawal(offer.withdrawal_id, expires_at)
     logger.info("withdrawal link made", extra={"withdrawal_id": offer.withdrawal_id})

@@ -479,6 +479,26 @@ async def test_a_retried_link_request_gets_the_same_withdrawal_and_its_time(door
     assert again["url"] != first["url"]  # a fresh token, for the same withdrawal
 
 
+async def test_a_request_id_sent_again_with_another_body_is_refused_naming_it(
+    door: Door,
+) -> None:
+    """The order service's second request reuses the first one's request_id for fewer lines:
+    it is another request, which the first one's link would not show."""
+    request = order_of_three()
+    first = await ask_for_link(door, request.model_dump(mode="json"))
+    other = request.model_copy(update={"lines": request.lines[:1]})
+
+    again = await ask_for_link(door, other.model_dump(mode="json"))
+
+    assert first.status_code == 201
+    assert again.status_code == 422
+    assert again.json()["error"]["code"] == "request_id_reused"
+    assert again.json()["error"]["problems"] == ["request_id: sent before with another body"]
+    retried = await ask_for_link(door, request.model_dump(mode="json"))
+    assert retried.status_code == 201
+    assert retried.json()["withdrawal_id"] == first.json()["withdrawal_id"]
+
+
 async def test_a_request_retried_after_its_withdrawal_ended_starts_no_other(
     door: Door, harness: ReturnHarness, sink: MailSink
 ) -> None:

@@ -148,6 +148,19 @@ async def test_an_action_out_of_turn_is_409_with_the_returns_reason(
     assert "waiting for the customer's choice" in answer.json()["error"]["message"]
 
 
+async def test_an_operations_action_the_returns_state_refuses_is_409_not_a_field_at_fault(
+    door: Door, harness: ReturnHarness
+) -> None:
+    handle = await ready_for_choice(harness)
+    answer = await door.act(
+        handle.id, "attention", {"action": "retry", "reason": "try again"}, OPERATIONS_TOKEN
+    )
+
+    assert answer.status_code == 409
+    assert "nothing to retry" in answer.json()["error"]["message"]
+    assert "problems" not in answer.json()["error"]
+
+
 async def test_an_unknown_return_is_404_and_an_ended_one_409(
     door: Door, harness: ReturnHarness
 ) -> None:

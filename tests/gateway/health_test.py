@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from gateway.app import OPENAPI_PATH
@@ -48,3 +50,19 @@ async def test_the_gateway_is_ready_when_temporal_answers_and_publishes_its_api(
     }
     event = api["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]
     assert event["schema"]["$ref"].endswith("/RetractEvent")
+
+
+async def test_the_gateway_is_not_ready_when_temporal_refuses_its_credentials(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(**_: object) -> bool:
+        raise RPCError("Request unauthorized.", RPCStatusCode.UNAUTHENTICATED, b"")
+
+    monkeypatch.setattr(time_skipping_env.client.service_client, "check_health", refused)
+    settings = gateway_settings("returns", tmp_path)
+    async with open_door(time_skipping_env.client, settings) as door:
+        ready = await door.http.get("/readyz")
+
+    assert ready.status_code == 503
+    assert ready.json()["error"]["code"] == "temporal_refuses"
+    assert "UNAUTHENTICATED" in ready.json()["error"]["message"]
