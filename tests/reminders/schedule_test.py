@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import itertools
 import os
-import sys
 import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,6 +25,7 @@ from domain.notices import NoticeKind
 from domain.returns import ReturnStage, ShippingReminder
 from plumbing.settings import Settings
 from reminders import schedule as reminder_schedule
+from tests.cli import run_command
 from tests.factories import retract_event
 from tests.keys import NEXT_KEY, NEXT_KEY_ID, TEST_KEYS
 from tests.workflows.harness import return_harness
@@ -35,7 +35,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 class Operator:
-    """Runs `python starter.py schedule ...` against the test's Temporal, with its own schedule
+    """Runs `starter.py schedule ...` against the test's Temporal, with its own schedule
     ID and task queue (as one deployment's settings would give them)."""
 
     def __init__(self, env: WorkflowEnvironment, task_queue: str | None = None) -> None:
@@ -55,19 +55,8 @@ class Operator:
     async def schedule(self, *args: str, **settings: str) -> tuple[int, str, str]:
         """Exit status, output and errors of `starter.py schedule ARGS`."""
         env = self.vars | {f"RETURNFLOW_{k.upper()}": v for k, v in settings.items()}
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(ROOT / "starter.py"),
-            "schedule",
-            *args,
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode is not None
-        return proc.returncode, out.decode(), err.decode()
+        ran = await run_command(["schedule", *args], env)
+        return ran.returncode, ran.stdout, ran.stderr
 
     async def schedules(self) -> list[str]:
         """The schedules of this ID the namespace lists (its listing lags a moment behind)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import run_command_now
 from tests.keys import TEST_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def test_the_installed_returnflow_command_is_the_same_command_line() -> None:
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
-    result = starter(*command, "--help")
+    result = run_command_now([*command, "--help"], os.environ)
     assert result.returncode == 0
     assert result.stdout.startswith("usage: starter.py")
 
@@ -86,8 +87,8 @@ def test_temporal_out_of_reach_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         nowhere = f"127.0.0.1:{s.getsockname()[1]}"
-    result = starter(
-        "status", "ORD-1", env={"TEMPORAL_ADDRESS": nowhere, "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS}
+    result = run_command_now(
+        ["status", "ORD-1"], {"TEMPORAL_ADDRESS": nowhere, "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS}
     )
     assert result.returncode == 1
     assert f"cannot reach Temporal at {nowhere}" in result.stderr
@@ -128,7 +129,7 @@ def test_temporal_settings_that_cannot_be_used_are_named_not_a_traceback(
         **{k: v.format(**paths) for k, v in variables.items()},
     }
 
-    result = starter("status", "ORD-1", env=env)
+    result = run_command_now(["status", "ORD-1"], env)
 
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(said), result.stderr
@@ -160,14 +161,9 @@ def test_an_address_given_by_no_staff_id_is_refused_naming_by(tmp_path: Path) ->
         s.bind(("127.0.0.1", 0))
         nowhere = f"127.0.0.1:{s.getsockname()[1]}"
 
-    result = starter(
-        "give-address",
-        "ORD-1-1",
-        "--file",
-        str(address),
-        "--by",
-        "alice",
-        env={"TEMPORAL_ADDRESS": nowhere, "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS},
+    result = run_command_now(
+        ["give-address", "ORD-1-1", "--file", str(address), "--by", "alice"],
+        {"TEMPORAL_ADDRESS": nowhere, "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS},
     )
 
     assert result.returncode == 2, result.stderr
@@ -199,7 +195,9 @@ def test_a_codec_server_on_a_taken_port_says_which_settings_to_change() -> None:
 
 
 def test_a_setting_refused_as_a_whole_is_named_once() -> None:
-    result = starter("store", "status", env={**os.environ, "RETURNFLOW_EVENT_SUBSCRIBERS": "bi"})
+    result = run_command_now(
+        ["store", "status"], {**os.environ, "RETURNFLOW_EVENT_SUBSCRIBERS": "bi"}
+    )
 
     assert result.returncode == 2
     assert result.stderr.startswith("error: invalid settings: RETURNFLOW_EVENT_SUBSCRIBERS: ")
@@ -215,7 +213,7 @@ def test_a_setting_refused_as_a_whole_is_named_once() -> None:
 )
 def test_a_bound_set_to_infinity_is_refused_naming_it(setting: str) -> None:
     # `inf` would switch the bound off: signatures replayed from any time, slow headers let be.
-    result = starter("store", "status", env={**os.environ, f"RETURNFLOW_{setting}": "inf"})
+    result = run_command_now(["store", "status"], {**os.environ, f"RETURNFLOW_{setting}": "inf"})
 
     assert result.returncode == 2
     assert f"RETURNFLOW_{setting}: Input should be a finite number" in result.stderr

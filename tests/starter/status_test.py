@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 
 from temporalio.testing import WorkflowEnvironment
 
 from domain.events import RetractEvent
 from domain.returns import ReturnStage
+from tests.cli import run_command
 from tests.factories import retract_event
 from tests.keys import TEST_KEYS
-from tests.starter.starter_test import ROOT
 from tests.workflows.harness import ReturnHandle, ReturnHarness, return_harness
 
 
@@ -38,18 +37,8 @@ async def starter_command(
         "RETURNFLOW_TASK_QUEUE": task_queue,
         "RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS,
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "starter.py"),
-        *args,
-        cwd=ROOT,
-        env=variables,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
+    ran = await run_command(args, variables, together=True)
+    return ran.returncode, ran.stdout
 
 
 async def terminated_while_choosing(harness: ReturnHarness) -> tuple[RetractEvent, ReturnHandle]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,19 @@ from store import Store
 from store.commands import keep_at_least
 from store.database import Database, as_timestamp
 from store.migrations import latest
-from tests.starter.starter_test import starter
+from tests.cli import Ran, run_command_now
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
 
 
-def store_command(settings: Settings, *args: str, **more: str) -> subprocess.CompletedProcess[str]:
+def store_command(settings: Settings, *args: str, **more: str) -> Ran:
     """`starter.py store ARGS` on the store of `settings`, with `more` settings in its
     environment."""
     env = {**os.environ, **more, "RETURNFLOW_VAR_DIR": str(settings.var_dir)}
     if settings.store_url is not None:
         env["RETURNFLOW_STORE_URL"] = settings.store_url.get_secret_value()
-    return starter("store", *args, env=env)
+    return run_command_now(["store", *args], env)
 
 
 def written(database: Database, age: dt.timedelta, n: int) -> None:
@@ -191,10 +190,8 @@ def test_dead_letter_commands_where_there_is_no_store_create_none(
     elsewhere = tmp_path / "not-a-deployment"
     elsewhere.mkdir()
 
-    refused = starter(
-        "dead-letters",
-        *verb,
-        env={**os.environ, "RETURNFLOW_VAR_DIR": str(elsewhere / "var")},
+    refused = run_command_now(
+        ["dead-letters", *verb], {**os.environ, "RETURNFLOW_VAR_DIR": str(elsewhere / "var")}
     )
 
     assert refused.returncode == 2, refused.stderr
