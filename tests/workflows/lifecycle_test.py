@@ -1190,6 +1190,35 @@ async def test_a_reported_number_another_running_return_holds_is_refused_naming_
     assert own.tracking_number == "6A12345678902"
 
 
+async def test_a_poll_bringing_only_another_parcels_scan_waits_for_the_next_one(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The carrier's answer for the return's parcel holds a scan of another parcel: the return
+    does not keep it, and asks again after the polling interval, not at once and for ever."""
+    doubles = Doubles(offers=[COUNTER_LABEL_POST])  # polled, sends no webhooks
+    doubles.timings = ReturnTimings(scan_overdue_after=dt.timedelta(hours=6))
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        ready = await handle.execute_update(
+            ReturnWorkflow.choose_return_method,
+            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="colissimo"),
+        )
+        assert ready.label is not None
+        other = doubles.carrier_scanned("6A99999999999")
+        doubles.carrier_scans[ready.label.tracking_number] = [other]
+        await time_skipping_env.fast_forward(handle, dt.timedelta(hours=7))
+        async with asyncio.timeout(10):
+            while len(doubles.polls) < 2:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(2)  # a poll brought back at once would be asked dozens of times
+        status = await handle.query(ReturnWorkflow.status)
+
+    assert len(doubles.polls) == 2
+    assert doubles.polls[1].known_scan_ids == [other.scan_id]
+    assert status.stage is ReturnStage.AWAITING_DROP_OFF
+    assert not [e for e in status.timeline if "scan" in e.event and "polling" not in e.event]
+
+
 async def test_a_drop_off_nobody_reports_on_a_carrier_without_webhooks_is_found_by_polling(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:

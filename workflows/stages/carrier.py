@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from temporalio import workflow
@@ -102,15 +102,19 @@ def take_poll(ctx: ReturnContext) -> None:
         assert isinstance(scan, TrackingScan)
         if ctx.state.take_scan(scan, hold=False):
             ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
+        elif scan.scan_id not in ctx.polled_past:
+            ctx.polled_past.append(scan.scan_id)
 
 
-def tracking_query(state: ReturnState) -> TrackingQuery:
-    """Ask the carrier for the scans of the return's parcel it has not told yet."""
+def tracking_query(state: ReturnState, polled_past: Sequence[str] = ()) -> TrackingQuery:
+    """Ask the carrier for the scans of the return's parcel it has not told yet: neither those
+    the return keeps nor those an earlier poll brought and it did not keep (`polled_past`)."""
     assert state.choice is not None and state.tracking_number is not None
+    known = [s.scan_id for s in state.scans]
     return TrackingQuery(
         carrier=state.choice.carrier,
         tracking_number=state.tracking_number,
-        known_scan_ids=[s.scan_id for s in state.scans],
+        known_scan_ids=known + [scan_id for scan_id in polled_past if scan_id not in known],
     )
 
 

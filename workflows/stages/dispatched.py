@@ -115,7 +115,7 @@ async def act(ctx: ReturnContext) -> bool:
     poll_at = state.delivery_poll_at()
     if poll_at is not None and ctx.polled_number is None and now >= poll_at:
         # The carrier sends no webhooks: its delivery scan is asked for.
-        carrier.start_polling(ctx, carrier.tracking_query(state))
+        carrier.start_polling(ctx, carrier.tracking_query(state, ctx.polled_past))
         return True
     return False
 

@@ -56,7 +56,7 @@ async def act(ctx: ReturnContext) -> bool:
     poll_at = state.poll_at()
     if poll_at is not None and ctx.polled_number is None and now >= poll_at:
         assert state.choice is not None and state.tracking_number is not None
-        carrier.start_polling(ctx, carrier.tracking_query(state))
+        carrier.start_polling(ctx, carrier.tracking_query(state, ctx.polled_past))
         return True
     return False
 
