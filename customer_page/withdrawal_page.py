@@ -96,7 +96,7 @@ def _lines(view: WithdrawalView, lang: str) -> list[dict[str, Any]]:
     """Each line of the order as the page lists it."""
     words = WORDS[lang]
     customer = view.offer.request.customer
-    zone = local_time_zone(customer.address.country_code)
+    zone = local_time_zone(customer.address.country_code, customer.address.postal_code)
     reasons = WORDINGS[lang].reasons
     shown = []
     for line, offered in zip(view.offer.request.lines, view.offer.lines, strict=True):
@@ -135,7 +135,8 @@ def _lines(view: WithdrawalView, lang: str) -> list[dict[str, Any]]:
 
 def _contract(view: WithdrawalView, lang: str) -> str:
     first = view.offer.request.lines[0]
-    zone = local_time_zone(view.offer.request.customer.address.country_code)
+    address = view.offer.request.customer.address
+    zone = local_time_zone(address.country_code, address.postal_code)
     return WORDS[lang]["withdraw_contract"].format(
         order_id=first.order_id, day=format_date(first.ordered_at.astimezone(zone).date(), lang)
     )
@@ -182,7 +183,7 @@ def _render(
         values["title"] = words["withdraw_confirm_title"]
     if view.receipt is not None:
         receipt = view.receipt
-        zone = local_time_zone(customer.address.country_code)
+        zone = local_time_zone(customer.address.country_code, customer.address.postal_code)
         withdrawn = [line.line_id for line in receipt.lines]
         values["step"] = "done"
         values["title"] = words["withdraw_done_title"]

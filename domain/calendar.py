@@ -22,6 +22,11 @@ def _loaded(zones: dict[str, str]) -> dict[str, ZoneInfo]:
     return {country: ZoneInfo(zone) for country, zone in zones.items()}
 
 
+def _loaded_islands(zones: dict[tuple[str, str], str]) -> dict[tuple[str, str], ZoneInfo]:
+    """Each region's zone, by country and postal code prefix, loaded now (at import)."""
+    return {region: ZoneInfo(zone) for region, zone in zones.items()}
+
+
 _COUNTRY_ZONES: dict[str, ZoneInfo] = _loaded(
     {
         "AT": "Europe/Vienna",
@@ -93,19 +98,40 @@ _OUTERMOST_ZONES: dict[str, ZoneInfo] = _loaded(
     }
 )
 """The EU's outermost regions with a country code of their own (TFEU Art. 349): the Directive
-applies there, in their own time. (The Canaries, the Azores and Madeira share Spain's and
-Portugal's codes: their addresses count in the mainland's zone.)"""
+applies there, in their own time."""
+
+_ISLAND_ZONES: dict[tuple[str, str], ZoneInfo] = _loaded_islands(
+    {
+        ("ES", "35"): "Atlantic/Canary",  # Las Palmas
+        ("ES", "38"): "Atlantic/Canary",  # Santa Cruz de Tenerife
+        ("PT", "95"): "Atlantic/Azores",  # 9500-9999: the Azores
+        ("PT", "96"): "Atlantic/Azores",
+        ("PT", "97"): "Atlantic/Azores",
+        ("PT", "98"): "Atlantic/Azores",
+        ("PT", "99"): "Atlantic/Azores",
+    }
+)
+"""The outermost regions that share their country's code, by the first two digits of their
+postal codes: the Canaries (an hour behind Madrid) and the Azores (an hour behind Lisbon).
+Madeira (9000-9499) keeps Lisbon's time."""
 
 _ZONES_BY_NAME: dict[str, ZoneInfo] = {
-    zone.key: zone for zone in (*_COUNTRY_ZONES.values(), *_OUTERMOST_ZONES.values(), CARRIER_TZ)
+    zone.key: zone
+    for zone in (
+        *_COUNTRY_ZONES.values(),
+        *_OUTERMOST_ZONES.values(),
+        *_ISLAND_ZONES.values(),
+        CARRIER_TZ,
+    )
 }
 
 
-def local_time_zone(country_code: str) -> ZoneInfo:
-    """The local time of a person in `country_code`, the outermost regions' own included: a
-    customer's legal days, and the times emails and pages show. (A carrier's pickup days are
-    counted by `country_time_zone`.)"""
-    return _OUTERMOST_ZONES.get(country_code) or country_time_zone(country_code)
+def local_time_zone(country_code: str, postal_code: str = "") -> ZoneInfo:
+    """The local time of a person at an address in `country_code` with `postal_code`, the
+    outermost regions' own included: a customer's legal days, and the times emails and pages
+    show. (A carrier's pickup days are counted by `country_time_zone`.)"""
+    island = _ISLAND_ZONES.get((country_code, postal_code.strip()[:2]))
+    return island or _OUTERMOST_ZONES.get(country_code) or country_time_zone(country_code)
 
 
 def counted_zone(time_zone: str | None, country_code: str) -> ZoneInfo:

@@ -115,9 +115,12 @@ class EligibilityPolicy(DomainModel):
 
 
 def return_calendar(event: RetractEvent) -> LegalCalendar:
-    """The customer's calendar for this withdrawal: their country's working days."""
-    country = event.customer.address.country_code
-    return calendar_for(country, event.order.ordered_at, event.occurred_at)
+    """The customer's calendar for this withdrawal: their country's working days, in their
+    local time."""
+    address = event.customer.address
+    return calendar_for(
+        address.country_code, event.order.ordered_at, event.occurred_at, address.postal_code
+    )
 
 
 def _rejected(reason: RejectionReason, sentence: str, ends: dt.datetime) -> EligibilityDecision:

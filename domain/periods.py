@@ -129,7 +129,7 @@ a late parcel and every period they start fit in them."""
 
 
 def calendar_for(
-    country_code: str, ordered_at: dt.datetime, notice_at: dt.datetime
+    country_code: str, ordered_at: dt.datetime, notice_at: dt.datetime, postal_code: str = ""
 ) -> LegalCalendar:
     """The calendar a return counts its periods with, from its order to `YEARS_AHEAD` years past
     the withdrawal notice, within the years returnflow counts in. A time is checked in UTC
@@ -138,10 +138,12 @@ def calendar_for(
     first_year, last_year = EARLIEST.year, LATEST.year - 1
     first = min(max(min(ordered_at.year, notice_at.year), first_year), last_year)
     last = max(min(notice_at.year + YEARS_AHEAD, last_year), first)
-    return legal_calendar(country_code, first, last)
+    return legal_calendar(country_code, first, last, postal_code)
 
 
-def legal_calendar(country_code: str, first_year: int, last_year: int) -> LegalCalendar:
+def legal_calendar(
+    country_code: str, first_year: int, last_year: int, postal_code: str = ""
+) -> LegalCalendar:
     """The national public holidays of `country_code` from the maintained `holidays` library
     (regional ones, such as a German Land's, are not counted). A country the library does not
     know has no public holidays: only weekends move a deadline. Not for workflow code: the
@@ -157,5 +159,5 @@ def legal_calendar(country_code: str, first_year: int, last_year: int) -> LegalC
         first_year=first_year,
         last_year=last_year,
         public_holidays=found,
-        time_zone=local_time_zone(country_code).key,
+        time_zone=local_time_zone(country_code, postal_code).key,
     )

@@ -70,7 +70,7 @@ def acknowledgement(
     customer = request.customer
     lang = language_of(customer.locale)
     words = WORDS[lang]
-    zone = local_time_zone(customer.address.country_code)
+    zone = local_time_zone(customer.address.country_code, customer.address.postal_code)
     moment = format_moment(receipt.submitted_at, zone, lang)
     withdrawn = [line.line_id for line in receipt.lines]
     lines = [line for line in request.lines if line.line_id in withdrawn]

@@ -471,6 +471,34 @@ def test_a_customer_in_guadeloupe_has_the_whole_of_their_last_day() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("country", "postal_code", "zone"),
+    [
+        ("ES", "35001", "Atlantic/Canary"),  # Las Palmas de Gran Canaria
+        ("ES", "38001", "Atlantic/Canary"),  # Santa Cruz de Tenerife
+        ("ES", "28001", "Europe/Madrid"),
+        ("PT", "9500-150", "Atlantic/Azores"),  # Ponta Delgada
+        ("PT", "9000-018", "Europe/Lisbon"),  # Funchal, Madeira: Lisbon's time
+        ("PT", "1100-148", "Europe/Lisbon"),
+    ],
+)
+def test_a_customer_on_the_canaries_or_the_azores_counts_in_the_islands_time(
+    country: str, postal_code: str, zone: str
+) -> None:
+    """Spain's and Portugal's outermost regions share their codes: their postal codes tell
+    them. Delivered on Friday 20 November 2026, the 14th day ends at the islands' midnight."""
+    calendar = calendar_for(
+        country,
+        dt.datetime(2026, 11, 10, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
+        postal_code,
+    )
+    end = period_end(dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC), 14, calendar)
+
+    assert calendar.time_zone == zone
+    assert end == dt.datetime.combine(D(2026, 12, 4), dt.time.max, tzinfo=ZoneInfo(zone))
+
+
 def test_a_calendar_made_before_its_zone_was_kept_counts_as_it_did() -> None:
     """A running return's calendar, recorded without a zone: its deadlines do not move."""
     kept = legal_calendar("GP", 2026, 2027).model_dump(exclude={"time_zone"})
