@@ -21,6 +21,7 @@ from domain.carriers import (
     LabelCostBearer,
     Parcel,
     Pickup,
+    PickupRequest,
     ReturnMethod,
 )
 from domain.events import RetractEvent
@@ -81,6 +82,8 @@ class UnansweredCall:
     step: str
     carrier: str
     key: str
+    pickup: PickupRequest | None = None
+    """For a pickup: what was asked, to ask it again under its key and learn what it booked."""
 
 
 class ReturnState(ParcelScans):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.failures import carrier_auth_failed, carrier_rejected
 from domain.base import Money
-from domain.calendar import next_pickup_date
+from domain.calendar import collection_days, next_pickup_date
 from domain.carriers import ParcelDestination, ReturnMethod, TrackingStatus
 from domain.events import OrderStatus
 from domain.failures import FailureType
@@ -892,6 +893,70 @@ async def dispatched_while_rebooking(
         await rebooking.result()
     await harness.to_the_end(env, handle)
     return handle
+
+
+def _refuses_the_second_pickup_day() -> Doubles:
+    _first, second = itertools.islice(collection_days(dt.datetime.now(dt.UTC)), 2)
+    return Doubles(refused_pickup_dates={second})
+
+
+@scenario(_refuses_the_second_pickup_day)
+async def pickup_move_refused_and_booked_again(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The customer moves the pickup: the first is called off to free the label, the carrier
+    refuses the new day, and the first day is booked again."""
+    handle = await _choosing(harness)
+    await _choose(handle, _pickup())
+    (refused_day,) = harness.doubles.refused_pickup_dates
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await _choose(handle, _pickup(refused_day))
+    status = await handle.query(ReturnWorkflow.status)
+    assert status.pickup is not None and status.label is not None
+    await harness.scan(handle, status.label.tracking_number)
+    await harness.to_the_end(env, handle)
+    return handle
+
+
+@scenario(
+    lambda: Doubles(
+        hold={"book_mailbox_pickup": asyncio.Event()},
+        timings=ReturnTimings(carrier_answer_within=dt.timedelta(seconds=2)),
+    )
+)
+async def pickup_unanswered_then_another_day(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The carrier books the pickup after the choice's bound; the customer chooses another day:
+    the request left unanswered is asked again under its key, that pickup called off, the new
+    day booked."""
+    doubles = harness.doubles
+    handle = await _choosing(harness)
+    first, second = itertools.islice(collection_days(dt.datetime.now(dt.UTC)), 2)
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await _choose(handle, _pickup(first))
+    doubles.hold["book_mailbox_pickup"].set()
+    moved = await _choose(handle, _pickup(second))
+    return await _scanned_to_the_end(harness, env, handle, moved)
+
+
+@scenario()
+async def missed_pickup_rebooked(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
+    """Nobody came on the pickup day; the customer books another: the missed one, its day over,
+    is not cancelled."""
+    doubles = harness.doubles
+    handle = await _choosing(harness)
+    booked = await _choose(handle, _pickup())
+    assert booked.pickup is not None
+    day_after = dt.datetime.combine(booked.pickup.pickup_date + DAY, dt.time(10), tzinfo=PARIS)
+    await env.fast_forward(handle, day_after - dt.datetime.now(dt.UTC))
+    await _until(lambda: len(doubles.polls) >= 1)
+    rebooked = await _choose(handle, _pickup(next_pickup_date(day_after)))
+    status = await harness.until_status(
+        handle, lambda s: any(e.event.endswith("its day is over") for e in s.timeline)
+    )
+    assert status.attention == []
+    return await _scanned_to_the_end(harness, env, handle, rebooked)
 
 
 @scenario(lambda: Doubles(hold={"create_return_label": asyncio.Event()}))

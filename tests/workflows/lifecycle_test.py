@@ -765,6 +765,35 @@ async def test_a_failed_pickup_tells_the_customer_and_operations_until_rebooked(
     assert rebooked.attention == [] and rebooked.stage is ReturnStage.AWAITING_PICKUP
 
 
+async def test_a_new_pickup_day_the_carrier_refuses_keeps_the_pickup_on_its_day(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The first pickup is called off to free the label; the carrier refuses the new day, so
+    the first day is booked again and the customer told it stands."""
+    doubles = Doubles()
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        assert booked.pickup is not None
+        later = next_pickup_date(
+            dt.datetime.combine(booked.pickup.pickup_date, dt.time(12), tzinfo=dt.UTC)
+        )
+        doubles.refused_pickup_dates.add(later)
+        with pytest.raises(WorkflowUpdateFailedError) as failed:
+            await handle.execute_update(
+                ReturnWorkflow.choose_return_method, mailbox_pickup(day=later)
+            )
+        status = await handle.query(ReturnWorkflow.status)
+
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.message.endswith(f"; your pickup on {booked.pickup.pickup_date} stands")
+    assert status.stage is ReturnStage.AWAITING_PICKUP
+    assert status.pickup is not None and status.pickup.pickup_date == booked.pickup.pickup_date
+    assert doubles.cancelled_pickups == [booked.pickup]
+    assert status.label == booked.label
+
+
 # --- The shipping deadline ------------------------------------------------------------------
 
 

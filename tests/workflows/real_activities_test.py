@@ -8,7 +8,9 @@ customer, the seller, operations, the carrier and the order service end up with.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import itertools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.base import Money
-from domain.calendar import CARRIER_TZ, next_pickup_date
+from domain.calendar import CARRIER_TZ, collection_days, next_pickup_date
 from domain.carriers import ReturnMethod, TrackingStatus
 from domain.events import RetractEvent
 from domain.ids import idempotency_key, return_id
@@ -49,12 +51,32 @@ from workflows.return_workflow import ReturnWorkflow
 OPERATIONS = Settings().operations_email
 
 
-def mailbox_pickup(carrier: str = "sandbox") -> ReturnMethodChoice:
+def mailbox_pickup(carrier: str = "sandbox", day: dt.date | None = None) -> ReturnMethodChoice:
     return ReturnMethodChoice(
         method=ReturnMethod.MAILBOX_PICKUP,
         carrier=carrier,
-        pickup_date=next_pickup_date(dt.datetime.now(dt.UTC)),
+        pickup_date=day or next_pickup_date(dt.datetime.now(dt.UTC)),
     )
+
+
+def two_collection_days() -> tuple[dt.date, dt.date]:
+    first, second = itertools.islice(collection_days(dt.datetime.now(dt.UTC)), 2)
+    return first, second
+
+
+SLOW_BOOKING = {"slow_rate": 1.0, "slow_seconds": 4.5, "count": 1}
+"""The carrier's first answer comes after the choice's bound (3 s in these tests)."""
+
+
+async def made(stack: RealStack, step: str) -> dict[str, int]:
+    """What the carrier made under each key of `step` (`pickup`, `counter-code`), once it has
+    made the first (a slow booking is done after its caller gave up)."""
+    async with asyncio.timeout(15):
+        while True:
+            keys = {k: n for k, n in (await stack.made_under_keys()).items() if f":{step}:" in k}
+            if keys:
+                return keys
+            await asyncio.sleep(0.2)
 
 
 def drop_off(carrier: str = "sandbox") -> ReturnMethodChoice:
@@ -285,6 +307,114 @@ async def test_a_pickup_whose_day_has_begun_cannot_be_cancelled_and_close_settle
         assert await failed_tasks(handle) == []
 
     assert done.stage is ReturnStage.CANCELLED and done.attention == []
+
+
+async def test_a_customer_moves_their_pickup_to_another_day_on_the_same_label(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The carrier books one pickup at a time on a label: the first is called off, then the
+    new day booked, on the label the customer has printed."""
+    first_day, second_day = two_collection_days()
+    async with real_stack(time_skipping_env, tmp_path) as stack:
+        handle = await choosing(stack)
+        first = await handle.execute_update(
+            ReturnWorkflow.choose_return_method, mailbox_pickup(day=first_day)
+        )
+        moved = await handle.execute_update(
+            ReturnWorkflow.choose_return_method, mailbox_pickup(day=second_day)
+        )
+        status = await stack.status(handle)
+        assert first.pickup is not None
+        old = await stack.carrier_api("sandbox").post(f"/pickups/{first.pickup.pickup_id}/cancel")
+
+    assert moved.pickup is not None and moved.pickup.pickup_date == second_day
+    assert moved.label == first.label
+    assert old.json()["already_cancelled"] is True
+    assert status.attention == []
+    assert any(e.event.startswith(f"pickup for {first_day} called off") for e in status.timeline)
+
+
+async def test_a_pickup_whose_day_passed_without_a_collection_is_not_cancelled_for_the_next(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Nobody came on the pickup day: the carrier neither cancels that pickup nor holds the label
+    for it, and the customer books another day with nothing for operations."""
+    first_day = next_pickup_date(dt.datetime.now(dt.UTC))
+    day_after = dt.datetime.combine(first_day + dt.timedelta(days=1), dt.time(10), CARRIER_TZ)
+    async with real_stack(time_skipping_env, tmp_path) as stack:
+        handle = await choosing(stack)
+        await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        await stack.carrier_clock(day_after)
+        await time_skipping_env.fast_forward(handle, day_after - dt.datetime.now(dt.UTC))
+        again = next_pickup_date(day_after)
+        rebooked = await handle.execute_update(
+            ReturnWorkflow.choose_return_method, mailbox_pickup(day=again)
+        )
+        status = await stack.until(
+            handle, lambda s: any(e.event.endswith("its day is over") for e in s.timeline)
+        )
+
+    assert rebooked.pickup is not None and rebooked.pickup.pickup_date == again
+    assert status.attention == []
+    assert f"previous pickup for {first_day}: its day is over" in [e.event for e in status.timeline]
+
+
+async def test_a_pickup_the_carrier_answered_late_is_the_one_the_same_choice_gets(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The booking answered after the choice's bound was made: chosen again, the request goes
+    under its key and gets that pickup, not a second one the label cannot have."""
+    bound: dict[str, Any] = {"choice_carrier_timeout": dt.timedelta(seconds=3)}
+    async with real_stack(time_skipping_env, tmp_path, **bound) as stack:
+        handle = await choosing(stack)
+        await stack.faults({"endpoint": "POST /carriers/*/v1/pickups", **SLOW_BOOKING})
+        unanswered = await refused(handle, ReturnWorkflow.choose_return_method, mailbox_pickup())
+        await made(stack, "pickup")
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        keys = await made(stack, "pickup")
+
+    assert "not answering just now" in unanswered.message
+    assert booked.stage is ReturnStage.AWAITING_PICKUP and booked.pickup is not None
+    assert list(keys.values()) == [1], keys
+
+
+async def test_a_pickup_the_carrier_answered_late_is_called_off_for_another_day(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    first_day, second_day = two_collection_days()
+    bound: dict[str, Any] = {"choice_carrier_timeout": dt.timedelta(seconds=3)}
+    async with real_stack(time_skipping_env, tmp_path, **bound) as stack:
+        handle = await choosing(stack)
+        await stack.faults({"endpoint": "POST /carriers/*/v1/pickups", **SLOW_BOOKING})
+        await refused(handle, ReturnWorkflow.choose_return_method, mailbox_pickup(day=first_day))
+        await made(stack, "pickup")
+        moved = await handle.execute_update(
+            ReturnWorkflow.choose_return_method, mailbox_pickup(day=second_day)
+        )
+        keys = await made(stack, "pickup")
+        status = await stack.status(handle)
+
+    assert moved.pickup is not None and moved.pickup.pickup_date == second_day
+    assert sorted(keys.values()) == [1, 1], keys  # the late one, and the new day's
+    assert any("unanswered request booked called off" in e.event for e in status.timeline)
+    assert status.attention == []
+
+
+async def test_a_counter_code_the_carrier_answered_late_is_the_one_the_same_choice_gets(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    counter = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="sandbox")
+    bound: dict[str, Any] = {"choice_carrier_timeout": dt.timedelta(seconds=3)}
+    async with real_stack(time_skipping_env, tmp_path, **bound) as stack:
+        handle = await choosing(stack)
+        await stack.faults({"endpoint": "POST /carriers/*/v1/counter-codes", **SLOW_BOOKING})
+        await refused(handle, ReturnWorkflow.choose_return_method, counter)
+        await made(stack, "counter-code")
+        coded = await handle.execute_update(ReturnWorkflow.choose_return_method, counter)
+        keys = await made(stack, "counter-code")
+
+    assert coded.counter_code is not None
+    assert list(keys.values()) == [1], "one code bought, under the first request's key"
 
 
 async def test_expiry_cancels_the_booked_pickup_and_voids_the_label_at_the_carrier(

@@ -20,6 +20,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.carriers.activities import CarrierActivities
     from domain import search_attributes as sa
+    from domain.calendar import country_time_zone
     from domain.carriers import (
         CounterCode,
         CounterCodeRequest,
@@ -49,6 +50,11 @@ R = TypeVar("R", bound="_Keyed")
 UNANSWERED_BEFORE_ATTENTION = 3
 """Choices in a row the carrier leaves unanswered before operations are told."""
 
+PICKUP_MOVED_ON_ITS_LABEL = "pickup-moved-on-its-label"
+"""Patch: a carrier books one pickup at a time on a label, so a new pickup on the label of the
+return's pickup, or of one a call left unanswered may have booked, calls that one off first;
+before, the new booking went first, and the carrier refused it."""
+
 
 @dataclass
 class _Draft:
@@ -58,6 +64,8 @@ class _Draft:
     label: Label | None = None
     pickup: Pickup | None = None
     counter_code: CounterCode | None = None
+    called_off: Pickup | None = None
+    """The return's pickup, called off to book this choice's on the same label."""
 
 
 class _Unanswered(Exception):
@@ -87,6 +95,8 @@ async def choose(ctx: ReturnContext, intent: Intent, choice: ReturnMethodChoice)
     except (ActivityError, _Unanswered) as err:
         # The customer is answered first; what follows (an email, a void) may take longer.
         why, tell_operations = _refused(ctx, choice, err)
+        if draft.called_off is not None:
+            why += await _book_again(ctx, draft.called_off)
         state.refused_choice = choice
         state.problem = why
         ctx.set_stage(previous)
@@ -165,12 +175,15 @@ async def _prepare(ctx: ReturnContext, draft: _Draft) -> None:
             pickup_date=choice.pickup_date,
             address=choice.pickup_address or customer.address,
         )
+        pickup = await _free_the_label(ctx, draft, pickup, by)
         draft.pickup = await _call(ctx, "pickup", CarrierActivities.book_mailbox_pickup, pickup, by)
         ctx.record(f"carrier:{choice.carrier}", f"pickup booked for {choice.pickup_date}")
     offer = state.offer(choice.carrier)
     if choice.method is ReturnMethod.POST_OFFICE_COUNTER and offer and offer.has_counter_code:
         code = CounterCodeRequest(
-            idempotency_key=_key(ctx, "counter-code"),
+            # A code request left unanswered may have made one: ask again with its key.
+            idempotency_key=_in_doubt(ctx, "counter code", choice.carrier)
+            or _key(ctx, "counter-code"),
             carrier=choice.carrier,
             reference=state.return_id,
             sender=customer.address,
@@ -204,13 +217,110 @@ async def _call(
         answer: T = await ctx.carrier(activity, request, by=by)
     except ActivityError as err:
         if failures.timed_out(err):
-            call = UnansweredCall(step=step, carrier=carrier, key=key)
+            asked = request if isinstance(request, PickupRequest) else None
+            call = UnansweredCall(step=step, carrier=carrier, key=key, pickup=asked)
             if call not in ctx.state.unanswered:
                 ctx.state.unanswered.append(call)
             raise _Unanswered(step) from err
+        if failures.failure_type(err) is FailureType.CARRIER_REJECTED:
+            # Refused under its key: nothing was made under it, then or now.
+            ctx.state.unanswered = [c for c in ctx.state.unanswered if c.key != key]
         raise
     ctx.state.unanswered = [c for c in ctx.state.unanswered if c.key != key]
     return answer
+
+
+async def _free_the_label(
+    ctx: ReturnContext, draft: _Draft, request: PickupRequest, by: dt.datetime
+) -> PickupRequest:
+    """The request to book: `request`, once the label is free. A carrier books one pickup at a
+    time on a label: the return's pickup on it is called off first, and so is one a request
+    left unanswered may have booked on it (asked again under its key, the carrier tells which);
+    the same request as that one is simply asked again under its key."""
+    state = ctx.state
+    booked = state.pickup if draft.label == state.label else None
+    if booked is not None and _gone_by(ctx, booked):
+        booked = None  # its day passed without a collection: the label is free again
+    doubt = next(
+        (
+            c.pickup
+            for c in state.unanswered
+            if c.pickup is not None
+            and c.carrier == request.carrier
+            and c.pickup.label_id == request.label_id
+        ),
+        None,
+    )
+    same = doubt is not None and doubt == request.model_copy(
+        update={"idempotency_key": doubt.idempotency_key}
+    )
+    if booked is None and (doubt is None or same):
+        return doubt or request
+    if not ctx.patched(PICKUP_MOVED_ON_ITS_LABEL):
+        return request
+    if doubt is not None:
+        try:
+            made = await _call(ctx, "pickup", CarrierActivities.book_mailbox_pickup, doubt, by)
+        except ActivityError as err:
+            if failures.failure_type(err) is not FailureType.CARRIER_REJECTED:
+                raise
+            # Refused under its key (`_call` forgot it): it booked nothing.
+        else:
+            await _call_off(ctx, made, by, "pickup the unanswered request booked")
+    if booked is not None:
+        await _call_off(ctx, booked, by, f"pickup for {booked.pickup_date}")
+        draft.called_off, state.pickup = booked, None
+    return request
+
+
+def _gone_by(ctx: ReturnContext, pickup: Pickup) -> bool:
+    """The return's pickup `pickup`'s day is over where the mailbox is: with no scan, a missed
+    collection, which the carrier neither cancels nor holds the label for."""
+    state = ctx.state
+    assert state.choice is not None
+    mailbox = (state.choice.pickup_address or state.event.customer.address).country_code
+    return pickup.gone_by(ctx.now().astimezone(country_time_zone(mailbox)).date())
+
+
+async def _call_off(ctx: ReturnContext, pickup: Pickup, by: dt.datetime, what: str) -> None:
+    """Cancel `pickup` within the choice's bound; one the carrier will not cancel (its day has
+    begun) refuses the choice."""
+    try:
+        result = await ctx.carrier(CarrierActivities.cancel_pickup, pickup, by=by)
+    except ActivityError as err:
+        if failures.timed_out(err):
+            raise _Unanswered("pickup cancellation") from err
+        raise
+    ctx.record(f"carrier:{pickup.carrier}", f"{what} called off ({result.outcome})")
+
+
+async def _book_again(ctx: ReturnContext, pickup: Pickup) -> str:
+    """The return's pickup was called off for a choice that did not go through: booked again
+    for its day on its label; what the customer is told of it."""
+    state = ctx.state
+    previous = state.choice
+    assert previous is not None and state.label is not None
+    day = pickup.pickup_date
+    request = PickupRequest(
+        idempotency_key=_key(ctx, "pickup-again"),
+        carrier=pickup.carrier,
+        reference=state.return_id,
+        label_id=state.label.label_id,
+        tracking_number=state.label.tracking_number,
+        pickup_date=day,
+        address=previous.pickup_address or state.event.customer.address,
+    )
+    by = ctx.now() + state.timings.carrier_answer_within
+    try:
+        state.pickup = await _call(
+            ctx, "pickup", CarrierActivities.book_mailbox_pickup, request, by
+        )
+    except (ActivityError, _Unanswered) as err:
+        said = failures.message(err) if isinstance(err, ActivityError) else "no answer in time"
+        ctx.record(f"carrier:{pickup.carrier}", f"pickup for {day} not booked again: {said}")
+        return f"; your pickup on {day} was called off: choose a day again"
+    ctx.record(f"carrier:{pickup.carrier}", f"pickup booked again for {day}")
+    return f"; your pickup on {day} stands"
 
 
 def _in_doubt(ctx: ReturnContext, step: str, carrier: str) -> str | None:
@@ -284,6 +394,7 @@ async def _commit(
     state = ctx.state
     choice = draft.choice
     before = (state.pickup, state.label, state.spare_label)
+    missed = state.pickup is not None and _gone_by(ctx, state.pickup)
     state.choice = choice
     state.label = draft.label
     state.pickup = draft.pickup
@@ -324,7 +435,10 @@ async def _commit(
     # What the previous choice booked and this one does not use.
     old_pickup, old_label, old_spare = before
     if old_pickup is not None and old_pickup != state.pickup:
-        await carrier.undo(ctx, CarrierActivities.cancel_pickup, old_pickup, "previous pickup")
+        if missed and ctx.patched(PICKUP_MOVED_ON_ITS_LABEL):
+            ctx.record("system", f"previous pickup for {old_pickup.pickup_date}: its day is over")
+        else:
+            await carrier.undo(ctx, CarrierActivities.cancel_pickup, old_pickup, "previous pickup")
     if old_label is not None and old_label != state.label:
         await carrier.undo(ctx, CarrierActivities.void_label, old_label, "previous label")
     if old_spare is not None and old_spare != state.label:
