@@ -32,14 +32,18 @@ from temporalio.worker import (
     Interceptor,
 )
 
+from plumbing.input_count import InputCount
+
 EVERY_SECONDS = 5.0
 """How often the worker heartbeats for an activity at most: well within a 20 s timeout."""
 
 
 def worker_options() -> dict[str, Any]:
-    """`Worker` arguments: the interceptor, and heartbeats sent on as often as it beats."""
+    """`Worker` arguments: the interceptors (this one, and `plumbing.input_count`'s, which
+    counts the inputs of starts, signals and updates), and heartbeats sent on as often as it
+    beats."""
     return {
-        "interceptors": [KeepAlive()],
+        "interceptors": [KeepAlive(), InputCount()],
         "max_heartbeat_throttle_interval": timedelta(seconds=EVERY_SECONDS),
     }
 

@@ -17,6 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Interceptor, Worker
 
+from plumbing.input_count import InputCount
 from plumbing.keepalive import EVERY_SECONDS, KeepAlive, worker_options
 from tests.workflows.harness import return_harness
 from tests.workflows.lifecycle_test import choosing, mailbox_pickup
@@ -155,7 +156,7 @@ def test_every_heartbeat_timeout_leaves_room_for_three_of_the_worker_heartbeats(
     options = worker_options()
     sent_every = options["max_heartbeat_throttle_interval"]
 
-    assert [type(i) for i in options["interceptors"]] == [KeepAlive]
+    assert [type(i) for i in options["interceptors"]] == [KeepAlive, InputCount]
     assert len(given) >= 8
     assert all(timeout >= 3 * sent_every for timeout in given)
     assert sent_every == timedelta(seconds=EVERY_SECONDS)

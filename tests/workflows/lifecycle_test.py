@@ -1173,12 +1173,27 @@ async def test_an_operations_action_that_does_not_apply_is_refused(
     assert message.startswith(names)
 
 
+MALFORMED = {"tracking_number": 42, "status": "teleported"}
+
+
+@pytest.mark.parametrize(
+    ("signal", "inputs"),
+    [
+        ("carrier_scan", [MALFORMED]),
+        ("carrier_scan", []),
+        ("carrier_scans", [[], []]),
+        ("remind_to_ship", []),
+    ],
+    ids=["malformed", "no-input", "two-inputs", "reminder-without-input"],
+)
 async def test_a_malformed_signal_is_dropped_without_failing_the_return(
-    time_skipping_env: WorkflowEnvironment,
+    time_skipping_env: WorkflowEnvironment, signal: str, inputs: list[object]
 ) -> None:
+    """Sent by hand (the Web UI's Signal button, the Temporal CLI) with what its handler cannot
+    take: dropped, and the return goes on."""
     async with return_harness(time_skipping_env.client) as harness:
         handle = await choosing(harness)
-        await handle.signal("carrier_scan", {"tracking_number": 42, "status": "teleported"})
+        await handle.signal(signal, args=inputs)
         ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
         history = await handle.fetch_history()
 
@@ -1187,6 +1202,21 @@ async def test_a_malformed_signal_is_dropped_without_failing_the_return(
         e for e in history.events if e.HasField("workflow_task_failed_event_attributes")
     ]
     assert failed_tasks == []
+
+
+async def test_an_update_sent_without_its_input_is_refused_saying_what_it_takes(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        with pytest.raises(WorkflowUpdateFailedError) as failed:
+            await handle.execute_update("choose_return_method", args=[])
+        ready = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "WrongNumberOfInputs"
+    assert cause.message == "update choose_return_method takes 1 input (choice): 0 given"
+    assert ready.stage is ReturnStage.AWAITING_DROP_OFF
 
 
 async def until(harness: ReturnHarness, check: object, within: float = 10) -> None:

@@ -200,6 +200,23 @@ async def test_a_sweep_started_by_hand_with_what_it_cannot_take_fails_naming_it(
     assert said in cause.message
 
 
+async def test_a_sweep_started_by_hand_without_its_request_fails_saying_what_it_takes(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with return_harness(time_skipping_env.client, sweep=True) as harness:
+        with pytest.raises(WorkflowFailureError) as failed:
+            await harness.client.execute_workflow(
+                "UnshippedReturnsSweep",
+                args=[],
+                id=f"unshipped-returns-reminder-by-hand-{uuid.uuid4().hex[:8]}",
+                task_queue=harness.settings.task_queue,
+            )
+
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.non_retryable
+    assert cause.message == "the workflow takes 1 input (request): 0 given"
+
+
 @pytest.mark.parametrize(
     "now",
     [
