@@ -43,7 +43,10 @@ from plumbing.settings import Settings
 
 log = structlog.get_logger("codec-server")
 
-ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
+ALLOWED_HEADERS = "Authorization, Authorization-Extras, Content-Type, X-Namespace"
+"""What the Web UI sends: its user's access token, and, signed in with single sign-on, the ID
+token as `Authorization-Extras` (the codec reads neither header beyond `Authorization`, but a
+preflight that does not allow one blocks every call)."""
 JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
 """Asymmetric algorithms only: a JWKS publishes public keys, never a shared secret."""
 JWKS_REFRESH_SECONDS = 300.0

@@ -147,7 +147,10 @@ async def test_the_browser_asks_first_and_the_ui_origin_is_allowed(
         headers={
             "Origin": UI,
             "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
+            # A user signed in with single sign-on: the UI sends the ID token too.
+            "Access-Control-Request-Headers": (
+                "authorization,authorization-extras,content-type,x-namespace"
+            ),
         },
     )
 
@@ -155,7 +158,8 @@ async def test_the_browser_asks_first_and_the_ui_origin_is_allowed(
     assert preflight.headers["access-control-allow-origin"] == UI
     assert preflight.headers["access-control-allow-methods"] == "POST, OPTIONS"
     allowed = preflight.headers["access-control-allow-headers"].lower()
-    assert {"authorization", "content-type", "x-namespace"} <= set(allowed.split(", "))
+    wanted = {"authorization", "authorization-extras", "content-type", "x-namespace"}
+    assert wanted <= set(allowed.split(", "))
     assert preflight.headers["access-control-allow-credentials"] == "true"
 
 
