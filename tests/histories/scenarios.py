@@ -824,6 +824,38 @@ async def reminded_to_ship(harness: ReturnHarness, env: WorkflowEnvironment) -> 
     return await _scanned_to_the_end(harness, env, handle, ready)
 
 
+@scenario()
+async def reminded_for_tomorrow_by_hand(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """After today's reminder, one signalled by hand for tomorrow's date is skipped; tomorrow's
+    sweep reminds the customer; then the parcel goes."""
+    doubles = harness.doubles
+    today = dt.datetime.now(PARIS).date()
+    sweep = "unshipped-returns-reminder-2026-11-25T08:00:00Z/0b9d3c1e"
+
+    def reminders() -> int:
+        return doubles.notice_kinds.count(NoticeKind.SHIPPING_REMINDER)
+
+    async def skipped() -> bool:
+        status = await handle.query(ReturnWorkflow.status)
+        return any("skipped" in entry.event for entry in status.timeline)
+
+    handle = await _choosing(harness)
+    await handle.signal(ReturnWorkflow.remind_to_ship, ShippingReminder(day=today, origin=sweep))
+    await _until(lambda: reminders() == 1)
+    by_hand = ShippingReminder(day=today + DAY, origin="operations:agent-42")
+    await handle.signal(ReturnWorkflow.remind_to_ship, by_hand)
+    await _until(skipped)
+    await env.fast_forward(handle, DAY)
+    await handle.signal(
+        ReturnWorkflow.remind_to_ship, ShippingReminder(day=today + DAY, origin=sweep)
+    )
+    await _until(lambda: reminders() == 2)
+    ready = await _choose(handle, DROP_OFF)
+    return await _scanned_to_the_end(harness, env, handle, ready)
+
+
 @scenario(lambda: Doubles(hold={"create_return_label": asyncio.Event()}))
 async def reminded_while_the_label_was_made(
     harness: ReturnHarness, env: WorkflowEnvironment

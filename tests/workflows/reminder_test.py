@@ -125,6 +125,26 @@ async def test_a_reminder_for_another_day_than_today_is_refused(
     assert reminders_sent(harness.doubles) == []
 
 
+async def test_a_reminder_naming_tomorrow_is_not_a_second_email_today(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """Signalled by hand for tomorrow's date after today's sweep: skipped, and tomorrow's sweep
+    reminds the customer as it would have."""
+    today = paris_today()
+    async with return_harness(time_skipping_env.client) as harness:
+        handle = await choosing(harness)
+        await remind(handle, today)
+        await reminder_entries(handle, 2)
+        await remind(handle, today + DAY, origin="operations:agent-42")
+        (*_, skipped) = await reminder_entries(handle, 3)
+        await time_skipping_env.fast_forward(handle, DAY)
+        await remind(handle, today + DAY)
+        await reminder_entries(handle, 5)
+
+    assert "reminded less than a day ago" in skipped and "operations:agent-42" in skipped
+    assert reminders_sent(harness.doubles) == [(1, today), (2, today + DAY)]
+
+
 Setup = Callable[[ReturnHarness], Awaitable[ReturnHandle]]
 
 

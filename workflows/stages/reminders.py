@@ -33,6 +33,15 @@ REMINDER_SKIPPED_WHILE_PREPARING = "reminder-skipped-while-preparing"
 came then is documented to be; before, it was taken once the label was out, and the customer
 got the reminder seconds after the label email."""
 
+REMINDERS_A_DAY_APART = "reminders-a-day-apart"
+"""Patch: a reminder that comes less than `REMINDERS_APART` after the last one sent is skipped,
+whatever day it names; before, one naming tomorrow (signalled by hand) was sent the same day as
+today's, and the next day's sweep then found that day taken."""
+
+REMINDERS_APART = dt.timedelta(hours=20)
+"""The least time between two reminders sent: a day, less what the daily sweep may run late or
+a change of clocks may take from it."""
+
 REMINDER_GIVES_UP_AFTER = dt.timedelta(minutes=10)
 """How long a shipping reminder is tried: past it, it is recorded as not delivered, and the next
 day's sweep sends the next one."""
@@ -92,8 +101,8 @@ def _refusal(ctx: ReturnContext, day: dt.date, now: dt.datetime) -> str | None:
 
     `day` is the reminder's calendar day in the reminder time zone, worked out by the sweep
     (outside the workflow, where the time zone database is). The workflow only checks that it
-    is a real day for now (every zone's today is within a day of UTC's) and later than the last
-    reminder's.
+    is a real day for now (every zone's today is within a day of UTC's), later than the last
+    reminder's, and that the last reminder sent is most of a day old.
     """
     state: ReturnState = ctx.state
     if state.finished:
@@ -112,4 +121,7 @@ def _refusal(ctx: ReturnContext, day: dt.date, now: dt.datetime) -> str | None:
         return f"{day} is not today"
     if state.reminded_on is not None and day <= state.reminded_on:
         return f"already reminded on {state.reminded_on}"
+    last = state.last_reminder_at
+    if last is not None and now - last < REMINDERS_APART and ctx.patched(REMINDERS_A_DAY_APART):
+        return f"reminded less than a day ago ({last:%Y-%m-%d %H:%M} UTC)"
     return None
