@@ -316,7 +316,7 @@ async def cmd_choose(args: argparse.Namespace, connect: Connect, settings: Setti
     try:
         choice = ReturnMethodChoice.model_validate_json(json.dumps(raw))
     except ValidationError as err:
-        raise CommandError("; ".join(field_problems(err)), BAD_INPUT) from err
+        raise CommandError("; ".join(field_problems(err, "(the choice)")), BAD_INPUT) from err
     client = await connect()
     handle = await _single(client, args.ref)
     await _update(handle, ReturnWorkflow.choose_return_method, choice)
@@ -330,7 +330,7 @@ async def cmd_give_address(args: argparse.Namespace, connect: Connect, settings:
     try:
         address = PostalAddress.model_validate_json(json.dumps(_json_file(args.file)))
     except ValidationError as err:
-        raise CommandError("; ".join(field_problems(err)), BAD_INPUT) from err
+        raise CommandError("; ".join(field_problems(err, f"({args.file})")), BAD_INPUT) from err
     try:
         reply = ReturnAddressReply(address=address, given_by=args.by)
     except ValidationError as err:
@@ -739,6 +739,20 @@ async def run(argv: Sequence[str]) -> int:
     except (TelemetryConfigError, temporal.TemporalConfigError, CarrierConfigurationError) as err:
         print(f"error: {err}", file=sys.stderr)
         return BAD_INPUT
+    except RPCError as err:
+        # Temporal answered, and refused: its words, and what to do when it is ours to fix.
+        print(
+            f"error: Temporal refused the request: {err.message}{_rpc_hint(err)}", file=sys.stderr
+        )
+        return REFUSED
+
+
+def _rpc_hint(err: RPCError) -> str:
+    if "no mapping defined for search attribute" in err.message:
+        return " (register returnflow's search attributes: `starter.py search-attributes`)"
+    if err.status in (RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED):
+        return " (check TEMPORAL_API_KEY or the TLS settings, and what the key may do)"
+    return ""
 
 
 def _settings() -> Settings:

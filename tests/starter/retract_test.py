@@ -4,9 +4,14 @@ gateway refuses them; it is never called a duplicate."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.events import RetractEvent
@@ -77,3 +82,34 @@ async def test_a_new_withdrawal_for_a_return_that_has_ended_is_refused(
     assert said.startswith(
         f"error: {handle.id} has ended: a new withdrawal for its order line starts nothing"
     ), said
+
+
+async def test_a_namespace_without_the_search_attributes_is_said_not_a_traceback(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """A new namespace before `starter.py search-attributes` was run for it."""
+    namespace = f"returns-{uuid.uuid4().hex[:8]}"
+    service = time_skipping_env.client.workflow_service
+    await service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86_400)
+        )
+    )
+    async with asyncio.timeout(20):
+        while True:
+            try:
+                await service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
+                break
+            except RPCError:
+                await asyncio.sleep(0.2)
+    event = tmp_path / "event.json"
+    event.write_text(retract_event().model_dump_json())
+
+    code, said = await starter_command(
+        time_skipping_env, "returns", "retract", str(event), namespace=namespace
+    )
+
+    assert code == 1, said
+    assert said.startswith("error: Temporal refused the request: "), said
+    assert "`starter.py search-attributes`" in said
+    assert "Traceback" not in said

@@ -171,6 +171,17 @@ def test_an_address_given_by_no_staff_id_is_refused_naming_by(tmp_path: Path) ->
     assert "Traceback" not in result.stderr
 
 
+def test_a_choice_missing_its_pickup_date_is_refused_naming_the_choice() -> None:
+    result = run_command_now(
+        ["choose", "ORD-1-1", "--method", "mailbox_pickup", "--carrier", "sandbox"],
+        {"RETURNFLOW_PAYLOAD_KEYS": TEST_KEYS},
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: (the choice): "), result.stderr
+    assert "pickup_date is required" in result.stderr
+
+
 def test_a_codec_server_on_a_taken_port_says_which_settings_to_change() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
