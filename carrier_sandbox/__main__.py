@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from carrier_sandbox.app import DEFAULT_API_KEY, DEFAULT_TICK_SECONDS
-from carrier_sandbox.carriers import DEFAULT_CARRIERS_FILE
+from carrier_sandbox.carriers import DEFAULT_CARRIERS_FILE, load_carriers
+from carrier_sandbox.faults import load_plan
 from carrier_sandbox.server import SandboxServer
 from carrier_sandbox.webhooks import DEFAULT_WEBHOOK_SECRET, WebhookPolicy
 from plumbing import logs
@@ -171,8 +172,23 @@ async def serve(args: argparse.Namespace) -> None:
     logger.info("carrier sandbox stopped")
 
 
+def files_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the carriers file or the fault plan the options name, read before the
+    server starts; None when both can be used."""
+    try:
+        load_carriers(args.carriers)
+        if args.faults is not None:
+            load_plan(args.faults)
+    except ValueError as err:  # CarriersFileError too: each names the file and the fault
+        return str(err)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    problem = files_problem(args)
+    if problem is not None:
+        raise SystemExit(f"python -m carrier_sandbox: error: {problem}")
     logs.configure("carrier-sandbox", args.log_level)
     asyncio.run(serve(args))
 

@@ -10,6 +10,7 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
+from activities.sellers.directory import SellerDirectoryError
 from marketplace_sandbox.app import SELLERS_FILE, create_app
 from plumbing import logs
 from plumbing.serving import HostedApp
@@ -75,6 +76,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.app = create_app(args.dir, args.token, args.sellers, args.webhook_secret)
     except ValueError as err:
         parser.error(f"argument --webhook-secret: {err}")
+    try:
+        args.app.state.sellers.check()
+    except SellerDirectoryError as err:
+        parser.error(f"argument --sellers: {err}")
     return args
 
 

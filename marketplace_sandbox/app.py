@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,7 +41,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.orders.service import FileOrderService
 from activities.sellers.chat import ChatPost, ChatPosted, FileSellerChat
-from activities.sellers.directory import FileSellerDirectory, SellerRecord
+from activities.sellers.directory import FileSellerDirectory, SellerDirectoryError, SellerRecord
 from domain.base import IDENTIFIER, field_problems
 from domain.feed import Webhook
 from domain.inspection import Claim, ClaimRequest
@@ -171,8 +172,9 @@ def _routes() -> FastAPI:
         returnflow keeps an answer for `RETURNFLOW_SELLER_CACHE_SECONDS`."""
         if (refused := _unauthorized(request)) is not None:
             return refused
-        sellers: FileSellerDirectory = request.app.state.sellers
-        record = await sellers.record(seller_id)
+        record = await _seller(request, seller_id)
+        if isinstance(record, JSONResponse):
+            return record
         if record is None:
             return _error(404, "unknown_seller", "The marketplace has no such seller.")
         return JSONResponse(record.model_dump(mode="json"))
@@ -197,8 +199,10 @@ def _routes() -> FastAPI:
         parsed = await _body(request, ChatPost, "message_id")
         if isinstance(parsed, JSONResponse):
             return parsed
-        sellers: FileSellerDirectory = request.app.state.sellers
-        if await sellers.record(seller_id) is None:
+        record = await _seller(request, seller_id)
+        if isinstance(record, JSONResponse):
+            return record
+        if record is None:
             return _error(404, "unknown_seller", "The marketplace has no such seller.")
         message = SellerChatMessage(
             message_id=parsed.message_id,
@@ -340,6 +344,17 @@ def _feed_data_problems(data: dict[str, Any]) -> list[str]:
     if not isinstance(data.get("return_id"), str):
         problems.append("data.return_id: text")
     return problems
+
+
+async def _seller(request: Request, seller_id: str) -> SellerRecord | JSONResponse | None:
+    """The seller's record, None for a seller not in the file, or the 503 of a sellers file
+    that cannot be read (its fault logged for the operator, not told to the caller)."""
+    sellers: FileSellerDirectory = request.app.state.sellers
+    try:
+        return await sellers.record(seller_id)
+    except SellerDirectoryError as err:
+        logging.getLogger("marketplace-sandbox").error("seller directory unreadable: %s", err)
+        return _error(503, "directory_unavailable", "The seller directory cannot be read just now.")
 
 
 def _error(status: int, code: str, message: str, problems: list[str] | None = None) -> JSONResponse:

@@ -78,6 +78,11 @@ class FileSellerDirectory:
     async def contact(self, seller_id: str) -> SellerContact | None:
         return contact_of(self._load().get(seller_id))
 
+    def check(self) -> None:
+        """Read the file now: SellerDirectoryError, naming the file and the fault, when it
+        cannot be used."""
+        self._load()
+
     def _load(self) -> dict[str, SellerRecord]:
         try:
             stat = os.stat(self._path)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from carrier_sandbox.__main__ import parse_args
+from carrier_sandbox.__main__ import files_problem, main, parse_args
 from carrier_sandbox.carriers import DEFAULT_CARRIERS_FILE
 from tests.activities.carriers.webhook_receiver import WebhookReceiver
 from tests.carrier_sandbox.builders import (
@@ -135,3 +135,32 @@ def test_without_configuration_there_are_two_carriers_no_webhooks_no_faults(
     assert args.webhook_url is None
     assert args.webhook_secret == "sandbox-webhook-secret"
     assert (args.rounds, args.tick, args.faults, args.fault_seed) == (True, 0.5, None, None)
+
+
+@pytest.mark.parametrize(
+    ("option", "content", "said"),
+    [
+        ("--faults", '{"rules": [{"error_rate": 2}]}', "rules.0.error_rate"),
+        ("--faults", "not json", "faults.json: "),
+        ("--carriers", '{"carriers": []}', "carriers.json: "),
+    ],
+    ids=["a-rate-over-one", "not-json", "no-carrier"],
+)
+def test_a_file_it_cannot_use_stops_it_before_it_starts_naming_the_file(
+    tmp_path: Path, option: str, content: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = "faults.json" if option == "--faults" else "carriers.json"
+    (tmp_path / name).write_text(content)
+
+    with pytest.raises(SystemExit) as stopped:
+        main([option, str(tmp_path / name), "--db", str(tmp_path / "sandbox.sqlite")])
+
+    assert str(stopped.value.code).startswith("python -m carrier_sandbox: error: ")
+    assert said in str(stopped.value.code)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_carriers_file_that_is_not_there_is_named() -> None:
+    args = parse_args(["--carriers", "/nonexistent/carriers.json"])
+
+    assert (files_problem(args) or "").startswith("/nonexistent/carriers.json: ")

@@ -296,3 +296,37 @@ async def test_a_directory_answering_a_byte_at_a_time_is_cut_off_and_retried() -
     assert lookup.value.type == FailureType.SELLER_SERVICE_UNAVAILABLE
     assert "no whole answer within 1s" in lookup.value.message
     assert time.monotonic() - started < 3
+
+
+async def test_a_sellers_file_broken_while_the_sandbox_runs_is_a_503_in_the_error_shape(
+    tmp_path: Path,
+) -> None:
+    sellers = tmp_path / "sellers.json"
+    sellers.write_bytes(EXAMPLES.read_bytes())
+    async with marketplace_sandbox(tmp_path / "marketplace", sellers_file=sellers) as running:
+        asked = {"Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient(base_url=running.url, headers=asked) as http:
+            before = await http.get("/v1/sellers/SELLER-REFURBPRO")
+            sellers.write_text('{"sellers": [{"seller_id": 7}]}')
+            broken = await http.get("/v1/sellers/SELLER-REFURBPRO")
+
+    assert before.status_code == 200
+    assert broken.status_code == 503
+    assert broken.json()["error"]["code"] == "directory_unavailable"
+
+
+@pytest.mark.parametrize("content", [None, "not json", '{"sellers": [{"seller_id": 7}]}'])
+def test_a_sellers_file_it_cannot_read_stops_the_sandbox_before_it_starts(
+    tmp_path: Path, content: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from marketplace_sandbox.__main__ import parse_args
+
+    sellers = tmp_path / "sellers.json"
+    if content is not None:
+        sellers.write_text(content)
+
+    with pytest.raises(SystemExit) as stopped:
+        parse_args(["--sellers", str(sellers), "--dir", str(tmp_path / "m"), "--token", "t0ken"])
+
+    assert stopped.value.code == 2
+    assert f"argument --sellers: sellers file {sellers}" in capsys.readouterr().err
