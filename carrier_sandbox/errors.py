@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,14 +43,23 @@ def invalid(message: str, field: str | None) -> ApiError:
     return ApiError(422, "invalid_request", message, field)
 
 
+_OWN_CHECK = re.compile(r"^Value error, (?P<field>[a-z_]+) (?P<rest>.+)$")
+
+
 def from_validation(errors: Sequence[Any]) -> ApiError:
     """The first problem pydantic found, named by its dotted path (`sender.postal_code`)."""
     if not errors:
         return invalid("The request is not valid.", None)
     first = errors[0]
     path = [str(part) for part in first.get("loc", ()) if part not in _LOCATIONS]
-    field = ".".join(path) or None
     detail = str(first.get("msg", "is not valid"))
+    # A model's own check of one of its fields ("postal_code is not a FR postal code") names
+    # that field: the path goes down to it.
+    own = _OWN_CHECK.match(detail) if first.get("type") == "value_error" else None
+    if own:
+        path.append(own["field"])
+        detail = own["rest"]
+    field = ".".join(path) or None
     if first.get("type") == "json_invalid":
         return invalid("The request body is not valid JSON.", None)
     if field is None:

@@ -156,6 +156,30 @@ async def test_wrong_postal_code_is_refused_naming_the_dotted_field(
     assert error["field"] == "sender.postal_code"
 
 
+@pytest.mark.parametrize(
+    ("side", "field", "value", "said"),
+    [
+        ("sender", "postal_code", "1234", "sender.postal_code: is not a FR postal code"),
+        ("recipient", "country_code", "XX", "recipient.country_code: is not an ISO 3166-1"),
+    ],
+)
+async def test_a_postal_code_or_country_the_address_refuses_is_named_down_to_its_field(
+    client: httpx.AsyncClient, side: str, field: str, value: str, said: str
+) -> None:
+    body = label_body()
+    body[side][field] = value
+
+    response = await client.post(
+        f"{SANDBOX}/labels", json=body, headers={"Idempotency-Key": f"k-{side}"}
+    )
+
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["field"] == f"{side}.{field}"
+    assert error["message"].startswith(said), error["message"]
+    assert "Value error" not in error["message"]
+
+
 async def test_missing_and_unknown_fields_are_refused_by_name(client: httpx.AsyncClient) -> None:
     missing = label_body()
     del missing["parcel"]["weight_grams"]
