@@ -158,8 +158,10 @@ def _register_parcel(
     now: dt.datetime,
 ) -> str:
     """A new parcel, known to tracking from now on (`pre_transit` until its first scan);
-    refused when the carrier does not serve the sender's or the recipient's country."""
+    refused when the carrier does not serve the sender's or the recipient's country, or, for a
+    carrier with a tariff, carry a parcel so heavy (what its quotes refuse, it does not carry)."""
     check_countries(carrier, body.sender, body.recipient)
+    check_weight(carrier, body.parcel)
     number = _unused(
         db,
         "SELECT 1 FROM parcels WHERE tracking_number = ?",
@@ -179,6 +181,16 @@ def _register_parcel(
         ),
     )
     return number
+
+
+def check_weight(carrier: CarrierConfig, parcel: Parcel) -> None:
+    """A parcel heavier than the heaviest band of the carrier's tariff is refused, naming
+    `parcel.weight_grams`; a carrier without a tariff takes any weight the schema allows."""
+    tariff = carrier.tariff
+    if tariff is None or tariff.band(parcel.weight_grams) is not None:
+        return
+    heaviest = tariff.bands[-1].up_to_grams
+    raise invalid(f"{carrier.name} carries parcels up to {heaviest} g.", "parcel.weight_grams")
 
 
 def check_countries(

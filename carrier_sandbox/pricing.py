@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from carrier_sandbox.booking import check_countries
+from carrier_sandbox.booking import check_countries, check_weight
 from carrier_sandbox.carriers import CarrierConfig
-from carrier_sandbox.errors import ApiError, invalid
+from carrier_sandbox.errors import ApiError
 from carrier_sandbox.schemas import QuoteBody
 
 
@@ -17,10 +17,9 @@ def quote(carrier: CarrierConfig, body: QuoteBody) -> dict[str, Any]:
     if tariff is None:
         raise ApiError(404, "not_offered", f"{carrier.name} does not quote prices.")
     check_countries(carrier, body.sender, body.recipient)
+    check_weight(carrier, body.parcel)
     band = tariff.band(body.parcel.weight_grams)
-    if band is None:
-        heaviest = tariff.bands[-1].up_to_grams
-        raise invalid(f"{carrier.name} carries parcels up to {heaviest} g.", "parcel.weight_grams")
+    assert band is not None
     domestic = body.sender.country_code == body.recipient.country_code
     return {
         "price": {

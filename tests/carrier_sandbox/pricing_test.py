@@ -76,6 +76,22 @@ async def test_a_parcel_heavier_than_every_band_is_refused_naming_its_weight(
     assert "20000 g" in error_of(response)["message"]
 
 
+async def test_a_parcel_too_heavy_to_price_gets_no_label_either(
+    client: httpx.AsyncClient, db_path: Path
+) -> None:
+    """What the carrier's quotes refuse, it does not carry: no label, no parcel."""
+    body = quote_body(weight_grams=25_000) | {"reference": "return-ORD-HEAVY-1"}
+
+    response = await client.post(
+        f"{RELAY}/labels", json=body, headers={"Idempotency-Key": "k-heavy"}
+    )
+
+    assert response.status_code == 422
+    assert error_of(response)["field"] == "parcel.weight_grams"
+    assert "20000 g" in error_of(response)["message"]
+    assert count_rows(db_path, "parcels") == 0
+
+
 async def test_a_country_the_carrier_does_not_serve_is_refused_naming_the_end(
     client: httpx.AsyncClient,
 ) -> None:
