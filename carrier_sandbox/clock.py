@@ -53,7 +53,9 @@ class SandboxClock:
             # summer time change.
             try:
                 gap = moment.astimezone(dt.UTC) - self.now().astimezone(dt.UTC)
-            except OverflowError:  # an offset taking the year past 9999 in UTC
+            except OverflowError:  # an offset taking the year past 9999, or before 1, in UTC
+                if moment.year == dt.MINYEAR:
+                    raise ValueError("the sandbox clock only moves forward") from None
                 raise ValueError(
                     f"the sandbox clock moves no further than {FURTHEST.date()}"
                 ) from None

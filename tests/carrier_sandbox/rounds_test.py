@@ -73,12 +73,15 @@ async def test_the_clock_starts_at_the_base_clock_and_only_moves_forward(
     back = await client.post("/sandbox/clock", json={"now": "2025-06-14T09:00:00+02:00"})
     both = await client.post("/sandbox/clock", json={"advance_seconds": 1, "now": moved["now"]})
     naive = await client.post("/sandbox/clock", json={"now": "2025-06-20T09:00:00"})
+    year_one = await client.post("/sandbox/clock", json={"now": "0001-01-01T00:30:00+01:00"})
 
     assert start == {"now": "2025-06-14T10:00:00+02:00", "offset_seconds": 0.0}
     assert moved == {"now": "2025-06-14T11:00:00+02:00", "offset_seconds": 3600.0, "scans": []}
     assert back.status_code == 422 and error_of(back)["field"] == "now"
     assert both.status_code == 422
     assert naive.status_code == 422 and error_of(naive)["field"] == "now"
+    assert year_one.status_code == 422
+    assert "only moves forward" in error_of(year_one)["message"]
 
 
 async def test_the_clock_moves_to_a_time_and_stays_there_after_a_restart(
