@@ -136,7 +136,7 @@ def _metres(value: object) -> int | None:
         return None
     try:
         return max(0, int(float(value)))
-    except ValueError:
+    except (ValueError, OverflowError):  # "nan", "inf": no distance
         return None
 
 

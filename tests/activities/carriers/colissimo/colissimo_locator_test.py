@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from activities.carriers.colissimo.locator import _metres
 from activities.carriers.protocol import CarrierRejected
 from domain.carriers import PostOfficeQuery
 from tests.activities.carriers.colissimo.builders import (
@@ -90,3 +91,23 @@ async def test_a_locator_error_is_a_rejection(colissimo: Colissimo) -> None:
 
     with pytest.raises(CarrierRejected, match="104"):
         await colissimo.carrier.find_post_offices(PostOfficeQuery(carrier="colissimo", near=HOME))
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        ("1250", 1250),
+        ("12.7", 12),
+        ("-3", 0),
+        ("inf", None),
+        ("nan", None),
+        ("far", None),
+        (True, None),
+    ],
+)
+def test_a_distance_colissimo_gives_is_read_in_metres_or_not_at_all(
+    given: object, read: int | None
+) -> None:
+    """One point's distance that is no number of metres leaves that point without one, rather
+    than failing the whole answer."""
+    assert _metres(given) == read
