@@ -186,6 +186,15 @@ async def _scanned_to_the_end(
     return handle
 
 
+def _answered_late(activity: str) -> Callable[[], Doubles]:
+    """Doubles whose carrier call `activity` is held past the choice's bound (2 s) until the
+    path lets it go."""
+    return lambda: Doubles(
+        hold={activity: asyncio.Event()},
+        timings=ReturnTimings(carrier_answer_within=dt.timedelta(seconds=2)),
+    )
+
+
 # --- The ways of sending the parcel -----------------------------------------------------------
 
 
@@ -794,33 +803,38 @@ async def refund_refused_then_retried(
 # --- The reminder sweep -----------------------------------------------------------------------
 
 
+_SWEEP = "unshipped-returns-reminder-2026-11-25T08:00:00Z/0b9d3c1e"
+"""The origin the reminder paths' sweep signs its reminders with."""
+
+
+def _reminders(harness: ReturnHarness) -> int:
+    """The shipping reminders emailed so far."""
+    return harness.doubles.notice_kinds.count(NoticeKind.SHIPPING_REMINDER)
+
+
+async def _skipped(handle: ReturnHandle) -> bool:
+    """A reminder was skipped: the timeline says so."""
+    status = await handle.query(ReturnWorkflow.status)
+    return any("skipped" in entry.event for entry in status.timeline)
+
+
 @scenario()
 async def reminded_to_ship(harness: ReturnHarness, env: WorkflowEnvironment) -> ReturnHandle:
     """The sweep reminds the customer who has not chosen (twice the same day: one email), the
     next day again once they have; then the parcel goes."""
-    doubles = harness.doubles
     today = dt.datetime.now(PARIS).date()
-    sweep = "unshipped-returns-reminder-2026-11-25T08:00:00Z/0b9d3c1e"
-
-    def reminders() -> int:
-        return doubles.notice_kinds.count(NoticeKind.SHIPPING_REMINDER)
-
-    async def skipped() -> bool:
-        status = await handle.query(ReturnWorkflow.status)
-        return any("skipped" in entry.event for entry in status.timeline)
-
     handle = await _choosing(harness)
-    reminder = ShippingReminder(day=today, origin=sweep)
+    reminder = ShippingReminder(day=today, origin=_SWEEP)
     await handle.signal(ReturnWorkflow.remind_to_ship, reminder)
-    await _until(lambda: reminders() == 1)
+    await _until(lambda: _reminders(harness) == 1)
     await handle.signal(ReturnWorkflow.remind_to_ship, reminder)
-    await _until(skipped)
+    await _until(lambda: _skipped(handle))
     await env.fast_forward(handle, DAY)
     ready = await _choose(handle, DROP_OFF)
     await handle.signal(
-        ReturnWorkflow.remind_to_ship, ShippingReminder(day=today + DAY, origin=sweep)
+        ReturnWorkflow.remind_to_ship, ShippingReminder(day=today + DAY, origin=_SWEEP)
     )
-    await _until(lambda: reminders() == 2)
+    await _until(lambda: _reminders(harness) == 2)
     return await _scanned_to_the_end(harness, env, handle, ready)
 
 
@@ -830,28 +844,18 @@ async def reminded_for_tomorrow_by_hand(
 ) -> ReturnHandle:
     """After today's reminder, one signalled by hand for tomorrow's date is skipped; tomorrow's
     sweep reminds the customer; then the parcel goes."""
-    doubles = harness.doubles
     today = dt.datetime.now(PARIS).date()
-    sweep = "unshipped-returns-reminder-2026-11-25T08:00:00Z/0b9d3c1e"
-
-    def reminders() -> int:
-        return doubles.notice_kinds.count(NoticeKind.SHIPPING_REMINDER)
-
-    async def skipped() -> bool:
-        status = await handle.query(ReturnWorkflow.status)
-        return any("skipped" in entry.event for entry in status.timeline)
-
     handle = await _choosing(harness)
-    await handle.signal(ReturnWorkflow.remind_to_ship, ShippingReminder(day=today, origin=sweep))
-    await _until(lambda: reminders() == 1)
+    await handle.signal(ReturnWorkflow.remind_to_ship, ShippingReminder(day=today, origin=_SWEEP))
+    await _until(lambda: _reminders(harness) == 1)
     by_hand = ShippingReminder(day=today + DAY, origin="operations:agent-42")
     await handle.signal(ReturnWorkflow.remind_to_ship, by_hand)
-    await _until(skipped)
+    await _until(lambda: _skipped(handle))
     await env.fast_forward(handle, DAY)
     await handle.signal(
-        ReturnWorkflow.remind_to_ship, ShippingReminder(day=today + DAY, origin=sweep)
+        ReturnWorkflow.remind_to_ship, ShippingReminder(day=today + DAY, origin=_SWEEP)
     )
-    await _until(lambda: reminders() == 2)
+    await _until(lambda: _reminders(harness) == 2)
     ready = await _choose(handle, DROP_OFF)
     return await _scanned_to_the_end(harness, env, handle, ready)
 
@@ -950,12 +954,7 @@ async def pickup_move_refused_and_booked_again(
     return handle
 
 
-@scenario(
-    lambda: Doubles(
-        hold={"book_mailbox_pickup": asyncio.Event()},
-        timings=ReturnTimings(carrier_answer_within=dt.timedelta(seconds=2)),
-    )
-)
+@scenario(_answered_late("book_mailbox_pickup"))
 async def pickup_unanswered_then_another_day(
     harness: ReturnHarness, env: WorkflowEnvironment
 ) -> ReturnHandle:
@@ -1013,12 +1012,7 @@ async def cancelled_while_choosing(
     return handle
 
 
-@scenario(
-    lambda: Doubles(
-        hold={"create_return_label": asyncio.Event()},
-        timings=ReturnTimings(carrier_answer_within=dt.timedelta(seconds=2)),
-    )
-)
+@scenario(_answered_late("create_return_label"))
 async def choice_unanswered_then_chosen_again(
     harness: ReturnHarness, env: WorkflowEnvironment
 ) -> ReturnHandle:

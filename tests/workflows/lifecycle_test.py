@@ -1249,19 +1249,31 @@ async def test_a_reported_number_another_running_return_holds_is_refused_naming_
     assert own.tracking_number == "6A12345678902"
 
 
+def polled_after_six_hours() -> Doubles:
+    """Colissimo, which sends no webhooks, polled 6 hours after the label is handed over."""
+    doubles = Doubles(offers=[COUNTER_LABEL_POST])
+    doubles.timings = ReturnTimings(scan_overdue_after=dt.timedelta(hours=6))
+    return doubles
+
+
+async def dropping_off_with_colissimo(harness: ReturnHarness) -> tuple[ReturnHandle, ActionResult]:
+    """A return whose customer chose to drop the parcel off with Colissimo: it and the answer."""
+    handle = await choosing(harness)
+    ready = await handle.execute_update(
+        ReturnWorkflow.choose_return_method,
+        ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="colissimo"),
+    )
+    return handle, ready
+
+
 async def test_a_poll_bringing_only_another_parcels_scan_waits_for_the_next_one(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     """The carrier's answer for the return's parcel holds a scan of another parcel: the return
     does not keep it, and asks again after the polling interval, not at once and for ever."""
-    doubles = Doubles(offers=[COUNTER_LABEL_POST])  # polled, sends no webhooks
-    doubles.timings = ReturnTimings(scan_overdue_after=dt.timedelta(hours=6))
+    doubles = polled_after_six_hours()
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        ready = await handle.execute_update(
-            ReturnWorkflow.choose_return_method,
-            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="colissimo"),
-        )
+        handle, ready = await dropping_off_with_colissimo(harness)
         assert ready.label is not None
         other = doubles.carrier_scanned("6A99999999999")
         doubles.carrier_scans[ready.label.tracking_number] = [other]
@@ -1281,14 +1293,9 @@ async def test_a_poll_bringing_only_another_parcels_scan_waits_for_the_next_one(
 async def test_a_drop_off_nobody_reports_on_a_carrier_without_webhooks_is_found_by_polling(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    doubles = Doubles(offers=[COUNTER_LABEL_POST])  # polled, sends no webhooks
-    doubles.timings = ReturnTimings(scan_overdue_after=dt.timedelta(hours=6))
+    doubles = polled_after_six_hours()
     async with return_harness(time_skipping_env.client, doubles) as harness:
-        handle = await choosing(harness)
-        ready = await handle.execute_update(
-            ReturnWorkflow.choose_return_method,
-            ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_DROP_OFF, carrier="colissimo"),
-        )
+        handle, ready = await dropping_off_with_colissimo(harness)
         assert ready.label is not None
         # The customer drops the parcel off and tells nobody; the carrier scans it.
         doubles.carrier_scanned(ready.label.tracking_number)

@@ -166,15 +166,7 @@ async def _prepare(ctx: ReturnContext, draft: _Draft) -> None:
             ctx.record(f"carrier:{choice.carrier}", "return label created")
     if choice.method is ReturnMethod.MAILBOX_PICKUP:
         assert draft.label is not None and choice.pickup_date is not None
-        pickup = PickupRequest(
-            idempotency_key=_key(ctx, "pickup"),
-            carrier=choice.carrier,
-            reference=state.return_id,
-            label_id=draft.label.label_id,
-            tracking_number=draft.label.tracking_number,
-            pickup_date=choice.pickup_date,
-            address=choice.pickup_address or customer.address,
-        )
+        pickup = _pickup_request(ctx, "pickup", choice, draft.label, choice.pickup_date)
         pickup = await _free_the_label(ctx, draft, pickup, by)
         draft.pickup = await _call(ctx, "pickup", CarrierActivities.book_mailbox_pickup, pickup, by)
         ctx.record(f"carrier:{choice.carrier}", f"pickup booked for {choice.pickup_date}")
@@ -194,6 +186,23 @@ async def _prepare(ctx: ReturnContext, draft: _Draft) -> None:
             ctx, "counter code", CarrierActivities.request_counter_code, code, by
         )
         ctx.record(f"carrier:{choice.carrier}", "counter return code issued")
+
+
+def _pickup_request(
+    ctx: ReturnContext, step: str, choice: ReturnMethodChoice, label: Label, day: dt.date
+) -> PickupRequest:
+    """Ask `choice`'s carrier to collect the parcel of `label` on `day`, under the key of
+    `step` for the current choice."""
+    state = ctx.state
+    return PickupRequest(
+        idempotency_key=_key(ctx, step),
+        carrier=choice.carrier,
+        reference=state.return_id,
+        label_id=label.label_id,
+        tracking_number=label.tracking_number,
+        pickup_date=day,
+        address=choice.pickup_address or state.event.customer.address,
+    )
 
 
 class _Keyed(Protocol):
@@ -301,15 +310,7 @@ async def _book_again(ctx: ReturnContext, pickup: Pickup) -> str:
     previous = state.choice
     assert previous is not None and state.label is not None
     day = pickup.pickup_date
-    request = PickupRequest(
-        idempotency_key=_key(ctx, "pickup-again"),
-        carrier=pickup.carrier,
-        reference=state.return_id,
-        label_id=state.label.label_id,
-        tracking_number=state.label.tracking_number,
-        pickup_date=day,
-        address=previous.pickup_address or state.event.customer.address,
-    )
+    request = _pickup_request(ctx, "pickup-again", previous, state.label, day)
     by = ctx.now() + state.timings.carrier_answer_within
     try:
         state.pickup = await _call(
