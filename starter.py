@@ -740,10 +740,12 @@ async def run(argv: Sequence[str]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return BAD_INPUT
     except RPCError as err:
-        # Temporal answered, and refused: its words, and what to do when it is ours to fix.
-        print(
-            f"error: Temporal refused the request: {err.message}{_rpc_hint(err)}", file=sys.stderr
-        )
+        # Temporal's words, and what to do when it is the deployment's to fix.
+        if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            print(f"error: Temporal did not answer in time: {err.message}", file=sys.stderr)
+        else:
+            said = f"{err.message}{_rpc_hint(err)}"
+            print(f"error: Temporal refused the request: {said}", file=sys.stderr)
         return REFUSED
 
 

@@ -43,7 +43,9 @@ def invalid(message: str, field: str | None) -> ApiError:
     return ApiError(422, "invalid_request", message, field)
 
 
-_OWN_CHECK = re.compile(r"^Value error, (?P<field>[a-z_]+) (?P<rest>.+)$")
+_OWN_CHECK = re.compile(r"^Value error, (?P<field>postal_code|country_code) (?P<rest>.+)$")
+"""An address's own check of one of its fields (`PostalAddress`): the only checks of a model's
+whole that name one field."""
 
 
 def from_validation(errors: Sequence[Any]) -> ApiError:
@@ -59,6 +61,7 @@ def from_validation(errors: Sequence[Any]) -> ApiError:
     if own:
         path.append(own["field"])
         detail = own["rest"]
+    detail = detail.removeprefix("Value error, ")
     field = ".".join(path) or None
     if first.get("type") == "json_invalid":
         return invalid("The request body is not valid JSON.", None)

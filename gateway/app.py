@@ -120,12 +120,11 @@ def _routes() -> FastAPI:
             )
         except RPCError as err:
             if not is_unreachable(err):
-                # Temporal answers, but refuses the gateway: its credentials, or its namespace.
+                # Temporal answers, but refuses the gateway: its credentials.
                 return error(
                     503,
                     "temporal_refuses",
-                    f"Temporal refuses the gateway ({err.status.name}): "
-                    "check its credentials and namespace.",
+                    f"Temporal refuses the gateway ({err.status.name}): check its credentials.",
                 )
             healthy = False
         except Exception as err:

@@ -78,10 +78,10 @@ class ReturnContext:
         self.polled_number: str | None = None
         self.poll_outcome: list[Any] | str | None = None
         """The polling activity's scans, or why it failed for good, for the loop to take."""
-        self.polled_past: list[str] = []
-        """Scans a poll brought that the return did not keep (another parcel's, or past the
-        most a parcel keeps): told to the carrier as seen, so the next poll waits for a newer
-        one instead of bringing them back at once."""
+        self.polled_past: dict[str, list[str]] = {}
+        """By parcel polled, the scans a poll brought that the return did not keep (another
+        parcel's, or past the most a parcel keeps): told to the carrier as seen, so the next
+        poll of that parcel waits for a newer one instead of bringing them back at once."""
         self._last_phase: Phase = state.stage
         self._shown: dict[str, object] = {}
         """The search attributes' values as last set: an upsert sends only what changed."""

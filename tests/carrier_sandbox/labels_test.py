@@ -161,7 +161,9 @@ async def test_wrong_postal_code_is_refused_naming_the_dotted_field(
     [
         ("sender", "postal_code", "1234", "sender.postal_code: is not a FR postal code"),
         ("recipient", "country_code", "XX", "recipient.country_code: is not an ISO 3166-1"),
+        ("sender", "line1", "1 rue\x07 Haute", "sender.line1: "),
     ],
+    ids=["postal-code", "country", "a-field-checked-alone"],
 )
 async def test_a_postal_code_or_country_the_address_refuses_is_named_down_to_its_field(
     client: httpx.AsyncClient, side: str, field: str, value: str, said: str

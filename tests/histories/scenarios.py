@@ -1012,6 +1012,35 @@ async def cancelled_while_choosing(
     return handle
 
 
+@scenario(_answered_late("request_counter_code"))
+async def counter_code_unanswered_then_chosen_again(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The carrier makes the counter code after the choice's bound: chosen again, the request
+    goes under the same key and gets that code, and nothing is left unanswered at the end."""
+    counter = ReturnMethodChoice(method=ReturnMethod.POST_OFFICE_COUNTER, carrier="sandbox")
+    handle = await _choosing(harness)
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await _choose(handle, counter)
+    harness.doubles.hold["request_counter_code"].set()
+    ready = await _choose(handle, counter)
+    return await _scanned_to_the_end(harness, env, handle, ready)
+
+
+@scenario(_answered_late("book_mailbox_pickup"))
+async def pickup_unanswered_then_chosen_again(
+    harness: ReturnHarness, env: WorkflowEnvironment
+) -> ReturnHandle:
+    """The carrier books the pickup after the choice's bound: the same day chosen again, the
+    request goes under the same key and gets that pickup."""
+    handle = await _choosing(harness)
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await _choose(handle, _pickup())
+    harness.doubles.hold["book_mailbox_pickup"].set()
+    ready = await _choose(handle, _pickup())
+    return await _scanned_to_the_end(harness, env, handle, ready)
+
+
 @scenario(_answered_late("create_return_label"))
 async def choice_unanswered_then_chosen_again(
     harness: ReturnHarness, env: WorkflowEnvironment

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -16,9 +17,9 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateHandle, W
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.failures import carrier_unavailable
+from activities.failures import carrier_rejected, carrier_unavailable
 from domain import search_attributes as sa
-from domain.calendar import next_pickup_date
+from domain.calendar import collection_days, next_pickup_date
 from domain.carriers import Label, ReturnMethod, TrackingStatus
 from domain.events import OrderStatus, RetractEvent
 from domain.notices import NoticeKind, SellerChatKind
@@ -792,6 +793,78 @@ async def test_a_new_pickup_day_the_carrier_refuses_keeps_the_pickup_on_its_day(
     assert status.pickup is not None and status.pickup.pickup_date == booked.pickup.pickup_date
     assert doubles.cancelled_pickups == [booked.pickup]
     assert status.label == booked.label
+
+
+async def test_a_move_whose_new_day_and_first_day_are_both_refused_waits_for_a_choice_again(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The first pickup was called off; the carrier refuses the new day, then the first day
+    again: the return waits for a choice, its label kept for the next one."""
+    doubles = Doubles()
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        booked = await handle.execute_update(ReturnWorkflow.choose_return_method, mailbox_pickup())
+        assert booked.pickup is not None and booked.label is not None
+        later = next_pickup_date(
+            dt.datetime.combine(booked.pickup.pickup_date, dt.time(12), tzinfo=dt.UTC)
+        )
+        doubles.refused_pickup_dates.update({later, booked.pickup.pickup_date})
+        with pytest.raises(WorkflowUpdateFailedError) as failed:
+            await handle.execute_update(
+                ReturnWorkflow.choose_return_method, mailbox_pickup(day=later)
+            )
+        waiting = await handle.query(ReturnWorkflow.status)
+        doubles.refused_pickup_dates.clear()
+        again = await handle.execute_update(ReturnWorkflow.choose_return_method, DROP_OFF)
+
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.message.endswith("was called off: choose again, your label is kept")
+    assert waiting.stage is ReturnStage.AWAITING_CUSTOMER_CHOICE
+    assert waiting.pickup is None and waiting.method is None
+    assert again.label == booked.label, "the label kept is the next choice's"
+    assert doubles.voided == []
+
+
+async def test_a_pickup_booked_late_that_cannot_be_called_off_stays_in_doubt(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The carrier booked the first day after the choice's bound, and will not call it off: the
+    new day is refused, and that pickup is not forgotten: the next try calls it off again."""
+    refuse_cancel = {"on": True}
+
+    def faults(activity_name: str, key: str) -> ApplicationError | None:
+        if activity_name == "cancel_pickup" and refuse_cancel["on"]:
+            return carrier_rejected(
+                "The pickup day has begun: the round can no longer be called off."
+            )
+        return None
+
+    doubles = Doubles(
+        hold={"book_mailbox_pickup": asyncio.Event()},
+        timings=ReturnTimings(carrier_answer_within=dt.timedelta(seconds=2)),
+        faults=faults,
+    )
+    first, second = itertools.islice(collection_days(dt.datetime.now(dt.UTC)), 2)
+    async with return_harness(time_skipping_env.client, doubles) as harness:
+        handle = await choosing(harness)
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(
+                ReturnWorkflow.choose_return_method, mailbox_pickup(day=first)
+            )
+        doubles.hold["book_mailbox_pickup"].set()
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(
+                ReturnWorkflow.choose_return_method, mailbox_pickup(day=second)
+            )
+        refuse_cancel["on"] = False
+        moved = await handle.execute_update(
+            ReturnWorkflow.choose_return_method, mailbox_pickup(day=second)
+        )
+
+    late = [p for p in doubles.created.values() if getattr(p, "pickup_date", None) == first]
+    assert moved.pickup is not None and moved.pickup.pickup_date == second
+    assert doubles.cancelled_pickups == late, "the late pickup, called off at the second try"
 
 
 # --- The shipping deadline ------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from temporalio import workflow
@@ -96,25 +96,28 @@ def take_poll(ctx: ReturnContext) -> None:
         ctx.record("system", f"polling failed: {outcome}")
         ctx.attention(AttentionReason.CARRIER_POLLING_FAILED, True)
         return
-    ctx.polled_number = None  # polled again, for newer scans, on a later turn
+    polled, ctx.polled_number = ctx.polled_number, None  # polled again on a later turn
     assert outcome is not None
     for scan in outcome:
         assert isinstance(scan, TrackingScan)
         if ctx.state.take_scan(scan, hold=False):
             ctx.record(f"carrier:{scan.carrier}", f"scan {scan.status}")
-        elif scan.scan_id not in ctx.polled_past:
-            ctx.polled_past.append(scan.scan_id)
+        elif polled is not None and scan.scan_id not in ctx.polled_past.get(polled, []):
+            ctx.polled_past.setdefault(polled, []).append(scan.scan_id)
 
 
-def tracking_query(state: ReturnState, polled_past: Sequence[str] = ()) -> TrackingQuery:
+def tracking_query(
+    state: ReturnState, polled_past: Mapping[str, Sequence[str]] | None = None
+) -> TrackingQuery:
     """Ask the carrier for the scans of the return's parcel it has not told yet: neither those
-    the return keeps nor those an earlier poll brought and it did not keep (`polled_past`)."""
+    the return keeps nor those an earlier poll of it brought and it did not keep."""
     assert state.choice is not None and state.tracking_number is not None
     known = [s.scan_id for s in state.scans]
+    past = (polled_past or {}).get(state.tracking_number, [])
     return TrackingQuery(
         carrier=state.choice.carrier,
         tracking_number=state.tracking_number,
-        known_scan_ids=known + [scan_id for scan_id in polled_past if scan_id not in known],
+        known_scan_ids=known + [scan_id for scan_id in past if scan_id not in known],
     )
 
 

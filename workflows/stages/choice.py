@@ -50,6 +50,11 @@ R = TypeVar("R", bound="_Keyed")
 UNANSWERED_BEFORE_ATTENTION = 3
 """Choices in a row the carrier leaves unanswered before operations are told."""
 
+ASKED_AGAIN_UNDER_ITS_KEY = "unanswered-asked-again-under-its-key"
+"""Patch: a counter code request, or the same pickup request, left unanswered is asked again
+under its key, and a request the carrier refuses under a key left unanswered is forgotten (it
+made nothing); before, each went under a new key, and the unanswered one stayed listed."""
+
 PICKUP_MOVED_ON_ITS_LABEL = "pickup-moved-on-its-label"
 """Patch: a carrier books one pickup at a time on a label, so a new pickup on the label of the
 return's pickup, or of one a call left unanswered may have booked, calls that one off first;
@@ -95,11 +100,16 @@ async def choose(ctx: ReturnContext, intent: Intent, choice: ReturnMethodChoice)
     except (ActivityError, _Unanswered) as err:
         # The customer is answered first; what follows (an email, a void) may take longer.
         why, tell_operations = _refused(ctx, choice, err)
+        unset: list[Any] = []
         if draft.called_off is not None:
-            why += await _book_again(ctx, draft.called_off)
+            kept, words = await _book_again(ctx, draft.called_off)
+            why += words
+            if not kept:
+                previous = await _unchosen(ctx)
+                unset = [sa.CARRIER.value_unset(), sa.TRACKING_NUMBER.value_unset()]
         state.refused_choice = choice
         state.problem = why
-        ctx.set_stage(previous)
+        ctx.set_stage(previous, *unset)
         ctx.refuse(intent, why, "ChoiceRefused")
         if tell_operations is not None:
             await ctx.notify(NoticeKind.OPERATIONS_ATTENTION, attention=tell_operations)
@@ -174,7 +184,7 @@ async def _prepare(ctx: ReturnContext, draft: _Draft) -> None:
     if choice.method is ReturnMethod.POST_OFFICE_COUNTER and offer and offer.has_counter_code:
         code = CounterCodeRequest(
             # A code request left unanswered may have made one: ask again with its key.
-            idempotency_key=_in_doubt(ctx, "counter code", choice.carrier)
+            idempotency_key=_asked_again(ctx, _in_doubt(ctx, "counter code", choice.carrier))
             or _key(ctx, "counter-code"),
             carrier=choice.carrier,
             reference=state.return_id,
@@ -233,10 +243,22 @@ async def _call(
             raise _Unanswered(step) from err
         if failures.failure_type(err) is FailureType.CARRIER_REJECTED:
             # Refused under its key: nothing was made under it, then or now.
-            ctx.state.unanswered = [c for c in ctx.state.unanswered if c.key != key]
+            left = any(c.key == key for c in ctx.state.unanswered)
+            if left and ctx.patched(ASKED_AGAIN_UNDER_ITS_KEY):
+                _forget(ctx, key)
         raise
-    ctx.state.unanswered = [c for c in ctx.state.unanswered if c.key != key]
+    _forget(ctx, key)
     return answer
+
+
+def _forget(ctx: ReturnContext, key: str) -> None:
+    """The call under `key` was answered: nothing unanswered is left under it."""
+    ctx.state.unanswered = [c for c in ctx.state.unanswered if c.key != key]
+
+
+def _asked_again(ctx: ReturnContext, key: str | None) -> str | None:
+    """`key`, left unanswered, to ask again under, for a return that does (the patch)."""
+    return key if key is not None and ctx.patched(ASKED_AGAIN_UNDER_ITS_KEY) else None
 
 
 async def _free_the_label(
@@ -248,7 +270,8 @@ async def _free_the_label(
     the same request as that one is simply asked again under its key."""
     state = ctx.state
     booked = state.pickup if draft.label == state.label else None
-    if booked is not None and _gone_by(ctx, booked):
+    assert state.choice is not None or booked is None
+    if booked is not None and state.choice is not None and _gone_by(ctx, booked, state.choice):
         booked = None  # its day passed without a collection: the label is free again
     doubt = next(
         (
@@ -263,32 +286,48 @@ async def _free_the_label(
     same = doubt is not None and doubt == request.model_copy(
         update={"idempotency_key": doubt.idempotency_key}
     )
-    if booked is None and (doubt is None or same):
-        return doubt or request
+    if booked is None and doubt is None:
+        return request
+    if booked is None and same:
+        assert doubt is not None
+        return doubt if _asked_again(ctx, doubt.idempotency_key) else request
     if not ctx.patched(PICKUP_MOVED_ON_ITS_LABEL):
         return request
     if doubt is not None:
-        try:
-            made = await _call(ctx, "pickup", CarrierActivities.book_mailbox_pickup, doubt, by)
-        except ActivityError as err:
-            if failures.failure_type(err) is not FailureType.CARRIER_REJECTED:
-                raise
-            # Refused under its key (`_call` forgot it): it booked nothing.
-        else:
-            await _call_off(ctx, made, by, "pickup the unanswered request booked")
+        await _settle(ctx, doubt, by)
     if booked is not None:
         await _call_off(ctx, booked, by, f"pickup for {booked.pickup_date}")
         draft.called_off, state.pickup = booked, None
     return request
 
 
-def _gone_by(ctx: ReturnContext, pickup: Pickup) -> bool:
-    """The return's pickup `pickup`'s day is over where the mailbox is: with no scan, a missed
+async def _settle(ctx: ReturnContext, doubt: PickupRequest, by: dt.datetime) -> None:
+    """A pickup request left unanswered may have booked one on the label: asked again under its
+    key, the carrier answers with it (or books it now), and it is called off, unless its day is
+    over. The request stays listed as unanswered until then."""
+    try:
+        made = await ctx.carrier(CarrierActivities.book_mailbox_pickup, doubt, by=by)
+    except ActivityError as err:
+        if failures.timed_out(err):
+            raise _Unanswered("pickup") from err
+        if failures.failure_type(err) is not FailureType.CARRIER_REJECTED:
+            raise
+        ctx.record(f"carrier:{doubt.carrier}", "the pickup request left unanswered booked nothing")
+    else:
+        if not made.gone_by(_mailbox_today(ctx, doubt.address.country_code)):
+            await _call_off(ctx, made, by, "pickup the unanswered request booked")
+    _forget(ctx, doubt.idempotency_key)
+
+
+def _mailbox_today(ctx: ReturnContext, country_code: str) -> dt.date:
+    return ctx.now().astimezone(country_time_zone(country_code)).date()
+
+
+def _gone_by(ctx: ReturnContext, pickup: Pickup, choice: ReturnMethodChoice) -> bool:
+    """`choice`'s pickup `pickup`'s day is over where the mailbox is: with no scan, a missed
     collection, which the carrier neither cancels nor holds the label for."""
-    state = ctx.state
-    assert state.choice is not None
-    mailbox = (state.choice.pickup_address or state.event.customer.address).country_code
-    return pickup.gone_by(ctx.now().astimezone(country_time_zone(mailbox)).date())
+    mailbox = (choice.pickup_address or ctx.state.event.customer.address).country_code
+    return pickup.gone_by(_mailbox_today(ctx, mailbox))
 
 
 async def _call_off(ctx: ReturnContext, pickup: Pickup, by: dt.datetime, what: str) -> None:
@@ -303,9 +342,10 @@ async def _call_off(ctx: ReturnContext, pickup: Pickup, by: dt.datetime, what: s
     ctx.record(f"carrier:{pickup.carrier}", f"{what} called off ({result.outcome})")
 
 
-async def _book_again(ctx: ReturnContext, pickup: Pickup) -> str:
+async def _book_again(ctx: ReturnContext, pickup: Pickup) -> tuple[bool, str]:
     """The return's pickup was called off for a choice that did not go through: booked again
-    for its day on its label; what the customer is told of it."""
+    for its day on its label, within a bound of its own; whether it was, and what the customer
+    is told of it."""
     state = ctx.state
     previous = state.choice
     assert previous is not None and state.label is not None
@@ -319,9 +359,24 @@ async def _book_again(ctx: ReturnContext, pickup: Pickup) -> str:
     except (ActivityError, _Unanswered) as err:
         said = failures.message(err) if isinstance(err, ActivityError) else "no answer in time"
         ctx.record(f"carrier:{pickup.carrier}", f"pickup for {day} not booked again: {said}")
-        return f"; your pickup on {day} was called off: choose a day again"
+        return False, f"; your pickup on {day} was called off: choose again, your label is kept"
     ctx.record(f"carrier:{pickup.carrier}", f"pickup booked again for {day}")
-    return f"; your pickup on {day} stands"
+    return True, f"; your pickup on {day} stands"
+
+
+async def _unchosen(ctx: ReturnContext) -> ReturnStage:
+    """The return's pickup is gone and could not be booked again: the return waits for a
+    choice again, its label kept for the next one with that carrier."""
+    state = ctx.state
+    label = state.label
+    state.label = None
+    if label is not None and label != state.spare_label:
+        await carrier.void_spare_label(ctx)
+        state.spare_label = label
+    state.choice = None
+    state.pickup = None
+    carrier.stop_polling(ctx)
+    return ReturnStage.AWAITING_CUSTOMER_CHOICE
 
 
 def _in_doubt(ctx: ReturnContext, step: str, carrier: str) -> str | None:
@@ -395,7 +450,11 @@ async def _commit(
     state = ctx.state
     choice = draft.choice
     before = (state.pickup, state.label, state.spare_label)
-    missed = state.pickup is not None and _gone_by(ctx, state.pickup)
+    missed = (
+        state.pickup is not None
+        and state.choice is not None
+        and _gone_by(ctx, state.pickup, state.choice)
+    )
     state.choice = choice
     state.label = draft.label
     state.pickup = draft.pickup
