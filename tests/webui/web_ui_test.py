@@ -34,6 +34,9 @@ EVENTS = ROOT / "examples" / "events"
 SCHEDULE_ID = "unshipped-returns-reminder"
 VISIBLE_WITHIN_SECONDS = 60.0
 """Visibility is eventually consistent: how long a page is reloaded until a row shows."""
+OPENED_WITHIN_MS = 20_000
+"""How long a page opened takes to show its heading: the UI renders it after its own calls to
+Temporal and the codec server, which take longer than Playwright's 5 s on a busy machine."""
 
 
 def workflow_id(event: RetractEvent) -> str:
@@ -131,7 +134,7 @@ async def test_staff_find_a_return_by_stage_and_see_its_summary_and_details(
     # Its page: the summary set at start, and the details the workflow keeps current.
     await row.click()
     await expect(page).to_have_url(re.compile(re.escape(f"{workflows}/{wanted}/")))
-    await expect(page.get_by_role("heading", name=wanted)).to_be_visible()
+    await expect(page.get_by_role("heading", name=wanted)).to_be_visible(timeout=OPENED_WITHIN_MS)
     await screenshot(page, artefacts, "02-return")
     await page.get_by_test_id("user-metadata-tab").click()
     order = event.order
@@ -158,7 +161,8 @@ async def test_the_reminder_schedule_is_on_the_schedules_page(
 
     await link.click()
     await expect(page).to_have_url(f"{schedules}/{SCHEDULE_ID}")
-    await expect(page.get_by_role("heading", name=SCHEDULE_ID)).to_be_visible()
+    heading = page.get_by_role("heading", name=SCHEDULE_ID)
+    await expect(heading).to_be_visible(timeout=OPENED_WITHIN_MS)
     await screenshot(page, artefacts, "05-reminder-schedule")
 
 
@@ -176,10 +180,12 @@ async def test_staff_read_a_returns_decrypted_input_through_the_codec_server(
     page.on("response", lambda r: decoded.append(r.status) if r.url.startswith(decode) else None)
 
     await page.goto(url)
-    await expect(page.get_by_role("heading", name=workflow_id(event))).to_be_visible()
+    heading = page.get_by_role("heading", name=workflow_id(event))
+    await expect(heading).to_be_visible(timeout=OPENED_WITHIN_MS)
     # The input as the workflow received it, decrypted by the codec server for this page
     # (without it, the box shows `binary/encrypted` and base64).
-    await expect(page.get_by_text(f'"event_id": "{event.event_id}"')).to_be_visible()
+    decrypted = page.get_by_text(f'"event_id": "{event.event_id}"')
+    await expect(decrypted).to_be_visible(timeout=OPENED_WITHIN_MS)
     await screenshot(page, artefacts, "06-return-input-decrypted")
     # Further down the box: the customer (the box shows its lines as it scrolls).
     await page.get_by_text(f'"event_id": "{event.event_id}"').click()
