@@ -8,7 +8,8 @@ holidays).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from domain.carriers import Pickup
@@ -17,14 +18,12 @@ CARRIER_TZ = ZoneInfo("Europe/Paris")
 SUNDAY = 6
 
 
-def _loaded(zones: dict[str, str]) -> dict[str, ZoneInfo]:
-    """Each country's zone, loaded now (at import)."""
-    return {country: ZoneInfo(zone) for country, zone in zones.items()}
+K = TypeVar("K", bound=Hashable)
 
 
-def _loaded_islands(zones: dict[tuple[str, str], str]) -> dict[tuple[str, str], ZoneInfo]:
-    """Each region's zone, by country and postal code prefix, loaded now (at import)."""
-    return {region: ZoneInfo(zone) for region, zone in zones.items()}
+def _loaded(zones: dict[K, str]) -> dict[K, ZoneInfo]:
+    """Each zone of the table, loaded now (at import)."""
+    return {where: ZoneInfo(zone) for where, zone in zones.items()}
 
 
 _COUNTRY_ZONES: dict[str, ZoneInfo] = _loaded(
@@ -100,7 +99,7 @@ _OUTERMOST_ZONES: dict[str, ZoneInfo] = _loaded(
 """The EU's outermost regions with a country code of their own (TFEU Art. 349): the Directive
 applies there, in their own time."""
 
-_ISLAND_ZONES: dict[tuple[str, str], ZoneInfo] = _loaded_islands(
+_ISLAND_ZONES: dict[tuple[str, str], ZoneInfo] = _loaded(
     {
         ("ES", "35"): "Atlantic/Canary",  # Las Palmas
         ("ES", "38"): "Atlantic/Canary",  # Santa Cruz de Tenerife

@@ -118,19 +118,18 @@ def _routes() -> FastAPI:
                 gateway.client.service_client.check_health(timeout=dt.timedelta(seconds=timeout)),
                 timeout=timeout,
             )
-        except RPCError as err:
-            if not is_unreachable(err):
+        except Exception as err:
+            if is_unreachable(err):
+                healthy = False
+            elif isinstance(err, RPCError):
                 # Temporal answers, but refuses the gateway: its credentials.
                 return error(
                     503,
                     "temporal_refuses",
                     f"Temporal refuses the gateway ({err.status.name}): check its credentials.",
                 )
-            healthy = False
-        except Exception as err:
-            if not is_unreachable(err):
+            else:
                 raise
-            healthy = False
         if not healthy:
             return error(503, "temporal_unavailable", "Temporal does not answer.", retry_later=True)
         return JSONResponse({"status": "ready", "namespace": gateway.client.namespace})

@@ -35,11 +35,9 @@ WRONG_INPUTS = "WrongNumberOfInputs"
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
-def count_problem(what: str, handler: Callable[..., Any], given: int, *, bound: bool) -> str | None:
-    """Why `given` inputs do not fit `handler` (`bound`: its `self` is not an input), or None."""
-    params = list(inspect.signature(handler).parameters.values())
-    if not bound:
-        params = params[1:]
+def count_problem(what: str, method: Callable[..., Any], given: int) -> str | None:
+    """Why `given` inputs do not fit the workflow's `method` (its `self` is none), or None."""
+    params = list(inspect.signature(method).parameters.values())[1:]
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
         return None
     positional = [p for p in params if p.kind in _POSITIONAL]
@@ -63,7 +61,7 @@ class InputCount(Interceptor):
 
 class _Counted(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
-        problem = count_problem("the workflow", input.run_fn, len(input.args), bound=False)
+        problem = count_problem("the workflow", input.run_fn, len(input.args))
         if problem:
             raise ApplicationError(problem, type=WRONG_INPUTS, non_retryable=True)
         return await super().execute_workflow(input)
@@ -89,4 +87,4 @@ def _problem(what: str, name: str, given: int) -> str | None:
     method = getattr(type(workflow.instance()), name, None)
     if not inspect.isfunction(method):
         return None
-    return count_problem(what, method, given, bound=False)
+    return count_problem(what, method, given)

@@ -173,16 +173,17 @@ async def said(handle: ReturnHandle, ending: str) -> list[str]:
 @pytest.mark.parametrize(
     ("request_body", "workflow_id", "said"),
     [
-        ({"horizon": "-P1D"}, "unshipped-returns-reminder-by-hand", "horizon: "),
-        ({"horizon": "soon"}, "unshipped-returns-reminder-by-hand", "horizon: "),
-        ({"horizon": "P1D", "by": "me"}, "unshipped-returns-reminder-by-hand", "by: "),
-        ({}, "a sweep by hand", "cannot name the sweep in a return's timeline"),
+        ([{"horizon": "-P1D"}], "unshipped-returns-reminder-by-hand", "horizon: "),
+        ([{"horizon": "soon"}], "unshipped-returns-reminder-by-hand", "horizon: "),
+        ([{"horizon": "P1D", "by": "me"}], "unshipped-returns-reminder-by-hand", "by: "),
+        ([{}], "a sweep by hand", "cannot name the sweep in a return's timeline"),
+        ([], "unshipped-returns-reminder-by-hand", "the workflow takes 1 input (request): 0 given"),
     ],
-    ids=["negative", "not-a-duration", "unknown-field", "id-with-spaces"],
+    ids=["negative", "not-a-duration", "unknown-field", "id-with-spaces", "no-request"],
 )
 async def test_a_sweep_started_by_hand_with_what_it_cannot_take_fails_naming_it(
     time_skipping_env: WorkflowEnvironment,
-    request_body: dict[str, str],
+    request_body: list[dict[str, str]],
     workflow_id: str,
     said: str,
 ) -> None:
@@ -190,7 +191,7 @@ async def test_a_sweep_started_by_hand_with_what_it_cannot_take_fails_naming_it(
         with pytest.raises(WorkflowFailureError) as failed:
             await harness.client.execute_workflow(
                 "UnshippedReturnsSweep",
-                request_body,
+                args=request_body,
                 id=f"{workflow_id}-{uuid.uuid4().hex[:8]}",
                 task_queue=harness.settings.task_queue,
             )
@@ -198,23 +199,6 @@ async def test_a_sweep_started_by_hand_with_what_it_cannot_take_fails_naming_it(
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.non_retryable
     assert said in cause.message
-
-
-async def test_a_sweep_started_by_hand_without_its_request_fails_saying_what_it_takes(
-    time_skipping_env: WorkflowEnvironment,
-) -> None:
-    async with return_harness(time_skipping_env.client, sweep=True) as harness:
-        with pytest.raises(WorkflowFailureError) as failed:
-            await harness.client.execute_workflow(
-                "UnshippedReturnsSweep",
-                args=[],
-                id=f"unshipped-returns-reminder-by-hand-{uuid.uuid4().hex[:8]}",
-                task_queue=harness.settings.task_queue,
-            )
-
-    cause = failed.value.cause
-    assert isinstance(cause, ApplicationError) and cause.non_retryable
-    assert cause.message == "the workflow takes 1 input (request): 0 given"
 
 
 @pytest.mark.parametrize(

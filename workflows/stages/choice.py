@@ -105,7 +105,7 @@ async def choose(ctx: ReturnContext, intent: Intent, choice: ReturnMethodChoice)
             kept, words = await _book_again(ctx, draft.called_off)
             why += words
             if not kept:
-                previous = await _unchosen(ctx)
+                previous = _unchosen(ctx)
                 unset = [sa.CARRIER.value_unset(), sa.TRACKING_NUMBER.value_unset()]
         state.refused_choice = choice
         state.problem = why
@@ -364,15 +364,11 @@ async def _book_again(ctx: ReturnContext, pickup: Pickup) -> tuple[bool, str]:
     return True, f"; your pickup on {day} stands"
 
 
-async def _unchosen(ctx: ReturnContext) -> ReturnStage:
+def _unchosen(ctx: ReturnContext) -> ReturnStage:
     """The return's pickup is gone and could not be booked again: the return waits for a
-    choice again, its label kept for the next one with that carrier."""
+    choice again; its label, the refused choice's, is kept as a spare (`_keep_spare`)."""
     state = ctx.state
-    label = state.label
     state.label = None
-    if label is not None and label != state.spare_label:
-        await carrier.void_spare_label(ctx)
-        state.spare_label = label
     state.choice = None
     state.pickup = None
     carrier.stop_polling(ctx)
